@@ -1,0 +1,23 @@
+/**
+ * The one error type routes throw to answer with a 4xx/5xx JSON body.
+ *
+ * @module
+ */
+
+/** An HTTP error answer: status plus a JSON body with a human-readable `error`. */
+export class HttpError extends Error {
+  /** HTTP status to answer with. */
+  readonly status: number;
+  /** Extra JSON fields (e.g. `record`, `field`). */
+  readonly details: Record<string, unknown>;
+  constructor(
+    status: number,
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.name = "HttpError";
+    this.status = status;
+    this.details = options.details ?? {};
+  }
+}

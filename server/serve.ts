@@ -1,0 +1,123 @@
+/**
+ * Runs the server: opens storage, migrates, builds the app and listens,
+ * over HTTPS when a certificate is configured. `main.ts` and the all-in-one
+ * `start.ts` both call this.
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import { type Config, LOG_ROOT } from "@traffic-analyzer/shared";
+import {
+  type Database,
+  migrate,
+  openDatabase,
+} from "@traffic-analyzer/shared/db";
+import { type AggregatorStatus, createApp } from "./app.ts";
+import { resolveIngestTokens } from "./ingest_tokens.ts";
+
+/** A running server. */
+export interface RunningServer {
+  /** The URL of the web page. */
+  url: string;
+  /** The open database (shared with an in-process aggregator). */
+  db: Database;
+  /** Stops listening and closes the database. */
+  shutdown(): Promise<void>;
+  /** Resolves when the server has stopped. */
+  finished: Promise<void>;
+}
+
+/** Options for {@link runServer}. */
+export interface RunServerOptions {
+  /** An already open database; when absent one is opened from `config`. */
+  db?: Database;
+  /** Status of an aggregator running in this process. */
+  aggregatorStatus?: () => AggregatorStatus | null;
+}
+
+const log = getLogger([LOG_ROOT, "server"]);
+
+/** Starts the server from validated configuration. */
+export async function runServer(
+  config: Config,
+  options: RunServerOptions = {},
+): Promise<RunningServer> {
+  const db = options.db ?? await openDatabase({
+    databaseUrl: config.databaseUrl,
+    pgliteDir: `${config.dataDir}/pglite`,
+    poolSize: config.dbPoolSize,
+    applicationName: "traffic-analyzer-server",
+  });
+  const { applied, version } = await migrate(db.sql);
+  log.info(
+    "Database {backend} at schema version {version} (applied now: {applied})",
+    {
+      backend: db.kind,
+      version,
+      applied: applied.length ? applied.join(", ") : "none",
+    },
+  );
+  const { tokens, generatedFile } = await resolveIngestTokens({
+    configured: config.ingestTokens,
+    dataDir: config.dataDir,
+  });
+  if (generatedFile) {
+    log.info(
+      "No INGEST_TOKENS set: agents authenticate with the token in {file}",
+      {
+        file: generatedFile,
+      },
+    );
+  }
+  const app = createApp({
+    sql: db.sql,
+    backend: db.kind,
+    ingestTokens: tokens,
+    limits: {
+      maxBodyBytes: config.maxBodyBytes,
+      maxDecompressedBytes: config.maxDecompressedBytes,
+      maxBatchRecords: config.maxBatchRecords,
+    },
+    aggregatorStatus: options.aggregatorStatus,
+  });
+
+  const tls = config.tlsCert && config.tlsKey
+    ? {
+      cert: await Deno.readTextFile(config.tlsCert),
+      key: await Deno.readTextFile(config.tlsKey),
+    }
+    : {};
+  const abort = new AbortController();
+  let resolveListening: (addr: Deno.NetAddr) => void;
+  const listening = new Promise<Deno.NetAddr>((r) => resolveListening = r);
+  const server = Deno.serve({
+    hostname: config.host,
+    port: config.port,
+    signal: abort.signal,
+    ...tls,
+    onListen: (addr) => resolveListening(addr as Deno.NetAddr),
+  }, app.fetch);
+  const addr = await listening;
+  const scheme = config.tlsCert ? "https" : "http";
+  const shownHost = addr.hostname.includes(":")
+    ? `[${addr.hostname}]`
+    : addr.hostname;
+  const url = `${scheme}://${
+    shownHost === "0.0.0.0" ? "127.0.0.1" : shownHost
+  }:${addr.port}/`;
+  log.info("Traffic Analyzer server listening on {url}", { url });
+
+  let stopped = false;
+  return {
+    url,
+    db,
+    finished: server.finished,
+    async shutdown() {
+      if (stopped) return;
+      stopped = true;
+      abort.abort();
+      await server.finished;
+      if (!options.db) await db.close();
+    },
+  };
+}

@@ -1,0 +1,582 @@
+/**
+ * Configuration for every component, from the environment and from CLI flags
+ * (flags win). This is the one place that knows every setting's name, default
+ * and allowed values, so the README table and the code cannot drift apart:
+ * the README table is generated from {@link CONFIG_SPECS} by `configTable()`.
+ *
+ * @module
+ */
+
+/** Raised for a bad setting: names the variable or flag, the value and what is allowed. */
+export class ConfigError extends Error {
+  /** The environment variable or flag at fault. */
+  readonly setting: string;
+  constructor(message: string, options: { setting: string; cause?: unknown }) {
+    super(message, { cause: options.cause });
+    this.name = "ConfigError";
+    this.setting = options.setting;
+  }
+}
+
+type Kind =
+  | { type: "string" }
+  | { type: "url"; protocols: string[] }
+  | { type: "int"; min: number; max: number }
+  | { type: "durationMs"; minMs: number; maxMs: number }
+  | { type: "bool" }
+  | { type: "enum"; values: string[] }
+  | { type: "list" };
+
+/** One setting: its environment name, flag, kind, default and help text. */
+export interface ConfigSpec {
+  /** Key in {@link Config}. */
+  key: keyof Config;
+  /** Environment variable name. */
+  env: string;
+  /** Command-line flag, without the leading dashes. */
+  flag: string;
+  /** How the raw text is parsed and checked. */
+  kind: Kind;
+  /** The default, as it would be written in the environment; null for none. */
+  default: string | null;
+  /** Which components read it. */
+  usedBy: string;
+  /** One line for the README table. */
+  help: string;
+}
+
+/** Every validated setting. Durations are in milliseconds, as the names say. */
+export interface Config {
+  serverUrl: string;
+  batchSize: number;
+  batchTimeoutMs: number;
+  maxRetries: number;
+  retryDelayMs: number;
+  databaseUrl: string | null;
+  dbPoolSize: number;
+  aggregateIntervalMs: number;
+  rawRetentionDays: number;
+  host: string;
+  port: number;
+  dataDir: string;
+  logDir: string;
+  logLevel: "debug" | "info" | "warning" | "error";
+  ingestTokens: string[];
+  agentToken: string | null;
+  agentId: string | null;
+  tlsCert: string | null;
+  tlsKey: string | null;
+  maxBodyBytes: number;
+  maxDecompressedBytes: number;
+  maxBatchRecords: number;
+  interfaces: string[];
+  captureFilter: string | null;
+  snaplenBytes: number;
+  promiscuous: boolean;
+  payloadCapture: "full" | "headers" | "none";
+  outboxMaxBytes: number;
+  modelPath: string;
+}
+
+const MS = 1;
+const DAY = 86_400_000;
+
+/** The table of all settings. Order is the README's order. */
+export const CONFIG_SPECS: readonly ConfigSpec[] = [
+  {
+    key: "serverUrl",
+    env: "SERVER_URL",
+    flag: "server-url",
+    kind: { type: "url", protocols: ["http:", "https:"] },
+    default: "http://127.0.0.1:8000/ingest_packets",
+    usedBy: "agent",
+    help: "Where the agent POSTs its batches.",
+  },
+  {
+    key: "batchSize",
+    env: "BATCH_SIZE",
+    flag: "batch-size",
+    kind: { type: "int", min: 1, max: 100_000 },
+    default: "100",
+    usedBy: "agent",
+    help:
+      "Packets per batch; a batch is sent when full or after BATCH_TIMEOUT.",
+  },
+  {
+    key: "batchTimeoutMs",
+    env: "BATCH_TIMEOUT",
+    flag: "batch-timeout",
+    kind: { type: "durationMs", minMs: 10 * MS, maxMs: DAY },
+    default: "30s",
+    usedBy: "agent",
+    help: "Longest time a packet waits in an open batch.",
+  },
+  {
+    key: "maxRetries",
+    env: "MAX_RETRIES",
+    flag: "max-retries",
+    kind: { type: "int", min: 0, max: 100 },
+    default: "3",
+    usedBy: "agent",
+    help:
+      "Immediate retries of a failed upload before the batch goes to the KV outbox.",
+  },
+  {
+    key: "retryDelayMs",
+    env: "RETRY_DELAY",
+    flag: "retry-delay",
+    kind: { type: "durationMs", minMs: 0, maxMs: DAY },
+    default: "5s",
+    usedBy: "agent",
+    help: "First retry delay; it doubles on each retry.",
+  },
+  {
+    key: "databaseUrl",
+    env: "DATABASE_URL",
+    flag: "database-url",
+    kind: { type: "url", protocols: ["postgres:", "postgresql:"] },
+    default: null,
+    usedBy: "server, aggregator",
+    help: "PostgreSQL URL. Unset: embedded PGlite under DATA_DIR.",
+  },
+  {
+    key: "dbPoolSize",
+    env: "DB_POOL_SIZE",
+    flag: "db-pool-size",
+    kind: { type: "int", min: 1, max: 200 },
+    default: "10",
+    usedBy: "server, aggregator",
+    help:
+      "PostgreSQL connection pool size (PGlite always uses one connection).",
+  },
+  {
+    key: "aggregateIntervalMs",
+    env: "AGGREGATE_INTERVAL",
+    flag: "aggregate-interval",
+    kind: { type: "durationMs", minMs: 100 * MS, maxMs: DAY },
+    default: "30s",
+    usedBy: "aggregator",
+    help: "Time between aggregation passes.",
+  },
+  {
+    key: "rawRetentionDays",
+    env: "RAW_RETENTION_DAYS",
+    flag: "raw-retention-days",
+    kind: { type: "int", min: 1, max: 3650 },
+    default: "7",
+    usedBy: "aggregator",
+    help: "Days raw packets are kept after ingestion.",
+  },
+  {
+    key: "host",
+    env: "HOST",
+    flag: "host",
+    kind: { type: "string" },
+    default: "127.0.0.1",
+    usedBy: "server",
+    help: "Address the server listens on.",
+  },
+  {
+    key: "port",
+    env: "PORT",
+    flag: "port",
+    kind: { type: "int", min: 0, max: 65_535 },
+    default: "8000",
+    usedBy: "server",
+    help: "Port the server listens on (0 picks a free one).",
+  },
+  {
+    key: "dataDir",
+    env: "DATA_DIR",
+    flag: "data-dir",
+    kind: { type: "string" },
+    default: "./data",
+    usedBy: "all",
+    help: "PGlite database, generated ingest token, agent KV outbox.",
+  },
+  {
+    key: "logDir",
+    env: "LOG_DIR",
+    flag: "log-dir",
+    kind: { type: "string" },
+    default: "./logs",
+    usedBy: "all",
+    help: "Where `<component>.log` files are written.",
+  },
+  {
+    key: "logLevel",
+    env: "LOG_LEVEL",
+    flag: "log-level",
+    kind: { type: "enum", values: ["debug", "info", "warning", "error"] },
+    default: "info",
+    usedBy: "all",
+    help: "Lowest level logged.",
+  },
+  {
+    key: "ingestTokens",
+    env: "INGEST_TOKENS",
+    flag: "ingest-tokens",
+    kind: { type: "list" },
+    default: null,
+    usedBy: "server",
+    help: "Comma-separated bearer tokens accepted by POST /ingest_packets. " +
+      "Unset: one is generated in DATA_DIR/ingest_token.",
+  },
+  {
+    key: "agentToken",
+    env: "AGENT_TOKEN",
+    flag: "agent-token",
+    kind: { type: "string" },
+    default: null,
+    usedBy: "agent",
+    help:
+      "Bearer token the agent sends. Unset: read from DATA_DIR/ingest_token.",
+  },
+  {
+    key: "agentId",
+    env: "AGENT_ID",
+    flag: "agent-id",
+    kind: { type: "string" },
+    default: null,
+    usedBy: "agent",
+    help: "Name of this agent in stored packets. Unset: the host name.",
+  },
+  {
+    key: "tlsCert",
+    env: "TLS_CERT",
+    flag: "tls-cert",
+    kind: { type: "string" },
+    default: null,
+    usedBy: "server",
+    help: "PEM certificate file; with TLS_KEY the server speaks HTTPS.",
+  },
+  {
+    key: "tlsKey",
+    env: "TLS_KEY",
+    flag: "tls-key",
+    kind: { type: "string" },
+    default: null,
+    usedBy: "server",
+    help: "PEM private key file for TLS_CERT.",
+  },
+  {
+    key: "maxBodyBytes",
+    env: "MAX_BODY_BYTES",
+    flag: "max-body-bytes",
+    kind: { type: "int", min: 1024, max: 1 << 30 },
+    default: String(16 << 20),
+    usedBy: "server",
+    help: "Largest ingest request body as sent (413 above).",
+  },
+  {
+    key: "maxDecompressedBytes",
+    env: "MAX_DECOMPRESSED_BYTES",
+    flag: "max-decompressed-bytes",
+    kind: { type: "int", min: 1024, max: 1 << 30 },
+    default: String(64 << 20),
+    usedBy: "server",
+    help: "Largest ingest body after gunzip (413 above).",
+  },
+  {
+    key: "maxBatchRecords",
+    env: "MAX_BATCH_RECORDS",
+    flag: "max-batch-records",
+    kind: { type: "int", min: 1, max: 1_000_000 },
+    default: "20000",
+    usedBy: "server",
+    help: "Most records in one ingest batch (413 above).",
+  },
+  {
+    key: "interfaces",
+    env: "INTERFACE",
+    flag: "interface",
+    kind: { type: "list" },
+    default: null,
+    usedBy: "agent",
+    help:
+      "Capture interfaces, comma-separated or the flag repeated; `any` for all.",
+  },
+  {
+    key: "captureFilter",
+    env: "CAPTURE_FILTER",
+    flag: "filter",
+    kind: { type: "string" },
+    default: null,
+    usedBy: "agent",
+    help: "BPF filter for live capture.",
+  },
+  {
+    key: "snaplenBytes",
+    env: "SNAPLEN",
+    flag: "snaplen",
+    kind: { type: "int", min: 64, max: 262_144 },
+    default: "262144",
+    usedBy: "agent",
+    help: "Bytes captured per packet.",
+  },
+  {
+    key: "promiscuous",
+    env: "PROMISC",
+    flag: "promisc",
+    kind: { type: "bool" },
+    default: "true",
+    usedBy: "agent",
+    help: "Promiscuous mode on the capture interfaces.",
+  },
+  {
+    key: "payloadCapture",
+    env: "PAYLOAD_CAPTURE",
+    flag: "payload-capture",
+    kind: { type: "enum", values: ["full", "headers", "none"] },
+    default: "full",
+    usedBy: "agent",
+    help:
+      "Captured bytes sent with each record: all, headers only (privacy), or none.",
+  },
+  {
+    key: "outboxMaxBytes",
+    env: "OUTBOX_MAX_BYTES",
+    flag: "outbox-max-bytes",
+    kind: { type: "int", min: 65_536, max: 2 ** 40 },
+    default: String(1 << 30),
+    usedBy: "agent",
+    help:
+      "Cap on batches stored in the KV outbox; the oldest are dropped (and counted) above it.",
+  },
+  {
+    key: "modelPath",
+    env: "MODEL_PATH",
+    flag: "model",
+    kind: { type: "string" },
+    default: "./models/flow_classifier.onnx",
+    usedBy: "aggregator",
+    help: "ONNX flow classifier; its `.json` sidecar sits beside it.",
+  },
+];
+
+const DURATION_UNITS_MS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+/** Parses `30`, `30s`, `500ms`, `1.5m`, `2h`: a bare number is seconds, as in the seed. */
+export function parseDurationMs(text: string): number | null {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(text);
+  if (!match) return null;
+  return Math.round(Number(match[1]) * DURATION_UNITS_MS[match[2] ?? "s"]);
+}
+
+function describeAllowed(kind: Kind): string {
+  switch (kind.type) {
+    case "string":
+      return "a non-empty string";
+    case "url":
+      return `a URL starting with ${
+        kind.protocols.map((p) => p + "//").join(" or ")
+      }`;
+    case "int":
+      return `an integer from ${kind.min} to ${kind.max}`;
+    case "durationMs":
+      return `a duration from ${kind.minMs} ms to ${kind.maxMs / 1000} s, ` +
+        `such as 30, 30s, 500ms, 2m (a bare number is seconds)`;
+    case "bool":
+      return "true or false";
+    case "enum":
+      return `one of ${kind.values.join(", ")}`;
+    case "list":
+      return "a comma-separated list of non-empty values";
+  }
+}
+
+function parseValue(spec: ConfigSpec, raw: string, source: string): unknown {
+  const fail = (): never => {
+    throw new ConfigError(
+      `Invalid ${source}: ${JSON.stringify(raw)} is not ${
+        describeAllowed(spec.kind)
+      }`,
+      { setting: source },
+    );
+  };
+  const kind = spec.kind;
+  switch (kind.type) {
+    case "string":
+      if (raw.trim() === "") fail();
+      return raw;
+    case "url": {
+      let url: URL;
+      try {
+        url = new URL(raw);
+      } catch {
+        return fail();
+      }
+      if (!kind.protocols.includes(url.protocol)) fail();
+      return raw;
+    }
+    case "int": {
+      if (!/^\s*-?\d+\s*$/.test(raw)) fail();
+      const n = Number(raw);
+      if (!Number.isSafeInteger(n) || n < kind.min || n > kind.max) fail();
+      return n;
+    }
+    case "durationMs": {
+      const ms = parseDurationMs(raw);
+      if (ms === null || ms < kind.minMs || ms > kind.maxMs) fail();
+      return ms;
+    }
+    case "bool": {
+      const v = raw.trim().toLowerCase();
+      if (["true", "1", "yes", "on"].includes(v)) return true;
+      if (["false", "0", "no", "off"].includes(v)) return false;
+      return fail();
+    }
+    case "enum":
+      if (!kind.values.includes(raw)) fail();
+      return raw;
+    case "list": {
+      const items = raw.split(",").map((s) => s.trim());
+      if (items.some((s) => s === "")) fail();
+      return items;
+    }
+  }
+}
+
+/** A component's own flag, beyond the shared settings (e.g. `--once`, `--read FILE`). */
+export interface ExtraFlag {
+  /** Flag name without dashes. */
+  name: string;
+  /** Boolean flags take no value; string flags take one; `strings` may repeat. */
+  type: "boolean" | "string" | "strings";
+  /** One line of help. */
+  help: string;
+}
+
+/** Options for {@link loadConfig}. */
+export interface LoadConfigOptions {
+  /** Environment to read. @default Deno.env.toObject() */
+  env?: Record<string, string | undefined>;
+  /** Command-line arguments. @default [] */
+  args?: string[];
+  /** The component's own flags. @default [] */
+  extraFlags?: ExtraFlag[];
+}
+
+/** What {@link loadConfig} returns: the settings plus the component's own flags. */
+export interface LoadedConfig {
+  config: Config;
+  /** Values of `extraFlags`, by name: boolean, string, or string[]; absent flags are missing. */
+  flags: Record<string, boolean | string | string[]>;
+}
+
+/**
+ * Reads and validates every setting. Flags (`--batch-size 200` or
+ * `--batch-size=200`) win over the environment, which wins over defaults.
+ * An unknown flag, a missing flag value or a bad value throws a
+ * {@link ConfigError} naming it.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
+  const env = options.env ?? Deno.env.toObject();
+  const args = options.args ?? [];
+  const extra = new Map((options.extraFlags ?? []).map((f) => [f.name, f]));
+  const byFlag = new Map(CONFIG_SPECS.map((s) => [s.flag, s]));
+  const flagValues = new Map<ConfigSpec, string[]>();
+  const flags: Record<string, boolean | string | string[]> = {};
+
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (!arg.startsWith("--")) {
+      throw new ConfigError(
+        `Unexpected argument ${JSON.stringify(arg)}: flags start with --`,
+        {
+          setting: arg,
+        },
+      );
+    }
+    const eq = arg.indexOf("=");
+    const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
+    let inline: string | undefined = eq >= 0 ? arg.slice(eq + 1) : undefined;
+    const takeValue = (): string => {
+      if (inline !== undefined) return inline;
+      const next = args[i + 1];
+      if (next === undefined || next.startsWith("--")) {
+        throw new ConfigError(`Flag --${name} needs a value`, {
+          setting: `--${name}`,
+        });
+      }
+      i++;
+      return next;
+    };
+    const ex = extra.get(name);
+    if (ex) {
+      if (ex.type === "boolean") {
+        if (inline !== undefined) {
+          const v = parseValue(
+            { kind: { type: "bool" } } as ConfigSpec,
+            inline,
+            `--${name}`,
+          );
+          flags[name] = v as boolean;
+        } else flags[name] = true;
+      } else if (ex.type === "string") flags[name] = takeValue();
+      else flags[name] = [...((flags[name] as string[]) ?? []), takeValue()];
+      inline = undefined;
+      continue;
+    }
+    const spec = byFlag.get(name);
+    if (!spec) {
+      const known = [...byFlag.keys(), ...extra.keys()].map((f) => "--" + f)
+        .join(", ");
+      throw new ConfigError(`Unknown flag --${name}. Known flags: ${known}`, {
+        setting: `--${name}`,
+      });
+    }
+    const value = spec.kind.type === "bool" && inline === undefined
+      ? "true"
+      : takeValue();
+    flagValues.set(spec, [...(flagValues.get(spec) ?? []), value]);
+  }
+
+  const config: Record<string, unknown> = {};
+  for (const spec of CONFIG_SPECS) {
+    const fromFlags = flagValues.get(spec);
+    if (fromFlags) {
+      // A repeated list flag (`--interface a --interface b`) accumulates.
+      const raw = spec.kind.type === "list"
+        ? fromFlags.join(",")
+        : fromFlags.at(-1)!;
+      config[spec.key] = parseValue(spec, raw, `--${spec.flag}`);
+      continue;
+    }
+    const fromEnv = env[spec.env];
+    if (fromEnv !== undefined && fromEnv !== "") {
+      config[spec.key] = parseValue(spec, fromEnv, spec.env);
+      continue;
+    }
+    config[spec.key] = spec.default === null
+      ? (spec.kind.type === "list" ? [] : null)
+      : parseValue(spec, spec.default, `default of ${spec.env}`);
+  }
+  const result = config as unknown as Config;
+  if ((result.tlsCert === null) !== (result.tlsKey === null)) {
+    throw new ConfigError("TLS_CERT and TLS_KEY must be set together", {
+      setting: result.tlsCert === null ? "TLS_CERT" : "TLS_KEY",
+    });
+  }
+  return { config: result, flags };
+}
+
+/** The README's configuration table, generated from {@link CONFIG_SPECS}. */
+export function configTable(): string {
+  const rows = CONFIG_SPECS.map((s) =>
+    `| \`${s.env}\` | \`--${s.flag}\` | ${
+      s.default === null ? "none" : `\`${s.default}\``
+    } | ${s.usedBy} | ${s.help} |`
+  );
+  return [
+    "| variable | flag | default | used by | meaning |",
+    "| --- | --- | --- | --- | --- |",
+    ...rows,
+  ].join("\n");
+}

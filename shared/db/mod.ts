@@ -1,0 +1,12 @@
+/**
+ * Storage shared by the server and the aggregator: one postgres.js handle over
+ * PostgreSQL or embedded PGlite, the migration runner and the queries.
+ *
+ * @module
+ */
+export * from "./open_database.ts";
+export * from "./migrate.ts";
+export * from "./packet_store.ts";
+export * from "./flow_queries.ts";
+export * from "./raw_packet_queries.ts";
+export * from "./health.ts";

@@ -1,0 +1,155 @@
+/**
+ * Opens the project's storage: PostgreSQL through postgres.js when a URL is
+ * given, else embedded PGlite. PGlite is served over its PostgreSQL wire
+ * protocol on a private Unix socket and reached with the same postgres.js
+ * client, so every query in the project is one postgres.js tagged template
+ * that runs unchanged on both backends.
+ *
+ * @module
+ */
+import postgres from "postgres";
+import { PGlite } from "@electric-sql/pglite";
+import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+
+/** The postgres.js handle every store function takes. */
+export type Sql = postgres.Sql<Record<string, never>>;
+
+/** An open database: the `sql` handle, which backend it is, and how to close it. */
+export interface Database {
+  /** postgres.js tagged-template client. */
+  sql: Sql;
+  /** `postgres` for a server, `pglite` for the embedded database. */
+  kind: "postgres" | "pglite";
+  /** Ends the pool (and stops PGlite). Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Raised when the database cannot be opened; carries the driver's error. */
+export class DatabaseOpenError extends Error {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, options);
+    this.name = "DatabaseOpenError";
+  }
+}
+
+/** Options for {@link openDatabase}. */
+export interface OpenDatabaseOptions {
+  /** PostgreSQL URL; null or absent selects PGlite. */
+  databaseUrl?: string | null;
+  /**
+   * PGlite data folder; null keeps PGlite in memory (tests).
+   * @default null
+   */
+  pgliteDir?: string | null;
+  /** Connections in the PostgreSQL pool. @default 10 */
+  poolSize?: number;
+  /** Schema to use (search_path); tests isolate themselves with it. @default "public" */
+  schema?: string;
+  /** Shown in pg_stat_activity. @default "traffic-analyzer" */
+  applicationName?: string;
+}
+
+// bigint (int8) comes back as a JS number: row ids, counters and byte totals
+// stay far below 2^53, and numbers serialise to JSON as numbers.
+const INT8_AS_NUMBER = {
+  to: 20,
+  from: [20],
+  serialize: (x: number | bigint) => String(x),
+  parse: (x: string) => Number(x),
+};
+
+function clientOptions(options: OpenDatabaseOptions) {
+  return {
+    onnotice: () => {},
+    types: { bigint: INT8_AS_NUMBER },
+    connection: {
+      application_name: options.applicationName ?? "traffic-analyzer",
+      search_path: options.schema ?? "public",
+      TimeZone: "UTC",
+    },
+  } as const;
+}
+
+// Unix socket paths are limited to about 107 bytes; keep the socket beside the
+// data when the path fits (so tasks need write access to DATA_DIR only), else
+// in the system temp folder.
+async function makeSocketDir(pgliteDir: string | null): Promise<string> {
+  if (pgliteDir) {
+    const base = `${await Deno.realPath(pgliteDir)}/../run`;
+    if (base.length < 70) {
+      await Deno.mkdir(base, { recursive: true });
+      return await Deno.makeTempDir({ dir: base, prefix: "pglite-" });
+    }
+  }
+  return await Deno.makeTempDir({ prefix: "ta-pglite-" });
+}
+
+/**
+ * Opens PostgreSQL or PGlite and returns a postgres.js handle to it.
+ * Does not run migrations: call `migrate(db.sql)` next.
+ */
+export async function openDatabase(
+  options: OpenDatabaseOptions = {},
+): Promise<Database> {
+  if (options.databaseUrl) {
+    const sql = postgres(options.databaseUrl, {
+      ...clientOptions(options),
+      max: options.poolSize ?? 10,
+      connect_timeout: 10,
+    }) as unknown as Sql;
+    let closed = false;
+    return {
+      sql,
+      kind: "postgres",
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        await sql.end({ timeout: 5 });
+      },
+    };
+  }
+
+  const dir = options.pgliteDir ?? null;
+  let pglite: PGlite;
+  try {
+    if (dir) await Deno.mkdir(dir, { recursive: true });
+    pglite = await PGlite.create(dir ?? "memory://");
+  } catch (cause) {
+    throw new DatabaseOpenError(
+      `Cannot open the embedded PGlite database in ${
+        dir ?? "memory"
+      }: ${cause}`,
+      { cause },
+    );
+  }
+  // A Unix socket keeps the embedded database private to this machine's user;
+  // PGlite is single-session, so one connection carries every query in order.
+  const socketDir = await makeSocketDir(dir);
+  const socketPath = `${socketDir}/.s.PGSQL.5432`;
+  const server = new PGLiteSocketServer({
+    db: pglite,
+    path: socketPath,
+    maxConnections: 1,
+  });
+  await server.start();
+  const sql = postgres({
+    ...clientOptions(options),
+    path: socketPath,
+    max: 1,
+    user: "postgres",
+    database: "postgres",
+  }) as unknown as Sql;
+  let closed = false;
+  return {
+    sql,
+    kind: "pglite",
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await sql.end({ timeout: 5 });
+      await server.stop();
+      await pglite.close();
+      await Deno.remove(socketDir, { recursive: true }).catch(() => {});
+    },
+  };
+}
