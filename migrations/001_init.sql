@@ -43,7 +43,7 @@ create table raw_packets (
   ip_version smallint,
   ip_proto smallint,
   ttl smallint,
-  ip_id integer,
+  ip_id bigint,
   ip_tos smallint,
   ip_header_length smallint,
   ip_flow_label integer,

@@ -167,9 +167,7 @@ export function createApp(options: CreateAppOptions): OpenAPIHono {
     });
     return c.json({ error: "internal server error" }, 500);
   });
-  app.notFound((c) =>
-    c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404)
-  );
+  app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
 
   // Ingest: registered by hand because its body is read under limits
   // (and maybe gunzipped) before the schema applies.
@@ -177,8 +175,7 @@ export function createApp(options: CreateAppOptions): OpenAPIHono {
     method: "post",
     path: "/ingest_packets",
     summary: "Ingest a batch of packet records",
-    description:
-      "A JSON array of packet records, optionally `Content-Encoding: gzip`. " +
+    description: "A JSON array of packet records, optionally `Content-Encoding: gzip`. " +
       "Stored in one transaction; an `Idempotency-Key` makes it exactly-once.",
     security: [{ bearer: [] }],
     request: {
@@ -198,8 +195,7 @@ export function createApp(options: CreateAppOptions): OpenAPIHono {
         description: "A repeat of a stored Idempotency-Key: nothing stored",
       },
       400: {
-        description:
-          "Bad JSON, bad gzip or a schema violation (names record and field)",
+        description: "Bad JSON, bad gzip or a schema violation (names record and field)",
       },
       401: { description: "Missing or invalid bearer token" },
       409: { description: "Idempotency-Key reused with a different body" },
@@ -238,8 +234,7 @@ export function createApp(options: CreateAppOptions): OpenAPIHono {
     createRoute({
       method: "get",
       path: "/api/alltraffic",
-      summary:
-        "All flows, paginated with a cursor (newest first, stable order)",
+      summary: "All flows, paginated with a cursor (newest first, stable order)",
       request: { query: PageQuery },
       responses: {
         200: {
@@ -289,8 +284,7 @@ export function createApp(options: CreateAppOptions): OpenAPIHono {
         },
       },
     }),
-    async (c) =>
-      c.json(await lastRawPackets(sql, c.req.valid("param").count), 200),
+    async (c) => c.json(await lastRawPackets(sql, c.req.valid("param").count), 200),
   );
 
   app.openapi(
@@ -305,9 +299,7 @@ export function createApp(options: CreateAppOptions): OpenAPIHono {
     }),
     async (c) => {
       const database = await checkDatabase(sql);
-      const aggregator = options.aggregatorStatus
-        ? await options.aggregatorStatus()
-        : null;
+      const aggregator = options.aggregatorStatus ? await options.aggregatorStatus() : null;
       const body = {
         status: database.ok ? "ok" : "unavailable",
         version: VERSION,

@@ -194,14 +194,13 @@ Deno.test({
     await t.step(
       "an unknown field, a bad address or a missing field is a 400",
       async (t) => {
-        const cases: [string, (r: Record<string, unknown>) => void, string][] =
-          [
-            ["unknown field", (r) => (r.srcport = 1), "srcport"],
-            ["bad address", (r) => (r.dst_ip = "300.1.1.1"), "dst_ip"],
-            ["missing field", (r) => delete r.protocol, "protocol"],
-            ["wrong type", (r) => (r.timestamp = "yesterday"), "timestamp"],
-            ["<script> in a field", (r) => (r.eth_src = "<script>"), "eth_src"],
-          ];
+        const cases: [string, (r: Record<string, unknown>) => void, string][] = [
+          ["unknown field", (r) => (r.srcport = 1), "srcport"],
+          ["bad address", (r) => (r.dst_ip = "300.1.1.1"), "dst_ip"],
+          ["missing field", (r) => delete r.protocol, "protocol"],
+          ["wrong type", (r) => (r.timestamp = "yesterday"), "timestamp"],
+          ["<script> in a field", (r) => (r.eth_src = "<script>"), "eth_src"],
+        ];
         for (const [name, mutate, field] of cases) {
           await t.step(name, async () => {
             const bad = structuredClone(
@@ -356,13 +355,10 @@ Deno.test({
         const seen: number[] = [];
         let cursor: number | null = null;
         do {
-          const url: string = `/api/alltraffic?limit=7${
-            cursor ? `&cursor=${cursor}` : ""
-          }`;
+          const url: string = `/api/alltraffic?limit=7${cursor ? `&cursor=${cursor}` : ""}`;
           const res = await app.request(url);
           assert.equal(res.status, 200);
-          const page: { flows: { id: number }[]; next_cursor: number | null } =
-            await res.json();
+          const page: { flows: { id: number }[]; next_cursor: number | null } = await res.json();
           seen.push(...page.flows.map((f) => f.id));
           cursor = page.next_cursor;
           // A flow inserted while paging must not shift the pages.

@@ -6,10 +6,7 @@
  */
 import type { Context } from "hono";
 import { type Sql, storePacketBatch } from "@traffic-analyzer/shared/db";
-import {
-  describeBatchIssue,
-  PacketBatchSchema,
-} from "@traffic-analyzer/shared/packet/schema";
+import { describeBatchIssue, PacketBatchSchema } from "@traffic-analyzer/shared/packet/schema";
 import { HttpError } from "./http_errors.ts";
 import { readLimitedBody } from "./body_reader.ts";
 import type { ServerMetrics } from "./server_metrics.ts";
@@ -113,9 +110,7 @@ export function ingestHandler(options: IngestHandlerOptions) {
         const issue = describeBatchIssue(result.error);
         const where = issue.record === null
           ? "batch"
-          : `record ${issue.record}${
-            issue.field === null ? "" : `, field ${issue.field}`
-          }`;
+          : `record ${issue.record}${issue.field === null ? "" : `, field ${issue.field}`}`;
         throw new HttpError(400, `invalid ${where}: ${issue.message}`, {
           details: { record: issue.record, field: issue.field },
         });

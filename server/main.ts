@@ -3,12 +3,7 @@
  *
  * @module
  */
-import {
-  closeLogging,
-  ConfigError,
-  configureLogging,
-  loadConfig,
-} from "@traffic-analyzer/shared";
+import { closeLogging, ConfigError, configureLogging, loadConfig } from "@traffic-analyzer/shared";
 import { runServer } from "./serve.ts";
 
 if (import.meta.main) {
@@ -19,8 +14,7 @@ if (import.meta.main) {
       extraFlags: [{
         name: "no-aggregate",
         type: "boolean",
-        help:
-          "Do not run the aggregator inside the server (embedded default only).",
+        help: "Do not run the aggregator inside the server (embedded default only).",
       }],
     });
   } catch (error) {

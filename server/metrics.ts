@@ -85,9 +85,7 @@ export class Histogram {
     const out: string[] = [];
     for (const [key, s] of this.#series) {
       const inner = key ? key.slice(1, -1) + "," : "";
-      this.#bounds.forEach((b, i) =>
-        out.push(`${name}_bucket{${inner}le="${b}"} ${s.buckets[i]}`)
-      );
+      this.#bounds.forEach((b, i) => out.push(`${name}_bucket{${inner}le="${b}"} ${s.buckets[i]}`));
       out.push(`${name}_bucket{${inner}le="+Inf"} ${s.count}`);
       out.push(`${name}_sum${key} ${s.sum}`);
       out.push(`${name}_count${key} ${s.count}`);

@@ -26,9 +26,7 @@ function layout(title: string, body: Html, refreshSec?: number): Html {
       <head>
     <meta charset="utf-8">
     <meta name="viewport" content="width=device-width, initial-scale=1">
-    ${refreshSec
-      ? html`<meta http-equiv="refresh" content="${refreshSec}">`
-      : ""}
+    ${refreshSec ? html`<meta http-equiv="refresh" content="${refreshSec}">` : ""}
     <title>${title} · Traffic Analyzer</title>
     <style>${STYLE}</style>
       </head>

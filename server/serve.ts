@@ -7,11 +7,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { type Config, LOG_ROOT } from "@traffic-analyzer/shared";
-import {
-  type Database,
-  migrate,
-  openDatabase,
-} from "@traffic-analyzer/shared/db";
+import { type Database, migrate, openDatabase } from "@traffic-analyzer/shared/db";
 import { type AggregatorStatus, createApp } from "./app.ts";
 import { resolveIngestTokens } from "./ingest_tokens.ts";
 
@@ -99,12 +95,8 @@ export async function runServer(
   }, app.fetch);
   const addr = await listening;
   const scheme = config.tlsCert ? "https" : "http";
-  const shownHost = addr.hostname.includes(":")
-    ? `[${addr.hostname}]`
-    : addr.hostname;
-  const url = `${scheme}://${
-    shownHost === "0.0.0.0" ? "127.0.0.1" : shownHost
-  }:${addr.port}/`;
+  const shownHost = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  const url = `${scheme}://${shownHost === "0.0.0.0" ? "127.0.0.1" : shownHost}:${addr.port}/`;
   log.info("Traffic Analyzer server listening on {url}", { url });
 
   let stopped = false;

@@ -99,8 +99,7 @@ export const CONFIG_SPECS: readonly ConfigSpec[] = [
     kind: { type: "int", min: 1, max: 100_000 },
     default: "100",
     usedBy: "agent",
-    help:
-      "Packets per batch; a batch is sent when full or after BATCH_TIMEOUT.",
+    help: "Packets per batch; a batch is sent when full or after BATCH_TIMEOUT.",
   },
   {
     key: "batchTimeoutMs",
@@ -118,8 +117,7 @@ export const CONFIG_SPECS: readonly ConfigSpec[] = [
     kind: { type: "int", min: 0, max: 100 },
     default: "3",
     usedBy: "agent",
-    help:
-      "Immediate retries of a failed upload before the batch goes to the KV outbox.",
+    help: "Immediate retries of a failed upload before the batch goes to the KV outbox.",
   },
   {
     key: "retryDelayMs",
@@ -146,8 +144,7 @@ export const CONFIG_SPECS: readonly ConfigSpec[] = [
     kind: { type: "int", min: 1, max: 200 },
     default: "10",
     usedBy: "server, aggregator",
-    help:
-      "PostgreSQL connection pool size (PGlite always uses one connection).",
+    help: "PostgreSQL connection pool size (PGlite always uses one connection).",
   },
   {
     key: "aggregateIntervalMs",
@@ -229,8 +226,7 @@ export const CONFIG_SPECS: readonly ConfigSpec[] = [
     kind: { type: "string" },
     default: null,
     usedBy: "agent",
-    help:
-      "Bearer token the agent sends. Unset: read from DATA_DIR/ingest_token.",
+    help: "Bearer token the agent sends. Unset: read from DATA_DIR/ingest_token.",
   },
   {
     key: "agentId",
@@ -293,8 +289,7 @@ export const CONFIG_SPECS: readonly ConfigSpec[] = [
     kind: { type: "list" },
     default: null,
     usedBy: "agent",
-    help:
-      "Capture interfaces, comma-separated or the flag repeated; `any` for all.",
+    help: "Capture interfaces, comma-separated or the flag repeated; `any` for all.",
   },
   {
     key: "captureFilter",
@@ -330,8 +325,7 @@ export const CONFIG_SPECS: readonly ConfigSpec[] = [
     kind: { type: "enum", values: ["full", "headers", "none"] },
     default: "full",
     usedBy: "agent",
-    help:
-      "Captured bytes sent with each record: all, headers only (privacy), or none.",
+    help: "Captured bytes sent with each record: all, headers only (privacy), or none.",
   },
   {
     key: "outboxMaxBytes",
@@ -340,8 +334,7 @@ export const CONFIG_SPECS: readonly ConfigSpec[] = [
     kind: { type: "int", min: 65_536, max: 2 ** 40 },
     default: String(1 << 30),
     usedBy: "agent",
-    help:
-      "Cap on batches stored in the KV outbox; the oldest are dropped (and counted) above it.",
+    help: "Cap on batches stored in the KV outbox; the oldest are dropped (and counted) above it.",
   },
   {
     key: "modelPath",
@@ -374,9 +367,7 @@ function describeAllowed(kind: Kind): string {
     case "string":
       return "a non-empty string";
     case "url":
-      return `a URL starting with ${
-        kind.protocols.map((p) => p + "//").join(" or ")
-      }`;
+      return `a URL starting with ${kind.protocols.map((p) => p + "//").join(" or ")}`;
     case "int":
       return `an integer from ${kind.min} to ${kind.max}`;
     case "durationMs":
@@ -394,9 +385,7 @@ function describeAllowed(kind: Kind): string {
 function parseValue(spec: ConfigSpec, raw: string, source: string): unknown {
   const fail = (): never => {
     throw new ConfigError(
-      `Invalid ${source}: ${JSON.stringify(raw)} is not ${
-        describeAllowed(spec.kind)
-      }`,
+      `Invalid ${source}: ${JSON.stringify(raw)} is not ${describeAllowed(spec.kind)}`,
       { setting: source },
     );
   };
@@ -532,9 +521,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
         setting: `--${name}`,
       });
     }
-    const value = spec.kind.type === "bool" && inline === undefined
-      ? "true"
-      : takeValue();
+    const value = spec.kind.type === "bool" && inline === undefined ? "true" : takeValue();
     flagValues.set(spec, [...(flagValues.get(spec) ?? []), value]);
   }
 
@@ -543,9 +530,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     const fromFlags = flagValues.get(spec);
     if (fromFlags) {
       // A repeated list flag (`--interface a --interface b`) accumulates.
-      const raw = spec.kind.type === "list"
-        ? fromFlags.join(",")
-        : fromFlags.at(-1)!;
+      const raw = spec.kind.type === "list" ? fromFlags.join(",") : fromFlags.at(-1)!;
       config[spec.key] = parseValue(spec, raw, `--${spec.flag}`);
       continue;
     }

@@ -81,7 +81,6 @@ export async function pageFlows(
 
 /** Number of flows stored. */
 export async function countFlows(sql: Sql): Promise<number> {
-  const [row]: [{ n: number }] =
-    await sql`select count(*)::int8 as n from traffic_data`;
+  const [row]: [{ n: number }] = await sql`select count(*)::int8 as n from traffic_data`;
   return row.n;
 }

@@ -97,8 +97,7 @@ export async function migrate(
     )`;
   const applied: number[] = [];
   const check = async (tx: Sql) => {
-    const rows: { version: number; name: string; checksum: string }[] =
-      await tx`
+    const rows: { version: number; name: string; checksum: string }[] = await tx`
       select version, name, checksum from schema_migrations order by version`;
     const newest = rows.at(-1)?.version ?? 0;
     if (newest > known) {
@@ -113,9 +112,7 @@ export async function migrate(
         throw new MigrationError(
           `Migration ${row.version}_${row.name} was edited after it was applied ` +
             `(checksum ${row.checksum.slice(0, 12)} in the database, ` +
-            `${
-              file.checksum.slice(0, 12)
-            } on disk): add a new migration instead`,
+            `${file.checksum.slice(0, 12)} on disk): add a new migration instead`,
         );
       }
     }
@@ -131,9 +128,7 @@ export async function migrate(
         await tx.unsafe(migration.sql);
       } catch (cause) {
         throw new MigrationError(
-          `Migration ${migration.version}_${migration.name} failed: ${
-            (cause as Error).message
-          }`,
+          `Migration ${migration.version}_${migration.name} failed: ${(cause as Error).message}`,
           { cause },
         );
       }

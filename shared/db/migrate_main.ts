@@ -20,9 +20,7 @@ if (import.meta.main) {
       const { applied, version } = await migrate(db.sql);
       console.log(
         `Schema is at version ${version} on ${db.kind}` +
-          (applied.length
-            ? `; applied ${applied.join(", ")}`
-            : "; nothing to apply"),
+          (applied.length ? `; applied ${applied.join(", ")}` : "; nothing to apply"),
       );
     } finally {
       await db.close();

@@ -116,9 +116,7 @@ export async function openDatabase(
     pglite = await PGlite.create(dir ?? "memory://");
   } catch (cause) {
     throw new DatabaseOpenError(
-      `Cannot open the embedded PGlite database in ${
-        dir ?? "memory"
-      }: ${cause}`,
+      `Cannot open the embedded PGlite database in ${dir ?? "memory"}: ${cause}`,
       { cause },
     );
   }

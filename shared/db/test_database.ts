@@ -16,18 +16,55 @@ export interface TestDatabase extends Database {
   truncate(): Promise<void>;
 }
 
+/** A fresh, empty schema on a PostgreSQL server, and a URL that selects it. */
+export interface TestSchema {
+  /** Schema name. */
+  schema: string;
+  /** The server URL with `search_path` set to the schema. */
+  url: string;
+  /** Drops the schema and everything in it. */
+  drop(): Promise<void>;
+}
+
+/**
+ * Creates a uniquely named schema on the server at `databaseUrl`, for tests
+ * that start whole programs from a URL (the programs then migrate it).
+ */
+export async function createTestSchema(
+  databaseUrl: string,
+): Promise<TestSchema> {
+  const schema = `test_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+  const admin = await openDatabase({ databaseUrl, poolSize: 1 });
+  try {
+    await admin.sql`create schema ${admin.sql(schema)}`;
+  } finally {
+    await admin.close();
+  }
+  const url = new URL(databaseUrl);
+  url.searchParams.set("search_path", schema);
+  return {
+    schema,
+    url: url.toString(),
+    async drop() {
+      const db = await openDatabase({ databaseUrl, poolSize: 1 });
+      try {
+        await db.sql`drop schema if exists ${db.sql(schema)} cascade`;
+      } finally {
+        await db.close();
+      }
+    },
+  };
+}
+
 /** Opens and migrates a private database for one test file. */
 export async function openTestDatabase(): Promise<TestDatabase> {
   const url = Deno.env.get("DATABASE_URL") || null;
-  const schema = url
-    ? `test_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`
-    : "public";
-  if (url) {
-    const admin = await openDatabase({ databaseUrl: url, poolSize: 1 });
-    await admin.sql`create schema ${admin.sql(schema)}`;
-    await admin.close();
-  }
-  const db = await openDatabase({ databaseUrl: url, poolSize: 4, schema });
+  const testSchema = url ? await createTestSchema(url) : null;
+  const schema = testSchema?.schema ?? "public";
+  const db = await openDatabase({
+    databaseUrl: testSchema?.url ?? null,
+    poolSize: 4,
+  });
   await migrate(db.sql);
   return {
     ...db,
@@ -37,8 +74,8 @@ export async function openTestDatabase(): Promise<TestDatabase> {
         .sql`truncate ingest_batches, raw_packets, traffic_data restart identity`;
     },
     async close() {
-      if (url) await db.sql`drop schema ${db.sql(schema)} cascade`;
       await db.close();
+      await testSchema?.drop();
     },
   };
 }

@@ -92,9 +92,7 @@ export function describeBatchIssue(error: z.ZodError): RecordIssue {
     return {
       record: typeof index === "number" ? index : null,
       field: issue.keys[0] ?? null,
-      message: `unknown field${issue.keys.length > 1 ? "s" : ""} ${
-        issue.keys.join(", ")
-      }`,
+      message: `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.join(", ")}`,
     };
   }
   return {

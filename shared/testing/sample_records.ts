@@ -90,7 +90,7 @@ export function sampleRecords(
     const src = `10.0.0.${host}`;
     const sport = 32768 + Math.floor(random() * 28000);
     if (kind < 0.7) {
-      const len = 60 + Math.floor(random() * 1400);
+      const len = 66 + Math.floor(random() * 1400);
       records.push({
         ...BASE,
         timestamp: t,
