@@ -67,8 +67,8 @@ create table raw_packets (
   data bytea,
   primary key (id, received_at)
 ) partition by range (received_at);
-create index raw_packets_batch_id on raw_packets (batch_id);
-create index raw_packets_timestamp on raw_packets ("timestamp");
+create index raw_packets_batch_id on raw_packets using brin (batch_id);
+create index raw_packets_timestamp on raw_packets using brin ("timestamp");
 
 -- Creates the partition of raw_packets that holds `day` (UTC) unless it exists.
 -- The advisory lock serialises concurrent creators (several servers at midnight).

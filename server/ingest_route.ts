@@ -6,7 +6,7 @@
  */
 import type { Context } from "hono";
 import { type Sql, storePacketBatch } from "@traffic-analyzer/shared/db";
-import { describeBatchIssue, PacketBatchSchema } from "@traffic-analyzer/shared/packet/schema";
+import { validatePacketBatch } from "@traffic-analyzer/shared/packet/schema";
 import { HttpError } from "./http_errors.ts";
 import { readLimitedBody } from "./body_reader.ts";
 import type { ServerMetrics } from "./server_metrics.ts";
@@ -105,9 +105,9 @@ export function ingestHandler(options: IngestHandlerOptions) {
           { details: { limit_records: limits.maxBatchRecords } },
         );
       }
-      const result = PacketBatchSchema.safeParse(parsed);
-      if (!result.success) {
-        const issue = describeBatchIssue(result.error);
+      const result = validatePacketBatch(parsed);
+      if (!result.ok) {
+        const { issue } = result;
         const where = issue.record === null
           ? "batch"
           : `record ${issue.record}${issue.field === null ? "" : `, field ${issue.field}`}`;
@@ -120,7 +120,7 @@ export function ingestHandler(options: IngestHandlerOptions) {
         agentId,
         idempotencyKey,
         bodySha256: await sha256Hex(body),
-        records: result.data,
+        records: result.records,
       });
       metrics.ingestBatches.inc({ result: stored.status });
       if (stored.status === "conflict") {

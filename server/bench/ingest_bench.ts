@@ -116,11 +116,20 @@ async function benchCopy(databaseUrl: string | null, records: PacketRecord[][]):
     }
     await ensureRawPacketPartitions(db.sql, Date.now());
     const lines = records.flatMap((batch, i) => batch.map((r) => copyLine(r, i + 1)));
+    const columns = ["batch_id", "agent_id", ...COPY_COLUMNS];
     const started = performance.now();
-    const writable = await db.sql`
-      copy raw_packets (batch_id, agent_id, ${db.sql(COPY_COLUMNS as unknown as string[])})
-      from stdin`.writable();
-    await pipeline(Readable.from(lines, { objectMode: false }), writable);
+    if (db.pglite) {
+      // PGlite's socket server does not carry COPY FROM STDIN; its own API reads a blob.
+      await db.pglite.query(
+        `copy raw_packets (${columns.map((c) => `"${c}"`).join(", ")}) from '/dev/blob'`,
+        [],
+        { blob: new Blob([lines.join("")]) },
+      );
+    } else {
+      const writable = await db.sql`
+        copy raw_packets (${db.sql(columns)}) from stdin`.writable();
+      await pipeline(Readable.from(lines, { objectMode: false }), writable);
+    }
     const seconds = (performance.now() - started) / 1000;
     return lines.length / seconds;
   } finally {

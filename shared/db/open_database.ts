@@ -20,6 +20,11 @@ export interface Database {
   sql: Sql;
   /** `postgres` for a server, `pglite` for the embedded database. */
   kind: "postgres" | "pglite";
+  /**
+   * The embedded PGlite instance, for the few things its wire-protocol server
+   * cannot carry (COPY FROM STDIN); null on PostgreSQL.
+   */
+  pglite: PGlite | null;
   /** Ends the pool (and stops PGlite). Safe to call twice. */
   close(): Promise<void>;
 }
@@ -101,6 +106,7 @@ export async function openDatabase(
     return {
       sql,
       kind: "postgres",
+      pglite: null,
       close: async () => {
         if (closed) return;
         closed = true;
@@ -141,6 +147,7 @@ export async function openDatabase(
   return {
     sql,
     kind: "pglite",
+    pglite,
     close: async () => {
       if (closed) return;
       closed = true;

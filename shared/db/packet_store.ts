@@ -6,7 +6,7 @@
  */
 import type { Sql } from "./open_database.ts";
 import type { PacketRecord } from "../packet/packet_record.ts";
-import { pgArrayLiteral } from "./pg_array_literal.ts";
+import { pgArrayColumn } from "./pg_array_literal.ts";
 
 /** A validated batch to store. */
 export interface PacketBatch {
@@ -85,7 +85,7 @@ export async function storePacketBatch(
         batchId: existing.id,
       } as StoreResult;
     }
-    const column = (name: keyof PacketRecord) => pgArrayLiteral(batch.records.map((r) => r[name]));
+    const column = (name: keyof PacketRecord) => pgArrayColumn(batch.records, name);
     const inserted = await tx`
       insert into raw_packets (
         batch_id, agent_id, "timestamp", interface, src_ip, dst_ip, protocol, src_port, dst_port,

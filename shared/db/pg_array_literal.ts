@@ -12,21 +12,39 @@
 /** A value a column literal can hold. */
 export type ArrayCell = string | number | boolean | null;
 
-/**
- * Returns the literal for `values`. Strings are always double-quoted with `\`
- * and `"` escaped, so no value can break out of its cell; numbers must be
- * finite.
- */
-export function pgArrayLiteral(values: readonly ArrayCell[]): string {
-  const cells = new Array<string>(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (v === null) cells[i] = "NULL";
-    else if (typeof v === "string") {
-      cells[i] = '"' + v.replaceAll("\\", "\\\\").replaceAll('"', '\\"') + '"';
-    } else if (typeof v === "boolean") cells[i] = v ? "t" : "f";
-    else if (Number.isFinite(v)) cells[i] = String(v);
-    else throw new RangeError(`Cannot put ${v} in an array literal: numbers must be finite`);
+const NEEDS_ESCAPE = /["\\]/;
+
+function cell(v: ArrayCell): string {
+  if (v === null) return "NULL";
+  if (typeof v === "string") {
+    // Always quoted, so no value (not even "NULL" or "{,}") can change the structure.
+    return NEEDS_ESCAPE.test(v)
+      ? '"' + v.replaceAll("\\", "\\\\").replaceAll('"', '\\"') + '"'
+      : '"' + v + '"';
   }
-  return "{" + cells.join(",") + "}";
+  if (typeof v === "boolean") return v ? "t" : "f";
+  if (Number.isFinite(v)) return String(v);
+  throw new RangeError(`Cannot put ${v} in an array literal: numbers must be finite`);
+}
+
+/** Returns the literal for `values`. */
+export function pgArrayLiteral(values: readonly ArrayCell[]): string {
+  let out = "{";
+  for (let i = 0; i < values.length; i++) out += (i ? "," : "") + cell(values[i]);
+  return out + "}";
+}
+
+/**
+ * Returns the literal for one field of every row, without building an
+ * intermediate array (the ingest hot path calls this once per column).
+ */
+export function pgArrayColumn<T, K extends keyof T>(
+  rows: readonly T[],
+  key: K,
+): string {
+  let out = "{";
+  for (let i = 0; i < rows.length; i++) {
+    out += (i ? "," : "") + cell(rows[i][key] as ArrayCell);
+  }
+  return out + "}";
 }

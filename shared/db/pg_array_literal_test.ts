@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { openTestDatabase } from "./test_database.ts";
-import { pgArrayLiteral } from "./pg_array_literal.ts";
+import { pgArrayColumn, pgArrayLiteral } from "./pg_array_literal.ts";
 
 Deno.test("pgArrayLiteral() encodes nulls, booleans and numbers", () => {
   assert.equal(pgArrayLiteral([1, null, 2.5, true, false]), "{1,NULL,2.5,t,f}");
@@ -32,4 +32,10 @@ Deno.test({
       await db.close();
     }
   },
+});
+
+Deno.test("pgArrayColumn() matches pgArrayLiteral() over the same values", () => {
+  const rows = [{ a: 1, b: 'x"y' }, { a: null, b: null }, { a: 2.5, b: "\\" }];
+  assert.equal(pgArrayColumn(rows, "a"), pgArrayLiteral([1, null, 2.5]));
+  assert.equal(pgArrayColumn(rows, "b"), pgArrayLiteral(['x"y', null, "\\"]));
 });

@@ -1,6 +1,13 @@
 /**
  * The wire schema of a packet record, enforced by the server at the edge.
  *
+ * One table, {@link PACKET_FIELDS}, defines every field. Two things are built
+ * from it: a zod schema ({@link PacketRecordSchema}) for the OpenAPI document
+ * and for anyone who wants zod, and a plain-loop validator
+ * ({@link validatePacketBatch}) that ingest runs because it is about ten times
+ * faster than zod on 40-field records. A property test keeps the two in
+ * agreement.
+ *
  * The seed's eight fields (`timestamp`, `interface`, `src_ip`, `dst_ip`,
  * `protocol`, `src_port`, `dst_port`, `length`) are required; every other
  * decoded field is optional and defaults to null (false for flags, `length`
@@ -9,70 +16,130 @@
  *
  * @module
  */
+import { isIPv4, isIPv6 } from "node:net";
 import { z } from "zod";
 import type { PacketRecord } from "./packet_record.ts";
 
-const u8 = z.number().int().min(0).max(255);
-const u16 = z.number().int().min(0).max(65_535);
-const u32 = z.number().int().min(0).max(4_294_967_295);
-const ip = z.union([z.ipv4(), z.ipv6()]);
-const mac = z.string().regex(
-  /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i,
-  "expected a MAC address",
-);
-const shortText = (max: number) => z.string().min(1).max(max);
+/** How one field is checked. */
+export type FieldKind =
+  | { type: "int"; min: number; max: number }
+  | { type: "number"; min: number; max: number }
+  | { type: "bool" }
+  | { type: "text"; minLength: number; maxLength: number }
+  | { type: "ip" }
+  | { type: "mac" }
+  | { type: "base64"; maxLength: number }
+  | { type: "ipVersion" };
+
+/** One field of the record. */
+export interface FieldSpec {
+  name: keyof PacketRecord;
+  kind: FieldKind;
+  /** Must be present (it may still be null when `nullable`). */
+  required: boolean;
+  /** May be null. */
+  nullable: boolean;
+  /** Value when absent; `"length"` copies the record's length. */
+  default?: null | boolean | number | "length";
+}
+
 /** Largest wire length accepted: a 64 KiB IP datagram plus link headers, with room for GSO. */
 const MAX_WIRE_LENGTH = 1 << 20;
+const int = (min: number, max: number): FieldKind => ({ type: "int", min, max });
+const U8 = int(0, 255);
+const U16 = int(0, 65_535);
+const U32 = int(0, 4_294_967_295);
+const seed = (name: keyof PacketRecord, kind: FieldKind, nullable = false): FieldSpec => ({
+  name,
+  kind,
+  required: true,
+  nullable,
+});
+const opt = (
+  name: keyof PacketRecord,
+  kind: FieldKind,
+  fallback: FieldSpec["default"] = null,
+): FieldSpec => ({ name, kind, required: false, nullable: fallback === null, default: fallback });
+
+/** Every field of the wire record, in the order of {@link PacketRecord}. */
+export const PACKET_FIELDS: readonly FieldSpec[] = [
+  seed("timestamp", { type: "number", min: 0, max: 32_503_680_000 }), // up to year 3000
+  seed("interface", { type: "text", minLength: 1, maxLength: 128 }),
+  seed("src_ip", { type: "ip" }, true),
+  seed("dst_ip", { type: "ip" }, true),
+  seed("protocol", { type: "text", minLength: 1, maxLength: 32 }),
+  seed("src_port", U16, true),
+  seed("dst_port", U16, true),
+  seed("length", int(0, MAX_WIRE_LENGTH)),
+  opt("caplen", int(0, 262_144), "length"),
+  opt("link_type", U16),
+  opt("eth_src", { type: "mac" }),
+  opt("eth_dst", { type: "mac" }),
+  opt("ether_type", U16),
+  opt("vlan_id", int(0, 4095)),
+  opt("vlan_inner_id", int(0, 4095)),
+  opt("ip_version", { type: "ipVersion" }),
+  opt("ip_proto", U8),
+  opt("ttl", U8),
+  opt("ip_id", U32),
+  opt("ip_tos", U8),
+  opt("ip_header_length", U16),
+  opt("ip_flow_label", int(0, 0xfffff)),
+  opt("frag_offset", U16),
+  opt("more_fragments", { type: "bool" }, false),
+  opt("dont_fragment", { type: "bool" }, false),
+  opt("is_fragment", { type: "bool" }, false),
+  opt("tcp_seq", U32),
+  opt("tcp_ack", U32),
+  opt("tcp_flags", int(0, 511)),
+  opt("tcp_window", U16),
+  opt("tcp_header_length", int(0, 60)),
+  opt("icmp_type", U8),
+  opt("icmp_code", U8),
+  opt("icmp_id", U16),
+  opt("icmp_seq", U16),
+  opt("arp_opcode", U16),
+  opt("payload_length", int(0, MAX_WIRE_LENGTH), 0),
+  opt("malformed", { type: "bool" }, false),
+  opt("malformed_reason", { type: "text", minLength: 0, maxLength: 256 }),
+  opt("data", { type: "base64", maxLength: 350_000 }),
+];
+
+const MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+function zodKind(kind: FieldKind): z.ZodType {
+  switch (kind.type) {
+    case "int":
+      return z.number().int().min(kind.min).max(kind.max);
+    case "number":
+      return z.number().min(kind.min).max(kind.max);
+    case "bool":
+      return z.boolean();
+    case "text":
+      return z.string().min(kind.minLength).max(kind.maxLength);
+    case "ip":
+      return z.union([z.ipv4(), z.ipv6()]);
+    case "mac":
+      return z.string().regex(MAC, "expected a MAC address");
+    case "base64":
+      return z.string().max(kind.maxLength).regex(BASE64, "expected base64");
+    case "ipVersion":
+      return z.union([z.literal(4), z.literal(6)]);
+  }
+}
 
 /** zod schema of one record on the wire; parses to a {@link PacketRecord}. */
-export const PacketRecordSchema = z.strictObject({
-  timestamp: z.number().min(0).max(32_503_680_000), // up to year 3000
-  interface: shortText(128),
-  src_ip: ip.nullable(),
-  dst_ip: ip.nullable(),
-  protocol: shortText(32),
-  src_port: u16.nullable(),
-  dst_port: u16.nullable(),
-  length: z.number().int().min(0).max(MAX_WIRE_LENGTH),
-
-  caplen: z.number().int().min(0).max(262_144).optional(),
-  link_type: z.number().int().min(0).max(65_535).nullable().default(null),
-  eth_src: mac.nullable().default(null),
-  eth_dst: mac.nullable().default(null),
-  ether_type: u16.nullable().default(null),
-  vlan_id: z.number().int().min(0).max(4095).nullable().default(null),
-  vlan_inner_id: z.number().int().min(0).max(4095).nullable().default(null),
-  ip_version: z.union([z.literal(4), z.literal(6)]).nullable().default(null),
-  ip_proto: u8.nullable().default(null),
-  ttl: u8.nullable().default(null),
-  ip_id: u32.nullable().default(null),
-  ip_tos: u8.nullable().default(null),
-  ip_header_length: z.number().int().min(0).max(65_535).nullable().default(
-    null,
-  ),
-  ip_flow_label: z.number().int().min(0).max(0xfffff).nullable().default(null),
-  frag_offset: z.number().int().min(0).max(65_535).nullable().default(null),
-  more_fragments: z.boolean().default(false),
-  dont_fragment: z.boolean().default(false),
-  is_fragment: z.boolean().default(false),
-  tcp_seq: u32.nullable().default(null),
-  tcp_ack: u32.nullable().default(null),
-  tcp_flags: z.number().int().min(0).max(511).nullable().default(null),
-  tcp_window: u16.nullable().default(null),
-  tcp_header_length: z.number().int().min(0).max(60).nullable().default(null),
-  icmp_type: u8.nullable().default(null),
-  icmp_code: u8.nullable().default(null),
-  icmp_id: u16.nullable().default(null),
-  icmp_seq: u16.nullable().default(null),
-  arp_opcode: u16.nullable().default(null),
-  payload_length: z.number().int().min(0).max(MAX_WIRE_LENGTH).default(0),
-  malformed: z.boolean().default(false),
-  malformed_reason: z.string().max(256).nullable().default(null),
-  data: z.base64().max(350_000).nullable().default(null),
-}).transform((r): PacketRecord => ({ ...r, caplen: r.caplen ?? r.length }));
-
-/** zod schema of an ingest batch: a non-empty JSON array of records. */
-export const PacketBatchSchema = z.array(PacketRecordSchema).min(1);
+export const PacketRecordSchema = z.strictObject(
+  Object.fromEntries(PACKET_FIELDS.map((f) => {
+    let schema = zodKind(f.kind);
+    if (f.nullable) schema = schema.nullable();
+    if (!f.required) {
+      schema = f.default === "length" ? schema.optional() : schema.default(f.default as never);
+    }
+    return [f.name, schema];
+  })),
+).transform((r) => ({ ...r, caplen: r.caplen ?? r.length }) as PacketRecord);
 
 /** Where a record failed validation, for the 400 answer. */
 export interface RecordIssue {
@@ -84,20 +151,99 @@ export interface RecordIssue {
   message: string;
 }
 
-/** Turns the first zod issue of a failed batch parse into a {@link RecordIssue}. */
-export function describeBatchIssue(error: z.ZodError): RecordIssue {
-  const issue = error.issues[0];
-  const [index, field] = issue.path;
-  if (issue.code === "unrecognized_keys") {
+/** Result of {@link validatePacketBatch}. */
+export type BatchValidation =
+  | { ok: true; records: PacketRecord[] }
+  | { ok: false; issue: RecordIssue };
+
+function checkValue(kind: FieldKind, v: unknown): string | null {
+  switch (kind.type) {
+    case "int":
+      if (typeof v !== "number" || !Number.isInteger(v)) return "expected an integer";
+      if (v < kind.min || v > kind.max) {
+        return `expected an integer from ${kind.min} to ${kind.max}`;
+      }
+      return null;
+    case "number":
+      if (typeof v !== "number" || !Number.isFinite(v)) return "expected a number";
+      if (v < kind.min || v > kind.max) return `expected a number from ${kind.min} to ${kind.max}`;
+      return null;
+    case "bool":
+      return typeof v === "boolean" ? null : "expected true or false";
+    case "text":
+      if (typeof v !== "string") return "expected a string";
+      if (v.length < kind.minLength || v.length > kind.maxLength) {
+        return `expected ${kind.minLength} to ${kind.maxLength} characters`;
+      }
+      return null;
+    case "ip":
+      return typeof v === "string" && (isIPv4(v) || (isIPv6(v) && !v.includes("%")))
+        ? null
+        : "expected an IPv4 or IPv6 address";
+    case "mac":
+      return typeof v === "string" && MAC.test(v) ? null : "expected a MAC address";
+    case "base64":
+      if (typeof v !== "string") return "expected base64";
+      if (v.length > kind.maxLength) return `expected at most ${kind.maxLength} characters`;
+      return BASE64.test(v) ? null : "expected base64";
+    case "ipVersion":
+      return v === 4 || v === 6 ? null : "expected 4 or 6";
+  }
+}
+
+const FIELD_BY_NAME = new Map(PACKET_FIELDS.map((f) => [f.name as string, f]));
+
+/**
+ * Validates a parsed JSON batch against {@link PACKET_FIELDS} and fills in
+ * defaults. Returns the first problem found, naming the record and field.
+ */
+export function validatePacketBatch(batch: unknown): BatchValidation {
+  if (!Array.isArray(batch)) {
     return {
-      record: typeof index === "number" ? index : null,
-      field: issue.keys[0] ?? null,
-      message: `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.join(", ")}`,
+      ok: false,
+      issue: { record: null, field: null, message: "expected a JSON array of records" },
     };
   }
-  return {
-    record: typeof index === "number" ? index : null,
-    field: typeof field === "string" ? field : null,
-    message: issue.message,
-  };
+  if (batch.length === 0) {
+    return {
+      ok: false,
+      issue: { record: null, field: null, message: "expected at least one record" },
+    };
+  }
+  const records = new Array<PacketRecord>(batch.length);
+  for (let i = 0; i < batch.length; i++) {
+    const input = batch[i];
+    if (typeof input !== "object" || input === null || Array.isArray(input)) {
+      return { ok: false, issue: { record: i, field: null, message: "expected an object" } };
+    }
+    const raw = input as Record<string, unknown>;
+    for (const key in raw) {
+      if (!FIELD_BY_NAME.has(key)) {
+        return { ok: false, issue: { record: i, field: key, message: `unknown field ${key}` } };
+      }
+    }
+    const out: Record<string, unknown> = {};
+    for (const f of PACKET_FIELDS) {
+      const v = raw[f.name];
+      if (v === undefined) {
+        if (f.required) {
+          return { ok: false, issue: { record: i, field: f.name, message: "missing field" } };
+        }
+        out[f.name] = f.default === "length" ? raw.length : f.default;
+        continue;
+      }
+      if (v === null) {
+        if (!f.nullable) {
+          return { ok: false, issue: { record: i, field: f.name, message: "must not be null" } };
+        }
+        out[f.name] = null;
+        continue;
+      }
+      const problem = checkValue(f.kind, v);
+      if (problem) return { ok: false, issue: { record: i, field: f.name, message: problem } };
+      out[f.name] = v;
+    }
+    records[i] = out as unknown as PacketRecord;
+  }
+  return { ok: true, records };
 }
