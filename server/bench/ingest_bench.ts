@@ -15,7 +15,7 @@ import { pipeline } from "node:stream/promises";
 import { loadConfig } from "@traffic-analyzer/shared";
 import { ensureRawPacketPartitions, openDatabase } from "@traffic-analyzer/shared/db";
 import { createTestSchema } from "@traffic-analyzer/shared/db/testing";
-import { sampleRecords } from "@traffic-analyzer/shared/testing";
+import { freePort, sampleRecords } from "@traffic-analyzer/shared/testing";
 import type { PacketRecord } from "@traffic-analyzer/shared/packet/record";
 
 const BATCH = 500;
@@ -30,13 +30,6 @@ const { flags } = loadConfig({
 const totalRecords = Number(flags.records ?? 200_000);
 const concurrency = Number(flags.concurrency ?? 4);
 const pgUrl = Deno.env.get("DATABASE_URL") || "postgres://postgres@127.0.0.1:5432/test";
-
-async function freePort(): Promise<number> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
 
 async function waitHealthy(url: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -142,7 +135,7 @@ async function benchHttp(
   env: Record<string, string>,
   batches: Uint8Array[],
 ): Promise<number> {
-  const port = await freePort();
+  const port = freePort();
   const dataDir = await Deno.makeTempDir({ prefix: "ta-bench-" });
   const child = new Deno.Command(Deno.execPath(), {
     args: [

@@ -1,0 +1,7 @@
+/**
+ * Helpers for tests and benchmarks: realistic sample records and free ports.
+ *
+ * @module
+ */
+export * from "./sample_records.ts";
+export * from "./free_port.ts";
