@@ -10,3 +10,4 @@ export * from "./packet_store.ts";
 export * from "./flow_queries.ts";
 export * from "./raw_packet_queries.ts";
 export * from "./health.ts";
+export * from "./raw_packet_retention.ts";

@@ -70,8 +70,10 @@ export async function openTestDatabase(): Promise<TestDatabase> {
     ...db,
     schema,
     async truncate() {
-      await db
-        .sql`truncate ingest_batches, raw_packets, traffic_data restart identity`;
+      await db.sql`
+        truncate ingest_batches, raw_packets, traffic_data, flow_state restart identity`;
+      await db.sql`delete from aggregator_progress`;
+      await db.sql`insert into aggregator_progress default values`;
     },
     async close() {
       await db.close();
