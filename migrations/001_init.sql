@@ -94,7 +94,9 @@ $$;
 create table traffic_data (
   id bigserial primary key,
   flow_uid text not null unique,
-  community_id text not null,
+  -- Null for flows Community ID does not define (non-IP).
+  community_id text,
+  interface text,
   orig_ip inet,
   orig_port integer,
   resp_ip inet,
@@ -111,6 +113,8 @@ create table traffic_data (
   resp_bytes bigint not null default 0,
   state text not null check (state in ('active', 'closed')),
   close_reason text,
+  -- Zeek-style connection state (S0, SF, REJ, ...).
+  conn_state text,
   features jsonb,
   label text,
   score real,

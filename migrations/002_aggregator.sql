@@ -16,7 +16,8 @@ create table aggregator_progress (
   -- Packet-time clock of the flow table and the wall time it last moved.
   flow_clock double precision,
   flow_clock_wall timestamptz,
-  context_state jsonb,
+  -- The flow table (open flows, fragments, context windows) as of the watermark.
+  flow_table_state jsonb,
   last_pass_at timestamptz,
   last_pass_duration_ms double precision,
   last_pass_packets bigint not null default 0,
@@ -25,12 +26,6 @@ create table aggregator_progress (
   flows_written bigint not null default 0
 );
 insert into aggregator_progress default values;
-
--- Open flows between passes, one row per flow.
-create table flow_state (
-  flow_key text primary key,
-  state jsonb not null
-);
 
 -- Drops one partition of raw_packets, checking that it is one.
 create function raw_packets_drop_partition(part_name text) returns void

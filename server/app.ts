@@ -80,7 +80,7 @@ const ErrorSchema = z.object({ error: z.string() }).passthrough().openapi(
 const FlowSchema = z.object({
   id: z.number().int(),
   flow_uid: z.string(),
-  community_id: z.string(),
+  community_id: z.string().nullable(),
   orig_ip: z.string().nullable(),
   orig_port: z.number().int().nullable(),
   resp_ip: z.string().nullable(),
@@ -96,6 +96,7 @@ const FlowSchema = z.object({
   resp_bytes: z.number().int(),
   state: z.enum(["active", "closed"]),
   close_reason: z.string().nullable(),
+  conn_state: z.string().nullable(),
   label: z.string().nullable(),
   score: z.number().nullable(),
   model_version: z.string().nullable(),

@@ -9,7 +9,7 @@ import type { Sql } from "./open_database.ts";
 export interface FlowRow {
   id: number;
   flow_uid: string;
-  community_id: string;
+  community_id: string | null;
   orig_ip: string | null;
   orig_port: number | null;
   resp_ip: string | null;
@@ -25,6 +25,7 @@ export interface FlowRow {
   resp_bytes: number;
   state: "active" | "closed";
   close_reason: string | null;
+  conn_state: string | null;
   label: string | null;
   score: number | null;
   model_version: string | null;
@@ -36,7 +37,7 @@ export async function lastFlows(sql: Sql, count: number): Promise<FlowRow[]> {
     select id, flow_uid, community_id, host(orig_ip) as orig_ip, orig_port,
       host(resp_ip) as resp_ip, resp_port, protocol, vlan, first_seen, last_seen,
       last_seen - first_seen as duration, orig_packets, resp_packets, orig_bytes, resp_bytes,
-      state, close_reason, label, score, model_version
+      state, close_reason, conn_state, label, score, model_version
     from traffic_data
     order by last_seen desc, id desc
     limit ${count}`;
@@ -69,7 +70,7 @@ export async function pageFlows(
     select id, flow_uid, community_id, host(orig_ip) as orig_ip, orig_port,
       host(resp_ip) as resp_ip, resp_port, protocol, vlan, first_seen, last_seen,
       last_seen - first_seen as duration, orig_packets, resp_packets, orig_bytes, resp_bytes,
-      state, close_reason, label, score, model_version
+      state, close_reason, conn_state, label, score, model_version
     from traffic_data
     where ${options.cursor === null ? sql`true` : sql`id < ${options.cursor}`}
     order by id desc

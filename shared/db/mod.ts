@@ -11,3 +11,4 @@ export * from "./flow_queries.ts";
 export * from "./raw_packet_queries.ts";
 export * from "./health.ts";
 export * from "./raw_packet_retention.ts";
+export * from "./aggregator_queries.ts";

@@ -1,0 +1,269 @@
+/**
+ * The aggregator's reads and writes: batches past the watermark in commit
+ * order, their packets, flow upserts, the watermark itself and the status
+ * shown by `/health`.
+ *
+ * @module
+ */
+import type { Sql } from "./open_database.ts";
+import type { RawPacketRow } from "./raw_packet_queries.ts";
+import { pgArrayColumn } from "./pg_array_literal.ts";
+
+/** The aggregator's persisted progress. */
+export interface AggregatorProgress {
+  lastTxId: string;
+  lastBatchId: number;
+  stateVersion: number;
+  flowClock: number | null;
+  flowClockWall: Date | null;
+  flowTableState: unknown;
+  lastPassAt: Date | null;
+  lastPassDurationMs: number | null;
+  packetsAggregated: number;
+  flowsWritten: number;
+}
+
+/**
+ * Takes the aggregator's transaction-scoped lock. Returns false when another
+ * instance is inside a pass; the caller then skips its pass, so two
+ * instances never aggregate the same batches.
+ */
+export async function tryLockAggregator(tx: Sql): Promise<boolean> {
+  const [row]: [{ locked: boolean }] = await tx`
+    select pg_try_advisory_xact_lock(hashtext('traffic_analyzer_aggregator')) as locked`;
+  return row.locked;
+}
+
+/** Reads the progress row, locking it for the rest of the transaction. */
+export async function readAggregatorProgress(tx: Sql): Promise<AggregatorProgress> {
+  const [row]: [{
+    last_tx_id: string;
+    last_batch_id: number;
+    state_version: number;
+    flow_clock: number | null;
+    flow_clock_wall: Date | null;
+    flow_table_state: unknown;
+    last_pass_at: Date | null;
+    last_pass_duration_ms: number | null;
+    packets_aggregated: number;
+    flows_written: number;
+  }] = await tx`
+    select last_tx_id::text as last_tx_id, last_batch_id, state_version, flow_clock,
+      flow_clock_wall, flow_table_state, last_pass_at, last_pass_duration_ms,
+      packets_aggregated, flows_written
+    from aggregator_progress where id = 1 for update`;
+  return {
+    lastTxId: row.last_tx_id,
+    lastBatchId: row.last_batch_id,
+    stateVersion: row.state_version,
+    flowClock: row.flow_clock,
+    flowClockWall: row.flow_clock_wall,
+    flowTableState: row.flow_table_state,
+    lastPassAt: row.last_pass_at,
+    lastPassDurationMs: row.last_pass_duration_ms,
+    packetsAggregated: row.packets_aggregated,
+    flowsWritten: row.flows_written,
+  };
+}
+
+/** A batch ready to aggregate. */
+export interface ReadyBatch {
+  id: number;
+  txId: string;
+  recordCount: number;
+}
+
+/** Options for {@link readReadyBatches}. */
+export interface ReadReadyBatchesOptions {
+  /** Where the previous pass stopped. */
+  after: { txId: string; batchId: number };
+  /** Stop after this many records (whole batches; at least one batch). */
+  maxRecords: number;
+}
+
+/**
+ * Batches past the watermark in commit-safe order. Only transactions below
+ * the current snapshot's xmin qualify: every one of those has committed or
+ * aborted, so no batch can later appear behind the new watermark (a plain
+ * id order would skip a batch whose transaction commits late).
+ */
+export async function readReadyBatches(
+  tx: Sql,
+  options: ReadReadyBatchesOptions,
+): Promise<ReadyBatch[]> {
+  const rows = await tx<{ id: number; tx_id: string; record_count: number }[]>`
+    select id, tx_id::text as tx_id, record_count
+    from ingest_batches
+    where (tx_id > ${options.after.txId}::xid8
+        or (tx_id = ${options.after.txId}::xid8 and id > ${options.after.batchId}))
+      and tx_id < pg_snapshot_xmin(pg_current_snapshot())
+    order by tx_id, id
+    limit 10000`;
+  const out: ReadyBatch[] = [];
+  let records = 0;
+  for (const row of rows) {
+    if (out.length > 0 && records + row.record_count > options.maxRecords) break;
+    out.push({ id: row.id, txId: row.tx_id, recordCount: row.record_count });
+    records += row.record_count;
+  }
+  return out;
+}
+
+/**
+ * The packets of the given batches, in capture-time order (ties by id). The
+ * range condition lets the BRIN index on batch_id narrow the scan.
+ */
+export async function readBatchPackets(tx: Sql, batchIds: number[]): Promise<RawPacketRow[]> {
+  if (batchIds.length === 0) return [];
+  return await tx<RawPacketRow[]>`
+    select id, batch_id, agent_id, received_at, "timestamp", interface,
+      host(src_ip) as src_ip, host(dst_ip) as dst_ip, protocol, src_port, dst_port, length,
+      caplen, link_type, eth_src, eth_dst, ether_type, vlan_id, vlan_inner_id, ip_version,
+      ip_proto, ttl, ip_id, ip_tos, ip_header_length, ip_flow_label, frag_offset,
+      more_fragments, dont_fragment, is_fragment, tcp_seq, tcp_ack, tcp_flags, tcp_window,
+      tcp_header_length, icmp_type, icmp_code, icmp_id, icmp_seq, arp_opcode, payload_length,
+      malformed, malformed_reason, null::text as data
+    from raw_packets
+    where batch_id between ${Math.min(...batchIds)} and ${Math.max(...batchIds)}
+      and batch_id = any(${"{" + batchIds.join(",") + "}"}::text::int8[])
+    order by "timestamp", id`;
+}
+
+/** Aggregator status for `/health` and `/metrics`. */
+export interface AggregatorStatusRow {
+  lastPassAt: string | null;
+  lastPassDurationMs: number | null;
+  lagPackets: number;
+  lagSec: number;
+  packetsAggregated: number;
+  flowsWritten: number;
+}
+
+/** How far the aggregator is behind ingest. */
+export async function readAggregatorStatus(sql: Sql): Promise<AggregatorStatusRow> {
+  const [row]: [{
+    last_pass_at: Date | null;
+    last_pass_duration_ms: number | null;
+    lag_packets: number;
+    lag_sec: number | null;
+    packets_aggregated: number;
+    flows_written: number;
+  }] = await sql`
+    select p.last_pass_at, p.last_pass_duration_ms, p.packets_aggregated, p.flows_written,
+      coalesce(sum(b.record_count), 0)::int8 as lag_packets,
+      extract(epoch from now() - min(b.received_at))::float8 as lag_sec
+    from aggregator_progress p
+    left join ingest_batches b
+      on b.tx_id > p.last_tx_id or (b.tx_id = p.last_tx_id and b.id > p.last_batch_id)
+    where p.id = 1
+    group by p.id`;
+  return {
+    lastPassAt: row.last_pass_at?.toISOString() ?? null,
+    lastPassDurationMs: row.last_pass_duration_ms,
+    lagPackets: row.lag_packets,
+    lagSec: row.lag_sec ?? 0,
+    packetsAggregated: row.packets_aggregated,
+    flowsWritten: row.flows_written,
+  };
+}
+
+/** One flow row to insert or update in `traffic_data`. */
+export interface FlowUpsert {
+  flow_uid: string;
+  community_id: string | null;
+  interface: string | null;
+  orig_ip: string | null;
+  orig_port: number | null;
+  resp_ip: string | null;
+  resp_port: number | null;
+  protocol: string;
+  ip_proto: number | null;
+  vlan: number | null;
+  vlan_inner: number | null;
+  first_seen: number;
+  last_seen: number;
+  orig_packets: number;
+  resp_packets: number;
+  orig_bytes: number;
+  resp_bytes: number;
+  state: "active" | "closed";
+  close_reason: string | null;
+  conn_state: string | null;
+  /** JSON text of the flow's features. */
+  features: string | null;
+  label: string | null;
+  score: number | null;
+  model_version: string | null;
+}
+
+/**
+ * Inserts new flows and updates changed ones by `flow_uid`, in one statement.
+ * Rows with the same uid must not repeat within a call.
+ */
+export async function upsertFlows(tx: Sql, flows: readonly FlowUpsert[]): Promise<number> {
+  if (flows.length === 0) return 0;
+  const c = <K extends keyof FlowUpsert>(key: K) => pgArrayColumn(flows, key);
+  const result = await tx`
+    insert into traffic_data (
+      flow_uid, community_id, interface, orig_ip, orig_port, resp_ip, resp_port, protocol,
+      ip_proto, vlan, vlan_inner, first_seen, last_seen, orig_packets, resp_packets, orig_bytes,
+      resp_bytes, state, close_reason, conn_state, features, label, score, model_version,
+      updated_at
+    )
+    select u.*, now() from unnest(
+      ${c("flow_uid")}::text::text[], ${c("community_id")}::text::text[],
+      ${c("interface")}::text::text[], ${c("orig_ip")}::text::inet[],
+      ${c("orig_port")}::text::int[], ${c("resp_ip")}::text::inet[],
+      ${c("resp_port")}::text::int[], ${c("protocol")}::text::text[],
+      ${c("ip_proto")}::text::smallint[], ${c("vlan")}::text::int[],
+      ${c("vlan_inner")}::text::int[], ${c("first_seen")}::text::float8[],
+      ${c("last_seen")}::text::float8[], ${c("orig_packets")}::text::int8[],
+      ${c("resp_packets")}::text::int8[], ${c("orig_bytes")}::text::int8[],
+      ${c("resp_bytes")}::text::int8[], ${c("state")}::text::text[],
+      ${c("close_reason")}::text::text[], ${c("conn_state")}::text::text[],
+      ${c("features")}::text::jsonb[], ${c("label")}::text::text[],
+      ${c("score")}::text::real[], ${c("model_version")}::text::text[]
+    ) as u
+    on conflict (flow_uid) do update set
+      community_id = excluded.community_id, last_seen = excluded.last_seen,
+      orig_packets = excluded.orig_packets, resp_packets = excluded.resp_packets,
+      orig_bytes = excluded.orig_bytes, resp_bytes = excluded.resp_bytes,
+      state = excluded.state, close_reason = excluded.close_reason,
+      conn_state = excluded.conn_state, features = excluded.features,
+      label = excluded.label, score = excluded.score, model_version = excluded.model_version,
+      updated_at = excluded.updated_at`;
+  return result.count;
+}
+
+/** What a pass records with its watermark. */
+export interface ProgressUpdate {
+  lastTxId: string;
+  lastBatchId: number;
+  stateVersion: number;
+  flowClock: number | null;
+  flowClockWall: Date | null;
+  /** JSON text of the flow table state. */
+  flowTableState: string;
+  passDurationMs: number;
+  passPackets: number;
+  passFlows: number;
+}
+
+/** Advances the watermark and stores the flow table, inside the pass's transaction. */
+export async function saveAggregatorProgress(tx: Sql, update: ProgressUpdate): Promise<void> {
+  await tx`
+    update aggregator_progress set
+      last_tx_id = ${update.lastTxId}::xid8,
+      last_batch_id = ${update.lastBatchId},
+      state_version = ${update.stateVersion},
+      flow_clock = ${update.flowClock},
+      flow_clock_wall = ${update.flowClockWall},
+      flow_table_state = ${update.flowTableState}::text::jsonb,
+      last_pass_at = now(),
+      last_pass_duration_ms = ${update.passDurationMs},
+      last_pass_packets = ${update.passPackets},
+      last_pass_flows = ${update.passFlows},
+      packets_aggregated = packets_aggregated + ${update.passPackets},
+      flows_written = flows_written + ${update.passFlows}
+    where id = 1`;
+}
