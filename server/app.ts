@@ -7,10 +7,12 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { getLogger } from "@logtape/logtape";
 import {
+  type AggregatorStatusRow,
   checkDatabase,
   lastFlows,
   lastRawPackets,
   pageFlows,
+  readAggregatorStatus,
   type Sql,
 } from "@traffic-analyzer/shared/db";
 import { PacketRecordSchema } from "@traffic-analyzer/shared/packet/schema";
@@ -20,16 +22,6 @@ import { bearerTokenAuth } from "./bearer_auth.ts";
 import { ingestHandler, type IngestLimits } from "./ingest_route.ts";
 import { createServerMetrics, type ServerMetrics } from "./server_metrics.ts";
 import { allFlowsPage, latestFlowsPage } from "./pages.ts";
-
-/** What the aggregator reports to `/health` and `/metrics` when it runs in this process. */
-export interface AggregatorStatus {
-  lastPassAt: string | null;
-  lagPackets: number | null;
-  lagSec: number | null;
-  flowsWritten: number;
-  lastPassDurationMs: number | null;
-  [key: string]: unknown;
-}
 
 /** Options for {@link createApp}. */
 export interface CreateAppOptions {
@@ -47,11 +39,6 @@ export interface CreateAppOptions {
   startedAtMs?: number;
   /** Metric families; tests pass their own to read counts. @default createServerMetrics() */
   metrics?: ServerMetrics;
-  /** Status of an in-process or database-reported aggregator. @default none */
-  aggregatorStatus?: () =>
-    | Promise<AggregatorStatus | null>
-    | AggregatorStatus
-    | null;
 }
 
 const log = getLogger([LOG_ROOT, "server"]);
@@ -300,7 +287,9 @@ export function createApp(options: CreateAppOptions): OpenAPIHono {
     }),
     async (c) => {
       const database = await checkDatabase(sql);
-      const aggregator = options.aggregatorStatus ? await options.aggregatorStatus() : null;
+      // The aggregator may run in this process or elsewhere: its progress is in the database.
+      let aggregator: AggregatorStatusRow | null = null;
+      if (database.ok) aggregator = await readAggregatorStatus(sql).catch(() => null);
       const body = {
         status: database.ok ? "ok" : "unavailable",
         version: VERSION,
@@ -313,15 +302,21 @@ export function createApp(options: CreateAppOptions): OpenAPIHono {
             latency_ms: Math.round(database.latencyMs * 10) / 10,
           }
           : { ok: false, backend: options.backend, error: database.error },
-        aggregator,
+        aggregator: aggregator && {
+          last_pass_at: aggregator.lastPassAt,
+          last_pass_duration_ms: aggregator.lastPassDurationMs,
+          lag_packets: aggregator.lagPackets,
+          lag_sec: aggregator.lagSec,
+          packets_aggregated: aggregator.packetsAggregated,
+          flows_written: aggregator.flowsWritten,
+        },
       };
       return c.json(body, database.ok ? 200 : 503);
     },
   );
 
   metrics.registry.onCollect(async () => {
-    if (!options.aggregatorStatus) return;
-    const status = await options.aggregatorStatus();
+    const status = await readAggregatorStatus(sql).catch(() => null);
     if (!status) return;
     aggregatorGauges.flowsWritten.set(status.flowsWritten);
     if (status.lagPackets !== null) {
@@ -338,7 +333,7 @@ export function createApp(options: CreateAppOptions): OpenAPIHono {
   const aggregatorGauges = {
     flowsWritten: metrics.registry.gauge(
       "ta_aggregator_flows_written",
-      "Flows written by the aggregator since it started.",
+      "Flow rows written by the aggregator (inserts and updates).",
     ),
     lagPackets: metrics.registry.gauge(
       "ta_aggregator_lag_packets",

@@ -8,7 +8,7 @@
 import { getLogger } from "@logtape/logtape";
 import { type Config, LOG_ROOT } from "@traffic-analyzer/shared";
 import { type Database, migrate, openDatabase } from "@traffic-analyzer/shared/db";
-import { type AggregatorStatus, createApp } from "./app.ts";
+import { createApp } from "./app.ts";
 import { resolveIngestTokens } from "./ingest_tokens.ts";
 
 /** A running server. */
@@ -27,8 +27,6 @@ export interface RunningServer {
 export interface RunServerOptions {
   /** An already open database; when absent one is opened from `config`. */
   db?: Database;
-  /** Status of an aggregator running in this process. */
-  aggregatorStatus?: () => AggregatorStatus | null;
 }
 
 const log = getLogger([LOG_ROOT, "server"]);
@@ -74,7 +72,6 @@ export async function runServer(
       maxDecompressedBytes: config.maxDecompressedBytes,
       maxBatchRecords: config.maxBatchRecords,
     },
-    aggregatorStatus: options.aggregatorStatus,
   });
 
   const tls = config.tlsCert && config.tlsKey
