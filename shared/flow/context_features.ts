@@ -1,0 +1,550 @@
+/**
+ * Time-window context features in the spirit of KDD'99 / NSL-KDD's
+ * "time-based traffic features": what else the originator did, and what else
+ * happened to the responder's service, around the time a flow started.
+ *
+ * Definitions (see also `models/FEATURES.md`):
+ *
+ * - The window of flow `f` is the set of flows `g` (including `f`) whose
+ *   `first_seen` lies in `(f.first_seen - W, f.first_seen]`, in the order the
+ *   flow table created them; two windows are kept, short (2 s, KDD's) and
+ *   long (60 s, for slow scans).
+ * - Outcomes (answered, rejected, SYN seen, handshake completed) only exist
+ *   some time after a flow starts, so the context of `f` is computed once,
+ *   when packet time passes `f.first_seen + outcomeDelaySec` (2 s): every
+ *   flow in the window has then been observed for at least that long. The
+ *   value never changes afterwards, whatever the batch boundaries, because
+ *   it depends only on packets with timestamps up to that instant.
+ * - Originator side, over flows with the same `orig_ip`: flow rate
+ *   (flows / W), distinct responder hosts, distinct responder (protocol,
+ *   port) pairs, share rejected (TCP RST from the responder before it sent
+ *   anything else, or an ICMP destination-unreachable about the flow), share
+ *   unanswered (no responder packet yet).
+ * - Responder side, over flows to the same (`resp_ip`, protocol,
+ *   `resp_port`): flow rate, distinct originators, share half-open (the
+ *   originator sent a SYN but the three-way handshake did not complete).
+ *
+ * State is serialisable; aggregates are rebuilt from the window entries.
+ *
+ * @module
+ */
+
+/** Options of {@linkcode ContextTracker}. */
+export interface ContextOptions {
+  /**
+   * Short window length, seconds (KDD'99's "past two seconds").
+   * @default {2}
+   */
+  shortWindowSec?: number;
+  /**
+   * Long window length, seconds; catches scans slower than the short window.
+   * @default {60}
+   */
+  longWindowSec?: number;
+  /**
+   * Packet time, seconds, after a flow's start at which its context is
+   * computed, so that its own and its neighbours' outcomes (answer, reject,
+   * handshake) are known: covers a SYN retransmission (1 s) plus any sane RTT.
+   * @default {2}
+   */
+  outcomeDelaySec?: number;
+}
+
+/** Context features of one flow; `short_*` over the short window, `long_*` over the long one. */
+export interface FlowContext {
+  /** Flows started by this originator in the short window, per second. */
+  short_orig_flow_rate: number;
+  /** Distinct responder addresses this originator contacted in the short window. */
+  short_orig_distinct_resp_hosts: number;
+  /** Distinct responder (protocol, port) pairs this originator contacted in the short window. */
+  short_orig_distinct_resp_ports: number;
+  /** Share (0..1) of the originator's short-window flows that were rejected. */
+  short_orig_rejected_share: number;
+  /** Share (0..1) of the originator's short-window flows without any responder packet. */
+  short_orig_unanswered_share: number;
+  /** Flows to this responder service in the short window, per second. */
+  short_resp_flow_rate: number;
+  /** Distinct originators that reached this responder service in the short window. */
+  short_resp_distinct_origs: number;
+  /** Share (0..1) of the service's short-window flows left half-open. */
+  short_resp_half_open_share: number;
+  /** As `short_orig_flow_rate`, over the long window. */
+  long_orig_flow_rate: number;
+  /** As `short_orig_distinct_resp_hosts`, over the long window. */
+  long_orig_distinct_resp_hosts: number;
+  /** As `short_orig_distinct_resp_ports`, over the long window. */
+  long_orig_distinct_resp_ports: number;
+  /** As `short_orig_rejected_share`, over the long window. */
+  long_orig_rejected_share: number;
+  /** As `short_orig_unanswered_share`, over the long window. */
+  long_orig_unanswered_share: number;
+  /** As `short_resp_flow_rate`, over the long window. */
+  long_resp_flow_rate: number;
+  /** As `short_resp_distinct_origs`, over the long window. */
+  long_resp_distinct_origs: number;
+  /** As `short_resp_half_open_share`, over the long window. */
+  long_resp_half_open_share: number;
+}
+
+/** What the tracker reads from a flow. */
+export interface ContextSubject {
+  /** Stable flow id. */
+  uid: string;
+  /** Flow start, epoch seconds. */
+  first_seen: number;
+  /** Originator address, or null for flows without IP/ARP addresses. */
+  orig_ip: string | null;
+  /** Responder address. */
+  resp_ip: string | null;
+  /** Protocol name, e.g. `TCP`. */
+  protocol: string;
+  /** Responder port (Zeek-style for ICMP), or null. */
+  resp_port: number | null;
+  /** The responder sent at least one packet. */
+  answered: boolean;
+  /** The flow was rejected (RST before anything else, or ICMP unreachable). */
+  rejected: boolean;
+  /** The originator sent a SYN. */
+  syn: boolean;
+  /** The TCP three-way handshake completed. */
+  established: boolean;
+}
+
+/** Serialised {@linkcode ContextTracker}. */
+export interface ContextTrackerState {
+  /** Options in force. */
+  options: Required<ContextOptions>;
+  /** Start time of the most recently admitted flow; null before the first. */
+  cursor: number | null;
+  /** Sequence number of the first entry still in the short window. */
+  shortHeadSeq: number;
+  /** Sequence number the next entry gets. */
+  nextSeq: number;
+  /** Entries of the long window: [seq, uid, first_seen, orig, resp, protocol, resp port, outcome bits]. */
+  entries: [number, string, number, string, string, string, number | null, number][];
+}
+
+const ANSWERED = 1;
+const REJECTED = 2;
+const SYN = 4;
+const SYN_ESTABLISHED = 8;
+
+/** Entries sharing a pair (orig+resp, orig+port, service+orig), per window. */
+interface PairCell {
+  s: number;
+  l: number;
+}
+
+/** Per-originator counts, for the short (`s*`) and long (`l*`) window. */
+interface OrigCell {
+  key: string;
+  sN: number;
+  lN: number;
+  sAnswered: number;
+  lAnswered: number;
+  sRejected: number;
+  lRejected: number;
+  sHosts: number;
+  lHosts: number;
+  sPorts: number;
+  lPorts: number;
+  /** Responder address -> pair counts. */
+  hosts: Map<string, PairCell>;
+  /** Port key -> pair counts. */
+  ports: Map<number, PairCell>;
+}
+
+/** Per-service counts, short and long window. */
+interface ServiceCell {
+  port: number;
+  sN: number;
+  lN: number;
+  sSyn: number;
+  lSyn: number;
+  sSynEstablished: number;
+  lSynEstablished: number;
+  sOrigs: number;
+  lOrigs: number;
+  /** Originator address -> pair counts. */
+  origs: Map<string, PairCell>;
+}
+
+/**
+ * One admitted flow. It keeps references to the cells it counts in, so
+ * leaving a window and outcome updates need no lookups but the deletes of
+ * emptied cells; distinct counts move when a pair cell's count goes 0 -> 1
+ * or 1 -> 0. Nested maps keyed by the flows' own address strings (whose
+ * hashes V8 caches) and by numbers avoid building a key string per flow.
+ */
+interface Entry {
+  seq: number;
+  uid: string;
+  t: number;
+  resp: string;
+  protocol: string;
+  respPort: number | null;
+  bits: number;
+  orig: OrigCell;
+  service: ServiceCell;
+  services: Map<number, ServiceCell>;
+  host: PairCell;
+  origPort: PairCell;
+  serviceOrig: PairCell;
+}
+
+function bitsOf(subject: ContextSubject): number {
+  return (subject.answered ? ANSWERED : 0) | (subject.rejected ? REJECTED : 0) |
+    (subject.syn ? SYN : 0) | (subject.syn && subject.established ? SYN_ESTABLISHED : 0);
+}
+
+/** Port slot for "no port" in a port key. */
+const NO_PORT = 65536;
+
+/** A context of all zeros, for flows without IP addresses. */
+export function emptyFlowContext(): FlowContext {
+  return {
+    short_orig_flow_rate: 0,
+    short_orig_distinct_resp_hosts: 0,
+    short_orig_distinct_resp_ports: 0,
+    short_orig_rejected_share: 0,
+    short_orig_unanswered_share: 0,
+    short_resp_flow_rate: 0,
+    short_resp_distinct_origs: 0,
+    short_resp_half_open_share: 0,
+    long_orig_flow_rate: 0,
+    long_orig_distinct_resp_hosts: 0,
+    long_orig_distinct_resp_ports: 0,
+    long_orig_rejected_share: 0,
+    long_orig_unanswered_share: 0,
+    long_resp_flow_rate: 0,
+    long_resp_distinct_origs: 0,
+    long_resp_half_open_share: 0,
+  };
+}
+
+/**
+ * Sliding-window context over a stream of flows admitted in start order.
+ * Each flow is admitted once (its context is computed then), and outcome
+ * changes of admitted flows are fed back with {@linkcode ContextTracker.update}
+ * so that later flows see them. Amortised O(1) per admission and update.
+ *
+ * The flow table drives it: it admits a flow when packet time passes
+ * `first_seen + outcomeDelaySec`.
+ *
+ * @example
+ * ```ts
+ * const tracker = new ContextTracker();
+ * const context = tracker.admit(flowSubject);
+ * tracker.update(laterStateOfAnAdmittedFlow);
+ * ```
+ */
+export class ContextTracker {
+  /** Options in force, defaults filled in. */
+  readonly options: Required<ContextOptions>;
+  #cursor = -Infinity;
+  #entries: Entry[] = [];
+  #head = 0; // index into #entries of the oldest long-window entry
+  #shortHead = 0; // index of the oldest short-window entry
+  #nextSeq = 0;
+  #byUid = new Map<string, Entry>();
+  #origs = new Map<string, OrigCell>();
+  /** Responder address -> port key -> service cell. */
+  #services = new Map<string, Map<number, ServiceCell>>();
+  /** Protocol name -> small number, for numeric port keys. */
+  #protocols = new Map<string, number>();
+
+  /** Creates an empty tracker; throws RangeError on invalid options. */
+  constructor(options: ContextOptions = {}) {
+    this.options = resolveContextOptions(options);
+  }
+
+  /** Entries held in the long window. */
+  get size(): number {
+    return this.#entries.length - this.#head;
+  }
+
+  /**
+   * Adds a flow to the windows and returns its context. Flows must be
+   * admitted in start order; a flow starting before the previous one is
+   * treated as starting at the same time.
+   */
+  admit(subject: ContextSubject): FlowContext {
+    if (subject.orig_ip === null || subject.resp_ip === null) {
+      return emptyFlowContext();
+    }
+    if (subject.first_seen > this.#cursor) this.#cursor = subject.first_seen;
+    this.#evict();
+    const entry = this.#enter(
+      this.#nextSeq++,
+      subject.uid,
+      subject.first_seen,
+      subject.orig_ip,
+      subject.resp_ip,
+      subject.protocol,
+      subject.resp_port,
+      bitsOf(subject),
+      true,
+    );
+    return this.#contextOf(entry);
+  }
+
+  /** Records outcome changes of an admitted flow; other flows are ignored. */
+  update(subject: ContextSubject): void {
+    const entry = this.#byUid.get(subject.uid);
+    if (entry === undefined) return;
+    // Outcomes only ever become true; ignore anything else.
+    const added = bitsOf(subject) & ~entry.bits;
+    if (added === 0) return;
+    entry.bits |= added;
+    const inShort = this.#shortHead < this.#entries.length &&
+      entry.seq >= this.#entries[this.#shortHead].seq;
+    addBits(entry, added, 1, inShort, true);
+  }
+
+  /** The tracker's state as plain data. */
+  toJSON(): ContextTrackerState {
+    const live = this.#entries.slice(this.#head);
+    return {
+      options: { ...this.options },
+      cursor: this.#cursor === -Infinity ? null : this.#cursor,
+      shortHeadSeq: this.#shortHead < this.#entries.length
+        ? this.#entries[this.#shortHead].seq
+        : this.#nextSeq,
+      nextSeq: this.#nextSeq,
+      entries: live.map((
+        e,
+      ) => [e.seq, e.uid, e.t, e.orig.key, e.resp, e.protocol, e.respPort, e.bits]),
+    };
+  }
+
+  /** Rebuilds a tracker saved with {@linkcode ContextTracker.toJSON}. */
+  static fromJSON(state: ContextTrackerState): ContextTracker {
+    const tracker = new ContextTracker(state.options);
+    tracker.#cursor = state.cursor ?? -Infinity;
+    tracker.#nextSeq = state.nextSeq;
+    let shortHead = -1;
+    for (const [seq, uid, t, orig, resp, protocol, respPort, bits] of state.entries) {
+      const inShort = seq >= state.shortHeadSeq;
+      if (inShort && shortHead < 0) shortHead = tracker.#entries.length;
+      tracker.#enter(seq, uid, t, orig, resp, protocol, respPort, bits, inShort);
+    }
+    tracker.#shortHead = shortHead < 0 ? tracker.#entries.length : shortHead;
+    return tracker;
+  }
+
+  #enter(
+    seq: number,
+    uid: string,
+    t: number,
+    origIp: string,
+    resp: string,
+    protocol: string,
+    respPort: number | null,
+    bits: number,
+    inShort: boolean,
+  ): Entry {
+    let protocolId = this.#protocols.get(protocol);
+    if (protocolId === undefined) {
+      protocolId = this.#protocols.size;
+      this.#protocols.set(protocol, protocolId);
+    }
+    const portKey = protocolId * (NO_PORT + 1) + (respPort ?? NO_PORT);
+    let orig = this.#origs.get(origIp);
+    if (orig === undefined) {
+      orig = {
+        key: origIp,
+        sN: 0,
+        lN: 0,
+        sAnswered: 0,
+        lAnswered: 0,
+        sRejected: 0,
+        lRejected: 0,
+        sHosts: 0,
+        lHosts: 0,
+        sPorts: 0,
+        lPorts: 0,
+        hosts: new Map(),
+        ports: new Map(),
+      };
+      this.#origs.set(origIp, orig);
+    }
+    let services = this.#services.get(resp);
+    if (services === undefined) {
+      services = new Map();
+      this.#services.set(resp, services);
+    }
+    let service = services.get(portKey);
+    if (service === undefined) {
+      service = {
+        port: portKey,
+        sN: 0,
+        lN: 0,
+        sSyn: 0,
+        lSyn: 0,
+        sSynEstablished: 0,
+        lSynEstablished: 0,
+        sOrigs: 0,
+        lOrigs: 0,
+        origs: new Map(),
+      };
+      services.set(portKey, service);
+    }
+    const entry: Entry = {
+      seq,
+      uid,
+      t,
+      resp,
+      protocol,
+      respPort,
+      bits,
+      orig,
+      service,
+      services,
+      host: pairOf(orig.hosts, resp),
+      origPort: pairOf(orig.ports, portKey),
+      serviceOrig: pairOf(service.origs, origIp),
+    };
+    this.#entries.push(entry);
+    this.#byUid.set(uid, entry);
+    orig.lN++;
+    service.lN++;
+    if (entry.host.l++ === 0) orig.lHosts++;
+    if (entry.origPort.l++ === 0) orig.lPorts++;
+    if (entry.serviceOrig.l++ === 0) service.lOrigs++;
+    if (inShort) {
+      orig.sN++;
+      service.sN++;
+      if (entry.host.s++ === 0) orig.sHosts++;
+      if (entry.origPort.s++ === 0) orig.sPorts++;
+      if (entry.serviceOrig.s++ === 0) service.sOrigs++;
+    }
+    addBits(entry, bits, 1, inShort, true);
+    return entry;
+  }
+
+  #evict(): void {
+    const entries = this.#entries;
+    const shortLimit = this.#cursor - this.options.shortWindowSec;
+    while (this.#shortHead < entries.length && entries[this.#shortHead].t <= shortLimit) {
+      const e = entries[this.#shortHead++];
+      addBits(e, e.bits, -1, true, false);
+      e.orig.sN--;
+      e.service.sN--;
+      if (--e.host.s === 0) e.orig.sHosts--;
+      if (--e.origPort.s === 0) e.orig.sPorts--;
+      if (--e.serviceOrig.s === 0) e.service.sOrigs--;
+    }
+    const longLimit = this.#cursor - this.options.longWindowSec;
+    while (this.#head < entries.length && entries[this.#head].t <= longLimit) {
+      const e = entries[this.#head++];
+      addBits(e, e.bits, -1, false, true);
+      this.#byUid.delete(e.uid);
+      const orig = e.orig;
+      const service = e.service;
+      if (--e.host.l === 0) {
+        orig.lHosts--;
+        orig.hosts.delete(e.resp);
+      }
+      if (--e.origPort.l === 0) {
+        orig.lPorts--;
+        orig.ports.delete(service.port);
+      }
+      if (--e.serviceOrig.l === 0) {
+        service.lOrigs--;
+        service.origs.delete(orig.key);
+      }
+      if (--orig.lN === 0) this.#origs.delete(orig.key);
+      if (--service.lN === 0) {
+        e.services.delete(service.port);
+        if (e.services.size === 0) this.#services.delete(e.resp);
+      }
+    }
+    // The long window is a superset of the short one; keep the indices ordered.
+    if (this.#shortHead < this.#head) this.#shortHead = this.#head;
+    if (this.#head > 1024 && this.#head * 2 > entries.length) {
+      this.#entries = entries.slice(this.#head);
+      this.#shortHead -= this.#head;
+      this.#head = 0;
+    }
+  }
+
+  #contextOf(e: Entry): FlowContext {
+    const shortSec = this.options.shortWindowSec;
+    const longSec = this.options.longWindowSec;
+    const o = e.orig;
+    const s = e.service;
+    return {
+      short_orig_flow_rate: o.sN / shortSec,
+      short_orig_distinct_resp_hosts: o.sHosts,
+      short_orig_distinct_resp_ports: o.sPorts,
+      short_orig_rejected_share: o.sRejected / o.sN,
+      short_orig_unanswered_share: (o.sN - o.sAnswered) / o.sN,
+      short_resp_flow_rate: s.sN / shortSec,
+      short_resp_distinct_origs: s.sOrigs,
+      short_resp_half_open_share: (s.sSyn - s.sSynEstablished) / s.sN,
+      long_orig_flow_rate: o.lN / longSec,
+      long_orig_distinct_resp_hosts: o.lHosts,
+      long_orig_distinct_resp_ports: o.lPorts,
+      long_orig_rejected_share: o.lRejected / o.lN,
+      long_orig_unanswered_share: (o.lN - o.lAnswered) / o.lN,
+      long_resp_flow_rate: s.lN / longSec,
+      long_resp_distinct_origs: s.lOrigs,
+      long_resp_half_open_share: (s.lSyn - s.lSynEstablished) / s.lN,
+    };
+  }
+}
+
+function pairOf<K>(map: Map<K, PairCell>, key: K): PairCell {
+  let cell = map.get(key);
+  if (cell === undefined) {
+    cell = { s: 0, l: 0 };
+    map.set(key, cell);
+  }
+  return cell;
+}
+
+/** Adds (sign 1) or removes (-1) outcome bits in the chosen windows. */
+function addBits(
+  e: Entry,
+  bits: number,
+  sign: number,
+  short: boolean,
+  long: boolean,
+): void {
+  if (bits === 0) return;
+  const o = e.orig;
+  const s = e.service;
+  if (long) {
+    if (bits & ANSWERED) o.lAnswered += sign;
+    if (bits & REJECTED) o.lRejected += sign;
+    if (bits & SYN) s.lSyn += sign;
+    if (bits & SYN_ESTABLISHED) s.lSynEstablished += sign;
+  }
+  if (short) {
+    if (bits & ANSWERED) o.sAnswered += sign;
+    if (bits & REJECTED) o.sRejected += sign;
+    if (bits & SYN) s.sSyn += sign;
+    if (bits & SYN_ESTABLISHED) s.sSynEstablished += sign;
+  }
+}
+
+function resolveContextOptions(options: ContextOptions): Required<ContextOptions> {
+  const resolved: Required<ContextOptions> = {
+    shortWindowSec: options.shortWindowSec ?? 2,
+    longWindowSec: options.longWindowSec ?? 60,
+    outcomeDelaySec: options.outcomeDelaySec ?? 2,
+  };
+  for (const [name, value] of Object.entries(resolved)) {
+    if (!Number.isFinite(value) || value < 0 || (name !== "outcomeDelaySec" && value === 0)) {
+      throw new RangeError(
+        `Cannot track flow context as '${name}' must be a positive number of seconds: current value is ${value}`,
+      );
+    }
+  }
+  if (resolved.longWindowSec < resolved.shortWindowSec) {
+    throw new RangeError(
+      `Cannot track flow context as 'longWindowSec' must be at least 'shortWindowSec' (${resolved.shortWindowSec}): current value is ${resolved.longWindowSec}`,
+    );
+  }
+  return resolved;
+}

@@ -1,0 +1,125 @@
+import assert from "node:assert/strict";
+import { type ContextSubject, ContextTracker } from "./context_features.ts";
+
+function subject(
+  uid: string,
+  t: number,
+  orig: string,
+  resp: string,
+  port: number,
+  o: Partial<ContextSubject> = {},
+): ContextSubject {
+  return {
+    uid,
+    first_seen: t,
+    orig_ip: orig,
+    resp_ip: resp,
+    protocol: "TCP",
+    resp_port: port,
+    answered: false,
+    rejected: false,
+    syn: true,
+    established: false,
+    ...o,
+  };
+}
+
+Deno.test("ContextTracker counts distinct hosts and ports of an originator within the window", () => {
+  const tracker = new ContextTracker({ shortWindowSec: 2, longWindowSec: 10 });
+  tracker.admit(subject("a", 0, "s", "h1", 22));
+  tracker.admit(subject("b", 0.6, "s", "h2", 22));
+  tracker.admit(subject("c", 1.0, "s", "h2", 23, { answered: true, rejected: true }));
+  const d = tracker.admit(subject("d", 2.5, "s", "h3", 22, { answered: true, established: true }));
+  // Short window (0.5, 2.5]: b, c, d. Long window: all four.
+  assert.equal(d.short_orig_flow_rate, 3 / 2);
+  assert.equal(d.short_orig_distinct_resp_hosts, 2); // h2, h3
+  assert.equal(d.short_orig_distinct_resp_ports, 2); // TCP/22, TCP/23
+  assert.equal(d.short_orig_rejected_share, 1 / 3);
+  assert.equal(d.short_orig_unanswered_share, 1 / 3);
+  assert.equal(d.long_orig_distinct_resp_hosts, 3);
+  assert.equal(d.long_orig_unanswered_share, 2 / 4);
+  // d's service h3:22 has one flow, established: not half-open.
+  assert.equal(d.short_resp_half_open_share, 0);
+  assert.equal(d.short_resp_distinct_origs, 1);
+});
+
+Deno.test("ContextTracker counts distinct originators and half-open share of a service", () => {
+  const tracker = new ContextTracker();
+  tracker.admit(subject("1", 0, "o1", "srv", 80));
+  tracker.admit(subject("2", 0.1, "o2", "srv", 80, { established: true, answered: true }));
+  tracker.admit(subject("3", 0.2, "o1", "srv", 80));
+  const last = tracker.admit(subject("4", 0.3, "o3", "srv", 80, { syn: false, answered: true }));
+  assert.equal(last.short_resp_distinct_origs, 3);
+  assert.equal(last.short_resp_flow_rate, 4 / 2);
+  assert.equal(last.short_resp_half_open_share, 2 / 4);
+  // A later handshake completion of flow 1 is counted for flows admitted after it.
+  tracker.update(subject("1", 0, "o1", "srv", 80, { established: true, answered: true }));
+  const after = tracker.admit(
+    subject("5", 0.4, "o4", "srv", 80, { established: true, answered: true }),
+  );
+  assert.equal(after.short_resp_half_open_share, 1 / 5);
+});
+
+Deno.test("ContextTracker gives zeros to flows without addresses and ignores unknown updates", () => {
+  const tracker = new ContextTracker();
+  const context = tracker.admit({ ...subject("x", 0, "a", "b", 1), orig_ip: null });
+  assert.ok(Object.values(context).every((v) => v === 0));
+  tracker.update(subject("never-admitted", 0, "a", "b", 1, { answered: true }));
+  assert.equal(tracker.size, 0);
+});
+
+Deno.test("ContextTracker restored from JSON continues exactly like the original", () => {
+  const subjects: ContextSubject[] = [];
+  let seed = 7;
+  const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+  let t = 0;
+  for (let i = 0; i < 300; i++) {
+    t += random() * 0.5;
+    subjects.push(
+      subject(
+        `u${i}`,
+        t,
+        `o${Math.floor(random() * 4)}`,
+        `r${Math.floor(random() * 5)}`,
+        Math.floor(random() * 4),
+        {
+          answered: random() < 0.5,
+          rejected: random() < 0.2,
+          syn: random() < 0.7,
+          established: random() < 0.4,
+        },
+      ),
+    );
+  }
+  // Admit subject i, then report that subject i - 3 got answered.
+  const step = (tracker: ContextTracker, i: number) => {
+    const context = tracker.admit(subjects[i]);
+    if (i >= 3) tracker.update({ ...subjects[i - 3], answered: true });
+    return context;
+  };
+  const options = { shortWindowSec: 2, longWindowSec: 20 };
+  const original = new ContextTracker(options);
+  const reference = subjects.map((_, i) => step(original, i));
+  for (const split of [0, 1, 50, 150, 299, 300]) {
+    let tracker = new ContextTracker(options);
+    const contexts = [];
+    for (let i = 0; i < subjects.length; i++) {
+      if (i === split) {
+        tracker = ContextTracker.fromJSON(JSON.parse(JSON.stringify(tracker.toJSON())));
+      }
+      contexts.push(step(tracker, i));
+    }
+    assert.deepEqual(contexts, reference, `split ${split}`);
+  }
+  assert.ok(
+    reference.some((c) => c.long_orig_unanswered_share > 0 && c.long_orig_unanswered_share < 1),
+  );
+});
+
+Deno.test("ContextTracker rejects invalid windows, naming the option", () => {
+  assert.throws(() => new ContextTracker({ shortWindowSec: 0 }), /'shortWindowSec'/);
+  assert.throws(
+    () => new ContextTracker({ shortWindowSec: 5, longWindowSec: 2 }),
+    /'longWindowSec'/,
+  );
+});

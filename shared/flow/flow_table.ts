@@ -1,0 +1,1369 @@
+/**
+ * Incremental bidirectional flow table over {@linkcode PacketRecord}s.
+ *
+ * Keys. TCP/UDP/SCTP: VLAN ids (outer, inner), IP protocol and the two
+ * (address, port) endpoints in canonical order. ICMP/ICMPv6: Zeek's
+ * type/counterpart "ports" plus the echo identifier, so a request and its
+ * reply share a flow; one-way types (errors, etc.) are keyed by direction
+ * and never pair up, as in Community ID. Non-first IP fragments carry no
+ * ports: they join the flow of their first fragment, found by (VLANs,
+ * source, destination, protocol, IP id) when that fragment was seen within
+ * `fragmentTimeoutSec`, else an address-pair flow of that protocol. Other IP
+ * protocols, and port protocols whose ports could not be read, are keyed by
+ * address pair + protocol; ARP by address pair; anything else by MAC pair +
+ * EtherType.
+ *
+ * Roles. The originator (`orig_*`) is the sender of the first packet, except
+ * in TCP: the receiver of a first SYN-ACK is the originator, and while no SYN
+ * or SYN-ACK has fixed the roles, a SYN (without ACK) from the responder
+ * side, or a SYN-ACK from the originator side, swaps them (Zeek's rule for
+ * captures that start mid-connection).
+ *
+ * Ends. A TCP flow is closed when both FINs have been acknowledged, or at
+ * the first RST. It stays in the table, still collecting the teardown (last
+ * ACK, retransmitted FINs, ACKs and RSTs right after), until no packet has
+ * been seen for `tcpClosedTimeoutSec` (the CIC-IDS2017 "TCP appendix" bug,
+ * which splits these into new flows, is not reproduced). A SYN on a closed
+ * (or half-closed with both FINs) flow's key, or a SYN with a new sequence
+ * number on an established one, starts a new flow (port reuse). Otherwise a
+ * flow ends after its protocol's idle timeout, and a flow older than
+ * `activeTimeoutSec` is split at its next packet into a continuation that
+ * keeps the roles.
+ *
+ * Time. Everything runs on packet time: `merge()` advances the table's
+ * clock from packet timestamps and `expire(nowSec)` takes the time as an
+ * argument. Expiry is checked on every lookup with the same rule a sweep
+ * uses, so the flows produced do not depend on batch boundaries or on when
+ * sweeps run. Packets are expected in time order; a batch that is not is
+ * sorted first.
+ *
+ * Context. Each flow's {@linkcode FlowContext} is computed once packet time
+ * passes `first_seen + context.outcomeDelaySec`; a flow is reported as ended
+ * only when it is final and has its context.
+ *
+ * State. `toJSON()` returns plain data; `FlowTable.fromJSON()` restores it,
+ * and continuing gives exactly the flows of an uninterrupted run.
+ *
+ * @module
+ */
+
+import {
+  IPPROTO_ICMP,
+  IPPROTO_ICMPV6,
+  IPPROTO_SCTP,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  type PacketRecord,
+  TCP_FLAG_ACK,
+  TCP_FLAG_FIN,
+  TCP_FLAG_RST,
+  TCP_FLAG_SYN,
+} from "../packet/packet_record.ts";
+import { communityId } from "./community_id.ts";
+import {
+  type ContextOptions,
+  type ContextSubject,
+  ContextTracker,
+  type ContextTrackerState,
+  type FlowContext,
+} from "./context_features.ts";
+import {
+  DEFAULT_ACTIVITY_TIMEOUT_SEC,
+  type FeaturePacket,
+  FlowFeatureAccumulator,
+  type FlowFeatures,
+} from "./flow_features.ts";
+import { icmpPortEquivalents } from "./_icmp_ports.ts";
+import { readIcmpQuote } from "./_icmp_quote.ts";
+
+/** Why a flow ended (or, for a live closed TCP flow, how it closed). */
+export type CloseReason =
+  | "fin"
+  | "rst"
+  | "idle"
+  | "active_timeout"
+  | "reuse"
+  | "end";
+
+/** One flow as the table reports it: plain, JSON-able data. */
+export interface FlowRecord {
+  /** Stable id: hash of the flow key and first packet time, so reruns agree. */
+  uid: string;
+  /** Community ID v1 (seed from the options), null for non-IP or port-less port protocols. */
+  community_id: string | null;
+  /** Capture interface of the first packet. */
+  interface: string;
+  /** Protocol name from the packets (`TCP`, `UDP`, `ICMP`, `ARP`, ...). */
+  protocol: string;
+  /** IP protocol number; null for non-IP flows. */
+  ip_proto: number | null;
+  /** 4 or 6; null for non-IP flows. */
+  ip_version: number | null;
+  /** Outer VLAN id. */
+  vlan_id: number | null;
+  /** Inner (QinQ) VLAN id. */
+  vlan_inner_id: number | null;
+  /** Originator address (IP, or ARP sender address); null for other L2 flows. */
+  orig_ip: string | null;
+  /** Originator port; ICMP: the type (Zeek convention); null when port-less. */
+  orig_port: number | null;
+  /** Originator MAC, when the link has one. */
+  orig_mac: string | null;
+  /** Responder address. */
+  resp_ip: string | null;
+  /** Responder port; ICMP: the counterpart type, or the code for one-way types. */
+  resp_port: number | null;
+  /** Responder MAC. */
+  resp_mac: string | null;
+  /** ICMP type of the flow's first packet. */
+  icmp_type: number | null;
+  /** ICMP code of the flow's first packet. */
+  icmp_code: number | null;
+  /** ICMP echo identifier, part of the key for echo flows. */
+  icmp_id: number | null;
+  /** First packet time, epoch seconds. */
+  first_seen: number;
+  /** Last packet time, epoch seconds. */
+  last_seen: number;
+  /** last_seen - first_seen, seconds. */
+  duration_sec: number;
+  /** Packets from the originator. */
+  orig_packets: number;
+  /** Wire bytes from the originator. */
+  orig_bytes: number;
+  /** Packets from the responder. */
+  resp_packets: number;
+  /** Wire bytes from the responder. */
+  resp_bytes: number;
+  /** Transport payload bytes from the originator. */
+  orig_payload_bytes: number;
+  /** Transport payload bytes from the responder. */
+  resp_payload_bytes: number;
+  /** `closed` once ended, or once a TCP flow saw FIN+FIN (acked) or RST. */
+  state: "active" | "closed";
+  /** Why it closed/ended; null while active. */
+  close_reason: CloseReason | null;
+  /** Zeek-style connection state (S0, S1, SF, REJ, RSTO, RSTR, OTH, ...). */
+  conn_state: string;
+  /** The originator sent a SYN. */
+  syn_seen: boolean;
+  /** The TCP three-way handshake completed. */
+  established: boolean;
+  /** The responder sent at least one packet. */
+  answered: boolean;
+  /** Rejected: TCP RST from the responder before anything else, or ICMP unreachable. */
+  rejected: boolean;
+  /** This flow continues one split by the active timeout. */
+  continuation: boolean;
+  /** Per-flow features as of the last packet. */
+  features: FlowFeatures;
+  /** Time-window context; null until computed (see the module doc). */
+  context: FlowContext | null;
+}
+
+/** Options of {@linkcode FlowTable}; all times in packet-time seconds. */
+export interface FlowTableOptions {
+  /**
+   * TCP idle timeout once the responder has answered (Zeek's
+   * `tcp_inactivity_timeout`).
+   * @default {300}
+   */
+  tcpIdleTimeoutSec?: number;
+  /**
+   * TCP idle timeout while the responder has sent nothing (connection
+   * attempts, scans); covers SYN retransmissions up to a 32 s back-off.
+   * @default {60}
+   */
+  tcpAttemptTimeoutSec?: number;
+  /**
+   * How long a closed TCP flow (FIN+FIN, RST) keeps collecting teardown
+   * packets after its last one (Zeek's `tcp_close_delay`).
+   * @default {5}
+   */
+  tcpClosedTimeoutSec?: number;
+  /**
+   * UDP idle timeout (Zeek's `udp_inactivity_timeout`).
+   * @default {60}
+   */
+  udpIdleTimeoutSec?: number;
+  /**
+   * ICMP/ICMPv6 idle timeout (Zeek's `icmp_inactivity_timeout`).
+   * @default {60}
+   */
+  icmpIdleTimeoutSec?: number;
+  /**
+   * Idle timeout of every other protocol (SCTP, GRE, ARP, L2, ...).
+   * @default {60}
+   */
+  otherIdleTimeoutSec?: number;
+  /**
+   * A flow older than this is split at its next packet (NetFlow's default
+   * active timeout), so very long flows are reported and scored.
+   * @default {1800}
+   */
+  activeTimeoutSec?: number;
+  /**
+   * How long a first fragment's flow is remembered for its later fragments
+   * (Linux `ipfrag_time`).
+   * @default {30}
+   */
+  fragmentTimeoutSec?: number;
+  /**
+   * Gap that starts a new active period in the activity/idle features
+   * (CICFlowMeter's activity timeout).
+   * @default {5}
+   */
+  activityTimeoutSec?: number;
+  /**
+   * Packet time between the sweeps `merge()` runs for idle flows; sweeps
+   * only change when an ended flow is reported, never its content.
+   * @default {5}
+   */
+  sweepIntervalSec?: number;
+  /**
+   * Community ID seed.
+   * @default {0}
+   */
+  communityIdSeed?: number;
+  /**
+   * Context windows; see {@linkcode ContextOptions}.
+   * @default {{}}
+   */
+  context?: ContextOptions;
+}
+
+/** What `merge()` reports. */
+export interface MergeResult {
+  /** Live flows that got packets, an ICMP rejection or their context in this call, as of its end. */
+  changed: FlowRecord[];
+  /** Flows that are final: they will never change again. */
+  ended: FlowRecord[];
+}
+
+/** Serialised {@linkcode FlowTable}; plain JSON-able data. */
+export interface FlowTableState {
+  /** Format version of this state. */
+  version: 1;
+  /** Options in force. */
+  options: ResolvedFlowTableOptions;
+  /** The table's packet-time clock. */
+  nowSec: number | null;
+  /** Packet time of the next sweep. */
+  nextSweepSec: number | null;
+  /** Live flows in table order. */
+  flows: FlowState[];
+  /** Ended flows still waiting for their context. */
+  pending: FlowState[];
+  /** uids of flows awaiting context, in admission order. */
+  queue: string[];
+  /** Fragment map: [fragment key, flow key, flow uid, src ip, src port, dst port, expiry]. */
+  fragments: [string, string, string, string, number | null, number | null, number][];
+  /** Latest non-TCP flow key per "orig|resp" address pair. */
+  hostPairs: [string, string][];
+  /** Context tracker state. */
+  context: ContextTrackerState;
+}
+
+/** A flow's internal state as plain data. */
+export interface FlowState {
+  /** Table key. */
+  key: string;
+  /** See {@linkcode FlowRecord.uid}. */
+  uid: string;
+  /** Disambiguates flows on one key starting at the same instant. */
+  uidSuffix: number;
+  /** See {@linkcode FlowRecord}. */
+  communityId: string | null;
+  /** See {@linkcode FlowRecord}. */
+  iface: string;
+  /** See {@linkcode FlowRecord}. */
+  protocol: string;
+  /** See {@linkcode FlowRecord}. */
+  ipProto: number | null;
+  /** See {@linkcode FlowRecord}. */
+  ipVersion: number | null;
+  /** See {@linkcode FlowRecord}. */
+  vlanId: number | null;
+  /** See {@linkcode FlowRecord}. */
+  vlanInnerId: number | null;
+  /** See {@linkcode FlowRecord}. */
+  origIp: string | null;
+  /** See {@linkcode FlowRecord}. */
+  origPort: number | null;
+  /** See {@linkcode FlowRecord}. */
+  origMac: string | null;
+  /** See {@linkcode FlowRecord}. */
+  respIp: string | null;
+  /** See {@linkcode FlowRecord}. */
+  respPort: number | null;
+  /** See {@linkcode FlowRecord}. */
+  respMac: string | null;
+  /** See {@linkcode FlowRecord}. */
+  icmpType: number | null;
+  /** See {@linkcode FlowRecord}. */
+  icmpCode: number | null;
+  /** See {@linkcode FlowRecord}. */
+  icmpId: number | null;
+  /** See {@linkcode FlowRecord}. */
+  firstSeen: number;
+  /** See {@linkcode FlowRecord}. */
+  lastSeen: number;
+  /** Closed by FIN/RST (or ended). */
+  closed: boolean;
+  /** See {@linkcode FlowRecord}. */
+  closeReason: CloseReason | null;
+  /** TCP/outcome bit set. */
+  bits: number;
+  /** Originator's initial sequence number. */
+  origIsn: number | null;
+  /** Sequence number just past the originator's FIN, -1 if unknown. */
+  origFinEnd: number;
+  /** Sequence number just past the responder's FIN, -1 if unknown. */
+  respFinEnd: number;
+  /** See {@linkcode FlowRecord}. */
+  continuation: boolean;
+  /** Outcome bits last reported to the context tracker. */
+  ctxBits: number;
+  /** Context, once computed. */
+  context: FlowContext | null;
+  /** Feature accumulator statistics. */
+  stats: number[];
+}
+
+/** {@linkcode FlowTableOptions} with every default filled in. */
+export type ResolvedFlowTableOptions =
+  & Required<Omit<FlowTableOptions, "context">>
+  & { context: Required<ContextOptions> };
+type ResolvedOptions = ResolvedFlowTableOptions;
+
+// Flow bits. ORIG_x/RESP_x pairs are swapped on a role flip.
+const ORIG_SYN = 1 << 0;
+const RESP_SYN = 1 << 1;
+const ORIG_SYNACK = 1 << 2;
+const RESP_SYNACK = 1 << 3;
+const ORIG_FIN = 1 << 4;
+const RESP_FIN = 1 << 5;
+const ORIG_FIN_ACKED = 1 << 6;
+const RESP_FIN_ACKED = 1 << 7;
+const ORIG_RST = 1 << 8;
+const RESP_RST = 1 << 9;
+const ORIG_NONRST = 1 << 10;
+const RESP_NONRST = 1 << 11;
+const ESTABLISHED = 1 << 12;
+const REJECTED = 1 << 13;
+const ROLES_LOCKED = 1 << 14;
+const PAIRED_BITS: [number, number][] = [
+  [ORIG_SYN, RESP_SYN],
+  [ORIG_SYNACK, RESP_SYNACK],
+  [ORIG_FIN, RESP_FIN],
+  [ORIG_FIN_ACKED, RESP_FIN_ACKED],
+  [ORIG_RST, RESP_RST],
+  [ORIG_NONRST, RESP_NONRST],
+];
+
+// Outcome bits as the context tracker sees them.
+const OUT_ANSWERED = 1;
+const OUT_REJECTED = 2;
+const OUT_SYN = 4;
+const OUT_ESTABLISHED = 8;
+
+const ICMP4_UNREACHABLE = 3;
+const ICMP6_UNREACHABLE = 1;
+const SCTP_COMMON_HEADER = 12;
+const UDP_HEADER = 8;
+const ICMP_HEADER = 8;
+
+class Flow {
+  key: string;
+  uid = "";
+  uidSuffix = 0;
+  communityId: string | null = null;
+  iface = "";
+  protocol = "";
+  ipProto: number | null = null;
+  ipVersion: number | null = null;
+  vlanId: number | null = null;
+  vlanInnerId: number | null = null;
+  origIp: string | null = null;
+  origPort: number | null = null;
+  origMac: string | null = null;
+  respIp: string | null = null;
+  respPort: number | null = null;
+  respMac: string | null = null;
+  icmpType: number | null = null;
+  icmpCode: number | null = null;
+  icmpId: number | null = null;
+  firstSeen = 0;
+  lastSeen = 0;
+  closed = false;
+  closeReason: CloseReason | null = null;
+  bits = 0;
+  origIsn: number | null = null;
+  origFinEnd = -1;
+  respFinEnd = -1;
+  continuation = false;
+  ctxBits = 0;
+  context: FlowContext | null = null;
+  acc: FlowFeatureAccumulator;
+  /** Finalised: out of the table, waiting for context or already reported. */
+  ended = false;
+  /** Epoch of the call that last listed this flow as changed. */
+  changedEpoch = 0;
+  isTcp = false;
+
+  constructor(key: string, acc: FlowFeatureAccumulator) {
+    this.key = key;
+    this.acc = acc;
+  }
+}
+
+/** Fragment map entry: where the later fragments of a datagram go. */
+interface FragmentEntry {
+  key: string;
+  uid: string;
+  srcIp: string;
+  srcPort: number | null;
+  dstPort: number | null;
+  expiresSec: number;
+}
+
+// Scratch output of #resolveKey, to avoid an allocation per packet.
+let kSrc: string | null = null;
+let kDst: string | null = null;
+let kSrcPort: number | null = null;
+let kDstPort: number | null = null;
+let kOneWay = false;
+let kFragmentKey: string | null = null;
+
+const scratchPacket: FeaturePacket = {
+  timestamp: 0,
+  length: 0,
+  payloadLength: 0,
+  headerLength: 0,
+  tcpFlags: null,
+  tcpWindow: null,
+};
+
+/**
+ * The flow table. One instance per packet stream; not safe to share between
+ * concurrent writers.
+ *
+ * @example
+ * ```ts
+ * const table = new FlowTable();
+ * const { changed, ended } = table.merge(records);
+ * const saved = JSON.stringify(table.toJSON());
+ * const again = FlowTable.fromJSON(JSON.parse(saved));
+ * const last = again.drain(); // end of input: everything ends
+ * ```
+ */
+export class FlowTable {
+  /** Options in force, defaults filled in. */
+  readonly options: ResolvedOptions;
+  #flows = new Map<string, Flow>();
+  #fragments = new Map<string, FragmentEntry>();
+  #hostPairs = new Map<string, string>();
+  #queue: Flow[] = [];
+  #queueHead = 0;
+  #tracker: ContextTracker;
+  #now = -Infinity;
+  #nextSweep = -Infinity;
+  #endedOut: Flow[] = [];
+  /** Flows changed in the current call; `Flow.changedEpoch` dedups them. */
+  #changed: Flow[] = [];
+  #epoch = 1;
+
+  /** Creates an empty table; throws RangeError naming a bad option. */
+  constructor(options: FlowTableOptions = {}) {
+    this.#tracker = new ContextTracker(options.context ?? {});
+    this.options = resolveOptions(options, this.#tracker.options);
+  }
+
+  /** The table's packet-time clock (latest packet or `expire()` time); -Infinity before any. */
+  get nowSec(): number {
+    return this.#now;
+  }
+
+  /** Live flows in the table (closed ones still collecting teardown included). */
+  get size(): number {
+    return this.#flows.size;
+  }
+
+  /**
+   * Adds a batch of packets. Returns the live flows that changed and the
+   * flows that ended (final, with context) during this call.
+   */
+  merge(packets: readonly PacketRecord[]): MergeResult {
+    let ordered = packets;
+    for (let i = 1; i < packets.length; i++) {
+      if (packets[i].timestamp < packets[i - 1].timestamp) {
+        // Stable, so equal timestamps keep their capture order.
+        ordered = [...packets].sort((a, b) => a.timestamp - b.timestamp);
+        break;
+      }
+    }
+    for (let i = 0; i < ordered.length; i++) {
+      const p = ordered[i];
+      const ts = p.timestamp;
+      if (ts > this.#now) this.#now = ts;
+      this.#admitUntil(ts);
+      this.#process(p, ts);
+    }
+    if (this.#now >= this.#nextSweep) {
+      this.#sweep(this.#now);
+      this.#nextSweep = this.#now + this.options.sweepIntervalSec;
+    }
+    return this.#collect();
+  }
+
+  /**
+   * Advances the clock to `nowSec` (packet time, e.g. the ingest watermark)
+   * and ends every flow idle past its timeout. Returns the ended flows.
+   */
+  expire(nowSec: number): FlowRecord[] {
+    if (Number.isNaN(nowSec)) {
+      throw new RangeError(
+        `Cannot expire flows as 'nowSec' must be a number: current value is ${nowSec}`,
+      );
+    }
+    if (nowSec > this.#now) this.#now = nowSec;
+    this.#admitUntil(this.#now);
+    this.#sweep(this.#now);
+    const ended = this.#collect().ended;
+    return ended;
+  }
+
+  /**
+   * End of input: ends every flow (reason `end` unless it already closed by
+   * FIN/RST), computes the contexts still missing and returns all of them.
+   */
+  drain(): FlowRecord[] {
+    for (const flow of [...this.#flows.values()]) {
+      this.#finalize(flow, flow.closed ? flow.closeReason! : "end");
+    }
+    this.#fragments.clear();
+    this.#admitUntil(Infinity);
+    return this.#collect().ended;
+  }
+
+  /** Snapshots of all live flows. */
+  snapshot(): FlowRecord[] {
+    return [...this.#flows.values()].map((flow) => toRecord(flow));
+  }
+
+  /** The whole state as plain data, for `JSON.stringify` and the database. */
+  toJSON(): FlowTableState {
+    const pending: FlowState[] = [];
+    const queue: string[] = [];
+    for (let i = this.#queueHead; i < this.#queue.length; i++) {
+      const flow = this.#queue[i];
+      queue.push(flow.uid);
+      if (flow.ended) pending.push(flowToState(flow));
+    }
+    return {
+      version: 1,
+      options: structuredClone(this.options),
+      nowSec: finiteOrNull(this.#now),
+      nextSweepSec: finiteOrNull(this.#nextSweep),
+      flows: [...this.#flows.values()].map(flowToState),
+      pending,
+      queue,
+      fragments: [...this.#fragments].map((
+        [fragmentKey, e],
+      ) => [fragmentKey, e.key, e.uid, e.srcIp, e.srcPort, e.dstPort, e.expiresSec]),
+      hostPairs: [...this.#hostPairs],
+      context: this.#tracker.toJSON(),
+    };
+  }
+
+  /** Restores a table saved with {@linkcode FlowTable.toJSON}. */
+  static fromJSON(state: FlowTableState): FlowTable {
+    if (state.version !== 1) {
+      throw new RangeError(
+        `Cannot restore flow table as 'version' must be 1: current value is ${state.version}`,
+      );
+    }
+    const table = new FlowTable(state.options);
+    table.#tracker = ContextTracker.fromJSON(state.context);
+    table.#now = state.nowSec ?? -Infinity;
+    table.#nextSweep = state.nextSweepSec ?? -Infinity;
+    const byUid = new Map<string, Flow>();
+    for (const saved of state.flows) {
+      const flow = flowFromState(saved, table.options.activityTimeoutSec);
+      table.#flows.set(flow.key, flow);
+      byUid.set(flow.uid, flow);
+    }
+    for (const saved of state.pending) {
+      const flow = flowFromState(saved, table.options.activityTimeoutSec);
+      flow.ended = true;
+      byUid.set(`ended:${flow.uid}`, flow);
+    }
+    for (const uid of state.queue) {
+      const flow = byUid.get(`ended:${uid}`) ?? byUid.get(uid);
+      if (flow === undefined) {
+        throw new RangeError(`Cannot restore flow table as queued flow '${uid}' is missing`);
+      }
+      table.#queue.push(flow);
+    }
+    for (const [fragmentKey, key, uid, srcIp, srcPort, dstPort, expiresSec] of state.fragments) {
+      table.#fragments.set(fragmentKey, { key, uid, srcIp, srcPort, dstPort, expiresSec });
+    }
+    for (const [pair, key] of state.hostPairs) table.#hostPairs.set(pair, key);
+    return table;
+  }
+
+  // --- packet path -------------------------------------------------------
+
+  #process(p: PacketRecord, ts: number): void {
+    const key = this.#resolveKey(p, ts);
+    if (key === null) return;
+    const tcpFlags = p.ip_proto === IPPROTO_TCP && !p.is_fragment ? p.tcp_flags : null;
+    const pureSyn = tcpFlags !== null && (tcpFlags & TCP_FLAG_SYN) !== 0 &&
+      (tcpFlags & TCP_FLAG_ACK) === 0;
+
+    let flow = this.#flows.get(key);
+    let previous: Flow | undefined;
+    let continueFrom: Flow | undefined;
+    if (flow !== undefined) {
+      const reason = this.#expiryReason(flow, ts, true);
+      if (reason !== null) {
+        this.#finalize(flow, reason);
+        previous = flow;
+        if (reason === "active_timeout") continueFrom = flow;
+        flow = undefined;
+      } else if (pureSyn && this.#isReuse(flow, p)) {
+        this.#finalize(
+          flow,
+          flow.closed
+            ? flow.closeReason!
+            : hasBoth(flow.bits, ORIG_FIN, RESP_FIN)
+            ? "fin"
+            : "reuse",
+        );
+        previous = flow;
+        flow = undefined;
+      }
+    }
+    let fromOrig: boolean;
+    if (flow === undefined) {
+      flow = this.#create(key, p, ts, previous, continueFrom);
+      // A new flow's roles come from this packet; a continuation keeps its own.
+      fromOrig = continueFrom === undefined || this.#isFromOrig(flow);
+    } else {
+      fromOrig = this.#isFromOrig(flow);
+    }
+    if (kFragmentKey !== null) {
+      this.#fragments.set(kFragmentKey, {
+        key,
+        uid: flow.uid,
+        srcIp: kSrc!,
+        srcPort: kSrcPort,
+        dstPort: kDstPort,
+        expiresSec: ts + this.options.fragmentTimeoutSec,
+      });
+    }
+
+    if (tcpFlags !== null && flow.isTcp) {
+      fromOrig = this.#updateTcp(flow, p, tcpFlags, fromOrig);
+    }
+
+    if (ts > flow.lastSeen) flow.lastSeen = ts;
+    if (ts < flow.firstSeen) flow.firstSeen = ts;
+    scratchPacket.timestamp = ts;
+    scratchPacket.length = p.length;
+    scratchPacket.payloadLength = p.payload_length;
+    scratchPacket.headerLength = headerLength(p);
+    scratchPacket.tcpFlags = tcpFlags;
+    scratchPacket.tcpWindow = tcpFlags !== null ? p.tcp_window : null;
+    flow.acc.add(fromOrig, scratchPacket);
+
+    if (
+      p.icmp_type !== null && kOneWay &&
+      ((p.ip_proto === IPPROTO_ICMP && p.icmp_type === ICMP4_UNREACHABLE) ||
+        (p.ip_proto === IPPROTO_ICMPV6 && p.icmp_type === ICMP6_UNREACHABLE))
+    ) {
+      this.#chargeUnreachable(p, ts);
+    }
+
+    this.#markChanged(flow);
+    this.#reportOutcome(flow);
+  }
+
+  /**
+   * Computes the flow key of a packet and leaves its endpoints in the k*
+   * scratch variables (ports are Zeek-style for ICMP). Null: nothing to key.
+   */
+  #resolveKey(p: PacketRecord, ts: number): string | null {
+    kFragmentKey = null;
+    kOneWay = false;
+    const vlans = p.vlan_id === null && p.vlan_inner_id === null
+      ? ""
+      : `${p.vlan_id ?? ""}.${p.vlan_inner_id ?? ""}`;
+    const src = p.src_ip;
+    const dst = p.dst_ip;
+    const proto = p.ip_proto;
+    if (src === null || dst === null) {
+      // L2: MAC pair + EtherType.
+      kSrc = p.eth_src;
+      kDst = p.eth_dst;
+      kSrcPort = null;
+      kDstPort = null;
+      if (kSrc === null || kDst === null) return null;
+      return canonicalKey(vlans, `L2:${p.ether_type ?? p.protocol}`, kSrc, null, kDst, null);
+    }
+    kSrc = src;
+    kDst = dst;
+    if (proto === null) {
+      // ARP (or another non-IP protocol that names addresses).
+      kSrcPort = null;
+      kDstPort = null;
+      return canonicalKey(vlans, p.protocol, src, null, dst, null);
+    }
+    if (p.is_fragment) {
+      const fragmentKey = `${vlans}|${proto}|${src}|${dst}|${p.ip_id}`;
+      const entry = this.#fragments.get(fragmentKey);
+      if (entry !== undefined) {
+        if (!p.more_fragments || ts > entry.expiresSec) this.#fragments.delete(fragmentKey);
+        const flow = this.#flows.get(entry.key);
+        if (
+          ts <= entry.expiresSec && flow !== undefined && flow.uid === entry.uid &&
+          this.#expiryReason(flow, ts, false) === null
+        ) {
+          kSrcPort = entry.srcPort;
+          kDstPort = entry.dstPort;
+          return entry.key;
+        }
+      }
+      kSrcPort = null;
+      kDstPort = null;
+      return canonicalKey(vlans, proto, src, null, dst, null);
+    }
+    if (proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_SCTP) {
+      if (p.src_port === null || p.dst_port === null) {
+        kSrcPort = null;
+        kDstPort = null;
+        return canonicalKey(vlans, proto, src, null, dst, null);
+      }
+      kSrcPort = p.src_port;
+      kDstPort = p.dst_port;
+      if (p.more_fragments && (p.frag_offset ?? 0) === 0) {
+        kFragmentKey = `${vlans}|${proto}|${src}|${dst}|${p.ip_id}`;
+      }
+      return canonicalKey(vlans, proto, src, kSrcPort, dst, kDstPort);
+    }
+    if ((proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6) && p.icmp_type !== null) {
+      const [sp, dp, oneWay] = icmpPortEquivalents(proto, p.icmp_type, p.icmp_code ?? 0);
+      kSrcPort = sp;
+      kDstPort = dp;
+      kOneWay = oneWay;
+      if (p.more_fragments && (p.frag_offset ?? 0) === 0) {
+        kFragmentKey = `${vlans}|${proto}|${src}|${dst}|${p.ip_id}`;
+      }
+      if (oneWay) return `${vlans}|${proto}>${src}|${sp}|${dst}|${dp}`;
+      return canonicalKey(vlans, `${proto}|${p.icmp_id ?? ""}`, src, sp, dst, dp);
+    }
+    kSrcPort = null;
+    kDstPort = null;
+    if (p.more_fragments && (p.frag_offset ?? 0) === 0) {
+      kFragmentKey = `${vlans}|${proto}|${src}|${dst}|${p.ip_id}`;
+    }
+    return canonicalKey(vlans, proto, src, null, dst, null);
+  }
+
+  #isFromOrig(flow: Flow): boolean {
+    return kSrc === flow.origIp && kSrcPort === flow.origPort
+      ? true
+      : (flow.origIp === null && kSrc === flow.origMac);
+  }
+
+  #create(
+    key: string,
+    p: PacketRecord,
+    ts: number,
+    previous: Flow | undefined,
+    continueFrom: Flow | undefined,
+  ): Flow {
+    const flow = new Flow(key, new FlowFeatureAccumulator(this.options.activityTimeoutSec));
+    flow.iface = p.interface;
+    flow.protocol = p.protocol;
+    flow.ipProto = p.ip_proto;
+    flow.ipVersion = p.ip_version;
+    flow.vlanId = p.vlan_id;
+    flow.vlanInnerId = p.vlan_inner_id;
+    flow.isTcp = p.ip_proto === IPPROTO_TCP;
+    flow.firstSeen = ts;
+    flow.lastSeen = ts;
+    const isIp = p.src_ip !== null && p.dst_ip !== null;
+    if (continueFrom !== undefined) {
+      // Same conversation past the active timeout: keep roles and TCP state.
+      flow.origIp = continueFrom.origIp;
+      flow.origPort = continueFrom.origPort;
+      flow.origMac = continueFrom.origMac;
+      flow.respIp = continueFrom.respIp;
+      flow.respPort = continueFrom.respPort;
+      flow.respMac = continueFrom.respMac;
+      flow.bits = continueFrom.bits & ~REJECTED;
+      flow.origIsn = continueFrom.origIsn;
+      flow.origFinEnd = continueFrom.origFinEnd;
+      flow.respFinEnd = continueFrom.respFinEnd;
+      flow.continuation = true;
+    } else if (isIp) {
+      flow.origIp = kSrc;
+      flow.origPort = kSrcPort;
+      flow.respIp = kDst;
+      flow.respPort = kDstPort;
+      flow.origMac = p.eth_src;
+      flow.respMac = p.eth_dst;
+    } else {
+      flow.origMac = p.eth_src;
+      flow.respMac = p.eth_dst;
+    }
+    if (p.icmp_type !== null && (p.ip_proto === IPPROTO_ICMP || p.ip_proto === IPPROTO_ICMPV6)) {
+      flow.icmpType = p.icmp_type;
+      flow.icmpCode = p.icmp_code;
+      flow.icmpId = p.icmp_id;
+    }
+    if (isIp && p.ip_proto !== null) {
+      const icmp = p.ip_proto === IPPROTO_ICMP || p.ip_proto === IPPROTO_ICMPV6;
+      flow.communityId = communityId({
+        srcIp: p.src_ip!,
+        dstIp: p.dst_ip!,
+        ipProto: p.ip_proto,
+        srcPort: icmp ? p.icmp_type : (p.is_fragment ? null : p.src_port),
+        dstPort: icmp ? p.icmp_code : (p.is_fragment ? null : p.dst_port),
+      }, { seed: this.options.communityIdSeed });
+    }
+    flow.uidSuffix = previous !== undefined && previous.firstSeen === ts
+      ? previous.uidSuffix + 1
+      : 0;
+    flow.uid = makeUid(key, ts, flow.uidSuffix);
+    this.#flows.set(key, flow);
+    this.#queue.push(flow);
+    if (!flow.isTcp && flow.origIp !== null && flow.respIp !== null) {
+      this.#hostPairs.set(`${flow.origIp}|${flow.respIp}`, key);
+    }
+    return flow;
+  }
+
+  /** True when a pure SYN on `flow`'s key starts a new connection. */
+  #isReuse(flow: Flow, p: PacketRecord): boolean {
+    if (!flow.isTcp) return false;
+    if (flow.closed || hasBoth(flow.bits, ORIG_FIN, RESP_FIN)) return true;
+    if ((flow.bits & ESTABLISHED) === 0) return false;
+    // A SYN with a fresh ISN after the handshake: the old connection is gone.
+    const fromOrig = this.#isFromOrig(flow);
+    return !fromOrig || (p.tcp_seq !== null && flow.origIsn !== null && p.tcp_seq !== flow.origIsn);
+  }
+
+  /** TCP state machine; returns the (possibly swapped) direction. */
+  #updateTcp(flow: Flow, p: PacketRecord, flags: number, fromOrig: boolean): boolean {
+    const syn = (flags & TCP_FLAG_SYN) !== 0;
+    const ack = (flags & TCP_FLAG_ACK) !== 0;
+    let bits = flow.bits;
+    if (syn && !ack) {
+      if (!fromOrig && (bits & ROLES_LOCKED) === 0) {
+        this.#flip(flow);
+        bits = flow.bits;
+        fromOrig = true;
+      }
+      bits |= (fromOrig ? ORIG_SYN : RESP_SYN) | ROLES_LOCKED;
+      if (fromOrig && flow.origIsn === null) flow.origIsn = p.tcp_seq;
+    } else if (syn && ack) {
+      if (fromOrig && (bits & ROLES_LOCKED) === 0) {
+        this.#flip(flow);
+        bits = flow.bits;
+        fromOrig = false;
+      }
+      bits |= (fromOrig ? ORIG_SYNACK : RESP_SYNACK) | ROLES_LOCKED;
+    } else if (
+      ack && fromOrig && (bits & ORIG_SYN) !== 0 && (bits & RESP_SYNACK) !== 0
+    ) {
+      bits |= ESTABLISHED;
+    }
+    const seq = p.tcp_seq;
+    if ((flags & TCP_FLAG_FIN) !== 0) {
+      const end = seq === null ? -1 : (seq + p.payload_length + 1 + (syn ? 1 : 0)) >>> 0;
+      if (fromOrig) {
+        if ((bits & ORIG_FIN) === 0) flow.origFinEnd = end;
+        bits |= ORIG_FIN;
+      } else {
+        if ((bits & RESP_FIN) === 0) flow.respFinEnd = end;
+        bits |= RESP_FIN;
+      }
+    }
+    if (ack) {
+      const otherFin = fromOrig ? RESP_FIN : ORIG_FIN;
+      const otherAcked = fromOrig ? RESP_FIN_ACKED : ORIG_FIN_ACKED;
+      if ((bits & otherFin) !== 0 && (bits & otherAcked) === 0) {
+        const finEnd = fromOrig ? flow.respFinEnd : flow.origFinEnd;
+        if (finEnd < 0 || p.tcp_ack === null || seqAtLeast(p.tcp_ack, finEnd)) {
+          bits |= otherAcked;
+        }
+      }
+    }
+    if ((flags & TCP_FLAG_RST) !== 0) {
+      bits |= fromOrig ? ORIG_RST : RESP_RST;
+      if (!fromOrig && (bits & RESP_NONRST) === 0) bits |= REJECTED;
+      if (!flow.closed) {
+        flow.closed = true;
+        flow.closeReason = "rst";
+      }
+    } else {
+      bits |= fromOrig ? ORIG_NONRST : RESP_NONRST;
+    }
+    flow.bits = bits;
+    if (!flow.closed && hasBoth(bits, ORIG_FIN_ACKED, RESP_FIN_ACKED)) {
+      flow.closed = true;
+      flow.closeReason = "fin";
+    }
+    return fromOrig;
+  }
+
+  #flip(flow: Flow): void {
+    [flow.origIp, flow.respIp] = [flow.respIp, flow.origIp];
+    [flow.origPort, flow.respPort] = [flow.respPort, flow.origPort];
+    [flow.origMac, flow.respMac] = [flow.respMac, flow.origMac];
+    [flow.origFinEnd, flow.respFinEnd] = [flow.respFinEnd, flow.origFinEnd];
+    let bits = flow.bits;
+    for (const [a, b] of PAIRED_BITS) {
+      const hadA = (bits & a) !== 0;
+      const hadB = (bits & b) !== 0;
+      bits &= ~(a | b);
+      if (hadA) bits |= b;
+      if (hadB) bits |= a;
+    }
+    flow.bits = bits;
+    flow.origIsn = null;
+    flow.acc.swapDirections();
+  }
+
+  /** Marks the flow an ICMP destination-unreachable is about as rejected. */
+  #chargeUnreachable(p: PacketRecord, ts: number): void {
+    const vlans = p.vlan_id === null && p.vlan_inner_id === null
+      ? ""
+      : `${p.vlan_id ?? ""}.${p.vlan_inner_id ?? ""}`;
+    let target: Flow | undefined;
+    const quote = readIcmpQuote(p);
+    if (quote !== null) {
+      const key = quote.srcPort !== null &&
+          (quote.ipProto === IPPROTO_TCP || quote.ipProto === IPPROTO_UDP ||
+            quote.ipProto === IPPROTO_SCTP)
+        ? canonicalKey(vlans, quote.ipProto, quote.srcIp, quote.srcPort, quote.dstIp, quote.dstPort)
+        : canonicalKey(vlans, quote.ipProto, quote.srcIp, null, quote.dstIp, null);
+      target = this.#flows.get(key);
+    } else if (p.dst_ip !== null && p.src_ip !== null) {
+      // No quote: the latest non-TCP flow from the error's receiver to its sender.
+      const key = this.#hostPairs.get(`${p.dst_ip}|${p.src_ip}`);
+      if (key !== undefined) target = this.#flows.get(key);
+      if (target !== undefined && (target.origIp !== p.dst_ip || target.respIp !== p.src_ip)) {
+        target = undefined;
+      }
+    }
+    if (target === undefined || this.#expiryReason(target, ts, false) !== null) return;
+    if ((target.bits & REJECTED) === 0) {
+      target.bits |= REJECTED;
+      this.#markChanged(target);
+      this.#reportOutcome(target);
+    }
+  }
+
+  // --- time --------------------------------------------------------------
+
+  /**
+   * Why `flow` would end at packet time `ts`, or null. The active timeout is
+   * only applied on the packet path (`withActive`), so that sweeps never end
+   * a flow the packet path would have continued.
+   */
+  #expiryReason(flow: Flow, ts: number, withActive: boolean): CloseReason | null {
+    const gap = ts - flow.lastSeen;
+    const o = this.options;
+    if (flow.closed) return gap > o.tcpClosedTimeoutSec ? flow.closeReason : null;
+    let idle: number;
+    if (flow.isTcp) {
+      if (hasBoth(flow.bits, ORIG_FIN, RESP_FIN)) {
+        return gap > o.tcpClosedTimeoutSec ? "fin" : null;
+      }
+      idle = flow.acc.packets(false) > 0 ? o.tcpIdleTimeoutSec : o.tcpAttemptTimeoutSec;
+    } else if (flow.ipProto === IPPROTO_UDP) {
+      idle = o.udpIdleTimeoutSec;
+    } else if (flow.ipProto === IPPROTO_ICMP || flow.ipProto === IPPROTO_ICMPV6) {
+      idle = o.icmpIdleTimeoutSec;
+    } else {
+      idle = o.otherIdleTimeoutSec;
+    }
+    if (gap > idle) return "idle";
+    if (withActive && ts - flow.firstSeen > o.activeTimeoutSec) return "active_timeout";
+    return null;
+  }
+
+  #sweep(nowSec: number): void {
+    for (const flow of this.#flows.values()) {
+      const reason = this.#expiryReason(flow, nowSec, false);
+      if (reason !== null) this.#finalize(flow, reason);
+    }
+    for (const [fragmentKey, entry] of this.#fragments) {
+      if (nowSec > entry.expiresSec) this.#fragments.delete(fragmentKey);
+    }
+  }
+
+  #finalize(flow: Flow, reason: CloseReason): void {
+    if (this.#flows.get(flow.key) === flow) this.#flows.delete(flow.key);
+    if (flow.origIp !== null && flow.respIp !== null) {
+      const pair = `${flow.origIp}|${flow.respIp}`;
+      if (this.#hostPairs.get(pair) === flow.key) this.#hostPairs.delete(pair);
+    }
+    flow.ended = true;
+    flow.closed = true;
+    flow.closeReason = reason;
+    if (flow.context !== null) this.#endedOut.push(flow);
+  }
+
+  /** Computes contexts of flows whose outcome delay passed before `ts`. */
+  #admitUntil(ts: number): void {
+    const delay = this.options.context.outcomeDelaySec;
+    const queue = this.#queue;
+    while (this.#queueHead < queue.length) {
+      const flow = queue[this.#queueHead];
+      if (!(flow.firstSeen + delay < ts)) break;
+      this.#queueHead++;
+      flow.ctxBits = outcomeBits(flow);
+      flow.context = this.#tracker.admit(subjectOf(flow));
+      if (flow.ended) this.#endedOut.push(flow);
+      else this.#markChanged(flow);
+    }
+    if (this.#queueHead > 4096 && this.#queueHead * 2 > queue.length) {
+      this.#queue = queue.slice(this.#queueHead);
+      this.#queueHead = 0;
+    }
+  }
+
+  #reportOutcome(flow: Flow): void {
+    if (flow.context === null) return;
+    const bits = outcomeBits(flow);
+    if (bits !== flow.ctxBits) {
+      flow.ctxBits = bits;
+      this.#tracker.update(subjectOf(flow));
+    }
+  }
+
+  #markChanged(flow: Flow): void {
+    if (flow.changedEpoch !== this.#epoch) {
+      flow.changedEpoch = this.#epoch;
+      this.#changed.push(flow);
+    }
+  }
+
+  #collect(): MergeResult {
+    const changed: FlowRecord[] = [];
+    for (const flow of this.#changed) {
+      if (!flow.ended) changed.push(toRecord(flow));
+    }
+    const ended = this.#endedOut.map((flow) => toRecord(flow));
+    this.#changed = [];
+    this.#epoch++;
+    this.#endedOut = [];
+    return { changed, ended };
+  }
+}
+
+function hasBoth(bits: number, a: number, b: number): boolean {
+  return (bits & a) !== 0 && (bits & b) !== 0;
+}
+
+/** Serial-number comparison (RFC 1982) for 32-bit TCP sequence numbers. */
+function seqAtLeast(a: number, b: number): boolean {
+  return ((a - b) >>> 0) < 0x80000000;
+}
+
+/** `vlans|protocol|lowEndpoint|lowPort|highEndpoint|highPort`, built in one go. */
+function canonicalKey(
+  vlans: string,
+  protocol: string | number,
+  a: string,
+  aPort: number | null,
+  b: string,
+  bPort: number | null,
+): string {
+  if (a < b || (a === b && (aPort ?? 0) <= (bPort ?? 0))) {
+    return `${vlans}|${protocol}|${a}|${aPort ?? ""}|${b}|${bPort ?? ""}`;
+  }
+  return `${vlans}|${protocol}|${b}|${bPort ?? ""}|${a}|${aPort ?? ""}`;
+}
+
+function headerLength(p: PacketRecord): number {
+  const ip = p.ip_header_length ?? 0;
+  if (p.is_fragment) return ip;
+  switch (p.ip_proto) {
+    case IPPROTO_TCP:
+      return ip + (p.tcp_header_length ?? 0);
+    case IPPROTO_UDP:
+      return ip + UDP_HEADER;
+    case IPPROTO_ICMP:
+    case IPPROTO_ICMPV6:
+      return ip + ICMP_HEADER;
+    case IPPROTO_SCTP:
+      return ip + SCTP_COMMON_HEADER;
+    default:
+      return ip;
+  }
+}
+
+/**
+ * The flow uid: "F" + 22 base64url characters (120 bits) of a 128-bit hash of the key,
+ * the first packet time and the same-instant suffix. Uniqueness is all that
+ * is needed (no adversary chooses keys to collide uids in our own table), so
+ * a fast multiply-xor hash with four 32-bit lanes replaces a cryptographic one.
+ */
+function makeUid(key: string, firstSeen: number, suffix: number): string {
+  const text = `${key}|${firstSeen}|${suffix}`;
+  let h1 = 0x9e3779b9 | 0;
+  let h2 = 0x85ebca6b | 0;
+  let h3 = 0xc2b2ae35 | 0;
+  let h4 = 0x27d4eb2f;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(((h1 ^ c) << 13) | ((h1 ^ c) >>> 19), 0x01000193);
+    h2 = Math.imul(((h2 ^ c) << 17) | ((h2 ^ c) >>> 15), 0x5bd1e995);
+    h3 = Math.imul(((h3 ^ c) << 11) | ((h3 ^ c) >>> 21), 0x1b873593);
+    h4 = Math.imul(((h4 ^ c) << 7) | ((h4 ^ c) >>> 25), 0xcc9e2d51);
+  }
+  // Cross the lanes, then avalanche each (MurmurHash3's fmix32).
+  h1 = (h1 + h2 + h3 + h4) | 0;
+  h2 = (h2 + h1) | 0;
+  h3 = (h3 + h1) | 0;
+  h4 = (h4 + h1) | 0;
+  return `F${base64Word(fmix32(h1))}${base64Word(fmix32(h2))}${base64Word(fmix32(h3))}${
+    base64Word(fmix32(h4)).slice(0, 4)
+  }`;
+}
+
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/** 30 bits of a word as 5 base64url characters, plus 2 more bits as a sixth. */
+function base64Word(word: number): string {
+  return BASE64URL[(word >>> 26) & 63] + BASE64URL[(word >>> 20) & 63] +
+    BASE64URL[(word >>> 14) & 63] + BASE64URL[(word >>> 8) & 63] +
+    BASE64URL[(word >>> 2) & 63] + BASE64URL[word & 3];
+}
+
+function outcomeBits(flow: Flow): number {
+  const bits = flow.bits;
+  return (flow.acc.packets(false) > 0 ? OUT_ANSWERED : 0) |
+    ((bits & REJECTED) !== 0 ? OUT_REJECTED : 0) |
+    ((bits & ORIG_SYN) !== 0 ? OUT_SYN : 0) |
+    ((bits & ESTABLISHED) !== 0 ? OUT_ESTABLISHED : 0);
+}
+
+function subjectOf(flow: Flow): ContextSubject {
+  const bits = outcomeBits(flow);
+  return {
+    uid: flow.uid,
+    first_seen: flow.firstSeen,
+    orig_ip: flow.origIp,
+    resp_ip: flow.respIp,
+    protocol: flow.protocol,
+    resp_port: flow.respPort,
+    answered: (bits & OUT_ANSWERED) !== 0,
+    rejected: (bits & OUT_REJECTED) !== 0,
+    syn: (bits & OUT_SYN) !== 0,
+    established: (bits & OUT_ESTABLISHED) !== 0,
+  };
+}
+
+/** Zeek's conn_state, derived from the flow bits. */
+function connState(flow: Flow): string {
+  const bits = flow.bits;
+  const origPackets = flow.acc.packets(true);
+  const respPackets = flow.acc.packets(false);
+  if (!flow.isTcp) {
+    if (origPackets > 0 && respPackets > 0) return "SF";
+    return origPackets > 0 ? "S0" : "OTH";
+  }
+  const origSyn = (bits & ORIG_SYN) !== 0;
+  const respSynAck = (bits & RESP_SYNACK) !== 0;
+  const origFin = (bits & ORIG_FIN) !== 0;
+  const respFin = (bits & RESP_FIN) !== 0;
+  const origRst = (bits & ORIG_RST) !== 0;
+  const respRst = (bits & RESP_RST) !== 0;
+  if (origSyn && !respSynAck) {
+    if (respRst) return "REJ";
+    if (origRst) return "RSTOS0";
+    if (origFin) return "SH";
+    return "S0";
+  }
+  if (!origSyn && respSynAck) {
+    if (respRst) return "RSTRH";
+    if (respFin) return "SHR";
+    return "OTH";
+  }
+  if (!origSyn && !respSynAck && !flow.continuation) return "OTH";
+  if (origRst) return "RSTO";
+  if (respRst) return "RSTR";
+  if (origFin && respFin) return "SF";
+  if (origFin) return "S2";
+  if (respFin) return "S3";
+  return "S1";
+}
+
+function toRecord(flow: Flow): FlowRecord {
+  const acc = flow.acc;
+  const bits = flow.bits;
+  return {
+    uid: flow.uid,
+    community_id: flow.communityId,
+    interface: flow.iface,
+    protocol: flow.protocol,
+    ip_proto: flow.ipProto,
+    ip_version: flow.ipVersion,
+    vlan_id: flow.vlanId,
+    vlan_inner_id: flow.vlanInnerId,
+    orig_ip: flow.origIp,
+    orig_port: flow.origPort,
+    orig_mac: flow.origMac,
+    resp_ip: flow.respIp,
+    resp_port: flow.respPort,
+    resp_mac: flow.respMac,
+    icmp_type: flow.icmpType,
+    icmp_code: flow.icmpCode,
+    icmp_id: flow.icmpId,
+    first_seen: flow.firstSeen,
+    last_seen: flow.lastSeen,
+    duration_sec: flow.lastSeen - flow.firstSeen,
+    orig_packets: acc.packets(true),
+    orig_bytes: acc.bytes(true),
+    resp_packets: acc.packets(false),
+    resp_bytes: acc.bytes(false),
+    orig_payload_bytes: acc.payloadBytes(true),
+    resp_payload_bytes: acc.payloadBytes(false),
+    state: flow.closed ? "closed" : "active",
+    close_reason: flow.closeReason,
+    conn_state: connState(flow),
+    syn_seen: (bits & ORIG_SYN) !== 0,
+    established: (bits & ESTABLISHED) !== 0,
+    answered: acc.packets(false) > 0,
+    rejected: (bits & REJECTED) !== 0,
+    continuation: flow.continuation,
+    features: acc.features(flow.firstSeen, flow.lastSeen),
+    context: flow.context === null ? null : { ...flow.context },
+  };
+}
+
+function flowToState(flow: Flow): FlowState {
+  return {
+    key: flow.key,
+    uid: flow.uid,
+    uidSuffix: flow.uidSuffix,
+    communityId: flow.communityId,
+    iface: flow.iface,
+    protocol: flow.protocol,
+    ipProto: flow.ipProto,
+    ipVersion: flow.ipVersion,
+    vlanId: flow.vlanId,
+    vlanInnerId: flow.vlanInnerId,
+    origIp: flow.origIp,
+    origPort: flow.origPort,
+    origMac: flow.origMac,
+    respIp: flow.respIp,
+    respPort: flow.respPort,
+    respMac: flow.respMac,
+    icmpType: flow.icmpType,
+    icmpCode: flow.icmpCode,
+    icmpId: flow.icmpId,
+    firstSeen: flow.firstSeen,
+    lastSeen: flow.lastSeen,
+    closed: flow.closed,
+    closeReason: flow.closeReason,
+    bits: flow.bits,
+    origIsn: flow.origIsn,
+    origFinEnd: flow.origFinEnd,
+    respFinEnd: flow.respFinEnd,
+    continuation: flow.continuation,
+    ctxBits: flow.ctxBits,
+    context: flow.context === null ? null : { ...flow.context },
+    stats: flow.acc.toJSON(),
+  };
+}
+
+function flowFromState(s: FlowState, activityTimeoutSec: number): Flow {
+  const flow = new Flow(s.key, new FlowFeatureAccumulator(activityTimeoutSec, s.stats));
+  flow.uid = s.uid;
+  flow.uidSuffix = s.uidSuffix;
+  flow.communityId = s.communityId;
+  flow.iface = s.iface;
+  flow.protocol = s.protocol;
+  flow.ipProto = s.ipProto;
+  flow.ipVersion = s.ipVersion;
+  flow.vlanId = s.vlanId;
+  flow.vlanInnerId = s.vlanInnerId;
+  flow.origIp = s.origIp;
+  flow.origPort = s.origPort;
+  flow.origMac = s.origMac;
+  flow.respIp = s.respIp;
+  flow.respPort = s.respPort;
+  flow.respMac = s.respMac;
+  flow.icmpType = s.icmpType;
+  flow.icmpCode = s.icmpCode;
+  flow.icmpId = s.icmpId;
+  flow.firstSeen = s.firstSeen;
+  flow.lastSeen = s.lastSeen;
+  flow.closed = s.closed;
+  flow.closeReason = s.closeReason;
+  flow.bits = s.bits;
+  flow.origIsn = s.origIsn;
+  flow.origFinEnd = s.origFinEnd;
+  flow.respFinEnd = s.respFinEnd;
+  flow.continuation = s.continuation;
+  flow.ctxBits = s.ctxBits;
+  flow.context = s.context === null ? null : { ...s.context };
+  flow.isTcp = s.ipProto === IPPROTO_TCP;
+  return flow;
+}
+
+function finiteOrNull(value: number): number | null {
+  return Number.isFinite(value) ? value : null;
+}
+
+function resolveOptions(
+  options: FlowTableOptions,
+  context: Required<ContextOptions>,
+): ResolvedOptions {
+  const resolved: ResolvedOptions = {
+    tcpIdleTimeoutSec: options.tcpIdleTimeoutSec ?? 300,
+    tcpAttemptTimeoutSec: options.tcpAttemptTimeoutSec ?? 60,
+    tcpClosedTimeoutSec: options.tcpClosedTimeoutSec ?? 5,
+    udpIdleTimeoutSec: options.udpIdleTimeoutSec ?? 60,
+    icmpIdleTimeoutSec: options.icmpIdleTimeoutSec ?? 60,
+    otherIdleTimeoutSec: options.otherIdleTimeoutSec ?? 60,
+    activeTimeoutSec: options.activeTimeoutSec ?? 1800,
+    fragmentTimeoutSec: options.fragmentTimeoutSec ?? 30,
+    activityTimeoutSec: options.activityTimeoutSec ?? DEFAULT_ACTIVITY_TIMEOUT_SEC,
+    sweepIntervalSec: options.sweepIntervalSec ?? 5,
+    communityIdSeed: options.communityIdSeed ?? 0,
+    context,
+  };
+  for (const [name, value] of Object.entries(resolved)) {
+    if (name === "context") continue;
+    if (name === "communityIdSeed") {
+      if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 0xffff) {
+        throw new RangeError(
+          `Cannot create flow table as 'communityIdSeed' must be an integer 0..65535: current value is ${value}`,
+        );
+      }
+      continue;
+    }
+    if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+      throw new RangeError(
+        `Cannot create flow table as '${name}' must be a positive number of seconds: current value is ${value}`,
+      );
+    }
+  }
+  return resolved;
+}

@@ -1,0 +1,582 @@
+import assert from "node:assert/strict";
+import {
+  TCP_FLAG_ACK as ACK,
+  TCP_FLAG_FIN as FIN,
+  TCP_FLAG_PSH as PSH,
+  TCP_FLAG_RST as RST,
+  TCP_FLAG_SYN as SYN,
+} from "../packet/packet_record.ts";
+import type { PacketRecord } from "../packet/packet_record.ts";
+import { communityId } from "./community_id.ts";
+import { type FlowRecord, FlowTable, type FlowTableOptions } from "./flow_table.ts";
+import { basePacket, icmp, tcp, udp } from "./_test_packets.ts";
+
+const A = "10.0.0.1";
+const B = "10.0.0.2";
+const C = "10.0.0.3";
+
+function near(actual: number, expected: number, label: string): void {
+  assert.ok(
+    Math.abs(actual - expected) <= 1e-9 * Math.max(1, Math.abs(expected)),
+    `${label}: ${actual} != ${expected}`,
+  );
+}
+
+/** Runs packets through a table and returns every flow, ended or not. */
+function runAll(packets: PacketRecord[], options: FlowTableOptions = {}): FlowRecord[] {
+  const table = new FlowTable(options);
+  const result = table.merge(packets);
+  return [...result.ended, ...table.drain()].sort((a, b) =>
+    a.first_seen - b.first_seen || (a.uid < b.uid ? -1 : 1)
+  );
+}
+
+/** A complete connection A:40000 -> B:80 with 100 bytes up, 200 down, FIN/FIN teardown. */
+function fullConnection(t0 = 0, clientPort = 40000): PacketRecord[] {
+  return [
+    tcp(t0 + 0.00, A, clientPort, B, 80, SYN, { seq: 100, window: 64240, options: 20 }),
+    tcp(t0 + 0.01, B, 80, A, clientPort, SYN | ACK, {
+      seq: 300,
+      ack: 101,
+      window: 65160,
+      options: 20,
+    }),
+    tcp(t0 + 0.02, A, clientPort, B, 80, ACK, { seq: 101, ack: 301, window: 502 }),
+    tcp(t0 + 0.03, A, clientPort, B, 80, PSH | ACK, { seq: 101, ack: 301, payload: 100 }),
+    tcp(t0 + 0.04, B, 80, A, clientPort, ACK, { seq: 301, ack: 201 }),
+    tcp(t0 + 0.05, B, 80, A, clientPort, PSH | ACK, { seq: 301, ack: 201, payload: 200 }),
+    tcp(t0 + 0.06, A, clientPort, B, 80, ACK, { seq: 201, ack: 501 }),
+    tcp(t0 + 0.07, A, clientPort, B, 80, FIN | ACK, { seq: 201, ack: 501 }),
+    tcp(t0 + 0.08, B, 80, A, clientPort, FIN | ACK, { seq: 501, ack: 202 }),
+    tcp(t0 + 0.09, A, clientPort, B, 80, ACK, { seq: 202, ack: 502 }),
+  ];
+}
+
+Deno.test("FlowTable assembles a full TCP connection with hand-computed counts and features", () => {
+  const table = new FlowTable();
+  const { changed, ended } = table.merge(fullConnection());
+  assert.equal(ended.length, 0);
+  assert.equal(changed.length, 1);
+  const f = changed[0];
+  assert.equal(f.orig_ip, A);
+  assert.equal(f.orig_port, 40000);
+  assert.equal(f.resp_ip, B);
+  assert.equal(f.resp_port, 80);
+  assert.equal(f.protocol, "TCP");
+  assert.equal(
+    f.community_id,
+    communityId({ srcIp: A, dstIp: B, ipProto: 6, srcPort: 40000, dstPort: 80 }),
+  );
+  assert.equal(f.orig_packets, 6);
+  assert.equal(f.resp_packets, 4);
+  assert.equal(f.orig_bytes, 74 + 60 + 154 + 60 + 60 + 60);
+  assert.equal(f.resp_bytes, 74 + 60 + 254 + 60);
+  assert.equal(f.orig_payload_bytes, 100);
+  assert.equal(f.resp_payload_bytes, 200);
+  assert.equal(f.state, "closed");
+  assert.equal(f.close_reason, "fin");
+  assert.equal(f.conn_state, "SF");
+  assert.equal(f.syn_seen, true);
+  assert.equal(f.established, true);
+  assert.equal(f.rejected, false);
+  near(f.duration_sec, 0.09, "duration");
+
+  const x = f.features;
+  assert.equal(x.orig_header_bytes, 60 + 5 * 40);
+  assert.equal(x.resp_header_bytes, 60 + 3 * 40);
+  assert.equal(x.orig_data_packets, 1);
+  assert.equal(x.resp_data_packets, 1);
+  assert.deepEqual(
+    [x.orig_syn_count, x.orig_ack_count, x.orig_psh_count, x.orig_fin_count, x.orig_rst_count],
+    [1, 5, 1, 1, 0],
+  );
+  assert.deepEqual(
+    [x.resp_syn_count, x.resp_ack_count, x.resp_psh_count, x.resp_fin_count, x.resp_rst_count],
+    [1, 4, 1, 1, 0],
+  );
+  assert.equal(x.orig_init_window, 64240);
+  assert.equal(x.resp_init_window, 65160);
+  assert.equal(x.pkt_len_min, 60);
+  assert.equal(x.pkt_len_max, 254);
+  near(x.pkt_len_mean, 916 / 10, "pkt_len_mean");
+  near(x.orig_pkt_len_mean, 468 / 6, "orig_pkt_len_mean");
+  near(x.resp_pkt_len_mean, 448 / 4, "resp_pkt_len_mean");
+  // Originator gaps: .02 .01 .03 .01 .02 -> mean .018, population std sqrt(56e-6).
+  near(x.orig_iat_mean_sec, 0.018, "orig_iat_mean");
+  near(x.orig_iat_min_sec, 0.01, "orig_iat_min");
+  near(x.orig_iat_max_sec, 0.03, "orig_iat_max");
+  near(x.orig_iat_std_sec, Math.sqrt(56e-6), "orig_iat_std");
+  // Responder gaps: .03 .01 .03.
+  near(x.resp_iat_mean_sec, 0.07 / 3, "resp_iat_mean");
+  near(x.iat_mean_sec, 0.01, "iat_mean");
+  near(x.active_mean_sec, 0.09, "one active period");
+  assert.equal(x.idle_max_sec, 0);
+  near(x.bytes_per_sec, 916 / 0.09, "bytes/s");
+  near(x.packets_per_sec, 10 / 0.09, "packets/s");
+  near(x.down_up_ratio, 4 / 6, "down/up");
+});
+
+Deno.test("FlowTable keeps teardown packets in a closed flow instead of starting a new one", async (t) => {
+  await t.step("the last ACK, a duplicate ACK and a RST after FIN/FIN stay in the flow", () => {
+    const packets = [
+      ...fullConnection(),
+      tcp(0.5, A, 40000, B, 80, ACK, { seq: 202, ack: 502 }),
+      tcp(0.6, B, 80, A, 40000, RST, { seq: 502 }),
+    ];
+    const flows = runAll(packets);
+    assert.equal(flows.length, 1);
+    assert.equal(flows[0].orig_packets, 7);
+    assert.equal(flows[0].resp_packets, 5);
+    assert.equal(flows[0].close_reason, "fin");
+  });
+
+  await t.step("a closed flow ends after tcpClosedTimeoutSec of quiet, on packet time", () => {
+    const table = new FlowTable();
+    table.merge([...fullConnection(), tcp(0.6, B, 80, A, 40000, RST, { seq: 502 })]);
+    assert.deepEqual(table.expire(5.6), []);
+    assert.equal(table.size, 1);
+    const ended = table.expire(5.61);
+    assert.equal(ended.length, 1);
+    assert.equal(ended[0].close_reason, "fin");
+    assert.equal(table.size, 0);
+  });
+
+  await t.step("a packet after the close delay starts a new flow", () => {
+    const flows = runAll([
+      ...fullConnection(),
+      tcp(6, A, 40000, B, 80, ACK, { seq: 202, ack: 502 }),
+    ]);
+    assert.equal(flows.length, 2);
+    assert.equal(flows[1].conn_state, "OTH");
+  });
+});
+
+Deno.test("FlowTable starts a new flow when a SYN reuses a closed flow's ports", () => {
+  const table = new FlowTable();
+  table.merge(fullConnection());
+  const reuse = table.merge([tcp(1.0, A, 40000, B, 80, SYN, { seq: 9999 })]);
+  // The old flow is final but its context is due only at first_seen + 2 s.
+  assert.equal(reuse.ended.length, 0);
+  assert.equal(reuse.changed.length, 1);
+  assert.equal(reuse.changed[0].orig_packets, 1);
+  assert.equal(reuse.changed[0].first_seen, 1.0);
+  const later = table.merge([tcp(2.5, B, 80, A, 40000, SYN | ACK, { seq: 7, ack: 10000 })]);
+  assert.equal(later.ended.length, 1);
+  assert.equal(later.ended[0].first_seen, 0);
+  assert.equal(later.ended[0].close_reason, "fin");
+  assert.equal(later.ended[0].orig_packets, 6);
+  assert.notEqual(later.ended[0].uid, reuse.changed[0].uid);
+  assert.equal(later.ended[0].community_id, reuse.changed[0].community_id);
+});
+
+Deno.test("FlowTable picks the originator Zeek's way when a capture starts mid-connection", async (t) => {
+  await t.step("a first SYN-ACK makes its receiver the originator", () => {
+    const [f] = runAll([
+      tcp(0, B, 80, A, 40000, SYN | ACK, { seq: 300, ack: 101 }),
+      tcp(0.01, A, 40000, B, 80, ACK, { seq: 101, ack: 301 }),
+    ]);
+    assert.equal(f.orig_ip, A);
+    assert.equal(f.orig_port, 40000);
+    assert.equal(f.resp_port, 80);
+    assert.equal(f.orig_packets, 1);
+    assert.equal(f.resp_packets, 1);
+    assert.equal(f.features.resp_syn_count, 1);
+  });
+
+  await t.step("a later SYN from the other side swaps the roles and the counters", () => {
+    const [f] = runAll([
+      tcp(0, B, 80, A, 40000, ACK, { seq: 1, ack: 1, payload: 500 }),
+      tcp(0.01, A, 40000, B, 80, SYN, { seq: 100 }),
+    ]);
+    assert.equal(f.orig_ip, A);
+    assert.equal(f.orig_packets, 1);
+    assert.equal(f.orig_bytes, 60);
+    assert.equal(f.resp_packets, 1);
+    assert.equal(f.resp_payload_bytes, 500);
+    assert.equal(f.features.orig_syn_count, 1);
+    assert.equal(f.features.resp_ack_count, 1);
+  });
+
+  await t.step("without any SYN the first sender stays the originator", () => {
+    const [f] = runAll([
+      tcp(0, B, 80, A, 40000, PSH | ACK, { seq: 1, ack: 1, payload: 10 }),
+      tcp(0.01, A, 40000, B, 80, ACK, { seq: 1, ack: 11 }),
+    ]);
+    assert.equal(f.orig_ip, B);
+    assert.equal(f.orig_port, 80);
+    assert.equal(f.conn_state, "OTH");
+  });
+});
+
+Deno.test("FlowTable closes a flow at RST and marks a refused SYN as rejected", () => {
+  const flows = runAll([
+    tcp(0, A, 40001, B, 81, SYN, { seq: 5 }),
+    tcp(0.001, B, 81, A, 40001, RST | ACK, { seq: 0, ack: 6 }),
+    tcp(1, A, 40001, B, 81, ACK, { seq: 6, ack: 1 }),
+  ]);
+  assert.equal(flows.length, 1);
+  const f = flows[0];
+  assert.equal(f.close_reason, "rst");
+  assert.equal(f.conn_state, "REJ");
+  assert.equal(f.rejected, true);
+  assert.equal(f.answered, true);
+  assert.equal(f.orig_packets, 2);
+});
+
+Deno.test("FlowTable applies per-protocol idle timeouts and the active timeout", async (t) => {
+  await t.step("UDP ends after 60 s of quiet", () => {
+    const flows = runAll([
+      udp(0, A, 5353, B, 53, 30),
+      udp(0.01, B, 53, A, 5353, 90),
+      udp(60.01, A, 5353, B, 53, 30),
+      udp(121.02, A, 5353, B, 53, 30),
+    ]);
+    assert.deepEqual(flows.map((f) => [f.orig_packets, f.resp_packets, f.close_reason]), [
+      [2, 1, "idle"],
+      [1, 0, "end"],
+    ]);
+  });
+
+  await t.step("an unanswered TCP attempt uses the attempt timeout across SYN back-off", () => {
+    const syns = [0, 1, 3, 7, 15, 31, 63, 130].map((ts) =>
+      tcp(ts, A, 40002, B, 443, SYN, { seq: 1 })
+    );
+    const flows = runAll(syns);
+    assert.deepEqual(flows.map((f) => [f.orig_packets, f.conn_state, f.close_reason]), [
+      [7, "S0", "idle"],
+      [1, "S0", "end"],
+    ]);
+  });
+
+  await t.step("an answered TCP flow survives a 200 s pause", () => {
+    const packets = fullConnection().slice(0, 6);
+    packets.push(tcp(200, A, 40000, B, 80, ACK, { seq: 201, ack: 501 }));
+    assert.equal(runAll(packets).length, 1);
+  });
+
+  await t.step("the active timeout splits a long flow and the continuation keeps the roles", () => {
+    const packets: PacketRecord[] = [];
+    for (let ts = 0; ts <= 1800; ts += 30) packets.push(udp(ts, A, 7000, B, 7001, 10));
+    packets.push(udp(1830, B, 7001, A, 7000, 10));
+    const flows = runAll(packets, { activeTimeoutSec: 1800 });
+    assert.equal(flows.length, 2);
+    assert.equal(flows[0].close_reason, "active_timeout");
+    assert.equal(flows[0].orig_packets, 61);
+    assert.equal(flows[1].continuation, true);
+    assert.equal(flows[1].orig_ip, A);
+    assert.equal(flows[1].orig_packets, 0);
+    assert.equal(flows[1].resp_packets, 1);
+  });
+});
+
+Deno.test("FlowTable pairs ICMP echo request and reply by type mapping and identifier", () => {
+  const flows = runAll([
+    icmp(0, A, B, 8, 0, 7, 56),
+    icmp(0.001, B, A, 0, 0, 7, 56),
+    icmp(1, A, B, 8, 0, 7, 56),
+    icmp(1.001, B, A, 0, 0, 7, 56),
+    icmp(2, A, B, 8, 0, 9, 56),
+    icmp(3, B, A, 3, 1, null, 28),
+  ]);
+  assert.equal(flows.length, 3);
+  const [echo, otherId, unreachable] = flows;
+  assert.deepEqual(
+    [
+      echo.orig_ip,
+      echo.orig_port,
+      echo.resp_ip,
+      echo.resp_port,
+      echo.orig_packets,
+      echo.resp_packets,
+    ],
+    [A, 8, B, 0, 2, 2],
+  );
+  assert.equal(echo.icmp_id, 7);
+  assert.equal(
+    echo.community_id,
+    communityId({ srcIp: A, dstIp: B, ipProto: 1, srcPort: 8, dstPort: 0 }),
+  );
+  assert.equal(otherId.icmp_id, 9);
+  assert.equal(otherId.resp_packets, 0);
+  assert.deepEqual([unreachable.orig_ip, unreachable.orig_port, unreachable.resp_port], [B, 3, 1]);
+});
+
+/** Ethernet + IPv4 + ICMP unreachable quoting an IPv4/UDP header, base64. */
+function unreachableFrame(
+  from: string,
+  to: string,
+  quotedSrc: string,
+  quotedDst: string,
+  sport: number,
+  dport: number,
+): string {
+  const ip = (s: string) => s.split(".").map(Number);
+  const bytes = new Uint8Array(14 + 20 + 8 + 20 + 8);
+  bytes.set([0x08, 0x00], 12);
+  bytes.set([0x45, 0, 0, 56, 0, 0, 0, 0, 64, 1, 0, 0, ...ip(from), ...ip(to)], 14);
+  bytes.set([3, 3, 0, 0, 0, 0, 0, 0], 34);
+  bytes.set([0x45, 0, 0, 40, 0, 0, 0, 0, 64, 17, 0, 0, ...ip(quotedSrc), ...ip(quotedDst)], 42);
+  bytes.set([sport >> 8, sport & 0xff, dport >> 8, dport & 0xff, 0, 20, 0, 0], 62);
+  return btoa(String.fromCharCode(...bytes));
+}
+
+Deno.test("FlowTable charges an ICMP port unreachable to the flow it quotes", async (t) => {
+  await t.step("with captured bytes, the quoted 5-tuple picks the flow", () => {
+    const flows = runAll([
+      udp(0, A, 5000, B, 9, 12),
+      udp(0.1, A, 5001, B, 9, 12),
+      icmp(0.2, B, A, 3, 3, null, 36, {
+        data: unreachableFrame(B, A, A, B, 5000, 9),
+        length: 70,
+        caplen: 70,
+      }),
+    ]);
+    const first = flows.find((f) => f.orig_port === 5000)!;
+    const second = flows.find((f) => f.orig_port === 5001)!;
+    assert.equal(first.rejected, true);
+    assert.equal(second.rejected, false);
+  });
+
+  await t.step("without captured bytes, the latest flow between the two hosts is charged", () => {
+    const flows = runAll([
+      udp(0, A, 5000, B, 9, 12),
+      udp(0.1, A, 5001, B, 9, 12),
+      icmp(0.2, B, A, 3, 3, null, 36),
+    ]);
+    assert.equal(flows.find((f) => f.orig_port === 5000)!.rejected, false);
+    assert.equal(flows.find((f) => f.orig_port === 5001)!.rejected, true);
+  });
+});
+
+Deno.test("FlowTable attributes non-first fragments to their first fragment's flow", () => {
+  const fragment = (ts: number, id: number, offset: number, more: boolean) =>
+    basePacket({
+      timestamp: ts,
+      src_ip: A,
+      dst_ip: B,
+      protocol: "UDP",
+      ip_proto: 17,
+      ip_id: id,
+      frag_offset: offset,
+      more_fragments: more,
+      is_fragment: true,
+      length: 1514,
+      payload_length: 1480,
+    });
+  const flows = runAll([
+    udp(0, A, 5000, B, 6000, 1472, { ip_id: 42, more_fragments: true, length: 1514 }),
+    fragment(0.001, 42, 1480, true),
+    fragment(0.002, 42, 2960, false),
+    fragment(0.003, 43, 1480, false), // first fragment never seen
+    fragment(0.004, 42, 1480, false), // after the last fragment: entry gone
+  ]);
+  assert.equal(flows.length, 2);
+  const [ported, pair] = flows;
+  assert.deepEqual([ported.orig_port, ported.resp_port, ported.orig_packets], [5000, 6000, 3]);
+  assert.equal(ported.features.orig_header_bytes, 28 + 20 + 20);
+  assert.deepEqual([pair.orig_port, pair.resp_port, pair.orig_packets], [null, null, 2]);
+  assert.equal(pair.community_id, null);
+});
+
+Deno.test("FlowTable keeps flows on different VLANs apart", () => {
+  const flows = runAll([
+    udp(0, A, 1000, B, 2000, 10, { vlan_id: 10 }),
+    udp(0.1, B, 2000, A, 1000, 10, { vlan_id: 10 }),
+    udp(0.2, A, 1000, B, 2000, 10, { vlan_id: 20 }),
+    udp(0.3, A, 1000, B, 2000, 10, { vlan_id: 10, vlan_inner_id: 5 }),
+    udp(0.4, A, 1000, B, 2000, 10),
+  ]);
+  assert.deepEqual(
+    flows.map((f) => [f.vlan_id, f.vlan_inner_id, f.orig_packets + f.resp_packets]),
+    [[10, null, 2], [20, null, 1], [10, 5, 1], [null, null, 1]],
+  );
+});
+
+Deno.test("FlowTable keys ARP by address pair and other L2 frames by MAC pair", () => {
+  const arp = (ts: number, src: string, dst: string, op: number) =>
+    basePacket({
+      timestamp: ts,
+      src_ip: src,
+      dst_ip: dst,
+      protocol: "ARP",
+      ether_type: 0x0806,
+      ip_version: null,
+      ip_header_length: null,
+      arp_opcode: op,
+    });
+  const flows = runAll([
+    arp(0, A, B, 1),
+    arp(0.001, B, A, 2),
+    arp(1, C, B, 1),
+    basePacket({
+      timestamp: 2,
+      protocol: "LLDP",
+      ether_type: 0x88cc,
+      ip_version: null,
+      ip_header_length: null,
+    }),
+  ]);
+  assert.deepEqual(flows.map((f) => [f.protocol, f.orig_ip, f.orig_packets, f.resp_packets]), [
+    ["ARP", A, 1, 1],
+    ["ARP", C, 1, 0],
+    ["LLDP", null, 1, 0],
+  ]);
+  assert.equal(flows[2].orig_mac, "02:00:00:00:00:01");
+});
+
+Deno.test("FlowTable computes context once packet time passes first_seen + outcome delay", () => {
+  const table = new FlowTable();
+  const scan: PacketRecord[] = [];
+  for (let i = 0; i < 5; i++) {
+    scan.push(tcp(i * 0.1, C, 50000, B, i + 1, SYN, { seq: 1 }));
+    if (i < 3) scan.push(tcp(i * 0.1 + 0.001, B, i + 1, C, 50000, RST | ACK, { ack: 2 }));
+  }
+  const first = table.merge(scan);
+  assert.ok(first.changed.every((f) => f.context === null));
+  assert.equal(table.expire(2.0).length, 0);
+  const later = table.merge([udp(10, A, 1, B, 2, 1)]);
+  // Rejected flows ended 5 s after their RST; the two unanswered ones live on.
+  assert.equal(later.ended.length, 3);
+  const scanFlows = [...later.ended, ...later.changed].filter((f) => f.orig_ip === C);
+  const byPort = new Map(scanFlows.map((f) => [f.resp_port, f]));
+  assert.equal(byPort.size, 5);
+  const fifth = byPort.get(5)!.context!;
+  near(fifth.short_orig_flow_rate, 5 / 2, "rate");
+  assert.equal(fifth.short_orig_distinct_resp_hosts, 1);
+  assert.equal(fifth.short_orig_distinct_resp_ports, 5);
+  near(fifth.short_orig_rejected_share, 3 / 5, "rejected");
+  near(fifth.short_orig_unanswered_share, 2 / 5, "unanswered");
+  assert.equal(fifth.short_resp_distinct_origs, 1);
+  near(fifth.short_resp_half_open_share, 1, "half-open");
+  near(fifth.long_orig_flow_rate, 5 / 60, "long rate");
+  const firstFlow = byPort.get(1)!.context!;
+  assert.equal(firstFlow.short_orig_distinct_resp_ports, 1);
+  assert.equal(firstFlow.short_orig_rejected_share, 1);
+  assert.equal(firstFlow.short_orig_unanswered_share, 0);
+});
+
+Deno.test("FlowTable rejects invalid options with a message naming the option", () => {
+  assert.throws(() => new FlowTable({ udpIdleTimeoutSec: 0 }), /'udpIdleTimeoutSec'.*0/);
+  assert.throws(() => new FlowTable({ communityIdSeed: -1 }), /'communityIdSeed'/);
+  assert.throws(
+    () => new FlowTable({ context: { shortWindowSec: 10, longWindowSec: 5 } }),
+    /'longWindowSec'/,
+  );
+});
+
+/** Deterministic mixed traffic: every case above, interleaved, over ~400 s. */
+function mixedTraffic(): PacketRecord[] {
+  const packets: PacketRecord[] = [
+    ...fullConnection(0),
+    tcp(0.5, A, 40000, B, 80, ACK, { seq: 202, ack: 502 }),
+    ...fullConnection(1.2),
+    tcp(1.3, B, 80, A, 40010, ACK, { payload: 40 }),
+    tcp(1.31, A, 40010, B, 80, SYN, { seq: 1 }),
+    tcp(2, A, 40001, B, 81, SYN, { seq: 5 }),
+    tcp(2.001, B, 81, A, 40001, RST | ACK, { ack: 6 }),
+    udp(2.5, A, 5353, B, 53, 30),
+    udp(2.51, B, 53, A, 5353, 90),
+    icmp(3, A, B, 8, 0, 7, 56),
+    icmp(3.001, B, A, 0, 0, 7, 56),
+    udp(3.5, A, 5000, B, 9, 12),
+    icmp(3.6, B, A, 3, 3, null, 36, { data: unreachableFrame(B, A, A, B, 5000, 9) }),
+    udp(3.65, A, 5002, B, 10, 12),
+    icmp(3.7, B, A, 3, 3, null, 36),
+    udp(4, A, 6000, B, 6001, 1472, { ip_id: 42, more_fragments: true, length: 1514 }),
+    basePacket({
+      timestamp: 4.001,
+      src_ip: A,
+      dst_ip: B,
+      protocol: "UDP",
+      ip_proto: 17,
+      ip_id: 42,
+      frag_offset: 1480,
+      is_fragment: true,
+      payload_length: 100,
+    }),
+    udp(4.5, A, 1000, B, 2000, 10, { vlan_id: 10 }),
+    udp(4.6, A, 1000, B, 2000, 10, { vlan_id: 20 }),
+  ];
+  let seed = 12345;
+  const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  let ts = 5;
+  for (let i = 0; i < 120; i++) {
+    ts += random() * 6;
+    const port = 30000 + Math.floor(random() * 6);
+    const kind = Math.floor(random() * 5);
+    if (kind === 0) {
+      packets.push(tcp(ts, C, port, B, 22, SYN, { seq: Math.floor(random() * 1000) }));
+    } else if (kind === 1) packets.push(tcp(ts, B, 22, C, port, SYN | ACK, { ack: 1 }));
+    else if (kind === 2) packets.push(tcp(ts, C, port, B, 22, FIN | ACK, { seq: 5, ack: 5 }));
+    else if (kind === 3) packets.push(udp(ts, C, port, A, 53, Math.floor(random() * 100)));
+    else packets.push(icmp(ts, C, A, 8, 0, port & 3, 8));
+  }
+  packets.push(udp(ts + 200, A, 1, B, 1, 1));
+  return packets;
+}
+
+function sortFlows(flows: FlowRecord[]): FlowRecord[] {
+  return [...flows].sort((a, b) => (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0));
+}
+
+Deno.test("FlowTable gives the same flows when split, serialized and restored at every packet", () => {
+  const packets = mixedTraffic();
+  const options: FlowTableOptions = { sweepIntervalSec: 1, activeTimeoutSec: 120 };
+  const reference = sortFlows(runAll(packets, options));
+  assert.ok(reference.length > 20, `only ${reference.length} flows`);
+  assert.equal(new Set(reference.map((f) => f.uid)).size, reference.length);
+  for (let split = 0; split <= packets.length; split++) {
+    const first = new FlowTable(options);
+    const ended = [...first.merge(packets.slice(0, split)).ended];
+    const saved = JSON.parse(JSON.stringify(first.toJSON()));
+    const second = FlowTable.fromJSON(saved);
+    ended.push(...second.merge(packets.slice(split)).ended, ...second.drain());
+    assert.deepEqual(sortFlows(ended), reference, `split at ${split}`);
+  }
+});
+
+Deno.test("FlowTable gives the same flows whatever the batch sizes and expire() calls", () => {
+  const packets = mixedTraffic();
+  const reference = sortFlows(runAll(packets));
+  for (const batch of [1, 2, 7, 50]) {
+    const table = new FlowTable();
+    const ended: FlowRecord[] = [];
+    for (let i = 0; i < packets.length; i += batch) {
+      const slice = packets.slice(i, i + batch);
+      ended.push(...table.merge(slice).ended);
+      // The watermark may reach, but not pass, the next packet's time.
+      const next = packets[i + batch]?.timestamp ?? slice[slice.length - 1].timestamp;
+      ended.push(...table.expire(next));
+    }
+    ended.push(...table.drain());
+    assert.deepEqual(sortFlows(ended), reference, `batch ${batch}`);
+  }
+});
+
+Deno.test("FlowTable sorts a batch that is out of time order before merging", () => {
+  const packets = fullConnection();
+  const shuffled = [
+    packets[3],
+    packets[0],
+    packets[9],
+    packets[1],
+    packets[2],
+    packets[4],
+    packets[8],
+    packets[5],
+    packets[6],
+    packets[7],
+  ];
+  assert.deepEqual(runAll(shuffled), runAll(packets));
+});
+
+Deno.test("FlowTable gives distinct, reproducible uids to many flows", () => {
+  const packets: PacketRecord[] = [];
+  for (let i = 0; i < 20000; i++) {
+    packets.push(udp(i * 0.001, `10.1.${i >> 8}.${i & 255}`, 1024 + (i % 50000), B, 53, 20));
+  }
+  const uids = runAll(packets).map((f) => f.uid);
+  assert.equal(new Set(uids).size, 20000);
+  assert.ok(uids.every((uid) => /^F[A-Za-z0-9_-]{22}$/.test(uid)));
+  assert.deepEqual(runAll(packets).map((f) => f.uid), uids);
+});

@@ -1,0 +1,34 @@
+/**
+ * Flow assembly and flow features: Community ID, the incremental flow
+ * table, per-flow features, time-window context features and the model's
+ * feature vector. Used by the aggregator and by model training alike.
+ *
+ * @module
+ */
+
+export { communityId, type CommunityIdOptions, type CommunityIdTuple } from "./community_id.ts";
+export {
+  type CloseReason,
+  type FlowRecord,
+  type FlowState,
+  FlowTable,
+  type FlowTableOptions,
+  type FlowTableState,
+  type MergeResult,
+  type ResolvedFlowTableOptions,
+} from "./flow_table.ts";
+export {
+  DEFAULT_ACTIVITY_TIMEOUT_SEC,
+  type FeaturePacket,
+  FlowFeatureAccumulator,
+  type FlowFeatures,
+} from "./flow_features.ts";
+export {
+  type ContextOptions,
+  type ContextSubject,
+  ContextTracker,
+  type ContextTrackerState,
+  emptyFlowContext,
+  type FlowContext,
+} from "./context_features.ts";
+export { FEATURE_NAMES, FEATURE_VERSION, flowFeatureVector } from "./feature_vector.ts";
