@@ -1,0 +1,65 @@
+/**
+ * Reasons a frame is flagged malformed. They are constants so the hot loop
+ * only stores a pointer, and callers can count or group records by reason.
+ *
+ * @module
+ */
+
+/** Frame is shorter than its link-layer header. */
+export const LINK_TRUNCATED = "link: truncated header";
+/** The link type has no decoder. */
+export const LINK_UNSUPPORTED = "link: unsupported link type";
+/** Raw-IP frame whose first nibble is neither 4 nor 6. */
+export const RAW_BAD_VERSION = "raw: bad IP version";
+/** A VLAN tag is cut off. */
+export const VLAN_TRUNCATED = "vlan: truncated tag";
+/** ARP header or addresses cut off. */
+export const ARP_TRUNCATED = "arp: truncated header";
+/** IPv4 header shorter than 20 bytes captured. */
+export const IPV4_TRUNCATED = "ipv4: truncated header";
+/** IPv4 version nibble is not 4. */
+export const IPV4_BAD_VERSION = "ipv4: bad version";
+/** IPv4 IHL below 5. */
+export const IPV4_BAD_HEADER_LENGTH = "ipv4: bad header length";
+/** IPv4 total length smaller than its header. */
+export const IPV4_BAD_TOTAL_LENGTH = "ipv4: bad total length";
+/** IPv4 total length larger than the frame on the wire. */
+export const IPV4_LENGTH_EXCEEDS_FRAME = "ipv4: total length exceeds frame";
+/** An IPv4 option's length is below 2 or runs past the header. */
+export const IPV4_BAD_OPTION = "ipv4: bad option";
+/** IPv4 options cut off. */
+export const IPV4_TRUNCATED_OPTIONS = "ipv4: truncated options";
+/** IPv6 fixed header shorter than 40 bytes captured. */
+export const IPV6_TRUNCATED = "ipv6: truncated header";
+/** IPv6 version nibble is not 6. */
+export const IPV6_BAD_VERSION = "ipv6: bad version";
+/** IPv6 payload length larger than the frame on the wire. */
+export const IPV6_LENGTH_EXCEEDS_FRAME = "ipv6: payload length exceeds frame";
+/** An IPv6 extension header is cut off by the snap length. */
+export const IPV6_TRUNCATED_EXTENSION = "ipv6: truncated extension header";
+/** An IPv6 extension header runs past the payload length. */
+export const IPV6_BAD_EXTENSION = "ipv6: extension header exceeds payload";
+/** A hop-by-hop or destination option runs past its extension header. */
+export const IPV6_BAD_OPTION = "ipv6: bad extension header option";
+/** More IPv6 extension headers than any real stack sends. */
+export const IPV6_TOO_MANY_EXTENSIONS = "ipv6: too many extension headers";
+/** TCP fixed header cut off. */
+export const TCP_TRUNCATED = "tcp: truncated header";
+/** TCP data offset below 5. */
+export const TCP_BAD_HEADER_LENGTH = "tcp: bad header length";
+/** TCP data offset larger than the IP payload. */
+export const TCP_HEADER_EXCEEDS_PAYLOAD = "tcp: header length exceeds IP payload";
+/** TCP options cut off by the snap length. */
+export const TCP_TRUNCATED_OPTIONS = "tcp: truncated options";
+/** UDP header cut off. */
+export const UDP_TRUNCATED = "udp: truncated header";
+/** UDP length below 8. */
+export const UDP_BAD_LENGTH = "udp: bad length";
+/** UDP length larger than the IP payload of an unfragmented packet. */
+export const UDP_LENGTH_EXCEEDS_PAYLOAD = "udp: length exceeds IP payload";
+/** ICMP header cut off. */
+export const ICMP_TRUNCATED = "icmp: truncated header";
+/** ICMPv6 header cut off. */
+export const ICMPV6_TRUNCATED = "icmpv6: truncated header";
+/** SCTP common header cut off. */
+export const SCTP_TRUNCATED = "sctp: truncated header";

@@ -1,0 +1,42 @@
+/**
+ * Packet decoding: captured frames (Ethernet with VLAN tags, Linux cooked
+ * SLL/SLL2, raw IP, BSD loopback) into the {@linkcode PacketRecord} every
+ * component shares, plus an encoder that builds frames from fields.
+ *
+ * @example
+ * ```ts
+ * import { decodePacket, LINKTYPE_ETHERNET } from "./mod.ts";
+ * const record = decodePacket(frame, {
+ *   linkType: LINKTYPE_ETHERNET,
+ *   timestampSec: 1700000000.25,
+ *   payloadCapture: "headers",
+ * });
+ * ```
+ *
+ * @module
+ */
+
+export * from "./packet_record.ts";
+export { type DecodeOptions, decodePacket, type PayloadCapture } from "./decode_packet.ts";
+export { decodeHeaders, type DecodeHeadersOptions } from "./decode_headers.ts";
+export { PacketHeaders } from "./packet_headers.ts";
+export { formatIpv4, formatIpv6, formatMac } from "./address_format.ts";
+export * from "./link_types.ts";
+export * from "./ether_types.ts";
+export * from "./ip_protocols.ts";
+export {
+  type ArpSpec,
+  encodePacket,
+  type EncoderLink,
+  type EthernetSpec,
+  type Ipv4Spec,
+  type Ipv6ExtensionSpec,
+  type Ipv6Spec,
+  linkTypeOf,
+  type PacketSpec,
+  parseIpv4,
+  parseIpv6,
+  parseMac,
+  type TransportSpec,
+  type VlanTagSpec,
+} from "./packet_encoder.ts";

@@ -1,0 +1,138 @@
+/**
+ * The numeric result of decoding one frame, before any string is built.
+ *
+ * @module
+ */
+
+/**
+ * Decoded header fields of one frame as plain numbers. Absent numeric fields
+ * are `-1`, addresses are byte offsets into the frame, and `protocol` and
+ * `malformedReason` point at interned constant strings, so filling it in
+ * allocates nothing. {@linkcode decodeHeaders} refills one instance per frame;
+ * {@linkcode decodePacket} turns it into a {@linkcode PacketRecord}.
+ */
+export class PacketHeaders {
+  /** Link type the frame was decoded as. */
+  linkType = 0;
+  /** Captured bytes. */
+  caplen = 0;
+  /** Bytes on the wire (never less than `caplen`). */
+  wireLength = 0;
+  /** Offset of the source MAC, or -1. */
+  ethSrcOffset = -1;
+  /** Offset of the destination MAC, or -1. */
+  ethDstOffset = -1;
+  /** EtherType after any VLAN tags, or -1. */
+  etherType = -1;
+  /** Outer VLAN id, or -1. */
+  vlanId = -1;
+  /** Inner (second) VLAN id, or -1. */
+  vlanInnerId = -1;
+  /** 4, 6, or 0 when the frame has no IP header. */
+  ipVersion = 0;
+  /** Transport protocol number after IPv6 extension headers, or -1. */
+  ipProto = -1;
+  /** TTL or hop limit, or -1. */
+  ttl = -1;
+  /** IPv4 identification or IPv6 fragment identification, or -1. */
+  ipId = -1;
+  /** TOS / traffic class, or -1. */
+  ipTos = -1;
+  /** IP header length including options / extension headers, or -1. */
+  ipHeaderLength = -1;
+  /** IPv6 flow label, or -1. */
+  ipFlowLabel = -1;
+  /** Fragment offset in bytes, or -1 without an IP header. */
+  fragOffset = -1;
+  /** IPv4 MF / IPv6 M flag. */
+  moreFragments = false;
+  /** IPv4 DF flag. */
+  dontFragment = false;
+  /** Non-first fragment: no transport header follows. */
+  isFragment = false;
+  /** 4 or 6 when `srcAddrOffset`/`dstAddrOffset` point at addresses of that family, else 0. */
+  addressFamily = 0;
+  /** Offset of the source IP (or ARP sender protocol address), or -1. */
+  srcAddrOffset = -1;
+  /** Offset of the destination IP (or ARP target protocol address), or -1. */
+  dstAddrOffset = -1;
+  /** Source port, or -1. */
+  srcPort = -1;
+  /** Destination port, or -1. */
+  dstPort = -1;
+  /** TCP sequence number, or -1. */
+  tcpSeq = -1;
+  /** TCP acknowledgement number, or -1. */
+  tcpAck = -1;
+  /** TCP flags byte, or -1. */
+  tcpFlags = -1;
+  /** TCP window, or -1. */
+  tcpWindow = -1;
+  /** TCP header length in bytes, or -1. */
+  tcpHeaderLength = -1;
+  /** ICMP/ICMPv6 type, or -1. */
+  icmpType = -1;
+  /** ICMP/ICMPv6 code, or -1. */
+  icmpCode = -1;
+  /** ICMP/ICMPv6 echo identifier, or -1. */
+  icmpId = -1;
+  /** ICMP/ICMPv6 echo sequence number, or -1. */
+  icmpSeq = -1;
+  /** ARP operation, or -1. */
+  arpOpcode = -1;
+  /** Transport payload bytes per the headers. */
+  payloadLength = 0;
+  /** Offset just past the last header decoded, within the captured bytes. */
+  headerEnd = 0;
+  /** Protocol name (interned). */
+  protocol = "";
+  /** First reason the frame is malformed, or null. */
+  malformedReason: string | null = null;
+
+  /** Clears every field for the next frame. */
+  reset(linkType: number, caplen: number, wireLength: number): void {
+    this.linkType = linkType;
+    this.caplen = caplen;
+    this.wireLength = wireLength > caplen ? wireLength : caplen;
+    this.ethSrcOffset = -1;
+    this.ethDstOffset = -1;
+    this.etherType = -1;
+    this.vlanId = -1;
+    this.vlanInnerId = -1;
+    this.ipVersion = 0;
+    this.ipProto = -1;
+    this.ttl = -1;
+    this.ipId = -1;
+    this.ipTos = -1;
+    this.ipHeaderLength = -1;
+    this.ipFlowLabel = -1;
+    this.fragOffset = -1;
+    this.moreFragments = false;
+    this.dontFragment = false;
+    this.isFragment = false;
+    this.addressFamily = 0;
+    this.srcAddrOffset = -1;
+    this.dstAddrOffset = -1;
+    this.srcPort = -1;
+    this.dstPort = -1;
+    this.tcpSeq = -1;
+    this.tcpAck = -1;
+    this.tcpFlags = -1;
+    this.tcpWindow = -1;
+    this.tcpHeaderLength = -1;
+    this.icmpType = -1;
+    this.icmpCode = -1;
+    this.icmpId = -1;
+    this.icmpSeq = -1;
+    this.arpOpcode = -1;
+    this.payloadLength = 0;
+    this.headerEnd = 0;
+    this.protocol = "";
+    this.malformedReason = null;
+  }
+
+  /** Flags the frame malformed, keeping the first (root-cause) reason. */
+  markMalformed(reason: string): void {
+    if (this.malformedReason === null) this.malformedReason = reason;
+  }
+}
