@@ -115,7 +115,10 @@ create table traffic_data (
   close_reason text,
   -- Zeek-style connection state (S0, SF, REJ, ...).
   conn_state text,
-  features jsonb,
+  -- The model's input vector, in the order of FEATURE_NAMES of feature_version
+  -- (models/FEATURES.md): exactly what the model scored.
+  features real[],
+  feature_version smallint,
   label text,
   score real,
   model_version text,

@@ -16,8 +16,10 @@ create table aggregator_progress (
   -- Packet-time clock of the flow table and the wall time it last moved.
   flow_clock double precision,
   flow_clock_wall timestamptz,
-  -- The flow table (open flows, fragments, context windows) as of the watermark.
-  flow_table_state jsonb,
+  -- The flow table (open flows, fragments, context windows) as of the
+  -- watermark: gzip-compressed JSON, opaque to the database (a jsonb of a large
+  -- table costs more to parse than the pass itself).
+  flow_table_state bytea,
   last_pass_at timestamptz,
   last_pass_duration_ms double precision,
   last_pass_packets bigint not null default 0,

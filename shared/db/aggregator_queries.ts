@@ -7,7 +7,7 @@
  */
 import type { Sql } from "./open_database.ts";
 import type { RawPacketRow } from "./raw_packet_queries.ts";
-import { pgArrayColumn } from "./pg_array_literal.ts";
+import { pgArrayColumn, pgArrayLiteral } from "./pg_array_literal.ts";
 
 /** The aggregator's persisted progress. */
 export interface AggregatorProgress {
@@ -16,7 +16,7 @@ export interface AggregatorProgress {
   stateVersion: number;
   flowClock: number | null;
   flowClockWall: Date | null;
-  flowTableState: unknown;
+  flowTableState: Uint8Array | null;
   lastPassAt: Date | null;
   lastPassDurationMs: number | null;
   packetsAggregated: number;
@@ -42,7 +42,7 @@ export async function readAggregatorProgress(tx: Sql): Promise<AggregatorProgres
     state_version: number;
     flow_clock: number | null;
     flow_clock_wall: Date | null;
-    flow_table_state: unknown;
+    flow_table_state: Uint8Array | null;
     last_pass_at: Date | null;
     last_pass_duration_ms: number | null;
     packets_aggregated: number;
@@ -189,8 +189,9 @@ export interface FlowUpsert {
   state: "active" | "closed";
   close_reason: string | null;
   conn_state: string | null;
-  /** JSON text of the flow's features. */
+  /** The feature vector as an array literal (`{1,0,2.5}`), see {@link pgArrayLiteral}. */
   features: string | null;
+  feature_version: number | null;
   label: string | null;
   score: number | null;
   model_version: string | null;
@@ -207,10 +208,15 @@ export async function upsertFlows(tx: Sql, flows: readonly FlowUpsert[]): Promis
     insert into traffic_data (
       flow_uid, community_id, interface, orig_ip, orig_port, resp_ip, resp_port, protocol,
       ip_proto, vlan, vlan_inner, first_seen, last_seen, orig_packets, resp_packets, orig_bytes,
-      resp_bytes, state, close_reason, conn_state, features, label, score, model_version,
-      updated_at
+      resp_bytes, state, close_reason, conn_state, features, feature_version, label, score,
+      model_version, updated_at
     )
-    select u.*, now() from unnest(
+    select u.flow_uid, u.community_id, u.interface, u.orig_ip, u.orig_port, u.resp_ip,
+      u.resp_port, u.protocol, u.ip_proto, u.vlan, u.vlan_inner, u.first_seen, u.last_seen,
+      u.orig_packets, u.resp_packets, u.orig_bytes, u.resp_bytes, u.state, u.close_reason,
+      u.conn_state, u.features::real[], u.feature_version, u.label, u.score, u.model_version,
+      now()
+    from unnest(
       ${c("flow_uid")}::text::text[], ${c("community_id")}::text::text[],
       ${c("interface")}::text::text[], ${c("orig_ip")}::text::inet[],
       ${c("orig_port")}::text::int[], ${c("resp_ip")}::text::inet[],
@@ -221,15 +227,22 @@ export async function upsertFlows(tx: Sql, flows: readonly FlowUpsert[]): Promis
       ${c("resp_packets")}::text::int8[], ${c("orig_bytes")}::text::int8[],
       ${c("resp_bytes")}::text::int8[], ${c("state")}::text::text[],
       ${c("close_reason")}::text::text[], ${c("conn_state")}::text::text[],
-      ${c("features")}::text::jsonb[], ${c("label")}::text::text[],
+      ${c("features")}::text::text[], ${c("feature_version")}::text::smallint[],
+      ${c("label")}::text::text[],
       ${c("score")}::text::real[], ${c("model_version")}::text::text[]
-    ) as u
+    ) as u(
+      flow_uid, community_id, interface, orig_ip, orig_port, resp_ip, resp_port, protocol,
+      ip_proto, vlan, vlan_inner, first_seen, last_seen, orig_packets, resp_packets, orig_bytes,
+      resp_bytes, state, close_reason, conn_state, features, feature_version, label, score,
+      model_version
+    )
     on conflict (flow_uid) do update set
       community_id = excluded.community_id, last_seen = excluded.last_seen,
       orig_packets = excluded.orig_packets, resp_packets = excluded.resp_packets,
       orig_bytes = excluded.orig_bytes, resp_bytes = excluded.resp_bytes,
       state = excluded.state, close_reason = excluded.close_reason,
       conn_state = excluded.conn_state, features = excluded.features,
+      feature_version = excluded.feature_version,
       label = excluded.label, score = excluded.score, model_version = excluded.model_version,
       updated_at = excluded.updated_at`;
   return result.count;
@@ -242,8 +255,8 @@ export interface ProgressUpdate {
   stateVersion: number;
   flowClock: number | null;
   flowClockWall: Date | null;
-  /** JSON text of the flow table state. */
-  flowTableState: string;
+  /** The flow table state, serialised by the caller (opaque here). */
+  flowTableState: Uint8Array;
   passDurationMs: number;
   passPackets: number;
   passFlows: number;
@@ -258,7 +271,7 @@ export async function saveAggregatorProgress(tx: Sql, update: ProgressUpdate): P
       state_version = ${update.stateVersion},
       flow_clock = ${update.flowClock},
       flow_clock_wall = ${update.flowClockWall},
-      flow_table_state = ${update.flowTableState}::text::jsonb,
+      flow_table_state = ${update.flowTableState},
       last_pass_at = now(),
       last_pass_duration_ms = ${update.passDurationMs},
       last_pass_packets = ${update.passPackets},

@@ -12,3 +12,4 @@ export * from "./raw_packet_queries.ts";
 export * from "./health.ts";
 export * from "./raw_packet_retention.ts";
 export * from "./aggregator_queries.ts";
+export * from "./pg_array_literal.ts";

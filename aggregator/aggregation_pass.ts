@@ -1,0 +1,224 @@
+/**
+ * One aggregation pass: read the batches ingested since the watermark (in
+ * commit order), merge their packets into the flow table, score every new or
+ * changed flow, write them to `traffic_data`, store the flow table and move
+ * the watermark, all in one transaction. A pass killed at any point leaves
+ * nothing behind, and the next pass redoes it with the same result.
+ *
+ * @module
+ */
+import { gunzipSync, gzipSync } from "node:zlib";
+import {
+  type FlowUpsert,
+  pgArrayLiteral,
+  readAggregatorProgress,
+  readBatchPackets,
+  readReadyBatches,
+  saveAggregatorProgress,
+  type Sql,
+  tryLockAggregator,
+  upsertFlows,
+} from "@traffic-analyzer/shared/db";
+import {
+  FEATURE_VERSION,
+  flowFeatureVector,
+  type FlowRecord,
+  FlowTable,
+  type FlowTableOptions,
+  type FlowTableState,
+} from "@traffic-analyzer/shared/flow";
+
+/** What scores flows: the ONNX scorer in production. */
+export interface FlowScorer {
+  /** Version of the model, stored with every flow. */
+  readonly modelVersion: string;
+  /** Scores feature vectors; one result per row, in order. */
+  score(rows: Float32Array[]): Promise<{ label: string; score: number }[]>;
+}
+
+/**
+ * The flow table kept in memory between passes by one process. It is reused
+ * only when the database says no other instance has run a pass since.
+ */
+export interface FlowTableCache {
+  stateVersion: number;
+  table: FlowTable;
+}
+
+/** Options for {@link runAggregationPass}. */
+export interface AggregationPassOptions {
+  /** Database handle. */
+  sql: Sql;
+  /** Scores flows; every written flow carries its label, score and model version. */
+  scorer: FlowScorer;
+  /** Wall clock, epoch ms: expires flows of live traffic once its packets stop. */
+  nowMs: number;
+  /** In-memory flow table from this process's previous pass. @default none */
+  cache?: FlowTableCache | null;
+  /** Most packets read in one pass (whole batches). @default 2_000_000 */
+  maxPackets?: number;
+  /** Flow timeouts and windows. @default the flow table's defaults */
+  flowTableOptions?: FlowTableOptions;
+  /** Flows scored per model call. @default 4096 */
+  scoreBatchSize?: number;
+  /**
+   * Called after each step inside the transaction; a throw aborts the pass
+   * there. Tests use it to kill a pass at every point.
+   * @default none
+   */
+  onStep?: (step: PassStep) => void;
+}
+
+/** The points of a pass at which {@link AggregationPassOptions.onStep} is called. */
+export type PassStep = "locked" | "read" | "merged" | "scored" | "written" | "saved";
+
+/** What one pass did. */
+export interface AggregationPassResult {
+  /** Another instance held the pass lock, so this one did nothing. */
+  skipped: boolean;
+  batches: number;
+  packets: number;
+  flowsWritten: number;
+  durationMs: number;
+  /** The table to reuse next pass (null when skipped). */
+  cache: FlowTableCache | null;
+}
+
+function toUpsert(
+  flow: FlowRecord,
+  vector: Float32Array,
+  scored: { label: string; score: number },
+  modelVersion: string,
+): FlowUpsert {
+  return {
+    flow_uid: flow.uid,
+    community_id: flow.community_id,
+    interface: flow.interface,
+    orig_ip: flow.orig_ip,
+    orig_port: flow.orig_port,
+    resp_ip: flow.resp_ip,
+    resp_port: flow.resp_port,
+    protocol: flow.protocol,
+    ip_proto: flow.ip_proto,
+    vlan: flow.vlan_id,
+    vlan_inner: flow.vlan_inner_id,
+    first_seen: flow.first_seen,
+    last_seen: flow.last_seen,
+    orig_packets: flow.orig_packets,
+    resp_packets: flow.resp_packets,
+    orig_bytes: flow.orig_bytes,
+    resp_bytes: flow.resp_bytes,
+    state: flow.state,
+    close_reason: flow.close_reason,
+    conn_state: flow.conn_state,
+    features: pgArrayLiteral(Array.from(vector, (v) => Number.isFinite(v) ? v : 0)),
+    feature_version: FEATURE_VERSION,
+    label: scored.label,
+    score: scored.score,
+    model_version: modelVersion,
+  };
+}
+
+/** Runs one pass. Safe to call from several processes at once. */
+export async function runAggregationPass(
+  options: AggregationPassOptions,
+): Promise<AggregationPassResult> {
+  const started = performance.now();
+  const maxPackets = options.maxPackets ?? 2_000_000;
+  const scoreBatchSize = options.scoreBatchSize ?? 4096;
+  const { sql, scorer } = options;
+
+  return await sql.begin(async (txRaw) => {
+    const tx = txRaw as unknown as Sql;
+    if (!await tryLockAggregator(tx)) {
+      return {
+        skipped: true,
+        batches: 0,
+        packets: 0,
+        flowsWritten: 0,
+        durationMs: performance.now() - started,
+        cache: null,
+      };
+    }
+    const step = options.onStep ?? (() => {});
+    step("locked");
+    const progress = await readAggregatorProgress(tx);
+    const table = options.cache && options.cache.stateVersion === progress.stateVersion
+      ? options.cache.table
+      : progress.flowTableState
+      ? FlowTable.fromJSON(
+        JSON.parse(new TextDecoder().decode(gunzipSync(progress.flowTableState))) as FlowTableState,
+      )
+      : new FlowTable(options.flowTableOptions);
+
+    const batches = await readReadyBatches(tx, {
+      after: { txId: progress.lastTxId, batchId: progress.lastBatchId },
+      maxRecords: maxPackets,
+    });
+    const packets = await readBatchPackets(tx, batches.map((b) => b.id));
+    step("read");
+
+    const touched = new Map<string, FlowRecord>();
+    const remember = (flows: FlowRecord[]) => {
+      for (const flow of flows) touched.set(flow.uid, flow);
+    };
+    let flowClock = progress.flowClock;
+    let flowClockWall = progress.flowClockWall;
+    if (packets.length > 0) {
+      const merged = table.merge(packets);
+      remember(merged.changed);
+      remember(merged.ended);
+      flowClock = table.nowSec;
+      flowClockWall = new Date(options.nowMs);
+    } else if (flowClock !== null && flowClockWall !== null) {
+      // No new packets: let packet time follow the wall clock from the last
+      // packet on, so live flows end once their traffic stops, while a
+      // replayed old capture still expires by its own timestamps.
+      const elapsedSec = Math.max(0, (options.nowMs - flowClockWall.getTime()) / 1000);
+      if (elapsedSec > 0) {
+        remember(table.expire(flowClock + elapsedSec));
+        flowClock = table.nowSec;
+        flowClockWall = new Date(options.nowMs);
+      }
+    }
+
+    step("merged");
+    const flows = [...touched.values()];
+    const upserts: FlowUpsert[] = [];
+    for (let i = 0; i < flows.length; i += scoreBatchSize) {
+      const slice = flows.slice(i, i + scoreBatchSize);
+      const vectors = slice.map((f) => flowFeatureVector(f, f.context));
+      const scores = await scorer.score(vectors);
+      slice.forEach((flow, j) =>
+        upserts.push(toUpsert(flow, vectors[j], scores[j], scorer.modelVersion))
+      );
+    }
+    step("scored");
+    await upsertFlows(tx, upserts);
+    step("written");
+
+    const last = batches.at(-1);
+    const stateVersion = progress.stateVersion + 1;
+    const durationMs = performance.now() - started;
+    await saveAggregatorProgress(tx, {
+      lastTxId: last?.txId ?? progress.lastTxId,
+      lastBatchId: last?.id ?? progress.lastBatchId,
+      stateVersion,
+      flowClock,
+      flowClockWall,
+      flowTableState: gzipSync(JSON.stringify(table.toJSON()), { level: 1 }),
+      passDurationMs: durationMs,
+      passPackets: packets.length,
+      passFlows: upserts.length,
+    });
+    step("saved");
+    return {
+      skipped: false,
+      batches: batches.length,
+      packets: packets.length,
+      flowsWritten: upserts.length,
+      durationMs,
+      cache: { stateVersion, table },
+    };
+  }) as AggregationPassResult;
+}

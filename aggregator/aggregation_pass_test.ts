@@ -1,0 +1,200 @@
+import assert from "node:assert/strict";
+import { openTestDatabase } from "@traffic-analyzer/shared/db/testing";
+import { storePacketBatch } from "@traffic-analyzer/shared/db";
+import { sampleRecords } from "@traffic-analyzer/shared/testing";
+import type { PacketRecord } from "@traffic-analyzer/shared/packet/record";
+import {
+  type FlowScorer,
+  type FlowTableCache,
+  type PassStep,
+  runAggregationPass,
+} from "./aggregation_pass.ts";
+
+const db = await openTestDatabase();
+
+// The pass only hands feature vectors to the scorer and stores its answers;
+// what it scores with is the scorer's business (tested with the ONNX model in
+// aggregator/scorer). A fixed rule keeps these tests about the pass itself.
+const ruleScorer: FlowScorer = {
+  modelVersion: "rule-test-1",
+  score: (rows) =>
+    Promise.resolve(rows.map((x) => ({ label: x[0] === 1 ? "tcp" : "other", score: 0.5 }))),
+};
+
+/**
+ * Ten rounds of three batches of traffic (TCP, DNS, ICMP, IPv6), in time
+ * order across batches, as one agent would send them. (Packets that arrive
+ * after later ones were already aggregated are a different matter: the flow
+ * table then sees them late, so only in-order data can be compared exactly.)
+ */
+function rounds(): PacketRecord[][][] {
+  let startSec = 1_764_000_000;
+  return Array.from({ length: 10 }, (_, round) =>
+    Array.from({ length: 3 }, (_, batch) => {
+      const records = sampleRecords(200, { seed: round * 10 + batch + 1, startSec });
+      startSec = records.at(-1)!.timestamp;
+      return records;
+    }));
+}
+
+async function ingestRound(round: PacketRecord[][], label: string): Promise<void> {
+  for (const [i, records] of round.entries()) {
+    await storePacketBatch(db.sql, {
+      agentId: "test",
+      idempotencyKey: `${label}-${i}`,
+      bodySha256: `${label}-${i}`,
+      records,
+    });
+  }
+}
+
+async function trafficData(): Promise<string[]> {
+  const rows = await db.sql<{ row: string }[]>`
+    select concat_ws('|', flow_uid, community_id, host(orig_ip), orig_port, host(resp_ip),
+      resp_port, protocol, first_seen, last_seen, orig_packets, resp_packets, orig_bytes,
+      resp_bytes, state, close_reason, conn_state, features::text, label, score,
+      model_version) as row
+    from traffic_data order by flow_uid`;
+  return rows.map((r) => r.row);
+}
+
+const NOW_MS = 1_764_000_100_000;
+const FLUSH_MS = NOW_MS + 7 * 86_400_000;
+
+async function referenceRun(data: PacketRecord[][][]): Promise<string[]> {
+  await db.truncate();
+  let cache: FlowTableCache | null = null;
+  for (const [r, round] of data.entries()) {
+    await ingestRound(round, `r${r}`);
+    cache = (await runAggregationPass({ sql: db.sql, scorer: ruleScorer, nowMs: NOW_MS, cache }))
+      .cache;
+  }
+  await runAggregationPass({ sql: db.sql, scorer: ruleScorer, nowMs: NOW_MS, cache });
+  await runAggregationPass({ sql: db.sql, scorer: ruleScorer, nowMs: FLUSH_MS, cache: null });
+  return await trafficData();
+}
+
+Deno.test({
+  name: "runAggregationPass() writes every packet into exactly one flow, scored",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const data = rounds();
+    const rows = await referenceRun(data);
+    assert.ok(rows.length > 100);
+    const [totals] = await db.sql<{ packets: number; unscored: number; active: number }[]>`
+      select sum(orig_packets + resp_packets)::int8 as packets,
+        count(*) filter (where label is null or model_version is null)::int8 as unscored,
+        count(*) filter (where state = 'active')::int8 as active
+      from traffic_data`;
+    assert.equal(totals.packets, data.flat(2).length);
+    assert.equal(totals.unscored, 0);
+    assert.equal(totals.active, 0, "the flush pass ended every flow");
+    const [progress] = await db.sql<{ lag: number }[]>`
+      select count(*)::int8 as lag from ingest_batches b, aggregator_progress p
+      where b.tx_id > p.last_tx_id or (b.tx_id = p.last_tx_id and b.id > p.last_batch_id)`;
+    assert.equal(progress.lag, 0);
+  },
+});
+
+Deno.test({
+  name: "a pass killed at any step and run again gives the same traffic_data",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    const data = rounds();
+    const reference = await referenceRun(data);
+    const steps: PassStep[] = ["locked", "read", "merged", "scored", "written", "saved"];
+    for (const killAt of steps) {
+      await t.step(`killed after "${killAt}"`, async () => {
+        await db.truncate();
+        let cache: FlowTableCache | null = null;
+        for (const [r, round] of data.entries()) {
+          await ingestRound(round, `r${r}`);
+          // Every other round the pass dies at this step, after it changed the
+          // in-memory table; the rerun must not trust that table.
+          if (r % 2 === 0) {
+            await assert.rejects(() =>
+              runAggregationPass({
+                sql: db.sql,
+                scorer: ruleScorer,
+                nowMs: NOW_MS,
+                cache,
+                onStep: (s) => {
+                  if (s === killAt) throw new Error(`killed at ${s}`);
+                },
+              }), /killed at/);
+            cache = null;
+          }
+          cache = (await runAggregationPass({
+            sql: db.sql,
+            scorer: ruleScorer,
+            nowMs: NOW_MS,
+            cache,
+          })).cache;
+        }
+        await runAggregationPass({ sql: db.sql, scorer: ruleScorer, nowMs: NOW_MS, cache });
+        await runAggregationPass({ sql: db.sql, scorer: ruleScorer, nowMs: FLUSH_MS });
+        assert.deepEqual(await trafficData(), reference);
+      });
+    }
+  },
+});
+
+Deno.test({
+  name: "two aggregators at once never double-count and never skip",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const data = rounds();
+    const reference = await referenceRun(data);
+    await db.truncate();
+    let stop = false;
+    let skipped = 0;
+    let ran = 0;
+    const instance = async () => {
+      let cache: FlowTableCache | null = null;
+      while (!stop) {
+        const result = await runAggregationPass({
+          sql: db.sql,
+          scorer: ruleScorer,
+          nowMs: NOW_MS,
+          cache,
+        });
+        if (result.skipped) skipped++;
+        else ran++;
+        cache = result.cache;
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    };
+    const instances = [instance(), instance()];
+    for (const [r, round] of data.entries()) await ingestRound(round, `r${r}`);
+    stop = true;
+    await Promise.all(instances);
+    await runAggregationPass({ sql: db.sql, scorer: ruleScorer, nowMs: NOW_MS });
+    await runAggregationPass({ sql: db.sql, scorer: ruleScorer, nowMs: FLUSH_MS });
+    assert.ok(ran > 0);
+    assert.deepEqual(await trafficData(), reference);
+    // On one PGlite connection passes queue, so only PostgreSQL can overlap.
+    if (db.kind === "postgres") {
+      await db.sql.begin(async (tx) => {
+        await tx`select pg_advisory_xact_lock(hashtext('traffic_analyzer_aggregator'))`;
+        const result = await runAggregationPass({
+          sql: db.sql,
+          scorer: ruleScorer,
+          nowMs: NOW_MS,
+        });
+        assert.equal(result.skipped, true, "a pass stands aside while another holds the lock");
+      });
+    } else assert.equal(skipped, 0);
+  },
+});
+
+Deno.test({
+  name: "close the aggregation test database",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await db.close();
+  },
+});

@@ -1,0 +1,150 @@
+/**
+ * Runs aggregation passes every interval (a plain timer: `Deno.cron`'s finest
+ * step is one minute) and raw-packet retention on an hourly `Deno.cron`.
+ * Passes never overlap within a process; across processes the pass lock in
+ * the database keeps them apart.
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import { LOG_ROOT } from "@traffic-analyzer/shared";
+import {
+  dropExpiredRawPackets,
+  forgetRawPacketPartitions,
+  type Sql,
+} from "@traffic-analyzer/shared/db";
+import type { FlowTableOptions } from "@traffic-analyzer/shared/flow";
+import {
+  type AggregationPassResult,
+  type FlowScorer,
+  type FlowTableCache,
+  runAggregationPass,
+} from "./aggregation_pass.ts";
+
+const log = getLogger([LOG_ROOT, "aggregator"]);
+
+/** Options for {@link AggregatorService}. */
+export interface AggregatorServiceOptions {
+  sql: Sql;
+  scorer: FlowScorer;
+  /** Time between the end of one pass and the start of the next. @default 30_000 */
+  intervalMs?: number;
+  /** Raw-packet retention in days. @default 7 */
+  rawRetentionDays?: number;
+  /** Cron schedule of retention (five fields). @default "17 * * * *" (hourly) */
+  retentionSchedule?: string;
+  /** Wall clock, epoch ms. @default Date.now */
+  clock?: () => number;
+  /** Flow timeouts and windows. */
+  flowTableOptions?: FlowTableOptions;
+}
+
+/** The aggregation loop of one process. */
+export class AggregatorService {
+  readonly #options: Required<Omit<AggregatorServiceOptions, "flowTableOptions">> & {
+    flowTableOptions?: FlowTableOptions;
+  };
+  #cache: FlowTableCache | null = null;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #running: Promise<unknown> | null = null;
+  #stopped = true;
+  #cronAbort: AbortController | null = null;
+
+  constructor(options: AggregatorServiceOptions) {
+    const intervalMs = options.intervalMs ?? 30_000;
+    if (!(intervalMs >= 100)) {
+      throw new RangeError(
+        `Cannot run the aggregator as 'intervalMs' must be at least 100: current value is ${intervalMs}`,
+      );
+    }
+    this.#options = {
+      intervalMs,
+      rawRetentionDays: options.rawRetentionDays ?? 7,
+      retentionSchedule: options.retentionSchedule ?? "17 * * * *",
+      clock: options.clock ?? Date.now,
+      sql: options.sql,
+      scorer: options.scorer,
+      flowTableOptions: options.flowTableOptions,
+    };
+  }
+
+  /** Runs one pass now (waiting for a running one first). */
+  async runOnce(): Promise<AggregationPassResult> {
+    while (this.#running) await this.#running.catch(() => {});
+    const pass = runAggregationPass({
+      sql: this.#options.sql,
+      scorer: this.#options.scorer,
+      nowMs: this.#options.clock(),
+      cache: this.#cache,
+      flowTableOptions: this.#options.flowTableOptions,
+    });
+    this.#running = pass;
+    try {
+      const result = await pass;
+      this.#cache = result.cache;
+      if (!result.skipped && (result.packets > 0 || result.flowsWritten > 0)) {
+        log.info(
+          "Pass: {packets} packets from {batches} batches, {flows} flows written in {ms} ms",
+          {
+            packets: result.packets,
+            batches: result.batches,
+            flows: result.flowsWritten,
+            ms: Math.round(result.durationMs),
+          },
+        );
+      }
+      return result;
+    } catch (error) {
+      // The table in memory may hold changes the failed transaction did not keep.
+      this.#cache = null;
+      throw error;
+    } finally {
+      this.#running = null;
+    }
+  }
+
+  /** Drops expired raw-packet partitions now. */
+  async enforceRetention(): Promise<void> {
+    const result = await dropExpiredRawPackets(this.#options.sql, {
+      retentionDays: this.#options.rawRetentionDays,
+      nowMs: this.#options.clock(),
+    });
+    if (result.dropped.length > 0) forgetRawPacketPartitions(this.#options.sql);
+    for (const name of result.dropped) log.info("Retention dropped {name}", { name });
+    for (const k of result.kept) {
+      log.warn("Retention kept {name}: {reason}", { name: k.partition, reason: k.reason });
+    }
+  }
+
+  /** Starts the pass loop and the retention schedule. */
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    this.#cronAbort = new AbortController();
+    Deno.cron(
+      "traffic-analyzer raw-packet retention",
+      this.#options.retentionSchedule,
+      { signal: this.#cronAbort.signal },
+      () =>
+        this.enforceRetention().catch((error) => log.error("Retention failed: {error}", { error })),
+    );
+    const loop = async () => {
+      if (this.#stopped) return;
+      try {
+        await this.runOnce();
+      } catch (error) {
+        log.error("Aggregation pass failed, retrying next interval: {error}", { error });
+      }
+      if (!this.#stopped) this.#timer = setTimeout(loop, this.#options.intervalMs);
+    };
+    this.#timer = setTimeout(loop, 0);
+  }
+
+  /** Stops the loop and waits for a running pass to finish. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#cronAbort?.abort();
+    while (this.#running) await this.#running.catch(() => {});
+  }
+}
