@@ -1,0 +1,55 @@
+/**
+ * Text of `deno task agent --status`: what the outbox holds and what the
+ * agent has counted.
+ *
+ * @module
+ */
+import type { OutboxStatus } from "./outbox.ts";
+
+function formatBytes(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/**
+ * Formats the outbox status for people: queue depth, stored bytes against
+ * the cap, every dead letter with its reason, and the counters.
+ *
+ * @example
+ * ```ts
+ * console.log(formatAgentStatus(await outbox.status(), "./data/agent.kv"));
+ * ```
+ */
+export function formatAgentStatus(status: OutboxStatus, kvPath: string): string {
+  const lines = [
+    `Outbox ${kvPath}`,
+    `  queue depth:   ${status.pendingBatches} batches, ${status.pendingRecords} records`,
+    `  stored bytes:  ${status.pendingBytes} (${formatBytes(status.pendingBytes)} of ${
+      formatBytes(status.maxBytes)
+    } OUTBOX_MAX_BYTES)`,
+    `  oldest stored: ${
+      status.oldestStoredAtMs === null ? "-" : new Date(status.oldestStoredAtMs).toISOString()
+    }`,
+    `  dead letters:  ${status.deadLetters.length} batches, ${
+      status.deadLetters.reduce((sum, d) => sum + d.records, 0)
+    } records, ${status.deadLetterBytes} bytes`,
+  ];
+  for (const dead of status.deadLetters) {
+    lines.push(
+      `    ${dead.key} (${dead.records} records, ${
+        new Date(dead.deadAtMs).toISOString()
+      }): ${dead.reason}`,
+    );
+  }
+  lines.push("Counters (packet records)");
+  for (const [name, value] of Object.entries(status.counters)) {
+    lines.push(`  ${name.padEnd(15)}${value}`);
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,192 @@
+/**
+ * Groups packet records into batches: a batch closes when it holds
+ * `batchSize` records or `batchTimeoutMs` after its first record arrived,
+ * whichever comes first. Each batch gets its idempotency key when it closes,
+ * so every later attempt to deliver it (direct, retried, replayed from the
+ * outbox after a crash) carries the same key and the server stores it once.
+ *
+ * @module
+ */
+import type { PacketRecord } from "@traffic-analyzer/shared/packet/record";
+
+/** A closed batch of records with the key that makes its delivery exactly-once. */
+export interface PacketBatch {
+  /** Idempotency key, fixed when the batch was made: `<agentId>:<uuid>`. */
+  key: string;
+  /** The records, in arrival order. */
+  records: PacketRecord[];
+  /** When the batch's first record arrived, epoch ms. */
+  openedAtMs: number;
+  /** When the batch closed, epoch ms. */
+  createdAtMs: number;
+}
+
+/** Timers, injected so tests advance time by hand instead of sleeping. */
+export interface Scheduler {
+  /** Calls `callback` once after `delayMs`; returns a handle for {@link Scheduler.clearTimeout}. */
+  setTimeout(callback: () => void, delayMs: number): unknown;
+  /** Cancels a pending callback. */
+  clearTimeout(handle: unknown): void;
+}
+
+/** Options for {@link Batcher}. */
+export interface BatcherOptions {
+  /** Records per batch (BATCH_SIZE). */
+  batchSize: number;
+  /** Longest time a record waits in an open batch (BATCH_TIMEOUT). */
+  batchTimeoutMs: number;
+  /** Agent id, the prefix of every idempotency key. */
+  agentId: string;
+  /** Receives each closed batch, synchronously. */
+  onBatch: (batch: PacketBatch) => void;
+  /** Clock in epoch ms. @default Date.now */
+  clock?: () => number;
+  /** Timer source for the timeout. @default the global setTimeout/clearTimeout */
+  scheduler?: Scheduler;
+  /** Makes the unique part of a key. @default crypto.randomUUID */
+  newId?: () => string;
+}
+
+const GLOBAL_SCHEDULER: Scheduler = {
+  setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
+  clearTimeout: (handle) => clearTimeout(handle as number),
+};
+
+/** Characters the server accepts in `Idempotency-Key` and `X-Agent-Id` (printable ASCII, no space). */
+const HEADER_SAFE = /^[\x21-\x7e]+$/;
+/** Longest agent id: the server takes keys up to 200 characters; keep room for a uuid and split suffixes. */
+export const MAX_AGENT_ID_LENGTH = 100;
+
+/**
+ * Accumulates records and emits batches by size or by age.
+ *
+ * @example
+ * ```ts
+ * const batcher = new Batcher({
+ *   batchSize: 100,
+ *   batchTimeoutMs: 30_000,
+ *   agentId: "sensor-1",
+ *   onBatch: (batch) => delivery.submit(batch),
+ * });
+ * batcher.add(record);
+ * batcher.flush(); // on shutdown
+ * ```
+ */
+export class Batcher {
+  readonly #batchSize: number;
+  readonly #batchTimeoutMs: number;
+  readonly #agentId: string;
+  readonly #onBatch: (batch: PacketBatch) => void;
+  readonly #clock: () => number;
+  readonly #scheduler: Scheduler;
+  readonly #newId: () => string;
+  #records: PacketRecord[] = [];
+  #openedAtMs = 0;
+  #timer: unknown = undefined;
+  #closed = false;
+
+  /** Checks the options; nothing is scheduled until the first record. */
+  constructor(options: BatcherOptions) {
+    const { batchSize, batchTimeoutMs, agentId } = options;
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      throw new RangeError(
+        `Cannot create batcher as 'batchSize' must be an integer >= 1: current value is ${batchSize}`,
+      );
+    }
+    if (!(batchTimeoutMs > 0) || !Number.isFinite(batchTimeoutMs)) {
+      throw new RangeError(
+        `Cannot create batcher as 'batchTimeoutMs' must be a positive number: current value is ${batchTimeoutMs}`,
+      );
+    }
+    if (!Batcher.isValidAgentId(agentId)) {
+      throw new RangeError(
+        `Cannot create batcher as 'agentId' must be 1 to ${MAX_AGENT_ID_LENGTH} printable ASCII characters without spaces: current value is ${
+          JSON.stringify(agentId)
+        }`,
+      );
+    }
+    this.#batchSize = batchSize;
+    this.#batchTimeoutMs = batchTimeoutMs;
+    this.#agentId = agentId;
+    this.#onBatch = options.onBatch;
+    this.#clock = options.clock ?? Date.now;
+    this.#scheduler = options.scheduler ?? GLOBAL_SCHEDULER;
+    this.#newId = options.newId ?? (() => crypto.randomUUID());
+  }
+
+  /**
+   * True when `agentId` can prefix idempotency keys and travel in
+   * `X-Agent-Id`: 1 to {@link MAX_AGENT_ID_LENGTH} printable ASCII
+   * characters without spaces.
+   */
+  static isValidAgentId(agentId: string): boolean {
+    return typeof agentId === "string" && HEADER_SAFE.test(agentId) &&
+      agentId.length <= MAX_AGENT_ID_LENGTH;
+  }
+
+  /** Records waiting in the open batch. */
+  get pending(): number {
+    return this.#records.length;
+  }
+
+  /** When the open batch times out, epoch ms; null when no batch is open. */
+  get deadlineMs(): number | null {
+    return this.#records.length === 0 ? null : this.#openedAtMs + this.#batchTimeoutMs;
+  }
+
+  /** Adds one record; emits the batch when it reaches `batchSize`. */
+  add(record: PacketRecord): void {
+    if (this.#closed) {
+      throw new Error("Cannot add a record to a closed batcher");
+    }
+    if (this.#records.length === 0) {
+      this.#openedAtMs = this.#clock();
+      // The timer belongs to the open batch: armed by its first record, disarmed when it closes.
+      this.#timer = this.#scheduler.setTimeout(
+        () => this.#onTimeout(),
+        this.#batchTimeoutMs,
+      );
+    }
+    this.#records.push(record);
+    if (this.#records.length >= this.#batchSize) this.#emit();
+  }
+
+  /** Emits the open batch now, if there is one (shutdown, end of file). */
+  flush(): void {
+    if (this.#records.length > 0) this.#emit();
+  }
+
+  /** Flushes and refuses further records; the timer is gone afterwards. */
+  close(): void {
+    this.flush();
+    this.#closed = true;
+  }
+
+  #onTimeout(): void {
+    this.#timer = undefined;
+    // A late timer from a batch that already closed by size must not cut the next one short.
+    if (this.#records.length > 0 && this.#clock() >= this.#openedAtMs + this.#batchTimeoutMs) {
+      this.#emit();
+    } else if (this.#records.length > 0) {
+      this.#timer = this.#scheduler.setTimeout(
+        () => this.#onTimeout(),
+        this.#openedAtMs + this.#batchTimeoutMs - this.#clock(),
+      );
+    }
+  }
+
+  #emit(): void {
+    if (this.#timer !== undefined) {
+      this.#scheduler.clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    const records = this.#records;
+    this.#records = [];
+    this.#onBatch({
+      key: `${this.#agentId}:${this.#newId()}`,
+      records,
+      openedAtMs: this.#openedAtMs,
+      createdAtMs: this.#clock(),
+    });
+  }
+}

@@ -1,0 +1,313 @@
+import assert from "node:assert/strict";
+import { configure, type LogRecord, reset } from "@logtape/logtape";
+import { LOG_ROOT } from "@traffic-analyzer/shared";
+import { freePort, sampleRecords } from "@traffic-analyzer/shared/testing";
+import type { PacketRecord } from "@traffic-analyzer/shared/packet/record";
+import { Batcher, type PacketBatch } from "./batcher.ts";
+import { encodeBatch } from "./batch_codec.ts";
+import { Delivery } from "./delivery.ts";
+import { Outbox } from "./outbox.ts";
+import { Uploader } from "./uploader.ts";
+import {
+  serverDatabase,
+  startTestServer,
+  storedBatchKeys,
+  storedRows,
+  type TestServer,
+  waitFor,
+} from "./_test_support.ts";
+
+const TOKEN = "delivery-test-token";
+
+/** Collects the agent's log records so tests can check alerts. */
+async function captureLogs(): Promise<LogRecord[]> {
+  const records: LogRecord[] = [];
+  await configure({
+    reset: true,
+    sinks: { memory: (record) => records.push(record) },
+    loggers: [
+      { category: [LOG_ROOT], lowestLevel: "debug", sinks: ["memory"] },
+      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: [] },
+    ],
+  });
+  return records;
+}
+
+function logText(record: LogRecord): string {
+  return record.message.map((part) => typeof part === "string" ? part : JSON.stringify(part))
+    .join("");
+}
+
+/** Batches of records with distinct timestamps, made by a real Batcher. */
+function makeBatches(agentId: string, count: number, size: number, seed: number): PacketBatch[] {
+  const batches: PacketBatch[] = [];
+  const batcher = new Batcher({
+    batchSize: size,
+    batchTimeoutMs: 60_000,
+    agentId,
+    onBatch: (b) => batches.push(b),
+  });
+  for (const r of sampleRecords(count * size, { seed, startSec: 1_700_000_000 + seed * 1000 })) {
+    batcher.add(r);
+  }
+  batcher.close();
+  return batches;
+}
+
+interface Harness {
+  kv: Deno.Kv;
+  outbox: Outbox;
+  delivery: Delivery;
+  close(): Promise<void>;
+}
+
+async function harness(
+  dir: string,
+  name: string,
+  url: string,
+  options: { token?: string; agentId: string; listen?: boolean },
+): Promise<Harness> {
+  const kv = await Deno.openKv(`${dir}/${name}.kv`);
+  const outbox = new Outbox({
+    kv,
+    maxBytes: 1 << 30,
+    replayDelayMs: 100,
+    maxReplayDelayMs: 500,
+    sweepIntervalMs: 1_000,
+    lostAfterMs: 2_000,
+  });
+  const uploader = new Uploader({
+    serverUrl: url,
+    agentId: options.agentId,
+    token: { get: () => Promise.resolve(options.token ?? TOKEN), invalidate: () => {} },
+    maxRetries: 1,
+    retryDelayMs: 10,
+    requestTimeoutMs: 10_000,
+  });
+  const delivery = new Delivery({ uploader, outbox, overflow: "wait" });
+  if (options.listen) {
+    outbox.listen(async (key) => {
+      await delivery.replay(key);
+    });
+  }
+  return {
+    kv,
+    outbox,
+    delivery,
+    async close() {
+      await delivery.close({ graceMs: 0 });
+      await outbox.stop();
+      kv.close();
+      await outbox.listening;
+    },
+  };
+}
+
+Deno.test({
+  name: "Delivery against the real server",
+  // The server subprocess and the KV queue outlive single steps by design.
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    const dir = await Deno.makeTempDir({ prefix: "ta-delivery-" });
+    const database = await serverDatabase();
+    const port = freePort();
+    const url = `http://127.0.0.1:${port}/ingest_packets`;
+    let server: TestServer | null = null;
+    const logs = await captureLogs();
+    const start = async (env: Record<string, string> = {}) => {
+      server = await startTestServer({
+        port,
+        dataDir: `${dir}/server`,
+        database,
+        tokens: [TOKEN],
+        env,
+      });
+      return server;
+    };
+    try {
+      await t.step("server down, then up: every batch arrives exactly once", async () => {
+        const agentId = "down-up";
+        const h = await harness(dir, "down-up", url, { agentId, listen: true });
+        try {
+          const batches = makeBatches(agentId, 7, 20, 1);
+          const late = batches.pop()!;
+          for (const b of batches) await h.delivery.submit(b);
+          await h.delivery.drain();
+          let status = await h.outbox.status();
+          assert.equal(
+            status.pendingBatches,
+            6,
+            "nothing can be delivered while the server is down",
+          );
+          assert.equal(status.counters.stored, 120);
+
+          const up = await start({ MAX_BATCH_RECORDS: "50" });
+          await waitFor("the outbox to empty", async () => {
+            status = await h.outbox.status();
+            return status.pendingBatches === 0;
+          }, 60_000);
+
+          // A batch that reached the server but whose answer was lost is stored and replayed:
+          // the server recognises its key and stores nothing twice.
+          const lost = encodeBatch(late)[0];
+          const response = await fetch(up.ingestUrl, {
+            method: "POST",
+            headers: {
+              authorization: `Bearer ${TOKEN}`,
+              "content-type": "application/json",
+              "content-encoding": "gzip",
+              "idempotency-key": lost.key,
+              "x-agent-id": agentId,
+            },
+            body: lost.body as Uint8Array<ArrayBuffer>,
+          });
+          assert.equal(response.status, 201, await response.text());
+          await h.outbox.store(lost, { status: null, reason: "no answer within 30000 ms" });
+          await waitFor("the outbox to empty again", async () => {
+            status = await h.outbox.status();
+            return status.pendingBatches === 0;
+          }, 60_000);
+
+          const all = [...batches, late];
+          const rows = await storedRows(up, database, agentId);
+          assert.equal(rows.length, 140);
+          assert.equal(new Set(rows.map((r) => r.timestamp)).size, 140, "no record twice");
+          const expected = all.flatMap((b) => b.records.map((r) => r.timestamp)).sort();
+          assert.deepEqual(rows.map((r) => r.timestamp).sort(), expected);
+          const keys = await storedBatchKeys(database, agentId);
+          if (keys !== null) {
+            assert.deepEqual(keys.sort(), all.map((b) => b.key).sort());
+          }
+          assert.equal(status.counters.captured, 120);
+          assert.equal(status.counters.sent, 140);
+          assert.equal(status.counters.replayed, 140);
+        } finally {
+          await h.close();
+        }
+      });
+
+      await t.step(
+        "413: a batch over the server's record limit is split and all of it stored",
+        async () => {
+          const agentId = "split";
+          const h = await harness(dir, "split", url, { agentId });
+          try {
+            const [big] = makeBatches(agentId, 1, 120, 2);
+            await h.delivery.submit(big);
+            await h.delivery.drain();
+            const status = await h.outbox.status();
+            assert.equal(status.pendingBatches, 0);
+            assert.equal(status.deadLetters.length, 0);
+            assert.equal(status.counters.sent, 120);
+            const rows = await storedRows(server!, database, agentId);
+            assert.equal(rows.length, 120);
+            const keys = await storedBatchKeys(database, agentId);
+            if (keys !== null) {
+              assert.deepEqual(keys.sort(), [
+                `${big.key}/0/0`,
+                `${big.key}/0/1`,
+                `${big.key}/1/0`,
+                `${big.key}/1/1`,
+              ]);
+            }
+          } finally {
+            await h.close();
+          }
+        },
+      );
+
+      await t.step("401: the batch is kept in the outbox and an alert is logged", async () => {
+        const agentId = "bad-token";
+        logs.length = 0;
+        const h = await harness(dir, "bad-token", url, { agentId, token: "wrong" });
+        const batches = makeBatches(agentId, 2, 10, 3);
+        try {
+          for (const b of batches) await h.delivery.submit(b);
+          await h.delivery.drain();
+          const status = await h.outbox.status();
+          assert.equal(status.pendingBatches, 2);
+          assert.equal(status.pendingRecords, 20);
+          assert.equal(status.deadLetters.length, 0);
+          assert.equal(status.counters.sent, 0);
+          const alerts = logs.filter((r) => r.level === "error" && logText(r).startsWith("ALERT"));
+          assert.equal(alerts.length, 1, "one alert, not one per batch");
+          assert.match(logText(alerts[0]), /HTTP 401/);
+          assert.equal((await storedRows(server!, database, agentId)).length, 0);
+        } finally {
+          await h.close();
+        }
+        // Fixed token: the kept batches go out.
+        const fixed = await harness(dir, "bad-token", url, { agentId });
+        try {
+          const summary = await fixed.delivery.replayAll();
+          assert.deepEqual(summary.sent, { batches: 2, records: 20 });
+          assert.equal((await storedRows(server!, database, agentId)).length, 20);
+        } finally {
+          await fixed.close();
+        }
+      });
+
+      await t.step("400: the batch is dead-lettered with the server's reason", async () => {
+        const agentId = "invalid";
+        const h = await harness(dir, "invalid", url, { agentId });
+        try {
+          const [good] = makeBatches(agentId, 1, 5, 4);
+          const records: PacketRecord[] = good.records.map((r) => ({ ...r }));
+          records[3] = { ...records[3], ttl: 999 };
+          await h.delivery.submit({ ...good, records });
+          await h.delivery.drain();
+          const status = await h.outbox.status();
+          assert.equal(status.pendingBatches, 0);
+          assert.equal(status.deadLetters.length, 1);
+          const [dead] = status.deadLetters;
+          assert.equal(dead.status, 400);
+          assert.equal(dead.key, good.key);
+          assert.match(dead.reason, /record 3/);
+          assert.match(dead.reason, /ttl/);
+          assert.equal(status.counters.dead_lettered, 5);
+          assert.equal((await storedRows(server!, database, agentId)).length, 0);
+        } finally {
+          await h.close();
+        }
+      });
+    } finally {
+      await reset();
+      await (server as TestServer | null)?.stop();
+      await database.drop();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test("Delivery stores nothing when the server answers 500 and then 201", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ta-delivery-stub-" });
+  let calls = 0;
+  const stub = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    async (request) => {
+      await request.arrayBuffer();
+      calls++;
+      return calls === 1
+        ? Response.json({ error: "internal server error" }, { status: 500 })
+        : Response.json({ status: "stored", batch_id: 1, stored: 3 }, { status: 201 });
+    },
+  );
+  const h = await harness(dir, "stub", `http://127.0.0.1:${stub.addr.port}/ingest_packets`, {
+    agentId: "stub",
+  });
+  try {
+    const [b] = makeBatches("stub", 1, 3, 5);
+    await h.delivery.submit(b);
+    await h.delivery.drain();
+    const status = await h.outbox.status();
+    assert.equal(calls, 2);
+    assert.equal(status.pendingBatches, 0);
+    assert.equal(status.counters.sent, 3);
+    assert.equal(status.counters.stored, 0);
+  } finally {
+    await h.close();
+    await stub.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

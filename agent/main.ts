@@ -1,0 +1,287 @@
+/**
+ * `deno task agent`: captures packets live (libpcap) or reads a capture file
+ * (`--read FILE`), and delivers them to the server in batches, keeping what
+ * cannot be delivered in the KV outbox. `--status` prints the outbox and the
+ * counters; `--dry-run` decodes and batches without sending (benchmarks).
+ *
+ * Exit codes: 0 done, 1 capture or file error, 2 bad configuration.
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import {
+  closeLogging,
+  type Config,
+  ConfigError,
+  configureLogging,
+  type ExtraFlag,
+  loadConfig,
+  LOG_ROOT,
+} from "@traffic-analyzer/shared";
+import { PcapFormatError, readCaptureBatches } from "@traffic-analyzer/shared/pcap";
+import { buildCaptureFilter, CaptureError, CaptureGroup } from "./capture/mod.ts";
+import { AGENT_KV_FILE_NAME, openAgentServices } from "./agent_services.ts";
+import { Batcher, MAX_AGENT_ID_LENGTH } from "./batcher.ts";
+import { formatAgentStatus } from "./agent_status.ts";
+import { DryRunSink } from "./dry_run_sink.ts";
+import { KernelDropTracker } from "./kernel_drop_tracker.ts";
+import { Outbox } from "./outbox.ts";
+import { type PipelineFrame, runPipeline } from "./pipeline.ts";
+import type { BatchSink } from "./delivery.ts";
+
+/** The agent's own flags, beyond the shared settings. */
+export const AGENT_FLAGS: ExtraFlag[] = [
+  {
+    name: "read",
+    type: "string",
+    help: "Send a pcap or pcapng file through the pipeline instead of capturing; exit when done.",
+  },
+  {
+    name: "status",
+    type: "boolean",
+    help: "Print the outbox (queue depth, stored bytes, dead letters) and the counters, then exit.",
+  },
+  {
+    name: "json",
+    type: "boolean",
+    help: "With --status: print JSON.",
+  },
+  {
+    name: "dry-run",
+    type: "boolean",
+    help: "Decode and batch (and compress) but neither send nor store: for benchmarks.",
+  },
+];
+
+/** Time given to uploads in flight at shutdown before they are stored instead. */
+const SHUTDOWN_GRACE_MS = 5_000;
+/** How often kernel drops are read from pcap stats. */
+const STATS_INTERVAL_MS = 10_000;
+
+const log = getLogger([LOG_ROOT, "agent"]);
+
+function fail(message: string, code: number): number {
+  console.error(`agent: ${message}`);
+  return code;
+}
+
+/** The host name, made fit for an agent id (it travels in HTTP headers). */
+function hostAgentId(): string {
+  const name = Deno.hostname().replace(/[^\x21-\x7e]/g, "-").slice(0, MAX_AGENT_ID_LENGTH);
+  return name === "" ? "agent" : name;
+}
+
+function baseName(path: string): string {
+  return path.split(/[\\/]/).pop() || path;
+}
+
+async function printStatus(config: Config, json: boolean): Promise<number> {
+  await Deno.mkdir(config.dataDir, { recursive: true });
+  const kvPath = `${config.dataDir}/${AGENT_KV_FILE_NAME}`;
+  const kv = await Deno.openKv(kvPath);
+  try {
+    const status = await new Outbox({ kv, maxBytes: config.outboxMaxBytes }).status();
+    console.log(json ? JSON.stringify(status, null, 2) : formatAgentStatus(status, kvPath));
+  } finally {
+    kv.close();
+  }
+  return 0;
+}
+
+/** Opens the capture file early so an unreadable one fails before anything starts. */
+async function checkReadable(path: string): Promise<string | null> {
+  try {
+    const info = await Deno.stat(path);
+    if (!info.isFile) return `cannot read ${path}: not a file`;
+    (await Deno.open(path, { read: true })).close();
+    return null;
+  } catch (error) {
+    return `cannot read ${path}: ${(error as Error).message}`;
+  }
+}
+
+/** Runs the agent with command-line `args`; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  let loaded;
+  try {
+    loaded = loadConfig({ args, extraFlags: AGENT_FLAGS });
+  } catch (error) {
+    if (error instanceof ConfigError) return fail(error.message, 2);
+    throw error;
+  }
+  const { config, flags } = loaded;
+  const readPath = flags.read as string | undefined;
+  const dryRun = flags["dry-run"] === true;
+  await configureLogging({ component: "agent", logDir: config.logDir, level: config.logLevel });
+  try {
+    if (flags.status === true) return await printStatus(config, flags.json === true);
+    const agentId = config.agentId ?? hostAgentId();
+    if (!Batcher.isValidAgentId(agentId)) {
+      return fail(
+        `Invalid AGENT_ID: ${
+          JSON.stringify(agentId)
+        } is not 1 to ${MAX_AGENT_ID_LENGTH} printable ASCII characters without spaces`,
+        2,
+      );
+    }
+    if (readPath !== undefined) {
+      const problem = await checkReadable(readPath);
+      if (problem !== null) return fail(problem, 1);
+    }
+    return await run(config, { agentId, readPath, dryRun });
+  } finally {
+    await closeLogging();
+  }
+}
+
+interface RunOptions {
+  agentId: string;
+  readPath: string | undefined;
+  dryRun: boolean;
+}
+
+async function run(config: Config, options: RunOptions): Promise<number> {
+  const { agentId, readPath, dryRun } = options;
+  const stop = new AbortController();
+  let group: CaptureGroup | null = null;
+  const onSignal = () => {
+    if (stop.signal.aborted) return;
+    log.info("Stopping: flushing the open batch");
+    stop.abort();
+    group?.close();
+  };
+  let frames: AsyncIterable<readonly PipelineFrame[]>;
+  if (readPath !== undefined) {
+    frames = readCaptureBatches(readPath);
+  } else {
+    try {
+      const filter = await buildCaptureFilter({
+        userFilter: config.captureFilter,
+        excludeUrl: config.serverUrl,
+      });
+      const interfaceNames = config.interfaces.length > 0 ? config.interfaces : ["any"];
+      group = CaptureGroup.open({
+        interfaceNames,
+        filter,
+        snaplenBytes: config.snaplenBytes,
+        promiscuous: config.promiscuous,
+      });
+      log.info("Capturing on {interfaces} with filter {filter}", {
+        interfaces: interfaceNames.join(", "),
+        filter: filter || "(none)",
+      });
+    } catch (error) {
+      if (error instanceof CaptureError) return fail(error.message, 1);
+      if (error instanceof RangeError) return fail(error.message, 2);
+      throw error;
+    }
+    frames = group.bursts();
+  }
+
+  let sink: BatchSink;
+  let services: Awaited<ReturnType<typeof openAgentServices>> | null = null;
+  if (dryRun) {
+    sink = new DryRunSink();
+  } else {
+    try {
+      services = await openAgentServices({
+        config,
+        agentId,
+        // A file can wait for the server; live capture must never stall.
+        overflow: readPath !== undefined ? "wait" : "store",
+      });
+    } catch (error) {
+      group?.close();
+      return fail(
+        `cannot open the outbox ${config.dataDir}/${AGENT_KV_FILE_NAME}: ${
+          (error as Error).message
+        }`,
+        1,
+      );
+    }
+    const { delivery } = services;
+    services.outbox.listen(async (key) => {
+      await delivery.replay(key);
+    });
+    sink = delivery;
+    log.info("Agent {agentId} delivers to {url}; outbox {kv}", {
+      agentId,
+      url: services.uploader.url,
+      kv: services.kvPath,
+    });
+  }
+
+  const drops = new KernelDropTracker();
+  const reportDrops = async () => {
+    if (group === null || services === null || group.closed) return;
+    const dropped = drops.update(group.stats());
+    if (dropped > 0) {
+      log.warn("The kernel dropped {dropped} packets before capture", { dropped });
+      await services.outbox.addCounters({ kernel_dropped: dropped });
+    }
+  };
+  const statsTimer = group === null ? undefined : setInterval(() => {
+    reportDrops().catch((error) => log.error("Cannot record kernel drops: {error}", { error }));
+  }, STATS_INTERVAL_MS);
+
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  const started = performance.now();
+  let exitCode = 0;
+  let frameCount = 0;
+  try {
+    const result = await runPipeline({
+      frames,
+      sink,
+      batchSize: config.batchSize,
+      batchTimeoutMs: config.batchTimeoutMs,
+      agentId,
+      payloadCapture: config.payloadCapture,
+      defaultInterfaceName: readPath === undefined ? "" : baseName(readPath),
+      signal: stop.signal,
+    });
+    frameCount = result.frames;
+  } catch (error) {
+    if (error instanceof PcapFormatError) {
+      exitCode = fail(
+        `cannot read ${readPath} past byte offset ${error.offset}: ${error.message} ` +
+          "(the packets before it were delivered or stored)",
+        1,
+      );
+    } else if (error instanceof CaptureError) {
+      exitCode = fail(error.message, 1);
+    } else if (readPath !== undefined && error instanceof Deno.errors.NotFound) {
+      exitCode = fail(`cannot read ${readPath}: ${(error as Error).message}`, 1);
+    } else {
+      throw error;
+    }
+  } finally {
+    clearInterval(statsTimer);
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+    await reportDrops().catch(() => {});
+    group?.close();
+    // A file waits for every batch to be delivered or stored; a stop gives uploads a grace period.
+    await services?.close(
+      stop.signal.aborted || readPath === undefined ? SHUTDOWN_GRACE_MS : Infinity,
+    );
+  }
+  const seconds = (performance.now() - started) / 1000;
+  if (sink instanceof DryRunSink) {
+    const rate = Math.round(sink.records / seconds);
+    console.log(
+      `agent: dry run: ${sink.records} records in ${sink.batches} batches ` +
+        `(${sink.bodyBytes} gzip bytes) in ${seconds.toFixed(2)} s: ${rate} records/s`,
+    );
+  } else {
+    log.info("Agent stopped after {frames} packets in {seconds} s", {
+      frames: frameCount,
+      seconds: seconds.toFixed(1),
+    });
+  }
+  return exitCode;
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,88 @@
+/**
+ * The capture agent: live capture or capture files → decode → batches →
+ * gzip JSON uploads to the server, with retries, a Deno KV outbox replayed
+ * through a KV queue, dead letters and persisted counters.
+ *
+ * `main.ts` (`deno task agent`) and `replay_main.ts` (`deno task replay`)
+ * are the programs; this module is the library they are built from.
+ *
+ * @example
+ * ```ts
+ * import { Delivery, Outbox, runPipeline, Uploader, AgentToken } from "@traffic-analyzer/agent";
+ * import { readCaptureBatches } from "@traffic-analyzer/shared/pcap";
+ *
+ * const kv = await Deno.openKv("./data/agent.kv");
+ * const outbox = new Outbox({ kv, maxBytes: 1 << 30 });
+ * const uploader = new Uploader({
+ *   serverUrl: "http://127.0.0.1:8000/ingest_packets",
+ *   agentId: "sensor-1",
+ *   token: new AgentToken({ configured: null, dataDir: "./data" }),
+ *   maxRetries: 3,
+ *   retryDelayMs: 5000,
+ * });
+ * const delivery = new Delivery({ uploader, outbox, overflow: "wait" });
+ * await runPipeline({
+ *   frames: readCaptureBatches("capture.pcap"),
+ *   sink: delivery,
+ *   batchSize: 100,
+ *   batchTimeoutMs: 30_000,
+ *   agentId: "sensor-1",
+ *   payloadCapture: "headers",
+ * });
+ * await delivery.close({ graceMs: Infinity });
+ * kv.close();
+ * ```
+ *
+ * @module
+ */
+export { Batcher, MAX_AGENT_ID_LENGTH } from "./batcher.ts";
+export type { BatcherOptions, PacketBatch, Scheduler } from "./batcher.ts";
+export {
+  decodeBatchBody,
+  encodeBatch,
+  MAX_BATCH_BODY_BYTES,
+  splitEncodedBatch,
+} from "./batch_codec.ts";
+export type { EncodeBatchOptions, EncodedBatch } from "./batch_codec.ts";
+export { AgentToken, INGEST_TOKEN_FILE_NAME } from "./agent_token.ts";
+export type { AgentTokenOptions } from "./agent_token.ts";
+export { Uploader } from "./uploader.ts";
+export type { Sleep } from "./_backoff.ts";
+export type {
+  TokenSource,
+  UndeliveredOutcome,
+  UploaderOptions,
+  UploadOptions,
+  UploadOutcome,
+} from "./uploader.ts";
+export { CHUNK_BYTES, COUNTER_NAMES, Outbox } from "./outbox.ts";
+export type {
+  AgentCounters,
+  CounterName,
+  DeadLetterInfo,
+  OutboxOptions,
+  OutboxStatus,
+  StoredBatch,
+  StoredBatchInfo,
+  StoreOptions,
+  StoreReason,
+} from "./outbox.ts";
+export { OutboxError } from "./outbox_error.ts";
+export type { OutboxErrorOptions } from "./outbox_error.ts";
+export { Delivery } from "./delivery.ts";
+export type {
+  BatchSink,
+  BatchUploader,
+  DeliveryOptions,
+  ReplayAllOptions,
+  ReplayResult,
+  ReplaySummary,
+} from "./delivery.ts";
+export { runPipeline } from "./pipeline.ts";
+export type { PipelineFrame, PipelineResult, RunPipelineOptions } from "./pipeline.ts";
+export { DryRunSink } from "./dry_run_sink.ts";
+export { KernelDropTracker } from "./kernel_drop_tracker.ts";
+export type { DropStats } from "./kernel_drop_tracker.ts";
+export { AGENT_KV_FILE_NAME, openAgentServices } from "./agent_services.ts";
+export type { AgentServices, OpenAgentServicesOptions } from "./agent_services.ts";
+export { formatAgentStatus } from "./agent_status.ts";

@@ -1,0 +1,763 @@
+/**
+ * The agent's Deno KV outbox: batches that could not be delivered wait here,
+ * survive restarts and crashes, and come back through a KV queue with
+ * backoff until the server takes them. Dead letters (batches the server
+ * refused for good) and the agent's counters live in the same store.
+ *
+ * Layout (all under the KV handle passed in):
+ * - `["outbox", "batch", key]`: metadata of a pending batch ({@link StoredBatchInfo})
+ * - `["outbox", "age", storedAtMs, key]`: index, oldest first, for the size cap
+ * - `["outbox", "undelivered", key]`: where KV leaves a queue message it gave up on
+ * - `["outbox", "totals"]`: pending batches, records and bytes, for the cap
+ * - `["dead", key]`: metadata of a dead letter ({@link DeadLetterInfo})
+ * - `["chunk", key, i]`: the gzip body in pieces of at most 64,000 bytes (KV
+ *   caps a value at 65,536), shared by pending batches and dead letters
+ * - `["counters", name]`: `Deno.KvU64` totals since the store was created
+ *
+ * Every change to a batch is one atomic operation, so a batch is stored whole
+ * or not at all, and a crash leaves it either pending or gone, never half.
+ * Queue messages carry only the key and a token; the token changes whenever
+ * a batch is rescheduled, so a stale duplicate message does nothing.
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import { LOG_ROOT } from "@traffic-analyzer/shared";
+import type { EncodedBatch } from "./batch_codec.ts";
+import { OutboxError } from "./outbox_error.ts";
+import { backoffDelayMs } from "./_backoff.ts";
+
+/** Names of the persisted counters (all count packet records). */
+export const COUNTER_NAMES = [
+  "captured",
+  "kernel_dropped",
+  "sent",
+  "stored",
+  "replayed",
+  "dropped",
+  "dead_lettered",
+] as const;
+
+/** One of {@link COUNTER_NAMES}. */
+export type CounterName = typeof COUNTER_NAMES[number];
+
+/**
+ * The agent's counters, in packet records: `captured` decoded into batches,
+ * `kernel_dropped` lost in the kernel before capture (pcap stats), `sent`
+ * accepted by the server (directly or from the outbox), `stored` put in the
+ * outbox, `replayed` delivered from the outbox (part of `sent`), `dropped`
+ * evicted from the full outbox, `dead_lettered` refused for good by the server.
+ */
+export type AgentCounters = Record<CounterName, number>;
+
+/** A pending batch as stored. */
+export interface StoredBatchInfo {
+  /** Idempotency key; also the batch's id in the store. */
+  key: string;
+  /** Records in the body. */
+  records: number;
+  /** Size of the gzip body. */
+  bodyBytes: number;
+  /** Chunk entries holding the body. */
+  chunks: number;
+  /** When the batch was made, epoch ms. */
+  createdAtMs: number;
+  /** When it entered the outbox, epoch ms. */
+  storedAtMs: number;
+  /** Delivery attempts from the outbox so far. */
+  attempts: number;
+  /** When the queue is due to bring it back, epoch ms. */
+  nextAttemptAtMs: number;
+  /** Token of the one queue message that may act on it. */
+  queueToken: string;
+  /** Status of the last failed attempt, null when no answer came. */
+  lastStatus: number | null;
+  /** Why the last attempt failed. */
+  lastReason: string;
+}
+
+/** A batch the server refused for good, kept with its body for the operator. */
+export interface DeadLetterInfo {
+  /** Idempotency key. */
+  key: string;
+  /** Records in the body. */
+  records: number;
+  /** Size of the gzip body. */
+  bodyBytes: number;
+  /** Chunk entries holding the body. */
+  chunks: number;
+  /** When the batch was made, epoch ms. */
+  createdAtMs: number;
+  /** When it was dead-lettered, epoch ms. */
+  deadAtMs: number;
+  /** The refusing HTTP status. */
+  status: number | null;
+  /** The server's reason (for a 400 it names the record and field). */
+  reason: string;
+}
+
+/** A pending batch with its body, as read for a delivery attempt. */
+export interface StoredBatch {
+  /** Its metadata. */
+  info: StoredBatchInfo;
+  /** The batch as it was first encoded: same key, same body bytes. */
+  batch: EncodedBatch;
+  /** Version of the metadata read; changes by others make this copy stale. */
+  versionstamp: string;
+}
+
+/** What the outbox holds, for `--status`. */
+export interface OutboxStatus {
+  /** Batches waiting for delivery (the queue depth). */
+  pendingBatches: number;
+  /** Records in them. */
+  pendingRecords: number;
+  /** Their compressed bytes, which OUTBOX_MAX_BYTES caps. */
+  pendingBytes: number;
+  /** The cap. */
+  maxBytes: number;
+  /** When the oldest pending batch was stored, epoch ms. */
+  oldestStoredAtMs: number | null;
+  /** Dead letters, oldest first. */
+  deadLetters: DeadLetterInfo[];
+  /** Their compressed bytes (not capped: they are kept for inspection). */
+  deadLetterBytes: number;
+  /** The persisted counters. */
+  counters: AgentCounters;
+}
+
+/** Why a batch is stored, for its metadata and the logs. */
+export interface StoreReason {
+  /** HTTP status of the failed attempt, null when no answer came. */
+  status: number | null;
+  /** One line. */
+  reason: string;
+  /** The server's `Retry-After` in ms, when it sent one. */
+  retryAfterMs?: number | null;
+}
+
+/** Options for {@link Outbox.store}. */
+export interface StoreOptions extends StoreReason {
+  /** Count the records in `stored`; off when a stored batch is replaced by its parts. @default true */
+  countStored?: boolean;
+}
+
+/** Options for {@link Outbox}. */
+export interface OutboxOptions {
+  /** An open KV store; the caller owns it and closes it after {@link Outbox.stop}. */
+  kv: Deno.Kv;
+  /** OUTBOX_MAX_BYTES: cap on pending bodies; the oldest are dropped above it. */
+  maxBytes: number;
+  /** First replay delay; it doubles per failed replay. @default 5_000 */
+  replayDelayMs?: number;
+  /** Longest replay delay. @default 300_000 */
+  maxReplayDelayMs?: number;
+  /** How often the sweep looks for batches whose queue message was lost. @default 60_000 */
+  sweepIntervalMs?: number;
+  /** How long past its due time a batch may stay untouched before the sweep re-enqueues it. @default 60_000 */
+  lostAfterMs?: number;
+  /** Clock in epoch ms. @default Date.now */
+  clock?: () => number;
+}
+
+/** Bytes per chunk entry: under KV's 65,536-byte value cap with room for encoding overhead. */
+export const CHUNK_BYTES = 64_000;
+
+const BATCH = ["outbox", "batch"] as const;
+const AGE = ["outbox", "age"] as const;
+const UNDELIVERED = ["outbox", "undelivered"] as const;
+const TOTALS = ["outbox", "totals"] as const;
+const DEAD = ["dead"] as const;
+const CHUNK = ["chunk"] as const;
+const COUNTER = ["counters"] as const;
+const MESSAGE_TYPE = "traffic-analyzer/outbox-replay";
+/** Optimistic-concurrency retries before giving up on a busy store. */
+const MAX_COMMIT_ATTEMPTS = 100;
+/** KV's own redelivery schedule when our handler throws (a KV error, not a failed upload). */
+const QUEUE_BACKOFF_MS = [1_000, 5_000, 30_000];
+
+interface Totals {
+  batches: number;
+  records: number;
+  bytes: number;
+}
+
+interface ReplayMessage {
+  type: typeof MESSAGE_TYPE;
+  key: string;
+  token: string;
+}
+
+const log = getLogger([LOG_ROOT, "agent", "outbox"]);
+
+function isReplayMessage(value: unknown): value is ReplayMessage {
+  const message = value as ReplayMessage | null;
+  return typeof message === "object" && message !== null && message.type === MESSAGE_TYPE &&
+    typeof message.key === "string" && typeof message.token === "string";
+}
+
+function chunkCount(bytes: number): number {
+  return Math.max(1, Math.ceil(bytes / CHUNK_BYTES));
+}
+
+function emptyCounters(): AgentCounters {
+  return Object.fromEntries(COUNTER_NAMES.map((name) => [name, 0])) as AgentCounters;
+}
+
+/**
+ * Durable store of undelivered batches with automatic replay.
+ *
+ * @example
+ * ```ts
+ * const kv = await Deno.openKv("./data/agent.kv");
+ * const outbox = new Outbox({ kv, maxBytes: 1 << 30 });
+ * outbox.listen((key) => delivery.replay(key));
+ * await outbox.store(batch, { status: 503, reason: "database unavailable" });
+ * // … on shutdown:
+ * await outbox.stop();
+ * kv.close();
+ * ```
+ */
+export class Outbox {
+  readonly #kv: Deno.Kv;
+  readonly #maxBytes: number;
+  readonly #replayDelayMs: number;
+  readonly #maxReplayDelayMs: number;
+  readonly #sweepIntervalMs: number;
+  readonly #lostAfterMs: number;
+  readonly #clock: () => number;
+  readonly #active = new Map<string, Promise<void>>();
+  #handler: ((key: string) => Promise<void>) | null = null;
+  #listening: Promise<void> | null = null;
+  #sweepTimer: ReturnType<typeof setInterval> | undefined;
+  #stopped = false;
+
+  /** Checks the options; nothing is read or written until a method is called. */
+  constructor(options: OutboxOptions) {
+    if (!(options.maxBytes > 0)) {
+      throw new RangeError(
+        `Cannot create outbox as 'maxBytes' must be positive: current value is ${options.maxBytes}`,
+      );
+    }
+    this.#kv = options.kv;
+    this.#maxBytes = options.maxBytes;
+    this.#replayDelayMs = options.replayDelayMs ?? 5_000;
+    this.#maxReplayDelayMs = options.maxReplayDelayMs ?? 300_000;
+    this.#sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
+    this.#lostAfterMs = options.lostAfterMs ?? 60_000;
+    this.#clock = options.clock ?? Date.now;
+  }
+
+  /**
+   * Stores a batch the uploader could not deliver and schedules its replay.
+   * Drops the oldest pending batches first when the cap would be passed
+   * (counted in `dropped` and logged); a batch larger than the whole cap is
+   * dropped itself. Returns the keys dropped to make room (or the batch's own).
+   */
+  async store(batch: EncodedBatch, options: StoreOptions): Promise<{ dropped: string[] }> {
+    const dropped: string[] = [];
+    const size = batch.body.length;
+    if (size > this.#maxBytes) {
+      await this.addCounters({ dropped: batch.records });
+      log.warn(
+        "Outbox: dropped batch {key} ({records} records, {bytes} bytes): larger than OUTBOX_MAX_BYTES {max}",
+        { key: batch.key, records: batch.records, bytes: size, max: this.#maxBytes },
+      );
+      return { dropped: [batch.key] };
+    }
+    const chunks = chunkCount(size);
+    const metaKey = [...BATCH, batch.key];
+    for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS;) {
+      const [totalsEntry, existing] = await this.#kv.getMany<[Totals, StoredBatchInfo]>([
+        TOTALS as unknown as Deno.KvKey,
+        metaKey,
+      ]);
+      // Already stored (a repeat after a crash): one copy is enough.
+      if (existing.value !== null) return { dropped };
+      const totals = totalsEntry.value ?? { batches: 0, records: 0, bytes: 0 };
+      if (totals.bytes + size > this.#maxBytes && totals.batches > 0) {
+        const evicted = await this.#evictOldest();
+        if (evicted !== null) dropped.push(evicted);
+        else attempt++;
+        continue;
+      }
+      attempt++;
+      const now = this.#clock();
+      const delayMs = Math.min(
+        Math.max(this.#replayDelayMs, options.retryAfterMs ?? 0),
+        this.#maxReplayDelayMs,
+      );
+      const info: StoredBatchInfo = {
+        key: batch.key,
+        records: batch.records,
+        bodyBytes: size,
+        chunks,
+        createdAtMs: batch.createdAtMs,
+        storedAtMs: now,
+        attempts: 0,
+        nextAttemptAtMs: now + delayMs,
+        queueToken: crypto.randomUUID(),
+        lastStatus: options.status,
+        lastReason: options.reason,
+      };
+      const op = this.#kv.atomic()
+        .check(totalsEntry)
+        .check({ key: metaKey, versionstamp: null })
+        .set(metaKey, info)
+        .set([...AGE, now, batch.key], true)
+        .set(TOTALS as unknown as Deno.KvKey, {
+          batches: totals.batches + 1,
+          records: totals.records + batch.records,
+          bytes: totals.bytes + size,
+        });
+      for (let i = 0; i < chunks; i++) {
+        op.set(
+          [...CHUNK, batch.key, i],
+          batch.body.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES),
+        );
+      }
+      if (options.countStored !== false) {
+        op.sum([...COUNTER, "stored"], BigInt(batch.records));
+      }
+      this.#enqueue(op, info, delayMs);
+      const result = await this.#commit(op, batch.key, "store");
+      if (result) return { dropped };
+    }
+    throw new OutboxError(`Cannot store batch ${batch.key}: the store stayed busy`, {
+      key: batch.key,
+    });
+  }
+
+  /** Keeps a batch the server refused for good, with its reason, for the operator. */
+  async deadLetter(batch: EncodedBatch, reason: StoreReason): Promise<void> {
+    const deadKey = [...DEAD, batch.key];
+    const chunks = chunkCount(batch.body.length);
+    const info: DeadLetterInfo = {
+      key: batch.key,
+      records: batch.records,
+      bodyBytes: batch.body.length,
+      chunks,
+      createdAtMs: batch.createdAtMs,
+      deadAtMs: this.#clock(),
+      status: reason.status,
+      reason: reason.reason,
+    };
+    const op = this.#kv.atomic()
+      .check({ key: deadKey, versionstamp: null })
+      .set(deadKey, info)
+      .sum([...COUNTER, "dead_lettered"], BigInt(batch.records));
+    for (let i = 0; i < chunks; i++) {
+      op.set([...CHUNK, batch.key, i], batch.body.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES));
+    }
+    // A failed check means it is already a dead letter: nothing more to keep.
+    await this.#commit(op, batch.key, "dead-letter");
+  }
+
+  /** Reads a pending batch with its body; null when it is not (or no longer) pending. */
+  async load(key: string): Promise<StoredBatch | null> {
+    const entry = await this.#kv.get<StoredBatchInfo>([...BATCH, key]);
+    if (entry.value === null) return null;
+    const body = await this.#readBody(key, entry.value.chunks, entry.value.bodyBytes);
+    return {
+      info: entry.value,
+      versionstamp: entry.versionstamp,
+      batch: {
+        key,
+        records: entry.value.records,
+        body,
+        createdAtMs: entry.value.createdAtMs,
+      },
+    };
+  }
+
+  /** Reads a dead letter's body (to inspect or resend it); null when there is none. */
+  async loadDeadLetter(key: string): Promise<{ info: DeadLetterInfo; body: Uint8Array } | null> {
+    const entry = await this.#kv.get<DeadLetterInfo>([...DEAD, key]);
+    if (entry.value === null) return null;
+    return {
+      info: entry.value,
+      body: await this.#readBody(key, entry.value.chunks, entry.value.bodyBytes),
+    };
+  }
+
+  /**
+   * Removes a pending batch that was delivered (or replaced by its parts),
+   * adding `counters` in the same atomic write. Returns false when someone
+   * else changed or removed it first, and then counts nothing.
+   */
+  async complete(stored: StoredBatch, counters: Partial<AgentCounters>): Promise<boolean> {
+    const { info } = stored;
+    for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt++) {
+      const totalsEntry = await this.#kv.get<Totals>(TOTALS as unknown as Deno.KvKey);
+      const totals = totalsEntry.value ?? { batches: 0, records: 0, bytes: 0 };
+      const op = this.#kv.atomic()
+        .check({ key: [...BATCH, info.key], versionstamp: stored.versionstamp })
+        .check(totalsEntry);
+      this.#deletePending(op, info, totals);
+      for (let i = 0; i < info.chunks; i++) op.delete([...CHUNK, info.key, i]);
+      this.#sumCounters(op, counters);
+      if (await this.#commit(op, info.key, "complete")) return true;
+      if (!await this.#unchanged(info.key, stored.versionstamp)) return false;
+    }
+    throw new OutboxError(`Cannot remove batch ${info.key}: the store stayed busy`, {
+      key: info.key,
+    });
+  }
+
+  /**
+   * Records a failed replay and schedules the next one with backoff (or the
+   * server's `Retry-After`, capped). Returns the delay, or null when the
+   * batch changed meanwhile (someone else handles it).
+   */
+  async reschedule(stored: StoredBatch, reason: StoreReason): Promise<number | null> {
+    const { info } = stored;
+    const attempts = info.attempts + 1;
+    const delayMs = Math.min(
+      Math.max(
+        backoffDelayMs(attempts - 1, this.#replayDelayMs, this.#maxReplayDelayMs),
+        reason.retryAfterMs ?? 0,
+      ),
+      this.#maxReplayDelayMs,
+    );
+    const next: StoredBatchInfo = {
+      ...info,
+      attempts,
+      nextAttemptAtMs: this.#clock() + delayMs,
+      queueToken: crypto.randomUUID(),
+      lastStatus: reason.status,
+      lastReason: reason.reason,
+    };
+    const op = this.#kv.atomic()
+      .check({ key: [...BATCH, info.key], versionstamp: stored.versionstamp })
+      .set([...BATCH, info.key], next);
+    this.#enqueue(op, next, delayMs);
+    return await this.#commit(op, info.key, "reschedule") ? delayMs : null;
+  }
+
+  /** Moves a pending batch to the dead letters (the server refused it for good). */
+  async moveToDeadLetters(stored: StoredBatch, reason: StoreReason): Promise<boolean> {
+    const { info } = stored;
+    for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt++) {
+      const totalsEntry = await this.#kv.get<Totals>(TOTALS as unknown as Deno.KvKey);
+      const totals = totalsEntry.value ?? { batches: 0, records: 0, bytes: 0 };
+      const dead: DeadLetterInfo = {
+        key: info.key,
+        records: info.records,
+        bodyBytes: info.bodyBytes,
+        chunks: info.chunks,
+        createdAtMs: info.createdAtMs,
+        deadAtMs: this.#clock(),
+        status: reason.status,
+        reason: reason.reason,
+      };
+      const op = this.#kv.atomic()
+        .check({ key: [...BATCH, info.key], versionstamp: stored.versionstamp })
+        .check(totalsEntry)
+        .set([...DEAD, info.key], dead)
+        .sum([...COUNTER, "dead_lettered"], BigInt(info.records));
+      this.#deletePending(op, info, totals);
+      if (await this.#commit(op, info.key, "dead-letter")) return true;
+      if (!await this.#unchanged(info.key, stored.versionstamp)) return false;
+    }
+    throw new OutboxError(`Cannot dead-letter batch ${info.key}: the store stayed busy`, {
+      key: info.key,
+    });
+  }
+
+  /**
+   * Moves dead letters back to the outbox for another delivery (after the
+   * server was fixed). Their records count as stored again; returns how many
+   * batches moved.
+   */
+  async requeueDeadLetters(): Promise<number> {
+    let moved = 0;
+    for await (const entry of this.#kv.list<DeadLetterInfo>({ prefix: DEAD })) {
+      const info = entry.value;
+      const body = await this.#readBody(info.key, info.chunks, info.bodyBytes);
+      const batch = { key: info.key, records: info.records, body, createdAtMs: info.createdAtMs };
+      // Chunks are rewritten by store(); the dead entry goes once the batch is pending again.
+      await this.store(batch, {
+        status: info.status,
+        reason: `requeued dead letter: ${info.reason}`,
+      });
+      await this.#kv.atomic().check(entry).delete(entry.key).commit();
+      moved++;
+    }
+    return moved;
+  }
+
+  /** Pending batches, oldest first. */
+  async *pending(): AsyncGenerator<StoredBatchInfo> {
+    for await (const entry of this.#kv.list({ prefix: AGE })) {
+      const key = entry.key[3] as string;
+      const meta = await this.#kv.get<StoredBatchInfo>([...BATCH, key]);
+      if (meta.value !== null) yield meta.value;
+    }
+  }
+
+  /** Dead letters, oldest first. */
+  async deadLetters(): Promise<DeadLetterInfo[]> {
+    const all: DeadLetterInfo[] = [];
+    for await (const entry of this.#kv.list<DeadLetterInfo>({ prefix: DEAD })) {
+      all.push(entry.value);
+    }
+    return all.sort((a, b) => a.deadAtMs - b.deadAtMs);
+  }
+
+  /** Adds to the persisted counters in one atomic write. */
+  async addCounters(deltas: Partial<AgentCounters>): Promise<void> {
+    const op = this.#kv.atomic();
+    if (this.#sumCounters(op, deltas) === 0) return;
+    await this.#commit(op, null, "count");
+  }
+
+  /** The persisted counters. */
+  async counters(): Promise<AgentCounters> {
+    const entries = await this.#kv.getMany<Deno.KvU64[]>(
+      COUNTER_NAMES.map((name) => [...COUNTER, name]),
+    );
+    const counters = emptyCounters();
+    COUNTER_NAMES.forEach((name, i) => {
+      counters[name] = Number(entries[i].value?.value ?? 0n);
+    });
+    return counters;
+  }
+
+  /** Queue depth, stored bytes, dead letters and counters. */
+  async status(): Promise<OutboxStatus> {
+    const totals = (await this.#kv.get<Totals>(TOTALS as unknown as Deno.KvKey)).value ??
+      { batches: 0, records: 0, bytes: 0 };
+    let oldestStoredAtMs: number | null = null;
+    for await (const entry of this.#kv.list({ prefix: AGE }, { limit: 1 })) {
+      oldestStoredAtMs = entry.key[2] as number;
+    }
+    const deadLetters = await this.deadLetters();
+    return {
+      pendingBatches: totals.batches,
+      pendingRecords: totals.records,
+      pendingBytes: totals.bytes,
+      maxBytes: this.#maxBytes,
+      oldestStoredAtMs,
+      deadLetters,
+      deadLetterBytes: deadLetters.reduce((sum, d) => sum + d.bodyBytes, 0),
+      counters: await this.counters(),
+    };
+  }
+
+  /**
+   * Starts replaying: listens to the KV queue, hands each due batch's key to
+   * `handler` (one call per batch at a time), and sweeps for batches whose
+   * message was lost, once now and then every `sweepIntervalMs`. `handler`
+   * must reschedule, complete or dead-letter the batch; if it throws, KV
+   * redelivers the message, and after that the sweep re-enqueues the batch.
+   */
+  listen(handler: (key: string) => Promise<void>): void {
+    if (this.#handler !== null) throw new Error("Outbox.listen() was already called");
+    this.#handler = handler;
+    this.#listening = this.#kv.listenQueue((message) => this.#onMessage(message));
+    // At start nothing is in flight: everything already due is re-enqueued.
+    this.#sweepSoon(0);
+    this.#sweepTimer = setInterval(() => this.#sweepSoon(this.#lostAfterMs), this.#sweepIntervalMs);
+  }
+
+  /**
+   * Re-enqueues pending batches that are due for longer than `lostAfterMs`
+   * without their message having come (KV gave up on it, or the process
+   * died while handling it), and those KV left in `keysIfUndelivered`.
+   * Returns how many were re-enqueued.
+   *
+   * @param lostAfterMs Grace past the due time. @default the option `lostAfterMs`
+   */
+  async sweep(lostAfterMs: number = this.#lostAfterMs): Promise<number> {
+    let requeued = 0;
+    for await (const entry of this.#kv.list<ReplayMessage>({ prefix: UNDELIVERED })) {
+      const key = entry.key[2] as string;
+      await this.#kv.atomic().check(entry).delete(entry.key).commit();
+      if (await this.#requeue(key, 0, () => true)) requeued++;
+    }
+    const now = this.#clock();
+    for await (const entry of this.#kv.list<StoredBatchInfo>({ prefix: BATCH })) {
+      const info = entry.value;
+      if (this.#active.has(info.key) || info.nextAttemptAtMs + lostAfterMs > now) continue;
+      if (await this.#requeue(info.key, 0, (current) => current.queueToken === info.queueToken)) {
+        requeued++;
+      }
+    }
+    if (requeued > 0) log.info("Outbox sweep re-enqueued {count} batches", { count: requeued });
+    return requeued;
+  }
+
+  /**
+   * Brings every pending batch forward to be replayed now, e.g. when a
+   * delivery just succeeded after an outage. Returns how many.
+   */
+  async replayAllNow(): Promise<number> {
+    let requeued = 0;
+    for await (const entry of this.#kv.list<StoredBatchInfo>({ prefix: BATCH })) {
+      if (this.#active.has(entry.value.key)) continue;
+      if (await this.#requeue(entry.value.key, 0, () => true)) requeued++;
+    }
+    return requeued;
+  }
+
+  /**
+   * Stops the sweep and waits for replays in progress. Queue messages that
+   * arrive later are left for the next run. The caller then closes the KV.
+   */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#sweepTimer);
+    this.#sweepTimer = undefined;
+    await Promise.allSettled([...this.#active.values()]);
+  }
+
+  /** Resolves when the queue listener ended (after the KV handle is closed). */
+  get listening(): Promise<void> {
+    return this.#listening ?? Promise.resolve();
+  }
+
+  #sweepSoon(lostAfterMs: number): void {
+    if (this.#stopped) return;
+    this.sweep(lostAfterMs).catch((error) => {
+      if (!this.#stopped) log.error("Outbox sweep failed: {error}", { error });
+    });
+  }
+
+  async #onMessage(message: unknown): Promise<void> {
+    if (!isReplayMessage(message) || this.#handler === null) return;
+    if (this.#stopped) {
+      // Left for the next run: its start-up sweep re-enqueues what is due.
+      return;
+    }
+    const current = await this.#kv.get<StoredBatchInfo>([...BATCH, message.key]);
+    if (current.value === null || current.value.queueToken !== message.token) return;
+    if (this.#active.has(message.key)) return;
+    const running = this.#handler(message.key);
+    this.#active.set(message.key, running.catch(() => {}));
+    try {
+      await running;
+    } finally {
+      this.#active.delete(message.key);
+    }
+  }
+
+  async #requeue(
+    key: string,
+    delayMs: number,
+    stillValid: (info: StoredBatchInfo) => boolean,
+  ): Promise<boolean> {
+    const entry = await this.#kv.get<StoredBatchInfo>([...BATCH, key]);
+    if (entry.value === null || !stillValid(entry.value)) return false;
+    const next = {
+      ...entry.value,
+      nextAttemptAtMs: this.#clock() + delayMs,
+      queueToken: crypto.randomUUID(),
+    };
+    const op = this.#kv.atomic().check(entry).set(entry.key, next);
+    this.#enqueue(op, next, delayMs);
+    return await this.#commit(op, key, "requeue");
+  }
+
+  #enqueue(op: Deno.AtomicOperation, info: StoredBatchInfo, delayMs: number): void {
+    const message: ReplayMessage = { type: MESSAGE_TYPE, key: info.key, token: info.queueToken };
+    op.enqueue(message, {
+      delay: Math.max(0, Math.round(delayMs)),
+      keysIfUndelivered: [[...UNDELIVERED, info.key]],
+      backoffSchedule: QUEUE_BACKOFF_MS,
+    });
+  }
+
+  #deletePending(op: Deno.AtomicOperation, info: StoredBatchInfo, totals: Totals): void {
+    op.delete([...BATCH, info.key])
+      .delete([...AGE, info.storedAtMs, info.key])
+      .delete([...UNDELIVERED, info.key])
+      .set(TOTALS as unknown as Deno.KvKey, {
+        batches: Math.max(0, totals.batches - 1),
+        records: Math.max(0, totals.records - info.records),
+        bytes: Math.max(0, totals.bytes - info.bodyBytes),
+      });
+  }
+
+  #sumCounters(op: Deno.AtomicOperation, deltas: Partial<AgentCounters>): number {
+    let added = 0;
+    for (const name of COUNTER_NAMES) {
+      const delta = deltas[name] ?? 0;
+      if (delta <= 0) continue;
+      op.sum([...COUNTER, name], BigInt(Math.round(delta)));
+      added++;
+    }
+    return added;
+  }
+
+  async #evictOldest(): Promise<string | null> {
+    for await (const ageEntry of this.#kv.list({ prefix: AGE }, { limit: 1 })) {
+      const key = ageEntry.key[3] as string;
+      const meta = await this.#kv.get<StoredBatchInfo>([...BATCH, key]);
+      if (meta.value === null) {
+        // An index entry without its batch cannot happen through this class; clean it anyway.
+        await this.#kv.delete(ageEntry.key);
+        return null;
+      }
+      const stored: StoredBatch = {
+        info: meta.value,
+        versionstamp: meta.versionstamp,
+        batch: { key, records: meta.value.records, body: new Uint8Array(), createdAtMs: 0 },
+      };
+      if (await this.complete(stored, { dropped: meta.value.records })) {
+        log.warn(
+          "Outbox full (OUTBOX_MAX_BYTES {max}): dropped the oldest batch {key} " +
+            "({records} records, {bytes} bytes, stored at {storedAt})",
+          {
+            max: this.#maxBytes,
+            key,
+            records: meta.value.records,
+            bytes: meta.value.bodyBytes,
+            storedAt: new Date(meta.value.storedAtMs).toISOString(),
+          },
+        );
+        return key;
+      }
+      return null;
+    }
+    return null;
+  }
+
+  async #unchanged(key: string, versionstamp: string): Promise<boolean> {
+    const entry = await this.#kv.get([...BATCH, key]);
+    return entry.versionstamp === versionstamp;
+  }
+
+  async #readBody(key: string, chunks: number, bodyBytes: number): Promise<Uint8Array> {
+    const parts: Uint8Array[] = [];
+    for await (const entry of this.#kv.list<Uint8Array>({ prefix: [...CHUNK, key] })) {
+      parts.push(entry.value);
+    }
+    const total = parts.reduce((sum, part) => sum + part.length, 0);
+    if (parts.length !== chunks || total !== bodyBytes) {
+      throw new OutboxError(
+        `Stored batch ${key} is damaged: ${parts.length} of ${chunks} chunks, ${total} of ${bodyBytes} bytes`,
+        { key },
+      );
+    }
+    const body = new Uint8Array(total);
+    let offset = 0;
+    for (const part of parts) {
+      body.set(part, offset);
+      offset += part.length;
+    }
+    return body;
+  }
+
+  async #commit(op: Deno.AtomicOperation, key: string | null, what: string): Promise<boolean> {
+    try {
+      return (await op.commit()).ok;
+    } catch (cause) {
+      throw new OutboxError(
+        `Cannot ${what}${key === null ? "" : ` batch ${key}`} in the outbox: ${
+          (cause as Error).message
+        }`,
+        { key: key ?? undefined, cause },
+      );
+    }
+  }
+}

@@ -1,0 +1,279 @@
+import assert from "node:assert/strict";
+import { sampleRecords } from "@traffic-analyzer/shared/testing";
+import type { PacketRecord } from "@traffic-analyzer/shared/packet/record";
+import { encodeBatch, type EncodedBatch } from "./batch_codec.ts";
+import { CHUNK_BYTES, Outbox, type OutboxOptions } from "./outbox.ts";
+import { OutboxError } from "./outbox_error.ts";
+import { waitFor } from "./_test_support.ts";
+
+const KV_VALUE_LIMIT_BYTES = 65_536;
+
+async function withKv(fn: (kv: Deno.Kv, path: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "ta-outbox-" });
+  const path = `${dir}/agent.kv`;
+  const kv = await Deno.openKv(path);
+  try {
+    await fn(kv, path);
+  } finally {
+    try {
+      kv.close();
+    } catch {
+      // A test that reopens the store has closed this handle already.
+    }
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Records whose captured bytes do not compress. */
+function incompressible(count: number, dataBytes: number, seed = 1): PacketRecord[] {
+  return sampleRecords(count, { seed }).map((r) => ({
+    ...r,
+    data: crypto.getRandomValues(new Uint8Array(dataBytes)).toBase64(),
+  }));
+}
+
+function batch(key: string, records: PacketRecord[]): EncodedBatch {
+  const parts = encodeBatch({ key, records, openedAtMs: 0, createdAtMs: 1 });
+  assert.equal(parts.length, 1);
+  return parts[0];
+}
+
+const failed = { status: 503, reason: "HTTP 503: database unavailable" };
+
+function outbox(kv: Deno.Kv, options: Partial<OutboxOptions> = {}): Outbox {
+  // A long replay delay keeps the queue quiet unless a test listens.
+  return new Outbox({ kv, maxBytes: 1 << 30, replayDelayMs: 3_600_000, ...options });
+}
+
+Deno.test("Outbox stores a batch over 64 KiB in chunks in one atomic write and restores it byte-identical", async () => {
+  await withKv(async (kv, path) => {
+    const big = batch("a:big", incompressible(8, 30_000));
+    assert.ok(big.body.length > KV_VALUE_LIMIT_BYTES, `body is ${big.body.length} bytes`);
+    await outbox(kv).store(big, failed);
+
+    const chunks = await Array.fromAsync(kv.list<Uint8Array>({ prefix: ["chunk", "a:big"] }));
+    assert.equal(chunks.length, Math.ceil(big.body.length / CHUNK_BYTES));
+    assert.ok(chunks.every((c) => c.value.length <= CHUNK_BYTES));
+    // One atomic write: every entry of the batch carries the same versionstamp.
+    const meta = await kv.get(["outbox", "batch", "a:big"]);
+    assert.ok(chunks.every((c) => c.versionstamp === meta.versionstamp));
+
+    // Restored through a fresh handle, as after a restart.
+    kv.close();
+    const reopened = await Deno.openKv(path);
+    try {
+      const loaded = await outbox(reopened).load("a:big");
+      assert.ok(loaded !== null);
+      assert.deepEqual(loaded.batch.body, big.body);
+      assert.equal(loaded.batch.key, "a:big");
+      assert.equal(loaded.batch.records, 8);
+      assert.equal(loaded.info.chunks, chunks.length);
+    } finally {
+      reopened.close();
+    }
+  });
+});
+
+Deno.test("Outbox stores a batch whole or not at all", async () => {
+  await withKv(async (kv) => {
+    // Larger than one atomic write may be (encodeBatch never makes one): the write must fail as a whole.
+    const body = new Uint8Array(900_000).fill(7);
+    const tooBig: EncodedBatch = { key: "a:huge", records: 10, body, createdAtMs: 0 };
+    const box = outbox(kv);
+    await assert.rejects(box.store(tooBig, failed), OutboxError);
+    assert.deepEqual(await Array.fromAsync(kv.list({ prefix: ["chunk"] })), []);
+    assert.equal((await kv.get(["outbox", "batch", "a:huge"])).value, null);
+    const status = await box.status();
+    assert.equal(status.pendingBatches, 0);
+    assert.equal(status.pendingBytes, 0);
+    assert.equal(status.counters.stored, 0);
+  });
+});
+
+Deno.test("Outbox drops the oldest batches above OUTBOX_MAX_BYTES and counts them", async (t) => {
+  await withKv(async (kv) => {
+    const batches = [1, 2, 3, 4, 5].map((i) => batch(`a:${i}`, incompressible(10, 2_000, i)));
+    const size = Math.max(...batches.map((b) => b.body.length));
+    let nowMs = 1_000;
+    const box = outbox(kv, { maxBytes: size * 3, clock: () => nowMs });
+
+    await t.step("the first three fit", async () => {
+      for (const b of batches.slice(0, 3)) {
+        nowMs += 10;
+        assert.deepEqual(await box.store(b, failed), { dropped: [] });
+      }
+      assert.equal((await box.status()).pendingBatches, 3);
+    });
+
+    await t.step("each further one pushes the oldest out", async () => {
+      nowMs += 10;
+      assert.deepEqual(await box.store(batches[3], failed), { dropped: ["a:1"] });
+      nowMs += 10;
+      assert.deepEqual(await box.store(batches[4], failed), { dropped: ["a:2"] });
+      const status = await box.status();
+      assert.equal(status.pendingBatches, 3);
+      assert.ok(status.pendingBytes <= size * 3);
+      assert.equal(
+        status.pendingBytes,
+        batches.slice(2).reduce((n, b) => n + b.body.length, 0),
+      );
+      assert.equal(status.pendingRecords, 30);
+      assert.equal(status.counters.dropped, 20);
+      assert.equal(status.counters.stored, 50);
+      assert.deepEqual((await Array.fromAsync(box.pending())).map((i) => i.key), [
+        "a:3",
+        "a:4",
+        "a:5",
+      ]);
+      assert.equal(await box.load("a:1"), null);
+      assert.deepEqual(await Array.fromAsync(kv.list({ prefix: ["chunk", "a:1"] })), []);
+    });
+
+    await t.step("a batch larger than the whole cap is dropped itself", async () => {
+      const huge = batch("a:huge", incompressible(40, 2_000, 9));
+      assert.ok(huge.body.length > size * 3);
+      assert.deepEqual(await box.store(huge, failed), { dropped: ["a:huge"] });
+      const status = await box.status();
+      assert.equal(status.pendingBatches, 3);
+      assert.equal(status.counters.dropped, 60);
+    });
+  });
+});
+
+Deno.test("Outbox keeps dead letters with their reason outside the cap", async () => {
+  await withKv(async (kv) => {
+    const box = outbox(kv);
+    const b = batch("a:bad", sampleRecords(4));
+    await box.store(b, failed);
+    const stored = await box.load("a:bad");
+    assert.ok(stored !== null);
+    assert.equal(
+      await box.moveToDeadLetters(stored, {
+        status: 400,
+        reason: "HTTP 400: invalid record 2, field ttl",
+      }),
+      true,
+    );
+    const status = await box.status();
+    assert.equal(status.pendingBatches, 0);
+    assert.equal(status.pendingBytes, 0);
+    assert.equal(status.deadLetters.length, 1);
+    assert.equal(status.deadLetters[0].reason, "HTTP 400: invalid record 2, field ttl");
+    assert.equal(status.deadLetters[0].status, 400);
+    assert.equal(status.counters.dead_lettered, 4);
+    const dead = await box.loadDeadLetter("a:bad");
+    assert.deepEqual(dead?.body, b.body);
+    // A stale copy cannot act on it twice.
+    assert.equal(await box.complete(stored, { sent: 4 }), false);
+    assert.equal((await box.counters()).sent, 0);
+
+    assert.equal(await box.requeueDeadLetters(), 1);
+    assert.equal((await box.status()).deadLetters.length, 0);
+    assert.deepEqual((await box.load("a:bad"))?.batch.body, b.body);
+  });
+});
+
+Deno.test("Outbox replays stored batches through the KV queue, once per live message", async (t) => {
+  await withKv(async (kv) => {
+    const box = new Outbox({ kv, maxBytes: 1 << 30, replayDelayMs: 50, maxReplayDelayMs: 100 });
+    const calls: string[] = [];
+    let fail = 2;
+    box.listen(async (key) => {
+      calls.push(key);
+      const stored = await box.load(key);
+      assert.ok(stored !== null);
+      if (fail-- > 0) await box.reschedule(stored, failed);
+      else {await box.complete(stored, {
+          sent: stored.batch.records,
+          replayed: stored.batch.records,
+        });}
+    });
+    try {
+      await t.step("a failed replay is rescheduled until it succeeds", async () => {
+        await box.store(batch("a:1", sampleRecords(5)), failed);
+        await waitFor(
+          "the batch to be replayed",
+          async () => (await box.status()).pendingBatches === 0,
+        );
+        assert.deepEqual(calls, ["a:1", "a:1", "a:1"]);
+        const counters = await box.counters();
+        assert.equal(counters.sent, 5);
+        assert.equal(counters.replayed, 5);
+      });
+    } finally {
+      await box.stop();
+    }
+  });
+});
+
+Deno.test("Outbox ignores stale queue messages and sweeps up lost ones", async (t) => {
+  await withKv(async (kv) => {
+    let nowMs = Date.now();
+    const box = new Outbox({
+      kv,
+      maxBytes: 1 << 30,
+      replayDelayMs: 150,
+      maxReplayDelayMs: 150,
+      sweepIntervalMs: 3_600_000,
+      clock: () => nowMs,
+    });
+    const calls: string[] = [];
+    box.listen((key) => {
+      calls.push(key);
+      return Promise.resolve();
+    });
+    try {
+      await t.step("a re-enqueued batch is handled once, its old message is ignored", async () => {
+        await box.store(batch("a:1", sampleRecords(2)), failed);
+        assert.equal(await box.replayAllNow(), 1);
+        await waitFor("the re-enqueued message", () => calls.length === 1);
+        // The first message (due after 150 ms) carries the old token.
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        assert.deepEqual(calls, ["a:1"]);
+      });
+
+      await t.step("the sweep re-enqueues a batch overdue past lostAfterMs", async () => {
+        // The handler above neither completed nor rescheduled it: its message is gone.
+        assert.equal(await box.sweep(), 0, "not yet overdue");
+        nowMs += 120_000;
+        assert.equal(await box.sweep(), 1);
+        await waitFor("the swept batch", () => calls.length === 2);
+      });
+
+      await t.step("the sweep re-enqueues what KV left in keysIfUndelivered", async () => {
+        const stored = await box.load("a:1");
+        assert.ok(stored !== null);
+        await kv.set(["outbox", "undelivered", "a:1"], { key: "a:1" });
+        nowMs -= 120_000;
+        assert.equal(await box.sweep(), 1);
+        assert.equal((await kv.get(["outbox", "undelivered", "a:1"])).value, null);
+        await waitFor("the undelivered batch", () => calls.length === 3);
+      });
+    } finally {
+      await box.stop();
+    }
+  });
+});
+
+Deno.test("Outbox counters persist across restarts", async () => {
+  await withKv(async (kv, path) => {
+    await outbox(kv).addCounters({ captured: 7, kernel_dropped: 2 });
+    await outbox(kv).addCounters({ captured: 3 });
+    kv.close();
+    const reopened = await Deno.openKv(path);
+    try {
+      const counters = await outbox(reopened).counters();
+      assert.deepEqual(counters, {
+        captured: 10,
+        kernel_dropped: 2,
+        sent: 0,
+        stored: 0,
+        replayed: 0,
+        dropped: 0,
+        dead_lettered: 0,
+      });
+    } finally {
+      reopened.close();
+    }
+  });
+});

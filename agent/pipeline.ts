@@ -1,0 +1,120 @@
+/**
+ * The agent's pipeline: frames (from live capture or a capture file) →
+ * {@linkcode decodePacket} → {@link Batcher} → a {@link BatchSink} (the
+ * delivery, or a dry-run counter). Live capture and `--read` run through
+ * exactly this code; only the frame source differs.
+ *
+ * @module
+ */
+import { decodePacket, type PayloadCapture } from "@traffic-analyzer/shared/packet";
+import { Batcher, type PacketBatch, type Scheduler } from "./batcher.ts";
+import type { BatchSink } from "./delivery.ts";
+
+/** What the pipeline needs of a frame; both capture-file frames and live frames have it. */
+export interface PipelineFrame {
+  /** Captured bytes from the link-layer header on. */
+  data: Uint8Array;
+  /** Capture time, epoch seconds with a fraction (kept as is: a file keeps its own times). */
+  timestampSec: number;
+  /** Bytes on the wire. */
+  wireLength: number;
+  /** LINKTYPE_ value. */
+  linkType: number;
+  /** Interface name, when the source knows it. */
+  interfaceName?: string;
+}
+
+/** Options for {@link runPipeline}. */
+export interface RunPipelineOptions {
+  /** Bursts of frames; the pipeline ends when it ends (or throws when it throws). */
+  frames: AsyncIterable<readonly PipelineFrame[]>;
+  /** Where closed batches go. */
+  sink: BatchSink;
+  /** BATCH_SIZE. */
+  batchSize: number;
+  /** BATCH_TIMEOUT in ms. */
+  batchTimeoutMs: number;
+  /** Agent id, the prefix of idempotency keys. */
+  agentId: string;
+  /** PAYLOAD_CAPTURE: what each record's `data` keeps. */
+  payloadCapture: PayloadCapture;
+  /** Interface name for frames without one (the file's name for `--read`). @default "" */
+  defaultInterfaceName?: string;
+  /** Stops reading after the current burst when aborted; the open batch is still flushed. */
+  signal?: AbortSignal;
+  /** Clock for the batcher. @default Date.now */
+  clock?: () => number;
+  /** Timers for the batcher. @default global timers */
+  scheduler?: Scheduler;
+}
+
+/** Counts of one pipeline run. */
+export interface PipelineResult {
+  /** Frames decoded into records. */
+  frames: number;
+  /** Batches handed to the sink. */
+  batches: number;
+}
+
+/**
+ * Runs frames through decode and batching into the sink until the source
+ * ends, throws, or `signal` aborts. Whatever ends it, the open batch is
+ * flushed and every batch is accepted by the sink before this returns or
+ * rethrows: a damaged file still sends everything before the damage.
+ *
+ * @example
+ * ```ts
+ * await runPipeline({
+ *   frames: readCaptureBatches("capture.pcapng"),
+ *   sink: delivery,
+ *   batchSize: 100,
+ *   batchTimeoutMs: 30_000,
+ *   agentId: "sensor-1",
+ *   payloadCapture: "headers",
+ *   defaultInterfaceName: "capture.pcapng",
+ * });
+ * await delivery.close({ graceMs: Infinity });
+ * ```
+ */
+export async function runPipeline(options: RunPipelineOptions): Promise<PipelineResult> {
+  const { sink, payloadCapture, signal } = options;
+  const defaultInterfaceName = options.defaultInterfaceName ?? "";
+  const accepting = new Set<Promise<void>>();
+  let batches = 0;
+  let frames = 0;
+  const batcher = new Batcher({
+    batchSize: options.batchSize,
+    batchTimeoutMs: options.batchTimeoutMs,
+    agentId: options.agentId,
+    clock: options.clock,
+    scheduler: options.scheduler,
+    onBatch: (batch: PacketBatch) => {
+      batches++;
+      // Timer-closed batches arrive between bursts; they are awaited with the next burst's.
+      const accepted = sink.submit(batch);
+      accepting.add(accepted);
+      accepted.finally(() => accepting.delete(accepted));
+    },
+  });
+  try {
+    for await (const burst of options.frames) {
+      for (const frame of burst) {
+        batcher.add(decodePacket(frame.data, {
+          linkType: frame.linkType,
+          timestampSec: frame.timestampSec,
+          wireLength: frame.wireLength,
+          interfaceName: frame.interfaceName ?? defaultInterfaceName,
+          payloadCapture,
+        }));
+      }
+      frames += burst.length;
+      // Back-pressure: a sink that waits for room slows reading down here.
+      if (accepting.size > 0) await Promise.all(accepting);
+      if (signal?.aborted) break;
+    }
+  } finally {
+    batcher.close();
+    await Promise.all(accepting);
+  }
+  return { frames, batches };
+}

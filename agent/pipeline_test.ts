@@ -1,0 +1,101 @@
+import assert from "node:assert/strict";
+import { PcapFormatError, readCaptureBatches } from "@traffic-analyzer/shared/pcap";
+import type { PacketBatch } from "./batcher.ts";
+import type { BatchSink } from "./delivery.ts";
+import { runPipeline } from "./pipeline.ts";
+import { ROOT } from "./_test_support.ts";
+
+const FIXTURE = `${ROOT}shared/testdata/ipv4_tcp_udp_icmp.pcap`;
+
+/** Capture times as tcpdump prints them (the oracle), in whole microseconds. */
+async function tcpdumpMicros(path: string): Promise<number[]> {
+  const out = await new Deno.Command("tcpdump", {
+    args: ["-tt", "-nn", "-r", path],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  return new TextDecoder().decode(out.stdout).trim().split("\n").filter((l) => l !== "").map(
+    (line) => {
+      const [sec, frac] = line.split(" ")[0].split(".");
+      return Number(sec) * 1e6 + Number(frac.padEnd(6, "0"));
+    },
+  );
+}
+
+class RecordingSink implements BatchSink {
+  batches: PacketBatch[] = [];
+  submit(batch: PacketBatch): Promise<void> {
+    this.batches.push(batch);
+    return Promise.resolve();
+  }
+}
+
+Deno.test("runPipeline() turns every frame of a capture file into a record with the file's timestamp", async () => {
+  const sink = new RecordingSink();
+  const result = await runPipeline({
+    frames: readCaptureBatches(FIXTURE),
+    sink,
+    batchSize: 10,
+    batchTimeoutMs: 60_000,
+    agentId: "t",
+    payloadCapture: "none",
+    defaultInterfaceName: "ipv4_tcp_udp_icmp.pcap",
+  });
+  const oracle = await tcpdumpMicros(FIXTURE);
+  const records = sink.batches.flatMap((b) => b.records);
+  assert.equal(result.frames, oracle.length);
+  assert.equal(records.length, oracle.length);
+  assert.equal(result.batches, Math.ceil(oracle.length / 10));
+  assert.deepEqual(records.map((r) => Math.round(r.timestamp * 1e6)), oracle);
+  assert.ok(records.every((r) => r.interface === "ipv4_tcp_udp_icmp.pcap" && r.data === null));
+});
+
+Deno.test("runPipeline() hands over everything before a damaged record, then rethrows", async () => {
+  const bytes = await Deno.readFile(FIXTURE);
+  const dir = await Deno.makeTempDir({ prefix: "ta-pipeline-" });
+  const damaged = `${dir}/damaged.pcap`;
+  try {
+    await Deno.writeFile(damaged, bytes.subarray(0, bytes.length - 30));
+    const sink = new RecordingSink();
+    const error = await runPipeline({
+      frames: readCaptureBatches(damaged),
+      sink,
+      batchSize: 1000,
+      batchTimeoutMs: 60_000,
+      agentId: "t",
+      payloadCapture: "full",
+    }).then(() => null, (e) => e);
+    assert.ok(error instanceof PcapFormatError);
+    const oracle = await tcpdumpMicros(damaged);
+    const records = sink.batches.flatMap((b) => b.records);
+    // The open (partial) batch was flushed before the error came out.
+    assert.equal(records.length, oracle.length);
+    assert.deepEqual(records.map((r) => Math.round(r.timestamp * 1e6)), oracle);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("runPipeline() stops after the current burst when its signal aborts and flushes", async () => {
+  const sink = new RecordingSink();
+  const stop = new AbortController();
+  async function* frames() {
+    for await (const burst of readCaptureBatches(FIXTURE, { batchFrames: 5 })) {
+      // A signal (SIGINT) arrives while the first burst is on its way.
+      stop.abort();
+      yield burst;
+    }
+  }
+  const result = await runPipeline({
+    frames: frames(),
+    sink,
+    batchSize: 100,
+    batchTimeoutMs: 60_000,
+    agentId: "t",
+    payloadCapture: "headers",
+    signal: stop.signal,
+  });
+  assert.equal(result.frames, 5);
+  assert.equal(sink.batches.length, 1);
+  assert.equal(sink.batches[0].records.length, 5);
+});
