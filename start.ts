@@ -1,17 +1,95 @@
 /**
- * `deno task start`: the whole system in one process on the embedded default
+ * `deno task start`: the whole system in one command on the embedded default
  * (PGlite under DATA_DIR): the server with its web page and API, the
- * aggregator inside it, and a capture agent.
+ * aggregator in the same process (PGlite belongs to one process), and a
+ * capture agent. The agent captures live when libpcap and the privilege are
+ * there; otherwise it replays the bundled demo capture made by the lab.
+ *
+ * `deno task serve` is this program with `--role serve`: no agent, and the
+ * aggregator in-process only on the embedded default (`--no-aggregate` turns
+ * it off); with PostgreSQL, run `deno task aggregate` separately.
  *
  * @module
  */
-import { closeLogging, ConfigError, configureLogging, loadConfig } from "@traffic-analyzer/shared";
+import { getLogger } from "@logtape/logtape";
+import {
+  closeLogging,
+  type Config,
+  ConfigError,
+  configureLogging,
+  loadConfig,
+  LOG_ROOT,
+} from "@traffic-analyzer/shared";
 import { runServer } from "@traffic-analyzer/server/serve";
+import { resolveIngestTokens } from "@traffic-analyzer/server";
+import { type RunningAggregator, startAggregator } from "@traffic-analyzer/aggregator";
+import { ScorerLoadError } from "@traffic-analyzer/aggregator/scorer";
+import { CaptureError, LiveCapture } from "@traffic-analyzer/agent/capture";
+
+const log = getLogger([LOG_ROOT, "start"]);
+const DEMO_CAPTURE = new URL("./models/captures/demo.pcap", import.meta.url);
+
+/** Why live capture cannot run here, or null when it can. */
+function liveCaptureProblem(config: Config): string | null {
+  try {
+    const probe = LiveCapture.open({
+      interfaceName: config.interfaces[0] ?? "any",
+      snaplenBytes: 128,
+    });
+    probe.close();
+    return null;
+  } catch (error) {
+    if (error instanceof CaptureError) return error.message;
+    throw error;
+  }
+}
+
+/** Starts `agent/main.ts` as a child process delivering to this server. */
+function spawnAgent(config: Config, serverUrl: string, token: string, args: string[]) {
+  const main = new URL("./agent/main.ts", import.meta.url);
+  return new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--config",
+      new URL("./deno.json", import.meta.url).pathname,
+      "--allow-net",
+      "--allow-env",
+      "--allow-sys",
+      "--allow-read",
+      `--allow-write=${config.dataDir},${config.logDir}`,
+      "--allow-ffi",
+      main.pathname,
+      ...args,
+    ],
+    env: {
+      SERVER_URL: `${serverUrl}ingest_packets`,
+      AGENT_TOKEN: token,
+      DATA_DIR: config.dataDir,
+      LOG_DIR: config.logDir,
+    },
+    stdin: "null",
+  }).spawn();
+}
 
 if (import.meta.main) {
-  let config;
+  let loaded;
   try {
-    ({ config } = loadConfig({ args: Deno.args }));
+    loaded = loadConfig({
+      args: Deno.args,
+      extraFlags: [
+        { name: "role", type: "string", help: "all (default) or serve (no agent)" },
+        { name: "no-agent", type: "boolean", help: "Do not start a capture agent." },
+        { name: "no-aggregate", type: "boolean", help: "Do not run the aggregator in-process." },
+      ],
+    });
+    if (
+      loaded.flags.role !== undefined && !["all", "serve"].includes(loaded.flags.role as string)
+    ) {
+      throw new ConfigError(
+        `Invalid --role: ${JSON.stringify(loaded.flags.role)} is not one of all, serve`,
+        { setting: "--role" },
+      );
+    }
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`start: ${error.message}`);
@@ -19,10 +97,64 @@ if (import.meta.main) {
     }
     throw error;
   }
-  await configureLogging({ component: "start", logDir: config.logDir, level: config.logLevel });
+  const { config, flags } = loaded;
+  const serveOnly = flags.role === "serve";
+  const withAgent = !serveOnly && flags["no-agent"] !== true;
+  const withAggregator = flags["no-aggregate"] !== true &&
+    (!serveOnly || config.databaseUrl === null);
+
+  await configureLogging({
+    component: serveOnly ? "server" : "start",
+    logDir: config.logDir,
+    level: config.logLevel,
+  });
   const server = await runServer(config);
+  let aggregator: RunningAggregator | null = null;
+  if (withAggregator) {
+    try {
+      aggregator = await startAggregator(config, { sql: server.db.sql });
+      log.info("Aggregator running in-process every {sec} s with model {model}", {
+        sec: config.aggregateIntervalMs / 1000,
+        model: aggregator.scorer.modelVersion,
+      });
+    } catch (error) {
+      await server.shutdown();
+      if (error instanceof ScorerLoadError) {
+        console.error(`start: ${error.message}`);
+        Deno.exit(1);
+      }
+      throw error;
+    }
+  }
+
+  let agent: Deno.ChildProcess | null = null;
+  if (withAgent) {
+    const { tokens } = await resolveIngestTokens({
+      configured: config.ingestTokens,
+      dataDir: config.dataDir,
+    });
+    const problem = liveCaptureProblem(config);
+    if (problem === null) {
+      console.log(
+        `Capturing live on ${config.interfaces.join(", ") || "any"} (set INTERFACE to choose).`,
+      );
+      agent = spawnAgent(config, server.url, tokens[0], []);
+    } else {
+      console.log(`Live capture unavailable (${problem}); replaying the bundled demo capture.`);
+      agent = spawnAgent(config, server.url, tokens[0], ["--read", DEMO_CAPTURE.pathname]);
+    }
+  }
+
   console.log(`\nTraffic Analyzer is running: open ${server.url}\n`);
+  let stopping = false;
   const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    try {
+      agent?.kill("SIGTERM");
+    } catch { /* already exited */ }
+    await agent?.status;
+    await aggregator?.stop();
     await server.shutdown();
     await closeLogging();
     Deno.exit(0);

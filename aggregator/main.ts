@@ -1,0 +1,100 @@
+/**
+ * `deno task aggregate`: the aggregator on its own, against PostgreSQL.
+ * `--once` runs a single pass (and retention) and exits.
+ *
+ * PGlite belongs to one process, so on the embedded default the aggregator
+ * runs inside the server (`deno task serve`) instead.
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import {
+  closeLogging,
+  ConfigError,
+  configureLogging,
+  loadConfig,
+  LOG_ROOT,
+} from "@traffic-analyzer/shared";
+import { migrate, openDatabase } from "@traffic-analyzer/shared/db";
+import { ScorerLoadError } from "./scorer/mod.ts";
+import { startAggregator } from "./start_aggregator.ts";
+
+const log = getLogger([LOG_ROOT, "aggregator"]);
+
+/** Runs the aggregator with command-line `args`; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  let loaded;
+  try {
+    loaded = loadConfig({
+      args,
+      extraFlags: [{ name: "once", type: "boolean", help: "Run one pass and exit." }],
+    });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`aggregate: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+  const { config, flags } = loaded;
+  if (!config.databaseUrl) {
+    console.error(
+      "aggregate: the standalone aggregator needs PostgreSQL: set DATABASE_URL " +
+        "(on the embedded default, `deno task serve` runs the aggregator inside the server)",
+    );
+    return 2;
+  }
+  await configureLogging({
+    component: "aggregator",
+    logDir: config.logDir,
+    level: config.logLevel,
+  });
+  const db = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    poolSize: 2,
+    applicationName: "traffic-analyzer-aggregator",
+  });
+  try {
+    await migrate(db.sql);
+    let aggregator;
+    try {
+      aggregator = await startAggregator(config, { sql: db.sql, loop: flags.once !== true });
+    } catch (error) {
+      if (error instanceof ScorerLoadError) {
+        console.error(`aggregate: ${error.message}`);
+        return 1;
+      }
+      throw error;
+    }
+    if (flags.once === true) {
+      const result = await aggregator.service.runOnce();
+      await aggregator.service.enforceRetention();
+      await aggregator.stop();
+      console.log(
+        result.skipped
+          ? "aggregate: another aggregator was running a pass; nothing done"
+          : `aggregate: ${result.packets} packets from ${result.batches} batches, ` +
+            `${result.flowsWritten} flows written in ${Math.round(result.durationMs)} ms`,
+      );
+      return 0;
+    }
+    log.info("Aggregator running every {sec} s with model {model}", {
+      sec: config.aggregateIntervalMs / 1000,
+      model: aggregator.scorer.modelVersion,
+    });
+    const stopped = Promise.withResolvers<void>();
+    const stop = () => stopped.resolve();
+    Deno.addSignalListener("SIGINT", stop);
+    Deno.addSignalListener("SIGTERM", stop);
+    await stopped.promise;
+    await aggregator.stop();
+    return 0;
+  } finally {
+    await db.close();
+    await closeLogging();
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

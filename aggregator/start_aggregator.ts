@@ -1,0 +1,58 @@
+/**
+ * Loads the model and starts the aggregation loop on an open database: what
+ * `aggregator/main.ts` and the all-in-one `start.ts` share.
+ *
+ * @module
+ */
+import type { Config } from "@traffic-analyzer/shared";
+import type { Sql } from "@traffic-analyzer/shared/db";
+import { FEATURE_NAMES, FEATURE_VERSION } from "@traffic-analyzer/shared/flow";
+import { loadFlowScorer, type OnnxFlowScorer } from "./scorer/mod.ts";
+import { AggregatorService } from "./aggregator_service.ts";
+
+/** A running aggregator and what it holds open. */
+export interface RunningAggregator {
+  service: AggregatorService;
+  scorer: OnnxFlowScorer;
+  /** Stops the loop, waits for a running pass and releases the model. */
+  stop(): Promise<void>;
+}
+
+/** Options for {@link startAggregator}. */
+export interface StartAggregatorOptions {
+  /** Database handle (already migrated). */
+  sql: Sql;
+  /** Start the timer loop; false only loads (for `--once`). @default true */
+  loop?: boolean;
+}
+
+/**
+ * Loads the ONNX model (failing at once, with the reason, when it is missing
+ * or was trained on other features) and starts passes every
+ * AGGREGATE_INTERVAL plus hourly retention.
+ */
+export async function startAggregator(
+  config: Config,
+  options: StartAggregatorOptions,
+): Promise<RunningAggregator> {
+  const scorer = await loadFlowScorer({
+    modelPath: config.modelPath,
+    expectedFeatureNames: FEATURE_NAMES,
+    expectedFeatureVersion: FEATURE_VERSION,
+  });
+  const service = new AggregatorService({
+    sql: options.sql,
+    scorer,
+    intervalMs: config.aggregateIntervalMs,
+    rawRetentionDays: config.rawRetentionDays,
+  });
+  if (options.loop !== false) service.start();
+  return {
+    service,
+    scorer,
+    async stop() {
+      await service.stop();
+      await scorer.close();
+    },
+  };
+}
