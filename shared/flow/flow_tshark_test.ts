@@ -11,87 +11,13 @@ import { decodePacket } from "../packet/mod.ts";
 import type { PacketRecord } from "../packet/mod.ts";
 import { readCapture } from "../pcap/mod.ts";
 import { type FlowRecord, FlowTable } from "./flow_table.ts";
+import {
+  type ConvRow,
+  parseConversations,
+  tsharkConversations,
+} from "../testing/tshark_conversations.ts";
 
 const TESTDATA = new URL("../testdata/", import.meta.url);
-
-/** One row of a tshark conversation table. */
-interface ConvRow {
-  protocol: "TCP" | "UDP";
-  a: string;
-  aPort: number;
-  b: string;
-  bPort: number;
-  /** Frames and bytes B -> A (tshark's "<-" columns). */
-  toA: { frames: number; bytes: number; exact: boolean };
-  /** Frames and bytes A -> B ("->"). */
-  toB: { frames: number; bytes: number; exact: boolean };
-}
-
-function splitEndpoint(text: string): [string, number] {
-  const colon = text.lastIndexOf(":");
-  return [text.slice(0, colon), Number(text.slice(colon + 1))];
-}
-
-/** tshark prints small sizes as "N bytes" and larger ones rounded, as "N kB" / "N MB". */
-function parseSize(value: string, unit: string): { bytes: number; exact: boolean } {
-  const n = Number(value.replaceAll(",", ""));
-  if (unit === "bytes") return { bytes: n, exact: true };
-  return { bytes: n * (unit === "kB" ? 1e3 : unit === "MB" ? 1e6 : 1e9), exact: false };
-}
-
-/** Parses the TCP and UDP sections of `tshark -q -z conv,tcp -z conv,udp`. */
-export function parseConversations(text: string): ConvRow[] {
-  const rows: ConvRow[] = [];
-  let protocol: "TCP" | "UDP" | null = null;
-  const rowPattern =
-    /^(\S+)\s+<->\s+(\S+)\s+(\d+)\s+([\d,.]+)\s+(bytes|kB|MB|GB)\s+(\d+)\s+([\d,.]+)\s+(bytes|kB|MB|GB)\s+/;
-  for (const line of text.split("\n")) {
-    if (line.startsWith("TCP Conversations")) protocol = "TCP";
-    else if (line.startsWith("UDP Conversations")) protocol = "UDP";
-    const m = rowPattern.exec(line);
-    if (m === null || protocol === null) continue;
-    const [a, aPort] = splitEndpoint(m[1]);
-    const [b, bPort] = splitEndpoint(m[2]);
-    const toA = parseSize(m[4], m[5]);
-    const toB = parseSize(m[7], m[8]);
-    rows.push({
-      protocol,
-      a,
-      aPort,
-      b,
-      bPort,
-      toA: { frames: Number(m[3]), ...toA },
-      toB: { frames: Number(m[6]), ...toB },
-    });
-  }
-  return rows;
-}
-
-async function tsharkAvailable(): Promise<boolean> {
-  try {
-    const { success } = await new Deno.Command("tshark", {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    })
-      .output();
-    return success;
-  } catch {
-    return false;
-  }
-}
-
-async function conversations(pcap: URL, saved: URL | null): Promise<string | null> {
-  if (await tsharkAvailable()) {
-    const { stdout } = await new Deno.Command("tshark", {
-      args: ["-q", "-z", "conv,tcp", "-z", "conv,udp", "-r", pcap.pathname],
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    return new TextDecoder().decode(stdout);
-  }
-  return saved === null ? null : await Deno.readTextFile(saved);
-}
 
 async function flowsOf(pcap: URL): Promise<FlowRecord[]> {
   const table = new FlowTable();
@@ -152,7 +78,7 @@ function assertSameFlows(flows: FlowRecord[], rows: ConvRow[], label: string): v
 
 Deno.test("FlowTable matches tshark's TCP/UDP conversations on a loopback capture", async () => {
   const pcap = new URL("flows_loopback.pcap", TESTDATA);
-  const text = await conversations(pcap, new URL("flows_loopback.conv.txt", TESTDATA));
+  const text = await tsharkConversations(pcap, new URL("flows_loopback.conv.txt", TESTDATA));
   const rows = parseConversations(text!);
   assert.ok(rows.length >= 10, `only ${rows.length} tshark rows`);
   assert.ok(rows.some((r) => r.protocol === "UDP") && rows.some((r) => r.a.includes(":")));
@@ -183,7 +109,7 @@ Deno.test("FlowTable matches tshark's conversations on the decoder fixtures", as
     } catch {
       continue;
     }
-    const text = await conversations(pcap, null);
+    const text = await tsharkConversations(pcap, null);
     if (text === null) continue; // no tshark, no saved table for this fixture
     await t.step(name, async () => {
       assertSameFlows(await flowsOf(pcap), parseConversations(text), name);

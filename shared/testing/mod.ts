@@ -5,3 +5,4 @@
  */
 export * from "./sample_records.ts";
 export * from "./free_port.ts";
+export * from "./tshark_conversations.ts";
