@@ -447,9 +447,9 @@ Deno.test({
         assert.ok(body.database.schema_version >= 1);
         assert.equal(body.uptime_sec, 60);
         assert.match(body.version, /^\d+\.\d+\.\d+/);
-      assert.equal(body.aggregator.last_pass_at, null);
-      assert.equal(body.aggregator.lag_packets, 5, "the five packets ingested above");
-      assert.ok(body.aggregator.lag_sec >= 0);
+        assert.equal(body.aggregator.last_pass_at, null);
+        assert.equal(body.aggregator.lag_packets, 5, "the five packets ingested above");
+        assert.ok(body.aggregator.lag_sec >= 0);
       },
     );
 

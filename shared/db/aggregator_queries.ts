@@ -7,7 +7,7 @@
  */
 import type { Sql } from "./open_database.ts";
 import type { RawPacketRow } from "./raw_packet_queries.ts";
-import { pgArrayColumn, pgArrayLiteral } from "./pg_array_literal.ts";
+import { pgArrayColumn } from "./pg_array_literal.ts";
 
 /** The aggregator's persisted progress. */
 export interface AggregatorProgress {
@@ -189,7 +189,7 @@ export interface FlowUpsert {
   state: "active" | "closed";
   close_reason: string | null;
   conn_state: string | null;
-  /** The feature vector as an array literal (`{1,0,2.5}`), see {@link pgArrayLiteral}. */
+  /** The feature vector as an array literal (`{1,0,2.5}`), as `pgArrayLiteral()` makes it. */
   features: string | null;
   feature_version: number | null;
   label: string | null;
