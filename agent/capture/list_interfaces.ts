@@ -17,6 +17,7 @@ import {
   readErrbuf,
   readPointerOut,
 } from "./libpcap.ts";
+import { formatIpv6 } from "@traffic-analyzer/shared/packet";
 
 /** One capture source as libpcap lists it. */
 export interface CaptureInterface {
@@ -55,35 +56,9 @@ function readSockaddr(pointer: Deno.PointerValue): string | null {
   if (family === AF_INET6_LINUX || family === AF_INET6_DARWIN) {
     const bytes = new Uint8Array(16);
     Deno.UnsafePointerView.copyInto(pointer, bytes, SIN6_ADDR_OFFSET);
-    return formatIpv6(bytes);
+    return formatIpv6(bytes, 0);
   }
   return null;
-}
-
-/** RFC 5952 text for 16 address bytes: lower case, longest zero run (2+ groups) compressed. */
-function formatIpv6(bytes: Uint8Array): string {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const groups = Array.from({ length: 8 }, (_, i) => view.getUint16(i * 2));
-  let bestStart = -1;
-  let bestLength = 1;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength) {
-      bestStart = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(":");
-  const head = hex.slice(0, bestStart).join(":");
-  const tail = hex.slice(bestStart + bestLength).join(":");
-  return `${head}::${tail}`;
 }
 
 /**

@@ -17,6 +17,7 @@ import { ensureRawPacketPartitions, openDatabase } from "@traffic-analyzer/share
 import { createTestSchema } from "@traffic-analyzer/shared/db/testing";
 import { freePort, sampleRecords } from "@traffic-analyzer/shared/testing";
 import type { PacketRecord } from "@traffic-analyzer/shared/packet/record";
+import { PACKET_FIELDS } from "@traffic-analyzer/shared/packet/schema";
 
 const BATCH = 500;
 const { flags } = loadConfig({
@@ -44,48 +45,8 @@ async function waitHealthy(url: string, timeoutMs: number): Promise<void> {
   throw new Error(`server at ${url} did not become healthy`);
 }
 
-const COPY_COLUMNS = [
-  "timestamp",
-  "interface",
-  "src_ip",
-  "dst_ip",
-  "protocol",
-  "src_port",
-  "dst_port",
-  "length",
-  "caplen",
-  "link_type",
-  "eth_src",
-  "eth_dst",
-  "ether_type",
-  "vlan_id",
-  "vlan_inner_id",
-  "ip_version",
-  "ip_proto",
-  "ttl",
-  "ip_id",
-  "ip_tos",
-  "ip_header_length",
-  "ip_flow_label",
-  "frag_offset",
-  "more_fragments",
-  "dont_fragment",
-  "is_fragment",
-  "tcp_seq",
-  "tcp_ack",
-  "tcp_flags",
-  "tcp_window",
-  "tcp_header_length",
-  "icmp_type",
-  "icmp_code",
-  "icmp_id",
-  "icmp_seq",
-  "arp_opcode",
-  "payload_length",
-  "malformed",
-  "malformed_reason",
-  "data",
-] as const satisfies readonly (keyof PacketRecord)[];
+// Every field of the wire record, in the schema's order.
+const COPY_COLUMNS: readonly (keyof PacketRecord)[] = PACKET_FIELDS.map((f) => f.name);
 
 function copyLine(record: PacketRecord, batchId: number): string {
   const cells = [String(batchId), "bench"];
@@ -109,7 +70,7 @@ async function benchCopy(databaseUrl: string | null, records: PacketRecord[][]):
     }
     await ensureRawPacketPartitions(db.sql, Date.now());
     const lines = records.flatMap((batch, i) => batch.map((r) => copyLine(r, i + 1)));
-    const columns = ["batch_id", "agent_id", ...COPY_COLUMNS];
+    const columns: string[] = ["batch_id", "agent_id", ...COPY_COLUMNS];
     const started = performance.now();
     if (db.pglite) {
       // PGlite's socket server does not carry COPY FROM STDIN; its own API reads a blob.

@@ -114,37 +114,5 @@ function parseIpv6(input: string): Uint8Array | null {
   return out;
 }
 
-/** Formats 4 bytes at `offset` as a dotted quad. */
-export function formatIpv4(bytes: Uint8Array, offset: number): string {
-  return `${bytes[offset]}.${bytes[offset + 1]}.${bytes[offset + 2]}.${bytes[offset + 3]}`;
-}
-
-/**
- * Formats 16 bytes at `offset` in RFC 5952 canonical form: lower-case hex,
- * no leading zeros, the longest run (leftmost on a tie) of two or more zero
- * groups shortened to `::`.
- */
-export function formatIpv6(bytes: Uint8Array, offset: number): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 8; i++) {
-    groups.push((bytes[offset + i * 2] << 8) | bytes[offset + i * 2 + 1]);
-  }
-  let bestStart = -1;
-  let bestLength = 1;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength) {
-      bestStart = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  const hex = (list: number[]) => list.map((g) => g.toString(16)).join(":");
-  if (bestStart < 0) return hex(groups);
-  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLength))}`;
-}
+// One formatter for addresses everywhere: the decoder's, which prints what tshark prints.
+export { formatIpv4, formatIpv6 } from "../packet/address_format.ts";

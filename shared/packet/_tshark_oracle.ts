@@ -39,19 +39,7 @@ export function parseTsharkTsv(text: string): TsharkRow[] {
   });
 }
 
-/** Whether a working tshark is on PATH (and the test may run it). */
-export async function tsharkAvailable(): Promise<boolean> {
-  try {
-    const { success } = await new Deno.Command("tshark", {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return success;
-  } catch {
-    return false;
-  }
-}
+export { tsharkAvailable } from "../testing/tshark_conversations.ts";
 
 /** Runs tshark on a capture with the oracle's fields and options. */
 export async function runTshark(
