@@ -13,6 +13,7 @@ import {
   pgArrayLiteral,
   readAggregatorProgress,
   readBatchPackets,
+  readIngestHorizon,
   readReadyBatches,
   saveAggregatorProgress,
   type Sql,
@@ -128,6 +129,7 @@ export async function runAggregationPass(
   const scoreBatchSize = options.scoreBatchSize ?? 4096;
   const { sql, scorer } = options;
 
+  const horizon = await readIngestHorizon(sql);
   return await sql.begin(async (txRaw) => {
     const tx = txRaw as unknown as Sql;
     if (!await tryLockAggregator(tx)) {
@@ -152,7 +154,8 @@ export async function runAggregationPass(
       : new FlowTable(options.flowTableOptions);
 
     const batches = await readReadyBatches(tx, {
-      after: { txId: progress.lastTxId, batchId: progress.lastBatchId },
+      afterBatchId: progress.lastBatchId,
+      horizon,
       maxRecords: maxPackets,
     });
     const packets = await readBatchPackets(tx, batches.map((b) => b.id));
@@ -201,7 +204,6 @@ export async function runAggregationPass(
     const stateVersion = progress.stateVersion + 1;
     const durationMs = performance.now() - started;
     await saveAggregatorProgress(tx, {
-      lastTxId: last?.txId ?? progress.lastTxId,
       lastBatchId: last?.id ?? progress.lastBatchId,
       stateVersion,
       flowClock,

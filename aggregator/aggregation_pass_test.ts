@@ -92,7 +92,7 @@ Deno.test({
     assert.equal(totals.active, 0, "the flush pass ended every flow");
     const [progress] = await db.sql<{ lag: number }[]>`
       select count(*)::int8 as lag from ingest_batches b, aggregator_progress p
-      where b.tx_id > p.last_tx_id or (b.tx_id = p.last_tx_id and b.id > p.last_batch_id)`;
+      where b.id > p.last_batch_id`;
     assert.equal(progress.lag, 0);
   },
 });
@@ -178,7 +178,8 @@ Deno.test({
     // On one PGlite connection passes queue, so only PostgreSQL can overlap.
     if (db.kind === "postgres") {
       await db.sql.begin(async (tx) => {
-        await tx`select pg_advisory_xact_lock(hashtext('traffic_analyzer_aggregator'))`;
+        await tx`
+          select pg_advisory_xact_lock(hashtext('traffic_analyzer_aggregator:' || current_schema()))`;
         const result = await runAggregationPass({
           sql: db.sql,
           scorer: ruleScorer,
@@ -187,6 +188,54 @@ Deno.test({
         assert.equal(result.skipped, true, "a pass stands aside while another holds the lock");
       });
     } else assert.equal(skipped, 0);
+  },
+});
+
+Deno.test({
+  name: "a batch whose transaction commits after a later batch is not skipped",
+  // PGlite has one connection, so no two ingest transactions overlap there.
+  ignore: db.kind !== "postgres",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await db.truncate();
+    const [early, late] = rounds()[0];
+    // The early batch draws its id first but commits last.
+    const earlyWritten = Promise.withResolvers<void>();
+    const releaseEarly = Promise.withResolvers<void>();
+    const earlyDone = storePacketBatch(db.sql, {
+      agentId: "slow",
+      idempotencyKey: "early",
+      bodySha256: "early",
+      records: early,
+    }, {
+      beforeCommit: () => {
+        earlyWritten.resolve();
+        return releaseEarly.promise;
+      },
+    });
+    await earlyWritten.promise;
+    await storePacketBatch(db.sql, {
+      agentId: "fast",
+      idempotencyKey: "late",
+      bodySha256: "late",
+      records: late,
+    });
+    // The pass must wait for the early transaction rather than pass its id.
+    const pass = runAggregationPass({ sql: db.sql, scorer: ruleScorer, nowMs: NOW_MS });
+    await new Promise((r) => setTimeout(r, 200));
+    releaseEarly.resolve();
+    await earlyDone;
+    const first = await pass;
+    assert.equal(first.packets, early.length + late.length, "both batches in the first pass");
+    await runAggregationPass({ sql: db.sql, scorer: ruleScorer, nowMs: FLUSH_MS });
+    const [{ packets }] = await db.sql<{ packets: number }[]>`
+      select sum(orig_packets + resp_packets)::int8 as packets from traffic_data`;
+    assert.equal(packets, early.length + late.length);
+    const [{ lag }] = await db.sql<{ lag: number }[]>`
+      select count(*)::int8 as lag from ingest_batches b, aggregator_progress p
+      where b.id > p.last_batch_id`;
+    assert.equal(lag, 0);
   },
 });
 

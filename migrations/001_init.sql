@@ -2,19 +2,18 @@
 -- aggregated flows. Written for PostgreSQL 15+ and PGlite alike; objects are
 -- created in the current schema so tests can isolate themselves by schema.
 
--- One row per accepted ingest batch. `tx_id` records the inserting transaction
--- so the aggregator can read batches in commit-safe order (a bigserial id alone
--- can commit out of order under concurrent ingest).
+-- One row per accepted ingest batch. Ids are handed out in commit order
+-- (see aggregator_queries.ts: ingest holds a shared advisory lock that the
+-- aggregator briefly takes exclusively), so the aggregator's watermark is a
+-- plain id.
 create table ingest_batches (
   id bigserial primary key,
   agent_id text not null,
   idempotency_key text not null unique,
   record_count integer not null check (record_count >= 0),
   body_sha256 text not null,
-  received_at timestamptz not null default now(),
-  tx_id xid8 not null default pg_current_xact_id()
+  received_at timestamptz not null default now()
 );
-create index ingest_batches_tx_id on ingest_batches (tx_id);
 create index ingest_batches_received_at on ingest_batches (received_at);
 
 -- Raw packets, partitioned by the day they were received (UTC). Retention drops
@@ -78,7 +77,7 @@ declare
   part_name text := 'raw_packets_' || to_char(day, 'YYYYMMDD');
   lower_bound timestamptz := day::timestamp at time zone 'UTC';
 begin
-  perform pg_advisory_xact_lock(hashtext('raw_packets_ensure_partition'));
+  perform pg_advisory_xact_lock(hashtext('raw_packets_ensure_partition:' || current_schema()));
   if to_regclass(format('%I.%I', current_schema(), part_name)) is null then
     execute format(
       'create table %I.%I partition of %I.raw_packets for values from (%L) to (%L)',

@@ -5,10 +5,8 @@
 
 create table aggregator_progress (
   id smallint primary key default 1 check (id = 1),
-  -- Last batch aggregated, ordered by (tx_id, id): transaction ids below the
-  -- snapshot's xmin are all committed or aborted, so no batch can appear behind
-  -- this point later.
-  last_tx_id xid8 not null default '0'::xid8,
+  -- Last batch aggregated. Batch ids are visible in commit order below the
+  -- ingest horizon, so no batch can appear behind this point later.
   last_batch_id bigint not null default 0,
   -- Increments every pass; an instance reuses its in-memory flow table only
   -- when the version is the one it wrote itself.

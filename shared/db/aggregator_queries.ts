@@ -11,7 +11,6 @@ import { pgArrayColumn } from "./pg_array_literal.ts";
 
 /** The aggregator's persisted progress. */
 export interface AggregatorProgress {
-  lastTxId: string;
   lastBatchId: number;
   stateVersion: number;
   flowClock: number | null;
@@ -26,18 +25,18 @@ export interface AggregatorProgress {
 /**
  * Takes the aggregator's transaction-scoped lock. Returns false when another
  * instance is inside a pass; the caller then skips its pass, so two
- * instances never aggregate the same batches.
+ * instances never aggregate the same batches. The key includes the schema:
+ * advisory locks are per database, and each schema has its own aggregator.
  */
 export async function tryLockAggregator(tx: Sql): Promise<boolean> {
   const [row]: [{ locked: boolean }] = await tx`
-    select pg_try_advisory_xact_lock(hashtext('traffic_analyzer_aggregator')) as locked`;
+    select pg_try_advisory_xact_lock(hashtext('traffic_analyzer_aggregator:' || current_schema())) as locked`;
   return row.locked;
 }
 
 /** Reads the progress row, locking it for the rest of the transaction. */
 export async function readAggregatorProgress(tx: Sql): Promise<AggregatorProgress> {
   const [row]: [{
-    last_tx_id: string;
     last_batch_id: number;
     state_version: number;
     flow_clock: number | null;
@@ -48,12 +47,11 @@ export async function readAggregatorProgress(tx: Sql): Promise<AggregatorProgres
     packets_aggregated: number;
     flows_written: number;
   }] = await tx`
-    select last_tx_id::text as last_tx_id, last_batch_id, state_version, flow_clock,
+    select last_batch_id, state_version, flow_clock,
       flow_clock_wall, flow_table_state, last_pass_at, last_pass_duration_ms,
       packets_aggregated, flows_written
     from aggregator_progress where id = 1 for update`;
   return {
-    lastTxId: row.last_tx_id,
     lastBatchId: row.last_batch_id,
     stateVersion: row.state_version,
     flowClock: row.flow_clock,
@@ -66,56 +64,86 @@ export async function readAggregatorProgress(tx: Sql): Promise<AggregatorProgres
   };
 }
 
+/**
+ * Advisory-lock key that orders ingest commits against the aggregator. Ingest
+ * transactions hold it shared; {@link readIngestHorizon} takes it exclusively
+ * for an instant. Scoped by schema, since advisory locks are per database.
+ */
+export async function holdIngestLockShared(tx: Sql): Promise<void> {
+  await tx`select pg_advisory_xact_lock_shared(hashtext('traffic_analyzer_ingest:' || current_schema()))`;
+}
+
+/**
+ * The highest batch id below which every batch has committed. It waits for
+ * the ingest transactions in flight to finish (they hold the lock shared),
+ * then reads the newest id in a transaction of its own, so ingest is held up
+ * only for that instant. Any batch that commits later gets a higher id (its
+ * id is drawn after it takes the lock), so a watermark at or below the
+ * horizon never skips a batch that commits late. (A plain `id > watermark`
+ * scan would: ids are drawn at insert, not at commit.)
+ */
+export async function readIngestHorizon(sql: Sql): Promise<number> {
+  return await sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(hashtext('traffic_analyzer_ingest:' || current_schema()))`;
+    const [row]: [{ id: number }] =
+      await tx`select coalesce(max(id), 0)::int8 as id from ingest_batches`;
+    return row.id;
+  }) as number;
+}
+
 /** A batch ready to aggregate. */
 export interface ReadyBatch {
   id: number;
-  txId: string;
   recordCount: number;
 }
 
 /** Options for {@link readReadyBatches}. */
 export interface ReadReadyBatchesOptions {
-  /** Where the previous pass stopped. */
-  after: { txId: string; batchId: number };
+  /** The last batch the previous pass took. */
+  afterBatchId: number;
+  /** From {@link readIngestHorizon}: take no batch above it. */
+  horizon: number;
   /** Stop after this many records (whole batches; at least one batch). */
   maxRecords: number;
 }
 
-/**
- * Batches past the watermark in commit-safe order. Only transactions below
- * the current snapshot's xmin qualify: every one of those has committed or
- * aborted, so no batch can later appear behind the new watermark (a plain
- * id order would skip a batch whose transaction commits late).
- */
+/** Batches past the watermark and up to the horizon, in id (= commit) order. */
 export async function readReadyBatches(
   tx: Sql,
   options: ReadReadyBatchesOptions,
 ): Promise<ReadyBatch[]> {
-  const rows = await tx<{ id: number; tx_id: string; record_count: number }[]>`
-    select id, tx_id::text as tx_id, record_count
-    from ingest_batches
-    where (tx_id > ${options.after.txId}::xid8
-        or (tx_id = ${options.after.txId}::xid8 and id > ${options.after.batchId}))
-      and tx_id < pg_snapshot_xmin(pg_current_snapshot())
-    order by tx_id, id
+  const rows = await tx<{ id: number; record_count: number }[]>`
+    select id, record_count from ingest_batches
+    where id > ${options.afterBatchId} and id <= ${options.horizon}
+    order by id
     limit 10000`;
   const out: ReadyBatch[] = [];
   let records = 0;
   for (const row of rows) {
     if (out.length > 0 && records + row.record_count > options.maxRecords) break;
-    out.push({ id: row.id, txId: row.tx_id, recordCount: row.record_count });
+    out.push({ id: row.id, recordCount: row.record_count });
     records += row.record_count;
   }
   return out;
 }
 
 /**
- * The packets of the given batches, in capture-time order (ties by id). The
- * range condition lets the BRIN index on batch_id narrow the scan.
+ * The packets of the given batches, in capture-time order (ties by id).
+ *
+ * The ids join as a set (a hash semi-join; `= any(array)` compares each row
+ * with every id), the range condition lets the BRIN index on batch_id narrow
+ * the scan, and the sort happens here rather than in the database, where a
+ * pass's million rows would spill to disk.
  */
 export async function readBatchPackets(tx: Sql, batchIds: number[]): Promise<RawPacketRow[]> {
   if (batchIds.length === 0) return [];
-  return await tx<RawPacketRow[]>`
+  let min = batchIds[0];
+  let max = batchIds[0];
+  for (const id of batchIds) {
+    if (id < min) min = id;
+    if (id > max) max = id;
+  }
+  const rows = await tx<RawPacketRow[]>`
     select id, batch_id, agent_id, received_at, "timestamp", interface,
       host(src_ip) as src_ip, host(dst_ip) as dst_ip, protocol, src_port, dst_port, length,
       caplen, link_type, eth_src, eth_dst, ether_type, vlan_id, vlan_inner_id, ip_version,
@@ -124,9 +152,9 @@ export async function readBatchPackets(tx: Sql, batchIds: number[]): Promise<Raw
       tcp_header_length, icmp_type, icmp_code, icmp_id, icmp_seq, arp_opcode, payload_length,
       malformed, malformed_reason, null::text as data
     from raw_packets
-    where batch_id between ${Math.min(...batchIds)} and ${Math.max(...batchIds)}
-      and batch_id = any(${"{" + batchIds.join(",") + "}"}::text::int8[])
-    order by "timestamp", id`;
+    where batch_id between ${min} and ${max}
+      and batch_id in (select unnest(${"{" + batchIds.join(",") + "}"}::text::int8[]))`;
+  return [...rows].sort((a, b) => a.timestamp - b.timestamp || a.id - b.id);
 }
 
 /** Aggregator status for `/health` and `/metrics`. */
@@ -153,8 +181,7 @@ export async function readAggregatorStatus(sql: Sql): Promise<AggregatorStatusRo
       coalesce(sum(b.record_count), 0)::int8 as lag_packets,
       extract(epoch from now() - min(b.received_at))::float8 as lag_sec
     from aggregator_progress p
-    left join ingest_batches b
-      on b.tx_id > p.last_tx_id or (b.tx_id = p.last_tx_id and b.id > p.last_batch_id)
+    left join ingest_batches b on b.id > p.last_batch_id
     where p.id = 1
     group by p.id`;
   return {
@@ -250,7 +277,6 @@ export async function upsertFlows(tx: Sql, flows: readonly FlowUpsert[]): Promis
 
 /** What a pass records with its watermark. */
 export interface ProgressUpdate {
-  lastTxId: string;
   lastBatchId: number;
   stateVersion: number;
   flowClock: number | null;
@@ -266,7 +292,6 @@ export interface ProgressUpdate {
 export async function saveAggregatorProgress(tx: Sql, update: ProgressUpdate): Promise<void> {
   await tx`
     update aggregator_progress set
-      last_tx_id = ${update.lastTxId}::xid8,
       last_batch_id = ${update.lastBatchId},
       state_version = ${update.stateVersion},
       flow_clock = ${update.flowClock},

@@ -120,7 +120,7 @@ export async function migrate(
   };
   for (const migration of migrations) {
     await sql.begin(async (tx) => {
-      await tx`select pg_advisory_xact_lock(hashtext('traffic_analyzer_migrate'))`;
+      await tx`select pg_advisory_xact_lock(hashtext('traffic_analyzer_migrate:' || current_schema()))`;
       const done = await check(tx as unknown as Sql);
       if (done.has(migration.version)) return;
       try {

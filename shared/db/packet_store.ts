@@ -7,6 +7,7 @@
 import type { Sql } from "./open_database.ts";
 import type { PacketRecord } from "../packet/packet_record.ts";
 import { pgArrayColumn } from "./pg_array_literal.ts";
+import { holdIngestLockShared } from "./aggregator_queries.ts";
 
 /** A validated batch to store. */
 export interface PacketBatch {
@@ -58,6 +59,11 @@ export function forgetRawPacketPartitions(sql: Sql): void {
 export interface StorePacketBatchOptions {
   /** Current time, for partition upkeep. @default Date.now() */
   nowMs?: number;
+  /**
+   * Awaited after the rows are written, before the commit; tests use it to
+   * hold a batch's transaction open. @default none
+   */
+  beforeCommit?: () => Promise<void>;
 }
 
 /**
@@ -71,7 +77,10 @@ export async function storePacketBatch(
   options: StorePacketBatchOptions = {},
 ): Promise<StoreResult> {
   await ensureRawPacketPartitions(sql, options.nowMs ?? Date.now());
-  return await sql.begin(async (tx) => {
+  return await sql.begin(async (txRaw) => {
+    const tx = txRaw as unknown as Sql;
+    // Held until commit: the aggregator's horizon waits for batches in flight.
+    await holdIngestLockShared(tx);
     const [created]: [{ id: number }?] = await tx`
       insert into ingest_batches (agent_id, idempotency_key, record_count, body_sha256)
       values (${batch.agentId}, ${batch.idempotencyKey}, ${batch.records.length}, ${batch.bodySha256})
@@ -131,6 +140,7 @@ export async function storePacketBatch(
         is_fragment, tcp_seq, tcp_ack, tcp_flags, tcp_window, tcp_header_length, icmp_type,
         icmp_code, icmp_id, icmp_seq, arp_opcode, payload_length, malformed, malformed_reason, data
       )`;
+    await options.beforeCommit?.();
     return { status: "stored", batchId: created.id, stored: inserted.count };
   }) as StoreResult;
 }

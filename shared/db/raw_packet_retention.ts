@@ -47,7 +47,7 @@ export async function dropExpiredRawPackets(
   }
   const cutoffMs = options.nowMs - options.retentionDays * DAY_MS;
   return await sql.begin(async (tx) => {
-    await tx`select pg_advisory_xact_lock(hashtext('traffic_analyzer_retention'))`;
+    await tx`select pg_advisory_xact_lock(hashtext('traffic_analyzer_retention:' || current_schema()))`;
     const partitions = await tx<{ name: string }[]>`
       select c.relname as name
       from pg_inherits i join pg_class c on c.oid = i.inhrelid
@@ -64,7 +64,7 @@ export async function dropExpiredRawPackets(
         select count(*)::int8 as n
         from ingest_batches b, aggregator_progress p
         where b.received_at < ${dayEnd}
-          and (b.tx_id > p.last_tx_id or (b.tx_id = p.last_tx_id and b.id > p.last_batch_id))`;
+          and b.id > p.last_batch_id`;
       if (pending.n > 0) {
         result.kept.push({ partition: name, reason: `${pending.n} batches not yet aggregated` });
         continue;

@@ -37,8 +37,7 @@ async function countByKey(): Promise<Record<string, number>> {
 
 async function markAggregated() {
   await db.sql`
-    update aggregator_progress set (last_tx_id, last_batch_id) =
-      (select tx_id, id from ingest_batches order by tx_id desc, id desc limit 1)`;
+    update aggregator_progress set last_batch_id = (select max(id) from ingest_batches)`;
 }
 
 Deno.test({
