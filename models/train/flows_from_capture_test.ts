@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import { flowFeatureVector, type FlowRecord, FlowTable } from "@traffic-analyzer/shared/flow";
+import { captureRecords } from "./_capture_records.ts";
+import { flowsFromCapture } from "./flows_from_capture.ts";
+
+const DEMO = new URL("../captures/demo.pcap", import.meta.url).pathname;
+
+function byUid(flows: FlowRecord[]): Map<string, FlowRecord> {
+  return new Map(flows.map((f) => [f.uid, f]));
+}
+
+Deno.test("flowsFromCapture() builds the flows the aggregator builds from small batches", async () => {
+  const { flows, packets } = await flowsFromCapture(DEMO);
+  // The aggregator merges whatever each pass read; replay that with small,
+  // uneven batches into one default table, as its passes would.
+  const table = new FlowTable();
+  const incremental: FlowRecord[] = [];
+  let pending = [];
+  let size = 1;
+  for await (const records of captureRecords(DEMO)) {
+    for (const r of records) {
+      pending.push(r);
+      if (pending.length >= size) {
+        incremental.push(...table.merge(pending).ended);
+        pending = [];
+        size = (size * 7) % 97 + 1;
+      }
+    }
+  }
+  incremental.push(...table.merge(pending).ended, ...table.drain());
+
+  assert.ok(packets > 1000);
+  assert.equal(incremental.length, flows.length);
+  const expected = byUid(incremental);
+  for (const flow of flows) {
+    const other = expected.get(flow.uid);
+    assert.ok(other, `flow ${flow.uid} missing from the incremental run`);
+    assert.notEqual(flow.context, null);
+    assert.deepEqual(
+      flowFeatureVector(flow, flow.context),
+      flowFeatureVector(other, other.context),
+    );
+  }
+});
+
+Deno.test("flowsFromCapture() reads the same flows from bytes as from the file", async () => {
+  const fromFile = await flowsFromCapture(DEMO);
+  const fromBytes = await flowsFromCapture(await Deno.readFile(DEMO));
+  assert.deepEqual(fromBytes.flows.map((f) => f.uid), fromFile.flows.map((f) => f.uid));
+  assert.equal(fromBytes.packets, fromFile.packets);
+  assert.equal(fromFile.malformedPackets, 0);
+});
+
+Deno.test("flowsFromCapture() refuses an empty interface name", async () => {
+  await assert.rejects(() => flowsFromCapture(DEMO, { interfaceName: "" }), /'interfaceName'/);
+});
