@@ -1,6 +1,6 @@
 /**
- * `deno task start` as a newcomer runs it: one command, embedded PGlite, and
- * scored flows on the page soon after. Live capture is made unavailable (an
+ * `deno task start` as a newcomer runs it: one command, default settings,
+ * embedded PGlite, and scored flows on the page within a minute. Live capture is made unavailable (an
  * interface that does not exist), so the agent replays the bundled demo
  * capture and says so.
  */
@@ -21,9 +21,7 @@ Deno.test({
       DATA_DIR: `${dir}/data`,
       LOG_DIR: `${dir}/logs`,
       INTERFACE: "no-such-iface0",
-      AGGREGATE_INTERVAL: "2s",
       LOG_LEVEL: "warning",
-      BATCH_TIMEOUT: "1s",
     };
     // The embedded default is the point of this test, whatever the suite runs
     // on, so DATABASE_URL is not passed down.
