@@ -17,7 +17,8 @@ import {
   readErrbuf,
   readPointerOut,
 } from "./libpcap.ts";
-import { formatIpv6 } from "@traffic-analyzer/shared/packet";
+// A relative import: tests load this folder from scripts outside the workspace.
+import { formatIpv6 } from "../../shared/packet/address_format.ts";
 
 /** One capture source as libpcap lists it. */
 export interface CaptureInterface {
