@@ -150,7 +150,10 @@ export async function readBatchPackets(tx: Sql, batchIds: number[]): Promise<Raw
       ip_proto, ttl, ip_id, ip_tos, ip_header_length, ip_flow_label, frag_offset,
       more_fragments, dont_fragment, is_fragment, tcp_seq, tcp_ack, tcp_flags, tcp_window,
       tcp_header_length, icmp_type, icmp_code, icmp_id, icmp_seq, arp_opcode, payload_length,
-      malformed, malformed_reason, null::text as data
+      malformed, malformed_reason,
+      -- Only ICMP bytes are needed: an error quotes the packet it answers,
+      -- which ties it to its flow (the same rule training used).
+      case when ip_proto in (1, 58) then encode(data, 'base64') end as data
     from raw_packets
     where batch_id between ${min} and ${max}
       and batch_id in (select unnest(${"{" + batchIds.join(",") + "}"}::text::int8[]))`;
