@@ -1,0 +1,389 @@
+/**
+ * The aggregator's part of `deno task bench`, one case per run:
+ *
+ * - `--case flows --file F [--model M] [--repeats N] [--merge-batch N]`:
+ *   decodes the capture into records first, then times `FlowTable.merge` of
+ *   them, 10,000 packets a call (a stream, as a flow meter sees it; one pass
+ *   of the aggregator merges everything it read at once, which the `pass`
+ *   case measures), plus `drain()`; then builds every flow's feature vector
+ *   and times scoring them through the ONNX scorer (skipped without a model).
+ * - `--case pass --file F --packets N [--model M]`: stores the first N
+ *   packets of the capture in a fresh schema of PostgreSQL (`DATABASE_URL`)
+ *   with `storePacketBatch`, untimed, then times ONE `runAggregationPass`
+ *   over all of them with the real scorer. Skipped without a model or a
+ *   reachable PostgreSQL; the schema is dropped afterwards.
+ *
+ * Prints what it measures, then one `BENCH_METRICS {...}` line for the
+ * harness (shared/bench/bench_metrics.ts).
+ *
+ * ```sh
+ * deno run --allow-read --allow-ffi --allow-env --allow-sys \
+ *   aggregator/bench/aggregator_bench.ts --case flows --file data/bench/traffic_1500000.pcap
+ * deno run --allow-read --allow-ffi --allow-env --allow-sys --allow-net \
+ *   aggregator/bench/aggregator_bench.ts --case pass --file data/bench/traffic_1500000.pcap --packets 1500000
+ * ```
+ *
+ * @module
+ */
+import { cpuUsage } from "node:process";
+import { parseArgs } from "node:util";
+import { getHeapStatistics } from "node:v8";
+import { migrate, openDatabase, storePacketBatch } from "@traffic-analyzer/shared/db";
+import { createTestSchema } from "@traffic-analyzer/shared/db/testing";
+import {
+  FEATURE_NAMES,
+  FEATURE_VERSION,
+  flowFeatureVector,
+  type FlowRecord,
+  FlowTable,
+} from "@traffic-analyzer/shared/flow";
+import {
+  type DecodeOptions,
+  decodePacket,
+  type PacketRecord,
+  type PayloadCapture,
+} from "@traffic-analyzer/shared/packet";
+import { readCaptureBatches } from "@traffic-analyzer/shared/pcap";
+import { type PassStep, runAggregationPass } from "../aggregation_pass.ts";
+import { loadFlowScorer, type OnnxFlowScorer } from "../scorer/mod.ts";
+
+/** Prefix of the line the harness reads (shared/bench/bench_metrics.ts). */
+const BENCH_METRICS_PREFIX = "BENCH_METRICS ";
+/** Where `deno task bench` and the tests look for PostgreSQL when DATABASE_URL is unset. */
+const DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/test";
+/** Records per stored batch when loading: five agent batches of the default size. */
+const LOAD_BATCH_RECORDS = 500;
+/** Batches stored at once when loading, like several agents. */
+const LOAD_CONCURRENCY = 4;
+
+type Metrics = Record<string, number | string | boolean | null>;
+
+function cpuSeconds(): number {
+  const { user, system } = cpuUsage();
+  return (user + system) / 1e6;
+}
+
+function fmt(value: number): string {
+  return Math.round(value).toLocaleString("en-US");
+}
+
+/**
+ * Streams the records of the first `maxPackets` frames of a capture, in
+ * batches, decoded as the agent decodes them.
+ */
+export async function* decodeCapture(
+  path: string,
+  options: { maxPackets?: number; payloadCapture: PayloadCapture },
+): AsyncGenerator<PacketRecord[]> {
+  const maxPackets = options.maxPackets ?? Infinity;
+  const decodeOptions: DecodeOptions = {
+    linkType: 0,
+    timestampSec: 0,
+    wireLength: 0,
+    interfaceName: path.split("/").pop() ?? path,
+    payloadCapture: options.payloadCapture,
+  };
+  let taken = 0;
+  for await (const batch of readCaptureBatches(path)) {
+    const records: PacketRecord[] = [];
+    for (const frame of batch) {
+      if (taken === maxPackets) break;
+      decodeOptions.linkType = frame.linkType;
+      decodeOptions.timestampSec = frame.timestampSec;
+      decodeOptions.wireLength = frame.wireLength;
+      records.push(decodePacket(frame.data, decodeOptions));
+      taken++;
+    }
+    if (records.length > 0) yield records;
+    if (taken === maxPackets) return;
+  }
+}
+
+/**
+ * The flows of `records`, merged `batchSize` packets at a time and drained,
+ * with the CPU time it took.
+ */
+export function assembleFlows(records: readonly PacketRecord[], batchSize: number): {
+  flows: FlowRecord[];
+  cpuSec: number;
+  wallSec: number;
+} {
+  const cpuStart = cpuSeconds();
+  const wallStart = performance.now();
+  const table = new FlowTable();
+  let flows: FlowRecord[] = [];
+  for (let i = 0; i < records.length; i += batchSize) {
+    const { ended } = table.merge(records.slice(i, i + batchSize));
+    if (ended.length > 0) flows = flows.concat(ended);
+  }
+  flows = flows.concat(table.drain());
+  return {
+    flows,
+    cpuSec: cpuSeconds() - cpuStart,
+    wallSec: (performance.now() - wallStart) / 1000,
+  };
+}
+
+async function modelSkipReason(modelPath: string): Promise<string | null> {
+  try {
+    await Deno.stat(modelPath);
+    return null;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      return `no model at ${modelPath} (run deno task train)`;
+    }
+    throw error;
+  }
+}
+
+async function openScorer(modelPath: string): Promise<OnnxFlowScorer> {
+  return await loadFlowScorer({
+    modelPath,
+    expectedFeatureNames: FEATURE_NAMES,
+    expectedFeatureVersion: FEATURE_VERSION,
+  });
+}
+
+async function flowsCase(
+  path: string,
+  modelPath: string,
+  repeats: number,
+  maxPackets: number | undefined,
+  mergeBatch: number,
+): Promise<Metrics> {
+  const records: PacketRecord[] = [];
+  const decodeCpuStart = cpuSeconds();
+  for await (const batch of decodeCapture(path, { maxPackets, payloadCapture: "none" })) {
+    for (const record of batch) records.push(record);
+  }
+  const decodeCpuSec = cpuSeconds() - decodeCpuStart;
+  console.log(
+    `decoded ${records.length} packets in ${decodeCpuSec.toFixed(2)} s CPU (kept in memory)`,
+  );
+
+  let best: ReturnType<typeof assembleFlows> | null = null;
+  for (let i = 0; i < repeats; i++) {
+    const run = assembleFlows(records, mergeBatch);
+    console.log(
+      `flow assembly run ${i + 1}/${repeats}: ${run.flows.length} flows from ${records.length} ` +
+        `packets in ${run.cpuSec.toFixed(2)} s CPU (${run.wallSec.toFixed(2)} s wall): ` +
+        `${fmt(records.length / run.cpuSec)} packets/s`,
+    );
+    if (best === null || run.cpuSec < best.cpuSec) best = run;
+  }
+  const metrics: Metrics = {
+    packets: records.length,
+    decode_cpu_s: decodeCpuSec,
+    merge_cpu_s: best!.cpuSec,
+    merge_wall_s: best!.wallSec,
+    merge_pps: records.length / best!.cpuSec,
+    merge_batch: mergeBatch,
+    file_to_flows_pps: records.length / (decodeCpuSec + best!.cpuSec),
+    flows: best!.flows.length,
+  };
+
+  const skipped = await modelSkipReason(modelPath);
+  if (skipped !== null) {
+    console.log(`scoring skipped: ${skipped}`);
+    return { ...metrics, score_skipped: skipped };
+  }
+  const flows = best!.flows;
+  records.length = 0;
+  const vectorStart = performance.now();
+  const vectors = flows.map((flow) => flowFeatureVector(flow, flow.context));
+  const vectorSec = (performance.now() - vectorStart) / 1000;
+  const scorer = await openScorer(modelPath);
+  try {
+    await scorer.score(vectors.slice(0, 1000));
+    let bestSec = Infinity;
+    for (let i = 0; i < repeats; i++) {
+      const started = performance.now();
+      const scores = await scorer.score(vectors);
+      const seconds = (performance.now() - started) / 1000;
+      if (scores.length !== vectors.length) {
+        throw new Error(`the scorer answered ${scores.length} of ${vectors.length} flows`);
+      }
+      console.log(
+        `scoring run ${i + 1}/${repeats}: ${vectors.length} flows in ${seconds.toFixed(2)} s: ` +
+          `${fmt(vectors.length / seconds)} flows/s (model ${scorer.modelVersion})`,
+      );
+      bestSec = Math.min(bestSec, seconds);
+    }
+    return {
+      ...metrics,
+      score_fps: vectors.length / bestSec,
+      score_wall_s: bestSec,
+      vector_fps: vectors.length / vectorSec,
+      model_version: scorer.modelVersion,
+    };
+  } finally {
+    await scorer.close();
+  }
+}
+
+async function postgresSkipReason(url: string): Promise<string | null> {
+  try {
+    const probe = await openDatabase({ databaseUrl: url, poolSize: 1 });
+    try {
+      await probe.sql`select 1`;
+    } finally {
+      await probe.close();
+    }
+    return null;
+  } catch (error) {
+    return `PostgreSQL at ${new URL(url).host} unreachable (${(error as Error).message})`;
+  }
+}
+
+async function passCase(path: string, modelPath: string, packets: number): Promise<Metrics> {
+  const noModel = await modelSkipReason(modelPath);
+  if (noModel !== null) return { skipped: noModel };
+  const url = Deno.env.get("DATABASE_URL") || DEFAULT_DATABASE_URL;
+  const noDatabase = await postgresSkipReason(url);
+  if (noDatabase !== null) return { skipped: noDatabase };
+
+  const scorer = await openScorer(modelPath);
+  const schema = await createTestSchema(url);
+  try {
+    const db = await openDatabase({ databaseUrl: schema.url, poolSize: LOAD_CONCURRENCY });
+    try {
+      await migrate(db.sql);
+      const loadStart = performance.now();
+      let stored = 0;
+      let batchNumber = 0;
+      const inFlight = new Set<Promise<void>>();
+      const store = async (records: PacketRecord[]) => {
+        const key = `bench-${batchNumber++}`;
+        const storing = storePacketBatch(db.sql, {
+          agentId: "bench",
+          idempotencyKey: key,
+          bodySha256: key,
+          records,
+        }).then((result) => {
+          if (result.status !== "stored") throw new Error(`batch ${key} was ${result.status}`);
+          stored += result.stored;
+        });
+        inFlight.add(storing);
+        storing.finally(() => inFlight.delete(storing)).catch(() => {});
+        if (inFlight.size >= LOAD_CONCURRENCY) await Promise.race(inFlight);
+      };
+      let pending: PacketRecord[] = [];
+      // Payload capture "full" is the agent's default, so rows carry their bytes.
+      for await (
+        const chunk of decodeCapture(path, { maxPackets: packets, payloadCapture: "full" })
+      ) {
+        pending = pending.concat(chunk);
+        while (pending.length >= LOAD_BATCH_RECORDS) {
+          await store(pending.slice(0, LOAD_BATCH_RECORDS));
+          pending = pending.slice(LOAD_BATCH_RECORDS);
+        }
+      }
+      if (pending.length > 0) await store(pending);
+      await Promise.all(inFlight);
+      const loadSec = (performance.now() - loadStart) / 1000;
+      console.log(
+        `loaded ${stored} packets in ${batchNumber} batches into ${schema.schema} in ` +
+          `${loadSec.toFixed(1)} s (untimed)`,
+      );
+      // Fresh statistics, as autovacuum keeps them on a busy table, so the plan is the usual one.
+      await db.sql`analyze raw_packets, ingest_batches`;
+
+      const started = performance.now();
+      const stepAt: [PassStep, number][] = [];
+      let heapAfterReadBytes = 0;
+      const result = await runAggregationPass({
+        sql: db.sql,
+        scorer,
+        nowMs: Date.now(),
+        maxPackets: Math.max(packets, 1),
+        onStep: (step) => {
+          stepAt.push([step, performance.now()]);
+          // The packets read are all in memory at this point: the pass's peak, near enough.
+          if (step === "read") heapAfterReadBytes = Deno.memoryUsage().heapUsed;
+        },
+      });
+      const passSec = (performance.now() - started) / 1000;
+      const steps = stepAt.map(([step, at], i) =>
+        `${step} +${((at - (i === 0 ? started : stepAt[i - 1][1])) / 1000).toFixed(2)} s`
+      );
+      if (result.skipped || result.packets !== stored) {
+        throw new Error(
+          `the pass aggregated ${result.packets} of ${stored} packets (skipped: ${result.skipped})`,
+        );
+      }
+      console.log(
+        `one aggregation pass: ${result.packets} packets in ${result.batches} batches -> ` +
+          `${result.flowsWritten} flows in ${passSec.toFixed(2)} s: ` +
+          `${fmt(result.packets / passSec)} packets/s`,
+      );
+      const heapLimitBytes = getHeapStatistics().heap_size_limit;
+      console.log(`  time to each step: ${steps.join(", ")}`);
+      console.log(
+        `  V8 heap after reading the packets: ${fmt(heapAfterReadBytes / 1e6)} MB ` +
+          `(limit ${fmt(heapLimitBytes / 1e6)} MB)`,
+      );
+      return {
+        packets: result.packets,
+        batches: result.batches,
+        flows_written: result.flowsWritten,
+        pass_s: passSec,
+        pass_pps: result.packets / passSec,
+        load_s: loadSec,
+        model_version: scorer.modelVersion,
+        steps: steps.join(", "),
+        heap_after_read_mb: heapAfterReadBytes / 1e6,
+        heap_limit_mb: heapLimitBytes / 1e6,
+      };
+    } finally {
+      await db.close();
+    }
+  } finally {
+    await schema.drop();
+    await scorer.close();
+  }
+}
+
+/** Runs the case named by `args` and returns its metrics. */
+export async function runAggregatorBench(args: readonly string[]): Promise<Metrics> {
+  const { values } = parseArgs({
+    args: [...args],
+    strict: true,
+    options: {
+      case: { type: "string" },
+      file: { type: "string" },
+      model: { type: "string", default: "./models/flow_classifier.onnx" },
+      repeats: { type: "string", default: "2" },
+      packets: { type: "string" },
+      "merge-batch": { type: "string", default: "10000" },
+    },
+  });
+  const mergeBatch = Number(values["merge-batch"]);
+  if (!(Number.isInteger(mergeBatch) && mergeBatch >= 1)) {
+    throw new RangeError(
+      `'--merge-batch' must be an integer >= 1: current value is ${values["merge-batch"]}`,
+    );
+  }
+  const repeats = Number(values.repeats);
+  if (!(Number.isInteger(repeats) && repeats >= 1)) {
+    throw new RangeError(`'--repeats' must be an integer >= 1: current value is ${values.repeats}`);
+  }
+  const packets = values.packets === undefined ? undefined : Number(values.packets);
+  if (packets !== undefined && !(Number.isInteger(packets) && packets >= 1)) {
+    throw new RangeError(`'--packets' must be an integer >= 1: current value is ${values.packets}`);
+  }
+  if (values.file === undefined) throw new RangeError("'--file' is required");
+  switch (values.case) {
+    case "flows":
+      return await flowsCase(values.file, values.model, repeats, packets, mergeBatch);
+    case "pass":
+      if (packets === undefined) throw new RangeError("'--case pass' needs '--packets'");
+      return await passCase(values.file, values.model, packets);
+    default:
+      throw new RangeError(`'--case' must be flows or pass: current value is ${values.case}`);
+  }
+}
+
+if (import.meta.main) {
+  const metrics = await runAggregatorBench(Deno.args);
+  console.log(BENCH_METRICS_PREFIX + JSON.stringify(metrics));
+}

@@ -1,0 +1,108 @@
+/**
+ * Case `aggregation`: 30 s of traffic at the ingest target (50,000
+ * records/s, so 1.5 M packets of the bench capture) stored in a fresh
+ * PostgreSQL schema, then ONE aggregation pass over all of it, timed, with
+ * the real scorer (aggregator/bench/aggregator_bench.ts --case pass). The
+ * pass must take under a fifth of the 30 s it covers: 5x headroom.
+ *
+ * @module
+ */
+import { getHeapStatistics } from "node:v8";
+import type { BenchContext } from "./bench_context.ts";
+import { FULL_CAPTURE_PACKETS, QUICK_CAPTURE_PACKETS } from "./bench_context.ts";
+import {
+  metricNumber,
+  optionalMetricNumber,
+  optionalMetricString,
+  parseBenchMetrics,
+} from "./bench_metrics.ts";
+import { formatRate } from "./bench_summary.ts";
+import type { BenchRow } from "./bench_row.ts";
+import { INGEST_TARGET_RECORDS_PER_SEC } from "./_ingest_case.ts";
+import { runBenchScript } from "./run_bench_script.ts";
+
+/** Aggregation must run this many times faster than the ingest target. */
+export const AGGREGATION_HEADROOM = 5;
+/**
+ * V8 heap for the pass: one pass holds every packet it read as a row object,
+ * which at 1.5 M packets outgrows Deno's default limit; the bench measures
+ * speed, and reports the heap so the limit is not forgotten.
+ */
+const HEAP_LIMIT_MB = 8192;
+
+/** Deno's default V8 heap limit in this process (the orchestrator runs without V8 flags). */
+function defaultHeapLimitMb(): number {
+  return getHeapStatistics().heap_size_limit / 1e6;
+}
+
+/** The aggregator's pass interval, which the pass must fit in AGGREGATION_HEADROOM times. */
+const PASS_INTERVAL_SEC = 30;
+
+/** Runs the aggregation pass case. */
+export async function runAggregationCase(context: BenchContext): Promise<BenchRow[]> {
+  const capture = await context.capture();
+  const wanted = context.args.quick ? QUICK_CAPTURE_PACKETS : FULL_CAPTURE_PACKETS;
+  const packets = Math.min(wanted, capture.packets);
+  const metrics = parseBenchMetrics(
+    await runBenchScript(`${context.repoRoot}aggregator/bench/aggregator_bench.ts`, {
+      args: [
+        "--case",
+        "pass",
+        "--file",
+        capture.path,
+        "--packets",
+        String(packets),
+        "--model",
+        context.args.modelPath,
+      ],
+      permissions: ["--allow-read", "--allow-ffi", "--allow-env", "--allow-sys", "--allow-net"],
+      v8Flags: [`--max-old-space-size=${HEAP_LIMIT_MB}`],
+      timeoutSec: context.args.quick ? 180 : 420,
+    }),
+  );
+  const target = {
+    kind: "ratioAtLeast",
+    value: AGGREGATION_HEADROOM,
+    text: `>= ${AGGREGATION_HEADROOM} x ingest target (1.5 M in < ${
+      PASS_INTERVAL_SEC / AGGREGATION_HEADROOM
+    } s)`,
+  } as const;
+  // These packets arrive in trafficSec at the ingest target; the pass gets a fifth of that.
+  const trafficSec = packets / INGEST_TARGET_RECORDS_PER_SEC;
+  const budgetSec = trafficSec / AGGREGATION_HEADROOM;
+  const label = `one pass over ${(packets / 1e6).toFixed(packets < 1e6 ? 2 : 1)} M packets`;
+  const skipped = optionalMetricString(metrics, "skipped");
+  if (skipped !== null) {
+    return [{
+      caseName: "aggregation",
+      label,
+      unit: "packets/s",
+      ours: null,
+      reference: null,
+      target,
+      status: "skipped",
+      note: skipped,
+    }];
+  }
+  const passSec = metricNumber(metrics, "pass_s");
+  const stepNote = optionalMetricString(metrics, "steps");
+  const heapMb = optionalMetricNumber(metrics, "heap_after_read_mb");
+  const heapNote = heapMb === null ? "" : `; V8 heap after the read: ${formatRate(heapMb)} MB ` +
+    `(run with --max-old-space-size=${HEAP_LIMIT_MB}; Deno's default limit here is ${
+      formatRate(defaultHeapLimitMb())
+    } MB)`;
+  return [{
+    caseName: "aggregation",
+    label,
+    unit: "packets/s",
+    ours: metricNumber(metrics, "pass_pps"),
+    reference: { name: "ingest target", value: INGEST_TARGET_RECORDS_PER_SEC },
+    target,
+    status: "measured",
+    note: `pass took ${passSec.toFixed(2)} s, ${passSec < budgetSec ? "under" : "OVER"} its ` +
+      `${budgetSec.toFixed(1)} s budget (${trafficSec.toFixed(0)} s of traffic at the ingest ` +
+      `target); ${metricNumber(metrics, "flows_written")} flows written, model ` +
+      `${optionalMetricString(metrics, "model_version")}` +
+      (stepNote ? `; steps: ${stepNote}` : "") + heapNote,
+  }];
+}

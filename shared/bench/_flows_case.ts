@@ -1,0 +1,99 @@
+/**
+ * Case `flows`: flow assembly (`FlowTable.merge` + `drain`) on the decoded
+ * bench capture, and the capture-to-flows rate (read + decode + merge), next
+ * to argus (a bidirectional flow meter) reading the same file; then flows
+ * scored per second through the ONNX scorer (aggregator/bench/
+ * aggregator_bench.ts --case flows). Pinned to one CPU, rated by CPU time.
+ *
+ * @module
+ */
+import type { BenchContext } from "./bench_context.ts";
+import {
+  metricNumber,
+  optionalMetricNumber,
+  optionalMetricString,
+  parseBenchMetrics,
+} from "./bench_metrics.ts";
+import type { BenchRow } from "./bench_row.ts";
+import { formatRate } from "./bench_summary.ts";
+import { measureFileRate } from "./file_rate.ts";
+import { referenceRate } from "./_reference_rate.ts";
+import { runBenchScript } from "./run_bench_script.ts";
+
+/** Runs the flow assembly and scoring case. */
+export async function runFlowsCase(context: BenchContext): Promise<BenchRow[]> {
+  const capture = await context.capture();
+  const { quick, modelPath } = context.args;
+  const metrics = parseBenchMetrics(
+    await runBenchScript(`${context.repoRoot}aggregator/bench/aggregator_bench.ts`, {
+      args: [
+        "--case",
+        "flows",
+        "--file",
+        capture.path,
+        "--model",
+        modelPath,
+        "--repeats",
+        quick ? "1" : "2",
+      ],
+      // onnxruntime-node loads a native addon (ffi) and reads the environment and system.
+      permissions: ["--allow-read", "--allow-ffi", "--allow-env", "--allow-sys"],
+      v8Flags: ["--max-old-space-size=8192"],
+      cpu: context.cpu,
+      timeoutSec: 300,
+    }),
+  );
+  const argus = await referenceRate(
+    "argus -r -w /dev/null",
+    () =>
+      measureFileRate("argus", (f) => ["-r", f, "-w", "/dev/null"], {
+        path: capture.path,
+        packets: capture.packets,
+        tinyPath: capture.tinyPath,
+        tinyPackets: capture.tinyPackets,
+      }, { cpu: context.cpu, repeats: quick ? 1 : 2 }),
+  );
+  const flows = metricNumber(metrics, "flows");
+  const packets = metricNumber(metrics, "packets");
+  const argusNote = argus.problem ? `; argus: ${argus.problem}` : "";
+  const rows: BenchRow[] = [
+    {
+      caseName: "flows",
+      label: "FlowTable.merge + drain (1 core)",
+      unit: "packets/s",
+      ours: metricNumber(metrics, "merge_pps"),
+      reference: argus.reference,
+      target: null,
+      status: "measured",
+      note: `${packets} decoded packets -> ${flows} flows, ` +
+        `${metricNumber(metrics, "merge_batch")} packets per merge(); ` +
+        `argus also reads and decodes the file${argusNote}`,
+    },
+    {
+      caseName: "flows",
+      label: "capture file -> flows (1 core)",
+      unit: "packets/s",
+      ours: metricNumber(metrics, "file_to_flows_pps"),
+      reference: argus.reference,
+      target: null,
+      status: "measured",
+      note: "read + decodePacket + merge + drain, CPU time",
+    },
+  ];
+  const scoreSkipped = optionalMetricString(metrics, "score_skipped");
+  const scoreFps = optionalMetricNumber(metrics, "score_fps");
+  rows.push({
+    caseName: "flows",
+    label: "ONNX scoring",
+    unit: "flows/s",
+    ours: scoreFps,
+    reference: null,
+    target: null,
+    status: scoreSkipped !== null ? "skipped" : "measured",
+    note: scoreSkipped ??
+      `${flows} flows, model ${optionalMetricString(metrics, "model_version")}, ` +
+        `wall time on one core; feature vectors built at ` +
+        `${formatRate(metricNumber(metrics, "vector_fps"))} flows/s`,
+  });
+  return rows;
+}

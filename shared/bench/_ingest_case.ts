@@ -1,0 +1,79 @@
+/**
+ * Case `ingest`: server/bench/ingest_bench.ts as it is (records/s over HTTP
+ * into PostgreSQL and PGlite, next to COPY of the same rows), read from its
+ * output lines.
+ *
+ * @module
+ */
+import type { BenchContext } from "./bench_context.ts";
+import { BenchOutputError } from "./bench_metrics.ts";
+import type { BenchRow } from "./bench_row.ts";
+import { runBenchScript } from "./run_bench_script.ts";
+
+/** The ingest target: 50,000 records/s into PostgreSQL. */
+export const INGEST_TARGET_RECORDS_PER_SEC = 50_000;
+
+const RESULT_LINE = /^ingest (\S+)\s+HTTP ([\d,]+) records\/s, COPY ([\d,]+) records\/s/;
+const SKIPPED_LINE = /^ingest: PostgreSQL at .* unreachable, skipped \((.*)\)$/;
+
+function count(text: string): number {
+  return Number(text.replaceAll(",", ""));
+}
+
+/** Turns ingest_bench.ts output into rows. */
+export function parseIngestOutput(stdout: string): BenchRow[] {
+  const rows: BenchRow[] = [];
+  for (const line of stdout.split("\n")) {
+    const skipped = SKIPPED_LINE.exec(line);
+    if (skipped) {
+      rows.push({
+        caseName: "ingest",
+        label: "postgres over HTTP",
+        unit: "records/s",
+        ours: null,
+        reference: null,
+        target: { kind: "atLeast", value: INGEST_TARGET_RECORDS_PER_SEC },
+        status: "skipped",
+        note: `PostgreSQL unreachable (${skipped[1]})`,
+      });
+      continue;
+    }
+    const result = RESULT_LINE.exec(line);
+    if (!result) continue;
+    const backend = result[1];
+    rows.push({
+      caseName: "ingest",
+      label: `${backend} over HTTP`,
+      unit: "records/s",
+      ours: count(result[2]),
+      reference: { name: `COPY into ${backend}`, value: count(result[3]) },
+      target: backend === "postgres"
+        ? { kind: "atLeast", value: INGEST_TARGET_RECORDS_PER_SEC }
+        : null,
+      status: "measured",
+      note: null,
+    });
+  }
+  if (!rows.some((row) => row.status === "measured")) {
+    throw new BenchOutputError("ingest_bench.ts printed no result line");
+  }
+  return rows;
+}
+
+/** Runs the ingest bench. */
+export async function runIngestCase(context: BenchContext): Promise<BenchRow[]> {
+  const stdout = await runBenchScript(`${context.repoRoot}server/bench/ingest_bench.ts`, {
+    args: ["--records", context.args.quick ? "20000" : "200000"],
+    // The bench starts the server as a Deno subprocess and writes its data in a temp folder.
+    permissions: [
+      "--allow-net",
+      "--allow-env",
+      "--allow-sys",
+      "--allow-read",
+      "--allow-write",
+      `--allow-run=${Deno.execPath()}`,
+    ],
+    timeoutSec: context.args.quick ? 180 : 300,
+  });
+  return parseIngestOutput(stdout);
+}

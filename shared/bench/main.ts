@@ -1,0 +1,133 @@
+/**
+ * `deno task bench`: speed measurements against the established tools, as
+ * ratios. Each case runs in its own subprocesses with the permissions it
+ * needs (the wings' bench scripts, the reference tools); a case that fails
+ * is reported and the others still run. The run ends with a summary table:
+ * case, ours, reference, ratio, target, met or not.
+ *
+ * The speed targets live here and nowhere else (no unit test times
+ * anything):
+ *
+ * | case          | target                                                           |
+ * | ------------- | ---------------------------------------------------------------- |
+ * | `ingest`      | >= 50,000 records/s over HTTP into PostgreSQL                     |
+ * | `decode`      | >= 1,000,000 packets/s decoded on one core                        |
+ * | `capture`     | live capture's no-drop rate on lo >= half of tcpdump's            |
+ * | `flows`       | none (rates next to argus; scoring rate)                          |
+ * | `aggregation` | one pass over 1.5 M packets (30 s at the ingest target) in < 6 s  |
+ *
+ * Exit code: 0 when every case ran (met or not), 1 when a case failed,
+ * 2 on bad arguments.
+ *
+ * ```sh
+ * deno task bench                       # everything: 5 to 10 minutes on 2 cores
+ * deno task bench --only decode,ingest  # some cases
+ * deno task bench --quick               # small inputs: a smoke run
+ * ```
+ *
+ * @module
+ */
+import {
+  BENCH_USAGE,
+  type BenchArgs,
+  BenchArgsError,
+  type BenchCaseName,
+  parseBenchArgs,
+} from "./bench_args.ts";
+import { type BenchContext, createBenchContext } from "./bench_context.ts";
+import type { BenchRow } from "./bench_row.ts";
+import { formatBenchSummary } from "./bench_summary.ts";
+import { runIngestCase } from "./_ingest_case.ts";
+import { runDecodeCase } from "./_decode_case.ts";
+import { runCaptureCase } from "./_capture_case.ts";
+import { runFlowsCase } from "./_flows_case.ts";
+import { runAggregationCase } from "./_aggregation_case.ts";
+
+/** How each case is run. */
+const CASE_RUNNERS: Record<BenchCaseName, (context: BenchContext) => Promise<BenchRow[]>> = {
+  ingest: runIngestCase,
+  decode: runDecodeCase,
+  capture: runCaptureCase,
+  flows: runFlowsCase,
+  aggregation: runAggregationCase,
+};
+
+/** One failed row standing for a case that threw. */
+export function failedCaseRow(caseName: BenchCaseName, error: unknown): BenchRow {
+  const message = error instanceof Error ? error.message : String(error);
+  return {
+    caseName,
+    label: "(case)",
+    unit: "",
+    ours: null,
+    reference: null,
+    target: null,
+    status: "failed",
+    note: message.split("\n")[0],
+  };
+}
+
+/** Options for {@linkcode runBench}. */
+export interface RunBenchOptions {
+  /** Runs one case; tests replace it. @default the real cases */
+  runCase?: (caseName: BenchCaseName, context: BenchContext) => Promise<BenchRow[]>;
+  /** The context; tests pass their own. @default createBenchContext(args) */
+  context?: BenchContext;
+}
+
+/**
+ * Runs the cases `args` asks for, one after another, and returns all rows.
+ * A case that throws becomes one failed row; the next case still runs.
+ */
+export async function runBench(
+  args: BenchArgs,
+  options: RunBenchOptions = {},
+): Promise<BenchRow[]> {
+  const context = options.context ?? createBenchContext(args);
+  const runCase = options.runCase ?? ((name, ctx) => CASE_RUNNERS[name](ctx));
+  const rows: BenchRow[] = [];
+  for (const caseName of args.cases) {
+    console.log(`\n== ${caseName}`);
+    const started = performance.now();
+    let caseRows: BenchRow[];
+    try {
+      caseRows = await runCase(caseName, context);
+    } catch (error) {
+      console.log(`  ${caseName} failed: ${error instanceof Error ? error.message : error}`);
+      caseRows = [failedCaseRow(caseName, error)];
+    }
+    rows.push(...caseRows);
+    console.log(`\n${formatBenchSummary(caseRows)}`);
+    console.log(`(${caseName}: ${((performance.now() - started) / 1000).toFixed(0)} s)`);
+  }
+  return rows;
+}
+
+/** `deno task bench` with `argv`; returns the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let args: BenchArgs;
+  try {
+    args = parseBenchArgs(argv);
+  } catch (error) {
+    if (!(error instanceof BenchArgsError)) throw error;
+    console.error(`bench: ${error.message}\n\n${BENCH_USAGE}`);
+    return 2;
+  }
+  if (args.help) {
+    console.log(BENCH_USAGE);
+    return 0;
+  }
+  const started = performance.now();
+  const rows = await runBench(args);
+  const minutes = (performance.now() - started) / 60_000;
+  console.log(
+    `\n== summary${args.quick ? " (--quick: small inputs, ratios only indicative)" : ""}, ` +
+      `${minutes.toFixed(1)} min\n\n${formatBenchSummary(rows)}`,
+  );
+  if (args.json) console.log(JSON.stringify({ bench: "summary", rows }));
+  return rows.some((row) => row.status === "failed") ? 1 : 0;
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

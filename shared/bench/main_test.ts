@@ -1,0 +1,59 @@
+import assert from "node:assert/strict";
+import { parseBenchArgs } from "./bench_args.ts";
+import type { BenchContext } from "./bench_context.ts";
+import type { BenchRow } from "./bench_row.ts";
+import { failedCaseRow, main, runBench } from "./main.ts";
+
+function fakeContext(): BenchContext {
+  return {
+    args: parseBenchArgs([]),
+    repoRoot: "/nowhere/",
+    cacheDir: "/nowhere/data/bench",
+    cpu: null,
+    capture: () => Promise.reject(new Error("no capture in this test")),
+  };
+}
+
+function measured(caseName: BenchRow["caseName"]): BenchRow {
+  return {
+    caseName,
+    label: "x",
+    unit: "packets/s",
+    ours: 1,
+    reference: null,
+    target: null,
+    status: "measured",
+    note: null,
+  };
+}
+
+Deno.test("runBench() runs the asked cases in order and goes on after one fails", async () => {
+  const ran: string[] = [];
+  const rows = await runBench(parseBenchArgs(["--only", "flows,decode,ingest"]), {
+    context: fakeContext(),
+    runCase: (name) => {
+      ran.push(name);
+      if (name === "decode") return Promise.reject(new Error("tcpdump exploded\nsecond line"));
+      return Promise.resolve([measured(name)]);
+    },
+  });
+  assert.deepEqual(ran, ["ingest", "decode", "flows"]);
+  assert.deepEqual(rows.map((r) => [r.caseName, r.status]), [
+    ["ingest", "measured"],
+    ["decode", "failed"],
+    ["flows", "measured"],
+  ]);
+  assert.equal(rows[1].note, "tcpdump exploded");
+});
+
+Deno.test("failedCaseRow() keeps the first line of the error", () => {
+  const row = failedCaseRow("capture", new Error("one\ntwo"));
+  assert.equal(row.status, "failed");
+  assert.equal(row.note, "one");
+  assert.equal(failedCaseRow("capture", "plain").note, "plain");
+});
+
+Deno.test("main() answers 2 on bad arguments and 0 on --help without running a case", async () => {
+  assert.equal(await main(["--only", "nothing"]), 2);
+  assert.equal(await main(["--help"]), 0);
+});
