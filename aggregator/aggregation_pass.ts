@@ -56,7 +56,11 @@ export interface AggregationPassOptions {
   nowMs: number;
   /** In-memory flow table from this process's previous pass. @default none */
   cache?: FlowTableCache | null;
-  /** Most packets read in one pass (whole batches). @default 2_000_000 */
+  /**
+   * Most packets read in one pass (whole batches). Bounds the pass's memory
+   * (the rows are held at once); a backlog is worked off by several passes.
+   * @default 250_000
+   */
   maxPackets?: number;
   /** Flow timeouts and windows. @default the flow table's defaults */
   flowTableOptions?: FlowTableOptions;
@@ -81,6 +85,8 @@ export interface AggregationPassResult {
   packets: number;
   flowsWritten: number;
   durationMs: number;
+  /** More batches were ready than this pass took: run the next one at once. */
+  more: boolean;
   /** The table to reuse next pass (null when skipped). */
   cache: FlowTableCache | null;
 }
@@ -125,7 +131,7 @@ export async function runAggregationPass(
   options: AggregationPassOptions,
 ): Promise<AggregationPassResult> {
   const started = performance.now();
-  const maxPackets = options.maxPackets ?? 2_000_000;
+  const maxPackets = options.maxPackets ?? 250_000;
   const scoreBatchSize = options.scoreBatchSize ?? 4096;
   const { sql, scorer } = options;
 
@@ -139,6 +145,7 @@ export async function runAggregationPass(
         packets: 0,
         flowsWritten: 0,
         durationMs: performance.now() - started,
+        more: false,
         cache: null,
       };
     }
@@ -220,6 +227,7 @@ export async function runAggregationPass(
       packets: packets.length,
       flowsWritten: upserts.length,
       durationMs,
+      more: batches.more,
       cache: { stateVersion, table },
     };
   }) as AggregationPassResult;

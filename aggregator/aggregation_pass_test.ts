@@ -98,6 +98,35 @@ Deno.test({
 });
 
 Deno.test({
+  name: "runAggregationPass() takes a backlog in bounded passes and says when more is left",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const data = rounds();
+    const reference = await referenceRun(data);
+    await db.truncate();
+    for (const [r, round] of data.entries()) await ingestRound(round, `r${r}`);
+    let cache: FlowTableCache | null = null;
+    let passes = 0;
+    for (let more = true; more; passes++) {
+      const result = await runAggregationPass({
+        sql: db.sql,
+        scorer: ruleScorer,
+        nowMs: NOW_MS,
+        cache,
+        maxPackets: 1000,
+      });
+      assert.ok(result.packets <= 1000);
+      cache = result.cache;
+      more = result.more;
+    }
+    assert.equal(passes, Math.ceil(data.flat(2).length / 1000));
+    await runAggregationPass({ sql: db.sql, scorer: ruleScorer, nowMs: FLUSH_MS, cache: null });
+    assert.deepEqual(await trafficData(), reference);
+  },
+});
+
+Deno.test({
   name: "a pass killed at any step and run again gives the same traffic_data",
   sanitizeResources: false,
   sanitizeOps: false,

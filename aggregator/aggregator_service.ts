@@ -130,12 +130,14 @@ export class AggregatorService {
     );
     const loop = async () => {
       if (this.#stopped) return;
+      let more = false;
       try {
-        await this.runOnce();
+        more = (await this.runOnce()).more;
       } catch (error) {
         log.error("Aggregation pass failed, retrying next interval: {error}", { error });
       }
-      if (!this.#stopped) this.#timer = setTimeout(loop, this.#options.intervalMs);
+      // A backlog is worked off pass after pass, without waiting the interval.
+      if (!this.#stopped) this.#timer = setTimeout(loop, more ? 0 : this.#options.intervalMs);
     };
     this.#timer = setTimeout(loop, 0);
   }

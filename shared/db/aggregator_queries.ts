@@ -107,20 +107,28 @@ export interface ReadReadyBatchesOptions {
   maxRecords: number;
 }
 
+/** Batches taken by one pass; `more` says whether others were left for the next. */
+export type ReadyBatches = ReadyBatch[] & { more: boolean };
+
 /** Batches past the watermark and up to the horizon, in id (= commit) order. */
 export async function readReadyBatches(
   tx: Sql,
   options: ReadReadyBatchesOptions,
-): Promise<ReadyBatch[]> {
+): Promise<ReadyBatches> {
   const rows = await tx<{ id: number; record_count: number }[]>`
     select id, record_count from ingest_batches
     where id > ${options.afterBatchId} and id <= ${options.horizon}
     order by id
-    limit 10000`;
-  const out: ReadyBatch[] = [];
+    limit 10001`;
+  const out = Object.assign([] as ReadyBatch[], { more: rows.length > 10000 });
   let records = 0;
   for (const row of rows) {
-    if (out.length > 0 && records + row.record_count > options.maxRecords) break;
+    if (
+      out.length === 10000 || (out.length > 0 && records + row.record_count > options.maxRecords)
+    ) {
+      out.more = true;
+      break;
+    }
     out.push({ id: row.id, recordCount: row.record_count });
     records += row.record_count;
   }
