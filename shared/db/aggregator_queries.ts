@@ -240,6 +240,18 @@ export interface FlowUpsert {
  * Rows with the same uid must not repeat within a call.
  */
 export async function upsertFlows(tx: Sql, flows: readonly FlowUpsert[]): Promise<number> {
+  // Statements of bounded size: a pass can touch hundreds of thousands of
+  // flows, and one literal per column of all of them runs to hundreds of MB.
+  let written = 0;
+  for (let i = 0; i < flows.length; i += UPSERT_CHUNK_ROWS) {
+    written += await upsertFlowChunk(tx, flows.slice(i, i + UPSERT_CHUNK_ROWS));
+  }
+  return written;
+}
+
+const UPSERT_CHUNK_ROWS = 5000;
+
+async function upsertFlowChunk(tx: Sql, flows: readonly FlowUpsert[]): Promise<number> {
   if (flows.length === 0) return 0;
   const c = <K extends keyof FlowUpsert>(key: K) => pgArrayColumn(flows, key);
   const result = await tx`
