@@ -11,6 +11,7 @@ import {
   IPPROTO_UDP,
   type PacketRecord,
 } from "../packet/packet_record.ts";
+import { blankPacketRecord } from "../testing/blank_packet_record.ts";
 
 const ETHERNET = 14;
 const IPV4 = 20;
@@ -19,51 +20,7 @@ const UDP = 8;
 const ICMP = 8;
 
 /** A blank IPv4 record; override what the test needs. */
-export function basePacket(overrides: Partial<PacketRecord> = {}): PacketRecord {
-  return {
-    timestamp: 0,
-    interface: "test0",
-    src_ip: null,
-    dst_ip: null,
-    protocol: "IP-0",
-    src_port: null,
-    dst_port: null,
-    length: 60,
-    caplen: 60,
-    link_type: 1,
-    eth_src: "02:00:00:00:00:01",
-    eth_dst: "02:00:00:00:00:02",
-    ether_type: 0x0800,
-    vlan_id: null,
-    vlan_inner_id: null,
-    ip_version: 4,
-    ip_proto: null,
-    ttl: 64,
-    ip_id: 0,
-    ip_tos: 0,
-    ip_header_length: IPV4,
-    ip_flow_label: null,
-    frag_offset: 0,
-    more_fragments: false,
-    dont_fragment: true,
-    is_fragment: false,
-    tcp_seq: null,
-    tcp_ack: null,
-    tcp_flags: null,
-    tcp_window: null,
-    tcp_header_length: null,
-    icmp_type: null,
-    icmp_code: null,
-    icmp_id: null,
-    icmp_seq: null,
-    arp_opcode: null,
-    payload_length: 0,
-    malformed: false,
-    malformed_reason: null,
-    data: null,
-    ...overrides,
-  };
-}
+export const basePacket = blankPacketRecord;
 
 /** Options of {@linkcode tcp}. */
 export interface TcpOptions {

@@ -5,6 +5,7 @@
  * @module
  */
 import type { PacketRecord } from "../packet/packet_record.ts";
+import { blankPacketRecord } from "./blank_packet_record.ts";
 
 /** Options for {@link sampleRecords}. */
 export interface SampleRecordsOptions {
@@ -27,46 +28,7 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-const BASE: Omit<
-  PacketRecord,
-  "timestamp" | "src_ip" | "dst_ip" | "src_port" | "dst_port"
-> = {
-  interface: "eth0",
-  protocol: "TCP",
-  length: 60,
-  caplen: 60,
-  link_type: 1,
-  eth_src: "02:00:00:00:00:01",
-  eth_dst: "02:00:00:00:00:02",
-  ether_type: 0x0800,
-  vlan_id: null,
-  vlan_inner_id: null,
-  ip_version: 4,
-  ip_proto: 6,
-  ttl: 64,
-  ip_id: 0,
-  ip_tos: 0,
-  ip_header_length: 20,
-  ip_flow_label: null,
-  frag_offset: 0,
-  more_fragments: false,
-  dont_fragment: true,
-  is_fragment: false,
-  tcp_seq: null,
-  tcp_ack: null,
-  tcp_flags: null,
-  tcp_window: null,
-  tcp_header_length: null,
-  icmp_type: null,
-  icmp_code: null,
-  icmp_id: null,
-  icmp_seq: null,
-  arp_opcode: null,
-  payload_length: 0,
-  malformed: false,
-  malformed_reason: null,
-  data: null,
-};
+const BASE = blankPacketRecord({ interface: "eth0", protocol: "TCP", ip_proto: 6 });
 
 /** Builds `count` plausible packet records. */
 export function sampleRecords(
