@@ -13,3 +13,4 @@ export * from "./health.ts";
 export * from "./raw_packet_retention.ts";
 export * from "./aggregator_queries.ts";
 export * from "./pg_array_literal.ts";
+export * from "./batch_packet_columns.ts";

@@ -6,6 +6,7 @@
  */
 import type { Sql } from "./open_database.ts";
 import type { PacketRecord } from "../packet/packet_record.ts";
+import { encodePacketColumns } from "../packet/packet_columns.ts";
 import { pgArrayColumn } from "./pg_array_literal.ts";
 import { holdIngestLockShared } from "./aggregator_queries.ts";
 
@@ -77,15 +78,25 @@ export async function storePacketBatch(
   options: StorePacketBatchOptions = {},
 ): Promise<StoreResult> {
   await ensureRawPacketPartitions(sql, options.nowMs ?? Date.now());
+  // Encoded before the transaction, which holds the ingest lock.
+  const block = encodePacketColumns(batch.records);
   return await sql.begin(async (txRaw) => {
     const tx = txRaw as unknown as Sql;
     // Held until commit: the aggregator's horizon waits for batches in flight.
     await holdIngestLockShared(tx);
+    // The batch row and its packet column block (what the aggregator reads)
+    // in one statement; a repeated key inserts neither.
     const [created]: [{ id: number }?] = await tx`
-      insert into ingest_batches (agent_id, idempotency_key, record_count, body_sha256)
-      values (${batch.agentId}, ${batch.idempotencyKey}, ${batch.records.length}, ${batch.bodySha256})
-      on conflict (idempotency_key) do nothing
-      returning id`;
+      with batch as (
+        insert into ingest_batches (agent_id, idempotency_key, record_count, body_sha256)
+        values (${batch.agentId}, ${batch.idempotencyKey}, ${batch.records.length}, ${batch.bodySha256})
+        on conflict (idempotency_key) do nothing
+        returning id
+      ), block as (
+        insert into batch_packet_columns (batch_id, block)
+        select id, ${block}::bytea from batch
+      )
+      select id from batch`;
     if (!created) {
       const [existing]: [{ id: number; body_sha256: string }] = await tx`
         select id, body_sha256 from ingest_batches where idempotency_key = ${batch.idempotencyKey}`;

@@ -1,0 +1,130 @@
+import assert from "node:assert/strict";
+import { openTestDatabase } from "@traffic-analyzer/shared/db/testing";
+import {
+  deleteBatchPacketColumns,
+  readReadyBatches,
+  type Sql,
+  storePacketBatch,
+} from "@traffic-analyzer/shared/db";
+import { sampleRecords } from "@traffic-analyzer/shared/testing";
+import type { PacketRecord } from "@traffic-analyzer/shared/packet";
+import { readPassPackets } from "./read_pass_packets.ts";
+
+const db = await openTestDatabase();
+
+/**
+ * Three batches from two "agents" whose clocks overlap, with some packets
+ * at exactly the same time, so ties between batches and inside a batch matter.
+ */
+function batches(): PacketRecord[][] {
+  const a = sampleRecords(300, { seed: 1, startSec: 1_764_000_000, dataBytes: 48 });
+  const b = sampleRecords(300, { seed: 2, startSec: 1_764_000_000, dataBytes: 48 });
+  const c = sampleRecords(300, { seed: 3, startSec: 1_764_000_001, dataBytes: 48 });
+  for (let i = 0; i < 40; i++) b[i * 7].timestamp = a[i * 7].timestamp;
+  a[11].timestamp = a[10].timestamp;
+  return [a, b, c];
+}
+
+/** What a pass must see: batch order, stable by time, bytes only for ICMP. */
+function expected(stored: PacketRecord[][]): PacketRecord[] {
+  return stored.flat()
+    .map((r) => ({ ...r, data: r.ip_proto === 1 || r.ip_proto === 58 ? r.data : null }))
+    .sort((x, y) => x.timestamp - y.timestamp);
+}
+
+async function readAll(sql: Sql) {
+  return await sql.begin(async (txRaw) => {
+    const tx = txRaw as unknown as Sql;
+    const ready = await readReadyBatches(tx, {
+      afterBatchId: 0,
+      horizon: Number.MAX_SAFE_INTEGER,
+      maxRecords: 1_000_000,
+    });
+    return await readPassPackets(tx, {
+      afterBatchId: 0,
+      batches: ready,
+    });
+  });
+}
+
+Deno.test("a pass reads the same packets from blocks, rows, or a mix of both", async (t) => {
+  await db.sql`truncate ingest_batches, raw_packets, batch_packet_columns`;
+  const stored = batches();
+  for (const [i, records] of stored.entries()) {
+    await storePacketBatch(db.sql, {
+      agentId: `agent-${i % 2}`,
+      idempotencyKey: `read-${i}`,
+      bodySha256: `read-${i}`,
+      records,
+    });
+  }
+  const want = expected(stored);
+  const ids = (await db.sql<{ id: number }[]>`select id from ingest_batches order by id`)
+    .map((r) => r.id);
+
+  await t.step("from blocks", async () => {
+    const read = await readAll(db.sql);
+    assert.equal(read.batchesFromRows, 0);
+    assert.deepEqual(read.packets, want);
+  });
+
+  await t.step("a block of another layout is read from the rows", async () => {
+    await db.sql`
+      update batch_packet_columns set block = overlay(block placing '\\x00000000'::bytea from 5)
+      where batch_id = ${ids[1]}`;
+    const read = await readAll(db.sql);
+    assert.equal(read.batchesFromRows, 1);
+    assert.deepEqual(read.packets, want);
+  });
+
+  await t.step("a batch stored before blocks existed is read from its rows", async () => {
+    await db.sql`delete from batch_packet_columns where batch_id = ${ids[0]}`;
+    const read = await readAll(db.sql);
+    assert.equal(read.batchesFromRows, 2);
+    assert.deepEqual(read.packets, want);
+  });
+
+  await t.step("from rows only", async () => {
+    await db.sql`delete from batch_packet_columns`;
+    const read = await readAll(db.sql);
+    assert.equal(read.batchesFromRows, 3);
+    assert.deepEqual(read.packets, want);
+  });
+});
+
+Deno.test("blocks are deleted up to the watermark only", async () => {
+  await db.sql`truncate ingest_batches, raw_packets, batch_packet_columns`;
+  for (const [i, records] of batches().entries()) {
+    await storePacketBatch(db.sql, {
+      agentId: "agent",
+      idempotencyKey: `delete-${i}`,
+      bodySha256: `delete-${i}`,
+      records,
+    });
+  }
+  const ids = (await db.sql<{ id: number }[]>`select id from ingest_batches order by id`)
+    .map((r) => r.id);
+  await deleteBatchPacketColumns(db.sql, ids[1]);
+  const left = await db.sql<{ batch_id: number }[]>`select batch_id from batch_packet_columns`;
+  assert.deepEqual(left.map((r) => r.batch_id), [ids[2]]);
+});
+
+Deno.test("a repeated batch stores no second block", async () => {
+  await db.sql`truncate ingest_batches, raw_packets, batch_packet_columns`;
+  const records = sampleRecords(20, { seed: 9 });
+  const batch = { agentId: "agent", idempotencyKey: "same", bodySha256: "same", records };
+  assert.equal((await storePacketBatch(db.sql, batch)).status, "stored");
+  assert.equal((await storePacketBatch(db.sql, batch)).status, "duplicate");
+  const [{ count }] = await db.sql<{ count: number }[]>`
+    select count(*)::int as count from batch_packet_columns`;
+  assert.equal(count, 1);
+});
+
+Deno.test({
+  name: "close the read test database",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await db.close();
+  },
+});

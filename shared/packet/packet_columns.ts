@@ -1,0 +1,404 @@
+/**
+ * A compact, column-oriented binary form of a batch of {@linkcode PacketRecord}s:
+ * the "packet column block" that ingest stores next to a batch's raw rows and
+ * the aggregator reads instead of them.
+ *
+ * Why: the aggregator needs every header field of every packet, and handing
+ * a million rows of forty columns over the PostgreSQL protocol costs seconds
+ * on both ends (each value printed by the server, parsed by the client, one
+ * object per row). A block is written once, at ingest, where the records are
+ * already in memory, and read back as one value per batch: the client slices
+ * typed arrays out of it instead of parsing text.
+ *
+ * What it holds: every field of the record, except that `data` (the captured
+ * bytes, for forensics) is kept only for ICMP and ICMPv6 packets, whose
+ * errors quote the packet they answer; that is all flow assembly reads. The
+ * full bytes stay in `raw_packets`.
+ *
+ * Layout (little-endian):
+ *
+ * | bytes         | content                                                  |
+ * | ------------- | -------------------------------------------------------- |
+ * | 0..4          | magic `TAPC`                                             |
+ * | 4..8          | layout id: hash of the field list below                  |
+ * | 8..12         | record count n                                           |
+ * | 12..16        | width of a string index: 2 or 4                          |
+ * | then, per field in {@link PACKET_FIELDS} order, aligned to its width:  |
+ * |               | presence bitmap (nullable fields): ceil(n/8) bytes       |
+ * |               | values: n × width (f64, u32, u16, u8, or string index)   |
+ * | then          | string table: u32 count, u32 byte lengths, UTF-8 bytes   |
+ *
+ * Column widths come from each field's range in {@link PACKET_FIELDS}, so a
+ * change to that table changes the layout id, and a block written by another
+ * version is refused with {@linkcode PacketColumnsError} rather than misread
+ * (the aggregator then reads that batch's rows).
+ *
+ * @module
+ */
+import type { PacketRecord } from "./packet_record.ts";
+import { type FieldSpec, PACKET_FIELDS } from "./packet_schema.ts";
+
+/** Raised for a block that is damaged or written in another layout; carries the cause. */
+export class PacketColumnsError extends Error {
+  /** @param message what is wrong with the block */
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, options);
+    this.name = "PacketColumnsError";
+  }
+}
+
+type Storage = "f64" | "u32" | "u16" | "u8" | "bool" | "string";
+
+interface Column {
+  name: keyof PacketRecord;
+  storage: Storage;
+  nullable: boolean;
+  /** `data`: kept only for ICMP/ICMPv6 packets. */
+  icmpOnly: boolean;
+}
+
+function storageOf(field: FieldSpec): Storage {
+  const kind = field.kind;
+  switch (kind.type) {
+    case "int":
+      if (kind.min < 0) return "f64";
+      return kind.max <= 0xff
+        ? "u8"
+        : kind.max <= 0xffff
+        ? "u16"
+        : kind.max <= 0xffffffff
+        ? "u32"
+        : "f64";
+    case "ipVersion":
+      return "u8";
+    case "number":
+      return "f64";
+    case "bool":
+      return "bool";
+    default:
+      return "string";
+  }
+}
+
+const COLUMNS: readonly Column[] = PACKET_FIELDS.map((field) => ({
+  name: field.name,
+  storage: storageOf(field),
+  nullable: field.nullable,
+  icmpOnly: field.name === "data",
+}));
+
+const MAGIC = 0x43504154; // "TAPC" read as a little-endian u32
+const HEADER_BYTES = 16;
+const ICMP = 1;
+const ICMPV6 = 58;
+
+/** FNV-1a over the column list: any change to fields, widths or nullability changes it. */
+const LAYOUT_ID = (() => {
+  const text = COLUMNS.map((c) => `${c.name}:${c.storage}:${c.nullable}:${c.icmpOnly}`).join(",");
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash;
+})();
+
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function widthOf(storage: Storage, stringWidth: number): number {
+  switch (storage) {
+    case "f64":
+      return 8;
+    case "u32":
+      return 4;
+    case "u16":
+      return 2;
+    case "u8":
+    case "bool":
+      return 1;
+    case "string":
+      return stringWidth;
+  }
+}
+
+const align = (offset: number, width: number) => Math.ceil(offset / width) * width;
+
+/** Byte offsets of each column's bitmap and values, and where the string table starts. */
+function planLayout(count: number, stringWidth: number) {
+  const bitmapBytes = Math.ceil(count / 8);
+  let offset = HEADER_BYTES;
+  const bitmaps: number[] = [];
+  const values: number[] = [];
+  for (const column of COLUMNS) {
+    if (column.nullable) {
+      bitmaps.push(offset);
+      offset += bitmapBytes;
+    } else {
+      bitmaps.push(-1);
+    }
+    const width = widthOf(column.storage, stringWidth);
+    offset = align(offset, width);
+    values.push(offset);
+    offset += count * width;
+  }
+  return { bitmaps, values, stringsAt: align(offset, 4) };
+}
+
+function valueArray(
+  buffer: ArrayBuffer,
+  storage: Storage,
+  stringWidth: number,
+  offset: number,
+  count: number,
+): Float64Array | Uint32Array | Uint16Array | Uint8Array {
+  switch (widthOf(storage, stringWidth)) {
+    case 8:
+      return new Float64Array(buffer, offset, count);
+    case 4:
+      return new Uint32Array(buffer, offset, count);
+    case 2:
+      return new Uint16Array(buffer, offset, count);
+    default:
+      return new Uint8Array(buffer, offset, count);
+  }
+}
+
+function assertLittleEndianHost(): void {
+  if (!LITTLE_ENDIAN_HOST) {
+    throw new PacketColumnsError("packet column blocks need a little-endian host");
+  }
+}
+
+/**
+ * Encodes records (already validated against {@link PACKET_FIELDS}) into one
+ * block. `data` is kept only for ICMP/ICMPv6 records.
+ */
+export function encodePacketColumns(records: readonly PacketRecord[]): Uint8Array {
+  assertLittleEndianHost();
+  const count = records.length;
+  const strings = new Map<string, number>();
+  const stringIndex = (value: string) => {
+    let index = strings.get(value);
+    if (index === undefined) {
+      index = strings.size;
+      strings.set(value, index);
+    }
+    return index;
+  };
+  // Intern first: the index width depends on how many distinct strings there are.
+  const indexes: (Uint32Array | null)[] = COLUMNS.map((column) => {
+    if (column.storage !== "string") return null;
+    const out = new Uint32Array(count);
+    for (let i = 0; i < count; i++) {
+      const value = stringValue(records[i], column);
+      if (value !== null) out[i] = stringIndex(value);
+    }
+    return out;
+  });
+  const stringWidth = strings.size <= 0xffff ? 2 : 4;
+  const layout = planLayout(count, stringWidth);
+
+  const encoder = new TextEncoder();
+  const encoded = [...strings.keys()].map((s) => encoder.encode(s));
+  const stringBytes = encoded.reduce((sum, bytes) => sum + bytes.length, 0);
+  const total = layout.stringsAt + 4 + 4 * encoded.length + stringBytes;
+  const buffer = new ArrayBuffer(total);
+  const bytes = new Uint8Array(buffer);
+  const view = new DataView(buffer);
+  view.setUint32(0, MAGIC, true);
+  view.setUint32(4, LAYOUT_ID, true);
+  view.setUint32(8, count, true);
+  view.setUint32(12, stringWidth, true);
+
+  COLUMNS.forEach((column, c) => {
+    const values = valueArray(buffer, column.storage, stringWidth, layout.values[c], count);
+    const bitmap = layout.bitmaps[c];
+    const interned = indexes[c];
+    for (let i = 0; i < count; i++) {
+      const record = records[i];
+      let present: boolean;
+      if (interned !== null) {
+        present = stringValue(record, column) !== null;
+        if (present) values[i] = interned[i];
+      } else {
+        const value = record[column.name] as number | boolean | null;
+        present = value !== null;
+        if (value !== null) values[i] = typeof value === "boolean" ? (value ? 1 : 0) : value;
+      }
+      if (present && bitmap >= 0) bytes[bitmap + (i >> 3)] |= 1 << (i & 7);
+    }
+  });
+
+  let at = layout.stringsAt;
+  view.setUint32(at, encoded.length, true);
+  at += 4;
+  for (const piece of encoded) {
+    view.setUint32(at, piece.length, true);
+    at += 4;
+  }
+  for (const piece of encoded) {
+    bytes.set(piece, at);
+    at += piece.length;
+  }
+  return bytes;
+}
+
+function stringValue(record: PacketRecord, column: Column): string | null {
+  if (column.icmpOnly && record.ip_proto !== ICMP && record.ip_proto !== ICMPV6) return null;
+  return record[column.name] as string | null;
+}
+
+/**
+ * Decodes a block into records, in the order they were encoded. `data` is
+ * null except for ICMP/ICMPv6 records. Throws {@linkcode PacketColumnsError}
+ * for a damaged block or one of another layout.
+ */
+export function decodePacketColumns(block: Uint8Array): PacketRecord[] {
+  assertLittleEndianHost();
+  // Typed-array views need aligned offsets: work on a copy that starts at 0.
+  const bytes = block.byteOffset % 8 === 0 ? block : block.slice();
+  const buffer = bytes.buffer as ArrayBuffer;
+  const base = bytes.byteOffset;
+  if (bytes.length < HEADER_BYTES) {
+    throw new PacketColumnsError(`block of ${bytes.length} bytes is too short`);
+  }
+  const view = new DataView(buffer, base, bytes.length);
+  if (view.getUint32(0, true) !== MAGIC) throw new PacketColumnsError("not a packet column block");
+  const layoutId = view.getUint32(4, true);
+  if (layoutId !== LAYOUT_ID) {
+    throw new PacketColumnsError(
+      `block layout ${layoutId.toString(16)} is not this version's ${LAYOUT_ID.toString(16)}`,
+    );
+  }
+  const count = view.getUint32(8, true);
+  const stringWidth = view.getUint32(12, true);
+  if (stringWidth !== 2 && stringWidth !== 4) {
+    throw new PacketColumnsError(`string index width ${stringWidth} is not 2 or 4`);
+  }
+  const layout = planLayout(count, stringWidth);
+  if (layout.stringsAt + 4 > bytes.length) {
+    throw new PacketColumnsError(
+      `block of ${bytes.length} bytes is too short for ${count} records`,
+    );
+  }
+  let at = layout.stringsAt;
+  const stringCount = view.getUint32(at, true);
+  at += 4;
+  if (at + 4 * stringCount > bytes.length) {
+    throw new PacketColumnsError("string table is truncated");
+  }
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  const strings: string[] = new Array(stringCount);
+  let textAt = at + 4 * stringCount;
+  for (let s = 0; s < stringCount; s++) {
+    const length = view.getUint32(at + 4 * s, true);
+    if (textAt + length > bytes.length) throw new PacketColumnsError("string table is truncated");
+    try {
+      strings[s] = decoder.decode(bytes.subarray(textAt, textAt + length));
+    } catch (error) {
+      throw new PacketColumnsError(`string ${s} is not UTF-8`, { cause: error });
+    }
+    textAt += length;
+  }
+
+  // Column by column into plain arrays first (tight loops over one typed
+  // array each), then one object literal per record, so every record gets
+  // the same shape without forty keyed stores.
+  const raw = new Uint8Array(buffer);
+  const numbers = new Map<keyof PacketRecord, Float64Array>();
+  const texts = new Map<keyof PacketRecord, (string | null)[]>();
+  const flags = new Map<keyof PacketRecord, Uint8Array>();
+  COLUMNS.forEach((column, c) => {
+    const values = valueArray(buffer, column.storage, stringWidth, base + layout.values[c], count);
+    const bitmap = layout.bitmaps[c] >= 0 ? base + layout.bitmaps[c] : -1;
+    const present = (i: number) => bitmap < 0 || (raw[bitmap + (i >> 3)] & (1 << (i & 7))) !== 0;
+    if (column.storage === "string") {
+      const out: (string | null)[] = new Array(count);
+      for (let i = 0; i < count; i++) {
+        if (!present(i)) {
+          out[i] = null;
+          continue;
+        }
+        const value = strings[values[i]];
+        if (value === undefined) {
+          throw new PacketColumnsError(`${column.name}: string index ${values[i]} is out of range`);
+        }
+        out[i] = value;
+      }
+      texts.set(column.name, out);
+    } else if (column.storage === "bool") {
+      flags.set(column.name, values as Uint8Array);
+    } else {
+      // NaN marks null: no stored number is NaN (the schema admits finite values only).
+      const out = new Float64Array(count);
+      for (let i = 0; i < count; i++) out[i] = present(i) ? values[i] : NaN;
+      numbers.set(column.name, out);
+    }
+  });
+  const n = (name: keyof PacketRecord) => numbers.get(name)!;
+  const t = (name: keyof PacketRecord) => texts.get(name)!;
+  const b = (name: keyof PacketRecord) => flags.get(name)!;
+  const timestamp = n("timestamp"), iface = t("interface"), srcIp = t("src_ip");
+  const dstIp = t("dst_ip"), protocol = t("protocol"), srcPort = n("src_port");
+  const dstPort = n("dst_port"), length = n("length"), caplen = n("caplen");
+  const linkType = n("link_type"), ethSrc = t("eth_src"), ethDst = t("eth_dst");
+  const etherType = n("ether_type"), vlanId = n("vlan_id"), vlanInnerId = n("vlan_inner_id");
+  const ipVersion = n("ip_version"), ipProto = n("ip_proto"), ttl = n("ttl"), ipId = n("ip_id");
+  const ipTos = n("ip_tos"), ipHeaderLength = n("ip_header_length");
+  const ipFlowLabel = n("ip_flow_label"), fragOffset = n("frag_offset");
+  const moreFragments = b("more_fragments"), dontFragment = b("dont_fragment");
+  const isFragment = b("is_fragment"), tcpSeq = n("tcp_seq"), tcpAck = n("tcp_ack");
+  const tcpFlags = n("tcp_flags"), tcpWindow = n("tcp_window");
+  const tcpHeaderLength = n("tcp_header_length"), icmpType = n("icmp_type");
+  const icmpCode = n("icmp_code"), icmpId = n("icmp_id"), icmpSeq = n("icmp_seq");
+  const arpOpcode = n("arp_opcode"), payloadLength = n("payload_length");
+  const malformed = b("malformed"), malformedReason = t("malformed_reason"), data = t("data");
+  const orNull = (x: number) => x === x ? x : null;
+
+  const records: PacketRecord[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    records[i] = {
+      timestamp: timestamp[i],
+      interface: iface[i]!,
+      src_ip: srcIp[i],
+      dst_ip: dstIp[i],
+      protocol: protocol[i]!,
+      src_port: orNull(srcPort[i]),
+      dst_port: orNull(dstPort[i]),
+      length: length[i],
+      caplen: caplen[i],
+      link_type: orNull(linkType[i]),
+      eth_src: ethSrc[i],
+      eth_dst: ethDst[i],
+      ether_type: orNull(etherType[i]),
+      vlan_id: orNull(vlanId[i]),
+      vlan_inner_id: orNull(vlanInnerId[i]),
+      ip_version: orNull(ipVersion[i]),
+      ip_proto: orNull(ipProto[i]),
+      ttl: orNull(ttl[i]),
+      ip_id: orNull(ipId[i]),
+      ip_tos: orNull(ipTos[i]),
+      ip_header_length: orNull(ipHeaderLength[i]),
+      ip_flow_label: orNull(ipFlowLabel[i]),
+      frag_offset: orNull(fragOffset[i]),
+      more_fragments: moreFragments[i] === 1,
+      dont_fragment: dontFragment[i] === 1,
+      is_fragment: isFragment[i] === 1,
+      tcp_seq: orNull(tcpSeq[i]),
+      tcp_ack: orNull(tcpAck[i]),
+      tcp_flags: orNull(tcpFlags[i]),
+      tcp_window: orNull(tcpWindow[i]),
+      tcp_header_length: orNull(tcpHeaderLength[i]),
+      icmp_type: orNull(icmpType[i]),
+      icmp_code: orNull(icmpCode[i]),
+      icmp_id: orNull(icmpId[i]),
+      icmp_seq: orNull(icmpSeq[i]),
+      arp_opcode: orNull(arpOpcode[i]),
+      payload_length: payloadLength[i],
+      malformed: malformed[i] === 1,
+      malformed_reason: malformedReason[i],
+      data: data[i],
+    };
+  }
+  return records;
+}

@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { decodePacketColumns, encodePacketColumns, PacketColumnsError } from "./packet_columns.ts";
+import { type FieldKind, PACKET_FIELDS } from "./packet_schema.ts";
+import type { PacketRecord } from "./packet_record.ts";
+import { blankPacketRecord } from "../testing/blank_packet_record.ts";
+
+function valueOf(kind: FieldKind): fc.Arbitrary<unknown> {
+  switch (kind.type) {
+    case "int":
+      return fc.integer({ min: kind.min, max: kind.max });
+    case "number":
+      return fc.double({ min: kind.min, max: kind.max, noNaN: true, noDefaultInfinity: true });
+    case "bool":
+      return fc.boolean();
+    case "text":
+      return fc.string({
+        minLength: kind.minLength,
+        maxLength: Math.min(kind.maxLength, 40),
+        unit: "grapheme",
+      });
+    case "ip":
+      return fc.oneof(fc.ipV4(), fc.ipV6());
+    case "mac":
+      return fc.uint8Array({ minLength: 6, maxLength: 6 })
+        .map((b) => [...b].map((x) => x.toString(16).padStart(2, "0")).join(":"));
+    case "base64":
+      return fc.base64String({ maxLength: 80 });
+    case "ipVersion":
+      return fc.constantFrom(4, 6);
+  }
+}
+
+/** Any record the schema admits, with ICMP common enough to keep its bytes. */
+const anyRecord: fc.Arbitrary<PacketRecord> = fc.record(
+  Object.fromEntries(PACKET_FIELDS.map((field) => {
+    let value = valueOf(field.kind);
+    if (field.name === "ip_proto") value = fc.oneof(fc.constantFrom(1, 6, 17, 58), value);
+    return [field.name, field.nullable ? fc.option(value, { nil: null }) : value];
+  })),
+) as unknown as fc.Arbitrary<PacketRecord>;
+
+/** What a block gives back: everything, with `data` only for ICMP and ICMPv6. */
+function expected(record: PacketRecord): PacketRecord {
+  const icmp = record.ip_proto === 1 || record.ip_proto === 58;
+  return { ...record, data: icmp ? record.data : null };
+}
+
+Deno.test("a packet column block gives back every record it was made of", () => {
+  fc.assert(
+    fc.property(fc.array(anyRecord, { maxLength: 60 }), (records) => {
+      assert.deepEqual(decodePacketColumns(encodePacketColumns(records)), records.map(expected));
+    }),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("a packet column block keeps field order and shape of a record", () => {
+  const record = { ...blankPacketRecord(), src_ip: "10.0.0.1", ip_proto: 6, data: "AAEC" };
+  const [decoded] = decodePacketColumns(encodePacketColumns([record]));
+  assert.deepEqual(Object.keys(decoded), Object.keys(blankPacketRecord()));
+  assert.equal(decoded.data, null, "bytes of non-ICMP packets stay in raw_packets only");
+});
+
+Deno.test("a packet column block switches to 4-byte string indexes past 65,535 strings", () => {
+  const records = Array.from({ length: 70_000 }, (_, i) => ({
+    ...blankPacketRecord(),
+    src_ip: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`,
+  }));
+  const decoded = decodePacketColumns(encodePacketColumns(records));
+  assert.equal(decoded.length, records.length);
+  assert.equal(decoded[69_999].src_ip, records[69_999].src_ip);
+  assert.equal(decoded[65_536].src_ip, records[65_536].src_ip);
+});
+
+Deno.test("a packet column block decodes from any byte offset", () => {
+  const records = [{
+    ...blankPacketRecord(),
+    timestamp: 1.5,
+    src_port: 65_535,
+    tcp_seq: 4_294_967_295,
+  }];
+  const block = encodePacketColumns(records);
+  const shifted = new Uint8Array(block.length + 3);
+  shifted.set(block, 3);
+  assert.deepEqual(decodePacketColumns(shifted.subarray(3)), records.map(expected));
+});
+
+Deno.test("a damaged or foreign block is refused, not misread", () => {
+  const block = encodePacketColumns([blankPacketRecord()]);
+  assert.throws(() => decodePacketColumns(block.subarray(0, 10)), PacketColumnsError);
+  assert.throws(
+    () => decodePacketColumns(block.subarray(0, block.length - 40)),
+    PacketColumnsError,
+  );
+  const otherLayout = block.slice();
+  otherLayout[4] ^= 0xff;
+  assert.throws(() => decodePacketColumns(otherLayout), /layout/);
+  const notABlock = block.slice();
+  notABlock[0] = 0;
+  assert.throws(() => decodePacketColumns(notABlock), /not a packet column block/);
+});
