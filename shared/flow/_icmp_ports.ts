@@ -53,3 +53,12 @@ export function icmpPortEquivalents(
   if (counterpart === undefined) return [type, code, true];
   return [type, counterpart, false];
 }
+
+/**
+ * The counterpart type of a request/reply ICMP type, or -1 for one-way types:
+ * {@linkcode icmpPortEquivalents} without the array, for the per-packet path.
+ */
+export function icmpCounterpart(ipProto: number, type: number): number {
+  const table = ipProto === IPPROTO_ICMP ? ICMP4_COUNTERPART : ICMP6_COUNTERPART;
+  return table.get(type) ?? -1;
+}

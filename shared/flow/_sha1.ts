@@ -23,10 +23,31 @@ const SMALL = new Uint8Array(128);
  * ```
  */
 export function sha1(data: Uint8Array, length: number = data.length): Uint8Array {
+  const words = sha1Words(data, length);
+  const out = new Uint8Array(20);
+  for (let i = 0; i < 5; i++) writeWord(out, i * 4, words[i]);
+  return out;
+}
+
+/** Digest words of {@linkcode sha1Words}, overwritten by each call. */
+const DIGEST = new Int32Array(5);
+
+/**
+ * The SHA-1 digest of the first `length` bytes of `data` as five big-endian
+ * 32-bit words (signed), in a buffer that the next call overwrites: no
+ * allocation for messages that fit in two blocks.
+ */
+export function sha1Words(data: Uint8Array, length: number = data.length): Int32Array {
   // Message plus the 0x80 marker plus the 8-byte length, rounded up to 64.
   const paddedLength = ((length + 9 + 63) >>> 6) << 6;
-  const block = paddedLength <= SMALL.length ? SMALL : new Uint8Array(paddedLength);
-  block.set(length === data.length ? data : data.subarray(0, length));
+  let block: Uint8Array;
+  if (paddedLength <= SMALL.length) {
+    block = SMALL;
+    for (let i = 0; i < length; i++) block[i] = data[i];
+  } else {
+    block = new Uint8Array(paddedLength);
+    block.set(length === data.length ? data : data.subarray(0, length));
+  }
   block.fill(0, length, paddedLength);
   block[length] = 0x80;
   // JS bit lengths stay below 2^53: high word, then low word, big-endian.
@@ -98,13 +119,13 @@ export function sha1(data: Uint8Array, length: number = data.length): Uint8Array
     h4 = (h4 + e) | 0;
   }
 
-  const out = new Uint8Array(20);
-  writeWord(out, 0, h0);
-  writeWord(out, 4, h1);
-  writeWord(out, 8, h2);
-  writeWord(out, 12, h3);
-  writeWord(out, 16, h4);
-  return out;
+  const digest = DIGEST;
+  digest[0] = h0;
+  digest[1] = h1;
+  digest[2] = h2;
+  digest[3] = h3;
+  digest[4] = h4;
+  return digest;
 }
 
 function writeWord(out: Uint8Array, offset: number, word: number): void {

@@ -20,7 +20,7 @@ import {
 } from "../packet/packet_record.ts";
 import { icmpPortEquivalents } from "./_icmp_ports.ts";
 import { parseIpInto } from "./_ip.ts";
-import { sha1 } from "./_sha1.ts";
+import { sha1Words } from "./_sha1.ts";
 
 /** The endpoints of one flow or packet, as Community ID takes them. */
 export interface CommunityIdTuple {
@@ -81,20 +81,61 @@ export function communityId(
       `Cannot compute Community ID as 'seed' must be an integer 0..65535: current value is ${seed}`,
     );
   }
-  const { ipProto } = tuple;
-  if (!Number.isInteger(ipProto) || ipProto < 0 || ipProto > 255) return null;
-  const srcLength = parseIpInto(tuple.srcIp, SRC, 0);
-  const dstLength = parseIpInto(tuple.dstIp, DST, 0);
-  if (srcLength === 0 || srcLength !== dstLength) return null;
+  if (!hashTuple(tuple.srcIp, tuple.dstIp, tuple.ipProto, tuple.srcPort, tuple.dstPort, seed)) {
+    return null;
+  }
+  if (options.base64 === false) {
+    let hex = "1:";
+    for (let i = 0; i < 5; i++) hex += (DIGEST[i] >>> 0).toString(16).padStart(8, "0");
+    return hex;
+  }
+  return digestBase64();
+}
+
+/**
+ * {@linkcode communityId} in base64 for a seed already checked to be an
+ * integer 0..65535, without the tuple and options objects: the flow table
+ * calls it once per new flow.
+ */
+export function flowCommunityId(
+  srcIp: string,
+  dstIp: string,
+  ipProto: number,
+  srcPort: number | null,
+  dstPort: number | null,
+  seed: number,
+): string | null {
+  return hashTuple(srcIp, dstIp, ipProto, srcPort, dstPort, seed) ? digestBase64() : null;
+}
+
+/** Digest of the last successful {@linkcode hashTuple}. */
+const DIGEST = new Int32Array(5);
+
+/**
+ * Hashes a tuple into {@linkcode DIGEST}; false when it cannot be hashed
+ * (see {@linkcode communityId}).
+ */
+function hashTuple(
+  srcIp: string,
+  dstIp: string,
+  ipProto: number,
+  tupleSrcPort: number | null,
+  tupleDstPort: number | null,
+  seed: number,
+): boolean {
+  if (!Number.isInteger(ipProto) || ipProto < 0 || ipProto > 255) return false;
+  const srcLength = parseIpInto(srcIp, SRC, 0);
+  const dstLength = parseIpInto(dstIp, DST, 0);
+  if (srcLength === 0 || srcLength !== dstLength) return false;
 
   const hasPorts = PORT_PROTOCOLS.has(ipProto);
   let srcPort = 0;
   let dstPort = 0;
   let oneWay = false;
   if (hasPorts) {
-    if (tuple.srcPort === null || tuple.dstPort === null) return null;
-    srcPort = tuple.srcPort;
-    dstPort = tuple.dstPort;
+    if (tupleSrcPort === null || tupleDstPort === null) return false;
+    srcPort = tupleSrcPort;
+    dstPort = tupleDstPort;
     if (ipProto === IPPROTO_ICMP || ipProto === IPPROTO_ICMPV6) {
       [srcPort, dstPort, oneWay] = icmpPortEquivalents(ipProto, srcPort, dstPort);
     }
@@ -102,7 +143,7 @@ export function communityId(
       !Number.isInteger(srcPort) || !Number.isInteger(dstPort) ||
       srcPort < 0 || srcPort > 0xffff || dstPort < 0 || dstPort > 0xffff
     ) {
-      return null;
+      return false;
     }
   }
 
@@ -113,7 +154,9 @@ export function communityId(
     if (order > 0 || (order === 0 && hasPorts && srcPort > dstPort)) {
       first = DST;
       second = SRC;
-      [srcPort, dstPort] = [dstPort, srcPort];
+      const port = srcPort;
+      srcPort = dstPort;
+      dstPort = port;
     }
   }
 
@@ -121,8 +164,10 @@ export function communityId(
   const input = INPUT;
   input[0] = seed >>> 8;
   input[1] = seed & 0xff;
-  input.set(first.subarray(0, srcLength), 2);
-  input.set(second.subarray(0, srcLength), 2 + srcLength);
+  for (let i = 0; i < srcLength; i++) {
+    input[2 + i] = first[i];
+    input[2 + srcLength + i] = second[i];
+  }
   let offset = 2 + srcLength * 2;
   input[offset++] = ipProto;
   input[offset++] = 0;
@@ -132,13 +177,8 @@ export function communityId(
     input[offset++] = dstPort >>> 8;
     input[offset++] = dstPort & 0xff;
   }
-  const digest = sha1(input, offset);
-  if (options.base64 === false) {
-    let hex = "";
-    for (const byte of digest) hex += byte.toString(16).padStart(2, "0");
-    return `1:${hex}`;
-  }
-  return `1:${bytesToBase64(digest)}`;
+  DIGEST.set(sha1Words(input, offset));
+  return true;
 }
 
 // Scratch buffers: the computation is synchronous, so one set suffices.
@@ -154,22 +194,41 @@ function compareBytes(a: Uint8Array, b: Uint8Array, length: number): number {
 }
 
 const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const BASE64_CODES = Array.from(BASE64, (c) => c.charCodeAt(0));
+/** Character codes of `1:` plus the 28 base64 characters of a 20-byte digest. */
+const CODES: number[] = new Array(30).fill(0);
 
-/** Standard padded base64 (a 20-byte digest becomes 28 characters). */
-function bytesToBase64(bytes: Uint8Array): string {
-  let out = "";
-  let i = 0;
-  for (; i + 3 <= bytes.length; i += 3) {
-    const n = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
-    out += BASE64[n >>> 18] + BASE64[(n >>> 12) & 63] + BASE64[(n >>> 6) & 63] + BASE64[n & 63];
+/**
+ * `1:` plus the standard padded base64 of {@linkcode DIGEST} (20 bytes, 28
+ * characters), built as one string.
+ */
+function digestBase64(): string {
+  const codes = CODES;
+  codes[0] = 49; // '1'
+  codes[1] = 58; // ':'
+  let at = 2;
+  // 20 bytes: six 3-byte groups, then 2 bytes and one '='.
+  for (let i = 0; i < 20; i += 3) {
+    const b0 = digestByte(i);
+    const b1 = digestByte(i + 1);
+    if (i + 2 < 20) {
+      const n = (b0 << 16) | (b1 << 8) | digestByte(i + 2);
+      codes[at++] = BASE64_CODES[n >>> 18];
+      codes[at++] = BASE64_CODES[(n >>> 12) & 63];
+      codes[at++] = BASE64_CODES[(n >>> 6) & 63];
+      codes[at++] = BASE64_CODES[n & 63];
+    } else {
+      const n = (b0 << 16) | (b1 << 8);
+      codes[at++] = BASE64_CODES[n >>> 18];
+      codes[at++] = BASE64_CODES[(n >>> 12) & 63];
+      codes[at++] = BASE64_CODES[(n >>> 6) & 63];
+      codes[at++] = 61; // '='
+    }
   }
-  const rest = bytes.length - i;
-  if (rest === 1) {
-    const n = bytes[i] << 16;
-    out += BASE64[n >>> 18] + BASE64[(n >>> 12) & 63] + "==";
-  } else if (rest === 2) {
-    const n = (bytes[i] << 16) | (bytes[i + 1] << 8);
-    out += BASE64[n >>> 18] + BASE64[(n >>> 12) & 63] + BASE64[(n >>> 6) & 63] + "=";
-  }
-  return out;
+  return String.fromCharCode.apply(null, codes);
+}
+
+/** Byte `i` (0..19) of the big-endian {@linkcode DIGEST}. */
+function digestByte(i: number): number {
+  return (DIGEST[i >>> 2] >>> (24 - 8 * (i & 3))) & 0xff;
 }

@@ -29,6 +29,16 @@
  * @module
  */
 
+/**
+ * An admitted flow's place in a {@linkcode ContextTracker}, from
+ * {@linkcode ContextTracker.admitHandle}.
+ */
+export interface ContextHandle {
+  /** Brand: a handle is only made by the tracker. */
+  readonly [contextHandleBrand]: true;
+}
+declare const contextHandleBrand: unique symbol;
+
 /** Options of {@linkcode ContextTracker}. */
 export interface ContextOptions {
   /**
@@ -177,6 +187,8 @@ interface ServiceCell {
  * hashes V8 caches) and by numbers avoid building a key string per flow.
  */
 interface Entry {
+  /** Still in the long window (updates of evicted entries are ignored). */
+  live: boolean;
   seq: number;
   uid: string;
   t: number;
@@ -246,7 +258,12 @@ export class ContextTracker {
   #head = 0; // index into #entries of the oldest long-window entry
   #shortHead = 0; // index of the oldest short-window entry
   #nextSeq = 0;
-  #byUid = new Map<string, Entry>();
+  /**
+   * Live entries by uid, for {@linkcode ContextTracker.update}; built on its
+   * first call and kept from then on. Callers holding a
+   * {@linkcode ContextHandle} never need it, which spares hashing every uid.
+   */
+  #byUid: Map<string, Entry> | null = null;
   #origs = new Map<string, OrigCell>();
   /** Responder address -> port key -> service cell. */
   #services = new Map<string, Map<number, ServiceCell>>();
@@ -269,12 +286,20 @@ export class ContextTracker {
    * treated as starting at the same time.
    */
   admit(subject: ContextSubject): FlowContext {
-    if (subject.orig_ip === null || subject.resp_ip === null) {
-      return emptyFlowContext();
-    }
+    return this.contextOf(this.admitHandle(subject));
+  }
+
+  /**
+   * {@linkcode ContextTracker.admit} for a caller that keeps the flow: returns
+   * a handle to pass to {@linkcode ContextTracker.contextOf} right away, and
+   * to {@linkcode ContextTracker.updateHandle} later. Null for a flow
+   * without addresses (whose context is all zeros).
+   */
+  admitHandle(subject: ContextSubject): ContextHandle | null {
+    if (subject.orig_ip === null || subject.resp_ip === null) return null;
     if (subject.first_seen > this.#cursor) this.#cursor = subject.first_seen;
     this.#evict();
-    const entry = this.#enter(
+    return this.#enter(
       this.#nextSeq++,
       subject.uid,
       subject.first_seen,
@@ -284,14 +309,55 @@ export class ContextTracker {
       subject.resp_port,
       bitsOf(subject),
       true,
-    );
-    return this.#contextOf(entry);
+    ) as unknown as ContextHandle;
+  }
+
+  /**
+   * The context of the flow just admitted as `handle`, as
+   * {@linkcode ContextTracker.admit} returns it.
+   */
+  contextOf(handle: ContextHandle | null): FlowContext {
+    return handle === null ? emptyFlowContext() : this.#contextOf(handle as unknown as Entry);
   }
 
   /** Records outcome changes of an admitted flow; other flows are ignored. */
   update(subject: ContextSubject): void {
-    const entry = this.#byUid.get(subject.uid);
+    let byUid = this.#byUid;
+    if (byUid === null) {
+      byUid = this.#byUid = this.#uidMap();
+    }
+    const entry = byUid.get(subject.uid);
     if (entry === undefined) return;
+    this.#apply(entry, subject);
+  }
+
+  /**
+   * {@linkcode ContextTracker.update} of the flow admitted as `handle`;
+   * ignored once the flow has left the long window.
+   */
+  updateHandle(handle: ContextHandle, subject: ContextSubject): void {
+    const entry = handle as unknown as Entry;
+    if (entry.live) this.#apply(entry, subject);
+  }
+
+  /**
+   * Handles of the flows in the long window by uid (the latest one for a
+   * repeated uid), for a caller restoring its flows next to a tracker from
+   * {@linkcode ContextTracker.fromJSON}.
+   */
+  handlesByUid(): Map<string, ContextHandle> {
+    return this.#uidMap() as unknown as Map<string, ContextHandle>;
+  }
+
+  #uidMap(): Map<string, Entry> {
+    const map = new Map<string, Entry>();
+    for (let i = this.#head; i < this.#entries.length; i++) {
+      map.set(this.#entries[i].uid, this.#entries[i]);
+    }
+    return map;
+  }
+
+  #apply(entry: Entry, subject: ContextSubject): void {
     // Outcomes only ever become true; ignore anything else.
     const added = bitsOf(subject) & ~entry.bits;
     if (added === 0) return;
@@ -390,6 +456,7 @@ export class ContextTracker {
       services.set(portKey, service);
     }
     const entry: Entry = {
+      live: true,
       seq,
       uid,
       t,
@@ -405,7 +472,7 @@ export class ContextTracker {
       serviceOrig: pairOf(service.origs, origIp),
     };
     this.#entries.push(entry);
-    this.#byUid.set(uid, entry);
+    this.#byUid?.set(uid, entry);
     orig.lN++;
     service.lN++;
     if (entry.host.l++ === 0) orig.lHosts++;
@@ -438,7 +505,8 @@ export class ContextTracker {
     while (this.#head < entries.length && entries[this.#head].t <= longLimit) {
       const e = entries[this.#head++];
       addBits(e, e.bits, -1, false, true);
-      this.#byUid.delete(e.uid);
+      e.live = false;
+      if (this.#byUid !== null && this.#byUid.get(e.uid) === e) this.#byUid.delete(e.uid);
       const orig = e.orig;
       const service = e.service;
       if (--e.host.l === 0) {

@@ -123,3 +123,48 @@ Deno.test("ContextTracker rejects invalid windows, naming the option", () => {
     /'longWindowSec'/,
   );
 });
+
+Deno.test("ContextTracker handles give the contexts and updates of uids, and ignore evicted flows", () => {
+  let seed = 11;
+  const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  const subjects: ContextSubject[] = [];
+  for (let i = 0; i < 400; i++) {
+    subjects.push(
+      subject(
+        `f${i}`,
+        i * 0.1,
+        `o${Math.floor(random() * 4)}`,
+        `r${Math.floor(random() * 3)}`,
+        80,
+        {
+          syn: random() < 0.7,
+        },
+      ),
+    );
+  }
+  const options = { shortWindowSec: 1, longWindowSec: 5 };
+  const byUid = new ContextTracker(options);
+  const byHandle = new ContextTracker(options);
+  const handles = [];
+  for (let i = 0; i < subjects.length; i++) {
+    const handle = byHandle.admitHandle(subjects[i]);
+    handles.push(handle);
+    assert.deepEqual(byHandle.contextOf(handle), byUid.admit(subjects[i]), `flow ${i}`);
+    // Late outcomes, some of flows already out of the long window (5 s = 50 flows).
+    const j = Math.floor(random() * (i + 1));
+    const later = { ...subjects[j], answered: true, established: random() < 0.5 };
+    byUid.update(later);
+    byHandle.updateHandle(handles[j]!, later);
+  }
+  assert.deepEqual(byHandle.toJSON(), byUid.toJSON());
+  assert.equal(
+    byHandle.contextOf(byHandle.admitHandle({ ...subjects[0], orig_ip: null }))
+      .short_orig_flow_rate,
+    0,
+  );
+  // Restored: the uid map holds exactly the flows still in the long window.
+  const restored = ContextTracker.fromJSON(JSON.parse(JSON.stringify(byHandle.toJSON())));
+  const found = restored.handlesByUid();
+  assert.equal(found.size, restored.size);
+  assert.ok(found.has("f399") && !found.has("f0"));
+});

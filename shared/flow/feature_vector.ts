@@ -10,8 +10,8 @@
  */
 
 import type { FlowContext } from "./context_features.ts";
-import type { FlowFeatures } from "./flow_features.ts";
-import type { FlowRecord } from "./flow_table.ts";
+import { FLOW_FEATURE_COUNT, FLOW_FEATURE_NAMES, type FlowFeatures } from "./flow_features.ts";
+import { type FlowRecord, writeFlowFeatures } from "./flow_table.ts";
 
 /** Version of {@linkcode FEATURE_NAMES}; a model records the version it was trained on. */
 export const FEATURE_VERSION = 1;
@@ -126,10 +126,20 @@ export const FEATURE_NAMES: readonly string[] = Object.freeze([
 const PER_FLOW_OFFSET = FLOW_LEVEL.length;
 const CONTEXT_OFFSET = PER_FLOW_OFFSET + PER_FLOW.length;
 
+/** For each PER_FLOW entry, its index in the order `writeFlowFeatures` writes. */
+const PER_FLOW_SOURCE = Int32Array.from(PER_FLOW, (name) => {
+  const index = FLOW_FEATURE_NAMES.indexOf(name);
+  if (index < 0) throw new Error(`Per-flow feature '${name}' has no definition`);
+  return index;
+});
+/** Scratch output of `writeFlowFeatures`. */
+const derived = new Float64Array(FLOW_FEATURE_COUNT);
+
 /**
  * Builds the model input for one flow. `context` is normally `flow.context`;
  * when it is null (a flow scored before its context was computed) the
- * context entries are 0.
+ * context entries are 0. The vector is a view of its own range of a buffer
+ * that later vectors share (mind `byteOffset` when reading `buffer`).
  *
  * @example
  * ```ts
@@ -141,7 +151,7 @@ export function flowFeatureVector(
   flow: FlowRecord,
   context: FlowContext | null,
 ): Float32Array {
-  const out = new Float32Array(FEATURE_NAMES.length);
+  const out = newVector();
   const proto = flow.protocol;
   const isTcp = proto === "TCP";
   const isUdp = proto === "UDP";
@@ -155,14 +165,63 @@ export function flowFeatureVector(
   out[6] = flow.established ? 1 : 0;
   out[7] = flow.answered ? 1 : 0;
   out[8] = flow.rejected ? 1 : 0;
-  const features = flow.features;
-  for (let i = 0; i < PER_FLOW.length; i++) {
-    out[PER_FLOW_OFFSET + i] = features[PER_FLOW[i]];
-  }
-  if (context !== null) {
-    for (let i = 0; i < CONTEXT.length; i++) {
-      out[CONTEXT_OFFSET + i] = context[CONTEXT[i]];
+  if (writeFlowFeatures(flow, derived)) {
+    // A table's record: the same values its features object would give.
+    for (let i = 0; i < PER_FLOW_SOURCE.length; i++) {
+      out[PER_FLOW_OFFSET + i] = derived[PER_FLOW_SOURCE[i]];
+    }
+  } else {
+    const features = flow.features;
+    for (let i = 0; i < PER_FLOW.length; i++) {
+      out[PER_FLOW_OFFSET + i] = features[PER_FLOW[i]];
     }
   }
+  if (context !== null) writeContext(context, out);
   return out;
+}
+
+/**
+ * Writes the CONTEXT entries with plain property reads (a keyed read per
+ * name would go through V8's megamorphic lookup); `feature_vector_test.ts`
+ * checks this against the CONTEXT list.
+ */
+function writeContext(c: FlowContext, out: Float32Array): void {
+  const at = CONTEXT_OFFSET;
+  out[at] = c.short_orig_flow_rate;
+  out[at + 1] = c.short_orig_distinct_resp_hosts;
+  out[at + 2] = c.short_orig_distinct_resp_ports;
+  out[at + 3] = c.short_orig_rejected_share;
+  out[at + 4] = c.short_orig_unanswered_share;
+  out[at + 5] = c.short_resp_flow_rate;
+  out[at + 6] = c.short_resp_distinct_origs;
+  out[at + 7] = c.short_resp_half_open_share;
+  out[at + 8] = c.long_orig_flow_rate;
+  out[at + 9] = c.long_orig_distinct_resp_hosts;
+  out[at + 10] = c.long_orig_distinct_resp_ports;
+  out[at + 11] = c.long_orig_rejected_share;
+  out[at + 12] = c.long_orig_unanswered_share;
+  out[at + 13] = c.long_resp_flow_rate;
+  out[at + 14] = c.long_resp_distinct_origs;
+  out[at + 15] = c.long_resp_half_open_share;
+}
+
+/** Vectors handed out per shared buffer (about 64 KiB). */
+const VECTORS_PER_BUFFER = 180;
+let vectorBuffer = new Float32Array(0);
+let vectorNext = 0;
+
+/**
+ * A zeroed vector: a view of its own range of a buffer shared with the next
+ * few hundred vectors, because one typed array per vector with its own
+ * buffer costs more than building the vector.
+ */
+function newVector(): Float32Array {
+  const length = FEATURE_NAMES.length;
+  if (vectorNext + length > vectorBuffer.length) {
+    vectorBuffer = new Float32Array(length * VECTORS_PER_BUFFER);
+    vectorNext = 0;
+  }
+  const start = vectorNext;
+  vectorNext += length;
+  return vectorBuffer.subarray(start, start + length);
 }

@@ -1,7 +1,8 @@
 /**
  * Per-flow statistics, accumulated packet by packet in O(1) memory per flow
- * (one Float64Array of fixed layout; Welford's method for mean and standard
- * deviation), and the named features derived from them.
+ * (a fixed layout of doubles, in an array of the accumulator's own or in a
+ * slot of a shared {@linkcode FlowStatsPool}; Welford's method for mean and
+ * standard deviation), and the named features derived from them.
  *
  * The same accumulator runs in the aggregator and in model training, so a
  * feature has exactly one definition. Definitions and units are listed in
@@ -241,10 +242,148 @@ export interface FeaturePacket {
   tcpWindow: number | null;
 }
 
+/** Names of the per-flow features in the order {@linkcode deriveFeatures} writes them. */
+export const FLOW_FEATURE_NAMES: readonly (keyof FlowFeatures)[] = Object.freeze([
+  "duration_sec",
+  "orig_packets",
+  "resp_packets",
+  "orig_bytes",
+  "resp_bytes",
+  "orig_payload_bytes",
+  "resp_payload_bytes",
+  "orig_header_bytes",
+  "resp_header_bytes",
+  "orig_data_packets",
+  "resp_data_packets",
+  "pkt_len_min",
+  "pkt_len_max",
+  "pkt_len_mean",
+  "pkt_len_std",
+  "orig_pkt_len_min",
+  "orig_pkt_len_max",
+  "orig_pkt_len_mean",
+  "orig_pkt_len_std",
+  "resp_pkt_len_min",
+  "resp_pkt_len_max",
+  "resp_pkt_len_mean",
+  "resp_pkt_len_std",
+  "iat_min_sec",
+  "iat_max_sec",
+  "iat_mean_sec",
+  "iat_std_sec",
+  "orig_iat_min_sec",
+  "orig_iat_max_sec",
+  "orig_iat_mean_sec",
+  "orig_iat_std_sec",
+  "resp_iat_min_sec",
+  "resp_iat_max_sec",
+  "resp_iat_mean_sec",
+  "resp_iat_std_sec",
+  "orig_fin_count",
+  "orig_syn_count",
+  "orig_rst_count",
+  "orig_psh_count",
+  "orig_ack_count",
+  "orig_urg_count",
+  "orig_ece_count",
+  "orig_cwr_count",
+  "resp_fin_count",
+  "resp_syn_count",
+  "resp_rst_count",
+  "resp_psh_count",
+  "resp_ack_count",
+  "resp_urg_count",
+  "resp_ece_count",
+  "resp_cwr_count",
+  "orig_init_window",
+  "resp_init_window",
+  "bytes_per_sec",
+  "packets_per_sec",
+  "orig_packets_per_sec",
+  "resp_packets_per_sec",
+  "active_min_sec",
+  "active_max_sec",
+  "active_mean_sec",
+  "active_std_sec",
+  "idle_min_sec",
+  "idle_max_sec",
+  "idle_mean_sec",
+  "idle_std_sec",
+  "down_up_ratio",
+]);
+
+/** Count of {@linkcode FLOW_FEATURE_NAMES}. */
+export const FLOW_FEATURE_COUNT: number = FLOW_FEATURE_NAMES.length;
+
+/** Length of the statistics {@linkcode FlowFeatureAccumulator.copyStats} writes. */
+export const FLOW_STATS_SIZE: number = STATS_SIZE;
+
 /**
- * Accumulates one flow's statistics. State is a single Float64Array with a
- * fixed layout, so a flow costs about 600 bytes whatever its length, and
- * serialises to a plain number array.
+ * Statistics storage for many accumulators: slots of {@linkcode FLOW_STATS_SIZE}
+ * doubles in large Float64Arrays, handed out and taken back explicitly. A
+ * flow table keeps its live flows' statistics here, so that a new flow
+ * allocates nothing on the JS heap for them and the garbage collector never
+ * copies them; a slot is reused once its flow has been reported as ended.
+ */
+export class FlowStatsPool {
+  #chunks: Float64Array[] = [];
+  /** Released slot ids, reused last-in first-out. */
+  #free: number[] = [];
+  #next = 0;
+
+  /** Takes a slot (initialised as an empty accumulator's); returns its id. */
+  acquire(): number {
+    const id = this.#free.length > 0 ? this.#free.pop()! : this.#next++;
+    const chunk = id >>> POOL_CHUNK_BITS;
+    if (chunk === this.#chunks.length) {
+      this.#chunks.push(new Float64Array(STATS_SIZE << POOL_CHUNK_BITS));
+    }
+    initStats(this.array(id), this.offset(id));
+    return id;
+  }
+
+  /** The array that holds slot `id`. */
+  array(id: number): Float64Array {
+    return this.#chunks[id >>> POOL_CHUNK_BITS];
+  }
+
+  /** Index of slot `id`'s first value in {@linkcode FlowStatsPool.array}. */
+  offset(id: number): number {
+    return (id & POOL_CHUNK_MASK) * STATS_SIZE;
+  }
+
+  /** Gives slot `id` back; its accumulator must not be used any more. */
+  release(id: number): void {
+    this.#free.push(id);
+  }
+}
+
+/** 2^7 slots per chunk: 71 KiB. */
+const POOL_CHUNK_BITS = 7;
+const POOL_CHUNK_MASK = (1 << POOL_CHUNK_BITS) - 1;
+
+/** Writes an empty accumulator's statistics at `s[o]`. */
+function initStats(s: Float64Array, o: number): void {
+  s.fill(0, o, o + STATS_SIZE);
+  s[o + ORIG + D_INIT_WINDOW] = -1;
+  s[o + RESP + D_INIT_WINDOW] = -1;
+}
+
+/** Options of {@linkcode FlowFeatureAccumulator}. */
+export interface FlowFeatureAccumulatorOptions {
+  /**
+   * Keep the statistics in a slot of this pool instead of an array of the
+   * accumulator's own; the owner gives the slot back with
+   * {@linkcode FlowFeatureAccumulator.release}.
+   * @default {undefined}
+   */
+  pool?: FlowStatsPool;
+}
+
+/**
+ * Accumulates one flow's statistics. State is a fixed layout of
+ * {@linkcode FLOW_STATS_SIZE} doubles, so a flow costs about 600 bytes
+ * whatever its length, and serialises to a plain number array.
  *
  * @example
  * ```ts
@@ -254,69 +393,118 @@ export interface FeaturePacket {
  * ```
  */
 export class FlowFeatureAccumulator {
-  /** The raw statistics (layout private to this module). */
-  readonly stats: Float64Array;
   /** Gap that starts a new active period, seconds. */
   readonly activityTimeoutSec: number;
+  /** Storage of the statistics: an own array, or a pool's. */
+  #s: Float64Array;
+  /** Index of the first statistic in `#s`. */
+  #o: number;
+  #pool: FlowStatsPool | undefined;
+  #slot: number;
 
   /** Creates an empty accumulator, or wraps saved statistics. */
   constructor(
     activityTimeoutSec: number = DEFAULT_ACTIVITY_TIMEOUT_SEC,
     stats?: ArrayLike<number>,
+    options: FlowFeatureAccumulatorOptions = {},
   ) {
     this.activityTimeoutSec = activityTimeoutSec;
-    if (stats === undefined) {
-      this.stats = new Float64Array(STATS_SIZE);
-      this.stats[ORIG + D_INIT_WINDOW] = -1;
-      this.stats[RESP + D_INIT_WINDOW] = -1;
-    } else {
-      if (stats.length !== STATS_SIZE) {
-        throw new RangeError(
-          `Cannot restore flow statistics as 'stats' must have ${STATS_SIZE} values: current length is ${stats.length}`,
-        );
-      }
-      this.stats = Float64Array.from(stats);
+    if (stats !== undefined && stats.length !== STATS_SIZE) {
+      throw new RangeError(
+        `Cannot restore flow statistics as 'stats' must have ${STATS_SIZE} values: current length is ${stats.length}`,
+      );
     }
+    const pool = options.pool;
+    this.#pool = pool;
+    if (pool === undefined) {
+      this.#slot = -1;
+      this.#s = new Float64Array(STATS_SIZE);
+      this.#o = 0;
+      initStats(this.#s, 0);
+    } else {
+      this.#slot = pool.acquire();
+      this.#s = pool.array(this.#slot);
+      this.#o = pool.offset(this.#slot);
+    }
+    if (stats !== undefined) {
+      for (let i = 0; i < STATS_SIZE; i++) this.#s[this.#o + i] = Number(stats[i]);
+    }
+  }
+
+  /** A copy of the raw statistics (layout private to this module). */
+  get stats(): Float64Array {
+    return this.#s.slice(this.#o, this.#o + STATS_SIZE);
+  }
+
+  /**
+   * Gives a pooled accumulator's slot back to its pool. The accumulator
+   * must not be used afterwards; any use then reads NaN.
+   */
+  release(): void {
+    if (this.#pool === undefined) return;
+    this.#pool.release(this.#slot);
+    this.#pool = undefined;
+    this.#slot = -1;
+    this.#s = RELEASED;
+    this.#o = 0;
+  }
+
+  /**
+   * Copies the statistics to `out[offset..offset + FLOW_STATS_SIZE)`, where
+   * {@linkcode deriveFeatures} can later derive the features of this moment.
+   */
+  copyStats(out: Float64Array, offset: number): void {
+    const o = this.#o;
+    out.set(this.#s.subarray(o, o + STATS_SIZE), offset);
   }
 
   /** Adds one packet sent by the originator (`fromOrig`) or the responder. */
   add(fromOrig: boolean, packet: FeaturePacket): void {
-    const s = this.stats;
-    const d = fromOrig ? ORIG : RESP;
+    const s = this.#s;
+    const o = this.#o;
+    const d = o + (fromOrig ? ORIG : RESP);
     const ts = packet.timestamp;
     const length = packet.length;
 
-    const total = s[F_PACKETS];
+    const total = s[o + F_PACKETS];
     if (total === 0) {
-      s[F_ACTIVE_START] = ts;
-      s[F_ACTIVE_END] = ts;
-      s[F_LAST_TS] = ts;
+      s[o + F_ACTIVE_START] = ts;
+      s[o + F_ACTIVE_END] = ts;
+      s[o + F_LAST_TS] = ts;
     } else {
-      const last = s[F_LAST_TS];
+      const last = s[o + F_LAST_TS];
       // Out-of-order packets count as simultaneous rather than negative gaps.
       const iat = ts > last ? ts - last : 0;
-      welford(s, F_IAT_N, F_IAT_MIN, F_IAT_MAX, F_IAT_MEAN, F_IAT_M2, iat);
-      if (ts > last) s[F_LAST_TS] = ts;
-      const activeEnd = s[F_ACTIVE_END];
+      welford(s, o + F_IAT_N, o + F_IAT_MIN, o + F_IAT_MAX, o + F_IAT_MEAN, o + F_IAT_M2, iat);
+      if (ts > last) s[o + F_LAST_TS] = ts;
+      const activeEnd = s[o + F_ACTIVE_END];
       if (ts - activeEnd > this.activityTimeoutSec) {
         welford(
           s,
-          F_ACTIVE_N,
-          F_ACTIVE_MIN,
-          F_ACTIVE_MAX,
-          F_ACTIVE_MEAN,
-          F_ACTIVE_M2,
-          activeEnd - s[F_ACTIVE_START],
+          o + F_ACTIVE_N,
+          o + F_ACTIVE_MIN,
+          o + F_ACTIVE_MAX,
+          o + F_ACTIVE_MEAN,
+          o + F_ACTIVE_M2,
+          activeEnd - s[o + F_ACTIVE_START],
         );
-        welford(s, F_IDLE_N, F_IDLE_MIN, F_IDLE_MAX, F_IDLE_MEAN, F_IDLE_M2, ts - activeEnd);
-        s[F_ACTIVE_START] = ts;
-        s[F_ACTIVE_END] = ts;
+        welford(
+          s,
+          o + F_IDLE_N,
+          o + F_IDLE_MIN,
+          o + F_IDLE_MAX,
+          o + F_IDLE_MEAN,
+          o + F_IDLE_M2,
+          ts - activeEnd,
+        );
+        s[o + F_ACTIVE_START] = ts;
+        s[o + F_ACTIVE_END] = ts;
       } else if (ts > activeEnd) {
-        s[F_ACTIVE_END] = ts;
+        s[o + F_ACTIVE_END] = ts;
       }
     }
     // Flow-wide packet length (n = packets so far).
-    welford(s, F_PACKETS, F_LEN_MIN, F_LEN_MAX, F_LEN_MEAN, F_LEN_M2, length);
+    welford(s, o + F_PACKETS, o + F_LEN_MIN, o + F_LEN_MAX, o + F_LEN_MEAN, o + F_LEN_M2, length);
 
     const dirPackets = s[d + D_PACKETS];
     if (dirPackets > 0) {
@@ -348,27 +536,28 @@ export class FlowFeatureAccumulator {
 
   /** Exchanges the originator and responder halves, for a late role flip. */
   swapDirections(): void {
-    const s = this.stats;
+    const s = this.#s;
+    const o = this.#o;
     for (let i = 0; i < DIR_SIZE; i++) {
-      const tmp = s[ORIG + i];
-      s[ORIG + i] = s[RESP + i];
-      s[RESP + i] = tmp;
+      const tmp = s[o + ORIG + i];
+      s[o + ORIG + i] = s[o + RESP + i];
+      s[o + RESP + i] = tmp;
     }
   }
 
   /** Packets sent by the originator (`fromOrig`) or by the responder. */
   packets(fromOrig: boolean): number {
-    return this.stats[(fromOrig ? ORIG : RESP) + D_PACKETS];
+    return this.#s[this.#o + (fromOrig ? ORIG : RESP) + D_PACKETS];
   }
 
   /** Wire bytes sent by one side. */
   bytes(fromOrig: boolean): number {
-    return this.stats[(fromOrig ? ORIG : RESP) + D_BYTES];
+    return this.#s[this.#o + (fromOrig ? ORIG : RESP) + D_BYTES];
   }
 
   /** Payload bytes sent by one side. */
   payloadBytes(fromOrig: boolean): number {
-    return this.stats[(fromOrig ? ORIG : RESP) + D_PAYLOAD];
+    return this.#s[this.#o + (fromOrig ? ORIG : RESP) + D_PAYLOAD];
   }
 
   /**
@@ -377,109 +566,200 @@ export class FlowFeatureAccumulator {
    * changed, so this can be called at any time.
    */
   features(firstSeen: number, lastSeen: number): FlowFeatures {
-    const s = this.stats;
-    const duration = lastSeen > firstSeen ? lastSeen - firstSeen : 0;
-    const origPackets = s[ORIG + D_PACKETS];
-    const respPackets = s[RESP + D_PACKETS];
-    const packets = origPackets + respPackets;
-    const bytes = s[ORIG + D_BYTES] + s[RESP + D_BYTES];
-    const perSec = (value: number) => duration > 0 ? value / duration : 0;
-
-    // Close the running active period without touching the state.
-    let activeN = s[F_ACTIVE_N];
-    let activeMin = s[F_ACTIVE_MIN];
-    let activeMax = s[F_ACTIVE_MAX];
-    let activeMean = s[F_ACTIVE_MEAN];
-    let activeM2 = s[F_ACTIVE_M2];
-    if (packets > 0) {
-      const active = s[F_ACTIVE_END] - s[F_ACTIVE_START];
-      activeN += 1;
-      if (activeN === 1) {
-        activeMin = active;
-        activeMax = active;
-      } else {
-        if (active < activeMin) activeMin = active;
-        if (active > activeMax) activeMax = active;
-      }
-      const delta = active - activeMean;
-      activeMean += delta / activeN;
-      activeM2 += delta * (active - activeMean);
-    }
-
-    return {
-      duration_sec: duration,
-      orig_packets: origPackets,
-      resp_packets: respPackets,
-      orig_bytes: s[ORIG + D_BYTES],
-      resp_bytes: s[RESP + D_BYTES],
-      orig_payload_bytes: s[ORIG + D_PAYLOAD],
-      resp_payload_bytes: s[RESP + D_PAYLOAD],
-      orig_header_bytes: s[ORIG + D_HEADER],
-      resp_header_bytes: s[RESP + D_HEADER],
-      orig_data_packets: s[ORIG + D_DATA_PACKETS],
-      resp_data_packets: s[RESP + D_DATA_PACKETS],
-      pkt_len_min: s[F_LEN_MIN],
-      pkt_len_max: s[F_LEN_MAX],
-      pkt_len_mean: s[F_LEN_MEAN],
-      pkt_len_std: std(s[F_LEN_M2], packets),
-      orig_pkt_len_min: s[ORIG + D_LEN_MIN],
-      orig_pkt_len_max: s[ORIG + D_LEN_MAX],
-      orig_pkt_len_mean: s[ORIG + D_LEN_MEAN],
-      orig_pkt_len_std: std(s[ORIG + D_LEN_M2], origPackets),
-      resp_pkt_len_min: s[RESP + D_LEN_MIN],
-      resp_pkt_len_max: s[RESP + D_LEN_MAX],
-      resp_pkt_len_mean: s[RESP + D_LEN_MEAN],
-      resp_pkt_len_std: std(s[RESP + D_LEN_M2], respPackets),
-      iat_min_sec: s[F_IAT_MIN],
-      iat_max_sec: s[F_IAT_MAX],
-      iat_mean_sec: s[F_IAT_MEAN],
-      iat_std_sec: std(s[F_IAT_M2], s[F_IAT_N]),
-      orig_iat_min_sec: s[ORIG + D_IAT_MIN],
-      orig_iat_max_sec: s[ORIG + D_IAT_MAX],
-      orig_iat_mean_sec: s[ORIG + D_IAT_MEAN],
-      orig_iat_std_sec: std(s[ORIG + D_IAT_M2], s[ORIG + D_IAT_N]),
-      resp_iat_min_sec: s[RESP + D_IAT_MIN],
-      resp_iat_max_sec: s[RESP + D_IAT_MAX],
-      resp_iat_mean_sec: s[RESP + D_IAT_MEAN],
-      resp_iat_std_sec: std(s[RESP + D_IAT_M2], s[RESP + D_IAT_N]),
-      orig_fin_count: s[ORIG + D_FLAGS + 0],
-      orig_syn_count: s[ORIG + D_FLAGS + 1],
-      orig_rst_count: s[ORIG + D_FLAGS + 2],
-      orig_psh_count: s[ORIG + D_FLAGS + 3],
-      orig_ack_count: s[ORIG + D_FLAGS + 4],
-      orig_urg_count: s[ORIG + D_FLAGS + 5],
-      orig_ece_count: s[ORIG + D_FLAGS + 6],
-      orig_cwr_count: s[ORIG + D_FLAGS + 7],
-      resp_fin_count: s[RESP + D_FLAGS + 0],
-      resp_syn_count: s[RESP + D_FLAGS + 1],
-      resp_rst_count: s[RESP + D_FLAGS + 2],
-      resp_psh_count: s[RESP + D_FLAGS + 3],
-      resp_ack_count: s[RESP + D_FLAGS + 4],
-      resp_urg_count: s[RESP + D_FLAGS + 5],
-      resp_ece_count: s[RESP + D_FLAGS + 6],
-      resp_cwr_count: s[RESP + D_FLAGS + 7],
-      orig_init_window: s[ORIG + D_INIT_WINDOW],
-      resp_init_window: s[RESP + D_INIT_WINDOW],
-      bytes_per_sec: perSec(bytes),
-      packets_per_sec: perSec(packets),
-      orig_packets_per_sec: perSec(origPackets),
-      resp_packets_per_sec: perSec(respPackets),
-      active_min_sec: activeMin,
-      active_max_sec: activeMax,
-      active_mean_sec: activeMean,
-      active_std_sec: std(activeM2, activeN),
-      idle_min_sec: s[F_IDLE_MIN],
-      idle_max_sec: s[F_IDLE_MAX],
-      idle_mean_sec: s[F_IDLE_MEAN],
-      idle_std_sec: std(s[F_IDLE_M2], s[F_IDLE_N]),
-      down_up_ratio: respPackets / (origPackets > 1 ? origPackets : 1),
-    };
+    return featuresFromStats(this.#s, this.#o, firstSeen, lastSeen);
   }
 
   /** The statistics as a plain JSON-able array. */
   toJSON(): number[] {
-    return Array.from(this.stats);
+    return Array.from(this.#s.subarray(this.#o, this.#o + STATS_SIZE));
   }
+}
+
+/** Storage of released accumulators: all NaN, so that a use after release shows. */
+const RELEASED = new Float64Array(STATS_SIZE).fill(NaN);
+
+/** Scratch output of {@linkcode deriveFeatures} for {@linkcode featuresFromStats}. */
+const derived = new Float64Array(FLOW_FEATURE_COUNT);
+
+/**
+ * The named features of statistics saved with
+ * {@linkcode FlowFeatureAccumulator.copyStats} at `stats[offset]`, as
+ * {@linkcode FlowFeatureAccumulator.features} returns them.
+ */
+export function featuresFromStats(
+  stats: Float64Array,
+  offset: number,
+  firstSeen: number,
+  lastSeen: number,
+): FlowFeatures {
+  const v = derived;
+  deriveFeatures(stats, offset, firstSeen, lastSeen, v);
+  return {
+    duration_sec: v[0],
+    orig_packets: v[1],
+    resp_packets: v[2],
+    orig_bytes: v[3],
+    resp_bytes: v[4],
+    orig_payload_bytes: v[5],
+    resp_payload_bytes: v[6],
+    orig_header_bytes: v[7],
+    resp_header_bytes: v[8],
+    orig_data_packets: v[9],
+    resp_data_packets: v[10],
+    pkt_len_min: v[11],
+    pkt_len_max: v[12],
+    pkt_len_mean: v[13],
+    pkt_len_std: v[14],
+    orig_pkt_len_min: v[15],
+    orig_pkt_len_max: v[16],
+    orig_pkt_len_mean: v[17],
+    orig_pkt_len_std: v[18],
+    resp_pkt_len_min: v[19],
+    resp_pkt_len_max: v[20],
+    resp_pkt_len_mean: v[21],
+    resp_pkt_len_std: v[22],
+    iat_min_sec: v[23],
+    iat_max_sec: v[24],
+    iat_mean_sec: v[25],
+    iat_std_sec: v[26],
+    orig_iat_min_sec: v[27],
+    orig_iat_max_sec: v[28],
+    orig_iat_mean_sec: v[29],
+    orig_iat_std_sec: v[30],
+    resp_iat_min_sec: v[31],
+    resp_iat_max_sec: v[32],
+    resp_iat_mean_sec: v[33],
+    resp_iat_std_sec: v[34],
+    orig_fin_count: v[35],
+    orig_syn_count: v[36],
+    orig_rst_count: v[37],
+    orig_psh_count: v[38],
+    orig_ack_count: v[39],
+    orig_urg_count: v[40],
+    orig_ece_count: v[41],
+    orig_cwr_count: v[42],
+    resp_fin_count: v[43],
+    resp_syn_count: v[44],
+    resp_rst_count: v[45],
+    resp_psh_count: v[46],
+    resp_ack_count: v[47],
+    resp_urg_count: v[48],
+    resp_ece_count: v[49],
+    resp_cwr_count: v[50],
+    orig_init_window: v[51],
+    resp_init_window: v[52],
+    bytes_per_sec: v[53],
+    packets_per_sec: v[54],
+    orig_packets_per_sec: v[55],
+    resp_packets_per_sec: v[56],
+    active_min_sec: v[57],
+    active_max_sec: v[58],
+    active_mean_sec: v[59],
+    active_std_sec: v[60],
+    idle_min_sec: v[61],
+    idle_max_sec: v[62],
+    idle_mean_sec: v[63],
+    idle_std_sec: v[64],
+    down_up_ratio: v[65],
+  };
+}
+
+/**
+ * Writes the per-flow features of statistics saved with
+ * {@linkcode FlowFeatureAccumulator.copyStats} at `stats[offset]` into
+ * `out`, in {@linkcode FLOW_FEATURE_NAMES} order: the single definition of
+ * every feature, shared by the feature objects and the model's vector.
+ */
+export function deriveFeatures(
+  stats: Float64Array,
+  offset: number,
+  firstSeen: number,
+  lastSeen: number,
+  out: Float64Array,
+): void {
+  const s = stats;
+  const o = offset;
+  const duration = lastSeen > firstSeen ? lastSeen - firstSeen : 0;
+  const origPackets = s[o + ORIG + D_PACKETS];
+  const respPackets = s[o + RESP + D_PACKETS];
+  const packets = origPackets + respPackets;
+  const bytes = s[o + ORIG + D_BYTES] + s[o + RESP + D_BYTES];
+
+  // Close the running active period without touching the state.
+  let activeN = s[o + F_ACTIVE_N];
+  let activeMin = s[o + F_ACTIVE_MIN];
+  let activeMax = s[o + F_ACTIVE_MAX];
+  let activeMean = s[o + F_ACTIVE_MEAN];
+  let activeM2 = s[o + F_ACTIVE_M2];
+  if (packets > 0) {
+    const active = s[o + F_ACTIVE_END] - s[o + F_ACTIVE_START];
+    activeN += 1;
+    if (activeN === 1) {
+      activeMin = active;
+      activeMax = active;
+    } else {
+      if (active < activeMin) activeMin = active;
+      if (active > activeMax) activeMax = active;
+    }
+    const delta = active - activeMean;
+    activeMean += delta / activeN;
+    activeM2 += delta * (active - activeMean);
+  }
+
+  out[0] = duration;
+  out[1] = origPackets;
+  out[2] = respPackets;
+  out[3] = s[o + ORIG + D_BYTES];
+  out[4] = s[o + RESP + D_BYTES];
+  out[5] = s[o + ORIG + D_PAYLOAD];
+  out[6] = s[o + RESP + D_PAYLOAD];
+  out[7] = s[o + ORIG + D_HEADER];
+  out[8] = s[o + RESP + D_HEADER];
+  out[9] = s[o + ORIG + D_DATA_PACKETS];
+  out[10] = s[o + RESP + D_DATA_PACKETS];
+  out[11] = s[o + F_LEN_MIN];
+  out[12] = s[o + F_LEN_MAX];
+  out[13] = s[o + F_LEN_MEAN];
+  out[14] = std(s[o + F_LEN_M2], packets);
+  out[15] = s[o + ORIG + D_LEN_MIN];
+  out[16] = s[o + ORIG + D_LEN_MAX];
+  out[17] = s[o + ORIG + D_LEN_MEAN];
+  out[18] = std(s[o + ORIG + D_LEN_M2], origPackets);
+  out[19] = s[o + RESP + D_LEN_MIN];
+  out[20] = s[o + RESP + D_LEN_MAX];
+  out[21] = s[o + RESP + D_LEN_MEAN];
+  out[22] = std(s[o + RESP + D_LEN_M2], respPackets);
+  out[23] = s[o + F_IAT_MIN];
+  out[24] = s[o + F_IAT_MAX];
+  out[25] = s[o + F_IAT_MEAN];
+  out[26] = std(s[o + F_IAT_M2], s[o + F_IAT_N]);
+  out[27] = s[o + ORIG + D_IAT_MIN];
+  out[28] = s[o + ORIG + D_IAT_MAX];
+  out[29] = s[o + ORIG + D_IAT_MEAN];
+  out[30] = std(s[o + ORIG + D_IAT_M2], s[o + ORIG + D_IAT_N]);
+  out[31] = s[o + RESP + D_IAT_MIN];
+  out[32] = s[o + RESP + D_IAT_MAX];
+  out[33] = s[o + RESP + D_IAT_MEAN];
+  out[34] = std(s[o + RESP + D_IAT_M2], s[o + RESP + D_IAT_N]);
+  for (let i = 0; i < 8; i++) {
+    out[35 + i] = s[o + ORIG + D_FLAGS + i];
+    out[43 + i] = s[o + RESP + D_FLAGS + i];
+  }
+  out[51] = s[o + ORIG + D_INIT_WINDOW];
+  out[52] = s[o + RESP + D_INIT_WINDOW];
+  out[53] = duration > 0 ? bytes / duration : 0;
+  out[54] = duration > 0 ? packets / duration : 0;
+  out[55] = duration > 0 ? origPackets / duration : 0;
+  out[56] = duration > 0 ? respPackets / duration : 0;
+  out[57] = activeMin;
+  out[58] = activeMax;
+  out[59] = activeMean;
+  out[60] = std(activeM2, activeN);
+  out[61] = s[o + F_IDLE_MIN];
+  out[62] = s[o + F_IDLE_MAX];
+  out[63] = s[o + F_IDLE_MEAN];
+  out[64] = std(s[o + F_IDLE_M2], s[o + F_IDLE_N]);
+  out[65] = respPackets / (origPackets > 1 ? origPackets : 1);
 }
 
 /** Welford update of count/min/max/mean/M2 stored at the given indices. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type FeaturePacket, FlowFeatureAccumulator } from "./flow_features.ts";
+import { type FeaturePacket, FlowFeatureAccumulator, FlowStatsPool } from "./flow_features.ts";
 
 function packet(
   timestamp: number,
@@ -138,4 +138,43 @@ Deno.test("FlowFeatureAccumulator treats an out-of-order packet as a zero gap", 
   const f = acc.features(0.5, 2);
   assert.equal(f.iat_min_sec, 0);
   assert.equal(f.iat_max_sec, 1);
+});
+
+Deno.test("FlowFeatureAccumulator in a FlowStatsPool matches its own-array twin; released slots start empty", () => {
+  const pool = new FlowStatsPool();
+  const own: FlowFeatureAccumulator[] = [];
+  const pooled: FlowFeatureAccumulator[] = [];
+  // More than one chunk of slots.
+  for (let i = 0; i < 300; i++) {
+    own.push(new FlowFeatureAccumulator(5));
+    pooled.push(new FlowFeatureAccumulator(5, undefined, { pool }));
+  }
+  const fresh = new FlowFeatureAccumulator(5).toJSON();
+  for (let step = 0; step < 6; step++) {
+    for (let i = 0; i < 300; i++) {
+      const p = packet(step * 0.7 + i * 0.001, 60 + ((i * 7 + step) % 1400), {
+        tcpFlags: i % 3 === 0 ? null : 0x18,
+        tcpWindow: i % 3 === 0 ? null : 1000 + i,
+      });
+      own[i].add((i + step) % 2 === 0, p);
+      pooled[i].add((i + step) % 2 === 0, p);
+    }
+  }
+  for (let i = 0; i < 300; i++) {
+    assert.deepEqual(pooled[i].toJSON(), own[i].toJSON(), `accumulator ${i}`);
+    assert.deepEqual(pooled[i].features(0, 4), own[i].features(0, 4), `accumulator ${i}`);
+  }
+  for (let i = 0; i < 150; i++) pooled[i].release();
+  assert.ok(Number.isNaN(pooled[0].packets(true)), "a released accumulator reads NaN");
+  const reused = Array.from(
+    { length: 200 },
+    () => new FlowFeatureAccumulator(5, undefined, { pool }),
+  );
+  assert.ok(reused.every((acc) => JSON.stringify(acc.toJSON()) === JSON.stringify(fresh)));
+  reused.forEach((acc) => acc.add(true, packet(9, 1500)));
+  for (let i = 150; i < 300; i++) {
+    assert.deepEqual(pooled[i].toJSON(), own[i].toJSON(), `accumulator ${i} after reuse`);
+  }
+  const restored = new FlowFeatureAccumulator(5, own[200].toJSON(), { pool });
+  assert.deepEqual(restored.features(0, 4), own[200].features(0, 4));
 });

@@ -59,8 +59,9 @@ import {
   TCP_FLAG_RST,
   TCP_FLAG_SYN,
 } from "../packet/packet_record.ts";
-import { communityId } from "./community_id.ts";
+import { flowCommunityId } from "./community_id.ts";
 import {
+  type ContextHandle,
   type ContextOptions,
   type ContextSubject,
   ContextTracker,
@@ -69,12 +70,18 @@ import {
 } from "./context_features.ts";
 import {
   DEFAULT_ACTIVITY_TIMEOUT_SEC,
+  deriveFeatures,
   type FeaturePacket,
+  featuresFromStats,
+  FLOW_STATS_SIZE,
   FlowFeatureAccumulator,
+  type FlowFeatureAccumulatorOptions,
   type FlowFeatures,
+  FlowStatsPool,
 } from "./flow_features.ts";
-import { icmpPortEquivalents } from "./_icmp_ports.ts";
+import { icmpCounterpart, icmpPortEquivalents } from "./_icmp_ports.ts";
 import { readIcmpQuote } from "./_icmp_quote.ts";
+import { sortByTime } from "./_sort_by_time.ts";
 
 /** Why a flow ended (or, for a live closed TCP flow, how it closed). */
 export type CloseReason =
@@ -155,9 +162,16 @@ export interface FlowRecord {
   rejected: boolean;
   /** This flow continues one split by the active timeout. */
   continuation: boolean;
-  /** Per-flow features as of the last packet. */
+  /**
+   * Per-flow features as of the last packet. In records the table makes,
+   * derived when first read (an own enumerable accessor).
+   */
   features: FlowFeatures;
-  /** Time-window context; null until computed (see the module doc). */
+  /**
+   * Time-window context; null until computed (see the module doc). In
+   * records the table makes, the flow's own frozen object, which every
+   * record of the flow shares.
+   */
   context: FlowContext | null;
 }
 
@@ -367,6 +381,9 @@ const OUT_REJECTED = 2;
 const OUT_SYN = 4;
 const OUT_ESTABLISHED = 8;
 
+/** Most flow objects kept for reuse; enough for any burst of flows ending together. */
+const MAX_SPARE_FLOWS = 4096;
+
 const ICMP4_UNREACHABLE = 3;
 const ICMP6_UNREACHABLE = 1;
 const SCTP_COMMON_HEADER = 12;
@@ -374,46 +391,132 @@ const UDP_HEADER = 8;
 const ICMP_HEADER = 8;
 
 class Flow {
-  key: string;
-  uid = "";
-  uidSuffix = 0;
-  communityId: string | null = null;
-  iface = "";
-  protocol = "";
-  ipProto: number | null = null;
-  ipVersion: number | null = null;
-  vlanId: number | null = null;
-  vlanInnerId: number | null = null;
-  origIp: string | null = null;
-  origPort: number | null = null;
-  origMac: string | null = null;
-  respIp: string | null = null;
-  respPort: number | null = null;
-  respMac: string | null = null;
-  icmpType: number | null = null;
-  icmpCode: number | null = null;
-  icmpId: number | null = null;
-  firstSeen = 0;
-  lastSeen = 0;
-  closed = false;
-  closeReason: CloseReason | null = null;
-  bits = 0;
-  origIsn: number | null = null;
-  origFinEnd = -1;
-  respFinEnd = -1;
-  continuation = false;
-  ctxBits = 0;
-  context: FlowContext | null = null;
-  acc: FlowFeatureAccumulator;
+  declare key: string;
+  declare uid: string;
+  declare uidSuffix: number;
+  declare communityId: string | null;
+  declare iface: string;
+  declare protocol: string;
+  declare ipProto: number | null;
+  declare ipVersion: number | null;
+  declare vlanId: number | null;
+  declare vlanInnerId: number | null;
+  declare origIp: string | null;
+  declare origPort: number | null;
+  declare origMac: string | null;
+  declare respIp: string | null;
+  declare respPort: number | null;
+  declare respMac: string | null;
+  declare icmpType: number | null;
+  declare icmpCode: number | null;
+  declare icmpId: number | null;
+  declare firstSeen: number;
+  declare lastSeen: number;
+  declare closed: boolean;
+  declare closeReason: CloseReason | null;
+  declare bits: number;
+  declare origIsn: number | null;
+  declare origFinEnd: number;
+  declare respFinEnd: number;
+  declare continuation: boolean;
+  declare ctxBits: number;
+  declare context: FlowContext | null;
+  /** Where the context tracker keeps this flow once admitted (null: nowhere). */
+  declare ctxHandle: ContextHandle | null;
+  declare acc: FlowFeatureAccumulator;
   /** Finalised: out of the table, waiting for context or already reported. */
-  ended = false;
+  declare ended: boolean;
   /** Epoch of the call that last listed this flow as changed. */
-  changedEpoch = 0;
-  isTcp = false;
+  declare changedEpoch: number;
+  /** Index of this flow in that call's changed list. */
+  declare changedIndex: number;
+  declare isTcp: boolean;
+  /** `${origIp}|${respIp}` of a non-TCP flow in `#hostPairs`; null until needed. */
+  declare hostPair: string | null;
+  /**
+   * The Community ID inputs (source, destination, ports) it was computed
+   * from; `cidSrc` null when unknown. A later flow on the same key with the
+   * same inputs gets the same ID without hashing again.
+   */
+  declare cidSrc: string | null;
+  declare cidDst: string | null;
+  declare cidSrcPort: number | null;
+  declare cidDstPort: number | null;
+  /** The uid hash lanes after the key (see `flowUid`); valid when `keyLanesSet`. */
+  declare keyLane0: number;
+  declare keyLane1: number;
+  declare keyLane2: number;
+  declare keyLane3: number;
+  declare keyLanesSet: boolean;
+  /** Bucket of this flow in the table's tuple index; -1 when not indexed. */
+  declare indexHash: number;
+  /** Next flow in the same index bucket. */
+  declare indexNext: Flow | undefined;
+  /** How the key is made of the endpoint fields (`INDEX_*`), for the index. */
+  declare indexKind: number;
+  /** For `INDEX_ICMP`: the echo id in the key. */
+  declare indexIcmpId: number | null;
 
   constructor(key: string, acc: FlowFeatureAccumulator) {
+    this.init(key, acc);
+  }
+
+  /**
+   * Sets every field to a new flow's: the table reuses the objects of
+   * reported flows (see `FlowTable#spares`), so this is the one place that
+   * lists them, in one order, which keeps one hidden class for all flows.
+   */
+  init(key: string, acc: FlowFeatureAccumulator): void {
     this.key = key;
+    this.uid = "";
+    this.uidSuffix = 0;
+    this.communityId = null;
+    this.iface = "";
+    this.protocol = "";
+    this.ipProto = null;
+    this.ipVersion = null;
+    this.vlanId = null;
+    this.vlanInnerId = null;
+    this.origIp = null;
+    this.origPort = null;
+    this.origMac = null;
+    this.respIp = null;
+    this.respPort = null;
+    this.respMac = null;
+    this.icmpType = null;
+    this.icmpCode = null;
+    this.icmpId = null;
+    this.firstSeen = 0;
+    this.lastSeen = 0;
+    this.closed = false;
+    this.closeReason = null;
+    this.bits = 0;
+    this.origIsn = null;
+    this.origFinEnd = -1;
+    this.respFinEnd = -1;
+    this.continuation = false;
+    this.ctxBits = 0;
+    this.context = null;
+    this.ctxHandle = null;
     this.acc = acc;
+    this.ended = false;
+    this.changedEpoch = 0;
+    this.changedIndex = 0;
+    this.isTcp = false;
+    this.hostPair = null;
+    this.cidSrc = null;
+    this.cidDst = null;
+    this.cidSrcPort = null;
+    this.cidDstPort = null;
+    this.keyLane0 = 0;
+    this.keyLane1 = 0;
+    this.keyLane2 = 0;
+    this.keyLane3 = 0;
+    this.keyLanesSet = false;
+    this.indexHash = -1;
+    this.indexNext = undefined;
+    this.indexKind = INDEX_NONE;
+    this.indexIcmpId = null;
   }
 }
 
@@ -427,6 +530,15 @@ interface FragmentEntry {
   expiresSec: number;
 }
 
+// Index kinds: how a flow's key is made of its endpoint fields.
+const INDEX_NONE = 0;
+/** `|proto|a|aPort|b|bPort` (TCP, UDP, SCTP). */
+const INDEX_TUPLE = 1;
+/** `|proto|id|a|type|b|counterpart`: ICMP request/reply types. */
+const INDEX_ICMP = 2;
+/** `|proto>src|type|dst|code`: one-way ICMP types, keyed by direction. */
+const INDEX_ICMP_ONE_WAY = 3;
+
 // Scratch output of #resolveKey, to avoid an allocation per packet.
 let kSrc: string | null = null;
 let kDst: string | null = null;
@@ -434,6 +546,8 @@ let kSrcPort: number | null = null;
 let kDstPort: number | null = null;
 let kOneWay = false;
 let kFragmentKey: string | null = null;
+/** Set by `#process` to the index kind of the key it built on its ICMP path. */
+let kIndexKind = INDEX_NONE;
 
 const scratchPacket: FeaturePacket = {
   timestamp: 0,
@@ -461,16 +575,35 @@ export class FlowTable {
   /** Options in force, defaults filled in. */
   readonly options: ResolvedOptions;
   #flows = new Map<string, Flow>();
+  /**
+   * Flows of `#flows` whose key is made of their endpoint fields (TCP, UDP
+   * or SCTP with both ports and no VLAN; most ICMP), by
+   * {@linkcode tupleHash} of the endpoints, chained through
+   * `Flow.indexNext`: a packet of such a flow finds it without building and
+   * hashing the key string.
+   */
+  #index = new Map<number, Flow>();
   #fragments = new Map<string, FragmentEntry>();
   #hostPairs = new Map<string, string>();
-  #queue: Flow[] = [];
+  /** Flows in admission order; slots before `#queueHead` are cleared once admitted. */
+  #queue: (Flow | undefined)[] = [];
   #queueHead = 0;
   #tracker: ContextTracker;
   #now = -Infinity;
   #nextSweep = -Infinity;
-  #endedOut: Flow[] = [];
+  /** Records of the flows ended (and with context) in the current call. */
+  #endedOut: FlowRecord[] = [];
   /** Flows changed in the current call; `Flow.changedEpoch` dedups them. */
-  #changed: Flow[] = [];
+  #changed: (Flow | undefined)[] = [];
+  /**
+   * Flows reported in the current packet's processing (still possibly read
+   * by it), and flows whose objects `#create` may reuse: a flow reported as
+   * ended is referenced by nothing in the table any more.
+   */
+  #retired: Flow[] = [];
+  #spares: Flow[] = [];
+  /** Accumulators of this table's flows keep their statistics in one pool. */
+  #accOptions: FlowFeatureAccumulatorOptions = { pool: new FlowStatsPool() };
   #epoch = 1;
 
   /** Creates an empty table; throws RangeError naming a bad option. */
@@ -497,8 +630,7 @@ export class FlowTable {
     let ordered = packets;
     for (let i = 1; i < packets.length; i++) {
       if (packets[i].timestamp < packets[i - 1].timestamp) {
-        // Stable, so equal timestamps keep their capture order.
-        ordered = [...packets].sort((a, b) => a.timestamp - b.timestamp);
+        ordered = sortByTime(packets);
         break;
       }
     }
@@ -556,7 +688,7 @@ export class FlowTable {
     const pending: FlowState[] = [];
     const queue: string[] = [];
     for (let i = this.#queueHead; i < this.#queue.length; i++) {
-      const flow = this.#queue[i];
+      const flow = this.#queue[i]!;
       queue.push(flow.uid);
       if (flow.ended) pending.push(flowToState(flow));
     }
@@ -589,12 +721,14 @@ export class FlowTable {
     table.#nextSweep = state.nextSweepSec ?? -Infinity;
     const byUid = new Map<string, Flow>();
     for (const saved of state.flows) {
-      const flow = flowFromState(saved, table.options.activityTimeoutSec);
+      const flow = flowFromState(saved, table.options.activityTimeoutSec, table.#accOptions);
       table.#flows.set(flow.key, flow);
+      kIndexKind = INDEX_NONE;
+      table.#indexAdd(flow, undefined, null);
       byUid.set(flow.uid, flow);
     }
     for (const saved of state.pending) {
-      const flow = flowFromState(saved, table.options.activityTimeoutSec);
+      const flow = flowFromState(saved, table.options.activityTimeoutSec, table.#accOptions);
       flow.ended = true;
       byUid.set(`ended:${flow.uid}`, flow);
     }
@@ -609,19 +743,75 @@ export class FlowTable {
       table.#fragments.set(fragmentKey, { key, uid, srcIp, srcPort, dstPort, expiresSec });
     }
     for (const [pair, key] of state.hostPairs) table.#hostPairs.set(pair, key);
+    // Reconnect admitted flows to their tracker entries (as the uid lookup
+    // of the tracker's update() would find them).
+    const handles = table.#tracker.handlesByUid();
+    for (const flow of table.#flows.values()) {
+      if (flow.context !== null) flow.ctxHandle = handles.get(flow.uid) ?? null;
+    }
     return table;
   }
 
   // --- packet path -------------------------------------------------------
 
   #process(p: PacketRecord, ts: number): void {
-    const key = this.#resolveKey(p, ts);
-    if (key === null) return;
+    let key: string | null;
+    let flow: Flow | undefined;
+    const proto = p.ip_proto;
+    kIndexKind = INDEX_NONE;
+    if (
+      (proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_SCTP) &&
+      p.src_ip !== null && p.dst_ip !== null && p.src_port !== null && p.dst_port !== null &&
+      !p.is_fragment && !p.more_fragments && p.vlan_id === null && p.vlan_inner_id === null
+    ) {
+      // A plain port tuple: the key #resolveKey gives, its flow found
+      // through the index (or, on a miss, the usual way).
+      kSrc = p.src_ip;
+      kDst = p.dst_ip;
+      kSrcPort = p.src_port;
+      kDstPort = p.dst_port;
+      kOneWay = false;
+      kFragmentKey = null;
+      flow = this.#indexFind(p.src_ip, p.src_port, p.dst_ip, p.dst_port, proto, INDEX_TUPLE, null);
+      if (flow !== undefined) {
+        key = flow.key;
+      } else {
+        key = canonicalKey("", proto, p.src_ip, p.src_port, p.dst_ip, p.dst_port);
+        flow = this.#flows.get(key);
+      }
+    } else if (
+      (proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6) && p.icmp_type !== null &&
+      p.src_ip !== null && p.dst_ip !== null && !p.is_fragment && !p.more_fragments &&
+      p.vlan_id === null && p.vlan_inner_id === null
+    ) {
+      // ICMP with Zeek's ports, as #resolveKey keys it.
+      const counterpart = icmpCounterpart(proto, p.icmp_type);
+      const oneWay = counterpart < 0;
+      kSrc = p.src_ip;
+      kDst = p.dst_ip;
+      kSrcPort = p.icmp_type;
+      kDstPort = oneWay ? p.icmp_code ?? 0 : counterpart;
+      kOneWay = oneWay;
+      kFragmentKey = null;
+      kIndexKind = oneWay ? INDEX_ICMP_ONE_WAY : INDEX_ICMP;
+      flow = this.#indexFind(kSrc, kSrcPort, kDst, kDstPort, proto, kIndexKind, p.icmp_id);
+      if (flow !== undefined) {
+        key = flow.key;
+      } else {
+        key = oneWay
+          ? `|${proto}>${kSrc}|${kSrcPort}|${kDst}|${kDstPort}`
+          : canonicalKey("", `${proto}|${p.icmp_id ?? ""}`, kSrc, kSrcPort, kDst, kDstPort);
+        flow = this.#flows.get(key);
+      }
+    } else {
+      key = this.#resolveKey(p, ts);
+      if (key === null) return;
+      flow = this.#flows.get(key);
+    }
     const tcpFlags = p.ip_proto === IPPROTO_TCP && !p.is_fragment ? p.tcp_flags : null;
     const pureSyn = tcpFlags !== null && (tcpFlags & TCP_FLAG_SYN) !== 0 &&
       (tcpFlags & TCP_FLAG_ACK) === 0;
 
-    let flow = this.#flows.get(key);
     let previous: Flow | undefined;
     let continueFrom: Flow | undefined;
     if (flow !== undefined) {
@@ -783,7 +973,14 @@ export class FlowTable {
     previous: Flow | undefined,
     continueFrom: Flow | undefined,
   ): Flow {
-    const flow = new Flow(key, new FlowFeatureAccumulator(this.options.activityTimeoutSec));
+    const acc = new FlowFeatureAccumulator(
+      this.options.activityTimeoutSec,
+      undefined,
+      this.#accOptions,
+    );
+    let flow = this.#spares.pop();
+    if (flow === undefined) flow = new Flow(key, acc);
+    else flow.init(key, acc);
     flow.iface = p.interface;
     flow.protocol = p.protocol;
     flow.ipProto = p.ip_proto;
@@ -825,24 +1022,62 @@ export class FlowTable {
     }
     if (isIp && p.ip_proto !== null) {
       const icmp = p.ip_proto === IPPROTO_ICMP || p.ip_proto === IPPROTO_ICMPV6;
-      flow.communityId = communityId({
-        srcIp: p.src_ip!,
-        dstIp: p.dst_ip!,
-        ipProto: p.ip_proto,
-        srcPort: icmp ? p.icmp_type : (p.is_fragment ? null : p.src_port),
-        dstPort: icmp ? p.icmp_code : (p.is_fragment ? null : p.dst_port),
-      }, { seed: this.options.communityIdSeed });
+      const src = p.src_ip!;
+      const dst = p.dst_ip!;
+      const srcPort = icmp ? p.icmp_type : (p.is_fragment ? null : p.src_port);
+      const dstPort = icmp ? p.icmp_code : (p.is_fragment ? null : p.dst_port);
+      flow.cidSrc = src;
+      flow.cidDst = dst;
+      flow.cidSrcPort = srcPort;
+      flow.cidDstPort = dstPort;
+      // Same key, so same protocol and seed: the same inputs give the same ID.
+      // Outside ICMP the ID ignores direction, so reversed inputs do too.
+      if (
+        previous !== undefined && previous.cidSrc !== null &&
+        ((previous.cidSrc === src && previous.cidDst === dst &&
+          previous.cidSrcPort === srcPort && previous.cidDstPort === dstPort) ||
+          (!icmp && previous.cidSrc === dst && previous.cidDst === src &&
+            previous.cidSrcPort === dstPort && previous.cidDstPort === srcPort))
+      ) {
+        flow.communityId = previous.communityId;
+      } else {
+        flow.communityId = flowCommunityId(
+          src,
+          dst,
+          p.ip_proto,
+          srcPort,
+          dstPort,
+          this.options.communityIdSeed,
+        );
+      }
     }
     flow.uidSuffix = previous !== undefined && previous.firstSeen === ts
       ? previous.uidSuffix + 1
       : 0;
-    flow.uid = makeUid(key, ts, flow.uidSuffix);
+    flow.uid = flowUid(flow, previous);
     this.#flows.set(key, flow);
+    this.#indexAdd(flow, continueFrom, p.icmp_id);
     this.#queue.push(flow);
     if (!flow.isTcp && flow.origIp !== null && flow.respIp !== null) {
-      this.#hostPairs.set(`${flow.origIp}|${flow.respIp}`, key);
+      flow.hostPair = previous !== undefined && previous.hostPair !== null &&
+          previous.origIp === flow.origIp && previous.respIp === flow.respIp
+        ? previous.hostPair
+        : `${flow.origIp}|${flow.respIp}`;
+      this.#hostPairs.set(flow.hostPair, key);
     }
+    // Flows reported while this packet was handled (such as `previous`) have
+    // been read for the last time: their objects may serve the next flows.
+    if (this.#retired.length > 0) this.#recycle();
     return flow;
+  }
+
+  /** Moves retired flows to the spares (up to a bound) and lets the rest go. */
+  #recycle(): void {
+    const retired = this.#retired;
+    for (let i = 0; i < retired.length && this.#spares.length < MAX_SPARE_FLOWS; i++) {
+      this.#spares.push(retired[i]);
+    }
+    retired.length = 0;
   }
 
   /** True when a pure SYN on `flow`'s key starts a new connection. */
@@ -945,12 +1180,33 @@ export class FlowTable {
     let target: Flow | undefined;
     const quote = readIcmpQuote(p);
     if (quote !== null) {
-      const key = quote.srcPort !== null &&
-          (quote.ipProto === IPPROTO_TCP || quote.ipProto === IPPROTO_UDP ||
-            quote.ipProto === IPPROTO_SCTP)
-        ? canonicalKey(vlans, quote.ipProto, quote.srcIp, quote.srcPort, quote.dstIp, quote.dstPort)
-        : canonicalKey(vlans, quote.ipProto, quote.srcIp, null, quote.dstIp, null);
-      target = this.#flows.get(key);
+      const ported = quote.srcPort !== null &&
+        (quote.ipProto === IPPROTO_TCP || quote.ipProto === IPPROTO_UDP ||
+          quote.ipProto === IPPROTO_SCTP);
+      if (ported && vlans === "" && quote.dstPort !== null) {
+        target = this.#indexFind(
+          quote.srcIp,
+          quote.srcPort!,
+          quote.dstIp,
+          quote.dstPort,
+          quote.ipProto,
+          INDEX_TUPLE,
+          null,
+        );
+      }
+      if (target === undefined) {
+        const key = ported
+          ? canonicalKey(
+            vlans,
+            quote.ipProto,
+            quote.srcIp,
+            quote.srcPort,
+            quote.dstIp,
+            quote.dstPort,
+          )
+          : canonicalKey(vlans, quote.ipProto, quote.srcIp, null, quote.dstIp, null);
+        target = this.#flows.get(key);
+      }
     } else if (p.dst_ip !== null && p.src_ip !== null) {
       // No quote: the latest non-TCP flow from the error's receiver to its sender.
       const key = this.#hostPairs.get(`${p.dst_ip}|${p.src_ip}`);
@@ -965,6 +1221,89 @@ export class FlowTable {
       this.#markChanged(target);
       this.#reportOutcome(target);
     }
+  }
+
+  // --- tuple index -------------------------------------------------------
+
+  /**
+   * The indexed flow whose key a packet with these endpoints (Zeek's ports
+   * for ICMP) would get, if any. A hit is exact: the flow is the one
+   * `#flows` holds under that key. A miss proves nothing (not every flow is
+   * indexed): the caller then looks the key up.
+   */
+  #indexFind(
+    src: string,
+    srcPort: number,
+    dst: string,
+    dstPort: number,
+    proto: number,
+    kind: number,
+    icmpId: number | null,
+  ): Flow | undefined {
+    let flow = this.#index.get(tupleHash(src, srcPort, dst, dstPort, proto));
+    while (flow !== undefined) {
+      if (
+        flow.indexKind === kind && flow.ipProto === proto &&
+        ((flow.origPort === srcPort && flow.respPort === dstPort && flow.origIp === src &&
+          flow.respIp === dst) ||
+          (kind !== INDEX_ICMP_ONE_WAY && flow.origPort === dstPort &&
+            flow.respPort === srcPort && flow.origIp === dst && flow.respIp === src)) &&
+        (kind !== INDEX_ICMP || flow.indexIcmpId === icmpId)
+      ) {
+        return flow;
+      }
+      flow = flow.indexNext;
+    }
+    return undefined;
+  }
+
+  /**
+   * Indexes a flow just put in `#flows` when its key is known to be made of
+   * its endpoint fields. A TCP, UDP or SCTP flow with both ports and no VLAN
+   * always has such a key (roles flip, but the pair stays). An ICMP flow is
+   * indexed when its key came from the ICMP branch of `#process`
+   * (`kIndexKind`, with the packet's echo id), or from the flow it continues.
+   */
+  #indexAdd(flow: Flow, continueFrom: Flow | undefined, icmpId: number | null): void {
+    const proto = flow.ipProto;
+    if (
+      flow.origIp === null || flow.respIp === null || flow.origPort === null ||
+      flow.respPort === null || flow.vlanId !== null || flow.vlanInnerId !== null
+    ) {
+      return;
+    }
+    if (proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_SCTP) {
+      flow.indexKind = INDEX_TUPLE;
+    } else if (continueFrom !== undefined) {
+      if (continueFrom.indexKind === INDEX_NONE) return;
+      flow.indexKind = continueFrom.indexKind;
+      flow.indexIcmpId = continueFrom.indexIcmpId;
+    } else if (kIndexKind !== INDEX_NONE) {
+      flow.indexKind = kIndexKind;
+      flow.indexIcmpId = icmpId;
+    } else {
+      return;
+    }
+    const hash = tupleHash(flow.origIp, flow.origPort, flow.respIp, flow.respPort, proto!);
+    flow.indexHash = hash;
+    flow.indexNext = this.#index.get(hash);
+    this.#index.set(hash, flow);
+  }
+
+  /** Takes a flow just removed from `#flows` out of the index. */
+  #indexRemove(flow: Flow): void {
+    const hash = flow.indexHash;
+    if (hash < 0) return;
+    flow.indexHash = -1;
+    let head = this.#index.get(hash);
+    if (head === flow) {
+      if (flow.indexNext === undefined) this.#index.delete(hash);
+      else this.#index.set(hash, flow.indexNext);
+    } else {
+      while (head !== undefined && head.indexNext !== flow) head = head.indexNext;
+      if (head !== undefined) head.indexNext = flow.indexNext;
+    }
+    flow.indexNext = undefined;
   }
 
   // --- time --------------------------------------------------------------
@@ -1007,15 +1346,19 @@ export class FlowTable {
   }
 
   #finalize(flow: Flow, reason: CloseReason): void {
-    if (this.#flows.get(flow.key) === flow) this.#flows.delete(flow.key);
-    if (flow.origIp !== null && flow.respIp !== null) {
-      const pair = `${flow.origIp}|${flow.respIp}`;
+    if (this.#flows.get(flow.key) === flow) {
+      this.#flows.delete(flow.key);
+      this.#indexRemove(flow);
+    }
+    // Only non-TCP flows are entered there, and their roles never flip.
+    if (!flow.isTcp && flow.origIp !== null && flow.respIp !== null) {
+      const pair = flow.hostPair ?? `${flow.origIp}|${flow.respIp}`;
       if (this.#hostPairs.get(pair) === flow.key) this.#hostPairs.delete(pair);
     }
     flow.ended = true;
     flow.closed = true;
     flow.closeReason = reason;
-    if (flow.context !== null) this.#endedOut.push(flow);
+    if (flow.context !== null) this.#output(flow);
   }
 
   /** Computes contexts of flows whose outcome delay passed before `ts`. */
@@ -1023,12 +1366,15 @@ export class FlowTable {
     const delay = this.options.context.outcomeDelaySec;
     const queue = this.#queue;
     while (this.#queueHead < queue.length) {
-      const flow = queue[this.#queueHead];
+      const flow = queue[this.#queueHead]!;
       if (!(flow.firstSeen + delay < ts)) break;
-      this.#queueHead++;
+      queue[this.#queueHead++] = undefined;
       flow.ctxBits = outcomeBits(flow);
-      flow.context = this.#tracker.admit(subjectOf(flow));
-      if (flow.ended) this.#endedOut.push(flow);
+      const handle = this.#tracker.admitHandle(subjectOf(flow));
+      flow.ctxHandle = handle;
+      // Frozen, so that every record of the flow can share it.
+      flow.context = Object.freeze(this.#tracker.contextOf(handle));
+      if (flow.ended) this.#output(flow);
       else this.#markChanged(flow);
     }
     if (this.#queueHead > 4096 && this.#queueHead * 2 > queue.length) {
@@ -1042,23 +1388,38 @@ export class FlowTable {
     const bits = outcomeBits(flow);
     if (bits !== flow.ctxBits) {
       flow.ctxBits = bits;
-      this.#tracker.update(subjectOf(flow));
+      if (flow.ctxHandle !== null) this.#tracker.updateHandle(flow.ctxHandle, subjectOf(flow));
     }
   }
 
   #markChanged(flow: Flow): void {
     if (flow.changedEpoch !== this.#epoch) {
       flow.changedEpoch = this.#epoch;
+      flow.changedIndex = this.#changed.length;
       this.#changed.push(flow);
     }
+  }
+
+  /**
+   * Reports a flow that is final and has its context. Its record is made
+   * now (the flow can no longer change) and the table lets go of it, so
+   * that a flow that ends young is collected young.
+   */
+  #output(flow: Flow): void {
+    this.#endedOut.push(toRecord(flow));
+    // Nothing reads a reported flow's statistics again: reuse the slot.
+    flow.acc.release();
+    if (flow.changedEpoch === this.#epoch) this.#changed[flow.changedIndex] = undefined;
+    this.#retired.push(flow);
   }
 
   #collect(): MergeResult {
     const changed: FlowRecord[] = [];
     for (const flow of this.#changed) {
-      if (!flow.ended) changed.push(toRecord(flow));
+      if (flow !== undefined && !flow.ended) changed.push(toRecord(flow));
     }
-    const ended = this.#endedOut.map((flow) => toRecord(flow));
+    const ended = this.#endedOut;
+    if (this.#retired.length > 0) this.#recycle();
     this.#changed = [];
     this.#epoch++;
     this.#endedOut = [];
@@ -1068,6 +1429,27 @@ export class FlowTable {
 
 function hasBoth(bits: number, a: number, b: number): boolean {
   return (bits & a) !== 0 && (bits & b) !== 0;
+}
+
+/** FNV-1a over the UTF-16 code units of `text`. */
+function stringHash(text: string): number {
+  let h = 0x811c9dc5 | 0;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h;
+}
+
+/**
+ * Index bucket of a port tuple: the same for both directions, a small
+ * non-negative integer (a Smi), so the index map never hashes a string.
+ */
+function tupleHash(a: string, aPort: number, b: string, bPort: number, proto: number): number {
+  const ha = Math.imul(stringHash(a) ^ aPort, 0x9e3779b1);
+  const hb = Math.imul(stringHash(b) ^ bPort, 0x9e3779b1);
+  let h = ((ha + hb) | 0) ^ Math.imul(proto, 0x85ebca6b);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  h ^= h >>> 12;
+  return h & 0x3fffffff;
 }
 
 /** Serial-number comparison (RFC 1982) for 32-bit TCP sequence numbers. */
@@ -1109,17 +1491,68 @@ function headerLength(p: PacketRecord): number {
 }
 
 /**
- * The flow uid: "F" + 22 base64url characters (120 bits) of a 128-bit hash of the key,
- * the first packet time and the same-instant suffix. Uniqueness is all that
- * is needed (no adversary chooses keys to collide uids in our own table), so
- * a fast multiply-xor hash with four 32-bit lanes replaces a cryptographic one.
+ * The flow uid: "F" + 22 base64url characters (120 bits) of a 128-bit hash of
+ * `${key}|${firstSeen}|${uidSuffix}` (the key, the first packet time and the
+ * same-instant suffix). Uniqueness is all that is needed (no adversary
+ * chooses keys to collide uids in our own table), so a fast multiply-xor
+ * hash with four 32-bit lanes replaces a cryptographic one. The hash runs
+ * one part at a time, so the lanes after the key can come from the previous
+ * flow on the same key, and are kept for the next one.
  */
-function makeUid(key: string, firstSeen: number, suffix: number): string {
-  const text = `${key}|${firstSeen}|${suffix}`;
-  let h1 = 0x9e3779b9 | 0;
-  let h2 = 0x85ebca6b | 0;
-  let h3 = 0xc2b2ae35 | 0;
-  let h4 = 0x27d4eb2f;
+function flowUid(flow: Flow, previous: Flow | undefined): string {
+  if (previous !== undefined && previous.keyLanesSet) {
+    uidLanes[0] = previous.keyLane0;
+    uidLanes[1] = previous.keyLane1;
+    uidLanes[2] = previous.keyLane2;
+    uidLanes[3] = previous.keyLane3;
+  } else {
+    uidLanes[0] = 0x9e3779b9 | 0;
+    uidLanes[1] = 0x85ebca6b | 0;
+    uidLanes[2] = 0xc2b2ae35 | 0;
+    uidLanes[3] = 0x27d4eb2f;
+    hashUidText(flow.key);
+  }
+  flow.keyLane0 = uidLanes[0];
+  flow.keyLane1 = uidLanes[1];
+  flow.keyLane2 = uidLanes[2];
+  flow.keyLane3 = uidLanes[3];
+  flow.keyLanesSet = true;
+  return finishUid(flow.firstSeen, flow.uidSuffix);
+}
+
+/** Hashes `|${firstSeen}|${suffix}` into the lanes and renders the uid. */
+function finishUid(firstSeen: number, suffix: number): string {
+  hashUidText(`|${firstSeen}|${suffix}`);
+  let h1 = uidLanes[0];
+  let h2 = uidLanes[1];
+  let h3 = uidLanes[2];
+  let h4 = uidLanes[3];
+  // Cross the lanes, then avalanche each (MurmurHash3's fmix32).
+  h1 = (h1 + h2 + h3 + h4) | 0;
+  h2 = (h2 + h1) | 0;
+  h3 = (h3 + h1) | 0;
+  h4 = (h4 + h1) | 0;
+  const codes = uidCodes;
+  codes[0] = 70; // 'F'
+  base64Word(fmix32(h1), codes, 1);
+  base64Word(fmix32(h2), codes, 7);
+  base64Word(fmix32(h3), codes, 13);
+  base64Word(fmix32(h4), codes, 19);
+  // Of the last word, only the first 4 characters are kept.
+  return String.fromCharCode.apply(null, codes);
+}
+
+/** The four hash lanes of {@linkcode flowUid}. */
+const uidLanes = new Int32Array(4);
+/** Character codes of a uid: "F" + 22 base64url characters (the last word's 6th dropped). */
+const uidCodes: number[] = new Array(23).fill(0);
+
+/** Feeds the characters of `text` into {@linkcode uidLanes}. */
+function hashUidText(text: string): void {
+  let h1 = uidLanes[0];
+  let h2 = uidLanes[1];
+  let h3 = uidLanes[2];
+  let h4 = uidLanes[3];
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     h1 = Math.imul(((h1 ^ c) << 13) | ((h1 ^ c) >>> 19), 0x01000193);
@@ -1127,14 +1560,10 @@ function makeUid(key: string, firstSeen: number, suffix: number): string {
     h3 = Math.imul(((h3 ^ c) << 11) | ((h3 ^ c) >>> 21), 0x1b873593);
     h4 = Math.imul(((h4 ^ c) << 7) | ((h4 ^ c) >>> 25), 0xcc9e2d51);
   }
-  // Cross the lanes, then avalanche each (MurmurHash3's fmix32).
-  h1 = (h1 + h2 + h3 + h4) | 0;
-  h2 = (h2 + h1) | 0;
-  h3 = (h3 + h1) | 0;
-  h4 = (h4 + h1) | 0;
-  return `F${base64Word(fmix32(h1))}${base64Word(fmix32(h2))}${base64Word(fmix32(h3))}${
-    base64Word(fmix32(h4)).slice(0, 4)
-  }`;
+  uidLanes[0] = h1;
+  uidLanes[1] = h2;
+  uidLanes[2] = h3;
+  uidLanes[3] = h4;
 }
 
 function fmix32(h: number): number {
@@ -1145,13 +1574,23 @@ function fmix32(h: number): number {
   return h ^ (h >>> 16);
 }
 
-const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+const BASE64URL_CODES = Array.from(
+  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+  (c) => c.charCodeAt(0),
+);
 
-/** 30 bits of a word as 5 base64url characters, plus 2 more bits as a sixth. */
-function base64Word(word: number): string {
-  return BASE64URL[(word >>> 26) & 63] + BASE64URL[(word >>> 20) & 63] +
-    BASE64URL[(word >>> 14) & 63] + BASE64URL[(word >>> 8) & 63] +
-    BASE64URL[(word >>> 2) & 63] + BASE64URL[word & 3];
+/**
+ * 30 bits of a word as 5 base64url characters, plus 2 more bits as a sixth,
+ * written as character codes at `codes[at..]` (a sixth past the end of
+ * `codes` is dropped).
+ */
+function base64Word(word: number, codes: number[], at: number): void {
+  codes[at] = BASE64URL_CODES[(word >>> 26) & 63];
+  codes[at + 1] = BASE64URL_CODES[(word >>> 20) & 63];
+  codes[at + 2] = BASE64URL_CODES[(word >>> 14) & 63];
+  codes[at + 3] = BASE64URL_CODES[(word >>> 8) & 63];
+  if (at + 4 < codes.length) codes[at + 4] = BASE64URL_CODES[(word >>> 2) & 63];
+  if (at + 5 < codes.length) codes[at + 5] = BASE64URL_CODES[word & 3];
 }
 
 function outcomeBits(flow: Flow): number {
@@ -1162,20 +1601,35 @@ function outcomeBits(flow: Flow): number {
     ((bits & ESTABLISHED) !== 0 ? OUT_ESTABLISHED : 0);
 }
 
+/** Reused by {@linkcode subjectOf}: the tracker copies what it keeps. */
+const scratchSubject: ContextSubject = {
+  uid: "",
+  first_seen: 0,
+  orig_ip: null,
+  resp_ip: null,
+  protocol: "",
+  resp_port: null,
+  answered: false,
+  rejected: false,
+  syn: false,
+  established: false,
+};
+
+/** The flow as the context tracker reads it, in a shared scratch object. */
 function subjectOf(flow: Flow): ContextSubject {
   const bits = outcomeBits(flow);
-  return {
-    uid: flow.uid,
-    first_seen: flow.firstSeen,
-    orig_ip: flow.origIp,
-    resp_ip: flow.respIp,
-    protocol: flow.protocol,
-    resp_port: flow.respPort,
-    answered: (bits & OUT_ANSWERED) !== 0,
-    rejected: (bits & OUT_REJECTED) !== 0,
-    syn: (bits & OUT_SYN) !== 0,
-    established: (bits & OUT_ESTABLISHED) !== 0,
-  };
+  const subject = scratchSubject;
+  subject.uid = flow.uid;
+  subject.first_seen = flow.firstSeen;
+  subject.orig_ip = flow.origIp;
+  subject.resp_ip = flow.respIp;
+  subject.protocol = flow.protocol;
+  subject.resp_port = flow.respPort;
+  subject.answered = (bits & OUT_ANSWERED) !== 0;
+  subject.rejected = (bits & OUT_REJECTED) !== 0;
+  subject.syn = (bits & OUT_SYN) !== 0;
+  subject.established = (bits & OUT_ESTABLISHED) !== 0;
+  return subject;
 }
 
 /** Zeek's conn_state, derived from the flow bits. */
@@ -1213,10 +1667,24 @@ function connState(flow: Flow): string {
   return "S1";
 }
 
+/**
+ * The record of a flow as of now. Its data is the flow's at this moment,
+ * but `features` is derived only when read, from a copy of the accumulator
+ * statistics made now, and `context` is the flow's own frozen context
+ * object: most records are only turned into a feature vector, which
+ * {@linkcode writeFlowFeatures} builds from the statistics directly.
+ * `features` is an own enumerable property, so JSON, spread and deep
+ * equality see it as before.
+ *
+ * The record is an object literal, not a class instance, because V8 can
+ * then allocate records straight in the old generation once it sees that
+ * they live long (allocation-site pretenuring), instead of copying each one
+ * twice through the young generation.
+ */
 function toRecord(flow: Flow): FlowRecord {
   const acc = flow.acc;
   const bits = flow.bits;
-  return {
+  const record: FlowRecord = {
     uid: flow.uid,
     community_id: flow.communityId,
     interface: flow.iface,
@@ -1251,10 +1719,118 @@ function toRecord(flow: Flow): FlowRecord {
     answered: acc.packets(false) > 0,
     rejected: (bits & REJECTED) !== 0,
     continuation: flow.continuation,
-    features: acc.features(flow.firstSeen, flow.lastSeen),
-    context: flow.context === null ? null : { ...flow.context },
-  };
+  } as FlowRecord;
+  if (slabNext + SLOT_SIZE > slab.length) {
+    slab = new Float64Array(SLOT_SIZE * SLAB_SLOTS);
+    slabNext = 0;
+  }
+  const slot = slabNext;
+  slabNext += SLOT_SIZE;
+  acc.copyStats(slab, slot);
+  slab[slot + SLOT_FIRST_SEEN] = flow.firstSeen;
+  slab[slot + SLOT_LAST_SEEN] = flow.lastSeen;
+  // `features` (a lazy accessor) then `context`, in the interface's order.
+  RecordData.attach(record, slab, slot);
+  record.context = flow.context;
+  return record;
 }
+
+/** Lets a subclass constructor add private fields to an object made elsewhere. */
+class Stamp {
+  constructor(target: object) {
+    return target;
+  }
+}
+
+/**
+ * The hidden part of a table's record: where its statistics are, and its
+ * features object once read. Private fields stamped onto the record literal
+ * (they are not properties: keys, JSON and deep equality do not see them).
+ */
+class RecordData extends Stamp {
+  /** Slab holding the record's statistics, first and last packet time. */
+  #slab: Float64Array;
+  /** Offset of the record's slot in `#slab`. */
+  #slot: number;
+  /**
+   * Features objects of the records whose `features` was read or assigned.
+   * Kept aside rather than in a third field: few records ever need one,
+   * and two private fields plus `context` fit the record's first
+   * out-of-object property block.
+   */
+  static #features = new WeakMap<object, FlowFeatures>();
+
+  private constructor(record: FlowRecord, slab: Float64Array, slot: number) {
+    super(record);
+    this.#slab = slab;
+    this.#slot = slot;
+  }
+
+  static #featuresProperty: PropertyDescriptor = {
+    enumerable: true,
+    configurable: true,
+    get(this: RecordData): FlowFeatures {
+      let features = RecordData.#features.get(this);
+      if (features === undefined) {
+        const slab = this.#slab;
+        const slot = this.#slot;
+        features = featuresFromStats(
+          slab,
+          slot,
+          slab[slot + SLOT_FIRST_SEEN],
+          slab[slot + SLOT_LAST_SEEN],
+        );
+        RecordData.#features.set(this, features);
+      }
+      return features;
+    },
+    set(this: RecordData, value: FlowFeatures): void {
+      RecordData.#features.set(this, value);
+    },
+  };
+
+  /** Stamps the record's statistics slot and makes `features` lazy. */
+  static attach(record: FlowRecord, slab: Float64Array, slot: number): void {
+    new RecordData(record, slab, slot);
+    Object.defineProperty(record, "features", RecordData.#featuresProperty);
+  }
+
+  /** See {@linkcode writeFlowFeatures}. */
+  static writeFeatures(record: FlowRecord, out: Float64Array): boolean {
+    if (!(#slab in record)) return false;
+    const data = record as unknown as RecordData;
+    if (RecordData.#features.has(data)) return false;
+    const slab = data.#slab;
+    const slot = data.#slot;
+    deriveFeatures(slab, slot, slab[slot + SLOT_FIRST_SEEN], slab[slot + SLOT_LAST_SEEN], out);
+    return true;
+  }
+}
+
+/**
+ * Fast path of the feature vector: writes the per-flow features of a record
+ * this table made into `out` (in `FLOW_FEATURE_NAMES` order, the values its
+ * `features` object would hold) and returns true. Returns false, writing
+ * nothing, for any other record, or one whose `features` was read or
+ * assigned: the caller then reads `record.features`.
+ */
+export function writeFlowFeatures(record: FlowRecord, out: Float64Array): boolean {
+  return RecordData.writeFeatures(record, out);
+}
+
+/**
+ * Records keep their statistics (and first/last packet time) in slots of
+ * shared slabs: off the JS heap, so the garbage collector neither allocates
+ * nor copies them one record at a time, and the flow's own statistics can
+ * die with the flow. A slab lives as long as any of its records.
+ */
+const SLOT_FIRST_SEEN = FLOW_STATS_SIZE;
+const SLOT_LAST_SEEN = FLOW_STATS_SIZE + 1;
+const SLOT_SIZE = FLOW_STATS_SIZE + 2;
+/** Slots per slab (256 KiB): few enough slabs that their allocation costs little per record. */
+const SLAB_SLOTS = 448;
+let slab = new Float64Array(0);
+let slabNext = 0;
 
 function flowToState(flow: Flow): FlowState {
   return {
@@ -1292,8 +1868,12 @@ function flowToState(flow: Flow): FlowState {
   };
 }
 
-function flowFromState(s: FlowState, activityTimeoutSec: number): Flow {
-  const flow = new Flow(s.key, new FlowFeatureAccumulator(activityTimeoutSec, s.stats));
+function flowFromState(
+  s: FlowState,
+  activityTimeoutSec: number,
+  accOptions: FlowFeatureAccumulatorOptions,
+): Flow {
+  const flow = new Flow(s.key, new FlowFeatureAccumulator(activityTimeoutSec, s.stats, accOptions));
   flow.uid = s.uid;
   flow.uidSuffix = s.uidSuffix;
   flow.communityId = s.communityId;
@@ -1322,7 +1902,7 @@ function flowFromState(s: FlowState, activityTimeoutSec: number): Flow {
   flow.respFinEnd = s.respFinEnd;
   flow.continuation = s.continuation;
   flow.ctxBits = s.ctxBits;
-  flow.context = s.context === null ? null : { ...s.context };
+  flow.context = s.context === null ? null : Object.freeze({ ...s.context });
   flow.isTcp = s.ipProto === IPPROTO_TCP;
   return flow;
 }

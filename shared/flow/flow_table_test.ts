@@ -9,6 +9,7 @@ import {
 import type { PacketRecord } from "../packet/packet_record.ts";
 import { communityId } from "./community_id.ts";
 import { type FlowRecord, FlowTable, type FlowTableOptions } from "./flow_table.ts";
+import { FEATURE_NAMES, flowFeatureVector } from "./feature_vector.ts";
 import { basePacket, icmp, tcp, udp } from "./_test_packets.ts";
 
 const A = "10.0.0.1";
@@ -579,4 +580,31 @@ Deno.test("FlowTable gives distinct, reproducible uids to many flows", () => {
   assert.equal(new Set(uids).size, 20000);
   assert.ok(uids.every((uid) => /^F[A-Za-z0-9_-]{22}$/.test(uid)));
   assert.deepEqual(runAll(packets).map((f) => f.uid), uids);
+});
+
+Deno.test("FlowTable records keep the values of their call, features included", () => {
+  const packets = fullConnection();
+  const table = new FlowTable();
+  const [early] = table.merge(packets.slice(0, 4)).changed;
+  const earlyVector = Array.from(flowFeatureVector(early, early.context));
+  const [late] = table.merge(packets.slice(4)).changed;
+  assert.equal(late.uid, early.uid);
+  assert.equal(early.orig_packets, 3);
+  assert.equal(early.features.orig_packets, 3);
+  assert.equal(early.features.resp_packets, 1);
+  assert.equal(late.features.orig_packets, 6);
+  assert.deepEqual(Array.from(flowFeatureVector(early, early.context)), earlyVector);
+  // features is an own, enumerable property in the interface's order, read once.
+  const keys = Object.keys(late);
+  assert.deepEqual(keys.slice(-2), ["features", "context"]);
+  assert.equal(late.features, late.features);
+  const copy = JSON.parse(JSON.stringify(late));
+  assert.deepEqual(Object.keys(copy), keys);
+  assert.deepEqual(copy.features, { ...late.features });
+  assert.deepEqual({ ...late }.features, late.features);
+  // An assigned features object is what the record (and its vector) then holds.
+  const replaced = { ...late.features, orig_packets: 99 };
+  late.features = replaced;
+  assert.equal(late.features, replaced);
+  assert.equal(flowFeatureVector(late, null)[FEATURE_NAMES.indexOf("orig_packets")], 99);
 });

@@ -21,9 +21,12 @@ export {
   DEFAULT_ACTIVITY_TIMEOUT_SEC,
   type FeaturePacket,
   FlowFeatureAccumulator,
+  type FlowFeatureAccumulatorOptions,
   type FlowFeatures,
+  FlowStatsPool,
 } from "./flow_features.ts";
 export {
+  type ContextHandle,
   type ContextOptions,
   type ContextSubject,
   ContextTracker,
