@@ -88,13 +88,19 @@ export async function migrate(
 ): Promise<MigrateResult> {
   const migrations = options.migrations ?? await readMigrations();
   const known = migrations.at(-1)?.version ?? 0;
-  await sql`
-    create table if not exists schema_migrations (
-      version integer primary key,
-      name text not null,
-      checksum text not null,
-      applied_at timestamptz not null default now()
-    )`;
+  // Under the same lock as the steps: two processes creating the table at
+  // once race in the catalog ("duplicate key ... pg_type_typname_nsp_index")
+  // even with `if not exists`.
+  await sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(hashtext('traffic_analyzer_migrate:' || current_schema()))`;
+    await tx`
+      create table if not exists schema_migrations (
+        version integer primary key,
+        name text not null,
+        checksum text not null,
+        applied_at timestamptz not null default now()
+      )`;
+  });
   const applied: number[] = [];
   const check = async (tx: Sql) => {
     const rows: { version: number; name: string; checksum: string }[] = await tx`

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { openTestDatabase } from "./test_database.ts";
+import { createTestSchema, openTestDatabase } from "./test_database.ts";
+import { openDatabase } from "./open_database.ts";
 import { migrate, MigrationError, readMigrations, schemaVersion } from "./migrate.ts";
 
 const db = await openTestDatabase();
@@ -116,5 +117,29 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     await db.close();
+  },
+});
+
+Deno.test({
+  name: "first runs from several processes at once on an empty schema all succeed",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const url = Deno.env.get("DATABASE_URL");
+    // On PostgreSQL, separate clients, as separate processes would be; the
+    // embedded database has one connection, so its runs queue.
+    const schema = url ? await createTestSchema(url) : null;
+    const clients = await Promise.all(
+      [1, 2, 3, 4].map(() => openDatabase({ databaseUrl: schema?.url ?? null, poolSize: 1 })),
+    );
+    try {
+      const target = schema ? clients : [clients[0], clients[0], clients[0], clients[0]];
+      const results = await Promise.all(target.map((client) => migrate(client.sql)));
+      const files = await readMigrations();
+      assert.equal(results.flatMap((r) => r.applied).length, files.length);
+    } finally {
+      await Promise.all(clients.map((client) => client.close()));
+      await schema?.drop();
+    }
   },
 });
