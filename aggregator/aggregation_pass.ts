@@ -9,10 +9,9 @@
  */
 import { gunzipSync, gzipSync } from "node:zlib";
 import {
+  deleteBatchPacketColumns,
   type FlowUpsert,
-  pgArrayLiteral,
   readAggregatorProgress,
-  readBatchPackets,
   readIngestHorizon,
   readReadyBatches,
   saveAggregatorProgress,
@@ -28,6 +27,7 @@ import {
   type FlowTableOptions,
   type FlowTableState,
 } from "@traffic-analyzer/shared/flow";
+import { readPassPackets } from "./read_pass_packets.ts";
 
 /** What scores flows: the ONNX scorer in production. */
 export interface FlowScorer {
@@ -118,7 +118,8 @@ function toUpsert(
     state: flow.state,
     close_reason: flow.close_reason,
     conn_state: flow.conn_state,
-    features: pgArrayLiteral(Array.from(vector, (v) => Number.isFinite(v) ? v : 0)),
+    // upsertFlows() stores it as float32 bytes, non-finite values as 0.
+    features: vector,
     feature_version: FEATURE_VERSION,
     label: scored.label,
     score: scored.score,
@@ -165,7 +166,10 @@ export async function runAggregationPass(
       horizon,
       maxRecords: maxPackets,
     });
-    const packets = await readBatchPackets(tx, batches.map((b) => b.id));
+    const { packets } = await readPassPackets(tx, {
+      afterBatchId: progress.lastBatchId,
+      batches,
+    });
     step("read");
 
     const touched = new Map<string, FlowRecord>();
@@ -194,17 +198,23 @@ export async function runAggregationPass(
 
     step("merged");
     const flows = [...touched.values()];
-    const upserts: FlowUpsert[] = [];
+    // Each scored batch is written at once and not awaited until all are
+    // scored: the database inserts one batch while the model scores the next.
+    // A failed write aborts the transaction; the first failure is reported.
+    const writes: Promise<number>[] = [];
     for (let i = 0; i < flows.length; i += scoreBatchSize) {
       const slice = flows.slice(i, i + scoreBatchSize);
       const vectors = slice.map((f) => flowFeatureVector(f, f.context));
       const scores = await scorer.score(vectors);
-      slice.forEach((flow, j) =>
-        upserts.push(toUpsert(flow, vectors[j], scores[j], scorer.modelVersion))
+      const upserts: FlowUpsert[] = slice.map((flow, j) =>
+        toUpsert(flow, vectors[j], scores[j], scorer.modelVersion)
       );
+      const writing = upsertFlows(tx, upserts);
+      writing.catch(() => {});
+      writes.push(writing);
     }
     step("scored");
-    await upsertFlows(tx, upserts);
+    for (const writing of writes) await writing;
     step("written");
 
     const last = batches.at(-1);
@@ -218,14 +228,15 @@ export async function runAggregationPass(
       flowTableState: gzipSync(JSON.stringify(table.toJSON()), { level: 1 }),
       passDurationMs: durationMs,
       passPackets: packets.length,
-      passFlows: upserts.length,
+      passFlows: flows.length,
     });
+    if (last !== undefined) await deleteBatchPacketColumns(tx, last.id);
     step("saved");
     return {
       skipped: false,
       batches: batches.length,
       packets: packets.length,
-      flowsWritten: upserts.length,
+      flowsWritten: flows.length,
       durationMs,
       more: batches.more,
       cache: { stateVersion, table },

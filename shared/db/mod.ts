@@ -13,4 +13,5 @@ export * from "./health.ts";
 export * from "./raw_packet_retention.ts";
 export * from "./aggregator_queries.ts";
 export * from "./pg_array_literal.ts";
+export * from "./feature_vector_bytes.ts";
 export * from "./batch_packet_columns.ts";
