@@ -176,8 +176,12 @@ function assertLittleEndianHost(): void {
 export function encodePacketColumns(records: readonly PacketRecord[]): Uint8Array {
   assertLittleEndianHost();
   const count = records.length;
+  // One pass over the records reading each field by name (a fixed shape,
+  // so each read is a plain property load), into one array per column:
+  // numbers as float64 with NaN for null, strings as indexes into a table.
   const strings = new Map<string, number>();
-  const stringIndex = (value: string) => {
+  const intern = (value: string | null) => {
+    if (value === null) return -1;
     let index = strings.get(value);
     if (index === undefined) {
       index = strings.size;
@@ -185,16 +189,70 @@ export function encodePacketColumns(records: readonly PacketRecord[]): Uint8Arra
     }
     return index;
   };
-  // Intern first: the index width depends on how many distinct strings there are.
-  const indexes: (Uint32Array | null)[] = COLUMNS.map((column) => {
-    if (column.storage !== "string") return null;
-    const out = new Uint32Array(count);
-    for (let i = 0; i < count; i++) {
-      const value = stringValue(records[i], column);
-      if (value !== null) out[i] = stringIndex(value);
-    }
-    return out;
-  });
+  const columns = new Map<keyof PacketRecord, Float64Array>(
+    COLUMNS.map((column) => [column.name, new Float64Array(count)]),
+  );
+  const col = (name: keyof PacketRecord) => columns.get(name)!;
+  const timestamp = col("timestamp"), iface = col("interface"), srcIp = col("src_ip");
+  const dstIp = col("dst_ip"), protocol = col("protocol"), srcPort = col("src_port");
+  const dstPort = col("dst_port"), length = col("length"), caplen = col("caplen");
+  const linkType = col("link_type"), ethSrc = col("eth_src"), ethDst = col("eth_dst");
+  const etherType = col("ether_type"), vlanId = col("vlan_id"), vlanInnerId = col("vlan_inner_id");
+  const ipVersion = col("ip_version"), ipProto = col("ip_proto"), ttl = col("ttl");
+  const ipId = col("ip_id"), ipTos = col("ip_tos"), ipHeaderLength = col("ip_header_length");
+  const ipFlowLabel = col("ip_flow_label"), fragOffset = col("frag_offset");
+  const moreFragments = col("more_fragments"), dontFragment = col("dont_fragment");
+  const isFragment = col("is_fragment"), tcpSeq = col("tcp_seq"), tcpAck = col("tcp_ack");
+  const tcpFlags = col("tcp_flags"), tcpWindow = col("tcp_window");
+  const tcpHeaderLength = col("tcp_header_length"), icmpType = col("icmp_type");
+  const icmpCode = col("icmp_code"), icmpId = col("icmp_id"), icmpSeq = col("icmp_seq");
+  const arpOpcode = col("arp_opcode"), payloadLength = col("payload_length");
+  const malformed = col("malformed"), malformedReason = col("malformed_reason");
+  const data = col("data");
+  const num = (x: number | null) => x === null ? NaN : x;
+  for (let i = 0; i < count; i++) {
+    const r = records[i];
+    timestamp[i] = r.timestamp;
+    iface[i] = intern(r.interface);
+    srcIp[i] = intern(r.src_ip);
+    dstIp[i] = intern(r.dst_ip);
+    protocol[i] = intern(r.protocol);
+    srcPort[i] = num(r.src_port);
+    dstPort[i] = num(r.dst_port);
+    length[i] = r.length;
+    caplen[i] = r.caplen;
+    linkType[i] = num(r.link_type);
+    ethSrc[i] = intern(r.eth_src);
+    ethDst[i] = intern(r.eth_dst);
+    etherType[i] = num(r.ether_type);
+    vlanId[i] = num(r.vlan_id);
+    vlanInnerId[i] = num(r.vlan_inner_id);
+    ipVersion[i] = num(r.ip_version);
+    ipProto[i] = num(r.ip_proto);
+    ttl[i] = num(r.ttl);
+    ipId[i] = num(r.ip_id);
+    ipTos[i] = num(r.ip_tos);
+    ipHeaderLength[i] = num(r.ip_header_length);
+    ipFlowLabel[i] = num(r.ip_flow_label);
+    fragOffset[i] = num(r.frag_offset);
+    moreFragments[i] = r.more_fragments ? 1 : 0;
+    dontFragment[i] = r.dont_fragment ? 1 : 0;
+    isFragment[i] = r.is_fragment ? 1 : 0;
+    tcpSeq[i] = num(r.tcp_seq);
+    tcpAck[i] = num(r.tcp_ack);
+    tcpFlags[i] = num(r.tcp_flags);
+    tcpWindow[i] = num(r.tcp_window);
+    tcpHeaderLength[i] = num(r.tcp_header_length);
+    icmpType[i] = num(r.icmp_type);
+    icmpCode[i] = num(r.icmp_code);
+    icmpId[i] = num(r.icmp_id);
+    icmpSeq[i] = num(r.icmp_seq);
+    arpOpcode[i] = num(r.arp_opcode);
+    payloadLength[i] = r.payload_length;
+    malformed[i] = r.malformed ? 1 : 0;
+    malformedReason[i] = intern(r.malformed_reason);
+    data[i] = r.ip_proto === ICMP || r.ip_proto === ICMPV6 ? intern(r.data) : -1;
+  }
   const stringWidth = strings.size <= 0xffff ? 2 : 4;
   const layout = planLayout(count, stringWidth);
 
@@ -211,22 +269,18 @@ export function encodePacketColumns(records: readonly PacketRecord[]): Uint8Arra
   view.setUint32(12, stringWidth, true);
 
   COLUMNS.forEach((column, c) => {
-    const values = valueArray(buffer, column.storage, stringWidth, layout.values[c], count);
+    const source = columns.get(column.name)!;
     const bitmap = layout.bitmaps[c];
-    const interned = indexes[c];
-    for (let i = 0; i < count; i++) {
-      const record = records[i];
-      let present: boolean;
-      if (interned !== null) {
-        present = stringValue(record, column) !== null;
-        if (present) values[i] = interned[i];
-      } else {
-        const value = record[column.name] as number | boolean | null;
-        present = value !== null;
-        if (value !== null) values[i] = typeof value === "boolean" ? (value ? 1 : 0) : value;
+    // Strings mark null with -1, numbers with NaN.
+    const missing = column.storage === "string" ? (x: number) => x < 0 : (x: number) => x !== x;
+    if (bitmap >= 0) {
+      for (let i = 0; i < count; i++) {
+        if (missing(source[i])) source[i] = 0;
+        else bytes[bitmap + (i >> 3)] |= 1 << (i & 7);
       }
-      if (present && bitmap >= 0) bytes[bitmap + (i >> 3)] |= 1 << (i & 7);
     }
+    // Converts to the column's type natively (nulls are 0 by now).
+    valueArray(buffer, column.storage, stringWidth, layout.values[c], count).set(source);
   });
 
   let at = layout.stringsAt;
@@ -241,11 +295,6 @@ export function encodePacketColumns(records: readonly PacketRecord[]): Uint8Arra
     at += piece.length;
   }
   return bytes;
-}
-
-function stringValue(record: PacketRecord, column: Column): string | null {
-  if (column.icmpOnly && record.ip_proto !== ICMP && record.ip_proto !== ICMPV6) return null;
-  return record[column.name] as string | null;
 }
 
 /**
