@@ -127,6 +127,12 @@ function toUpsert(
   };
 }
 
+/**
+ * Packets merged per `FlowTable.merge()` call. The table's result does not
+ * depend on how the packets are split (tested); slices only bound memory.
+ */
+const MERGE_SLICE_PACKETS = 65_536;
+
 /** Runs one pass. Safe to call from several processes at once. */
 export async function runAggregationPass(
   options: AggregationPassOptions,
@@ -166,7 +172,7 @@ export async function runAggregationPass(
       horizon,
       maxRecords: maxPackets,
     });
-    const { packets } = await readPassPackets(tx, {
+    const packets = await readPassPackets(tx, {
       afterBatchId: progress.lastBatchId,
       batches,
     });
@@ -178,10 +184,14 @@ export async function runAggregationPass(
     };
     let flowClock = progress.flowClock;
     let flowClockWall = progress.flowClockWall;
-    if (packets.length > 0) {
-      const merged = table.merge(packets);
-      remember(merged.changed);
-      remember(merged.ended);
+    if (packets.count > 0) {
+      // A slice at a time: each slice's records are built just before they
+      // merge and dropped after (the table keeps no packet records).
+      for (const slice of packets.slices(MERGE_SLICE_PACKETS)) {
+        const merged = table.merge(slice);
+        remember(merged.changed);
+        remember(merged.ended);
+      }
       flowClock = table.nowSec;
       flowClockWall = new Date(options.nowMs);
     } else if (flowClock !== null && flowClockWall !== null) {
@@ -227,7 +237,7 @@ export async function runAggregationPass(
       flowClockWall,
       flowTableState: gzipSync(JSON.stringify(table.toJSON()), { level: 1 }),
       passDurationMs: durationMs,
-      passPackets: packets.length,
+      passPackets: packets.count,
       passFlows: flows.length,
     });
     if (last !== undefined) await deleteBatchPacketColumns(tx, last.id);
@@ -235,7 +245,7 @@ export async function runAggregationPass(
     return {
       skipped: false,
       batches: batches.length,
-      packets: packets.length,
+      packets: packets.count,
       flowsWritten: flows.length,
       durationMs,
       more: batches.more,

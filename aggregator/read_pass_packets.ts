@@ -17,9 +17,9 @@ import {
   type Sql,
 } from "@traffic-analyzer/shared/db";
 import {
-  decodePacketColumns,
   PacketColumnsError,
   type PacketRecord,
+  readPacketColumns,
 } from "@traffic-analyzer/shared/packet";
 
 /** Options for {@link readPassPackets}. */
@@ -32,10 +32,25 @@ export interface ReadPassPacketsOptions {
 
 /** What a pass read. */
 export interface PassPackets {
-  /** Every packet of the batches, by capture time. */
-  packets: PacketRecord[];
+  /** Packets in all. */
+  readonly count: number;
   /** Batches read from `raw_packets` rows for want of a usable block. */
-  batchesFromRows: number;
+  readonly batchesFromRows: number;
+  /**
+   * The packets in capture-time order, `size` at a time. Each record is built
+   * when its slice is, so a pass holds one slice of records at a time rather
+   * than every packet it read.
+   */
+  slices(size: number): Generator<PacketRecord[]>;
+}
+
+/** One batch's packets, built on demand. */
+interface BatchSource {
+  count: number;
+  timestamps: Float64Array;
+  record(index: number): PacketRecord;
+  /** Positions in capture-time order (stable); null when already in order. */
+  order: Uint32Array | null;
 }
 
 /** Reads the packets of a pass's batches. */
@@ -45,12 +60,11 @@ export async function readPassPackets(
 ): Promise<PassPackets> {
   const { batches } = options;
   const last = batches.at(-1);
-  if (last === undefined) return { packets: [], batchesFromRows: 0 };
-  const blocks = await readBatchPacketColumns(tx, {
-    afterBatchId: options.afterBatchId,
-    lastBatchId: last.id,
-  });
-  const perBatch = new Map<number, PacketRecord[]>();
+  const blocks = last === undefined ? new Map<number, Uint8Array>() : await readBatchPacketColumns(
+    tx,
+    { afterBatchId: options.afterBatchId, lastBatchId: last.id },
+  );
+  const sources = new Map<number, BatchSource>();
   const missing: number[] = [];
   for (const batch of batches) {
     const block = blocks.get(batch.id);
@@ -59,38 +73,138 @@ export async function readPassPackets(
       continue;
     }
     try {
-      perBatch.set(batch.id, decodePacketColumns(block));
+      const reader = readPacketColumns(block);
+      sources.set(batch.id, { ...reader, record: reader.record, order: null });
     } catch (error) {
       if (!(error instanceof PacketColumnsError)) throw error;
       missing.push(batch.id);
     }
   }
   if (missing.length > 0) {
+    const rowsByBatch = new Map<number, PacketRecord[]>();
     for (
       const { id: _id, batch_id, agent_id: _a, received_at: _r, ...record }
-        of await readBatchPackets(tx, missing)
+        of await readBatchPackets(
+          tx,
+          missing,
+        )
     ) {
-      let records = perBatch.get(batch_id);
-      if (records === undefined) perBatch.set(batch_id, records = []);
-      records.push(record);
+      let rows = rowsByBatch.get(batch_id);
+      if (rows === undefined) rowsByBatch.set(batch_id, rows = []);
+      rows.push(record);
+    }
+    for (const [batchId, rows] of rowsByBatch) {
+      sources.set(batchId, {
+        count: rows.length,
+        timestamps: Float64Array.from(rows, (row) => row.timestamp),
+        record: (index) => rows[index],
+        order: null,
+      });
     }
   }
-  // Batch order, then a stable sort by capture time: ties keep batch order
-  // and the order within the batch, whichever way the batch was read.
-  const packets: PacketRecord[] = [];
+  // Batch order; a stable order by capture time within each batch.
+  const ordered: BatchSource[] = [];
+  let count = 0;
   for (const batch of batches) {
-    const records = perBatch.get(batch.id);
-    if (records !== undefined) { for (const record of records) packets.push(record); }
+    const source = sources.get(batch.id);
+    if (source === undefined || source.count === 0) continue;
+    source.order = stableTimeOrder(source.timestamps);
+    ordered.push(source);
+    count += source.count;
   }
-  return { packets: sortByCaptureTime(packets), batchesFromRows: missing.length };
+  return {
+    count,
+    batchesFromRows: missing.length,
+    slices: (size) => inCaptureTimeOrder(ordered, size),
+  };
 }
 
-/** Sorts in place, stably, by timestamp; skips the sort when already in order (the usual case for one agent). */
-function sortByCaptureTime(packets: PacketRecord[]): PacketRecord[] {
-  for (let i = 1; i < packets.length; i++) {
-    if (packets[i].timestamp < packets[i - 1].timestamp) {
-      return packets.sort((a, b) => a.timestamp - b.timestamp);
+/** Positions sorted stably by time, or null when the times are already in order. */
+function stableTimeOrder(timestamps: Float64Array): Uint32Array | null {
+  for (let i = 1; i < timestamps.length; i++) {
+    if (timestamps[i] < timestamps[i - 1]) {
+      return Uint32Array.from(
+        Array.from(timestamps.keys()).sort((a, b) => timestamps[a] - timestamps[b] || a - b),
+      );
     }
   }
-  return packets;
+  return null;
+}
+
+/**
+ * Merges the batches' packets by capture time; ties go to the earlier batch,
+ * then to the earlier packet of the batch: the order a stable sort of all
+ * packets, concatenated in batch order, would give.
+ */
+function* inCaptureTimeOrder(sources: BatchSource[], size: number): Generator<PacketRecord[]> {
+  const at = new Uint32Array(sources.length);
+  const position = (s: number) => {
+    const order = sources[s].order;
+    return order === null ? at[s] : order[at[s]];
+  };
+  const time = (s: number) => sources[s].timestamps[position(s)];
+  let slice: PacketRecord[] = [];
+
+  // Usual case (one agent, or agents taking turns): each batch starts where
+  // the previous one ended, and the batches simply follow one another.
+  let consecutive = true;
+  for (let s = 1; s < sources.length && consecutive; s++) {
+    const previous = sources[s - 1];
+    const lastOfPrevious = previous.timestamps[
+      previous.order === null ? previous.count - 1 : previous.order[previous.count - 1]
+    ];
+    consecutive = time(s) >= lastOfPrevious;
+  }
+  if (consecutive) {
+    for (let s = 0; s < sources.length; s++) {
+      for (; at[s] < sources[s].count; at[s]++) {
+        slice.push(sources[s].record(position(s)));
+        if (slice.length === size) {
+          yield slice;
+          slice = [];
+        }
+      }
+    }
+    if (slice.length > 0) yield slice;
+    return;
+  }
+
+  // Otherwise a k-way merge over a binary heap of batches, keyed by the time
+  // of each batch's next packet, ties by batch order.
+  const before = (a: number, b: number) => {
+    const ta = time(a);
+    const tb = time(b);
+    return ta < tb || (ta === tb && a < b);
+  };
+  const heap = sources.map((_, s) => s);
+  const down = (from: number) => {
+    let i = from;
+    while (true) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < heap.length && before(heap[l], heap[m])) m = l;
+      if (r < heap.length && before(heap[r], heap[m])) m = r;
+      if (m === i) return;
+      [heap[i], heap[m]] = [heap[m], heap[i]];
+      i = m;
+    }
+  };
+  for (let i = (heap.length >> 1) - 1; i >= 0; i--) down(i);
+  while (heap.length > 0) {
+    const s = heap[0];
+    slice.push(sources[s].record(position(s)));
+    if (slice.length === size) {
+      yield slice;
+      slice = [];
+    }
+    at[s]++;
+    if (at[s] === sources[s].count) {
+      const tail = heap.pop()!;
+      if (heap.length === 0) break;
+      heap[0] = tail;
+    }
+    down(0);
+  }
+  if (slice.length > 0) yield slice;
 }

@@ -22,6 +22,8 @@ function batches(): PacketRecord[][] {
   const c = sampleRecords(300, { seed: 3, startSec: 1_764_000_001, dataBytes: 48 });
   for (let i = 0; i < 40; i++) b[i * 7].timestamp = a[i * 7].timestamp;
   a[11].timestamp = a[10].timestamp;
+  // A packet out of order inside a batch (two interfaces, one batch).
+  [c[5].timestamp, c[6].timestamp] = [c[6].timestamp, c[5].timestamp];
   return [a, b, c];
 }
 
@@ -40,10 +42,16 @@ async function readAll(sql: Sql) {
       horizon: Number.MAX_SAFE_INTEGER,
       maxRecords: 1_000_000,
     });
-    return await readPassPackets(tx, {
+    const read = await readPassPackets(tx, {
       afterBatchId: 0,
       batches: ready,
     });
+    // Odd slices, so slice boundaries fall anywhere.
+    const slices = [...read.slices(97)];
+    assert.ok(slices.slice(0, -1).every((slice) => slice.length === 97));
+    const packets = slices.flat();
+    assert.equal(packets.length, read.count);
+    return { batchesFromRows: read.batchesFromRows, packets };
   });
 }
 
@@ -90,6 +98,26 @@ Deno.test("a pass reads the same packets from blocks, rows, or a mix of both", a
     assert.equal(read.batchesFromRows, 3);
     assert.deepEqual(read.packets, want);
   });
+});
+
+Deno.test("batches that follow one another in time are read in order", async () => {
+  await db.sql`truncate ingest_batches, raw_packets, batch_packet_columns`;
+  let startSec = 1_764_000_000;
+  const stored = [1, 2, 3, 4].map((seed) => {
+    const records = sampleRecords(250, { seed, startSec, dataBytes: 48 });
+    startSec = records.at(-1)!.timestamp;
+    return records;
+  });
+  for (const [i, records] of stored.entries()) {
+    await storePacketBatch(db.sql, {
+      agentId: "agent",
+      idempotencyKey: `follow-${i}`,
+      bodySha256: `follow-${i}`,
+      records,
+    });
+  }
+  const read = await readAll(db.sql);
+  assert.deepEqual(read.packets, expected(stored));
 });
 
 Deno.test("blocks are deleted up to the watermark only", async () => {

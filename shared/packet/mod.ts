@@ -17,7 +17,13 @@
  */
 
 export * from "./packet_record.ts";
-export { decodePacketColumns, encodePacketColumns, PacketColumnsError } from "./packet_columns.ts";
+export {
+  decodePacketColumns,
+  encodePacketColumns,
+  PacketColumnsError,
+  type PacketColumnsReader,
+  readPacketColumns,
+} from "./packet_columns.ts";
 export { type DecodeOptions, decodePacket, type PayloadCapture } from "./decode_packet.ts";
 export { decodeHeaders, type DecodeHeadersOptions } from "./decode_headers.ts";
 export { PacketHeaders } from "./packet_headers.ts";

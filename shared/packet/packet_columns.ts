@@ -303,6 +303,29 @@ export function encodePacketColumns(records: readonly PacketRecord[]): Uint8Arra
  * for a damaged block or one of another layout.
  */
 export function decodePacketColumns(block: Uint8Array): PacketRecord[] {
+  const reader = readPacketColumns(block);
+  const records: PacketRecord[] = new Array(reader.count);
+  for (let i = 0; i < reader.count; i++) records[i] = reader.record(i);
+  return records;
+}
+
+/** A decoded block whose records are built one at a time, on demand. */
+export interface PacketColumnsReader {
+  /** Records in the block. */
+  readonly count: number;
+  /** Capture time of each record, in block order. */
+  readonly timestamps: Float64Array;
+  /** Builds record `index` (0-based, in block order); a new object per call. */
+  record(index: number): PacketRecord;
+}
+
+/**
+ * Decodes a block's columns without building its records, so a caller can
+ * build each record just before it is used (and let it go right after),
+ * instead of holding every record of a pass at once. Throws
+ * {@linkcode PacketColumnsError} like {@link decodePacketColumns}.
+ */
+export function readPacketColumns(block: Uint8Array): PacketColumnsReader {
   assertLittleEndianHost();
   // Typed-array views need aligned offsets: work on a copy that starts at 0.
   const bytes = block.byteOffset % 8 === 0 ? block : block.slice();
@@ -350,104 +373,109 @@ export function decodePacketColumns(block: Uint8Array): PacketRecord[] {
     textAt += length;
   }
 
-  // Column by column into plain arrays first (tight loops over one typed
-  // array each), then one object literal per record, so every record gets
-  // the same shape without forty keyed stores.
+  // Records read straight from typed-array views of the block (no copies),
+  // so a decoded block costs little more memory than its bytes. String
+  // indexes are checked here, once, so building a record cannot fail.
   const raw = new Uint8Array(buffer);
-  const numbers = new Map<keyof PacketRecord, Float64Array>();
-  const texts = new Map<keyof PacketRecord, (string | null)[]>();
-  const flags = new Map<keyof PacketRecord, Uint8Array>();
+  type Values = Float64Array | Uint32Array | Uint16Array | Uint8Array;
+  const values = new Map<keyof PacketRecord, Values>();
+  const bitmaps = new Map<keyof PacketRecord, number>();
   COLUMNS.forEach((column, c) => {
-    const values = valueArray(buffer, column.storage, stringWidth, base + layout.values[c], count);
+    const view = valueArray(buffer, column.storage, stringWidth, base + layout.values[c], count);
     const bitmap = layout.bitmaps[c] >= 0 ? base + layout.bitmaps[c] : -1;
-    const present = (i: number) => bitmap < 0 || (raw[bitmap + (i >> 3)] & (1 << (i & 7))) !== 0;
     if (column.storage === "string") {
-      const out: (string | null)[] = new Array(count);
       for (let i = 0; i < count; i++) {
-        if (!present(i)) {
-          out[i] = null;
-          continue;
+        const present = bitmap < 0 || (raw[bitmap + (i >> 3)] & (1 << (i & 7))) !== 0;
+        if (present && view[i] >= stringCount) {
+          throw new PacketColumnsError(`${column.name}: string index ${view[i]} is out of range`);
         }
-        const value = strings[values[i]];
-        if (value === undefined) {
-          throw new PacketColumnsError(`${column.name}: string index ${values[i]} is out of range`);
-        }
-        out[i] = value;
       }
-      texts.set(column.name, out);
-    } else if (column.storage === "bool") {
-      flags.set(column.name, values as Uint8Array);
-    } else {
-      // NaN marks null: no stored number is NaN (the schema admits finite values only).
-      const out = new Float64Array(count);
-      for (let i = 0; i < count; i++) out[i] = present(i) ? values[i] : NaN;
-      numbers.set(column.name, out);
     }
+    values.set(column.name, view);
+    bitmaps.set(column.name, bitmap);
   });
-  const n = (name: keyof PacketRecord) => numbers.get(name)!;
-  const t = (name: keyof PacketRecord) => texts.get(name)!;
-  const b = (name: keyof PacketRecord) => flags.get(name)!;
-  const timestamp = n("timestamp"), iface = t("interface"), srcIp = t("src_ip");
-  const dstIp = t("dst_ip"), protocol = t("protocol"), srcPort = n("src_port");
-  const dstPort = n("dst_port"), length = n("length"), caplen = n("caplen");
-  const linkType = n("link_type"), ethSrc = t("eth_src"), ethDst = t("eth_dst");
-  const etherType = n("ether_type"), vlanId = n("vlan_id"), vlanInnerId = n("vlan_inner_id");
-  const ipVersion = n("ip_version"), ipProto = n("ip_proto"), ttl = n("ttl"), ipId = n("ip_id");
-  const ipTos = n("ip_tos"), ipHeaderLength = n("ip_header_length");
-  const ipFlowLabel = n("ip_flow_label"), fragOffset = n("frag_offset");
-  const moreFragments = b("more_fragments"), dontFragment = b("dont_fragment");
-  const isFragment = b("is_fragment"), tcpSeq = n("tcp_seq"), tcpAck = n("tcp_ack");
-  const tcpFlags = n("tcp_flags"), tcpWindow = n("tcp_window");
-  const tcpHeaderLength = n("tcp_header_length"), icmpType = n("icmp_type");
-  const icmpCode = n("icmp_code"), icmpId = n("icmp_id"), icmpSeq = n("icmp_seq");
-  const arpOpcode = n("arp_opcode"), payloadLength = n("payload_length");
-  const malformed = b("malformed"), malformedReason = t("malformed_reason"), data = t("data");
-  const orNull = (x: number) => x === x ? x : null;
+  const v = (name: keyof PacketRecord) => values.get(name)!;
+  const b = (name: keyof PacketRecord) => bitmaps.get(name)!;
+  const has = (bitmap: number, i: number) =>
+    bitmap < 0 || (raw[bitmap + (i >> 3)] & (1 << (i & 7))) !== 0;
+  const num = (column: Values, bitmap: number, i: number) => has(bitmap, i) ? column[i] : null;
+  const str = (column: Values, bitmap: number, i: number) =>
+    has(bitmap, i) ? strings[column[i]] : null;
 
-  const records: PacketRecord[] = new Array(count);
-  for (let i = 0; i < count; i++) {
-    records[i] = {
-      timestamp: timestamp[i],
-      interface: iface[i]!,
-      src_ip: srcIp[i],
-      dst_ip: dstIp[i],
-      protocol: protocol[i]!,
-      src_port: orNull(srcPort[i]),
-      dst_port: orNull(dstPort[i]),
-      length: length[i],
-      caplen: caplen[i],
-      link_type: orNull(linkType[i]),
-      eth_src: ethSrc[i],
-      eth_dst: ethDst[i],
-      ether_type: orNull(etherType[i]),
-      vlan_id: orNull(vlanId[i]),
-      vlan_inner_id: orNull(vlanInnerId[i]),
-      ip_version: orNull(ipVersion[i]),
-      ip_proto: orNull(ipProto[i]),
-      ttl: orNull(ttl[i]),
-      ip_id: orNull(ipId[i]),
-      ip_tos: orNull(ipTos[i]),
-      ip_header_length: orNull(ipHeaderLength[i]),
-      ip_flow_label: orNull(ipFlowLabel[i]),
-      frag_offset: orNull(fragOffset[i]),
-      more_fragments: moreFragments[i] === 1,
-      dont_fragment: dontFragment[i] === 1,
-      is_fragment: isFragment[i] === 1,
-      tcp_seq: orNull(tcpSeq[i]),
-      tcp_ack: orNull(tcpAck[i]),
-      tcp_flags: orNull(tcpFlags[i]),
-      tcp_window: orNull(tcpWindow[i]),
-      tcp_header_length: orNull(tcpHeaderLength[i]),
-      icmp_type: orNull(icmpType[i]),
-      icmp_code: orNull(icmpCode[i]),
-      icmp_id: orNull(icmpId[i]),
-      icmp_seq: orNull(icmpSeq[i]),
-      arp_opcode: orNull(arpOpcode[i]),
-      payload_length: payloadLength[i],
-      malformed: malformed[i] === 1,
-      malformed_reason: malformedReason[i],
-      data: data[i],
-    };
-  }
-  return records;
+  const timestamp = v("timestamp") as Float64Array;
+  const iface = v("interface"), protocol = v("protocol"), length = v("length");
+  const caplen = v("caplen"), payloadLength = v("payload_length");
+  const moreFragments = v("more_fragments"), dontFragment = v("dont_fragment");
+  const isFragment = v("is_fragment"), malformed = v("malformed");
+  const srcIp = v("src_ip"), srcIpB = b("src_ip"), dstIp = v("dst_ip"), dstIpB = b("dst_ip");
+  const srcPort = v("src_port"), srcPortB = b("src_port");
+  const dstPort = v("dst_port"), dstPortB = b("dst_port");
+  const linkType = v("link_type"), linkTypeB = b("link_type");
+  const ethSrc = v("eth_src"),
+    ethSrcB = b("eth_src"),
+    ethDst = v("eth_dst"),
+    ethDstB = b("eth_dst");
+  const etherType = v("ether_type"), etherTypeB = b("ether_type");
+  const vlanId = v("vlan_id"), vlanIdB = b("vlan_id");
+  const vlanInnerId = v("vlan_inner_id"), vlanInnerIdB = b("vlan_inner_id");
+  const ipVersion = v("ip_version"), ipVersionB = b("ip_version");
+  const ipProto = v("ip_proto"), ipProtoB = b("ip_proto"), ttl = v("ttl"), ttlB = b("ttl");
+  const ipId = v("ip_id"), ipIdB = b("ip_id"), ipTos = v("ip_tos"), ipTosB = b("ip_tos");
+  const ipHeaderLength = v("ip_header_length"), ipHeaderLengthB = b("ip_header_length");
+  const ipFlowLabel = v("ip_flow_label"), ipFlowLabelB = b("ip_flow_label");
+  const fragOffset = v("frag_offset"), fragOffsetB = b("frag_offset");
+  const tcpSeq = v("tcp_seq"), tcpSeqB = b("tcp_seq"), tcpAck = v("tcp_ack");
+  const tcpAckB = b("tcp_ack"), tcpFlags = v("tcp_flags"), tcpFlagsB = b("tcp_flags");
+  const tcpWindow = v("tcp_window"), tcpWindowB = b("tcp_window");
+  const tcpHeaderLength = v("tcp_header_length"), tcpHeaderLengthB = b("tcp_header_length");
+  const icmpType = v("icmp_type"), icmpTypeB = b("icmp_type");
+  const icmpCode = v("icmp_code"), icmpCodeB = b("icmp_code");
+  const icmpId = v("icmp_id"), icmpIdB = b("icmp_id"), icmpSeq = v("icmp_seq");
+  const icmpSeqB = b("icmp_seq"), arpOpcode = v("arp_opcode"), arpOpcodeB = b("arp_opcode");
+  const malformedReason = v("malformed_reason"), malformedReasonB = b("malformed_reason");
+  const data = v("data"), dataB = b("data");
+
+  const record = (i: number): PacketRecord => ({
+    timestamp: timestamp[i],
+    interface: strings[iface[i]],
+    src_ip: str(srcIp, srcIpB, i),
+    dst_ip: str(dstIp, dstIpB, i),
+    protocol: strings[protocol[i]],
+    src_port: num(srcPort, srcPortB, i),
+    dst_port: num(dstPort, dstPortB, i),
+    length: length[i],
+    caplen: caplen[i],
+    link_type: num(linkType, linkTypeB, i),
+    eth_src: str(ethSrc, ethSrcB, i),
+    eth_dst: str(ethDst, ethDstB, i),
+    ether_type: num(etherType, etherTypeB, i),
+    vlan_id: num(vlanId, vlanIdB, i),
+    vlan_inner_id: num(vlanInnerId, vlanInnerIdB, i),
+    ip_version: num(ipVersion, ipVersionB, i),
+    ip_proto: num(ipProto, ipProtoB, i),
+    ttl: num(ttl, ttlB, i),
+    ip_id: num(ipId, ipIdB, i),
+    ip_tos: num(ipTos, ipTosB, i),
+    ip_header_length: num(ipHeaderLength, ipHeaderLengthB, i),
+    ip_flow_label: num(ipFlowLabel, ipFlowLabelB, i),
+    frag_offset: num(fragOffset, fragOffsetB, i),
+    more_fragments: moreFragments[i] === 1,
+    dont_fragment: dontFragment[i] === 1,
+    is_fragment: isFragment[i] === 1,
+    tcp_seq: num(tcpSeq, tcpSeqB, i),
+    tcp_ack: num(tcpAck, tcpAckB, i),
+    tcp_flags: num(tcpFlags, tcpFlagsB, i),
+    tcp_window: num(tcpWindow, tcpWindowB, i),
+    tcp_header_length: num(tcpHeaderLength, tcpHeaderLengthB, i),
+    icmp_type: num(icmpType, icmpTypeB, i),
+    icmp_code: num(icmpCode, icmpCodeB, i),
+    icmp_id: num(icmpId, icmpIdB, i),
+    icmp_seq: num(icmpSeq, icmpSeqB, i),
+    arp_opcode: num(arpOpcode, arpOpcodeB, i),
+    payload_length: payloadLength[i],
+    malformed: malformed[i] === 1,
+    malformed_reason: str(malformedReason, malformedReasonB, i),
+    data: str(data, dataB, i),
+  });
+  return { count, timestamps: timestamp, record };
 }
