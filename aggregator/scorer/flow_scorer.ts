@@ -262,6 +262,7 @@ export async function loadFlowScorer(options: LoadFlowScorerOptions): Promise<On
   try {
     session = await ort.InferenceSession.create(modelBytes, {
       intraOpNumThreads: threads,
+      extra: { session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } } },
       executionProviders: ["cpu"],
       logSeverityLevel: 3,
     });
