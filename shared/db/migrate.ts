@@ -78,6 +78,14 @@ export interface MigrateResult {
 }
 
 /**
+ * Serialises the migration steps of every process on this schema until the
+ * transaction ends. Advisory locks are per database, hence the schema in the key.
+ */
+async function lockMigrations(tx: Sql): Promise<void> {
+  await tx`select pg_advisory_xact_lock(hashtext('traffic_analyzer_migrate:' || current_schema()))`;
+}
+
+/**
  * Brings the schema up to date. Safe to run from several processes at once:
  * each step holds a transaction-scoped advisory lock and re-checks what is
  * applied.
@@ -92,7 +100,7 @@ export async function migrate(
   // once race in the catalog ("duplicate key ... pg_type_typname_nsp_index")
   // even with `if not exists`.
   await sql.begin(async (tx) => {
-    await tx`select pg_advisory_xact_lock(hashtext('traffic_analyzer_migrate:' || current_schema()))`;
+    await lockMigrations(tx as unknown as Sql);
     await tx`
       create table if not exists schema_migrations (
         version integer primary key,
@@ -126,7 +134,7 @@ export async function migrate(
   };
   for (const migration of migrations) {
     await sql.begin(async (tx) => {
-      await tx`select pg_advisory_xact_lock(hashtext('traffic_analyzer_migrate:' || current_schema()))`;
+      await lockMigrations(tx as unknown as Sql);
       const done = await check(tx as unknown as Sql);
       if (done.has(migration.version)) return;
       try {
