@@ -74,7 +74,7 @@ export async function readPassPackets(
     }
     try {
       const reader = readPacketColumns(block);
-      sources.set(batch.id, { ...reader, record: reader.record, order: null });
+      sources.set(batch.id, { ...reader, order: null });
     } catch (error) {
       if (!(error instanceof PacketColumnsError)) throw error;
       missing.push(batch.id);

@@ -137,8 +137,9 @@ export async function readReadyBatches(
 }
 
 /**
- * The packets of the given batches, in capture-time order; ties in batch
- * order, then in the order of the batch (ids within a batch follow it).
+ * The packets of the given batches, batch by batch, each in the order the
+ * batch carried them (ids within a batch follow it): the order their packet
+ * column blocks give, so the pass puts both in capture-time order the same way.
  *
  * The ids join as a set (a hash semi-join; `= any(array)` compares each row
  * with every id), the range condition lets the BRIN index on batch_id narrow
@@ -167,9 +168,7 @@ export async function readBatchPackets(tx: Sql, batchIds: number[]): Promise<Raw
     from raw_packets
     where batch_id between ${min} and ${max}
       and batch_id in (select unnest(${"{" + batchIds.join(",") + "}"}::text::int8[]))`;
-  return [...rows].sort((a, b) =>
-    a.timestamp - b.timestamp || a.batch_id - b.batch_id || a.id - b.id
-  );
+  return [...rows].sort((a, b) => a.batch_id - b.batch_id || a.id - b.id);
 }
 
 /** Aggregator status for `/health` and `/metrics`. */
