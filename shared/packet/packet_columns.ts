@@ -53,8 +53,6 @@ interface Column {
   name: keyof PacketRecord;
   storage: Storage;
   nullable: boolean;
-  /** `data`: kept only for ICMP/ICMPv6 packets. */
-  icmpOnly: boolean;
 }
 
 function storageOf(field: FieldSpec): Storage {
@@ -84,7 +82,6 @@ const COLUMNS: readonly Column[] = PACKET_FIELDS.map((field) => ({
   name: field.name,
   storage: storageOf(field),
   nullable: field.nullable,
-  icmpOnly: field.name === "data",
 }));
 
 const MAGIC = 0x43504154; // "TAPC" read as a little-endian u32
@@ -92,9 +89,13 @@ const HEADER_BYTES = 16;
 const ICMP = 1;
 const ICMPV6 = 58;
 
-/** FNV-1a over the column list: any change to fields, widths or nullability changes it. */
+/**
+ * FNV-1a over the column list: any change to fields, widths or nullability
+ * changes it. The last flag marks `data`, kept for ICMP/ICMPv6 packets only.
+ */
 const LAYOUT_ID = (() => {
-  const text = COLUMNS.map((c) => `${c.name}:${c.storage}:${c.nullable}:${c.icmpOnly}`).join(",");
+  const text = COLUMNS.map((c) => `${c.name}:${c.storage}:${c.nullable}:${c.name === "data"}`)
+    .join(",");
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     hash ^= text.charCodeAt(i);
