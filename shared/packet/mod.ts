@@ -28,6 +28,7 @@ export { type DecodeOptions, decodePacket, type PayloadCapture } from "./decode_
 export { decodeHeaders, type DecodeHeadersOptions } from "./decode_headers.ts";
 export { PacketHeaders } from "./packet_headers.ts";
 export { formatIpv4, formatIpv6, formatMac } from "./address_format.ts";
+export { parseIp, parseIpInto } from "./address_parse.ts";
 export * from "./link_types.ts";
 export * from "./ether_types.ts";
 export * from "./ip_protocols.ts";
