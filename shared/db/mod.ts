@@ -15,3 +15,5 @@ export * from "./aggregator_queries.ts";
 export * from "./pg_array_literal.ts";
 export * from "./feature_vector_bytes.ts";
 export * from "./batch_packet_columns.ts";
+export * from "./copy_in.ts";
+export * from "./flow_copy.ts";

@@ -4,39 +4,9 @@ import { openTestDatabase } from "./test_database.ts";
 import { type FlowUpsert, upsertFlows } from "./aggregator_queries.ts";
 import { decodeFeatureVector } from "./feature_vector_bytes.ts";
 import type { Sql } from "./open_database.ts";
+import { sampleFlowUpsert as flow } from "./_sample_flow_upsert.ts";
 
 const db = await openTestDatabase();
-
-function flow(i: number, features: Float32Array | null, overrides: Partial<FlowUpsert> = {}) {
-  return {
-    flow_uid: `uid-${i}`,
-    community_id: `1:cid${i}=`,
-    interface: "eth0",
-    orig_ip: `10.0.${(i >> 8) & 255}.${i & 255}`,
-    orig_port: 40000 + (i % 20000),
-    resp_ip: i % 2 ? "2001:db8::1" : "192.0.2.1",
-    resp_port: 443,
-    protocol: "TCP",
-    ip_proto: 6,
-    vlan: null,
-    vlan_inner: null,
-    first_seen: 1_764_000_000 + i,
-    last_seen: 1_764_000_001 + i,
-    orig_packets: 3,
-    resp_packets: 2,
-    orig_bytes: 300,
-    resp_bytes: 200,
-    state: "active",
-    close_reason: null,
-    conn_state: "S1",
-    features,
-    feature_version: 1,
-    label: "benign",
-    score: 0.25,
-    model_version: "test-1",
-    ...overrides,
-  } satisfies FlowUpsert as FlowUpsert;
-}
 
 async function storedFeatures(): Promise<Map<string, Float32Array | null>> {
   const rows = await db.sql<{ flow_uid: string; features: Uint8Array | null }[]>`
