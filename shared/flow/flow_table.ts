@@ -678,6 +678,18 @@ export class FlowTable {
     return this.#collect().ended;
   }
 
+  /**
+   * The uids of every flow the table holds: live ones, and ended ones still
+   * waiting for their context. Any flow a later `merge()` reports that is not
+   * among them was created by that call.
+   */
+  uids(): Set<string> {
+    const uids = new Set<string>();
+    for (const flow of this.#flows.values()) uids.add(flow.uid);
+    for (let i = this.#queueHead; i < this.#queue.length; i++) uids.add(this.#queue[i]!.uid);
+    return uids;
+  }
+
   /** Snapshots of all live flows. */
   snapshot(): FlowRecord[] {
     return [...this.#flows.values()].map((flow) => toRecord(flow));

@@ -554,6 +554,31 @@ Deno.test("FlowTable gives the same flows whatever the batch sizes and expire() 
   }
 });
 
+Deno.test("FlowTable.uids() holds every flow reported before and no flow a later call creates", () => {
+  const packets = mixedTraffic();
+  for (const batch of [1, 3, 20]) {
+    const table = new FlowTable({ sweepIntervalSec: 1 });
+    const reported = new Set<string>();
+    const open = new Set<string>();
+    for (let i = 0; i < packets.length; i += batch) {
+      const before = table.uids();
+      // Every flow reported live and not yet reported ended is still held.
+      for (const uid of open) assert.ok(before.has(uid), `batch ${batch}: ${uid} missing`);
+      const { changed, ended } = table.merge(packets.slice(i, i + batch));
+      for (const flow of [...changed, ...ended]) {
+        // A flow not held before this call was created by it: never reported before.
+        if (!before.has(flow.uid)) {
+          assert.ok(!reported.has(flow.uid), `batch ${batch}: ${flow.uid} reported before`);
+        }
+        reported.add(flow.uid);
+      }
+      for (const flow of changed) open.add(flow.uid);
+      for (const flow of ended) open.delete(flow.uid);
+    }
+    assert.ok(reported.size > 20);
+  }
+});
+
 Deno.test("FlowTable sorts a batch that is out of time order before merging", () => {
   const packets = fullConnection();
   const shuffled = [
