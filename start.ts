@@ -115,7 +115,10 @@ if (import.meta.main) {
   let aggregator: RunningAggregator | null = null;
   if (withAggregator) {
     try {
-      aggregator = await startAggregator(config, { sql: server.db.sql });
+      aggregator = await startAggregator(config, {
+        sql: server.db.sql,
+        kind: server.db.kind,
+      });
       log.info("Aggregator running in-process every {sec} s with model {model}", {
         sec: config.aggregateIntervalMs / 1000,
         model: aggregator.scorer.modelVersion,

@@ -8,14 +8,19 @@
  * @module
  */
 import { gunzipSync, gzipSync } from "node:zlib";
+import { getLogger } from "@logtape/logtape";
+import { LOG_ROOT } from "@traffic-analyzer/shared";
 import {
+  CopyInError,
   deleteBatchPacketColumns,
   type FlowUpsert,
+  openFlowCopy,
   readAggregatorProgress,
   readIngestHorizon,
   readReadyBatches,
   saveAggregatorProgress,
   type Sql,
+  type TransactionSql,
   tryLockAggregator,
   upsertFlows,
 } from "@traffic-analyzer/shared/db";
@@ -28,6 +33,8 @@ import {
   type FlowTableState,
 } from "@traffic-analyzer/shared/flow";
 import { readPassPackets } from "./read_pass_packets.ts";
+
+const log = getLogger([LOG_ROOT, "aggregator"]);
 
 /** What scores flows: the ONNX scorer in production. */
 export interface FlowScorer {
@@ -66,6 +73,13 @@ export interface AggregationPassOptions {
   flowTableOptions?: FlowTableOptions;
   /** Flows scored per model call. @default 4096 */
   scoreBatchSize?: number;
+  /**
+   * Insert flows new to `traffic_data` with binary COPY instead of an
+   * upsert statement: several times cheaper for PostgreSQL. Only on
+   * PostgreSQL (PGlite's socket server does not carry COPY FROM STDIN).
+   * @default false
+   */
+  copyNewFlows?: boolean;
   /**
    * Called after each step inside the transaction; a throw aborts the pass
    * there. Tests use it to kill a pass at every point.
@@ -133,6 +147,48 @@ function toUpsert(
  */
 const MERGE_SLICE_PACKETS = 65_536;
 
+/**
+ * Scores flows new to `traffic_data` batch by batch and streams them into one
+ * binary COPY, so the database stores one batch while the next is scored.
+ * The COPY runs in a savepoint: should a flow be stored already after all
+ * (COPY cannot update), it is undone and the flows are upserted instead.
+ */
+async function copyNewFlows(
+  tx: TransactionSql,
+  flows: FlowRecord[],
+  options: { score: (slice: FlowRecord[]) => Promise<FlowUpsert[]>; batchSize: number },
+): Promise<void> {
+  if (flows.length === 0) return;
+  const scored: FlowUpsert[] = [];
+  try {
+    await tx.savepoint(async (sp) => {
+      const copy = await openFlowCopy(sp as unknown as Sql);
+      try {
+        for (let i = 0; i < flows.length; i += options.batchSize) {
+          const upserts = await options.score(flows.slice(i, i + options.batchSize));
+          for (const upsert of upserts) scored.push(upsert);
+          await copy.write(upserts);
+        }
+      } catch (error) {
+        await copy.abort(error as Error);
+        throw error;
+      }
+      await copy.end();
+    });
+  } catch (error) {
+    if (!(error instanceof CopyInError && error.code === "23505")) throw error;
+    log.warn("A new flow was in traffic_data already; upserting this pass's new flows instead", {
+      error,
+    });
+    for (let i = scored.length; i < flows.length; i += options.batchSize) {
+      for (const upsert of await options.score(flows.slice(i, i + options.batchSize))) {
+        scored.push(upsert);
+      }
+    }
+    await upsertFlows(tx as unknown as Sql, scored);
+  }
+}
+
 /** Runs one pass. Safe to call from several processes at once. */
 export async function runAggregationPass(
   options: AggregationPassOptions,
@@ -166,6 +222,10 @@ export async function runAggregationPass(
         JSON.parse(new TextDecoder().decode(gunzipSync(progress.flowTableState))) as FlowTableState,
       )
       : new FlowTable(options.flowTableOptions);
+
+    // Flows the table holds now may be in traffic_data already; any other
+    // flow this pass reports is new there, and can go in by COPY.
+    const maybeStored = options.copyNewFlows ? table.uids() : null;
 
     const batches = await readReadyBatches(tx, {
       afterBatchId: progress.lastBatchId,
@@ -208,20 +268,34 @@ export async function runAggregationPass(
 
     step("merged");
     const flows = [...touched.values()];
+    const score = async (slice: FlowRecord[]): Promise<FlowUpsert[]> => {
+      const vectors = slice.map((f) => flowFeatureVector(f, f.context));
+      const scores = await scorer.score(vectors);
+      return slice.map((flow, j) => toUpsert(flow, vectors[j], scores[j], scorer.modelVersion));
+    };
     // Each scored batch is written at once and not awaited until all are
     // scored: the database inserts one batch while the model scores the next.
     // A failed write aborts the transaction; the first failure is reported.
     const writes: Promise<number>[] = [];
-    for (let i = 0; i < flows.length; i += scoreBatchSize) {
-      const slice = flows.slice(i, i + scoreBatchSize);
-      const vectors = slice.map((f) => flowFeatureVector(f, f.context));
-      const scores = await scorer.score(vectors);
-      const upserts: FlowUpsert[] = slice.map((flow, j) =>
-        toUpsert(flow, vectors[j], scores[j], scorer.modelVersion)
+    const upsertScored = async (list: FlowRecord[]) => {
+      for (let i = 0; i < list.length; i += scoreBatchSize) {
+        const writing = upsertFlows(tx, await score(list.slice(i, i + scoreBatchSize)));
+        writing.catch(() => {});
+        writes.push(writing);
+      }
+    };
+    if (maybeStored === null) {
+      await upsertScored(flows);
+    } else {
+      await upsertScored(flows.filter((f) => maybeStored.has(f.uid)));
+      await copyNewFlows(
+        txRaw as unknown as TransactionSql,
+        flows.filter((f) => !maybeStored.has(f.uid)),
+        {
+          score,
+          batchSize: scoreBatchSize,
+        },
       );
-      const writing = upsertFlows(tx, upserts);
-      writing.catch(() => {});
-      writes.push(writing);
     }
     step("scored");
     for (const writing of writes) await writing;

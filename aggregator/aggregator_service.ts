@@ -37,6 +37,8 @@ export interface AggregatorServiceOptions {
   clock?: () => number;
   /** Flow timeouts and windows. */
   flowTableOptions?: FlowTableOptions;
+  /** See `AggregationPassOptions.copyNewFlows` (PostgreSQL only). @default false */
+  copyNewFlows?: boolean;
 }
 
 /** The aggregation loop of one process. */
@@ -62,6 +64,7 @@ export class AggregatorService {
       rawRetentionDays: options.rawRetentionDays ?? 7,
       retentionSchedule: options.retentionSchedule ?? "17 * * * *",
       clock: options.clock ?? Date.now,
+      copyNewFlows: options.copyNewFlows ?? false,
       sql: options.sql,
       scorer: options.scorer,
       flowTableOptions: options.flowTableOptions,
@@ -77,6 +80,7 @@ export class AggregatorService {
       nowMs: this.#options.clock(),
       cache: this.#cache,
       flowTableOptions: this.#options.flowTableOptions,
+      copyNewFlows: this.#options.copyNewFlows,
     });
     this.#running = pass;
     try {

@@ -58,7 +58,11 @@ export async function main(args: string[]): Promise<number> {
     await migrate(db.sql);
     let aggregator;
     try {
-      aggregator = await startAggregator(config, { sql: db.sql, loop: flags.once !== true });
+      aggregator = await startAggregator(config, {
+        sql: db.sql,
+        kind: db.kind,
+        loop: flags.once !== true,
+      });
     } catch (error) {
       if (error instanceof ScorerLoadError) {
         console.error(`aggregate: ${error.message}`);

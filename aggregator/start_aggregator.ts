@@ -5,7 +5,7 @@
  * @module
  */
 import type { Config } from "@traffic-analyzer/shared";
-import type { Sql } from "@traffic-analyzer/shared/db";
+import type { Database, Sql } from "@traffic-analyzer/shared/db";
 import { FEATURE_NAMES, FEATURE_VERSION } from "@traffic-analyzer/shared/flow";
 import { loadFlowScorer, type OnnxFlowScorer } from "./scorer/mod.ts";
 import { AggregatorService } from "./aggregator_service.ts";
@@ -24,6 +24,8 @@ export interface StartAggregatorOptions {
   sql: Sql;
   /** Start the timer loop; false only loads (for `--once`). @default true */
   loop?: boolean;
+  /** Which database `sql` reaches: new flows go in by COPY on PostgreSQL. */
+  kind: Database["kind"];
 }
 
 /**
@@ -45,6 +47,8 @@ export async function startAggregator(
     scorer,
     intervalMs: config.aggregateIntervalMs,
     rawRetentionDays: config.rawRetentionDays,
+    // PGlite's socket server does not carry COPY FROM STDIN.
+    copyNewFlows: options.kind === "postgres",
   });
   if (options.loop !== false) service.start();
   return {

@@ -296,6 +296,7 @@ async function passCase(path: string, modelPath: string, packets: number): Promi
         scorer,
         nowMs: Date.now(),
         maxPackets: Math.max(packets, 1),
+        copyNewFlows: true,
         onStep: (step) => {
           stepAt.push([step, performance.now()]);
           // The packets read are all in memory at this point: the pass's peak, near enough.
