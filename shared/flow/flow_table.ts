@@ -248,7 +248,11 @@ export interface FlowTableOptions {
 
 /** What `merge()` reports. */
 export interface MergeResult {
-  /** Live flows that got packets, an ICMP rejection or their context in this call, as of its end. */
+  /**
+   * Flows that got packets, an ICMP rejection or their context in this call,
+   * as of its end: live ones, and ended ones still waiting for their context
+   * (reported again in `ended` once they have it).
+   */
   changed: FlowRecord[];
   /** Flows that are final: they will never change again. */
   ended: FlowRecord[];
@@ -627,6 +631,32 @@ export class FlowTable {
    * flows that ended (final, with context) during this call.
    */
   merge(packets: readonly PacketRecord[]): MergeResult {
+    this.#mergePackets(packets);
+    const changed = this.#collectChanged();
+    return { changed, ended: this.#collectEnded() };
+  }
+
+  /**
+   * Adds a batch of packets like {@linkcode merge}, but returns only the
+   * flows that ended. The live flows it changes are reported by the next
+   * {@linkcode takeChanged} (or `merge()`), each once however many calls
+   * changed it: a long input merged in slices this way is snapshotted once,
+   * not once per slice.
+   */
+  mergeEnded(packets: readonly PacketRecord[]): FlowRecord[] {
+    this.#mergePackets(packets);
+    return this.#collectEnded();
+  }
+
+  /**
+   * Snapshots of the live flows changed since they were last reported (by
+   * `merge()` or this), each once.
+   */
+  takeChanged(): FlowRecord[] {
+    return this.#collectChanged();
+  }
+
+  #mergePackets(packets: readonly PacketRecord[]): void {
     let ordered = packets;
     for (let i = 1; i < packets.length; i++) {
       if (packets[i].timestamp < packets[i - 1].timestamp) {
@@ -645,7 +675,6 @@ export class FlowTable {
       this.#sweep(this.#now);
       this.#nextSweep = this.#now + this.options.sweepIntervalSec;
     }
-    return this.#collect();
   }
 
   /**
@@ -661,8 +690,8 @@ export class FlowTable {
     if (nowSec > this.#now) this.#now = nowSec;
     this.#admitUntil(this.#now);
     this.#sweep(this.#now);
-    const ended = this.#collect().ended;
-    return ended;
+    // Live flows it changes (by computing their context) are reported by the next merge.
+    return this.#collectEnded();
   }
 
   /**
@@ -675,7 +704,8 @@ export class FlowTable {
     }
     this.#fragments.clear();
     this.#admitUntil(Infinity);
-    return this.#collect().ended;
+    this.#collectChanged(); // every flow ended: nothing live is left to report
+    return this.#collectEnded();
   }
 
   /**
@@ -1425,17 +1455,26 @@ export class FlowTable {
     this.#retired.push(flow);
   }
 
-  #collect(): MergeResult {
+  /** Snapshots of the live flows changed since the last report; starts a new report. */
+  #collectChanged(): FlowRecord[] {
     const changed: FlowRecord[] = [];
+    // A flow that ended but waits for its context is reported as it is now
+    // (closed, without context); it is reported again once it has one.
+    // Flows reported as ended had their slot cleared.
     for (const flow of this.#changed) {
-      if (flow !== undefined && !flow.ended) changed.push(toRecord(flow));
+      if (flow !== undefined) changed.push(toRecord(flow));
     }
-    const ended = this.#endedOut;
-    if (this.#retired.length > 0) this.#recycle();
     this.#changed = [];
     this.#epoch++;
+    return changed;
+  }
+
+  /** The flows ended since the last report; their objects may serve new flows now. */
+  #collectEnded(): FlowRecord[] {
+    const ended = this.#endedOut;
+    if (this.#retired.length > 0) this.#recycle();
     this.#endedOut = [];
-    return { changed, ended };
+    return ended;
   }
 }
 

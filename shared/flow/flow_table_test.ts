@@ -579,6 +579,33 @@ Deno.test("FlowTable.uids() holds every flow reported before and no flow a later
   }
 });
 
+Deno.test("FlowTable.mergeEnded() + takeChanged() report what merge() reports, each flow once", () => {
+  const packets = mixedTraffic();
+  for (const batch of [1, 4, 25]) {
+    for (const reportEvery of [1, 3, 1000]) {
+      const reference = new FlowTable({ sweepIntervalSec: 1 });
+      const deferred = new FlowTable({ sweepIntervalSec: 1 });
+      const latest = new Map<string, FlowRecord>();
+      const reported: FlowRecord[] = [];
+      for (let call = 0, i = 0; i < packets.length; call++, i += batch) {
+        const slice = packets.slice(i, i + batch);
+        const { changed, ended } = reference.merge(slice);
+        for (const flow of changed) latest.set(flow.uid, flow);
+        for (const flow of ended) latest.delete(flow.uid);
+        assert.deepEqual(deferred.mergeEnded(slice), ended, `batch ${batch}, call ${call}`);
+        if (call % reportEvery === reportEvery - 1) {
+          reported.push(...deferred.takeChanged());
+          // Whatever was reported is the latest state of a live flow, once.
+          assert.deepEqual(sortFlows(reported), sortFlows([...latest.values()]));
+          reported.length = 0;
+          latest.clear();
+        }
+      }
+      assert.deepEqual(sortFlows(deferred.takeChanged()), sortFlows([...latest.values()]));
+    }
+  }
+});
+
 Deno.test("FlowTable sorts a batch that is out of time order before merging", () => {
   const packets = fullConnection();
   const shuffled = [
