@@ -39,7 +39,10 @@ export interface PassPackets {
   /**
    * The packets in capture-time order, `size` at a time. Each record is built
    * when its slice is, so a pass holds one slice of records at a time rather
-   * than every packet it read.
+   * than every packet it read. The record objects of a slice are reused for
+   * the next one (a pass merges millions of packets, and allocating each
+   * record anew was most of its garbage): be done with a slice's records,
+   * and keep none of them, before taking the next.
    */
   slices(size: number): Generator<PacketRecord[]>;
 }
@@ -49,6 +52,8 @@ interface BatchSource {
   count: number;
   timestamps: Float64Array;
   record(index: number): PacketRecord;
+  /** Record `index` written into `target` (a record no longer used). */
+  recordInto(index: number, target: PacketRecord): PacketRecord;
   /** Positions in capture-time order (stable); null when already in order. */
   order: Uint32Array | null;
 }
@@ -98,6 +103,7 @@ export async function readPassPackets(
         count: rows.length,
         timestamps: Float64Array.from(rows, (row) => row.timestamp),
         record: (index) => rows[index],
+        recordInto: (index, target) => Object.assign(target, rows[index]),
         order: null,
       });
     }
@@ -143,7 +149,17 @@ function* inCaptureTimeOrder(sources: BatchSource[], size: number): Generator<Pa
     return order === null ? at[s] : order[at[s]];
   };
   const time = (s: number) => sources[s].timestamps[position(s)];
+  const pool: PacketRecord[] = [];
   let slice: PacketRecord[] = [];
+  const take = (s: number): PacketRecord => {
+    const k = slice.length;
+    const reused = pool[k];
+    const record = reused === undefined
+      ? sources[s].record(position(s))
+      : sources[s].recordInto(position(s), reused);
+    pool[k] = record;
+    return record;
+  };
 
   // Usual case (one agent, or agents taking turns): each batch starts where
   // the previous one ended, and the batches simply follow one another.
@@ -158,7 +174,7 @@ function* inCaptureTimeOrder(sources: BatchSource[], size: number): Generator<Pa
   if (consecutive) {
     for (let s = 0; s < sources.length; s++) {
       for (; at[s] < sources[s].count; at[s]++) {
-        slice.push(sources[s].record(position(s)));
+        slice.push(take(s));
         if (slice.length === size) {
           yield slice;
           slice = [];
@@ -193,7 +209,7 @@ function* inCaptureTimeOrder(sources: BatchSource[], size: number): Generator<Pa
   for (let i = (heap.length >> 1) - 1; i >= 0; i--) down(i);
   while (heap.length > 0) {
     const s = heap[0];
-    slice.push(sources[s].record(position(s)));
+    slice.push(take(s));
     if (slice.length === size) {
       yield slice;
       slice = [];

@@ -46,8 +46,10 @@ async function readAll(sql: Sql) {
       afterBatchId: 0,
       batches: ready,
     });
-    // Odd slices, so slice boundaries fall anywhere.
-    const slices = [...read.slices(97)];
+    // Odd slices, so slice boundaries fall anywhere. A slice's records are
+    // reused for the next, so each is copied as it comes.
+    const slices: PacketRecord[][] = [];
+    for (const slice of read.slices(97)) slices.push(slice.map((record) => ({ ...record })));
     assert.ok(slices.slice(0, -1).every((slice) => slice.length === 97));
     const packets = slices.flat();
     assert.equal(packets.length, read.count);

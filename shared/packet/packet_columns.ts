@@ -318,6 +318,12 @@ export interface PacketColumnsReader {
   readonly timestamps: Float64Array;
   /** Builds record `index` (0-based, in block order); a new object per call. */
   record(index: number): PacketRecord;
+  /**
+   * Overwrites every field of `target` (a record built by `record()`) with
+   * record `index`'s, and returns it: a caller that is done with a record
+   * reuses it instead of allocating the next.
+   */
+  recordInto(index: number, target: PacketRecord): PacketRecord;
 }
 
 /**
@@ -478,5 +484,49 @@ export function readPacketColumns(block: Uint8Array): PacketColumnsReader {
     malformed_reason: str(malformedReason, malformedReasonB, i),
     data: str(data, dataB, i),
   });
-  return { count, timestamps: timestamp, record };
+  // The same fields in the same order as record(), so the objects keep one shape.
+  const recordInto = (i: number, target: PacketRecord): PacketRecord => {
+    target.timestamp = timestamp[i];
+    target.interface = strings[iface[i]];
+    target.src_ip = str(srcIp, srcIpB, i);
+    target.dst_ip = str(dstIp, dstIpB, i);
+    target.protocol = strings[protocol[i]];
+    target.src_port = num(srcPort, srcPortB, i);
+    target.dst_port = num(dstPort, dstPortB, i);
+    target.length = length[i];
+    target.caplen = caplen[i];
+    target.link_type = num(linkType, linkTypeB, i);
+    target.eth_src = str(ethSrc, ethSrcB, i);
+    target.eth_dst = str(ethDst, ethDstB, i);
+    target.ether_type = num(etherType, etherTypeB, i);
+    target.vlan_id = num(vlanId, vlanIdB, i);
+    target.vlan_inner_id = num(vlanInnerId, vlanInnerIdB, i);
+    target.ip_version = num(ipVersion, ipVersionB, i);
+    target.ip_proto = num(ipProto, ipProtoB, i);
+    target.ttl = num(ttl, ttlB, i);
+    target.ip_id = num(ipId, ipIdB, i);
+    target.ip_tos = num(ipTos, ipTosB, i);
+    target.ip_header_length = num(ipHeaderLength, ipHeaderLengthB, i);
+    target.ip_flow_label = num(ipFlowLabel, ipFlowLabelB, i);
+    target.frag_offset = num(fragOffset, fragOffsetB, i);
+    target.more_fragments = moreFragments[i] === 1;
+    target.dont_fragment = dontFragment[i] === 1;
+    target.is_fragment = isFragment[i] === 1;
+    target.tcp_seq = num(tcpSeq, tcpSeqB, i);
+    target.tcp_ack = num(tcpAck, tcpAckB, i);
+    target.tcp_flags = num(tcpFlags, tcpFlagsB, i);
+    target.tcp_window = num(tcpWindow, tcpWindowB, i);
+    target.tcp_header_length = num(tcpHeaderLength, tcpHeaderLengthB, i);
+    target.icmp_type = num(icmpType, icmpTypeB, i);
+    target.icmp_code = num(icmpCode, icmpCodeB, i);
+    target.icmp_id = num(icmpId, icmpIdB, i);
+    target.icmp_seq = num(icmpSeq, icmpSeqB, i);
+    target.arp_opcode = num(arpOpcode, arpOpcodeB, i);
+    target.payload_length = payloadLength[i];
+    target.malformed = malformed[i] === 1;
+    target.malformed_reason = str(malformedReason, malformedReasonB, i);
+    target.data = str(data, dataB, i);
+    return target;
+  };
+  return { count, timestamps: timestamp, record, recordInto };
 }

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { decodePacketColumns, encodePacketColumns, PacketColumnsError } from "./packet_columns.ts";
+import {
+  decodePacketColumns,
+  encodePacketColumns,
+  PacketColumnsError,
+  readPacketColumns,
+} from "./packet_columns.ts";
 import { type FieldKind, PACKET_FIELDS } from "./packet_schema.ts";
 import type { PacketRecord } from "./packet_record.ts";
 import { blankPacketRecord } from "../testing/blank_packet_record.ts";
@@ -52,6 +57,21 @@ Deno.test("a packet column block gives back every record it was made of", () => 
       assert.deepEqual(decodePacketColumns(encodePacketColumns(records)), records.map(expected));
     }),
     { numRuns: 300 },
+  );
+});
+
+Deno.test("recordInto() overwrites a reused record with exactly the one asked for", () => {
+  fc.assert(
+    fc.property(fc.array(anyRecord, { minLength: 2, maxLength: 30 }), (records) => {
+      const reader = readPacketColumns(encodePacketColumns(records));
+      const reused = reader.record(records.length - 1);
+      for (let i = 0; i < records.length; i++) {
+        assert.equal(reader.recordInto(i, reused), reused);
+        assert.deepEqual(reused, expected(records[i]));
+        assert.deepEqual(Object.keys(reused), Object.keys(reader.record(i)));
+      }
+    }),
+    { numRuns: 100 },
   );
 });
 
