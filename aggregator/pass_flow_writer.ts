@@ -1,0 +1,188 @@
+/**
+ * Scores a pass's flows and writes them to `traffic_data` while the pass is
+ * still merging: flows are handed over as they become final (ended) and at
+ * the end (the live ones), scored in batches, and sent at once, so the
+ * database stores one batch while this process merges and scores the next.
+ *
+ * Flows new to `traffic_data` go in by binary COPY on PostgreSQL (see
+ * `openFlowCopy`), in a savepoint: should one be stored already after all
+ * (COPY cannot update), the COPY is undone and they are upserted instead.
+ * Flows that may be stored already, and every flow on PGlite, are upserted.
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import { LOG_ROOT } from "@traffic-analyzer/shared";
+import {
+  CopyInError,
+  type FlowCopy,
+  type FlowUpsert,
+  openFlowCopy,
+  type Sql,
+  upsertFlows,
+} from "@traffic-analyzer/shared/db";
+import { FEATURE_VERSION, flowFeatureVector, type FlowRecord } from "@traffic-analyzer/shared/flow";
+
+const log = getLogger([LOG_ROOT, "aggregator"]);
+
+/** What scores flows: the ONNX scorer in production. */
+export interface FlowScorer {
+  /** Version of the model, stored with every flow. */
+  readonly modelVersion: string;
+  /** Scores feature vectors; one result per row, in order. */
+  score(rows: Float32Array[]): Promise<{ label: string; score: number }[]>;
+}
+
+/** Options for {@link PassFlowWriter}. */
+export interface PassFlowWriterOptions {
+  /** The pass's transaction. */
+  tx: Sql;
+  /** Scores flows; every written flow carries its label, score and model version. */
+  scorer: FlowScorer;
+  /** Flows scored per model call and written per statement. */
+  batchSize: number;
+  /**
+   * Uids of the flows that may be in `traffic_data` already (the flow
+   * table's at the start of the pass); every other flow is new there and
+   * goes in by COPY. Null writes every flow by upsert (PGlite).
+   */
+  maybeStored: ReadonlySet<string> | null;
+}
+
+function toUpsert(
+  flow: FlowRecord,
+  vector: Float32Array,
+  scored: { label: string; score: number },
+  modelVersion: string,
+): FlowUpsert {
+  return {
+    flow_uid: flow.uid,
+    community_id: flow.community_id,
+    interface: flow.interface,
+    orig_ip: flow.orig_ip,
+    orig_port: flow.orig_port,
+    resp_ip: flow.resp_ip,
+    resp_port: flow.resp_port,
+    protocol: flow.protocol,
+    ip_proto: flow.ip_proto,
+    vlan: flow.vlan_id,
+    vlan_inner: flow.vlan_inner_id,
+    first_seen: flow.first_seen,
+    last_seen: flow.last_seen,
+    orig_packets: flow.orig_packets,
+    resp_packets: flow.resp_packets,
+    orig_bytes: flow.orig_bytes,
+    resp_bytes: flow.resp_bytes,
+    state: flow.state,
+    close_reason: flow.close_reason,
+    conn_state: flow.conn_state,
+    // Stored as float32 bytes, non-finite values as 0.
+    features: vector,
+    feature_version: FEATURE_VERSION,
+    label: scored.label,
+    score: scored.score,
+    model_version: modelVersion,
+  };
+}
+
+/**
+ * Takes a pass's flows as they come and writes each once, scored. A flow
+ * must not be added twice (the flow table reports each once per pass when
+ * merged with `mergeEnded()` and `takeChanged()`).
+ */
+export class PassFlowWriter {
+  readonly #options: PassFlowWriterOptions;
+  /** New flows not scored yet, and flows that may be stored already, to upsert at the end. */
+  #pendingNew: FlowRecord[] = [];
+  #maybeStored: FlowRecord[] = [];
+  /** Every new flow handed to the COPY, to upsert instead should it fail. */
+  #copied: FlowRecord[] = [];
+  #copy: Promise<FlowCopy> | null = null;
+  /** Upserts sent and not awaited yet (the first failure is reported). */
+  #upserts: Promise<number>[] = [];
+  #written = 0;
+
+  constructor(options: PassFlowWriterOptions) {
+    this.#options = options;
+  }
+
+  /** Takes flows; scores and sends a batch whenever enough new ones are waiting. */
+  async add(flows: readonly FlowRecord[]): Promise<void> {
+    const maybeStored = this.#options.maybeStored;
+    for (const flow of flows) {
+      if (maybeStored === null || maybeStored.has(flow.uid)) this.#maybeStored.push(flow);
+      else this.#pendingNew.push(flow);
+    }
+    while (this.#pendingNew.length >= this.#options.batchSize) {
+      await this.#sendNew(this.#pendingNew.splice(0, this.#options.batchSize));
+    }
+  }
+
+  /** Writes everything still waiting; resolves once all is stored. Returns the flows written. */
+  async finish(): Promise<number> {
+    const { batchSize, tx } = this.#options;
+    for (let i = 0; i < this.#pendingNew.length; i += batchSize) {
+      await this.#sendNew(this.#pendingNew.slice(i, i + batchSize));
+    }
+    this.#pendingNew = [];
+    if (this.#copy !== null) {
+      const copy = await this.#copy;
+      try {
+        this.#written += await copy.end();
+        await tx`release savepoint new_flows`;
+      } catch (error) {
+        if (!(error instanceof CopyInError && error.code === "23505")) throw error;
+        log.warn(
+          "A new flow was in traffic_data already; upserting this pass's new flows instead",
+          { error },
+        );
+        await tx`rollback to savepoint new_flows`;
+        this.#maybeStored.push(...this.#copied);
+      }
+      this.#copy = null;
+      this.#copied = [];
+    }
+    for (let i = 0; i < this.#maybeStored.length; i += batchSize) {
+      this.#upsert(await this.#score(this.#maybeStored.slice(i, i + batchSize)));
+    }
+    this.#maybeStored = [];
+    for (const upsert of this.#upserts) this.#written += await upsert;
+    this.#upserts = [];
+    return this.#written;
+  }
+
+  /**
+   * Closes an open COPY without storing it, after a failure elsewhere: a
+   * COPY left open blocks every later statement of the transaction,
+   * including its rollback.
+   */
+  async abort(reason: Error): Promise<void> {
+    const copy = this.#copy;
+    this.#copy = null;
+    if (copy !== null) await (await copy.catch(() => null))?.abort(reason);
+  }
+
+  async #score(flows: FlowRecord[]): Promise<FlowUpsert[]> {
+    const { scorer } = this.#options;
+    const vectors = flows.map((f) => flowFeatureVector(f, f.context));
+    const scores = await scorer.score(vectors);
+    return flows.map((flow, j) => toUpsert(flow, vectors[j], scores[j], scorer.modelVersion));
+  }
+
+  #upsert(upserts: FlowUpsert[]): void {
+    const writing = upsertFlows(this.#options.tx, upserts);
+    writing.catch(() => {});
+    this.#upserts.push(writing);
+  }
+
+  async #sendNew(flows: FlowRecord[]): Promise<void> {
+    const upserts = await this.#score(flows);
+    if (this.#copy === null) {
+      const { tx } = this.#options;
+      this.#copy = tx`savepoint new_flows`.execute().then(() => openFlowCopy(tx));
+      this.#copy.catch(() => {});
+    }
+    for (const flow of flows) this.#copied.push(flow);
+    await (await this.#copy).write(upserts);
+  }
+}
