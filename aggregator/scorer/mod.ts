@@ -23,3 +23,4 @@ export {
   type OnnxFlowScorer,
 } from "./flow_scorer.ts";
 export { ScorerLoadError, type ScorerLoadErrorReason } from "./scorer_load_error.ts";
+export { loadFlowScorerInWorker, ScorerWorkerError } from "./worker_flow_scorer.ts";

@@ -1,0 +1,42 @@
+/**
+ * Messages between `loadFlowScorerInWorker()` and its worker.
+ *
+ * @module
+ */
+import type { LoadFlowScorerOptions } from "./flow_scorer.ts";
+import type { ScorerLoadErrorReason } from "./scorer_load_error.ts";
+
+/** What the scorer's owner sends its worker. */
+export type ScorerRequest =
+  | { type: "load"; options: LoadFlowScorerOptions }
+  | { type: "score"; id: number; input: Float32Array; rows: number; features: number }
+  | { type: "close" };
+
+/** What the worker answers, one reply per request. */
+export type ScorerReply =
+  | {
+    type: "loaded";
+    modelVersion: string;
+    featureVersion: number;
+    featureNames: string[];
+    classes: string[];
+    benignLabel: string;
+    trainingDataSha256: string;
+    metrics: Record<string, unknown>;
+  }
+  | {
+    type: "scored";
+    id: number;
+    labels: string[];
+    scores: Float64Array;
+    probabilities: Float32Array;
+  }
+  | { type: "closed" }
+  | {
+    type: "failed";
+    id: number | null;
+    name: string;
+    message: string;
+    reason: ScorerLoadErrorReason | null;
+    modelPath: string | null;
+  };
