@@ -98,6 +98,12 @@ export class PassFlowWriter {
   /** Every new flow handed to the COPY, to upsert instead should it fail. */
   #copied: FlowRecord[] = [];
   #copy: Promise<FlowCopy> | null = null;
+  /**
+   * Batches of new flows being scored and sent, oldest first. Each is sent
+   * after the one before it (one COPY, in order), but scored at once: with
+   * the scorer in a worker, the model scores while the pass merges on.
+   */
+  #sending: Promise<void>[] = [];
   /** Upserts sent and not awaited yet (the first failure is reported). */
   #upserts: Promise<number>[] = [];
   #written = 0;
@@ -114,7 +120,10 @@ export class PassFlowWriter {
       else this.#pendingNew.push(flow);
     }
     while (this.#pendingNew.length >= this.#options.batchSize) {
-      await this.#sendNew(this.#pendingNew.splice(0, this.#options.batchSize));
+      this.#sendNew(this.#pendingNew.splice(0, this.#options.batchSize));
+      // Two batches in flight keep the scorer and the database busy; more
+      // would only hold more flows in memory.
+      while (this.#sending.length > 2) await this.#sending.shift();
     }
   }
 
@@ -122,9 +131,10 @@ export class PassFlowWriter {
   async finish(): Promise<number> {
     const { batchSize, tx } = this.#options;
     for (let i = 0; i < this.#pendingNew.length; i += batchSize) {
-      await this.#sendNew(this.#pendingNew.slice(i, i + batchSize));
+      this.#sendNew(this.#pendingNew.slice(i, i + batchSize));
     }
     this.#pendingNew = [];
+    for (const sending of this.#sending.splice(0)) await sending;
     if (this.#copy !== null) {
       const copy = await this.#copy;
       try {
@@ -175,14 +185,19 @@ export class PassFlowWriter {
     this.#upserts.push(writing);
   }
 
-  async #sendNew(flows: FlowRecord[]): Promise<void> {
-    const upserts = await this.#score(flows);
+  /** Scores a batch of new flows now and queues it for the COPY. */
+  #sendNew(flows: FlowRecord[]): void {
+    const scoring = this.#score(flows);
+    scoring.catch(() => {});
     if (this.#copy === null) {
       const { tx } = this.#options;
       this.#copy = tx`savepoint new_flows`.execute().then(() => openFlowCopy(tx));
       this.#copy.catch(() => {});
     }
     for (const flow of flows) this.#copied.push(flow);
-    await (await this.#copy).write(upserts);
+    const previous = this.#sending.at(-1) ?? this.#copy;
+    const sending = previous.then(async () => (await this.#copy!).write(await scoring));
+    sending.catch(() => {});
+    this.#sending.push(sending);
   }
 }

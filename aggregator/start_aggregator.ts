@@ -7,7 +7,7 @@
 import type { Config } from "@traffic-analyzer/shared";
 import type { Database, Sql } from "@traffic-analyzer/shared/db";
 import { FEATURE_NAMES, FEATURE_VERSION } from "@traffic-analyzer/shared/flow";
-import { loadFlowScorer, type OnnxFlowScorer } from "./scorer/mod.ts";
+import { loadFlowScorerInWorker, type OnnxFlowScorer } from "./scorer/mod.ts";
 import { AggregatorService } from "./aggregator_service.ts";
 
 /** A running aggregator and what it holds open. */
@@ -37,7 +37,8 @@ export async function startAggregator(
   config: Config,
   options: StartAggregatorOptions,
 ): Promise<RunningAggregator> {
-  const scorer = await loadFlowScorer({
+  // In a worker, so the model scores while the pass merges on (see worker_flow_scorer.ts).
+  const scorer = await loadFlowScorerInWorker({
     modelPath: config.modelPath,
     expectedFeatureNames: FEATURE_NAMES,
     expectedFeatureVersion: FEATURE_VERSION,

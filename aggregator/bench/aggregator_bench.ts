@@ -45,7 +45,7 @@ import {
 } from "@traffic-analyzer/shared/packet";
 import { readCaptureBatches } from "@traffic-analyzer/shared/pcap";
 import { type PassStep, runAggregationPass } from "../aggregation_pass.ts";
-import { loadFlowScorer, type OnnxFlowScorer } from "../scorer/mod.ts";
+import { loadFlowScorer, loadFlowScorerInWorker, type OnnxFlowScorer } from "../scorer/mod.ts";
 
 /** Prefix of the line the harness reads (shared/bench/bench_metrics.ts). */
 const BENCH_METRICS_PREFIX = "BENCH_METRICS ";
@@ -136,8 +136,8 @@ async function modelSkipReason(modelPath: string): Promise<string | null> {
   }
 }
 
-async function openScorer(modelPath: string): Promise<OnnxFlowScorer> {
-  return await loadFlowScorer({
+async function openScorer(modelPath: string, inWorker = false): Promise<OnnxFlowScorer> {
+  return await (inWorker ? loadFlowScorerInWorker : loadFlowScorer)({
     modelPath,
     expectedFeatureNames: FEATURE_NAMES,
     expectedFeatureVersion: FEATURE_VERSION,
@@ -242,7 +242,8 @@ async function passCase(path: string, modelPath: string, packets: number): Promi
   const noDatabase = await postgresSkipReason(url);
   if (noDatabase !== null) return { skipped: noDatabase };
 
-  const scorer = await openScorer(modelPath);
+  // In a worker, as the aggregator runs it.
+  const scorer = await openScorer(modelPath, true);
   const schema = await createTestSchema(url);
   try {
     const db = await openDatabase({ databaseUrl: schema.url, poolSize: LOAD_CONCURRENCY });
