@@ -115,9 +115,15 @@ export class PassFlowWriter {
   /** Takes flows; scores and sends a batch whenever enough new ones are waiting. */
   async add(flows: readonly FlowRecord[]): Promise<void> {
     const maybeStored = this.#options.maybeStored;
-    for (const flow of flows) {
-      if (maybeStored === null || maybeStored.has(flow.uid)) this.#maybeStored.push(flow);
-      else this.#pendingNew.push(flow);
+    if (maybeStored === null) {
+      for (const flow of flows) this.#maybeStored.push(flow);
+    } else if (maybeStored.size === 0) {
+      for (const flow of flows) this.#pendingNew.push(flow);
+    } else {
+      for (const flow of flows) {
+        if (maybeStored.has(flow.uid)) this.#maybeStored.push(flow);
+        else this.#pendingNew.push(flow);
+      }
     }
     while (this.#pendingNew.length >= this.#options.batchSize) {
       this.#sendNew(this.#pendingNew.splice(0, this.#options.batchSize));

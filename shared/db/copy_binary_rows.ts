@@ -36,6 +36,8 @@ export const COPY_BINARY_HEADER: Uint8Array = new Uint8Array([
 export const COPY_BINARY_TRAILER: Uint8Array = new Uint8Array([0xff, 0xff]);
 
 const TWO_POW_32 = 4294967296;
+/** Addresses remembered by {@link CopyBinaryRows.inet} before it starts over. */
+const MAX_CACHED_ADDRESSES = 65_536;
 /** inet's address family codes in its send format (PGSQL_AF_INET, PGSQL_AF_INET6). */
 const PGSQL_AF_INET = 2;
 const PGSQL_AF_INET6 = 3;
@@ -60,6 +62,11 @@ export class CopyBinaryRows {
   #at = 0;
   readonly #encoder = new TextEncoder();
   readonly #ip = new Uint8Array(16);
+  /**
+   * Recently written addresses and their bytes: a pass writes each host's
+   * address over and over, and parsing IPv6 text is the slow part.
+   */
+  #ips = new Map<string, Uint8Array>();
 
   /** @param initialBytes first buffer size; it doubles as needed. */
   constructor(initialBytes = 1 << 16) {
@@ -207,8 +214,15 @@ export class CopyBinaryRows {
   /** An `inet` host address from its text (dotted quad or IPv6). */
   inet(value: string | null): void {
     if (value === null) return this.null();
-    const length = parseIpInto(value, this.#ip, 0);
-    if (length === 0) throw new RangeError(`Cannot COPY '${value}' as inet: not an IP address`);
+    let address = this.#ips.get(value);
+    if (address === undefined) {
+      const length = parseIpInto(value, this.#ip, 0);
+      if (length === 0) throw new RangeError(`Cannot COPY '${value}' as inet: not an IP address`);
+      address = this.#ip.slice(0, length);
+      if (this.#ips.size >= MAX_CACHED_ADDRESSES) this.#ips = new Map();
+      this.#ips.set(value, address);
+    }
+    const length = address.length;
     this.#reserve(8 + length);
     const view = this.#view;
     view.setInt32(this.#at, 4 + length);
@@ -216,7 +230,7 @@ export class CopyBinaryRows {
     view.setUint8(this.#at + 5, length * 8); // prefix bits: a host address
     view.setUint8(this.#at + 6, 0); // not cidr
     view.setUint8(this.#at + 7, length);
-    this.#bytes.set(this.#ip.subarray(0, length), this.#at + 8);
+    this.#bytes.set(address, this.#at + 8);
     this.#at += 8 + length;
   }
 }
