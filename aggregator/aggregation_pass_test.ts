@@ -128,11 +128,22 @@ Deno.test({
     const reference = await referenceRun(data, { copyNewFlows: true });
     // The flow table is lost but traffic_data is not: every flow the rerun
     // creates is stored already, which COPY cannot take.
-    await db.sql`delete from aggregator_progress`;
-    await db.sql`insert into aggregator_progress default values`;
-    await runPass({ sql: db.sql, scorer: ruleScorer, nowMs: NOW_MS, copyNewFlows: true });
-    await runPass({ sql: db.sql, scorer: ruleScorer, nowMs: FLUSH_MS, copyNewFlows: true });
-    assert.deepEqual(await trafficData(), reference);
+    // In one batch the server reports the stored flow when the COPY ends; in
+    // small, slowly scored batches, while later batches are still being sent.
+    const slowScorer: FlowScorer = {
+      modelVersion: ruleScorer.modelVersion,
+      score: (rows) =>
+        new Promise((resolve) => setTimeout(() => resolve(ruleScorer.score(rows)), 2)),
+    };
+    for (const [scorer, scoreBatchSize] of [[ruleScorer, 4096], [slowScorer, 32]] as const) {
+      await db.sql`delete from aggregator_progress`;
+      await db.sql`insert into aggregator_progress default values`;
+      const run = (nowMs: number) =>
+        runPass({ sql: db.sql, scorer, nowMs, copyNewFlows: true, scoreBatchSize });
+      await run(NOW_MS);
+      await run(FLUSH_MS);
+      assert.deepEqual(await trafficData(), reference, `batches of ${scoreBatchSize}`);
+    }
   },
 });
 

@@ -85,6 +85,11 @@ function toUpsert(
   };
 }
 
+/** A COPY that failed because a row's flow_uid is stored already. */
+function isConflict(error: unknown): error is CopyInError {
+  return error instanceof CopyInError && error.code === "23505";
+}
+
 /**
  * Takes a pass's flows as they come and writes each once, scored. A flow
  * must not be added twice (the flow table reports each once per pass when
@@ -104,6 +109,11 @@ export class PassFlowWriter {
    * the scorer in a worker, the model scores while the pass merges on.
    */
   #sending: Promise<void>[] = [];
+  /**
+   * Set once the COPY failed because a flow was stored already: the rest is
+   * not sent, and `finish()` undoes the COPY and upserts its flows instead.
+   */
+  #conflict: CopyInError | null = null;
   /** Upserts sent and not awaited yet (the first failure is reported). */
   #upserts: Promise<number>[] = [];
   #written = 0;
@@ -143,14 +153,20 @@ export class PassFlowWriter {
     for (const sending of this.#sending.splice(0)) await sending;
     if (this.#copy !== null) {
       const copy = await this.#copy;
-      try {
-        this.#written += await copy.end();
+      if (this.#conflict === null) {
+        try {
+          this.#written += await copy.end();
+        } catch (error) {
+          if (!isConflict(error)) throw error;
+          this.#conflict = error;
+        }
+      }
+      if (this.#conflict === null) {
         await tx`release savepoint new_flows`;
-      } catch (error) {
-        if (!(error instanceof CopyInError && error.code === "23505")) throw error;
+      } else {
         log.warn(
           "A new flow was in traffic_data already; upserting this pass's new flows instead",
-          { error },
+          { error: this.#conflict },
         );
         await tx`rollback to savepoint new_flows`;
         this.#maybeStored.push(...this.#copied);
@@ -202,7 +218,17 @@ export class PassFlowWriter {
     }
     for (const flow of flows) this.#copied.push(flow);
     const previous = this.#sending.at(-1) ?? this.#copy;
-    const sending = previous.then(async () => (await this.#copy!).write(await scoring));
+    const sending = previous.then(async () => {
+      const upserts = await scoring;
+      if (this.#conflict !== null) return;
+      try {
+        await (await this.#copy!).write(upserts);
+      } catch (error) {
+        // The server may report a stored flow while later batches are sent.
+        if (!isConflict(error)) throw error;
+        this.#conflict = error;
+      }
+    });
     sending.catch(() => {});
     this.#sending.push(sending);
   }
