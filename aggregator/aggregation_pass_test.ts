@@ -199,6 +199,9 @@ Deno.test({
                 scorer: ruleScorer,
                 nowMs: NOW_MS,
                 cache,
+                // Small batches: flows are being sent (on PostgreSQL, the
+                // COPY is open) when the pass dies after merging.
+                scoreBatchSize: 16,
                 onStep: (s) => {
                   if (s === killAt) throw new Error(`killed at ${s}`);
                 },
