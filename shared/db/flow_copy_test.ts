@@ -51,7 +51,7 @@ const anyFlow = fc.record({
   close_reason: fc.option(text),
   features: fc.option(fc.array(fc.float(), { maxLength: 8 }).map((v) => Float32Array.from(v))),
   label: fc.option(text),
-  score: fc.option(fc.float().map((x) => x === 0 ? 0 : x)),
+  score: fc.option(fc.float({ noNaN: true, noDefaultInfinity: true }).map((x) => x === 0 ? 0 : x)),
 }, { requiredKeys: [] }) as fc.Arbitrary<Partial<FlowUpsert>>;
 
 Deno.test({
