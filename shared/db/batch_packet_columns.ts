@@ -29,11 +29,16 @@ export async function readBatchPacketColumns(
   range: BatchIdRange,
 ): Promise<Map<number, Uint8Array>> {
   if (range.lastBatchId <= range.afterBatchId) return new Map();
-  const rows = await tx<{ batch_id: number; block: string }[]>`
-    select batch_id, encode(block, 'base64') as block from batch_packet_columns
-    where batch_id > ${range.afterBatchId} and batch_id <= ${range.lastBatchId}`;
+  const blocks = new Map<number, Uint8Array>();
+  // Each block is decoded as its row arrives, while the server sends the next.
   // PostgreSQL breaks base64 into 76-character lines; Buffer skips the line breaks.
-  return new Map(rows.map((row) => [row.batch_id, Buffer.from(row.block, "base64")]));
+  await tx<{ batch_id: number; block: string }[]>`
+    select batch_id, encode(block, 'base64') as block from batch_packet_columns
+    where batch_id > ${range.afterBatchId} and batch_id <= ${range.lastBatchId}`
+    .forEach((row) => {
+      blocks.set(row.batch_id, Buffer.from(row.block, "base64"));
+    });
+  return blocks;
 }
 
 /** Deletes the blocks of batches up to `lastBatchId`: the pass that read them commits them done. */
