@@ -169,7 +169,8 @@ export class PassFlowWriter {
           { error: this.#conflict },
         );
         await tx`rollback to savepoint new_flows`;
-        this.#maybeStored.push(...this.#copied);
+        // A loop: a pass can copy more flows than a spread may pass as arguments.
+        for (const flow of this.#copied) this.#maybeStored.push(flow);
       }
       this.#copy = null;
       this.#copied = [];
@@ -216,13 +217,14 @@ export class PassFlowWriter {
       this.#copy = tx`savepoint new_flows`.execute().then(() => openFlowCopy(tx));
       this.#copy.catch(() => {});
     }
+    const opening = this.#copy;
     for (const flow of flows) this.#copied.push(flow);
-    const previous = this.#sending.at(-1) ?? this.#copy;
+    const previous = this.#sending.at(-1) ?? opening;
     const sending = previous.then(async () => {
       const upserts = await scoring;
       if (this.#conflict !== null) return;
       try {
-        await (await this.#copy!).write(upserts);
+        await (await opening).write(upserts);
       } catch (error) {
         // The server may report a stored flow while later batches are sent.
         if (!isConflict(error)) throw error;
