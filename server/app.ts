@@ -98,6 +98,14 @@ const PageQuery = z.object({
     param: { name: "cursor", in: "query" },
     description: "The `next_cursor` of the previous page.",
   }),
+  community_id: z.string().max(100).regex(
+    /^[0-9]+:[A-Za-z0-9+/]+={0,2}$/,
+    "must be a Community ID such as 1:wCb3OG7yAFWelaUydu0D+125CLM=",
+  ).optional().openapi({
+    param: { name: "community_id", in: "query" },
+    description: "Only the flows with this Community ID: pivot from a Zeek or Suricata record.",
+    example: "1:wCb3OG7yAFWelaUydu0D+125CLM=",
+  }),
 });
 
 /** Builds the server app. Nothing is opened here: the caller owns `sql`. */
@@ -237,15 +245,19 @@ export function createApp(options: CreateAppOptions): OpenAPIHono {
           },
         },
         400: {
-          description: "Bad limit or cursor",
+          description: "Bad limit, cursor or community_id",
           content: { "application/json": { schema: ErrorSchema } },
         },
       },
     }),
     async (c) => {
-      const { limit, cursor } = c.req.valid("query");
+      const { limit, cursor, community_id } = c.req.valid("query");
       return c.json(
-        await pageFlows(sql, { limit, cursor: cursor ?? null }),
+        await pageFlows(sql, {
+          limit,
+          cursor: cursor ?? null,
+          communityId: community_id ?? null,
+        }),
         200,
       );
     },

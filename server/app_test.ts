@@ -371,10 +371,35 @@ Deno.test({
     );
 
     await t.step(
-      "GET /api/alltraffic rejects a bad limit or cursor with 400",
+      "GET /api/alltraffic?community_id= gives the flows of one Community ID",
+      async () => {
+        await insertFlow(101, { community_id: "1:wCb3OG7yAFWelaUydu0D+125CLM=" });
+        await insertFlow(102, { community_id: "1:wCb3OG7yAFWelaUydu0D+125CLM=" });
+        const res = await app.request(
+          `/api/alltraffic?community_id=${encodeURIComponent("1:wCb3OG7yAFWelaUydu0D+125CLM=")}`,
+        );
+        assert.equal(res.status, 200);
+        const page: { flows: { flow_uid: string }[]; next_cursor: number | null } = await res
+          .json();
+        assert.deepEqual(page.flows.map((f) => f.flow_uid), ["uid-102", "uid-101"]);
+        assert.equal(page.next_cursor, null);
+        const none = await app.request("/api/alltraffic?community_id=1:AAAA");
+        assert.deepEqual((await none.json()).flows, []);
+      },
+    );
+
+    await t.step(
+      "GET /api/alltraffic rejects a bad limit, cursor or community_id with 400",
       async () => {
         for (
-          const query of ["limit=0", "limit=5000", "limit=abc", "cursor=-3"]
+          const query of [
+            "limit=0",
+            "limit=5000",
+            "limit=abc",
+            "cursor=-3",
+            "community_id=nope",
+            `community_id=${"1:" + "A".repeat(120)}`,
+          ]
         ) {
           const res = await app.request(`/api/alltraffic?${query}`);
           assert.equal(res.status, 400, query);

@@ -49,6 +49,11 @@ export interface PageFlowsOptions {
   limit: number;
   /** Return flows with `id` below this (the previous page's `next_cursor`); null for the first page. */
   cursor: number | null;
+  /**
+   * Only the flows with this Community ID (the same conversation as seen by
+   * Zeek, Suricata or another sensor); null or absent for all flows.
+   */
+  communityId?: string | null;
 }
 
 /** One page of flows in a stable order (newest id first) and the cursor of the next page. */
@@ -73,6 +78,7 @@ export async function pageFlows(
       state, close_reason, conn_state, label, score, model_version
     from traffic_data
     where ${options.cursor === null ? sql`true` : sql`id < ${options.cursor}`}
+      and ${options.communityId == null ? sql`true` : sql`community_id = ${options.communityId}`}
     order by id desc
     limit ${options.limit + 1}`;
   const more = rows.length > options.limit;
