@@ -571,7 +571,12 @@ export class FlowFeatureAccumulator {
 
   /** The statistics as a plain JSON-able array. */
   toJSON(): number[] {
-    return Array.from(this.#s.subarray(this.#o, this.#o + STATS_SIZE));
+    // A plain loop: Array.from() walks a typed array through its iterator,
+    // which made saving a table of 200k flows take seconds.
+    const out = new Array<number>(STATS_SIZE);
+    const s = this.#s;
+    for (let i = 0, o = this.#o; i < STATS_SIZE; i++) out[i] = s[o + i];
+    return out;
   }
 }
 
