@@ -11,6 +11,7 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import {
   deleteBatchPacketColumns,
   readAggregatorProgress,
+  readFlowTableState,
   readIngestHorizon,
   readReadyBatches,
   saveAggregatorProgress,
@@ -64,6 +65,20 @@ export interface AggregationPassOptions {
    */
   copyNewFlows?: boolean;
   /**
+   * Names this process among the aggregators sharing the database; stored
+   * with each pass it runs. @default null
+   */
+  instanceId?: string | null;
+  /**
+   * Stand by when another instance ran a pass less than this long ago (and
+   * this one's flow table is not the latest): that instance is alive and
+   * keeps the table in memory, while taking turns would make every pass
+   * load it from the database. Once the other stops passing for this long,
+   * this instance takes over. 0 never stands by.
+   * @default 0
+   */
+  standbyMs?: number;
+  /**
    * Called after each step inside the transaction; a throw aborts the pass
    * there. Tests use it to kill a pass at every point.
    * @default none
@@ -81,8 +96,13 @@ export type PassStep = "locked" | "read" | "merged" | "scored" | "written" | "sa
 
 /** What one pass did. */
 export interface AggregationPassResult {
-  /** Another instance held the pass lock, so this one did nothing. */
+  /**
+   * This instance did nothing: another held the pass lock, or (`standby`)
+   * ran the last pass recently and keeps going.
+   */
   skipped: boolean;
+  /** Skipped because another instance is active (see `standbyMs`). */
+  standby: boolean;
   batches: number;
   packets: number;
   flowsWritten: number;
@@ -112,27 +132,40 @@ export async function runAggregationPass(
   const horizon = await readIngestHorizon(sql);
   return await sql.begin(async (txRaw) => {
     const tx = txRaw as unknown as Sql;
-    if (!await tryLockAggregator(tx)) {
-      return {
-        skipped: true,
-        batches: 0,
-        packets: 0,
-        flowsWritten: 0,
-        durationMs: performance.now() - started,
-        more: false,
-        cache: null,
-      };
-    }
+    const skipped = (standby: boolean): AggregationPassResult => ({
+      skipped: true,
+      standby,
+      batches: 0,
+      packets: 0,
+      flowsWritten: 0,
+      durationMs: performance.now() - started,
+      more: false,
+      cache: null,
+    });
+    if (!await tryLockAggregator(tx)) return skipped(false);
     const step = options.onStep ?? (() => {});
     step("locked");
     const progress = await readAggregatorProgress(tx);
-    const table = options.cache && options.cache.stateVersion === progress.stateVersion
+    const instanceId = options.instanceId ?? null;
+    const cached = options.cache && options.cache.stateVersion === progress.stateVersion
       ? options.cache.table
-      : progress.flowTableState
-      ? FlowTable.fromJSON(
-        JSON.parse(new TextDecoder().decode(gunzipSync(progress.flowTableState))) as FlowTableState,
-      )
-      : new FlowTable(options.flowTableOptions);
+      : null;
+    if (
+      cached === null && (options.standbyMs ?? 0) > 0 && progress.lastPassBy !== null &&
+      progress.lastPassBy !== instanceId && progress.lastPassAgeMs !== null &&
+      progress.lastPassAgeMs < options.standbyMs!
+    ) {
+      return skipped(true);
+    }
+    let table = cached;
+    if (table === null) {
+      const saved = await readFlowTableState(tx);
+      table = saved
+        ? FlowTable.fromJSON(
+          JSON.parse(new TextDecoder().decode(gunzipSync(saved))) as FlowTableState,
+        )
+        : new FlowTable(options.flowTableOptions);
+    }
 
     // Flows the table holds now may be in traffic_data already; any other
     // flow this pass reports is new there, and can go in by COPY.
@@ -206,11 +239,13 @@ export async function runAggregationPass(
       passDurationMs: durationMs,
       passPackets: packets.count,
       passFlows: flowsWritten,
+      instanceId,
     });
     if (last !== undefined) await deleteBatchPacketColumns(tx, last.id);
     step("saved");
     return {
       skipped: false,
+      standby: false,
       batches: batches.length,
       packets: packets.count,
       flowsWritten,

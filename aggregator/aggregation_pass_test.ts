@@ -274,6 +274,67 @@ Deno.test({
 });
 
 Deno.test({
+  name: "an instance stands by while another passes, and takes over once it stops",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const data = rounds();
+    const reference = await referenceRun(data);
+    await db.truncate();
+    const standbyMs = 60_000;
+    let cacheA: FlowTableCache | null = null;
+    let cacheB: FlowTableCache | null = null;
+    for (const [r, round] of data.entries()) {
+      await ingestRound(round, `r${r}`);
+      if (r < 5) {
+        // A is active: B, trying first, stands by and takes no batch.
+        if (r > 0) {
+          const b = await runPass({
+            sql: db.sql,
+            scorer: ruleScorer,
+            nowMs: NOW_MS,
+            instanceId: "b",
+            standbyMs,
+            cache: cacheB,
+          });
+          assert.deepEqual([b.skipped, b.standby, b.packets], [true, true, 0], `round ${r}`);
+        }
+        const a = await runPass({
+          sql: db.sql,
+          scorer: ruleScorer,
+          nowMs: NOW_MS,
+          instanceId: "a",
+          standbyMs,
+          cache: cacheA,
+        });
+        assert.deepEqual([a.skipped, a.standby], [false, false], `round ${r}`);
+        cacheA = a.cache;
+      } else {
+        // A stopped after round 4: once its last pass is older than the
+        // standby time, B takes over, loading the table A stored.
+        if (r === 5) {
+          await db.sql`update aggregator_progress
+            set last_pass_at = now() - interval '2 minutes'`;
+        }
+        const b = await runPass({
+          sql: db.sql,
+          scorer: ruleScorer,
+          nowMs: NOW_MS,
+          instanceId: "b",
+          standbyMs,
+          cache: cacheB,
+        });
+        assert.equal(b.skipped, false, `round ${r}`);
+        cacheB = b.cache;
+      }
+    }
+    await runPass({ sql: db.sql, scorer: ruleScorer, nowMs: NOW_MS, cache: cacheB });
+    await runPass({ sql: db.sql, scorer: ruleScorer, nowMs: FLUSH_MS });
+    assert.deepEqual(await trafficData(), reference);
+  },
+});
+
+Deno.test({
   name: "a batch whose transaction commits after a later batch is not skipped",
   // PGlite has one connection, so no two ingest transactions overlap there.
   ignore: db.kind !== "postgres",

@@ -39,6 +39,19 @@ export interface AggregatorServiceOptions {
   flowTableOptions?: FlowTableOptions;
   /** See `AggregationPassOptions.copyNewFlows` (PostgreSQL only). @default false */
   copyNewFlows?: boolean;
+  /**
+   * This instance's name among the aggregators sharing the database. The
+   * host name by default, so that an aggregator restarted on its host
+   * resumes at once while one on another host stands by.
+   * @default Deno.hostname()
+   */
+  instanceId?: string;
+  /**
+   * Stand by while another instance passed within this time (see
+   * `AggregationPassOptions.standbyMs`); it takes over after.
+   * @default 2.5 × intervalMs
+   */
+  standbyMs?: number;
 }
 
 /** The aggregation loop of one process. */
@@ -65,6 +78,8 @@ export class AggregatorService {
       retentionSchedule: options.retentionSchedule ?? "17 * * * *",
       clock: options.clock ?? Date.now,
       copyNewFlows: options.copyNewFlows ?? false,
+      instanceId: options.instanceId ?? Deno.hostname(),
+      standbyMs: options.standbyMs ?? intervalMs * 2.5,
       sql: options.sql,
       scorer: options.scorer,
       flowTableOptions: options.flowTableOptions,
@@ -81,6 +96,8 @@ export class AggregatorService {
       cache: this.#cache,
       flowTableOptions: this.#options.flowTableOptions,
       copyNewFlows: this.#options.copyNewFlows,
+      instanceId: this.#options.instanceId,
+      standbyMs: this.#options.standbyMs,
     });
     this.#running = pass;
     try {

@@ -75,7 +75,9 @@ export async function main(args: string[]): Promise<number> {
       await aggregator.service.enforceRetention();
       await aggregator.stop();
       console.log(
-        result.skipped
+        result.standby
+          ? "aggregate: another aggregator passed moments ago and keeps going; nothing done"
+          : result.skipped
           ? "aggregate: another aggregator was running a pass; nothing done"
           : `aggregate: ${result.packets} packets from ${result.batches} batches, ` +
             `${result.flowsWritten} flows written in ${Math.round(result.durationMs)} ms`,

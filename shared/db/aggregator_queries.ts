@@ -10,15 +10,22 @@ import type { RawPacketRow } from "./raw_packet_queries.ts";
 import { pgArrayColumn } from "./pg_array_literal.ts";
 import { FEATURE_VALUE_BYTES, writeFeatureVector } from "./feature_vector_bytes.ts";
 
-/** The aggregator's persisted progress. */
+/**
+ * The aggregator's persisted progress, without the flow table (see
+ * {@link readFlowTableState}: an instance that kept its table in memory
+ * does not need it).
+ */
 export interface AggregatorProgress {
   lastBatchId: number;
   stateVersion: number;
   flowClock: number | null;
   flowClockWall: Date | null;
-  flowTableState: Uint8Array | null;
   lastPassAt: Date | null;
   lastPassDurationMs: number | null;
+  /** The instance that ran the last pass, if it said. */
+  lastPassBy: string | null;
+  /** Milliseconds since the last pass by the database's clock; null before the first. */
+  lastPassAgeMs: number | null;
   packetsAggregated: number;
   flowsWritten: number;
 }
@@ -42,14 +49,16 @@ export async function readAggregatorProgress(tx: Sql): Promise<AggregatorProgres
     state_version: number;
     flow_clock: number | null;
     flow_clock_wall: Date | null;
-    flow_table_state: Uint8Array | null;
     last_pass_at: Date | null;
     last_pass_duration_ms: number | null;
+    last_pass_by: string | null;
+    last_pass_age_ms: number | null;
     packets_aggregated: number;
     flows_written: number;
   }] = await tx`
-    select last_batch_id, state_version, flow_clock,
-      flow_clock_wall, flow_table_state, last_pass_at, last_pass_duration_ms,
+    select last_batch_id, state_version, flow_clock, flow_clock_wall, last_pass_at,
+      last_pass_duration_ms, last_pass_by,
+      (extract(epoch from now() - last_pass_at) * 1000)::float8 as last_pass_age_ms,
       packets_aggregated, flows_written
     from aggregator_progress where id = 1 for update`;
   return {
@@ -57,12 +66,20 @@ export async function readAggregatorProgress(tx: Sql): Promise<AggregatorProgres
     stateVersion: row.state_version,
     flowClock: row.flow_clock,
     flowClockWall: row.flow_clock_wall,
-    flowTableState: row.flow_table_state,
     lastPassAt: row.last_pass_at,
     lastPassDurationMs: row.last_pass_duration_ms,
+    lastPassBy: row.last_pass_by,
+    lastPassAgeMs: row.last_pass_age_ms,
     packetsAggregated: row.packets_aggregated,
     flowsWritten: row.flows_written,
   };
+}
+
+/** The flow table stored by the last pass (opaque bytes), or null before the first. */
+export async function readFlowTableState(tx: Sql): Promise<Uint8Array | null> {
+  const [row]: [{ flow_table_state: Uint8Array | null }] = await tx`
+    select flow_table_state from aggregator_progress where id = 1`;
+  return row.flow_table_state;
 }
 
 /**
@@ -359,6 +376,8 @@ export interface ProgressUpdate {
   passDurationMs: number;
   passPackets: number;
   passFlows: number;
+  /** The instance running the pass, or null when it does not say. */
+  instanceId: string | null;
 }
 
 /** Advances the watermark and stores the flow table, inside the pass's transaction. */
@@ -371,6 +390,7 @@ export async function saveAggregatorProgress(tx: Sql, update: ProgressUpdate): P
       flow_clock_wall = ${update.flowClockWall},
       flow_table_state = ${update.flowTableState},
       last_pass_at = now(),
+      last_pass_by = ${update.instanceId},
       last_pass_duration_ms = ${update.passDurationMs},
       last_pass_packets = ${update.passPackets},
       last_pass_flows = ${update.passFlows},
