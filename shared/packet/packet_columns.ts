@@ -78,6 +78,11 @@ function storageOf(field: FieldSpec): Storage {
   }
 }
 
+/** A record with every field, in PACKET_FIELDS order, for `record()` to copy and fill. */
+const RECORD_TEMPLATE = Object.freeze(
+  Object.fromEntries(PACKET_FIELDS.map((field) => [field.name, null])),
+) as unknown as PacketRecord;
+
 const COLUMNS: readonly Column[] = PACKET_FIELDS.map((field) => ({
   name: field.name,
   storage: storageOf(field),
@@ -442,49 +447,7 @@ export function readPacketColumns(block: Uint8Array): PacketColumnsReader {
   const malformedReason = v("malformed_reason"), malformedReasonB = b("malformed_reason");
   const data = v("data"), dataB = b("data");
 
-  const record = (i: number): PacketRecord => ({
-    timestamp: timestamp[i],
-    interface: strings[iface[i]],
-    src_ip: str(srcIp, srcIpB, i),
-    dst_ip: str(dstIp, dstIpB, i),
-    protocol: strings[protocol[i]],
-    src_port: num(srcPort, srcPortB, i),
-    dst_port: num(dstPort, dstPortB, i),
-    length: length[i],
-    caplen: caplen[i],
-    link_type: num(linkType, linkTypeB, i),
-    eth_src: str(ethSrc, ethSrcB, i),
-    eth_dst: str(ethDst, ethDstB, i),
-    ether_type: num(etherType, etherTypeB, i),
-    vlan_id: num(vlanId, vlanIdB, i),
-    vlan_inner_id: num(vlanInnerId, vlanInnerIdB, i),
-    ip_version: num(ipVersion, ipVersionB, i),
-    ip_proto: num(ipProto, ipProtoB, i),
-    ttl: num(ttl, ttlB, i),
-    ip_id: num(ipId, ipIdB, i),
-    ip_tos: num(ipTos, ipTosB, i),
-    ip_header_length: num(ipHeaderLength, ipHeaderLengthB, i),
-    ip_flow_label: num(ipFlowLabel, ipFlowLabelB, i),
-    frag_offset: num(fragOffset, fragOffsetB, i),
-    more_fragments: moreFragments[i] === 1,
-    dont_fragment: dontFragment[i] === 1,
-    is_fragment: isFragment[i] === 1,
-    tcp_seq: num(tcpSeq, tcpSeqB, i),
-    tcp_ack: num(tcpAck, tcpAckB, i),
-    tcp_flags: num(tcpFlags, tcpFlagsB, i),
-    tcp_window: num(tcpWindow, tcpWindowB, i),
-    tcp_header_length: num(tcpHeaderLength, tcpHeaderLengthB, i),
-    icmp_type: num(icmpType, icmpTypeB, i),
-    icmp_code: num(icmpCode, icmpCodeB, i),
-    icmp_id: num(icmpId, icmpIdB, i),
-    icmp_seq: num(icmpSeq, icmpSeqB, i),
-    arp_opcode: num(arpOpcode, arpOpcodeB, i),
-    payload_length: payloadLength[i],
-    malformed: malformed[i] === 1,
-    malformed_reason: str(malformedReason, malformedReasonB, i),
-    data: str(data, dataB, i),
-  });
-  // The same fields in the same order as record(), so the objects keep one shape.
+  // Writes every field, so a target of any record's shape ends up the same.
   const recordInto = (i: number, target: PacketRecord): PacketRecord => {
     target.timestamp = timestamp[i];
     target.interface = strings[iface[i]];
@@ -528,5 +491,8 @@ export function readPacketColumns(block: Uint8Array): PacketColumnsReader {
     target.data = str(data, dataB, i);
     return target;
   };
+  // A copy of the template, then filled: every record has the fields in
+  // PACKET_FIELDS order, so all of them share one shape.
+  const record = (i: number): PacketRecord => recordInto(i, { ...RECORD_TEMPLATE });
   return { count, timestamps: timestamp, record, recordInto };
 }
