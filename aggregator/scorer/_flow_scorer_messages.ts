@@ -9,10 +9,10 @@ import type { ScorerLoadErrorReason } from "./scorer_load_error.ts";
 /** What the scorer's owner sends its worker. */
 export type ScorerRequest =
   | { type: "load"; options: LoadFlowScorerOptions }
-  | { type: "score"; id: number; input: Float32Array; rows: number; features: number }
+  | { type: "score"; input: Float32Array; rows: number; features: number }
   | { type: "close" };
 
-/** What the worker answers, one reply per request. */
+/** What the worker answers: one reply per request, in request order. */
 export type ScorerReply =
   | {
     type: "loaded";
@@ -26,7 +26,6 @@ export type ScorerReply =
   }
   | {
     type: "scored";
-    id: number;
     labels: string[];
     scores: Float64Array;
     probabilities: Float32Array;
@@ -34,7 +33,6 @@ export type ScorerReply =
   | { type: "closed" }
   | {
     type: "failed";
-    id: number | null;
     name: string;
     message: string;
     reason: ScorerLoadErrorReason | null;

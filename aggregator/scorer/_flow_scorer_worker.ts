@@ -51,7 +51,7 @@ async function handle(request: ScorerRequest): Promise<void> {
           probabilities.set(s.probabilities, i * classes);
         });
         port.postMessage(
-          { type: "scored", id: request.id, labels, scores, probabilities },
+          { type: "scored", labels, scores, probabilities },
           [scores.buffer, probabilities.buffer],
         );
         return;
@@ -67,7 +67,6 @@ async function handle(request: ScorerRequest): Promise<void> {
     const e = error as Error;
     port.postMessage({
       type: "failed",
-      id: request.type === "score" ? request.id : null,
       name: e.name,
       message: e.message,
       reason: error instanceof ScorerLoadError ? error.reason : null,

@@ -79,7 +79,6 @@ export async function loadFlowScorerInWorker(
   }
   const featureCount = loaded.featureNames.length;
   const classCount = loaded.classes.length;
-  let nextId = 0;
   let closed = false;
 
   return {
@@ -102,7 +101,7 @@ export async function loadFlowScorerInWorker(
         input.set(row, i * featureCount);
       });
       const reply = await request(
-        { type: "score", id: nextId++, input, rows: rows.length, features: featureCount },
+        { type: "score", input, rows: rows.length, features: featureCount },
         [input.buffer],
       ) as Extract<ScorerReply, { type: "scored" }>;
       const out: FlowScore[] = new Array(rows.length);

@@ -14,9 +14,6 @@ import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 /** The postgres.js handle every store function takes. */
 export type Sql = postgres.Sql<Record<string, never>>;
 
-/** The handle `sql.begin()` gives its callback: `Sql` plus savepoints. */
-export type TransactionSql = postgres.TransactionSql<Record<string, never>>;
-
 /** An open database: the `sql` handle, which backend it is, and how to close it. */
 export interface Database {
   /** postgres.js tagged-template client. */
