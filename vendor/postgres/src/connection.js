@@ -157,6 +157,14 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
     if (terminated)
       return queryError(q, Errors.connection('CONNECTION_DESTROYED', options))
 
+    // traffic-analyzer patch: a connection whose socket closed has nothing to
+    // write to until the pool reconnects it; a transaction or reserved handle
+    // may still call in here (upstream: TypeError from nextWrite, #1208).
+    if (!socket && !initial) {
+      queryError(q, Errors.connection('CONNECTION_CLOSED', options))
+      return true
+    }
+
     if (stream)
       return queryError(q, Errors.generic('COPY_IN_PROGRESS', 'You cannot execute queries during copy'))
 
@@ -252,6 +260,14 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
   }
 
   function nextWrite(fn) {
+    // traffic-analyzer patch: never write to a closed socket (#1154, #1208);
+    // fail what waits on it instead, so no caller hangs.
+    if (!socket) {
+      nextWriteTimer !== null && clearImmediate(nextWriteTimer)
+      chunk = nextWriteTimer = null
+      error(Errors.connection('CONNECTION_CLOSED', options))
+      return false
+    }
     const x = socket.write(chunk, fn)
     nextWriteTimer !== null && clearImmediate(nextWriteTimer)
     chunk = nextWriteTimer = null
@@ -438,6 +454,11 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
     remaining = 0
     incomings = null
     clearImmediate(nextWriteTimer)
+    // traffic-analyzer patch: bytes meant for the lost session must not go
+    // ahead of the next session's startup message, and a stale timer id
+    // would keep later writes from ever being scheduled (the reconnection
+    // then ends in CONNECT_TIMEOUT).
+    chunk = nextWriteTimer = null
     socket.removeListener('data', data)
     socket.removeListener('connect', connected)
     idleTimer.cancel()
@@ -451,6 +472,9 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
       return reconnect()
 
     !hadError && (query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))
+    // traffic-analyzer patch: the failed query is settled; left set, it would
+    // make end() wait for it until its timeout.
+    query = null
     closedTime = performance.now()
     hadError && options.shared.retries++
     delay = (typeof backoff === 'function' ? backoff(options.shared.retries) : backoff) * 1000
@@ -857,15 +881,21 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
   function CopyInResponse() {
     stream = new Stream.Writable({
       autoDestroy: true,
+      // traffic-analyzer patch: the socket is null once the connection
+      // closed (the stream is destroyed from closed() itself).
       write(chunk, encoding, callback) {
-        socket.write(b().d().raw(chunk).end(), callback)
+        socket
+          ? socket.write(b().d().raw(chunk).end(), callback)
+          : callback(Errors.connection('CONNECTION_CLOSED', options))
       },
       destroy(error, callback) {
         callback(error)
-        socket.write(b().f().str(error + b.N).end())
+        socket && socket.write(b().f().str(error + b.N).end())
         stream = null
       },
       final(callback) {
+        if (!socket)
+          return callback(Errors.connection('CONNECTION_CLOSED', options))
         socket.write(b().c().end())
         final = callback
         stream = null

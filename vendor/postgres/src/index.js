@@ -238,12 +238,13 @@ function Postgres(a, b) {
     let savepoints = 0
       , connection
       , prepare = null
+      , lost = null // traffic-analyzer patch: why the connection closed
 
     try {
       await sql.unsafe('begin ' + options.replace(/[^a-z ]/ig, ''), [], { onexecute }).execute()
       return await Promise.race([
         scope(connection, fn),
-        new Promise((_, reject) => connection.onclose = reject)
+        new Promise((_, reject) => connection.onclose = e => reject(lost = e))
       ])
     } catch (error) {
       throw error
@@ -266,7 +267,9 @@ function Postgres(a, b) {
         if (uncaughtError)
           throw uncaughtError
       } catch (e) {
-        await (name
+        // traffic-analyzer patch: a lost session has nothing to roll back
+        // (the server did), and nothing left to send it to.
+        lost || await (name
           ? sql`rollback to ${ sql(name) }`
           : sql`rollback`
         )
@@ -291,6 +294,12 @@ function Postgres(a, b) {
 
       function handler(q) {
         q.catch(e => uncaughtError || (uncaughtError = e))
+        // traffic-analyzer patch: once the session is lost, the pool may
+        // reconnect this connection for other work; the transaction's
+        // statements must fail, never run there outside the transaction
+        // (upstream #1155, #1215).
+        if (lost)
+          return q.reject(lost)
         c.queue === full
           ? queries.push(q)
           : c.execute(q) || move(c, full)
