@@ -8,8 +8,10 @@
 
 /** What a database error was, as far as the program can act on it. */
 export type DatabaseErrorKind =
-  /** The server cannot be reached (refused, unknown host, timeout, lost connection). */
+  /** The server cannot be reached (refused, unknown host, timeout). */
   | "unreachable"
+  /** The connection was lost (the server restarted, the session was ended). */
+  | "lost"
   /** The server refused the login or the database (wrong user, password or name). */
   | "rejected"
   /** The server is shutting down, starting up or out of connections; it may come back. */
@@ -24,9 +26,13 @@ const UNREACHABLE_CODES = new Set([
   "EHOSTUNREACH",
   "ENETUNREACH",
   "ETIMEDOUT",
+  "CONNECT_TIMEOUT",
+]);
+
+/** Codes of a connection that was there and is gone (a restart, a terminated session). */
+const LOST_CODES = new Set([
   "ECONNRESET",
   "EPIPE",
-  "CONNECT_TIMEOUT",
   "CONNECTION_CLOSED",
   "CONNECTION_DESTROYED",
   "CONNECTION_ENDED",
@@ -62,6 +68,7 @@ export function databaseErrorKind(error: unknown): DatabaseErrorKind {
   const code = codeOf(error);
   if (code === null) return "statement";
   if (UNREACHABLE_CODES.has(code)) return "unreachable";
+  if (LOST_CODES.has(code)) return "lost";
   if (UNAVAILABLE_CODES.has(code)) return "unavailable";
   if (code === "3D000" || code.startsWith("28")) return "rejected";
   return "statement";
@@ -112,6 +119,8 @@ export function describeDatabaseError(
           "check the database name in DATABASE_URL, or create it with createdb"
         : `PostgreSQL${where} refused the login (${code}: ${message}): ` +
           "check the user and password in DATABASE_URL";
+    case "lost":
+      return `lost the connection to PostgreSQL${where} (${code})`;
     case "unavailable":
       return `PostgreSQL${where} is not serving now (${code}: ${message})`;
     default:

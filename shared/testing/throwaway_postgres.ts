@@ -10,12 +10,24 @@
  */
 import { freePort } from "./free_port.ts";
 
-/** Where Debian puts the server binaries; `PG_BIN` overrides it. */
-const DEFAULT_PG_BIN = "/usr/lib/postgresql/15/bin";
+/**
+ * Where Debian puts the server binaries: the newest `/usr/lib/postgresql/N/bin`.
+ * `PG_BIN` overrides it.
+ */
+function defaultPgBin(): string {
+  let newest = 15;
+  try {
+    for (const entry of Deno.readDirSync("/usr/lib/postgresql")) {
+      const version = Number(entry.name);
+      if (entry.isDirectory && version > newest) newest = version;
+    }
+  } catch { /* not Debian's layout: the default below, or PG_BIN */ }
+  return `/usr/lib/postgresql/${newest}/bin`;
+}
 
 /** Options for {@link startThrowawayPostgres}. */
 export interface ThrowawayPostgresOptions {
-  /** Folder of `initdb`, `pg_ctl` and `postgres`. @default $PG_BIN or Debian's PostgreSQL 15 */
+  /** Folder of `initdb`, `pg_ctl` and `postgres`. @default $PG_BIN or Debian's newest */
   binDir?: string;
   /** Extra `-c name=value` server settings. @default {} */
   settings?: Record<string, string>;
@@ -95,7 +107,9 @@ async function run(command: string, args: string[]): Promise<string> {
 
 /**
  * Creates and starts a cluster. Durability is off (`fsync`): it is thrown
- * away, and fast restarts are clean shutdowns anyway.
+ * away, and fast restarts are clean shutdowns anyway. Settings given here are
+ * on the command line, which `ALTER SYSTEM` cannot override; tests that
+ * change a setting at run time (say, `synchronous_commit`) leave it out.
  *
  * @example
  * ```ts
@@ -110,7 +124,7 @@ async function run(command: string, args: string[]): Promise<string> {
 export async function startThrowawayPostgres(
   options: ThrowawayPostgresOptions = {},
 ): Promise<ThrowawayPostgres> {
-  const binDir = options.binDir ?? Deno.env.get("PG_BIN") ?? DEFAULT_PG_BIN;
+  const binDir = options.binDir ?? Deno.env.get("PG_BIN") ?? defaultPgBin();
   await removeOrphanedClusters(binDir);
   const root = await Deno.makeTempDir({ prefix: CLUSTER_PREFIX });
   await Deno.writeTextFile(`${root}/owner.pid`, String(Deno.pid));
@@ -128,7 +142,6 @@ export async function startThrowawayPostgres(
     unix_socket_directories: root,
     fsync: "off",
     full_page_writes: "off",
-    synchronous_commit: "off",
     max_connections: "60",
     ...options.settings,
   };

@@ -1,0 +1,373 @@
+/**
+ * The fault suite's world: a PostgreSQL cluster of its own (so it may be
+ * restarted, filled and cut off freely), a temporary folder, and the real
+ * programs (`start.ts --role serve`, `aggregator/main.ts`, `agent/main.ts`,
+ * `agent/replay_main.ts`) started as the tasks start them, each writing its
+ * output to a file the failure message points at.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { openDatabase, type Sql } from "@traffic-analyzer/shared/db";
+import {
+  freePort,
+  startThrowawayPostgres,
+  type ThrowawayPostgres,
+} from "@traffic-analyzer/shared/testing";
+
+const ROOT = new URL("../", import.meta.url);
+const CONFIG = new URL("deno.json", ROOT).pathname;
+/** The bearer token every server of the suite accepts. */
+export const TOKEN = "faults10-token";
+
+/**
+ * Polls `check` until it returns true, failing after `timeoutMs` with `what`
+ * and, when given, the output of `program` (what a reader needs to see why).
+ */
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 120_000,
+  program?: Program,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await Promise.resolve(check()).catch(() => false)) return;
+    if (Date.now() > deadline) {
+      const output = program ? `\n--- ${program.name}:\n${await program.output()}` : "";
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** A program of the project running as a child process. */
+export class Program {
+  readonly name: string;
+  readonly logPath: string;
+  readonly #child: Deno.ChildProcess;
+  readonly #output: Promise<void>;
+  #exit: Deno.CommandStatus | null = null;
+  readonly status: Promise<Deno.CommandStatus>;
+
+  constructor(name: string, logPath: string, child: Deno.ChildProcess, log: Deno.FsFile) {
+    this.name = name;
+    this.logPath = logPath;
+    this.#child = child;
+    const copy = async (stream: ReadableStream<Uint8Array>) => {
+      // Written as it comes, so a test can read the output of a program that still runs.
+      for await (const chunk of stream) log.writeSync(chunk);
+    };
+    this.#output = Promise.all([copy(child.stdout), copy(child.stderr)]).then(() => log.close());
+    this.status = child.status.then(async (status) => {
+      this.#exit = status;
+      await this.#output.catch(() => {});
+      return status;
+    });
+  }
+
+  /** The process id. */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  /** True until the process exits. */
+  get running(): boolean {
+    return this.#exit === null;
+  }
+
+  /** Its output so far. */
+  async output(): Promise<string> {
+    return await Deno.readTextFile(this.logPath).catch(() => "");
+  }
+
+  /** Sends a signal (SIGKILL for `kill -9`) and waits for the exit. */
+  async kill(signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus> {
+    if (this.running) {
+      try {
+        this.#child.kill(signal);
+      } catch { /* exited meanwhile */ }
+    }
+    return await this.status;
+  }
+
+  /** Waits for the exit and asserts its code. */
+  async exits(code: number, timeoutMs = 180_000): Promise<void> {
+    await waitFor(`${this.name} to exit`, () => !this.running, timeoutMs, this);
+    const status = await this.status;
+    assert.equal(status.code, code, `${this.name} exit code; its output:\n${await this.output()}`);
+  }
+}
+
+/** Options for a server. */
+export interface ServerOptions {
+  /** Database URL. */
+  url: string;
+  /** Port; a free one when absent (reuse it to restart "the same" server). */
+  port?: number;
+  /** Run the aggregator in-process. @default true */
+  aggregate?: boolean;
+  /** Extra environment. */
+  env?: Record<string, string>;
+}
+
+/** A running server and where it listens. */
+export interface ServerProgram extends Program {
+  port: number;
+  /** Its ingest URL. */
+  ingestUrl: string;
+}
+
+/** The world of one fault test file. */
+export class FaultWorld {
+  readonly pg: ThrowawayPostgres;
+  readonly dir: string;
+  readonly #programs: Program[] = [];
+  readonly #databases: { sql: Sql; close(): Promise<void> }[] = [];
+  #count = 0;
+
+  private constructor(pg: ThrowawayPostgres, dir: string) {
+    this.pg = pg;
+    this.dir = dir;
+  }
+
+  /** Starts the cluster and makes the folder. */
+  static async create(): Promise<FaultWorld> {
+    const pg = await startThrowawayPostgres();
+    const dir = await Deno.makeTempDir({ prefix: "ta-faults-" });
+    return new FaultWorld(pg, dir);
+  }
+
+  /** A new empty database on the cluster; returns its URL. */
+  async database(name: string): Promise<string> {
+    await this.pg.psql(`create database ${name}`);
+    return this.pg.url.replace(/\/postgres$/, `/${name}`);
+  }
+
+  /** A client of `url` for the test's own queries (closed by {@link destroy}). */
+  async client(url: string): Promise<Sql> {
+    const db = await openDatabase({ databaseUrl: url, poolSize: 2, applicationName: "faults" });
+    this.#databases.push(db);
+    return db.sql;
+  }
+
+  #spawn(name: string, script: string, args: string[], env: Record<string, string>, write: string) {
+    const id = `${++this.#count}-${name}`;
+    const logPath = `${this.dir}/${id}.out`;
+    const log = Deno.openSync(logPath, { write: true, create: true, truncate: true });
+    const base: Record<string, string> = { NO_COLOR: "1", LOG_DIR: `${this.dir}/logs/${id}` };
+    for (const key of ["PATH", "HOME", "DENO_DIR", "TMPDIR"]) {
+      const value = Deno.env.get(key);
+      if (value !== undefined) base[key] = value;
+    }
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--config",
+        CONFIG,
+        "--allow-net",
+        "--allow-env",
+        "--allow-sys",
+        "--allow-read",
+        `--allow-write=${write}`,
+        "--allow-ffi",
+        "--allow-run",
+        new URL(script, ROOT).pathname,
+        ...args,
+      ],
+      cwd: ROOT.pathname,
+      env: { ...base, ...env },
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const program = new Program(id, logPath, child, log);
+    this.#programs.push(program);
+    return program;
+  }
+
+  /** Starts `deno task serve` and waits until it answers. */
+  async server(options: ServerOptions): Promise<ServerProgram> {
+    const port = options.port ?? freePort();
+    const dataDir = `${this.dir}/server-${port}`;
+    const program = this.#spawn(
+      `server-${port}`,
+      "start.ts",
+      ["--role", "serve", ...(options.aggregate === false ? ["--no-aggregate"] : [])],
+      {
+        DATABASE_URL: options.url,
+        PORT: String(port),
+        DATA_DIR: dataDir,
+        INGEST_TOKENS: TOKEN,
+        AGGREGATE_INTERVAL: "1s",
+        ...options.env,
+      },
+      this.dir,
+    );
+    await waitFor(`${program.name} to answer (see ${program.logPath})`, async () => {
+      assert.ok(program.running, `${program.name} exited:\n${await program.output()}`);
+      const res = await fetch(`http://127.0.0.1:${port}/health`);
+      await res.body?.cancel();
+      return true;
+    });
+    return Object.assign(program, {
+      port,
+      ingestUrl: `http://127.0.0.1:${port}/ingest_packets`,
+    });
+  }
+
+  /** Starts `deno task aggregate` (every second). */
+  aggregator(url: string, env: Record<string, string> = {}): Program {
+    return this.#spawn("aggregator", "aggregator/main.ts", [], {
+      DATABASE_URL: url,
+      AGGREGATE_INTERVAL: "1s",
+      ...env,
+    }, this.dir);
+  }
+
+  /** Starts `deno task agent` with `args`, delivering to `serverUrl`. */
+  agent(
+    args: string[],
+    options: { serverUrl: string; agentId: string; env?: Record<string, string> },
+  ): Program {
+    return this.#spawn(`agent-${options.agentId}`, "agent/main.ts", args, {
+      SERVER_URL: options.serverUrl,
+      AGENT_TOKEN: TOKEN,
+      AGENT_ID: options.agentId,
+      DATA_DIR: `${this.dir}/agent-${options.agentId}`,
+      BATCH_SIZE: "100",
+      BATCH_TIMEOUT: "1s",
+      MAX_RETRIES: "1",
+      RETRY_DELAY: "200ms",
+      ...options.env,
+    }, this.dir);
+  }
+
+  /** Runs `deno task replay` for an agent's outbox until nothing is left stored. */
+  async drainOutbox(serverUrl: string, agentId: string): Promise<void> {
+    await waitFor(`agent ${agentId}'s outbox to drain`, async () => {
+      const replay = this.#spawn(`replay-${agentId}`, "agent/replay_main.ts", [], {
+        SERVER_URL: serverUrl,
+        AGENT_TOKEN: TOKEN,
+        AGENT_ID: agentId,
+        DATA_DIR: `${this.dir}/agent-${agentId}`,
+      }, this.dir);
+      return (await replay.status).code === 0;
+    });
+  }
+
+  /** An agent's persisted counters (`deno task agent --status --json`). */
+  async agentCounters(agentId: string): Promise<Record<string, number>> {
+    const status = this.#spawn(`status-${agentId}`, "agent/main.ts", ["--status", "--json"], {
+      DATA_DIR: `${this.dir}/agent-${agentId}`,
+    }, this.dir);
+    await status.exits(0);
+    const text = await status.output();
+    return JSON.parse(text.slice(text.indexOf("{"))).counters;
+  }
+
+  /** Stops every program still running, the clients and the cluster; removes the folder. */
+  async destroy(): Promise<void> {
+    for (const program of this.#programs) await program.kill("SIGKILL");
+    for (const db of this.#databases) await db.close().catch(() => {});
+    await this.pg.destroy();
+    await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** `count(*)` and `count(distinct packet)` in `raw_packets`. */
+export async function packetCounts(sql: Sql): Promise<{ rows: number; distinct: number }> {
+  const [row]: [{ rows: number; distinct: number }] = await sql`
+    select count(*)::int as rows,
+      count(distinct (agent_id, "timestamp", src_ip, src_port, dst_ip, dst_port, tcp_seq,
+        tcp_ack, tcp_flags))::int as distinct
+    from raw_packets`;
+  return row;
+}
+
+/** Every flow, as one comparable line each, in uid order. */
+export async function trafficData(sql: Sql): Promise<string[]> {
+  const rows = await sql<{ row: string }[]>`
+    select concat_ws('|', flow_uid, community_id, interface, host(orig_ip), orig_port,
+      host(resp_ip), resp_port, protocol, first_seen, last_seen, orig_packets, resp_packets,
+      orig_bytes, resp_bytes, state, close_reason, conn_state, encode(features, 'hex'), label,
+      score, model_version) as row
+    from traffic_data order by flow_uid`;
+  return rows.map((r) => r.row);
+}
+
+/**
+ * Waits until the aggregator has taken every stored batch and every flow has
+ * ended (the captures' conversations all close), so traffic_data is final.
+ * Returns false when that did not happen within `timeoutMs`: flows that stay
+ * active then are the finding, for the caller to report.
+ */
+export async function waitAggregated(sql: Sql, timeoutMs = 120_000): Promise<boolean> {
+  try {
+    await waitFor("every batch aggregated and every flow ended", async () => {
+      const [row]: [{ behind: number; active: number; flows: number }] = await sql`
+        select
+          (select count(*) from ingest_batches
+            where id > (select last_batch_id from aggregator_progress))::int as behind,
+          (select count(*) from traffic_data where state = 'active')::int as active,
+          (select count(*) from traffic_data)::int as flows`;
+      return row.behind === 0 && row.active === 0 && row.flows > 0;
+    }, timeoutMs);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** What differs between two traffic_data snapshots, in a few lines. */
+async function describeDifference(sql: Sql, flows: string[], clean: string[]): Promise<string> {
+  const cleanSet = new Set(clean);
+  const got = new Set(flows);
+  const extra = flows.filter((f) => !cleanSet.has(f));
+  const missing = clean.filter((f) => !got.has(f));
+  const byState = await sql<{ state: string; close_reason: string | null; n: number }[]>`
+    select state, close_reason, count(*)::int as n from traffic_data group by 1, 2 order by 1, 2`;
+  // Batches stored out of capture order reach the aggregator late: the usual cause.
+  const [{ late }]: [{ late: number }] = await sql`
+    with b as (select batch_id, min("timestamp") as t from raw_packets group by batch_id)
+    select count(*) filter (where t < previous)::int as late
+    from (select t, lag(t) over (order by batch_id) as previous from b) x`;
+  return [
+    `traffic_data differs from a clean run: ${flows.length} flows, the clean run ${clean.length}`,
+    `  here by state: ${byState.map((r) => `${r.state}/${r.close_reason}: ${r.n}`).join(", ")}`,
+    `  ${extra.length} not in the clean run, e.g. ${extra[0] ?? "-"}`,
+    `  ${missing.length} of the clean run missing, e.g. ${missing[0] ?? "-"}`,
+    `  batches stored out of capture order (aggregated late): ${late}`,
+  ].join("\n");
+}
+
+/**
+ * Asserts the promises of the suite: every packet of the captures stored
+ * exactly once, and the flows equal to a clean run's.
+ */
+export async function assertExactlyOnce(
+  sql: Sql,
+  expected: { packets: number; flows: string[] },
+): Promise<void> {
+  const counts = await packetCounts(sql);
+  assert.equal(counts.rows, counts.distinct, "no packet stored twice in raw_packets");
+  assert.equal(counts.rows, expected.packets, "every captured packet stored");
+  // A clean run's flows all end within seconds; a minute is plenty.
+  await waitAggregated(sql, 60_000);
+  const flows = await trafficData(sql);
+  if (flows.length !== expected.flows.length || flows.some((f, i) => f !== expected.flows[i])) {
+    assert.fail(await describeDifference(sql, flows, expected.flows));
+  }
+}
+
+/** Holds the ingest lock of a database from a session of its own until released. */
+export async function holdIngestLock(url: string): Promise<{ release(): Promise<void> }> {
+  const db = await openDatabase({ databaseUrl: url, poolSize: 1, applicationName: "faults-lock" });
+  await db.sql`select pg_advisory_lock(hashtext('traffic_analyzer_ingest:' || current_schema()))`;
+  return {
+    async release() {
+      await db.close();
+    },
+  };
+}
