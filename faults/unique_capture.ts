@@ -18,8 +18,10 @@ export interface UniqueCaptureOptions {
   /** Data segments from the client in each (each answered by an ACK). @default 3 */
   dataSegments?: number;
   /**
-   * Second octet of the clients' 10.x.0.0/16 addresses: captures with
-   * different values share no flow. @default 1
+   * Second octet of the clients' 10.x.0.0/16 addresses, and third of the
+   * server's 10.200.x.1: captures with different values share no flow and no
+   * host, so the context features of one do not depend on the other.
+   * @default 1
    */
   network?: number;
   /** Conversations open at once (their packets interleave). @default 50 */
@@ -41,7 +43,6 @@ const SYN = 0x02;
 const ACK = 0x10;
 const PSH = 0x08;
 const FIN = 0x01;
-const SERVER = "10.200.0.1";
 const PAYLOAD = new Uint8Array(100).fill(0x61);
 
 interface Segment {
@@ -110,13 +111,14 @@ export async function writeUniqueCapture(
         if (segment === undefined) continue;
         open++;
         const clientIp = `10.${network}.${(c.i >> 8) & 0xff}.${c.i & 0xff}`;
+        const serverIp = `10.200.${network}.1`;
         const clientPort = 20000 + (c.i % 40000);
         const frame = encodePacket({
           ethernet: { src: "02:00:00:00:00:01", dst: "02:00:00:00:00:02" },
           ip: {
             version: 4,
-            src: segment.fromClient ? clientIp : SERVER,
-            dst: segment.fromClient ? SERVER : clientIp,
+            src: segment.fromClient ? clientIp : serverIp,
+            dst: segment.fromClient ? serverIp : clientIp,
           },
           transport: {
             protocol: "tcp",
