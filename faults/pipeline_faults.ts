@@ -35,14 +35,23 @@ async function midStream(sql: Sql, agent: Program, n = 10): Promise<void> {
   assert.ok(agent.running, "the fault must land while the agent is still reading the file");
 }
 
-/** Runs an agent over a capture to its end and empties its outbox. */
+/**
+ * Runs an agent over a capture to its end and empties its outbox. `inOrder`
+ * sends one batch at a time, so they commit in capture order: the clean runs
+ * the cases are held against.
+ */
 async function deliver(
   world: FaultWorld,
   server: ServerProgram,
   capture: UniqueCapture,
   agentId: string,
+  inOrder = false,
 ): Promise<void> {
-  const agent = world.agent(["--read", capture.path], { serverUrl: server.ingestUrl, agentId });
+  const agent = world.agent(["--read", capture.path], {
+    serverUrl: server.ingestUrl,
+    agentId,
+    env: inOrder ? { MAX_IN_FLIGHT: "1" } : {},
+  });
   await agent.exits(0);
   await world.drainOutbox(server.ingestUrl, agentId);
 }
@@ -66,7 +75,9 @@ Deno.test({
       const clean = async (captures: [UniqueCapture, string][]) => {
         const { url, sql } = await fresh();
         const server = await world.server({ url });
-        for (const [capture, agentId] of captures) await deliver(world, server, capture, agentId);
+        for (const [capture, agentId] of captures) {
+          await deliver(world, server, capture, agentId, true);
+        }
         assert.ok(await waitAggregated(sql), "the clean run ends every flow");
         const flows = await trafficData(sql);
         await server.kill();
