@@ -98,9 +98,9 @@ async function main(args: string[]): Promise<void> {
     const sql = await world.client(url);
     const server = await world.server({ url, aggregate: false });
     const aggregator = world.aggregator(url, { AGGREGATE_INTERVAL: "5s" });
-    const agent = world.agent([], {
+    const sensor = world.sensor("soak");
+    const agent = sensor.agent([], {
       serverUrl: server.ingestUrl,
-      agentId: "soak",
       env: {
         INTERFACE: veth.hostIf,
         CAPTURE_FILTER: "tcp",
@@ -161,7 +161,7 @@ async function main(args: string[]): Promise<void> {
       select coalesce(sum(record_count), 0)::int8 as packets,
         (select count(*) from traffic_data)::int8 as flows
       from ingest_batches`;
-    const counters = await world.agentCounters("soak");
+    const counters = await sensor.counters();
 
     const mb = (bytes: number | null) => bytes === null ? "-" : (bytes / 1e6).toFixed(0);
     console.log(`\npeak RSS by minute (MB), sampled every ${SAMPLE_MS / 1000} s`);

@@ -77,12 +77,9 @@ Deno.test({
       const rawUrl = await world.database("raw");
       {
         const server = await world.server({ url: rawUrl, aggregate: false });
-        const agent = world.agent(["--read", capture.path], {
-          serverUrl: server.ingestUrl,
-          agentId: "a1",
-        });
-        await agent.exits(0);
-        await world.drainOutbox(server.ingestUrl, "a1");
+        const sensor = world.sensor("a1");
+        await sensor.agent(["--read", capture.path], { serverUrl: server.ingestUrl }).exits(0);
+        await sensor.drain(server.ingestUrl);
         await server.kill();
       }
       let cases = 0;

@@ -118,6 +118,18 @@ export interface ServerProgram extends Program {
   ingestUrl: string;
 }
 
+/** An agent id with a data folder of its own (see {@link FaultWorld.sensor}). */
+export interface Sensor {
+  agentId: string;
+  dataDir: string;
+  /** Starts `deno task agent` with `args`, delivering to `serverUrl`. */
+  agent(args: string[], options: { serverUrl: string; env?: Record<string, string> }): Program;
+  /** Runs `deno task replay` until nothing is left stored. */
+  drain(serverUrl: string): Promise<void>;
+  /** The persisted counters (`deno task agent --status --json`). */
+  counters(): Promise<Record<string, number>>;
+}
+
 /** The world of one fault test file. */
 export class FaultWorld {
   readonly pg: ThrowawayPostgres;
@@ -226,45 +238,47 @@ export class FaultWorld {
     }, this.dir);
   }
 
-  /** Starts `deno task agent` with `args`, delivering to `serverUrl`. */
-  agent(
-    args: string[],
-    options: { serverUrl: string; agentId: string; env?: Record<string, string> },
-  ): Program {
-    return this.#spawn(`agent-${options.agentId}`, "agent/main.ts", args, {
-      SERVER_URL: options.serverUrl,
-      AGENT_TOKEN: TOKEN,
-      AGENT_ID: options.agentId,
-      DATA_DIR: `${this.dir}/agent-${options.agentId}`,
-      BATCH_SIZE: "100",
-      BATCH_TIMEOUT: "1s",
-      MAX_RETRIES: "1",
-      RETRY_DELAY: "200ms",
-      ...options.env,
-    }, this.dir);
-  }
-
-  /** Runs `deno task replay` for an agent's outbox until nothing is left stored. */
-  async drainOutbox(serverUrl: string, agentId: string): Promise<void> {
-    await waitFor(`agent ${agentId}'s outbox to drain`, async () => {
-      const replay = this.#spawn(`replay-${agentId}`, "agent/replay_main.ts", [], {
-        SERVER_URL: serverUrl,
-        AGENT_TOKEN: TOKEN,
-        AGENT_ID: agentId,
-        DATA_DIR: `${this.dir}/agent-${agentId}`,
-      }, this.dir);
-      return (await replay.status).code === 0;
-    });
-  }
-
-  /** An agent's persisted counters (`deno task agent --status --json`). */
-  async agentCounters(agentId: string): Promise<Record<string, number>> {
-    const status = this.#spawn(`status-${agentId}`, "agent/main.ts", ["--status", "--json"], {
-      DATA_DIR: `${this.dir}/agent-${agentId}`,
-    }, this.dir);
-    await status.exits(0);
-    const text = await status.output();
-    return JSON.parse(text.slice(text.indexOf("{"))).counters;
+  /**
+   * A capture point: an agent id with a data folder (outbox, progress,
+   * counters) of its own. Running it again is the same machine running the
+   * agent again; another sensor is another machine.
+   */
+  sensor(agentId: string): Sensor {
+    const dataDir = `${this.dir}/sensor-${++this.#count}-${agentId}`;
+    const spawn = (name: string, script: string, args: string[], env: Record<string, string>) =>
+      this.#spawn(`${name}-${agentId}`, script, args, { DATA_DIR: dataDir, ...env }, this.dir);
+    return {
+      agentId,
+      dataDir,
+      agent: (args, options) =>
+        spawn("agent", "agent/main.ts", args, {
+          SERVER_URL: options.serverUrl,
+          AGENT_TOKEN: TOKEN,
+          AGENT_ID: agentId,
+          BATCH_SIZE: "100",
+          BATCH_TIMEOUT: "1s",
+          MAX_RETRIES: "1",
+          RETRY_DELAY: "200ms",
+          ...options.env,
+        }),
+      drain: (serverUrl) =>
+        waitFor(`agent ${agentId}'s outbox to drain`, async () => {
+          const replay = spawn("replay", "agent/replay_main.ts", [], {
+            SERVER_URL: serverUrl,
+            AGENT_TOKEN: TOKEN,
+            AGENT_ID: agentId,
+          });
+          return (await replay.status).code === 0;
+        }),
+      async counters() {
+        const status = spawn("status", "agent/main.ts", ["--status", "--json"], {
+          LOG_LEVEL: "error",
+        });
+        await status.exits(0);
+        const text = await status.output();
+        return JSON.parse(text.slice(text.indexOf("{"))).counters;
+      },
+    };
   }
 
   /** Stops every program still running, the clients and the cluster; removes the folder. */

@@ -14,7 +14,7 @@
  */
 import assert from "node:assert/strict";
 import type { Sql } from "@traffic-analyzer/shared/db";
-import { FaultWorld, type Program, waitFor } from "./fault_world.ts";
+import { FaultWorld, type Program, type Sensor, waitFor } from "./fault_world.ts";
 import { createVeth, type Veth } from "./veth.ts";
 
 const PING_COUNT = 3000;
@@ -42,14 +42,13 @@ async function echoCounts(sql: Sql): Promise<{ rows: number; distinct: number }>
 
 /** Starts a live agent on `veth` and waits until it captures. */
 async function liveAgent(
-  world: FaultWorld,
+  sensor: Sensor,
   veth: Veth,
   serverUrl: string,
   env: Record<string, string> = {},
 ): Promise<Program> {
-  const agent = world.agent([], {
+  const agent = sensor.agent([], {
     serverUrl,
-    agentId: "live",
     env: { INTERFACE: veth.hostIf, CAPTURE_FILTER: "icmp", ...env },
   });
   await waitFor(
@@ -79,7 +78,8 @@ Deno.test({
       await t.step("8. the server restarts during the capture", async () => {
         const { url, sql } = await fresh();
         let server = await world.server({ url, aggregate: false });
-        const agent = await liveAgent(world, veth, server.ingestUrl);
+        const sensor = world.sensor("live");
+        const agent = await liveAgent(sensor, veth, server.ingestUrl);
         const pinging = veth.ping(PING_COUNT, "0.002");
         await waitFor("batches stored", async () => (await echoCounts(sql)).rows >= 500);
         await server.kill("SIGTERM");
@@ -89,8 +89,8 @@ Deno.test({
         const sent = await pinging;
         await agent.kill("SIGTERM");
         assert.equal((await agent.status).code, 0, await agent.output());
-        await world.drainOutbox(server.ingestUrl, "live");
-        const counters = await world.agentCounters("live");
+        await sensor.drain(server.ingestUrl);
+        const counters = await sensor.counters();
         const counts = await echoCounts(sql);
         assert.equal(counts.rows, counts.distinct, "no packet stored twice");
         assert.equal(counters.dropped, 0, "the outbox cap was not reached");
@@ -110,15 +110,16 @@ Deno.test({
           return s;
         })).port;
         // About ten stored batches of 100 packets fit.
-        const agent = await liveAgent(world, veth, `http://127.0.0.1:${port}/ingest_packets`, {
+        const sensor = world.sensor("live");
+        const agent = await liveAgent(sensor, veth, `http://127.0.0.1:${port}/ingest_packets`, {
           OUTBOX_MAX_BYTES: "40000",
         });
         const sent = await veth.ping(PING_COUNT, "0.002");
         const server = await world.server({ url, port, aggregate: false });
         await agent.kill("SIGTERM");
         assert.equal((await agent.status).code, 0, await agent.output());
-        await world.drainOutbox(server.ingestUrl, "live");
-        const counters = await world.agentCounters("live");
+        await sensor.drain(server.ingestUrl);
+        const counters = await sensor.counters();
         const counts = await echoCounts(sql);
         assert.equal(counts.rows, counts.distinct, "no packet stored twice");
         assert.ok(counters.dropped > 0, "the cap was reached and batches were dropped");

@@ -16,6 +16,7 @@ import {
   FaultWorld,
   holdIngestLock,
   type Program,
+  type Sensor,
   type ServerProgram,
   trafficData,
   waitAggregated,
@@ -41,19 +42,17 @@ async function midStream(sql: Sql, agent: Program, n = 10): Promise<void> {
  * the cases are held against.
  */
 async function deliver(
-  world: FaultWorld,
+  sensor: Sensor,
   server: ServerProgram,
   capture: UniqueCapture,
-  agentId: string,
   inOrder = false,
 ): Promise<void> {
-  const agent = world.agent(["--read", capture.path], {
+  const agent = sensor.agent(["--read", capture.path], {
     serverUrl: server.ingestUrl,
-    agentId,
     env: inOrder ? { MAX_IN_FLIGHT: "1" } : {},
   });
   await agent.exits(0);
-  await world.drainOutbox(server.ingestUrl, agentId);
+  await sensor.drain(server.ingestUrl);
 }
 
 Deno.test({
@@ -76,7 +75,7 @@ Deno.test({
         const { url, sql } = await fresh();
         const server = await world.server({ url });
         for (const [capture, agentId] of captures) {
-          await deliver(world, server, capture, agentId, true);
+          await deliver(world.sensor(agentId), server, capture, true);
         }
         assert.ok(await waitAggregated(sql), "the clean run ends every flow");
         const flows = await trafficData(sql);
@@ -94,17 +93,15 @@ Deno.test({
       await t.step("1. the server down for 10 s mid-stream", async () => {
         const { url, sql } = await fresh();
         let server = await world.server({ url });
-        const agent = world.agent(["--read", a.path], {
-          serverUrl: server.ingestUrl,
-          agentId: "a1",
-        });
+        const sensor = world.sensor("a1");
+        const agent = sensor.agent(["--read", a.path], { serverUrl: server.ingestUrl });
         await midStream(sql, agent);
         await server.kill("SIGTERM");
         const downAt = Date.now();
         await waitFor("10 s of outage", () => Date.now() - downAt >= 10_000, 20_000);
         server = await world.server({ url, port: server.port });
         await agent.exits(0);
-        await world.drainOutbox(server.ingestUrl, "a1");
+        await sensor.drain(server.ingestUrl);
         await assertExactlyOnce(sql, onlyA);
         await server.kill();
       });
@@ -112,10 +109,8 @@ Deno.test({
       await t.step("2. kill -9 of the server during a batch commit", async () => {
         const { url, sql } = await fresh();
         let server = await world.server({ url });
-        const agent = world.agent(["--read", a.path], {
-          serverUrl: server.ingestUrl,
-          agentId: "a1",
-        });
+        const sensor = world.sensor("a1");
+        const agent = sensor.agent(["--read", a.path], { serverUrl: server.ingestUrl });
         await midStream(sql, agent);
         // Commits now wait for a standby that does not exist: the next batch's
         // COMMIT is written and waits, and the server is killed right there.
@@ -136,7 +131,7 @@ Deno.test({
         }
         server = await world.server({ url, port: server.port });
         await agent.exits(0);
-        await world.drainOutbox(server.ingestUrl, "a1");
+        await sensor.drain(server.ingestUrl);
         await assertExactlyOnce(sql, onlyA);
         await server.kill();
       });
@@ -145,15 +140,16 @@ Deno.test({
         const { url, sql } = await fresh();
         const server = await world.server({ url });
         const args = ["--read", a.path];
-        const agent = world.agent(args, { serverUrl: server.ingestUrl, agentId: "a1" });
+        const sensor = world.sensor("a1");
+        const agent = sensor.agent(args, { serverUrl: server.ingestUrl });
         await midStream(sql, agent);
         // Batches in flight when the agent dies are stored without an answer.
         const lock = await holdIngestLock(url);
         await agent.kill("SIGKILL");
         await lock.release();
-        const again = world.agent(args, { serverUrl: server.ingestUrl, agentId: "a1" });
+        const again = sensor.agent(args, { serverUrl: server.ingestUrl });
         await again.exits(0);
-        await world.drainOutbox(server.ingestUrl, "a1");
+        await sensor.drain(server.ingestUrl);
         await assertExactlyOnce(sql, onlyA);
         await server.kill();
       });
@@ -161,14 +157,12 @@ Deno.test({
       await t.step("4. a PostgreSQL restart during ingest, and during a pass", async () => {
         const { url, sql } = await fresh();
         const server = await world.server({ url });
-        const agent = world.agent(["--read", a.path], {
-          serverUrl: server.ingestUrl,
-          agentId: "a1",
-        });
+        const sensor = world.sensor("a1");
+        const agent = sensor.agent(["--read", a.path], { serverUrl: server.ingestUrl });
         await midStream(sql, agent);
         await world.pg.restart();
         await agent.exits(0);
-        await world.drainOutbox(server.ingestUrl, "a1");
+        await sensor.drain(server.ingestUrl);
         // Now during a pass: hold the flows table so the pass waits mid-way.
         const released = Promise.withResolvers<void>();
         const holder = world.client(url).then((client) =>
@@ -198,13 +192,14 @@ Deno.test({
           await world.server({ url, aggregate: false }),
         ];
         const aggregators = [world.aggregator(url), world.aggregator(url)];
+        const sensors = [world.sensor("a1"), world.sensor("a2")];
         const agents = [
-          world.agent(["--read", a.path], { serverUrl: servers[0].ingestUrl, agentId: "a1" }),
-          world.agent(["--read", b.path], { serverUrl: servers[1].ingestUrl, agentId: "a2" }),
+          sensors[0].agent(["--read", a.path], { serverUrl: servers[0].ingestUrl }),
+          sensors[1].agent(["--read", b.path], { serverUrl: servers[1].ingestUrl }),
         ];
         for (const agent of agents) await agent.exits(0);
-        await world.drainOutbox(servers[0].ingestUrl, "a1");
-        await world.drainOutbox(servers[1].ingestUrl, "a2");
+        await sensors[0].drain(servers[0].ingestUrl);
+        await sensors[1].drain(servers[1].ingestUrl);
         await assertExactlyOnce(sql, both);
         for (const aggregator of aggregators) {
           assert.ok(aggregator.running);
@@ -216,8 +211,9 @@ Deno.test({
       await t.step("7. the same file read twice", async () => {
         const { url, sql } = await fresh();
         const server = await world.server({ url });
-        await deliver(world, server, a, "a1");
-        await deliver(world, server, a, "a1");
+        const sensor = world.sensor("a1");
+        await deliver(sensor, server, a);
+        await deliver(sensor, server, a);
         await assertExactlyOnce(sql, onlyA);
         await server.kill();
       });
