@@ -15,6 +15,7 @@ import {
   assertExactlyOnce,
   FaultWorld,
   type Program,
+  READ_DONE,
   TOKEN,
   trafficData,
   waitAggregated,
@@ -78,7 +79,9 @@ Deno.test({
       {
         const server = await world.server({ url: rawUrl, aggregate: false });
         const sensor = world.sensor("a1");
-        await sensor.agent(["--read", capture.path], { serverUrl: server.ingestUrl }).exits(0);
+        await sensor.agent(["--read", capture.path], { serverUrl: server.ingestUrl }).exits(
+          READ_DONE,
+        );
         await sensor.drain(server.ingestUrl);
         await server.kill();
       }

@@ -16,6 +16,7 @@ import {
   FaultWorld,
   holdIngestLock,
   type Program,
+  READ_DONE,
   type Sensor,
   type ServerProgram,
   trafficData,
@@ -51,7 +52,7 @@ async function deliver(
     serverUrl: server.ingestUrl,
     env: inOrder ? { MAX_IN_FLIGHT: "1" } : {},
   });
-  await agent.exits(0);
+  await agent.exits(READ_DONE);
   await sensor.drain(server.ingestUrl);
 }
 
@@ -100,7 +101,7 @@ Deno.test({
         const downAt = Date.now();
         await waitFor("10 s of outage", () => Date.now() - downAt >= 10_000, 20_000);
         server = await world.server({ url, port: server.port });
-        await agent.exits(0);
+        await agent.exits(READ_DONE);
         await sensor.drain(server.ingestUrl);
         await assertExactlyOnce(sql, onlyA);
         await server.kill();
@@ -130,7 +131,7 @@ Deno.test({
           await world.pg.psql("select pg_reload_conf()");
         }
         server = await world.server({ url, port: server.port });
-        await agent.exits(0);
+        await agent.exits(READ_DONE);
         await sensor.drain(server.ingestUrl);
         await assertExactlyOnce(sql, onlyA);
         await server.kill();
@@ -148,7 +149,7 @@ Deno.test({
         await agent.kill("SIGKILL");
         await lock.release();
         const again = sensor.agent(args, { serverUrl: server.ingestUrl });
-        await again.exits(0);
+        await again.exits(READ_DONE);
         await sensor.drain(server.ingestUrl);
         await assertExactlyOnce(sql, onlyA);
         await server.kill();
@@ -161,7 +162,7 @@ Deno.test({
         const agent = sensor.agent(["--read", a.path], { serverUrl: server.ingestUrl });
         await midStream(sql, agent);
         await world.pg.restart();
-        await agent.exits(0);
+        await agent.exits(READ_DONE);
         await sensor.drain(server.ingestUrl);
         // Now during a pass: hold the flows table so the pass waits mid-way.
         const released = Promise.withResolvers<void>();
@@ -197,7 +198,7 @@ Deno.test({
           sensors[0].agent(["--read", a.path], { serverUrl: servers[0].ingestUrl }),
           sensors[1].agent(["--read", b.path], { serverUrl: servers[1].ingestUrl }),
         ];
-        for (const agent of agents) await agent.exits(0);
+        for (const agent of agents) await agent.exits(READ_DONE);
         await sensors[0].drain(servers[0].ingestUrl);
         await sensors[1].drain(servers[1].ingestUrl);
         await assertExactlyOnce(sql, both);
