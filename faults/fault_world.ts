@@ -365,9 +365,11 @@ async function describeDifference(
     select state, close_reason, count(*)::int as n from traffic_data group by 1, 2 order by 1, 2`;
   // Batches stored out of capture order reach the aggregator late: the usual cause.
   const [{ late }]: [{ late: number }] = await sql`
-    with b as (select batch_id, min("timestamp") as t from raw_packets group by batch_id)
+    with b as (
+      select agent_id, batch_id, min("timestamp") as t from raw_packets group by 1, 2
+    )
     select count(*) filter (where t < previous)::int as late
-    from (select t, lag(t) over (order by batch_id) as previous from b) x`;
+    from (select t, lag(t) over (partition by agent_id order by batch_id) as previous from b) x`;
   const cut = (line: string | undefined) => line === undefined ? "-" : line.slice(0, 300);
   return [
     `${what} differ from a clean run's: ${flows.length} flows, the clean run ${clean.length}`,
