@@ -6,12 +6,12 @@
  */
 
 import { setImmediate } from "node:timers";
-import type { CapturedFrame } from "./live_capture.ts";
+import type { LiveFrame } from "./live_capture.ts";
 
 /** A source of frames that can be drained without blocking. */
 export interface BurstSource {
   /** Reads what is ready, at most one burst per capture; never blocks. */
-  readBurst(): CapturedFrame[];
+  readBurst(): LiveFrame[];
   /** True when the last `readBurst` stopped at the burst limit, so more is likely waiting. */
   readonly lastBurstFull: boolean;
   /** True once closed; the loop ends. */
@@ -171,7 +171,7 @@ export async function* pollBursts(
   source: BurstSource,
   waiter: IdleWaiter,
   idleWaitMs: number,
-): AsyncGenerator<CapturedFrame[], void, undefined> {
+): AsyncGenerator<LiveFrame[], void, undefined> {
   while (!source.closed) {
     const frames = source.readBurst();
     if (frames.length > 0) yield frames;

@@ -1,8 +1,8 @@
 import {
-  type CapturedFrame,
   type CaptureStats,
   LiveCapture,
   type LiveCaptureOptions,
+  type LiveFrame,
   resolveLiveCaptureOptions,
 } from "./live_capture.ts";
 import { IdleWaiter, pollBursts } from "./_poll_loop.ts";
@@ -13,7 +13,7 @@ export interface CaptureGroupOptions extends Omit<LiveCaptureOptions, "interface
   interfaceNames: readonly string[];
 }
 
-function compareTime(a: CapturedFrame, b: CapturedFrame): number {
+function compareTime(a: LiveFrame, b: LiveFrame): number {
   return a.timestampWholeSec - b.timestampWholeSec ||
     a.timestampFracNs - b.timestampFracNs;
 }
@@ -105,10 +105,10 @@ export class CaptureGroup {
   }
 
   /** Reads one burst from each capture without blocking and merges them in time order. */
-  readBurst(): CapturedFrame[] {
+  readBurst(): LiveFrame[] {
     this.#lastBurstFull = false;
     if (this.#closed) return [];
-    let merged: CapturedFrame[] = [];
+    let merged: LiveFrame[] = [];
     let sources = 0;
     for (const capture of this.captures) {
       const frames = capture.readBurst();
@@ -122,7 +122,7 @@ export class CaptureGroup {
   }
 
   /** Bursts of merged frames until `close()`; each array is non-empty. */
-  bursts(): AsyncGenerator<CapturedFrame[], void, undefined> {
+  bursts(): AsyncGenerator<LiveFrame[], void, undefined> {
     this.#waiter ??= new IdleWaiter(
       this.captures.map((capture) => capture.selectableFd),
     );
@@ -131,7 +131,7 @@ export class CaptureGroup {
 
   /** Merged frames one at a time until `close()`. */
   async *[Symbol.asyncIterator](): AsyncGenerator<
-    CapturedFrame,
+    LiveFrame,
     void,
     undefined
   > {
