@@ -239,6 +239,22 @@ function checkInterfaceExists(interfaceName: string): void {
   }
 }
 
+/**
+ * The running Deno binary, shell-quoted when it needs to be, for the setcap
+ * hint. `command -v deno` would print nothing on the npx route, where deno is
+ * not on PATH.
+ */
+function runningDenoPath(): string {
+  let path: string;
+  try {
+    path = Deno.execPath();
+  } catch {
+    // Without read permission Deno will not say where it is.
+    return "/path/to/deno";
+  }
+  return /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replaceAll("'", "'\\''")}'`;
+}
+
 function activationError(
   pcap: Libpcap,
   handle: Deno.PointerObject,
@@ -253,7 +269,7 @@ function activationError(
     case PCAP_ERROR_PROMISC_PERM_DENIED:
       return new CaptureError(
         `capture on ${interfaceName} needs root or CAP_NET_RAW: run with sudo or ` +
-          `\`setcap cap_net_raw,cap_net_admin+ep "$(command -v deno)"\` (libpcap: ${detail})`,
+          `\`setcap cap_net_raw,cap_net_admin+ep ${runningDenoPath()}\` (libpcap: ${detail})`,
         { ...options, code: "PERM_DENIED" },
       );
     case PCAP_ERROR_NO_SUCH_DEVICE:
