@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { LiveCapture } from "./live_capture.ts";
-import { IdleWaiter } from "./_poll_loop.ts";
+import { IdleWaiter, yieldToEventLoop } from "./_poll_loop.ts";
 import { captureSkipReason, needs, sendDatagrams, startUdpSink } from "./_test_support.ts";
 
 const noCapture = captureSkipReason();
@@ -63,8 +63,12 @@ Deno.test({
     const capture = LiveCapture.open({ interfaceName: "lo", filter: "udp dst port 9" });
     const waiter = new IdleWaiter([capture.selectableFd]);
     try {
-      const waiting = waiter.wait(600000);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      let settled = false;
+      const waiting = waiter.wait(600000).finally(() => settled = true);
+      // wait() hands poll() to a worker thread before it returns; nothing arrives on port 9,
+      // so the wait is still blocked after the event loop turns. close() must end it.
+      await yieldToEventLoop();
+      assert.equal(settled, false, "the wait blocks while nothing arrives");
       waiter.close();
       await within(waiting, 10000, "wait()");
       // A closed waiter does not wait again.
