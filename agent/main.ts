@@ -181,7 +181,8 @@ async function run(config: Config, options: RunOptions): Promise<number> {
         : "Stopping: the next run resumes after the last batch sent or stored",
     );
     stop.abort();
-    group?.close();
+    // Live capture reads what the kernel already holds, then its bursts end.
+    group?.stop();
   };
   const counter = { frames: 0 };
   let frames: AsyncIterable<readonly PipelineFrame[]>;
@@ -312,7 +313,8 @@ async function run(config: Config, options: RunOptions): Promise<number> {
       payloadCapture: config.payloadCapture,
       defaultInterfaceName: session?.sourceName ??
         (readPath === undefined ? "" : baseName(readPath)),
-      signal: stop.signal,
+      // A file stops after the current burst; live capture ends when its bursts end.
+      signal: readPath !== undefined ? stop.signal : undefined,
     });
     complete = result.complete && readPath !== undefined;
   } catch (error) {

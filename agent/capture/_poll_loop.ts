@@ -16,6 +16,8 @@ export interface BurstSource {
   readonly lastBurstFull: boolean;
   /** True once closed; the loop ends. */
   readonly closed: boolean;
+  /** True once asked to stop: the loop drains what is ready, then ends. */
+  readonly stopping?: boolean;
 }
 
 const LIBC_SYMBOLS = {
@@ -165,7 +167,8 @@ export function yieldToEventLoop(): Promise<void> {
 /**
  * Drains `source` in bursts until it is closed, yielding each non-empty
  * burst. After a full burst it only yields to the event loop; after a short
- * one the ring buffer is empty, so it waits up to `idleWaitMs`.
+ * one the ring buffer is empty, so it waits up to `idleWaitMs`, or ends when
+ * the source is stopping.
  */
 export async function* pollBursts(
   source: BurstSource,
@@ -177,6 +180,8 @@ export async function* pollBursts(
     if (frames.length > 0) yield frames;
     if (source.closed) return;
     if (source.lastBurstFull) await yieldToEventLoop();
+    // Stopping: what the kernel already captured is read to the end, then no more waiting.
+    else if (source.stopping) return;
     else await waiter.wait(idleWaitMs);
   }
 }

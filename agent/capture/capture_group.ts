@@ -38,6 +38,7 @@ export class CaptureGroup {
   #idleSleepMs: number;
   #waiter: IdleWaiter | null = null;
   #closed = false;
+  #stopping = false;
   #lastBurstFull = false;
 
   private constructor(captures: LiveCapture[], idleSleepMs: number) {
@@ -97,6 +98,20 @@ export class CaptureGroup {
   /** True once `close()` was called. */
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** True once `stop()` was called. */
+  get stopping(): boolean {
+    return this.#stopping;
+  }
+
+  /**
+   * Ends `bursts()` after it has read what the kernel already captured (a
+   * SIGINT loses nothing that was on the wire before it); `close()` after.
+   */
+  stop(): void {
+    this.#stopping = true;
+    this.#waiter?.wake();
   }
 
   /** True when some capture's last burst was full, so more frames are likely waiting. */
