@@ -211,7 +211,7 @@ Deno.test({
           ) {
             assert.match(out.stdout, new RegExp(`^  ${name} +\\d+$`, "m"));
           }
-          assert.match(out.stdout, /^  captured = sent \+ stored \+ dropped \+ dead_lettered$/m);
+          assert.match(out.stdout, /^ {2}captured = sent \+ stored \+ dropped \+ dead_lettered$/m);
           const status = await agentStatus(baseEnv);
           // Every record this agent's store ever filed is somewhere: sent, stored, dropped or
           // dead-lettered.
