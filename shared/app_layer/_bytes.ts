@@ -38,9 +38,44 @@ export function latin1(bytes: Uint8Array, start: number, end: number): string {
 
 const UTF8 = new TextDecoder("utf-8", { fatal: false });
 
-/** The bytes `start..end` decoded as UTF-8, with U+FFFD for invalid sequences. */
-export function utf8(bytes: Uint8Array, start: number, end: number): string {
-  return UTF8.decode(bytes.subarray(start, end));
+/** tshark's escapes for C0 controls that have a letter; other controls become `\ooo`. */
+const LETTER_ESCAPES: Readonly<Record<number, string>> = {
+  0x07: "\\a",
+  0x08: "\\b",
+  0x09: "\\t",
+  0x0a: "\\n",
+  0x0b: "\\v",
+  0x0c: "\\f",
+  0x0d: "\\r",
+};
+
+/**
+ * Protocol text (a DNS label, a server name, an ALPN value) the way tshark
+ * shows it: UTF-8 (mDNS names such as "Jane’s iPhone" are UTF-8, RFC 6762
+ * §16), an invalid sequence as U+FFFD, and control characters escaped
+ * (`\n`, `\000`), so a name never carries a control character into a log
+ * or a page. Long text should be cut before: this walks every byte.
+ */
+export function displayText(message: Uint8Array, start: number, end: number): string {
+  let ascii = true;
+  for (let i = start; i < end; i++) {
+    const byte = message[i];
+    if (byte < 0x20 || byte > 0x7e) {
+      ascii = false;
+      break;
+    }
+  }
+  if (ascii) return String.fromCharCode(...message.subarray(start, end));
+  let text = "";
+  for (const char of UTF8.decode(message.subarray(start, end))) {
+    const code = char.charCodeAt(0);
+    if (code < 0x20 || code === 0x7f) {
+      text += LETTER_ESCAPES[code] ?? `\\${code.toString(8).padStart(3, "0")}`;
+    } else {
+      text += char;
+    }
+  }
+  return text;
 }
 
 /** Dotted-quad text of the IPv4 address at `at`. */

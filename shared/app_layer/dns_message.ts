@@ -7,7 +7,7 @@
  */
 
 import { formatIpv6 } from "../packet/address_format.ts";
-import { ipv4Text, u16, u32 } from "./_bytes.ts";
+import { displayText, ipv4Text, u16, u32 } from "./_bytes.ts";
 
 /**
  * What a DNS-shaped message tells about its flow. The field names are those
@@ -101,50 +101,10 @@ function readName(message: Uint8Array, at: number): NameRead | null {
     wireBytes += length + 1;
     if (wireBytes > MAX_NAME_WIRE_BYTES || cursor + 1 + length > message.length) return null;
     if (text.length > 0) text += ".";
-    text += labelText(message, cursor + 1, cursor + 1 + length);
+    text += displayText(message, cursor + 1, cursor + 1 + length);
     cursor += 1 + length;
   }
   return { text: text.length === 0 ? "." : text, end };
-}
-
-const UTF8 = new TextDecoder("utf-8", { fatal: false });
-/** tshark's escapes for C0 controls that have a letter; other controls become `\ooo`. */
-const LETTER_ESCAPES: Readonly<Record<number, string>> = {
-  0x07: "\\a",
-  0x08: "\\b",
-  0x09: "\\t",
-  0x0a: "\\n",
-  0x0b: "\\v",
-  0x0c: "\\f",
-  0x0d: "\\r",
-};
-
-/**
- * A label as text the way tshark shows it: UTF-8 (mDNS names such as
- * "Jane’s iPhone" are UTF-8, RFC 6762 §16), an invalid sequence as U+FFFD,
- * and control characters escaped (`\n`, `\000`), so a name never carries a
- * control character into a log or a page.
- */
-function labelText(message: Uint8Array, start: number, end: number): string {
-  let ascii = true;
-  for (let i = start; i < end; i++) {
-    const byte = message[i];
-    if (byte < 0x20 || byte > 0x7e) {
-      ascii = false;
-      break;
-    }
-  }
-  if (ascii) return String.fromCharCode(...message.subarray(start, end));
-  let text = "";
-  for (const char of UTF8.decode(message.subarray(start, end))) {
-    const code = char.charCodeAt(0);
-    if (code < 0x20 || code === 0x7f) {
-      text += LETTER_ESCAPES[code] ?? `\\${code.toString(8).padStart(3, "0")}`;
-    } else {
-      text += char;
-    }
-  }
-  return text;
 }
 
 /** Options for {@linkcode parseDnsMessage}. */
