@@ -20,6 +20,12 @@ export interface TcpStreamPrefixOptions {
    * @default {16}
    */
   maxRanges?: number;
+  /**
+   * Sequence number of the stream's first byte, when known beforehand (QUIC
+   * CRYPTO frames count their offsets from 0). Without it the stream starts
+   * after a SYN, or at the first segment that carries data.
+   */
+  startSeq?: number;
 }
 
 const DEFAULT_MAX_BYTES = 16384;
@@ -65,6 +71,7 @@ export class TcpStreamPrefix {
     }
     this.#maxBytes = maxBytes;
     this.#maxRanges = maxRanges;
+    if (options.startSeq !== undefined) this.#start = options.startSeq >>> 0;
   }
 
   /**
