@@ -27,6 +27,8 @@ export interface TransportPayload {
   tcpFlags: number;
   /** The captured payload bytes (fewer than the headers say when the snap length cut them). */
   payload: Uint8Array;
+  /** Payload bytes per the headers. */
+  wirePayloadLength: number;
 }
 
 /** The TCP and UDP packets of a capture in memory that carry a transport header. */
@@ -35,7 +37,11 @@ export function* transportPayloads(capture: Uint8Array): Generator<TransportPayl
   let frame = 0;
   for (const captured of readCaptureBytes(capture)) {
     frame++;
-    decodeHeaders(captured.data, { linkType: captured.linkType }, headers);
+    decodeHeaders(
+      captured.data,
+      { linkType: captured.linkType, wireLength: captured.wireLength },
+      headers,
+    );
     if ((headers.ipProto !== 6 && headers.ipProto !== 17) || headers.srcPort < 0) continue;
     if (headers.isFragment) continue;
     const data = captured.data;
@@ -52,6 +58,7 @@ export function* transportPayloads(capture: Uint8Array): Generator<TransportPayl
       tcpSeq: headers.tcpSeq,
       tcpFlags: headers.tcpFlags,
       payload: data.subarray(start, Math.max(start, end)),
+      wirePayloadLength: headers.payloadLength,
     };
   }
 }

@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { AppMetadata } from "./app_metadata.ts";
+import { AppLayerExtractor } from "./app_layer_extractor.ts";
 import type { TransportPayload } from "./_capture_payloads.ts";
 import type { TsharkFrame } from "./_tshark_fields.ts";
 
@@ -16,10 +18,16 @@ export class OracleTally {
   agreed = 0;
   /** Units tshark found behind headers our decoder does not reach (tunnels, ICMP quotes). */
   unreachable = 0;
+  /** Units where we found the protocol and tshark did not (e.g. TLS on a port tshark does not try). */
+  oursOnly = 0;
+  /** Units tshark dissected as the protocol by port alone, whose bytes are not it (a flood's filler). */
+  notTheProtocol = 0;
   /** Mismatch counts per field. */
   readonly fieldMismatches = new Map<string, number>();
   /** The first mismatches, for the report. */
   readonly examples: string[] = [];
+  /** The first units found by us only, for the report. */
+  readonly oursOnlyExamples: string[] = [];
 
   constructor(
     /** Protocol name in the report. */
@@ -59,6 +67,10 @@ export class OracleTally {
     return `${this.protocol}: ${this.agreed}/${this.compared} ${this.unit} agree ` +
       `(${(this.share * 100).toFixed(2)} %)` +
       (this.unreachable > 0 ? `, ${this.unreachable} behind tunnels/ICMP not reached` : "") +
+      (this.oursOnly > 0 ? `, ${this.oursOnly} found by us only` : "") +
+      (this.notTheProtocol > 0
+        ? `, ${this.notTheProtocol} that tshark took by port are not it (left out)`
+        : "") +
       (fields === "" ? "" : `; mismatches by field: ${fields}`);
   }
 }
@@ -71,6 +83,8 @@ export interface OracleCapture {
   packets: readonly TransportPayload[];
   /** tshark's rows by frame number. */
   rows: ReadonlyMap<number, TsharkFrame>;
+  /** Our extractor's metadata by frame number (see {@linkcode extractAll}). */
+  extracted: ReadonlyMap<number, AppMetadata>;
 }
 
 /** A protocol's comparison with tshark. */
@@ -126,4 +140,36 @@ export function compareField(
   tshark: unknown,
 ): void {
   if (JSON.stringify(ours) !== JSON.stringify(tshark)) problems.push({ field, ours, tshark });
+}
+
+/** Our extractor's metadata per frame number, run over a capture the way the agent will. */
+export async function extractAll(
+  packets: readonly TransportPayload[],
+): Promise<Map<number, AppMetadata>> {
+  const extractor = new AppLayerExtractor();
+  const found = new Map<number, AppMetadata>();
+  for (const packet of packets) {
+    const transport = packet.ipProto === 6 ? "tcp" : "udp";
+    const result = extractor.extract({
+      transport,
+      directionKey:
+        `${packet.srcIp}:${packet.srcPort}>${packet.dstIp}:${packet.dstPort}/${transport}`,
+      srcPort: packet.srcPort,
+      dstPort: packet.dstPort,
+      tcpSeq: packet.tcpSeq,
+      syn: packet.tcpFlags >= 0 && (packet.tcpFlags & 0x02) !== 0,
+      payload: packet.payload,
+      truncated: packet.payload.length < packet.wirePayloadLength,
+    });
+    const metadata = result instanceof Promise ? await result : result;
+    if (metadata !== null) found.set(packet.frame, metadata);
+  }
+  return found;
+}
+
+/** A TCP or UDP stream direction as tshark numbers streams: `tcp/3/51000`. */
+export function streamDirection(packet: TransportPayload, row: TsharkFrame): string | null {
+  const kind = packet.ipProto === 6 ? "tcp" : "udp";
+  const stream = row.get(`${kind}.stream`)?.at(-1);
+  return stream === undefined ? null : `${kind}/${stream}/${packet.srcPort}`;
 }

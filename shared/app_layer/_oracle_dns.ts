@@ -64,6 +64,7 @@ export function dnsOracleChecks(): OracleCheck[] {
         "dns.qry.name",
         "dns.qry.type",
         "dns.flags.response",
+        "dns.flags.opcode",
         "dns.flags.rcode",
         "dns.count.answers",
         "dns.resp.type",
@@ -80,6 +81,13 @@ export function dnsOracleChecks(): OracleCheck[] {
           reached.add(packet.frame);
           const theirs = tsharkDns(row!);
           if (theirs.messages === 0) continue; // tshark found the layer but no header
+          // tshark takes port 53 by port alone; an opcode DNS does not define
+          // means the bytes are something else (the lab's UDP flood filler).
+          const opcode = Number(row!.get("dns.flags.opcode")?.[0]);
+          if (![0, 1, 2, 4, 5, 6].includes(opcode)) {
+            tally.notTheProtocol++;
+            continue;
+          }
           const ours = packet.ipProto === 6
             ? parseDnsOverTcp(packet.payload)
             : parseDnsMessage(packet.payload);

@@ -1,6 +1,7 @@
 /**
  * The application-layer parsers against tshark's own dissection of the same
- * packets, on every public capture of the team kit (`pcaps/` and `ja4/`):
+ * packets, on every public capture of the team kit (`pcaps/` and `ja4/`) and
+ * every capture the lab made (`models/captures/`):
  * each protocol's fields must agree for at least 98 % of the packets or
  * flows where tshark finds the protocol and our decoder reaches its
  * transport header. Captures are taken by content: every capture is read,
@@ -15,8 +16,9 @@ import { findTeamKit } from "../testing/team_kit.ts";
 import { tsharkAvailable } from "../testing/tshark_conversations.ts";
 import { transportPayloads } from "./_capture_payloads.ts";
 import { tsharkFields } from "./_tshark_fields.ts";
-import { BASE_FIELDS, type OracleCheck } from "./_oracle.ts";
+import { BASE_FIELDS, extractAll, type OracleCheck } from "./_oracle.ts";
 import { dnsOracleChecks } from "./_oracle_dns.ts";
+import { flowOracleChecks } from "./_oracle_flows.ts";
 
 /** The share of units that must agree with tshark, per protocol. */
 const REQUIRED_SHARE = 0.98;
@@ -24,13 +26,16 @@ const REQUIRED_SHARE = 0.98;
 const kit = findTeamKit();
 const live = await tsharkAvailable();
 
-function kitCaptures(dir: string): string[] {
+/** The lab's captures committed with the model (what the lab makes, and what the bench reads). */
+const LAB_CAPTURES = new URL("../../models/captures", import.meta.url).pathname;
+
+function captureFiles(folders: readonly string[]): string[] {
   const paths: string[] = [];
-  for (const folder of ["pcaps", "ja4"]) {
+  for (const folder of folders) {
     try {
-      for (const entry of Deno.readDirSync(`${dir}/${folder}`)) {
+      for (const entry of Deno.readDirSync(folder)) {
         if (entry.isFile && /\.(pcap|pcapng)$/.test(entry.name)) {
-          paths.push(`${dir}/${folder}/${entry.name}`);
+          paths.push(`${folder}/${entry.name}`);
         }
       }
     } catch (error) {
@@ -44,20 +49,26 @@ Deno.test({
   name: "app-layer parsers agree with tshark on the team kit's public captures",
   ignore: kit === null || !live,
   fn: async () => {
-    const checks: OracleCheck[] = [...dnsOracleChecks()];
+    const checks: OracleCheck[] = [...dnsOracleChecks(), ...flowOracleChecks()];
     const fields = [...new Set([...BASE_FIELDS, ...checks.flatMap((check) => check.fields)])];
     const preferences = [...new Set(checks.flatMap((check) => check.preferences ?? []))];
-    const captures = kitCaptures(kit!);
+    const captures = captureFiles([`${kit}/pcaps`, `${kit}/ja4`, LAB_CAPTURES]);
     assert.ok(captures.length > 0, `no captures in ${kit}`);
     for (const path of captures) {
       const rows = await tsharkFields(path, fields, preferences);
       const packets = [...transportPayloads(await Deno.readFile(path))];
       const name = path.slice(path.lastIndexOf("/") + 1);
-      for (const check of checks) await check.check({ name, packets, rows });
+      const extracted = await extractAll(packets);
+      for (const check of checks) await check.check({ name, packets, rows, extracted });
     }
     const report = checks.map((check) => check.tally);
     console.log(report.map((tally) => tally.summary()).join("\n"));
     for (const tally of report) {
+      if (tally.oursOnlyExamples.length > 0) {
+        console.log(
+          `${tally.protocol} found by us only, e.g.:\n  ${tally.oursOnlyExamples.join("\n  ")}`,
+        );
+      }
       if (tally.examples.length > 0) {
         console.log(`${tally.protocol} disagreements:\n  ${tally.examples.join("\n  ")}`);
       }

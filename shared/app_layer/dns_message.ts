@@ -130,10 +130,12 @@ export interface ParseDnsOptions {
  * ```
  */
 export function parseDnsMessage(message: Uint8Array): DnsMetadata | null;
+/** With `listNames`, the result also lists the message's names (mDNS, LLMNR). */
 export function parseDnsMessage(
   message: Uint8Array,
   options: ParseDnsOptions & { listNames: true },
 ): LocalNameMetadata | null;
+/** With options decided at run time, either shape. */
 export function parseDnsMessage(
   message: Uint8Array,
   options?: ParseDnsOptions,

@@ -137,12 +137,23 @@ export function httpHeadComplete(bytes: Uint8Array): boolean {
   return bytes.length >= MAX_HEAD_BYTES;
 }
 
+/** Options for {@linkcode parseHttpRequest}. */
+export interface ParseHttpRequestOptions {
+  /**
+   * The bytes end where the capture cut them (snap length, or the flow
+   * ended): a last header line without its end is taken as far as it goes,
+   * as tshark shows it, instead of being left out as not yet arrived.
+   * @default {false}
+   */
+  cutByCapture?: boolean;
+}
+
 /**
  * Parses the start of an HTTP/1.x request: the request line and, of the
  * headers that were captured, Host and User-Agent. Never throws; null when
  * the bytes do not begin like a request. A request cut short gives what
  * arrived: the method and the start of the target, with the headers not yet
- * seen null.
+ * seen null (or, with `cutByCapture`, cut).
  *
  * @example
  * ```ts
@@ -150,7 +161,10 @@ export function httpHeadComplete(bytes: Uint8Array): boolean {
  * // { http_method: "GET", http_host: "x", http_path: "/a", http_user_agent: null }
  * ```
  */
-export function parseHttpRequest(bytes: Uint8Array): HttpRequestMetadata | null {
+export function parseHttpRequest(
+  bytes: Uint8Array,
+  options: ParseHttpRequestOptions = {},
+): HttpRequestMetadata | null {
   if (!looksLikeHttpRequest(bytes)) return null;
   const method = readMethod(bytes)!;
   const limit = Math.min(bytes.length, MAX_HEAD_BYTES);
@@ -173,13 +187,19 @@ export function parseHttpRequest(bytes: Uint8Array): HttpRequestMetadata | null 
     ),
     http_user_agent: null,
   };
-  readHeaders(bytes, lineEnd + 1, limit, (name, valueStart, valueEnd) => {
-    if (request.http_host === null && name === "host") {
-      request.http_host = displayText(bytes, valueStart, valueEnd);
-    } else if (request.http_user_agent === null && name === "user-agent") {
-      request.http_user_agent = displayText(bytes, valueStart, valueEnd);
-    }
-  });
+  readHeaders(
+    bytes,
+    lineEnd + 1,
+    limit,
+    options.cutByCapture ?? false,
+    (name, valueStart, valueEnd) => {
+      if (request.http_host === null && name === "host") {
+        request.http_host = displayText(bytes, valueStart, valueEnd);
+      } else if (request.http_user_agent === null && name === "user-agent") {
+        request.http_user_agent = displayText(bytes, valueStart, valueEnd);
+      }
+    },
+  );
   return request;
 }
 
@@ -192,12 +212,16 @@ function readHeaders(
   bytes: Uint8Array,
   start: number,
   limit: number,
+  takeCutLine: boolean,
   onHeader: (name: string, valueStart: number, valueEnd: number) => void,
 ): void {
   let at = start;
   while (at < limit) {
-    const lineEnd = indexOfByte(bytes, LF, at, limit);
-    if (lineEnd < 0) return; // a header cut short is left out
+    let lineEnd = indexOfByte(bytes, LF, at, limit);
+    if (lineEnd < 0) {
+      if (!takeCutLine) return; // it may yet arrive whole
+      lineEnd = limit;
+    }
     let end = lineEnd > at && bytes[lineEnd - 1] === CR ? lineEnd - 1 : lineEnd;
     if (end === at) return; // the empty line ends the head
     const colon = indexOfByte(bytes, 0x3a, at, end);

@@ -64,6 +64,7 @@ export class QuicInitialReader {
     startSeq: 0,
   });
 
+  /** Checks the options; throws `RangeError` naming a bad one. */
   constructor(options: QuicInitialReaderOptions = {}) {
     const maxPackets = options.maxPackets ?? DEFAULT_MAX_PACKETS;
     if (!Number.isInteger(maxPackets) || maxPackets < 1) {

@@ -72,9 +72,13 @@ async function expandLabel(
 
 /** The secret, key, IV and header-protection key of one direction, as raw bytes (for tests). */
 export interface QuicInitialSecrets {
+  /** The direction's initial secret (32 bytes). */
   secret: Uint8Array;
+  /** AEAD key (16 bytes). */
   key: Uint8Array;
+  /** AEAD IV (12 bytes). */
   iv: Uint8Array;
+  /** Header-protection key (16 bytes). */
   hp: Uint8Array;
 }
 

@@ -56,6 +56,7 @@ export class TcpStreamPrefix {
   /** Sorted, disjoint, non-adjacent [from, to) ranges of stream offsets held. */
   #ranges: number[] = [];
 
+  /** Checks the options; throws `RangeError` naming a bad one. */
   constructor(options: TcpStreamPrefixOptions = {}) {
     const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
     if (!Number.isInteger(maxBytes) || maxBytes < 1 || maxBytes > 1 << 24) {
