@@ -53,7 +53,7 @@ export function initialHeader(spec: ClientInitialSpec): Uint8Array<ArrayBuffer> 
 /** Encrypts and header-protects a client Initial packet. */
 export async function protectClientInitial(spec: ClientInitialSpec): Promise<Uint8Array> {
   const payloadBytes = spec.payloadBytes ?? 1162;
-  const secrets = await deriveQuicInitialSecrets(spec.dcid, spec.version, "client");
+  const secrets = deriveQuicInitialSecrets(spec.dcid, spec.version, "client");
   const header = initialHeader(spec);
   const plain = new Uint8Array(payloadBytes);
   plain.set(spec.frames);

@@ -98,17 +98,24 @@ export class AppLayerExtractor {
 
   /**
    * The metadata one packet yields, or null. Never throws on the packet's
-   * bytes; a promise only for a QUIC client Initial.
+   * bytes; a promise only for a QUIC client Initial. A TCP packet without
+   * payload never yields anything, but pass SYNs: one ends the state of an
+   * earlier connection on the same tuple.
    */
   extract(packet: AppPacket): AppMetadata | null | Promise<AppMetadata | null> {
     const hint: RecogniseHint = packet;
     const state = this.#directions.get(packet.directionKey);
-    if (state === DONE && !(packet.syn && packet.transport === "tcp")) return null;
     if (packet.transport === "tcp") {
+      if (packet.payload.length === 0) {
+        // A SYN starts a new connection, even on a tuple seen before. No
+        // state is made for it: a SYN flood would fill the table, and the
+        // stream can start at its first data segment instead.
+        if (packet.syn && state !== undefined) this.#directions.delete(packet.directionKey);
+        return null;
+      }
+      if (state === DONE) return null;
       let stream = state as TcpAppStream | undefined;
-      // A SYN starts a new connection, even on a tuple seen before.
-      if (stream === undefined || (packet.syn && state !== undefined)) {
-        if (packet.payload.length === 0 && !packet.syn) return null;
+      if (stream === undefined) {
         stream = new TcpAppStream();
         this.#remember(packet.directionKey, stream);
       }
@@ -124,6 +131,7 @@ export class AppLayerExtractor {
       if (stream.done) this.#directions.set(packet.directionKey, DONE);
       return found;
     }
+    if (state === DONE) return null;
     if (state instanceof QuicInitialReader) return this.#readQuic(packet, state);
     switch (recogniseAppProtocol(packet.payload, hint)) {
       case "dns":

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { displayText, indexOfByte } from "./_bytes.ts";
+import { displayText, indexOfByte, latin1 } from "./_bytes.ts";
 
 /** What a request tells; field names are those a packet record and a flow carry. */
 export interface HttpRequestMetadata {
@@ -85,13 +85,33 @@ function startsWith(bytes: Uint8Array, at: number, prefix: readonly number[]): b
   return true;
 }
 
-/** The method token at the start of `bytes` and whether it is a known method, or null. */
-function readMethod(bytes: Uint8Array): { method: string; end: number; known: boolean } | null {
+/**
+ * Known methods as bytes, by length, so recognising a request builds no
+ * string: the recogniser runs on every first segment of every TCP flow.
+ */
+const KNOWN_METHOD_BYTES: readonly (readonly Uint8Array[])[] = (() => {
+  const byLength: Uint8Array[][] = [];
+  for (const method of KNOWN_METHODS) {
+    (byLength[method.length] ??= []).push(new TextEncoder().encode(method));
+  }
+  return byLength;
+})();
+
+/** Length of the method token at the start of `bytes` (followed by a space), or -1. */
+function methodLength(bytes: Uint8Array): number {
   let at = 0;
   while (at < bytes.length && at <= MAX_METHOD_BYTES && isTokenByte(bytes[at])) at++;
-  if (at === 0 || at > MAX_METHOD_BYTES || at >= bytes.length || bytes[at] !== SP) return null;
-  const method = String.fromCharCode(...bytes.subarray(0, at));
-  return { method, end: at, known: KNOWN_METHODS.has(method) };
+  if (at === 0 || at > MAX_METHOD_BYTES || at >= bytes.length || bytes[at] !== SP) return -1;
+  return at;
+}
+
+function isKnownMethod(bytes: Uint8Array, length: number): boolean {
+  for (const known of KNOWN_METHOD_BYTES[length] ?? []) {
+    let same = true;
+    for (let i = 0; i < length && same; i++) same = bytes[i] === known[i];
+    if (same) return true;
+  }
+  return false;
 }
 
 /**
@@ -100,13 +120,15 @@ function readMethod(bytes: Uint8Array): { method: string; end: number; known: bo
  * first line.
  */
 export function looksLikeHttpRequest(bytes: Uint8Array): boolean {
-  const method = readMethod(bytes);
-  if (method === null) return false;
-  if (method.known) return true;
-  const lineEnd = indexOfByte(bytes, LF, method.end, Math.min(bytes.length, MAX_HEAD_BYTES));
+  // Methods are upper-case by convention; reject anything else at once.
+  if (bytes.length === 0 || bytes[0] < 0x41 || bytes[0] > 0x5a) return false;
+  const length = methodLength(bytes);
+  if (length < 0) return false;
+  if (isKnownMethod(bytes, length)) return true;
+  const lineEnd = indexOfByte(bytes, LF, length, Math.min(bytes.length, MAX_HEAD_BYTES));
   if (lineEnd < 0) return false;
   const end = lineEnd > 0 && bytes[lineEnd - 1] === CR ? lineEnd - 1 : lineEnd;
-  return end - 9 > method.end && bytes[end - 9] === SP &&
+  return end - 9 > length && bytes[end - 9] === SP &&
     startsWith(bytes, end - 8, HTTP_VERSION_PREFIX);
 }
 
@@ -166,7 +188,8 @@ export function parseHttpRequest(
   options: ParseHttpRequestOptions = {},
 ): HttpRequestMetadata | null {
   if (!looksLikeHttpRequest(bytes)) return null;
-  const method = readMethod(bytes)!;
+  const methodEnd = methodLength(bytes);
+  const method = { method: latin1(bytes, 0, methodEnd), end: methodEnd };
   const limit = Math.min(bytes.length, MAX_HEAD_BYTES);
   const targetStart = method.end + 1;
   // A target holds no space (RFC 9112 §3.2): it ends at the space before the
@@ -203,8 +226,20 @@ export function parseHttpRequest(
   return request;
 }
 
+const HOST = new TextEncoder().encode("host");
+const USER_AGENT = new TextEncoder().encode("user-agent");
+
+/** Whether the bytes at `at` spell `lower` (lower-case ASCII), ignoring ASCII case. */
+function sameLowerCase(bytes: Uint8Array, at: number, lower: Uint8Array): boolean {
+  for (let i = 0; i < lower.length; i++) {
+    const byte = bytes[at + i];
+    if ((byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte) !== lower[i]) return false;
+  }
+  return true;
+}
+
 /**
- * Calls `onHeader` with each complete header line's lower-case name and its
+ * Calls `onHeader` with the Host and User-Agent header lines' lower-case name and its
  * value's bounds (whitespace trimmed, cut to the longest value kept), until
  * the empty line or the end of the bytes.
  */
@@ -213,7 +248,7 @@ function readHeaders(
   start: number,
   limit: number,
   takeCutLine: boolean,
-  onHeader: (name: string, valueStart: number, valueEnd: number) => void,
+  onHeader: (name: "host" | "user-agent", valueStart: number, valueEnd: number) => void,
 ): void {
   let at = start;
   while (at < limit) {
@@ -226,10 +261,13 @@ function readHeaders(
     if (end === at) return; // the empty line ends the head
     const colon = indexOfByte(bytes, 0x3a, at, end);
     if (colon > at) {
-      // Only Host and User-Agent are wanted: compare lengths before building the name.
-      const nameLength = colon - at;
-      if (nameLength === 4 || nameLength === 10) {
-        const name = String.fromCharCode(...bytes.subarray(at, colon)).toLowerCase();
+      // Only Host and User-Agent are wanted: compare bytes, build no name.
+      const name = colon - at === 4 && sameLowerCase(bytes, at, HOST)
+        ? "host"
+        : colon - at === 10 && sameLowerCase(bytes, at, USER_AGENT)
+        ? "user-agent"
+        : null;
+      if (name !== null) {
         let valueStart = colon + 1;
         while (valueStart < end && (bytes[valueStart] === SP || bytes[valueStart] === 0x09)) {
           valueStart++;

@@ -55,6 +55,8 @@ const MAX_PACKETS_PER_DATAGRAM = 4;
 export class QuicInitialReader {
   readonly #maxPackets: number;
   #packets = 0;
+  /** Initial packets that opened. */
+  #opened = 0;
   #done = false;
   #keys: QuicInitialKeys | null = null;
   #keysId = "";
@@ -103,7 +105,14 @@ export class QuicInitialReader {
           header.end,
           keys,
         );
+        if (opened === null && this.#opened === 0) {
+          // A client's first Initial always opens under keys from its own
+          // DCID: this is the server's direction, or no QUIC we can read.
+          this.#done = true;
+          return null;
+        }
         if (opened !== null) {
+          this.#opened++;
           for (const frame of cryptoFrames(opened.payload)) {
             if (frame.offset <= TLS_MAX_HELLO_BYTES) {
               this.#stream.push(frame.offset, frame.data);

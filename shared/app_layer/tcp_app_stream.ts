@@ -59,6 +59,7 @@ const DEFAULT_MAX_BYTES = 16384;
 const DEFAULT_MAX_SEGMENTS = 24;
 const TLS_CLIENT_HELLO = 1;
 const TLS_SERVER_HELLO = 2;
+const EMPTY = new Uint8Array(0);
 /** Bytes that let the recogniser decide (an HTTP method and space, a TLS record header, `SSH-`). */
 const RECOGNISE_BYTES = 8;
 
@@ -95,11 +96,19 @@ export class TcpAppStream {
   readonly #maxSegments: number;
   #phase: Phase = "start";
   #protocol: AppProtocol | null = null;
-  /** Null once nothing is buffered any more (watching, or done). */
-  #prefix: TcpStreamPrefix | null;
+  /**
+   * The stream bytes gathered while a message spans segments; null while
+   * none are buffered. A message within one segment is read from the
+   * segment itself, with no copy: the common case.
+   */
+  #prefix: TcpStreamPrefix | null = null;
+  /** Sequence number of the stream's first byte: after a SYN, else the first data segment's; -1 before. */
+  #startSeq = -1;
+  /** The bytes the current message is read from (the segment, or the prefix's). */
+  #bytes: Uint8Array = new Uint8Array(0);
   #segments = 0;
-  /** Protocols whose message was found: each is reported once per direction. */
-  readonly #found = new Set<AppProtocol>();
+  /** Whether an HTTP head was found: one is reported per direction. */
+  #foundHttp = false;
 
   /** Checks the options; throws `RangeError` naming a bad one. */
   constructor(options: TcpAppStreamOptions = {}) {
@@ -111,7 +120,6 @@ export class TcpAppStream {
       );
     }
     this.#maxSegments = maxSegments;
-    this.#prefix = new TcpStreamPrefix({ maxBytes: this.#maxBytes });
   }
 
   /** Whether there is nothing more to find in this direction. */
@@ -128,7 +136,7 @@ export class TcpAppStream {
   push(segment: TcpSegment, hint: RecogniseHint): AppMetadata | null {
     if (this.#phase === "done") return null;
     if (segment.payload.length === 0) {
-      if (segment.syn) this.#prefix?.push(segment.seq, segment.payload, true);
+      if (segment.syn && this.#startSeq < 0) this.#startSeq = (segment.seq + 1) >>> 0;
       return null;
     }
     if (++this.#segments > this.#maxSegments) {
@@ -136,29 +144,44 @@ export class TcpAppStream {
       return null;
     }
     if (this.#phase === "watch" && !this.#restart(segment, hint)) return null;
-    const prefix = this.#prefix!;
-    prefix.push(segment.seq, segment.payload, segment.syn);
-    const bytes = prefix.bytes();
-    if (bytes.length === 0) return null; // a hole before this segment
+    // Data on a SYN (TCP Fast Open) starts after the SYN's own sequence number.
+    if (this.#startSeq < 0) this.#startSeq = (segment.syn ? segment.seq + 1 : segment.seq) >>> 0;
+    let bytes: Uint8Array;
+    if (this.#prefix === null && segment.seq >>> 0 === this.#startSeq && !segment.syn) {
+      bytes = segment.payload; // the segment begins the stream: read it in place
+    } else {
+      this.#prefix ??= new TcpStreamPrefix({ maxBytes: this.#maxBytes, startSeq: this.#startSeq });
+      this.#prefix.push(segment.seq, segment.payload, segment.syn);
+      bytes = this.#prefix.bytes();
+      if (bytes.length === 0) return null; // a hole before this segment
+    }
+    this.#bytes = bytes;
     this.#protocol ??= recogniseAppProtocol(bytes, hint);
-    const found = this.#read(bytes, prefix);
-    if (found !== null || !segment.truncated || this.#phase !== "start") return found;
-    // Nothing after this segment can join it: take what it holds.
-    return this.#conclude();
+    const full = bytes.length >= this.#maxBytes;
+    const found = this.#read(bytes, full);
+    if (found !== null || this.#phase !== "start") return found;
+    if (segment.truncated) return this.#conclude(); // nothing after this segment can join it
+    if (this.#prefix === null) {
+      // The message goes on in later segments: keep a copy of this one.
+      this.#prefix = new TcpStreamPrefix({ maxBytes: this.#maxBytes, startSeq: this.#startSeq });
+      this.#prefix.push(segment.seq, segment.payload);
+      this.#bytes = this.#prefix.bytes(); // hold no view into the capture's buffer
+    }
+    return null;
   }
 
-  #read(bytes: Uint8Array, prefix: TcpStreamPrefix): AppMetadata | null {
+  #read(bytes: Uint8Array, full: boolean): AppMetadata | null {
     switch (this.#protocol) {
       case "tls":
-        return this.#readTls(bytes);
+        return this.#readTls(bytes, full);
       case "http":
-        return this.#readHttp(bytes);
+        return this.#readHttp(bytes, full);
       case "ssh":
-        return this.#readSsh(bytes);
+        return this.#readSsh(bytes, full);
       case "dns":
-        return this.#readDns(bytes);
+        return this.#readDns(bytes, full);
       default:
-        if (bytes.length >= RECOGNISE_BYTES || prefix.full) this.#watch();
+        if (bytes.length >= RECOGNISE_BYTES || full) this.#watch();
         return null;
     }
   }
@@ -173,14 +196,15 @@ export class TcpAppStream {
     this.#phase = "watch";
     this.#prefix = null;
     this.#protocol = null;
+    this.#bytes = EMPTY;
   }
 
   /** Starts reading afresh at a watched segment that begins a message not yet found. */
   #restart(segment: TcpSegment, hint: RecogniseHint): boolean {
     const protocol = recogniseAppProtocol(segment.payload, hint);
-    if (protocol === null || this.#found.has(protocol)) return false;
+    if (protocol === null || (protocol === "http" && this.#foundHttp)) return false;
     if (protocol === "tls" && !startsTlsHello(segment.payload)) return false;
-    this.#prefix = new TcpStreamPrefix({ maxBytes: this.#maxBytes, startSeq: segment.seq });
+    this.#startSeq = segment.seq >>> 0;
     this.#protocol = protocol;
     this.#phase = "start";
     return true;
@@ -189,12 +213,13 @@ export class TcpAppStream {
   #finish(): void {
     this.#phase = "done";
     this.#prefix = null;
+    this.#bytes = EMPTY;
   }
 
-  #readTls(bytes: Uint8Array): AppMetadata | null {
+  #readTls(bytes: Uint8Array, full: boolean): AppMetadata | null {
     const read = parseTlsStream(bytes);
     if (read.status === "partial") {
-      if (this.#prefix!.full) this.#finish();
+      if (full) this.#finish();
       return null;
     }
     this.#finish();
@@ -202,33 +227,33 @@ export class TcpAppStream {
     return { app_protocol: "tls", ...read.metadata };
   }
 
-  #readHttp(bytes: Uint8Array): AppMetadata | null {
+  #readHttp(bytes: Uint8Array, full: boolean): AppMetadata | null {
     if (!looksLikeHttpRequest(bytes)) {
       const response = parseHttpResponse(bytes);
-      this.#found.add("http");
+      this.#foundHttp = true;
       this.#watch();
       return response === null ? null : { app_protocol: "http", ...response };
     }
-    if (!httpHeadComplete(bytes) && !this.#prefix!.full) return null;
+    if (!httpHeadComplete(bytes) && !full) return null;
     const request = parseHttpRequest(bytes);
-    this.#found.add("http");
+    this.#foundHttp = true;
     this.#watch();
     return request === null ? null : { app_protocol: "http", ...request };
   }
 
-  #readSsh(bytes: Uint8Array): AppMetadata | null {
+  #readSsh(bytes: Uint8Array, full: boolean): AppMetadata | null {
     const banner = parseSshBanner(bytes);
     if (banner === null) {
-      if (this.#prefix!.full || bytes.length > 2048 + SSH_MAX_BANNER_BYTES) this.#finish();
+      if (full || bytes.length > 2048 + SSH_MAX_BANNER_BYTES) this.#finish();
       return null;
     }
     this.#finish(); // the rest of an SSH stream is encrypted
     return { app_protocol: "ssh", ...banner };
   }
 
-  #readDns(bytes: Uint8Array): AppMetadata | null {
+  #readDns(bytes: Uint8Array, full: boolean): AppMetadata | null {
     if (bytes.length < 2 || bytes.length < 2 + u16(bytes, 0)) {
-      if (this.#prefix!.full) this.#finish();
+      if (full) this.#finish();
       return null;
     }
     const dns = parseDnsOverTcp(bytes);
@@ -254,10 +279,10 @@ export class TcpAppStream {
    * would be wrong.
    */
   #conclude(): AppMetadata | null {
-    const bytes = this.#prefix?.bytes() ?? new Uint8Array(0);
+    const bytes = this.#bytes;
     if (this.#protocol === "http") {
       const request = parseHttpRequest(bytes, { cutByCapture: true });
-      this.#found.add("http");
+      this.#foundHttp = true;
       this.#watch();
       return request === null ? null : { app_protocol: "http", ...request };
     }

@@ -111,6 +111,12 @@ export class TcpStreamPrefix {
 
   /** Merges [from, to) into the held ranges; false when that would exceed `maxRanges`. */
   #addRange(from: number, to: number): boolean {
+    const ranges = this.#ranges;
+    // The common case, in-order data after the first range, extends it in place.
+    if (ranges.length === 2 && ranges[0] === 0 && from <= ranges[1]) {
+      if (to > ranges[1]) ranges[1] = to;
+      return true;
+    }
     const merged: number[] = [];
     let placed = false;
     for (let i = 0; i < this.#ranges.length; i += 2) {
