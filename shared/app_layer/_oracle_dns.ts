@@ -5,7 +5,7 @@
  * @module
  */
 
-import { parseDnsMessage, parseDnsOverTcp } from "./dns_message.ts";
+import { DNS_MAX_NAMES, parseDnsMessage, parseDnsOverTcp } from "./dns_message.ts";
 import {
   compareField,
   hasLayer,
@@ -69,11 +69,12 @@ export function dnsOracleChecks(): OracleCheck[] {
         "dns.count.answers",
         "dns.resp.type",
         "dns.resp.ttl",
+        "dns.resp.name",
         "dns.a",
         "dns.aaaa",
         "dns.cname",
       ],
-      check({ name, packets, rows }: OracleCapture) {
+      check({ name, packets, rows, extracted: extractedFrames }: OracleCapture) {
         const reached = new Set<number>();
         for (const packet of packets) {
           const row = rows.get(packet.frame);
@@ -103,6 +104,24 @@ export function dnsOracleChecks(): OracleCheck[] {
               compareField(problems, "dns_answers", ours.dns_answers, theirs.dns_answers);
               compareField(problems, "dns_cnames", ours.dns_cnames, theirs.dns_cnames);
               compareField(problems, "dns_ttl", ours.dns_ttl, theirs.dns_ttl);
+            }
+          }
+          // What the extractor (the agent's path) made of the datagram: the
+          // same protocol, and for mDNS/LLMNR every question and answer name.
+          const extracted = extractedFrames.get(packet.frame);
+          if (packet.ipProto === 17) {
+            compareField(problems, "app_protocol", extracted?.app_protocol ?? null, protocol);
+            if (protocol !== "dns" && extracted !== undefined && "dns_names" in extracted) {
+              const answers = Number(row!.get("dns.count.answers")?.[0] ?? 0);
+              const names = [
+                ...(row!.get("dns.qry.name") ?? []),
+                ...(row!.get("dns.resp.name") ?? []).slice(0, answers),
+              ];
+              const expected = [...new Set(names)].slice(0, DNS_MAX_NAMES);
+              const missing = expected.filter((n) => !extracted.dns_names!.includes(n));
+              if (missing.length > 0) {
+                problems.push({ field: "dns_names", ours: extracted.dns_names, tshark: expected });
+              }
             }
           }
           tally.record(`${name}#${packet.frame}`, problems);

@@ -47,7 +47,7 @@ function plausibleDnsHeader(bytes: Uint8Array, at: number): boolean {
   if (opcode === 3 || opcode > 6) return false;
   const questions = u16(bytes, at + 4);
   const records = u16(bytes, at + 6) + u16(bytes, at + 8) + u16(bytes, at + 10);
-  return questions <= 16 && records <= 2048 && questions + records > 0;
+  return questions <= 16 && records <= 2048;
 }
 
 /**
