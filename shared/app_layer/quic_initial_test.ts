@@ -62,7 +62,7 @@ Deno.test("deriveQuicInitialSecrets() gives RFC 9001 A.1's and RFC 9369 A.1's ke
     ],
   ] as const;
   for (const [version, side, secret, key, iv, hp] of cases) {
-    await t.step(`version ${version.toString(16)} ${side}`, async () => {
+    await t.step(`version ${version.toString(16)} ${side}`, () => {
       const derived = deriveQuicInitialSecrets(RFC_DCID, version, side);
       assert.deepEqual(
         [derived.secret.toHex(), derived.key.toHex(), derived.iv.toHex(), derived.hp.toHex()],
