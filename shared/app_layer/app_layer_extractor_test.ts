@@ -179,3 +179,27 @@ Deno.test("AppLayerExtractor never throws on random packets", () => {
     { numRuns: 500 },
   );
 });
+
+Deno.test("AppLayerExtractor.end() gives a request head the flow ended inside", () => {
+  const extractor = new AppLayerExtractor();
+  const head = text("GET /slow HTTP/1.1\r\nHost: slow.example\r\nUser-Agent: slowloris");
+  const packet: AppPacket = {
+    transport: "tcp",
+    directionKey: "c>s",
+    srcPort: 50000,
+    dstPort: 80,
+    tcpSeq: 1,
+    syn: false,
+    payload: head,
+  };
+  assert.equal(extractor.extract(packet), null, "the head has not ended: wait for more");
+  assert.deepEqual(extractor.end("c>s"), {
+    app_protocol: "http",
+    http_method: "GET",
+    http_host: "slow.example",
+    http_path: "/slow",
+    http_user_agent: "slowloris",
+  });
+  assert.equal(extractor.size, 0);
+  assert.equal(extractor.end("never-seen"), null);
+});
