@@ -7,6 +7,7 @@
  */
 import { createTestSchema } from "@traffic-analyzer/shared/db/testing";
 import { openDatabase } from "@traffic-analyzer/shared/db";
+import { PcapWriter, readCapture } from "@traffic-analyzer/shared/pcap";
 
 /** The repository root, where `deno.json` (with `unstable: kv`) is. */
 export const ROOT = new URL("../", import.meta.url).pathname;
@@ -160,6 +161,126 @@ export async function storedBatchKeys(
   } finally {
     await db.close();
   }
+}
+
+/** Rows a server stored for an agent, and how many distinct capture times among them. */
+export interface StoredCount {
+  /** `count(*)`. */
+  rows: number;
+  /** `count(distinct "timestamp")`: equal to `rows` when no packet is stored twice. */
+  distinct: number;
+}
+
+/**
+ * Counts what a server stored for `agentId`: in SQL on PostgreSQL; on PGlite
+ * (owned by the server process) through its API, which returns at most
+ * 10,000 rows, so a test that counts this way keeps below that in all.
+ */
+export async function storedCount(
+  server: TestServer,
+  database: ServerDatabase,
+  agentId: string,
+): Promise<StoredCount> {
+  if (database.url !== null) {
+    const db = await openDatabase({ databaseUrl: database.url, poolSize: 1 });
+    try {
+      const [row] = await db.sql<StoredCount[]>`
+        select count(*)::int as rows, count(distinct "timestamp")::int as distinct
+        from raw_packets where agent_id = ${agentId}`;
+      return { rows: row.rows, distinct: row.distinct };
+    } finally {
+      await db.close();
+    }
+  }
+  const response = await fetch(`${server.baseUrl}/api/raw_packets/last/10000`);
+  if (response.status !== 200) {
+    throw new Error(`GET raw_packets answered ${response.status}: ${await response.text()}`);
+  }
+  const all = await response.json() as StoredRow[];
+  if (all.length >= 10_000) throw new Error("the test stored too much to count through the API");
+  const rows = all.filter((r) => r.agent_id === agentId);
+  return { rows: rows.length, distinct: new Set(rows.map((r) => r.timestamp)).size };
+}
+
+/**
+ * Writes a pcap of `count` real frames (a fixture's, repeated) 1 ms apart
+ * from `startSec`, so every packet has its own capture time.
+ */
+export async function writeUniqueCapture(
+  path: string,
+  count: number,
+  startSec = 1_750_000_000,
+): Promise<void> {
+  const frames = await Array.fromAsync(
+    readCapture(`${ROOT}shared/testdata/ipv4_tcp_udp_icmp.pcap`),
+  );
+  using file = await Deno.open(path, { write: true, create: true, truncate: true });
+  const writer = new PcapWriter(file, { linkType: frames[0].linkType });
+  const startNs = BigInt(startSec) * 1_000_000_000n;
+  for (let i = 0; i < count; i++) {
+    const frame = frames[i % frames.length];
+    await writer.write({
+      data: frame.data,
+      wireLength: frame.wireLength,
+      timestampNs: startNs + BigInt(i) * 1_000_000n,
+    });
+  }
+  await writer.flush();
+}
+
+/** A running agent program whose output is collected as it comes. */
+export interface SpawnedAgent {
+  /** The process. */
+  child: Deno.ChildProcess;
+  /** stdout and stderr so far, interleaved. */
+  readonly output: string;
+  /** stderr so far. */
+  readonly stderr: string;
+  /** Waits for the exit (killed with SIGKILL after `timeoutMs` from the start). */
+  finished(): Promise<Deno.CommandStatus>;
+}
+
+/** Starts `agent/main.ts` with `args`; killed after `timeoutMs` if still running. */
+export function spawnAgent(
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 180_000,
+): SpawnedAgent {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", `${ROOT}agent/main.ts`, ...args],
+    cwd: ROOT,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let output = "";
+  let stderr = "";
+  const collect = async (stream: ReadableStream<Uint8Array>, isErr: boolean) => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      const text = decoder.decode(chunk, { stream: true });
+      output += text;
+      if (isErr) stderr += text;
+    }
+  };
+  const collected = Promise.all([collect(child.stdout, false), collect(child.stderr, true)]);
+  const watchdog = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  return {
+    child,
+    get output() {
+      return output;
+    },
+    get stderr() {
+      return stderr;
+    },
+    async finished() {
+      const status = await child.status;
+      await collected;
+      clearTimeout(watchdog);
+      return status;
+    },
+  };
 }
 
 /** Output of an agent program run. */

@@ -7,9 +7,14 @@
  */
 import type { Config } from "@traffic-analyzer/shared";
 import { AgentToken } from "./agent_token.ts";
-import { Delivery, type DeliveryOptions } from "./delivery.ts";
+import { Delivery, type FilingLedger } from "./delivery.ts";
 import { Outbox } from "./outbox.ts";
 import { Uploader } from "./uploader.ts";
+
+/** First delay of a direct upload's quick retries (MAX_RETRIES of them, doubling). */
+const QUICK_RETRY_DELAY_MS = 100;
+/** Longest quick retry delay: capture must not wait for the network. */
+const QUICK_RETRY_MAX_DELAY_MS = 1_000;
 
 /** File name of the agent's KV store inside DATA_DIR. */
 export const AGENT_KV_FILE_NAME = "agent.kv";
@@ -39,10 +44,34 @@ export interface OpenAgentServicesOptions {
   config: Config;
   /** Agent id (AGENT_ID or the host name). */
   agentId: string;
-  /** How the delivery treats a full queue; see {@link DeliveryOptions.overflow}. @default "store" */
-  overflow?: DeliveryOptions["overflow"];
+  /**
+   * `file` (reading a capture file: wait for upload slots while the server
+   * keeps up, pause when the outbox is full) or `live` (never wait: spill to
+   * the outbox, drop the oldest when it is full).
+   * @default "live"
+   */
+  mode?: "file" | "live";
+  /** A file read's progress; see {@link DeliveryOptions.ledger}. @default null */
+  ledger?: FilingLedger | null;
+  /** Ends waits for room in the outbox (a stop). */
+  signal?: AbortSignal;
+  /**
+   * First delay of the uploader's quick retries (it doubles). `deno task
+   * replay`, which has no outbox queue behind it, passes RETRY_DELAY.
+   * @default 100
+   */
+  uploadRetryDelayMs?: number;
   /** HTTP client. @default globalThis.fetch */
   fetch?: typeof fetch;
+  /** The KV store, when the caller opened it already (see {@link openAgentKv}); it is closed on close. */
+  kv?: Deno.Kv;
+}
+
+/** Opens `DATA_DIR/agent.kv`, creating DATA_DIR; returns the store and its path. */
+export async function openAgentKv(config: Config): Promise<{ kv: Deno.Kv; kvPath: string }> {
+  await Deno.mkdir(config.dataDir, { recursive: true });
+  const kvPath = `${config.dataDir}/${AGENT_KV_FILE_NAME}`;
+  return { kv: await Deno.openKv(kvPath), kvPath };
 }
 
 /** Opens `DATA_DIR/agent.kv` and wires outbox, uploader and delivery to it. */
@@ -50,9 +79,8 @@ export async function openAgentServices(
   options: OpenAgentServicesOptions,
 ): Promise<AgentServices> {
   const { config, agentId } = options;
-  await Deno.mkdir(config.dataDir, { recursive: true });
   const kvPath = `${config.dataDir}/${AGENT_KV_FILE_NAME}`;
-  const kv = await Deno.openKv(kvPath);
+  const kv = options.kv ?? (await openAgentKv(config)).kv;
   const outbox = new Outbox({
     kv,
     maxBytes: config.outboxMaxBytes,
@@ -63,10 +91,23 @@ export async function openAgentServices(
     agentId,
     token: new AgentToken({ configured: config.agentToken, dataDir: config.dataDir }),
     maxRetries: config.maxRetries,
-    retryDelayMs: config.retryDelayMs,
+    retryDelayMs: options.uploadRetryDelayMs ?? QUICK_RETRY_DELAY_MS,
+    // A longer Retry-After is left to the outbox, which honours it.
+    maxRetryDelayMs: Math.max(options.uploadRetryDelayMs ?? 0, QUICK_RETRY_MAX_DELAY_MS),
     fetch: options.fetch,
   });
-  const delivery = new Delivery({ uploader, outbox, overflow: options.overflow });
+  const file = options.mode === "file";
+  const delivery = new Delivery({
+    uploader,
+    outbox,
+    maxInFlight: config.maxInFlight,
+    replayConcurrency: config.maxInFlight,
+    overflow: file ? "wait" : "store",
+    whenOutboxFull: file ? "wait" : "drop-oldest",
+    outageProbeMs: Math.max(config.retryDelayMs, 100),
+    ledger: options.ledger,
+    signal: options.signal,
+  });
   let closed = false;
   return {
     kv,

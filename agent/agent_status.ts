@@ -5,6 +5,7 @@
  * @module
  */
 import type { OutboxStatus } from "./outbox.ts";
+import { unaccountedRecords } from "./agent_counters.ts";
 
 function formatBytes(bytes: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -51,5 +52,12 @@ export function formatAgentStatus(status: OutboxStatus, kvPath: string): string 
   for (const [name, value] of Object.entries(status.counters)) {
     lines.push(`  ${name.padEnd(15)}${value}`);
   }
+  const off = unaccountedRecords(status.counters);
+  lines.push(
+    off === 0
+      ? "  captured = sent + stored + dropped + dead_lettered"
+      : `  captured is ${off} off sent + stored + dropped + dead_lettered ` +
+        "(counted by an agent older than this store's counters?)",
+  );
   return lines.join("\n");
 }

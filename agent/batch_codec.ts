@@ -75,7 +75,7 @@ function encodeParts(
  * the body is over `maxBodyBytes`.
  */
 export function encodeBatch(
-  batch: PacketBatch,
+  batch: Pick<PacketBatch, "key" | "records" | "createdAtMs">,
   options: EncodeBatchOptions = {},
 ): EncodedBatch[] {
   const maxBodyBytes = options.maxBodyBytes ?? MAX_BATCH_BODY_BYTES;

@@ -18,7 +18,7 @@ function incompressible(count: number, dataBytes: number): PacketRecord[] {
 
 Deno.test("encodeBatch() gzips the records as one JSON array that decodes back equal", () => {
   const records = sampleRecords(100, { dataBytes: 64 });
-  const [part, ...rest] = encodeBatch({ key: "a:1", records, openedAtMs: 1, createdAtMs: 2 });
+  const [part, ...rest] = encodeBatch({ key: "a:1", records, createdAtMs: 2 });
   assert.equal(rest.length, 0);
   assert.equal(part.key, "a:1");
   assert.equal(part.records, 100);
@@ -29,7 +29,7 @@ Deno.test("encodeBatch() gzips the records as one JSON array that decodes back e
 
 Deno.test("encodeBatch() splits a body too large for one KV write into halves with derived keys", () => {
   const records = incompressible(40, 30_000);
-  const parts = encodeBatch({ key: "a:1", records, openedAtMs: 0, createdAtMs: 0 });
+  const parts = encodeBatch({ key: "a:1", records, createdAtMs: 0 });
   assert.ok(parts.length >= 2);
   assert.ok(parts.every((p) => p.body.length <= MAX_BATCH_BODY_BYTES));
   assert.ok(parts.every((p) => /^a:1(\/[01])+$/.test(p.key)));
@@ -40,7 +40,7 @@ Deno.test("encodeBatch() splits a body too large for one KV write into halves wi
 
 Deno.test("splitEncodedBatch() is deterministic, so a split after a crash repeats the same parts", () => {
   const records = sampleRecords(7, { dataBytes: 16 });
-  const [whole] = encodeBatch({ key: "k", records, openedAtMs: 0, createdAtMs: 5 });
+  const [whole] = encodeBatch({ key: "k", records, createdAtMs: 5 });
   const first = splitEncodedBatch(whole);
   const second = splitEncodedBatch(whole);
   assert.deepEqual(first.map((p) => p.key), ["k/0", "k/1"]);
@@ -53,7 +53,6 @@ Deno.test("splitEncodedBatch() is deterministic, so a split after a crash repeat
   const [single] = encodeBatch({
     key: "s",
     records: records.slice(0, 1),
-    openedAtMs: 0,
     createdAtMs: 0,
   });
   assert.throws(() => splitEncodedBatch(single), /1 record/);

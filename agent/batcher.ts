@@ -5,14 +5,20 @@
  * so every later attempt to deliver it (direct, retried, replayed from the
  * outbox after a crash) carries the same key and the server stores it once.
  *
+ * Reading a file cuts by count only (`batchTimeoutMs: Infinity`) and names
+ * each batch by its position in the file (`keyOf(firstIndex, count)`), so a
+ * second read cuts the same batches under the same keys.
+ *
  * @module
  */
 import type { PacketRecord } from "@traffic-analyzer/shared/packet/record";
 
 /** A closed batch of records with the key that makes its delivery exactly-once. */
 export interface PacketBatch {
-  /** Idempotency key, fixed when the batch was made: `<agentId>:<uuid>`. */
+  /** Idempotency key, fixed when the batch was made: `<agentId>:<uuid>`, or from `keyOf`. */
   key: string;
+  /** Index of the batch's first record among all records added (from `firstIndex`). */
+  firstIndex: number;
   /** The records, in arrival order. */
   records: PacketRecord[];
   /** When the batch's first record arrived, epoch ms. */
@@ -33,7 +39,10 @@ export interface Scheduler {
 export interface BatcherOptions {
   /** Records per batch (BATCH_SIZE). */
   batchSize: number;
-  /** Longest time a record waits in an open batch (BATCH_TIMEOUT). */
+  /**
+   * Longest time a record waits in an open batch (BATCH_TIMEOUT). `Infinity`
+   * cuts by count only, so the same records always make the same batches.
+   */
   batchTimeoutMs: number;
   /** Agent id, the prefix of every idempotency key. */
   agentId: string;
@@ -45,6 +54,14 @@ export interface BatcherOptions {
   scheduler?: Scheduler;
   /** Makes the unique part of a key. @default crypto.randomUUID */
   newId?: () => string;
+  /**
+   * Makes a batch's whole key from its position instead (reading a file);
+   * the result must be a valid `Idempotency-Key`.
+   * @default null (`<agentId>:<newId()>`)
+   */
+  keyOf?: ((firstIndex: number, count: number) => string) | null;
+  /** Index of the first record added (a resumed file read). @default 0 */
+  firstIndex?: number;
 }
 
 const GLOBAL_SCHEDULER: Scheduler = {
@@ -80,6 +97,9 @@ export class Batcher {
   readonly #clock: () => number;
   readonly #scheduler: Scheduler;
   readonly #newId: () => string;
+  readonly #keyOf: ((firstIndex: number, count: number) => string) | null;
+  /** Index the next added record gets. */
+  #nextIndex: number;
   #records: PacketRecord[] = [];
   #openedAtMs = 0;
   #timer: unknown = undefined;
@@ -93,9 +113,15 @@ export class Batcher {
         `Cannot create batcher as 'batchSize' must be an integer >= 1: current value is ${batchSize}`,
       );
     }
-    if (!(batchTimeoutMs > 0) || !Number.isFinite(batchTimeoutMs)) {
+    if (!(batchTimeoutMs > 0)) {
       throw new RangeError(
-        `Cannot create batcher as 'batchTimeoutMs' must be a positive number: current value is ${batchTimeoutMs}`,
+        `Cannot create batcher as 'batchTimeoutMs' must be a positive number or Infinity: current value is ${batchTimeoutMs}`,
+      );
+    }
+    const firstIndex = options.firstIndex ?? 0;
+    if (!Number.isSafeInteger(firstIndex) || firstIndex < 0) {
+      throw new RangeError(
+        `Cannot create batcher as 'firstIndex' must be an integer >= 0: current value is ${firstIndex}`,
       );
     }
     if (!Batcher.isValidAgentId(agentId)) {
@@ -112,6 +138,8 @@ export class Batcher {
     this.#clock = options.clock ?? Date.now;
     this.#scheduler = options.scheduler ?? GLOBAL_SCHEDULER;
     this.#newId = options.newId ?? (() => crypto.randomUUID());
+    this.#keyOf = options.keyOf ?? null;
+    this.#nextIndex = firstIndex;
   }
 
   /**
@@ -142,12 +170,15 @@ export class Batcher {
     if (this.#records.length === 0) {
       this.#openedAtMs = this.#clock();
       // The timer belongs to the open batch: armed by its first record, disarmed when it closes.
-      this.#timer = this.#scheduler.setTimeout(
-        () => this.#onTimeout(),
-        this.#batchTimeoutMs,
-      );
+      if (Number.isFinite(this.#batchTimeoutMs)) {
+        this.#timer = this.#scheduler.setTimeout(
+          () => this.#onTimeout(),
+          this.#batchTimeoutMs,
+        );
+      }
     }
     this.#records.push(record);
+    this.#nextIndex++;
     if (this.#records.length >= this.#batchSize) this.#emit();
   }
 
@@ -160,6 +191,23 @@ export class Batcher {
   close(): void {
     this.flush();
     this.#closed = true;
+  }
+
+  /**
+   * Refuses further records and forgets the open batch instead of emitting
+   * it: a stopped file read leaves it to the next run, which cuts it whole
+   * (a short batch now would overlap a full one under another key later).
+   * Returns how many records were dropped.
+   */
+  abandon(): number {
+    const dropped = this.#records.length;
+    if (this.#timer !== undefined) {
+      this.#scheduler.clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    this.#records = [];
+    this.#closed = true;
+    return dropped;
   }
 
   #onTimeout(): void {
@@ -182,8 +230,12 @@ export class Batcher {
     }
     const records = this.#records;
     this.#records = [];
+    const firstIndex = this.#nextIndex - records.length;
     this.#onBatch({
-      key: `${this.#agentId}:${this.#newId()}`,
+      key: this.#keyOf === null
+        ? `${this.#agentId}:${this.#newId()}`
+        : this.#keyOf(firstIndex, records.length),
+      firstIndex,
       records,
       openedAtMs: this.#openedAtMs,
       createdAtMs: this.#clock(),

@@ -142,3 +142,38 @@ Deno.test("Batcher checks its options and names the bad one", () => {
   assert.throws(() => new Batcher({ ...base, agentId: "has space" }), /'agentId'/);
   assert.throws(() => new Batcher({ ...base, agentId: "x".repeat(101) }), /'agentId'/);
 });
+
+Deno.test("Batcher with batchTimeoutMs Infinity cuts by count only and names batches by position", () => {
+  const time = new ManualTime();
+  const batches: PacketBatch[] = [];
+  const batcher = new Batcher({
+    batchSize: 3,
+    batchTimeoutMs: Infinity,
+    agentId: "sensor-1",
+    onBatch: (b) => batches.push(b),
+    clock: time.clock,
+    scheduler: time,
+    keyOf: (first, count) => `sensor-1:f:${first}+${count}`,
+    firstIndex: 6,
+  });
+  for (const r of sampleRecords(7)) batcher.add(r);
+  assert.equal(time.pendingTimers, 0, "no timer is armed");
+  time.advance(365 * 86_400_000);
+  assert.deepEqual(batches.map((b) => [b.key, b.firstIndex]), [
+    ["sensor-1:f:6+3", 6],
+    ["sensor-1:f:9+3", 9],
+  ]);
+  batcher.close();
+  assert.deepEqual(batches.map((b) => b.key).at(-1), "sensor-1:f:12+1");
+});
+
+Deno.test("Batcher.abandon() forgets the open batch instead of emitting it short", () => {
+  const { batches, batcher, time } = setup(3, 30_000);
+  for (const r of sampleRecords(5)) batcher.add(r);
+  assert.equal(batches.length, 1);
+  assert.equal(batcher.abandon(), 2);
+  assert.equal(time.pendingTimers, 0);
+  time.advance(60_000);
+  assert.equal(batches.length, 1);
+  assert.throws(() => batcher.add(sampleRecords(1)[0]), /closed/);
+});

@@ -1,9 +1,11 @@
 /**
- * Delivery policy: sends closed batches through the uploader with bounded
- * concurrency, and puts each outcome where it belongs: counted as sent,
- * stored in the outbox for replay, or dead-lettered. It is also the outbox's
- * replay handler, so batches from the outbox go through the same uploader
- * and keep their idempotency keys.
+ * Delivery policy: sends closed batches through the uploader, several at
+ * once, and files each outcome where it belongs: counted as sent, stored in
+ * the outbox for replay, or dead-lettered. Capture never waits for the
+ * network: a failed upload goes to the outbox at once (the outbox's queue
+ * retries it), and while the server is failing new batches go straight to
+ * the outbox without an attempt. It is also the outbox's replay handler, so
+ * batches from the outbox go through the same uploader and keep their keys.
  *
  * @module
  */
@@ -12,7 +14,8 @@ import { LOG_ROOT } from "@traffic-analyzer/shared";
 import type { PacketBatch } from "./batcher.ts";
 import { encodeBatch, type EncodedBatch } from "./batch_codec.ts";
 import type { UploadOptions, UploadOutcome } from "./uploader.ts";
-import type { AgentCounters, Outbox, StoredBatch } from "./outbox.ts";
+import type { FilingOptions, Outbox, StoredBatch, StoreReason } from "./outbox.ts";
+import { DeliveryTally, type FiledAs } from "./delivery_tally.ts";
 
 /** Where closed batches go: the delivery, or a dry-run counter. */
 export interface BatchSink {
@@ -29,24 +32,56 @@ export interface BatchUploader {
   upload(batch: EncodedBatch, options?: UploadOptions): Promise<UploadOutcome[]>;
 }
 
+/**
+ * Told of every batch (or part) filed, so a file read can record its
+ * progress; see `FileReadSession`.
+ */
+export interface FilingLedger {
+  /** The KV key marking the part as filed, or null when keys never repeat. */
+  guardKey(key: string): Deno.KvKey | null;
+  /** The part (or a part it was split into) is sent, stored, dropped or dead-lettered. */
+  filed(key: string, records: number): void;
+}
+
 /** Options for {@link Delivery}. */
 export interface DeliveryOptions {
   /** Sends batches. */
   uploader: BatchUploader;
   /** Keeps what could not be sent. */
   outbox: Outbox;
-  /** Uploads in flight at once. @default 2 */
-  concurrency?: number;
-  /** Encoded batches waiting for an upload slot before overflow applies. @default 32 */
+  /** MAX_IN_FLIGHT: uploads at once; batches are acknowledged in any order. @default 4 */
+  maxInFlight?: number;
+  /** Encoded batches waiting for an upload slot. @default 32 */
   maxQueuedBatches?: number;
   /**
-   * When the queue is full: `wait` makes `submit` wait for room (reading a
-   * file), `store` puts the oldest waiting batch straight into the outbox so
-   * live capture never stalls.
+   * When the upload queue is full: `wait` makes `submit` wait for a slot
+   * (reading a file from a healthy but slower server), `store` puts the
+   * oldest waiting batch straight into the outbox so live capture never
+   * stalls. Either way, while the server is failing (or an upload has been
+   * stuck for `stallMs`) batches go to the outbox instead of waiting.
    * @default "store"
    */
   overflow?: "wait" | "store";
-  /** Replays from the outbox in flight at once (the KV queue may hand over many together). @default 2 */
+  /**
+   * When the outbox is full: `drop-oldest` (live capture) or `wait`, which
+   * pauses `submit` until replays make room (reading a file: nothing is
+   * dropped). See `Outbox.store`.
+   * @default "drop-oldest"
+   */
+  whenOutboxFull?: "drop-oldest" | "wait";
+  /**
+   * After a failed upload, new batches go straight to the outbox for this
+   * long; the next batch after it probes the server. RETRY_DELAY.
+   * @default 5_000
+   */
+  outageProbeMs?: number;
+  /** An upload in flight this long counts as a failing server for `overflow: "wait"`. @default 5_000 */
+  stallMs?: number;
+  /** Progress of a file read; null for live capture. @default null */
+  ledger?: FilingLedger | null;
+  /** Ends waits for room in the outbox (a stop); such a batch is not filed. */
+  signal?: AbortSignal;
+  /** Replays from the outbox in flight at once (the KV queue may hand over many together). @default 4 */
   replayConcurrency?: number;
   /** Least time between two alerts about a refused token. @default 60_000 */
   alertIntervalMs?: number;
@@ -77,6 +112,14 @@ export interface ReplayAllOptions {
 
 const log = getLogger([LOG_ROOT, "agent", "delivery"]);
 
+type Reason = Pick<StoreReason, "status" | "reason" | "retryAfterMs">;
+
+const BYPASS_REASON: Reason = {
+  status: null,
+  reason: "server failing: stored without an attempt",
+  retryAfterMs: null,
+};
+
 /**
  * Sends batches and files every outcome.
  *
@@ -89,84 +132,116 @@ const log = getLogger([LOG_ROOT, "agent", "delivery"]);
  * ```
  */
 export class Delivery implements BatchSink {
+  /** What this delivery did since it was made (for the summary line). */
+  readonly tally: DeliveryTally = new DeliveryTally();
   readonly #uploader: BatchUploader;
   readonly #outbox: Outbox;
-  readonly #concurrency: number;
+  readonly #maxInFlight: number;
   readonly #maxQueued: number;
   readonly #overflow: "wait" | "store";
+  readonly #whenOutboxFull: "drop-oldest" | "wait";
+  readonly #outageProbeMs: number;
+  readonly #stallMs: number;
+  readonly #ledger: FilingLedger | null;
+  readonly #signal: AbortSignal | undefined;
   readonly #alertIntervalMs: number;
   readonly #clock: () => number;
   readonly #abort = new AbortController();
   readonly #queue: EncodedBatch[] = [];
   readonly #tasks = new Set<Promise<void>>();
-  #inFlight = 0;
+  /** Start times of the uploads in flight. */
+  readonly #inFlight = new Set<{ startedAtMs: number }>();
   #waiters: (() => void)[] = [];
   readonly #replayConcurrency: number;
   #replaysRunning = 0;
   #replayWaiters: (() => void)[] = [];
   #lastAlertMs = -Infinity;
+  /** The server is failing: stored batches wait for it to come back. */
   #outage = false;
+  /** When the outage began, epoch ms. */
+  #outageSinceMs = 0;
+  /** Until then, new batches go straight to the outbox. */
+  #bypassUntilMs = -Infinity;
 
   /** Checks the options; nothing is sent until a batch is submitted. */
   constructor(options: DeliveryOptions) {
     this.#uploader = options.uploader;
     this.#outbox = options.outbox;
-    this.#concurrency = options.concurrency ?? 2;
+    this.#maxInFlight = options.maxInFlight ?? 4;
     this.#maxQueued = options.maxQueuedBatches ?? 32;
     this.#overflow = options.overflow ?? "store";
+    this.#whenOutboxFull = options.whenOutboxFull ?? "drop-oldest";
+    this.#outageProbeMs = options.outageProbeMs ?? 5_000;
+    this.#stallMs = options.stallMs ?? 5_000;
+    this.#ledger = options.ledger ?? null;
+    this.#signal = options.signal;
     this.#alertIntervalMs = options.alertIntervalMs ?? 60_000;
-    this.#replayConcurrency = options.replayConcurrency ?? 2;
+    this.#replayConcurrency = options.replayConcurrency ?? 4;
     this.#clock = options.clock ?? Date.now;
-    if (!Number.isInteger(this.#concurrency) || this.#concurrency < 1) {
-      throw new RangeError(
-        `Cannot create delivery as 'concurrency' must be an integer >= 1: current value is ${this.#concurrency}`,
-      );
-    }
-    if (!Number.isInteger(this.#maxQueued) || this.#maxQueued < 1) {
-      throw new RangeError(
-        `Cannot create delivery as 'maxQueuedBatches' must be an integer >= 1: current value is ${this.#maxQueued}`,
-      );
-    }
+    const checkCount = (name: string, value: number) => {
+      if (!Number.isInteger(value) || value < 1) {
+        throw new RangeError(
+          `Cannot create delivery as '${name}' must be an integer >= 1: current value is ${value}`,
+        );
+      }
+    };
+    checkCount("maxInFlight", this.#maxInFlight);
+    checkCount("maxQueuedBatches", this.#maxQueued);
+    checkCount("replayConcurrency", this.#replayConcurrency);
   }
 
   /** Batches waiting for an upload slot, and uploads in flight. */
   get backlog(): { queued: number; inFlight: number } {
-    return { queued: this.#queue.length, inFlight: this.#inFlight };
+    return { queued: this.#queue.length, inFlight: this.#inFlight.size };
   }
 
-  /** Encodes, counts as captured and queues a batch for upload. */
+  /**
+   * Encodes a batch and queues it for upload, or stores it at once while the
+   * server is failing. Resolves when the batch is queued or filed; with
+   * `overflow: "wait"` it waits for a slot, with `whenOutboxFull: "wait"`
+   * for room in the outbox.
+   */
   async submit(batch: PacketBatch): Promise<void> {
     let parts: EncodedBatch[];
     try {
       parts = encodeBatch(batch);
-      await this.#outbox.addCounters({ captured: batch.records.length });
     } catch (error) {
-      log.error("Cannot take batch {key} ({records} records): {error}", {
+      log.error("Cannot encode batch {key} ({records} records): {error}", {
         key: batch.key,
         records: batch.records.length,
         error,
       });
       return;
     }
-    this.#queue.push(...parts);
+    for (const part of parts) {
+      if (this.#bypassing()) {
+        // The server is failing: no attempt, no wait for a slot.
+        await this.#file(part, BYPASS_REASON);
+      } else {
+        this.#queue.push(part);
+      }
+    }
     this.#pump();
     if (this.#overflow === "wait") {
-      while (this.#queue.length >= this.#maxQueued) await this.#changed();
+      while (this.#queue.length >= this.#maxQueued) {
+        if (this.#bypassing() || this.#stalled()) {
+          // Waiting would make the read wait for the network: store the backlog instead.
+          this.#noteOutage(`an upload has been in flight for over ${this.#stallMs} ms`);
+          await this.#spill(this.#queue.length);
+          break;
+        }
+        await this.#changed(Math.max(50, this.#stallMs / 4));
+      }
       return;
     }
-    while (this.#queue.length > this.#maxQueued) {
-      const spilled = this.#queue.shift()!;
-      this.#track(this.#keep(spilled, {
-        status: null,
-        reason: `upload backlog over ${this.#maxQueued} batches (server slow or down)`,
-        retryAfterMs: null,
-      }, "failed"));
+    if (this.#queue.length > this.#maxQueued) {
+      await this.#spill(this.#queue.length - this.#maxQueued);
     }
   }
 
   /** Resolves when nothing is queued, in flight or being filed. */
   async drain(): Promise<void> {
-    while (this.#queue.length > 0 || this.#inFlight > 0 || this.#tasks.size > 0) {
+    while (this.#queue.length > 0 || this.#inFlight.size > 0 || this.#tasks.size > 0) {
       await this.#changed();
     }
   }
@@ -217,13 +292,16 @@ export class Delivery implements BatchSink {
     if (outcomes.length === 1 && outcomes[0].batch.key === key) {
       return await this.#fileReplayed(stored, outcomes[0]);
     }
-    // A 413 split it: file each part like a fresh one, then drop the parent.
+    // A 413 split it: file each part like a fresh one (already counted as captured),
+    // then drop the parent.
     let sent = 0;
     for (const outcome of outcomes) {
       if (outcome.kind === "delivered") sent += outcome.batch.records;
-      else await this.#fileUndelivered(outcome, false);
+      else await this.#fileUndelivered(outcome, { captured: false });
     }
-    await this.#outbox.complete(stored, { sent, replayed: sent });
+    if (await this.#outbox.complete(stored, { sent, replayed: sent })) {
+      this.tally.add("replayed", outcomes.filter((o) => o.kind === "delivered").length, sent);
+    }
     this.#noteHealth(outcomes);
     return sent === stored.batch.records ? "sent" : "stored";
   }
@@ -255,8 +333,31 @@ export class Delivery implements BatchSink {
     return summary;
   }
 
-  #changed(): Promise<void> {
-    return new Promise((resolve) => this.#waiters.push(resolve));
+  /** True while new batches should go straight to the outbox. */
+  #bypassing(): boolean {
+    return this.#clock() < this.#bypassUntilMs;
+  }
+
+  /** True when an upload has been in flight for `stallMs` or more. */
+  #stalled(): boolean {
+    const now = this.#clock();
+    for (const upload of this.#inFlight) {
+      if (now - upload.startedAtMs >= this.#stallMs) return true;
+    }
+    return false;
+  }
+
+  /** Waits for a change in the queue or in flight (or `timeoutMs`). */
+  #changed(timeoutMs?: number): Promise<void> {
+    return new Promise((resolve) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      if (timeoutMs !== undefined) timer = setTimeout(wake, timeoutMs);
+      this.#waiters.push(wake);
+    });
   }
 
   #notify(): void {
@@ -273,13 +374,27 @@ export class Delivery implements BatchSink {
     });
   }
 
+  /** Stores the `count` oldest queued batches without an attempt. */
+  async #spill(count: number): Promise<void> {
+    const spilled = this.#queue.splice(0, count);
+    const reason: Reason = this.#bypassing() ? BYPASS_REASON : {
+      status: null,
+      reason:
+        `upload backlog over ${this.#maxQueued} batches (server slow): stored without an attempt`,
+      retryAfterMs: null,
+    };
+    for (const part of spilled) await this.#file(part, reason);
+    this.#notify();
+  }
+
   #pump(): void {
-    while (this.#inFlight < this.#concurrency && this.#queue.length > 0) {
+    while (this.#inFlight.size < this.#maxInFlight && this.#queue.length > 0) {
       const batch = this.#queue.shift()!;
-      this.#inFlight++;
+      const upload = { startedAtMs: this.#clock() };
+      this.#inFlight.add(upload);
       this.#notify();
       this.#send(batch).finally(() => {
-        this.#inFlight--;
+        this.#inFlight.delete(upload);
         this.#pump();
         this.#notify();
       });
@@ -288,16 +403,23 @@ export class Delivery implements BatchSink {
 
   async #send(batch: EncodedBatch): Promise<void> {
     try {
-      const outcomes = await this.#uploader.upload(batch, { signal: this.#abort.signal });
-      let sent = 0;
-      for (const outcome of outcomes) {
-        if (outcome.kind === "delivered") sent += outcome.batch.records;
-        else await this.#fileUndelivered(outcome, true);
+      if (this.#bypassing()) {
+        // Queued before the server started failing: no attempt now either.
+        await this.#file(batch, BYPASS_REASON);
+        return;
       }
-      if (sent > 0) await this.#outbox.addCounters({ sent });
+      const outcomes = await this.#uploader.upload(batch, { signal: this.#abort.signal });
+      for (const outcome of outcomes) {
+        if (outcome.kind === "delivered") {
+          const result = await this.#outbox.recordSent(outcome.batch, this.#filing(outcome.batch));
+          this.#filed(outcome.batch, result === "filed" ? "sent" : "already_filed");
+        } else {
+          await this.#fileUndelivered(outcome, {});
+        }
+      }
       this.#noteHealth(outcomes);
     } catch (error) {
-      log.error("Batch {key} ({records} records) was lost: {error}", {
+      log.error("Batch {key} ({records} records) was not filed: {error}", {
         key: batch.key,
         records: batch.records,
         error,
@@ -305,12 +427,58 @@ export class Delivery implements BatchSink {
     }
   }
 
+  /** The filing of a fresh batch carries its ledger guard; a part of a stored one, none. */
+  #filing(batch: EncodedBatch, extra: FilingOptions = {}): FilingOptions {
+    const guardKey = extra.captured === false ? null : this.#ledger?.guardKey(batch.key) ?? null;
+    return { ...extra, guardKey };
+  }
+
+  /** A fresh batch (or part) reached its place: tally it and tell the ledger. */
+  #filed(batch: EncodedBatch, what: FiledAs): void {
+    this.tally.add(what, 1, batch.records);
+    this.#ledger?.filed(batch.key, batch.records);
+  }
+
+  /**
+   * Stores a batch that had no successful attempt (or none at all). With
+   * `captured: false` it is a part of a batch already in the outbox, which
+   * was tallied when that was stored.
+   */
+  async #file(batch: EncodedBatch, reason: Reason, filing: FilingOptions = {}): Promise<void> {
+    // A long outage is likely to go on: the first replay waits as long as it has lasted
+    // (the first success brings everything forward), so stored batches do not all probe
+    // a server that is down.
+    const outageMs = this.#outage ? this.#clock() - this.#outageSinceMs : 0;
+    const result = await this.#outbox.store(batch, {
+      ...reason,
+      retryAfterMs: Math.max(reason.retryAfterMs ?? 0, outageMs),
+      ...this.#filing(batch, filing),
+      whenFull: this.#whenOutboxFull,
+      signal: this.#signal,
+    });
+    if (result.outcome === "aborted") {
+      log.warn("Stopped while waiting for room in the outbox: batch {key} was not stored", {
+        key: batch.key,
+      });
+      this.tally.add("unfiled", 1, batch.records);
+      return;
+    }
+    if (result.outcome === "stored") {
+      log.debug("Stored batch {key} ({records} records) in the outbox: {reason}", {
+        key: batch.key,
+        records: batch.records,
+        reason: reason.reason,
+      });
+    }
+    if (filing.captured !== false) this.#filed(batch, result.outcome);
+  }
+
   async #fileReplayed(stored: StoredBatch, outcome: UploadOutcome): Promise<ReplayResult> {
     const { key, records } = stored.batch;
     this.#noteHealth([outcome]);
     if (outcome.kind === "delivered") {
-      const counters: Partial<AgentCounters> = { sent: records, replayed: records };
-      if (await this.#outbox.complete(stored, counters)) {
+      if (await this.#outbox.complete(stored, { sent: records, replayed: records })) {
+        this.tally.add("replayed", 1, records);
         log.info("Replayed batch {key} ({records} records) from the outbox: HTTP {status}", {
           key,
           records,
@@ -327,7 +495,7 @@ export class Delivery implements BatchSink {
     if (outcome.kind === "unauthorized") this.#alertUnauthorized(outcome);
     const delayMs = await this.#outbox.reschedule(stored, outcome);
     if (delayMs !== null) {
-      log.info("Batch {key} stays in the outbox ({reason}); next try in {delaySec} s", {
+      log.debug("Batch {key} stays in the outbox ({reason}); next try in {delaySec} s", {
         key,
         reason: outcome.reason,
         delaySec: Math.round(delayMs / 100) / 10,
@@ -336,31 +504,26 @@ export class Delivery implements BatchSink {
     return "stored";
   }
 
-  async #fileUndelivered(outcome: UploadOutcome, countStored: boolean): Promise<void> {
+  async #fileUndelivered(outcome: UploadOutcome, filing: FilingOptions): Promise<void> {
     if (outcome.kind === "delivered") return;
     if (outcome.kind === "rejected") {
-      await this.#outbox.deadLetter(outcome.batch, outcome);
+      const result = await this.#outbox.deadLetter(
+        outcome.batch,
+        outcome,
+        this.#filing(outcome.batch, filing),
+      );
+      if (filing.captured !== false) {
+        this.#filed(outcome.batch, result === "filed" ? "dead_lettered" : "already_filed");
+      }
       this.#logRejected(outcome);
       return;
     }
-    if (outcome.kind === "unauthorized") this.#alertUnauthorized(outcome);
-    await this.#keep(outcome.batch, outcome, outcome.kind, countStored);
-  }
-
-  async #keep(
-    batch: EncodedBatch,
-    reason: { status: number | null; reason: string; retryAfterMs: number | null },
-    kind: "failed" | "unauthorized",
-    countStored = true,
-  ): Promise<void> {
-    await this.#outbox.store(batch, { ...reason, countStored });
-    if (kind === "failed") {
-      log.warn("Stored batch {key} ({records} records) in the outbox: {reason}", {
-        key: batch.key,
-        records: batch.records,
-        reason: reason.reason,
-      });
+    if (outcome.kind === "unauthorized") {
+      this.tally.refused(outcome.reason);
+      this.#alertUnauthorized(outcome);
     }
+    this.#noteOutage(outcome.reason);
+    await this.#file(outcome.batch, outcome, filing);
   }
 
   #logRejected(outcome: UploadOutcome & { kind: "rejected" }): void {
@@ -392,14 +555,31 @@ export class Delivery implements BatchSink {
     );
   }
 
+  /** The server failed: new batches go straight to the outbox for `outageProbeMs`. */
+  #noteOutage(reason: string): void {
+    this.tally.failed(reason);
+    if (!this.#outage) {
+      this.#outageSinceMs = this.#clock();
+      log.warn(
+        "Server failing ({reason}): batches go to the outbox, and are replayed from there once " +
+          "it answers again",
+        { reason },
+      );
+    }
+    this.#outage = true;
+    this.#bypassUntilMs = this.#clock() + this.#outageProbeMs;
+  }
+
   /** After an outage, the first success brings every stored batch forward. */
   #noteHealth(outcomes: UploadOutcome[]): void {
-    if (outcomes.some((o) => o.kind === "failed" || o.kind === "unauthorized")) {
-      this.#outage = true;
+    const failed = outcomes.find((o) => o.kind === "failed" || o.kind === "unauthorized");
+    if (failed !== undefined) {
+      this.#noteOutage((failed as { reason: string }).reason);
       return;
     }
     if (this.#outage && outcomes.some((o) => o.kind === "delivered")) {
       this.#outage = false;
+      this.#bypassUntilMs = -Infinity;
       this.#track(
         this.#outbox.replayAllNow().then((count) => {
           if (count > 0) {

@@ -5,8 +5,9 @@ import { freePort, sampleRecords } from "@traffic-analyzer/shared/testing";
 import type { PacketRecord } from "@traffic-analyzer/shared/packet/record";
 import { Batcher, type PacketBatch } from "./batcher.ts";
 import { encodeBatch } from "./batch_codec.ts";
-import { Delivery } from "./delivery.ts";
+import { Delivery, type DeliveryOptions, type FilingLedger } from "./delivery.ts";
 import { Outbox } from "./outbox.ts";
+import { unaccountedRecords } from "./agent_counters.ts";
 import { Uploader } from "./uploader.ts";
 import {
   serverDatabase,
@@ -65,7 +66,14 @@ async function harness(
   dir: string,
   name: string,
   url: string,
-  options: { token?: string; agentId: string; listen?: boolean },
+  options: {
+    token?: string;
+    agentId: string;
+    listen?: boolean;
+    delivery?: Partial<DeliveryOptions>;
+    requestTimeoutMs?: number;
+    fetch?: typeof fetch;
+  },
 ): Promise<Harness> {
   const kv = await Deno.openKv(`${dir}/${name}.kv`);
   const outbox = new Outbox({
@@ -82,9 +90,16 @@ async function harness(
     token: { get: () => Promise.resolve(options.token ?? TOKEN), invalidate: () => {} },
     maxRetries: 1,
     retryDelayMs: 10,
-    requestTimeoutMs: 10_000,
+    requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+    fetch: options.fetch,
   });
-  const delivery = new Delivery({ uploader, outbox, overflow: "wait" });
+  const delivery = new Delivery({
+    uploader,
+    outbox,
+    overflow: "wait",
+    whenOutboxFull: "wait",
+    ...options.delivery,
+  });
   if (options.listen) {
     outbox.listen(async (key) => {
       await delivery.replay(key);
@@ -141,6 +156,12 @@ Deno.test({
             "nothing can be delivered while the server is down",
           );
           assert.equal(status.counters.stored, 120);
+          assert.equal(
+            unaccountedRecords(status.counters),
+            0,
+            "after a flush, every record is placed",
+          );
+          assert.equal(h.delivery.tally.get("stored").batches, 6);
 
           const up = await start({ MAX_BATCH_RECORDS: "50" });
           await waitFor("the outbox to empty", async () => {
@@ -179,9 +200,11 @@ Deno.test({
           if (keys !== null) {
             assert.deepEqual(keys.sort(), all.map((b) => b.key).sort());
           }
-          assert.equal(status.counters.captured, 120);
+          // The lost batch was filed (stored) by hand above: captured counts it too.
+          assert.equal(status.counters.captured, 140);
           assert.equal(status.counters.sent, 140);
           assert.equal(status.counters.replayed, 140);
+          assert.equal(unaccountedRecords(status.counters), 0);
         } finally {
           await h.close();
         }
@@ -308,6 +331,154 @@ Deno.test("Delivery stores nothing when the server answers 500 and then 201", as
   } finally {
     await h.close();
     await stub.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** A stub ingest endpoint; `answer` decides each response (it may hold it). */
+function stubServer(answer: (request: Request, body: ArrayBuffer) => Promise<Response>) {
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    async (request) => answer(request, await request.arrayBuffer()),
+  );
+  return { url: `http://127.0.0.1:${server.addr.port}/ingest_packets`, server };
+}
+
+const STORED = () => Response.json({ status: "stored", batch_id: 1, stored: 1 }, { status: 201 });
+
+Deno.test("Delivery stores every batch at once while the server is down, with few attempts", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ta-delivery-down-" });
+  let attempts = 0;
+  const counting: typeof fetch = (input, init) => {
+    attempts++;
+    return fetch(input, init);
+  };
+  // Nothing listens on this port: every attempt is refused at once.
+  const h = await harness(dir, "down", `http://127.0.0.1:${freePort()}/ingest_packets`, {
+    agentId: "down",
+    fetch: counting,
+    delivery: { maxInFlight: 4, outageProbeMs: 3_600_000 },
+  });
+  try {
+    const batches = makeBatches("down", 60, 10, 11);
+    for (const b of batches) await h.delivery.submit(b);
+    await h.delivery.drain();
+    const status = await h.outbox.status();
+    assert.equal(status.pendingBatches, 60);
+    assert.equal(unaccountedRecords(status.counters), 0);
+    assert.equal(status.counters.captured, 600);
+    // The first uploads fail (each with its one quick retry); the rest go straight to the outbox.
+    assert.ok(attempts <= 4 * 2, `${attempts} attempts for 60 batches`);
+    assert.equal(h.delivery.tally.get("stored").batches, 60);
+  } finally {
+    await h.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Delivery does not wait for a server that never answers: stuck uploads spill the backlog", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ta-delivery-hung-" });
+  const held: (() => void)[] = [];
+  const stub = stubServer(() =>
+    new Promise((resolve) => held.push(() => resolve(new Response(null, { status: 503 }))))
+  );
+  const h = await harness(dir, "hung", stub.url, {
+    agentId: "hung",
+    // Far longer than the test may take: the delivery must not wait for it.
+    requestTimeoutMs: 600_000,
+    delivery: { maxInFlight: 2, maxQueuedBatches: 4, stallMs: 200 },
+  });
+  try {
+    const batches = makeBatches("hung", 40, 5, 12);
+    const submitted = (async () => {
+      for (const b of batches) await h.delivery.submit(b);
+    })();
+    await waitFor("every batch to be taken", async () => {
+      await Promise.race([submitted, new Promise((r) => setTimeout(r, 50))]);
+      return (await h.outbox.status()).pendingBatches === 38;
+    }, 60_000);
+    await submitted;
+    assert.equal(h.delivery.backlog.inFlight, 2, "two uploads still wait for their answer");
+  } finally {
+    for (const release of held) release();
+    await h.close();
+    await stub.server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Delivery keeps MAX_IN_FLIGHT uploads in flight and takes acknowledgements in any order", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ta-delivery-inflight-" });
+  let inFlight = 0;
+  let most = 0;
+  const waiting: (() => void)[] = [];
+  const stub = stubServer(async () => {
+    inFlight++;
+    most = Math.max(most, inFlight);
+    // Hold requests until four are in flight, then answer the newest first.
+    await new Promise<void>((resolve) => {
+      waiting.push(resolve);
+      if (waiting.length === 4) {
+        for (const release of waiting.splice(0).reverse()) release();
+      }
+    });
+    inFlight--;
+    return STORED();
+  });
+  const h = await harness(dir, "inflight", stub.url, {
+    agentId: "inflight",
+    delivery: { maxInFlight: 4 },
+  });
+  try {
+    for (const b of makeBatches("inflight", 12, 5, 13)) await h.delivery.submit(b);
+    await h.delivery.drain();
+    assert.equal(most, 4);
+    const status = await h.outbox.status();
+    assert.equal(status.counters.sent, 60);
+    assert.equal(status.pendingBatches, 0);
+    assert.equal(unaccountedRecords(status.counters), 0);
+  } finally {
+    await h.close();
+    await stub.server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Delivery with a ledger files a batch read again (after a crash) once", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ta-delivery-ledger-" });
+  const seen = new Set<string>();
+  const stub = stubServer((request) => {
+    const key = request.headers.get("idempotency-key")!;
+    const repeat = seen.has(key);
+    seen.add(key);
+    return Promise.resolve(
+      repeat
+        ? Response.json({ status: "duplicate", batch_id: 1, stored: 0 }, { status: 200 })
+        : STORED(),
+    );
+  });
+  const filed: string[] = [];
+  const ledger: FilingLedger = {
+    guardKey: (key) => ["test-guard", key],
+    filed: (key) => filed.push(key),
+  };
+  const h = await harness(dir, "ledger", stub.url, { agentId: "ledger", delivery: { ledger } });
+  try {
+    const batches = makeBatches("ledger", 3, 5, 14);
+    for (const b of batches) await h.delivery.submit(b);
+    await h.delivery.drain();
+    // The same batches again, as a rerun that resumed before them would send them.
+    for (const b of batches) await h.delivery.submit(b);
+    await h.delivery.drain();
+    const status = await h.outbox.status();
+    assert.equal(status.counters.captured, 15);
+    assert.equal(status.counters.sent, 15);
+    assert.equal(h.delivery.tally.get("sent").batches, 3);
+    assert.equal(h.delivery.tally.get("already_filed").batches, 3);
+    assert.deepEqual(filed.sort(), [...batches, ...batches].map((b) => b.key).sort());
+  } finally {
+    await h.close();
+    await stub.server.shutdown();
     await Deno.remove(dir, { recursive: true });
   }
 });

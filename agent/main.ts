@@ -4,7 +4,10 @@
  * cannot be delivered in the KV outbox. `--status` prints the outbox and the
  * counters; `--dry-run` decodes and batches without sending (benchmarks).
  *
- * Exit codes: 0 done, 1 capture or file error, 2 bad configuration.
+ * Exit codes: 0 done; 1 capture or file error, or `--read` could deliver
+ * nothing because the server refused the token (or there was none); 2 bad
+ * configuration; 3 `--read` finished but some batches wait in the outbox
+ * (server unreachable): `deno task replay` or the next agent run sends them.
  *
  * @module
  */
@@ -20,7 +23,14 @@ import {
 } from "@traffic-analyzer/shared";
 import { PcapFormatError, readCaptureBatches } from "@traffic-analyzer/shared/pcap";
 import { buildCaptureFilter, CaptureError, CaptureGroup } from "./capture/mod.ts";
-import { AGENT_KV_FILE_NAME, openAgentServices } from "./agent_services.ts";
+import {
+  AGENT_KV_FILE_NAME,
+  type AgentServices,
+  openAgentKv,
+  openAgentServices,
+} from "./agent_services.ts";
+import { FileReadError, FileReadSession } from "./file_read_session.ts";
+import { summarizeRun } from "./run_summary.ts";
 import { Batcher, MAX_AGENT_ID_LENGTH } from "./batcher.ts";
 import { formatAgentStatus } from "./agent_status.ts";
 import { DryRunSink } from "./dry_run_sink.ts";
@@ -35,6 +45,11 @@ export const AGENT_FLAGS: ExtraFlag[] = [
     name: "read",
     type: "string",
     help: "Send a pcap or pcapng file through the pipeline instead of capturing; exit when done.",
+  },
+  {
+    name: "restart",
+    type: "boolean",
+    help: "With --read: forget how far the file was read before, and read it from the start.",
   },
   {
     name: "status",
@@ -124,11 +139,13 @@ export async function main(args: string[]): Promise<number> {
         2,
       );
     }
+    const restart = flags.restart === true;
+    if (restart && readPath === undefined) return fail("--restart needs --read FILE", 2);
     if (readPath !== undefined) {
       const problem = await checkReadable(readPath);
       if (problem !== null) return fail(problem, 1);
     }
-    return await run(config, { agentId, readPath, dryRun });
+    return await run(config, { agentId, readPath, dryRun, restart });
   } finally {
     await closeLogging();
   }
@@ -138,6 +155,18 @@ interface RunOptions {
   agentId: string;
   readPath: string | undefined;
   dryRun: boolean;
+  restart: boolean;
+}
+
+/** Counts the frames a source yields, whatever ends it. */
+async function* countFrames<T>(
+  bursts: AsyncIterable<readonly T[]>,
+  counter: { frames: number },
+): AsyncGenerator<readonly T[]> {
+  for await (const burst of bursts) {
+    counter.frames += burst.length;
+    yield burst;
+  }
 }
 
 async function run(config: Config, options: RunOptions): Promise<number> {
@@ -146,13 +175,21 @@ async function run(config: Config, options: RunOptions): Promise<number> {
   let group: CaptureGroup | null = null;
   const onSignal = () => {
     if (stop.signal.aborted) return;
-    log.info("Stopping: flushing the open batch");
+    log.info(
+      readPath === undefined
+        ? "Stopping: flushing the open batch"
+        : "Stopping: the next run resumes after the last batch sent or stored",
+    );
     stop.abort();
-    group?.close();
+    // Live capture reads what the kernel already holds, then its bursts end.
+    group?.stop();
   };
+  const counter = { frames: 0 };
   let frames: AsyncIterable<readonly PipelineFrame[]>;
+  let source: string;
   if (readPath !== undefined) {
-    frames = readCaptureBatches(readPath);
+    frames = countFrames(readCaptureBatches(readPath), counter);
+    source = baseName(readPath);
   } else {
     try {
       const filter = await buildCaptureFilter({
@@ -166,8 +203,9 @@ async function run(config: Config, options: RunOptions): Promise<number> {
         snaplenBytes: config.snaplenBytes,
         promiscuous: config.promiscuous,
       });
+      source = interfaceNames.join(", ");
       log.info("Capturing on {interfaces} with filter {filter}", {
-        interfaces: interfaceNames.join(", "),
+        interfaces: source,
         filter: filter || "(none)",
       });
     } catch (error) {
@@ -175,35 +213,67 @@ async function run(config: Config, options: RunOptions): Promise<number> {
       if (error instanceof RangeError) return fail(error.message, 2);
       throw error;
     }
-    frames = group.bursts();
+    frames = countFrames(group.bursts(), counter);
   }
 
   let sink: BatchSink;
-  let services: Awaited<ReturnType<typeof openAgentServices>> | null = null;
+  let services: AgentServices | null = null;
+  let session: FileReadSession | null = null;
   if (dryRun) {
     sink = new DryRunSink();
   } else {
+    const kvPath = `${config.dataDir}/${AGENT_KV_FILE_NAME}`;
+    let kv: Deno.Kv;
     try {
-      services = await openAgentServices({
-        config,
-        agentId,
-        // A file can wait for the server; live capture must never stall.
-        overflow: readPath !== undefined ? "wait" : "store",
-      });
+      kv = (await openAgentKv(config)).kv;
     } catch (error) {
       group?.close();
-      return fail(
-        `cannot open the outbox ${config.dataDir}/${AGENT_KV_FILE_NAME}: ${
-          (error as Error).message
-        }`,
-        1,
-      );
+      return fail(`cannot open the outbox ${kvPath}: ${(error as Error).message}`, 1);
     }
+    if (readPath !== undefined) {
+      try {
+        session = await FileReadSession.open({
+          kv,
+          path: readPath,
+          agentId,
+          batchSize: config.batchSize,
+          payloadCapture: config.payloadCapture,
+          restart: options.restart,
+        });
+      } catch (error) {
+        kv.close();
+        if (error instanceof FileReadError) return fail(error.message, 2);
+        return fail(`cannot read ${readPath}: ${(error as Error).message}`, 1);
+      }
+      if (session.alreadyComplete) {
+        kv.close();
+        console.log(
+          `agent: ${readPath} was read completely before (${session.previous!.packets} packets, ` +
+            `file ${session.identity.id}); nothing to send. --restart reads it again.`,
+        );
+        return 0;
+      }
+      if (session.startIndex > 0) {
+        log.info("Resuming {path} at packet {index} (file {id})", {
+          path: readPath,
+          index: session.startIndex,
+          id: session.identity.id,
+        });
+      }
+    }
+    services = await openAgentServices({
+      config,
+      agentId,
+      kv,
+      mode: readPath !== undefined ? "file" : "live",
+      ledger: session,
+      signal: stop.signal,
+    });
     const { delivery } = services;
     services.outbox.listen(async (key) => {
       await delivery.replay(key);
     });
-    sink = delivery;
+    sink = session === null ? delivery : session.sink(delivery);
     log.info("Agent {agentId} delivers to {url}; outbox {kv}", {
       agentId,
       url: services.uploader.url,
@@ -227,31 +297,34 @@ async function run(config: Config, options: RunOptions): Promise<number> {
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
   const started = performance.now();
-  let exitCode = 0;
-  let frameCount = 0;
+  let failure: string | null = null;
+  let complete = false;
   try {
     const result = await runPipeline({
       frames,
       sink,
       batchSize: config.batchSize,
-      batchTimeoutMs: config.batchTimeoutMs,
+      // A file is cut by count only, so a rerun cuts the same batches under the same keys.
+      batchTimeoutMs: readPath !== undefined ? Infinity : config.batchTimeoutMs,
       agentId,
+      keyOf: session === null ? null : (first, count) => session.keyOf(first, count),
+      skipFrames: session?.startIndex ?? 0,
+      abandonOnStop: readPath !== undefined,
       payloadCapture: config.payloadCapture,
-      defaultInterfaceName: readPath === undefined ? "" : baseName(readPath),
-      signal: stop.signal,
+      defaultInterfaceName: session?.sourceName ??
+        (readPath === undefined ? "" : baseName(readPath)),
+      // A file stops after the current burst; live capture ends when its bursts end.
+      signal: readPath !== undefined ? stop.signal : undefined,
     });
-    frameCount = result.frames;
+    complete = result.complete && readPath !== undefined;
   } catch (error) {
     if (error instanceof PcapFormatError) {
-      exitCode = fail(
-        `cannot read ${readPath} past byte offset ${error.offset}: ${error.message} ` +
-          "(the packets before it were delivered or stored)",
-        1,
-      );
+      failure = `cannot read ${readPath} past byte offset ${error.offset}: ${error.message} ` +
+        "(the packets before it were delivered or stored)";
     } else if (error instanceof CaptureError) {
-      exitCode = fail(error.message, 1);
+      failure = error.message;
     } else if (readPath !== undefined && error instanceof Deno.errors.NotFound) {
-      exitCode = fail(`cannot read ${readPath}: ${(error as Error).message}`, 1);
+      failure = `cannot read ${readPath}: ${(error as Error).message}`;
     } else {
       throw error;
     }
@@ -262,24 +335,40 @@ async function run(config: Config, options: RunOptions): Promise<number> {
     await reportDrops().catch(() => {});
     group?.close();
     // A file waits for every batch to be delivered or stored; a stop gives uploads a grace period.
-    await services?.close(
-      stop.signal.aborted || readPath === undefined ? SHUTDOWN_GRACE_MS : Infinity,
-    );
+    await services?.delivery.close({
+      graceMs: stop.signal.aborted || readPath === undefined ? SHUTDOWN_GRACE_MS : Infinity,
+    });
   }
   const seconds = (performance.now() - started) / 1000;
+  const startIndex = session?.startIndex ?? 0;
+  const packets = Math.max(0, counter.frames - startIndex);
   if (sink instanceof DryRunSink) {
     const rate = Math.round(sink.records / seconds);
     console.log(
       `agent: dry run: ${sink.records} records in ${sink.batches} batches ` +
         `(${sink.bodyBytes} gzip bytes) in ${seconds.toFixed(2)} s: ${rate} records/s`,
     );
-  } else {
-    log.info("Agent stopped after {frames} packets in {seconds} s", {
-      frames: frameCount,
-      seconds: seconds.toFixed(1),
-    });
+    return failure === null ? 0 : fail(failure, 1);
   }
-  return exitCode;
+  let outcome;
+  try {
+    await session?.finish({ complete, packets: counter.frames });
+    outcome = summarizeRun({
+      mode: readPath !== undefined ? "read" : "live",
+      source,
+      packets,
+      startIndex,
+      seconds,
+      tally: services!.delivery.tally,
+      outboxPending: (await services!.outbox.status()).pendingBatches,
+    });
+  } finally {
+    await services?.close(0);
+  }
+  console.log(outcome.line);
+  if (failure !== null) return fail(failure, 1);
+  if (outcome.problem !== null) return fail(outcome.problem, outcome.exitCode);
+  return outcome.exitCode;
 }
 
 if (import.meta.main) {

@@ -20,7 +20,7 @@
  *   maxRetries: 3,
  *   retryDelayMs: 5000,
  * });
- * const delivery = new Delivery({ uploader, outbox, overflow: "wait" });
+ * const delivery = new Delivery({ uploader, outbox, overflow: "wait", whenOutboxFull: "wait" });
  * await runPipeline({
  *   frames: readCaptureBatches("capture.pcap"),
  *   sink: delivery,
@@ -55,25 +55,44 @@ export type {
   UploadOptions,
   UploadOutcome,
 } from "./uploader.ts";
-export { CHUNK_BYTES, COUNTER_NAMES, Outbox } from "./outbox.ts";
+export { CHUNK_BYTES, Outbox } from "./outbox.ts";
+export {
+  COUNTER_NAMES,
+  emptyCounters,
+  TOTAL_COUNTER_NAMES,
+  unaccountedRecords,
+} from "./agent_counters.ts";
+export type { AgentCounters, CounterName, TotalCounterName } from "./agent_counters.ts";
 export type {
-  AgentCounters,
-  CounterName,
+  CounterDeltas,
   DeadLetterInfo,
+  FilingOptions,
+  FilingResult,
   OutboxOptions,
   OutboxStatus,
+  QueueMessageEvent,
   StoredBatch,
   StoredBatchInfo,
   StoreOptions,
   StoreReason,
+  StoreResult,
 } from "./outbox.ts";
 export { OutboxError } from "./outbox_error.ts";
 export type { OutboxErrorOptions } from "./outbox_error.ts";
 export { Delivery } from "./delivery.ts";
+export { DeliveryTally } from "./delivery_tally.ts";
+export type { BatchCount, FiledAs, TallyKind } from "./delivery_tally.ts";
+export { FILE_ID_HEX_DIGITS, identifyFile } from "./file_identity.ts";
+export type { FileIdentity, IdentifyFileOptions } from "./file_identity.ts";
+export { FileReadError, FileReadSession } from "./file_read_session.ts";
+export type { FileReadSessionOptions, ReadProgress } from "./file_read_session.ts";
+export { summarizeRun } from "./run_summary.ts";
+export type { RunFacts, RunOutcome } from "./run_summary.ts";
 export type {
   BatchSink,
   BatchUploader,
   DeliveryOptions,
+  FilingLedger,
   ReplayAllOptions,
   ReplayResult,
   ReplaySummary,
@@ -83,6 +102,6 @@ export type { PipelineFrame, PipelineResult, RunPipelineOptions } from "./pipeli
 export { DryRunSink } from "./dry_run_sink.ts";
 export { KernelDropTracker } from "./kernel_drop_tracker.ts";
 export type { DropStats } from "./kernel_drop_tracker.ts";
-export { AGENT_KV_FILE_NAME, openAgentServices } from "./agent_services.ts";
+export { AGENT_KV_FILE_NAME, openAgentKv, openAgentServices } from "./agent_services.ts";
 export type { AgentServices, OpenAgentServicesOptions } from "./agent_services.ts";
 export { formatAgentStatus } from "./agent_status.ts";

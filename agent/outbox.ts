@@ -13,6 +13,9 @@
  * - `["chunk", key, i]`: the gzip body in pieces of at most 64,000 bytes (KV
  *   caps a value at 65,536), shared by pending batches and dead letters
  * - `["counters", name]`: `Deno.KvU64` totals since the store was created
+ *   (see `agent_counters.ts`); `["counters", "dead_lettered"]` is a level,
+ *   lowered by wrapping addition when a dead letter is requeued
+ * - a caller's guard key per filed batch (see {@link FilingOptions})
  *
  * Every change to a batch is one atomic operation, so a batch is stored whole
  * or not at all, and a crash leaves it either pending or gone, never half.
@@ -26,139 +29,36 @@ import { LOG_ROOT } from "@traffic-analyzer/shared";
 import type { EncodedBatch } from "./batch_codec.ts";
 import { OutboxError } from "./outbox_error.ts";
 import { backoffDelayMs } from "./_backoff.ts";
+import { type AgentCounters, emptyCounters, TOTAL_COUNTER_NAMES } from "./agent_counters.ts";
+import type {
+  CounterDeltas,
+  DeadLetterInfo,
+  FilingOptions,
+  FilingResult,
+  OutboxOptions,
+  OutboxStatus,
+  QueueMessageEvent,
+  StoredBatch,
+  StoredBatchInfo,
+  StoreOptions,
+  StoreReason,
+  StoreResult,
+} from "./outbox_types.ts";
 
-/** Names of the persisted counters (all count packet records). */
-export const COUNTER_NAMES = [
-  "captured",
-  "kernel_dropped",
-  "sent",
-  "stored",
-  "replayed",
-  "dropped",
-  "dead_lettered",
-] as const;
-
-/** One of {@link COUNTER_NAMES}. */
-export type CounterName = typeof COUNTER_NAMES[number];
-
-/**
- * The agent's counters, in packet records: `captured` decoded into batches,
- * `kernel_dropped` lost in the kernel before capture (pcap stats), `sent`
- * accepted by the server (directly or from the outbox), `stored` put in the
- * outbox, `replayed` delivered from the outbox (part of `sent`), `dropped`
- * evicted from the full outbox, `dead_lettered` refused for good by the server.
- */
-export type AgentCounters = Record<CounterName, number>;
-
-/** A pending batch as stored. */
-export interface StoredBatchInfo {
-  /** Idempotency key; also the batch's id in the store. */
-  key: string;
-  /** Records in the body. */
-  records: number;
-  /** Size of the gzip body. */
-  bodyBytes: number;
-  /** Chunk entries holding the body. */
-  chunks: number;
-  /** When the batch was made, epoch ms. */
-  createdAtMs: number;
-  /** When it entered the outbox, epoch ms. */
-  storedAtMs: number;
-  /** Delivery attempts from the outbox so far. */
-  attempts: number;
-  /** When the queue is due to bring it back, epoch ms. */
-  nextAttemptAtMs: number;
-  /** Token of the one queue message that may act on it. */
-  queueToken: string;
-  /** Status of the last failed attempt, null when no answer came. */
-  lastStatus: number | null;
-  /** Why the last attempt failed. */
-  lastReason: string;
-}
-
-/** A batch the server refused for good, kept with its body for the operator. */
-export interface DeadLetterInfo {
-  /** Idempotency key. */
-  key: string;
-  /** Records in the body. */
-  records: number;
-  /** Size of the gzip body. */
-  bodyBytes: number;
-  /** Chunk entries holding the body. */
-  chunks: number;
-  /** When the batch was made, epoch ms. */
-  createdAtMs: number;
-  /** When it was dead-lettered, epoch ms. */
-  deadAtMs: number;
-  /** The refusing HTTP status. */
-  status: number | null;
-  /** The server's reason (for a 400 it names the record and field). */
-  reason: string;
-}
-
-/** A pending batch with its body, as read for a delivery attempt. */
-export interface StoredBatch {
-  /** Its metadata. */
-  info: StoredBatchInfo;
-  /** The batch as it was first encoded: same key, same body bytes. */
-  batch: EncodedBatch;
-  /** Version of the metadata read; changes by others make this copy stale. */
-  versionstamp: string;
-}
-
-/** What the outbox holds, for `--status`. */
-export interface OutboxStatus {
-  /** Batches waiting for delivery (the queue depth). */
-  pendingBatches: number;
-  /** Records in them. */
-  pendingRecords: number;
-  /** Their compressed bytes, which OUTBOX_MAX_BYTES caps. */
-  pendingBytes: number;
-  /** The cap. */
-  maxBytes: number;
-  /** When the oldest pending batch was stored, epoch ms. */
-  oldestStoredAtMs: number | null;
-  /** Dead letters, oldest first. */
-  deadLetters: DeadLetterInfo[];
-  /** Their compressed bytes (not capped: they are kept for inspection). */
-  deadLetterBytes: number;
-  /** The persisted counters. */
-  counters: AgentCounters;
-}
-
-/** Why a batch is stored, for its metadata and the logs. */
-export interface StoreReason {
-  /** HTTP status of the failed attempt, null when no answer came. */
-  status: number | null;
-  /** One line. */
-  reason: string;
-  /** The server's `Retry-After` in ms, when it sent one. */
-  retryAfterMs?: number | null;
-}
-
-/** Options for {@link Outbox.store}. */
-export interface StoreOptions extends StoreReason {
-  /** Count the records in `stored`; off when a stored batch is replaced by its parts. @default true */
-  countStored?: boolean;
-}
-
-/** Options for {@link Outbox}. */
-export interface OutboxOptions {
-  /** An open KV store; the caller owns it and closes it after {@link Outbox.stop}. */
-  kv: Deno.Kv;
-  /** OUTBOX_MAX_BYTES: cap on pending bodies; the oldest are dropped above it. */
-  maxBytes: number;
-  /** First replay delay; it doubles per failed replay. @default 5_000 */
-  replayDelayMs?: number;
-  /** Longest replay delay. @default 300_000 */
-  maxReplayDelayMs?: number;
-  /** How often the sweep looks for batches whose queue message was lost. @default 60_000 */
-  sweepIntervalMs?: number;
-  /** How long past its due time a batch may stay untouched before the sweep re-enqueues it. @default 60_000 */
-  lostAfterMs?: number;
-  /** Clock in epoch ms. @default Date.now */
-  clock?: () => number;
-}
+export type {
+  CounterDeltas,
+  DeadLetterInfo,
+  FilingOptions,
+  FilingResult,
+  OutboxOptions,
+  OutboxStatus,
+  QueueMessageEvent,
+  StoredBatch,
+  StoredBatchInfo,
+  StoreOptions,
+  StoreReason,
+  StoreResult,
+};
 
 /** Bytes per chunk entry: under KV's 65,536-byte value cap with room for encoding overhead. */
 export const CHUNK_BYTES = 64_000;
@@ -170,6 +70,7 @@ const TOTALS = ["outbox", "totals"] as const;
 const DEAD = ["dead"] as const;
 const CHUNK = ["chunk"] as const;
 const COUNTER = ["counters"] as const;
+const DEAD_LEVEL = [...COUNTER, "dead_lettered"] as const;
 const MESSAGE_TYPE = "traffic-analyzer/outbox-replay";
 /** Optimistic-concurrency retries before giving up on a busy store. */
 const MAX_COMMIT_ATTEMPTS = 100;
@@ -200,8 +101,9 @@ function chunkCount(bytes: number): number {
   return Math.max(1, Math.ceil(bytes / CHUNK_BYTES));
 }
 
-function emptyCounters(): AgentCounters {
-  return Object.fromEntries(COUNTER_NAMES.map((name) => [name, 0])) as AgentCounters;
+/** `-n` as a KvU64 addend: sums wrap modulo 2^64, so adding it subtracts n. */
+function kvU64Minus(n: number): bigint {
+  return BigInt.asUintN(64, -BigInt(n));
 }
 
 /**
@@ -225,12 +127,16 @@ export class Outbox {
   readonly #maxReplayDelayMs: number;
   readonly #sweepIntervalMs: number;
   readonly #lostAfterMs: number;
+  readonly #roomPollMs: number;
+  readonly #onQueueMessage: ((event: QueueMessageEvent) => void) | undefined;
   readonly #clock: () => number;
   readonly #active = new Map<string, Promise<void>>();
+  readonly #handling = new Set<Promise<void>>();
   #handler: ((key: string) => Promise<void>) | null = null;
   #listening: Promise<void> | null = null;
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
   #stopped = false;
+  #roomWaiters: (() => void)[] = [];
 
   /** Checks the options; nothing is read or written until a method is called. */
   constructor(options: OutboxOptions) {
@@ -245,91 +151,150 @@ export class Outbox {
     this.#maxReplayDelayMs = options.maxReplayDelayMs ?? 300_000;
     this.#sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
     this.#lostAfterMs = options.lostAfterMs ?? 60_000;
+    this.#roomPollMs = options.roomPollMs ?? 1_000;
+    this.#onQueueMessage = options.onQueueMessage;
     this.#clock = options.clock ?? Date.now;
   }
 
+  /** OUTBOX_MAX_BYTES. */
+  get maxBytes(): number {
+    return this.#maxBytes;
+  }
+
+  /** Stores in this process waiting for room (`whenFull: "wait"`). */
+  get waitingForRoom(): number {
+    return this.#roomWaiters.length;
+  }
+
   /**
-   * Stores a batch the uploader could not deliver and schedules its replay.
-   * Drops the oldest pending batches first when the cap would be passed
-   * (counted in `dropped` and logged); a batch larger than the whole cap is
-   * dropped itself. Returns the keys dropped to make room (or the batch's own).
+   * Stores a batch the uploader could not deliver and schedules its replay,
+   * in one atomic write with its filing (see {@link FilingOptions}). When it
+   * does not fit under the cap, `whenFull` decides: evict the oldest pending
+   * batches (counted in `dropped` and logged), or wait for room. A batch
+   * larger than the whole cap is dropped itself.
    */
-  async store(batch: EncodedBatch, options: StoreOptions): Promise<{ dropped: string[] }> {
-    const dropped: string[] = [];
+  async store(batch: EncodedBatch, options: StoreOptions): Promise<StoreResult> {
+    return await this.#store(batch, options, null);
+  }
+
+  async #store(
+    batch: EncodedBatch,
+    options: StoreOptions,
+    extra: ((op: Deno.AtomicOperation) => void) | null,
+  ): Promise<StoreResult> {
+    const evicted: string[] = [];
     const size = batch.body.length;
     if (size > this.#maxBytes) {
-      await this.addCounters({ dropped: batch.records });
-      log.warn(
-        "Outbox: dropped batch {key} ({records} records, {bytes} bytes): larger than OUTBOX_MAX_BYTES {max}",
-        { key: batch.key, records: batch.records, bytes: size, max: this.#maxBytes },
-      );
-      return { dropped: [batch.key] };
+      const result = await this.#fileCounted(batch, options, { dropped: batch.records });
+      if (result === "filed") {
+        log.warn(
+          "Outbox: dropped batch {key} ({records} records, {bytes} bytes): larger than OUTBOX_MAX_BYTES {max}",
+          { key: batch.key, records: batch.records, bytes: size, max: this.#maxBytes },
+        );
+      }
+      return { outcome: result === "filed" ? "dropped" : "already_filed", evicted };
     }
     const chunks = chunkCount(size);
     const metaKey = [...BATCH, batch.key];
-    for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS;) {
-      const [totalsEntry, existing] = await this.#kv.getMany<[Totals, StoredBatchInfo]>([
-        TOTALS as unknown as Deno.KvKey,
-        metaKey,
-      ]);
-      // Already stored (a repeat after a crash): one copy is enough.
-      if (existing.value !== null) return { dropped };
-      const totals = totalsEntry.value ?? { batches: 0, records: 0, bytes: 0 };
-      if (totals.bytes + size > this.#maxBytes && totals.batches > 0) {
-        const evicted = await this.#evictOldest();
-        if (evicted !== null) dropped.push(evicted);
-        else attempt++;
-        continue;
-      }
-      attempt++;
-      const now = this.#clock();
-      const delayMs = Math.min(
-        Math.max(this.#replayDelayMs, options.retryAfterMs ?? 0),
-        this.#maxReplayDelayMs,
-      );
-      const info: StoredBatchInfo = {
-        key: batch.key,
-        records: batch.records,
-        bodyBytes: size,
-        chunks,
-        createdAtMs: batch.createdAtMs,
-        storedAtMs: now,
-        attempts: 0,
-        nextAttemptAtMs: now + delayMs,
-        queueToken: crypto.randomUUID(),
-        lastStatus: options.status,
-        lastReason: options.reason,
-      };
-      const op = this.#kv.atomic()
-        .check(totalsEntry)
-        .check({ key: metaKey, versionstamp: null })
-        .set(metaKey, info)
-        .set([...AGE, now, batch.key], true)
-        .set(TOTALS as unknown as Deno.KvKey, {
-          batches: totals.batches + 1,
-          records: totals.records + batch.records,
-          bytes: totals.bytes + size,
-        });
-      for (let i = 0; i < chunks; i++) {
-        op.set(
-          [...CHUNK, batch.key, i],
-          batch.body.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES),
+    const guardKey = options.guardKey ?? null;
+    let pausedSince: number | null = null;
+    try {
+      for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS;) {
+        const [totalsEntry, existing, guard] = await this.#kv.getMany<
+          [Totals, StoredBatchInfo, unknown]
+        >([TOTALS as unknown as Deno.KvKey, metaKey, guardKey ?? metaKey]);
+        // Filed before (read again after a crash), or already pending: one copy is enough.
+        if (guard.value !== null || existing.value !== null) {
+          return { outcome: "already_filed", evicted };
+        }
+        const totals = totalsEntry.value ?? { batches: 0, records: 0, bytes: 0 };
+        if (totals.bytes + size > this.#maxBytes && totals.batches > 0) {
+          if (options.whenFull === "wait") {
+            if (pausedSince === null) {
+              pausedSince = this.#clock();
+              log.warn(
+                "Outbox full ({bytes} of OUTBOX_MAX_BYTES {max} bytes): waiting for replays to make " +
+                  "room for batch {key}",
+                { bytes: totals.bytes, max: this.#maxBytes, key: batch.key },
+              );
+            }
+            if (!await this.#waitForRoom(options.signal)) return { outcome: "aborted", evicted };
+            continue;
+          }
+          const gone = await this.#evictOldest();
+          if (gone !== null) evicted.push(gone);
+          else attempt++;
+          continue;
+        }
+        attempt++;
+        const now = this.#clock();
+        const delayMs = Math.min(
+          Math.max(this.#replayDelayMs, options.retryAfterMs ?? 0),
+          this.#maxReplayDelayMs,
         );
+        const info: StoredBatchInfo = {
+          key: batch.key,
+          records: batch.records,
+          bodyBytes: size,
+          chunks,
+          createdAtMs: batch.createdAtMs,
+          storedAtMs: now,
+          attempts: 0,
+          nextAttemptAtMs: now + delayMs,
+          queueToken: crypto.randomUUID(),
+          lastStatus: options.status,
+          lastReason: options.reason,
+        };
+        const op = this.#kv.atomic()
+          .check(totalsEntry)
+          .check({ key: metaKey, versionstamp: null })
+          .set(metaKey, info)
+          .set([...AGE, now, batch.key], true)
+          .set(TOTALS as unknown as Deno.KvKey, {
+            batches: totals.batches + 1,
+            records: totals.records + batch.records,
+            bytes: totals.bytes + size,
+          });
+        for (let i = 0; i < chunks; i++) {
+          op.set(
+            [...CHUNK, batch.key, i],
+            batch.body.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES),
+          );
+        }
+        this.#applyFiling(op, batch.records, options);
+        extra?.(op);
+        this.#enqueue(op, info, delayMs);
+        if (await this.#commit(op, batch.key, "store")) return { outcome: "stored", evicted };
       }
-      if (options.countStored !== false) {
-        op.sum([...COUNTER, "stored"], BigInt(batch.records));
+    } finally {
+      if (pausedSince !== null) {
+        log.info("Outbox had room again after {seconds} s", {
+          seconds: ((this.#clock() - pausedSince) / 1000).toFixed(1),
+        });
       }
-      this.#enqueue(op, info, delayMs);
-      const result = await this.#commit(op, batch.key, "store");
-      if (result) return { dropped };
     }
     throw new OutboxError(`Cannot store batch ${batch.key}: the store stayed busy`, {
       key: batch.key,
     });
   }
 
-  /** Keeps a batch the server refused for good, with its reason, for the operator. */
-  async deadLetter(batch: EncodedBatch, reason: StoreReason): Promise<void> {
+  /** Counts a batch the server acknowledged (201 or 200), in one write with its filing. */
+  async recordSent(
+    batch: Pick<EncodedBatch, "key" | "records">,
+    options: FilingOptions = {},
+  ): Promise<FilingResult> {
+    return await this.#fileCounted(batch, options, { sent: batch.records });
+  }
+
+  /**
+   * Keeps a batch the server refused for good, with its reason, for the
+   * operator, in one write with its filing.
+   */
+  async deadLetter(
+    batch: EncodedBatch,
+    reason: StoreReason,
+    options: FilingOptions = {},
+  ): Promise<FilingResult> {
     const deadKey = [...DEAD, batch.key];
     const chunks = chunkCount(batch.body.length);
     const info: DeadLetterInfo = {
@@ -345,12 +310,14 @@ export class Outbox {
     const op = this.#kv.atomic()
       .check({ key: deadKey, versionstamp: null })
       .set(deadKey, info)
-      .sum([...COUNTER, "dead_lettered"], BigInt(batch.records));
+      .sum(DEAD_LEVEL as unknown as Deno.KvKey, BigInt(batch.records));
     for (let i = 0; i < chunks; i++) {
       op.set([...CHUNK, batch.key, i], batch.body.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES));
     }
-    // A failed check means it is already a dead letter: nothing more to keep.
-    await this.#commit(op, batch.key, "dead-letter");
+    this.#applyFiling(op, batch.records, options);
+    if (await this.#commit(op, batch.key, "dead-letter")) return "filed";
+    // A failed check means it is already a dead letter, or was filed before.
+    return "already_filed";
   }
 
   /** Reads a pending batch with its body; null when it is not (or no longer) pending. */
@@ -385,7 +352,7 @@ export class Outbox {
    * adding `counters` in the same atomic write. Returns false when someone
    * else changed or removed it first, and then counts nothing.
    */
-  async complete(stored: StoredBatch, counters: Partial<AgentCounters>): Promise<boolean> {
+  async complete(stored: StoredBatch, counters: CounterDeltas): Promise<boolean> {
     const { info } = stored;
     for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt++) {
       const totalsEntry = await this.#kv.get<Totals>(TOTALS as unknown as Deno.KvKey);
@@ -396,7 +363,10 @@ export class Outbox {
       this.#deletePending(op, info, totals);
       for (let i = 0; i < info.chunks; i++) op.delete([...CHUNK, info.key, i]);
       this.#sumCounters(op, counters);
-      if (await this.#commit(op, info.key, "complete")) return true;
+      if (await this.#commit(op, info.key, "complete")) {
+        this.#roomMade();
+        return true;
+      }
       if (!await this.#unchanged(info.key, stored.versionstamp)) return false;
     }
     throw new OutboxError(`Cannot remove batch ${info.key}: the store stayed busy`, {
@@ -454,9 +424,12 @@ export class Outbox {
         .check({ key: [...BATCH, info.key], versionstamp: stored.versionstamp })
         .check(totalsEntry)
         .set([...DEAD, info.key], dead)
-        .sum([...COUNTER, "dead_lettered"], BigInt(info.records));
+        .sum(DEAD_LEVEL as unknown as Deno.KvKey, BigInt(info.records));
       this.#deletePending(op, info, totals);
-      if (await this.#commit(op, info.key, "dead-letter")) return true;
+      if (await this.#commit(op, info.key, "dead-letter")) {
+        this.#roomMade();
+        return true;
+      }
       if (!await this.#unchanged(info.key, stored.versionstamp)) return false;
     }
     throw new OutboxError(`Cannot dead-letter batch ${info.key}: the store stayed busy`, {
@@ -466,8 +439,8 @@ export class Outbox {
 
   /**
    * Moves dead letters back to the outbox for another delivery (after the
-   * server was fixed). Their records count as stored again; returns how many
-   * batches moved.
+   * server was fixed): each leaves `dead_lettered` for `stored` in one
+   * atomic write. Returns how many batches moved.
    */
   async requeueDeadLetters(): Promise<number> {
     let moved = 0;
@@ -475,13 +448,18 @@ export class Outbox {
       const info = entry.value;
       const body = await this.#readBody(info.key, info.chunks, info.bodyBytes);
       const batch = { key: info.key, records: info.records, body, createdAtMs: info.createdAtMs };
-      // Chunks are rewritten by store(); the dead entry goes once the batch is pending again.
-      await this.store(batch, {
+      // Chunks are rewritten by the store; the dead entry goes in the same write.
+      const result = await this.#store(batch, {
         status: info.status,
         reason: `requeued dead letter: ${info.reason}`,
+        captured: false,
+      }, (op) => {
+        op.check(entry).delete(entry.key).sum(
+          DEAD_LEVEL as unknown as Deno.KvKey,
+          kvU64Minus(info.records),
+        );
       });
-      await this.#kv.atomic().check(entry).delete(entry.key).commit();
-      moved++;
+      if (result.outcome === "stored") moved++;
     }
     return moved;
   }
@@ -504,22 +482,31 @@ export class Outbox {
     return all.sort((a, b) => a.deadAtMs - b.deadAtMs);
   }
 
-  /** Adds to the persisted counters in one atomic write. */
-  async addCounters(deltas: Partial<AgentCounters>): Promise<void> {
+  /** Adds to the counters that only grow, in one atomic write (e.g. `kernel_dropped`). */
+  async addCounters(deltas: CounterDeltas): Promise<void> {
     const op = this.#kv.atomic();
     if (this.#sumCounters(op, deltas) === 0) return;
     await this.#commit(op, null, "count");
   }
 
-  /** The persisted counters. */
+  /**
+   * The counters, read in one snapshot so that
+   * `captured = sent + stored + dropped + dead_lettered` holds in what is returned.
+   */
   async counters(): Promise<AgentCounters> {
-    const entries = await this.#kv.getMany<Deno.KvU64[]>(
-      COUNTER_NAMES.map((name) => [...COUNTER, name]),
-    );
+    const entries = await this.#kv.getMany<unknown[]>([
+      ...TOTAL_COUNTER_NAMES.map((name) => [...COUNTER, name]),
+      DEAD_LEVEL as unknown as Deno.KvKey,
+      TOTALS as unknown as Deno.KvKey,
+    ]);
     const counters = emptyCounters();
-    COUNTER_NAMES.forEach((name, i) => {
-      counters[name] = Number(entries[i].value?.value ?? 0n);
+    TOTAL_COUNTER_NAMES.forEach((name, i) => {
+      counters[name] = Number((entries[i].value as Deno.KvU64 | null)?.value ?? 0n);
     });
+    const dead = entries[TOTAL_COUNTER_NAMES.length].value as Deno.KvU64 | null;
+    counters.dead_lettered = Number(dead?.value ?? 0n);
+    const totals = entries[TOTAL_COUNTER_NAMES.length + 1].value as Totals | null;
+    counters.stored = totals?.records ?? 0;
     return counters;
   }
 
@@ -608,7 +595,8 @@ export class Outbox {
     this.#stopped = true;
     clearInterval(this.#sweepTimer);
     this.#sweepTimer = undefined;
-    await Promise.allSettled([...this.#active.values()]);
+    this.#roomMade();
+    await Promise.allSettled([...this.#active.values(), ...this.#handling]);
   }
 
   /** Resolves when the queue listener ended (after the KV handle is closed). */
@@ -623,21 +611,38 @@ export class Outbox {
     });
   }
 
-  async #onMessage(message: unknown): Promise<void> {
+  /** Handles a queue message; `stop()` waits for it from its first KV read on. */
+  #onMessage(message: unknown): Promise<void> {
+    const handling = this.#handleMessage(message);
+    this.#handling.add(handling);
+    return handling.finally(() => this.#handling.delete(handling));
+  }
+
+  async #handleMessage(message: unknown): Promise<void> {
     if (!isReplayMessage(message) || this.#handler === null) return;
+    const tell = (action: QueueMessageEvent["action"]) =>
+      this.#onQueueMessage?.({ key: message.key, action });
     if (this.#stopped) {
       // Left for the next run: its start-up sweep re-enqueues what is due.
+      tell("stopped");
       return;
     }
     const current = await this.#kv.get<StoredBatchInfo>([...BATCH, message.key]);
-    if (current.value === null || current.value.queueToken !== message.token) return;
-    if (this.#active.has(message.key)) return;
+    if (current.value === null || current.value.queueToken !== message.token) {
+      tell("stale");
+      return;
+    }
+    if (this.#active.has(message.key)) {
+      tell("busy");
+      return;
+    }
     const running = this.#handler(message.key);
     this.#active.set(message.key, running.catch(() => {}));
     try {
       await running;
     } finally {
       this.#active.delete(message.key);
+      tell("handled");
     }
   }
 
@@ -678,15 +683,63 @@ export class Outbox {
       });
   }
 
-  #sumCounters(op: Deno.AtomicOperation, deltas: Partial<AgentCounters>): number {
+  #sumCounters(op: Deno.AtomicOperation, deltas: CounterDeltas): number {
     let added = 0;
-    for (const name of COUNTER_NAMES) {
+    for (const name of TOTAL_COUNTER_NAMES) {
       const delta = deltas[name] ?? 0;
       if (delta <= 0) continue;
       op.sum([...COUNTER, name], BigInt(Math.round(delta)));
       added++;
     }
     return added;
+  }
+
+  /** Adds a first filing to `op`: the guard key (checked absent, then set) and `captured`. */
+  #applyFiling(op: Deno.AtomicOperation, records: number, filing: FilingOptions): void {
+    const guardKey = filing.guardKey ?? null;
+    if (guardKey !== null) {
+      op.check({ key: guardKey, versionstamp: null }).set(guardKey, records);
+    }
+    if (filing.captured !== false) op.sum([...COUNTER, "captured"], BigInt(records));
+  }
+
+  /** Files a batch that leaves no body behind (sent, or dropped for size): counters only. */
+  async #fileCounted(
+    batch: Pick<EncodedBatch, "key" | "records">,
+    filing: FilingOptions,
+    counters: CounterDeltas,
+  ): Promise<FilingResult> {
+    const op = this.#kv.atomic();
+    this.#applyFiling(op, batch.records, filing);
+    this.#sumCounters(op, counters);
+    // Only the guard is checked: a failed commit means the batch was filed before.
+    return await this.#commit(op, batch.key, "count") ? "filed" : "already_filed";
+  }
+
+  /** Wakes the waits for room (a replay in this process removed a pending batch). */
+  #roomMade(): void {
+    const waiters = this.#roomWaiters;
+    this.#roomWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /**
+   * Waits until a replay in this process frees room, `roomPollMs` passes
+   * (another process, such as `deno task replay`, may have), or `signal`
+   * aborts. Returns false when aborted.
+   */
+  async #waitForRoom(signal: AbortSignal | undefined): Promise<boolean> {
+    if (signal?.aborted) return false;
+    let wake = () => {};
+    const woken = new Promise<void>((resolve) => wake = resolve);
+    this.#roomWaiters.push(wake);
+    const timer = setTimeout(wake, this.#roomPollMs);
+    signal?.addEventListener("abort", wake, { once: true });
+    await woken;
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", wake);
+    this.#roomWaiters = this.#roomWaiters.filter((w) => w !== wake);
+    return !signal?.aborted;
   }
 
   async #evictOldest(): Promise<string | null> {

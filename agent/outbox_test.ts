@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { sampleRecords } from "@traffic-analyzer/shared/testing";
 import type { PacketRecord } from "@traffic-analyzer/shared/packet/record";
 import { encodeBatch, type EncodedBatch } from "./batch_codec.ts";
-import { CHUNK_BYTES, Outbox, type OutboxOptions } from "./outbox.ts";
+import { CHUNK_BYTES, Outbox, type OutboxOptions, type QueueMessageEvent } from "./outbox.ts";
+import { unaccountedRecords } from "./agent_counters.ts";
 import { OutboxError } from "./outbox_error.ts";
 import { waitFor } from "./_test_support.ts";
 
@@ -33,7 +34,7 @@ function incompressible(count: number, dataBytes: number, seed = 1): PacketRecor
 }
 
 function batch(key: string, records: PacketRecord[]): EncodedBatch {
-  const parts = encodeBatch({ key, records, openedAtMs: 0, createdAtMs: 1 });
+  const parts = encodeBatch({ key, records, createdAtMs: 1 });
   assert.equal(parts.length, 1);
   return parts[0];
 }
@@ -100,16 +101,22 @@ Deno.test("Outbox drops the oldest batches above OUTBOX_MAX_BYTES and counts the
     await t.step("the first three fit", async () => {
       for (const b of batches.slice(0, 3)) {
         nowMs += 10;
-        assert.deepEqual(await box.store(b, failed), { dropped: [] });
+        assert.deepEqual(await box.store(b, failed), { outcome: "stored", evicted: [] });
       }
       assert.equal((await box.status()).pendingBatches, 3);
     });
 
     await t.step("each further one pushes the oldest out", async () => {
       nowMs += 10;
-      assert.deepEqual(await box.store(batches[3], failed), { dropped: ["a:1"] });
+      assert.deepEqual(await box.store(batches[3], failed), {
+        outcome: "stored",
+        evicted: ["a:1"],
+      });
       nowMs += 10;
-      assert.deepEqual(await box.store(batches[4], failed), { dropped: ["a:2"] });
+      assert.deepEqual(await box.store(batches[4], failed), {
+        outcome: "stored",
+        evicted: ["a:2"],
+      });
       const status = await box.status();
       assert.equal(status.pendingBatches, 3);
       assert.ok(status.pendingBytes <= size * 3);
@@ -119,7 +126,10 @@ Deno.test("Outbox drops the oldest batches above OUTBOX_MAX_BYTES and counts the
       );
       assert.equal(status.pendingRecords, 30);
       assert.equal(status.counters.dropped, 20);
-      assert.equal(status.counters.stored, 50);
+      // `stored` is what the outbox holds now; every record filed is somewhere.
+      assert.equal(status.counters.stored, 30);
+      assert.equal(status.counters.captured, 50);
+      assert.equal(unaccountedRecords(status.counters), 0);
       assert.deepEqual((await Array.fromAsync(box.pending())).map((i) => i.key), [
         "a:3",
         "a:4",
@@ -132,10 +142,11 @@ Deno.test("Outbox drops the oldest batches above OUTBOX_MAX_BYTES and counts the
     await t.step("a batch larger than the whole cap is dropped itself", async () => {
       const huge = batch("a:huge", incompressible(40, 2_000, 9));
       assert.ok(huge.body.length > size * 3);
-      assert.deepEqual(await box.store(huge, failed), { dropped: ["a:huge"] });
+      assert.deepEqual(await box.store(huge, failed), { outcome: "dropped", evicted: [] });
       const status = await box.status();
       assert.equal(status.pendingBatches, 3);
       assert.equal(status.counters.dropped, 60);
+      assert.equal(unaccountedRecords(status.counters), 0);
     });
   });
 });
@@ -161,6 +172,8 @@ Deno.test("Outbox keeps dead letters with their reason outside the cap", async (
     assert.equal(status.deadLetters[0].reason, "HTTP 400: invalid record 2, field ttl");
     assert.equal(status.deadLetters[0].status, 400);
     assert.equal(status.counters.dead_lettered, 4);
+    assert.equal(status.counters.stored, 0);
+    assert.equal(unaccountedRecords(status.counters), 0);
     const dead = await box.loadDeadLetter("a:bad");
     assert.deepEqual(dead?.body, b.body);
     // A stale copy cannot act on it twice.
@@ -168,8 +181,13 @@ Deno.test("Outbox keeps dead letters with their reason outside the cap", async (
     assert.equal((await box.counters()).sent, 0);
 
     assert.equal(await box.requeueDeadLetters(), 1);
-    assert.equal((await box.status()).deadLetters.length, 0);
+    const requeued = await box.status();
+    assert.equal(requeued.deadLetters.length, 0);
     assert.deepEqual((await box.load("a:bad"))?.batch.body, b.body);
+    // The records moved from dead_lettered back to stored in one write.
+    assert.equal(requeued.counters.dead_lettered, 0);
+    assert.equal(requeued.counters.stored, 4);
+    assert.equal(unaccountedRecords(requeued.counters), 0);
   });
 });
 
@@ -209,6 +227,7 @@ Deno.test("Outbox replays stored batches through the KV queue, once per live mes
 Deno.test("Outbox ignores stale queue messages and sweeps up lost ones", async (t) => {
   await withKv(async (kv) => {
     let nowMs = Date.now();
+    const events: QueueMessageEvent[] = [];
     const box = new Outbox({
       kv,
       maxBytes: 1 << 30,
@@ -216,6 +235,7 @@ Deno.test("Outbox ignores stale queue messages and sweeps up lost ones", async (
       maxReplayDelayMs: 150,
       sweepIntervalMs: 3_600_000,
       clock: () => nowMs,
+      onQueueMessage: (event) => events.push(event),
     });
     const calls: string[] = [];
     box.listen((key) => {
@@ -227,9 +247,10 @@ Deno.test("Outbox ignores stale queue messages and sweeps up lost ones", async (
         await box.store(batch("a:1", sampleRecords(2)), failed);
         assert.equal(await box.replayAllNow(), 1);
         await waitFor("the re-enqueued message", () => calls.length === 1);
-        // The first message (due after 150 ms) carries the old token.
-        await new Promise((resolve) => setTimeout(resolve, 400));
+        // The first message (due after 150 ms) carries the old token: it arrives, and is ignored.
+        await waitFor("the stale message", () => events.some((e) => e.action === "stale"));
         assert.deepEqual(calls, ["a:1"]);
+        assert.deepEqual(events.map((e) => `${e.key} ${e.action}`), ["a:1 handled", "a:1 stale"]);
       });
 
       await t.step("the sweep re-enqueues a batch overdue past lostAfterMs", async () => {
@@ -257,8 +278,9 @@ Deno.test("Outbox ignores stale queue messages and sweeps up lost ones", async (
 
 Deno.test("Outbox counters persist across restarts", async () => {
   await withKv(async (kv, path) => {
-    await outbox(kv).addCounters({ captured: 7, kernel_dropped: 2 });
-    await outbox(kv).addCounters({ captured: 3 });
+    await outbox(kv).recordSent(batch("a:1", sampleRecords(7)));
+    await outbox(kv).store(batch("a:2", sampleRecords(3, { seed: 2 })), failed);
+    await outbox(kv).addCounters({ kernel_dropped: 2 });
     kv.close();
     const reopened = await Deno.openKv(path);
     try {
@@ -266,8 +288,8 @@ Deno.test("Outbox counters persist across restarts", async () => {
       assert.deepEqual(counters, {
         captured: 10,
         kernel_dropped: 2,
-        sent: 0,
-        stored: 0,
+        sent: 7,
+        stored: 3,
         replayed: 0,
         dropped: 0,
         dead_lettered: 0,
@@ -275,5 +297,133 @@ Deno.test("Outbox counters persist across restarts", async () => {
     } finally {
       reopened.close();
     }
+  });
+});
+
+Deno.test("Outbox files a batch with a guard key once, however often it is filed", async (t) => {
+  await withKv(async (kv) => {
+    const box = outbox(kv);
+    const guardKey = ["read", "agent", "file", 0, "a:1"];
+    const b = batch("a:1", sampleRecords(5));
+
+    await t.step("the first filing counts and sets the guard in the same write", async () => {
+      assert.equal(await box.recordSent(b, { guardKey }), "filed");
+      const guard = await kv.get(guardKey);
+      const sent = await kv.get(["counters", "sent"]);
+      assert.equal(guard.value, 5);
+      assert.equal(guard.versionstamp, sent.versionstamp);
+    });
+
+    await t.step("sent again, stored, dead-lettered or dropped: nothing more", async () => {
+      assert.equal(await box.recordSent(b, { guardKey }), "already_filed");
+      assert.deepEqual(await box.store(b, { ...failed, guardKey }), {
+        outcome: "already_filed",
+        evicted: [],
+      });
+      assert.equal(await box.deadLetter(b, failed, { guardKey }), "already_filed");
+      const small = outbox(kv, { maxBytes: 65_536 });
+      const huge = batch("a:1", incompressible(40, 2_000));
+      assert.equal((await small.store(huge, { ...failed, guardKey })).outcome, "already_filed");
+      const status = await box.status();
+      assert.equal(status.pendingBatches, 0);
+      assert.equal(status.deadLetters.length, 0);
+      assert.deepEqual(
+        [status.counters.captured, status.counters.sent, status.counters.dropped],
+        [5, 5, 0],
+      );
+    });
+
+    await t.step(
+      "a part of a stored batch is stored without counting it captured again",
+      async () => {
+        await box.store(batch("a:2", sampleRecords(4, { seed: 2 })), failed);
+        await box.store(batch("a:2/0", sampleRecords(2, { seed: 3 })), {
+          ...failed,
+          captured: false,
+        });
+        const counters = await box.counters();
+        assert.equal(counters.captured, 9);
+        assert.equal(counters.stored, 6, "the parent and its part, until the parent completes");
+      },
+    );
+  });
+});
+
+Deno.test("Outbox counters: captured = sent + stored + dropped + dead_lettered after every step", async () => {
+  await withKv(async (kv) => {
+    const b = (key: string, n: number, seed: number) => batch(key, incompressible(n, 2_000, seed));
+    const sizes = [b("s:1", 10, 1), b("s:2", 10, 2)].map((x) => x.body.length);
+    const box = outbox(kv, { maxBytes: Math.max(...sizes) * 2 + 100 });
+    const check = async (what: string) => {
+      const counters = await box.counters();
+      assert.equal(unaccountedRecords(counters), 0, `${what}: ${JSON.stringify(counters)}`);
+    };
+    await box.recordSent(b("s:0", 3, 0));
+    await check("sent directly");
+    await box.store(b("s:1", 10, 1), failed);
+    await box.store(b("s:2", 10, 2), failed);
+    await check("stored");
+    await box.store(b("s:3", 10, 3), failed);
+    await check("the oldest evicted");
+    const replayed = await box.load("s:2");
+    assert.ok(replayed !== null);
+    await box.complete(replayed, { sent: 10, replayed: 10 });
+    await check("replayed");
+    const refused = await box.load("s:3");
+    assert.ok(refused !== null);
+    await box.moveToDeadLetters(refused, { status: 400, reason: "HTTP 400: invalid" });
+    await check("dead-lettered from the outbox");
+    await box.deadLetter(b("s:4", 2, 4), { status: 400, reason: "HTTP 400: invalid" });
+    await check("dead-lettered directly");
+    await box.requeueDeadLetters();
+    await check("dead letters requeued");
+    const counters = await box.counters();
+    assert.deepEqual(counters, {
+      captured: 35,
+      kernel_dropped: 0,
+      sent: 13,
+      stored: 12,
+      replayed: 10,
+      dropped: 10,
+      dead_lettered: 0,
+    });
+  });
+});
+
+Deno.test("Outbox with whenFull wait holds a batch until a replay makes room, dropping nothing", async (t) => {
+  await withKv(async (kv) => {
+    const b = (key: string, seed: number) => batch(key, incompressible(10, 2_000, seed));
+    const first = b("w:1", 1);
+    const box = outbox(kv, { maxBytes: first.body.length * 2 + 100, roomPollMs: 3_600_000 });
+    await box.store(first, failed);
+    await box.store(b("w:2", 2), failed);
+
+    await t.step("the store waits while the outbox is full", async () => {
+      let settled = false;
+      const waiting = box.store(b("w:3", 3), { ...failed, whenFull: "wait" }).finally(() =>
+        settled = true
+      );
+      await waitFor("the store to wait for room", () => box.waitingForRoom === 1);
+      assert.equal(settled, false);
+      assert.equal((await box.status()).pendingBatches, 2);
+      const oldest = await box.load("w:1");
+      assert.ok(oldest !== null);
+      await box.complete(oldest, { sent: 10, replayed: 10 });
+      assert.deepEqual(await waiting, { outcome: "stored", evicted: [] });
+      const status = await box.status();
+      assert.deepEqual((await Array.fromAsync(box.pending())).map((i) => i.key), ["w:2", "w:3"]);
+      assert.equal(status.counters.dropped, 0);
+    });
+
+    await t.step("a stop ends the wait: the batch is neither stored nor counted", async () => {
+      const stop = new AbortController();
+      const waiting = box.store(b("w:4", 4), { ...failed, whenFull: "wait", signal: stop.signal });
+      await waitFor("the store to wait for room", () => box.waitingForRoom === 1);
+      stop.abort();
+      assert.deepEqual(await waiting, { outcome: "aborted", evicted: [] });
+      const counters = await box.counters();
+      assert.equal(counters.captured, 30);
+      assert.equal(unaccountedRecords(counters), 0);
+    });
   });
 });

@@ -32,10 +32,24 @@ export interface RunPipelineOptions {
   sink: BatchSink;
   /** BATCH_SIZE. */
   batchSize: number;
-  /** BATCH_TIMEOUT in ms. */
+  /** BATCH_TIMEOUT in ms; `Infinity` cuts by count only (reading a file). */
   batchTimeoutMs: number;
   /** Agent id, the prefix of idempotency keys. */
   agentId: string;
+  /** Names batches by position (reading a file); see `BatcherOptions.keyOf`. @default null */
+  keyOf?: ((firstIndex: number, count: number) => string) | null;
+  /**
+   * Frames at the source's start that were delivered by an earlier run: they
+   * are skipped without decoding, and the first batch starts after them.
+   * @default 0
+   */
+  skipFrames?: number;
+  /**
+   * On a stop, forget the open batch instead of sending it short (reading a
+   * file: the next run cuts it whole, under the same key as a full read).
+   * @default false
+   */
+  abandonOnStop?: boolean;
   /** PAYLOAD_CAPTURE: what each record's `data` keeps. */
   payloadCapture: PayloadCapture;
   /** Interface name for frames without one (the file's name for `--read`). @default "" */
@@ -50,10 +64,16 @@ export interface RunPipelineOptions {
 
 /** Counts of one pipeline run. */
 export interface PipelineResult {
-  /** Frames decoded into records. */
+  /** Frames decoded into records (skipped frames are not). */
   frames: number;
+  /** Frames skipped at the start (`skipFrames`, or fewer when the source was shorter). */
+  skipped: number;
   /** Batches handed to the sink. */
   batches: number;
+  /** Records of the open batch forgotten on a stop (`abandonOnStop`). */
+  abandoned: number;
+  /** True when the source ended by itself (not stopped, not failed). */
+  complete: boolean;
 }
 
 /**
@@ -79,26 +99,41 @@ export interface PipelineResult {
 export async function runPipeline(options: RunPipelineOptions): Promise<PipelineResult> {
   const { sink, payloadCapture, signal } = options;
   const defaultInterfaceName = options.defaultInterfaceName ?? "";
+  const skipFrames = options.skipFrames ?? 0;
   const accepting = new Set<Promise<void>>();
-  let batches = 0;
-  let frames = 0;
+  const result: PipelineResult = {
+    frames: 0,
+    skipped: 0,
+    batches: 0,
+    abandoned: 0,
+    complete: false,
+  };
   const batcher = new Batcher({
     batchSize: options.batchSize,
     batchTimeoutMs: options.batchTimeoutMs,
     agentId: options.agentId,
+    keyOf: options.keyOf,
+    firstIndex: skipFrames,
     clock: options.clock,
     scheduler: options.scheduler,
     onBatch: (batch: PacketBatch) => {
-      batches++;
+      result.batches++;
       // Timer-closed batches arrive between bursts; they are awaited with the next burst's.
       const accepted = sink.submit(batch);
       accepting.add(accepted);
       accepted.finally(() => accepting.delete(accepted));
     },
   });
+  let stopped = false;
   try {
     for await (const burst of options.frames) {
-      for (const frame of burst) {
+      let start = 0;
+      if (result.skipped < skipFrames) {
+        start = Math.min(burst.length, skipFrames - result.skipped);
+        result.skipped += start;
+      }
+      for (let i = start; i < burst.length; i++) {
+        const frame = burst[i];
         batcher.add(decodePacket(frame.data, {
           linkType: frame.linkType,
           timestampSec: frame.timestampSec,
@@ -107,14 +142,19 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
           payloadCapture,
         }));
       }
-      frames += burst.length;
+      result.frames += burst.length - start;
       // Back-pressure: a sink that waits for room slows reading down here.
       if (accepting.size > 0) await Promise.all(accepting);
-      if (signal?.aborted) break;
+      if (signal?.aborted) {
+        stopped = true;
+        break;
+      }
     }
+    result.complete = !stopped;
   } finally {
-    batcher.close();
+    if (stopped && options.abandonOnStop) result.abandoned = batcher.abandon();
+    else batcher.close();
     await Promise.all(accepting);
   }
-  return { frames, batches };
+  return result;
 }

@@ -99,3 +99,55 @@ Deno.test("runPipeline() stops after the current burst when its signal aborts an
   assert.equal(sink.batches.length, 1);
   assert.equal(sink.batches[0].records.length, 5);
 });
+
+Deno.test("runPipeline() resumes a file at skipFrames and cuts the same batches as a whole read", async () => {
+  const keyOf = (first: number, count: number) => `t:${first}+${count}`;
+  const read = async (skipFrames: number) => {
+    const sink = new RecordingSink();
+    const result = await runPipeline({
+      frames: readCaptureBatches(FIXTURE, { batchFrames: 3 }),
+      sink,
+      batchSize: 4,
+      batchTimeoutMs: Infinity,
+      agentId: "t",
+      keyOf,
+      skipFrames,
+      payloadCapture: "headers",
+    });
+    return { sink, result };
+  };
+  const whole = await read(0);
+  assert.ok(whole.sink.batches.length >= 3, "the fixture makes several batches");
+  assert.equal(whole.result.complete, true);
+  const resumed = await read(8);
+  assert.equal(resumed.result.skipped, 8);
+  assert.equal(resumed.result.frames, whole.result.frames - 8);
+  const byKey = (batches: PacketBatch[]) =>
+    batches.map((b) => [b.key, b.records.map((r) => r.timestamp)]);
+  assert.deepEqual(byKey(resumed.sink.batches), byKey(whole.sink.batches.slice(2)));
+});
+
+Deno.test("runPipeline() with abandonOnStop leaves the open batch to the next run", async () => {
+  const sink = new RecordingSink();
+  const stop = new AbortController();
+  async function* frames() {
+    for await (const burst of readCaptureBatches(FIXTURE, { batchFrames: 5 })) {
+      stop.abort();
+      yield burst;
+    }
+  }
+  const result = await runPipeline({
+    frames: frames(),
+    sink,
+    batchSize: 3,
+    batchTimeoutMs: Infinity,
+    agentId: "t",
+    abandonOnStop: true,
+    payloadCapture: "headers",
+    signal: stop.signal,
+  });
+  assert.equal(result.frames, 5);
+  assert.equal(result.complete, false);
+  assert.equal(result.abandoned, 2);
+  assert.deepEqual(sink.batches.map((b) => b.records.length), [3]);
+});

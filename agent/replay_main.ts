@@ -48,6 +48,8 @@ export async function main(args: string[]): Promise<number> {
   await configureLogging({ component: "agent", logDir: config.logDir, level: config.logLevel });
   const services = await openAgentServices({
     config,
+    // No queue behind this command: MAX_RETRIES retries per batch, RETRY_DELAY apart (doubling).
+    uploadRetryDelayMs: config.retryDelayMs,
     // The agent id only names this sender in X-Agent-Id; stored batches keep their own keys.
     agentId: (config.agentId ?? Deno.hostname()).replace(/[^\x21-\x7e]/g, "-") || "agent",
   });

@@ -39,7 +39,7 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
 const stored = json(201, { status: "stored", batch_id: 1, stored: 1 });
 
 function batchOf(count: number, key = "sensor-1:k1"): EncodedBatch {
-  return encodeBatch({ key, records: sampleRecords(count), openedAtMs: 0, createdAtMs: 0 })[0];
+  return encodeBatch({ key, records: sampleRecords(count), createdAtMs: 0 })[0];
 }
 
 function uploader(url: string, overrides: Partial<UploaderOptions> = {}) {

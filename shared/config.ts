@@ -52,6 +52,7 @@ export interface Config {
   batchTimeoutMs: number;
   maxRetries: number;
   retryDelayMs: number;
+  maxInFlight: number;
   databaseUrl: string | null;
   dbPoolSize: number;
   aggregateIntervalMs: number;
@@ -117,7 +118,9 @@ export const CONFIG_SPECS: readonly ConfigSpec[] = [
     kind: { type: "int", min: 0, max: 100 },
     default: "3",
     usedBy: "agent",
-    help: "Immediate retries of a failed upload before the batch goes to the KV outbox.",
+    help: "Quick retries (after 100 ms, doubling) of a failed upload before it goes to the KV " +
+      "outbox; they hold an upload slot, never the capture. Also retries per batch in " +
+      "`deno task replay`.",
   },
   {
     key: "retryDelayMs",
@@ -126,7 +129,18 @@ export const CONFIG_SPECS: readonly ConfigSpec[] = [
     kind: { type: "durationMs", minMs: 0, maxMs: DAY },
     default: "5s",
     usedBy: "agent",
-    help: "First retry delay; it doubles on each retry.",
+    help: "First replay of a batch from the outbox; it doubles per failed replay, up to 5 min " +
+      "(a server's Retry-After wins). After a failure, new batches go straight to the outbox " +
+      "for this long.",
+  },
+  {
+    key: "maxInFlight",
+    env: "MAX_IN_FLIGHT",
+    flag: "max-in-flight",
+    kind: { type: "int", min: 1, max: 64 },
+    default: "4",
+    usedBy: "agent",
+    help: "Uploads (and replays) in flight at once; batches are acknowledged in any order.",
   },
   {
     key: "databaseUrl",
@@ -334,7 +348,8 @@ export const CONFIG_SPECS: readonly ConfigSpec[] = [
     kind: { type: "int", min: 65_536, max: 2 ** 40 },
     default: String(1 << 30),
     usedBy: "agent",
-    help: "Cap on batches stored in the KV outbox; the oldest are dropped (and counted) above it.",
+    help: "Cap on batches stored in the KV outbox. Above it live capture drops the oldest (and " +
+      "counts them); `--read` pauses until replays make room.",
   },
   {
     key: "modelPath",

@@ -7,6 +7,7 @@ Deno.test("loadConfig() keeps the seed's names and defaults", () => {
   assert.equal(config.batchSize, 100);
   assert.equal(config.batchTimeoutMs, 30_000);
   assert.equal(config.maxRetries, 3);
+  assert.equal(config.maxInFlight, 4);
   assert.equal(config.retryDelayMs, 5_000);
   assert.equal(config.databaseUrl, null);
   assert.equal(config.aggregateIntervalMs, 30_000);

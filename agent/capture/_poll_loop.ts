@@ -6,16 +6,18 @@
  */
 
 import { setImmediate } from "node:timers";
-import type { CapturedFrame } from "./live_capture.ts";
+import type { LiveFrame } from "./live_capture.ts";
 
 /** A source of frames that can be drained without blocking. */
 export interface BurstSource {
   /** Reads what is ready, at most one burst per capture; never blocks. */
-  readBurst(): CapturedFrame[];
+  readBurst(): LiveFrame[];
   /** True when the last `readBurst` stopped at the burst limit, so more is likely waiting. */
   readonly lastBurstFull: boolean;
   /** True once closed; the loop ends. */
   readonly closed: boolean;
+  /** True once asked to stop: the loop drains what is ready, then ends. */
+  readonly stopping?: boolean;
 }
 
 const LIBC_SYMBOLS = {
@@ -165,18 +167,21 @@ export function yieldToEventLoop(): Promise<void> {
 /**
  * Drains `source` in bursts until it is closed, yielding each non-empty
  * burst. After a full burst it only yields to the event loop; after a short
- * one the ring buffer is empty, so it waits up to `idleWaitMs`.
+ * one the ring buffer is empty, so it waits up to `idleWaitMs`, or ends when
+ * the source is stopping.
  */
 export async function* pollBursts(
   source: BurstSource,
   waiter: IdleWaiter,
   idleWaitMs: number,
-): AsyncGenerator<CapturedFrame[], void, undefined> {
+): AsyncGenerator<LiveFrame[], void, undefined> {
   while (!source.closed) {
     const frames = source.readBurst();
     if (frames.length > 0) yield frames;
     if (source.closed) return;
     if (source.lastBurstFull) await yieldToEventLoop();
+    // Stopping: what the kernel already captured is read to the end, then no more waiting.
+    else if (source.stopping) return;
     else await waiter.wait(idleWaitMs);
   }
 }

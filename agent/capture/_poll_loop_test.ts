@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { LiveCapture } from "./live_capture.ts";
-import { IdleWaiter } from "./_poll_loop.ts";
+import { IdleWaiter, pollBursts, yieldToEventLoop } from "./_poll_loop.ts";
+import type { LiveFrame } from "./live_capture.ts";
 import { captureSkipReason, needs, sendDatagrams, startUdpSink } from "./_test_support.ts";
 
 const noCapture = captureSkipReason();
@@ -63,8 +64,12 @@ Deno.test({
     const capture = LiveCapture.open({ interfaceName: "lo", filter: "udp dst port 9" });
     const waiter = new IdleWaiter([capture.selectableFd]);
     try {
-      const waiting = waiter.wait(600000);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      let settled = false;
+      const waiting = waiter.wait(600000).finally(() => settled = true);
+      // wait() hands poll() to a worker thread before it returns; nothing arrives on port 9,
+      // so the wait is still blocked after the event loop turns. close() must end it.
+      await yieldToEventLoop();
+      assert.equal(settled, false, "the wait blocks while nothing arrives");
       waiter.close();
       await within(waiting, 10000, "wait()");
       // A closed waiter does not wait again.
@@ -73,4 +78,31 @@ Deno.test({
       capture.close();
     }
   },
+});
+
+Deno.test("pollBursts() reads a stopping source to its end, then ends without waiting", async () => {
+  // Two bursts are ready when the stop comes: both are read, then the loop ends.
+  const ready = [[1, 2, 3], [4]];
+  const frame = (n: number) => ({ n }) as unknown as LiveFrame;
+  const source = {
+    closed: false,
+    stopping: true,
+    lastBurstFull: false,
+    readBurst() {
+      const next = ready.shift() ?? [];
+      this.lastBurstFull = ready.length > 0;
+      return next.map(frame);
+    },
+  };
+  const waiter = new IdleWaiter([]);
+  try {
+    const bursts = await within(
+      Array.fromAsync(pollBursts(source, waiter, 600000)),
+      10000,
+      "pollBursts()",
+    );
+    assert.deepEqual(bursts.map((b) => b.length), [3, 1]);
+  } finally {
+    waiter.close();
+  }
 });

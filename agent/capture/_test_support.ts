@@ -9,7 +9,7 @@
 
 import dgram from "node:dgram";
 import { CaptureError } from "./capture_error.ts";
-import type { CapturedFrame } from "./live_capture.ts";
+import type { LiveFrame } from "./live_capture.ts";
 import { LiveCapture } from "./live_capture.ts";
 import { isLibpcapAvailable } from "./libpcap.ts";
 
@@ -180,9 +180,9 @@ export async function echoTraffic(
 
 /** Consumes a capture's bursts in the background into `frames` until it is closed. */
 export function collectFrames(
-  source: { bursts(): AsyncGenerator<CapturedFrame[], void, undefined> },
-): { frames: CapturedFrame[]; done: Promise<void> } {
-  const frames: CapturedFrame[] = [];
+  source: { bursts(): AsyncGenerator<LiveFrame[], void, undefined> },
+): { frames: LiveFrame[]; done: Promise<void> } {
+  const frames: LiveFrame[] = [];
   const done = (async () => {
     for await (const burst of source.bursts()) frames.push(...burst);
   })();

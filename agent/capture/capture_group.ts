@@ -1,8 +1,8 @@
 import {
-  type CapturedFrame,
   type CaptureStats,
   LiveCapture,
   type LiveCaptureOptions,
+  type LiveFrame,
   resolveLiveCaptureOptions,
 } from "./live_capture.ts";
 import { IdleWaiter, pollBursts } from "./_poll_loop.ts";
@@ -13,7 +13,7 @@ export interface CaptureGroupOptions extends Omit<LiveCaptureOptions, "interface
   interfaceNames: readonly string[];
 }
 
-function compareTime(a: CapturedFrame, b: CapturedFrame): number {
+function compareTime(a: LiveFrame, b: LiveFrame): number {
   return a.timestampWholeSec - b.timestampWholeSec ||
     a.timestampFracNs - b.timestampFracNs;
 }
@@ -38,6 +38,7 @@ export class CaptureGroup {
   #idleSleepMs: number;
   #waiter: IdleWaiter | null = null;
   #closed = false;
+  #stopping = false;
   #lastBurstFull = false;
 
   private constructor(captures: LiveCapture[], idleSleepMs: number) {
@@ -99,16 +100,30 @@ export class CaptureGroup {
     return this.#closed;
   }
 
+  /** True once `stop()` was called. */
+  get stopping(): boolean {
+    return this.#stopping;
+  }
+
+  /**
+   * Ends `bursts()` after it has read what the kernel already captured (a
+   * SIGINT loses nothing that was on the wire before it); `close()` after.
+   */
+  stop(): void {
+    this.#stopping = true;
+    this.#waiter?.wake();
+  }
+
   /** True when some capture's last burst was full, so more frames are likely waiting. */
   get lastBurstFull(): boolean {
     return this.#lastBurstFull;
   }
 
   /** Reads one burst from each capture without blocking and merges them in time order. */
-  readBurst(): CapturedFrame[] {
+  readBurst(): LiveFrame[] {
     this.#lastBurstFull = false;
     if (this.#closed) return [];
-    let merged: CapturedFrame[] = [];
+    let merged: LiveFrame[] = [];
     let sources = 0;
     for (const capture of this.captures) {
       const frames = capture.readBurst();
@@ -122,7 +137,7 @@ export class CaptureGroup {
   }
 
   /** Bursts of merged frames until `close()`; each array is non-empty. */
-  bursts(): AsyncGenerator<CapturedFrame[], void, undefined> {
+  bursts(): AsyncGenerator<LiveFrame[], void, undefined> {
     this.#waiter ??= new IdleWaiter(
       this.captures.map((capture) => capture.selectableFd),
     );
@@ -131,7 +146,7 @@ export class CaptureGroup {
 
   /** Merged frames one at a time until `close()`. */
   async *[Symbol.asyncIterator](): AsyncGenerator<
-    CapturedFrame,
+    LiveFrame,
     void,
     undefined
   > {

@@ -93,8 +93,13 @@ export interface LiveCaptureOptions {
   dataLinkType?: number | null;
 }
 
-/** One captured frame, its bytes copied out of the kernel ring. */
-export interface CapturedFrame {
+/**
+ * One frame from a live interface, its bytes copied out of the kernel ring.
+ * A frame read from a capture file is a `CaptureFrame` (`shared/pcap`): it
+ * keeps the file's nanosecond time as a bigint and its interface index; the
+ * pipeline takes either through `PipelineFrame`, the fields both have.
+ */
+export interface LiveFrame {
   /** Capture time in epoch seconds with a fraction (a double keeps about 0.25 µs at today's epoch). */
   timestampSec: number;
   /** Whole epoch seconds of the capture time, exact. */
@@ -234,6 +239,22 @@ function checkInterfaceExists(interfaceName: string): void {
   }
 }
 
+/**
+ * The running Deno binary, shell-quoted when it needs to be, for the setcap
+ * hint. `command -v deno` would print nothing on the npx route, where deno is
+ * not on PATH.
+ */
+function runningDenoPath(): string {
+  let path: string;
+  try {
+    path = Deno.execPath();
+  } catch {
+    // Without read permission Deno will not say where it is.
+    return "/path/to/deno";
+  }
+  return /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replaceAll("'", "'\\''")}'`;
+}
+
 function activationError(
   pcap: Libpcap,
   handle: Deno.PointerObject,
@@ -248,7 +269,7 @@ function activationError(
     case PCAP_ERROR_PROMISC_PERM_DENIED:
       return new CaptureError(
         `capture on ${interfaceName} needs root or CAP_NET_RAW: run with sudo or ` +
-          `\`setcap cap_net_raw,cap_net_admin+ep "$(command -v deno)"\` (libpcap: ${detail})`,
+          `\`setcap cap_net_raw,cap_net_admin+ep ${runningDenoPath()}\` (libpcap: ${detail})`,
         { ...options, code: "PERM_DENIED" },
       );
     case PCAP_ERROR_NO_SUCH_DEVICE:
@@ -441,14 +462,14 @@ export class LiveCapture {
    * blocking; an empty array means the ring buffer is empty. The async
    * iterators are built on this; call it directly to run your own loop.
    */
-  readBurst(maxFrames: number = this.#burstSize): CapturedFrame[] {
+  readBurst(maxFrames: number = this.#burstSize): LiveFrame[] {
     if (!Number.isInteger(maxFrames) || maxFrames < 1) {
       throw new RangeError(
         `Cannot read a burst as 'maxFrames' must be a positive integer: current value is ${maxFrames}`,
       );
     }
     const handle = this.#handle;
-    const frames: CapturedFrame[] = [];
+    const frames: LiveFrame[] = [];
     this.#lastBurstFull = false;
     if (this.#pendingError !== null) {
       const error = this.#pendingError;
@@ -485,7 +506,7 @@ export class LiveCapture {
     return frames;
   }
 
-  #frameFromHeader(): CapturedFrame {
+  #frameFromHeader(): LiveFrame {
     // libpcap hands back the same header struct inside pcap_t on every call,
     // so one view over it saves a pointer object and a copy per packet.
     const hdrWords = this.#hdrOutWords;
@@ -541,13 +562,13 @@ export class LiveCapture {
    * Bursts of frames until `close()`; each array is non-empty. The cheaper
    * way to consume a busy interface.
    */
-  bursts(): AsyncGenerator<CapturedFrame[], void, undefined> {
+  bursts(): AsyncGenerator<LiveFrame[], void, undefined> {
     this.#waiter ??= new IdleWaiter([this.selectableFd]);
     return pollBursts(this, this.#waiter, this.#idleSleepMs);
   }
 
   /** Frames one at a time until `close()`. */
-  async *[Symbol.asyncIterator](): AsyncGenerator<CapturedFrame, void, undefined> {
+  async *[Symbol.asyncIterator](): AsyncGenerator<LiveFrame, void, undefined> {
     for await (const burst of this.bursts()) yield* burst;
   }
 

@@ -23,6 +23,42 @@ const IPPROTO_TCP = 6;
 const IPPROTO_UDP = 17;
 const ETHERNET_IPV4_UDP_HEADER_BYTES = 14 + 20 + 8;
 
+/**
+ * Copies the local modules `entry` imports (and itself) under `dir`, keeping
+ * their paths relative to the repository root, with world-readable modes.
+ * Returns the copied entry's file URL.
+ */
+async function copyModuleGraph(entry: URL, dir: string): Promise<string> {
+  const info = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", entry.href],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.ok(info.success, new TextDecoder().decode(info.stderr));
+  const graph = JSON.parse(new TextDecoder().decode(info.stdout)) as {
+    modules: { specifier: string }[];
+  };
+  const root = new URL("../../", import.meta.url).pathname;
+  for (const { specifier } of graph.modules) {
+    if (!specifier.startsWith("file://")) continue;
+    const from = new URL(specifier).pathname;
+    assert.ok(from.startsWith(root), `${from} lies outside the repository`);
+    const to = `${dir}/${from.slice(root.length)}`;
+    await Deno.mkdir(to.slice(0, to.lastIndexOf("/")), { recursive: true });
+    await Deno.copyFile(from, to);
+    await Deno.chmod(to, 0o644);
+  }
+  // mkdir's mode passes through the umask: open every copied folder to nobody.
+  const openFolders = async (folder: string): Promise<void> => {
+    await Deno.chmod(folder, 0o755);
+    for await (const item of Deno.readDir(folder)) {
+      if (item.isDirectory) await openFolders(`${folder}/${item.name}`);
+    }
+  };
+  await openFolders(dir);
+  return new URL(`${dir}/${entry.pathname.slice(root.length)}`, "file://").href;
+}
+
 const noLibpcap = libpcapSkipReason();
 const noCapture = captureSkipReason();
 const noTcpdump = tcpdumpSkipReason();
@@ -138,12 +174,14 @@ Deno.test({
     "LiveCapture.open() tells an unprivileged user to use sudo or setcap",
   ),
   async fn() {
-    // Drop to nobody in a child process to hit libpcap's real permission check.
-    const dir = await Deno.makeTempDir();
-    await Deno.chmod(dir, 0o777);
+    // Drop to nobody in a child process to hit libpcap's real permission check. nobody may
+    // not be able to read the checkout (a 0700 temp folder, /root), so the module and what it
+    // imports are copied to a world-readable folder first, keeping their relative paths.
+    const dir = await Deno.makeTempDir({ prefix: "ta-nobody-" });
+    await Deno.chmod(dir, 0o755);
     try {
+      const module = await copyModuleGraph(new URL("./live_capture.ts", import.meta.url), dir);
       const script = `${dir}/probe.ts`;
-      const module = new URL("./live_capture.ts", import.meta.url).href;
       await Deno.writeTextFile(
         script,
         `import { LiveCapture } from ${JSON.stringify(module)};
@@ -152,6 +190,9 @@ catch (e) { console.log(JSON.stringify({ name: e.name, code: e.code, message: e.
 `,
       );
       await Deno.chmod(script, 0o644);
+      // Deno's cache for the child: nobody must be able to write it.
+      await Deno.mkdir(`${dir}/deno`, { mode: 0o777 });
+      await Deno.chmod(`${dir}/deno`, 0o777);
       const output = await new Deno.Command("setpriv", {
         args: [
           "--reuid=65534",
@@ -164,7 +205,7 @@ catch (e) { console.log(JSON.stringify({ name: e.name, code: e.code, message: e.
           "--allow-read",
           script,
         ],
-        env: { DENO_DIR: `${dir}/deno`, HOME: dir, NO_COLOR: "1" },
+        env: { DENO_DIR: `${dir}/deno`, HOME: `${dir}/deno`, NO_COLOR: "1" },
         cwd: dir,
       }).output();
       const stdout = new TextDecoder().decode(output.stdout).trim();
@@ -176,6 +217,8 @@ catch (e) { console.log(JSON.stringify({ name: e.name, code: e.code, message: e.
         result.message,
         /^capture on lo needs root or CAP_NET_RAW: run with sudo or `setcap /,
       );
+      // The hint names the running deno binary, which `command -v deno` may not find.
+      assert.ok(result.message.includes(` ${Deno.execPath()}\``), result.message);
       assert.ok(!result.message.includes("\n"));
       assert.match(result.cause, /not permitted|permission/i);
     } finally {

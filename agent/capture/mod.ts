@@ -25,9 +25,9 @@ export { CaptureError } from "./capture_error.ts";
 export type { CaptureErrorCode, CaptureErrorOptions } from "./capture_error.ts";
 export { LiveCapture, MAX_SNAPLEN_BYTES, MIN_SNAPLEN_BYTES } from "./live_capture.ts";
 export type {
-  CapturedFrame,
   CaptureStats,
   LiveCaptureOptions,
+  LiveFrame,
   TimestampPrecision,
 } from "./live_capture.ts";
 export { CaptureGroup } from "./capture_group.ts";

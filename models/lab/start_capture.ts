@@ -32,11 +32,11 @@ export interface RunningCapture {
 }
 
 /** Raised when tcpdump does not start listening. */
-export class CaptureError extends Error {
+export class TcpdumpStartError extends Error {
   /** Creates the error; `cause` carries the underlying error, if any. */
   constructor(message: string, options: { cause?: unknown } = {}) {
     super(message, { cause: options.cause });
-    this.name = "CaptureError";
+    this.name = "TcpdumpStartError";
   }
 }
 
@@ -105,7 +105,7 @@ export async function startCapture(
     }
     await child.status;
     await drained;
-    throw new CaptureError(
+    throw new TcpdumpStartError(
       `Cannot start capture on ${options.netns}/${options.interface}: ${stderr.trim()}`,
     );
   }
