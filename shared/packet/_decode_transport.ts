@@ -14,6 +14,8 @@ import {
   IPPROTO_UDP,
 } from "./packet_record.ts";
 import type { PacketHeaders } from "./packet_headers.ts";
+import { IPPROTO_IPIP, IPPROTO_IPV6 } from "./ip_protocols.ts";
+import { decodeIpInIp } from "./_decode_tunnel.ts";
 import {
   ICMP_TRUNCATED,
   ICMPV6_TRUNCATED,
@@ -69,6 +71,12 @@ export function decodeTransport(
       return;
     case IPPROTO_SCTP:
       decodeSctp(view, offset, end, ipPayloadLength, h);
+      return;
+    case IPPROTO_IPIP:
+      decodeIpInIp(bytes, view, offset, ipPayloadLength, 4, h);
+      return;
+    case IPPROTO_IPV6:
+      decodeIpInIp(bytes, view, offset, ipPayloadLength, 6, h);
       return;
     default:
       h.payloadLength = ipPayloadLength;

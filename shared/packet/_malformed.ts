@@ -63,3 +63,7 @@ export const ICMP_TRUNCATED = "icmp: truncated header";
 export const ICMPV6_TRUNCATED = "icmpv6: truncated header";
 /** SCTP common header cut off. */
 export const SCTP_TRUNCATED = "sctp: truncated header";
+/** More nested encapsulations than `MAX_TUNNEL_DEPTH` (8). */
+export const TUNNEL_TOO_DEEP = "tunnel: too many nested encapsulations";
+/** The Ethernet header a tunnel carries is cut off. */
+export const TUNNEL_INNER_ETHERNET_TRUNCATED = "tunnel: truncated inner Ethernet header";

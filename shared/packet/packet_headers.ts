@@ -124,11 +124,29 @@ export class PacketHeaders {
     this.tunnelDstOffset = -1;
     this.tunnelId = -1;
     this.tunnelDepth = 0;
+    this.headerEnd = 0;
+    this.malformedReason = null;
+    this.resetLink();
+  }
+
+  /**
+   * Clears the link-layer fields and everything above them: the start of an
+   * Ethernet frame carried in a tunnel.
+   */
+  resetLink(): void {
     this.ethSrcOffset = -1;
     this.ethDstOffset = -1;
     this.etherType = -1;
     this.vlanId = -1;
     this.vlanInnerId = -1;
+    this.resetNetwork();
+  }
+
+  /**
+   * Clears the network- and transport-layer fields: the start of a packet
+   * carried in a tunnel, whose fields replace the outer packet's.
+   */
+  resetNetwork(): void {
     this.ipVersion = 0;
     this.ipProto = -1;
     this.ttl = -1;
@@ -156,9 +174,7 @@ export class PacketHeaders {
     this.icmpSeq = -1;
     this.arpOpcode = -1;
     this.payloadLength = 0;
-    this.headerEnd = 0;
     this.protocol = "";
-    this.malformedReason = null;
   }
 
   /** Flags the frame malformed, keeping the first (root-cause) reason. */
