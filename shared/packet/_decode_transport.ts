@@ -14,8 +14,9 @@ import {
   IPPROTO_UDP,
 } from "./packet_record.ts";
 import type { PacketHeaders } from "./packet_headers.ts";
-import { IPPROTO_IPIP, IPPROTO_IPV6 } from "./ip_protocols.ts";
+import { IPPROTO_GRE, IPPROTO_IPIP, IPPROTO_IPV6 } from "./ip_protocols.ts";
 import { decodeIpInIp } from "./_decode_tunnel.ts";
+import { decodeGre } from "./_decode_gre.ts";
 import {
   ICMP_TRUNCATED,
   ICMPV6_TRUNCATED,
@@ -77,6 +78,9 @@ export function decodeTransport(
       return;
     case IPPROTO_IPV6:
       decodeIpInIp(bytes, view, offset, ipPayloadLength, 6, h);
+      return;
+    case IPPROTO_GRE:
+      decodeGre(bytes, view, offset, ipPayloadLength, h);
       return;
     default:
       h.payloadLength = ipPayloadLength;

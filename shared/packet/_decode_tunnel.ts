@@ -119,6 +119,24 @@ export function decodeInnerIp(
 }
 
 /**
+ * Records a tunnel payload of a kind we do not decode: the outer packet's
+ * network and transport fields are cleared (they describe the tunnel, which
+ * its own fields keep), and `protocol` names what was carried.
+ */
+export function decodeInnerUnknown(
+  offset: number,
+  wireEnd: number,
+  protocol: string,
+  h: PacketHeaders,
+): void {
+  narrow(h, offset, wireEnd);
+  h.resetNetwork();
+  h.etherType = -1;
+  h.protocol = protocol;
+  h.payloadLength = h.wireEnd > offset ? h.wireEnd - offset : 0;
+}
+
+/**
  * IP in IP (RFC 2003, RFC 4213, RFC 2473): IP protocol 4 carries IPv4 and 41
  * IPv6, over either version, so 4in4, 6in4 (`sit`), 4in6 and 6in6. There is
  * no tunnel header and no id. A first fragment of the outer packet holds

@@ -67,3 +67,11 @@ export const SCTP_TRUNCATED = "sctp: truncated header";
 export const TUNNEL_TOO_DEEP = "tunnel: too many nested encapsulations";
 /** The Ethernet header a tunnel carries is cut off. */
 export const TUNNEL_INNER_ETHERNET_TRUNCATED = "tunnel: truncated inner Ethernet header";
+/** GRE header (or its optional fields) cut off. */
+export const GRE_TRUNCATED = "gre: truncated header";
+/** GRE source route entries (RFC 1701) run past the packet. */
+export const GRE_BAD_ROUTING = "gre: bad routing";
+/** ERSPAN header cut off. */
+export const ERSPAN_TRUNCATED = "erspan: truncated header";
+/** PPP protocol field cut off. */
+export const PPP_TRUNCATED = "ppp: truncated header";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { decodePacket } from "./decode_packet.ts";
 import { encodePacket, type Ipv4Spec, type Ipv6Spec, type PacketSpec } from "./packet_encoder.ts";
 import { MAX_TUNNEL_DEPTH, type PacketRecord } from "./packet_record.ts";
-import { concatBytes } from "./tunnel_encoder.ts";
+import { concatBytes, erspanHeader, grePacket } from "./tunnel_encoder.ts";
 
 const V4_OUTER: Ipv4Spec = { version: 4, src: "192.0.2.1", dst: "192.0.2.2" };
 const V6_OUTER: Ipv6Spec = { version: 6, src: "2001:db8::1", dst: "2001:db8::2" };
@@ -104,4 +104,200 @@ Deno.test("decodePacket() reads an inner packet only up to the end of the outer 
   assert.equal(record.src_ip, V4_INNER.src);
   assert.equal(record.malformed_reason, "ipv4: total length exceeds frame");
   assert.equal(record.payload_length, 4);
+});
+
+const INNER_ETHERNET: PacketSpec = {
+  ethernet: { src: "02:00:00:00:00:aa", dst: "02:00:00:00:00:bb", vlans: [{ id: 30 }] },
+  ip: V4_INNER,
+  transport: { protocol: "udp", srcPort: 5353, dstPort: 53 },
+};
+
+/** An Ethernet + IPv4 frame whose IP payload is `payload` under IP protocol `number`. */
+function overIp(number: number, payload: Uint8Array, outer: Ipv4Spec | Ipv6Spec = V4_OUTER) {
+  return encodePacket({ ip: outer, transport: { protocol: "other", number }, payload });
+}
+
+Deno.test("decodePacket() records the packet inside GRE, with its key", async (t) => {
+  await t.step("IPv4 with key, sequence number and checksum", () => {
+    const inner = rawIp({ ip: V4_INNER, transport: TCP });
+    const record = decode(
+      overIp(
+        47,
+        grePacket({ protocolType: 0x0800, key: 0xfeedf00d, sequence: 9, checksum: true }, inner),
+      ),
+    );
+    assert.equal(record.malformed_reason, null);
+    assert.deepEqual(
+      [record.tunnel_type, record.tunnel_id, record.tunnel_src_ip, record.src_ip, record.dst_port],
+      ["gre", 0xfeedf00d, V4_OUTER.src, V4_INNER.src, 443],
+    );
+  });
+  await t.step("IPv6 over IPv6 without a key", () => {
+    const inner = rawIp({ ip: V6_INNER, transport: TCP });
+    const record = decode(overIp(47, grePacket({ protocolType: 0x86dd }, inner), V6_OUTER));
+    assert.deepEqual(
+      [record.tunnel_type, record.tunnel_id, record.tunnel_dst_ip, record.dst_ip],
+      ["gre", null, V6_OUTER.dst, V6_INNER.dst],
+    );
+  });
+  await t.step(
+    "an Ethernet frame (transparent bridging): its MACs and VLAN replace the outer ones",
+    () => {
+      const record = decode(
+        overIp(47, grePacket({ protocolType: 0x6558, key: 7 }, encodePacket(INNER_ETHERNET))),
+      );
+      assert.deepEqual(
+        [record.tunnel_type, record.tunnel_id, record.eth_src, record.eth_dst, record.vlan_id],
+        ["gre", 7, "02:00:00:00:00:aa", "02:00:00:00:00:bb", 30],
+      );
+      assert.deepEqual([record.src_ip, record.protocol, record.dst_port], [
+        V4_INNER.src,
+        "UDP",
+        53,
+      ]);
+    },
+  );
+  await t.step("PPTP's enhanced GRE carrying PPP, framed or not", () => {
+    const inner = rawIp({ ip: V4_INNER, transport: TCP });
+    for (const ppp of [[0xff, 0x03, 0x00, 0x21], [0x00, 0x21], [0x21]]) {
+      const record = decode(overIp(
+        47,
+        grePacket(
+          { protocolType: 0x880b, version: 1, key: 4321, sequence: 1, ack: 0 },
+          concatBytes(Uint8Array.from(ppp), inner),
+        ),
+      ));
+      assert.equal(record.malformed_reason, null);
+      assert.deepEqual([record.tunnel_type, record.tunnel_id, record.src_ip], [
+        "gre",
+        4321,
+        V4_INNER.src,
+      ]);
+    }
+  });
+  await t.step("PPP's own control protocols are named", () => {
+    const record = decode(overIp(
+      47,
+      grePacket(
+        { protocolType: 0x880b, version: 1, key: 1 },
+        Uint8Array.of(0xff, 0x03, 0xc0, 0x21, 1, 1, 0, 4),
+      ),
+    ));
+    assert.deepEqual([record.tunnel_type, record.protocol, record.src_ip, record.payload_length], [
+      "gre",
+      "LCP",
+      null,
+      4,
+    ]);
+  });
+  await t.step("RFC 1701 source routes are skipped", () => {
+    const inner = rawIp({ ip: V4_INNER, transport: TCP });
+    const routes = Uint8Array.of(0x08, 0x00, 0, 4, 192, 0, 2, 9, 0, 0, 0, 0);
+    const gre = concatBytes(Uint8Array.of(0x40, 0x00, 0x08, 0x00, 0, 0, 0, 0), routes, inner);
+    const record = decode(overIp(47, gre));
+    assert.equal(record.malformed_reason, null);
+    assert.equal(record.src_ip, V4_INNER.src);
+  });
+  await t.step("another version or payload stays the outer packet's, unflagged", () => {
+    for (
+      const gre of [
+        Uint8Array.of(0x00, 0x02, 0x08, 0x00, 1, 2),
+        Uint8Array.of(0, 0, 0x88, 0x3e, 1, 2),
+      ]
+    ) {
+      const record = decode(overIp(47, gre));
+      assert.deepEqual([record.tunnel_type, record.protocol, record.src_ip, record.malformed], [
+        null,
+        "GRE",
+        V4_OUTER.src,
+        false,
+      ]);
+    }
+  });
+  await t.step("a key cut off is flagged, the outer packet kept", () => {
+    const record = decode(overIp(47, Uint8Array.of(0x20, 0x00, 0x08, 0x00, 0, 0)));
+    assert.deepEqual([record.tunnel_type, record.src_ip, record.malformed_reason], [
+      "gre",
+      V4_OUTER.src,
+      "gre: truncated header",
+    ]);
+  });
+});
+
+Deno.test("decodePacket() records the mirrored frame inside ERSPAN, with its session id", async (t) => {
+  const frame = encodePacket(INNER_ETHERNET);
+  const cases: [string, Uint8Array, number | null][] = [
+    ["type I", grePacket({ protocolType: 0x88be }, frame), null],
+    [
+      "type II",
+      grePacket(
+        { protocolType: 0x88be, sequence: 1 },
+        concatBytes(erspanHeader({ type: 2, sessionId: 1023, index: 5 }), frame),
+      ),
+      1023,
+    ],
+    [
+      "type III",
+      grePacket(
+        { protocolType: 0x22eb, sequence: 2 },
+        concatBytes(erspanHeader({ type: 3, sessionId: 77 }), frame),
+      ),
+      77,
+    ],
+    [
+      "type III with the platform subheader",
+      grePacket(
+        { protocolType: 0x22eb, sequence: 3 },
+        concatBytes(erspanHeader({ type: 3, sessionId: 78, platformSubheader: true }), frame),
+      ),
+      78,
+    ],
+  ];
+  for (const [name, gre, session] of cases) {
+    await t.step(name, () => {
+      const record = decode(overIp(47, gre));
+      assert.equal(record.malformed_reason, null);
+      assert.deepEqual(
+        [
+          record.tunnel_type,
+          record.tunnel_id,
+          record.tunnel_src_ip,
+          record.eth_src,
+          record.vlan_id,
+          record.src_ip,
+        ],
+        ["erspan", session, V4_OUTER.src, "02:00:00:00:00:aa", 30, V4_INNER.src],
+      );
+    });
+  }
+  await t.step("a type III frame that is not Ethernet is named, not guessed", () => {
+    const gre = grePacket(
+      { protocolType: 0x22eb, sequence: 2 },
+      concatBytes(erspanHeader({ type: 3, sessionId: 9, frameType: 2 }), rawIp({ ip: V4_INNER })),
+    );
+    const record = decode(overIp(47, gre));
+    assert.deepEqual([
+      record.tunnel_type,
+      record.tunnel_id,
+      record.protocol,
+      record.src_ip,
+      record.malformed,
+    ], [
+      "erspan",
+      9,
+      "ERSPAN",
+      null,
+      false,
+    ]);
+  });
+  await t.step("a header cut off is flagged", () => {
+    const record = decode(
+      overIp(47, grePacket({ protocolType: 0x88be, sequence: 1 }, Uint8Array.of(0x10, 0, 0, 5, 0))),
+    );
+    assert.deepEqual([record.tunnel_type, record.tunnel_id, record.malformed_reason], [
+      "erspan",
+      5,
+      "erspan: truncated header",
+    ]);
+  });
 });

@@ -33,7 +33,7 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
 export interface GreSpec {
   /** EtherType of the payload (0x0800, 0x86dd, 0x6558 bridging, 0x88be/0x22eb ERSPAN, 0x880b PPP). */
   protocolType: number;
-  /** Checksum present (C bit); the checksum itself is left zero. @default {false} */
+  /** Checksum present (C bit), computed over the header and payload. @default {false} */
   checksum?: boolean;
   /** Key (K bit); for version 1, the call id (the payload length is filled in). */
   key?: number;
@@ -43,12 +43,10 @@ export interface GreSpec {
   ack?: number;
   /** Version, 0 or 1 (other values are for malformed tests). @default {0} */
   version?: number;
-  /** Bytes after the header, for version 1's payload-length field. @default {0} */
-  payloadBytes?: number;
 }
 
-/** A GRE header. */
-export function greHeader(spec: GreSpec): Uint8Array {
+/** A GRE packet: the header for `spec`, then `payload`. */
+export function grePacket(spec: GreSpec, payload: Uint8Array): Uint8Array {
   const version = spec.version ?? 0;
   const words: number[] = [];
   let flags = version & 7;
@@ -58,9 +56,7 @@ export function greHeader(spec: GreSpec): Uint8Array {
   }
   if (spec.key !== undefined) {
     flags |= 0x2000;
-    words.push(
-      version === 1 ? ((spec.payloadBytes ?? 0) << 16 | (spec.key & 0xffff)) >>> 0 : spec.key,
-    );
+    words.push(version === 1 ? (payload.length << 16 | (spec.key & 0xffff)) >>> 0 : spec.key);
   }
   if (spec.sequence !== undefined) {
     flags |= 0x1000;
@@ -70,12 +66,24 @@ export function greHeader(spec: GreSpec): Uint8Array {
     flags |= 0x0080;
     words.push(spec.ack);
   }
-  const out = new Uint8Array(4 + 4 * words.length);
+  const out = new Uint8Array(4 + 4 * words.length + payload.length);
   const view = new DataView(out.buffer);
   view.setUint16(0, flags);
   view.setUint16(2, spec.protocolType);
   words.forEach((word, i) => view.setUint32(4 + 4 * i, word >>> 0));
+  out.set(payload, 4 + 4 * words.length);
+  if (spec.checksum) view.setUint16(4, internetChecksum(out));
   return out;
+}
+
+/** RFC 1071 one's-complement sum, as GRE's checksum uses. */
+function internetChecksum(bytes: Uint8Array): number {
+  let sum = 0;
+  for (let i = 0; i < bytes.length; i += 2) {
+    sum += (bytes[i] << 8) | (bytes[i + 1] ?? 0);
+  }
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
 }
 
 /** ERSPAN header fields; type II (version 1) or type III (version 2). */
