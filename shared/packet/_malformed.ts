@@ -75,3 +75,5 @@ export const GRE_BAD_ROUTING = "gre: bad routing";
 export const ERSPAN_TRUNCATED = "erspan: truncated header";
 /** PPP protocol field cut off. */
 export const PPP_TRUNCATED = "ppp: truncated header";
+/** VXLAN header cut off. */
+export const VXLAN_TRUNCATED = "vxlan: truncated header";

@@ -1,23 +1,18 @@
 import assert from "node:assert/strict";
-import { decodePacket } from "./decode_packet.ts";
-import { encodePacket, type Ipv4Spec, type Ipv6Spec, type PacketSpec } from "./packet_encoder.ts";
-import { MAX_TUNNEL_DEPTH, type PacketRecord } from "./packet_record.ts";
+import { encodePacket } from "./packet_encoder.ts";
+import { MAX_TUNNEL_DEPTH } from "./packet_record.ts";
+import {
+  decode,
+  INNER_ETHERNET,
+  overIp,
+  rawIp,
+  TCP,
+  V4_INNER,
+  V4_OUTER,
+  V6_INNER,
+  V6_OUTER,
+} from "./_tunnel_test_frames.ts";
 import { concatBytes, erspanHeader, grePacket } from "./tunnel_encoder.ts";
-
-const V4_OUTER: Ipv4Spec = { version: 4, src: "192.0.2.1", dst: "192.0.2.2" };
-const V6_OUTER: Ipv6Spec = { version: 6, src: "2001:db8::1", dst: "2001:db8::2" };
-const V4_INNER: Ipv4Spec = { version: 4, src: "10.0.0.1", dst: "10.0.0.2", ttl: 33 };
-const V6_INNER: Ipv6Spec = { version: 6, src: "fd00::1", dst: "fd00::2", hopLimit: 33 };
-const TCP = { protocol: "tcp", srcPort: 51000, dstPort: 443, flags: 0x12 } as const;
-
-function decode(frame: Uint8Array, linkType = 1): PacketRecord {
-  return decodePacket(frame, { linkType, timestampSec: 0, payloadCapture: "headers" });
-}
-
-/** An IP packet with no link header, to put inside a tunnel. */
-function rawIp(spec: Omit<PacketSpec, "link">): Uint8Array {
-  return encodePacket({ ...spec, link: "raw" });
-}
 
 Deno.test("decodePacket() records the inner packet of IP-in-IP, with the outer addresses", async (t) => {
   for (
@@ -105,17 +100,6 @@ Deno.test("decodePacket() reads an inner packet only up to the end of the outer 
   assert.equal(record.malformed_reason, "ipv4: total length exceeds frame");
   assert.equal(record.payload_length, 4);
 });
-
-const INNER_ETHERNET: PacketSpec = {
-  ethernet: { src: "02:00:00:00:00:aa", dst: "02:00:00:00:00:bb", vlans: [{ id: 30 }] },
-  ip: V4_INNER,
-  transport: { protocol: "udp", srcPort: 5353, dstPort: 53 },
-};
-
-/** An Ethernet + IPv4 frame whose IP payload is `payload` under IP protocol `number`. */
-function overIp(number: number, payload: Uint8Array, outer: Ipv4Spec | Ipv6Spec = V4_OUTER) {
-  return encodePacket({ ip: outer, transport: { protocol: "other", number }, payload });
-}
 
 Deno.test("decodePacket() records the packet inside GRE, with its key", async (t) => {
   await t.step("IPv4 with key, sequence number and checksum", () => {

@@ -1,0 +1,74 @@
+/**
+ * Tunnels over UDP: VXLAN (RFC 7348), Geneve (RFC 8926) and GTP-U (3GPP TS
+ * 29.281).
+ *
+ * Which datagrams are decoded: those sent to the tunnel's IANA port (VXLAN
+ * 4789, Geneve 6081, GTP-U 2152) whose first bytes pass a content check
+ * (VXLAN's I flag, Geneve version 0, GTP version 1 with the GTP protocol
+ * type and a G-PDU message). Only the destination port counts, because a
+ * tunnel endpoint always receives on the IANA port (RFC 7348 §5, RFC 8926
+ * §3.3, TS 29.281 §4.4.2.3) while its source port is a flow hash, and any
+ * other host's ephemeral port may happen to be 4789: the reply to such a
+ * host, sent *from* 4789, is not VXLAN. (tshark decodes either port.) The
+ * content checks keep ordinary traffic to those ports (a scan, a reused
+ * port) from being read as a tunnel. A first fragment of the outer packet
+ * holds only part of the inner one, so it is not decoded either.
+ *
+ * @module
+ */
+
+import type { PacketHeaders } from "./packet_headers.ts";
+import { beginTunnel, decodeInnerEthernet } from "./_decode_tunnel.ts";
+import { VXLAN_TRUNCATED } from "./_malformed.ts";
+
+/** IANA port of VXLAN. */
+export const UDP_PORT_VXLAN = 4789;
+
+const VXLAN_HEADER_BYTES = 8;
+/** VXLAN's I flag: the VNI is valid. */
+const VXLAN_FLAG_I = 0x08;
+
+/**
+ * Decodes the tunnel in a UDP datagram to one of the tunnel ports, if it is
+ * one. `offset` is the UDP payload, `wireEnd` the datagram's end on the
+ * wire. Leaves the record as plain UDP when the content check fails.
+ */
+export function decodeUdpTunnel(
+  bytes: Uint8Array,
+  view: DataView,
+  offset: number,
+  wireEnd: number,
+  dstPort: number,
+  h: PacketHeaders,
+): void {
+  if (h.moreFragments) return;
+  switch (dstPort) {
+    case UDP_PORT_VXLAN:
+      return decodeVxlan(bytes, view, offset, wireEnd, h);
+  }
+}
+
+function capturedEnd(wireEnd: number, h: PacketHeaders): number {
+  return wireEnd < h.captureEnd ? wireEnd : h.captureEnd;
+}
+
+function truncated(reason: string, end: number, h: PacketHeaders): void {
+  h.markMalformed(reason);
+  h.headerEnd = end;
+}
+
+/** VXLAN: 8 bytes (flags, 24-bit VNI), then an Ethernet frame. */
+function decodeVxlan(
+  bytes: Uint8Array,
+  view: DataView,
+  p: number,
+  wireEnd: number,
+  h: PacketHeaders,
+): void {
+  const end = capturedEnd(wireEnd, h);
+  if (p >= end || (bytes[p] & VXLAN_FLAG_I) === 0) return;
+  if (!beginTunnel(h, "vxlan")) return;
+  if (p + VXLAN_HEADER_BYTES > end) return truncated(VXLAN_TRUNCATED, end, h);
+  h.tunnelId = view.getUint32(p + 4) >>> 8;
+  decodeInnerEthernet(bytes, view, p + VXLAN_HEADER_BYTES, wireEnd, h);
+}
