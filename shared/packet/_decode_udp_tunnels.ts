@@ -18,15 +18,29 @@
  */
 
 import type { PacketHeaders } from "./packet_headers.ts";
-import { beginTunnel, decodeInnerEthernet } from "./_decode_tunnel.ts";
-import { VXLAN_TRUNCATED } from "./_malformed.ts";
+import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from "./ether_types.ts";
+import {
+  beginTunnel,
+  decodeInnerEthernet,
+  decodeInnerIp,
+  decodeInnerUnknown,
+} from "./_decode_tunnel.ts";
+import { GENEVE_BAD_OPTION, GENEVE_TRUNCATED, VXLAN_TRUNCATED } from "./_malformed.ts";
 
 /** IANA port of VXLAN. */
 export const UDP_PORT_VXLAN = 4789;
+/** IANA port of Geneve. */
+export const UDP_PORT_GENEVE = 6081;
 
 const VXLAN_HEADER_BYTES = 8;
 /** VXLAN's I flag: the VNI is valid. */
 const VXLAN_FLAG_I = 0x08;
+const GENEVE_HEADER_BYTES = 8;
+const GENEVE_OPTION_HEADER_BYTES = 4;
+const ETHERTYPE_TEB = 0x6558;
+
+/** Protocol name of a Geneve payload we do not decode. */
+const PROTOCOL_GENEVE = "GENEVE";
 
 /**
  * Decodes the tunnel in a UDP datagram to one of the tunnel ports, if it is
@@ -45,6 +59,8 @@ export function decodeUdpTunnel(
   switch (dstPort) {
     case UDP_PORT_VXLAN:
       return decodeVxlan(bytes, view, offset, wireEnd, h);
+    case UDP_PORT_GENEVE:
+      return decodeGeneve(bytes, view, offset, wireEnd, h);
   }
 }
 
@@ -71,4 +87,46 @@ function decodeVxlan(
   if (p + VXLAN_HEADER_BYTES > end) return truncated(VXLAN_TRUNCATED, end, h);
   h.tunnelId = view.getUint32(p + 4) >>> 8;
   decodeInnerEthernet(bytes, view, p + VXLAN_HEADER_BYTES, wireEnd, h);
+}
+
+/**
+ * Geneve: 8 bytes (version, options length, flags, protocol type, 24-bit
+ * VNI), then options of 4-byte units, then the payload the protocol type
+ * names. The options must fill their length exactly; if they do not, the
+ * header length still says where the payload starts.
+ */
+function decodeGeneve(
+  bytes: Uint8Array,
+  view: DataView,
+  p: number,
+  wireEnd: number,
+  h: PacketHeaders,
+): void {
+  const end = capturedEnd(wireEnd, h);
+  if (p >= end || bytes[p] >> 6 !== 0) return;
+  if (!beginTunnel(h, "geneve")) return;
+  if (p + GENEVE_HEADER_BYTES > end) return truncated(GENEVE_TRUNCATED, end, h);
+  const optionsEnd = p + GENEVE_HEADER_BYTES + ((bytes[p] & 0x3f) << 2);
+  const protocolType = view.getUint16(p + 2);
+  h.tunnelId = view.getUint32(p + 4) >>> 8;
+  if (optionsEnd > end) return truncated(GENEVE_TRUNCATED, end, h);
+  let o = p + GENEVE_HEADER_BYTES;
+  while (o < optionsEnd) {
+    if (o + GENEVE_OPTION_HEADER_BYTES > optionsEnd) break;
+    o += GENEVE_OPTION_HEADER_BYTES + ((bytes[o + 3] & 0x1f) << 2);
+  }
+  if (o !== optionsEnd) h.markMalformed(GENEVE_BAD_OPTION);
+  switch (protocolType) {
+    case ETHERTYPE_TEB:
+      decodeInnerEthernet(bytes, view, optionsEnd, wireEnd, h);
+      return;
+    case ETHERTYPE_IPV4:
+      decodeInnerIp(bytes, view, optionsEnd, wireEnd, 4, h);
+      return;
+    case ETHERTYPE_IPV6:
+      decodeInnerIp(bytes, view, optionsEnd, wireEnd, 6, h);
+      return;
+    default:
+      decodeInnerUnknown(optionsEnd, wireEnd, PROTOCOL_GENEVE, h);
+  }
 }

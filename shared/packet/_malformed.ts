@@ -77,3 +77,7 @@ export const ERSPAN_TRUNCATED = "erspan: truncated header";
 export const PPP_TRUNCATED = "ppp: truncated header";
 /** VXLAN header cut off. */
 export const VXLAN_TRUNCATED = "vxlan: truncated header";
+/** Geneve header or its options cut off. */
+export const GENEVE_TRUNCATED = "geneve: truncated header";
+/** Geneve options that do not fill the options length exactly. */
+export const GENEVE_BAD_OPTION = "geneve: bad option length";

@@ -1,12 +1,15 @@
 import assert from "node:assert/strict";
 import { encodePacket } from "./packet_encoder.ts";
-import { concatBytes, vxlanHeader } from "./tunnel_encoder.ts";
+import { concatBytes, geneveHeader, vxlanHeader } from "./tunnel_encoder.ts";
 import {
   decode,
   INNER_ETHERNET,
   overUdp,
+  rawIp,
+  TCP,
   V4_INNER,
   V4_OUTER,
+  V6_INNER,
   V6_OUTER,
 } from "./_tunnel_test_frames.ts";
 
@@ -74,6 +77,68 @@ Deno.test("decodePacket() records the Ethernet frame inside VXLAN, with its VNI"
     assert.deepEqual([record.tunnel_id, record.malformed_reason], [
       5,
       "tunnel: truncated inner Ethernet header",
+    ]);
+  });
+});
+
+Deno.test("decodePacket() records the packet inside Geneve, with its VNI", async (t) => {
+  await t.step("an Ethernet frame behind options", () => {
+    const header = geneveHeader({
+      vni: 0x123456,
+      options: [
+        { optionClass: 0x0103, type: 0x80, data: new Uint8Array(8) },
+        { optionClass: 0xffff, type: 1, data: new Uint8Array(0) },
+      ],
+    });
+    const record = decode(overUdp(6081, concatBytes(header, innerFrame)));
+    assert.equal(record.malformed_reason, null);
+    assert.deepEqual([record.tunnel_type, record.tunnel_id, record.eth_dst, record.src_ip], [
+      "geneve",
+      0x123456,
+      "02:00:00:00:00:bb",
+      V4_INNER.src,
+    ]);
+  });
+  await t.step("an IP packet, named by its protocol type", () => {
+    const inner = rawIp({ ip: V6_INNER, transport: TCP });
+    const record = decode(
+      overUdp(6081, concatBytes(geneveHeader({ vni: 9, protocolType: 0x86dd }), inner)),
+    );
+    assert.deepEqual([record.tunnel_id, record.src_ip, record.dst_port, record.ether_type], [
+      9,
+      V6_INNER.src,
+      443,
+      0x86dd,
+    ]);
+  });
+  await t.step("another version is not Geneve", () => {
+    const record = decode(
+      overUdp(6081, concatBytes(geneveHeader({ vni: 9, version: 1 }), innerFrame)),
+    );
+    assert.deepEqual([record.tunnel_type, record.protocol], [null, "UDP"]);
+  });
+  await t.step("options that do not fill their length are flagged; the length still rules", () => {
+    const header = geneveHeader({
+      vni: 3,
+      options: [{ optionClass: 1, type: 1, data: new Uint8Array(4) }],
+    });
+    header[8 + 3] = 2; // the option now claims 8 data bytes where the header holds 4
+    const record = decode(overUdp(6081, concatBytes(header, innerFrame)));
+    assert.deepEqual([record.malformed_reason, record.src_ip], [
+      "geneve: bad option length",
+      V4_INNER.src,
+    ]);
+  });
+  await t.step("options cut off are flagged", () => {
+    const header = geneveHeader({
+      vni: 3,
+      options: [{ optionClass: 1, type: 1, data: new Uint8Array(8) }],
+    });
+    const record = decode(overUdp(6081, header.subarray(0, 14)));
+    assert.deepEqual([record.tunnel_type, record.tunnel_id, record.malformed_reason], [
+      "geneve",
+      3,
+      "geneve: truncated header",
     ]);
   });
 });
