@@ -25,12 +25,21 @@ import {
   decodeInnerIp,
   decodeInnerUnknown,
 } from "./_decode_tunnel.ts";
-import { GENEVE_BAD_OPTION, GENEVE_TRUNCATED, VXLAN_TRUNCATED } from "./_malformed.ts";
+import {
+  GENEVE_BAD_OPTION,
+  GENEVE_TRUNCATED,
+  GTPU_BAD_EXTENSION,
+  GTPU_BAD_LENGTH,
+  GTPU_TRUNCATED,
+  VXLAN_TRUNCATED,
+} from "./_malformed.ts";
 
 /** IANA port of VXLAN. */
 export const UDP_PORT_VXLAN = 4789;
 /** IANA port of Geneve. */
 export const UDP_PORT_GENEVE = 6081;
+/** IANA port of GTP-U. */
+export const UDP_PORT_GTPU = 2152;
 
 const VXLAN_HEADER_BYTES = 8;
 /** VXLAN's I flag: the VNI is valid. */
@@ -38,9 +47,21 @@ const VXLAN_FLAG_I = 0x08;
 const GENEVE_HEADER_BYTES = 8;
 const GENEVE_OPTION_HEADER_BYTES = 4;
 const ETHERTYPE_TEB = 0x6558;
+const GTP_HEADER_BYTES = 8;
+const GTP_OPTIONAL_BYTES = 4;
+/** The version (3 bits) and protocol type (1 bit) of the first byte... */
+const GTP_VERSION_AND_TYPE = 0xf0;
+/** ...for version 1 and protocol type GTP (not GTP'). */
+const GTP_V1 = 0x30;
+const GTP_FLAG_E = 0x04;
+const GTP_FLAG_S = 0x02;
+const GTP_FLAG_PN = 0x01;
+/** G-PDU: the message carries a user packet (T-PDU). */
+const GTP_G_PDU = 0xff;
 
-/** Protocol name of a Geneve payload we do not decode. */
+/** Protocol names of tunnel payloads we do not decode. */
 const PROTOCOL_GENEVE = "GENEVE";
+const PROTOCOL_GTPU = "GTP-U";
 
 /**
  * Decodes the tunnel in a UDP datagram to one of the tunnel ports, if it is
@@ -61,6 +82,8 @@ export function decodeUdpTunnel(
       return decodeVxlan(bytes, view, offset, wireEnd, h);
     case UDP_PORT_GENEVE:
       return decodeGeneve(bytes, view, offset, wireEnd, h);
+    case UDP_PORT_GTPU:
+      return decodeGtpu(bytes, view, offset, wireEnd, h);
   }
 }
 
@@ -128,5 +151,66 @@ function decodeGeneve(
       return;
     default:
       decodeInnerUnknown(optionsEnd, wireEnd, PROTOCOL_GENEVE, h);
+  }
+}
+
+/**
+ * GTP-U: 8 bytes (flags, message type, length, TEID), 4 more when any of
+ * the E, S or PN flags is set, then the chain of extension headers (each a
+ * length in 4-byte units, content, and the next type), then for a G-PDU the
+ * user's IP packet. Other messages (echo, error indication, end marker) are
+ * path signalling between the tunnel endpoints, not tunnelled traffic, and
+ * stay plain UDP.
+ */
+function decodeGtpu(
+  bytes: Uint8Array,
+  view: DataView,
+  p: number,
+  wireEnd: number,
+  h: PacketHeaders,
+): void {
+  const end = capturedEnd(wireEnd, h);
+  if (p + 2 > end) return;
+  const flags = bytes[p];
+  if ((flags & GTP_VERSION_AND_TYPE) !== GTP_V1 || bytes[p + 1] !== GTP_G_PDU) return;
+  if (!beginTunnel(h, "gtpu")) return;
+  if (p + GTP_HEADER_BYTES > end) return truncated(GTPU_TRUNCATED, end, h);
+  h.tunnelId = view.getUint32(p + 4);
+  let messageEnd = p + GTP_HEADER_BYTES + view.getUint16(p + 2);
+  if (messageEnd > wireEnd) {
+    h.markMalformed(GTPU_BAD_LENGTH);
+    messageEnd = wireEnd;
+  }
+  const messageCaptured = capturedEnd(messageEnd, h);
+  let o = p + GTP_HEADER_BYTES;
+  if ((flags & (GTP_FLAG_E | GTP_FLAG_S | GTP_FLAG_PN)) !== 0) {
+    if (o + GTP_OPTIONAL_BYTES > messageCaptured) {
+      return truncated(
+        o + GTP_OPTIONAL_BYTES > messageEnd ? GTPU_BAD_LENGTH : GTPU_TRUNCATED,
+        messageCaptured,
+        h,
+      );
+    }
+    let next = (flags & GTP_FLAG_E) !== 0 ? bytes[o + 3] : 0;
+    o += GTP_OPTIONAL_BYTES;
+    while (next !== 0) {
+      if (o >= messageCaptured) {
+        return truncated(o >= messageEnd ? GTPU_BAD_EXTENSION : GTPU_TRUNCATED, messageCaptured, h);
+      }
+      const length = bytes[o] << 2;
+      if (length === 0) return truncated(GTPU_BAD_EXTENSION, messageCaptured, h);
+      if (o + length > messageCaptured) {
+        return truncated(
+          o + length > messageEnd ? GTPU_BAD_EXTENSION : GTPU_TRUNCATED,
+          messageCaptured,
+          h,
+        );
+      }
+      next = bytes[o + length - 1];
+      o += length;
+    }
+  }
+  if (!decodeInnerIp(bytes, view, o, messageEnd, 0, h)) {
+    decodeInnerUnknown(o, messageEnd, PROTOCOL_GTPU, h);
   }
 }

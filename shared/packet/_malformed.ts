@@ -81,3 +81,9 @@ export const VXLAN_TRUNCATED = "vxlan: truncated header";
 export const GENEVE_TRUNCATED = "geneve: truncated header";
 /** Geneve options that do not fill the options length exactly. */
 export const GENEVE_BAD_OPTION = "geneve: bad option length";
+/** GTP-U header or its extension headers cut off. */
+export const GTPU_TRUNCATED = "gtpu: truncated header";
+/** A GTP-U extension header of length 0, or running past the message. */
+export const GTPU_BAD_EXTENSION = "gtpu: bad extension header";
+/** GTP-U message length larger than the UDP payload. */
+export const GTPU_BAD_LENGTH = "gtpu: length exceeds UDP payload";

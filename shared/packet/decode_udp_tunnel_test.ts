@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { encodePacket } from "./packet_encoder.ts";
-import { concatBytes, geneveHeader, vxlanHeader } from "./tunnel_encoder.ts";
+import { concatBytes, geneveHeader, gtpuHeader, vxlanHeader } from "./tunnel_encoder.ts";
 import {
   decode,
   INNER_ETHERNET,
@@ -139,6 +139,90 @@ Deno.test("decodePacket() records the packet inside Geneve, with its VNI", async
       "geneve",
       3,
       "geneve: truncated header",
+    ]);
+  });
+});
+
+Deno.test("decodePacket() records the user packet inside GTP-U, with its TEID", async (t) => {
+  const inner = rawIp({ ip: V4_INNER, transport: TCP, payload: new Uint8Array(3) });
+  await t.step("a plain G-PDU, and one with sequence number and extension headers", () => {
+    for (
+      const header of [
+        gtpuHeader({ teid: 0xdeadbeef, payloadBytes: inner.length }),
+        gtpuHeader({
+          teid: 0xdeadbeef,
+          sequence: 7,
+          payloadBytes: inner.length,
+          extensions: [
+            { type: 0x85, content: Uint8Array.of(0x10, 0x09) }, // PDU session container
+            { type: 0x40, content: Uint8Array.of(0x08, 0x68, 0, 0, 0, 0) },
+          ],
+        }),
+      ]
+    ) {
+      const record = decode(overUdp(2152, concatBytes(header, inner), V4_OUTER, 2152));
+      assert.equal(record.malformed_reason, null);
+      assert.deepEqual(
+        [
+          record.tunnel_type,
+          record.tunnel_id,
+          record.tunnel_src_ip,
+          record.src_ip,
+          record.dst_port,
+        ],
+        ["gtpu", 0xdeadbeef, V4_OUTER.src, V4_INNER.src, 443],
+      );
+      assert.equal(record.payload_length, 3);
+    }
+  });
+  await t.step("an IPv6 user packet", () => {
+    const v6 = rawIp({ ip: V6_INNER, transport: TCP });
+    const record = decode(
+      overUdp(2152, concatBytes(gtpuHeader({ teid: 1, payloadBytes: v6.length }), v6)),
+    );
+    assert.deepEqual([record.src_ip, record.ip_version], [V6_INNER.src, 6]);
+  });
+  await t.step("echo requests and GTP' are path signalling: plain UDP", () => {
+    for (
+      const header of [
+        gtpuHeader({ teid: 0, messageType: 1, sequence: 1, payloadBytes: 0 }),
+        Uint8Array.of(0x20, 0xff, 0, 0, 0, 0, 0, 1),
+      ]
+    ) {
+      const record = decode(overUdp(2152, header));
+      assert.deepEqual([record.tunnel_type, record.protocol, record.malformed], [
+        null,
+        "UDP",
+        false,
+      ]);
+    }
+  });
+  await t.step("a zero-length or overlong extension header is flagged", () => {
+    const header = gtpuHeader({
+      teid: 2,
+      payloadBytes: inner.length,
+      extensions: [{ type: 0x85, content: Uint8Array.of(0x10, 0x09) }],
+    });
+    const zero = header.slice();
+    zero[12] = 0;
+    assert.equal(
+      decode(overUdp(2152, concatBytes(zero, inner))).malformed_reason,
+      "gtpu: bad extension header",
+    );
+    const overlong = header.slice();
+    overlong[12] = 200;
+    const record = decode(overUdp(2152, concatBytes(overlong, inner)));
+    assert.deepEqual([record.tunnel_id, record.malformed_reason], [
+      2,
+      "gtpu: bad extension header",
+    ]);
+  });
+  await t.step("a length past the datagram is flagged; the datagram's end rules", () => {
+    const header = gtpuHeader({ teid: 3, payloadBytes: inner.length + 100 });
+    const record = decode(overUdp(2152, concatBytes(header, inner)));
+    assert.deepEqual([record.malformed_reason, record.src_ip], [
+      "gtpu: length exceeds UDP payload",
+      V4_INNER.src,
     ]);
   });
 });
