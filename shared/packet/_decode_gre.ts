@@ -80,11 +80,10 @@ export function decodeGre(
 
   let p = offset + GRE_FIXED_BYTES;
   if ((flags & (GRE_CHECKSUM | GRE_ROUTING)) !== 0) p += 4;
-  let key = -1;
   if ((flags & GRE_KEY) !== 0) {
     if (p + 4 > end) return truncated(GRE_TRUNCATED, end, h);
     // Version 1 keeps the payload length in the high half and the call id in the low.
-    key = version === 1 ? view.getUint16(p + 2) : view.getUint32(p);
+    if (!erspan) h.tunnelId = version === 1 ? view.getUint16(p + 2) : view.getUint32(p);
     p += 4;
   }
   if ((flags & GRE_SEQUENCE) !== 0) p += 4;
@@ -94,7 +93,6 @@ export function decodeGre(
     p = skipSourceRoutes(bytes, p, end, wireEnd, h);
     if (p < 0) return;
   }
-  if (!erspan) h.tunnelId = key;
 
   switch (protocolType) {
     case ETHERTYPE_IPV4:

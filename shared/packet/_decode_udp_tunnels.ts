@@ -87,6 +87,13 @@ export function decodeUdpTunnel(
   }
 }
 
+/** VXLAN and Geneve both keep a 24-bit VNI in bytes 4..6 of their header. */
+const VNI_END = 7;
+
+function readVni(bytes: Uint8Array, p: number): number {
+  return (bytes[p + 4] << 16) | (bytes[p + 5] << 8) | bytes[p + 6];
+}
+
 function capturedEnd(wireEnd: number, h: PacketHeaders): number {
   return wireEnd < h.captureEnd ? wireEnd : h.captureEnd;
 }
@@ -107,8 +114,9 @@ function decodeVxlan(
   const end = capturedEnd(wireEnd, h);
   if (p >= end || (bytes[p] & VXLAN_FLAG_I) === 0) return;
   if (!beginTunnel(h, "vxlan")) return;
+  // The VNI ends a byte before the header does: keep it when that byte is cut.
+  if (p + VNI_END <= end) h.tunnelId = readVni(bytes, p);
   if (p + VXLAN_HEADER_BYTES > end) return truncated(VXLAN_TRUNCATED, end, h);
-  h.tunnelId = view.getUint32(p + 4) >>> 8;
   decodeInnerEthernet(bytes, view, p + VXLAN_HEADER_BYTES, wireEnd, h);
 }
 
@@ -128,10 +136,10 @@ function decodeGeneve(
   const end = capturedEnd(wireEnd, h);
   if (p >= end || bytes[p] >> 6 !== 0) return;
   if (!beginTunnel(h, "geneve")) return;
+  if (p + VNI_END <= end) h.tunnelId = readVni(bytes, p);
   if (p + GENEVE_HEADER_BYTES > end) return truncated(GENEVE_TRUNCATED, end, h);
   const optionsEnd = p + GENEVE_HEADER_BYTES + ((bytes[p] & 0x3f) << 2);
   const protocolType = view.getUint16(p + 2);
-  h.tunnelId = view.getUint32(p + 4) >>> 8;
   if (optionsEnd > end) return truncated(GENEVE_TRUNCATED, end, h);
   let o = p + GENEVE_HEADER_BYTES;
   while (o < optionsEnd) {
