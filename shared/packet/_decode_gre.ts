@@ -3,14 +3,19 @@
  * RFC 1701's source routes, and PPTP's enhanced GRE (version 1, RFC 2637).
  * The payload is named by an EtherType: IPv4, IPv6, an Ethernet frame
  * (transparent bridging, 0x6558, as `gretap` sends), ERSPAN port mirroring
- * (types I, II and III) or PPP. Any other payload, or a GRE version other
+ * (types I, II and III), MPLS (RFC 4023) or PPP. Any other payload, or a GRE version other
  * than 0 and 1, is left as the outer packet's GRE payload.
  *
  * @module
  */
 
 import type { PacketHeaders } from "./packet_headers.ts";
-import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from "./ether_types.ts";
+import {
+  ETHERTYPE_IPV4,
+  ETHERTYPE_IPV6,
+  ETHERTYPE_MPLS,
+  ETHERTYPE_MPLS_MULTICAST,
+} from "./ether_types.ts";
 import {
   beginTunnel,
   decodeInnerEthernet,
@@ -18,6 +23,7 @@ import {
   decodeInnerUnknown,
 } from "./_decode_tunnel.ts";
 import { decodePpp } from "./_decode_ppp.ts";
+import { decodeMpls } from "./_decode_mpls.ts";
 import { ERSPAN_TRUNCATED, GRE_BAD_ROUTING, GRE_TRUNCATED } from "./_malformed.ts";
 
 const GRE_CHECKSUM = 0x8000;
@@ -71,7 +77,8 @@ export function decodeGre(
   const known = version === 0
     ? protocolType === ETHERTYPE_IPV4 || protocolType === ETHERTYPE_IPV6 ||
       protocolType === ETHERTYPE_TEB || protocolType === ETHERTYPE_ERSPAN ||
-      protocolType === ETHERTYPE_ERSPAN3
+      protocolType === ETHERTYPE_ERSPAN3 || protocolType === ETHERTYPE_MPLS ||
+      protocolType === ETHERTYPE_MPLS_MULTICAST
     : version === 1 && protocolType === ETHERTYPE_PPP && (flags & GRE_KEY) !== 0;
   // A first fragment holds only part of the tunnelled packet: leave it.
   if (!known || h.moreFragments) return;
@@ -106,6 +113,10 @@ export function decodeGre(
       return;
     case ETHERTYPE_PPP:
       decodePpp(bytes, view, p, wireEnd, true, h);
+      return;
+    case ETHERTYPE_MPLS:
+    case ETHERTYPE_MPLS_MULTICAST:
+      decodeMpls(bytes, view, p, wireEnd, h);
       return;
     default:
       decodeErspan(bytes, view, p, wireEnd, (flags & GRE_SEQUENCE) !== 0, h);

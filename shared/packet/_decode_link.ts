@@ -23,6 +23,8 @@ import {
   ETHERTYPE_ARP,
   ETHERTYPE_IPV4,
   ETHERTYPE_IPV6,
+  ETHERTYPE_MPLS,
+  ETHERTYPE_MPLS_MULTICAST,
   ETHERTYPE_QINQ,
   ETHERTYPE_QINQ_OLD,
   ETHERTYPE_RARP,
@@ -31,6 +33,7 @@ import {
   PROTOCOL_LLC,
 } from "./ether_types.ts";
 import { decodeArp, decodeIpv4, decodeIpv6, PROTOCOL_ARP, PROTOCOL_RARP } from "./_decode_ip.ts";
+import { decodeMpls } from "./_decode_mpls.ts";
 import { LINK_TRUNCATED, LINK_UNSUPPORTED, RAW_BAD_VERSION, VLAN_TRUNCATED } from "./_malformed.ts";
 
 /** Protocol name when nothing above the link layer could be identified. */
@@ -203,6 +206,9 @@ export function decodeEtherType(
       return decodeArp(bytes, view, offset, PROTOCOL_ARP, h);
     case ETHERTYPE_RARP:
       return decodeArp(bytes, view, offset, PROTOCOL_RARP, h);
+    case ETHERTYPE_MPLS:
+    case ETHERTYPE_MPLS_MULTICAST:
+      return decodeMpls(bytes, view, offset, h.wireEnd, h);
     default: {
       h.protocol = etherTypeName(etherType);
       const onWire = h.wireEnd - offset;

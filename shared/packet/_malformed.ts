@@ -87,3 +87,5 @@ export const GTPU_TRUNCATED = "gtpu: truncated header";
 export const GTPU_BAD_EXTENSION = "gtpu: bad extension header";
 /** GTP-U message length larger than the UDP payload. */
 export const GTPU_BAD_LENGTH = "gtpu: length exceeds UDP payload";
+/** An MPLS label stack cut off before its bottom entry. */
+export const MPLS_TRUNCATED = "mpls: truncated label stack";
