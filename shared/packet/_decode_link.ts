@@ -25,6 +25,7 @@ import {
   ETHERTYPE_IPV6,
   ETHERTYPE_MPLS,
   ETHERTYPE_MPLS_MULTICAST,
+  ETHERTYPE_PPPOE_SESSION,
   ETHERTYPE_QINQ,
   ETHERTYPE_QINQ_OLD,
   ETHERTYPE_RARP,
@@ -34,6 +35,7 @@ import {
 } from "./ether_types.ts";
 import { decodeArp, decodeIpv4, decodeIpv6, PROTOCOL_ARP, PROTOCOL_RARP } from "./_decode_ip.ts";
 import { decodeMpls } from "./_decode_mpls.ts";
+import { decodePppoeSession } from "./_decode_ppp.ts";
 import { LINK_TRUNCATED, LINK_UNSUPPORTED, RAW_BAD_VERSION, VLAN_TRUNCATED } from "./_malformed.ts";
 
 /** Protocol name when nothing above the link layer could be identified. */
@@ -209,6 +211,11 @@ export function decodeEtherType(
     case ETHERTYPE_MPLS:
     case ETHERTYPE_MPLS_MULTICAST:
       return decodeMpls(bytes, view, offset, h.wireEnd, h);
+    case ETHERTYPE_PPPOE_SESSION:
+      h.protocol = etherTypeName(etherType);
+      h.headerEnd = offset;
+      h.payloadLength = h.wireEnd > offset ? h.wireEnd - offset : 0;
+      return decodePppoeSession(bytes, view, offset, h);
     default: {
       h.protocol = etherTypeName(etherType);
       const onWire = h.wireEnd - offset;

@@ -89,3 +89,7 @@ export const GTPU_BAD_EXTENSION = "gtpu: bad extension header";
 export const GTPU_BAD_LENGTH = "gtpu: length exceeds UDP payload";
 /** An MPLS label stack cut off before its bottom entry. */
 export const MPLS_TRUNCATED = "mpls: truncated label stack";
+/** PPPoE session header cut off. */
+export const PPPOE_TRUNCATED = "pppoe: truncated header";
+/** PPPoE payload length larger than the frame. */
+export const PPPOE_BAD_LENGTH = "pppoe: length exceeds frame";
