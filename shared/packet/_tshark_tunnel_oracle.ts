@@ -62,16 +62,24 @@ export interface TsharkTunnelView {
   dstPort?: number;
 }
 
-/** Walks tshark's layers for the encapsulations we decode, outermost first. */
-function tunnelLayers(layers: readonly string[]): TunnelLayer[] {
+/** GRE protocol types of ERSPAN, which names the tunnel whether tshark got past GRE or not. */
+const ERSPAN_PROTOCOLS = new Set([0x88be, 0x22eb]);
+
+/**
+ * Walks tshark's layers for the encapsulations we decode, outermost first.
+ * A GRE layer carrying ERSPAN and the ERSPAN layer after it are one tunnel.
+ */
+function tunnelLayers(layers: readonly string[], greProtocols: readonly string[]): TunnelLayer[] {
   const found: TunnelLayer[] = [];
   let lastNetwork = "";
+  let gres = 0;
   for (let i = 0; i < layers.length; i++) {
     const name = layers[i];
     if (END_OF_HEADERS.has(name)) break;
-    const type = TUNNEL_LAYERS.get(name);
-    if (type === "erspan" && found.at(-1)?.type === "gre") {
-      found[found.length - 1] = { type, at: i };
+    let type = TUNNEL_LAYERS.get(name);
+    if (type === "gre" && ERSPAN_PROTOCOLS.has(Number(greProtocols[gres++]))) type = "erspan";
+    if (name === "erspan" && found.at(-1)?.type === "erspan") {
+      found[found.length - 1] = { type: "erspan", at: i };
     } else if (type !== undefined) {
       found.push({ type, at: i });
     } else if (
@@ -84,14 +92,19 @@ function tunnelLayers(layers: readonly string[]): TunnelLayer[] {
   return found;
 }
 
-/** Reads tshark's row of one frame as the record of its inner packet. */
-export function tsharkTunnelView(row: TsharkRow): TsharkTunnelView {
+/**
+ * Reads tshark's row of one frame as the record of its inner packet. With
+ * `depth`, only that many encapsulations count: the view of a frame whose
+ * deeper tunnel header was cut off, where we stop and flag it while tshark
+ * shows the layer it could not read.
+ */
+export function tsharkTunnelView(row: TsharkRow, depth = Infinity): TsharkTunnelView {
   const all = (field: string): readonly string[] => row.get(field) ?? [];
   const layers = (all("frame.protocols")[0] ?? "").split(":");
   const nth = (name: string, before: number) =>
     layers.slice(0, before).filter((l) => l === name).length;
   const num = (text: string | undefined) => text === undefined ? undefined : Number(text);
-  const tunnels = tunnelLayers(layers);
+  const tunnels = tunnelLayers(layers, all("gre.proto")).slice(0, depth);
   const last = tunnels.at(-1);
   if (last === undefined) {
     return { tunnelType: null, tunnelSrcIp: null, tunnelDstIp: null, tunnelId: null };
@@ -123,14 +136,31 @@ export function tsharkTunnelView(row: TsharkRow): TsharkTunnelView {
     case "pppoe":
       view.tunnelId = id("pppoe.session_id", "pppoes");
       break;
-    case "erspan":
-      view.tunnelId = id("erspan.spanid", "erspan");
+    case "erspan": {
+      // Only ERSPAN sent with a GRE sequence number (types II, III) has a
+      // header and a session id; its index counts such GREs before it.
+      if (layers[last.at] !== "erspan") break;
+      const sequenced = all("gre.flags.sequence_number").map((flag) =>
+        flag === "1" || flag === "True"
+      );
+      const protocols = all("gre.proto").map(Number);
+      const carrier = nth("gre", last.at) - 1;
+      if (!sequenced[carrier]) break;
+      let index = 0;
+      for (let g = 0; g < carrier; g++) {
+        if (ERSPAN_PROTOCOLS.has(protocols[g]) && sequenced[g]) index++;
+      }
+      view.tunnelId = num(all("erspan.spanid")[index]) ?? null;
       break;
+    }
     case "gre": {
-      // Only a GRE with the K bit has a key field, so count keys only when every GRE has one.
-      const greLayers = nth("gre", layers.length);
-      const keys = all("gre.key").length > 0 ? all("gre.key") : all("gre.key.call_id");
-      if (keys.length === greLayers) view.tunnelId = num(keys[nth("gre", last.at)]) ?? null;
+      // Only a GRE with the K bit has a key: its index counts the keyed GREs before it.
+      const keyed = all("gre.flags.key").map((flag) => flag === "1" || flag === "True");
+      const index = nth("gre", last.at);
+      if (keyed[index]) {
+        const keys = all("gre.key").length > 0 ? all("gre.key") : all("gre.key.call_id");
+        view.tunnelId = num(keys[keyed.slice(0, index).filter(Boolean).length]) ?? null;
+      }
       break;
     }
     case "mpls": {
@@ -160,8 +190,12 @@ export function tsharkTunnelView(row: TsharkRow): TsharkTunnelView {
   const name = layers[network];
   const k = nth(name, network);
   if (name === "arp") {
-    view.srcIp = all("arp.src.proto_ipv4")[k];
-    view.dstIp = all("arp.dst.proto_ipv4")[k];
+    // tshark reads the address fields of DRARP and other rare opcodes
+    // differently; these mean the same (as in compareWithTshark()).
+    if ([1, 2, 3, 4, 8, 9].includes(num(all("arp.opcode")[k]) ?? 0)) {
+      view.srcIp = all("arp.src.proto_ipv4")[k];
+      view.dstIp = all("arp.dst.proto_ipv4")[k];
+    }
     return view;
   }
   const prefix = name === "ip" ? "ip" : "ipv6";
@@ -193,7 +227,9 @@ export function compareTunnelWithTshark(
   row: TsharkRow,
 ): string[] {
   const problems: string[] = [];
-  const theirs = tsharkTunnelView(row);
+  // A frame we flagged may hold deeper tunnels tshark shows but could not
+  // read: compare with tshark's view at the depth we reached.
+  const theirs = tsharkTunnelView(row, record.malformed ? record.tunnel_depth : Infinity);
   const check = (field: string, ours: unknown, expected: unknown): void => {
     if (expected === null || expected === undefined) {
       if (ours !== null && ours !== undefined && !record.malformed) {
@@ -219,8 +255,11 @@ export function compareTunnelWithTshark(
   check("tunnel_id", record.tunnel_id, theirs.tunnelId);
   if (theirs.ethSrc !== undefined) check("eth_src", record.eth_src, theirs.ethSrc);
   if (theirs.ethDst !== undefined) check("eth_dst", record.eth_dst, theirs.ethDst);
-  check("src_ip", record.src_ip, theirs.srcIp);
-  check("dst_ip", record.dst_ip, theirs.dstIp);
+  const rareArp = record.protocol === "ARP" && ![1, 2, 3, 4, 8, 9].includes(record.arp_opcode ?? 0);
+  if (!rareArp) {
+    check("src_ip", record.src_ip, theirs.srcIp);
+    check("dst_ip", record.dst_ip, theirs.dstIp);
+  }
   if (theirs.ipProto !== undefined) {
     check("ip_proto", record.ip_proto, theirs.ipProto);
     check("protocol", record.protocol, ipProtocolName(theirs.ipProto));

@@ -182,6 +182,19 @@ Deno.test("decodePacket() records the user packet inside GTP-U, with its TEID", 
     );
     assert.deepEqual([record.src_ip, record.ip_version], [V6_INNER.src, 6]);
   });
+  await t.step("an IPv4 packet with 40 bytes of options (tshark takes only 0x45..0x4e)", () => {
+    const options = new Uint8Array(40).fill(1);
+    const packet = rawIp({ ip: { ...V4_INNER, options }, transport: TCP });
+    assert.equal(packet[0], 0x4f);
+    const record = decode(
+      overUdp(2152, concatBytes(gtpuHeader({ teid: 4, payloadBytes: packet.length }), packet)),
+    );
+    assert.deepEqual([record.malformed_reason, record.src_ip, record.ip_header_length], [
+      null,
+      V4_INNER.src,
+      60,
+    ]);
+  });
   await t.step("echo requests and GTP' are path signalling: plain UDP", () => {
     for (
       const header of [
