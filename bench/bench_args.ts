@@ -6,13 +6,28 @@
 import { parseArgs } from "node:util";
 
 /** The bench cases, in the order they run and appear in the summary. */
-export const BENCH_CASES = ["ingest", "decode", "capture", "flows", "aggregation", "soak"] as const;
+export const BENCH_CASES = [
+  "ingest",
+  "decode",
+  "capture",
+  "flows",
+  "aggregation",
+  "enrich",
+  "soak",
+] as const;
 
 /**
  * The cases a plain `deno task bench` runs: the speed cases. The soak (ten
  * minutes of steady traffic, watching memory) runs only when `--only` names it.
  */
-export const DEFAULT_BENCH_CASES = ["ingest", "decode", "capture", "flows", "aggregation"] as const;
+export const DEFAULT_BENCH_CASES = [
+  "ingest",
+  "decode",
+  "capture",
+  "flows",
+  "aggregation",
+  "enrich",
+] as const;
 
 /** Name of one bench case, as `--only` takes it. */
 export type BenchCaseName = typeof BENCH_CASES[number];

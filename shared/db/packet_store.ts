@@ -112,8 +112,9 @@ export async function storePacketBatch(
         length, caplen, link_type, eth_src, eth_dst, ether_type, vlan_id, vlan_inner_id,
         ip_version, ip_proto, ttl, ip_id, ip_tos, ip_header_length, ip_flow_label, frag_offset,
         more_fragments, dont_fragment, is_fragment, tcp_seq, tcp_ack, tcp_flags, tcp_window,
-        tcp_header_length, icmp_type, icmp_code, icmp_id, icmp_seq, arp_opcode, payload_length,
-        malformed, malformed_reason, data
+        tcp_header_length, icmp_type, icmp_code, icmp_id, icmp_seq, arp_opcode, tunnel_type,
+        tunnel_src_ip, tunnel_dst_ip, tunnel_id, tunnel_depth, payload_length, malformed,
+        malformed_reason, data
       )
       select
         ${created.id}, ${batch.agentId}, u.ts, u.interface, u.src_ip, u.dst_ip, u.protocol,
@@ -122,6 +123,7 @@ export async function storePacketBatch(
         u.ip_tos, u.ip_header_length, u.ip_flow_label, u.frag_offset, u.more_fragments,
         u.dont_fragment, u.is_fragment, u.tcp_seq, u.tcp_ack, u.tcp_flags, u.tcp_window,
         u.tcp_header_length, u.icmp_type, u.icmp_code, u.icmp_id, u.icmp_seq, u.arp_opcode,
+        u.tunnel_type, u.tunnel_src_ip, u.tunnel_dst_ip, u.tunnel_id, u.tunnel_depth,
         u.payload_length, u.malformed, u.malformed_reason, decode(u.data, 'base64')
       from unnest(
         ${column("timestamp")}::text::float8[], ${column("interface")}::text::text[],
@@ -142,6 +144,9 @@ export async function storePacketBatch(
         ${column("tcp_header_length")}::text::smallint[], ${column("icmp_type")}::text::smallint[],
         ${column("icmp_code")}::text::smallint[], ${column("icmp_id")}::text::int[],
         ${column("icmp_seq")}::text::int[], ${column("arp_opcode")}::text::int[],
+        ${column("tunnel_type")}::text::text[], ${column("tunnel_src_ip")}::text::inet[],
+        ${column("tunnel_dst_ip")}::text::inet[], ${column("tunnel_id")}::text::int8[],
+        ${column("tunnel_depth")}::text::smallint[],
         ${column("payload_length")}::text::int[], ${column("malformed")}::text::bool[],
         ${column("malformed_reason")}::text::text[], ${column("data")}::text::text[]
       ) as u(
@@ -149,7 +154,8 @@ export async function storePacketBatch(
         eth_src, eth_dst, ether_type, vlan_id, vlan_inner_id, ip_version, ip_proto, ttl, ip_id,
         ip_tos, ip_header_length, ip_flow_label, frag_offset, more_fragments, dont_fragment,
         is_fragment, tcp_seq, tcp_ack, tcp_flags, tcp_window, tcp_header_length, icmp_type,
-        icmp_code, icmp_id, icmp_seq, arp_opcode, payload_length, malformed, malformed_reason, data
+        icmp_code, icmp_id, icmp_seq, arp_opcode, tunnel_type, tunnel_src_ip, tunnel_dst_ip,
+        tunnel_id, tunnel_depth, payload_length, malformed, malformed_reason, data
       )`;
     await options.beforeCommit?.();
     return { status: "stored", batchId: created.id, stored: inserted.count };

@@ -213,6 +213,9 @@ export function encodePacketColumns(records: readonly PacketRecord[]): Uint8Arra
   const tcpHeaderLength = col("tcp_header_length"), icmpType = col("icmp_type");
   const icmpCode = col("icmp_code"), icmpId = col("icmp_id"), icmpSeq = col("icmp_seq");
   const arpOpcode = col("arp_opcode"), payloadLength = col("payload_length");
+  const tunnelType = col("tunnel_type"), tunnelSrcIp = col("tunnel_src_ip");
+  const tunnelDstIp = col("tunnel_dst_ip"), tunnelId = col("tunnel_id");
+  const tunnelDepth = col("tunnel_depth");
   const malformed = col("malformed"), malformedReason = col("malformed_reason");
   const data = col("data");
   const num = (x: number | null) => x === null ? NaN : x;
@@ -254,6 +257,11 @@ export function encodePacketColumns(records: readonly PacketRecord[]): Uint8Arra
     icmpId[i] = num(r.icmp_id);
     icmpSeq[i] = num(r.icmp_seq);
     arpOpcode[i] = num(r.arp_opcode);
+    tunnelType[i] = intern(r.tunnel_type);
+    tunnelSrcIp[i] = intern(r.tunnel_src_ip);
+    tunnelDstIp[i] = intern(r.tunnel_dst_ip);
+    tunnelId[i] = num(r.tunnel_id);
+    tunnelDepth[i] = r.tunnel_depth;
     payloadLength[i] = r.payload_length;
     malformed[i] = r.malformed ? 1 : 0;
     malformedReason[i] = intern(r.malformed_reason);
@@ -444,6 +452,10 @@ export function readPacketColumns(block: Uint8Array): PacketColumnsReader {
   const icmpCode = v("icmp_code"), icmpCodeB = b("icmp_code");
   const icmpId = v("icmp_id"), icmpIdB = b("icmp_id"), icmpSeq = v("icmp_seq");
   const icmpSeqB = b("icmp_seq"), arpOpcode = v("arp_opcode"), arpOpcodeB = b("arp_opcode");
+  const tunnelType = v("tunnel_type"), tunnelTypeB = b("tunnel_type");
+  const tunnelSrcIp = v("tunnel_src_ip"), tunnelSrcIpB = b("tunnel_src_ip");
+  const tunnelDstIp = v("tunnel_dst_ip"), tunnelDstIpB = b("tunnel_dst_ip");
+  const tunnelId = v("tunnel_id"), tunnelIdB = b("tunnel_id"), tunnelDepth = v("tunnel_depth");
   const malformedReason = v("malformed_reason"), malformedReasonB = b("malformed_reason");
   const data = v("data"), dataB = b("data");
 
@@ -485,6 +497,11 @@ export function readPacketColumns(block: Uint8Array): PacketColumnsReader {
     target.icmp_id = num(icmpId, icmpIdB, i);
     target.icmp_seq = num(icmpSeq, icmpSeqB, i);
     target.arp_opcode = num(arpOpcode, arpOpcodeB, i);
+    target.tunnel_type = str(tunnelType, tunnelTypeB, i) as PacketRecord["tunnel_type"];
+    target.tunnel_src_ip = str(tunnelSrcIp, tunnelSrcIpB, i);
+    target.tunnel_dst_ip = str(tunnelDstIp, tunnelDstIpB, i);
+    target.tunnel_id = num(tunnelId, tunnelIdB, i);
+    target.tunnel_depth = tunnelDepth[i];
     target.payload_length = payloadLength[i];
     target.malformed = malformed[i] === 1;
     target.malformed_reason = str(malformedReason, malformedReasonB, i);
