@@ -55,6 +55,7 @@ export async function main(args: string[]): Promise<number> {
       databaseUrl: config.databaseUrl,
       poolSize: 2,
       applicationName: "traffic-analyzer-aggregator",
+      verify: true,
     });
   } catch (error) {
     await closeLogging();

@@ -61,6 +61,7 @@ export async function runServer(
     pgliteDir,
     poolSize: config.dbPoolSize,
     applicationName: "traffic-analyzer-server",
+    verify: true,
   });
   try {
     return await migrateAndListen(config, db, options);

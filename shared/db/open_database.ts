@@ -53,6 +53,13 @@ export interface OpenDatabaseOptions {
   schema?: string;
   /** Shown in pg_stat_activity. @default "traffic-analyzer" */
   applicationName?: string;
+  /**
+   * On PostgreSQL, ask one query at once, so that a wrong host, port, user
+   * or database fails here with a one-line {@link DatabaseOpenError} (what
+   * programs want at start-up). Otherwise the pool connects on first use.
+   * @default false
+   */
+  verify?: boolean;
 }
 
 // bigint (int8) comes back as a JS number: row ids, counters and byte totals
@@ -117,10 +124,10 @@ async function lockDataFolder(dir: string): Promise<Deno.FsFile> {
  * Opens PostgreSQL or PGlite and returns a postgres.js handle to it.
  * Does not run migrations: call `migrate(db.sql)` next.
  *
- * PostgreSQL is asked one query at once, so a wrong host, port, user or
- * database fails here with a {@link DatabaseOpenError} whose message says in
- * one line what failed and what to check. A PGlite folder already open in
- * another process is refused the same way.
+ * With `verify`, PostgreSQL is asked one query at once, so a wrong host,
+ * port, user or database fails here with a {@link DatabaseOpenError} whose
+ * message says in one line what failed and what to check. A PGlite folder
+ * already open in another process is refused the same way.
  */
 export async function openDatabase(
   options: OpenDatabaseOptions = {},
@@ -132,7 +139,7 @@ export async function openDatabase(
       connect_timeout: 10,
     }) as unknown as Sql;
     try {
-      await sql`select 1`;
+      if (options.verify) await sql`select 1`;
     } catch (cause) {
       await sql.end({ timeout: 0 }).catch(() => {});
       throw new DatabaseOpenError(

@@ -32,9 +32,16 @@ Deno.test({
   },
 });
 
+Deno.test("openDatabase() opens lazily unless asked to verify", async () => {
+  const url = `postgres://ta@127.0.0.1:${freePort()}/traffic`;
+  const lazy = await openDatabase({ databaseUrl: url });
+  await assert.rejects(lazy.sql`select 1`);
+  await lazy.close();
+});
+
 Deno.test("an unreachable PostgreSQL fails at open, in one line naming what to check", async () => {
   const url = `postgres://ta@127.0.0.1:${freePort()}/traffic`;
-  const error = await openDatabase({ databaseUrl: url }).then(() => null, (e) => e);
+  const error = await openDatabase({ databaseUrl: url, verify: true }).then(() => null, (e) => e);
   assert.ok(error instanceof DatabaseOpenError, `refused, got ${error}`);
   assert.match(error.message, /^cannot reach PostgreSQL at ta@127\.0\.0\.1:\d+\/traffic/);
   assert.match(error.message, /ECONNREFUSED.*check the host and port in DATABASE_URL/);
@@ -47,13 +54,19 @@ Deno.test({
   async fn() {
     const url = new URL(serverUrl!);
     url.pathname = "/no_such_database_faults10";
-    let error = await openDatabase({ databaseUrl: url.href }).then(() => null, (e) => e);
+    let error = await openDatabase({ databaseUrl: url.href, verify: true }).then(
+      () => null,
+      (e) => e,
+    );
     assert.ok(error instanceof DatabaseOpenError);
     assert.match(error.message, /has no such database .*check the database name in DATABASE_URL/);
     const wrongUser = new URL(serverUrl!);
     wrongUser.username = "no_such_user_faults10";
     wrongUser.password = "secret-password";
-    error = await openDatabase({ databaseUrl: wrongUser.href }).then(() => null, (e) => e);
+    error = await openDatabase({ databaseUrl: wrongUser.href, verify: true }).then(
+      () => null,
+      (e) => e,
+    );
     assert.ok(error instanceof DatabaseOpenError);
     assert.match(error.message, /refused the login .*check the user and password in DATABASE_URL/);
     assert.doesNotMatch(error.message, /secret-password/);
