@@ -1,0 +1,187 @@
+/**
+ * Application metadata for a stream of decoded packets, with the per-flow
+ * state that needs: TCP stream directions whose hello or head spans
+ * segments, and QUIC connections whose ClientHello spans Initials. The
+ * caller names each flow direction; state is bounded in count and dropped
+ * once a direction has nothing more to give.
+ *
+ * @module
+ */
+
+import type { AppMetadata } from "./app_metadata.ts";
+import { recogniseAppProtocol, type RecogniseHint } from "./app_protocol.ts";
+import { parseDhcpMessage } from "./dhcp_message.ts";
+import { parseDnsMessage } from "./dns_message.ts";
+import { QuicInitialReader } from "./quic_initial.ts";
+import { TcpAppStream } from "./tcp_app_stream.ts";
+
+/** One decoded TCP or UDP packet, as {@linkcode AppLayerExtractor.extract} wants it. */
+export interface AppPacket {
+  /** `tcp` or `udp`. */
+  transport: "tcp" | "udp";
+  /**
+   * Names the flow direction (source and destination address and port, and
+   * the transport), e.g. `10.0.0.5:51000>192.0.2.1:443/tcp`. Packets of one
+   * direction must share it, and the two directions must differ.
+   */
+  directionKey: string;
+  /** Source port. */
+  srcPort: number;
+  /** Destination port. */
+  dstPort: number;
+  /** TCP sequence number (ignored for UDP). */
+  tcpSeq: number;
+  /** TCP SYN flag (ignored for UDP). */
+  syn: boolean;
+  /** Transport payload as captured (may be cut by the snap length). */
+  payload: Uint8Array;
+  /**
+   * Whether the snap length cut the payload (captured bytes fewer than the
+   * headers say). A TCP message it begins is then read as far as it goes.
+   * @default {false}
+   */
+  truncated?: boolean;
+}
+
+/** Options for {@linkcode AppLayerExtractor}. */
+export interface AppLayerExtractorOptions {
+  /**
+   * Flow directions followed at once; past this the oldest is forgotten
+   * (a later segment of it is then read as if it began a stream).
+   * @default {65536}
+   */
+  maxDirections?: number;
+}
+
+const DEFAULT_MAX_DIRECTIONS = 65536;
+/** A client's Initial datagrams are padded to at least 1200 bytes (RFC 9000 §14.1). */
+const MIN_CLIENT_INITIAL_DATAGRAM = 1200;
+/** Marks a direction with nothing more to find: one shared value, not an object per flow. */
+const DONE = Symbol("done");
+
+type DirectionState = TcpAppStream | QuicInitialReader | typeof DONE;
+
+/**
+ * Extracts the metadata of each packet, keeping what state a flow direction
+ * needs. `extract` is synchronous except for a QUIC client Initial, whose
+ * decryption goes through WebCrypto: it then returns a promise.
+ *
+ * @example
+ * ```ts
+ * const extractor = new AppLayerExtractor();
+ * for (const packet of packets) {
+ *   const found = extractor.extract(packet);
+ *   const metadata = found instanceof Promise ? await found : found;
+ *   if (metadata !== null) Object.assign(record, metadata);
+ * }
+ * ```
+ */
+export class AppLayerExtractor {
+  readonly #maxDirections: number;
+  readonly #directions = new Map<string, DirectionState>();
+
+  /** Checks the options; throws `RangeError` naming a bad one. */
+  constructor(options: AppLayerExtractorOptions = {}) {
+    const maxDirections = options.maxDirections ?? DEFAULT_MAX_DIRECTIONS;
+    if (!Number.isInteger(maxDirections) || maxDirections < 1) {
+      throw new RangeError(
+        `Cannot extract app-layer metadata as 'maxDirections' must be an integer >= 1: current value is ${maxDirections}`,
+      );
+    }
+    this.#maxDirections = maxDirections;
+  }
+
+  /** Flow directions held (followed or finished). */
+  get size(): number {
+    return this.#directions.size;
+  }
+
+  /**
+   * The metadata one packet yields, or null. Never throws on the packet's
+   * bytes; a promise only for a QUIC client Initial. A TCP packet without
+   * payload never yields anything, but pass SYNs: one ends the state of an
+   * earlier connection on the same tuple.
+   */
+  extract(packet: AppPacket): AppMetadata | null | Promise<AppMetadata | null> {
+    const hint: RecogniseHint = packet;
+    const state = this.#directions.get(packet.directionKey);
+    if (packet.transport === "tcp") {
+      if (packet.payload.length === 0) {
+        // A SYN starts a new connection, even on a tuple seen before. No
+        // state is made for it: a SYN flood would fill the table, and the
+        // stream can start at its first data segment instead.
+        if (packet.syn && state !== undefined) this.#directions.delete(packet.directionKey);
+        return null;
+      }
+      if (state === DONE) return null;
+      let stream = state as TcpAppStream | undefined;
+      if (stream === undefined) {
+        stream = new TcpAppStream();
+        this.#remember(packet.directionKey, stream);
+      }
+      const found = stream.push(
+        {
+          seq: packet.tcpSeq,
+          syn: packet.syn,
+          payload: packet.payload,
+          truncated: packet.truncated,
+        },
+        hint,
+      );
+      if (stream.done) this.#directions.set(packet.directionKey, DONE);
+      return found;
+    }
+    if (state === DONE) return null;
+    if (state instanceof QuicInitialReader) return this.#readQuic(packet, state);
+    switch (recogniseAppProtocol(packet.payload, hint)) {
+      case "dns":
+      case "mdns":
+      case "llmnr": {
+        const app_protocol = packet.dstPort === 5353 || packet.srcPort === 5353
+          ? "mdns"
+          : packet.dstPort === 5355 || packet.srcPort === 5355
+          ? "llmnr"
+          : "dns";
+        const dns = parseDnsMessage(packet.payload, { listNames: app_protocol !== "dns" });
+        return dns === null ? null : { app_protocol, ...dns };
+      }
+      case "dhcp": {
+        const dhcp = parseDhcpMessage(packet.payload);
+        return dhcp === null ? null : { app_protocol: "dhcp", ...dhcp };
+      }
+      case "quic": {
+        if (packet.payload.length < MIN_CLIENT_INITIAL_DATAGRAM) return null;
+        const reader = new QuicInitialReader();
+        this.#remember(packet.directionKey, reader);
+        return this.#readQuic(packet, reader);
+      }
+      default:
+        return null;
+    }
+  }
+
+  async #readQuic(packet: AppPacket, reader: QuicInitialReader): Promise<AppMetadata | null> {
+    if (packet.payload.length < MIN_CLIENT_INITIAL_DATAGRAM) return null;
+    const found = await reader.push(packet.payload);
+    if (reader.done) this.#directions.set(packet.directionKey, DONE);
+    return found;
+  }
+
+  #remember(key: string, state: DirectionState): void {
+    if (this.#directions.size >= this.#maxDirections) {
+      // Maps iterate in insertion order: the first key is the oldest.
+      this.#directions.delete(this.#directions.keys().next().value!);
+    }
+    this.#directions.set(key, state);
+  }
+
+  /**
+   * Forgets a flow direction whose flow ended, returning what its
+   * incomplete message still gives (an HTTP request head cut short).
+   */
+  end(directionKey: string): AppMetadata | null {
+    const state = this.#directions.get(directionKey);
+    this.#directions.delete(directionKey);
+    return state instanceof TcpAppStream ? state.finish() : null;
+  }
+}
