@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { gzipSync as nodeGzip } from "node:zlib";
 import { openTestDatabase } from "@traffic-analyzer/shared/db/testing";
 import { sampleRecords } from "@traffic-analyzer/shared/testing";
+import { TUNNEL_TYPES } from "@traffic-analyzer/shared/packet/record";
 import { createApp, type CreateAppOptions } from "./app.ts";
 import { createServerMetrics } from "./server_metrics.ts";
 
@@ -491,6 +492,13 @@ Deno.test({
           "/health",
         ]
       ) assert.ok(doc.paths[path], path);
+      const body = doc.paths["/ingest_packets"].post.requestBody.content["application/json"];
+      const fields = Object.keys(body.schema.items.properties);
+      for (const field of ["tunnel_type", "tunnel_src_ip", "tunnel_dst_ip", "tunnel_id"]) {
+        assert.ok(fields.includes(field), `the record schema documents ${field}`);
+      }
+      const tunnelType = JSON.stringify(body.schema.items.properties.tunnel_type);
+      for (const type of TUNNEL_TYPES) assert.ok(tunnelType.includes(`"${type}"`), tunnelType);
     });
 
     await t.step("an unknown route answers 404 in JSON", async () => {

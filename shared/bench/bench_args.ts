@@ -6,7 +6,14 @@
 import { parseArgs } from "node:util";
 
 /** The bench cases, in the order they run and appear in the summary. */
-export const BENCH_CASES = ["ingest", "decode", "capture", "flows", "aggregation"] as const;
+export const BENCH_CASES = [
+  "ingest",
+  "decode",
+  "capture",
+  "flows",
+  "aggregation",
+  "enrich",
+] as const;
 
 /** Name of one bench case, as `--only` takes it. */
 export type BenchCaseName = typeof BENCH_CASES[number];

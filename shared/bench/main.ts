@@ -15,6 +15,7 @@
  * | `capture`     | live capture's no-drop rate on lo >= half of tcpdump's            |
  * | `flows`       | none (rates next to argus; scoring rate)                          |
  * | `aggregation` | one pass over 1.5 M packets (30 s at the ingest target) in < 6 s  |
+ * | `enrich`      | >= 300,000 GeoIP + ASN lookups/s on one core                      |
  *
  * Exit code: 0 when every case ran (met or not), 1 when a case failed,
  * 2 on bad arguments.
@@ -42,6 +43,7 @@ import { runDecodeCase } from "./_decode_case.ts";
 import { runCaptureCase } from "./_capture_case.ts";
 import { runFlowsCase } from "./_flows_case.ts";
 import { runAggregationCase } from "./_aggregation_case.ts";
+import { runEnrichCase } from "./_enrich_case.ts";
 
 /** How each case is run. */
 const CASE_RUNNERS: Record<BenchCaseName, (context: BenchContext) => Promise<BenchRow[]>> = {
@@ -50,6 +52,7 @@ const CASE_RUNNERS: Record<BenchCaseName, (context: BenchContext) => Promise<Ben
   capture: runCaptureCase,
   flows: runFlowsCase,
   aggregation: runAggregationCase,
+  enrich: runEnrichCase,
 };
 
 /** One failed row standing for a case that threw. */

@@ -177,8 +177,9 @@ export async function readBatchPackets(tx: Sql, batchIds: number[]): Promise<Raw
       caplen, link_type, eth_src, eth_dst, ether_type, vlan_id, vlan_inner_id, ip_version,
       ip_proto, ttl, ip_id, ip_tos, ip_header_length, ip_flow_label, frag_offset,
       more_fragments, dont_fragment, is_fragment, tcp_seq, tcp_ack, tcp_flags, tcp_window,
-      tcp_header_length, icmp_type, icmp_code, icmp_id, icmp_seq, arp_opcode, payload_length,
-      malformed, malformed_reason,
+      tcp_header_length, icmp_type, icmp_code, icmp_id, icmp_seq, arp_opcode, tunnel_type,
+      host(tunnel_src_ip) as tunnel_src_ip, host(tunnel_dst_ip) as tunnel_dst_ip, tunnel_id,
+      tunnel_depth, payload_length, malformed, malformed_reason,
       -- Only ICMP bytes are needed: an error quotes the packet it answers,
       -- which ties it to its flow (the same rule training used).
       case when ip_proto in (1, 58) then encode(data, 'base64') end as data

@@ -4,6 +4,10 @@ import { storePacketBatch } from "./packet_store.ts";
 import { lastRawPackets } from "./raw_packet_queries.ts";
 import type { RawPacketCopyError } from "./raw_packet_copy.ts";
 import { sampleRecords } from "../testing/sample_records.ts";
+import { blankPacketRecord } from "../testing/blank_packet_record.ts";
+import { readBatchPackets } from "./aggregator_queries.ts";
+import { readBatchPacketColumns } from "./batch_packet_columns.ts";
+import { decodePacketColumns } from "../packet/packet_columns.ts";
 
 Deno.test("storePacketBatch() stores a batch exactly once per idempotency key", async (t) => {
   const db = await openTestDatabase();
@@ -137,6 +141,57 @@ Deno.test("storePacketBatch() stores a batch exactly once per idempotency key", 
         assert.equal(batches.length, 0);
       },
     );
+  } finally {
+    await db.close();
+  }
+});
+
+Deno.test("storePacketBatch() keeps the tunnel fields in raw_packets and in the column block", async () => {
+  const db = await openTestDatabase();
+  try {
+    const records = [
+      blankPacketRecord({
+        src_ip: "10.0.0.1",
+        dst_ip: "10.0.0.2",
+        protocol: "TCP",
+        ip_proto: 6,
+        tunnel_type: "vxlan",
+        tunnel_src_ip: "192.0.2.1",
+        tunnel_dst_ip: "192.0.2.2",
+        tunnel_id: 0xffffff,
+        tunnel_depth: 1,
+      }),
+      blankPacketRecord({
+        src_ip: "10.0.0.1",
+        dst_ip: "10.0.0.2",
+        tunnel_type: "gre",
+        tunnel_src_ip: "2001:db8::1",
+        tunnel_dst_ip: "2001:db8::2",
+        tunnel_id: 0xffffffff,
+        tunnel_depth: 2,
+      }),
+      blankPacketRecord({ tunnel_type: "mpls", tunnel_id: 16, tunnel_depth: 1 }),
+      blankPacketRecord(),
+    ];
+    const result = await storePacketBatch(db.sql, {
+      agentId: "a1",
+      idempotencyKey: "tunnels",
+      bodySha256: "h",
+      records,
+    });
+    assert.equal(result.status, "stored");
+    const batchId = result.batchId;
+    const pick = (r: object) =>
+      Object.fromEntries(Object.keys(records[0]).map((k) => [k, r[k as keyof typeof r]]));
+    const rows = await readBatchPackets(db.sql, [batchId]);
+    assert.deepEqual(rows.map(pick), records.map(pick));
+    const newestFirst = await lastRawPackets(db.sql, 4);
+    assert.deepEqual(newestFirst.reverse().map(pick), records.map(pick));
+    const blocks = await readBatchPacketColumns(db.sql, {
+      afterBatchId: batchId - 1,
+      lastBatchId: batchId,
+    });
+    assert.deepEqual(decodePacketColumns(blocks.get(batchId)!), records);
   } finally {
     await db.close();
   }

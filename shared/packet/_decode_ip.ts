@@ -68,7 +68,7 @@ export function decodeIpv4(
   offset: number,
   h: PacketHeaders,
 ): void {
-  const end = h.caplen;
+  const end = h.captureEnd;
   const available = end - offset;
   if (available > 0 && bytes[offset] >> 4 === 6) {
     // tshark hands an EtherType-IPv4 packet with version 6 to IPv6; so do we.
@@ -111,7 +111,7 @@ export function decodeIpv4(
     h.payloadLength = totalLength > IPV4_MIN_HEADER_BYTES ? totalLength - IPV4_MIN_HEADER_BYTES : 0;
     return;
   }
-  const onWire = h.wireLength - offset;
+  const onWire = h.wireEnd - offset;
   if (totalLength === 0) {
     // Captured before TCP segmentation offload filled the length in.
     totalLength = onWire;
@@ -256,7 +256,7 @@ export function decodeIpv6(
   offset: number,
   h: PacketHeaders,
 ): void {
-  const end = h.caplen;
+  const end = h.captureEnd;
   h.ipVersion = 6;
   if (end - offset < IPV6_HEADER_BYTES) {
     truncatedIpv6(bytes, view, offset, end - offset, h);
@@ -279,7 +279,7 @@ export function decodeIpv6(
   h.dstAddrOffset = offset + 24;
   h.fragOffset = 0;
 
-  const onWire = h.wireLength - offset - IPV6_HEADER_BYTES;
+  const onWire = h.wireEnd - offset - IPV6_HEADER_BYTES;
   if (payloadLength === 0 && next === IPPROTO_HOPOPTS) {
     // RFC 2675 jumbogram: the length is in the hop-by-hop Jumbo option.
     const jumbo = jumboPayloadLength(bytes, view, offset + IPV6_HEADER_BYTES, end);
@@ -434,7 +434,7 @@ export function decodeArp(
   protocolName: string,
   h: PacketHeaders,
 ): void {
-  const end = h.caplen;
+  const end = h.captureEnd;
   h.protocol = protocolName;
   if (end - offset < ARP_FIXED_BYTES) {
     h.markMalformed(ARP_TRUNCATED);

@@ -23,6 +23,9 @@ import {
   ETHERTYPE_ARP,
   ETHERTYPE_IPV4,
   ETHERTYPE_IPV6,
+  ETHERTYPE_MPLS,
+  ETHERTYPE_MPLS_MULTICAST,
+  ETHERTYPE_PPPOE_SESSION,
   ETHERTYPE_QINQ,
   ETHERTYPE_QINQ_OLD,
   ETHERTYPE_RARP,
@@ -31,6 +34,8 @@ import {
   PROTOCOL_LLC,
 } from "./ether_types.ts";
 import { decodeArp, decodeIpv4, decodeIpv6, PROTOCOL_ARP, PROTOCOL_RARP } from "./_decode_ip.ts";
+import { decodeMpls } from "./_decode_mpls.ts";
+import { decodePppoeSession } from "./_decode_ppp.ts";
 import { LINK_TRUNCATED, LINK_UNSUPPORTED, RAW_BAD_VERSION, VLAN_TRUNCATED } from "./_malformed.ts";
 
 /** Protocol name when nothing above the link layer could be identified. */
@@ -145,13 +150,13 @@ function decodeCooked(
   if (hardwareType === ARPHRD_NETLINK) {
     h.protocol = PROTOCOL_NETLINK;
     h.headerEnd = offset;
-    h.payloadLength = h.wireLength - offset;
+    h.payloadLength = h.wireEnd - offset;
     return;
   }
   if (protocol <= LINUX_SLL_MAX_PSEUDO_TYPE) {
     h.protocol = protocol === LINUX_SLL_P_802_2 ? PROTOCOL_LLC : PROTOCOL_UNKNOWN;
     h.headerEnd = offset;
-    h.payloadLength = h.wireLength - offset;
+    h.payloadLength = h.wireEnd - offset;
     return;
   }
   decodeEtherType(bytes, view, offset, protocol, h);
@@ -161,14 +166,14 @@ function decodeCooked(
  * Follows an EtherType through any VLAN tags to the network layer. The first
  * tag is the outer (service) VLAN, the second the inner (customer) VLAN.
  */
-function decodeEtherType(
+export function decodeEtherType(
   bytes: Uint8Array,
   view: DataView,
   offset: number,
   etherType: number,
   h: PacketHeaders,
 ): void {
-  const end = h.caplen;
+  const end = h.captureEnd;
   while (
     etherType === ETHERTYPE_VLAN || etherType === ETHERTYPE_QINQ ||
     etherType === ETHERTYPE_QINQ_OLD
@@ -189,7 +194,7 @@ function decodeEtherType(
   if (etherType <= IEEE_802_3_MAX_LENGTH && (tagged || etherType !== ETHERTYPE_UNKNOWN)) {
     // An 802.3 length: an LLC header (STP, CDP, …) follows.
     h.protocol = PROTOCOL_LLC;
-    const onWire = h.wireLength - offset;
+    const onWire = h.wireEnd - offset;
     h.payloadLength = etherType < onWire ? etherType : onWire > 0 ? onWire : 0;
     return;
   }
@@ -203,9 +208,17 @@ function decodeEtherType(
       return decodeArp(bytes, view, offset, PROTOCOL_ARP, h);
     case ETHERTYPE_RARP:
       return decodeArp(bytes, view, offset, PROTOCOL_RARP, h);
+    case ETHERTYPE_MPLS:
+    case ETHERTYPE_MPLS_MULTICAST:
+      return decodeMpls(bytes, view, offset, h.wireEnd, h);
+    case ETHERTYPE_PPPOE_SESSION:
+      h.protocol = etherTypeName(etherType);
+      h.headerEnd = offset;
+      h.payloadLength = h.wireEnd > offset ? h.wireEnd - offset : 0;
+      return decodePppoeSession(bytes, view, offset, h);
     default: {
       h.protocol = etherTypeName(etherType);
-      const onWire = h.wireLength - offset;
+      const onWire = h.wireEnd - offset;
       h.payloadLength = onWire > 0 ? onWire : 0;
     }
   }
@@ -240,6 +253,6 @@ function decodeLoopback(
       return decodeIpv6(bytes, view, LOOPBACK_HEADER_BYTES, h);
     default:
       h.protocol = PROTOCOL_UNKNOWN;
-      h.payloadLength = h.wireLength - LOOPBACK_HEADER_BYTES;
+      h.payloadLength = h.wireEnd - LOOPBACK_HEADER_BYTES;
   }
 }

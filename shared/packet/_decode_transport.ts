@@ -14,6 +14,10 @@ import {
   IPPROTO_UDP,
 } from "./packet_record.ts";
 import type { PacketHeaders } from "./packet_headers.ts";
+import { IPPROTO_GRE, IPPROTO_IPIP, IPPROTO_IPV6 } from "./ip_protocols.ts";
+import { decodeIpInIp } from "./_decode_tunnel.ts";
+import { decodeGre } from "./_decode_gre.ts";
+import { decodeUdpTunnel } from "./_decode_udp_tunnels.ts";
 import {
   ICMP_TRUNCATED,
   ICMPV6_TRUNCATED,
@@ -59,7 +63,7 @@ export function decodeTransport(
       decodeTcp(bytes, view, offset, end, ipPayloadLength, h);
       return;
     case IPPROTO_UDP:
-      decodeUdp(view, offset, end, ipPayloadLength, h);
+      decodeUdp(bytes, view, offset, end, ipPayloadLength, h);
       return;
     case IPPROTO_ICMP:
       decodeIcmp(bytes, view, offset, end, ipPayloadLength, false, h);
@@ -69,6 +73,15 @@ export function decodeTransport(
       return;
     case IPPROTO_SCTP:
       decodeSctp(view, offset, end, ipPayloadLength, h);
+      return;
+    case IPPROTO_IPIP:
+      decodeIpInIp(bytes, view, offset, ipPayloadLength, 4, h);
+      return;
+    case IPPROTO_IPV6:
+      decodeIpInIp(bytes, view, offset, ipPayloadLength, 6, h);
+      return;
+    case IPPROTO_GRE:
+      decodeGre(bytes, view, offset, ipPayloadLength, h);
       return;
     default:
       h.payloadLength = ipPayloadLength;
@@ -133,6 +146,7 @@ function decodeTcp(
 }
 
 function decodeUdp(
+  bytes: Uint8Array,
   view: DataView,
   offset: number,
   end: number,
@@ -166,6 +180,7 @@ function decodeUdp(
     h.payloadLength = clampedDifference(ipPayloadLength, UDP_HEADER_BYTES);
   } else {
     h.payloadLength = udpLength - UDP_HEADER_BYTES;
+    decodeUdpTunnel(bytes, view, h.headerEnd, offset + udpLength, h.dstPort, h);
   }
 }
 

@@ -63,3 +63,33 @@ export const ICMP_TRUNCATED = "icmp: truncated header";
 export const ICMPV6_TRUNCATED = "icmpv6: truncated header";
 /** SCTP common header cut off. */
 export const SCTP_TRUNCATED = "sctp: truncated header";
+/** More nested encapsulations than `MAX_TUNNEL_DEPTH` (8). */
+export const TUNNEL_TOO_DEEP = "tunnel: too many nested encapsulations";
+/** The Ethernet header a tunnel carries is cut off. */
+export const TUNNEL_INNER_ETHERNET_TRUNCATED = "tunnel: truncated inner Ethernet header";
+/** GRE header (or its optional fields) cut off. */
+export const GRE_TRUNCATED = "gre: truncated header";
+/** GRE source route entries (RFC 1701) run past the packet. */
+export const GRE_BAD_ROUTING = "gre: bad routing";
+/** ERSPAN header cut off. */
+export const ERSPAN_TRUNCATED = "erspan: truncated header";
+/** PPP protocol field cut off. */
+export const PPP_TRUNCATED = "ppp: truncated header";
+/** VXLAN header cut off. */
+export const VXLAN_TRUNCATED = "vxlan: truncated header";
+/** Geneve header or its options cut off. */
+export const GENEVE_TRUNCATED = "geneve: truncated header";
+/** Geneve options that do not fill the options length exactly. */
+export const GENEVE_BAD_OPTION = "geneve: bad option length";
+/** GTP-U header or its extension headers cut off. */
+export const GTPU_TRUNCATED = "gtpu: truncated header";
+/** A GTP-U extension header of length 0, or running past the message. */
+export const GTPU_BAD_EXTENSION = "gtpu: bad extension header";
+/** GTP-U message length larger than the UDP payload. */
+export const GTPU_BAD_LENGTH = "gtpu: length exceeds UDP payload";
+/** An MPLS label stack cut off before its bottom entry. */
+export const MPLS_TRUNCATED = "mpls: truncated label stack";
+/** PPPoE session header cut off. */
+export const PPPOE_TRUNCATED = "pppoe: truncated header";
+/** PPPoE payload length larger than the frame. */
+export const PPPOE_BAD_LENGTH = "pppoe: length exceeds frame";

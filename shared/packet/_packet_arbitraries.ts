@@ -112,7 +112,8 @@ const transportSpec = (v6: boolean, o: ArbitraryOptions): fc.Arbitrary<Transport
     }),
     fc.record({
       protocol: fc.constant("other" as const),
-      number: fc.constantFrom(2, 47, 50, 89, 103, 253),
+      // Not the tunnel protocols (4, 41, 47): _tunnel_arbitraries.ts builds those.
+      number: fc.constantFrom(2, 50, 88, 89, 103, 253),
     }),
   );
 
@@ -156,6 +157,8 @@ export const otherPacket: fc.Arbitrary<PacketSpec> = fc.oneof(
     ethernet: fc.record({ src: mac, dst: mac, vlans: vlanTags }),
     etherType: fc.integer({ min: 0x0601, max: 0xffff }).filter((t) =>
       ![0x0800, 0x86dd, 0x0806, 0x8035, 0x8100, 0x88a8, 0x9100].includes(t) &&
+      // MPLS and PPPoE sessions are tunnels: _tunnel_arbitraries.ts builds those.
+      ![0x8847, 0x8848, 0x8864].includes(t) &&
       // tshark alone carries IP in these (Roofnet, a vendor 0xfff2).
       !(t >= 0x0641 && t <= 0x0645) && t !== 0xfff2
     ),

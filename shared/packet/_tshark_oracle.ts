@@ -8,6 +8,7 @@
 import type { CaptureFrame } from "../pcap/capture_frame.ts";
 import type { PacketRecord } from "./packet_record.ts";
 import { ipProtocolName } from "./ip_protocols.ts";
+import { compareTunnelWithTshark } from "./_tshark_tunnel_oracle.ts";
 
 /** tshark preferences that make values per packet (also in make_captures.sh). */
 export const TSHARK_OPTIONS: readonly string[] = [
@@ -146,8 +147,9 @@ function epochNs(text: string | undefined): bigint {
  * per mismatch (empty when they agree). A field tshark reports must match
  * exactly. A field tshark leaves out must be null in ours, unless we flagged
  * the packet malformed (then we may have read more than tshark shows).
- * Fields of layers nested inside ICMP errors or tunnels are tshark's inner
- * packets and are not compared.
+ * Fields of layers nested inside ICMP errors are tshark's inner packets and
+ * are not compared; a record of a tunnelled packet is compared with tshark's
+ * inner packet by `compareTunnelWithTshark()`.
  */
 export function compareWithTshark(
   frameNumber: number,
@@ -184,6 +186,12 @@ export function compareWithTshark(
     // the first section, so only the first section is comparable.
     check("interfaceIndex", frame.interfaceIndex, num(first("frame.interface_id")) ?? 0);
     check("interfaceName", frame.interfaceName, first("frame.interface_name"));
+  }
+
+  // A tunnelled record describes the inner packet: compared on its own terms.
+  if (record.tunnel_type !== null) {
+    problems.push(...compareTunnelWithTshark(frameNumber, record, row));
+    return problems;
   }
 
   // Link layer (an Ethernet header tshark finds further in is not ours).

@@ -79,6 +79,11 @@ export const HEADER_FIELDS: readonly (keyof PacketRecord)[] = [
   "icmp_id",
   "icmp_seq",
   "arp_opcode",
+  "tunnel_type",
+  "tunnel_src_ip",
+  "tunnel_dst_ip",
+  "tunnel_id",
+  "tunnel_depth",
   "payload_length",
   "malformed",
   "malformed_reason",
@@ -122,6 +127,11 @@ const [
   ICMP_ID,
   ICMP_SEQ,
   ARP_OPCODE,
+  TUNNEL_TYPE,
+  TUNNEL_SRC_IP,
+  TUNNEL_DST_IP,
+  TUNNEL_ID,
+  TUNNEL_DEPTH,
   PAYLOAD_LENGTH,
   MALFORMED,
   MALFORMED_REASON,
@@ -386,6 +396,28 @@ export class ColumnarBatchBuilder {
     this.#num(ICMP_ID, row, h.icmpId);
     this.#num(ICMP_SEQ, row, h.icmpSeq);
     this.#num(ARP_OPCODE, row, h.arpOpcode);
+    this.#str(TUNNEL_TYPE, row, h.tunnelType);
+    const tunnelV6 = h.tunnelAddressFamily === 6;
+    this.#str(
+      TUNNEL_SRC_IP,
+      row,
+      h.tunnelSrcOffset < 0
+        ? null
+        : tunnelV6
+        ? formatIpv6(frame, h.tunnelSrcOffset)
+        : formatIpv4(frame, h.tunnelSrcOffset),
+    );
+    this.#str(
+      TUNNEL_DST_IP,
+      row,
+      h.tunnelDstOffset < 0
+        ? null
+        : tunnelV6
+        ? formatIpv6(frame, h.tunnelDstOffset)
+        : formatIpv4(frame, h.tunnelDstOffset),
+    );
+    this.#num(TUNNEL_ID, row, h.tunnelId);
+    this.#values[TUNNEL_DEPTH]![row] = h.tunnelDepth;
     this.#values[PAYLOAD_LENGTH]![row] = h.payloadLength;
     this.#bool(MALFORMED, row, h.malformedReason !== null);
     this.#str(MALFORMED_REASON, row, h.malformedReason);

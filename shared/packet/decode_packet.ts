@@ -133,6 +133,19 @@ export function decodePacket(
     icmp_id: h.icmpId < 0 ? null : h.icmpId,
     icmp_seq: h.icmpSeq < 0 ? null : h.icmpSeq,
     arp_opcode: h.arpOpcode < 0 ? null : h.arpOpcode,
+    tunnel_type: h.tunnelType,
+    tunnel_src_ip: h.tunnelSrcOffset < 0
+      ? null
+      : h.tunnelAddressFamily === 6
+      ? formatIpv6(frame, h.tunnelSrcOffset)
+      : formatIpv4(frame, h.tunnelSrcOffset),
+    tunnel_dst_ip: h.tunnelDstOffset < 0
+      ? null
+      : h.tunnelAddressFamily === 6
+      ? formatIpv6(frame, h.tunnelDstOffset)
+      : formatIpv4(frame, h.tunnelDstOffset),
+    tunnel_id: h.tunnelId < 0 ? null : h.tunnelId,
+    tunnel_depth: h.tunnelDepth,
     payload_length: h.payloadLength,
     malformed: h.malformedReason !== null,
     malformed_reason: h.malformedReason,

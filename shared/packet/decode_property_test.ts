@@ -1,110 +1,14 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { decodePacket } from "./decode_packet.ts";
-import type { PacketRecord } from "./packet_record.ts";
-import {
-  encodePacket,
-  linkTypeOf,
-  parseIpv4,
-  parseIpv6,
-  type TransportSpec,
-} from "./packet_encoder.ts";
+import { encodePacket, linkTypeOf, parseIpv6, type TransportSpec } from "./packet_encoder.ts";
 import { formatIpv6 } from "./address_format.ts";
+import { assertWellFormed, base64Bytes } from "./_record_checks.ts";
 import { ipPacket, otherPacket } from "./_packet_arbitraries.ts";
 import { etherTypeName } from "./ether_types.ts";
 import { ipProtocolName } from "./ip_protocols.ts";
 
 const LINK_TYPES = [0, 1, 12, 14, 101, 108, 113, 228, 229, 276, 147, 65535];
-const RECORD_KEYS = [
-  "timestamp",
-  "interface",
-  "src_ip",
-  "dst_ip",
-  "protocol",
-  "src_port",
-  "dst_port",
-  "length",
-  "caplen",
-  "link_type",
-  "eth_src",
-  "eth_dst",
-  "ether_type",
-  "vlan_id",
-  "vlan_inner_id",
-  "ip_version",
-  "ip_proto",
-  "ttl",
-  "ip_id",
-  "ip_tos",
-  "ip_header_length",
-  "ip_flow_label",
-  "frag_offset",
-  "more_fragments",
-  "dont_fragment",
-  "is_fragment",
-  "tcp_seq",
-  "tcp_ack",
-  "tcp_flags",
-  "tcp_window",
-  "tcp_header_length",
-  "icmp_type",
-  "icmp_code",
-  "icmp_id",
-  "icmp_seq",
-  "arp_opcode",
-  "payload_length",
-  "malformed",
-  "malformed_reason",
-  "data",
-];
-
-function base64Bytes(text: string): Uint8Array {
-  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-}
-
-function inRange(value: number | null, max: number): boolean {
-  return value === null || (Number.isInteger(value) && value >= 0 && value <= max);
-}
-
-/** What must hold for any record of any frame, however damaged. */
-function assertWellFormed(
-  record: PacketRecord,
-  frame: Uint8Array,
-  wireLength: number,
-  linkType: number,
-): void {
-  assert.deepEqual(Object.keys(record).sort(), [...RECORD_KEYS].sort());
-  for (const key of RECORD_KEYS) {
-    assert.notEqual(record[key as keyof PacketRecord], undefined, key);
-  }
-  assert.equal(record.caplen, frame.length);
-  assert.equal(record.length, Math.max(wireLength, frame.length));
-  assert.equal(record.link_type, linkType);
-  assert.equal(record.malformed, record.malformed_reason !== null);
-  assert.ok(typeof record.protocol === "string" && record.protocol.length > 0);
-  assert.ok(inRange(record.payload_length, 0x7fffffff));
-  for (const key of ["src_port", "dst_port", "tcp_window", "ip_id", "icmp_id", "icmp_seq"]) {
-    const max = key === "ip_id" ? 0xffffffff : 0xffff;
-    assert.ok(inRange(record[key as keyof PacketRecord] as number | null, max), key);
-  }
-  for (const key of ["ttl", "ip_tos", "tcp_flags", "icmp_type", "icmp_code", "ip_proto"]) {
-    assert.ok(inRange(record[key as keyof PacketRecord] as number | null, 255), key);
-  }
-  assert.ok(inRange(record.tcp_seq, 0xffffffff) && inRange(record.tcp_ack, 0xffffffff));
-  assert.ok(inRange(record.vlan_id, 4095) && inRange(record.vlan_inner_id, 4095));
-  assert.ok(record.ip_version === null || record.ip_version === 4 || record.ip_version === 6);
-  for (const address of [record.src_ip, record.dst_ip]) {
-    if (address === null) continue;
-    if (address.includes(":")) assert.equal(parseIpv6(address).length, 16);
-    else assert.equal(parseIpv4(address).length, 4);
-  }
-  if (record.data !== null) {
-    const kept = base64Bytes(record.data);
-    assert.ok(kept.length <= frame.length);
-    assert.deepEqual(kept, frame.subarray(0, kept.length));
-  }
-}
-
 // ---------------------------------------------------------------- robustness
 
 Deno.test("decodePacket() never throws on random bytes for any link type", () => {

@@ -19,6 +19,14 @@ export const ETHERTYPE_QINQ = 0x88a8;
 export const ETHERTYPE_QINQ_OLD = 0x9100;
 /** IPv6. */
 export const ETHERTYPE_IPV6 = 0x86dd;
+/** MPLS unicast. */
+export const ETHERTYPE_MPLS = 0x8847;
+/** MPLS multicast. */
+export const ETHERTYPE_MPLS_MULTICAST = 0x8848;
+/** PPPoE discovery stage. */
+export const ETHERTYPE_PPPOE_DISCOVERY = 0x8863;
+/** PPPoE session stage. */
+export const ETHERTYPE_PPPOE_SESSION = 0x8864;
 /** Link Layer Discovery Protocol. */
 export const ETHERTYPE_LLDP = 0x88cc;
 
@@ -38,10 +46,10 @@ const NAMES: ReadonlyMap<number, string> = new Map([
   [0x8137, "IPX"],
   [0x8808, "EthernetFlowControl"],
   [0x8809, "LACP"],
-  [0x8847, "MPLS"],
-  [0x8848, "MPLS"],
-  [0x8863, "PPPoED"],
-  [0x8864, "PPPoE"],
+  [ETHERTYPE_MPLS, "MPLS"],
+  [ETHERTYPE_MPLS_MULTICAST, "MPLS"],
+  [ETHERTYPE_PPPOE_DISCOVERY, "PPPoED"],
+  [ETHERTYPE_PPPOE_SESSION, "PPPoE"],
   [0x886d, "IntelANS"],
   [0x888e, "EAPOL"],
   [0x8892, "PROFINET"],

@@ -52,6 +52,7 @@ export function columnStorageOf(field: FieldSpec): ColumnStorage {
     case "base64":
       return "binary";
     case "text":
+    case "enum":
     case "ip":
     case "mac":
       return "string";

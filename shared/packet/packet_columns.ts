@@ -413,6 +413,10 @@ export function readPacketColumns(block: Uint8Array): PacketColumnsReader {
   const icmpCode = v("icmp_code"), icmpCodeB = b("icmp_code");
   const icmpId = v("icmp_id"), icmpIdB = b("icmp_id"), icmpSeq = v("icmp_seq");
   const icmpSeqB = b("icmp_seq"), arpOpcode = v("arp_opcode"), arpOpcodeB = b("arp_opcode");
+  const tunnelType = v("tunnel_type"), tunnelTypeB = b("tunnel_type");
+  const tunnelSrcIp = v("tunnel_src_ip"), tunnelSrcIpB = b("tunnel_src_ip");
+  const tunnelDstIp = v("tunnel_dst_ip"), tunnelDstIpB = b("tunnel_dst_ip");
+  const tunnelId = v("tunnel_id"), tunnelIdB = b("tunnel_id"), tunnelDepth = v("tunnel_depth");
   const malformedReason = v("malformed_reason"), malformedReasonB = b("malformed_reason");
   const data = v("data"), dataB = b("data");
 
@@ -454,6 +458,11 @@ export function readPacketColumns(block: Uint8Array): PacketColumnsReader {
     target.icmp_id = num(icmpId, icmpIdB, i);
     target.icmp_seq = num(icmpSeq, icmpSeqB, i);
     target.arp_opcode = num(arpOpcode, arpOpcodeB, i);
+    target.tunnel_type = str(tunnelType, tunnelTypeB, i) as PacketRecord["tunnel_type"];
+    target.tunnel_src_ip = str(tunnelSrcIp, tunnelSrcIpB, i);
+    target.tunnel_dst_ip = str(tunnelDstIp, tunnelDstIpB, i);
+    target.tunnel_id = num(tunnelId, tunnelIdB, i);
+    target.tunnel_depth = tunnelDepth[i];
     target.payload_length = payloadLength[i];
     target.malformed = malformed[i] === 1;
     target.malformed_reason = str(malformedReason, malformedReasonB, i);

@@ -4,6 +4,8 @@
  * @module
  */
 
+import type { TunnelType } from "./packet_record.ts";
+
 /**
  * Decoded header fields of one frame as plain numbers. Absent numeric fields
  * are `-1`, addresses are byte offsets into the frame, and `protocol` and
@@ -80,6 +82,26 @@ export class PacketHeaders {
   icmpSeq = -1;
   /** ARP operation, or -1. */
   arpOpcode = -1;
+  /** Innermost encapsulation decoded (interned), or null. */
+  tunnelType: TunnelType | null = null;
+  /** 4 or 6 when the tunnel address offsets point at addresses of that family, else 0. */
+  tunnelAddressFamily = 0;
+  /** Offset of the outermost IP header's source address in a tunnelled frame, or -1. */
+  tunnelSrcOffset = -1;
+  /** Offset of the outermost IP header's destination address in a tunnelled frame, or -1. */
+  tunnelDstOffset = -1;
+  /** The innermost tunnel's id (VNI, key, session, TEID, label), or -1. */
+  tunnelId = -1;
+  /** Encapsulations decoded so far. */
+  tunnelDepth = 0;
+  /**
+   * End of the captured bytes of the packet being decoded: the frame's
+   * `caplen`, or inside a tunnel the end of the outer packet's payload, so
+   * trailing bytes of the outer packet are never read as inner headers.
+   */
+  captureEnd = 0;
+  /** End of the packet being decoded on the wire, in the same frame offsets. */
+  wireEnd = 0;
   /** Transport payload bytes per the headers. */
   payloadLength = 0;
   /** Offset just past the last header decoded, within the captured bytes. */
@@ -94,11 +116,37 @@ export class PacketHeaders {
     this.linkType = linkType;
     this.caplen = caplen;
     this.wireLength = wireLength > caplen ? wireLength : caplen;
+    this.captureEnd = caplen;
+    this.wireEnd = this.wireLength;
+    this.tunnelType = null;
+    this.tunnelAddressFamily = 0;
+    this.tunnelSrcOffset = -1;
+    this.tunnelDstOffset = -1;
+    this.tunnelId = -1;
+    this.tunnelDepth = 0;
+    this.headerEnd = 0;
+    this.malformedReason = null;
+    this.resetLink();
+  }
+
+  /**
+   * Clears the link-layer fields and everything above them: the start of an
+   * Ethernet frame carried in a tunnel.
+   */
+  resetLink(): void {
     this.ethSrcOffset = -1;
     this.ethDstOffset = -1;
     this.etherType = -1;
     this.vlanId = -1;
     this.vlanInnerId = -1;
+    this.resetNetwork();
+  }
+
+  /**
+   * Clears the network- and transport-layer fields: the start of a packet
+   * carried in a tunnel, whose fields replace the outer packet's.
+   */
+  resetNetwork(): void {
     this.ipVersion = 0;
     this.ipProto = -1;
     this.ttl = -1;
@@ -126,9 +174,7 @@ export class PacketHeaders {
     this.icmpSeq = -1;
     this.arpOpcode = -1;
     this.payloadLength = 0;
-    this.headerEnd = 0;
     this.protocol = "";
-    this.malformedReason = null;
   }
 
   /** Flags the frame malformed, keeping the first (root-cause) reason. */

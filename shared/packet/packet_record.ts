@@ -89,6 +89,27 @@ export interface PacketRecord {
   /** ARP operation (1 request, 2 reply). */
   arp_opcode: number | null;
 
+  /**
+   * The encapsulation the packet was carried in, or null for a packet seen as
+   * sent. With a tunnel, every other field describes the inner packet (the
+   * innermost one decoded), and these tunnel fields keep what identifies the
+   * tunnel: its type here is that of the innermost encapsulation, the one that
+   * delivered the inner packet.
+   */
+  tunnel_type: TunnelType | null;
+  /** Source address of the outermost IP header of a tunnelled packet (null without one, e.g. MPLS or PPPoE alone). */
+  tunnel_src_ip: string | null;
+  /** Destination address of the outermost IP header of a tunnelled packet. */
+  tunnel_dst_ip: string | null;
+  /**
+   * The innermost tunnel's identifier: VXLAN or Geneve VNI, GRE key, ERSPAN
+   * session id, GTP-U TEID, PPPoE session id, or the MPLS bottom-of-stack
+   * label; null when that tunnel has none (GRE without a key, IP-in-IP).
+   */
+  tunnel_id: number | null;
+  /** Encapsulations decoded to reach the inner packet: 0 without a tunnel. */
+  tunnel_depth: number;
+
   /** Transport payload bytes per the headers (IP payload when there is no known transport). */
   payload_length: number;
   /** True when the packet was truncated or a header was invalid; what could be read is kept. */
@@ -98,6 +119,31 @@ export interface PacketRecord {
   /** Captured bytes (up to the snap length, or headers only), base64; null when payload capture is off. */
   data: string | null;
 }
+
+/**
+ * Encapsulations the decoders unwrap. ERSPAN is GRE-carried port mirroring,
+ * `ipip` any IP-in-IP (4in4, 6in4, 4in6, 6in6).
+ */
+export const TUNNEL_TYPES = [
+  "mpls",
+  "pppoe",
+  "gre",
+  "erspan",
+  "vxlan",
+  "geneve",
+  "gtpu",
+  "ipip",
+] as const;
+
+/**
+ * Most encapsulations decoded in one frame. Real stacks nest two or three
+ * (MPLS carrying GRE carrying Ethernet); the limit bounds the recursion on
+ * crafted frames, which are flagged malformed past it.
+ */
+export const MAX_TUNNEL_DEPTH = 8;
+
+/** One of {@link TUNNEL_TYPES}. */
+export type TunnelType = typeof TUNNEL_TYPES[number];
 
 /** TCP flag bits as they appear in `tcp_flags`. */
 export const TCP_FLAG_FIN = 0x01;

@@ -18,7 +18,7 @@
  */
 import { isIPv4, isIPv6 } from "node:net";
 import { z } from "zod";
-import type { PacketRecord } from "./packet_record.ts";
+import { MAX_TUNNEL_DEPTH, type PacketRecord, TUNNEL_TYPES } from "./packet_record.ts";
 
 /** How one field is checked. */
 export type FieldKind =
@@ -26,6 +26,7 @@ export type FieldKind =
   | { type: "number"; min: number; max: number }
   | { type: "bool" }
   | { type: "text"; minLength: number; maxLength: number }
+  | { type: "enum"; values: readonly string[] }
   | { type: "ip" }
   | { type: "mac" }
   | { type: "base64"; maxLength: number }
@@ -99,6 +100,11 @@ export const PACKET_FIELDS: readonly FieldSpec[] = [
   opt("icmp_id", U16),
   opt("icmp_seq", U16),
   opt("arp_opcode", U16),
+  opt("tunnel_type", { type: "enum", values: TUNNEL_TYPES }),
+  opt("tunnel_src_ip", { type: "ip" }),
+  opt("tunnel_dst_ip", { type: "ip" }),
+  opt("tunnel_id", U32),
+  opt("tunnel_depth", int(0, MAX_TUNNEL_DEPTH), 0),
   opt("payload_length", int(0, MAX_WIRE_LENGTH), 0),
   opt("malformed", { type: "bool" }, false),
   opt("malformed_reason", { type: "text", minLength: 0, maxLength: 256 }),
@@ -118,6 +124,8 @@ function zodKind(kind: FieldKind): z.ZodType {
       return z.boolean();
     case "text":
       return z.string().min(kind.minLength).max(kind.maxLength);
+    case "enum":
+      return z.enum(kind.values as [string, ...string[]]);
     case "ip":
       return z.union([z.ipv4(), z.ipv6()]);
     case "mac":
@@ -181,6 +189,10 @@ export function checkValue(kind: FieldKind, v: unknown): string | null {
         return `expected ${kind.minLength} to ${kind.maxLength} characters`;
       }
       return null;
+    case "enum":
+      return typeof v === "string" && kind.values.includes(v)
+        ? null
+        : `expected one of ${kind.values.join(", ")}`;
     case "ip":
       return typeof v === "string" && (isIPv4(v) || (isIPv6(v) && !v.includes("%")))
         ? null

@@ -23,6 +23,23 @@ Deno.test("validatePacketBatch() fills defaults for a seed-style record", () => 
   assert.equal(r.malformed, false);
   assert.equal(r.data, null);
   assert.equal(r.vlan_id, null);
+  assert.equal(r.tunnel_type, null);
+  assert.equal(r.tunnel_id, null);
+  assert.equal(r.tunnel_depth, 0);
+});
+
+Deno.test("validatePacketBatch() accepts a tunnelled packet's outer fields", () => {
+  const result = validatePacketBatch([{
+    ...SEED_RECORD,
+    tunnel_type: "geneve",
+    tunnel_src_ip: "2001:db8::10",
+    tunnel_dst_ip: "198.51.100.7",
+    tunnel_id: 0xffffffff,
+    tunnel_depth: 2,
+  }]);
+  assert.ok(result.ok);
+  assert.equal(result.records[0].tunnel_type, "geneve");
+  assert.equal(result.records[0].tunnel_id, 0xffffffff);
 });
 
 Deno.test("validatePacketBatch() names the record and field at fault", async (t) => {
@@ -36,6 +53,10 @@ Deno.test("validatePacketBatch() names the record and field at fault", async (t)
     ["bad base64", { data: "abc" }, "data", /base64/],
     ["a bad MAC", { eth_src: "zz:00:00:00:00:00" }, "eth_src", /MAC/],
     ["a bad IP version", { ip_version: 5 }, "ip_version", /4 or 6/],
+    ["an unknown tunnel type", { tunnel_type: "l2tp" }, "tunnel_type", /one of mpls, pppoe/],
+    ["a tunnel id past 32 bits", { tunnel_id: 2 ** 32 }, "tunnel_id", /0 to 4294967295/],
+    ["a tunnel too deep", { tunnel_depth: 9 }, "tunnel_depth", /0 to 8/],
+    ["a bad tunnel address", { tunnel_src_ip: "10.0.0" }, "tunnel_src_ip", /IPv4 or IPv6/],
   ];
   for (const [name, change, field, message] of cases) {
     await t.step(name, () => {
@@ -67,6 +88,7 @@ Deno.test("validatePacketBatch() and the zod schema accept and reject the same r
     fc.integer({ min: -5, max: 70_000 }),
     fc.double(),
     fc.constantFrom("", "10.0.0.1", "::1", "2001:db8::1", "not an ip", "AAAA", "02:00:00:00:00:01"),
+    fc.constantFrom("vxlan", "mpls", "VXLAN", "l2tp"),
     fc.string(),
   );
   fc.assert(
