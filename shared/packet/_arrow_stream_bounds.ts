@@ -25,6 +25,7 @@ const MESSAGE_HEADER_DICTIONARY_BATCH = 2;
 const MESSAGE_HEADER_RECORD_BATCH = 3;
 const TYPE_TIMESTAMP = 10;
 const MAX_FIELDS = 1024;
+const MAX_DICTIONARY_ENTRIES = 1 << 24;
 const MAX_DEPTH = 4;
 
 /** A bounds-checked reader over one flatbuffer (a message's metadata). */

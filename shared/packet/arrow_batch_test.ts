@@ -176,6 +176,19 @@ Deno.test("a batch from Arrow's own builders (another writer) reads like the sam
     ]);
   });
 
+  await t.step("a stream written by pyarrow 25 (testdata/pyarrow_batch.py)", () => {
+    const bytes = Deno.readFileSync(new URL("./testdata/pyarrow_batch.arrows", import.meta.url));
+    const [first, second] = readRecords(bytes);
+    assert.deepEqual(
+      [first.src_ip, first.dst_ip, first.src_port, first.length, first.caplen, first.data],
+      ["192.0.2.1", "192.0.2.2", 51000, 74, 74, "AgA="],
+    );
+    assert.deepEqual(
+      [second.src_ip, second.dst_ip, second.src_port, second.protocol, second.data],
+      ["2001:db8::1", null, null, "ICMPv6", null],
+    );
+  });
+
   await t.step("Arrow's own ZSTD buffer compression", () => {
     registerArrowCodecs();
     const records = sampleRecords(50, { seed: 9, dataBytes: 16 });
