@@ -256,11 +256,13 @@ export function checkArrowStreamBounds(bytes: Uint8Array, maxRows: number): Stre
           header.scalar(0, 8);
           const data = header.child(1);
           if (!data) throw new BoundsError(`dictionary message ${messages} has no data`);
-          const entries = checkRecordBatch(data, bodyLength, maxRows);
-          if (entries > maxRows) {
-            throw new BoundsError(
-              `a dictionary of ${entries} entries is over the limit of ${maxRows}`,
-            );
+          // A dictionary may hold more entries than one request's row limit (a
+          // batch split after a 413 keeps its whole dictionary): it is bounded
+          // only against absurd lengths, and its buffers are checked later.
+          const maxEntries = Math.max(maxRows, MAX_DICTIONARY_ENTRIES);
+          const entries = checkRecordBatch(data, bodyLength, maxEntries);
+          if (entries > maxEntries) {
+            throw new BoundsError(`a dictionary of ${entries} entries is over ${maxEntries}`);
           }
           header.scalar(2, 1);
           break;
