@@ -17,3 +17,4 @@ export * from "./feature_vector_bytes.ts";
 export * from "./batch_packet_columns.ts";
 export * from "./copy_in.ts";
 export * from "./flow_copy.ts";
+export * from "./raw_packet_copy.ts";
