@@ -6,11 +6,38 @@
  * @module
  */
 import { createTestSchema } from "@traffic-analyzer/shared/db/testing";
+import {
+  batchRecords,
+  type ColumnarBatch,
+  ColumnarBatchBuilder,
+  type PacketRecord,
+} from "@traffic-analyzer/shared/packet";
+import type { PacketBatch } from "./batcher.ts";
 import { openDatabase } from "@traffic-analyzer/shared/db";
 import { PcapWriter, readCapture } from "@traffic-analyzer/shared/pcap";
 
 /** The repository root, where `deno.json` (with `unstable: kv`) is. */
 export const ROOT = new URL("../", import.meta.url).pathname;
+
+/** Records as a batch's columns, in arrays of their own (kept as long as the caller likes). */
+export function columnsOf(records: readonly PacketRecord[]): ColumnarBatch {
+  const builder = new ColumnarBatchBuilder(Math.max(1, records.length));
+  for (const record of records) builder.appendRecord(record);
+  return builder.build();
+}
+
+/**
+ * A copy of a batch a Batcher emitted: its columns are the batcher's and
+ * change with the next batch, so a test that keeps batches keeps copies.
+ */
+export function keptBatch(batch: PacketBatch): PacketBatch {
+  return { ...batch, columns: columnsOf(batchRecords(batch.columns)) };
+}
+
+/** The records of a batch. */
+export function recordsOf(batch: Pick<PacketBatch, "columns">): PacketRecord[] {
+  return batchRecords(batch.columns);
+}
 
 /** A database for a server subprocess: a fresh PostgreSQL schema when DATABASE_URL is set, else PGlite. */
 export interface ServerDatabase {

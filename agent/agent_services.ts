@@ -107,6 +107,7 @@ export async function openAgentServices(
     outageProbeMs: Math.max(config.retryDelayMs, 100),
     ledger: options.ledger,
     signal: options.signal,
+    wireFormat: config.wireFormat,
   });
   let closed = false;
   return {

@@ -12,15 +12,28 @@
  * @module
  */
 import type { PacketRecord } from "@traffic-analyzer/shared/packet/record";
+import {
+  type AppendHeadersOptions,
+  type ColumnarBatch,
+  ColumnarBatchBuilder,
+  type PacketHeaders,
+} from "@traffic-analyzer/shared/packet";
 
-/** A closed batch of records with the key that makes its delivery exactly-once. */
+/**
+ * A closed batch of packets with the key that makes its delivery
+ * exactly-once. Its columns are the batcher's own arrays, reused for the next
+ * batch: they are valid only until `onBatch` returns, so a receiver encodes
+ * (or copies) them before then.
+ */
 export interface PacketBatch {
   /** Idempotency key, fixed when the batch was made: `<agentId>:<uuid>`, or from `keyOf`. */
   key: string;
   /** Index of the batch's first record among all records added (from `firstIndex`). */
   firstIndex: number;
-  /** The records, in arrival order. */
-  records: PacketRecord[];
+  /** Packets in the batch. */
+  count: number;
+  /** The packets, in arrival order, as columns (valid during `onBatch` only). */
+  columns: ColumnarBatch;
   /** When the batch's first record arrived, epoch ms. */
   openedAtMs: number;
   /** When the batch closed, epoch ms. */
@@ -46,7 +59,10 @@ export interface BatcherOptions {
   batchTimeoutMs: number;
   /** Agent id, the prefix of every idempotency key. */
   agentId: string;
-  /** Receives each closed batch, synchronously. */
+  /**
+   * Receives each closed batch, synchronously; the batch's columns are
+   * reused once it returns.
+   */
   onBatch: (batch: PacketBatch) => void;
   /** Clock in epoch ms. @default Date.now */
   clock?: () => number;
@@ -100,7 +116,7 @@ export class Batcher {
   readonly #keyOf: ((firstIndex: number, count: number) => string) | null;
   /** Index the next added record gets. */
   #nextIndex: number;
-  #records: PacketRecord[] = [];
+  readonly #builder: ColumnarBatchBuilder;
   #openedAtMs = 0;
   #timer: unknown = undefined;
   #closed = false;
@@ -140,6 +156,7 @@ export class Batcher {
     this.#newId = options.newId ?? (() => crypto.randomUUID());
     this.#keyOf = options.keyOf ?? null;
     this.#nextIndex = firstIndex;
+    this.#builder = new ColumnarBatchBuilder(Math.min(batchSize, 65_536));
   }
 
   /**
@@ -154,20 +171,36 @@ export class Batcher {
 
   /** Records waiting in the open batch. */
   get pending(): number {
-    return this.#records.length;
+    return this.#builder.count;
   }
 
   /** When the open batch times out, epoch ms; null when no batch is open. */
   get deadlineMs(): number | null {
-    return this.#records.length === 0 ? null : this.#openedAtMs + this.#batchTimeoutMs;
+    return this.#builder.count === 0 ? null : this.#openedAtMs + this.#batchTimeoutMs;
   }
 
   /** Adds one record; emits the batch when it reaches `batchSize`. */
   add(record: PacketRecord): void {
+    this.#beforeAdd();
+    this.#builder.appendRecord(record);
+    this.#afterAdd();
+  }
+
+  /**
+   * Adds one packet from its decoded headers and frame (the capture path: no
+   * record object is made); emits the batch when it reaches `batchSize`.
+   */
+  addFrame(frame: Uint8Array, headers: PacketHeaders, options: AppendHeadersOptions): void {
+    this.#beforeAdd();
+    this.#builder.appendHeaders(frame, headers, options);
+    this.#afterAdd();
+  }
+
+  #beforeAdd(): void {
     if (this.#closed) {
       throw new Error("Cannot add a record to a closed batcher");
     }
-    if (this.#records.length === 0) {
+    if (this.#builder.count === 0) {
       this.#openedAtMs = this.#clock();
       // The timer belongs to the open batch: armed by its first record, disarmed when it closes.
       if (Number.isFinite(this.#batchTimeoutMs)) {
@@ -177,14 +210,16 @@ export class Batcher {
         );
       }
     }
-    this.#records.push(record);
+  }
+
+  #afterAdd(): void {
     this.#nextIndex++;
-    if (this.#records.length >= this.#batchSize) this.#emit();
+    if (this.#builder.count >= this.#batchSize) this.#emit();
   }
 
   /** Emits the open batch now, if there is one (shutdown, end of file). */
   flush(): void {
-    if (this.#records.length > 0) this.#emit();
+    if (this.#builder.count > 0) this.#emit();
   }
 
   /** Flushes and refuses further records; the timer is gone afterwards. */
@@ -200,12 +235,12 @@ export class Batcher {
    * Returns how many records were dropped.
    */
   abandon(): number {
-    const dropped = this.#records.length;
+    const dropped = this.#builder.count;
     if (this.#timer !== undefined) {
       this.#scheduler.clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    this.#records = [];
+    this.#builder.reset();
     this.#closed = true;
     return dropped;
   }
@@ -213,9 +248,9 @@ export class Batcher {
   #onTimeout(): void {
     this.#timer = undefined;
     // A late timer from a batch that already closed by size must not cut the next one short.
-    if (this.#records.length > 0 && this.#clock() >= this.#openedAtMs + this.#batchTimeoutMs) {
+    if (this.#builder.count > 0 && this.#clock() >= this.#openedAtMs + this.#batchTimeoutMs) {
       this.#emit();
-    } else if (this.#records.length > 0) {
+    } else if (this.#builder.count > 0) {
       this.#timer = this.#scheduler.setTimeout(
         () => this.#onTimeout(),
         this.#openedAtMs + this.#batchTimeoutMs - this.#clock(),
@@ -228,17 +263,21 @@ export class Batcher {
       this.#scheduler.clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    const records = this.#records;
-    this.#records = [];
-    const firstIndex = this.#nextIndex - records.length;
-    this.#onBatch({
-      key: this.#keyOf === null
-        ? `${this.#agentId}:${this.#newId()}`
-        : this.#keyOf(firstIndex, records.length),
-      firstIndex,
-      records,
-      openedAtMs: this.#openedAtMs,
-      createdAtMs: this.#clock(),
-    });
+    const count = this.#builder.count;
+    const firstIndex = this.#nextIndex - count;
+    try {
+      this.#onBatch({
+        key: this.#keyOf === null
+          ? `${this.#agentId}:${this.#newId()}`
+          : this.#keyOf(firstIndex, count),
+        firstIndex,
+        count,
+        columns: this.#builder.build(),
+        openedAtMs: this.#openedAtMs,
+        createdAtMs: this.#clock(),
+      });
+    } finally {
+      this.#builder.reset();
+    }
   }
 }

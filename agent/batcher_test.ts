@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { keptBatch, recordsOf } from "./_test_support.ts";
 import { sampleRecords } from "@traffic-analyzer/shared/testing";
 import { Batcher, type PacketBatch, type Scheduler } from "./batcher.ts";
 
@@ -43,7 +44,7 @@ function setup(batchSize: number, batchTimeoutMs: number) {
     batchSize,
     batchTimeoutMs,
     agentId: "sensor-1",
-    onBatch: (b) => batches.push(b),
+    onBatch: (b) => batches.push(keptBatch(b)),
     clock: time.clock,
     scheduler: time,
     newId: () => `id${++n}`,
@@ -58,7 +59,7 @@ Deno.test("Batcher emits a batch as soon as it holds batchSize records", () => {
   assert.equal(batches.length, 0);
   batcher.add(records[2]);
   assert.equal(batches.length, 1);
-  assert.deepEqual(batches[0].records, records.slice(0, 3));
+  assert.deepEqual(recordsOf(batches[0]), records.slice(0, 3));
   assert.equal(batches[0].key, "sensor-1:id1");
   for (const r of records.slice(3)) batcher.add(r);
   assert.equal(batches.length, 2);
@@ -79,7 +80,7 @@ Deno.test("Batcher emits a partial batch batchTimeoutMs after its first record",
     assert.equal(batcher.deadlineMs, 1_000_000 + 30_000);
     time.advance(1);
     assert.equal(batches.length, 1);
-    assert.deepEqual(batches[0].records, records.slice(0, 2));
+    assert.deepEqual(recordsOf(batches[0]), records.slice(0, 2));
     assert.equal(batches[0].openedAtMs, 1_000_000);
     assert.equal(batches[0].createdAtMs, 1_030_000);
     assert.equal(batcher.deadlineMs, null);
@@ -128,7 +129,7 @@ Deno.test("Batcher gives every batch a distinct key fixed when it is made", () =
     batchSize: 1,
     batchTimeoutMs: 1_000,
     agentId: "a",
-    onBatch: (b) => batches.push(b),
+    onBatch: (b) => batches.push(keptBatch(b)),
   });
   for (const r of sampleRecords(50)) batcher.add(r);
   assert.equal(new Set(batches.map((b) => b.key)).size, 50);
@@ -150,7 +151,7 @@ Deno.test("Batcher with batchTimeoutMs Infinity cuts by count only and names bat
     batchSize: 3,
     batchTimeoutMs: Infinity,
     agentId: "sensor-1",
-    onBatch: (b) => batches.push(b),
+    onBatch: (b) => batches.push(keptBatch(b)),
     clock: time.clock,
     scheduler: time,
     keyOf: (first, count) => `sensor-1:f:${first}+${count}`,

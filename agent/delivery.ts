@@ -12,7 +12,7 @@
 import { getLogger } from "@logtape/logtape";
 import { LOG_ROOT } from "@traffic-analyzer/shared";
 import type { PacketBatch } from "./batcher.ts";
-import { encodeBatch, type EncodedBatch } from "./batch_codec.ts";
+import { encodeBatch, type EncodedBatch, type WireFormat } from "./batch_codec.ts";
 import type { UploadOptions, UploadOutcome } from "./uploader.ts";
 import type { FilingOptions, Outbox, StoredBatch, StoreReason } from "./outbox.ts";
 import { DeliveryTally, type FiledAs } from "./delivery_tally.ts";
@@ -81,6 +81,8 @@ export interface DeliveryOptions {
   ledger?: FilingLedger | null;
   /** Ends waits for room in the outbox (a stop); such a batch is not filed. */
   signal?: AbortSignal;
+  /** WIRE_FORMAT of new batches. @default "arrow" */
+  wireFormat?: WireFormat;
   /** Replays from the outbox in flight at once (the KV queue may hand over many together). @default 4 */
   replayConcurrency?: number;
   /** Least time between two alerts about a refused token. @default 60_000 */
@@ -143,6 +145,7 @@ export class Delivery implements BatchSink {
   readonly #outageProbeMs: number;
   readonly #stallMs: number;
   readonly #ledger: FilingLedger | null;
+  readonly #wireFormat: WireFormat;
   readonly #signal: AbortSignal | undefined;
   readonly #alertIntervalMs: number;
   readonly #clock: () => number;
@@ -174,6 +177,7 @@ export class Delivery implements BatchSink {
     this.#outageProbeMs = options.outageProbeMs ?? 5_000;
     this.#stallMs = options.stallMs ?? 5_000;
     this.#ledger = options.ledger ?? null;
+    this.#wireFormat = options.wireFormat ?? "arrow";
     this.#signal = options.signal;
     this.#alertIntervalMs = options.alertIntervalMs ?? 60_000;
     this.#replayConcurrency = options.replayConcurrency ?? 4;
@@ -204,11 +208,11 @@ export class Delivery implements BatchSink {
   async submit(batch: PacketBatch): Promise<void> {
     let parts: EncodedBatch[];
     try {
-      parts = encodeBatch(batch);
+      parts = encodeBatch(batch, { format: this.#wireFormat });
     } catch (error) {
       log.error("Cannot encode batch {key} ({records} records): {error}", {
         key: batch.key,
-        records: batch.records.length,
+        records: batch.count,
         error,
       });
       return;

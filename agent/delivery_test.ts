@@ -4,12 +4,15 @@ import { LOG_ROOT } from "@traffic-analyzer/shared";
 import { freePort, sampleRecords } from "@traffic-analyzer/shared/testing";
 import type { PacketRecord } from "@traffic-analyzer/shared/packet/record";
 import { Batcher, type PacketBatch } from "./batcher.ts";
-import { encodeBatch } from "./batch_codec.ts";
+import { bodyFormatOf, encodeBatch } from "./batch_codec.ts";
 import { Delivery, type DeliveryOptions, type FilingLedger } from "./delivery.ts";
 import { Outbox } from "./outbox.ts";
 import { unaccountedRecords } from "./agent_counters.ts";
 import { Uploader } from "./uploader.ts";
 import {
+  columnsOf,
+  keptBatch,
+  recordsOf,
   serverDatabase,
   startTestServer,
   storedBatchKeys,
@@ -46,7 +49,7 @@ function makeBatches(agentId: string, count: number, size: number, seed: number)
     batchSize: size,
     batchTimeoutMs: 60_000,
     agentId,
-    onBatch: (b) => batches.push(b),
+    onBatch: (b) => batches.push(keptBatch(b)),
   });
   for (const r of sampleRecords(count * size, { seed, startSec: 1_700_000_000 + seed * 1000 })) {
     batcher.add(r);
@@ -176,8 +179,8 @@ Deno.test({
             method: "POST",
             headers: {
               authorization: `Bearer ${TOKEN}`,
-              "content-type": "application/json",
-              "content-encoding": "gzip",
+              "content-type": bodyFormatOf(lost.body).contentType,
+              "content-encoding": bodyFormatOf(lost.body).contentEncoding,
               "idempotency-key": lost.key,
               "x-agent-id": agentId,
             },
@@ -194,7 +197,7 @@ Deno.test({
           const rows = await storedRows(up, database, agentId);
           assert.equal(rows.length, 140);
           assert.equal(new Set(rows.map((r) => r.timestamp)).size, 140, "no record twice");
-          const expected = all.flatMap((b) => b.records.map((r) => r.timestamp)).sort();
+          const expected = all.flatMap((b) => recordsOf(b).map((r) => r.timestamp)).sort();
           assert.deepEqual(rows.map((r) => r.timestamp).sort(), expected);
           const keys = await storedBatchKeys(database, agentId);
           if (keys !== null) {
@@ -276,9 +279,10 @@ Deno.test({
         const h = await harness(dir, "invalid", url, { agentId });
         try {
           const [good] = makeBatches(agentId, 1, 5, 4);
-          const records: PacketRecord[] = good.records.map((r) => ({ ...r }));
-          records[3] = { ...records[3], ttl: 999 };
-          await h.delivery.submit({ ...good, records });
+          // The columns cannot hold an out-of-range number; an empty interface name they can.
+          const records: PacketRecord[] = recordsOf(good);
+          records[3] = { ...records[3], interface: "" };
+          await h.delivery.submit({ ...good, columns: columnsOf(records) });
           await h.delivery.drain();
           const status = await h.outbox.status();
           assert.equal(status.pendingBatches, 0);
@@ -287,7 +291,7 @@ Deno.test({
           assert.equal(dead.status, 400);
           assert.equal(dead.key, good.key);
           assert.match(dead.reason, /record 3/);
-          assert.match(dead.reason, /ttl/);
+          assert.match(dead.reason, /field interface/);
           assert.equal(status.counters.dead_lettered, 5);
           assert.equal((await storedRows(server!, database, agentId)).length, 0);
         } finally {

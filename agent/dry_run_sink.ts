@@ -1,12 +1,12 @@
 /**
- * A batch sink that encodes batches exactly as the delivery would (JSON and
- * gzip, split by size) and counts them, without sending or storing anything:
+ * A batch sink that encodes batches exactly as the delivery would (Arrow and
+ * zstd, split by size) and counts them, without sending or storing anything:
  * `--dry-run`, for measuring the capture side alone.
  *
  * @module
  */
 import type { PacketBatch } from "./batcher.ts";
-import { encodeBatch } from "./batch_codec.ts";
+import { encodeBatch, type WireFormat } from "./batch_codec.ts";
 import type { BatchSink } from "./delivery.ts";
 
 /**
@@ -20,6 +20,12 @@ import type { BatchSink } from "./delivery.ts";
  * ```
  */
 export class DryRunSink implements BatchSink {
+  readonly #format: WireFormat;
+  /** @param format WIRE_FORMAT to encode in. */
+  constructor(format: WireFormat = "arrow") {
+    this.#format = format;
+  }
+
   /** Batches made (before any split by size). */
   batches = 0;
   /** Records in them. */
@@ -30,8 +36,10 @@ export class DryRunSink implements BatchSink {
   /** Encodes and counts the batch. */
   submit(batch: PacketBatch): Promise<void> {
     this.batches++;
-    this.records += batch.records.length;
-    for (const part of encodeBatch(batch)) this.bodyBytes += part.body.length;
+    this.records += batch.count;
+    for (const part of encodeBatch(batch, { format: this.#format })) {
+      this.bodyBytes += part.body.length;
+    }
     return Promise.resolve();
   }
 }

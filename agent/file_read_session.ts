@@ -217,8 +217,8 @@ export class FileReadSession implements FilingLedger {
         const open: OpenBatch = {
           key: batch.key,
           firstIndex: batch.firstIndex,
-          count: batch.records.length,
-          unfiled: batch.records.length,
+          count: batch.count,
+          unfiled: batch.count,
         };
         this.#open.push(open);
         this.#byKey.set(batch.key, open);

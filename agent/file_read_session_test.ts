@@ -4,7 +4,7 @@ import type { PacketBatch } from "./batcher.ts";
 import type { BatchSink } from "./delivery.ts";
 import { FileReadError, FileReadSession, type ReadProgress } from "./file_read_session.ts";
 import { identifyFile } from "./file_identity.ts";
-import { waitFor, writeUniqueCapture } from "./_test_support.ts";
+import { columnsOf, waitFor, writeUniqueCapture } from "./_test_support.ts";
 
 async function withKv(fn: (kv: Deno.Kv, dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "ta-read-session-" });
@@ -25,7 +25,8 @@ function batches(session: FileReadSession, first: number, sizes: number[]): Pack
     out.push({
       key: session.keyOf(index, size),
       firstIndex: index,
-      records: sampleRecords(size, { seed: index + 1 }),
+      count: size,
+      columns: columnsOf(sampleRecords(size, { seed: index + 1 })),
       openedAtMs: 0,
       createdAtMs: 0,
     });

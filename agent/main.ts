@@ -220,7 +220,7 @@ async function run(config: Config, options: RunOptions): Promise<number> {
   let services: AgentServices | null = null;
   let session: FileReadSession | null = null;
   if (dryRun) {
-    sink = new DryRunSink();
+    sink = new DryRunSink(config.wireFormat);
   } else {
     const kvPath = `${config.dataDir}/${AGENT_KV_FILE_NAME}`;
     let kv: Deno.Kv;
@@ -346,7 +346,7 @@ async function run(config: Config, options: RunOptions): Promise<number> {
     const rate = Math.round(sink.records / seconds);
     console.log(
       `agent: dry run: ${sink.records} records in ${sink.batches} batches ` +
-        `(${sink.bodyBytes} gzip bytes) in ${seconds.toFixed(2)} s: ${rate} records/s`,
+        `(${sink.bodyBytes} compressed bytes) in ${seconds.toFixed(2)} s: ${rate} records/s`,
     );
     return failure === null ? 0 : fail(failure, 1);
   }

@@ -5,7 +5,7 @@ import { encodeBatch, type EncodedBatch } from "./batch_codec.ts";
 import { CHUNK_BYTES, Outbox, type OutboxOptions, type QueueMessageEvent } from "./outbox.ts";
 import { unaccountedRecords } from "./agent_counters.ts";
 import { OutboxError } from "./outbox_error.ts";
-import { waitFor } from "./_test_support.ts";
+import { columnsOf, waitFor } from "./_test_support.ts";
 
 const KV_VALUE_LIMIT_BYTES = 65_536;
 
@@ -34,7 +34,7 @@ function incompressible(count: number, dataBytes: number, seed = 1): PacketRecor
 }
 
 function batch(key: string, records: PacketRecord[]): EncodedBatch {
-  const parts = encodeBatch({ key, records, createdAtMs: 1 });
+  const parts = encodeBatch({ key, columns: columnsOf(records), createdAtMs: 1 });
   assert.equal(parts.length, 1);
   return parts[0];
 }

@@ -1,12 +1,20 @@
 /**
  * The agent's pipeline: frames (from live capture or a capture file) →
- * {@linkcode decodePacket} → {@link Batcher} → a {@link BatchSink} (the
- * delivery, or a dry-run counter). Live capture and `--read` run through
- * exactly this code; only the frame source differs.
+ * {@linkcode decodeHeaders} → {@link Batcher} (columns) → a {@link BatchSink}
+ * (the delivery, or a dry-run counter). Live capture and `--read` run through
+ * exactly this code; only the frame source differs. Nothing here allocates
+ * per packet: headers are decoded into one reused object and appended to the
+ * batcher's reused columns.
  *
  * @module
  */
-import { decodePacket, type PayloadCapture } from "@traffic-analyzer/shared/packet";
+import {
+  type AppendHeadersOptions,
+  decodeHeaders,
+  type DecodeHeadersOptions,
+  PacketHeaders,
+  type PayloadCapture,
+} from "@traffic-analyzer/shared/packet";
 import { Batcher, type PacketBatch, type Scheduler } from "./batcher.ts";
 import type { BatchSink } from "./delivery.ts";
 
@@ -23,6 +31,9 @@ export interface PipelineFrame {
   /** Interface name, when the source knows it. */
   interfaceName?: string;
 }
+
+/** The interface name of a frame whose source names none (the ingest schema wants one). */
+const UNKNOWN = "unknown";
 
 /** Options for {@link runPipeline}. */
 export interface RunPipelineOptions {
@@ -124,6 +135,14 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
       accepted.finally(() => accepting.delete(accepted));
     },
   });
+  // One of each for every frame of the run: the per-packet path allocates nothing.
+  const headers = new PacketHeaders();
+  const decodeOptions: DecodeHeadersOptions = { linkType: 0, wireLength: 0 };
+  const appendOptions: AppendHeadersOptions = {
+    timestampSec: 0,
+    interfaceName: UNKNOWN,
+    payloadCapture,
+  };
   let stopped = false;
   try {
     for await (const burst of options.frames) {
@@ -134,13 +153,12 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
       }
       for (let i = start; i < burst.length; i++) {
         const frame = burst[i];
-        batcher.add(decodePacket(frame.data, {
-          linkType: frame.linkType,
-          timestampSec: frame.timestampSec,
-          wireLength: frame.wireLength,
-          interfaceName: frame.interfaceName ?? defaultInterfaceName,
-          payloadCapture,
-        }));
+        decodeOptions.linkType = frame.linkType;
+        decodeOptions.wireLength = frame.wireLength;
+        decodeHeaders(frame.data, decodeOptions, headers);
+        appendOptions.timestampSec = frame.timestampSec;
+        appendOptions.interfaceName = frame.interfaceName || defaultInterfaceName || UNKNOWN;
+        batcher.addFrame(frame.data, headers, appendOptions);
       }
       result.frames += burst.length - start;
       // Back-pressure: a sink that waits for room slows reading down here.

@@ -49,7 +49,7 @@ async function writeCapture(path: string, packets: number): Promise<void> {
 class CountingSink {
   records = 0;
   submit(batch: PacketBatch): Promise<void> {
-    this.records += batch.records.length;
+    this.records += batch.count;
     return Promise.resolve();
   }
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import type { EncodedBatch } from "./batch_codec.ts";
-import { splitEncodedBatch } from "./batch_codec.ts";
+import { bodyFormatOf, splitEncodedBatch } from "./batch_codec.ts";
 import { backoffDelayMs, parseRetryAfterMs, realSleep, type Sleep } from "./_backoff.ts";
 
 /**
@@ -261,14 +261,15 @@ export class Uploader {
       };
     }
     const timeout = AbortSignal.timeout(this.#requestTimeoutMs);
+    const format = bodyFormatOf(batch.body);
     let response: Response;
     try {
       response = await this.#fetch(this.#url, {
         method: "POST",
         headers: {
           "authorization": `Bearer ${token}`,
-          "content-type": "application/json",
-          "content-encoding": "gzip",
+          "content-type": format.contentType,
+          "content-encoding": format.contentEncoding,
           "idempotency-key": batch.key,
           "x-agent-id": this.#agentId,
         },

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { gunzipSync } from "node:zlib";
 import { sampleRecords } from "@traffic-analyzer/shared/testing";
 import { decodeBatchBody, encodeBatch, type EncodedBatch } from "./batch_codec.ts";
 import { Uploader, type UploaderOptions } from "./uploader.ts";
+import { columnsOf } from "./_test_support.ts";
 
 interface Seen {
   headers: Headers;
@@ -39,7 +39,7 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
 const stored = json(201, { status: "stored", batch_id: 1, stored: 1 });
 
 function batchOf(count: number, key = "sensor-1:k1"): EncodedBatch {
-  return encodeBatch({ key, records: sampleRecords(count), createdAtMs: 0 })[0];
+  return encodeBatch({ key, columns: columnsOf(sampleRecords(count)), createdAtMs: 0 })[0];
 }
 
 function uploader(url: string, overrides: Partial<UploaderOptions> = {}) {
@@ -63,7 +63,7 @@ function uploader(url: string, overrides: Partial<UploaderOptions> = {}) {
   return { up, delays, invalidated };
 }
 
-Deno.test("Uploader sends gzip JSON with the bearer token, idempotency key and agent id", async () => {
+Deno.test("Uploader sends zstd Arrow with the bearer token, idempotency key and agent id", async () => {
   await using server = scriptedServer([stored]);
   const { up } = uploader(server.url);
   const batch = batchOf(5);
@@ -71,14 +71,12 @@ Deno.test("Uploader sends gzip JSON with the bearer token, idempotency key and a
   assert.deepEqual(outcomes.map((o) => [o.kind, o.status]), [["delivered", 201]]);
   const [request] = server.seen;
   assert.equal(request.headers.get("authorization"), "Bearer secret");
-  assert.equal(request.headers.get("content-type"), "application/json");
-  assert.equal(request.headers.get("content-encoding"), "gzip");
+  assert.equal(request.headers.get("content-type"), "application/vnd.apache.arrow.stream");
+  assert.equal(request.headers.get("content-encoding"), "zstd");
   assert.equal(request.headers.get("idempotency-key"), "sensor-1:k1");
   assert.equal(request.headers.get("x-agent-id"), "sensor-1");
-  assert.deepEqual(
-    JSON.parse(new TextDecoder().decode(gunzipSync(request.body))),
-    decodeBatchBody(batch.body),
-  );
+  assert.deepEqual(request.body, batch.body);
+  assert.equal(decodeBatchBody(request.body).length, 5);
 });
 
 Deno.test("Uploader retries 500 and 503 with the same key and body, then succeeds", async (t) => {
@@ -203,7 +201,7 @@ Deno.test("Uploader retries network errors and gives up as failed", async () => 
 Deno.test("Uploader splits a batch on 413 into halves with derived keys until each fits", async () => {
   // Accepts at most 2 records per request, like MAX_BATCH_RECORDS=2.
   await using server = scriptedServer([(_request, body) => {
-    const records = JSON.parse(new TextDecoder().decode(gunzipSync(body)));
+    const records = decodeBatchBody(body);
     return records.length > 2
       ? json(413, { error: "too many records", limit_records: 2 })()
       : stored();

@@ -20,6 +20,7 @@ import { LOG_ROOT, VERSION } from "@traffic-analyzer/shared";
 import { HttpError } from "./http_errors.ts";
 import { bearerTokenAuth } from "./bearer_auth.ts";
 import { ingestHandler, type IngestLimits } from "./ingest_route.ts";
+import { ARROW_BODY_OPENAPI_SCHEMA, ARROW_STREAM_TYPE } from "./ingest_batch_body.ts";
 import { createServerMetrics, type ServerMetrics } from "./server_metrics.ts";
 import { allFlowsPage, latestFlowsPage } from "./pages.ts";
 
@@ -171,7 +172,8 @@ export function createApp(options: CreateAppOptions): OpenAPIHono {
     method: "post",
     path: "/ingest_packets",
     summary: "Ingest a batch of packet records",
-    description: "A JSON array of packet records, optionally `Content-Encoding: gzip`. " +
+    description: "A JSON array of packet records, or an Arrow IPC stream of them as " +
+      "columns (what the agent sends), optionally `Content-Encoding: gzip` or `zstd`. " +
       "Stored in one transaction; an `Idempotency-Key` makes it exactly-once.",
     security: [{ bearer: [] }],
     request: {
@@ -182,6 +184,7 @@ export function createApp(options: CreateAppOptions): OpenAPIHono {
       body: {
         content: {
           "application/json": { schema: z.array(PacketRecordSchema) },
+          [ARROW_STREAM_TYPE]: { schema: ARROW_BODY_OPENAPI_SCHEMA },
         },
       },
     },
@@ -191,7 +194,8 @@ export function createApp(options: CreateAppOptions): OpenAPIHono {
         description: "A repeat of a stored Idempotency-Key: nothing stored",
       },
       400: {
-        description: "Bad JSON, bad gzip or a schema violation (names record and field)",
+        description:
+          "Bad JSON or Arrow, bad compression, or a schema violation (names record and field)",
       },
       401: { description: "Missing or invalid bearer token" },
       409: { description: "Idempotency-Key reused with a different body" },

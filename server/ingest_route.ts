@@ -1,21 +1,21 @@
 /**
  * `POST /ingest_packets`: authenticated, size-limited, schema-checked,
- * exactly-once ingest of a batch of packet records.
+ * exactly-once ingest of a batch of packet records, as JSON or as an Arrow
+ * IPC stream (see `ingest_batch_body.ts`).
  *
  * @module
  */
 import type { Context } from "hono";
-import { type Sql, storePacketBatch } from "@traffic-analyzer/shared/db";
-import { validatePacketBatch } from "@traffic-analyzer/shared/packet/schema";
+import { RawPacketCopyError, type Sql, storeColumnarBatch } from "@traffic-analyzer/shared/db";
 import { HttpError } from "./http_errors.ts";
-import { readLimitedBody } from "./body_reader.ts";
+import { ingestFormatOf, invalidBatchError, readIngestBatch } from "./ingest_batch_body.ts";
 import type { ServerMetrics } from "./server_metrics.ts";
 
 /** Limits on one ingest request. */
 export interface IngestLimits {
   /** Largest body as sent. */
   maxBodyBytes: number;
-  /** Largest body after gunzip. */
+  /** Largest body after decompression. */
   maxDecompressedBytes: number;
   /** Most records in a batch. */
   maxBatchRecords: number;
@@ -29,17 +29,6 @@ export interface IngestHandlerOptions {
 }
 
 const HEADER_VALUE = /^[\x21-\x7e]{1,200}$/;
-
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest(
-    "SHA-256",
-    bytes as Uint8Array<ArrayBuffer>,
-  );
-  return Array.from(
-    new Uint8Array(digest),
-    (b) => b.toString(16).padStart(2, "0"),
-  ).join("");
-}
 
 function optionalHeader(c: Context, name: string): string | null {
   const value = c.req.header(name);
@@ -62,66 +51,24 @@ export function ingestHandler(options: IngestHandlerOptions) {
   return async function ingestPackets(c: Context): Promise<Response> {
     const started = performance.now();
     try {
-      const contentType = c.req.header("content-type");
-      if (contentType && !/^application\/json\b/i.test(contentType)) {
-        throw new HttpError(
-          415,
-          `Content-Type must be application/json, not ${contentType}`,
-        );
-      }
+      ingestFormatOf(c.req.header("content-type"));
       const idempotencyKey = optionalHeader(c, "Idempotency-Key") ??
         `auto-${crypto.randomUUID()}`;
       const agentId = optionalHeader(c, "X-Agent-Id") ?? "unknown";
-      const body = await readLimitedBody(c.req.raw, limits);
-
-      let text: string;
+      const { batch, bodySha256 } = await readIngestBatch(c.req.raw, limits);
+      let stored;
       try {
-        text = new TextDecoder("utf-8", { fatal: true }).decode(body);
-      } catch (cause) {
-        throw new HttpError(400, "request body is not valid UTF-8", { cause });
+        stored = await storeColumnarBatch(sql, { agentId, idempotencyKey, bodySha256, batch });
+      } catch (error) {
+        if (error instanceof RawPacketCopyError) {
+          throw invalidBatchError({
+            record: error.record,
+            field: error.field,
+            message: error.message,
+          });
+        }
+        throw error;
       }
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch (cause) {
-        throw new HttpError(
-          400,
-          `request body is not valid JSON: ${(cause as Error).message}`,
-          {
-            cause,
-          },
-        );
-      }
-      if (!Array.isArray(parsed)) {
-        throw new HttpError(
-          400,
-          "request body must be a JSON array of packet records",
-        );
-      }
-      if (parsed.length > limits.maxBatchRecords) {
-        throw new HttpError(
-          413,
-          `batch has ${parsed.length} records, more than the limit of ${limits.maxBatchRecords}`,
-          { details: { limit_records: limits.maxBatchRecords } },
-        );
-      }
-      const result = validatePacketBatch(parsed);
-      if (!result.ok) {
-        const { issue } = result;
-        const where = issue.record === null
-          ? "batch"
-          : `record ${issue.record}${issue.field === null ? "" : `, field ${issue.field}`}`;
-        throw new HttpError(400, `invalid ${where}: ${issue.message}`, {
-          details: { record: issue.record, field: issue.field },
-        });
-      }
-
-      const stored = await storePacketBatch(sql, {
-        agentId,
-        idempotencyKey,
-        bodySha256: await sha256Hex(body),
-        records: result.records,
-      });
       metrics.ingestBatches.inc({ result: stored.status });
       if (stored.status === "conflict") {
         throw new HttpError(

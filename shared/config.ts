@@ -75,6 +75,7 @@ export interface Config {
   snaplenBytes: number;
   promiscuous: boolean;
   payloadCapture: "full" | "headers" | "none";
+  wireFormat: "arrow" | "json";
   outboxMaxBytes: number;
   modelPath: string;
 }
@@ -340,6 +341,16 @@ export const CONFIG_SPECS: readonly ConfigSpec[] = [
     default: "full",
     usedBy: "agent",
     help: "Captured bytes sent with each record: all, headers only (privacy), or none.",
+  },
+  {
+    key: "wireFormat",
+    env: "WIRE_FORMAT",
+    flag: "wire-format",
+    kind: { type: "enum", values: ["arrow", "json"] },
+    default: "arrow",
+    usedBy: "agent",
+    help:
+      "Body of each batch: an Arrow IPC stream compressed with zstd, or gzip JSON (for a server older than Arrow ingest).",
   },
   {
     key: "outboxMaxBytes",

@@ -18,3 +18,4 @@ export * from "./batch_packet_columns.ts";
 export * from "./copy_in.ts";
 export * from "./flow_copy.ts";
 export * from "./describe_database_error.ts";
+export * from "./raw_packet_copy.ts";

@@ -30,6 +30,18 @@ export interface Database {
   close(): Promise<void>;
 }
 
+const embedded = new WeakMap<Sql, PGlite>();
+
+/**
+ * The embedded PGlite instance behind a handle `openDatabase` returned, or
+ * null on PostgreSQL. Store functions that need PGlite's own API (COPY from a
+ * blob, which its socket server cannot carry) find it here from the `sql`
+ * they are given, so their callers pass one handle whatever the backend.
+ */
+export function embeddedPglite(sql: Sql): PGlite | null {
+  return embedded.get(sql) ?? null;
+}
+
 /** Raised when the database cannot be opened; carries the driver's error. */
 export class DatabaseOpenError extends Error {
   constructor(message: string, options: { cause?: unknown } = {}) {
@@ -194,6 +206,7 @@ export async function openDatabase(
     user: "postgres",
     database: "postgres",
   }) as unknown as Sql;
+  embedded.set(sql, pglite);
   let closed = false;
   return {
     sql,

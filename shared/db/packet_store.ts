@@ -1,14 +1,19 @@
 /**
- * Stores an ingest batch: its `ingest_batches` row and all its `raw_packets`
- * rows in one transaction, exactly once per idempotency key.
+ * Stores an ingest batch: its `ingest_batches` row, its packet column block
+ * and all its `raw_packets` rows in one transaction, exactly once per
+ * idempotency key.
  *
  * @module
  */
 import type { Sql } from "./open_database.ts";
 import type { PacketRecord } from "../packet/packet_record.ts";
-import { encodePacketColumns } from "../packet/packet_columns.ts";
-import { pgArrayColumn } from "./pg_array_literal.ts";
+import { encodePacketColumnBlock } from "../packet/packet_columns.ts";
+import type { ColumnarBatch } from "../packet/columnar_batch.ts";
+import { ColumnarBatchBuilder } from "../packet/columnar_batch_builder.ts";
 import { holdIngestLockShared } from "./aggregator_queries.ts";
+import { embeddedPglite } from "./open_database.ts";
+import { encodeRawPacketCopy, rawPacketCopyLayout } from "./raw_packet_copy.ts";
+import { openCopyIn } from "./copy_in.ts";
 
 /** A validated batch to store. */
 export interface PacketBatch {
@@ -67,19 +72,67 @@ export interface StorePacketBatchOptions {
   beforeCommit?: () => Promise<void>;
 }
 
+/** A validated batch held as columns (the Arrow path, and JSON once converted). */
+export interface ColumnarPacketBatch {
+  /** Name of the sending agent. */
+  agentId: string;
+  /** Makes the batch exactly-once: a repeat with the same key stores nothing. */
+  idempotencyKey: string;
+  /** SHA-256 (hex) of the decompressed body, to tell a repeat from a conflict. */
+  bodySha256: string;
+  /** The packets, already validated. */
+  batch: ColumnarBatch;
+}
+
 /**
- * Stores a batch in one transaction and returns only after it committed.
- * A repeated key with the same body hash is a `duplicate` (nothing stored);
- * with another body, a `conflict`.
+ * Stores a batch of records in one transaction and returns only after it
+ * committed: {@link storeColumnarBatch} after turning the records into
+ * columns.
  */
 export async function storePacketBatch(
   sql: Sql,
   batch: PacketBatch,
   options: StorePacketBatchOptions = {},
 ): Promise<StoreResult> {
+  const builder = new ColumnarBatchBuilder(Math.max(1, batch.records.length));
+  for (const record of batch.records) builder.appendRecord(record);
+  return await storeColumnarBatch(sql, {
+    agentId: batch.agentId,
+    idempotencyKey: batch.idempotencyKey,
+    bodySha256: batch.bodySha256,
+    batch: builder.build(),
+  }, options);
+}
+
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>),
+  );
+  return digest.toHex();
+}
+
+/**
+ * Stores a batch in one transaction and returns only after it committed: its
+ * `ingest_batches` row, its packet column block and its `raw_packets` rows,
+ * the rows by binary COPY (on PGlite through its own `COPY FROM
+ * '/dev/blob'`, inside the same transaction). A repeated key is a
+ * `duplicate` (nothing stored) when the body or the packets are the same
+ * (`content_sha256`: the SHA-256 of the COPY data, the same bytes whatever
+ * the wire format); otherwise a `conflict`. Throws `RawPacketCopyError` for
+ * a value `raw_packets` cannot hold, before the transaction starts.
+ */
+export async function storeColumnarBatch(
+  sql: Sql,
+  input: ColumnarPacketBatch,
+  options: StorePacketBatchOptions = {},
+): Promise<StoreResult> {
   await ensureRawPacketPartitions(sql, options.nowMs ?? Date.now());
+  const layout = await rawPacketCopyLayout(sql);
   // Encoded before the transaction, which holds the ingest lock.
-  const block = encodePacketColumns(batch.records);
+  const copy = encodeRawPacketCopy(input.batch, layout);
+  const contentSha256 = await sha256Hex(copy);
+  const block = encodePacketColumnBlock(input.batch);
+  const pglite = embeddedPglite(sql);
   return await sql.begin(async (txRaw) => {
     const tx = txRaw as unknown as Sql;
     // Held until commit: the aggregator's horizon waits for batches in flight.
@@ -88,8 +141,10 @@ export async function storePacketBatch(
     // in one statement; a repeated key inserts neither.
     const [created]: [{ id: number }?] = await tx`
       with batch as (
-        insert into ingest_batches (agent_id, idempotency_key, record_count, body_sha256)
-        values (${batch.agentId}, ${batch.idempotencyKey}, ${batch.records.length}, ${batch.bodySha256})
+        insert into ingest_batches
+          (agent_id, idempotency_key, record_count, body_sha256, content_sha256)
+        values (${input.agentId}, ${input.idempotencyKey}, ${input.batch.count},
+          ${input.bodySha256}, ${contentSha256})
         on conflict (idempotency_key) do nothing
         returning id
       ), block as (
@@ -98,66 +153,35 @@ export async function storePacketBatch(
       )
       select id from batch`;
     if (!created) {
-      const [existing]: [{ id: number; body_sha256: string }] = await tx`
-        select id, body_sha256 from ingest_batches where idempotency_key = ${batch.idempotencyKey}`;
-      return {
-        status: existing.body_sha256 === batch.bodySha256 ? "duplicate" : "conflict",
-        batchId: existing.id,
-      } as StoreResult;
+      const [existing]: [{ id: number; body_sha256: string; content_sha256: string | null }] =
+        await tx`
+          select id, body_sha256, content_sha256 from ingest_batches
+          where idempotency_key = ${input.idempotencyKey}`;
+      const same = existing.body_sha256 === input.bodySha256 ||
+        existing.content_sha256 === contentSha256;
+      return { status: same ? "duplicate" : "conflict", batchId: existing.id } as StoreResult;
     }
-    const column = (name: keyof PacketRecord) => pgArrayColumn(batch.records, name);
-    const inserted = await tx`
-      insert into raw_packets (
-        batch_id, agent_id, "timestamp", interface, src_ip, dst_ip, protocol, src_port, dst_port,
-        length, caplen, link_type, eth_src, eth_dst, ether_type, vlan_id, vlan_inner_id,
-        ip_version, ip_proto, ttl, ip_id, ip_tos, ip_header_length, ip_flow_label, frag_offset,
-        more_fragments, dont_fragment, is_fragment, tcp_seq, tcp_ack, tcp_flags, tcp_window,
-        tcp_header_length, icmp_type, icmp_code, icmp_id, icmp_seq, arp_opcode, tunnel_type,
-        tunnel_src_ip, tunnel_dst_ip, tunnel_id, tunnel_depth, payload_length, malformed,
-        malformed_reason, data
-      )
-      select
-        ${created.id}, ${batch.agentId}, u.ts, u.interface, u.src_ip, u.dst_ip, u.protocol,
-        u.src_port, u.dst_port, u.length, u.caplen, u.link_type, u.eth_src, u.eth_dst,
-        u.ether_type, u.vlan_id, u.vlan_inner_id, u.ip_version, u.ip_proto, u.ttl, u.ip_id,
-        u.ip_tos, u.ip_header_length, u.ip_flow_label, u.frag_offset, u.more_fragments,
-        u.dont_fragment, u.is_fragment, u.tcp_seq, u.tcp_ack, u.tcp_flags, u.tcp_window,
-        u.tcp_header_length, u.icmp_type, u.icmp_code, u.icmp_id, u.icmp_seq, u.arp_opcode,
-        u.tunnel_type, u.tunnel_src_ip, u.tunnel_dst_ip, u.tunnel_id, u.tunnel_depth,
-        u.payload_length, u.malformed, u.malformed_reason, decode(u.data, 'base64')
-      from unnest(
-        ${column("timestamp")}::text::float8[], ${column("interface")}::text::text[],
-        ${column("src_ip")}::text::inet[], ${column("dst_ip")}::text::inet[],
-        ${column("protocol")}::text::text[], ${column("src_port")}::text::int[],
-        ${column("dst_port")}::text::int[], ${column("length")}::text::int[],
-        ${column("caplen")}::text::int[], ${column("link_type")}::text::int[],
-        ${column("eth_src")}::text::text[], ${column("eth_dst")}::text::text[],
-        ${column("ether_type")}::text::int[], ${column("vlan_id")}::text::int[],
-        ${column("vlan_inner_id")}::text::int[], ${column("ip_version")}::text::smallint[],
-        ${column("ip_proto")}::text::smallint[], ${column("ttl")}::text::smallint[],
-        ${column("ip_id")}::text::int8[], ${column("ip_tos")}::text::smallint[],
-        ${column("ip_header_length")}::text::smallint[], ${column("ip_flow_label")}::text::int[],
-        ${column("frag_offset")}::text::int[], ${column("more_fragments")}::text::bool[],
-        ${column("dont_fragment")}::text::bool[], ${column("is_fragment")}::text::bool[],
-        ${column("tcp_seq")}::text::int8[], ${column("tcp_ack")}::text::int8[],
-        ${column("tcp_flags")}::text::smallint[], ${column("tcp_window")}::text::int[],
-        ${column("tcp_header_length")}::text::smallint[], ${column("icmp_type")}::text::smallint[],
-        ${column("icmp_code")}::text::smallint[], ${column("icmp_id")}::text::int[],
-        ${column("icmp_seq")}::text::int[], ${column("arp_opcode")}::text::int[],
-        ${column("tunnel_type")}::text::text[], ${column("tunnel_src_ip")}::text::inet[],
-        ${column("tunnel_dst_ip")}::text::inet[], ${column("tunnel_id")}::text::int8[],
-        ${column("tunnel_depth")}::text::smallint[],
-        ${column("payload_length")}::text::int[], ${column("malformed")}::text::bool[],
-        ${column("malformed_reason")}::text::text[], ${column("data")}::text::text[]
-      ) as u(
-        ts, interface, src_ip, dst_ip, protocol, src_port, dst_port, length, caplen, link_type,
-        eth_src, eth_dst, ether_type, vlan_id, vlan_inner_id, ip_version, ip_proto, ttl, ip_id,
-        ip_tos, ip_header_length, ip_flow_label, frag_offset, more_fragments, dont_fragment,
-        is_fragment, tcp_seq, tcp_ack, tcp_flags, tcp_window, tcp_header_length, icmp_type,
-        icmp_code, icmp_id, icmp_seq, arp_opcode, tunnel_type, tunnel_src_ip, tunnel_dst_ip,
-        tunnel_id, tunnel_depth, payload_length, malformed, malformed_reason, data
-      )`;
+    // raw_packets takes batch_id and agent_id from these (migration 013).
+    await tx`
+      select set_config('traffic.ingest_batch_id', ${String(created.id)}, true),
+        set_config('traffic.ingest_agent_id', ${input.agentId}, true)`;
+    if (pglite) {
+      // The socket server cannot carry COPY FROM STDIN; PGlite's own query runs
+      // in the same (single) session, so inside this open transaction.
+      const columns = layout.columns.map((name) => `"${name}"`).join(", ");
+      await pglite.query(
+        `copy raw_packets (${columns}) from '/dev/blob' with (format binary)`,
+        [],
+        { blob: new Blob([copy as Uint8Array<ArrayBuffer>]) },
+      );
+    } else {
+      const stream = await openCopyIn(
+        tx`copy raw_packets (${tx(layout.columns as string[])}) from stdin (format binary)`,
+      );
+      await stream.write(copy);
+      await stream.end();
+    }
     await options.beforeCommit?.();
-    return { status: "stored", batchId: created.id, stored: inserted.count };
+    return { status: "stored", batchId: created.id, stored: input.batch.count };
   }) as StoreResult;
 }

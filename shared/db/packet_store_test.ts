@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { openTestDatabase } from "./test_database.ts";
 import { storePacketBatch } from "./packet_store.ts";
 import { lastRawPackets } from "./raw_packet_queries.ts";
+import type { RawPacketCopyError } from "./raw_packet_copy.ts";
 import { sampleRecords } from "../testing/sample_records.ts";
 import { blankPacketRecord } from "../testing/blank_packet_record.ts";
 import { readBatchPackets } from "./aggregator_queries.ts";
@@ -51,14 +52,95 @@ Deno.test("storePacketBatch() stores a batch exactly once per idempotency key", 
       });
       assert.equal(result.status, "conflict");
     });
-    await t.step("every field reads back as it was sent", async () => {
-      const [newest] = await lastRawPackets(db.sql, 1);
-      const sent = records.at(-1)!;
-      for (const [field, value] of Object.entries(sent)) {
-        assert.deepEqual(newest[field as keyof typeof newest], value, field);
-      }
-      assert.equal(newest.agent_id, "a1");
+    await t.step(
+      "the same key and packets under another body (wire format) is a duplicate",
+      async () => {
+        const result = await storePacketBatch(db.sql, {
+          agentId: "a1",
+          idempotencyKey: "k1",
+          bodySha256: "h-of-the-arrow-body",
+          records,
+        });
+        assert.equal(result.status, "duplicate");
+      },
+    );
+    await t.step("every field of every packet reads back as it was sent", async () => {
+      const stored = (await lastRawPackets(db.sql, 500)).reverse();
+      assert.equal(stored.length, records.length);
+      stored.forEach((row, i) => {
+        for (const [field, value] of Object.entries(records[i])) {
+          assert.deepEqual(row[field as keyof typeof row], value, `${i} ${field}`);
+        }
+        assert.equal(row.agent_id, "a1");
+      });
     });
+    await t.step("nulls, IPv6, and text beyond ASCII are stored as sent", async () => {
+      const odd = {
+        ...records[0],
+        src_ip: "2001:db8::ff00:42:8329",
+        dst_ip: null,
+        src_port: null,
+        eth_src: null,
+        malformed: true,
+        malformed_reason: "ip: bad header — “truncated”",
+        interface: "wlan0 ünï",
+        data: null,
+      };
+      await storePacketBatch(db.sql, {
+        agentId: "a2",
+        idempotencyKey: "k-odd",
+        bodySha256: "h-odd",
+        records: [odd],
+      });
+      const [row] = await lastRawPackets(db.sql, 1);
+      for (const [field, value] of Object.entries(odd)) {
+        assert.deepEqual(row[field as keyof typeof row], value, field);
+      }
+      assert.equal(row.agent_id, "a2");
+    });
+    await t.step("a transaction that fails after the COPY stores none of the batch", async () => {
+      const count = async () =>
+        (await db.sql<{ n: number }[]>`select count(*)::int8 as n from raw_packets`)[0].n;
+      const before = await count();
+      await assert.rejects(
+        storePacketBatch(db.sql, {
+          agentId: "a1",
+          idempotencyKey: "k-fails",
+          bodySha256: "h3",
+          records,
+        }, { beforeCommit: () => Promise.reject(new Error("crash before commit")) }),
+        /crash before commit/,
+      );
+      assert.equal(await count(), before);
+      const batches = await db.sql`select 1 from ingest_batches where idempotency_key = 'k-fails'`;
+      assert.equal(batches.length, 0);
+      // The key is free: the batch sent again is stored whole.
+      const again = await storePacketBatch(db.sql, {
+        agentId: "a1",
+        idempotencyKey: "k-fails",
+        bodySha256: "h3",
+        records,
+      });
+      assert.equal(again.status, "stored");
+      assert.equal(await count(), before + records.length);
+    });
+    await t.step(
+      "a value its column cannot hold is refused before anything is stored",
+      async () => {
+        const bad = records.map((r, i) => i === 7 ? { ...r, ip_header_length: 40_000 } : r);
+        await assert.rejects(
+          storePacketBatch(db.sql, {
+            agentId: "a1",
+            idempotencyKey: "k-bad",
+            bodySha256: "h4",
+            records: bad,
+          }),
+          (error: RawPacketCopyError) => error.field === "ip_header_length" && error.record === 7,
+        );
+        const batches = await db.sql`select 1 from ingest_batches where idempotency_key = 'k-bad'`;
+        assert.equal(batches.length, 0);
+      },
+    );
   } finally {
     await db.close();
   }

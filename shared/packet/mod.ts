@@ -24,6 +24,26 @@ export {
   type PacketColumnsReader,
   readPacketColumns,
 } from "./packet_columns.ts";
+export * from "./columnar_batch.ts";
+export {
+  type AppendHeadersOptions,
+  ColumnarBatchBuilder,
+  HEADER_FIELDS,
+} from "./columnar_batch_builder.ts";
+export {
+  COLUMN_INDEX,
+  type ColumnSpec,
+  type ColumnStorage,
+  PACKET_COLUMNS,
+} from "./packet_column_layout.ts";
+export { describeArrowSchema, PACKET_ARROW_SCHEMA } from "./arrow_schema.ts";
+export { arrowRecordBatch, encodeArrowBatch } from "./arrow_batch_writer.ts";
+export {
+  type ArrowBatchResult,
+  readArrowBatch,
+  type ReadArrowBatchOptions,
+} from "./arrow_batch_reader.ts";
+export { registerArrowCodecs } from "./arrow_codecs.ts";
 export { type DecodeOptions, decodePacket, type PayloadCapture } from "./decode_packet.ts";
 export { decodeHeaders, type DecodeHeadersOptions } from "./decode_headers.ts";
 export { PacketHeaders } from "./packet_headers.ts";

@@ -36,7 +36,10 @@
  * @module
  */
 import type { PacketRecord } from "./packet_record.ts";
-import { type FieldSpec, PACKET_FIELDS } from "./packet_schema.ts";
+import { PACKET_FIELDS } from "./packet_schema.ts";
+import { COLUMN_INDEX, columnStorageOf } from "./packet_column_layout.ts";
+import { type ColumnarBatch, isPresent, type NumericColumn } from "./columnar_batch.ts";
+import { ColumnarBatchBuilder } from "./columnar_batch_builder.ts";
 
 /** Raised for a block that is damaged or written in another layout; carries the cause. */
 export class PacketColumnsError extends Error {
@@ -55,27 +58,10 @@ interface Column {
   nullable: boolean;
 }
 
-function storageOf(field: FieldSpec): Storage {
-  const kind = field.kind;
-  switch (kind.type) {
-    case "int":
-      if (kind.min < 0) return "f64";
-      return kind.max <= 0xff
-        ? "u8"
-        : kind.max <= 0xffff
-        ? "u16"
-        : kind.max <= 0xffffffff
-        ? "u32"
-        : "f64";
-    case "ipVersion":
-      return "u8";
-    case "number":
-      return "f64";
-    case "bool":
-      return "bool";
-    default:
-      return "string";
-  }
+/** The block's storage: the column layout's, with `data` kept in the string table. */
+function storageOf(field: (typeof PACKET_FIELDS)[number]): Storage {
+  const storage = columnStorageOf(field);
+  return storage === "binary" ? "string" : storage;
 }
 
 /** A record with every field, in PACKET_FIELDS order, for `record()` to copy and fill. */
@@ -93,6 +79,7 @@ const MAGIC = 0x43504154; // "TAPC" read as a little-endian u32
 const HEADER_BYTES = 16;
 const ICMP = 1;
 const ICMPV6 = 58;
+const IP_PROTO = COLUMN_INDEX.get("ip_proto")!;
 
 /**
  * FNV-1a over the column list: any change to fields, widths or nullability
@@ -180,14 +167,22 @@ function assertLittleEndianHost(): void {
  * block. `data` is kept only for ICMP/ICMPv6 records.
  */
 export function encodePacketColumns(records: readonly PacketRecord[]): Uint8Array {
+  const builder = new ColumnarBatchBuilder(Math.max(1, records.length));
+  for (const record of records) builder.appendRecord(record);
+  return encodePacketColumnBlock(builder.build());
+}
+
+/**
+ * Encodes a batch held as columns into one block: the ingest path, straight
+ * from the columns it validated (typed arrays are converted natively, strings
+ * are remapped from the batch's per-column dictionaries into the block's one
+ * string table). `data` is kept only for ICMP/ICMPv6 packets.
+ */
+export function encodePacketColumnBlock(batch: ColumnarBatch): Uint8Array {
   assertLittleEndianHost();
-  const count = records.length;
-  // One pass over the records reading each field by name (a fixed shape,
-  // so each read is a plain property load), into one array per column:
-  // numbers as float64 with NaN for null, strings as indexes into a table.
+  const count = batch.count;
   const strings = new Map<string, number>();
-  const intern = (value: string | null) => {
-    if (value === null) return -1;
+  const intern = (value: string) => {
     let index = strings.get(value);
     if (index === undefined) {
       index = strings.size;
@@ -195,78 +190,32 @@ export function encodePacketColumns(records: readonly PacketRecord[]): Uint8Arra
     }
     return index;
   };
-  const columns = new Map<keyof PacketRecord, Float64Array>(
-    COLUMNS.map((column) => [column.name, new Float64Array(count)]),
-  );
-  const col = (name: keyof PacketRecord) => columns.get(name)!;
-  const timestamp = col("timestamp"), iface = col("interface"), srcIp = col("src_ip");
-  const dstIp = col("dst_ip"), protocol = col("protocol"), srcPort = col("src_port");
-  const dstPort = col("dst_port"), length = col("length"), caplen = col("caplen");
-  const linkType = col("link_type"), ethSrc = col("eth_src"), ethDst = col("eth_dst");
-  const etherType = col("ether_type"), vlanId = col("vlan_id"), vlanInnerId = col("vlan_inner_id");
-  const ipVersion = col("ip_version"), ipProto = col("ip_proto"), ttl = col("ttl");
-  const ipId = col("ip_id"), ipTos = col("ip_tos"), ipHeaderLength = col("ip_header_length");
-  const ipFlowLabel = col("ip_flow_label"), fragOffset = col("frag_offset");
-  const moreFragments = col("more_fragments"), dontFragment = col("dont_fragment");
-  const isFragment = col("is_fragment"), tcpSeq = col("tcp_seq"), tcpAck = col("tcp_ack");
-  const tcpFlags = col("tcp_flags"), tcpWindow = col("tcp_window");
-  const tcpHeaderLength = col("tcp_header_length"), icmpType = col("icmp_type");
-  const icmpCode = col("icmp_code"), icmpId = col("icmp_id"), icmpSeq = col("icmp_seq");
-  const arpOpcode = col("arp_opcode"), payloadLength = col("payload_length");
-  const tunnelType = col("tunnel_type"), tunnelSrcIp = col("tunnel_src_ip");
-  const tunnelDstIp = col("tunnel_dst_ip"), tunnelId = col("tunnel_id");
-  const tunnelDepth = col("tunnel_depth");
-  const malformed = col("malformed"), malformedReason = col("malformed_reason");
-  const data = col("data");
-  const num = (x: number | null) => x === null ? NaN : x;
-  for (let i = 0; i < count; i++) {
-    const r = records[i];
-    timestamp[i] = r.timestamp;
-    iface[i] = intern(r.interface);
-    srcIp[i] = intern(r.src_ip);
-    dstIp[i] = intern(r.dst_ip);
-    protocol[i] = intern(r.protocol);
-    srcPort[i] = num(r.src_port);
-    dstPort[i] = num(r.dst_port);
-    length[i] = r.length;
-    caplen[i] = r.caplen;
-    linkType[i] = num(r.link_type);
-    ethSrc[i] = intern(r.eth_src);
-    ethDst[i] = intern(r.eth_dst);
-    etherType[i] = num(r.ether_type);
-    vlanId[i] = num(r.vlan_id);
-    vlanInnerId[i] = num(r.vlan_inner_id);
-    ipVersion[i] = num(r.ip_version);
-    ipProto[i] = num(r.ip_proto);
-    ttl[i] = num(r.ttl);
-    ipId[i] = num(r.ip_id);
-    ipTos[i] = num(r.ip_tos);
-    ipHeaderLength[i] = num(r.ip_header_length);
-    ipFlowLabel[i] = num(r.ip_flow_label);
-    fragOffset[i] = num(r.frag_offset);
-    moreFragments[i] = r.more_fragments ? 1 : 0;
-    dontFragment[i] = r.dont_fragment ? 1 : 0;
-    isFragment[i] = r.is_fragment ? 1 : 0;
-    tcpSeq[i] = num(r.tcp_seq);
-    tcpAck[i] = num(r.tcp_ack);
-    tcpFlags[i] = num(r.tcp_flags);
-    tcpWindow[i] = num(r.tcp_window);
-    tcpHeaderLength[i] = num(r.tcp_header_length);
-    icmpType[i] = num(r.icmp_type);
-    icmpCode[i] = num(r.icmp_code);
-    icmpId[i] = num(r.icmp_id);
-    icmpSeq[i] = num(r.icmp_seq);
-    arpOpcode[i] = num(r.arp_opcode);
-    tunnelType[i] = intern(r.tunnel_type);
-    tunnelSrcIp[i] = intern(r.tunnel_src_ip);
-    tunnelDstIp[i] = intern(r.tunnel_dst_ip);
-    tunnelId[i] = num(r.tunnel_id);
-    tunnelDepth[i] = r.tunnel_depth;
-    payloadLength[i] = r.payload_length;
-    malformed[i] = r.malformed ? 1 : 0;
-    malformedReason[i] = intern(r.malformed_reason);
-    data[i] = r.ip_proto === ICMP || r.ip_proto === ICMPV6 ? intern(r.data) : -1;
-  }
+  // Block string indexes per column: each dictionary entry mapped once.
+  const stringIndexes: (Int32Array | null)[] = COLUMNS.map((_, c) => {
+    const column = batch.columns[c];
+    if (column.storage === "string") {
+      const remap = Int32Array.from(column.dictionary, intern);
+      const out = new Int32Array(count);
+      for (let i = 0; i < count; i++) {
+        out[i] = isPresent(column.validity, i) ? remap[column.indices[i]] : -1;
+      }
+      return out;
+    }
+    if (column.storage === "binary") {
+      const ipProto = batch.columns[IP_PROTO] as NumericColumn;
+      const out = new Int32Array(count).fill(-1);
+      for (let i = 0; i < count; i++) {
+        const proto = isPresent(ipProto.validity, i) ? ipProto.values[i] : -1;
+        if ((proto === ICMP || proto === ICMPV6) && isPresent(column.validity, i)) {
+          out[i] = intern(
+            column.bytes.subarray(column.offsets[i], column.offsets[i + 1]).toBase64(),
+          );
+        }
+      }
+      return out;
+    }
+    return null;
+  });
   const stringWidth = strings.size <= 0xffff ? 2 : 4;
   const layout = planLayout(count, stringWidth);
 
@@ -282,19 +231,31 @@ export function encodePacketColumns(records: readonly PacketRecord[]): Uint8Arra
   view.setUint32(8, count, true);
   view.setUint32(12, stringWidth, true);
 
-  COLUMNS.forEach((column, c) => {
-    const source = columns.get(column.name)!;
+  COLUMNS.forEach((blockColumn, c) => {
+    const column = batch.columns[c];
     const bitmap = layout.bitmaps[c];
-    // Strings mark null with -1, numbers with NaN.
-    const missing = column.storage === "string" ? (x: number) => x < 0 : (x: number) => x !== x;
+    const target = valueArray(buffer, blockColumn.storage, stringWidth, layout.values[c], count);
+    const indexes = stringIndexes[c];
+    if (indexes !== null) {
+      for (let i = 0; i < count; i++) {
+        if (indexes[i] >= 0) {
+          target[i] = indexes[i];
+          if (bitmap >= 0) bytes[bitmap + (i >> 3)] |= 1 << (i & 7);
+        }
+      }
+      return;
+    }
+    if (column.storage === "bool") {
+      for (let i = 0; i < count; i++) target[i] = (column.bits[i >> 3] >> (i & 7)) & 1;
+    } else if (column.storage !== "string" && column.storage !== "binary") {
+      // Converts to the column's type natively; absent values are left as they are.
+      target.set(column.values.subarray(0, count));
+    }
     if (bitmap >= 0) {
       for (let i = 0; i < count; i++) {
-        if (missing(source[i])) source[i] = 0;
-        else bytes[bitmap + (i >> 3)] |= 1 << (i & 7);
+        if (isPresent(column.validity, i)) bytes[bitmap + (i >> 3)] |= 1 << (i & 7);
       }
     }
-    // Converts to the column's type natively (nulls are 0 by now).
-    valueArray(buffer, column.storage, stringWidth, layout.values[c], count).set(source);
   });
 
   let at = layout.stringsAt;

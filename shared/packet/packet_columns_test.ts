@@ -47,10 +47,15 @@ const anyRecord: fc.Arbitrary<PacketRecord> = fc.record(
   })),
 ) as unknown as fc.Arbitrary<PacketRecord>;
 
-/** What a block gives back: everything, with `data` only for ICMP and ICMPv6. */
+/**
+ * What a block gives back: everything, with `data` only for ICMP and ICMPv6,
+ * as the bytes it stands for (base64 with stray bits in its last character,
+ * such as `AB==`, comes back in canonical form, `AA==`).
+ */
 function expected(record: PacketRecord): PacketRecord {
   const icmp = record.ip_proto === 1 || record.ip_proto === 58;
-  return { ...record, data: icmp ? record.data : null };
+  const data = icmp && record.data !== null ? Uint8Array.fromBase64(record.data).toBase64() : null;
+  return { ...record, data };
 }
 
 Deno.test("a packet column block gives back every record it was made of", () => {

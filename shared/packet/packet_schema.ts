@@ -164,7 +164,12 @@ export type BatchValidation =
   | { ok: true; records: PacketRecord[] }
   | { ok: false; issue: RecordIssue };
 
-function checkValue(kind: FieldKind, v: unknown): string | null {
+/**
+ * Checks one non-null value against a field kind; returns what is wrong, or
+ * null. The one rule for every wire format: JSON records and Arrow columns
+ * (per dictionary entry) go through it.
+ */
+export function checkValue(kind: FieldKind, v: unknown): string | null {
   switch (kind.type) {
     case "int":
       if (typeof v !== "number" || !Number.isInteger(v)) return "expected an integer";

@@ -1,0 +1,144 @@
+/**
+ * The body of `POST /ingest_packets` as a validated batch of packet columns,
+ * from either wire format: a JSON array of records (`application/json`, the
+ * seed's format, checked record by record) or an Arrow IPC stream
+ * (`application/vnd.apache.arrow.stream`, what the agent sends, checked
+ * column by column as strictly). Both end as the same `ColumnarBatch`, which
+ * ingest writes to the database with one code path.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { z } from "@hono/zod-openapi";
+import {
+  type ColumnarBatch,
+  ColumnarBatchBuilder,
+  describeArrowSchema,
+  readArrowBatch,
+} from "@traffic-analyzer/shared/packet";
+import { type RecordIssue, validatePacketBatch } from "@traffic-analyzer/shared/packet/schema";
+import { HttpError } from "./http_errors.ts";
+import { readLimitedBody } from "./body_reader.ts";
+
+/** The media type of an Arrow IPC stream. */
+export const ARROW_STREAM_TYPE = "application/vnd.apache.arrow.stream";
+
+/**
+ * The Arrow body in the OpenAPI document: a binary stream, its schema given
+ * field by field (derived from the field table, like the JSON schema) in
+ * `x-arrow-schema` and in the README's "Arrow batches" section.
+ */
+export const ARROW_BODY_OPENAPI_SCHEMA = z.string().openapi({
+  format: "binary",
+  description: "An Arrow IPC stream of packets (the same fields as the JSON records, as " +
+    "columns; the captured bytes in `data` as Binary, not base64). Schema: README, " +
+    "section 'Arrow batches', and x-arrow-schema here.",
+  "x-arrow-schema": describeArrowSchema(),
+} as never);
+
+/** Limits on one ingest request. */
+export interface IngestBodyLimits {
+  /** Largest body as sent. */
+  maxBodyBytes: number;
+  /** Largest body after decompression. */
+  maxDecompressedBytes: number;
+  /** Most records in a batch. */
+  maxBatchRecords: number;
+}
+
+/** A body read and validated. */
+export interface IngestBatchBody {
+  /** The packets. */
+  batch: ColumnarBatch;
+  /** SHA-256 (hex) of the decompressed body. */
+  bodySha256: string;
+  /** Which format it came in. */
+  format: "json" | "arrow";
+}
+
+function sha256Hex(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** The 400 for a record or column that is wrong, naming where. */
+export function invalidBatchError(issue: RecordIssue): HttpError {
+  const where = issue.record === null
+    ? issue.field === null ? "batch" : `field ${issue.field}`
+    : `record ${issue.record}${issue.field === null ? "" : `, field ${issue.field}`}`;
+  return new HttpError(400, `invalid ${where}: ${issue.message}`, {
+    details: { record: issue.record, field: issue.field },
+  });
+}
+
+function tooManyRecords(count: number, limit: number): HttpError {
+  return new HttpError(413, `batch has ${count} records, more than the limit of ${limit}`, {
+    details: { limit_records: limit },
+  });
+}
+
+/** Which format a Content-Type names (absent: JSON, as the seed's clients send); 415 otherwise. */
+export function ingestFormatOf(contentType: string | undefined): "json" | "arrow" {
+  if (!contentType || /^application\/json\b/i.test(contentType)) return "json";
+  if (contentType.toLowerCase().startsWith(ARROW_STREAM_TYPE)) return "arrow";
+  throw new HttpError(
+    415,
+    `Content-Type must be application/json or ${ARROW_STREAM_TYPE}, not ${contentType}`,
+  );
+}
+
+function parseJson(body: Uint8Array, limits: IngestBodyLimits): ColumnarBatch {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(body);
+  } catch (cause) {
+    throw new HttpError(400, "request body is not valid UTF-8", { cause });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (cause) {
+    throw new HttpError(400, `request body is not valid JSON: ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+  if (!Array.isArray(parsed)) {
+    throw new HttpError(400, "request body must be a JSON array of packet records");
+  }
+  if (parsed.length > limits.maxBatchRecords) {
+    throw tooManyRecords(parsed.length, limits.maxBatchRecords);
+  }
+  const result = validatePacketBatch(parsed);
+  if (!result.ok) throw invalidBatchError(result.issue);
+  const builder = new ColumnarBatchBuilder(Math.max(1, result.records.length));
+  for (const record of result.records) builder.appendRecord(record);
+  return builder.build();
+}
+
+function parseArrow(body: Uint8Array, limits: IngestBodyLimits): ColumnarBatch {
+  const result = readArrowBatch(body, {
+    maxRecords: limits.maxBatchRecords,
+    maxDecompressedBytes: limits.maxDecompressedBytes,
+  });
+  if (result.ok) return result.batch;
+  if (result.tooManyRecords !== undefined) {
+    throw tooManyRecords(result.tooManyRecords, limits.maxBatchRecords);
+  }
+  throw invalidBatchError(result.issue);
+}
+
+/**
+ * Reads the request's body under the limits and validates it in the format
+ * its Content-Type names. Throws an `HttpError`: 415 for another type or
+ * encoding, 413 over a limit, 400 naming the record (row) and field (column)
+ * of the first problem.
+ */
+export async function readIngestBatch(
+  request: Request,
+  limits: IngestBodyLimits,
+): Promise<IngestBatchBody> {
+  const format = ingestFormatOf(request.headers.get("content-type") ?? undefined);
+  const body = await readLimitedBody(request, limits);
+  const bodySha256 = sha256Hex(body);
+  const batch = format === "arrow" ? parseArrow(body, limits) : parseJson(body, limits);
+  return { batch, bodySha256, format };
+}

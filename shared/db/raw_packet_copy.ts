@@ -1,0 +1,306 @@
+/**
+ * A batch's `raw_packets` rows as one binary COPY stream, written straight
+ * from its columns: each dictionary entry is encoded once (text as UTF-8,
+ * addresses as `inet` bytes), the stream's size is known before it is
+ * written, and rows go into one buffer with no object per packet.
+ *
+ * The column types come from the database (`pg_attribute`), not from a list
+ * here: binary COPY needs each value in its column's exact send format, and a
+ * field added to the table and to `raw_packets` by a migration is written
+ * without a change to this file.
+ *
+ * @module
+ */
+import type { Sql } from "./open_database.ts";
+import { COPY_BINARY_HEADER, COPY_BINARY_TRAILER } from "./copy_binary_rows.ts";
+import { parseIpInto } from "../packet/address_parse.ts";
+import { PACKET_COLUMNS } from "../packet/packet_column_layout.ts";
+import {
+  type ColumnarBatch,
+  isPresent,
+  type PacketColumn,
+  type StringColumn,
+} from "../packet/columnar_batch.ts";
+
+/** Raised when a value cannot be written to its column; names the field and row. */
+export class RawPacketCopyError extends Error {
+  /** The field. */
+  readonly field: string;
+  /** The packet's index in the batch. */
+  readonly record: number;
+  constructor(message: string, options: { field: string; record: number; cause?: unknown }) {
+    super(message, { cause: options.cause });
+    this.name = "RawPacketCopyError";
+    this.field = options.field;
+    this.record = options.record;
+  }
+}
+
+/** PostgreSQL types a packet field can be stored as. */
+type PgType =
+  | "smallint"
+  | "integer"
+  | "bigint"
+  | "double precision"
+  | "boolean"
+  | "text"
+  | "inet"
+  | "bytea";
+
+/** The `raw_packets` column type of every field, in `PACKET_FIELDS` order. */
+export interface RawPacketCopyLayout {
+  /** Column names for the COPY statement, in order. */
+  readonly columns: readonly string[];
+  /** Their types. */
+  readonly types: readonly PgType[];
+}
+
+const layouts = new WeakMap<Sql, Promise<RawPacketCopyLayout>>();
+const SUPPORTED = new Set<string>([
+  "smallint",
+  "integer",
+  "bigint",
+  "double precision",
+  "boolean",
+  "text",
+  "inet",
+  "bytea",
+]);
+
+/**
+ * Reads the types of `raw_packets`' packet columns (once per handle). Throws
+ * when a field has no column, or a column a type this writer cannot send.
+ */
+export function rawPacketCopyLayout(sql: Sql): Promise<RawPacketCopyLayout> {
+  let layout = layouts.get(sql);
+  if (!layout) {
+    layout = (async () => {
+      const rows = await sql<{ name: string; type: string }[]>`
+        select attname as name, format_type(atttypid, atttypmod) as type
+        from pg_attribute
+        where attrelid = to_regclass('raw_packets') and attnum > 0 and not attisdropped`;
+      const typeOf = new Map(rows.map((row) => [row.name, row.type]));
+      const types = PACKET_COLUMNS.map((column) => {
+        const type = typeOf.get(column.name);
+        if (type === undefined) throw new Error(`raw_packets has no column ${column.name}`);
+        if (!SUPPORTED.has(type)) {
+          throw new Error(
+            `raw_packets.${column.name} is ${type}, which binary COPY here cannot write`,
+          );
+        }
+        return type as PgType;
+      });
+      return { columns: PACKET_COLUMNS.map((column) => column.name), types };
+    })();
+    layout.catch(() => layouts.delete(sql));
+    layouts.set(sql, layout);
+  }
+  return layout;
+}
+
+// What each column's values cost and how they are written, decided once per batch.
+const KIND_INT2 = 0, KIND_INT4 = 1, KIND_INT8 = 2, KIND_FLOAT8 = 3, KIND_BOOL = 4;
+const KIND_ENTRY = 5, KIND_BYTEA = 6;
+
+const PGSQL_AF_INET = 2;
+const PGSQL_AF_INET6 = 3;
+const encoder = new TextEncoder();
+
+/** Each dictionary entry of a string column, as its COPY value bytes (length prefix included). */
+function encodeEntries(
+  column: StringColumn,
+  type: PgType,
+  field: string,
+  firstRowOf: (entry: number) => number,
+): Uint8Array[] {
+  const address = new Uint8Array(16);
+  return column.dictionary.map((value, entry) => {
+    if (type === "inet") {
+      const length = parseIpInto(value, address, 0);
+      if (length === 0) {
+        throw new RawPacketCopyError(`${field}: '${value}' is not an IP address`, {
+          field,
+          record: firstRowOf(entry),
+        });
+      }
+      const out = new Uint8Array(8 + length);
+      const view = new DataView(out.buffer);
+      view.setInt32(0, 4 + length);
+      out[4] = length === 4 ? PGSQL_AF_INET : PGSQL_AF_INET6;
+      out[5] = length * 8;
+      out[6] = 0;
+      out[7] = length;
+      out.set(address.subarray(0, length), 8);
+      return out;
+    }
+    if (value.includes("\0")) {
+      throw new RawPacketCopyError(`${field}: text cannot hold a NUL character`, {
+        field,
+        record: firstRowOf(entry),
+      });
+    }
+    const utf8 = encoder.encode(value);
+    const out = new Uint8Array(4 + utf8.length);
+    new DataView(out.buffer).setInt32(0, utf8.length);
+    out.set(utf8, 4);
+    return out;
+  });
+}
+
+function fixedKind(type: PgType): number {
+  switch (type) {
+    case "smallint":
+      return KIND_INT2;
+    case "integer":
+      return KIND_INT4;
+    case "bigint":
+      return KIND_INT8;
+    case "double precision":
+      return KIND_FLOAT8;
+    case "boolean":
+      return KIND_BOOL;
+    default:
+      return -1;
+  }
+}
+
+const FIXED_BYTES = [4 + 2, 4 + 4, 4 + 8, 4 + 8, 4 + 1];
+const INT_RANGE: [number, number][] = [[-32768, 32767], [-2147483648, 2147483647]];
+
+/**
+ * Encodes the batch's rows as a complete binary COPY stream (header, rows,
+ * trailer) for `COPY raw_packets (<layout.columns>) FROM ... (FORMAT
+ * binary)`. Throws {@link RawPacketCopyError} for a value its column cannot
+ * hold (a port in a smallint, text with NUL), before anything is sent.
+ */
+export function encodeRawPacketCopy(batch: ColumnarBatch, layout: RawPacketCopyLayout): Uint8Array {
+  const count = batch.count;
+  const fields = PACKET_COLUMNS.length;
+  const kinds = new Int8Array(fields);
+  const entries: (Uint8Array[] | null)[] = new Array(fields).fill(null);
+  let size = COPY_BINARY_HEADER.length + COPY_BINARY_TRAILER.length + count * 2;
+
+  for (let c = 0; c < fields; c++) {
+    const spec = PACKET_COLUMNS[c];
+    const column: PacketColumn = batch.columns[c];
+    const type = layout.types[c];
+    const field = spec.name;
+    const validity = column.validity;
+    const mismatch = () => {
+      throw new Error(
+        `raw_packets.${field} is ${type}, which cannot hold a ${column.storage} column`,
+      );
+    };
+    if (column.storage === "string") {
+      if (type !== "text" && type !== "inet") mismatch();
+      kinds[c] = KIND_ENTRY;
+      const firstRowOf = (entry: number) => {
+        for (let i = 0; i < count; i++) {
+          if (isPresent(validity, i) && column.indices[i] === entry) return i;
+        }
+        return 0;
+      };
+      const encoded = encodeEntries(column, type, field, firstRowOf);
+      entries[c] = encoded;
+      for (let i = 0; i < count; i++) {
+        size += isPresent(validity, i) ? encoded[column.indices[i]].length : 4;
+      }
+      continue;
+    }
+    if (column.storage === "binary") {
+      if (type !== "bytea") mismatch();
+      kinds[c] = KIND_BYTEA;
+      for (let i = 0; i < count; i++) {
+        size += 4 + (isPresent(validity, i) ? column.offsets[i + 1] - column.offsets[i] : 0);
+      }
+      continue;
+    }
+    const kind = fixedKind(type);
+    if (kind < 0 || (column.storage === "bool") !== (kind === KIND_BOOL)) mismatch();
+    kinds[c] = kind;
+    if (column.storage !== "bool" && kind <= KIND_INT4) {
+      // A field whose range is wider than its column: check the values.
+      const [min, max] = INT_RANGE[kind];
+      const values = column.values;
+      for (let i = 0; i < count; i++) {
+        if (isPresent(validity, i) && !(values[i] >= min && values[i] <= max)) {
+          throw new RawPacketCopyError(
+            `${field}: ${values[i]} does not fit raw_packets' ${type} column`,
+            { field, record: i },
+          );
+        }
+      }
+    }
+    let present = count;
+    if (validity !== null) {
+      present = 0;
+      for (let i = 0; i < count; i++) if (isPresent(validity, i)) present++;
+    }
+    size += present * FIXED_BYTES[kind] + (count - present) * 4;
+  }
+
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  out.set(COPY_BINARY_HEADER, 0);
+  let at = COPY_BINARY_HEADER.length;
+  const columns = batch.columns;
+  for (let row = 0; row < count; row++) {
+    view.setInt16(at, fields);
+    at += 2;
+    for (let c = 0; c < fields; c++) {
+      const column = columns[c];
+      const validity = column.validity;
+      if (validity !== null && (validity[row >> 3] & (1 << (row & 7))) === 0) {
+        view.setInt32(at, -1);
+        at += 4;
+        continue;
+      }
+      switch (kinds[c]) {
+        case KIND_INT2:
+          view.setInt32(at, 2);
+          view.setInt16(at + 4, (column as { values: ArrayLike<number> }).values[row]);
+          at += 6;
+          break;
+        case KIND_INT4:
+          view.setInt32(at, 4);
+          view.setInt32(at + 4, (column as { values: ArrayLike<number> }).values[row]);
+          at += 8;
+          break;
+        case KIND_INT8: {
+          // Every integer field is below 2^32 (the layout stores them in u32 at most).
+          const value = (column as { values: ArrayLike<number> }).values[row];
+          view.setInt32(at, 8);
+          view.setUint32(at + 4, Math.floor(value / 4294967296));
+          view.setUint32(at + 8, value >>> 0);
+          at += 12;
+          break;
+        }
+        case KIND_FLOAT8:
+          view.setInt32(at, 8);
+          view.setFloat64(at + 4, (column as { values: ArrayLike<number> }).values[row]);
+          at += 12;
+          break;
+        case KIND_BOOL:
+          view.setInt32(at, 1);
+          out[at + 4] = ((column as { bits: Uint8Array }).bits[row >> 3] >> (row & 7)) & 1;
+          at += 5;
+          break;
+        case KIND_ENTRY: {
+          const bytes = entries[c]![(column as StringColumn).indices[row]];
+          out.set(bytes, at);
+          at += bytes.length;
+          break;
+        }
+        default: {
+          const { offsets, bytes } = column as { offsets: Int32Array; bytes: Uint8Array };
+          const start = offsets[row], end = offsets[row + 1];
+          view.setInt32(at, end - start);
+          out.set(bytes.subarray(start, end), at + 4);
+          at += 4 + end - start;
+        }
+      }
+    }
+  }
+  out.set(COPY_BINARY_TRAILER, at);
+  return out;
+}

@@ -1,0 +1,522 @@
+/**
+ * Builds a {@linkcode ColumnarBatch} packet by packet into arrays it keeps
+ * and reuses batch after batch: the agent appends decoded headers straight
+ * from the capture buffer (no record object, no string per packet: an
+ * address becomes a string only the first time a batch sees it), and the
+ * JSON ingest path appends validated records.
+ *
+ * @module
+ */
+import type { PacketRecord } from "./packet_record.ts";
+import type { PacketHeaders } from "./packet_headers.ts";
+import type { PayloadCapture } from "./decode_packet.ts";
+import { COLUMN_INDEX, PACKET_COLUMNS } from "./packet_column_layout.ts";
+import type {
+  BinaryColumn,
+  ColumnarBatch,
+  NumericArray,
+  PacketColumn,
+  StringColumn,
+} from "./columnar_batch.ts";
+import { isPresent } from "./columnar_batch.ts";
+import { formatIpv4, formatIpv6, formatMac } from "./address_format.ts";
+
+/** Frame metadata for {@link ColumnarBatchBuilder.appendHeaders}. */
+export interface AppendHeadersOptions {
+  /** Capture time, epoch seconds with a fraction. */
+  timestampSec: number;
+  /** Capture interface (or file) name. */
+  interfaceName: string;
+  /** What `data` keeps: the whole frame, its headers, or nothing. */
+  payloadCapture: PayloadCapture;
+}
+
+const column = (name: keyof PacketRecord): number => {
+  const index = COLUMN_INDEX.get(name);
+  if (index === undefined) throw new Error(`PACKET_FIELDS has no field ${name}`);
+  return index;
+};
+
+/**
+ * The fields {@link ColumnarBatchBuilder.appendHeaders} writes, in its order.
+ * A test compares it with `PACKET_FIELDS`, so a field added to the table
+ * cannot be left out of the capture path unnoticed.
+ */
+export const HEADER_FIELDS: readonly (keyof PacketRecord)[] = [
+  "timestamp",
+  "interface",
+  "src_ip",
+  "dst_ip",
+  "protocol",
+  "src_port",
+  "dst_port",
+  "length",
+  "caplen",
+  "link_type",
+  "eth_src",
+  "eth_dst",
+  "ether_type",
+  "vlan_id",
+  "vlan_inner_id",
+  "ip_version",
+  "ip_proto",
+  "ttl",
+  "ip_id",
+  "ip_tos",
+  "ip_header_length",
+  "ip_flow_label",
+  "frag_offset",
+  "more_fragments",
+  "dont_fragment",
+  "is_fragment",
+  "tcp_seq",
+  "tcp_ack",
+  "tcp_flags",
+  "tcp_window",
+  "tcp_header_length",
+  "icmp_type",
+  "icmp_code",
+  "icmp_id",
+  "icmp_seq",
+  "arp_opcode",
+  "tunnel_type",
+  "tunnel_src_ip",
+  "tunnel_dst_ip",
+  "tunnel_id",
+  "tunnel_depth",
+  "payload_length",
+  "malformed",
+  "malformed_reason",
+  "data",
+];
+
+const [
+  TIMESTAMP,
+  INTERFACE,
+  SRC_IP,
+  DST_IP,
+  PROTOCOL,
+  SRC_PORT,
+  DST_PORT,
+  LENGTH,
+  CAPLEN,
+  LINK_TYPE,
+  ETH_SRC,
+  ETH_DST,
+  ETHER_TYPE,
+  VLAN_ID,
+  VLAN_INNER_ID,
+  IP_VERSION,
+  IP_PROTO,
+  TTL,
+  IP_ID,
+  IP_TOS,
+  IP_HEADER_LENGTH,
+  IP_FLOW_LABEL,
+  FRAG_OFFSET,
+  MORE_FRAGMENTS,
+  DONT_FRAGMENT,
+  IS_FRAGMENT,
+  TCP_SEQ,
+  TCP_ACK,
+  TCP_FLAGS,
+  TCP_WINDOW,
+  TCP_HEADER_LENGTH,
+  ICMP_TYPE,
+  ICMP_CODE,
+  ICMP_ID,
+  ICMP_SEQ,
+  ARP_OPCODE,
+  TUNNEL_TYPE,
+  TUNNEL_SRC_IP,
+  TUNNEL_DST_IP,
+  TUNNEL_ID,
+  TUNNEL_DEPTH,
+  PAYLOAD_LENGTH,
+  MALFORMED,
+  MALFORMED_REASON,
+  DATA,
+] = HEADER_FIELDS.map(column);
+
+function numericArray(storage: string, length: number): NumericArray {
+  switch (storage) {
+    case "f64":
+      return new Float64Array(length);
+    case "u32":
+      return new Uint32Array(length);
+    case "u16":
+      return new Uint16Array(length);
+    default:
+      return new Uint8Array(length);
+  }
+}
+
+function grown<T extends NumericArray | Int32Array>(array: T, length: number): T {
+  const next = new (array.constructor as new (length: number) => T)(length);
+  next.set(array);
+  return next;
+}
+
+/**
+ * Appends packets into reusable columns. `build()` returns a view of the
+ * current batch that stays valid until the next `append*` or `reset()`; a
+ * caller that keeps a batch longer encodes it first (the agent does, into
+ * Arrow, the moment a batch closes).
+ *
+ * @example
+ * ```ts
+ * const builder = new ColumnarBatchBuilder(100);
+ * builder.appendHeaders(frame, decodeHeaders(frame, { linkType: 1 }, headers), {
+ *   timestampSec: 1700000000.5, interfaceName: "eth0", payloadCapture: "headers",
+ * });
+ * const body = encodeArrowBatch(builder.build());
+ * builder.reset();
+ * ```
+ */
+export class ColumnarBatchBuilder {
+  #capacity: number;
+  #count = 0;
+  /** Per column; only the arrays of its storage are set. */
+  readonly #values: (NumericArray | null)[] = [];
+  readonly #bits: (Uint8Array | null)[] = [];
+  readonly #indices: (Int32Array | null)[] = [];
+  readonly #validity: (Uint8Array | null)[] = [];
+  readonly #hasNull: boolean[] = [];
+  readonly #dictionaries: (Map<string, number> | null)[] = [];
+  readonly #dictionaryValues: string[][] = [];
+  #offsets: Int32Array;
+  #bytes: Uint8Array;
+  #byteLength = 0;
+
+  /** @param capacity packets the arrays hold before they grow (they double). */
+  constructor(capacity = 128) {
+    if (!Number.isInteger(capacity) || capacity < 1) {
+      throw new RangeError(
+        `Cannot create a columnar batch builder as 'capacity' must be an integer >= 1: current value is ${capacity}`,
+      );
+    }
+    this.#capacity = capacity;
+    for (const spec of PACKET_COLUMNS) {
+      const { storage } = spec;
+      const numeric = storage !== "bool" && storage !== "string" && storage !== "binary";
+      this.#values.push(numeric ? numericArray(storage, capacity) : null);
+      this.#bits.push(storage === "bool" ? new Uint8Array((capacity + 7) >> 3) : null);
+      this.#indices.push(storage === "string" ? new Int32Array(capacity) : null);
+      this.#validity.push(spec.nullable ? new Uint8Array((capacity + 7) >> 3) : null);
+      this.#hasNull.push(false);
+      this.#dictionaries.push(storage === "string" ? new Map() : null);
+      this.#dictionaryValues.push([]);
+    }
+    this.#offsets = new Int32Array(capacity + 1);
+    this.#bytes = new Uint8Array(capacity * 128);
+  }
+
+  /** Packets in the current batch. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Forgets the current batch, keeping the arrays for the next. */
+  reset(): void {
+    this.#count = 0;
+    this.#byteLength = 0;
+    for (let c = 0; c < PACKET_COLUMNS.length; c++) {
+      this.#hasNull[c] = false;
+      this.#dictionaries[c]?.clear();
+      this.#dictionaryValues[c] = [];
+    }
+  }
+
+  /** The current batch: a view valid until the next append or `reset()`. */
+  build(): ColumnarBatch {
+    const count = this.#count;
+    const columns: PacketColumn[] = PACKET_COLUMNS.map((spec, c) => {
+      const validity = this.#hasNull[c] ? this.#validity[c] : null;
+      switch (spec.storage) {
+        case "bool":
+          return { storage: "bool", bits: this.#bits[c]!, validity };
+        case "string":
+          return {
+            storage: "string",
+            indices: this.#indices[c]!,
+            dictionary: this.#dictionaryValues[c],
+            validity,
+          };
+        case "binary":
+          return {
+            storage: "binary",
+            offsets: this.#offsets,
+            bytes: this.#bytes,
+            validity,
+          };
+        default:
+          return { storage: spec.storage, values: this.#values[c]!, validity };
+      }
+    });
+    return { count, columns };
+  }
+
+  #grow(): void {
+    const capacity = this.#capacity * 2;
+    for (let c = 0; c < PACKET_COLUMNS.length; c++) {
+      const values = this.#values[c];
+      if (values) this.#values[c] = grown(values, capacity);
+      const indices = this.#indices[c];
+      if (indices) this.#indices[c] = grown(indices, capacity);
+      const bits = this.#bits[c];
+      if (bits) this.#bits[c] = grown(bits, (capacity + 7) >> 3);
+      const validity = this.#validity[c];
+      if (validity) this.#validity[c] = grown(validity, (capacity + 7) >> 3);
+    }
+    this.#offsets = grown(this.#offsets, capacity + 1);
+    this.#capacity = capacity;
+  }
+
+  #reserveBytes(length: number): void {
+    const need = this.#byteLength + length;
+    if (need <= this.#bytes.length) return;
+    let size = this.#bytes.length * 2;
+    while (size < need) size *= 2;
+    const bytes = new Uint8Array(size);
+    bytes.set(this.#bytes.subarray(0, this.#byteLength));
+    this.#bytes = bytes;
+  }
+
+  #present(c: number, row: number, present: boolean): void {
+    const validity = this.#validity[c];
+    if (validity === null) return;
+    if (present) validity[row >> 3] |= 1 << (row & 7);
+    else {
+      validity[row >> 3] &= ~(1 << (row & 7));
+      this.#hasNull[c] = true;
+    }
+  }
+
+  /** A number, or null when `value` is negative (PacketHeaders' "absent"). */
+  #num(c: number, row: number, value: number): void {
+    const present = value >= 0;
+    this.#values[c]![row] = present ? value : 0;
+    this.#present(c, row, present);
+  }
+
+  #bool(c: number, row: number, value: boolean): void {
+    const bits = this.#bits[c]!;
+    if (value) bits[row >> 3] |= 1 << (row & 7);
+    else bits[row >> 3] &= ~(1 << (row & 7));
+  }
+
+  #str(c: number, row: number, value: string | null): void {
+    if (value === null) {
+      this.#indices[c]![row] = 0;
+      this.#present(c, row, false);
+      return;
+    }
+    const dictionary = this.#dictionaries[c]!;
+    let index = dictionary.get(value);
+    if (index === undefined) {
+      index = dictionary.size;
+      dictionary.set(value, index);
+      this.#dictionaryValues[c].push(value);
+    }
+    this.#indices[c]![row] = index;
+    this.#present(c, row, true);
+  }
+
+  /** Starts a row; returns its index. */
+  #row(): number {
+    if (this.#count === this.#capacity) this.#grow();
+    return this.#count++;
+  }
+
+  /** Ends the binary value of `row` (an empty one when nothing was written). */
+  #endBinary(row: number, present: boolean): void {
+    this.#offsets[row + 1] = this.#byteLength;
+    this.#present(DATA, row, present);
+  }
+
+  /**
+   * Appends one packet from its decoded headers and the frame they were
+   * decoded from, as `decodePacket` would make its record, without
+   * allocating (addresses are formatted through the formatters' caches and
+   * looked up in this batch's dictionaries).
+   */
+  appendHeaders(frame: Uint8Array, h: PacketHeaders, options: AppendHeadersOptions): void {
+    const row = this.#row();
+    this.#offsets[row] = this.#byteLength;
+    const v6 = h.addressFamily === 6;
+    this.#values[TIMESTAMP]![row] = options.timestampSec;
+    this.#str(INTERFACE, row, options.interfaceName);
+    this.#str(
+      SRC_IP,
+      row,
+      h.srcAddrOffset < 0
+        ? null
+        : v6
+        ? formatIpv6(frame, h.srcAddrOffset)
+        : formatIpv4(frame, h.srcAddrOffset),
+    );
+    this.#str(
+      DST_IP,
+      row,
+      h.dstAddrOffset < 0
+        ? null
+        : v6
+        ? formatIpv6(frame, h.dstAddrOffset)
+        : formatIpv4(frame, h.dstAddrOffset),
+    );
+    this.#str(PROTOCOL, row, h.protocol);
+    this.#num(SRC_PORT, row, h.srcPort);
+    this.#num(DST_PORT, row, h.dstPort);
+    this.#values[LENGTH]![row] = h.wireLength;
+    this.#values[CAPLEN]![row] = h.caplen;
+    this.#num(LINK_TYPE, row, h.linkType);
+    this.#str(ETH_SRC, row, h.ethSrcOffset < 0 ? null : formatMac(frame, h.ethSrcOffset));
+    this.#str(ETH_DST, row, h.ethDstOffset < 0 ? null : formatMac(frame, h.ethDstOffset));
+    this.#num(ETHER_TYPE, row, h.etherType);
+    this.#num(VLAN_ID, row, h.vlanId);
+    this.#num(VLAN_INNER_ID, row, h.vlanInnerId);
+    this.#num(IP_VERSION, row, h.ipVersion === 0 ? -1 : h.ipVersion);
+    this.#num(IP_PROTO, row, h.ipProto);
+    this.#num(TTL, row, h.ttl);
+    this.#num(IP_ID, row, h.ipId);
+    this.#num(IP_TOS, row, h.ipTos);
+    this.#num(IP_HEADER_LENGTH, row, h.ipHeaderLength);
+    this.#num(IP_FLOW_LABEL, row, h.ipFlowLabel);
+    this.#num(FRAG_OFFSET, row, h.fragOffset);
+    this.#bool(MORE_FRAGMENTS, row, h.moreFragments);
+    this.#bool(DONT_FRAGMENT, row, h.dontFragment);
+    this.#bool(IS_FRAGMENT, row, h.isFragment);
+    this.#num(TCP_SEQ, row, h.tcpSeq);
+    this.#num(TCP_ACK, row, h.tcpAck);
+    this.#num(TCP_FLAGS, row, h.tcpFlags);
+    this.#num(TCP_WINDOW, row, h.tcpWindow);
+    this.#num(TCP_HEADER_LENGTH, row, h.tcpHeaderLength);
+    this.#num(ICMP_TYPE, row, h.icmpType);
+    this.#num(ICMP_CODE, row, h.icmpCode);
+    this.#num(ICMP_ID, row, h.icmpId);
+    this.#num(ICMP_SEQ, row, h.icmpSeq);
+    this.#num(ARP_OPCODE, row, h.arpOpcode);
+    this.#str(TUNNEL_TYPE, row, h.tunnelType);
+    const tunnelV6 = h.tunnelAddressFamily === 6;
+    this.#str(
+      TUNNEL_SRC_IP,
+      row,
+      h.tunnelSrcOffset < 0
+        ? null
+        : tunnelV6
+        ? formatIpv6(frame, h.tunnelSrcOffset)
+        : formatIpv4(frame, h.tunnelSrcOffset),
+    );
+    this.#str(
+      TUNNEL_DST_IP,
+      row,
+      h.tunnelDstOffset < 0
+        ? null
+        : tunnelV6
+        ? formatIpv6(frame, h.tunnelDstOffset)
+        : formatIpv4(frame, h.tunnelDstOffset),
+    );
+    this.#num(TUNNEL_ID, row, h.tunnelId);
+    this.#values[TUNNEL_DEPTH]![row] = h.tunnelDepth;
+    this.#values[PAYLOAD_LENGTH]![row] = h.payloadLength;
+    this.#bool(MALFORMED, row, h.malformedReason !== null);
+    this.#str(MALFORMED_REASON, row, h.malformedReason);
+    switch (options.payloadCapture) {
+      case "none":
+        this.#endBinary(row, false);
+        break;
+      case "full":
+        this.#reserveBytes(frame.length);
+        this.#bytes.set(frame, this.#byteLength);
+        this.#byteLength += frame.length;
+        this.#endBinary(row, true);
+        break;
+      case "headers": {
+        // A copy loop, not subarray(): no view object per packet for a few dozen bytes.
+        const end = h.headerEnd;
+        this.#reserveBytes(end);
+        const bytes = this.#bytes;
+        let at = this.#byteLength;
+        for (let i = 0; i < end; i++) bytes[at++] = frame[i];
+        this.#byteLength = at;
+        this.#endBinary(row, true);
+        break;
+      }
+      default:
+        throw new RangeError(
+          `Cannot append a packet as 'payloadCapture' must be "full", "headers" or "none": current value is ${options.payloadCapture}`,
+        );
+    }
+  }
+
+  /** Appends one record (already validated against `PACKET_FIELDS`): the JSON path. */
+  appendRecord(record: PacketRecord): void {
+    const row = this.#row();
+    this.#offsets[row] = this.#byteLength;
+    for (const spec of PACKET_COLUMNS) {
+      const c = spec.index;
+      const value = record[spec.name];
+      switch (spec.storage) {
+        case "bool":
+          this.#bool(c, row, value === true);
+          this.#present(c, row, value !== null);
+          break;
+        case "string":
+          this.#str(c, row, value as string | null);
+          break;
+        case "binary":
+          if (value === null) this.#endBinary(row, false);
+          else {
+            const bytes = Uint8Array.fromBase64(value as string);
+            this.#reserveBytes(bytes.length);
+            this.#bytes.set(bytes, this.#byteLength);
+            this.#byteLength += bytes.length;
+            this.#endBinary(row, true);
+          }
+          break;
+        default:
+          this.#values[c]![row] = value === null ? 0 : value as number;
+          this.#present(c, row, value !== null);
+      }
+    }
+  }
+
+  /** Appends packet `row` of another batch (splitting or joining batches). */
+  appendRow(source: ColumnarBatch, sourceRow: number): void {
+    const row = this.#row();
+    this.#offsets[row] = this.#byteLength;
+    for (const spec of PACKET_COLUMNS) {
+      const c = spec.index;
+      const from = source.columns[c];
+      const present = isPresent(from.validity, sourceRow);
+      switch (from.storage) {
+        case "bool":
+          this.#bool(c, row, (from.bits[sourceRow >> 3] & (1 << (sourceRow & 7))) !== 0);
+          this.#present(c, row, present);
+          break;
+        case "string":
+          this.#str(
+            c,
+            row,
+            present ? (from as StringColumn).dictionary[from.indices[sourceRow]] : null,
+          );
+          break;
+        case "binary": {
+          const { offsets, bytes } = from as BinaryColumn;
+          if (!present) this.#endBinary(row, false);
+          else {
+            const start = offsets[sourceRow], end = offsets[sourceRow + 1];
+            this.#reserveBytes(end - start);
+            this.#bytes.set(bytes.subarray(start, end), this.#byteLength);
+            this.#byteLength += end - start;
+            this.#endBinary(row, true);
+          }
+          break;
+        }
+        default:
+          this.#values[c]![row] = present ? from.values[sourceRow] : 0;
+          this.#present(c, row, present);
+      }
+    }
+  }
+}
