@@ -5,9 +5,14 @@
  * capture agent. The agent captures live when libpcap and the privilege are
  * there; otherwise it replays the bundled demo capture made by the lab.
  *
- * `deno task serve` is this program with `--role serve`: no agent, and the
- * aggregator in-process only on the embedded default (`--no-aggregate` turns
- * it off); with PostgreSQL, run `deno task aggregate` separately.
+ * `deno task serve` is this program with `--role serve`: no agent. Both run
+ * the aggregator in-process unless `--no-aggregate`; with PostgreSQL it
+ * stands by while another aggregator (a `deno task aggregate` or another
+ * server's) is active, so any number of servers is safe.
+ *
+ * Records go to `server.log` and `aggregator.log` in LOG_DIR (the agent, a
+ * child process, writes `agent.log`). A wrong DATABASE_URL, a port in use or
+ * a data folder open in another process prints one line and exits 1.
  *
  * @module
  */
@@ -20,13 +25,14 @@ import {
   loadConfig,
   LOG_ROOT,
 } from "@traffic-analyzer/shared";
-import { runServer } from "@traffic-analyzer/server/serve";
+import { runServer, ServerStartError } from "@traffic-analyzer/server/serve";
+import { DatabaseOpenError } from "@traffic-analyzer/shared/db";
 import { resolveIngestTokens } from "@traffic-analyzer/server";
 import { type RunningAggregator, startAggregator } from "@traffic-analyzer/aggregator";
 import { ScorerLoadError } from "@traffic-analyzer/aggregator/scorer";
 import { CaptureError, LiveCapture } from "@traffic-analyzer/agent/capture";
 
-const log = getLogger([LOG_ROOT, "start"]);
+const aggregatorLog = getLogger([LOG_ROOT, "aggregator"]);
 const DEMO_CAPTURE = new URL("./models/captures/demo.pcap", import.meta.url);
 
 /** Why live capture cannot run here, or null when it can. */
@@ -103,15 +109,26 @@ if (import.meta.main) {
   const { config, flags } = loaded;
   const serveOnly = flags.role === "serve";
   const withAgent = !serveOnly && flags["no-agent"] !== true;
-  const withAggregator = flags["no-aggregate"] !== true &&
-    (!serveOnly || config.databaseUrl === null);
+  const withAggregator = flags["no-aggregate"] !== true;
+  const role = serveOnly ? "serve" : "start";
 
   await configureLogging({
-    component: serveOnly ? "server" : "start",
+    component: "server",
+    alsoComponents: ["aggregator"],
     logDir: config.logDir,
     level: config.logLevel,
   });
-  const server = await runServer(config);
+  let server;
+  try {
+    server = await runServer(config);
+  } catch (error) {
+    if (error instanceof DatabaseOpenError || error instanceof ServerStartError) {
+      console.error(`${role}: ${error.message}`);
+      await closeLogging();
+      Deno.exit(1);
+    }
+    throw error;
+  }
   let aggregator: RunningAggregator | null = null;
   if (withAggregator) {
     try {
@@ -119,14 +136,14 @@ if (import.meta.main) {
         sql: server.db.sql,
         kind: server.db.kind,
       });
-      log.info("Aggregator running in-process every {sec} s with model {model}", {
+      aggregatorLog.info("Aggregator running in-process every {sec} s with model {model}", {
         sec: config.aggregateIntervalMs / 1000,
         model: aggregator.scorer.modelVersion,
       });
     } catch (error) {
       await server.shutdown();
       if (error instanceof ScorerLoadError) {
-        console.error(`start: ${error.message}`);
+        console.error(`${role}: ${error.message}`);
         Deno.exit(1);
       }
       throw error;

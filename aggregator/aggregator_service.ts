@@ -9,6 +9,7 @@
 import { getLogger } from "@logtape/logtape";
 import { LOG_ROOT } from "@traffic-analyzer/shared";
 import {
+  describeDatabaseError,
   dropExpiredRawPackets,
   forgetRawPacketPartitions,
   type Sql,
@@ -52,6 +53,22 @@ export interface AggregatorServiceOptions {
    * @default 2.5 × intervalMs
    */
   standbyMs?: number;
+  /**
+   * Longest wait between passes while they keep failing: the wait starts at
+   * one interval and doubles up to this (never below one interval).
+   * @default 300_000
+   */
+  maxBackoffMs?: number;
+}
+
+/** How the pass loop is doing, for health reports and tests. */
+export interface AggregatorLoopStatus {
+  /** Passes failed in a row (0 after a pass that succeeded). */
+  consecutiveFailures: number;
+  /** The last failure, in one line; null after a pass that succeeded. */
+  lastError: string | null;
+  /** Passes run by the loop, failed or not. */
+  passes: number;
 }
 
 /** The aggregation loop of one process. */
@@ -64,6 +81,7 @@ export class AggregatorService {
   #running: Promise<unknown> | null = null;
   #stopped = true;
   #cronAbort: AbortController | null = null;
+  #status: AggregatorLoopStatus = { consecutiveFailures: 0, lastError: null, passes: 0 };
 
   constructor(options: AggregatorServiceOptions) {
     const intervalMs = options.intervalMs ?? 30_000;
@@ -80,6 +98,7 @@ export class AggregatorService {
       copyNewFlows: options.copyNewFlows ?? false,
       instanceId: options.instanceId ?? Deno.hostname(),
       standbyMs: options.standbyMs ?? intervalMs * 2.5,
+      maxBackoffMs: Math.max(intervalMs, options.maxBackoffMs ?? 300_000),
       sql: options.sql,
       scorer: options.scorer,
       flowTableOptions: options.flowTableOptions,
@@ -124,6 +143,11 @@ export class AggregatorService {
     }
   }
 
+  /** How the pass loop is doing. */
+  get status(): Readonly<AggregatorLoopStatus> {
+    return { ...this.#status };
+  }
+
   /** Drops expired raw-packet partitions now. */
   async enforceRetention(): Promise<void> {
     const result = await dropExpiredRawPackets(this.#options.sql, {
@@ -147,20 +171,61 @@ export class AggregatorService {
       this.#options.retentionSchedule,
       { signal: this.#cronAbort.signal },
       () =>
-        this.enforceRetention().catch((error) => log.error("Retention failed: {error}", { error })),
+        this.enforceRetention().catch((error) =>
+          log.error("Retention failed, trying again next hour: {reason}", {
+            reason: describeDatabaseError(error),
+          })
+        ),
     );
     const loop = async () => {
       if (this.#stopped) return;
-      let more = false;
-      try {
-        more = (await this.runOnce()).more;
-      } catch (error) {
-        log.error("Aggregation pass failed, retrying next interval: {error}", { error });
-      }
-      // A backlog is worked off pass after pass, without waiting the interval.
-      if (!this.#stopped) this.#timer = setTimeout(loop, more ? 0 : this.#options.intervalMs);
+      const waitMs = await this.#loopOnce();
+      if (!this.#stopped) this.#timer = setTimeout(loop, waitMs);
     };
     this.#timer = setTimeout(loop, 0);
+  }
+
+  /**
+   * Runs one pass of the loop and returns how long to wait before the next.
+   * A failure of any kind (the database restarting or gone, a statement
+   * timeout, a full disk) is logged once, when the passes start failing, and
+   * the wait doubles from one interval while they keep failing; the first
+   * pass that succeeds again says so. Nothing here ever throws.
+   */
+  async #loopOnce(): Promise<number> {
+    const { intervalMs, maxBackoffMs } = this.#options;
+    this.#status.passes++;
+    try {
+      const { more } = await this.runOnce();
+      if (this.#status.consecutiveFailures > 0) {
+        log.info("Aggregation passes work again after {failures} failed", {
+          failures: this.#status.consecutiveFailures,
+        });
+      }
+      this.#status.consecutiveFailures = 0;
+      this.#status.lastError = null;
+      // A backlog is worked off pass after pass, without waiting the interval.
+      return more ? 0 : intervalMs;
+    } catch (error) {
+      const failures = ++this.#status.consecutiveFailures;
+      const reason = describeDatabaseError(error);
+      this.#status.lastError = reason;
+      const waitMs = Math.min(maxBackoffMs, intervalMs * 2 ** Math.min(failures - 1, 30));
+      if (failures === 1) {
+        log.error(
+          "Aggregation pass failed: {reason}. Retrying in {sec} s, then less often " +
+            "while passes keep failing (logged again once they work)",
+          { reason, sec: waitMs / 1000 },
+        );
+        log.debug("Aggregation pass failure: {error}", { error });
+      } else {
+        log.debug("Aggregation pass failed again ({failures} in a row): {reason}", {
+          failures,
+          reason,
+        });
+      }
+      return waitMs;
+    }
   }
 
   /** Stops the loop and waits for a running pass to finish. */

@@ -15,7 +15,7 @@ import {
   loadConfig,
   LOG_ROOT,
 } from "@traffic-analyzer/shared";
-import { migrate, openDatabase } from "@traffic-analyzer/shared/db";
+import { DatabaseOpenError, migrate, openDatabase } from "@traffic-analyzer/shared/db";
 import { ScorerLoadError } from "./scorer/mod.ts";
 import { startAggregator } from "./start_aggregator.ts";
 
@@ -49,11 +49,22 @@ export async function main(args: string[]): Promise<number> {
     logDir: config.logDir,
     level: config.logLevel,
   });
-  const db = await openDatabase({
-    databaseUrl: config.databaseUrl,
-    poolSize: 2,
-    applicationName: "traffic-analyzer-aggregator",
-  });
+  let db;
+  try {
+    db = await openDatabase({
+      databaseUrl: config.databaseUrl,
+      poolSize: 2,
+      applicationName: "traffic-analyzer-aggregator",
+      verify: true,
+    });
+  } catch (error) {
+    await closeLogging();
+    if (error instanceof DatabaseOpenError) {
+      console.error(`aggregate: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
   try {
     await migrate(db.sql);
     let aggregator;

@@ -1,10 +1,14 @@
 /**
- * `deno task serve`: the ingest and API server on its own.
+ * The ingest and API server alone, without an aggregator: the server never
+ * imports the aggregator (the walls), so this entry point cannot run one.
+ * `deno task serve` runs `start.ts --role serve` instead, which composes the
+ * two in one process.
  *
  * @module
  */
 import { closeLogging, ConfigError, configureLogging, loadConfig } from "@traffic-analyzer/shared";
-import { runServer } from "./serve.ts";
+import { DatabaseOpenError } from "@traffic-analyzer/shared/db";
+import { runServer, ServerStartError } from "./serve.ts";
 
 if (import.meta.main) {
   let loaded;
@@ -14,7 +18,7 @@ if (import.meta.main) {
       extraFlags: [{
         name: "no-aggregate",
         type: "boolean",
-        help: "Do not run the aggregator inside the server (embedded default only).",
+        help: "Accepted for `deno task serve` compatibility; this server never aggregates.",
       }],
     });
   } catch (error) {
@@ -30,7 +34,17 @@ if (import.meta.main) {
     logDir: config.logDir,
     level: config.logLevel,
   });
-  const server = await runServer(config);
+  let server;
+  try {
+    server = await runServer(config);
+  } catch (error) {
+    if (error instanceof DatabaseOpenError || error instanceof ServerStartError) {
+      console.error(`serve: ${error.message}`);
+      await closeLogging();
+      Deno.exit(1);
+    }
+    throw error;
+  }
   console.log(`Traffic Analyzer is serving on ${server.url}`);
   const stop = async () => {
     await server.shutdown();

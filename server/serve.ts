@@ -23,6 +23,14 @@ export interface RunningServer {
   finished: Promise<void>;
 }
 
+/** Raised when the server cannot start listening; the message is one line for the user. */
+export class ServerStartError extends Error {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, options);
+    this.name = "ServerStartError";
+  }
+}
+
 /** Options for {@link runServer}. */
 export interface RunServerOptions {
   /** An already open database; when absent one is opened from `config`. */
@@ -36,12 +44,38 @@ export async function runServer(
   config: Config,
   options: RunServerOptions = {},
 ): Promise<RunningServer> {
+  const pgliteDir = `${config.dataDir}/pglite`;
+  if (!options.db && config.databaseUrl === null) {
+    // The first start creates the database (PGlite's initdb) and applies
+    // every migration: 10 to 20 s in which nothing else would be printed.
+    const exists = await Deno.stat(`${pgliteDir}/PG_VERSION`).then(() => true, () => false);
+    log.info(
+      exists
+        ? "Opening the embedded database in {dir}…"
+        : "Creating the embedded database in {dir} (first start only; this takes 10 to 20 s)…",
+      { dir: pgliteDir },
+    );
+  }
   const db = options.db ?? await openDatabase({
     databaseUrl: config.databaseUrl,
-    pgliteDir: `${config.dataDir}/pglite`,
+    pgliteDir,
     poolSize: config.dbPoolSize,
     applicationName: "traffic-analyzer-server",
+    verify: true,
   });
+  try {
+    return await migrateAndListen(config, db, options);
+  } catch (error) {
+    if (!options.db) await db.close();
+    throw error;
+  }
+}
+
+async function migrateAndListen(
+  config: Config,
+  db: Database,
+  options: RunServerOptions,
+): Promise<RunningServer> {
   const { applied, version } = await migrate(db.sql);
   log.info(
     "Database {backend} at schema version {version} (applied now: {applied})",
@@ -83,13 +117,32 @@ export async function runServer(
   const abort = new AbortController();
   let resolveListening: (addr: Deno.NetAddr) => void;
   const listening = new Promise<Deno.NetAddr>((r) => resolveListening = r);
-  const server = Deno.serve({
-    hostname: config.host,
-    port: config.port,
-    signal: abort.signal,
-    ...tls,
-    onListen: (addr) => resolveListening(addr as Deno.NetAddr),
-  }, app.fetch);
+  let server: Deno.HttpServer;
+  try {
+    server = Deno.serve({
+      hostname: config.host,
+      port: config.port,
+      signal: abort.signal,
+      ...tls,
+      onListen: (addr) => resolveListening(addr as Deno.NetAddr),
+    }, app.fetch);
+  } catch (cause) {
+    if (cause instanceof Deno.errors.AddrInUse) {
+      throw new ServerStartError(
+        `cannot listen on ${config.host}:${config.port}: the port is in use by another ` +
+          "program; set PORT (or --port) to a free port, or to 0 to pick one",
+        { cause },
+      );
+    }
+    if (cause instanceof Deno.errors.AddrNotAvailable) {
+      throw new ServerStartError(
+        `cannot listen on ${config.host}:${config.port}: this machine has no such address; ` +
+          "check HOST (or --host)",
+        { cause },
+      );
+    }
+    throw cause;
+  }
   const addr = await listening;
   const scheme = config.tlsCert ? "https" : "http";
   const shownHost = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;

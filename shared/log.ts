@@ -4,6 +4,8 @@
  *
  * Libraries and tests only call `getLogger(...)`; nothing is printed until a
  * `main.ts` calls {@link configureLogging}, which keeps test output clean.
+ * A process that runs several components (the server with its in-process
+ * aggregator) writes each one's records to its own file.
  *
  * @module
  */
@@ -29,6 +31,13 @@ export interface ConfigureLoggingOptions {
   level?: "debug" | "info" | "warning" | "error";
   /** Also print to stdout. @default true */
   console?: boolean;
+  /**
+   * Other components in this process whose records (logger category
+   * `[LOG_ROOT, name, …]`) go to `<logDir>/<name>.log` instead of the main
+   * component's file, e.g. `["aggregator"]` in the server.
+   * @default []
+   */
+  alsoComponents?: string[];
 }
 
 function fileSink(path: string): Sink & Disposable {
@@ -50,20 +59,34 @@ export async function configureLogging(
 ): Promise<void> {
   const logDir = options.logDir ?? "./logs";
   await Deno.mkdir(logDir, { recursive: true });
+  const level = options.level ?? "info";
   const sinks: Record<string, Sink> = {
     file: fileSink(`${logDir}/${options.component}.log`),
   };
-  if (options.console !== false) sinks.console = getConsoleSink();
-  const names = Object.keys(sinks);
+  const consoleSinks: string[] = [];
+  if (options.console !== false) {
+    sinks.console = getConsoleSink();
+    consoleSinks.push("console");
+  }
+  const others = (options.alsoComponents ?? []).filter((name) => name !== options.component);
+  for (const name of others) sinks[`file:${name}`] = fileSink(`${logDir}/${name}.log`);
+  const names = ["file", ...consoleSinks];
   await configure({
     reset: true,
     sinks,
     loggers: [
       {
         category: [LOG_ROOT],
-        lowestLevel: options.level ?? "info",
+        lowestLevel: level,
         sinks: names,
       },
+      // Each other component's records go to its own file (and stdout), not the main one.
+      ...others.map((name) => ({
+        category: [LOG_ROOT, name],
+        lowestLevel: level,
+        sinks: [`file:${name}`, ...consoleSinks],
+        parentSinks: "override" as const,
+      })),
       { category: ["logtape", "meta"], lowestLevel: "warning", sinks: names },
     ],
   });

@@ -11,7 +11,7 @@
  *   tcpdump and tcpreplay.
  *
  * Prints what it measures, then one `BENCH_METRICS {...}` line for the
- * harness (shared/bench/bench_metrics.ts); `{"skipped": reason}` when the
+ * harness (bench/bench_metrics.ts); `{"skipped": reason}` when the
  * machine cannot run the case.
  *
  * ```sh
@@ -29,7 +29,7 @@ import { readCaptureBatches } from "@traffic-analyzer/shared/pcap";
 import { runCaptureBench } from "../capture/capture_bench.ts";
 import { CaptureError, isLibpcapAvailable, LiveCapture } from "../capture/mod.ts";
 
-/** Prefix of the line the harness reads (shared/bench/bench_metrics.ts). */
+/** Prefix of the line the harness reads (bench/bench_metrics.ts). */
 const BENCH_METRICS_PREFIX = "BENCH_METRICS ";
 
 /** tcpreplay processes offering traffic at once in the capture case. */

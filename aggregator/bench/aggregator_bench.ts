@@ -14,7 +14,7 @@
  *   reachable PostgreSQL; the schema is dropped afterwards.
  *
  * Prints what it measures, then one `BENCH_METRICS {...}` line for the
- * harness (shared/bench/bench_metrics.ts).
+ * harness (bench/bench_metrics.ts).
  *
  * ```sh
  * deno run --allow-read --allow-ffi --allow-env --allow-sys \
@@ -47,7 +47,7 @@ import { readCaptureBatches } from "@traffic-analyzer/shared/pcap";
 import { type PassStep, runAggregationPass } from "../aggregation_pass.ts";
 import { loadFlowScorer, loadFlowScorerInWorker, type OnnxFlowScorer } from "../scorer/mod.ts";
 
-/** Prefix of the line the harness reads (shared/bench/bench_metrics.ts). */
+/** Prefix of the line the harness reads (bench/bench_metrics.ts). */
 const BENCH_METRICS_PREFIX = "BENCH_METRICS ";
 /** Where `deno task bench` and the tests look for PostgreSQL when DATABASE_URL is unset. */
 const DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/test";

@@ -10,7 +10,7 @@
  * ```
  *
  * It prints a line per run and one `BENCH_METRICS {...}` line
- * (shared/bench/bench_metrics.ts). Both passes are rated by CPU time.
+ * (bench/bench_metrics.ts). Both passes are rated by CPU time.
  *
  * @module
  */

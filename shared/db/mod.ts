@@ -17,4 +17,5 @@ export * from "./feature_vector_bytes.ts";
 export * from "./batch_packet_columns.ts";
 export * from "./copy_in.ts";
 export * from "./flow_copy.ts";
+export * from "./describe_database_error.ts";
 export * from "./raw_packet_copy.ts";

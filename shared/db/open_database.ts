@@ -10,6 +10,7 @@
 import postgres from "postgres";
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import { describeDatabaseError } from "./describe_database_error.ts";
 
 /** The postgres.js handle every store function takes. */
 export type Sql = postgres.Sql<Record<string, never>>;
@@ -64,6 +65,13 @@ export interface OpenDatabaseOptions {
   schema?: string;
   /** Shown in pg_stat_activity. @default "traffic-analyzer" */
   applicationName?: string;
+  /**
+   * On PostgreSQL, ask one query at once, so that a wrong host, port, user
+   * or database fails here with a one-line {@link DatabaseOpenError} (what
+   * programs want at start-up). Otherwise the pool connects on first use.
+   * @default false
+   */
+  verify?: boolean;
 }
 
 // bigint (int8) comes back as a JS number: row ids, counters and byte totals
@@ -102,8 +110,36 @@ async function makeSocketDir(pgliteDir: string | null): Promise<string> {
 }
 
 /**
+ * Takes an exclusive lock on a PGlite data folder (a `<folder>.lock` file
+ * beside it, holding the owner's pid), so that a second process on the same
+ * DATA_DIR is refused instead of corrupting the database: PGlite belongs to
+ * one process. The kernel releases the lock when the process dies.
+ */
+async function lockDataFolder(dir: string): Promise<Deno.FsFile> {
+  const path = `${dir.replace(/\/+$/, "")}.lock`;
+  const file = await Deno.open(path, { read: true, write: true, create: true });
+  if (!await file.tryLock(true)) {
+    file.close();
+    const owner = (await Deno.readTextFile(path).catch(() => "")).trim();
+    throw new DatabaseOpenError(
+      `the embedded database in ${dir} is in use by another process` +
+        `${/^\d+$/.test(owner) ? ` (pid ${owner})` : ""}: stop it first, ` +
+        "or give this one another DATA_DIR",
+    );
+  }
+  await file.truncate(0);
+  await file.write(new TextEncoder().encode(`${Deno.pid}\n`));
+  return file;
+}
+
+/**
  * Opens PostgreSQL or PGlite and returns a postgres.js handle to it.
  * Does not run migrations: call `migrate(db.sql)` next.
+ *
+ * With `verify`, PostgreSQL is asked one query at once, so a wrong host,
+ * port, user or database fails here with a {@link DatabaseOpenError} whose
+ * message says in one line what failed and what to check. A PGlite folder
+ * already open in another process is refused the same way.
  */
 export async function openDatabase(
   options: OpenDatabaseOptions = {},
@@ -114,6 +150,15 @@ export async function openDatabase(
       max: options.poolSize ?? 10,
       connect_timeout: 10,
     }) as unknown as Sql;
+    try {
+      if (options.verify) await sql`select 1`;
+    } catch (cause) {
+      await sql.end({ timeout: 0 }).catch(() => {});
+      throw new DatabaseOpenError(
+        describeDatabaseError(cause, { databaseUrl: options.databaseUrl }),
+        { cause },
+      );
+    }
     let closed = false;
     return {
       sql,
@@ -129,10 +174,16 @@ export async function openDatabase(
 
   const dir = options.pgliteDir ?? null;
   let pglite: PGlite;
+  let lock: Deno.FsFile | null = null;
   try {
-    if (dir) await Deno.mkdir(dir, { recursive: true });
+    if (dir) {
+      await Deno.mkdir(dir, { recursive: true });
+      lock = await lockDataFolder(dir);
+    }
     pglite = await PGlite.create(dir ?? "memory://");
   } catch (cause) {
+    lock?.close();
+    if (cause instanceof DatabaseOpenError) throw cause;
     throw new DatabaseOpenError(
       `Cannot open the embedded PGlite database in ${dir ?? "memory"}: ${cause}`,
       { cause },
@@ -167,6 +218,7 @@ export async function openDatabase(
       await sql.end({ timeout: 5 });
       await server.stop();
       await pglite.close();
+      lock?.close();
       await Deno.remove(socketDir, { recursive: true }).catch(() => {});
     },
   };

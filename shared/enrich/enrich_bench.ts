@@ -2,7 +2,7 @@
  * Bench script of the `enrich` case: loads the shipped databases, then looks
  * up a fixed mix of addresses (60 % public IPv4, 20 % public IPv6, 20 %
  * private, as flow endpoints seen from inside a network are) and prints the
- * rates as a `BENCH_METRICS` line for `shared/bench/_enrich_case.ts`.
+ * rates as a `BENCH_METRICS` line for `bench/_enrich_case.ts`.
  *
  * ```sh
  * deno run --allow-read shared/enrich/enrich_bench.ts [--lookups N]

@@ -1,5 +1,6 @@
 /**
- * Helpers for tests and benchmarks: realistic sample records and free ports.
+ * Helpers for tests and benchmarks: realistic sample records, free ports and
+ * throwaway PostgreSQL clusters.
  *
  * @module
  */
@@ -8,3 +9,4 @@ export * from "./sample_records.ts";
 export * from "./free_port.ts";
 export * from "./tshark_conversations.ts";
 export * from "./team_kit.ts";
+export * from "./throwaway_postgres.ts";

@@ -16,6 +16,7 @@
  * | `flows`       | none (rates next to argus; scoring rate)                          |
  * | `aggregation` | one pass over 1.5 M packets (30 s at the ingest target) in < 6 s  |
  * | `enrich`      | >= 300,000 GeoIP + ASN lookups/s on one core                      |
+ * | `soak`        | only with `--only soak`: 10 min at 20k packets/s, RSS stays flat  |
  *
  * Exit code: 0 when every case ran (met or not), 1 when a case failed,
  * 2 on bad arguments.
@@ -44,6 +45,7 @@ import { runCaptureCase } from "./_capture_case.ts";
 import { runFlowsCase } from "./_flows_case.ts";
 import { runAggregationCase } from "./_aggregation_case.ts";
 import { runEnrichCase } from "./_enrich_case.ts";
+import { runSoakCase } from "./_soak_case.ts";
 
 /** How each case is run. */
 const CASE_RUNNERS: Record<BenchCaseName, (context: BenchContext) => Promise<BenchRow[]>> = {
@@ -53,6 +55,7 @@ const CASE_RUNNERS: Record<BenchCaseName, (context: BenchContext) => Promise<Ben
   flows: runFlowsCase,
   aggregation: runAggregationCase,
   enrich: runEnrichCase,
+  soak: runSoakCase,
 };
 
 /** One failed row standing for a case that threw. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readCapture } from "../pcap/capture_reader.ts";
+import { readCapture } from "@traffic-analyzer/shared/pcap";
 import {
   captureInfo,
   describeGivenCapture,
@@ -7,7 +7,7 @@ import {
   tinyPacketsFor,
 } from "./bench_capture.ts";
 
-const DEMO = new URL("../../models/captures/demo.pcap", import.meta.url).pathname;
+const DEMO = new URL("../models/captures/demo.pcap", import.meta.url).pathname;
 
 function wiresharkToolsMissing(): string | null {
   for (const tool of ["mergecap", "editcap", "capinfos"]) {

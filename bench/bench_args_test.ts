@@ -1,9 +1,14 @@
 import assert from "node:assert/strict";
-import { BENCH_CASES, BenchArgsError, DEFAULT_MODEL_PATH, parseBenchArgs } from "./bench_args.ts";
+import {
+  BenchArgsError,
+  DEFAULT_BENCH_CASES,
+  DEFAULT_MODEL_PATH,
+  parseBenchArgs,
+} from "./bench_args.ts";
 
-Deno.test("parseBenchArgs() runs every case, full size, when given nothing", () => {
+Deno.test("parseBenchArgs() runs every speed case (not the soak), full size, when given nothing", () => {
   assert.deepEqual(parseBenchArgs([]), {
-    cases: [...BENCH_CASES],
+    cases: [...DEFAULT_BENCH_CASES],
     quick: false,
     file: null,
     modelPath: DEFAULT_MODEL_PATH,
@@ -70,4 +75,9 @@ Deno.test("parseBenchArgs() refuses what it cannot run, naming the problem", asy
   await t.step("a positional argument", () => {
     assert.throws(() => parseBenchArgs(["decode"]), BenchArgsError);
   });
+});
+
+Deno.test("parseBenchArgs() runs the soak only when --only names it", () => {
+  assert.ok(!parseBenchArgs([]).cases.includes("soak"));
+  assert.deepEqual(parseBenchArgs(["--only", "soak"]).cases, ["soak"]);
 });

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { detectCaptureFormat } from "../pcap/capture_reader.ts";
+import { detectCaptureFormat } from "@traffic-analyzer/shared/pcap";
 
 /** Options for {@linkcode ensureBenchCapture}. */
 export interface BenchCaptureOptions {
@@ -61,7 +61,7 @@ export class BenchCaptureError extends Error {
   }
 }
 
-const REPO_ROOT = new URL("../../", import.meta.url).pathname;
+const REPO_ROOT = new URL("../", import.meta.url).pathname;
 const CAPTURES_DIR = `${REPO_ROOT}models/captures`;
 const DEFAULT_CACHE_DIR = `${REPO_ROOT}data/bench`;
 const TINY_PACKETS = 1000;

@@ -63,7 +63,7 @@ export function createBenchContext(
   args: BenchArgs,
   options: BenchContextOptions = {},
 ): BenchContext {
-  const repoRoot = new URL("../../", import.meta.url).pathname;
+  const repoRoot = new URL("../", import.meta.url).pathname;
   const cacheDir = `${repoRoot}data/bench`;
   let cpu = options.cpu;
   if (cpu === undefined) {

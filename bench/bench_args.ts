@@ -13,6 +13,20 @@ export const BENCH_CASES = [
   "flows",
   "aggregation",
   "enrich",
+  "soak",
+] as const;
+
+/**
+ * The cases a plain `deno task bench` runs: the speed cases. The soak (ten
+ * minutes of steady traffic, watching memory) runs only when `--only` names it.
+ */
+export const DEFAULT_BENCH_CASES = [
+  "ingest",
+  "decode",
+  "capture",
+  "flows",
+  "aggregation",
+  "enrich",
 ] as const;
 
 /** Name of one bench case, as `--only` takes it. */
@@ -50,7 +64,8 @@ export const DEFAULT_MODEL_PATH = "./models/flow_classifier.onnx";
 export const BENCH_USAGE =
   `Usage: deno task bench [--only CASES] [--quick] [--file CAPTURE] [--model PATH] [--json]
 
-  --only CASES    comma-separated cases to run: ${BENCH_CASES.join(", ")} (default: all)
+  --only CASES    comma-separated cases to run: ${BENCH_CASES.join(", ")}
+                  (default: all but soak, which takes 10 minutes: --only soak)
   --quick         smaller inputs for a smoke run (ratios only indicative)
   --file CAPTURE  a pcap/pcapng to decode, assemble and aggregate instead of the one
                   built from models/captures (it should hold real traffic)
@@ -93,7 +108,7 @@ export function parseBenchArgs(args: readonly string[]): BenchArgs {
   } catch (cause) {
     throw new BenchArgsError(`Cannot run the bench: ${(cause as Error).message}`, { cause });
   }
-  let cases: BenchCaseName[] = [...BENCH_CASES];
+  let cases: BenchCaseName[] = [...DEFAULT_BENCH_CASES];
   if (values.only !== undefined) {
     const asked = values.only.flatMap((list) => list.split(",")).map((name) => name.trim());
     const unknown = asked.filter((name) => name !== "" && !isCaseName(name));

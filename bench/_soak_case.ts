@@ -1,0 +1,76 @@
+/**
+ * Case `soak`: 10 minutes of live traffic at 20,000 packets/s through the
+ * real agent, server and aggregator (bench/soak.ts), watching each one's
+ * resident memory. Not a speed case: it runs only with `--only soak`. A row
+ * per program compares the peak RSS of the last minute with the second's
+ * (the first includes start-up); flat memory keeps the ratio near 1.
+ *
+ * @module
+ */
+import type { BenchContext } from "./bench_context.ts";
+import { optionalMetricNumber, optionalMetricString, parseBenchMetrics } from "./bench_metrics.ts";
+import type { BenchRow } from "./bench_row.ts";
+import { runBenchScript } from "./run_bench_script.ts";
+
+/** The soak's rate and length; --quick shortens it to 2 minutes. */
+export const SOAK_PPS = 20_000;
+export const SOAK_MINUTES = 10;
+const QUICK_SOAK_MINUTES = 2;
+
+/**
+ * Memory counts as flat when the last minute's peak stays within this factor
+ * of the second minute's (ratio second / last at least 1 / 1.2).
+ */
+export const SOAK_FLAT_RATIO = 1 / 1.2;
+
+const PROGRAMS = ["agent", "server", "aggregator"] as const;
+
+/** Runs the soak case. */
+export async function runSoakCase(context: BenchContext): Promise<BenchRow[]> {
+  const minutes = context.args.quick ? QUICK_SOAK_MINUTES : SOAK_MINUTES;
+  const metrics = parseBenchMetrics(
+    await runBenchScript(`${context.repoRoot}bench/soak.ts`, {
+      args: ["--minutes", String(minutes), "--pps", String(SOAK_PPS)],
+      // Namespaces, live capture, its own PostgreSQL cluster and the programs.
+      permissions: ["--allow-all"],
+      timeoutSec: minutes * 60 + 600,
+    }),
+  );
+  const target = {
+    kind: "atLeast",
+    value: SOAK_FLAT_RATIO,
+    text: "last minute within 1.2 x the 2nd",
+  } as const;
+  const skipped = optionalMetricString(metrics, "skipped");
+  if (skipped !== null) {
+    return [{
+      caseName: "soak",
+      label: `RSS over ${minutes} min at ${SOAK_PPS} packets/s`,
+      unit: "ratio",
+      ours: null,
+      reference: null,
+      target,
+      status: "skipped",
+      note: skipped,
+    }];
+  }
+  const achieved = optionalMetricNumber(metrics, "achieved_pps");
+  const kernelDropped = optionalMetricNumber(metrics, "kernel_dropped");
+  return PROGRAMS.map((name) => {
+    const second = optionalMetricNumber(metrics, `${name}_rss_minute2_mb`);
+    const last = optionalMetricNumber(metrics, `${name}_rss_last_minute_mb`);
+    const peak = optionalMetricNumber(metrics, `${name}_rss_peak_mb`);
+    const ok = second !== null && last !== null && last > 0;
+    return {
+      caseName: "soak",
+      label: `${name} RSS, 2nd / last minute`,
+      unit: "ratio",
+      ours: ok ? second / last : null,
+      reference: null,
+      target,
+      status: ok ? "measured" : "failed",
+      note: `${second?.toFixed(0)} MB then ${last?.toFixed(0)} MB, peak ${peak?.toFixed(0)} MB; ` +
+        `${achieved} packets/s offered, ${kernelDropped} kernel drops`,
+    } satisfies BenchRow;
+  });
+}

@@ -1,0 +1,215 @@
+/**
+ * The soak (issue 10): live traffic at a steady rate (20,000 packets/s for
+ * 10 minutes by default) through the real programs — a capturing agent, a
+ * server, an aggregator — on a PostgreSQL cluster of its own, sampling the
+ * resident memory (RSS) of each program every few seconds. Memory that
+ * keeps growing under a steady load is a leak; the report gives each
+ * program's peak RSS minute by minute, and how its last minute compares with
+ * its second (the first includes start-up).
+ *
+ * The traffic is `tcpreplay` in a network namespace, looping a capture of
+ * unique TCP conversations onto a veth pair the agent captures on. Needs root,
+ * libpcap and tcpreplay; otherwise it reports why it skipped.
+ *
+ * Prints the table, then one `BENCH_METRICS {...}` line for the harness
+ * (bench/_soak_case.ts). Run alone:
+ * `deno run --allow-all bench/soak.ts --minutes 10 --pps 20000`.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { BENCH_METRICS_PREFIX } from "./bench_metrics.ts";
+import { FaultWorld, type Program, waitFor } from "../faults/fault_world.ts";
+import { createVeth } from "../faults/veth.ts";
+import { writeUniqueCapture } from "../faults/unique_capture.ts";
+
+/** How often RSS is read. */
+const SAMPLE_MS = 5_000;
+
+/** One program's RSS samples. */
+interface Sampled {
+  name: string;
+  program: Program;
+  /** [ms since start, RSS in bytes] */
+  samples: [number, number][];
+}
+
+/** Resident memory of a process, from /proc; null once it is gone. */
+async function rssBytes(pid: number): Promise<number | null> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`).catch(() => null);
+  const kb = status?.match(/^VmRSS:\s+(\d+) kB/m)?.[1];
+  return kb === undefined ? null : Number(kb) * 1024;
+}
+
+function skipReason(): string | null {
+  if (Deno.build.os !== "linux") return "needs Linux";
+  if (Deno.uid() !== 0) return "needs root (network namespace, live capture)";
+  for (const tool of ["tcpreplay", "ip"]) {
+    const found = ["/usr/bin", "/usr/sbin", "/bin", "/sbin"].some((dir) => {
+      try {
+        return Deno.statSync(`${dir}/${tool}`).isFile;
+      } catch {
+        return false;
+      }
+    });
+    if (!found) return `needs ${tool}`;
+  }
+  return null;
+}
+
+function printMetrics(metrics: Record<string, number | string | null>): void {
+  console.log(`${BENCH_METRICS_PREFIX}${JSON.stringify(metrics)}`);
+}
+
+/** Peak of the samples taken in minute `m` (0-based). */
+function peakInMinute(samples: [number, number][], m: number): number | null {
+  const inMinute = samples.filter(([t]) => t >= m * 60_000 && t < (m + 1) * 60_000);
+  return inMinute.length === 0 ? null : Math.max(...inMinute.map(([, rss]) => rss));
+}
+
+async function main(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      minutes: { type: "string", default: "10" },
+      pps: { type: "string", default: "20000" },
+    },
+  });
+  const minutes = Number(values.minutes);
+  const pps = Number(values.pps);
+  if (!(minutes >= 2) || !(pps > 0)) {
+    throw new RangeError(
+      `Cannot soak as '--minutes' must be at least 2 and '--pps' positive: ` +
+        `current values are ${values.minutes} and ${values.pps}`,
+    );
+  }
+  const skipped = skipReason();
+  if (skipped !== null) {
+    printMetrics({ skipped });
+    return;
+  }
+
+  const world = await FaultWorld.create();
+  const veth = await createVeth();
+  let replay: Deno.ChildProcess | null = null;
+  try {
+    const capture = await writeUniqueCapture(`${world.dir}/soak.pcap`, { flows: 2000 });
+    const url = await world.database("soak");
+    const sql = await world.client(url);
+    const server = await world.server({ url, aggregate: false });
+    const aggregator = world.aggregator(url, { AGGREGATE_INTERVAL: "5s" });
+    const sensor = world.sensor("soak");
+    const agent = sensor.agent([], {
+      serverUrl: server.ingestUrl,
+      env: {
+        INTERFACE: veth.hostIf,
+        CAPTURE_FILTER: "tcp",
+        BATCH_SIZE: "1000",
+        BATCH_TIMEOUT: "1s",
+        MAX_RETRIES: "3",
+        RETRY_DELAY: "1s",
+      },
+    });
+    await waitFor("the agent to capture", async () => /Capturing on/.test(await agent.output()));
+
+    const loops = Math.ceil((pps * minutes * 60) / capture.packets);
+    console.log(
+      `soak: ${minutes} min at ${pps} packets/s (${loops} loops of ${capture.packets} packets)`,
+    );
+    const started = Date.now();
+    replay = veth.exec("tcpreplay", [
+      "-q",
+      `--pps=${pps}`,
+      `--loop=${loops}`,
+      "--preload-pcap",
+      "-i",
+      veth.nsIf,
+      capture.path,
+    ]);
+    const replayed = replay.output();
+
+    const programs: Sampled[] = [
+      { name: "agent", program: agent, samples: [] },
+      { name: "server", program: server, samples: [] },
+      { name: "aggregator", program: aggregator, samples: [] },
+    ];
+    const durationMs = minutes * 60_000;
+    for (let next = started; next < started + durationMs; next += SAMPLE_MS) {
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - Date.now())));
+      for (const p of programs) {
+        const rss = await rssBytes(p.program.pid);
+        if (rss !== null) p.samples.push([Date.now() - started, rss]);
+      }
+    }
+    const replayOutput = await replayed;
+    replay = null;
+    const sentMatch = new TextDecoder().decode(replayOutput.stdout).match(
+      /Actual: (\d+) packets/,
+    );
+    const sent = sentMatch ? Number(sentMatch[1]) : null;
+    const seconds = (Date.now() - started) / 1000;
+
+    // Let the agent deliver what it holds, then read what arrived.
+    await agent.kill("SIGTERM");
+    await waitFor("the aggregator to catch up", async () => {
+      const [row]: [{ behind: number }] = await sql`
+        select count(*)::int as behind from ingest_batches
+        where id > (select last_batch_id from aggregator_progress)`;
+      return row.behind === 0;
+    }, 300_000);
+    const [stored]: [{ packets: number; flows: number }] = await sql`
+      select coalesce(sum(record_count), 0)::int8 as packets,
+        (select count(*) from traffic_data)::int8 as flows
+      from ingest_batches`;
+    const counters = await sensor.counters();
+
+    const mb = (bytes: number | null) => bytes === null ? "-" : (bytes / 1e6).toFixed(0);
+    console.log(`\npeak RSS by minute (MB), sampled every ${SAMPLE_MS / 1000} s`);
+    console.log(
+      ["minute", ...programs.map((p) => p.name)].map((c) => c.padStart(11)).join(""),
+    );
+    for (let m = 0; m < minutes; m++) {
+      console.log(
+        [String(m + 1), ...programs.map((p) => mb(peakInMinute(p.samples, m)))]
+          .map((c) => c.padStart(11)).join(""),
+      );
+    }
+    const metrics: Record<string, number | string | null> = {
+      minutes,
+      offered_pps: pps,
+      sent_packets: sent,
+      achieved_pps: sent === null ? null : Math.round(sent / seconds),
+      captured_packets: counters.captured ?? null,
+      kernel_dropped: counters.kernel_dropped ?? null,
+      outbox_dropped: counters.dropped ?? null,
+      stored_packets: stored.packets,
+      flows: stored.flows,
+    };
+    for (const p of programs) {
+      const second = peakInMinute(p.samples, 1);
+      const last = peakInMinute(p.samples, minutes - 1);
+      metrics[`${p.name}_rss_minute2_mb`] = second === null ? null : second / 1e6;
+      metrics[`${p.name}_rss_last_minute_mb`] = last === null ? null : last / 1e6;
+      metrics[`${p.name}_rss_peak_mb`] = Math.max(...p.samples.map(([, r]) => r)) / 1e6;
+    }
+    console.log(
+      `\nsent ${sent} packets in ${seconds.toFixed(0)} s; agent captured ` +
+        `${counters.captured}, kernel dropped ${counters.kernel_dropped}; stored ` +
+        `${stored.packets} packets, ${stored.flows} flows`,
+    );
+    printMetrics(metrics);
+    await aggregator.kill();
+    await server.kill();
+  } finally {
+    try {
+      replay?.kill("SIGTERM");
+      await replay?.status;
+    } catch { /* ended */ }
+    await world.destroy();
+    await veth.remove();
+  }
+}
+
+if (import.meta.main) {
+  await main(Deno.args);
+}
