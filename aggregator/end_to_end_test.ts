@@ -137,7 +137,8 @@ Deno.test({
         const res = await fetch(`${baseUrl}health`);
         await res.body?.cancel();
         return res.ok ? true : null;
-      }, 60_000);
+        // Generous: opening PGlite alone has taken 42 s on a loaded 2-core box.
+      }, 300_000);
 
       const agent = await deno("agent/main.ts", ["--read", CAPTURE.pathname], {
         SERVER_URL: `${baseUrl}ingest_packets`,
@@ -155,7 +156,7 @@ Deno.test({
         lastHealth = health.aggregator;
         const a = health.aggregator;
         return a && a.lag_packets === 0 && a.packets_aggregated === frames ? a : null;
-      }, 120_000).catch((error) => {
+      }, 300_000).catch((error) => {
         throw new Error(`${error.message}; last status ${JSON.stringify(lastHealth)}`);
       });
 
