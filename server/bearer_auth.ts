@@ -6,6 +6,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { HttpError } from "./http_errors.ts";
+import { constantTimeEqual } from "./_constant_time.ts";
 
 /** Options for {@link bearerTokenAuth}. */
 export interface BearerTokenAuthOptions {
@@ -14,14 +15,6 @@ export interface BearerTokenAuthOptions {
 }
 
 const encoder = new TextEncoder();
-
-// Compares in time independent of where the strings first differ, so a
-// caller cannot learn a token byte by byte from response times.
-function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  let diff = a.length ^ b.length;
-  for (let i = 0; i < a.length; i++) diff |= a[i] ^ (b[i % b.length] ?? 0);
-  return diff === 0;
-}
 
 /** Middleware that lets a request through only with `Authorization: Bearer <one of tokens>`. */
 export function bearerTokenAuth(

@@ -22,7 +22,13 @@ async function collect(
   limit: number,
   tooLarge: () => HttpError,
   readError: (cause: unknown) => HttpError,
+  expectedBytes: number | null,
 ): Promise<Uint8Array> {
+  // With the size known up front, chunks go straight into one buffer: a list
+  // of chunks joined at the end holds the body twice at the peak.
+  let filled = expectedBytes !== null && expectedBytes <= limit
+    ? new Uint8Array(expectedBytes)
+    : null;
   const chunks: Uint8Array[] = [];
   let total = 0;
   const reader = stream.getReader();
@@ -35,16 +41,26 @@ async function collect(
         throw readError(cause);
       }
       if (step.done) break;
-      total += step.value.byteLength;
-      if (total > limit) {
+      if (total + step.value.byteLength > limit) {
         await reader.cancel().catch(() => {});
         throw tooLarge();
       }
-      chunks.push(step.value);
+      if (filled !== null && total + step.value.byteLength <= filled.length) {
+        filled.set(step.value, total);
+      } else {
+        if (filled !== null) {
+          // More than declared: fall back to the chunk list.
+          chunks.push(filled.subarray(0, total));
+          filled = null;
+        }
+        chunks.push(step.value);
+      }
+      total += step.value.byteLength;
     }
   } finally {
     reader.releaseLock();
   }
+  if (filled !== null) return total === filled.length ? filled : filled.subarray(0, total);
   const out = new Uint8Array(total);
   let offset = 0;
   for (const chunk of chunks) {
@@ -100,7 +116,14 @@ export async function readLimitedBody(
       : new HttpError(400, `cannot read the request body: ${cause}`, { cause });
   if (encoding === "zstd") {
     // The web DecompressionStream has no zstd; node:zlib's caps its output instead.
-    const compressed = await collect(stream, options.maxBodyBytes, bodyTooLarge, readError);
+    const sentLength = Number.isSafeInteger(declared) && declared >= 0 ? declared : null;
+    const compressed = await collect(
+      stream,
+      options.maxBodyBytes,
+      bodyTooLarge,
+      readError,
+      sentLength,
+    );
     try {
       const out = zstdDecompressSync(compressed, {
         maxOutputLength: options.maxDecompressedBytes,
@@ -130,6 +153,7 @@ export async function readLimitedBody(
           : new HttpError(400, `cannot read the request body: ${cause}`, {
             cause,
           }),
+      Number.isSafeInteger(declared) && declared >= 0 ? declared : null,
     );
   }
   return await collect(
@@ -152,5 +176,6 @@ export async function readLimitedBody(
         `invalid gzip body: ${(cause as Error).message ?? cause}`,
         { cause },
       ),
+    null,
   );
 }

@@ -10,14 +10,21 @@ export class HttpError extends Error {
   readonly status: number;
   /** Extra JSON fields (e.g. `record`, `field`). */
   readonly details: Record<string, unknown>;
+  /** Response headers to send with the answer (e.g. `Retry-After`). */
+  readonly headers: Record<string, string>;
   constructor(
     status: number,
     message: string,
-    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+    options: {
+      cause?: unknown;
+      details?: Record<string, unknown>;
+      headers?: Record<string, string>;
+    } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = "HttpError";
     this.status = status;
     this.details = options.details ?? {};
+    this.headers = options.headers ?? {};
   }
 }

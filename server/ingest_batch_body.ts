@@ -56,6 +56,8 @@ export interface IngestBatchBody {
   format: "json" | "arrow";
 }
 
+// node:crypto hashes the bytes where they are; crypto.subtle.digest copies
+// them first (measured: +70 MB and 1.4 s for a 70 MB body, against +0 and 0.17 s).
 function sha256Hex(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
@@ -86,13 +88,25 @@ export function ingestFormatOf(contentType: string | undefined): "json" | "arrow
   );
 }
 
-function parseJson(body: Uint8Array, limits: IngestBodyLimits): ColumnarBatch {
-  let text: string;
+/**
+ * The body's bytes as text, and their SHA-256. A function of its own so the
+ * bytes are garbage once it returns: a large JSON body is then held once as
+ * bytes, once as text, and once as parsed records, but never all three at once.
+ */
+async function readBodyText(
+  request: Request,
+  limits: IngestBodyLimits,
+): Promise<{ text: string; bodySha256: string }> {
+  const body = await readLimitedBody(request, limits);
+  const bodySha256 = sha256Hex(body);
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(body);
+    return { text: new TextDecoder("utf-8", { fatal: true }).decode(body), bodySha256 };
   } catch (cause) {
     throw new HttpError(400, "request body is not valid UTF-8", { cause });
   }
+}
+
+function parseJson(text: string, limits: IngestBodyLimits): ColumnarBatch {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -137,8 +151,10 @@ export async function readIngestBatch(
   limits: IngestBodyLimits,
 ): Promise<IngestBatchBody> {
   const format = ingestFormatOf(request.headers.get("content-type") ?? undefined);
+  if (format === "json") {
+    const { text, bodySha256 } = await readBodyText(request, limits);
+    return { batch: parseJson(text, limits), bodySha256, format };
+  }
   const body = await readLimitedBody(request, limits);
-  const bodySha256 = sha256Hex(body);
-  const batch = format === "arrow" ? parseArrow(body, limits) : parseJson(body, limits);
-  return { batch, bodySha256, format };
+  return { batch: parseArrow(body, limits), bodySha256: sha256Hex(body), format };
 }

@@ -10,6 +10,7 @@ import { type Config, LOG_ROOT } from "@traffic-analyzer/shared";
 import { type Database, migrate, openDatabase } from "@traffic-analyzer/shared/db";
 import { createApp } from "./app.ts";
 import { resolveIngestTokens } from "./ingest_tokens.ts";
+import { openReadsWarning } from "./open_reads_warning.ts";
 
 /** A running server. */
 export interface RunningServer {
@@ -106,6 +107,11 @@ async function migrateAndListen(
       maxDecompressedBytes: config.maxDecompressedBytes,
       maxBatchRecords: config.maxBatchRecords,
     },
+    maxHeavyReads: config.maxHeavyReads,
+    pcapExportMaxPackets: config.pcapExportMaxPackets,
+    aggregateIntervalMs: config.aggregateIntervalMs,
+    readToken: config.readToken,
+    secureCookie: config.tlsCert !== null,
   });
 
   const tls = config.tlsCert && config.tlsKey
@@ -148,6 +154,8 @@ async function migrateAndListen(
   const shownHost = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   const url = `${scheme}://${shownHost === "0.0.0.0" ? "127.0.0.1" : shownHost}:${addr.port}/`;
   log.info("Traffic Analyzer server listening on {url}", { url });
+  const exposure = openReadsWarning(config.host, config.readToken);
+  if (exposure) log.warn(exposure);
 
   let stopped = false;
   return {

@@ -70,6 +70,9 @@ export interface Config {
   maxBodyBytes: number;
   maxDecompressedBytes: number;
   maxBatchRecords: number;
+  maxHeavyReads: number;
+  readToken: string | null;
+  pcapExportMaxPackets: number;
   interfaces: string[];
   captureFilter: string | null;
   snaplenBytes: number;
@@ -296,6 +299,35 @@ export const CONFIG_SPECS: readonly ConfigSpec[] = [
     default: "20000",
     usedBy: "server",
     help: "Most records in one ingest batch (413 above).",
+  },
+  {
+    key: "maxHeavyReads",
+    env: "MAX_HEAVY_READS",
+    flag: "max-heavy-reads",
+    kind: { type: "int", min: 1, max: 1000 },
+    default: "4",
+    usedBy: "server",
+    help: "Most heavy reads (raw packets, flow exports, pcap) served at once (429 above).",
+  },
+  {
+    key: "readToken",
+    env: "READ_TOKEN",
+    flag: "read-token",
+    kind: { type: "string" },
+    default: null,
+    usedBy: "server",
+    help:
+      "Token every read needs (bearer on the API, a login form on the pages), 16+ characters. " +
+      "Unset: reads are open.",
+  },
+  {
+    key: "pcapExportMaxPackets",
+    env: "PCAP_EXPORT_MAX_PACKETS",
+    flag: "pcap-export-max-packets",
+    kind: { type: "int", min: 1, max: 100_000_000 },
+    default: "1000000",
+    usedBy: "server",
+    help: "Most packets one GET /api/pcap export streams; X-Pcap-Truncated says when it cut.",
   },
   {
     key: "interfaces",
@@ -574,6 +606,13 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     throw new ConfigError("TLS_CERT and TLS_KEY must be set together", {
       setting: result.tlsCert === null ? "TLS_CERT" : "TLS_KEY",
     });
+  }
+  if (result.readToken !== null && result.readToken.length < 16) {
+    throw new ConfigError(
+      `Invalid READ_TOKEN: it has ${result.readToken.length} characters, and a read token needs ` +
+        "at least 16 (try: openssl rand -hex 32)",
+      { setting: "READ_TOKEN" },
+    );
   }
   return { config: result, flags };
 }

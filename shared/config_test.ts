@@ -86,6 +86,11 @@ Deno.test("loadConfig() names the setting, the bad value and what is allowed", a
     [{}, ["--batch-size"], /--batch-size needs a value/],
     [{}, ["stray"], /Unexpected argument "stray"/],
     [{ TLS_CERT: "c.pem" }, [], /TLS_CERT and TLS_KEY must be set together/],
+    [
+      { READ_TOKEN: "short" },
+      [],
+      /READ_TOKEN: it has 5 characters, and a read token needs at least 16/,
+    ],
   ];
   for (const [env, args, message] of cases) {
     await t.step(message.source, () => {

@@ -197,6 +197,8 @@ export interface AggregatorStatusRow {
   lagSec: number;
   packetsAggregated: number;
   flowsWritten: number;
+  /** Seconds since the last pass finished, by the database clock; null before the first. */
+  sinceLastPassSec: number | null;
 }
 
 /** How far the aggregator is behind ingest. */
@@ -208,8 +210,10 @@ export async function readAggregatorStatus(sql: Sql): Promise<AggregatorStatusRo
     lag_sec: number | null;
     packets_aggregated: number;
     flows_written: number;
+    since_last_pass_sec: number | null;
   }] = await sql`
     select p.last_pass_at, p.last_pass_duration_ms, p.packets_aggregated, p.flows_written,
+      extract(epoch from now() - p.last_pass_at)::float8 as since_last_pass_sec,
       coalesce(sum(b.record_count), 0)::int8 as lag_packets,
       extract(epoch from now() - min(b.received_at))::float8 as lag_sec
     from aggregator_progress p
@@ -223,6 +227,7 @@ export async function readAggregatorStatus(sql: Sql): Promise<AggregatorStatusRo
     lagSec: row.lag_sec ?? 0,
     packetsAggregated: row.packets_aggregated,
     flowsWritten: row.flows_written,
+    sinceLastPassSec: row.since_last_pass_sec,
   };
 }
 

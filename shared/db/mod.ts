@@ -19,3 +19,5 @@ export * from "./copy_in.ts";
 export * from "./flow_copy.ts";
 export * from "./describe_database_error.ts";
 export * from "./raw_packet_copy.ts";
+export * from "./flow_search.ts";
+export * from "./flow_packets.ts";

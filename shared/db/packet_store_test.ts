@@ -141,6 +141,26 @@ Deno.test("storePacketBatch() stores a batch exactly once per idempotency key", 
         assert.equal(batches.length, 0);
       },
     );
+    await t.step(
+      "a batch of large payloads is stored whole and reads back byte for byte",
+      async () => {
+        // 1,600 records of 2,200 bytes: 3.5 MB of payload in one COPY.
+        const large = sampleRecords(1600, { dataBytes: 2200, seed: 9 });
+        const result = await storePacketBatch(db.sql, {
+          agentId: "a2",
+          idempotencyKey: "large",
+          bodySha256: "h3",
+          records: large,
+        });
+        assert.equal(result.status === "stored" && result.stored, 1600);
+        const stored = await lastRawPackets(db.sql, 1600);
+        // Compared one by one: a failing deepEqual of 1,600 long strings would
+        // have node:assert diff them, which takes gigabytes.
+        const readBack = stored.map((r) => r.data).reverse();
+        const firstDifference = readBack.findIndex((data, i) => data !== large[i].data);
+        assert.equal(firstDifference, -1, `record ${firstDifference} differs`);
+      },
+    );
   } finally {
     await db.close();
   }

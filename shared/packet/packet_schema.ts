@@ -112,6 +112,18 @@ export const PACKET_FIELDS: readonly FieldSpec[] = [
 ];
 
 const MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i;
+
+/**
+ * Why a text value cannot be stored as it is, or null when it can. PostgreSQL
+ * text cannot hold U+0000 (it refuses the whole batch with error 22021), and
+ * a lone UTF-16 surrogate, which JSON's `\ud800` escape can carry, would be
+ * stored as U+FFFD: the record would change silently. Both are input errors.
+ */
+export function textProblem(text: string): string | null {
+  if (text.includes("\u0000")) return "must not contain a NUL character (U+0000)";
+  if (!text.isWellFormed()) return "must not contain a lone UTF-16 surrogate";
+  return null;
+}
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 function zodKind(kind: FieldKind): z.ZodType {
@@ -123,7 +135,10 @@ function zodKind(kind: FieldKind): z.ZodType {
     case "bool":
       return z.boolean();
     case "text":
-      return z.string().min(kind.minLength).max(kind.maxLength);
+      return z.string().min(kind.minLength).max(kind.maxLength).superRefine((text, ctx) => {
+        const problem = textProblem(text);
+        if (problem !== null) ctx.addIssue({ code: "custom", message: problem });
+      });
     case "enum":
       return z.enum(kind.values as [string, ...string[]]);
     case "ip":
@@ -188,7 +203,7 @@ export function checkValue(kind: FieldKind, v: unknown): string | null {
       if (v.length < kind.minLength || v.length > kind.maxLength) {
         return `expected ${kind.minLength} to ${kind.maxLength} characters`;
       }
-      return null;
+      return textProblem(v);
     case "enum":
       return typeof v === "string" && kind.values.includes(v)
         ? null

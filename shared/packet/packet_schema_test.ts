@@ -53,6 +53,13 @@ Deno.test("validatePacketBatch() names the record and field at fault", async (t)
     ["bad base64", { data: "abc" }, "data", /base64/],
     ["a bad MAC", { eth_src: "zz:00:00:00:00:00" }, "eth_src", /MAC/],
     ["a bad IP version", { ip_version: 5 }, "ip_version", /4 or 6/],
+    ["a NUL in interface", { interface: "eth\u00000" }, "interface", /NUL/],
+    ["a NUL in protocol", { protocol: "\u0000" }, "protocol", /NUL/],
+    ["a NUL in malformed_reason", { malformed_reason: "x\u0000" }, "malformed_reason", /NUL/],
+    ["a lone high surrogate", { interface: "eth\ud800" }, "interface", /surrogate/],
+    ["a lone low surrogate", { protocol: "\udc00TCP" }, "protocol", /surrogate/],
+    ["a reversed pair", { malformed_reason: "\udc00\ud800" }, "malformed_reason", /surrogate/],
+    ["a NUL in a MAC", { eth_dst: "02:00:00:00:00:0\u0000" }, "eth_dst", /MAC/],
     ["an unknown tunnel type", { tunnel_type: "l2tp" }, "tunnel_type", /one of mpls, pppoe/],
     ["a tunnel id past 32 bits", { tunnel_id: 2 ** 32 }, "tunnel_id", /0 to 4294967295/],
     ["a tunnel too deep", { tunnel_depth: 9 }, "tunnel_depth", /0 to 8/],
@@ -67,6 +74,11 @@ Deno.test("validatePacketBatch() names the record and field at fault", async (t)
       assert.match(result.issue.message, message);
     });
   }
+  await t.step("a well-formed surrogate pair (an emoji) is text like any other", () => {
+    const result = validatePacketBatch([{ ...SEED_RECORD, interface: "wlan\ud83d\ude00" }]);
+    assert.ok(result.ok);
+    assert.equal(result.records[0].interface, "wlan😀");
+  });
   await t.step("a missing field", () => {
     const { length: _, ...rest } = SEED_RECORD;
     const result = validatePacketBatch([rest]);
@@ -90,6 +102,7 @@ Deno.test("validatePacketBatch() and the zod schema accept and reject the same r
     fc.constantFrom("", "10.0.0.1", "::1", "2001:db8::1", "not an ip", "AAAA", "02:00:00:00:00:01"),
     fc.constantFrom("vxlan", "mpls", "VXLAN", "l2tp"),
     fc.string(),
+    fc.constantFrom("eth\u00000", "\ud800", "a\udfffb", "\ud83d\ude00"),
   );
   fc.assert(
     fc.property(

@@ -1,0 +1,86 @@
+/**
+ * `GET /health`: database status, version, uptime and the aggregator's
+ * progress (read from the database: the aggregator may run anywhere).
+ *
+ * @module
+ */
+import { createRoute } from "@hono/zod-openapi";
+import {
+  type AggregatorStatusRow,
+  checkDatabase,
+  readAggregatorStatus,
+  type Sql,
+} from "@traffic-analyzer/shared/db";
+import { VERSION } from "@traffic-analyzer/shared";
+import { assessAggregator } from "../aggregator_health.ts";
+import { createRouter, type Router } from "./_router.ts";
+
+/** Options for {@link healthRoutes}. */
+export interface HealthRoutesOptions {
+  /** Database handle. */
+  sql: Sql;
+  /** Which backend `sql` talks to. */
+  backend: "postgres" | "pglite";
+  /** Clock in epoch milliseconds. */
+  clock: () => number;
+  /** Start time for uptime, epoch ms. */
+  startedAtMs: number;
+  /** The aggregator's interval, to tell when it has fallen behind. */
+  aggregateIntervalMs: number;
+}
+
+/** The health sub-app. */
+export function healthRoutes(options: HealthRoutesOptions): Router {
+  const { sql, clock, startedAtMs } = options;
+  const app = createRouter();
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/health",
+      summary: "Database status, version, uptime and aggregator progress",
+      description: "`status` is `ok`, `degraded` (answered 200, with a `reason`: packets have " +
+        "waited longer than 3 aggregation intervals and no pass ran in that time) or " +
+        "`unavailable` (503: the database cannot be reached).",
+      responses: {
+        200: { description: "Healthy or degraded" },
+        503: { description: "The database is unreachable" },
+      },
+    }),
+    async (c) => {
+      const database = await checkDatabase(sql);
+      let aggregator: AggregatorStatusRow | null = null;
+      if (database.ok) aggregator = await readAggregatorStatus(sql).catch(() => null);
+      const assessment = aggregator === null
+        ? { status: "ok", reason: null }
+        : assessAggregator(aggregator, options.aggregateIntervalMs);
+      const body = {
+        status: database.ok ? assessment.status : "unavailable",
+        ...(!database.ok
+          ? { reason: `the database cannot be reached: ${database.error}` }
+          : assessment.reason !== null
+          ? { reason: assessment.reason }
+          : {}),
+        version: VERSION,
+        uptime_sec: Math.round((clock() - startedAtMs) / 1000),
+        database: database.ok
+          ? {
+            ok: true,
+            backend: options.backend,
+            schema_version: database.schemaVersion,
+            latency_ms: Math.round(database.latencyMs * 10) / 10,
+          }
+          : { ok: false, backend: options.backend, error: database.error },
+        aggregator: aggregator && {
+          last_pass_at: aggregator.lastPassAt,
+          last_pass_duration_ms: aggregator.lastPassDurationMs,
+          lag_packets: aggregator.lagPackets,
+          lag_sec: aggregator.lagSec,
+          packets_aggregated: aggregator.packetsAggregated,
+          flows_written: aggregator.flowsWritten,
+        },
+      };
+      return c.json(body, database.ok ? 200 : 503);
+    },
+  );
+  return app;
+}

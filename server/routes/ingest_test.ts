@@ -1,0 +1,254 @@
+import assert from "node:assert/strict";
+import { openTestDatabase } from "@traffic-analyzer/shared/db/testing";
+import { gzipSync as nodeGzip } from "node:zlib";
+import { sampleRecords } from "@traffic-analyzer/shared/testing";
+import { countPackets, ingest, makeTestApp } from "../_test_app.ts";
+
+const gzipSync = (text: string) => new Uint8Array(nodeGzip(text));
+
+Deno.test({
+  name: "POST /ingest_packets",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    const db = await openTestDatabase();
+    try {
+      const { app, metrics } = makeTestApp(db);
+      const records = sampleRecords(50, { dataBytes: 8 });
+
+      await t.step("stores a plain JSON batch and answers 201", async () => {
+        const res = await ingest(app, JSON.stringify(records), {
+          "idempotency-key": "b1",
+        });
+        assert.equal(res.status, 201);
+        const body = await res.json();
+        assert.equal(body.status, "stored");
+        assert.equal(body.stored, 50);
+        assert.equal(await countPackets(db), 50);
+        assert.equal(metrics.ingestRecords.get(), 50);
+      });
+
+      await t.step("stores a gzip batch", async () => {
+        const res = await ingest(app, gzipSync(JSON.stringify(records)), {
+          "content-encoding": "gzip",
+          "idempotency-key": "b2",
+          "x-agent-id": "probe-7",
+        });
+        assert.equal(res.status, 201);
+        assert.equal(await countPackets(db), 100);
+        const [{ agent_id }] = await db.sql<{ agent_id: string }[]>`
+          select agent_id from ingest_batches where idempotency_key = 'b2'`;
+        assert.equal(agent_id, "probe-7");
+      });
+
+      await t.step(
+        "accepts a seed-style record with only the eight fixed fields",
+        async () => {
+          const seed = [{
+            timestamp: 1_764_000_000.5,
+            interface: "eth0",
+            src_ip: "192.0.2.1",
+            dst_ip: "192.0.2.2",
+            protocol: "UDP",
+            src_port: 5353,
+            dst_port: 53,
+            length: 74,
+          }];
+          const res = await ingest(app, JSON.stringify(seed), {
+            "idempotency-key": "seed",
+          });
+          assert.equal(res.status, 201);
+          const [row] = await db.sql<{ caplen: number; malformed: boolean }[]>`
+          select caplen, malformed from raw_packets r join ingest_batches b on b.id = r.batch_id
+          where b.idempotency_key = 'seed'`;
+          assert.deepEqual({ ...row }, { caplen: 74, malformed: false });
+        },
+      );
+
+      await t.step(
+        "a repeated key with the same body answers 200 and stores nothing",
+        async () => {
+          const before = await countPackets(db);
+          const res = await ingest(app, JSON.stringify(records), {
+            "idempotency-key": "b1",
+          });
+          assert.equal(res.status, 200);
+          assert.equal((await res.json()).status, "duplicate");
+          assert.equal(await countPackets(db), before);
+        },
+      );
+
+      await t.step("a repeated key with another body answers 409", async () => {
+        const before = await countPackets(db);
+        const res = await ingest(app, JSON.stringify(records.slice(1)), {
+          "idempotency-key": "b1",
+        });
+        assert.equal(res.status, 409);
+        assert.match((await res.json()).error, /already used/);
+        assert.equal(await countPackets(db), before);
+      });
+
+      await t.step("bad JSON answers 400 and stores nothing", async () => {
+        const before = await countPackets(db);
+        const res = await ingest(app, "[{not json");
+        assert.equal(res.status, 400);
+        assert.match((await res.json()).error, /not valid JSON/);
+        assert.equal(await countPackets(db), before);
+      });
+
+      await t.step("a body that is not an array answers 400", async () => {
+        const res = await ingest(app, JSON.stringify(records[0]));
+        assert.equal(res.status, 400);
+        assert.match((await res.json()).error, /JSON array/);
+      });
+
+      await t.step("an empty batch answers 400", async () => {
+        const res = await ingest(app, "[]");
+        assert.equal(res.status, 400);
+      });
+
+      await t.step(
+        "a schema violation names the record and field, and stores nothing",
+        async () => {
+          const before = await countPackets(db);
+          const bad = structuredClone(records);
+          (bad[7] as unknown as Record<string, unknown>).src_port = 70000;
+          const res = await ingest(app, JSON.stringify(bad));
+          assert.equal(res.status, 400);
+          const body = await res.json();
+          assert.equal(body.record, 7);
+          assert.equal(body.field, "src_port");
+          assert.match(body.error, /record 7, field src_port/);
+          assert.equal(await countPackets(db), before);
+        },
+      );
+
+      await t.step(
+        "an unknown field, a bad address or a missing field is a 400",
+        async (t) => {
+          const cases: [string, (r: Record<string, unknown>) => void, string][] = [
+            ["unknown field", (r) => (r.srcport = 1), "srcport"],
+            ["bad address", (r) => (r.dst_ip = "300.1.1.1"), "dst_ip"],
+            ["missing field", (r) => delete r.protocol, "protocol"],
+            ["wrong type", (r) => (r.timestamp = "yesterday"), "timestamp"],
+            ["<script> in a field", (r) => (r.eth_src = "<script>"), "eth_src"],
+            // JSON carries both as \u escapes; PostgreSQL would refuse the
+            // first (22021) and turn the second into U+FFFD.
+            ["a NUL in interface", (r) => (r.interface = "eth\u00000"), "interface"],
+            ["a NUL in protocol", (r) => (r.protocol = "TCP\u0000"), "protocol"],
+            ["a lone surrogate in interface", (r) => (r.interface = "eth\ud800"), "interface"],
+            [
+              "a lone surrogate in malformed_reason",
+              (r) => (r.malformed_reason = "\udfff"),
+              "malformed_reason",
+            ],
+          ];
+          for (const [name, mutate, field] of cases) {
+            await t.step(name, async () => {
+              const bad = structuredClone(
+                records.slice(0, 3),
+              ) as unknown as Record<string, unknown>[];
+              mutate(bad[2]);
+              const before = await countPackets(db);
+              const res = await ingest(app, JSON.stringify(bad));
+              assert.equal(res.status, 400);
+              const body = await res.json();
+              assert.equal(body.record, 2);
+              assert.equal(body.field, field);
+              assert.match(body.error, new RegExp(`record 2, field ${field}`));
+              assert.equal(await countPackets(db), before);
+            });
+          }
+        },
+      );
+
+      await t.step("a body over the size limit answers 413", async () => {
+        const big = JSON.stringify(sampleRecords(1000, { dataBytes: 200 }));
+        assert.ok(big.length > 200_000);
+        const res = await ingest(app, big);
+        assert.equal(res.status, 413);
+        assert.match((await res.json()).error, /larger than 200000 bytes/);
+      });
+
+      await t.step(
+        "a gzip body over the decompressed limit answers 413",
+        async () => {
+          const bomb = gzipSync(" ".repeat(2_000_000));
+          assert.ok(bomb.length < 200_000);
+          const res = await ingest(app, bomb, { "content-encoding": "gzip" });
+          assert.equal(res.status, 413);
+          assert.match((await res.json()).error, /after gunzip/);
+        },
+      );
+
+      await t.step("too many records answers 413", async () => {
+        const seedStyle = {
+          timestamp: 1_764_000_000,
+          interface: "eth0",
+          src_ip: null,
+          dst_ip: null,
+          protocol: "ARP",
+          src_port: null,
+          dst_port: null,
+          length: 42,
+        };
+        const many = JSON.stringify(
+          Array.from({ length: 1001 }, () => seedStyle),
+        );
+        const res = await ingest(app, gzipSync(many), {
+          "content-encoding": "gzip",
+        });
+        assert.equal(res.status, 413);
+        assert.match((await res.json()).error, /limit of 1000/);
+      });
+
+      await t.step("bad gzip answers 400", async () => {
+        const res = await ingest(app, "this is not gzip", {
+          "content-encoding": "gzip",
+        });
+        assert.equal(res.status, 400);
+        assert.match((await res.json()).error, /invalid gzip/);
+      });
+
+      await t.step("an unsupported encoding answers 415", async () => {
+        const res = await ingest(app, "[]", { "content-encoding": "br" });
+        assert.equal(res.status, 415);
+      });
+
+      await t.step("no token answers 401", async () => {
+        const res = await app.request("/ingest_packets", {
+          method: "POST",
+          body: JSON.stringify(records),
+        });
+        assert.equal(res.status, 401);
+        assert.match((await res.json()).error, /missing bearer token/);
+        assert.ok(res.headers.get("www-authenticate"));
+      });
+
+      await t.step("a wrong token answers 401", async () => {
+        const res = await ingest(app, JSON.stringify(records), {
+          authorization: "Bearer nope",
+        });
+        assert.equal(res.status, 401);
+        assert.match((await res.json()).error, /invalid bearer token/);
+      });
+
+      await t.step("the second configured token is accepted", async () => {
+        const res = await ingest(app, JSON.stringify(records.slice(0, 1)), {
+          authorization: "Bearer second-token",
+        });
+        assert.equal(res.status, 201);
+      });
+
+      await t.step("metrics count the results", async () => {
+        const text = await (await app.request("/metrics")).text();
+        assert.match(text, /ta_ingest_batches_total\{result="stored"\} 4/);
+        assert.match(text, /ta_ingest_batches_total\{result="duplicate"\} 1/);
+        assert.match(text, /ta_ingest_rejected_total\{status="401"\} 2/);
+        assert.match(text, /ta_ingest_batch_records_bucket\{le="50"\} 4/);
+      });
+    } finally {
+      await db.close();
+    }
+  },
+});

@@ -1,0 +1,105 @@
+import assert from "node:assert/strict";
+import { openTestDatabase } from "@traffic-analyzer/shared/db/testing";
+import { insertFlow, makeTestApp } from "../_test_app.ts";
+
+Deno.test({
+  name: "web pages",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    const db = await openTestDatabase();
+    try {
+      const { app } = makeTestApp(db);
+      for (let i = 1; i <= 25; i++) await insertFlow(db, i);
+
+      await t.step(
+        "GET / and /alltraffic_page render HTML with escaped fields",
+        async () => {
+          await insertFlow(db, 200, {
+            label: "<script>alert(1)</script>",
+            last_seen: 1_800_000_000,
+          });
+          const res = await app.request("/");
+          assert.equal(res.status, 200);
+          assert.match(res.headers.get("content-type") ?? "", /text\/html/);
+          const page = await res.text();
+          assert.ok(!page.includes("<script>alert(1)</script>"));
+          assert.ok(page.includes("&lt;script&gt;alert(1)&lt;/script&gt;"));
+          const all = await app.request("/alltraffic_page?limit=5");
+          assert.equal(all.status, 200);
+          const text = await all.text();
+          assert.match(text, /Next page/);
+          assert.ok(!text.includes("<script>alert"));
+          assert.equal(
+            (await app.request("/alltraffic_page?limit=0")).status,
+            400,
+          );
+        },
+      );
+
+      await t.step("the flow page has a filter form that writes the URL's parameters", async () => {
+        await insertFlow(db, 300, { orig_ip: "192.0.2.50", protocol: "UDP", resp_port: 53 });
+        const page = await (await app.request("/alltraffic_page?ip=192.0.2.0/24&sort=bytes"))
+          .text();
+        assert.match(page, /<form class="filters" method="get" action="\/alltraffic_page">/);
+        assert.match(page, /<input name="ip" value="192.0.2.0\/24"/);
+        assert.match(page, /<option value="bytes" selected="">bytes<\/option>/);
+        // The filter narrows the table to the one flow.
+        assert.equal(page.match(/<tr class=/g)?.length, 1);
+        assert.match(page, /192\.0\.2\.50/);
+        assert.match(page, /href="\/api\/alltraffic.csv\?ip=192\.0\.2\.0%2F24&amp;sort=bytes"/);
+      });
+
+      await t.step("the next-page link keeps the filter and carries the cursor", async () => {
+        const page = await (await app.request("/alltraffic_page?protocol=TCP&limit=5")).text();
+        const next = /href="(\/alltraffic_page\?[^"]*cursor=[^"]+)"/.exec(page)![1].replaceAll(
+          "&amp;",
+          "&",
+        );
+        const params = new URL(next, "http://x").searchParams;
+        assert.equal(params.get("protocol"), "TCP");
+        assert.equal(params.get("limit"), "5");
+        assert.equal((await app.request(next)).status, 200);
+      });
+
+      await t.step(
+        "bad filter input shows the reason on the page, with the form, as 400",
+        async () => {
+          for (
+            const [query, field] of [["min_score=2", "min_score"], ["ip=10.0.0.0/33", "ip"], [
+              "sort=size",
+              "sort",
+            ]]
+          ) {
+            const res = await app.request(`/alltraffic_page?${query}`);
+            assert.equal(res.status, 400, query);
+            assert.match(res.headers.get("content-type")!, /text\/html/);
+            const page = await res.text();
+            assert.match(
+              page,
+              new RegExp(`<p class="banner error" role="alert">invalid ${field}`),
+              query,
+            );
+            assert.match(page, /<form class="filters"/);
+          }
+        },
+      );
+
+      await t.step("hostile filter values come back as text", async () => {
+        const hostile = '"><script>alert(1)</script>';
+        const res = await app.request(
+          `/alltraffic_page?ip=${encodeURIComponent(hostile)}&protocol=${
+            encodeURIComponent("<img src=x onerror=alert(1)>")
+          }`,
+        );
+        assert.equal(res.status, 400);
+        const page = await res.text();
+        assert.ok(!page.includes("<script>alert(1)"), "no live script");
+        assert.ok(!page.includes("<img src=x"), "no live img");
+        assert.ok(page.includes("&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"));
+      });
+    } finally {
+      await db.close();
+    }
+  },
+});
