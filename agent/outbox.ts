@@ -74,6 +74,18 @@ const DEAD_LEVEL = [...COUNTER, "dead_lettered"] as const;
 const MESSAGE_TYPE = "traffic-analyzer/outbox-replay";
 /** Optimistic-concurrency retries before giving up on a busy store. */
 const MAX_COMMIT_ATTEMPTS = 100;
+/**
+ * Waits a random while after a lost optimistic commit. Every upload in flight
+ * and the replay loop write the same totals entry; retried back to back on a
+ * loaded machine, they kept invalidating each other until one gave up with
+ * "the store stayed busy". Jitter spreads them out; the wait grows with the
+ * attempt up to 100 ms.
+ */
+function contentionBackoff(attempt: number): Promise<void> {
+  const ceilingMs = Math.min(100, 2 ** Math.min(attempt, 7));
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * ceilingMs));
+}
+
 /** KV's own redelivery schedule when our handler throws (a KV error, not a failed upload). */
 const QUEUE_BACKOFF_MS = [1_000, 5_000, 30_000];
 
@@ -265,6 +277,7 @@ export class Outbox {
         extra?.(op);
         this.#enqueue(op, info, delayMs);
         if (await this.#commit(op, batch.key, "store")) return { outcome: "stored", evicted };
+        await contentionBackoff(attempt);
       }
     } finally {
       if (pausedSince !== null) {
@@ -368,6 +381,7 @@ export class Outbox {
         return true;
       }
       if (!await this.#unchanged(info.key, stored.versionstamp)) return false;
+      await contentionBackoff(attempt);
     }
     throw new OutboxError(`Cannot remove batch ${info.key}: the store stayed busy`, {
       key: info.key,
@@ -431,6 +445,7 @@ export class Outbox {
         return true;
       }
       if (!await this.#unchanged(info.key, stored.versionstamp)) return false;
+      await contentionBackoff(attempt);
     }
     throw new OutboxError(`Cannot dead-letter batch ${info.key}: the store stayed busy`, {
       key: info.key,
