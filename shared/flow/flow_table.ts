@@ -1553,7 +1553,10 @@ export class FlowTable {
   }
 }
 
-/** Tunnel types whose id names a network that both directions share. */
+/**
+ * Tunnel types whose id names a network that both directions share. The pcap
+ * export matches a flow's packets with the same list (shared/db/flow_packets.ts).
+ */
 const KEYED_TUNNEL_TYPES: ReadonlySet<string> = new Set<TunnelType>([
   "vxlan",
   "geneve",
