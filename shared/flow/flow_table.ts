@@ -307,7 +307,7 @@ export interface FlowTableState {
   queue: string[];
   /** Fragment map: [fragment key, flow key, flow uid, src ip, src port, dst port, expiry]. */
   fragments: [string, string, string, string, number | null, number | null, number][];
-  /** Latest non-TCP flow key per "orig|resp" address pair. */
+  /** Latest non-TCP flow key per "orig|resp" address pair ("scope|orig|resp" in a scope). */
   hostPairs: [string, string][];
   /** Context tracker state. */
   context: ContextTrackerState;
@@ -860,11 +860,19 @@ export class FlowTable {
       kDstPort = p.dst_port;
       kOneWay = false;
       kFragmentKey = null;
-      flow = this.#indexFind(p.src_ip, p.src_port, p.dst_ip, p.dst_port, proto, INDEX_TUPLE, null);
-      if (
-        flow !== undefined && flow.agent === agent && flow.tunnelType === tunnelType &&
-        flow.tunnelId === tunnelId
-      ) {
+      flow = this.#indexFind(
+        p.src_ip,
+        p.src_port,
+        p.dst_ip,
+        p.dst_port,
+        proto,
+        INDEX_TUPLE,
+        null,
+        agent,
+        tunnelType,
+        tunnelId,
+      );
+      if (flow !== undefined) {
         key = flow.key;
       } else {
         key = canonicalKey(
@@ -892,11 +900,19 @@ export class FlowTable {
       kOneWay = oneWay;
       kFragmentKey = null;
       kIndexKind = oneWay ? INDEX_ICMP_ONE_WAY : INDEX_ICMP;
-      flow = this.#indexFind(kSrc, kSrcPort, kDst, kDstPort, proto, kIndexKind, p.icmp_id);
-      if (
-        flow !== undefined && flow.agent === agent && flow.tunnelType === tunnelType &&
-        flow.tunnelId === tunnelId
-      ) {
+      flow = this.#indexFind(
+        kSrc,
+        kSrcPort,
+        kDst,
+        kDstPort,
+        proto,
+        kIndexKind,
+        p.icmp_id,
+        agent,
+        tunnelType,
+        tunnelId,
+      );
+      if (flow !== undefined) {
         key = flow.key;
       } else {
         const scope = keyScope(agent, tunnelType, tunnelId, "");
@@ -1295,15 +1311,10 @@ export class FlowTable {
           quote.ipProto,
           INDEX_TUPLE,
           null,
+          p.agent_id ?? null,
+          keyedTunnelType(p.tunnel_type),
+          keyedTunnelType(p.tunnel_type) === null ? null : p.tunnel_id ?? null,
         );
-        if (
-          target !== undefined &&
-          (target.agent !== (p.agent_id ?? null) ||
-            target.tunnelType !== keyedTunnelType(p.tunnel_type) ||
-            target.tunnelId !== (target.tunnelType === null ? null : p.tunnel_id ?? null))
-        ) {
-          target = undefined;
-        }
       }
       if (target === undefined) {
         const key = ported
@@ -1346,7 +1357,8 @@ export class FlowTable {
    * The indexed flow whose key a packet with these endpoints (Zeek's ports
    * for ICMP) would get, if any. A hit is exact: the flow is the one
    * `#flows` holds under that key. A miss proves nothing (not every flow is
-   * indexed): the caller then looks the key up.
+   * indexed): the caller then looks the key up. Flows of every scope (agent,
+   * keyed tunnel) share the buckets; only one of the packet's scope is found.
    */
   #indexFind(
     src: string,
@@ -1356,6 +1368,9 @@ export class FlowTable {
     proto: number,
     kind: number,
     icmpId: number | null,
+    agent: string | null,
+    tunnelType: TunnelType | null,
+    tunnelId: number | null,
   ): Flow | undefined {
     let flow = this.#index.get(tupleHash(src, srcPort, dst, dstPort, proto));
     while (flow !== undefined) {
@@ -1365,7 +1380,8 @@ export class FlowTable {
           flow.respIp === dst) ||
           (kind !== INDEX_ICMP_ONE_WAY && flow.origPort === dstPort &&
             flow.respPort === srcPort && flow.origIp === dst && flow.respIp === src)) &&
-        (kind !== INDEX_ICMP || flow.indexIcmpId === icmpId)
+        (kind !== INDEX_ICMP || flow.indexIcmpId === icmpId) && flow.agent === agent &&
+        flow.tunnelType === tunnelType && flow.tunnelId === tunnelId
       ) {
         return flow;
       }
