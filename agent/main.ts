@@ -86,6 +86,18 @@ function hostAgentId(): string {
   return name === "" ? "agent" : name;
 }
 
+/**
+ * The agent id when `AGENT_ID` is unset: the host name for live capture, and
+ * `<host name>:<file name>` for `--read`. Flows are kept apart per agent, so a
+ * file read on a host that also captures live (or two sensors' files read on
+ * one host) keeps flows of its own rather than merging into the live ones.
+ */
+export function defaultAgentId(readPath?: string): string {
+  if (readPath === undefined) return hostAgentId();
+  return `${hostAgentId()}:${baseName(readPath)}`.replace(/[^\x21-\x7e]/g, "-")
+    .slice(0, MAX_AGENT_ID_LENGTH);
+}
+
 function baseName(path: string): string {
   return path.split(/[\\/]/).pop() || path;
 }
@@ -130,7 +142,7 @@ export async function main(args: string[]): Promise<number> {
   await configureLogging({ component: "agent", logDir: config.logDir, level: config.logLevel });
   try {
     if (flags.status === true) return await printStatus(config, flags.json === true);
-    const agentId = config.agentId ?? hostAgentId();
+    const agentId = config.agentId ?? defaultAgentId(readPath);
     if (!Batcher.isValidAgentId(agentId)) {
       return fail(
         `Invalid AGENT_ID: ${

@@ -8,6 +8,8 @@
  * @module
  */
 import { gunzipSync, gzipSync } from "node:zlib";
+import { getLogger } from "@logtape/logtape";
+import { LOG_ROOT } from "@traffic-analyzer/shared";
 import {
   deleteBatchPacketColumns,
   readAggregatorProgress,
@@ -27,6 +29,8 @@ import { type FlowScorer, PassFlowWriter } from "./pass_flow_writer.ts";
 import { readPassPackets } from "./read_pass_packets.ts";
 
 export type { FlowScorer };
+
+const log = getLogger([LOG_ROOT, "aggregator"]);
 
 /**
  * The flow table kept in memory between passes by one process. It is reused
@@ -160,11 +164,20 @@ export async function runAggregationPass(
     let table = cached;
     if (table === null) {
       const saved = await readFlowTableState(tx);
-      table = saved
-        ? FlowTable.fromJSON(
-          JSON.parse(new TextDecoder().decode(gunzipSync(saved))) as FlowTableState,
-        )
-        : new FlowTable(options.flowTableOptions);
+      if (saved) {
+        const state = JSON.parse(new TextDecoder().decode(gunzipSync(saved))) as FlowTableState;
+        const unscoped = state.flows.filter((flow) => flow.agent === undefined).length;
+        if (unscoped > 0) {
+          log.info(
+            "The saved flow table predates flows per agent: its {count} live flows continue " +
+              "without an agent until they end; new packets start flows of their own agent",
+            { count: unscoped },
+          );
+        }
+        table = FlowTable.fromJSON(state);
+      } else {
+        table = new FlowTable(options.flowTableOptions);
+      }
     }
 
     // Flows the table holds now may be in traffic_data already; any other

@@ -16,6 +16,7 @@ import {
   type ReadyBatch,
   type Sql,
 } from "@traffic-analyzer/shared/db";
+import type { FlowPacket } from "@traffic-analyzer/shared/flow";
 import {
   PacketColumnsError,
   type PacketRecord,
@@ -39,16 +40,19 @@ export interface PassPackets {
   /**
    * The packets in capture-time order, `size` at a time. Each record is built
    * when its slice is, so a pass holds one slice of records at a time rather
-   * than every packet it read. The record objects of a slice are reused for
+   * than every packet it read. Each record names the agent of its batch
+   * (`agent_id`). The record objects of a slice are reused for
    * the next one (a pass merges millions of packets, and allocating each
    * record anew was most of its garbage): be done with a slice's records,
    * and keep none of them, before taking the next.
    */
-  slices(size: number): Generator<PacketRecord[]>;
+  slices(size: number): Generator<FlowPacket[]>;
 }
 
 /** One batch's packets, built on demand. */
 interface BatchSource {
+  /** The agent that sent the batch, given to each of its packets. */
+  agent: string;
   count: number;
   timestamps: Float64Array;
   record(index: number): PacketRecord;
@@ -79,13 +83,14 @@ export async function readPassPackets(
     }
     try {
       const reader = readPacketColumns(block);
-      sources.set(batch.id, { ...reader, order: null });
+      sources.set(batch.id, { ...reader, agent: batch.agentId, order: null });
     } catch (error) {
       if (!(error instanceof PacketColumnsError)) throw error;
       missing.push(batch.id);
     }
   }
   if (missing.length > 0) {
+    const agents = new Map(batches.map((batch) => [batch.id, batch.agentId]));
     const rowsByBatch = new Map<number, PacketRecord[]>();
     for (
       const { id: _id, batch_id, agent_id: _a, received_at: _r, ...record }
@@ -100,6 +105,7 @@ export async function readPassPackets(
     }
     for (const [batchId, rows] of rowsByBatch) {
       sources.set(batchId, {
+        agent: agents.get(batchId)!,
         count: rows.length,
         timestamps: Float64Array.from(rows, (row) => row.timestamp),
         record: (index) => rows[index],
@@ -142,21 +148,22 @@ function stableTimeOrder(timestamps: Float64Array): Uint32Array | null {
  * then to the earlier packet of the batch: the order a stable sort of all
  * packets, concatenated in batch order, would give.
  */
-function* inCaptureTimeOrder(sources: BatchSource[], size: number): Generator<PacketRecord[]> {
+function* inCaptureTimeOrder(sources: BatchSource[], size: number): Generator<FlowPacket[]> {
   const at = new Uint32Array(sources.length);
   const position = (s: number) => {
     const order = sources[s].order;
     return order === null ? at[s] : order[at[s]];
   };
   const time = (s: number) => sources[s].timestamps[position(s)];
-  const pool: PacketRecord[] = [];
-  let slice: PacketRecord[] = [];
-  const take = (s: number): PacketRecord => {
+  const pool: FlowPacket[] = [];
+  let slice: FlowPacket[] = [];
+  const take = (s: number): FlowPacket => {
     const k = slice.length;
     const reused = pool[k];
-    const record = reused === undefined
+    const record: FlowPacket = reused === undefined
       ? sources[s].record(position(s))
       : sources[s].recordInto(position(s), reused);
+    record.agent_id = sources[s].agent;
     pool[k] = record;
     return record;
   };

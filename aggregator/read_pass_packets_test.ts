@@ -8,6 +8,7 @@ import {
 } from "@traffic-analyzer/shared/db";
 import { sampleRecords } from "@traffic-analyzer/shared/testing";
 import type { PacketRecord } from "@traffic-analyzer/shared/packet";
+import type { FlowPacket } from "@traffic-analyzer/shared/flow";
 import { readPassPackets } from "./read_pass_packets.ts";
 
 const db = await openTestDatabase();
@@ -27,11 +28,18 @@ function batches(): PacketRecord[][] {
   return [a, b, c];
 }
 
-/** What a pass must see: batch order, stable by time, bytes only for ICMP. */
-function expected(stored: PacketRecord[][]): PacketRecord[] {
-  return stored.flat()
-    .map((r) => ({ ...r, data: r.ip_proto === 1 || r.ip_proto === 58 ? r.data : null }))
-    .sort((x, y) => x.timestamp - y.timestamp);
+/**
+ * What a pass must see: batch order, stable by time, bytes only for ICMP,
+ * each packet with the agent of its batch.
+ */
+function expected(stored: PacketRecord[][], agentOf: (batch: number) => string): FlowPacket[] {
+  return stored.flatMap((records, batch) =>
+    records.map((r) => ({
+      ...r,
+      data: r.ip_proto === 1 || r.ip_proto === 58 ? r.data : null,
+      agent_id: agentOf(batch),
+    }))
+  ).sort((x, y) => x.timestamp - y.timestamp);
 }
 
 async function readAll(sql: Sql) {
@@ -68,7 +76,7 @@ Deno.test("a pass reads the same packets from blocks, rows, or a mix of both", a
       records,
     });
   }
-  const want = expected(stored);
+  const want = expected(stored, (batch) => `agent-${batch % 2}`);
   const ids = (await db.sql<{ id: number }[]>`select id from ingest_batches order by id`)
     .map((r) => r.id);
 
@@ -119,7 +127,7 @@ Deno.test("batches that follow one another in time are read in order", async () 
     });
   }
   const read = await readAll(db.sql);
-  assert.deepEqual(read.packets, expected(stored));
+  assert.deepEqual(read.packets, expected(stored, () => "agent"));
 });
 
 Deno.test("blocks are deleted up to the watermark only", async () => {

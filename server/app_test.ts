@@ -46,6 +46,7 @@ Deno.test({
               "min_score",
               "state",
               "community_id",
+              "agent",
               "from",
               "to",
             ]

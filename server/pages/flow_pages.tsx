@@ -31,6 +31,7 @@ const FILTER_FIELDS: readonly [string, string, string][] = [
   ["label", "Labels", "portscan,syn_flood"],
   ["min_score", "Min score", "0.5"],
   ["community_id", "Community ID", ""],
+  ["agent", "Agent", "sensor-1"],
   ["from", "Last seen from", "2026-01-31T12:00:00Z"],
   ["to", "Last seen to", ""],
 ];

@@ -16,6 +16,11 @@ function endpoint(ip: string | null, port: number | null): string {
   return port === null ? host : `${host}:${port}`;
 }
 
+function tunnel(flow: FlowRow): string {
+  if (flow.tunnel_type === null) return "";
+  return flow.tunnel_id === null ? flow.tunnel_type : `${flow.tunnel_type} ${flow.tunnel_id}`;
+}
+
 /** Flows as a table, attacks highlighted; a note when there are none. */
 export const FlowTable: FC<{ flows: FlowRow[] }> = ({ flows }) => {
   if (flows.length === 0) {
@@ -25,12 +30,14 @@ export const FlowTable: FC<{ flows: FlowRow[] }> = ({ flows }) => {
     <table>
       <thead>
         <tr>
+          <th>Agent</th>
           <th>First seen (UTC)</th>
           <th>Last seen</th>
           <th>Originator</th>
           <th>Responder</th>
           <th>Proto</th>
           <th>VLAN</th>
+          <th>Tunnel</th>
           <th>Pkts →/←</th>
           <th>Bytes →/←</th>
           <th>State</th>
@@ -42,12 +49,14 @@ export const FlowTable: FC<{ flows: FlowRow[] }> = ({ flows }) => {
       <tbody>
         {flows.map((f) => (
           <tr class={f.label && f.label !== "benign" ? "attack" : ""}>
+            <td>{f.agent ?? "–"}</td>
             <td>{isoTime(f.first_seen)}</td>
             <td>{isoTime(f.last_seen)}</td>
             <td>{endpoint(f.orig_ip, f.orig_port)}</td>
             <td>{endpoint(f.resp_ip, f.resp_port)}</td>
             <td>{f.protocol}</td>
             <td>{f.vlan ?? ""}</td>
+            <td>{tunnel(f)}</td>
             <td class="num">{f.orig_packets} / {f.resp_packets}</td>
             <td class="num">{f.orig_bytes} / {f.resp_bytes}</td>
             <td>{f.state}</td>

@@ -13,6 +13,19 @@ export const FlowSchema = z.object({
   id: z.number().int(),
   flow_uid: z.string(),
   community_id: z.string().nullable(),
+  agent: z.string().nullable().openapi({
+    description: "The agent (sensor) whose packets made the flow: each agent's view is a flow " +
+      "of its own. Null for flows stored before flows had one.",
+    example: "sensor-1",
+  }),
+  tunnel_type: z.string().nullable().openapi({
+    description: "The tunnel the flow was keyed on (vxlan, geneve, gre, erspan, pppoe), so two " +
+      "tenants' overlapping inner addresses stay apart; null when untunnelled (or in MPLS, " +
+      "GTP-U or IP-in-IP, which key nothing).",
+  }),
+  tunnel_id: z.number().int().nullable().openapi({
+    description: "That tunnel's id: VXLAN/Geneve VNI, GRE key, ERSPAN or PPPoE session.",
+  }),
   orig_ip: z.string().nullable(),
   orig_port: z.number().int().nullable(),
   resp_ip: z.string().nullable(),

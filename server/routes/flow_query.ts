@@ -112,6 +112,14 @@ export const FlowFilterParams = {
     description: "Only the flows with this Community ID: pivot from a Zeek or Suricata record.",
     example: "1:wCb3OG7yAFWelaUydu0D+125CLM=",
   }),
+  agent: z.string().regex(
+    /^[\x21-\x7e]{1,200}$/,
+    "must be an agent id: 1 to 200 printable ASCII characters without spaces",
+  ).optional().openapi({
+    param: { name: "agent", in: "query" },
+    description: "Only the flows of this agent (its `X-Agent-Id`, `AGENT_ID`), exactly.",
+    example: "sensor-1",
+  }),
   from: time("from", "`last_seen` at or after this: epoch seconds or ISO 8601."),
   to: time("to", "`last_seen` at or before this: epoch seconds or ISO 8601."),
 };
@@ -194,6 +202,7 @@ export function filterOf(
     minScore: input.min_score ?? null,
     state: input.state ?? null,
     communityId: input.community_id ?? null,
+    agent: input.agent ?? null,
     fromSec: input.from ?? null,
     toSec: input.to ?? null,
   };

@@ -22,7 +22,13 @@ interface Stored {
   orig_bytes: number;
   resp_bytes: number;
   community_id: string;
+  agent: string | null;
+  tunnel_type: string | null;
+  tunnel_id: number | null;
 }
+
+/** Agents, one hostile (ingest takes any printable ASCII), and flows stored before agents. */
+const AGENTS = ["sensor-1", "sensor-2", `<b>x"'&`, null];
 
 function inCidr(ip: string, cidr: string): boolean {
   const [net, bitsText] = cidr.split("/");
@@ -71,6 +77,9 @@ function dataset(): Stored[] {
       orig_bytes: 100 * (i % 6),
       resp_bytes: 50 * (i % 5),
       community_id: `1:c${i % 13}=`,
+      agent: AGENTS[i % AGENTS.length],
+      tunnel_type: i % 3 === 0 ? "vxlan" : null,
+      tunnel_id: i % 3 === 0 ? 5_000 + (i % 2) : null,
     };
   });
 }
@@ -136,8 +145,15 @@ Deno.test({
       await t.step("GET /api/last10 returns the ten most recently active flows", async () => {
         const res = await app.request("/api/last10");
         assert.equal(res.status, 200);
-        const body: { flow_uid: string }[] = await res.json();
-        assert.deepEqual(body.map((f) => f.flow_uid), expected(() => true).slice(0, 10));
+        const body: Stored[] = await res.json();
+        const want = expected(() => true).slice(0, 10);
+        assert.deepEqual(body.map((f) => f.flow_uid), want);
+        // Each flow says whose view it is, and which tunnel it was keyed on.
+        assert.deepEqual(
+          body.map((f) => [f.agent, f.tunnel_type, f.tunnel_id]),
+          want.map((uid) => flows.find((f) => f.flow_uid === uid)!)
+            .map((f) => [f.agent, f.tunnel_type, f.tunnel_id]),
+        );
       });
 
       const filters: [string, (f: Stored) => boolean][] = [
@@ -162,6 +178,9 @@ Deno.test({
         ["min_score=0", (f) => f.score !== null],
         ["state=active", (f) => f.state === "active"],
         ["community_id=1%3Ac3%3D", (f) => f.community_id === "1:c3="],
+        ["agent=sensor-2", (f) => f.agent === "sensor-2"],
+        [`agent=${encodeURIComponent(`<b>x"'&`)}`, (f) => f.agent === `<b>x"'&`],
+        ["agent=sensor-1&protocol=TCP", (f) => f.agent === "sensor-1" && f.protocol === "TCP"],
         [
           "from=1764000300&to=1764000500",
           (f) => f.last_seen >= 1764000300 && f.last_seen <= 1764000500,
@@ -275,6 +294,10 @@ Deno.test({
           ["min_score=abc", "min_score"],
           ["state=idle", "state"],
           ["community_id=nope", "community_id"],
+          ["agent=", "agent"],
+          ["agent=sensor%201", "agent"],
+          ["agent=sensor%C3%A9", "agent"],
+          [`agent=${"a".repeat(201)}`, "agent"],
           ["from=yesterday", "from"],
           ["to=2026-13-45", "to"],
           ["sort=size", "sort"],

@@ -85,6 +85,37 @@ Deno.test({
         },
       );
 
+      await t.step("the pages show each flow's agent, escaped, and filter by it", async () => {
+        // Ingest takes any printable ASCII as X-Agent-Id: markup among it.
+        const hostile = `<img/src=x/onerror=alert(1)>"'&`;
+        await insertFlow(db, 400, {
+          agent: hostile,
+          last_seen: 1_900_000_000,
+          tunnel_type: "vxlan",
+          tunnel_id: 5001,
+        });
+        await insertFlow(db, 401, { agent: "sensor-9", last_seen: 1_900_000_001 });
+        for (const url of ["/", "/alltraffic_page", "/alltraffic_page?agent=sensor-9"]) {
+          const page = await (await app.request(url)).text();
+          assert.ok(!page.includes("<img/src=x"), `${url}: no live markup`);
+          assert.match(page, /<th>Agent<\/th>/, url);
+          assert.match(page, /<td>sensor-9<\/td>/, url);
+        }
+        const latest = await (await app.request("/")).text();
+        assert.ok(latest.includes("&lt;img/src=x/onerror=alert(1)&gt;&quot;&#39;&amp;"), latest);
+        assert.match(latest, /<td>vxlan 5001<\/td>/);
+        // The filter narrows the table to that agent's flow, and the form shows it back.
+        const filtered = await (
+          await app.request(`/alltraffic_page?agent=${encodeURIComponent(hostile)}`)
+        ).text();
+        assert.equal(filtered.match(/<tr class=/g)?.length, 1);
+        assert.ok(!filtered.includes("<img/src=x"));
+        assert.match(filtered, /<input name="agent" value="&lt;img\/src=x/);
+        const bad = await app.request("/alltraffic_page?agent=two%20words");
+        assert.equal(bad.status, 400);
+        assert.match(await bad.text(), /invalid agent/);
+      });
+
       await t.step("hostile filter values come back as text", async () => {
         const hostile = '"><script>alert(1)</script>';
         const res = await app.request(

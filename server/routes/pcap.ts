@@ -289,6 +289,7 @@ export function pcapRoutes(options: PcapRoutesOptions): Router {
           ip: filter.ip ?? null,
           port: filter.port ?? null,
           protocol: filter.protocol ?? null,
+          agent: filter.agent ?? null,
         },
       };
       return await pcapAnswer(

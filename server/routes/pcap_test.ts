@@ -140,11 +140,48 @@ Deno.test({
         },
       );
 
+      await t.step("a flow's pcap holds its own agent's packets, not another's copy", async () => {
+        // Two sensors saw the same conversation: each stored a copy.
+        // Two packets each, as the test app caps an export at 5.
+        const seen = conversation(2, 1_764_002_000);
+        for (const agent of ["sensor-a", "sensor-b"]) {
+          const res = await ingest(app, JSON.stringify(seen), {
+            "x-agent-id": agent,
+            "idempotency-key": `pcap-${agent}`,
+          });
+          assert.equal(res.status, 201);
+        }
+        const flowOf = { orig_ip: "192.0.2.1", resp_ip: "192.0.2.2", orig_port: 40_000 };
+        const span = { first_seen: seen[0].timestamp, last_seen: seen.at(-1)!.timestamp };
+        await insertFlow(db, 10, { ...flowOf, ...span, agent: "sensor-b", resp_port: 443 });
+        const [{ id: own }] = await db.sql<
+          { id: number }[]
+        >`select id from traffic_data where flow_uid = 'uid-10'`;
+        const res = await app.request(`/api/flows/${own}/pcap`);
+        assert.equal(res.status, 200);
+        assert.equal(res.headers.get("x-pcap-packets"), "2");
+        assert.equal([...readCaptureBytes(new Uint8Array(await res.arrayBuffer()))].length, 2);
+        // A range export filtered by agent takes that agent's flows' packets only.
+        for (const extra of ["", "&state=closed"]) {
+          const range = await app.request(
+            `/api/pcap?from=1764001990&to=1764002100&agent=sensor-b${extra}`,
+          );
+          assert.equal(range.status, 200, extra);
+          assert.equal(range.headers.get("x-pcap-packets"), "2", extra);
+          await range.body?.cancel();
+        }
+        const both = await app.request("/api/pcap?from=1764001990&to=1764002100");
+        assert.equal(both.headers.get("x-pcap-packets"), "4");
+        await both.body?.cancel();
+      });
+
       await t.step("both routes are in the OpenAPI document with their parameters", async () => {
         const doc = await (await app.request("/openapi.json")).json();
         assert.ok(doc.paths["/api/flows/{id}/pcap"].get);
         const names = doc.paths["/api/pcap"].get.parameters.map((p: { name: string }) => p.name);
-        for (const name of ["from", "to", "ip", "port", "protocol", "label", "community_id"]) {
+        for (
+          const name of ["from", "to", "ip", "port", "protocol", "label", "community_id", "agent"]
+        ) {
           assert.ok(names.includes(name), name);
         }
       });

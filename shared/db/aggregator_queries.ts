@@ -113,6 +113,8 @@ export async function readIngestHorizon(sql: Sql): Promise<number> {
 export interface ReadyBatch {
   id: number;
   recordCount: number;
+  /** The agent that sent the batch (`X-Agent-Id`): flows are kept apart per agent. */
+  agentId: string;
 }
 
 /** Options for {@link readReadyBatches}. */
@@ -133,8 +135,8 @@ export async function readReadyBatches(
   tx: Sql,
   options: ReadReadyBatchesOptions,
 ): Promise<ReadyBatches> {
-  const rows = await tx<{ id: number; record_count: number }[]>`
-    select id, record_count from ingest_batches
+  const rows = await tx<{ id: number; record_count: number; agent_id: string }[]>`
+    select id, record_count, agent_id from ingest_batches
     where id > ${options.afterBatchId} and id <= ${options.horizon}
     order by id
     limit 10001`;
@@ -147,7 +149,7 @@ export async function readReadyBatches(
       out.more = true;
       break;
     }
-    out.push({ id: row.id, recordCount: row.record_count });
+    out.push({ id: row.id, recordCount: row.record_count, agentId: row.agent_id });
     records += row.record_count;
   }
   return out;
@@ -236,6 +238,12 @@ export interface FlowUpsert {
   flow_uid: string;
   community_id: string | null;
   interface: string | null;
+  /** The agent whose packets made the flow (null: none named). */
+  agent: string | null;
+  /** The tunnel the flow was keyed on (`vxlan`, `geneve`, `gre`, `erspan`, `pppoe`), or null. */
+  tunnel_type: string | null;
+  /** That tunnel's id (VNI, GRE key, session), or null. */
+  tunnel_id: number | null;
   orig_ip: string | null;
   orig_port: number | null;
   resp_ip: string | null;
@@ -330,14 +338,15 @@ function upsertFlowChunk(tx: Sql, flows: readonly FlowUpsert[]): Promise<number>
       flow_uid, community_id, interface, orig_ip, orig_port, resp_ip, resp_port, protocol,
       ip_proto, vlan, vlan_inner, first_seen, last_seen, orig_packets, resp_packets, orig_bytes,
       resp_bytes, state, close_reason, conn_state, features, feature_version, label, score,
-      model_version, updated_at
+      model_version, agent, tunnel_type, tunnel_id, updated_at
     )
     select u.flow_uid, u.community_id, u.interface, u.orig_ip, u.orig_port, u.resp_ip,
       u.resp_port, u.protocol, u.ip_proto, u.vlan, u.vlan_inner, u.first_seen, u.last_seen,
       u.orig_packets, u.resp_packets, u.orig_bytes, u.resp_bytes, u.state, u.close_reason,
       u.conn_state,
       substring(${features.bytes}::bytea from u.features_offset + 1 for u.features_length),
-      u.feature_version, u.label, u.score, u.model_version, now()
+      u.feature_version, u.label, u.score, u.model_version, u.agent, u.tunnel_type,
+      u.tunnel_id, now()
     from unnest(
       ${c("flow_uid")}::text::text[], ${c("community_id")}::text::text[],
       ${c("interface")}::text::text[], ${c("orig_ip")}::text::inet[],
@@ -351,12 +360,14 @@ function upsertFlowChunk(tx: Sql, flows: readonly FlowUpsert[]): Promise<number>
       ${c("close_reason")}::text::text[], ${c("conn_state")}::text::text[],
       ${features.offsets}::text::int[], ${features.lengths}::text::int[],
       ${c("feature_version")}::text::smallint[], ${c("label")}::text::text[],
-      ${c("score")}::text::real[], ${c("model_version")}::text::text[]
+      ${c("score")}::text::real[], ${c("model_version")}::text::text[],
+      ${c("agent")}::text::text[], ${c("tunnel_type")}::text::text[],
+      ${c("tunnel_id")}::text::int8[]
     ) as u(
       flow_uid, community_id, interface, orig_ip, orig_port, resp_ip, resp_port, protocol,
       ip_proto, vlan, vlan_inner, first_seen, last_seen, orig_packets, resp_packets, orig_bytes,
       resp_bytes, state, close_reason, conn_state, features_offset, features_length,
-      feature_version, label, score, model_version
+      feature_version, label, score, model_version, agent, tunnel_type, tunnel_id
     )
     on conflict (flow_uid) do update set
       community_id = excluded.community_id, last_seen = excluded.last_seen,

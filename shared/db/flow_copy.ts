@@ -23,7 +23,7 @@ export interface FlowCopy {
 }
 
 /** Fields per row: the columns of the COPY statement below, in order. */
-const FIELDS = 25;
+const FIELDS = 28;
 
 /**
  * Starts a COPY of new flows on `tx` (PostgreSQL only: PGlite's socket
@@ -36,7 +36,7 @@ export async function openFlowCopy(tx: Sql): Promise<FlowCopy> {
       flow_uid, community_id, interface, orig_ip, orig_port, resp_ip, resp_port, protocol,
       ip_proto, vlan, vlan_inner, first_seen, last_seen, orig_packets, resp_packets, orig_bytes,
       resp_bytes, state, close_reason, conn_state, features, feature_version, label, score,
-      model_version
+      model_version, agent, tunnel_type, tunnel_id
     ) from stdin (format binary)`);
   const rows = new CopyBinaryRows(1 << 20);
   rows.raw(COPY_BINARY_HEADER);
@@ -97,4 +97,7 @@ function writeFlowRow(rows: CopyBinaryRows, flow: FlowUpsert): void {
   rows.text(flow.label);
   rows.float4(flow.score);
   rows.text(flow.model_version);
+  rows.text(flow.agent);
+  rows.text(flow.tunnel_type);
+  rows.int8(flow.tunnel_id);
 }

@@ -26,7 +26,8 @@ async function storedRows(): Promise<string[]> {
     select (flow_uid, community_id, interface, orig_ip, orig_port, resp_ip, resp_port, protocol,
       ip_proto, vlan, vlan_inner, float8send(first_seen), float8send(last_seen), orig_packets,
       resp_packets, orig_bytes, resp_bytes, state, close_reason, conn_state, features,
-      feature_version, label, float4send(score), model_version)::text as row
+      feature_version, label, float4send(score), model_version, agent, tunnel_type,
+      tunnel_id)::text as row
     from traffic_data order by flow_uid`;
   return rows.map((r) => r.row);
 }
@@ -35,6 +36,10 @@ const text = fc.string({ unit: "grapheme", maxLength: 12 }).filter((s) => !s.inc
 const anyFlow = fc.record({
   community_id: fc.option(text),
   interface: fc.option(text),
+  agent: fc.option(text),
+  tunnel_type: fc.option(fc.constantFrom("vxlan", "geneve", "gre", "erspan", "pppoe")),
+  // A VNI is 24 bits, a GRE key or session id 32: bigint holds them all.
+  tunnel_id: fc.option(fc.integer({ min: 0, max: 2 ** 32 - 1 })),
   orig_ip: fc.option(fc.oneof(fc.ipV4(), fc.ipV6())),
   orig_port: fc.option(fc.integer({ min: 0, max: 65535 })),
   resp_ip: fc.option(fc.oneof(fc.ipV4(), fc.ipV6())),

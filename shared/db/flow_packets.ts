@@ -3,8 +3,9 @@
  *
  * `raw_packets` has no flow id: a flow is matched by its key, as the flow
  * table built it (shared/flow/flow_table.ts): its two endpoints in either
- * direction (ports, or ICMP types for ICMP), IP protocol and VLAN ids, and
- * its time span, `first_seen` to `last_seen` on packet time. Non-first IP
+ * direction (ports, or ICMP types for ICMP), IP protocol and VLAN ids, the
+ * agent that captured it and the tunnel it was keyed on (flows stored
+ * before flows had an agent match any agent), and its time span, `first_seen` to `last_seen` on packet time. Non-first IP
  * fragments carry no ports; they belong to the flow whose first fragment
  * (same addresses, protocol and IP id, in the same span) does. The time
  * span goes through the BRIN index on `timestamp` of each partition, which
@@ -33,6 +34,12 @@ export interface FlowKeyRow {
   ip_proto: number | null;
   vlan: number | null;
   vlan_inner: number | null;
+  /** The capturing agent; null (flows stored before) matches any. */
+  agent: string | null;
+  /** The tunnel the flow was keyed on, or null. */
+  tunnel_type: string | null;
+  /** That tunnel's id, or null. */
+  tunnel_id: number | null;
   first_seen: number;
   last_seen: number;
   orig_packets: number;
@@ -48,8 +55,8 @@ export type ExportPacketRow = RawPacketRow & { bytes: Uint8Array | null };
 export async function readFlowKey(sql: Sql, id: number): Promise<FlowKeyRow | null> {
   const [row]: [FlowKeyRow?] = await sql`
     select id, host(orig_ip) as orig_ip, orig_port, host(resp_ip) as resp_ip, resp_port,
-      protocol, ip_proto, vlan, vlan_inner, first_seen, last_seen, orig_packets, resp_packets,
-      updated_at
+      protocol, ip_proto, vlan, vlan_inner, agent, tunnel_type, tunnel_id, first_seen, last_seen,
+      orig_packets, resp_packets, updated_at
     from traffic_data where id = ${id}`;
   return row ?? null;
 }
@@ -64,6 +71,12 @@ function packetOfFlowSql(sql: Sql) {
     and r.vlan_id is not distinct from f.vlan
     and r.vlan_inner_id is not distinct from f.vlan_inner
     and r.ip_proto is not distinct from f.ip_proto
+    and (f.agent is null or r.agent_id = f.agent)
+    and (case when f.tunnel_type is null
+      -- Untunnelled, or in a tunnel that keys no flow (MPLS, GTP-U, IP-in-IP).
+      then r.tunnel_type is null
+        or r.tunnel_type not in ('vxlan', 'geneve', 'gre', 'erspan', 'pppoe')
+      else r.tunnel_type = f.tunnel_type and r.tunnel_id is not distinct from f.tunnel_id end)
     and (f.ip_proto is not null or r.protocol = f.protocol)
     and (
       (r.src_ip = f.orig_ip and r.dst_ip = f.resp_ip and (
@@ -110,7 +123,13 @@ export type PacketSelection =
     /** Filters on the flows whose packets are wanted; null: every packet in the range. */
     flowFilter: FlowFilter | null;
     /** Packet-level filters applied to the packets themselves (no flow needed). */
-    packetFilter: { ip: string | null; port: number | null; protocol: string | null };
+    packetFilter: {
+      ip: string | null;
+      port: number | null;
+      protocol: string | null;
+      /** The agent that captured the packets (`raw_packets.agent_id`). */
+      agent?: string | null;
+    };
   };
 
 /** Flows a range export may draw from; more is refused as too broad. */
@@ -126,7 +145,9 @@ function selectionSql(sql: Sql, selection: PacketSelection) {
         ${k.orig_port}::int as orig_port, ${k.resp_ip}::inet as resp_ip,
         ${k.resp_port}::int as resp_port, ${k.protocol}::text as protocol,
         ${k.ip_proto}::smallint as ip_proto, ${k.vlan}::int as vlan,
-        ${k.vlan_inner}::int as vlan_inner, ${k.first_seen}::float8 as first_seen,
+        ${k.vlan_inner}::int as vlan_inner, ${k.agent}::text as agent,
+        ${k.tunnel_type}::text as tunnel_type, ${k.tunnel_id}::int8 as tunnel_id,
+        ${k.first_seen}::float8 as first_seen,
         ${k.last_seen}::float8 as last_seen) as f`,
       where: packetOfFlowSql(sql),
     };
@@ -134,7 +155,7 @@ function selectionSql(sql: Sql, selection: PacketSelection) {
   const range =
     sql`r."timestamp" between ${selection.fromSec}::float8 and ${selection.toSec}::float8`;
   if (selection.flowFilter === null) {
-    const { ip, port, protocol } = selection.packetFilter;
+    const { ip, port, protocol, agent } = selection.packetFilter;
     return {
       from: sql`raw_packets r`,
       where: sql`${range}
@@ -142,7 +163,8 @@ function selectionSql(sql: Sql, selection: PacketSelection) {
         and ${
         port === null ? sql`true` : sql`(r.src_port = ${port}::int or r.dst_port = ${port}::int)`
       }
-        and ${protocol === null ? sql`true` : sql`upper(r.protocol) = upper(${protocol})`}`,
+        and ${protocol === null ? sql`true` : sql`upper(r.protocol) = upper(${protocol})`}
+        and ${agent == null ? sql`true` : sql`r.agent_id = ${agent}`}`,
     };
   }
   return {

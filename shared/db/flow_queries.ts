@@ -10,6 +10,12 @@ export interface FlowRow {
   id: number;
   flow_uid: string;
   community_id: string | null;
+  /** The agent (sensor) whose packets made the flow; null for flows stored before flows had one. */
+  agent: string | null;
+  /** The tunnel the flow was keyed on (`vxlan`, `geneve`, `gre`, `erspan`, `pppoe`), or null. */
+  tunnel_type: string | null;
+  /** That tunnel's id: VNI, GRE key, ERSPAN or PPPoE session; null without one. */
+  tunnel_id: number | null;
   orig_ip: string | null;
   orig_port: number | null;
   resp_ip: string | null;
@@ -34,7 +40,8 @@ export interface FlowRow {
 /** The N most recently active flows (by `last_seen`, newest first). */
 export async function lastFlows(sql: Sql, count: number): Promise<FlowRow[]> {
   return await sql<FlowRow[]>`
-    select id, flow_uid, community_id, host(orig_ip) as orig_ip, orig_port,
+    select id, flow_uid, community_id, agent, tunnel_type, tunnel_id,
+      host(orig_ip) as orig_ip, orig_port,
       host(resp_ip) as resp_ip, resp_port, protocol, vlan, first_seen, last_seen,
       last_seen - first_seen as duration, orig_packets, resp_packets, orig_bytes, resp_bytes,
       state, close_reason, conn_state, label, score, model_version

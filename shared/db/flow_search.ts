@@ -42,6 +42,8 @@ export interface FlowFilter {
   state?: "active" | "closed" | null;
   /** Community ID, exactly. */
   communityId?: string | null;
+  /** The agent (sensor) that captured the flow, exactly. */
+  agent?: string | null;
   /** `last_seen` at or after this, epoch seconds. */
   fromSec?: number | null;
   /** `last_seen` at or before this, epoch seconds. */
@@ -121,6 +123,7 @@ export function flowFilterSql(sql: Sql, filter: FlowFilter) {
   if (filter.minScore != null) parts.push(sql`score >= ${filter.minScore}::real`);
   if (filter.state != null) parts.push(sql`state = ${filter.state}`);
   if (filter.communityId != null) parts.push(sql`community_id = ${filter.communityId}`);
+  if (filter.agent != null) parts.push(sql`agent = ${filter.agent}`);
   if (filter.fromSec != null) parts.push(sql`last_seen >= ${filter.fromSec}::float8`);
   if (filter.toSec != null) parts.push(sql`last_seen <= ${filter.toSec}::float8`);
   return parts.reduce((all, part) => sql`${all} and ${part}`);
@@ -144,7 +147,8 @@ export async function searchFlows(sql: Sql, options: SearchFlowsOptions): Promis
     : sql`(${expr}, id) > (${cast(cursor.key)}, ${cursor.id}::int8)`;
   const orderBy = order === "desc" ? sql`${expr} desc, id desc` : sql`${expr} asc, id asc`;
   const rows = await sql<(FlowRow & { sort_key: number })[]>`
-    select id, flow_uid, community_id, host(orig_ip) as orig_ip, orig_port,
+    select id, flow_uid, community_id, agent, tunnel_type, tunnel_id,
+      host(orig_ip) as orig_ip, orig_port,
       host(resp_ip) as resp_ip, resp_port, protocol, vlan, first_seen, last_seen,
       last_seen - first_seen as duration, orig_packets, resp_packets, orig_bytes, resp_bytes,
       state, close_reason, conn_state, label, score, model_version, ${expr} as sort_key

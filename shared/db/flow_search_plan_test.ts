@@ -22,11 +22,11 @@ Deno.test({
     const db = await openTestDatabase();
     try {
       // 1 M flows: 65k clients in 10.0.0.0/16 and 2001:db8::/64, 200 servers in
-      // 10.1.0.0/16, four services, 2 % of flows active, 3 % not benign.
+      // 10.1.0.0/16, four services, 2 % of flows active, 3 % not benign, 20 agents.
       await db.sql`
         insert into traffic_data (flow_uid, community_id, orig_ip, orig_port, resp_ip, resp_port,
           protocol, first_seen, last_seen, orig_packets, resp_packets, orig_bytes, resp_bytes,
-          state, label, score)
+          state, label, score, agent)
         select 'F' || i, '1:' || md5((i / 2)::text),
           case when i % 10 = 0 then ('2001:db8::' || to_hex(i % 65536))::inet
             else ('10.0.' || (i / 256 % 256) || '.' || (i % 256))::inet end,
@@ -38,7 +38,8 @@ Deno.test({
           case when i % 50 = 0 then 'active' else 'closed' end,
           case when i % 33 = 0 then (array['portscan', 'syn_flood', 'bruteforce'])[1 + i % 3]
             else 'benign' end,
-          case when i % 33 = 0 then 0.9 + (i % 10) / 100.0 else (i % 30) / 100.0 end
+          case when i % 33 = 0 then 0.9 + (i % 10) / 100.0 else (i % 30) / 100.0 end,
+          'sensor-' || (i % 20)
         from generate_series(1, ${FLOWS}::int) as i`;
       await db.sql`analyze traffic_data`;
 
@@ -53,6 +54,8 @@ Deno.test({
         ["min_score (high)", { minScore: 0.95 }],
         ["state=active", { state: "active" }],
         ["community_id", { communityId: "1:" + "0".repeat(32) }],
+        ["agent (one of 20)", { agent: "sensor-7" }],
+        ["agent with protocol", { agent: "sensor-7", protocol: "UDP" }],
         ["from/to (one minute)", { fromSec: 1_764_100_000, toSec: 1_764_100_060 }],
         ["no filter, newest first", {}],
         ["no filter, by score", {}, "score"],

@@ -1,7 +1,15 @@
 /**
  * Incremental bidirectional flow table over {@linkcode PacketRecord}s.
  *
- * Keys. TCP/UDP/SCTP: VLAN ids (outer, inner), IP protocol and the two
+ * Keys. Every key starts with the scope of the packet: the agent (sensor)
+ * that captured it ({@linkcode FlowPacket.agent_id}), so that two sensors
+ * seeing one conversation keep a flow each, as Zeek and Arkime do; and the
+ * tunnel that delivered it when that tunnel names a virtual network shared
+ * by both directions (VXLAN or Geneve VNI, GRE key, ERSPAN session, PPPoE
+ * session), so that two tenants' overlapping
+ * inner addresses stay apart. MPLS labels and GTP-U TEIDs are per hop or per
+ * direction (and one direction is often seen untagged), so they key nothing.
+ * Then, TCP/UDP/SCTP: VLAN ids (outer, inner), IP protocol and the two
  * (address, port) endpoints in canonical order. ICMP/ICMPv6: Zeek's
  * type/counterpart "ports" plus the echo identifier, so a request and its
  * reply share a flow; one-way types (errors, etc.) are keyed by direction
@@ -42,7 +50,10 @@
  * only when it is final and has its context.
  *
  * State. `toJSON()` returns plain data; `FlowTable.fromJSON()` restores it,
- * and continuing gives exactly the flows of an uninterrupted run.
+ * and continuing gives exactly the flows of an uninterrupted run. State saved
+ * before flows were scoped by agent and tunnel restores its flows unscoped:
+ * they end by their timeouts, and the scoped packets that follow start flows
+ * of their own.
  *
  * @module
  */
@@ -58,6 +69,7 @@ import {
   TCP_FLAG_FIN,
   TCP_FLAG_RST,
   TCP_FLAG_SYN,
+  type TunnelType,
 } from "../packet/packet_record.ts";
 import { flowCommunityId } from "./community_id.ts";
 import {
@@ -100,6 +112,16 @@ export interface FlowRecord {
   community_id: string | null;
   /** Capture interface of the first packet. */
   interface: string;
+  /** The agent (sensor) whose packets make the flow; null when they named none. */
+  agent: string | null;
+  /**
+   * Type of the tunnel the flow was keyed on (see the module doc: VXLAN,
+   * Geneve, GRE, ERSPAN, PPPoE); null for a flow seen untunnelled, or in a
+   * tunnel that keys nothing (MPLS, GTP-U, IP-in-IP).
+   */
+  tunnel_type: TunnelType | null;
+  /** That tunnel's id (VNI, GRE key, ERSPAN or PPPoE session); null without one. */
+  tunnel_id: number | null;
   /** Protocol name from the packets (`TCP`, `UDP`, `ICMP`, `ARP`, ...). */
   protocol: string;
   /** IP protocol number; null for non-IP flows. */
@@ -173,6 +195,15 @@ export interface FlowRecord {
    * record of the flow shares.
    */
   context: FlowContext | null;
+}
+
+/**
+ * A packet as the table takes it: a {@linkcode PacketRecord}, and the agent
+ * that captured it (the sending agent of its batch, `raw_packets.agent_id`).
+ */
+export interface FlowPacket extends PacketRecord {
+  /** The capturing agent; flows of different agents never merge. Absent or null: none. */
+  agent_id?: string | null;
 }
 
 /** Options of {@linkcode FlowTable}; all times in packet-time seconds. */
@@ -276,7 +307,7 @@ export interface FlowTableState {
   queue: string[];
   /** Fragment map: [fragment key, flow key, flow uid, src ip, src port, dst port, expiry]. */
   fragments: [string, string, string, string, number | null, number | null, number][];
-  /** Latest non-TCP flow key per "orig|resp" address pair. */
+  /** Latest non-TCP flow key per "orig|resp" address pair ("scope|orig|resp" in a scope). */
   hostPairs: [string, string][];
   /** Context tracker state. */
   context: ContextTrackerState;
@@ -294,6 +325,12 @@ export interface FlowState {
   communityId: string | null;
   /** See {@linkcode FlowRecord}. */
   iface: string;
+  /** See {@linkcode FlowRecord.agent}; absent in state saved before flows had one. */
+  agent?: string | null;
+  /** See {@linkcode FlowRecord.tunnel_type}; absent in state saved before. */
+  tunnelType?: TunnelType | null;
+  /** See {@linkcode FlowRecord.tunnel_id}; absent in state saved before. */
+  tunnelId?: number | null;
   /** See {@linkcode FlowRecord}. */
   protocol: string;
   /** See {@linkcode FlowRecord}. */
@@ -400,6 +437,9 @@ class Flow {
   declare uidSuffix: number;
   declare communityId: string | null;
   declare iface: string;
+  declare agent: string | null;
+  declare tunnelType: TunnelType | null;
+  declare tunnelId: number | null;
   declare protocol: string;
   declare ipProto: number | null;
   declare ipVersion: number | null;
@@ -476,6 +516,9 @@ class Flow {
     this.uidSuffix = 0;
     this.communityId = null;
     this.iface = "";
+    this.agent = null;
+    this.tunnelType = null;
+    this.tunnelId = null;
     this.protocol = "";
     this.ipProto = null;
     this.ipVersion = null;
@@ -630,7 +673,7 @@ export class FlowTable {
    * Adds a batch of packets. Returns the live flows that changed and the
    * flows that ended (final, with context) during this call.
    */
-  merge(packets: readonly PacketRecord[]): MergeResult {
+  merge(packets: readonly FlowPacket[]): MergeResult {
     this.#mergePackets(packets);
     const changed = this.#collectChanged();
     return { changed, ended: this.#collectEnded() };
@@ -643,7 +686,7 @@ export class FlowTable {
    * changed it: a long input merged in slices this way is snapshotted once,
    * not once per slice.
    */
-  mergeEnded(packets: readonly PacketRecord[]): FlowRecord[] {
+  mergeEnded(packets: readonly FlowPacket[]): FlowRecord[] {
     this.#mergePackets(packets);
     return this.#collectEnded();
   }
@@ -656,7 +699,7 @@ export class FlowTable {
     return this.#collectChanged();
   }
 
-  #mergePackets(packets: readonly PacketRecord[]): void {
+  #mergePackets(packets: readonly FlowPacket[]): void {
     let ordered = packets;
     for (let i = 1; i < packets.length; i++) {
       if (packets[i].timestamp < packets[i - 1].timestamp) {
@@ -796,10 +839,13 @@ export class FlowTable {
 
   // --- packet path -------------------------------------------------------
 
-  #process(p: PacketRecord, ts: number): void {
+  #process(p: FlowPacket, ts: number): void {
     let key: string | null;
     let flow: Flow | undefined;
     const proto = p.ip_proto;
+    const agent = p.agent_id ?? null;
+    const tunnelType = keyedTunnelType(p.tunnel_type);
+    const tunnelId = tunnelType === null ? null : p.tunnel_id ?? null;
     kIndexKind = INDEX_NONE;
     if (
       (proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_SCTP) &&
@@ -814,11 +860,29 @@ export class FlowTable {
       kDstPort = p.dst_port;
       kOneWay = false;
       kFragmentKey = null;
-      flow = this.#indexFind(p.src_ip, p.src_port, p.dst_ip, p.dst_port, proto, INDEX_TUPLE, null);
+      flow = this.#indexFind(
+        p.src_ip,
+        p.src_port,
+        p.dst_ip,
+        p.dst_port,
+        proto,
+        INDEX_TUPLE,
+        null,
+        agent,
+        tunnelType,
+        tunnelId,
+      );
       if (flow !== undefined) {
         key = flow.key;
       } else {
-        key = canonicalKey("", proto, p.src_ip, p.src_port, p.dst_ip, p.dst_port);
+        key = canonicalKey(
+          keyScope(agent, tunnelType, tunnelId, ""),
+          proto,
+          p.src_ip,
+          p.src_port,
+          p.dst_ip,
+          p.dst_port,
+        );
         flow = this.#flows.get(key);
       }
     } else if (
@@ -836,13 +900,25 @@ export class FlowTable {
       kOneWay = oneWay;
       kFragmentKey = null;
       kIndexKind = oneWay ? INDEX_ICMP_ONE_WAY : INDEX_ICMP;
-      flow = this.#indexFind(kSrc, kSrcPort, kDst, kDstPort, proto, kIndexKind, p.icmp_id);
+      flow = this.#indexFind(
+        kSrc,
+        kSrcPort,
+        kDst,
+        kDstPort,
+        proto,
+        kIndexKind,
+        p.icmp_id,
+        agent,
+        tunnelType,
+        tunnelId,
+      );
       if (flow !== undefined) {
         key = flow.key;
       } else {
+        const scope = keyScope(agent, tunnelType, tunnelId, "");
         key = oneWay
-          ? `|${proto}>${kSrc}|${kSrcPort}|${kDst}|${kDstPort}`
-          : canonicalKey("", `${proto}|${p.icmp_id ?? ""}`, kSrc, kSrcPort, kDst, kDstPort);
+          ? `${scope}|${proto}>${kSrc}|${kSrcPort}|${kDst}|${kDstPort}`
+          : canonicalKey(scope, `${proto}|${p.icmp_id ?? ""}`, kSrc, kSrcPort, kDst, kDstPort);
         flow = this.#flows.get(key);
       }
     } else {
@@ -925,12 +1001,10 @@ export class FlowTable {
    * Computes the flow key of a packet and leaves its endpoints in the k*
    * scratch variables (ports are Zeek-style for ICMP). Null: nothing to key.
    */
-  #resolveKey(p: PacketRecord, ts: number): string | null {
+  #resolveKey(p: FlowPacket, ts: number): string | null {
     kFragmentKey = null;
     kOneWay = false;
-    const vlans = p.vlan_id === null && p.vlan_inner_id === null
-      ? ""
-      : `${p.vlan_id ?? ""}.${p.vlan_inner_id ?? ""}`;
+    const vlans = packetScope(p);
     const src = p.src_ip;
     const dst = p.dst_ip;
     const proto = p.ip_proto;
@@ -1010,7 +1084,7 @@ export class FlowTable {
 
   #create(
     key: string,
-    p: PacketRecord,
+    p: FlowPacket,
     ts: number,
     previous: Flow | undefined,
     continueFrom: Flow | undefined,
@@ -1024,6 +1098,10 @@ export class FlowTable {
     if (flow === undefined) flow = new Flow(key, acc);
     else flow.init(key, acc);
     flow.iface = p.interface;
+    // The key's scope (same key, same values).
+    flow.agent = p.agent_id ?? null;
+    flow.tunnelType = keyedTunnelType(p.tunnel_type);
+    flow.tunnelId = flow.tunnelType === null ? null : p.tunnel_id ?? null;
     flow.protocol = p.protocol;
     flow.ipProto = p.ip_proto;
     flow.ipVersion = p.ip_version;
@@ -1104,7 +1182,7 @@ export class FlowTable {
       flow.hostPair = previous !== undefined && previous.hostPair !== null &&
           previous.origIp === flow.origIp && previous.respIp === flow.respIp
         ? previous.hostPair
-        : `${flow.origIp}|${flow.respIp}`;
+        : hostPairOf(flow);
       this.#hostPairs.set(flow.hostPair, key);
     }
     // Flows reported while this packet was handled (such as `previous`) have
@@ -1215,17 +1293,16 @@ export class FlowTable {
   }
 
   /** Marks the flow an ICMP destination-unreachable is about as rejected. */
-  #chargeUnreachable(p: PacketRecord, ts: number): void {
-    const vlans = p.vlan_id === null && p.vlan_inner_id === null
-      ? ""
-      : `${p.vlan_id ?? ""}.${p.vlan_inner_id ?? ""}`;
+  #chargeUnreachable(p: FlowPacket, ts: number): void {
+    const vlans = packetScope(p);
+    const untagged = p.vlan_id === null && p.vlan_inner_id === null;
     let target: Flow | undefined;
     const quote = readIcmpQuote(p);
     if (quote !== null) {
       const ported = quote.srcPort !== null &&
         (quote.ipProto === IPPROTO_TCP || quote.ipProto === IPPROTO_UDP ||
           quote.ipProto === IPPROTO_SCTP);
-      if (ported && vlans === "" && quote.dstPort !== null) {
+      if (ported && untagged && quote.dstPort !== null) {
         target = this.#indexFind(
           quote.srcIp,
           quote.srcPort!,
@@ -1234,6 +1311,9 @@ export class FlowTable {
           quote.ipProto,
           INDEX_TUPLE,
           null,
+          p.agent_id ?? null,
+          keyedTunnelType(p.tunnel_type),
+          keyedTunnelType(p.tunnel_type) === null ? null : p.tunnel_id ?? null,
         );
       }
       if (target === undefined) {
@@ -1251,7 +1331,13 @@ export class FlowTable {
       }
     } else if (p.dst_ip !== null && p.src_ip !== null) {
       // No quote: the latest non-TCP flow from the error's receiver to its sender.
-      const key = this.#hostPairs.get(`${p.dst_ip}|${p.src_ip}`);
+      const scope = keyScope(
+        p.agent_id ?? null,
+        keyedTunnelType(p.tunnel_type),
+        p.tunnel_id ?? null,
+        "",
+      );
+      const key = this.#hostPairs.get(scopedPair(scope, p.dst_ip, p.src_ip));
       if (key !== undefined) target = this.#flows.get(key);
       if (target !== undefined && (target.origIp !== p.dst_ip || target.respIp !== p.src_ip)) {
         target = undefined;
@@ -1271,7 +1357,8 @@ export class FlowTable {
    * The indexed flow whose key a packet with these endpoints (Zeek's ports
    * for ICMP) would get, if any. A hit is exact: the flow is the one
    * `#flows` holds under that key. A miss proves nothing (not every flow is
-   * indexed): the caller then looks the key up.
+   * indexed): the caller then looks the key up. Flows of every scope (agent,
+   * keyed tunnel) share the buckets; only one of the packet's scope is found.
    */
   #indexFind(
     src: string,
@@ -1281,6 +1368,9 @@ export class FlowTable {
     proto: number,
     kind: number,
     icmpId: number | null,
+    agent: string | null,
+    tunnelType: TunnelType | null,
+    tunnelId: number | null,
   ): Flow | undefined {
     let flow = this.#index.get(tupleHash(src, srcPort, dst, dstPort, proto));
     while (flow !== undefined) {
@@ -1290,7 +1380,8 @@ export class FlowTable {
           flow.respIp === dst) ||
           (kind !== INDEX_ICMP_ONE_WAY && flow.origPort === dstPort &&
             flow.respPort === srcPort && flow.origIp === dst && flow.respIp === src)) &&
-        (kind !== INDEX_ICMP || flow.indexIcmpId === icmpId)
+        (kind !== INDEX_ICMP || flow.indexIcmpId === icmpId) && flow.agent === agent &&
+        flow.tunnelType === tunnelType && flow.tunnelId === tunnelId
       ) {
         return flow;
       }
@@ -1394,7 +1485,7 @@ export class FlowTable {
     }
     // Only non-TCP flows are entered there, and their roles never flip.
     if (!flow.isTcp && flow.origIp !== null && flow.respIp !== null) {
-      const pair = flow.hostPair ?? `${flow.origIp}|${flow.respIp}`;
+      const pair = flow.hostPair ?? hostPairOf(flow);
       if (this.#hostPairs.get(pair) === flow.key) this.#hostPairs.delete(pair);
     }
     flow.ended = true;
@@ -1476,6 +1567,67 @@ export class FlowTable {
     this.#endedOut = [];
     return ended;
   }
+}
+
+/**
+ * Tunnel types whose id names a network that both directions share. The pcap
+ * export matches a flow's packets with the same list (shared/db/flow_packets.ts).
+ */
+const KEYED_TUNNEL_TYPES: ReadonlySet<string> = new Set<TunnelType>([
+  "vxlan",
+  "geneve",
+  "gre",
+  "erspan",
+  "pppoe",
+]);
+
+/** The tunnel type a packet's flow is keyed on (see the module doc), or null. */
+function keyedTunnelType(type: TunnelType | null | undefined): TunnelType | null {
+  return type != null && KEYED_TUNNEL_TYPES.has(type) ? type : null;
+}
+
+/**
+ * The start of every key in a scope: `vlans` alone for packets without an
+ * agent or a keyed tunnel (the keys of tables before scopes existed), else
+ * the length-prefixed agent (agent ids may hold any printable character),
+ * the tunnel and the VLANs, unambiguously.
+ */
+function keyScope(
+  agent: string | null,
+  tunnelType: TunnelType | null,
+  tunnelId: number | null,
+  vlans: string,
+): string {
+  if (agent === null && tunnelType === null) return vlans;
+  const who = agent === null ? "-" : `${agent.length}:${agent}`;
+  return `${who}/${tunnelType ?? ""}:${tunnelType === null ? "" : tunnelId ?? ""}/${vlans}`;
+}
+
+/** {@linkcode keyScope} of a packet, VLANs included. */
+function packetScope(p: FlowPacket): string {
+  const tunnelType = keyedTunnelType(p.tunnel_type);
+  return keyScope(
+    p.agent_id ?? null,
+    tunnelType,
+    tunnelType === null ? null : p.tunnel_id ?? null,
+    p.vlan_id === null && p.vlan_inner_id === null
+      ? ""
+      : `${p.vlan_id ?? ""}.${p.vlan_inner_id ?? ""}`,
+  );
+}
+
+/** `#hostPairs` key of an address pair in a scope (without VLANs). */
+function scopedPair(scope: string, orig: string, resp: string): string {
+  return scope === "" ? `${orig}|${resp}` : `${scope}|${orig}|${resp}`;
+}
+
+/** `#hostPairs` key of a non-TCP flow. */
+function hostPairOf(flow: Flow): string {
+  return scopedPair(
+    keyScope(flow.agent, flow.tunnelType, flow.tunnelId, ""),
+    flow.origIp!,
+    flow.respIp!,
+  );
 }
 
 function hasBoth(bits: number, a: number, b: number): boolean {
@@ -1739,6 +1891,9 @@ function toRecord(flow: Flow): FlowRecord {
     uid: flow.uid,
     community_id: flow.communityId,
     interface: flow.iface,
+    agent: flow.agent,
+    tunnel_type: flow.tunnelType,
+    tunnel_id: flow.tunnelId,
     protocol: flow.protocol,
     ip_proto: flow.ipProto,
     ip_version: flow.ipVersion,
@@ -1890,6 +2045,9 @@ function flowToState(flow: Flow): FlowState {
     uidSuffix: flow.uidSuffix,
     communityId: flow.communityId,
     iface: flow.iface,
+    agent: flow.agent,
+    tunnelType: flow.tunnelType,
+    tunnelId: flow.tunnelId,
     protocol: flow.protocol,
     ipProto: flow.ipProto,
     ipVersion: flow.ipVersion,
@@ -1929,6 +2087,9 @@ function flowFromState(
   flow.uidSuffix = s.uidSuffix;
   flow.communityId = s.communityId;
   flow.iface = s.iface;
+  flow.agent = s.agent ?? null;
+  flow.tunnelType = s.tunnelType ?? null;
+  flow.tunnelId = s.tunnelId ?? null;
   flow.protocol = s.protocol;
   flow.ipProto = s.ipProto;
   flow.ipVersion = s.ipVersion;

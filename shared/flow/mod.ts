@@ -9,6 +9,7 @@
 export { communityId, type CommunityIdOptions, type CommunityIdTuple } from "./community_id.ts";
 export {
   type CloseReason,
+  type FlowPacket,
   type FlowRecord,
   type FlowState,
   FlowTable,
