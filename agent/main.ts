@@ -88,14 +88,14 @@ function hostAgentId(): string {
 
 /**
  * The agent id when `AGENT_ID` is unset: the host name for live capture, and
- * `<host name>:<file name>` for `--read`. Flows are kept apart per agent, so a
- * file read on a host that also captures live (or two sensors' files read on
- * one host) keeps flows of its own rather than merging into the live ones.
+ * `<host name>:read` for `--read`. Flows are kept apart per agent, so a file
+ * read on a host that also captures live keeps flows of its own rather than
+ * merging into the live ones. The id does not depend on the file's name: a
+ * renamed copy of a file has the same idempotency keys and is stored once.
  */
-export function defaultAgentId(readPath?: string): string {
-  if (readPath === undefined) return hostAgentId();
-  return `${hostAgentId()}:${baseName(readPath)}`.replace(/[^\x21-\x7e]/g, "-")
-    .slice(0, MAX_AGENT_ID_LENGTH);
+export function defaultAgentId(reading = false): string {
+  if (!reading) return hostAgentId();
+  return `${hostAgentId()}:read`.slice(-MAX_AGENT_ID_LENGTH);
 }
 
 function baseName(path: string): string {
@@ -142,7 +142,7 @@ export async function main(args: string[]): Promise<number> {
   await configureLogging({ component: "agent", logDir: config.logDir, level: config.logLevel });
   try {
     if (flags.status === true) return await printStatus(config, flags.json === true);
-    const agentId = config.agentId ?? defaultAgentId(readPath);
+    const agentId = config.agentId ?? defaultAgentId(readPath !== undefined);
     if (!Batcher.isValidAgentId(agentId)) {
       return fail(
         `Invalid AGENT_ID: ${
