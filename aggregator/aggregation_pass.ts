@@ -25,6 +25,7 @@ import {
 } from "@traffic-analyzer/shared/flow";
 import { type FlowScorer, PassFlowWriter } from "./pass_flow_writer.ts";
 import { readPassPackets } from "./read_pass_packets.ts";
+import { INCIDENT_WINDOW_SEC, PassIncidents } from "./pass_incidents.ts";
 
 export type { FlowScorer };
 
@@ -84,13 +85,25 @@ export interface AggregationPassOptions {
    * @default none
    */
   onStep?: (step: PassStep) => void;
+  /**
+   * ALERT_MIN_SCORE: a flow of a non-benign class scored at least this joins
+   * an incident (built in the pass's transaction).
+   * @default 0.5
+   */
+  alertMinScore?: number;
+  /**
+   * Packet time after an incident's last flow within which a flow of the same
+   * class and source (or target) still joins it.
+   * @default 900
+   */
+  incidentWindowSec?: number;
 }
 
 /**
  * The points of a pass at which {@link AggregationPassOptions.onStep} is
  * called: lock taken; packets read; packets merged (flows that ended are
  * scored and sent meanwhile); every flow scored and stored; written (the
- * same point: a flow is sent as soon as it is scored); progress saved.
+ * flows' incidents too); progress saved.
  */
 export type PassStep = "locked" | "read" | "merged" | "scored" | "written" | "saved";
 
@@ -106,6 +119,8 @@ export interface AggregationPassResult {
   batches: number;
   packets: number;
   flowsWritten: number;
+  /** Incidents this pass opened. */
+  incidentsOpened: number;
   durationMs: number;
   /** More batches were ready than this pass took: run the next one at once. */
   more: boolean;
@@ -138,6 +153,7 @@ export async function runAggregationPass(
       batches: 0,
       packets: 0,
       flowsWritten: 0,
+      incidentsOpened: 0,
       durationMs: performance.now() - started,
       more: false,
       cache: null,
@@ -182,11 +198,17 @@ export async function runAggregationPass(
     });
     step("read");
 
+    const incidents = new PassIncidents({
+      benignLabel: scorer.benignLabel ?? "benign",
+      minScore: options.alertMinScore ?? 0.5,
+      windowSec: options.incidentWindowSec ?? INCIDENT_WINDOW_SEC,
+    });
     const writer = new PassFlowWriter({
       tx,
       scorer,
       batchSize: scoreBatchSize,
       maybeStored,
+      onScored: (flows, mayBeStored) => incidents.add(flows, mayBeStored),
     });
     let flowClock = progress.flowClock;
     let flowClockWall = progress.flowClockWall;
@@ -225,6 +247,8 @@ export async function runAggregationPass(
       await writer.abort(error as Error);
       throw error;
     }
+    // After the flows: an incident's numbers are computed from them as stored.
+    const { opened: incidentsOpened } = await incidents.record(tx);
     step("written");
 
     const last = batches.at(-1);
@@ -249,6 +273,7 @@ export async function runAggregationPass(
       batches: batches.length,
       packets: packets.count,
       flowsWritten,
+      incidentsOpened,
       durationMs,
       more: batches.more,
       cache: { stateVersion, table },
