@@ -2,14 +2,14 @@
  * Which incident each flagged flow of a pass joins: the pure part of
  * incident building (no database), so its rules are tested on their own.
  *
- * A flow joins an open incident of its class whose key it shares (its
- * responder for a `target` incident, else its originator for a `source` one)
- * when it falls within `windowSec` of the incident's activity. Otherwise it
- * opens one, keyed by what its flows have in common: a scan or a brute force
- * comes from one source to many ports or targets, a flood with spoofed
- * sources goes from many sources to one target. So a flow is keyed by its
- * target when more distinct sources of its class reach that target in the
- * pass than its own source reaches distinct targets and ports.
+ * A flow is keyed by what the flows of its class have in common: a scan or a
+ * brute force comes from one source to many ports or targets, a flood with
+ * spoofed sources goes from many sources to one target. So a flow is keyed by
+ * its target when more distinct sources of its class reach that target in the
+ * pass than its own source reaches distinct targets and ports, else by its
+ * source. It joins the open incident of its class with that key (a lone flow
+ * may join its target's) when it falls within `windowSec` of the incident's
+ * activity, and otherwise opens one.
  *
  * @module
  */
@@ -133,20 +133,26 @@ export function assignIncidents(
   for (const flow of sorted) {
     const targetKey = flow.respIp === null ? null : keyOf(flow.label, "target", flow.respIp);
     const sourceKey = flow.origIp === null ? null : keyOf(flow.label, "source", flow.origIp);
-    let slot: Slot | undefined;
+    const sources = targetKey === null ? 0 : sourcesOf.get(targetKey)?.size ?? 0;
+    const reach = sourceKey === null ? 0 : reachOf.get(sourceKey)?.size ?? 0;
+    const keyKind: IncidentKeyKind | null = sourceKey === null
+      ? (targetKey === null ? null : "target")
+      : sources >= 2 && sources > reach
+      ? "target"
+      : "source";
+    if (keyKind === null) continue;
+    // Only the key this flow reads as: a scanner's probe to a host that
+    // others reached too stays with the scan. A lone flow (its source
+    // reaches nothing else in the pass) may join its target's incident
+    // instead: a flood whose later pass brings a single source.
     const byTarget = targetKey === null ? undefined : latest.get(targetKey);
     const bySource = sourceKey === null ? undefined : latest.get(sourceKey);
-    if (within(byTarget, flow)) slot = byTarget;
-    else if (within(bySource, flow)) slot = bySource;
-    else {
-      const sources = targetKey === null ? 0 : sourcesOf.get(targetKey)?.size ?? 0;
-      const reach = sourceKey === null ? 0 : reachOf.get(sourceKey)?.size ?? 0;
-      const keyKind: IncidentKeyKind | null = sourceKey === null
-        ? (targetKey === null ? null : "target")
-        : sources >= 2 && sources > reach
-        ? "target"
-        : "source";
-      if (keyKind === null) continue;
+    let slot: Slot | undefined;
+    if (keyKind === "target") {
+      if (within(byTarget, flow)) slot = byTarget;
+    } else if (within(bySource, flow)) slot = bySource;
+    else if (reach <= 1 && within(byTarget, flow)) slot = byTarget;
+    if (slot === undefined) {
       const keyIp = keyKind === "target" ? flow.respIp! : flow.origIp!;
       result.opened.push({ label: flow.label, keyKind, keyIp });
       slot = {

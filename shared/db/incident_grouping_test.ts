@@ -64,3 +64,34 @@ Deno.test("assignIncidents() keeps classes apart and gives the same answer in an
   assert.equal(one.flows.has("4"), false, "a flow without addresses joins none");
   assert.throws(() => assignIncidents([], { open: [], windowSec: -1 }), /windowSec/);
 });
+
+Deno.test("assignIncidents() keeps a scanner's probe with its scan when another host also hit the target", () => {
+  // 10.0.0.7 reached 10.0.0.2 once, just before the scanner did: the target
+  // has two sources, but the scanner reaches 20 hosts, so its probe stays in the scan.
+  const other = flow({ uid: "o", origIp: "10.0.0.7", firstSeen: 99 });
+  const scan = Array.from(
+    { length: 20 },
+    (_, i) => flow({ uid: `s${i}`, respIp: `10.0.0.${i + 2}`, firstSeen: 100 + i }),
+  );
+  const result = assignIncidents([other, ...scan], { open: [], windowSec: 60 });
+  const scanIncident = result.flows.get("s0")!;
+  for (const probe of scan) assert.deepEqual(result.flows.get(probe.uid), scanIncident);
+  assert.deepEqual(result.opened.map((i) => [i.keyKind, i.keyIp]), [
+    ["target", "10.0.0.2"],
+    ["source", "10.0.0.1"],
+  ]);
+});
+
+Deno.test("assignIncidents() lets a lone flow of a later pass join its target's flood", () => {
+  const open = [{
+    id: 3,
+    label: "syn_flood",
+    keyKind: "target" as const,
+    keyIp: "10.0.0.9",
+    firstSeen: 0,
+    lastSeen: 90,
+  }];
+  const lone = flow({ uid: "l", label: "syn_flood", origIp: "172.16.9.9", respIp: "10.0.0.9" });
+  const result = assignIncidents([lone], { open, windowSec: 60 });
+  assert.deepEqual(result.flows.get("l"), { id: 3 });
+});
