@@ -202,6 +202,8 @@ export async function runAggregationPass(
       benignLabel: scorer.benignLabel ?? "benign",
       minScore: options.alertMinScore ?? 0.5,
       windowSec: options.incidentWindowSec ?? INCIDENT_WINDOW_SEC,
+      // Where every flow is upserted, the table says which may have been flagged.
+      storedBefore: maybeStored === null ? table.uids() : null,
     });
     const writer = new PassFlowWriter({
       tx,

@@ -22,6 +22,14 @@ export interface PassIncidentsOptions {
   minScore: number;
   /** See `AssignIncidentsOptions.windowSec`. */
   windowSec: number;
+  /**
+   * Uids of the flows the flow table held at the start of the pass: only
+   * these can have been flagged by an earlier pass. A benign flow outside it
+   * is not looked up (on PGlite every flow is upserted, so the writer cannot
+   * say which are new). Null trusts the writer's `mayBeStored` alone.
+   * @default null
+   */
+  storedBefore?: ReadonlySet<string> | null;
 }
 
 /** Default gap of packet time after which a source's (or target's) flows open a new incident. */
@@ -52,10 +60,13 @@ export class PassIncidents {
   /** Takes a batch of scored flows (`PassFlowWriterOptions.onScored`). */
   add(flows: readonly FlowUpsert[], mayBeStored: boolean): void {
     const benign = this.#options.benignLabel;
+    const storedBefore = this.#options.storedBefore ?? null;
     for (const flow of flows) {
       if (flow.label === null || flow.label === benign || flow.score === null) {
         this.#flagged.delete(flow.flow_uid);
-        if (mayBeStored) this.#cleared.add(flow.flow_uid);
+        if (mayBeStored && (storedBefore === null || storedBefore.has(flow.flow_uid))) {
+          this.#cleared.add(flow.flow_uid);
+        }
         continue;
       }
       this.#cleared.delete(flow.flow_uid);
