@@ -16,9 +16,15 @@ import { HttpError } from "./http_errors.ts";
 export function sameOriginWrites(): MiddlewareHandler {
   return async function sameOriginWritesMiddleware(c, next) {
     const site = c.req.header("sec-fetch-site");
-    if (site !== undefined && site !== "same-origin" && site !== "none") {
-      throw new HttpError(403, `cross-site request refused (Sec-Fetch-Site: ${site})`);
+    if (site !== undefined) {
+      // The browser's own word; unlike Origin against Host, it holds behind a
+      // proxy that rewrites Host.
+      if (site !== "same-origin" && site !== "none") {
+        throw new HttpError(403, `cross-site request refused (Sec-Fetch-Site: ${site})`);
+      }
+      return await next();
     }
+    // Older browsers send only Origin.
     const origin = c.req.header("origin");
     if (origin !== undefined) {
       let host: string | null = null;

@@ -237,6 +237,7 @@ Deno.test({
         for (
           const headers of [
             { "sec-fetch-site": "cross-site" } as Record<string, string>,
+            { "sec-fetch-site": "same-site", origin: "http://localhost", host: "localhost" },
             { origin: "https://evil.example", host: "localhost" },
             { origin: "null", host: "localhost" },
           ]
