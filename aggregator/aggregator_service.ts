@@ -128,11 +128,13 @@ export class AggregatorService {
       this.#cache = result.cache;
       if (!result.skipped && (result.packets > 0 || result.flowsWritten > 0)) {
         log.info(
-          "Pass: {packets} packets from {batches} batches, {flows} flows written in {ms} ms",
+          "Pass: {packets} packets from {batches} batches, {flows} flows written in {ms} ms, " +
+            "{incidents} incidents opened",
           {
             packets: result.packets,
             batches: result.batches,
             flows: result.flowsWritten,
+            incidents: result.incidentsOpened,
             ms: Math.round(result.durationMs),
           },
         );
