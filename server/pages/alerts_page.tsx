@@ -8,12 +8,7 @@
 import type { FC } from "hono/jsx";
 import type { IncidentRow } from "@traffic-analyzer/shared/db";
 import { Layout, type PageContext } from "./layout.tsx";
-
-/** An incident with the link to its flows (see `incidentFlowsQuery`). */
-export interface IncidentView extends IncidentRow {
-  /** `/alltraffic_page?…`: its flows. */
-  flowsUrl: string;
-}
+import { IncidentTable } from "./incident_table.tsx";
 
 /** Props of {@link AlertsPage}. */
 export interface AlertsPageProps {
@@ -22,15 +17,11 @@ export interface AlertsPageProps {
   /** The query as the user gave it (shown back in the form, escaped). */
   query: Record<string, string>;
   /** The incidents of this page. */
-  incidents: IncidentView[];
+  incidents: IncidentRow[];
   /** The next page's URL, or null on the last page. */
   nextUrl: string | null;
   /** Why the query was refused, or null. */
   error: string | null;
-}
-
-function isoTime(epochSec: number): string {
-  return new Date(epochSec * 1000).toISOString().replace("T", " ").replace("Z", "");
 }
 
 const TEXT_FIELDS: readonly [string, string, string][] = [
@@ -78,59 +69,7 @@ export const AlertsPage: FC<AlertsPageProps> = ({ page, query, incidents, nextUr
         ? null
         : incidents.length === 0
         ? <p class="muted">No incidents. The aggregator builds them as it scores flows.</p>
-        : (
-          <table>
-            <thead>
-              <tr>
-                <th>Class</th>
-                <th>From / to</th>
-                <th>Flows</th>
-                <th>Ports</th>
-                <th>Targets</th>
-                <th>Sources</th>
-                <th>First seen (UTC)</th>
-                <th>Last seen</th>
-                <th>Max score</th>
-                <th>State</th>
-                <th></th>
-              </tr>
-            </thead>
-            <tbody>
-              {incidents.map((incident) => (
-                <tr class={incident.state === "open" ? "attack" : ""}>
-                  <td>{incident.label}</td>
-                  <td>
-                    {incident.key_kind === "source" ? "from " : "to "}
-                    {incident.key_ip}
-                  </td>
-                  <td>{incident.flow_count}</td>
-                  <td>{incident.port_count}</td>
-                  <td>{incident.target_count}</td>
-                  <td>{incident.source_count}</td>
-                  <td>{isoTime(incident.first_seen)}</td>
-                  <td>{isoTime(incident.last_seen)}</td>
-                  <td>{incident.max_score.toFixed(3)}</td>
-                  <td>{incident.state}</td>
-                  <td>
-                    <a href={incident.flowsUrl}>Flows</a>
-                    {incident.state === "open"
-                      ? (
-                        <form
-                          class="inline"
-                          method="post"
-                          action={`/alerts/${incident.id}/acknowledge`}
-                        >
-                          <input type="hidden" name="next" value={back} />
-                          <button type="submit">Acknowledge</button>
-                        </form>
-                      )
-                      : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+        : <IncidentTable incidents={incidents} back={back} />}
       <p class="pager">
         <a href={`/alerts${firstPage ? `?${firstPage}` : ""}`}>First page</a>
         {nextUrl === null ? null : (

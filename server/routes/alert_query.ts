@@ -1,12 +1,11 @@
 /**
  * The incident list's query parameters (one zod schema for `GET /api/alerts`
- * and the `/alerts` page), its cursor, and the flow-search URL that shows an
- * incident's flows.
+ * and the `/alerts` page) and its cursor.
  *
  * @module
  */
 import { z } from "@hono/zod-openapi";
-import type { IncidentCursor, IncidentFilter, IncidentRow } from "@traffic-analyzer/shared/db";
+import type { IncidentCursor, IncidentFilter } from "@traffic-analyzer/shared/db";
 import { HttpError } from "../http_errors.ts";
 import { decimalInteger } from "./_schemas.ts";
 import { FlowFilterParams, parseTimeSec, queryError } from "./flow_query.ts";
@@ -102,19 +101,4 @@ export function parseAlertList(query: Record<string, string>): AlertListInput {
   const parsed = AlertListQuery.safeParse(query);
   if (!parsed.success) throw queryError(parsed.error.issues[0]);
   return parsed.data;
-}
-
-/**
- * The flow-search query that shows an incident's flows: its class, its key
- * (originator or responder), its time span and its minimum score. The same
- * parameters work on `/alltraffic_page`, `/api/alltraffic` and `/api/pcap`.
- */
-export function incidentFlowsQuery(incident: IncidentRow): string {
-  const params = new URLSearchParams();
-  params.set("label", incident.label);
-  params.set(incident.key_kind === "source" ? "orig_ip" : "resp_ip", incident.key_ip);
-  params.set("from", String(incident.first_seen));
-  params.set("to", String(incident.last_seen));
-  params.set("min_score", String(incident.min_score));
-  return params.toString();
 }

@@ -21,7 +21,7 @@ import { assessAggregator } from "../aggregator_health.ts";
 import { readLimitedBody } from "../body_reader.ts";
 import { HttpError } from "../http_errors.ts";
 import type { Assets } from "../pages/assets.ts";
-import { AlertsPage, type IncidentView } from "../pages/alerts_page.tsx";
+import { AlertsPage } from "../pages/alerts_page.tsx";
 import type { PageContext } from "../pages/layout.tsx";
 import { renderPage } from "../pages/render_page.ts";
 import { sameOriginWrites } from "../same_origin_writes.ts";
@@ -33,9 +33,9 @@ import {
   encodeIncidentCursor,
   incidentCursorOf,
   incidentFilterOf,
-  incidentFlowsQuery,
   parseAlertList,
 } from "./alert_query.ts";
+import { incidentFlowsQuery } from "../incident_links.ts";
 
 /** Options for {@link alertRoutes}. */
 export interface AlertRoutesOptions {
@@ -78,13 +78,9 @@ function apiIncident(incident: IncidentRow) {
   };
 }
 
-function viewOf(incident: IncidentRow): IncidentView {
-  return { ...incident, flowsUrl: `/alltraffic_page?${incidentFlowsQuery(incident)}` };
-}
-
-/** Only a path back to the alerts page: anything else would be an open redirect. */
+/** Only a path back to the alerts page or the dashboard: anything else would be an open redirect. */
 function safeBack(next: string | null): string {
-  return next !== null && /^\/alerts(?:\?[^\r\n\\]*)?$/.test(next) ? next : "/alerts";
+  return next !== null && /^\/(?:alerts(?:\?[^\r\n\\]*)?)?$/.test(next) ? next : "/alerts";
 }
 
 /** The incidents sub-app. */
@@ -191,7 +187,7 @@ export function alertRoutes(options: AlertRoutesOptions): Router {
         <AlertsPage
           page={await context()}
           query={query}
-          incidents={page.incidents.map(viewOf)}
+          incidents={page.incidents}
           nextUrl={nextUrl}
           error={null}
         />,
