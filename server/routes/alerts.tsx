@@ -172,7 +172,10 @@ export function alertRoutes(options: AlertRoutesOptions): Router {
   app.get("/alerts", async (c) => {
     const query = c.req.query();
     try {
-      const input = parseAlertList(query);
+      // A blank field of the form means "any", not an empty value.
+      const input = parseAlertList(
+        Object.fromEntries(Object.entries(query).filter(([, value]) => value !== "")),
+      );
       const page = await searchIncidents(sql, {
         filter: incidentFilterOf(input),
         limit: input.limit,

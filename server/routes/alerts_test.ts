@@ -194,6 +194,9 @@ Deno.test({
           /<form class="inline" method="post" action="\/alerts\/\d+\/acknowledge"/,
         );
         assert.ok(!/<script/i.test(page), "no script on the page");
+        const blank = await app.request("/alerts?state=&label=&from=&to=");
+        assert.equal(blank.status, 200, "a form sent with blank fields lists everything");
+        assert.equal(((await blank.text()).match(/>Acknowledge</g) ?? []).length, 3);
       });
 
       await t.step("acknowledging by the API and by the page's form", async () => {
