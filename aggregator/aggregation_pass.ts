@@ -27,6 +27,7 @@ import {
 } from "@traffic-analyzer/shared/flow";
 import { type FlowScorer, PassFlowWriter } from "./pass_flow_writer.ts";
 import { readPassPackets } from "./read_pass_packets.ts";
+import { INCIDENT_WINDOW_SEC, PassIncidents } from "./pass_incidents.ts";
 
 export type { FlowScorer };
 
@@ -88,13 +89,25 @@ export interface AggregationPassOptions {
    * @default none
    */
   onStep?: (step: PassStep) => void;
+  /**
+   * ALERT_MIN_SCORE: a flow of a non-benign class scored at least this joins
+   * an incident (built in the pass's transaction).
+   * @default 0.5
+   */
+  alertMinScore?: number;
+  /**
+   * Packet time after an incident's last flow within which a flow of the same
+   * class and source (or target) still joins it.
+   * @default 900
+   */
+  incidentWindowSec?: number;
 }
 
 /**
  * The points of a pass at which {@link AggregationPassOptions.onStep} is
  * called: lock taken; packets read; packets merged (flows that ended are
  * scored and sent meanwhile); every flow scored and stored; written (the
- * same point: a flow is sent as soon as it is scored); progress saved.
+ * flows' incidents too); progress saved.
  */
 export type PassStep = "locked" | "read" | "merged" | "scored" | "written" | "saved";
 
@@ -110,6 +123,8 @@ export interface AggregationPassResult {
   batches: number;
   packets: number;
   flowsWritten: number;
+  /** Incidents this pass opened. */
+  incidentsOpened: number;
   durationMs: number;
   /** More batches were ready than this pass took: run the next one at once. */
   more: boolean;
@@ -142,6 +157,7 @@ export async function runAggregationPass(
       batches: 0,
       packets: 0,
       flowsWritten: 0,
+      incidentsOpened: 0,
       durationMs: performance.now() - started,
       more: false,
       cache: null,
@@ -195,11 +211,19 @@ export async function runAggregationPass(
     });
     step("read");
 
+    const incidents = new PassIncidents({
+      benignLabel: scorer.benignLabel ?? "benign",
+      minScore: options.alertMinScore ?? 0.5,
+      windowSec: options.incidentWindowSec ?? INCIDENT_WINDOW_SEC,
+      // Where every flow is upserted, the table says which may have been flagged.
+      storedBefore: maybeStored === null ? table.uids() : null,
+    });
     const writer = new PassFlowWriter({
       tx,
       scorer,
       batchSize: scoreBatchSize,
       maybeStored,
+      onScored: (flows, mayBeStored) => incidents.add(flows, mayBeStored),
     });
     let flowClock = progress.flowClock;
     let flowClockWall = progress.flowClockWall;
@@ -238,6 +262,8 @@ export async function runAggregationPass(
       await writer.abort(error as Error);
       throw error;
     }
+    // After the flows: an incident's numbers are computed from them as stored.
+    const { opened: incidentsOpened } = await incidents.record(tx);
     step("written");
 
     const last = batches.at(-1);
@@ -262,6 +288,7 @@ export async function runAggregationPass(
       batches: batches.length,
       packets: packets.count,
       flowsWritten,
+      incidentsOpened,
       durationMs,
       more: batches.more,
       cache: { stateVersion, table },

@@ -40,6 +40,8 @@ export interface AggregatorServiceOptions {
   flowTableOptions?: FlowTableOptions;
   /** See `AggregationPassOptions.copyNewFlows` (PostgreSQL only). @default false */
   copyNewFlows?: boolean;
+  /** See `AggregationPassOptions.alertMinScore` (ALERT_MIN_SCORE). @default 0.5 */
+  alertMinScore?: number;
   /**
    * This instance's name among the aggregators sharing the database. The
    * host name by default, so that an aggregator restarted on its host
@@ -96,6 +98,7 @@ export class AggregatorService {
       retentionSchedule: options.retentionSchedule ?? "17 * * * *",
       clock: options.clock ?? Date.now,
       copyNewFlows: options.copyNewFlows ?? false,
+      alertMinScore: options.alertMinScore ?? 0.5,
       instanceId: options.instanceId ?? Deno.hostname(),
       standbyMs: options.standbyMs ?? intervalMs * 2.5,
       maxBackoffMs: Math.max(intervalMs, options.maxBackoffMs ?? 300_000),
@@ -115,6 +118,7 @@ export class AggregatorService {
       cache: this.#cache,
       flowTableOptions: this.#options.flowTableOptions,
       copyNewFlows: this.#options.copyNewFlows,
+      alertMinScore: this.#options.alertMinScore,
       instanceId: this.#options.instanceId,
       standbyMs: this.#options.standbyMs,
     });
@@ -124,11 +128,13 @@ export class AggregatorService {
       this.#cache = result.cache;
       if (!result.skipped && (result.packets > 0 || result.flowsWritten > 0)) {
         log.info(
-          "Pass: {packets} packets from {batches} batches, {flows} flows written in {ms} ms",
+          "Pass: {packets} packets from {batches} batches, {flows} flows written in {ms} ms, " +
+            "{incidents} incidents opened",
           {
             packets: result.packets,
             batches: result.batches,
             flows: result.flowsWritten,
+            incidents: result.incidentsOpened,
             ms: Math.round(result.durationMs),
           },
         );

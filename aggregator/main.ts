@@ -91,7 +91,8 @@ export async function main(args: string[]): Promise<number> {
           : result.skipped
           ? "aggregate: another aggregator was running a pass; nothing done"
           : `aggregate: ${result.packets} packets from ${result.batches} batches, ` +
-            `${result.flowsWritten} flows written in ${Math.round(result.durationMs)} ms`,
+            `${result.flowsWritten} flows written in ${Math.round(result.durationMs)} ms, ` +
+            `${result.incidentsOpened} incidents opened`,
       );
       return 0;
     }

@@ -29,6 +29,8 @@ const log = getLogger([LOG_ROOT, "aggregator"]);
 export interface FlowScorer {
   /** Version of the model, stored with every flow. */
   readonly modelVersion: string;
+  /** The class of harmless flows; every other label is flagged. @default "benign" */
+  readonly benignLabel?: string;
   /** Scores feature vectors; one result per row, in order. */
   score(rows: Float32Array[]): Promise<{ label: string; score: number }[]>;
 }
@@ -47,6 +49,13 @@ export interface PassFlowWriterOptions {
    * goes in by COPY. Null writes every flow by upsert (PGlite).
    */
   maybeStored: ReadonlySet<string> | null;
+  /**
+   * Called with each batch of scored flows before it is sent; `mayBeStored`
+   * is false for flows known to be new to `traffic_data`. A flow can come
+   * twice (new, then upserted after a COPY conflict): the last call wins.
+   * @default none
+   */
+  onScored?: (flows: readonly FlowUpsert[], mayBeStored: boolean) => void;
 }
 
 function toUpsert(
@@ -179,7 +188,7 @@ export class PassFlowWriter {
       this.#copied = [];
     }
     for (let i = 0; i < this.#maybeStored.length; i += batchSize) {
-      this.#upsert(await this.#score(this.#maybeStored.slice(i, i + batchSize)));
+      this.#upsert(await this.#score(this.#maybeStored.slice(i, i + batchSize), true));
     }
     this.#maybeStored = [];
     for (const upsert of this.#upserts) this.#written += await upsert;
@@ -198,11 +207,15 @@ export class PassFlowWriter {
     if (copy !== null) await (await copy.catch(() => null))?.abort(reason);
   }
 
-  async #score(flows: FlowRecord[]): Promise<FlowUpsert[]> {
+  async #score(flows: FlowRecord[], mayBeStored: boolean): Promise<FlowUpsert[]> {
     const { scorer } = this.#options;
     const vectors = flows.map((f) => flowFeatureVector(f, f.context));
     const scores = await scorer.score(vectors);
-    return flows.map((flow, j) => toUpsert(flow, vectors[j], scores[j], scorer.modelVersion));
+    const upserts = flows.map((flow, j) =>
+      toUpsert(flow, vectors[j], scores[j], scorer.modelVersion)
+    );
+    this.#options.onScored?.(upserts, mayBeStored);
+    return upserts;
   }
 
   #upsert(upserts: FlowUpsert[]): void {
@@ -213,7 +226,7 @@ export class PassFlowWriter {
 
   /** Scores a batch of new flows now and queues it for the COPY. */
   #sendNew(flows: FlowRecord[]): void {
-    const scoring = this.#score(flows);
+    const scoring = this.#score(flows, false);
     scoring.catch(() => {});
     if (this.#copy === null) {
       const { tx } = this.#options;

@@ -48,6 +48,7 @@ export async function startAggregator(
     scorer,
     intervalMs: config.aggregateIntervalMs,
     rawRetentionDays: config.rawRetentionDays,
+    alertMinScore: config.alertMinScore,
     // PGlite's socket server does not carry COPY FROM STDIN.
     copyNewFlows: options.kind === "postgres",
   });

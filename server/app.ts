@@ -24,6 +24,7 @@ import { pcapRoutes } from "./routes/pcap.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { pageRoutes } from "./routes/pages.tsx";
+import { alertRoutes } from "./routes/alerts.tsx";
 
 export type { IngestLimits } from "./routes/ingest.ts";
 
@@ -108,6 +109,7 @@ export function createApp(options: CreateAppOptions): OpenAPIHono {
       loginRoutes({ token: readToken, assets, secureCookie: options.secureCookie ?? false }),
     );
   }
+  app.route("/", alertRoutes({ sql, assets, aggregateIntervalMs }));
   app.route("/", pageRoutes({ sql, assets, aggregateIntervalMs }));
   // Read once every route is mounted: a wrong method on a known path is a
   // 405 with Allow, not a 404.

@@ -22,6 +22,7 @@ type Kind =
   | { type: "string" }
   | { type: "url"; protocols: string[] }
   | { type: "int"; min: number; max: number }
+  | { type: "fraction" }
   | { type: "durationMs"; minMs: number; maxMs: number }
   | { type: "bool" }
   | { type: "enum"; values: string[] }
@@ -57,6 +58,7 @@ export interface Config {
   dbPoolSize: number;
   aggregateIntervalMs: number;
   rawRetentionDays: number;
+  alertMinScore: number;
   host: string;
   port: number;
   dataDir: string;
@@ -181,6 +183,16 @@ export const CONFIG_SPECS: readonly ConfigSpec[] = [
     default: "7",
     usedBy: "aggregator",
     help: "Days raw packets are kept after ingestion.",
+  },
+  {
+    key: "alertMinScore",
+    env: "ALERT_MIN_SCORE",
+    flag: "alert-min-score",
+    kind: { type: "fraction" },
+    default: "0.5",
+    usedBy: "aggregator",
+    help: "A flow of a non-benign class scored at least this (1 − P(benign)) joins an " +
+      "incident at /alerts.",
   },
   {
     key: "host",
@@ -428,6 +440,8 @@ function describeAllowed(kind: Kind): string {
       return `a URL starting with ${kind.protocols.map((p) => p + "//").join(" or ")}`;
     case "int":
       return `an integer from ${kind.min} to ${kind.max}`;
+    case "fraction":
+      return "a number from 0 to 1 with at most 6 decimals, such as 0.5";
     case "durationMs":
       return `a duration from ${kind.minMs} ms to ${kind.maxMs / 1000} s, ` +
         `such as 30, 30s, 500ms, 2m (a bare number is seconds)`;
@@ -468,6 +482,9 @@ function parseValue(spec: ConfigSpec, raw: string, source: string): unknown {
       if (!Number.isSafeInteger(n) || n < kind.min || n > kind.max) fail();
       return n;
     }
+    case "fraction":
+      if (!/^\s*(?:0(?:\.\d{1,6})?|1(?:\.0{1,6})?|\.\d{1,6})\s*$/.test(raw)) fail();
+      return Number(raw);
     case "durationMs": {
       const ms = parseDurationMs(raw);
       if (ms === null || ms < kind.minMs || ms > kind.maxMs) fail();

@@ -43,6 +43,7 @@ export const Layout: FC<LayoutProps> = ({ title, page, refreshSec, children }) =
       <nav>
         <a href="/">Latest flows</a>
         <a href="/alltraffic_page">All flows</a>
+        <a href="/alerts">Incidents</a>
         <a href="/api/last10">JSON</a>
         <a href="/health">Health</a>
         <a href="/metrics">Metrics</a>

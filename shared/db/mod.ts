@@ -21,3 +21,6 @@ export * from "./describe_database_error.ts";
 export * from "./raw_packet_copy.ts";
 export * from "./flow_search.ts";
 export * from "./flow_packets.ts";
+export * from "./incident_grouping.ts";
+export * from "./incident_store.ts";
+export * from "./incident_queries.ts";

@@ -1,0 +1,119 @@
+/**
+ * Incidents from real scans: the team kit's port-scan captures, decoded the
+ * way the agent does, aggregated and scored by the shipped ONNX model. What
+ * the model calls each flow is its own business (tested in models/); what is
+ * checked here is that a scanner's flagged flows become one incident, not
+ * one per flow. Captures are chosen by their labels in the kit, never by a
+ * fixed list; without the kit the test is skipped.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { openTestDatabase } from "@traffic-analyzer/shared/db/testing";
+import { storePacketBatch } from "@traffic-analyzer/shared/db";
+import { CONFIG_SPECS } from "@traffic-analyzer/shared/config";
+import { FEATURE_NAMES, FEATURE_VERSION } from "@traffic-analyzer/shared/flow";
+import { decodePacket, type PayloadCapture } from "@traffic-analyzer/shared/packet";
+import { readCaptureBatches } from "@traffic-analyzer/shared/pcap";
+import { findTeamKit, readTeamKitCaptures } from "@traffic-analyzer/shared/testing";
+import { loadFlowScorer } from "./scorer/mod.ts";
+import { runAggregationPass } from "./aggregation_pass.ts";
+
+const kit = findTeamKit();
+/** Small enough for a unit test on a busy machine (the largest scan is about 1 MB). */
+const MAX_CAPTURE_BYTES = 4 << 20;
+/** Fewer flagged flows than this is not a scan to group. */
+const MIN_SCAN_FLOWS = 10;
+const MIN_SCORE = 0.5;
+
+const scans = kit === null
+  ? []
+  : readTeamKitCaptures(kit).filter((c) =>
+    c.class === "attack" && c.attackKind === "portscan" && c.attackerIps.length > 0 &&
+    Deno.statSync(c.path).size <= MAX_CAPTURE_BYTES
+  );
+
+Deno.test({
+  name: "a real port scan scored by the model becomes one incident per scanner and class",
+  ignore: kit === null,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    const db = await openTestDatabase();
+    const scorer = await loadFlowScorer({
+      modelPath: new URL("../models/flow_classifier.onnx", import.meta.url).pathname,
+      expectedFeatureNames: FEATURE_NAMES,
+      expectedFeatureVersion: FEATURE_VERSION,
+    });
+    const payloadCapture = CONFIG_SPECS.find((s) => s.key === "payloadCapture")!
+      .default as PayloadCapture;
+    let checked = 0;
+    try {
+      for (const capture of scans) {
+        await t.step(capture.file, async () => {
+          await db.truncate();
+          let batch = 0;
+          for await (const frames of readCaptureBatches(capture.path)) {
+            const records = frames.map((frame) =>
+              decodePacket(frame.data, {
+                linkType: frame.linkType,
+                timestampSec: frame.timestampSec,
+                wireLength: frame.wireLength,
+                interfaceName: frame.interfaceName ?? "capture",
+                payloadCapture,
+              })
+            );
+            batch++;
+            await storePacketBatch(db.sql, {
+              agentId: "kit",
+              idempotencyKey: `${capture.file}-${batch}`,
+              bodySha256: `${capture.file}-${batch}`,
+              records,
+            });
+          }
+          const nowMs = Date.now();
+          const copyNewFlows = db.kind === "postgres";
+          for (let more = true; more;) {
+            more = (await runAggregationPass({
+              sql: db.sql,
+              scorer,
+              nowMs,
+              copyNewFlows,
+              alertMinScore: MIN_SCORE,
+            })).more;
+          }
+          // An hour later every flow has ended: the last pass rewrites them closed.
+          await runAggregationPass({
+            sql: db.sql,
+            scorer,
+            nowMs: nowMs + 3_600_000,
+            copyNewFlows,
+            alertMinScore: MIN_SCORE,
+          });
+          for (const attacker of capture.attackerIps) {
+            const flagged = await db.sql<{ label: string; flows: number }[]>`
+              select label, count(*)::int as flows from traffic_data
+              where orig_ip = ${attacker}::inet and label <> 'benign'
+                and score >= ${MIN_SCORE}::real
+              group by label order by flows desc, label limit 1`;
+            if (flagged.length === 0 || flagged[0].flows < MIN_SCAN_FLOWS) continue;
+            const { label, flows } = flagged[0];
+            const incidents = await db.sql<{ flow_count: number }[]>`
+              select flow_count from incidents
+              where label = ${label} and key_kind = 'source' and key_ip = ${attacker}::inet`;
+            assert.deepEqual(
+              incidents.map((i) => i.flow_count),
+              [flows],
+              `${capture.file}: the ${flows} ${label} flows from ${attacker} are one incident`,
+            );
+            checked++;
+          }
+        });
+      }
+      assert.ok(checked > 0, "at least one scan in the kit was flagged and grouped");
+    } finally {
+      await scorer.close();
+      await db.close();
+    }
+  },
+});

@@ -1,0 +1,98 @@
+/**
+ * Collects what a pass needs for incidents while its flows are scored (the
+ * flagged flows, and the benign ones that may have been flagged by an
+ * earlier pass), then records the incidents in the pass's transaction once
+ * the flows are written (see `recordIncidents`).
+ *
+ * @module
+ */
+import {
+  type FlowUpsert,
+  type IncidentFlowInput,
+  recordIncidents,
+  type RecordIncidentsResult,
+  type Sql,
+} from "@traffic-analyzer/shared/db";
+
+/** Options for {@link PassIncidents}. */
+export interface PassIncidentsOptions {
+  /** The model's benign class: flows of any other label are flagged. */
+  benignLabel: string;
+  /** ALERT_MIN_SCORE: flagged flows scored below it join no incident. */
+  minScore: number;
+  /** See `AssignIncidentsOptions.windowSec`. */
+  windowSec: number;
+  /**
+   * Uids of the flows the flow table held at the start of the pass: only
+   * these can have been flagged by an earlier pass. A benign flow outside it
+   * is not looked up (on PGlite every flow is upserted, so the writer cannot
+   * say which are new). Null trusts the writer's `mayBeStored` alone.
+   * @default null
+   */
+  storedBefore?: ReadonlySet<string> | null;
+}
+
+/** Default gap of packet time after which a source's (or target's) flows open a new incident. */
+export const INCIDENT_WINDOW_SEC = 900;
+
+/** A pass's incident input, gathered flow by flow. */
+export class PassIncidents {
+  readonly #options: PassIncidentsOptions;
+  /** Flagged flows by uid (a flow scored twice counts once, as last scored). */
+  #flagged = new Map<string, IncidentFlowInput>();
+  #cleared = new Set<string>();
+
+  constructor(options: PassIncidentsOptions) {
+    const { minScore, windowSec } = options;
+    if (!(minScore >= 0 && minScore <= 1)) {
+      throw new RangeError(
+        `Cannot build incidents as 'minScore' must be 0..1: current value is ${minScore}`,
+      );
+    }
+    if (!(windowSec >= 0)) {
+      throw new RangeError(
+        `Cannot build incidents as 'windowSec' must be at least 0: current value is ${windowSec}`,
+      );
+    }
+    this.#options = options;
+  }
+
+  /** Takes a batch of scored flows (`PassFlowWriterOptions.onScored`). */
+  add(flows: readonly FlowUpsert[], mayBeStored: boolean): void {
+    const benign = this.#options.benignLabel;
+    const storedBefore = this.#options.storedBefore ?? null;
+    for (const flow of flows) {
+      if (flow.label === null || flow.label === benign || flow.score === null) {
+        this.#flagged.delete(flow.flow_uid);
+        if (mayBeStored && (storedBefore === null || storedBefore.has(flow.flow_uid))) {
+          this.#cleared.add(flow.flow_uid);
+        }
+        continue;
+      }
+      this.#cleared.delete(flow.flow_uid);
+      this.#flagged.set(flow.flow_uid, {
+        uid: flow.flow_uid,
+        label: flow.label,
+        score: flow.score,
+        origIp: flow.orig_ip,
+        respIp: flow.resp_ip,
+        respPort: flow.resp_port,
+        firstSeen: flow.first_seen,
+        lastSeen: flow.last_seen,
+      });
+    }
+  }
+
+  /** Records the incidents on the pass's transaction, after its flows are written. */
+  async record(tx: Sql): Promise<RecordIncidentsResult> {
+    const result = await recordIncidents(tx, {
+      flagged: [...this.#flagged.values()],
+      clearedUids: [...this.#cleared],
+      minScore: this.#options.minScore,
+      windowSec: this.#options.windowSec,
+    });
+    this.#flagged.clear();
+    this.#cleared.clear();
+    return result;
+  }
+}

@@ -1,0 +1,24 @@
+import assert from "node:assert/strict";
+import { ConfigError, loadConfig } from "./config.ts";
+
+Deno.test("ALERT_MIN_SCORE defaults to 0.5 and takes a number from 0 to 1", async (t) => {
+  await t.step("default", () => {
+    assert.equal(loadConfig({ env: {} }).config.alertMinScore, 0.5);
+  });
+  await t.step("environment and flag", () => {
+    assert.equal(loadConfig({ env: { ALERT_MIN_SCORE: "0.8" } }).config.alertMinScore, 0.8);
+    assert.equal(loadConfig({ env: {}, args: ["--alert-min-score=1"] }).config.alertMinScore, 1);
+    assert.equal(loadConfig({ env: { ALERT_MIN_SCORE: "0" } }).config.alertMinScore, 0);
+  });
+  await t.step("out of range or not a number names the setting", () => {
+    for (const bad of ["1.5", "-0.1", "abc", "0.1234567", "5e-1"]) {
+      assert.throws(
+        () => loadConfig({ env: { ALERT_MIN_SCORE: bad } }),
+        (error: unknown) =>
+          error instanceof ConfigError && error.setting === "ALERT_MIN_SCORE" &&
+          /from 0 to 1/.test(error.message),
+        bad,
+      );
+    }
+  });
+});

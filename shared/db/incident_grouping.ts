@@ -1,0 +1,170 @@
+/**
+ * Which incident each flagged flow of a pass joins: the pure part of
+ * incident building (no database), so its rules are tested on their own.
+ *
+ * A flow is keyed by what the flows of its class have in common: a scan or a
+ * brute force comes from one source to many ports or targets, a flood with
+ * spoofed sources goes from many sources to one target. So a flow is keyed by
+ * its target when more distinct sources of its class reach that target in the
+ * pass than its own source reaches distinct targets and ports, else by its
+ * source. It joins the open incident of its class with that key (a lone flow
+ * may join its target's) when it falls within `windowSec` of the incident's
+ * activity, and otherwise opens one.
+ *
+ * @module
+ */
+
+/** A flow flagged by the model (non-benign, scored at least the minimum). */
+export interface IncidentFlowInput {
+  /** The flow's `flow_uid`. */
+  uid: string;
+  /** Predicted class. */
+  label: string;
+  /** 1 − P(benign). */
+  score: number;
+  origIp: string | null;
+  respIp: string | null;
+  respPort: number | null;
+  /** Packet time, epoch seconds. */
+  firstSeen: number;
+  lastSeen: number;
+}
+
+/** An open incident a flow may join. */
+export interface OpenIncident {
+  id: number;
+  label: string;
+  keyKind: IncidentKeyKind;
+  keyIp: string;
+  firstSeen: number;
+  lastSeen: number;
+}
+
+/** What an incident's flows share: their originator or their responder. */
+export type IncidentKeyKind = "source" | "target";
+
+/** An incident to open: its key, and its first flow's times. */
+export interface NewIncident {
+  label: string;
+  keyKind: IncidentKeyKind;
+  keyIp: string;
+}
+
+/** Where each flow goes: an existing incident's id, or an index into `opened`. */
+export interface IncidentAssignment {
+  /** Incidents to open, in the order their first flow came. */
+  opened: NewIncident[];
+  /** Flow uid to `{ id }` (existing incident) or `{ opened }` (index into `opened`). */
+  flows: Map<string, { id: number } | { opened: number }>;
+}
+
+/** Options for {@link assignIncidents}. */
+export interface AssignIncidentsOptions {
+  /** Incidents still open that the flows may join. */
+  open: readonly OpenIncident[];
+  /**
+   * A flow joins an incident when it starts at most this long after the
+   * incident's last activity (or ends at most this long before its first).
+   */
+  windowSec: number;
+}
+
+interface Slot {
+  ref: { id: number } | { opened: number };
+  firstSeen: number;
+  lastSeen: number;
+}
+
+const keyOf = (label: string, kind: IncidentKeyKind, ip: string) => `${label}\0${kind}\0${ip}`;
+
+/**
+ * Assigns flagged flows to incidents. Deterministic: the same flows and open
+ * incidents give the same result whatever their order, so a pass that is
+ * rerun builds the same incidents. Flows with neither address (ARP) are left
+ * out: an incident is keyed by an address.
+ */
+export function assignIncidents(
+  flows: readonly IncidentFlowInput[],
+  options: AssignIncidentsOptions,
+): IncidentAssignment {
+  if (!(options.windowSec >= 0)) {
+    throw new RangeError(
+      `Cannot group incidents as 'windowSec' must be at least 0: current value is ${options.windowSec}`,
+    );
+  }
+  const sorted = [...flows].sort((a, b) =>
+    a.firstSeen - b.firstSeen || (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0)
+  );
+  // Distinct sources per (class, target) and distinct target ports per (class, source).
+  const sourcesOf = new Map<string, Set<string>>();
+  const reachOf = new Map<string, Set<string>>();
+  for (const flow of sorted) {
+    if (flow.respIp !== null && flow.origIp !== null) {
+      const target = keyOf(flow.label, "target", flow.respIp);
+      (sourcesOf.get(target) ?? sourcesOf.set(target, new Set()).get(target)!).add(flow.origIp);
+    }
+    if (flow.origIp !== null) {
+      const source = keyOf(flow.label, "source", flow.origIp);
+      (reachOf.get(source) ?? reachOf.set(source, new Set()).get(source)!)
+        .add(`${flow.respIp} ${flow.respPort}`);
+    }
+  }
+
+  // The most recent incident per key: the one a new flow may extend.
+  const latest = new Map<string, Slot>();
+  for (const incident of options.open) {
+    const key = keyOf(incident.label, incident.keyKind, incident.keyIp);
+    const known = latest.get(key);
+    if (known === undefined || incident.lastSeen > known.lastSeen) {
+      latest.set(key, {
+        ref: { id: incident.id },
+        firstSeen: incident.firstSeen,
+        lastSeen: incident.lastSeen,
+      });
+    }
+  }
+
+  const window = options.windowSec;
+  const within = (slot: Slot | undefined, flow: IncidentFlowInput): slot is Slot =>
+    slot !== undefined && flow.firstSeen <= slot.lastSeen + window &&
+    flow.lastSeen >= slot.firstSeen - window;
+
+  const result: IncidentAssignment = { opened: [], flows: new Map() };
+  for (const flow of sorted) {
+    const targetKey = flow.respIp === null ? null : keyOf(flow.label, "target", flow.respIp);
+    const sourceKey = flow.origIp === null ? null : keyOf(flow.label, "source", flow.origIp);
+    const sources = targetKey === null ? 0 : sourcesOf.get(targetKey)?.size ?? 0;
+    const reach = sourceKey === null ? 0 : reachOf.get(sourceKey)?.size ?? 0;
+    const keyKind: IncidentKeyKind | null = sourceKey === null
+      ? (targetKey === null ? null : "target")
+      : sources >= 2 && sources > reach
+      ? "target"
+      : "source";
+    if (keyKind === null) continue;
+    // Only the key this flow reads as: a scanner's probe to a host that
+    // others reached too stays with the scan. A lone flow (its source
+    // reaches nothing else in the pass) may join its target's incident
+    // instead: a flood whose later pass brings a single source.
+    const byTarget = targetKey === null ? undefined : latest.get(targetKey);
+    const bySource = sourceKey === null ? undefined : latest.get(sourceKey);
+    let slot: Slot | undefined;
+    if (keyKind === "target") {
+      if (within(byTarget, flow)) slot = byTarget;
+    } else if (within(bySource, flow)) slot = bySource;
+    else if (reach <= 1 && within(byTarget, flow)) slot = byTarget;
+    if (slot === undefined) {
+      const keyIp = keyKind === "target" ? flow.respIp! : flow.origIp!;
+      result.opened.push({ label: flow.label, keyKind, keyIp });
+      slot = {
+        ref: { opened: result.opened.length - 1 },
+        firstSeen: flow.firstSeen,
+        lastSeen: flow.lastSeen,
+      };
+      latest.set(keyKind === "target" ? targetKey! : sourceKey!, slot);
+    }
+    slot.firstSeen = Math.min(slot.firstSeen, flow.firstSeen);
+    slot.lastSeen = Math.max(slot.lastSeen, flow.lastSeen);
+    result.flows.set(flow.uid, slot.ref);
+  }
+  return result;
+}

@@ -1,0 +1,178 @@
+/**
+ * Builds incidents inside an aggregation pass's transaction, after the pass
+ * has written its flows to `traffic_data`: so incidents and flows commit
+ * together or not at all, and a pass that is killed and rerun builds the same
+ * incidents.
+ *
+ * Membership is kept per flow (`incident_flows`, keyed by `flow_uid`), and an
+ * incident's counts are recomputed from its member flows as stored now: a
+ * flow written again by a later pass (a live flow grows) is never counted
+ * twice, and a flow rescored benign or below the minimum leaves its incident
+ * (an incident left with no flow is deleted).
+ *
+ * @module
+ */
+import { assignIncidents, type IncidentFlowInput, type OpenIncident } from "./incident_grouping.ts";
+import type { Sql } from "./open_database.ts";
+import { pgArrayLiteral } from "./pg_array_literal.ts";
+
+/** Options for {@link recordIncidents}. */
+export interface RecordIncidentsOptions {
+  /** The pass's flows with a non-benign label, whatever their score, once each. */
+  flagged: readonly IncidentFlowInput[];
+  /** The pass's benign flows that may have been flagged before (stored already). */
+  clearedUids: readonly string[];
+  /** Flows scored below this join no incident (ALERT_MIN_SCORE). */
+  minScore: number;
+  /** See `AssignIncidentsOptions.windowSec`. */
+  windowSec: number;
+}
+
+/** What {@link recordIncidents} did. */
+export interface RecordIncidentsResult {
+  /** Incidents opened. */
+  opened: number;
+  /** Incidents whose flows changed (opened ones included). */
+  touched: number;
+}
+
+/** Uids per statement: bounded parameters, as in `upsertFlows`. */
+const CHUNK = 5000;
+
+function chunks<T>(items: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
+  return out;
+}
+
+/**
+ * Adds a pass's flagged flows to incidents (opening new ones), takes cleared
+ * flows out, and recomputes the counts of every incident that changed. Runs
+ * on the pass's transaction `tx`, after its flows are written.
+ */
+export async function recordIncidents(
+  tx: Sql,
+  options: RecordIncidentsOptions,
+): Promise<RecordIncidentsResult> {
+  const { minScore } = options;
+  if (!(minScore >= 0 && minScore <= 1)) {
+    throw new RangeError(
+      `Cannot record incidents as 'minScore' must be 0..1: current value is ${minScore}`,
+    );
+  }
+  const touched = new Set<number>();
+
+  // Flows that leave their incident: benign now, below the minimum, or of another class now.
+  const leaving: string[] = [...options.clearedUids];
+  const qualifying: IncidentFlowInput[] = [];
+  for (const flow of options.flagged) {
+    if (flow.score >= minScore) qualifying.push(flow);
+    else leaving.push(flow.uid);
+  }
+  for (const uids of chunks(leaving)) {
+    const rows = await tx<{ incident_id: number }[]>`
+      delete from incident_flows where flow_uid = any(${pgArrayLiteral(uids)}::text[])
+      returning incident_id`;
+    for (const row of rows) touched.add(row.incident_id);
+  }
+  const fresh: IncidentFlowInput[] = [];
+  for (const part of chunks(qualifying)) {
+    const members = await tx<{ flow_uid: string; incident_id: number; label: string }[]>`
+      select f.flow_uid, f.incident_id, i.label
+      from incident_flows f join incidents i on i.id = f.incident_id
+      where f.flow_uid = any(${pgArrayLiteral(part.map((f) => f.uid))}::text[])`;
+    const memberOf = new Map(members.map((m) => [m.flow_uid, m]));
+    const relabelled: string[] = [];
+    for (const flow of part) {
+      const member = memberOf.get(flow.uid);
+      if (member === undefined) fresh.push(flow);
+      else {
+        // Its numbers may have changed either way.
+        touched.add(member.incident_id);
+        if (member.label !== flow.label) {
+          relabelled.push(flow.uid);
+          fresh.push(flow);
+        }
+      }
+    }
+    if (relabelled.length > 0) {
+      await tx`delete from incident_flows where flow_uid = any(${
+        pgArrayLiteral(relabelled)
+      }::text[])`;
+    }
+  }
+
+  let opened = 0;
+  if (fresh.length > 0) {
+    const labels = [...new Set(fresh.map((f) => f.label))];
+    let earliest = Infinity;
+    for (const flow of fresh) earliest = Math.min(earliest, flow.firstSeen);
+    // Locked: an acknowledgement waits for this pass rather than racing it.
+    const open = await tx<OpenIncident[]>`
+      select id, label, key_kind as "keyKind", host(key_ip) as "keyIp",
+        first_seen as "firstSeen", last_seen as "lastSeen"
+      from incidents
+      where state = 'open' and label = any(${pgArrayLiteral(labels)}::text[])
+        and last_seen >= ${earliest - options.windowSec}::float8
+      for update`;
+    const assignment = assignIncidents(fresh, { open, windowSec: options.windowSec });
+    const first = new Map<number, IncidentFlowInput>();
+    for (const flow of fresh) {
+      const ref = assignment.flows.get(flow.uid);
+      if (ref && "opened" in ref && !first.has(ref.opened)) first.set(ref.opened, flow);
+    }
+    const openedIds: number[] = [];
+    for (const [index, incident] of assignment.opened.entries()) {
+      const flow = first.get(index)!;
+      // Placeholder numbers: recomputed from the member flows below.
+      const [row] = await tx<{ id: number }[]>`
+        insert into incidents (label, key_kind, key_ip, first_seen, last_seen, max_score, min_score)
+        values (${incident.label}, ${incident.keyKind}, ${incident.keyIp}::inet,
+          ${flow.firstSeen}::float8, ${flow.lastSeen}::float8, ${flow.score}::real,
+          ${minScore}::real)
+        returning id`;
+      openedIds.push(row.id);
+    }
+    opened = openedIds.length;
+    const uids: string[] = [];
+    const ids: number[] = [];
+    for (const [uid, ref] of assignment.flows) {
+      const id = "id" in ref ? ref.id : openedIds[ref.opened];
+      uids.push(uid);
+      ids.push(id);
+      touched.add(id);
+    }
+    for (let i = 0; i < uids.length; i += CHUNK) {
+      await tx`
+        insert into incident_flows (flow_uid, incident_id)
+        select * from unnest(
+          ${pgArrayLiteral(uids.slice(i, i + CHUNK))}::text[],
+          ${pgArrayLiteral(ids.slice(i, i + CHUNK))}::int8[])
+        on conflict (flow_uid) do update set incident_id = excluded.incident_id`;
+    }
+  }
+
+  if (touched.size > 0) {
+    const ids = pgArrayLiteral([...touched].sort((a, b) => a - b));
+    await tx`
+      update incidents i set
+        flow_count = a.flows, port_count = a.ports, target_count = a.targets,
+        source_count = a.sources, first_seen = a.first_seen, last_seen = a.last_seen,
+        max_score = a.max_score, updated_at = now()
+      from (
+        select f.incident_id, count(*) as flows, count(distinct t.resp_port) as ports,
+          count(distinct t.resp_ip) as targets, count(distinct t.orig_ip) as sources,
+          min(t.first_seen) as first_seen, max(t.last_seen) as last_seen,
+          max(t.score) as max_score
+        from incident_flows f join traffic_data t on t.flow_uid = f.flow_uid
+        where f.incident_id = any(${ids}::int8[])
+        group by f.incident_id
+      ) a
+      where i.id = a.incident_id`;
+    await tx`
+      delete from incidents i
+      where i.id = any(${ids}::int8[])
+        and not exists (select 1 from incident_flows f where f.incident_id = i.id)`;
+  }
+  return { opened, touched: touched.size };
+}
