@@ -53,7 +53,10 @@ export function pageRoutes(options: PageRoutesOptions): Router {
   });
 
   app.get("/alltraffic_page", async (c) => {
-    const query = c.req.query();
+    // The filter form submits every field; a blank one means "any", where the API refuses it.
+    const query = Object.fromEntries(
+      Object.entries(c.req.query()).filter(([, value]) => value !== ""),
+    );
     let input;
     try {
       input = parseFlowSearch(query);
@@ -66,7 +69,7 @@ export function pageRoutes(options: PageRoutesOptions): Router {
         cursor,
       });
       const nextUrl = result.next === null ? null : `/alltraffic_page?${new URLSearchParams({
-        ...Object.fromEntries(Object.entries(query).filter(([, value]) => value !== "")),
+        ...query,
         cursor: encodeCursor(result.next),
       })}`;
       return await renderPage(

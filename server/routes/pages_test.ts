@@ -85,6 +85,16 @@ Deno.test({
         },
       );
 
+      await t.step("the filter form submitted with blank fields means any value", async () => {
+        const all = await app.request("/alltraffic_page");
+        const blank = await app.request(
+          "/alltraffic_page?ip=&port=&protocol=&label=&min_score=&state=&agent=&sort=last_seen",
+        );
+        assert.equal(blank.status, 200);
+        const rows = (page: string) => page.match(/<tr/g)?.length ?? 0;
+        assert.equal(rows(await blank.text()), rows(await all.text()));
+      });
+
       await t.step("the pages show each flow's agent, escaped, and filter by it", async () => {
         // Ingest takes any printable ASCII as X-Agent-Id: markup among it.
         const hostile = `<img/src=x/onerror=alert(1)>"'&`;
