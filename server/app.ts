@@ -24,6 +24,11 @@ import { pcapRoutes } from "./routes/pcap.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { pageRoutes } from "./routes/pages.tsx";
+import { dashboardRoutes, type OpenIncidentCounter } from "./routes/dashboard.ts";
+import { flowDetailRoutes } from "./routes/flow_detail.ts";
+import { hostRoutes } from "./routes/hosts.ts";
+import { uiPageRoutes } from "./routes/ui_pages.tsx";
+import { loadFeatureCatalog } from "./feature_catalog.ts";
 
 export type { IngestLimits } from "./routes/ingest.ts";
 
@@ -56,6 +61,8 @@ export interface CreateAppOptions {
   startedAtMs?: number;
   /** Metric families; tests pass their own to read counts. @default createServerMetrics() */
   metrics?: ServerMetrics;
+  /** Counts open incidents for the dashboard's headline; absent: not shown. */
+  openIncidents?: OpenIncidentCounter;
 }
 
 /** Builds the server app. Nothing is opened here: the caller owns `sql`. */
@@ -108,6 +115,17 @@ export function createApp(options: CreateAppOptions): OpenAPIHono {
       loginRoutes({ token: readToken, assets, secureCookie: options.secureCookie ?? false }),
     );
   }
+  const catalog = loadFeatureCatalog();
+  const dashboard = {
+    sql,
+    clock,
+    aggregateIntervalMs,
+    openIncidents: options.openIncidents,
+  };
+  app.route("/", dashboardRoutes(dashboard));
+  app.route("/", flowDetailRoutes({ sql, catalog }));
+  app.route("/", hostRoutes({ sql, clock }));
+  app.route("/", uiPageRoutes({ ...dashboard, assets, catalog }));
   app.route("/", pageRoutes({ sql, assets, aggregateIntervalMs }));
   // Read once every route is mounted: a wrong method on a known path is a
   // 405 with Allow, not a 404.

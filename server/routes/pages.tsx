@@ -1,19 +1,15 @@
 /**
- * The web pages, and the hashed assets they load.
+ * The flow search page, and the hashed assets the pages load. (The
+ * dashboard at `/`, flow and host pages are in `ui_pages.tsx`.)
  *
  * @module
  */
-import {
-  lastFlows,
-  readAggregatorStatus,
-  searchFlows,
-  type Sql,
-} from "@traffic-analyzer/shared/db";
+import { readAggregatorStatus, searchFlows, type Sql } from "@traffic-analyzer/shared/db";
 import { assessAggregator } from "../aggregator_health.ts";
 import { HttpError } from "../http_errors.ts";
 import type { Assets } from "../pages/assets.ts";
 import type { PageContext } from "../pages/layout.tsx";
-import { FlowSearchPage, LatestFlowsPage } from "../pages/flow_pages.tsx";
+import { FlowSearchPage } from "../pages/flow_pages.tsx";
 import { renderPage } from "../pages/render_page.ts";
 import { createRouter, type Router } from "./_router.ts";
 import { cursorOf, encodeCursor, filterOf, parseFlowSearch } from "./flow_query.ts";
@@ -47,13 +43,11 @@ export function pageRoutes(options: PageRoutesOptions): Router {
     });
   }
 
-  app.get("/", async (c) => {
-    const flows = await lastFlows(sql, 10);
-    return await renderPage(c, <LatestFlowsPage page={await context()} flows={flows} />);
-  });
-
   app.get("/alltraffic_page", async (c) => {
-    const query = c.req.query();
+    // A GET form sends every field, filled or not: an empty one is no filter.
+    const query = Object.fromEntries(
+      Object.entries(c.req.query()).filter(([, value]) => value !== ""),
+    );
     let input;
     try {
       input = parseFlowSearch(query);

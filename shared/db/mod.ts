@@ -21,3 +21,6 @@ export * from "./describe_database_error.ts";
 export * from "./raw_packet_copy.ts";
 export * from "./flow_search.ts";
 export * from "./flow_packets.ts";
+export * from "./dashboard_queries.ts";
+export * from "./host_queries.ts";
+export * from "./flow_detail_queries.ts";
