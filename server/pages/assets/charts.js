@@ -130,7 +130,10 @@
     const chart = new uPlot(spec, data, container);
     charts.set(container, chart);
     container.dataset.points = String(
-      data.slice(1).reduce((n, values) => n + values.filter((v) => v !== null && v > 0).length, 0),
+      data.slice(1).reduce(
+        (n, values) => n + values.filter((v) => v !== null && v !== 0).length,
+        0,
+      ),
     );
     return chart;
   }
