@@ -53,14 +53,6 @@ export function periodSentence(view: {
   return `Last ${PERIOD_NAMES[view.period]}: ${span}.`;
 }
 
-/** The pipeline's state as a sentence, or null when all is well. */
-export function pipelineWarning(view: DashboardView): string | null {
-  if (view.aggregator.status === "behind") {
-    return `The aggregator is behind: ${view.aggregator.reason} Numbers lag the traffic.`;
-  }
-  return null;
-}
-
 /** One headline number. */
 const Headline: FC<{ field: string; label: string; value: string }> = (
   { field, label, value },
@@ -152,7 +144,6 @@ export interface DashboardPageProps {
 
 /** `GET /`: the dashboard. */
 export const DashboardPage: FC<DashboardPageProps> = ({ page, view, latest, end }) => {
-  const warning = pipelineWarning(view);
   const h = view.headline;
   return (
     <Layout
@@ -169,9 +160,8 @@ export const DashboardPage: FC<DashboardPageProps> = ({ page, view, latest, end 
       >
         <PeriodLinks base="/" current={view.period} />
         <p id="period-sentence" class="muted">{periodSentence(view, view.generated_sec)}</p>
-        <p id="pipeline-warning" class="banner" role="status" hidden={warning === null}>
-          {warning ?? ""}
-        </p>
+        {/* Filled by the script when a poll finds the pipeline in trouble. */}
+        <p id="pipeline-warning" role="status" hidden></p>
         <p id="freshness" class="muted">
           Updated {isoTime(view.generated_sec)} UTC
           {view.aggregator.last_pass_at === null

@@ -65,11 +65,11 @@ export function uiPageRoutes(options: UiPageRoutesOptions): Router {
       readDashboardView(options, period, end ?? null),
       lastFlows(sql, 10),
     ]);
-    // The dashboard says itself when the aggregator is behind: no banner twice.
+    // The banner says when the aggregator is behind; the page's script keeps it current.
     return await renderPage(
       c,
       <DashboardPage
-        page={{ assets, banner: null }}
+        page={{ assets, banner: view.aggregator.reason }}
         view={view}
         latest={latest}
         end={end ?? null}

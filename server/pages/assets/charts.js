@@ -330,11 +330,15 @@
     if (latest) fillLatest(latest);
   }
 
-  function setWarning(text) {
+  function setWarning(text, isError) {
+    // The server's banner is as of the page load; from the first poll on, this one says.
+    const served = document.querySelector("body > p.banner");
+    if (served) served.remove();
     const node = document.getElementById("pipeline-warning");
     node.textContent = text || "";
     node.hidden = !text;
-    node.classList.toggle("error", Boolean(text) && text.startsWith("The database"));
+    node.classList.toggle("banner", Boolean(text));
+    node.classList.toggle("error", Boolean(text) && Boolean(isError));
   }
 
   function startDashboard(main) {
@@ -373,6 +377,7 @@
               ? "The numbers shown are from " + lastGood.toISOString().slice(11, 19) + " UTC."
               : "The numbers shown are from when the page loaded.") +
             " Retrying every " + POLL_MS / 1000 + " s.",
+          true,
         );
       } finally {
         setTimeout(poll, POLL_MS);
