@@ -13,6 +13,7 @@ export const BENCH_CASES = [
   "flows",
   "aggregation",
   "enrich",
+  "dashboard",
   "soak",
 ] as const;
 
@@ -27,6 +28,7 @@ export const DEFAULT_BENCH_CASES = [
   "flows",
   "aggregation",
   "enrich",
+  "dashboard",
 ] as const;
 
 /** Name of one bench case, as `--only` takes it. */

@@ -16,6 +16,7 @@
  * | `flows`       | none (rates next to argus; scoring rate)                          |
  * | `aggregation` | one pass over 1.5 M packets (30 s at the ingest target) in < 6 s  |
  * | `enrich`      | >= 300,000 GeoIP + ASN lookups/s on one core                      |
+ * | `dashboard`   | GET /api/dashboard < 200 ms with 1 M flows on PostgreSQL          |
  * | `soak`        | only with `--only soak`: 10 min at 20k packets/s, RSS stays flat  |
  *
  * Exit code: 0 when every case ran (met or not), 1 when a case failed,
@@ -46,6 +47,7 @@ import { runFlowsCase } from "./_flows_case.ts";
 import { runAggregationCase } from "./_aggregation_case.ts";
 import { runEnrichCase } from "./_enrich_case.ts";
 import { runSoakCase } from "./_soak_case.ts";
+import { runDashboardCase } from "./_dashboard_case.ts";
 
 /** How each case is run. */
 const CASE_RUNNERS: Record<BenchCaseName, (context: BenchContext) => Promise<BenchRow[]>> = {
@@ -55,6 +57,7 @@ const CASE_RUNNERS: Record<BenchCaseName, (context: BenchContext) => Promise<Ben
   flows: runFlowsCase,
   aggregation: runAggregationCase,
   enrich: runEnrichCase,
+  dashboard: runDashboardCase,
   soak: runSoakCase,
 };
 

@@ -6,7 +6,7 @@
  * @module
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { Sql } from "@traffic-analyzer/shared/db";
+import { countOpenIncidents, type Sql } from "@traffic-analyzer/shared/db";
 import { VERSION } from "@traffic-analyzer/shared";
 import { errorHandler, notFoundHandler } from "./error_answer.ts";
 import { routeMethods } from "./route_methods.ts";
@@ -25,6 +25,11 @@ import { healthRoutes } from "./routes/health.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { pageRoutes } from "./routes/pages.tsx";
 import { alertRoutes } from "./routes/alerts.tsx";
+import { dashboardRoutes, type OpenIncidentCounter } from "./routes/dashboard.ts";
+import { flowDetailRoutes } from "./routes/flow_detail.ts";
+import { hostRoutes } from "./routes/hosts.ts";
+import { uiPageRoutes } from "./routes/ui_pages.tsx";
+import { loadFeatureCatalog } from "./feature_catalog.ts";
 
 export type { IngestLimits } from "./routes/ingest.ts";
 
@@ -57,6 +62,8 @@ export interface CreateAppOptions {
   startedAtMs?: number;
   /** Metric families; tests pass their own to read counts. @default createServerMetrics() */
   metrics?: ServerMetrics;
+  /** Counts open incidents for the dashboard's headline. @default countOpenIncidents */
+  openIncidents?: OpenIncidentCounter;
 }
 
 /** Builds the server app. Nothing is opened here: the caller owns `sql`. */
@@ -110,6 +117,17 @@ export function createApp(options: CreateAppOptions): OpenAPIHono {
     );
   }
   app.route("/", alertRoutes({ sql, assets, aggregateIntervalMs }));
+  const catalog = loadFeatureCatalog();
+  const dashboard = {
+    sql,
+    clock,
+    aggregateIntervalMs,
+    openIncidents: options.openIncidents ?? countOpenIncidents,
+  };
+  app.route("/", dashboardRoutes(dashboard));
+  app.route("/", flowDetailRoutes({ sql, catalog }));
+  app.route("/", hostRoutes({ sql, clock }));
+  app.route("/", uiPageRoutes({ ...dashboard, assets, catalog }));
   app.route("/", pageRoutes({ sql, assets, aggregateIntervalMs }));
   // Read once every route is mounted: a wrong method on a known path is a
   // 405 with Allow, not a 404.

@@ -27,13 +27,29 @@ const TYPES: Record<string, string> = {
 };
 
 /** The files under `server/pages/assets/`, served as `/assets/<name>.<hash>.<ext>`. */
-export const ASSET_FILES: readonly string[] = ["style.css"];
+export const ASSET_FILES: readonly string[] = ["style.css", "charts.js"];
+
+/**
+ * Third-party files the pages load, vendored (a monitoring box is often
+ * offline, and `deno.json` links no node_modules): uPlot, the time-series
+ * chart library (MIT, see vendor/uplot/LICENSE), served the same way.
+ */
+export const VENDOR_ASSET_FILES: Readonly<Record<string, URL>> = {
+  "uPlot.iife.min.js": new URL("../../vendor/uplot/uPlot.iife.min.js", import.meta.url),
+  "uPlot.min.css": new URL("../../vendor/uplot/uPlot.min.css", import.meta.url),
+};
 
 /** Reads the asset files and hashes them. Called when the app is built, not on import. */
 export function loadAssets(): Assets {
   const assets = new Map<string, Asset>();
-  for (const name of ASSET_FILES) {
-    const body = Deno.readFileSync(new URL(`./assets/${name}`, import.meta.url));
+  const files: [string, URL][] = [
+    ...ASSET_FILES.map((
+      name,
+    ): [string, URL] => [name, new URL(`./assets/${name}`, import.meta.url)]),
+    ...Object.entries(VENDOR_ASSET_FILES),
+  ];
+  for (const [name, url] of files) {
+    const body = Deno.readFileSync(url);
     const hash = createHash("sha256").update(body).digest("hex").slice(0, 16);
     const dot = name.lastIndexOf(".");
     const ext = name.slice(dot + 1);

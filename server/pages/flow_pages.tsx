@@ -1,6 +1,5 @@
 /**
- * The flow pages: the latest flows at `/` and the flow search at
- * `/alltraffic_page`, whose filter lives in the URL (shareable, bookmarkable)
+ * The flow search at `/alltraffic_page`, whose filter lives in the URL (shareable, bookmarkable)
  * and is written by a plain GET form.
  *
  * @module
@@ -9,16 +8,6 @@ import type { FC } from "hono/jsx";
 import type { FlowRow } from "@traffic-analyzer/shared/db";
 import { Layout, type PageContext } from "./layout.tsx";
 import { FlowTable } from "./flow_table.tsx";
-
-/** `GET /`: the ten most recent flows, refreshed every 15 s. */
-export const LatestFlowsPage: FC<{ page: PageContext; flows: FlowRow[] }> = (
-  { page, flows },
-) => (
-  <Layout title="Latest flows" page={page} refreshSec={15}>
-    <p class="muted">The 10 most recently active flows. This page refreshes every 15 s.</p>
-    <FlowTable flows={flows} />
-  </Layout>
-);
 
 /** The filter fields of the form, in order: query name, label, placeholder. */
 const FILTER_FIELDS: readonly [string, string, string][] = [

@@ -6,15 +6,22 @@
 import type { FC } from "hono/jsx";
 import type { FlowRow } from "@traffic-analyzer/shared/db";
 
-function isoTime(epochSec: number): string {
+/** `2026-01-31 12:00:00.123`, UTC. */
+export function isoTime(epochSec: number): string {
   return new Date(epochSec * 1000).toISOString().replace("T", " ").replace("Z", "");
 }
 
-function endpoint(ip: string | null, port: number | null): string {
-  if (ip === null) return "–";
+/** An endpoint, its address linking to the host's page. */
+const Endpoint: FC<{ ip: string | null; port: number | null }> = ({ ip, port }) => {
+  if (ip === null) return <>–</>;
   const host = ip.includes(":") ? `[${ip}]` : ip;
-  return port === null ? host : `${host}:${port}`;
-}
+  return (
+    <>
+      <a href={`/hosts/${encodeURIComponent(ip)}`}>{host}</a>
+      {port === null ? "" : `:${port}`}
+    </>
+  );
+};
 
 function tunnel(flow: FlowRow): string {
   if (flow.tunnel_type === null) return "";
@@ -27,7 +34,7 @@ export const FlowTable: FC<{ flows: FlowRow[] }> = ({ flows }) => {
     return <p class="muted">No flows yet. The aggregator writes them every pass.</p>;
   }
   return (
-    <table>
+    <table class="flows">
       <thead>
         <tr>
           <th>Agent</th>
@@ -50,10 +57,18 @@ export const FlowTable: FC<{ flows: FlowRow[] }> = ({ flows }) => {
         {flows.map((f) => (
           <tr class={f.label && f.label !== "benign" ? "attack" : ""}>
             <td>{f.agent ?? "–"}</td>
-            <td>{isoTime(f.first_seen)}</td>
+            <td>
+              <a href={`/flows/${f.id}`} title="Flow details and packets">
+                {isoTime(f.first_seen)}
+              </a>
+            </td>
             <td>{isoTime(f.last_seen)}</td>
-            <td>{endpoint(f.orig_ip, f.orig_port)}</td>
-            <td>{endpoint(f.resp_ip, f.resp_port)}</td>
+            <td>
+              <Endpoint ip={f.orig_ip} port={f.orig_port} />
+            </td>
+            <td>
+              <Endpoint ip={f.resp_ip} port={f.resp_port} />
+            </td>
             <td>{f.protocol}</td>
             <td>{f.vlan ?? ""}</td>
             <td>{tunnel(f)}</td>

@@ -24,24 +24,39 @@ export interface LayoutProps {
   page: PageContext;
   /** Seconds between automatic reloads; absent: none. */
   refreshSec?: number;
+  /** Scripts to load, by asset name (`charts.js`): served hashed, loaded deferred. */
+  scripts?: string[];
+  /** Stylesheets to load besides the site's, by asset name. */
+  styles?: string[];
+  /** `data-page` of the body, which tells the scripts what to draw. */
+  pageName?: string;
   /** The page's content. */
   children?: Child;
 }
 
 /** The HTML document around a page's content. */
-export const Layout: FC<LayoutProps> = ({ title, page, refreshSec, children }) => (
+export const Layout: FC<LayoutProps> = (
+  { title, page, refreshSec, scripts, styles, pageName, children },
+) => (
   <html lang="en">
     <head>
       <meta charset="utf-8" />
       <meta name="viewport" content="width=device-width, initial-scale=1" />
       {refreshSec ? <meta http-equiv="refresh" content={String(refreshSec)} /> : null}
       <title>{title} · Traffic Analyzer</title>
+      <link rel="icon" href="data:," />
       <link rel="stylesheet" href={page.assets.get("style.css")!.path} />
+      {(styles ?? []).map((name) => (
+        <link key={name} rel="stylesheet" href={page.assets.get(name)!.path} />
+      ))}
+      {(scripts ?? []).map((name) => (
+        <script key={name} defer src={page.assets.get(name)!.path}></script>
+      ))}
     </head>
-    <body>
+    <body data-page={pageName}>
       <h1>Traffic Analyzer</h1>
       <nav>
-        <a href="/">Latest flows</a>
+        <a href="/">Dashboard</a>
         <a href="/alltraffic_page">All flows</a>
         <a href="/alerts">Incidents</a>
         <a href="/api/last10">JSON</a>

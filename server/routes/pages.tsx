@@ -1,19 +1,15 @@
 /**
- * The web pages, and the hashed assets they load.
+ * The flow search page, and the hashed assets the pages load. (The
+ * dashboard at `/`, flow and host pages are in `ui_pages.tsx`.)
  *
  * @module
  */
-import {
-  lastFlows,
-  readAggregatorStatus,
-  searchFlows,
-  type Sql,
-} from "@traffic-analyzer/shared/db";
+import { readAggregatorStatus, searchFlows, type Sql } from "@traffic-analyzer/shared/db";
 import { assessAggregator } from "../aggregator_health.ts";
 import { HttpError } from "../http_errors.ts";
 import type { Assets } from "../pages/assets.ts";
 import type { PageContext } from "../pages/layout.tsx";
-import { FlowSearchPage, LatestFlowsPage } from "../pages/flow_pages.tsx";
+import { FlowSearchPage } from "../pages/flow_pages.tsx";
 import { renderPage } from "../pages/render_page.ts";
 import { createRouter, type Router } from "./_router.ts";
 import { cursorOf, encodeCursor, filterOf, parseFlowSearch } from "./flow_query.ts";
@@ -46,11 +42,6 @@ export function pageRoutes(options: PageRoutesOptions): Router {
       return c.body(asset.body as Uint8Array<ArrayBuffer>);
     });
   }
-
-  app.get("/", async (c) => {
-    const flows = await lastFlows(sql, 10);
-    return await renderPage(c, <LatestFlowsPage page={await context()} flows={flows} />);
-  });
 
   app.get("/alltraffic_page", async (c) => {
     // The filter form submits every field; a blank one means "any", where the API refuses it.

@@ -227,6 +227,8 @@ export interface SelectedPacketsOptions {
   limit: number;
   /** Rows per query. @default 1000 */
   chunkRows?: number;
+  /** Start after this packet (capture time, then id): the next page of a paged read. @default null */
+  after?: { timestamp: number; id: number } | null;
 }
 
 /**
@@ -241,7 +243,7 @@ export async function* selectedPackets(
   const chunkRows = options.chunkRows ?? 1000;
   const { from, where } = selectionSql(sql, selection);
   let left = options.limit;
-  let after: { timestamp: number; id: number } | null = null;
+  let after: { timestamp: number; id: number } | null = options.after ?? null;
   while (left > 0) {
     const limit = Math.min(left, chunkRows);
     const rows: ExportPacketRow[] = await sql<ExportPacketRow[]>`

@@ -24,3 +24,6 @@ export * from "./flow_packets.ts";
 export * from "./incident_grouping.ts";
 export * from "./incident_store.ts";
 export * from "./incident_queries.ts";
+export * from "./dashboard_queries.ts";
+export * from "./host_queries.ts";
+export * from "./flow_detail_queries.ts";

@@ -1,0 +1,127 @@
+/**
+ * A host's side of the flows: its peers and the services it uses and offers,
+ * over a time range, for the host page (`/hosts/{ip}`).
+ *
+ * @module
+ */
+import type { Sql } from "./open_database.ts";
+
+/** One peer of a host. */
+export interface HostPeerRow {
+  ip: string;
+  flows: number;
+  bytes: number;
+  packets: number;
+  last_seen: number;
+}
+
+/** One service (responder port and protocol) a host used or offered. */
+export interface HostServiceRow {
+  protocol: string;
+  port: number;
+  flows: number;
+  bytes: number;
+  /** The other hosts: responders for a service used, clients for one offered. */
+  hosts: number;
+  last_seen: number;
+}
+
+/** What {@link readHostSummary} returns. */
+export interface HostSummary {
+  /** Flows with the host at either end, in the range. */
+  flows: number;
+  /** First and last time the host was seen in the range, epoch seconds. */
+  first_seen: number | null;
+  last_seen: number | null;
+  /** Bytes it sent and received. */
+  bytes_sent: number;
+  bytes_received: number;
+  /** The hosts it talked to, by bytes. */
+  peers: HostPeerRow[];
+  /** Services on other hosts it connected to. */
+  services_used: HostServiceRow[];
+  /** Services on this host others connected to. */
+  services_offered: HostServiceRow[];
+}
+
+/** Options for {@link readHostSummary}. */
+export interface ReadHostSummaryOptions {
+  /** The host's address. */
+  ip: string;
+  /** Flows with `last_seen` in this range, epoch seconds. */
+  fromSec: number;
+  toSec: number;
+  /** Rows per list. @default 20 */
+  top?: number;
+}
+
+/** A host's peers and services over a time range. */
+export async function readHostSummary(
+  sql: Sql,
+  options: ReadHostSummaryOptions,
+): Promise<HostSummary> {
+  const { ip, fromSec, toSec } = options;
+  const top = options.top ?? 20;
+  const range = sql`last_seen >= ${fromSec}::float8 and last_seen <= ${toSec}::float8`;
+  const [[totals], peers, used, offered] = await Promise.all([
+    sql<
+      { flows: number; first: number | null; last: number | null; sent: number; received: number }[]
+    >`
+      select count(*)::int8 as flows, min(first_seen) as first, max(last_seen) as last,
+        coalesce(sum(case when orig_ip = ${ip}::inet then orig_bytes else 0 end
+          + case when resp_ip = ${ip}::inet then resp_bytes else 0 end), 0)::int8 as sent,
+        coalesce(sum(case when orig_ip = ${ip}::inet then resp_bytes else 0 end
+          + case when resp_ip = ${ip}::inet then orig_bytes else 0 end), 0)::int8 as received
+      from traffic_data
+      where (orig_ip = ${ip}::inet or resp_ip = ${ip}::inet) and ${range}`,
+    sql<HostPeerRow[]>`
+      select host(peer) as ip, count(*)::int8 as flows, sum(bytes)::int8 as bytes,
+        sum(packets)::int8 as packets, max(last_seen) as last_seen
+      from (
+        select resp_ip as peer, orig_bytes + resp_bytes as bytes,
+          orig_packets + resp_packets as packets, last_seen
+          from traffic_data where orig_ip = ${ip}::inet and resp_ip is not null and ${range}
+        union all
+        select orig_ip, orig_bytes + resp_bytes, orig_packets + resp_packets, last_seen
+          from traffic_data where resp_ip = ${ip}::inet and orig_ip is not null and ${range}
+      ) as ends
+      where peer <> ${ip}::inet
+      group by peer order by bytes desc, flows desc, peer limit ${top}`,
+    sql<HostServiceRow[]>`
+      select protocol, resp_port as port, count(*)::int8 as flows,
+        sum(orig_bytes + resp_bytes)::int8 as bytes, count(distinct resp_ip)::int8 as hosts,
+        max(last_seen) as last_seen
+      from traffic_data
+      where orig_ip = ${ip}::inet and resp_port is not null
+        and protocol in ('TCP', 'UDP', 'SCTP') and ${range}
+      group by protocol, resp_port order by flows desc, bytes desc, port limit ${top}`,
+    sql<HostServiceRow[]>`
+      select protocol, resp_port as port, count(*)::int8 as flows,
+        sum(orig_bytes + resp_bytes)::int8 as bytes, count(distinct orig_ip)::int8 as hosts,
+        max(last_seen) as last_seen
+      from traffic_data
+      where resp_ip = ${ip}::inet and resp_port is not null
+        and protocol in ('TCP', 'UDP', 'SCTP') and ${range}
+      group by protocol, resp_port order by flows desc, bytes desc, port limit ${top}`,
+  ]);
+  const numbers = <T extends { flows: number }>(rows: T[]) =>
+    rows.map((row) => {
+      const out = { ...row } as Record<string, unknown>;
+      for (const [key, value] of Object.entries(row)) {
+        if (typeof value === "bigint" || (key !== "ip" && key !== "protocol")) {
+          out[key] = Number(value);
+        }
+      }
+      return out as T;
+    });
+  return {
+    flows: Number(totals.flows),
+    first_seen: totals.first,
+    last_seen: totals.last,
+    bytes_sent: Number(totals.sent),
+    bytes_received: Number(totals.received),
+    peers: numbers(peers),
+    services_used: numbers(used),
+    services_offered: numbers(offered),
+  };
+}
