@@ -26,6 +26,7 @@ export interface AlertsPageProps {
 
 const TEXT_FIELDS: readonly [string, string, string][] = [
   ["label", "Classes", "portscan,syn_flood"],
+  ["ip", "Address or CIDR", "10.0.0.0/8"],
   ["from", "Active from", "2026-01-31T12:00:00Z"],
   ["to", "Active to", ""],
 ];

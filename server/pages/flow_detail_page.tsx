@@ -101,6 +101,14 @@ export const FlowDetailPage: FC<FlowDetailPageProps> = ({ page, view, packets, a
               {f.vlan ?? "none"}
               {f.vlan_inner === null ? "" : ` / inner ${f.vlan_inner}`}
             </dd>
+            <dt>Tunnel</dt>
+            <dd>{f.tunnel_type === null ? "none" : `${f.tunnel_type} ${f.tunnel_id ?? ""}`}</dd>
+            <dt>Agent</dt>
+            <dd>
+              {f.agent === null
+                ? "–"
+                : <a href={`/alltraffic_page?agent=${encodeURIComponent(f.agent)}`}>{f.agent}</a>}
+            </dd>
             <dt>Interface</dt>
             <dd>{f.interface ?? "–"}</dd>
             <dt>First seen</dt>

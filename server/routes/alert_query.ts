@@ -35,6 +35,11 @@ export const AlertListQuery = z.strictObject({
     description: "`open` or `acknowledged`; both when absent.",
   }),
   label: FlowFilterParams.label,
+  ip: FlowFilterParams.ip.openapi({
+    param: { name: "ip", in: "query" },
+    description:
+      "An address or CIDR: the incident's key address or either end of one of its flows.",
+  }),
   from: time("from", "Incidents active at or after this (their last flow): epoch s or ISO 8601."),
   to: time("to", "Incidents active at or before this (their first flow): epoch s or ISO 8601."),
   limit: decimalInteger({ min: 1, max: 1000 }).default(100).openapi({
@@ -65,6 +70,7 @@ export function incidentFilterOf(input: AlertListInput): IncidentFilter {
   return {
     state: input.state ?? null,
     labels: input.label ?? null,
+    ip: input.ip ?? null,
     fromSec: input.from ?? null,
     toSec: input.to ?? null,
   };

@@ -32,7 +32,7 @@ export async function readFlowDetail(sql: Sql, id: number): Promise<FlowDetailRo
       updated_at: Date;
     })?,
   ] = await sql`
-    select id, flow_uid, community_id, interface, host(orig_ip) as orig_ip, orig_port,
+    select id, flow_uid, community_id, agent, tunnel_type, tunnel_id, interface, host(orig_ip) as orig_ip, orig_port,
       host(resp_ip) as resp_ip, resp_port, protocol, ip_proto, vlan, vlan_inner, first_seen,
       last_seen, last_seen - first_seen as duration, orig_packets, resp_packets, orig_bytes,
       resp_bytes, state, close_reason, conn_state, label, score, model_version, feature_version,

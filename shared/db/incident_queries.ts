@@ -43,6 +43,11 @@ export interface IncidentFilter {
   state?: "open" | "acknowledged" | null;
   /** Any of these classes. */
   labels?: string[] | null;
+  /**
+   * An address or CIDR: the incident's key address, or either end of one of
+   * its flows (so a scanned host finds the scan keyed by its scanner).
+   */
+  ip?: string | null;
   /** Active at or after this (its `last_seen`), epoch seconds. */
   fromSec?: number | null;
   /** Active at or before this (its `first_seen`), epoch seconds. */
@@ -88,6 +93,12 @@ export async function searchIncidents(
   if (filter.state != null) parts.push(sql`state = ${filter.state}`);
   if (filter.labels != null && filter.labels.length > 0) {
     parts.push(sql`label = any(${pgArrayLiteral(filter.labels)}::text[])`);
+  }
+  if (filter.ip != null) {
+    parts.push(sql`(key_ip <<= ${filter.ip}::inet or exists (
+      select 1 from incident_flows m join traffic_data t on t.flow_uid = m.flow_uid
+      where m.incident_id = incidents.id
+        and (t.orig_ip <<= ${filter.ip}::inet or t.resp_ip <<= ${filter.ip}::inet)))`);
   }
   if (filter.fromSec != null) parts.push(sql`last_seen >= ${filter.fromSec}::float8`);
   if (filter.toSec != null) parts.push(sql`first_seen <= ${filter.toSec}::float8`);
