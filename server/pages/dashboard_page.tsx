@@ -6,6 +6,8 @@
  *
  * @module
  */
+import type { IncidentRow } from "@traffic-analyzer/shared/db";
+import { IncidentTable } from "./incident_table.tsx";
 import type { FC } from "hono/jsx";
 import type { FlowRow } from "@traffic-analyzer/shared/db";
 import { DASHBOARD_PERIODS } from "@traffic-analyzer/shared/db";
@@ -138,12 +140,14 @@ export interface DashboardPageProps {
   page: PageContext;
   view: DashboardView;
   latest: FlowRow[];
+  /** The newest incidents, newest activity first. */
+  incidents: IncidentRow[];
   /** The `end` the page was asked for, kept by the script's polls; null: follow now. */
   end: number | null;
 }
 
 /** `GET /`: the dashboard. */
-export const DashboardPage: FC<DashboardPageProps> = ({ page, view, latest, end }) => {
+export const DashboardPage: FC<DashboardPageProps> = ({ page, view, latest, incidents, end }) => {
   const h = view.headline;
   return (
     <Layout
@@ -233,6 +237,12 @@ export const DashboardPage: FC<DashboardPageProps> = ({ page, view, latest, end 
             />
           </div>
         </section>
+        <h2>
+          Newest incidents <a href="/alerts">(all)</a>
+        </h2>
+        {incidents.length === 0
+          ? <p class="muted">No incident.</p>
+          : <IncidentTable incidents={incidents} back="/" />}
         <h2>Latest flows</h2>
         <div id="latest-flows">
           <FlowTable flows={latest} />

@@ -9,6 +9,7 @@ import { isIP } from "node:net";
 import {
   type FlowRow,
   lastFlows,
+  newestIncidents,
   readAggregatorStatus,
   searchFlows,
   type Sql,
@@ -61,9 +62,10 @@ export function uiPageRoutes(options: UiPageRoutesOptions): Router {
     const parsed = DashboardQuery.safeParse(filledQuery(c.req.query()));
     if (!parsed.success) throw queryError(parsed.error.issues[0]);
     const { period, end } = parsed.data;
-    const [view, latest] = await Promise.all([
+    const [view, latest, incidents] = await Promise.all([
       readDashboardView(options, period, end ?? null),
       lastFlows(sql, 10),
+      newestIncidents(sql, { limit: 5 }),
     ]);
     // The banner says when the aggregator is behind; the page's script keeps it current.
     return await renderPage(
@@ -72,6 +74,7 @@ export function uiPageRoutes(options: UiPageRoutesOptions): Router {
         page={{ assets, banner: view.aggregator.reason }}
         view={view}
         latest={latest}
+        incidents={incidents}
         end={end ?? null}
       />,
     );
