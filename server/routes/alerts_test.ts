@@ -130,6 +130,11 @@ Deno.test({
           (await (await app.request(`/api/alerts?${query}`)).json()).incidents
             .map((i: { label: string }) => i.label);
         assert.deepEqual(await labels("label=portscan"), ["portscan"]);
+        // By address: the key, or either end of a member flow; a CIDR takes all.
+        assert.deepEqual(await labels("ip=10.0.0.66"), ["portscan"]);
+        assert.ok((await labels("ip=10.0.0.80")).includes("syn_flood"));
+        assert.equal((await labels("ip=10.0.0.0/8")).length, (await labels("")).length);
+        assert.equal((await app.request("/api/alerts?ip=10.0.0.0/33")).status, 400);
         assert.deepEqual(await labels("to=1764000050"), ["portscan"]);
         assert.deepEqual(await labels("from=2025-11-24T16:01:50Z&to=1764000150"), ["syn_flood"]);
         assert.deepEqual(await labels("state=acknowledged"), []);
@@ -293,7 +298,7 @@ Deno.test({
         const list = doc.paths["/api/alerts"].get;
         assert.deepEqual(
           list.parameters.map((p: { name: string }) => p.name).sort(),
-          ["cursor", "from", "label", "limit", "state", "to"],
+          ["cursor", "from", "ip", "label", "limit", "state", "to"],
         );
         const ack = doc.paths["/api/alerts/{id}/acknowledge"].post;
         assert.deepEqual(ack.parameters.map((p: { name: string }) => p.name), ["id"]);
