@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { FlowEnricher } from "@traffic-analyzer/shared/enrich";
 import { gunzipSync, gzipSync } from "node:zlib";
 import {
   deleteBatchPacketColumns,
@@ -64,6 +65,11 @@ export interface AggregationPassOptions {
    * @default false
    */
   copyNewFlows?: boolean;
+  /**
+   * Looks up GeoIP country and ASN of each written flow's endpoints, once
+   * per flow (cached by address). @default scopes only, no database
+   */
+  enricher?: FlowEnricher;
   /**
    * Names this process among the aggregators sharing the database; stored
    * with each pass it runs. @default null
@@ -187,6 +193,7 @@ export async function runAggregationPass(
       scorer,
       batchSize: scoreBatchSize,
       maybeStored,
+      enricher: options.enricher,
     });
     let flowClock = progress.flowClock;
     let flowClockWall = progress.flowClockWall;

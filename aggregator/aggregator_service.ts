@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { FlowEnricher } from "@traffic-analyzer/shared/enrich";
 import { getLogger } from "@logtape/logtape";
 import { LOG_ROOT } from "@traffic-analyzer/shared";
 import {
@@ -40,6 +41,8 @@ export interface AggregatorServiceOptions {
   flowTableOptions?: FlowTableOptions;
   /** See `AggregationPassOptions.copyNewFlows` (PostgreSQL only). @default false */
   copyNewFlows?: boolean;
+  /** GeoIP/ASN of flow endpoints (see `AggregationPassOptions.enricher`). @default scopes only */
+  enricher?: FlowEnricher;
   /**
    * This instance's name among the aggregators sharing the database. The
    * host name by default, so that an aggregator restarted on its host
@@ -73,8 +76,9 @@ export interface AggregatorLoopStatus {
 
 /** The aggregation loop of one process. */
 export class AggregatorService {
-  readonly #options: Required<Omit<AggregatorServiceOptions, "flowTableOptions">> & {
+  readonly #options: Required<Omit<AggregatorServiceOptions, "flowTableOptions" | "enricher">> & {
     flowTableOptions?: FlowTableOptions;
+    enricher?: FlowEnricher;
   };
   #cache: FlowTableCache | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
@@ -102,6 +106,7 @@ export class AggregatorService {
       sql: options.sql,
       scorer: options.scorer,
       flowTableOptions: options.flowTableOptions,
+      enricher: options.enricher,
     };
   }
 
@@ -115,6 +120,7 @@ export class AggregatorService {
       cache: this.#cache,
       flowTableOptions: this.#options.flowTableOptions,
       copyNewFlows: this.#options.copyNewFlows,
+      enricher: this.#options.enricher,
       instanceId: this.#options.instanceId,
       standbyMs: this.#options.standbyMs,
     });

@@ -21,7 +21,13 @@ import {
   type Sql,
   upsertFlows,
 } from "@traffic-analyzer/shared/db";
-import { FEATURE_VERSION, flowFeatureVector, type FlowRecord } from "@traffic-analyzer/shared/flow";
+import {
+  FEATURE_VERSION,
+  flowFeatureVector,
+  type FlowRecord,
+  NO_FLOW_APP_FIELDS,
+} from "@traffic-analyzer/shared/flow";
+import { FlowEnricher } from "@traffic-analyzer/shared/enrich";
 
 const log = getLogger([LOG_ROOT, "aggregator"]);
 
@@ -47,6 +53,11 @@ export interface PassFlowWriterOptions {
    * goes in by COPY. Null writes every flow by upsert (PGlite).
    */
   maybeStored: ReadonlySet<string> | null;
+  /**
+   * GeoIP country and ASN of each flow's endpoints (scopes only without a
+   * database). @default scopes only
+   */
+  enricher?: FlowEnricher;
 }
 
 function toUpsert(
@@ -54,8 +65,11 @@ function toUpsert(
   vector: Float32Array,
   scored: { label: string; score: number },
   modelVersion: string,
+  enricher: FlowEnricher,
 ): FlowUpsert {
   return {
+    ...(flow.app ?? NO_FLOW_APP_FIELDS),
+    ...enricher.flowFields(flow.orig_ip, flow.resp_ip),
     flow_uid: flow.uid,
     community_id: flow.community_id,
     interface: flow.interface,
@@ -118,8 +132,11 @@ export class PassFlowWriter {
   #upserts: Promise<number>[] = [];
   #written = 0;
 
+  readonly #enricher: FlowEnricher;
+
   constructor(options: PassFlowWriterOptions) {
     this.#options = options;
+    this.#enricher = options.enricher ?? new FlowEnricher({ database: null });
   }
 
   /** Takes flows; scores and sends a batch whenever enough new ones are waiting. */
@@ -199,7 +216,9 @@ export class PassFlowWriter {
     const { scorer } = this.#options;
     const vectors = flows.map((f) => flowFeatureVector(f, f.context));
     const scores = await scorer.score(vectors);
-    return flows.map((flow, j) => toUpsert(flow, vectors[j], scores[j], scorer.modelVersion));
+    return flows.map((flow, j) =>
+      toUpsert(flow, vectors[j], scores[j], scorer.modelVersion, this.#enricher)
+    );
   }
 
   #upsert(upserts: FlowUpsert[]): void {

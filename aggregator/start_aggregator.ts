@@ -9,6 +9,16 @@ import type { Database, Sql } from "@traffic-analyzer/shared/db";
 import { FEATURE_NAMES, FEATURE_VERSION } from "@traffic-analyzer/shared/flow";
 import { loadFlowScorerInWorker, type OnnxFlowScorer } from "./scorer/mod.ts";
 import { AggregatorService } from "./aggregator_service.ts";
+import { getLogger } from "@logtape/logtape";
+import { LOG_ROOT } from "@traffic-analyzer/shared";
+import {
+  defaultEnrichmentData,
+  type EnrichmentDatabase,
+  FlowEnricher,
+  loadEnrichmentDatabase,
+} from "@traffic-analyzer/shared/enrich";
+
+const log = getLogger([LOG_ROOT, "aggregator"]);
 
 /** A running aggregator and what it holds open. */
 export interface RunningAggregator {
@@ -43,9 +53,20 @@ export async function startAggregator(
     expectedFeatureNames: FEATURE_NAMES,
     expectedFeatureVersion: FEATURE_VERSION,
   });
+  // GeoIP country and ASN, shipped through npm (about 40 MB, a second or two
+  // to load). Without them flows still get their addresses' scopes.
+  let database: EnrichmentDatabase | null = null;
+  try {
+    database = await loadEnrichmentDatabase(defaultEnrichmentData());
+  } catch (error) {
+    log.warn("GeoIP/ASN databases not loaded; flows get address scopes only: {error}", {
+      error,
+    });
+  }
   const service = new AggregatorService({
     sql: options.sql,
     scorer,
+    enricher: new FlowEnricher({ database }),
     intervalMs: config.aggregateIntervalMs,
     rawRetentionDays: config.rawRetentionDays,
     // PGlite's socket server does not carry COPY FROM STDIN.

@@ -4,7 +4,7 @@
  * @module
  */
 import type { FC } from "hono/jsx";
-import type { FlowRow } from "@traffic-analyzer/shared/db";
+import { flowName, type FlowRow } from "@traffic-analyzer/shared/db";
 
 function isoTime(epochSec: number): string {
   return new Date(epochSec * 1000).toISOString().replace("T", " ").replace("Z", "");
@@ -14,6 +14,13 @@ function endpoint(ip: string | null, port: number | null): string {
   if (ip === null) return "–";
   const host = ip.includes(":") ? `[${ip}]` : ip;
   return port === null ? host : `${host}:${port}`;
+}
+
+/** Where an end is: country and AS for a public address, else its scope (`private`, …). */
+function whereOf(scope: string | null, country: string | null, asn: number | null): string {
+  if (scope === null) return "";
+  if (scope !== "public") return scope;
+  return [country, asn === null ? null : `AS${asn}`].filter((part) => part !== null).join(" ");
 }
 
 /** Flows as a table, attacks highlighted; a note when there are none. */
@@ -30,6 +37,9 @@ export const FlowTable: FC<{ flows: FlowRow[] }> = ({ flows }) => {
           <th>Originator</th>
           <th>Responder</th>
           <th>Proto</th>
+          <th>App</th>
+          <th>Name</th>
+          <th>Responder at</th>
           <th>VLAN</th>
           <th>Pkts →/←</th>
           <th>Bytes →/←</th>
@@ -47,6 +57,13 @@ export const FlowTable: FC<{ flows: FlowRow[] }> = ({ flows }) => {
             <td>{endpoint(f.orig_ip, f.orig_port)}</td>
             <td>{endpoint(f.resp_ip, f.resp_port)}</td>
             <td>{f.protocol}</td>
+            <td>{f.app_protocol ?? ""}</td>
+            <td title={f.tls_ja4 ?? f.http_user_agent ?? f.ssh_client ?? undefined}>
+              {flowName(f) ?? f.ssh_server ?? ""}
+            </td>
+            <td title={f.resp_as_org ?? undefined}>
+              {whereOf(f.resp_scope, f.resp_country, f.resp_asn)}
+            </td>
             <td>{f.vlan ?? ""}</td>
             <td class="num">{f.orig_packets} / {f.resp_packets}</td>
             <td class="num">{f.orig_bytes} / {f.resp_bytes}</td>
