@@ -238,6 +238,7 @@ async function run(config: Config, options: RunOptions): Promise<number> {
           agentId,
           batchSize: config.batchSize,
           payloadCapture: config.payloadCapture,
+          appMetadata: config.appMetadata === "on",
           restart: options.restart,
         });
       } catch (error) {
