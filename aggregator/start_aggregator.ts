@@ -53,20 +53,22 @@ export async function startAggregator(
     expectedFeatureNames: FEATURE_NAMES,
     expectedFeatureVersion: FEATURE_VERSION,
   });
-  // GeoIP country and ASN, shipped through npm (about 40 MB, a second or two
-  // to load). Without them flows still get their addresses' scopes.
-  let database: EnrichmentDatabase | null = null;
-  try {
-    database = await loadEnrichmentDatabase(defaultEnrichmentData());
-  } catch (error) {
-    log.warn("GeoIP/ASN databases not loaded; flows get address scopes only: {error}", {
-      error,
-    });
-  }
+  // GeoIP country and ASN, shipped through npm (about 40 MB, seconds to
+  // load): loaded while passes already run, so start-up does not wait.
+  // Flows written before it is ready, or without it, get their addresses'
+  // scopes; a later pass that rewrites them adds country and ASN.
+  const enricher = new FlowEnricher({ database: null });
+  const loading = loadEnrichmentDatabase(defaultEnrichmentData()).then(
+    (database: EnrichmentDatabase) => enricher.useDatabase(database),
+    (error) =>
+      log.warn("GeoIP/ASN databases not loaded; flows get address scopes only: {error}", {
+        error,
+      }),
+  );
   const service = new AggregatorService({
     sql: options.sql,
     scorer,
-    enricher: new FlowEnricher({ database }),
+    enricher,
     intervalMs: config.aggregateIntervalMs,
     rawRetentionDays: config.rawRetentionDays,
     // PGlite's socket server does not carry COPY FROM STDIN.
@@ -77,6 +79,7 @@ export async function startAggregator(
     service,
     scorer,
     async stop() {
+      await loading;
       await service.stop();
       await scorer.close();
     },

@@ -74,7 +74,7 @@ const NONE: AddressEnrichment = {
  * ```
  */
 export class FlowEnricher {
-  readonly #database: EnrichmentDatabase | null;
+  #database: EnrichmentDatabase | null;
   readonly #cacheSize: number;
   readonly #cache = new Map<string, AddressEnrichment | null>();
   #lookups = 0;
@@ -89,6 +89,15 @@ export class FlowEnricher {
     }
     this.#database = options.database;
     this.#cacheSize = cacheSize;
+  }
+
+  /**
+   * Switches to another database (one loaded after start-up, or a newer
+   * one), forgetting what was cached.
+   */
+  useDatabase(database: EnrichmentDatabase | null): void {
+    this.#database = database;
+    this.#cache.clear();
   }
 
   /** Database lookups made (cache misses of public addresses). */
