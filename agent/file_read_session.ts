@@ -45,6 +45,11 @@ export interface ReadProgress {
   batchSize: number;
   /** PAYLOAD_CAPTURE the records were made with (bodies depend on it). */
   payloadCapture: PayloadCapture;
+  /**
+   * APP_METADATA the records were made with (bodies depend on it too);
+   * absent in progress saved before the setting existed.
+   */
+  appMetadata?: boolean;
   /** The path it was last read from (for people; the identity is the content). */
   path: string;
   /** When this was saved, epoch ms. */
@@ -63,6 +68,8 @@ export interface FileReadSessionOptions {
   batchSize: number;
   /** PAYLOAD_CAPTURE. */
   payloadCapture: PayloadCapture;
+  /** APP_METADATA. @default true */
+  appMetadata?: boolean;
   /** `--restart`: forget the progress and read from the first packet. @default false */
   restart?: boolean;
   /** Least time between two progress saves. @default 250 */
@@ -126,6 +133,7 @@ export class FileReadSession implements FilingLedger {
   readonly #agentId: string;
   readonly #batchSize: number;
   readonly #payloadCapture: PayloadCapture;
+  readonly #appMetadata: boolean;
   readonly #saveIntervalMs: number;
   readonly #clock: () => number;
   readonly #prefix: Deno.KvKey;
@@ -153,6 +161,7 @@ export class FileReadSession implements FilingLedger {
     this.#agentId = options.agentId;
     this.#batchSize = options.batchSize;
     this.#payloadCapture = options.payloadCapture;
+    this.#appMetadata = options.appMetadata ?? true;
     this.#saveIntervalMs = options.saveIntervalMs ?? 250;
     this.#clock = options.clock ?? Date.now;
     this.#prefix = ["read", options.agentId, identity.id];
@@ -175,6 +184,11 @@ export class FileReadSession implements FilingLedger {
         ? `BATCH_SIZE=${previous.batchSize} (now ${options.batchSize})`
         : previous.payloadCapture !== options.payloadCapture
         ? `PAYLOAD_CAPTURE=${previous.payloadCapture} (now ${options.payloadCapture})`
+        : previous.appMetadata !== undefined &&
+            previous.appMetadata !== (options.appMetadata ?? true)
+        ? `APP_METADATA=${previous.appMetadata ? "on" : "off"} (now ${
+          options.appMetadata ?? true ? "on" : "off"
+        })`
         : null;
       if (mismatch !== null) {
         throw new FileReadError(
@@ -280,6 +294,7 @@ export class FileReadSession implements FilingLedger {
       packets,
       batchSize: this.#batchSize,
       payloadCapture: this.#payloadCapture,
+      appMetadata: this.#appMetadata,
       path: this.#path,
       updatedAtMs: this.#clock(),
     };

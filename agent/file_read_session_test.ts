@@ -173,13 +173,14 @@ Deno.test("FileReadSession refuses to resume a partly read file with other batch
     first.filed(b0.key, 10);
     await first.finish({ complete: false, packets: 10 });
     for (
-      const [batchSize, payloadCapture, name] of [
-        [20, "headers", "BATCH_SIZE=10 (now 20)"],
-        [10, "full", "PAYLOAD_CAPTURE=headers (now full)"],
+      const [batchSize, payloadCapture, appMetadata, name] of [
+        [20, "headers", true, "BATCH_SIZE=10 (now 20)"],
+        [10, "full", true, "PAYLOAD_CAPTURE=headers (now full)"],
+        [10, "headers", false, "APP_METADATA=on (now off)"],
       ] as const
     ) {
       await assert.rejects(
-        FileReadSession.open({ kv, path, agentId: "a1", batchSize, payloadCapture }),
+        FileReadSession.open({ kv, path, agentId: "a1", batchSize, payloadCapture, appMetadata }),
         (error: unknown) => {
           assert.ok(error instanceof FileReadError);
           assert.match(

@@ -250,6 +250,7 @@ async function run(config: Config, options: RunOptions): Promise<number> {
           agentId,
           batchSize: config.batchSize,
           payloadCapture: config.payloadCapture,
+          appMetadata: config.appMetadata === "on",
           restart: options.restart,
         });
       } catch (error) {
@@ -323,6 +324,7 @@ async function run(config: Config, options: RunOptions): Promise<number> {
       skipFrames: session?.startIndex ?? 0,
       abandonOnStop: readPath !== undefined,
       payloadCapture: config.payloadCapture,
+      appMetadata: config.appMetadata === "on",
       defaultInterfaceName: session?.sourceName ??
         (readPath === undefined ? "" : baseName(readPath)),
       // A file stops after the current burst; live capture ends when its bursts end.

@@ -15,6 +15,7 @@ import {
   PacketHeaders,
   type PayloadCapture,
 } from "@traffic-analyzer/shared/packet";
+import { HeaderAppExtractor } from "@traffic-analyzer/shared/app_layer";
 import { Batcher, type PacketBatch, type Scheduler } from "./batcher.ts";
 import type { BatchSink } from "./delivery.ts";
 
@@ -63,6 +64,12 @@ export interface RunPipelineOptions {
   abandonOnStop?: boolean;
   /** PAYLOAD_CAPTURE: what each record's `data` keeps. */
   payloadCapture: PayloadCapture;
+  /**
+   * APP_METADATA: extract application-layer metadata (DNS, TLS, QUIC, HTTP,
+   * SSH, DHCP) from each packet before its payload is cut, into the record.
+   * @default true
+   */
+  appMetadata?: boolean;
   /** Interface name for frames without one (the file's name for `--read`). @default "" */
   defaultInterfaceName?: string;
   /** Stops reading after the current burst when aborted; the open batch is still flushed. */
@@ -142,7 +149,11 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
     timestampSec: 0,
     interfaceName: UNKNOWN,
     payloadCapture,
+    app: null,
   };
+  // Extraction reads the payload before `payloadCapture` cuts it; its state
+  // (TCP segments of a split ClientHello, QUIC Initials) lives for the run.
+  const extractor = options.appMetadata === false ? null : new HeaderAppExtractor();
   let stopped = false;
   try {
     for await (const burst of options.frames) {
@@ -156,6 +167,11 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
         decodeOptions.linkType = frame.linkType;
         decodeOptions.wireLength = frame.wireLength;
         decodeHeaders(frame.data, decodeOptions, headers);
+        if (extractor !== null) {
+          const found = extractor.extract(frame.data, headers);
+          // A promise only for a QUIC client Initial (WebCrypto decryption).
+          appendOptions.app = found instanceof Promise ? await found : found;
+        }
         appendOptions.timestampSec = frame.timestampSec;
         appendOptions.interfaceName = frame.interfaceName || defaultInterfaceName || UNKNOWN;
         batcher.addFrame(frame.data, headers, appendOptions);

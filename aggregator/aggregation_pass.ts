@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { FlowEnricher } from "@traffic-analyzer/shared/enrich";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { getLogger } from "@logtape/logtape";
 import { LOG_ROOT } from "@traffic-analyzer/shared";
@@ -69,6 +70,11 @@ export interface AggregationPassOptions {
    * @default false
    */
   copyNewFlows?: boolean;
+  /**
+   * Looks up GeoIP country and ASN of each written flow's endpoints, once
+   * per flow (cached by address). @default scopes only, no database
+   */
+  enricher?: FlowEnricher;
   /**
    * Names this process among the aggregators sharing the database; stored
    * with each pass it runs. @default null
@@ -224,6 +230,7 @@ export async function runAggregationPass(
       batchSize: scoreBatchSize,
       maybeStored,
       onScored: (flows, mayBeStored) => incidents.add(flows, mayBeStored),
+      enricher: options.enricher,
     });
     let flowClock = progress.flowClock;
     let flowClockWall = progress.flowClockWall;

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { FlowEnricher } from "@traffic-analyzer/shared/enrich";
 import { getLogger } from "@logtape/logtape";
 import { LOG_ROOT } from "@traffic-analyzer/shared";
 import {
@@ -42,6 +43,8 @@ export interface AggregatorServiceOptions {
   copyNewFlows?: boolean;
   /** See `AggregationPassOptions.alertMinScore` (ALERT_MIN_SCORE). @default 0.5 */
   alertMinScore?: number;
+  /** GeoIP/ASN of flow endpoints (see `AggregationPassOptions.enricher`). @default scopes only */
+  enricher?: FlowEnricher;
   /**
    * This instance's name among the aggregators sharing the database. The
    * host name by default, so that an aggregator restarted on its host
@@ -75,8 +78,9 @@ export interface AggregatorLoopStatus {
 
 /** The aggregation loop of one process. */
 export class AggregatorService {
-  readonly #options: Required<Omit<AggregatorServiceOptions, "flowTableOptions">> & {
+  readonly #options: Required<Omit<AggregatorServiceOptions, "flowTableOptions" | "enricher">> & {
     flowTableOptions?: FlowTableOptions;
+    enricher?: FlowEnricher;
   };
   #cache: FlowTableCache | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
@@ -105,6 +109,7 @@ export class AggregatorService {
       sql: options.sql,
       scorer: options.scorer,
       flowTableOptions: options.flowTableOptions,
+      enricher: options.enricher,
     };
   }
 
@@ -119,6 +124,7 @@ export class AggregatorService {
       flowTableOptions: this.#options.flowTableOptions,
       copyNewFlows: this.#options.copyNewFlows,
       alertMinScore: this.#options.alertMinScore,
+      enricher: this.#options.enricher,
       instanceId: this.#options.instanceId,
       standbyMs: this.#options.standbyMs,
     });

@@ -21,7 +21,13 @@ import {
   type Sql,
   upsertFlows,
 } from "@traffic-analyzer/shared/db";
-import { FEATURE_VERSION, flowFeatureVector, type FlowRecord } from "@traffic-analyzer/shared/flow";
+import {
+  FEATURE_VERSION,
+  flowFeatureVector,
+  type FlowRecord,
+  NO_FLOW_APP_FIELDS,
+} from "@traffic-analyzer/shared/flow";
+import { FlowEnricher } from "@traffic-analyzer/shared/enrich";
 
 const log = getLogger([LOG_ROOT, "aggregator"]);
 
@@ -56,6 +62,11 @@ export interface PassFlowWriterOptions {
    * @default none
    */
   onScored?: (flows: readonly FlowUpsert[], mayBeStored: boolean) => void;
+  /**
+   * GeoIP country and ASN of each flow's endpoints (scopes only without a
+   * database). @default scopes only
+   */
+  enricher?: FlowEnricher;
 }
 
 function toUpsert(
@@ -63,8 +74,11 @@ function toUpsert(
   vector: Float32Array,
   scored: { label: string; score: number },
   modelVersion: string,
+  enricher: FlowEnricher,
 ): FlowUpsert {
   return {
+    ...(flow.app ?? NO_FLOW_APP_FIELDS),
+    ...enricher.flowFields(flow.orig_ip, flow.resp_ip),
     flow_uid: flow.uid,
     community_id: flow.community_id,
     interface: flow.interface,
@@ -130,8 +144,11 @@ export class PassFlowWriter {
   #upserts: Promise<number>[] = [];
   #written = 0;
 
+  readonly #enricher: FlowEnricher;
+
   constructor(options: PassFlowWriterOptions) {
     this.#options = options;
+    this.#enricher = options.enricher ?? new FlowEnricher({ database: null });
   }
 
   /** Takes flows; scores and sends a batch whenever enough new ones are waiting. */
@@ -212,7 +229,7 @@ export class PassFlowWriter {
     const vectors = flows.map((f) => flowFeatureVector(f, f.context));
     const scores = await scorer.score(vectors);
     const upserts = flows.map((flow, j) =>
-      toUpsert(flow, vectors[j], scores[j], scorer.modelVersion)
+      toUpsert(flow, vectors[j], scores[j], scorer.modelVersion, this.#enricher)
     );
     this.#options.onScored?.(upserts, mayBeStored);
     return upserts;

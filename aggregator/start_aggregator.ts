@@ -9,6 +9,16 @@ import type { Database, Sql } from "@traffic-analyzer/shared/db";
 import { FEATURE_NAMES, FEATURE_VERSION } from "@traffic-analyzer/shared/flow";
 import { loadFlowScorerInWorker, type OnnxFlowScorer } from "./scorer/mod.ts";
 import { AggregatorService } from "./aggregator_service.ts";
+import { getLogger } from "@logtape/logtape";
+import { LOG_ROOT } from "@traffic-analyzer/shared";
+import {
+  defaultEnrichmentData,
+  type EnrichmentDatabase,
+  FlowEnricher,
+  loadEnrichmentDatabase,
+} from "@traffic-analyzer/shared/enrich";
+
+const log = getLogger([LOG_ROOT, "aggregator"]);
 
 /** A running aggregator and what it holds open. */
 export interface RunningAggregator {
@@ -43,9 +53,22 @@ export async function startAggregator(
     expectedFeatureNames: FEATURE_NAMES,
     expectedFeatureVersion: FEATURE_VERSION,
   });
+  // GeoIP country and ASN, shipped through npm (about 40 MB, seconds to
+  // load): loaded while passes already run, so start-up does not wait.
+  // Flows written before it is ready, or without it, get their addresses'
+  // scopes; a later pass that rewrites them adds country and ASN.
+  const enricher = new FlowEnricher({ database: null });
+  const loading = loadEnrichmentDatabase(defaultEnrichmentData()).then(
+    (database: EnrichmentDatabase) => enricher.useDatabase(database),
+    (error) =>
+      log.warn("GeoIP/ASN databases not loaded; flows get address scopes only: {error}", {
+        error,
+      }),
+  );
   const service = new AggregatorService({
     sql: options.sql,
     scorer,
+    enricher,
     intervalMs: config.aggregateIntervalMs,
     rawRetentionDays: config.rawRetentionDays,
     alertMinScore: config.alertMinScore,
@@ -57,6 +80,7 @@ export async function startAggregator(
     service,
     scorer,
     async stop() {
+      await loading;
       await service.stop();
       await scorer.close();
     },

@@ -1,7 +1,9 @@
 /**
  * Case `decode`: the decode rate of the agent's reader and decoder on the
  * bench capture (agent/bench/agent_bench.ts, in-process), and the whole
- * `agent --read FILE --dry-run` path (decode, batch, JSON, gzip), next to
+ * `agent --read FILE --dry-run` path (decode, app-layer extraction, batch,
+ * encode) with APP_METADATA on and off (extraction must keep 90 % of the
+ * speed), next to
  * `tcpdump -r FILE -w /dev/null` and `tshark -T fields` on the same file.
  * Everything runs pinned to one CPU and is rated by CPU time with start-up
  * subtracted.
@@ -17,6 +19,9 @@ import { runBenchScript } from "./run_bench_script.ts";
 
 /** The decode target: a million packets a second on one core. */
 export const DECODE_TARGET_PACKETS_PER_SEC = 1_000_000;
+
+/** With app-layer extraction on, `--read` keeps at least this share of its speed without. */
+export const APP_METADATA_KEPT_SHARE = 0.9;
 
 const TSHARK_FIELDS = ["frame.number", "ip.src", "ip.dst", "tcp.srcport", "tcp.dstport"];
 
@@ -66,10 +71,9 @@ export async function runDecodeCase(context: BenchContext): Promise<BenchRow[]> 
       ),
   );
   const scratch = await Deno.makeTempDir({ dir: context.cacheDir, prefix: "agent-" });
-  let dryRun;
-  try {
-    dryRun = await referenceRate(
-      "agent --read --dry-run",
+  const agentRead = (appMetadata: "on" | "off") =>
+    referenceRate(
+      `agent --read --dry-run, APP_METADATA=${appMetadata}`,
       () =>
         measureFileRate(
           Deno.execPath(),
@@ -88,9 +92,19 @@ export async function runDecodeCase(context: BenchContext): Promise<BenchRow[]> 
             "--dry-run",
           ],
           input,
-          { cpu, repeats: quick ? 1 : 2, env: { DATA_DIR: scratch, LOG_DIR: scratch } },
+          {
+            cpu,
+            repeats: quick ? 1 : 2,
+            env: { DATA_DIR: scratch, LOG_DIR: scratch, APP_METADATA: appMetadata },
+          },
         ),
     );
+  let dryRun;
+  let withoutApp;
+  try {
+    dryRun = await agentRead("on");
+    // Extraction off, on the same file in the same run: what extraction costs.
+    withoutApp = await agentRead("off");
   } finally {
     await Deno.remove(scratch, { recursive: true });
   }
@@ -136,7 +150,28 @@ export async function runDecodeCase(context: BenchContext): Promise<BenchRow[]> 
         reference: tcpdump.reference,
         target: null,
         status: "measured",
-        note: "decode + batch + JSON + gzip, PAYLOAD_CAPTURE=full (the default)",
+        note: "decode + app-layer extraction + batch + encode, PAYLOAD_CAPTURE=full (the defaults)",
+      },
+    dryRun.reference === null || withoutApp.reference === null
+      ? {
+        caseName: "decode",
+        label: "agent --read, app metadata on vs off",
+        unit: "packets/s",
+        ours: null,
+        reference: null,
+        target: null,
+        status: "failed",
+        note: dryRun.problem ?? withoutApp.problem,
+      }
+      : {
+        caseName: "decode",
+        label: "agent --read, app metadata on vs off",
+        unit: "packets/s",
+        ours: dryRun.reference.value,
+        reference: withoutApp.reference,
+        target: { kind: "ratioAtLeast", value: APP_METADATA_KEPT_SHARE },
+        status: "measured",
+        note: "APP_METADATA=on (DNS/TLS/QUIC/HTTP/SSH/DHCP extraction) vs off, same file and run",
       },
   ];
 }

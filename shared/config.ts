@@ -80,6 +80,7 @@ export interface Config {
   snaplenBytes: number;
   promiscuous: boolean;
   payloadCapture: "full" | "headers" | "none";
+  appMetadata: "on" | "off";
   wireFormat: "arrow" | "json";
   outboxMaxBytes: number;
   modelPath: string;
@@ -385,6 +386,17 @@ export const CONFIG_SPECS: readonly ConfigSpec[] = [
     default: "full",
     usedBy: "agent",
     help: "Captured bytes sent with each record: all, headers only (privacy), or none.",
+  },
+  {
+    key: "appMetadata",
+    env: "APP_METADATA",
+    flag: "app-metadata",
+    kind: { type: "enum", values: ["on", "off"] },
+    default: "on",
+    usedBy: "agent",
+    help:
+      "Extract application-layer metadata (DNS names, TLS SNI/JA3/JA4, HTTP host, SSH banner, " +
+      "DHCP host name) before PAYLOAD_CAPTURE cuts the payload, and send it in each record.",
   },
   {
     key: "wireFormat",

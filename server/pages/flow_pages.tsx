@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { APP_PROTOCOLS } from "@traffic-analyzer/shared/app_layer";
 import type { FC } from "hono/jsx";
 import type { FlowRow } from "@traffic-analyzer/shared/db";
 import { Layout, type PageContext } from "./layout.tsx";
@@ -23,10 +24,15 @@ const FILTER_FIELDS: readonly [string, string, string][] = [
   ["agent", "Agent", "sensor-1"],
   ["from", "Last seen from", "2026-01-31T12:00:00Z"],
   ["to", "Last seen to", ""],
+  ["host", "Host (SNI, HTTP, DNS)", "*.example.com"],
+  ["ja4", "JA4", "t13d1516h2_8daaf6152771_e5627efa2ab1"],
+  ["country", "Country", "US"],
+  ["asn", "ASN", "AS15169"],
 ];
 
 const SELECT_FIELDS: readonly [string, string, readonly string[]][] = [
   ["state", "State", ["", "active", "closed"]],
+  ["app", "App", ["", ...APP_PROTOCOLS]],
   ["sort", "Sort by", ["last_seen", "bytes", "packets", "score", "duration"]],
   ["order", "Order", ["desc", "asc"]],
   ["limit", "Per page", ["25", "100", "500", "1000"]],

@@ -4,7 +4,7 @@
  * @module
  */
 import type { FC } from "hono/jsx";
-import type { FlowRow } from "@traffic-analyzer/shared/db";
+import { flowName, type FlowRow } from "@traffic-analyzer/shared/db";
 
 /** `2026-01-31 12:00:00.123`, UTC. */
 export function isoTime(epochSec: number): string {
@@ -28,6 +28,13 @@ function tunnel(flow: FlowRow): string {
   return flow.tunnel_id === null ? flow.tunnel_type : `${flow.tunnel_type} ${flow.tunnel_id}`;
 }
 
+/** Where an end is: country and AS for a public address, else its scope (`private`, …). */
+function whereOf(scope: string | null, country: string | null, asn: number | null): string {
+  if (scope === null) return "";
+  if (scope !== "public") return scope;
+  return [country, asn === null ? null : `AS${asn}`].filter((part) => part !== null).join(" ");
+}
+
 /** Flows as a table, attacks highlighted; a note when there are none. */
 export const FlowTable: FC<{ flows: FlowRow[] }> = ({ flows }) => {
   if (flows.length === 0) {
@@ -43,6 +50,9 @@ export const FlowTable: FC<{ flows: FlowRow[] }> = ({ flows }) => {
           <th>Originator</th>
           <th>Responder</th>
           <th>Proto</th>
+          <th>App</th>
+          <th>Name</th>
+          <th>Responder at</th>
           <th>VLAN</th>
           <th>Tunnel</th>
           <th>Pkts →/←</th>
@@ -70,6 +80,13 @@ export const FlowTable: FC<{ flows: FlowRow[] }> = ({ flows }) => {
               <Endpoint ip={f.resp_ip} port={f.resp_port} />
             </td>
             <td>{f.protocol}</td>
+            <td>{f.app_protocol ?? ""}</td>
+            <td title={f.tls_ja4 ?? f.http_user_agent ?? f.ssh_client ?? undefined}>
+              {flowName(f) ?? f.ssh_server ?? ""}
+            </td>
+            <td title={f.resp_as_org ?? undefined}>
+              {whereOf(f.resp_scope, f.resp_country, f.resp_asn)}
+            </td>
             <td>{f.vlan ?? ""}</td>
             <td>{tunnel(f)}</td>
             <td class="num">{f.orig_packets} / {f.resp_packets}</td>

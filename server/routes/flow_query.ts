@@ -14,6 +14,7 @@ import {
   type FlowFilter,
   type FlowSort,
 } from "@traffic-analyzer/shared/db";
+import { APP_PROTOCOLS, type AppProtocol } from "@traffic-analyzer/shared/app_layer";
 import { HttpError } from "../http_errors.ts";
 import { decimalInteger } from "./_schemas.ts";
 
@@ -122,6 +123,45 @@ export const FlowFilterParams = {
   }),
   from: time("from", "`last_seen` at or after this: epoch seconds or ISO 8601."),
   to: time("to", "`last_seen` at or before this: epoch seconds or ISO 8601."),
+  host: z.string().max(253).regex(
+    /^(?:\*\.)?[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?$/,
+    "must be a host name such as www.example.com, or *.example.com for every name below it",
+  ).optional().openapi({
+    param: { name: "host", in: "query" },
+    description: "A name matching the TLS/QUIC server name (SNI), the HTTP host or the DNS " +
+      "query name, without regard to case; `*.example.com` matches every name below example.com.",
+    example: "*.example.com",
+  }),
+  ja4: z.string().regex(
+    /^[a-z0-9]{10}_[0-9a-f]{12}_[0-9a-f]{12}$/,
+    "must be a JA4 fingerprint such as t13d1516h2_8daaf6152771_e5627efa2ab1",
+  ).optional().openapi({
+    param: { name: "ja4", in: "query" },
+    description: "The JA4 client fingerprint of the flow's first ClientHello (TLS or QUIC).",
+    example: "t13d1516h2_8daaf6152771_e5627efa2ab1",
+  }),
+  app: z.enum(APP_PROTOCOLS as [AppProtocol, ...AppProtocol[]]).optional().openapi({
+    param: { name: "app", in: "query" },
+    description: "The application protocol recognised by content: " +
+      APP_PROTOCOLS.map((p) => `\`${p}\``).join(", ") + ".",
+  }),
+  country: z.string().regex(/^[A-Za-z]{2}$/, "must be a two-letter ISO 3166 country code")
+    .transform((text) => text.toUpperCase()).optional().openapi({
+      param: { name: "country", in: "query" },
+      description: "ISO 3166-1 alpha-2 country (GeoIP) of either end.",
+      example: "US",
+    }),
+  asn: z.string().regex(
+    /^(?:[Aa][Ss])?[0-9]{1,10}$/,
+    "must be an AS number such as 15169 or AS15169",
+  )
+    .transform((text) => Number(text.replace(/^as/i, "")))
+    .pipe(z.number().int().min(0).max(4_294_967_295)).optional().openapi({
+      param: { name: "asn", in: "query" },
+      description: "AS number of either end (`15169` or `AS15169`).",
+      example: "AS15169",
+      type: "string",
+    }),
 };
 
 /** Encodes where a page ended as an opaque URL-safe string. */
@@ -205,6 +245,11 @@ export function filterOf(
     agent: input.agent ?? null,
     fromSec: input.from ?? null,
     toSec: input.to ?? null,
+    host: input.host ?? null,
+    ja4: input.ja4 ?? null,
+    app: input.app ?? null,
+    country: input.country ?? null,
+    asn: input.asn ?? null,
   };
 }
 

@@ -12,6 +12,7 @@ import {
   type Sql,
 } from "@traffic-analyzer/shared/db";
 import { VERSION } from "@traffic-analyzer/shared";
+import { shippedEnrichmentSources } from "@traffic-analyzer/shared/enrich";
 import { assessAggregator } from "../aggregator_health.ts";
 import { createRouter, type Router } from "./_router.ts";
 
@@ -29,6 +30,17 @@ export interface HealthRoutesOptions {
   aggregateIntervalMs: number;
 }
 
+const GEOIP_SOURCES = (() => {
+  const { country, asn } = shippedEnrichmentSources();
+  const shown = (source: typeof country) => ({
+    name: source.name,
+    version: source.version,
+    built_at: source.builtAt,
+    license: source.license,
+  });
+  return { country: shown(country), asn: shown(asn) };
+})();
+
 /** The health sub-app. */
 export function healthRoutes(options: HealthRoutesOptions): Router {
   const { sql, clock, startedAtMs } = options;
@@ -40,7 +52,8 @@ export function healthRoutes(options: HealthRoutesOptions): Router {
       summary: "Database status, version, uptime and aggregator progress",
       description: "`status` is `ok`, `degraded` (answered 200, with a `reason`: packets have " +
         "waited longer than 3 aggregation intervals and no pass ran in that time) or " +
-        "`unavailable` (503: the database cannot be reached).",
+        "`unavailable` (503: the database cannot be reached). `geoip` names the GeoIP country " +
+        "and ASN databases (npm package, version, build date, licence).",
       responses: {
         200: { description: "Healthy or degraded" },
         503: { description: "The database is unreachable" },
@@ -78,6 +91,8 @@ export function healthRoutes(options: HealthRoutesOptions): Router {
           packets_aggregated: aggregator.packetsAggregated,
           flows_written: aggregator.flowsWritten,
         },
+        // The GeoIP country and ASN databases flows are enriched from (npm packages).
+        geoip: GEOIP_SOURCES,
       };
       return c.json(body, database.ok ? 200 : 503);
     },

@@ -25,6 +25,14 @@ Deno.test({
           assert.ok(body.database.schema_version >= 1);
           assert.equal(body.uptime_sec, 60);
           assert.match(body.version, /^\d+\.\d+\.\d+/);
+          // The GeoIP databases, as deno.json pins them.
+          const pins = JSON.parse(
+            await Deno.readTextFile(new URL("../../deno.json", import.meta.url)),
+          );
+          for (const source of [body.geoip.country, body.geoip.asn]) {
+            assert.equal(`npm:${source.name}@${source.version}`, pins.imports[source.name]);
+            assert.match(source.built_at, /^\d{4}-\d{2}-\d{2}T/);
+          }
           assert.equal(body.aggregator.last_pass_at, null);
           assert.equal(body.aggregator.lag_packets, 5, "the five packets ingested above");
           assert.ok(body.aggregator.lag_sec >= 0);

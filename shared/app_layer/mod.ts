@@ -32,6 +32,15 @@
  */
 
 export * from "./app_metadata.ts";
+export {
+  APP_RECORD_FIELD_NAMES,
+  APP_TEXT_LIMITS,
+  type AppRecordFields,
+  appRecordFields,
+  clipText,
+  NO_APP_FIELDS,
+} from "./app_record_fields.ts";
+export { HeaderAppExtractor } from "./header_app_extractor.ts";
 export { recogniseAppProtocol, type RecogniseHint } from "./app_protocol.ts";
 export {
   AppLayerExtractor,

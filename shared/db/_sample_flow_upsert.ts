@@ -1,4 +1,6 @@
 import type { FlowUpsert } from "./aggregator_queries.ts";
+import { NO_FLOW_APP_FIELDS } from "../flow/flow_app_fold.ts";
+import { NO_FLOW_ENRICHMENT } from "../enrich/flow_enricher.ts";
 
 /**
  * A plausible flow row number `i` (uid `uid-<i>`) for tests of the flow
@@ -38,6 +40,8 @@ export function sampleFlowUpsert(
     label: "benign",
     score: 0.25,
     model_version: "test-1",
+    ...NO_FLOW_APP_FIELDS,
+    ...NO_FLOW_ENRICHMENT,
     ...overrides,
   } satisfies FlowUpsert as FlowUpsert;
 }

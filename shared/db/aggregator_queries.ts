@@ -8,6 +8,8 @@
 import type { Sql } from "./open_database.ts";
 import type { RawPacketRow } from "./raw_packet_queries.ts";
 import { pgArrayColumn } from "./pg_array_literal.ts";
+import type { FlowAppFields } from "../flow/flow_app_fold.ts";
+import type { FlowEnrichmentFields } from "../enrich/flow_enricher.ts";
 import { FEATURE_VALUE_BYTES, writeFeatureVector } from "./feature_vector_bytes.ts";
 
 /**
@@ -182,6 +184,10 @@ export async function readBatchPackets(tx: Sql, batchIds: number[]): Promise<Raw
       tcp_header_length, icmp_type, icmp_code, icmp_id, icmp_seq, arp_opcode, tunnel_type,
       host(tunnel_src_ip) as tunnel_src_ip, host(tunnel_dst_ip) as tunnel_dst_ip, tunnel_id,
       tunnel_depth, payload_length, malformed, malformed_reason,
+      app_protocol, dns_query, dns_qtype, dns_rcode, dns_answers, dns_cnames, dns_ttl, dns_names,
+      tls_sni, tls_alpn, tls_versions, tls_ja3, tls_ja4, tls_version, tls_cipher, http_method,
+      http_host, http_path, http_user_agent, http_status, ssh_banner, dhcp_hostname,
+      host(dhcp_requested_ip) as dhcp_requested_ip,
       -- Only ICMP bytes are needed: an error quotes the packet it answers,
       -- which ties it to its flow (the same rule training used).
       case when ip_proto in (1, 58) then encode(data, 'base64') end as data
@@ -233,8 +239,44 @@ export async function readAggregatorStatus(sql: Sql): Promise<AggregatorStatusRo
   };
 }
 
+/**
+ * The application-layer and enrichment columns of a flow row, in
+ * `traffic_data` order (both write paths list them from here).
+ */
+export const FLOW_EXTRA_COLUMNS = [
+  "app_protocol",
+  "dns_query",
+  "dns_qtype",
+  "dns_rcode",
+  "dns_answers",
+  "dns_query_count",
+  "dns_names",
+  "tls_sni",
+  "tls_alpn",
+  "tls_ja3",
+  "tls_ja4",
+  "tls_version",
+  "tls_cipher",
+  "http_method",
+  "http_host",
+  "http_path",
+  "http_user_agent",
+  "http_status",
+  "ssh_client",
+  "ssh_server",
+  "dhcp_hostname",
+  "orig_scope",
+  "orig_country",
+  "orig_asn",
+  "orig_as_org",
+  "resp_scope",
+  "resp_country",
+  "resp_asn",
+  "resp_as_org",
+] as const satisfies readonly (keyof (FlowAppFields & FlowEnrichmentFields))[];
+
 /** One flow row to insert or update in `traffic_data`. */
-export interface FlowUpsert {
+export interface FlowUpsert extends FlowAppFields, FlowEnrichmentFields {
   flow_uid: string;
   community_id: string | null;
   interface: string | null;
@@ -338,15 +380,23 @@ function upsertFlowChunk(tx: Sql, flows: readonly FlowUpsert[]): Promise<number>
       flow_uid, community_id, interface, orig_ip, orig_port, resp_ip, resp_port, protocol,
       ip_proto, vlan, vlan_inner, first_seen, last_seen, orig_packets, resp_packets, orig_bytes,
       resp_bytes, state, close_reason, conn_state, features, feature_version, label, score,
-      model_version, agent, tunnel_type, tunnel_id, updated_at
+      model_version, agent, tunnel_type, tunnel_id, updated_at,
+      app_protocol, dns_query, dns_qtype, dns_rcode, dns_answers, dns_query_count, dns_names,
+      tls_sni, tls_alpn, tls_ja3, tls_ja4, tls_version, tls_cipher, http_method, http_host,
+      http_path, http_user_agent, http_status, ssh_client, ssh_server, dhcp_hostname, orig_scope,
+      orig_country, orig_asn, orig_as_org, resp_scope, resp_country, resp_asn, resp_as_org
     )
     select u.flow_uid, u.community_id, u.interface, u.orig_ip, u.orig_port, u.resp_ip,
       u.resp_port, u.protocol, u.ip_proto, u.vlan, u.vlan_inner, u.first_seen, u.last_seen,
       u.orig_packets, u.resp_packets, u.orig_bytes, u.resp_bytes, u.state, u.close_reason,
       u.conn_state,
       substring(${features.bytes}::bytea from u.features_offset + 1 for u.features_length),
-      u.feature_version, u.label, u.score, u.model_version, u.agent, u.tunnel_type,
-      u.tunnel_id, now()
+      u.feature_version, u.label, u.score, u.model_version, u.agent, u.tunnel_type, u.tunnel_id, now(),
+      u.app_protocol, u.dns_query, u.dns_qtype, u.dns_rcode, u.dns_answers, u.dns_query_count,
+      u.dns_names, u.tls_sni, u.tls_alpn, u.tls_ja3, u.tls_ja4, u.tls_version, u.tls_cipher,
+      u.http_method, u.http_host, u.http_path, u.http_user_agent, u.http_status, u.ssh_client,
+      u.ssh_server, u.dhcp_hostname, u.orig_scope, u.orig_country, u.orig_asn, u.orig_as_org,
+      u.resp_scope, u.resp_country, u.resp_asn, u.resp_as_org
     from unnest(
       ${c("flow_uid")}::text::text[], ${c("community_id")}::text::text[],
       ${c("interface")}::text::text[], ${c("orig_ip")}::text::inet[],
@@ -362,12 +412,30 @@ function upsertFlowChunk(tx: Sql, flows: readonly FlowUpsert[]): Promise<number>
       ${c("feature_version")}::text::smallint[], ${c("label")}::text::text[],
       ${c("score")}::text::real[], ${c("model_version")}::text::text[],
       ${c("agent")}::text::text[], ${c("tunnel_type")}::text::text[],
-      ${c("tunnel_id")}::text::int8[]
+      ${c("tunnel_id")}::text::int8[],
+      ${c("app_protocol")}::text::text[], ${c("dns_query")}::text::text[],
+      ${c("dns_qtype")}::text::int[], ${c("dns_rcode")}::text::smallint[],
+      ${c("dns_answers")}::text::text[], ${c("dns_query_count")}::text::int[],
+      ${c("dns_names")}::text::text[], ${c("tls_sni")}::text::text[],
+      ${c("tls_alpn")}::text::text[], ${c("tls_ja3")}::text::text[], ${c("tls_ja4")}::text::text[],
+      ${c("tls_version")}::text::int[], ${c("tls_cipher")}::text::int[],
+      ${c("http_method")}::text::text[], ${c("http_host")}::text::text[],
+      ${c("http_path")}::text::text[], ${c("http_user_agent")}::text::text[],
+      ${c("http_status")}::text::smallint[], ${c("ssh_client")}::text::text[],
+      ${c("ssh_server")}::text::text[], ${c("dhcp_hostname")}::text::text[],
+      ${c("orig_scope")}::text::text[], ${c("orig_country")}::text::text[],
+      ${c("orig_asn")}::text::int8[], ${c("orig_as_org")}::text::text[],
+      ${c("resp_scope")}::text::text[], ${c("resp_country")}::text::text[],
+      ${c("resp_asn")}::text::int8[], ${c("resp_as_org")}::text::text[]
     ) as u(
       flow_uid, community_id, interface, orig_ip, orig_port, resp_ip, resp_port, protocol,
       ip_proto, vlan, vlan_inner, first_seen, last_seen, orig_packets, resp_packets, orig_bytes,
       resp_bytes, state, close_reason, conn_state, features_offset, features_length,
-      feature_version, label, score, model_version, agent, tunnel_type, tunnel_id
+      feature_version, label, score, model_version, agent, tunnel_type, tunnel_id,
+      app_protocol, dns_query, dns_qtype, dns_rcode, dns_answers, dns_query_count, dns_names,
+      tls_sni, tls_alpn, tls_ja3, tls_ja4, tls_version, tls_cipher, http_method, http_host,
+      http_path, http_user_agent, http_status, ssh_client, ssh_server, dhcp_hostname, orig_scope,
+      orig_country, orig_asn, orig_as_org, resp_scope, resp_country, resp_asn, resp_as_org
     )
     on conflict (flow_uid) do update set
       community_id = excluded.community_id, last_seen = excluded.last_seen,
@@ -377,7 +445,21 @@ function upsertFlowChunk(tx: Sql, flows: readonly FlowUpsert[]): Promise<number>
       conn_state = excluded.conn_state, features = excluded.features,
       feature_version = excluded.feature_version,
       label = excluded.label, score = excluded.score, model_version = excluded.model_version,
-      updated_at = excluded.updated_at`;
+      updated_at = excluded.updated_at,
+      app_protocol = excluded.app_protocol, dns_query = excluded.dns_query,
+      dns_qtype = excluded.dns_qtype, dns_rcode = excluded.dns_rcode,
+      dns_answers = excluded.dns_answers, dns_query_count = excluded.dns_query_count,
+      dns_names = excluded.dns_names, tls_sni = excluded.tls_sni, tls_alpn = excluded.tls_alpn,
+      tls_ja3 = excluded.tls_ja3, tls_ja4 = excluded.tls_ja4, tls_version = excluded.tls_version,
+      tls_cipher = excluded.tls_cipher, http_method = excluded.http_method,
+      http_host = excluded.http_host, http_path = excluded.http_path,
+      http_user_agent = excluded.http_user_agent, http_status = excluded.http_status,
+      ssh_client = excluded.ssh_client, ssh_server = excluded.ssh_server,
+      dhcp_hostname = excluded.dhcp_hostname, orig_scope = excluded.orig_scope,
+      orig_country = excluded.orig_country, orig_asn = excluded.orig_asn,
+      orig_as_org = excluded.orig_as_org, resp_scope = excluded.resp_scope,
+      resp_country = excluded.resp_country, resp_asn = excluded.resp_asn,
+      resp_as_org = excluded.resp_as_org`;
   // execute() sends it now rather than when first awaited.
   return query.execute().then((result) => result.count);
 }

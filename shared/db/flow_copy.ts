@@ -23,7 +23,7 @@ export interface FlowCopy {
 }
 
 /** Fields per row: the columns of the COPY statement below, in order. */
-const FIELDS = 28;
+const FIELDS = 25 + 3 + 29;
 
 /**
  * Starts a COPY of new flows on `tx` (PostgreSQL only: PGlite's socket
@@ -36,7 +36,11 @@ export async function openFlowCopy(tx: Sql): Promise<FlowCopy> {
       flow_uid, community_id, interface, orig_ip, orig_port, resp_ip, resp_port, protocol,
       ip_proto, vlan, vlan_inner, first_seen, last_seen, orig_packets, resp_packets, orig_bytes,
       resp_bytes, state, close_reason, conn_state, features, feature_version, label, score,
-      model_version, agent, tunnel_type, tunnel_id
+      model_version, agent, tunnel_type, tunnel_id,
+      app_protocol, dns_query, dns_qtype, dns_rcode, dns_answers, dns_query_count, dns_names,
+      tls_sni, tls_alpn, tls_ja3, tls_ja4, tls_version, tls_cipher, http_method, http_host,
+      http_path, http_user_agent, http_status, ssh_client, ssh_server, dhcp_hostname, orig_scope,
+      orig_country, orig_asn, orig_as_org, resp_scope, resp_country, resp_asn, resp_as_org
     ) from stdin (format binary)`);
   const rows = new CopyBinaryRows(1 << 20);
   rows.raw(COPY_BINARY_HEADER);
@@ -100,4 +104,33 @@ function writeFlowRow(rows: CopyBinaryRows, flow: FlowUpsert): void {
   rows.text(flow.agent);
   rows.text(flow.tunnel_type);
   rows.int8(flow.tunnel_id);
+  rows.text(flow.app_protocol);
+  rows.text(flow.dns_query);
+  rows.int4(flow.dns_qtype);
+  rows.int2(flow.dns_rcode);
+  rows.text(flow.dns_answers);
+  rows.int4(flow.dns_query_count);
+  rows.text(flow.dns_names);
+  rows.text(flow.tls_sni);
+  rows.text(flow.tls_alpn);
+  rows.text(flow.tls_ja3);
+  rows.text(flow.tls_ja4);
+  rows.int4(flow.tls_version);
+  rows.int4(flow.tls_cipher);
+  rows.text(flow.http_method);
+  rows.text(flow.http_host);
+  rows.text(flow.http_path);
+  rows.text(flow.http_user_agent);
+  rows.int2(flow.http_status);
+  rows.text(flow.ssh_client);
+  rows.text(flow.ssh_server);
+  rows.text(flow.dhcp_hostname);
+  rows.text(flow.orig_scope);
+  rows.text(flow.orig_country);
+  rows.int8(flow.orig_asn);
+  rows.text(flow.orig_as_org);
+  rows.text(flow.resp_scope);
+  rows.text(flow.resp_country);
+  rows.int8(flow.resp_asn);
+  rows.text(flow.resp_as_org);
 }

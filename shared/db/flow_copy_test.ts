@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { openTestDatabase } from "./test_database.ts";
-import { type FlowUpsert, upsertFlows } from "./aggregator_queries.ts";
+import { FLOW_EXTRA_COLUMNS, type FlowUpsert, upsertFlows } from "./aggregator_queries.ts";
 import { CopyInError } from "./copy_in.ts";
 import { openFlowCopy } from "./flow_copy.ts";
 import type { Sql } from "./open_database.ts";
@@ -27,7 +27,8 @@ async function storedRows(): Promise<string[]> {
       ip_proto, vlan, vlan_inner, float8send(first_seen), float8send(last_seen), orig_packets,
       resp_packets, orig_bytes, resp_bytes, state, close_reason, conn_state, features,
       feature_version, label, float4send(score), model_version, agent, tunnel_type,
-      tunnel_id)::text as row
+      tunnel_id)::text ||
+      (${db.sql.unsafe(FLOW_EXTRA_COLUMNS.join(", "))})::text as row
     from traffic_data order by flow_uid`;
   return rows.map((r) => r.row);
 }
@@ -57,6 +58,35 @@ const anyFlow = fc.record({
   features: fc.option(fc.array(fc.float(), { maxLength: 8 }).map((v) => Float32Array.from(v))),
   label: fc.option(text),
   score: fc.option(fc.float({ noNaN: true, noDefaultInfinity: true }).map((x) => x === 0 ? 0 : x)),
+  app_protocol: fc.option(fc.constantFrom("tls", "quic", "http", "ssh", "dns")),
+  dns_query: fc.option(text),
+  dns_qtype: fc.option(fc.integer({ min: 0, max: 65535 })),
+  dns_rcode: fc.option(fc.integer({ min: 0, max: 4095 })),
+  dns_answers: fc.option(text),
+  dns_query_count: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+  dns_names: fc.option(text),
+  tls_sni: fc.option(text),
+  tls_alpn: fc.option(text),
+  tls_ja3: fc.option(text),
+  tls_ja4: fc.option(text),
+  tls_version: fc.option(fc.integer({ min: 0, max: 65535 })),
+  tls_cipher: fc.option(fc.integer({ min: 0, max: 65535 })),
+  http_method: fc.option(text),
+  http_host: fc.option(text),
+  http_path: fc.option(text),
+  http_user_agent: fc.option(text),
+  http_status: fc.option(fc.integer({ min: 0, max: 999 })),
+  ssh_client: fc.option(text),
+  ssh_server: fc.option(text),
+  dhcp_hostname: fc.option(text),
+  orig_scope: fc.option(fc.constantFrom("public", "private", "cgnat")),
+  orig_country: fc.option(text),
+  orig_asn: fc.option(fc.integer({ min: 0, max: 4_294_967_295 })),
+  orig_as_org: fc.option(text),
+  resp_scope: fc.option(fc.constantFrom("public", "private", "link-local")),
+  resp_country: fc.option(text),
+  resp_asn: fc.option(fc.integer({ min: 0, max: 4_294_967_295 })),
+  resp_as_org: fc.option(text),
 }, { requiredKeys: [] }) as fc.Arbitrary<Partial<FlowUpsert>>;
 
 Deno.test({

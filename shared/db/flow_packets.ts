@@ -110,7 +110,11 @@ const PACKET_COLUMNS = (sql: Sql) =>
     r.tcp_ack, r.tcp_flags, r.tcp_window, r.tcp_header_length, r.icmp_type, r.icmp_code,
     r.icmp_id, r.icmp_seq, r.arp_opcode, r.tunnel_type, host(r.tunnel_src_ip) as tunnel_src_ip,
     host(r.tunnel_dst_ip) as tunnel_dst_ip, r.tunnel_id, r.tunnel_depth, r.payload_length,
-    r.malformed, r.malformed_reason, r.data as bytes`;
+    r.malformed, r.malformed_reason,
+    r.app_protocol, r.dns_query, r.dns_qtype, r.dns_rcode, r.dns_answers, r.dns_cnames, r.dns_ttl,
+    r.dns_names, r.tls_sni, r.tls_alpn, r.tls_versions, r.tls_ja3, r.tls_ja4, r.tls_version,
+    r.tls_cipher, r.http_method, r.http_host, r.http_path, r.http_user_agent, r.http_status,
+    r.ssh_banner, r.dhcp_hostname, host(r.dhcp_requested_ip) as dhcp_requested_ip, r.data as bytes`;
 
 /** Which packets an export takes: one flow's, or a time range's with a filter. */
 export type PacketSelection =

@@ -35,6 +35,61 @@ export interface FlowRow {
   label: string | null;
   score: number | null;
   model_version: string | null;
+  /** Application protocol recognised by content (`tls`, `quic`, `http`, `ssh`, `dns`, …). */
+  app_protocol: string | null;
+  /** First DNS question name. */
+  dns_query: string | null;
+  /** DNS queries seen in the flow. */
+  dns_query_count: number;
+  /** First distinct DNS names, comma-separated. */
+  dns_names: string | null;
+  /** TLS/QUIC server name of the first ClientHello. */
+  tls_sni: string | null;
+  /** Its ALPN list, comma-separated. */
+  tls_alpn: string | null;
+  /** Its JA3 MD5. */
+  tls_ja3: string | null;
+  /** Its JA4. */
+  tls_ja4: string | null;
+  /** First HTTP request's method, Host, target and User-Agent; first response's status. */
+  http_method: string | null;
+  http_host: string | null;
+  http_path: string | null;
+  http_user_agent: string | null;
+  http_status: number | null;
+  /** SSH banners of the originator and the responder. */
+  ssh_client: string | null;
+  ssh_server: string | null;
+  /** DHCP client host name. */
+  dhcp_hostname: string | null;
+  /** Scope (`public`, `private`, `cgnat`, …), country, AS number and AS organisation of each end. */
+  orig_scope: string | null;
+  orig_country: string | null;
+  orig_asn: number | null;
+  orig_as_org: string | null;
+  resp_scope: string | null;
+  resp_country: string | null;
+  resp_asn: number | null;
+  resp_as_org: string | null;
+}
+
+/**
+ * The application-layer and enrichment columns of a {@linkcode FlowRow}, as
+ * SQL (after the flow's own columns): every flow query selects them.
+ */
+export const FLOW_APP_SELECT = `app_protocol, dns_query, dns_query_count, dns_names, tls_sni,
+  tls_alpn, tls_ja3, tls_ja4, http_method, http_host, http_path, http_user_agent, http_status,
+  ssh_client, ssh_server, dhcp_hostname, orig_scope, orig_country, orig_asn, orig_as_org,
+  resp_scope, resp_country, resp_asn, resp_as_org`;
+
+/**
+ * The name a flow is known by: the TLS/QUIC server name, the HTTP host, the
+ * first DNS name, or the DHCP host name; null when none is known.
+ */
+export function flowName(
+  flow: Pick<FlowRow, "tls_sni" | "http_host" | "dns_query" | "dhcp_hostname">,
+): string | null {
+  return flow.tls_sni ?? flow.http_host ?? flow.dns_query ?? flow.dhcp_hostname ?? null;
 }
 
 /** The N most recently active flows (by `last_seen`, newest first). */
@@ -44,7 +99,7 @@ export async function lastFlows(sql: Sql, count: number): Promise<FlowRow[]> {
       host(orig_ip) as orig_ip, orig_port,
       host(resp_ip) as resp_ip, resp_port, protocol, vlan, first_seen, last_seen,
       last_seen - first_seen as duration, orig_packets, resp_packets, orig_bytes, resp_bytes,
-      state, close_reason, conn_state, label, score, model_version
+      state, close_reason, conn_state, label, score, model_version, ${sql.unsafe(FLOW_APP_SELECT)}
     from traffic_data
     order by last_seen desc, id desc
     limit ${count}`;

@@ -12,7 +12,7 @@
  * @module
  */
 import type { Sql } from "./open_database.ts";
-import type { FlowRow } from "./flow_queries.ts";
+import { FLOW_APP_SELECT, type FlowRow } from "./flow_queries.ts";
 import { pgArrayLiteral } from "./pg_array_literal.ts";
 
 /** What a page can be sorted by. */
@@ -48,6 +48,20 @@ export interface FlowFilter {
   fromSec?: number | null;
   /** `last_seen` at or before this, epoch seconds. */
   toSec?: number | null;
+  /**
+   * A name matching the TLS/QUIC server name, the HTTP host (without its
+   * port) or the first DNS question, without regard to case;
+   * `*.example.com` matches every name below example.com.
+   */
+  host?: string | null;
+  /** JA4 client fingerprint, exactly. */
+  ja4?: string | null;
+  /** Application protocol recognised (`tls`, `quic`, `http`, `ssh`, `dns`, …). */
+  app?: string | null;
+  /** ISO country code (upper case) of either end. */
+  country?: string | null;
+  /** AS number of either end. */
+  asn?: number | null;
 }
 
 /** Where the previous page ended: its last row's sort key and id. */
@@ -104,6 +118,22 @@ function sortKey(sql: Sql, sort: FlowSort) {
   }
 }
 
+/**
+ * A host name against the flow's names: exact (case-insensitive), or with a
+ * leading `*.` every name ending in `.` and the rest. LIKE's own wildcards
+ * in the name are escaped, so `_` matches only `_`.
+ */
+function hostCondition(sql: Sql, host: string) {
+  const lower = host.toLowerCase();
+  const httpHost = sql`lower(regexp_replace(http_host, ':[0-9]+$', ''))`;
+  if (lower.startsWith("*.")) {
+    const suffix = "%" + lower.slice(1).replace(/[\\%_]/g, (c) => "\\" + c);
+    return sql`(lower(tls_sni) like ${suffix} or ${httpHost} like ${suffix}
+      or lower(dns_query) like ${suffix})`;
+  }
+  return sql`(lower(tls_sni) = ${lower} or ${httpHost} = ${lower} or lower(dns_query) = ${lower})`;
+}
+
 /** The WHERE conditions of a filter, joined with AND. */
 export function flowFilterSql(sql: Sql, filter: FlowFilter) {
   const parts = [sql`true`];
@@ -126,6 +156,15 @@ export function flowFilterSql(sql: Sql, filter: FlowFilter) {
   if (filter.agent != null) parts.push(sql`agent = ${filter.agent}`);
   if (filter.fromSec != null) parts.push(sql`last_seen >= ${filter.fromSec}::float8`);
   if (filter.toSec != null) parts.push(sql`last_seen <= ${filter.toSec}::float8`);
+  if (filter.host != null) parts.push(hostCondition(sql, filter.host));
+  if (filter.ja4 != null) parts.push(sql`tls_ja4 = ${filter.ja4}`);
+  if (filter.app != null) parts.push(sql`app_protocol = ${filter.app}`);
+  if (filter.country != null) {
+    parts.push(sql`(orig_country = ${filter.country} or resp_country = ${filter.country})`);
+  }
+  if (filter.asn != null) {
+    parts.push(sql`(orig_asn = ${filter.asn}::int8 or resp_asn = ${filter.asn}::int8)`);
+  }
   return parts.reduce((all, part) => sql`${all} and ${part}`);
 }
 
@@ -151,7 +190,8 @@ export async function searchFlows(sql: Sql, options: SearchFlowsOptions): Promis
       host(orig_ip) as orig_ip, orig_port,
       host(resp_ip) as resp_ip, resp_port, protocol, vlan, first_seen, last_seen,
       last_seen - first_seen as duration, orig_packets, resp_packets, orig_bytes, resp_bytes,
-      state, close_reason, conn_state, label, score, model_version, ${expr} as sort_key
+      state, close_reason, conn_state, label, score, model_version,
+      ${sql.unsafe(FLOW_APP_SELECT)}, ${expr} as sort_key
     from traffic_data
     where ${flowFilterSql(sql, options.filter)} and ${after}
     order by ${orderBy}

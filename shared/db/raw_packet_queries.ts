@@ -50,7 +50,11 @@ export async function* newestRawPackets(
         more_fragments, dont_fragment, is_fragment, tcp_seq, tcp_ack, tcp_flags, tcp_window,
         tcp_header_length, icmp_type, icmp_code, icmp_id, icmp_seq, arp_opcode, tunnel_type,
         host(tunnel_src_ip) as tunnel_src_ip, host(tunnel_dst_ip) as tunnel_dst_ip, tunnel_id,
-        tunnel_depth, payload_length, malformed, malformed_reason
+        tunnel_depth, payload_length, malformed, malformed_reason,
+        app_protocol, dns_query, dns_qtype, dns_rcode, dns_answers, dns_cnames, dns_ttl, dns_names,
+        tls_sni, tls_alpn, tls_versions, tls_ja3, tls_ja4, tls_version, tls_cipher, http_method,
+        http_host, http_path, http_user_agent, http_status, ssh_banner, dhcp_hostname,
+        host(dhcp_requested_ip) as dhcp_requested_ip
         ${options.includeData ? sql`, translate(encode(data, 'base64'), E'\n', '') as data` : sql``}
       from raw_packets
       where ${below === null ? sql`true` : sql`id < ${below}`}

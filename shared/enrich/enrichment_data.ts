@@ -19,6 +19,7 @@ import countryPackage from "@ip-location-db/geo-whois-asn-country-mmdb/package.j
 };
 import asnPackage from "@ip-location-db/asn/package.json" with { type: "json" };
 import type { EnrichmentDataFiles } from "./load_enrichment_database.ts";
+import type { EnrichmentDataSource } from "./enrichment_database.ts";
 
 /**
  * ip-location-db versions end in the build's date and hour, `YYYYMMDDHH`
@@ -50,6 +51,44 @@ export function defaultEnrichmentData(): EnrichmentDataFiles {
       name: countryPackage.name,
       version: countryPackage.version,
       builtAt: null, // from the file's own metadata
+      license: countryPackage.license,
+    },
+    asnSource: {
+      name: asnPackage.name,
+      version: asnPackage.version,
+      builtAt: builtAtOf(asnPackage.version),
+      license: asnPackage.license,
+    },
+  };
+}
+
+/**
+ * What the shipped databases are (package, version, build date, licence),
+ * without reading them: for `/health` and the README. The build date comes
+ * from the ip-location-db version, which ends in it.
+ *
+ * @example
+ * ```ts
+ * shippedEnrichmentSources().country.version; // "2.3.2026061719"
+ * ```
+ */
+export function shippedEnrichmentSources(): {
+  country: EnrichmentDataSource;
+  asn: EnrichmentDataSource;
+} {
+  const { countrySource, asnSource } = defaultEnrichmentSources();
+  return { country: countrySource, asn: asnSource };
+}
+
+function defaultEnrichmentSources(): {
+  countrySource: EnrichmentDataSource;
+  asnSource: EnrichmentDataSource;
+} {
+  return {
+    countrySource: {
+      name: countryPackage.name,
+      version: countryPackage.version,
+      builtAt: builtAtOf(countryPackage.version),
       license: countryPackage.license,
     },
     asnSource: {

@@ -33,4 +33,10 @@ export {
   type EnrichmentDataFiles,
   loadEnrichmentDatabase,
 } from "./load_enrichment_database.ts";
-export { defaultEnrichmentData } from "./enrichment_data.ts";
+export { defaultEnrichmentData, shippedEnrichmentSources } from "./enrichment_data.ts";
+export {
+  FlowEnricher,
+  type FlowEnricherOptions,
+  type FlowEnrichmentFields,
+  NO_FLOW_ENRICHMENT,
+} from "./flow_enricher.ts";

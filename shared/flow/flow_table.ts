@@ -58,6 +58,7 @@
  * @module
  */
 
+import { type FlowAppFields, foldAppMetadata } from "./flow_app_fold.ts";
 import {
   IPPROTO_ICMP,
   IPPROTO_ICMPV6,
@@ -195,6 +196,8 @@ export interface FlowRecord {
    * record of the flow shares.
    */
   context: FlowContext | null;
+  /** Application-layer fields (first value of each, DNS count and names); absent without any. */
+  app?: FlowAppFields;
 }
 
 /**
@@ -383,6 +386,8 @@ export interface FlowState {
   context: FlowContext | null;
   /** Feature accumulator statistics. */
   stats: number[];
+  /** Application-layer fields folded so far (see `flow_app_fold.ts`); absent without any. */
+  app?: FlowAppFields | null;
 }
 
 /** {@linkcode FlowTableOptions} with every default filled in. */
@@ -500,6 +505,8 @@ class Flow {
   declare indexKind: number;
   /** For `INDEX_ICMP`: the echo id in the key. */
   declare indexIcmpId: number | null;
+  /** Application-layer fields folded from the flow's packets, or null before any. */
+  declare app: FlowAppFields | null;
 
   constructor(key: string, acc: FlowFeatureAccumulator) {
     this.init(key, acc);
@@ -564,6 +571,7 @@ class Flow {
     this.indexNext = undefined;
     this.indexKind = INDEX_NONE;
     this.indexIcmpId = null;
+    this.app = null;
   }
 }
 
@@ -984,6 +992,7 @@ export class FlowTable {
     scratchPacket.tcpFlags = tcpFlags;
     scratchPacket.tcpWindow = tcpFlags !== null ? p.tcp_window : null;
     flow.acc.add(fromOrig, scratchPacket);
+    if (p.app_protocol) flow.app = foldAppMetadata(flow.app, p, fromOrig);
 
     if (
       p.icmp_type !== null && kOneWay &&
@@ -1938,6 +1947,7 @@ function toRecord(flow: Flow): FlowRecord {
   // `features` (a lazy accessor) then `context`, in the interface's order.
   RecordData.attach(record, slab, slot);
   record.context = flow.context;
+  if (flow.app !== null) record.app = { ...flow.app };
   return record;
 }
 
@@ -2074,6 +2084,7 @@ function flowToState(flow: Flow): FlowState {
     ctxBits: flow.ctxBits,
     context: flow.context === null ? null : { ...flow.context },
     stats: flow.acc.toJSON(),
+    ...(flow.app === null ? {} : { app: { ...flow.app } }),
   };
 }
 
@@ -2116,6 +2127,7 @@ function flowFromState(
   flow.ctxBits = s.ctxBits;
   flow.context = s.context === null ? null : Object.freeze({ ...s.context });
   flow.isTcp = s.ipProto === IPPROTO_TCP;
+  flow.app = s.app ? { ...s.app } : null;
   return flow;
 }
 

@@ -36,3 +36,10 @@ export {
   type FlowContext,
 } from "./context_features.ts";
 export { FEATURE_NAMES, FEATURE_VERSION, flowFeatureVector } from "./feature_vector.ts";
+export {
+  FLOW_APP_FIELD_NAMES,
+  FLOW_DNS_MAX_NAMES,
+  type FlowAppFields,
+  foldAppMetadata,
+  NO_FLOW_APP_FIELDS,
+} from "./flow_app_fold.ts";

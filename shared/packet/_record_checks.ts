@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { MAX_TUNNEL_DEPTH, type PacketRecord, TUNNEL_TYPES } from "./packet_record.ts";
 import { parseIpv4, parseIpv6 } from "./packet_encoder.ts";
+import { APP_RECORD_FIELD_NAMES } from "../app_layer/app_record_fields.ts";
 
 /** Every field of a record, for checking that none is missing or extra. */
 export const RECORD_KEYS = [
@@ -56,6 +57,8 @@ export const RECORD_KEYS = [
   "malformed",
   "malformed_reason",
   "data",
+  // decodePacket() is stateless: the app-layer fields are the agent's (always null here).
+  ...APP_RECORD_FIELD_NAMES,
 ];
 
 export function base64Bytes(text: string): Uint8Array {

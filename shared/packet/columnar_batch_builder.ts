@@ -20,6 +20,7 @@ import type {
 } from "./columnar_batch.ts";
 import { isPresent } from "./columnar_batch.ts";
 import { formatIpv4, formatIpv6, formatMac } from "./address_format.ts";
+import { APP_RECORD_FIELD_NAMES, type AppRecordFields } from "../app_layer/app_record_fields.ts";
 
 /** Frame metadata for {@link ColumnarBatchBuilder.appendHeaders}. */
 export interface AppendHeadersOptions {
@@ -29,6 +30,11 @@ export interface AppendHeadersOptions {
   interfaceName: string;
   /** What `data` keeps: the whole frame, its headers, or nothing. */
   payloadCapture: PayloadCapture;
+  /**
+   * The packet's application-layer fields (extracted before `data` is cut),
+   * or null/absent when it has none.
+   */
+  app?: AppRecordFields | null;
 }
 
 const column = (name: keyof PacketRecord): number => {
@@ -88,6 +94,7 @@ export const HEADER_FIELDS: readonly (keyof PacketRecord)[] = [
   "malformed",
   "malformed_reason",
   "data",
+  ...APP_RECORD_FIELD_NAMES,
 ];
 
 const [
@@ -137,6 +144,9 @@ const [
   MALFORMED_REASON,
   DATA,
 ] = HEADER_FIELDS.map(column);
+/** Column of each app-layer field, in {@link APP_RECORD_FIELD_NAMES} order. */
+const APP_COLUMNS = APP_RECORD_FIELD_NAMES.map(column);
+const APP_NUMERIC = APP_COLUMNS.map((c) => PACKET_COLUMNS[c].storage !== "string");
 
 function numericArray(storage: string, length: number): NumericArray {
   switch (storage) {
@@ -446,6 +456,17 @@ export class ColumnarBatchBuilder {
         throw new RangeError(
           `Cannot append a packet as 'payloadCapture' must be "full", "headers" or "none": current value is ${options.payloadCapture}`,
         );
+    }
+    this.#appendApp(row, options.app ?? null);
+  }
+
+  /** Writes the app-layer columns of `row` (all null without metadata). */
+  #appendApp(row: number, app: AppRecordFields | null): void {
+    for (let i = 0; i < APP_COLUMNS.length; i++) {
+      const c = APP_COLUMNS[i];
+      const value = app === null ? null : app[APP_RECORD_FIELD_NAMES[i]];
+      if (APP_NUMERIC[i]) this.#num(c, row, value === null ? -1 : value as number);
+      else this.#str(c, row, value as string | null);
     }
   }
 

@@ -7,6 +7,7 @@
 
 import type { PacketRecord } from "./packet_record.ts";
 import { PacketHeaders } from "./packet_headers.ts";
+import { NO_APP_FIELDS } from "../app_layer/app_record_fields.ts";
 import { decodeHeaders, type DecodeHeadersOptions } from "./decode_headers.ts";
 import { formatIpv4, formatIpv6, formatMac } from "./address_format.ts";
 
@@ -150,5 +151,6 @@ export function decodePacket(
     malformed: h.malformedReason !== null,
     malformed_reason: h.malformedReason,
     data,
+    ...NO_APP_FIELDS,
   };
 }

@@ -1,3 +1,4 @@
+import { NO_APP_FIELDS } from "../app_layer/app_record_fields.ts";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { decodePacket } from "./decode_packet.ts";
@@ -79,6 +80,7 @@ Deno.test("decodePacket() reads every field of a hand-written TCP SYN", () => {
     malformed: false,
     malformed_reason: null,
     data: null,
+    ...NO_APP_FIELDS,
   });
 });
 

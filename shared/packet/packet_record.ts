@@ -1,3 +1,5 @@
+import type { AppRecordFields } from "../app_layer/app_record_fields.ts";
+
 /**
  * One captured packet, decoded, as the agent sends it to the server and as
  * `raw_packets` stores it. The first eight fields keep the seed's names; the
@@ -8,8 +10,13 @@
  * Addresses are strings (dotted quad, RFC 5952 IPv6, colon-separated MAC)
  * because that is how they are stored and shown; decoders produce them only
  * when a record is built, not in the hot loop.
+ *
+ * The application-layer fields ({@linkcode AppRecordFields}: DNS name, TLS
+ * server name and fingerprints, HTTP host, SSH banner, …) come last; the
+ * agent extracts them before the payload is cut, so they are there whatever
+ * PAYLOAD_CAPTURE keeps.
  */
-export interface PacketRecord {
+export interface PacketRecord extends AppRecordFields {
   /** Capture time, epoch seconds with a fractional part (µs or ns precision of the source). */
   timestamp: number;
   /** Capture interface name, e.g. `eth0`, or the file name for offline reads. */

@@ -18,6 +18,8 @@
  */
 import { isIPv4, isIPv6 } from "node:net";
 import { z } from "zod";
+import { APP_PROTOCOLS } from "../app_layer/app_metadata.ts";
+import { APP_TEXT_LIMITS } from "../app_layer/app_record_fields.ts";
 import { MAX_TUNNEL_DEPTH, type PacketRecord, TUNNEL_TYPES } from "./packet_record.ts";
 
 /** How one field is checked. */
@@ -61,6 +63,9 @@ const opt = (
   kind: FieldKind,
   fallback: FieldSpec["default"] = null,
 ): FieldSpec => ({ name, kind, required: false, nullable: fallback === null, default: fallback });
+
+const appText = (name: keyof typeof APP_TEXT_LIMITS): FieldSpec =>
+  opt(name, { type: "text", minLength: 0, maxLength: APP_TEXT_LIMITS[name] });
 
 /** Every field of the wire record, in the order of {@link PacketRecord}. */
 export const PACKET_FIELDS: readonly FieldSpec[] = [
@@ -109,6 +114,30 @@ export const PACKET_FIELDS: readonly FieldSpec[] = [
   opt("malformed", { type: "bool" }, false),
   opt("malformed_reason", { type: "text", minLength: 0, maxLength: 256 }),
   opt("data", { type: "base64", maxLength: 350_000 }),
+  // Application-layer metadata, extracted by the agent before the payload is cut.
+  opt("app_protocol", { type: "enum", values: APP_PROTOCOLS }),
+  appText("dns_query"),
+  opt("dns_qtype", U16),
+  opt("dns_rcode", int(0, 4095)),
+  appText("dns_answers"),
+  appText("dns_cnames"),
+  opt("dns_ttl", U32),
+  appText("dns_names"),
+  appText("tls_sni"),
+  appText("tls_alpn"),
+  appText("tls_versions"),
+  appText("tls_ja3"),
+  appText("tls_ja4"),
+  opt("tls_version", U16),
+  opt("tls_cipher", U16),
+  appText("http_method"),
+  appText("http_host"),
+  appText("http_path"),
+  appText("http_user_agent"),
+  opt("http_status", int(0, 999)),
+  appText("ssh_banner"),
+  appText("dhcp_hostname"),
+  opt("dhcp_requested_ip", { type: "ip" }),
 ];
 
 const MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i;

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { NO_APP_FIELDS } from "../app_layer/app_record_fields.ts";
 import type { PacketRecord } from "../packet/packet_record.ts";
 
 /**
@@ -57,6 +58,7 @@ export function blankPacketRecord(overrides: Partial<PacketRecord> = {}): Packet
     malformed: false,
     malformed_reason: null,
     data: null,
+    ...NO_APP_FIELDS,
     ...overrides,
   };
 }

@@ -1,0 +1,144 @@
+/**
+ * GeoIP country and ASN of a flow's two endpoints, as `traffic_data` stores
+ * them: looked up once per flow in the aggregator (not per packet), with a
+ * bounded cache by address, since a pass writes many flows of the same few
+ * hosts. Special-purpose addresses (private, CGNAT, link-local, ULA,
+ * documentation, …) are labelled by their scope and never looked up; without
+ * a database only the scope is filled.
+ *
+ * @module
+ */
+
+import { parseIp } from "../packet/address_parse.ts";
+import { addressScopeOfBytes } from "./address_scope.ts";
+import {
+  type AddressEnrichment,
+  enrichAddress,
+  type EnrichmentDatabase,
+} from "./enrichment_database.ts";
+
+/** The enrichment columns of a flow. */
+export interface FlowEnrichmentFields {
+  /** Scope of the originator's address (`public`, `private`, `cgnat`, …); null without an address. */
+  orig_scope: string | null;
+  /** ISO country of a public originator. */
+  orig_country: string | null;
+  /** AS number of a public originator. */
+  orig_asn: number | null;
+  /** Its AS organisation. */
+  orig_as_org: string | null;
+  /** Scope of the responder's address. */
+  resp_scope: string | null;
+  /** ISO country of a public responder. */
+  resp_country: string | null;
+  /** AS number of a public responder. */
+  resp_asn: number | null;
+  /** Its AS organisation. */
+  resp_as_org: string | null;
+}
+
+/** A flow without enrichment (no addresses). */
+export const NO_FLOW_ENRICHMENT: Readonly<FlowEnrichmentFields> = Object.freeze({
+  orig_scope: null,
+  orig_country: null,
+  orig_asn: null,
+  orig_as_org: null,
+  resp_scope: null,
+  resp_country: null,
+  resp_asn: null,
+  resp_as_org: null,
+});
+
+/** Options for {@linkcode FlowEnricher}. */
+export interface FlowEnricherOptions {
+  /** The loaded databases; null labels scopes only. */
+  database: EnrichmentDatabase | null;
+  /** Addresses whose answer is cached; the cache is emptied when full. @default {65536} */
+  cacheSize?: number;
+}
+
+const NONE: AddressEnrichment = {
+  scope: "unspecified",
+  country: null,
+  asn: null,
+  asOrganization: null,
+};
+
+/**
+ * Looks up flow endpoints, caching answers by address.
+ *
+ * @example
+ * ```ts
+ * const enricher = new FlowEnricher({ database: await loadEnrichmentDatabase(defaultEnrichmentData()) });
+ * enricher.flowFields("10.0.0.5", "8.8.8.8").resp_asn; // 15169
+ * ```
+ */
+export class FlowEnricher {
+  #database: EnrichmentDatabase | null;
+  readonly #cacheSize: number;
+  readonly #cache = new Map<string, AddressEnrichment | null>();
+  #lookups = 0;
+
+  /** Checks the options; throws `RangeError` naming a bad one. */
+  constructor(options: FlowEnricherOptions) {
+    const cacheSize = options.cacheSize ?? 65536;
+    if (!Number.isInteger(cacheSize) || cacheSize < 1) {
+      throw new RangeError(
+        `Cannot create a flow enricher as 'cacheSize' must be an integer >= 1: current value is ${cacheSize}`,
+      );
+    }
+    this.#database = options.database;
+    this.#cacheSize = cacheSize;
+  }
+
+  /**
+   * Switches to another database (one loaded after start-up, or a newer
+   * one), forgetting what was cached.
+   */
+  useDatabase(database: EnrichmentDatabase | null): void {
+    this.#database = database;
+    this.#cache.clear();
+  }
+
+  /** Database lookups made (cache misses of public addresses). */
+  get lookups(): number {
+    return this.#lookups;
+  }
+
+  /** What is known of one address, or null for text that is not one. */
+  address(address: string): AddressEnrichment | null {
+    const cached = this.#cache.get(address);
+    if (cached !== undefined) return cached;
+    let found: AddressEnrichment | null;
+    const parsed = parseIp(address);
+    if (parsed === null) found = null;
+    else {
+      const scope = addressScopeOfBytes(parsed);
+      if (scope !== "public" || this.#database === null) {
+        found = { ...NONE, scope };
+      } else {
+        this.#lookups++;
+        found = enrichAddress(this.#database, address);
+      }
+    }
+    if (this.#cache.size >= this.#cacheSize) this.#cache.clear();
+    this.#cache.set(address, found);
+    return found;
+  }
+
+  /** The enrichment columns of a flow between two addresses (either may be null). */
+  flowFields(origIp: string | null, respIp: string | null): FlowEnrichmentFields {
+    const orig = origIp === null ? null : this.address(origIp);
+    const resp = respIp === null ? null : this.address(respIp);
+    return {
+      orig_scope: orig?.scope ?? null,
+      orig_country: orig?.country ?? null,
+      orig_asn: orig?.asn ?? null,
+      orig_as_org: orig?.asOrganization ?? null,
+      resp_scope: resp?.scope ?? null,
+      resp_country: resp?.country ?? null,
+      resp_asn: resp?.asn ?? null,
+      resp_as_org: resp?.asOrganization ?? null,
+    };
+  }
+}
