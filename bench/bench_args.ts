@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 /** The bench cases, in the order they run and appear in the summary. */
 export const BENCH_CASES = [
   "ingest",
+  "e2e",
   "decode",
   "capture",
   "flows",
@@ -22,6 +23,7 @@ export const BENCH_CASES = [
  */
 export const DEFAULT_BENCH_CASES = [
   "ingest",
+  "e2e",
   "decode",
   "capture",
   "flows",

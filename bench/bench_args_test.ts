@@ -56,7 +56,7 @@ Deno.test("parseBenchArgs() refuses what it cannot run, naming the problem", asy
     assert.throws(() => parseBenchArgs(["--only", "decode,decoding"]), (error: Error) => {
       assert.ok(error instanceof BenchArgsError);
       assert.match(error.message, /unknown case "decoding"/);
-      assert.match(error.message, /ingest, decode, capture, flows, aggregation, enrich/);
+      assert.match(error.message, /ingest, e2e, decode, capture, flows, aggregation, enrich/);
       return true;
     });
   });

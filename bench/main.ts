@@ -11,6 +11,8 @@
  * | case          | target                                                           |
  * | ------------- | ---------------------------------------------------------------- |
  * | `ingest`      | >= 50,000 records/s over HTTP into PostgreSQL                     |
+ * | `e2e`         | agent --read into PostgreSQL >= 250,000 packets/s and >= 0.5 x    |
+ * |               | COPY of the same rows; into PGlite >= 100,000 packets/s           |
  * | `decode`      | >= 1,000,000 packets/s decoded on one core                        |
  * | `capture`     | live capture's no-drop rate on lo >= half of tcpdump's            |
  * | `flows`       | none (rates next to argus; scoring rate)                          |
@@ -40,6 +42,7 @@ import { type BenchContext, createBenchContext } from "./bench_context.ts";
 import type { BenchRow } from "./bench_row.ts";
 import { formatBenchSummary } from "./bench_summary.ts";
 import { runIngestCase } from "./_ingest_case.ts";
+import { runE2eCase } from "./_e2e_case.ts";
 import { runDecodeCase } from "./_decode_case.ts";
 import { runCaptureCase } from "./_capture_case.ts";
 import { runFlowsCase } from "./_flows_case.ts";
@@ -50,6 +53,7 @@ import { runSoakCase } from "./_soak_case.ts";
 /** How each case is run. */
 const CASE_RUNNERS: Record<BenchCaseName, (context: BenchContext) => Promise<BenchRow[]>> = {
   ingest: runIngestCase,
+  e2e: runE2eCase,
   decode: runDecodeCase,
   capture: runCaptureCase,
   flows: runFlowsCase,
