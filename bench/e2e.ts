@@ -121,12 +121,17 @@ async function startServer(
       ...env,
     },
   );
-  await waitFor("the server to answer", async () => {
-    if (!program.running) throw new E2eError(`server exited:\n${await program.output()}`);
-    const res = await fetch(`http://127.0.0.1:${port}/health`);
-    await res.body?.cancel();
-    return res.ok;
-  }, 180_000, program);
+  await waitFor(
+    "the server to answer",
+    async () => {
+      if (!program.running) throw new E2eError(`server exited:\n${await program.output()}`);
+      const res = await fetch(`http://127.0.0.1:${port}/health`);
+      await res.body?.cancel();
+      return res.ok;
+    },
+    180_000,
+    program,
+  );
   return { program, ingestUrl: `http://127.0.0.1:${port}/ingest_packets` };
 }
 
