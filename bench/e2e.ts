@@ -29,121 +29,24 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { openDatabase, type Sql } from "@traffic-analyzer/shared/db";
-import {
-  freePort,
-  startThrowawayPostgres,
-  type ThrowawayPostgres,
-} from "@traffic-analyzer/shared/testing";
+import { openDatabase } from "@traffic-analyzer/shared/db";
+import { startThrowawayPostgres, type ThrowawayPostgres } from "@traffic-analyzer/shared/testing";
 import { BENCH_METRICS_PREFIX, type BenchMetrics } from "./bench_metrics.ts";
-import { Program, waitFor } from "../faults/fault_world.ts";
+import {
+  BENCH_TOKEN,
+  BenchRunError,
+  killAllPrograms,
+  packetCounts,
+  runPsql,
+  spawnProgram,
+  startServer,
+} from "./bench_programs.ts";
 import { PeakRss } from "./peak_rss.ts";
-
-const ROOT = new URL("../", import.meta.url);
-const TOKEN = "bench15-e2e-token";
 
 /** The runs this script knows, in the order they run. */
 export const E2E_RUNS = ["postgres-arrow", "postgres-json", "pglite-arrow"] as const;
 /** One end-to-end run: backend and wire format. */
 export type E2eRun = typeof E2E_RUNS[number];
-
-/** Raised when a run loses or duplicates packets, or a program fails. */
-export class E2eError extends Error {
-  /** @param message what went wrong */
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super(message, options);
-    this.name = "E2eError";
-  }
-}
-
-let spawned = 0;
-/** Everything started, so a SIGTERM (the harness's timeout) or SIGINT still cleans up. */
-const started: Program[] = [];
-
-/** Starts a project program as `deno run` with the task's permissions, its output to a file. */
-function spawnProgram(
-  dir: string,
-  name: string,
-  script: string,
-  args: string[],
-  env: Record<string, string>,
-): Program {
-  const logPath = `${dir}/${++spawned}-${name}.out`;
-  const log = Deno.openSync(logPath, { write: true, create: true, truncate: true });
-  const base: Record<string, string> = { NO_COLOR: "1", LOG_DIR: `${dir}/logs-${spawned}` };
-  for (const key of ["PATH", "HOME", "DENO_DIR", "TMPDIR"]) {
-    const value = Deno.env.get(key);
-    if (value !== undefined) base[key] = value;
-  }
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--config",
-      new URL("deno.json", ROOT).pathname,
-      "--allow-net",
-      "--allow-env",
-      "--allow-sys",
-      "--allow-read",
-      `--allow-write=${dir}`,
-      "--allow-ffi",
-      "--allow-run",
-      new URL(script, ROOT).pathname,
-      ...args,
-    ],
-    cwd: ROOT.pathname,
-    env: { ...base, ...env },
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const program = new Program(name, logPath, child, log);
-  started.push(program);
-  return program;
-}
-
-async function startServer(
-  dir: string,
-  env: Record<string, string>,
-  aggregate: boolean,
-): Promise<{ program: Program; ingestUrl: string }> {
-  const port = freePort();
-  const program = spawnProgram(
-    dir,
-    "server",
-    "start.ts",
-    ["--role", "serve", ...(aggregate ? [] : ["--no-aggregate"])],
-    {
-      PORT: String(port),
-      DATA_DIR: `${dir}/server`,
-      INGEST_TOKENS: TOKEN,
-      LOG_LEVEL: "warning",
-      ...env,
-    },
-  );
-  await waitFor(
-    "the server to answer",
-    async () => {
-      if (!program.running) throw new E2eError(`server exited:\n${await program.output()}`);
-      const res = await fetch(`http://127.0.0.1:${port}/health`);
-      await res.body?.cancel();
-      return res.ok;
-    },
-    180_000,
-    program,
-  );
-  return { program, ingestUrl: `http://127.0.0.1:${port}/ingest_packets` };
-}
-
-/** `count(*)` and `count(distinct …)` over what identifies a packet, in raw_packets. */
-async function packetCounts(sql: Sql): Promise<{ rows: number; distinct: number }> {
-  const [row]: [{ rows: number; distinct: number }] = await sql`
-    select count(*)::int as rows,
-      count(distinct ("timestamp", interface, src_ip, src_port, dst_ip, dst_port, length,
-        ip_id, tcp_seq, tcp_ack, tcp_flags, md5(data)))::int as distinct
-    from raw_packets`;
-  return row;
-}
 
 /** What one run measured. */
 interface RunResult {
@@ -173,7 +76,7 @@ async function readFile(
 ): Promise<number> {
   const env: Record<string, string> = {
     SERVER_URL: ingestUrl,
-    AGENT_TOKEN: TOKEN,
+    AGENT_TOKEN: BENCH_TOKEN,
     AGENT_ID: `bench-${wireFormat}`,
     DATA_DIR: `${options.dir}/agent-${wireFormat}`,
     WIRE_FORMAT: wireFormat,
@@ -194,14 +97,14 @@ async function readFile(
   const summary = output.split("\n").find((line) => line.startsWith("agent: read"));
   console.log(`  ${summary ?? "(no summary line)"}`);
   if (status.code !== 0) {
-    throw new E2eError(`agent --read exited ${status.code}:\n${output.slice(-2000)}`);
+    throw new BenchRunError(`agent --read exited ${status.code}:\n${output.slice(-2000)}`);
   }
   return seconds;
 }
 
 function checkCounts(run: string, counts: { rows: number; distinct: number }, packets: number) {
   if (counts.rows !== packets) {
-    throw new E2eError(
+    throw new BenchRunError(
       `${run}: raw_packets holds ${counts.rows} rows, the capture ${packets} packets ` +
         `(${counts.rows < packets ? "lost" : "duplicated"})`,
     );
@@ -243,7 +146,7 @@ async function runPostgres(
     const copySeconds = (performance.now() - copyStarted) / 1000;
     const after = await packetCounts(db.sql);
     if (after.rows !== counts.rows) {
-      throw new E2eError(`COPY stored ${after.rows} rows, not ${counts.rows}`);
+      throw new BenchRunError(`COPY stored ${after.rows} rows, not ${counts.rows}`);
     }
     await Deno.remove(rowsFile);
     return {
@@ -261,26 +164,6 @@ async function runPostgres(
     await server.program.kill("SIGKILL");
     await db.close();
   }
-}
-
-/** Runs psql on database `name` of the cluster (ThrowawayPostgres.psql is bound to `postgres`). */
-async function runPsql(pg: ThrowawayPostgres, name: string, command: string): Promise<void> {
-  const bin = Deno.env.get("PG_BIN") ?? pgBinDir();
-  const out = await new Deno.Command(`${bin}/psql`, {
-    args: ["-h", "127.0.0.1", "-p", String(pg.port), "-U", "postgres", "-d", name, "-X", "-q"]
-      .concat(["-v", "ON_ERROR_STOP=1", "-c", command]),
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    throw new E2eError(`psql ${command}: ${new TextDecoder().decode(out.stderr)}`);
-  }
-}
-
-function pgBinDir(): string {
-  const versions = [...Deno.readDirSync("/usr/lib/postgresql")].map((e) => Number(e.name))
-    .filter((n) => Number.isFinite(n)).sort((a, b) => b - a);
-  return `/usr/lib/postgresql/${versions[0]}/bin`;
 }
 
 async function runPglite(options: RunOptions): Promise<RunResult> {
@@ -304,14 +187,16 @@ async function runPglite(options: RunOptions): Promise<RunResult> {
     const pglite = db.pglite!;
     const exported = await pglite.query(`copy raw_packets to '/dev/blob' (format binary)`);
     const blob = exported.blob;
-    if (blob === undefined) throw new E2eError("PGlite's COPY TO '/dev/blob' returned no blob");
+    if (blob === undefined) {
+      throw new BenchRunError("PGlite's COPY TO '/dev/blob' returned no blob");
+    }
     await db.sql`truncate raw_packets`;
     const copyStarted = performance.now();
     await pglite.query(`copy raw_packets from '/dev/blob' (format binary)`, [], { blob });
     const copySeconds = (performance.now() - copyStarted) / 1000;
     const after = await packetCounts(db.sql);
     if (after.rows !== counts.rows) {
-      throw new E2eError(`PGlite COPY stored ${after.rows} rows, not ${counts.rows}`);
+      throw new BenchRunError(`PGlite COPY stored ${after.rows} rows, not ${counts.rows}`);
     }
     return {
       seconds,
@@ -365,7 +250,7 @@ async function main(args: string[]): Promise<void> {
   const metrics: BenchMetrics = { packets };
   let pg: ThrowawayPostgres | null = null;
   const cleanUp = async () => {
-    for (const program of started) await program.kill("SIGKILL");
+    await killAllPrograms();
     await pg?.destroy();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
