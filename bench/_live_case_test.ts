@@ -45,6 +45,11 @@ Deno.test("liveRows() counts the rate only when nothing was lost at any stage", 
       assert.equal(benchTargetMet(rate), false);
     });
   }
+  await t.step("a backlog delivered after the replay counts against the rate", () => {
+    const [rate] = liveRows({ ...clean, drain_seconds: 60 });
+    assert.equal(rate.ours, 100_000);
+    assert.equal(benchTargetMet(rate), false);
+  });
   await t.step("tcpdump's own loss zeroes the reference", () => {
     const [rate] = liveRows({ ...clean, tcpdump_kernel_dropped: 10 });
     assert.equal(rate.reference?.value, 0);

@@ -136,3 +136,18 @@ function pgBinDir(): string {
     .filter((n) => Number.isFinite(n)).sort((a, b) => b - a);
   return `/usr/lib/postgresql/${versions[0]}/bin`;
 }
+
+/**
+ * Moves this process's temporary folder (TMPDIR) into a folder of its own,
+ * where throwaway clusters are made: other test processes on the machine
+ * sweep `ta-pg-*` folders in /tmp whose owner pid they cannot see (another
+ * pid namespace), and removed one of the bench's clusters mid-run. Returns
+ * the folder, for the caller to remove at the end.
+ */
+export async function privateTmpDir(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "ta-bench-tmp-" });
+  // The postgres user creates its cluster in it.
+  await Deno.chmod(dir, 0o755);
+  Deno.env.set("TMPDIR", dir);
+  return dir;
+}

@@ -37,6 +37,7 @@ import {
   BenchRunError,
   killAllPrograms,
   packetCounts,
+  privateTmpDir,
   runPsql,
   spawnProgram,
   startServer,
@@ -97,7 +98,10 @@ async function readFile(
   const summary = output.split("\n").find((line) => line.startsWith("agent: read"));
   console.log(`  ${summary ?? "(no summary line)"}`);
   if (status.code !== 0) {
-    throw new BenchRunError(`agent --read exited ${status.code}:\n${output.slice(-2000)}`);
+    const last = output.trim().split("\n").at(-1) ?? "";
+    throw new BenchRunError(
+      `agent --read exited ${status.code}: ${last}\n${output.slice(-2000)}`,
+    );
   }
   return seconds;
 }
@@ -239,6 +243,7 @@ async function main(args: string[]): Promise<void> {
       }`,
     );
   }
+  const tmp = await privateTmpDir();
   const dir = await Deno.makeTempDir({ prefix: "ta-bench-e2e-" });
   const options: RunOptions = {
     dir,
@@ -251,8 +256,9 @@ async function main(args: string[]): Promise<void> {
   let pg: ThrowawayPostgres | null = null;
   const cleanUp = async () => {
     await killAllPrograms();
-    await pg?.destroy();
+    await pg?.destroy().catch((error) => console.log(`cannot remove the cluster: ${error}`));
     await Deno.remove(dir, { recursive: true }).catch(() => {});
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
   };
   const onSignal = () => {
     console.log("e2e: stopped; cleaning up");

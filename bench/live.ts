@@ -25,6 +25,7 @@ import {
   BENCH_TOKEN,
   killAllPrograms,
   packetCounts,
+  privateTmpDir,
   spawnProgram,
   startServer,
 } from "./bench_programs.ts";
@@ -88,6 +89,7 @@ async function main(args: string[]): Promise<void> {
     printMetrics({ skipped });
     return;
   }
+  const tmp = await privateTmpDir();
   const dir = await Deno.makeTempDir({ prefix: "ta-bench-live-" });
   let pg: ThrowawayPostgres | null = null;
   let veth: Veth | null = null;
@@ -99,9 +101,10 @@ async function main(args: string[]): Promise<void> {
       } catch { /* ended */ }
     }
     await killAllPrograms();
-    await pg?.destroy();
+    await pg?.destroy().catch((error) => console.log(`cannot remove the cluster: ${error}`));
     await veth?.remove().catch(() => {});
     await Deno.remove(dir, { recursive: true }).catch(() => {});
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
   };
   const onSignal = () => {
     console.log("live: stopped; cleaning up");
@@ -175,13 +178,36 @@ async function main(args: string[]): Promise<void> {
     const sent = sentMatch ? Number(sentMatch[1]) : null;
     const failedMatch = replayText.match(/Failed packets:\s+(\d+)/);
 
-    // Let both captures read what the kernel holds, then stop them; the agent flushes and delivers.
+    // Let both captures read what the kernel holds, then stop tcpdump.
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     tcpdump.kill("SIGINT");
     await tcpdump.status;
     const reference = tcpdumpCounts(await tcpdumpStderr);
-    await agent.kill("SIGTERM");
-    rss.stop();
+    // The agent delivers its backlog: wait while rows keep arriving (a backlog is
+    // not a loss, but the time it takes counts against the rate).
+    const db = await openDatabase({ databaseUrl: url, poolSize: 1, applicationName: "bench-live" });
+    let stored: { rows: number; distinct: number };
+    let drainSeconds: number;
+    try {
+      const count = async () => (await packetCounts(db.sql)).rows;
+      let rows = await count();
+      let lastChange = performance.now();
+      let lastRowAt = performance.now();
+      while (rows < (sent ?? 0) && performance.now() - lastChange < 20_000) {
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        const now = await count();
+        if (now !== rows) {
+          rows = now;
+          lastChange = lastRowAt = performance.now();
+        }
+      }
+      drainSeconds = Math.max(0, (lastRowAt - started) / 1000 - replaySeconds);
+      await agent.kill("SIGTERM");
+      rss.stop();
+      stored = await packetCounts(db.sql);
+    } finally {
+      await db.close();
+    }
     const status = spawnProgram(dir, "status", "agent/main.ts", ["--status", "--json"], {
       ...agentEnv,
       LOG_LEVEL: "error",
@@ -190,18 +216,12 @@ async function main(args: string[]): Promise<void> {
     const statusText = await status.output();
     const counters: Record<string, number> =
       JSON.parse(statusText.slice(statusText.indexOf("{"))).counters;
-    const db = await openDatabase({ databaseUrl: url, poolSize: 1, applicationName: "bench-live" });
-    let stored: { rows: number; distinct: number };
-    try {
-      stored = await packetCounts(db.sql);
-    } finally {
-      await db.close();
-    }
     await server.program.kill();
     const peaks = rss.peaks();
     const missing = sent === null ? null : sent - stored.rows;
     const metrics: BenchMetrics = {
       seconds: replaySeconds,
+      drain_seconds: drainSeconds,
       offered_pps: pps,
       sent_packets: sent,
       achieved_pps: sent === null ? null : sent / replaySeconds,
@@ -224,7 +244,7 @@ async function main(args: string[]): Promise<void> {
         `${reference.captured}, kernel dropped ${reference.dropped}; agent captured ` +
         `${counters.captured}, kernel dropped ${metrics.agent_kernel_dropped}, dropped ` +
         `${metrics.agent_dropped}; raw_packets ${stored.rows} rows (${stored.distinct} distinct), ` +
-        `${missing} missing`,
+        `${missing} missing; the last row ${drainSeconds.toFixed(1)} s after tcpreplay ended`,
     );
     printMetrics(metrics);
   } finally {
