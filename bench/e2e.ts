@@ -143,7 +143,7 @@ async function runPostgres(
 
     // The reference: the same rows, out to a binary file and back in by COPY, timed.
     const rowsFile = `${options.dir}/${name}.copy`;
-    await runPsql(pg, name, `\\copy raw_packets to '${rowsFile}' (format binary)`);
+    await runPsql(pg, name, `\\copy (select * from raw_packets) to '${rowsFile}' (format binary)`);
     await db.sql`truncate raw_packets`;
     const copyStarted = performance.now();
     await runPsql(pg, name, `\\copy raw_packets from '${rowsFile}' (format binary)`);
@@ -189,7 +189,9 @@ async function runPglite(options: RunOptions): Promise<RunResult> {
     const counts = await packetCounts(db.sql);
     checkCounts("pglite arrow", counts, options.packets);
     const pglite = db.pglite!;
-    const exported = await pglite.query(`copy raw_packets to '/dev/blob' (format binary)`);
+    const exported = await pglite.query(
+      `copy (select * from raw_packets) to '/dev/blob' (format binary)`,
+    );
     const blob = exported.blob;
     if (blob === undefined) {
       throw new BenchRunError("PGlite's COPY TO '/dev/blob' returned no blob");
