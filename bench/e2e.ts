@@ -135,7 +135,7 @@ async function runPostgres(
   const db = await openDatabase({ databaseUrl: url, poolSize: 1, applicationName: "bench-e2e" });
   try {
     const seconds = await readFile(options, server.ingestUrl, wireFormat, rss);
-    rss.stop();
+    await rss.stop();
     await aggregator.kill();
     await server.program.kill();
     const counts = await packetCounts(db.sql);
@@ -163,7 +163,7 @@ async function runPostgres(
       rss: rss.peaks(),
     };
   } finally {
-    rss.stop();
+    await rss.stop();
     await aggregator.kill("SIGKILL");
     await server.program.kill("SIGKILL");
     await db.close();
@@ -181,7 +181,7 @@ async function runPglite(options: RunOptions): Promise<RunResult> {
   try {
     seconds = await readFile({ ...options, dir }, server.ingestUrl, "arrow", rss);
   } finally {
-    rss.stop();
+    await rss.stop();
     await server.program.kill();
   }
   const db = await openDatabase({ databaseUrl: null, pgliteDir: `${dir}/server/pglite` });

@@ -203,7 +203,7 @@ async function main(args: string[]): Promise<void> {
       }
       drainSeconds = Math.max(0, (lastRowAt - started) / 1000 - replaySeconds);
       await agent.kill("SIGTERM");
-      rss.stop();
+      await rss.stop();
       stored = await packetCounts(db.sql);
     } finally {
       await db.close();

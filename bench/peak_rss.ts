@@ -1,15 +1,26 @@
 /**
- * Peak resident memory (VmRSS from /proc) of a few processes, sampled on a
+ * Peak resident memory (VmRSS, through `ps`) of a few processes, sampled on a
  * timer while they run: what the bench reports as each program's peak RSS.
  *
  * @module
  */
 
-/** Resident memory of a process in bytes, from /proc; null once it is gone. */
+/**
+ * Resident memory of a process in bytes (VmRSS, as `ps -o rss=` reads it
+ * from /proc); null once it is gone. Through `ps` because Deno lets a
+ * process read another's /proc entries only with --allow-all, which the
+ * bench never grants.
+ */
 export async function rssBytes(pid: number): Promise<number | null> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`).catch(() => null);
-  const kb = status?.match(/^VmRSS:\s+(\d+) kB/m)?.[1];
-  return kb === undefined ? null : Number(kb) * 1024;
+  const out = await new Deno.Command("ps", {
+    args: ["-o", "rss=", "-p", String(pid)],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).output().catch(() => null);
+  if (out === null || !out.success) return null;
+  const kb = Number(new TextDecoder().decode(out.stdout).trim());
+  return Number.isFinite(kb) && kb > 0 ? kb * 1024 : null;
 }
 
 /** Options for {@linkcode PeakRss}. */
@@ -60,9 +71,10 @@ export class PeakRss {
     }
   }
 
-  /** Stops the timer (safe to call twice). */
-  stop(): void {
+  /** Stops the timer and waits for the sample under way (safe to call twice). */
+  async stop(): Promise<void> {
     clearInterval(this.#timer);
+    await this.#sampling;
   }
 
   /** Each name's peak in bytes; null when no sample was taken. */

@@ -25,6 +25,6 @@ Deno.test("PeakRss keeps each name's peak, after unwatch too", async () => {
     await rss.sample();
     assert.deepEqual(rss.peaks(), { a: 30, b: 5, c: null });
   } finally {
-    rss.stop();
+    await rss.stop();
   }
 });

@@ -19,6 +19,7 @@
  */
 import { parseArgs } from "node:util";
 import { BENCH_METRICS_PREFIX } from "./bench_metrics.ts";
+import { rssBytes } from "./peak_rss.ts";
 import { FaultWorld, type Program, waitFor } from "../faults/fault_world.ts";
 import { createVeth } from "../faults/veth.ts";
 import { writeUniqueCapture } from "../faults/unique_capture.ts";
@@ -32,13 +33,6 @@ interface Sampled {
   program: Program;
   /** [ms since start, RSS in bytes] */
   samples: [number, number][];
-}
-
-/** Resident memory of a process, from /proc; null once it is gone. */
-async function rssBytes(pid: number): Promise<number | null> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`).catch(() => null);
-  const kb = status?.match(/^VmRSS:\s+(\d+) kB/m)?.[1];
-  return kb === undefined ? null : Number(kb) * 1024;
 }
 
 function skipReason(): string | null {
