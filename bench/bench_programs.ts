@@ -56,7 +56,8 @@ export function spawnProgram(
       "--allow-env",
       "--allow-sys",
       "--allow-read",
-      `--allow-write=${dir}`,
+      // The folder, and the temporary one (the embedded database's socket folder).
+      `--allow-write=${dir},${Deno.env.get("TMPDIR") ?? "/tmp"}`,
       "--allow-ffi",
       "--allow-run",
       new URL(script, ROOT).pathname,
