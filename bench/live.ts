@@ -165,6 +165,8 @@ async function main(args: string[]): Promise<void> {
       "-q",
       `--pps=${pps}`,
       `--loop=${loops}`,
+      // Stop at the time asked, even when this machine cannot make the rate.
+      `--duration=${seconds}`,
       "--preload-pcap",
       "-i",
       veth.nsIf,
