@@ -75,7 +75,7 @@ const SHUTDOWN_GRACE_MS = 5_000;
  * small default (a batch also leaves after BATCH_TIMEOUT); a file has no
  * latency to keep, and each batch is one ingest transaction with its commit:
  * into PostgreSQL with fsync on (bench `e2e`, a loaded 2-core machine) batches
- * of 100 stored about 2,000 packets/s, batches of 5,000 about 7,000. A
+ * of 100 stored about 2,000 packets/s, batches of 5,000 2,900 to 7,000. A
  * batch too large for the server (413) is split in halves by the agent.
  */
 export const READ_BATCH_SIZE = 5_000;

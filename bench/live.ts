@@ -218,7 +218,7 @@ async function main(args: string[]): Promise<void> {
     const statusText = await status.output();
     const counters: Record<string, number> =
       JSON.parse(statusText.slice(statusText.indexOf("{"))).counters;
-    await server.program.kill();
+    await server.program.kill("SIGKILL");
     const peaks = rss.peaks();
     const missing = sent === null ? null : sent - stored.rows;
     const metrics: BenchMetrics = {
