@@ -15,6 +15,14 @@ import { Uploader } from "./uploader.ts";
 const QUICK_RETRY_DELAY_MS = 100;
 /** Longest quick retry delay: capture must not wait for the network. */
 const QUICK_RETRY_MAX_DELAY_MS = 1_000;
+/**
+ * Reading a file, an upload may go this long without any upload answered
+ * before the server counts as failing (live capture: 5 s, so capture never
+ * waits). A file has no capture to protect, and large batches queued
+ * MAX_IN_FLIGHT deep on a busy server took over 5 s each in the bench; a hung
+ * server is still found by the uploader's 30 s request timeout.
+ */
+const FILE_STALL_MS = 30_000;
 
 /** File name of the agent's KV store inside DATA_DIR. */
 export const AGENT_KV_FILE_NAME = "agent.kv";
@@ -105,6 +113,7 @@ export async function openAgentServices(
     overflow: file ? "wait" : "store",
     whenOutboxFull: file ? "wait" : "drop-oldest",
     outageProbeMs: Math.max(config.retryDelayMs, 100),
+    ...(file ? { stallMs: FILE_STALL_MS } : {}),
     ledger: options.ledger,
     signal: options.signal,
     wireFormat: config.wireFormat,

@@ -75,7 +75,13 @@ export interface DeliveryOptions {
    * @default 5_000
    */
   outageProbeMs?: number;
-  /** An upload in flight this long counts as a failing server for `overflow: "wait"`. @default 5_000 */
+  /**
+   * An upload in flight this long, with no upload answered meanwhile, counts
+   * as a failing server for `overflow: "wait"`. A server that answers, however
+   * slowly its queue moves (large batches, MAX_IN_FLIGHT of them waiting on
+   * one another), is not failing.
+   * @default 5_000
+   */
   stallMs?: number;
   /** Progress of a file read; null for live capture. @default null */
   ledger?: FilingLedger | null;
@@ -154,6 +160,8 @@ export class Delivery implements BatchSink {
   readonly #tasks = new Set<Promise<void>>();
   /** Start times of the uploads in flight. */
   readonly #inFlight = new Set<{ startedAtMs: number }>();
+  /** When an upload last ended (answered or given up), epoch ms. */
+  #lastAnsweredMs = -Infinity;
   #waiters: (() => void)[] = [];
   readonly #replayConcurrency: number;
   #replaysRunning = 0;
@@ -342,9 +350,13 @@ export class Delivery implements BatchSink {
     return this.#clock() < this.#bypassUntilMs;
   }
 
-  /** True when an upload has been in flight for `stallMs` or more. */
+  /**
+   * True when an upload has been in flight for `stallMs` or more and no
+   * upload ended in that time: the server makes no progress.
+   */
   #stalled(): boolean {
     const now = this.#clock();
+    if (now - this.#lastAnsweredMs < this.#stallMs) return false;
     for (const upload of this.#inFlight) {
       if (now - upload.startedAtMs >= this.#stallMs) return true;
     }
@@ -399,6 +411,7 @@ export class Delivery implements BatchSink {
       this.#notify();
       this.#send(batch).finally(() => {
         this.#inFlight.delete(upload);
+        this.#lastAnsweredMs = this.#clock();
         this.#pump();
         this.#notify();
       });

@@ -411,6 +411,49 @@ Deno.test("Delivery does not wait for a server that never answers: stuck uploads
   }
 });
 
+Deno.test("Delivery keeps waiting on a slow server that still answers: no spill while uploads end", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ta-delivery-slow-" });
+  // The server answers one request at a time, 800 ms (of the delivery's clock) apart: with two
+  // in flight, the second waits 1,600 ms, longer than stallMs, while answers keep coming.
+  let now = 0;
+  const held: (() => void)[] = [];
+  const stub = stubServer(() => new Promise((resolve) => held.push(() => resolve(STORED()))));
+  let done = false;
+  let answered = 0;
+  const h = await harness(dir, "slow", stub.url, {
+    agentId: "slow",
+    requestTimeoutMs: 600_000,
+    delivery: { maxInFlight: 2, maxQueuedBatches: 1, stallMs: 1_000, clock: () => now },
+  });
+  const answering = (async () => {
+    while (!done) {
+      // The next answer only once the delivery has taken the last one (and read the clock).
+      if (held.length === 0 || h.delivery.tally.get("sent").batches < answered) {
+        await new Promise((r) => setTimeout(r, 5));
+        continue;
+      }
+      now += 800;
+      // Time for the waiting submit() to look at the uploads (it does every stallMs / 4).
+      await new Promise((r) => setTimeout(r, 300));
+      answered++;
+      held.shift()!();
+    }
+  })();
+  try {
+    for (const b of makeBatches("slow", 10, 5, 21)) await h.delivery.submit(b);
+    await h.delivery.drain();
+    assert.equal(h.delivery.tally.get("stored").batches, 0, "nothing spilled to the outbox");
+    assert.equal(h.delivery.tally.get("sent").batches, 10);
+    assert.ok(now >= 8_000, "the uploads did wait on one another");
+  } finally {
+    done = true;
+    await answering;
+    await h.close();
+    await stub.server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("Delivery keeps MAX_IN_FLIGHT uploads in flight and takes acknowledgements in any order", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ta-delivery-inflight-" });
   let inFlight = 0;

@@ -66,6 +66,12 @@ export interface FileReadSessionOptions {
   agentId: string;
   /** BATCH_SIZE. */
   batchSize: number;
+  /**
+   * `batchSize` is the default, not a setting: a partly read file then
+   * resumes with the size it was cut with instead of being refused.
+   * @default false
+   */
+  batchSizeIsDefault?: boolean;
   /** PAYLOAD_CAPTURE. */
   payloadCapture: PayloadCapture;
   /** APP_METADATA. @default true */
@@ -179,6 +185,9 @@ export class FileReadSession implements FilingLedger {
     const prefix: Deno.KvKey = ["read", options.agentId, identity.id];
     if (options.restart) await FileReadSession.#forget(options.kv, prefix);
     const previous = (await options.kv.get<ReadProgress>([...prefix, "progress"])).value;
+    if (previous !== null && !previous.complete && options.batchSizeIsDefault) {
+      options = { ...options, batchSize: previous.batchSize };
+    }
     if (previous !== null && !previous.complete) {
       const mismatch = previous.batchSize !== options.batchSize
         ? `BATCH_SIZE=${previous.batchSize} (now ${options.batchSize})`
@@ -207,6 +216,11 @@ export class FileReadSession implements FilingLedger {
       sourceName = (await options.kv.get<string>(nameKey)).value ?? sourceName;
     }
     return new FileReadSession(options, identity, previous, sourceName);
+  }
+
+  /** BATCH_SIZE this read cuts its batches with (a resumed read keeps its first size). */
+  get batchSize(): number {
+    return this.#batchSize;
   }
 
   /** True when an earlier run read the whole file and filed every batch. */

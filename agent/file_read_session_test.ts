@@ -200,5 +200,18 @@ Deno.test("FileReadSession refuses to resume a partly read file with other batch
       payloadCapture: "full",
     });
     assert.equal(other.startIndex, 0);
+    // BATCH_SIZE not set (the default for --read): the resume keeps the size it was cut with.
+    const resumed = await FileReadSession.open({
+      kv,
+      path,
+      agentId: "a1",
+      batchSize: 5000,
+      batchSizeIsDefault: true,
+      payloadCapture: "headers",
+    });
+    assert.equal(resumed.startIndex, 10);
+    assert.equal(resumed.batchSize, 10);
+    // A fresh read takes the default.
+    assert.equal(other.batchSize, 20);
   });
 });

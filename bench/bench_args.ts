@@ -8,6 +8,8 @@ import { parseArgs } from "node:util";
 /** The bench cases, in the order they run and appear in the summary. */
 export const BENCH_CASES = [
   "ingest",
+  "e2e",
+  "live",
   "decode",
   "capture",
   "flows",
@@ -23,6 +25,8 @@ export const BENCH_CASES = [
  */
 export const DEFAULT_BENCH_CASES = [
   "ingest",
+  "e2e",
+  "live",
   "decode",
   "capture",
   "flows",
@@ -46,6 +50,12 @@ export interface BenchArgs {
   modelPath: string;
   /** Also print the summary rows as one JSON line at the end. */
   json: boolean;
+  /** Length of the live case in seconds; null: its default (60, --quick 15). */
+  seconds: number | null;
+  /** Length of the soak in minutes; null: its default (10, --quick 2). */
+  minutes: number | null;
+  /** Packets/s the soak offers; null: its default (100,000). */
+  soakPps: number | null;
   /** Print the usage and exit. */
   help: boolean;
 }
@@ -65,6 +75,7 @@ export const DEFAULT_MODEL_PATH = "./models/flow_classifier.onnx";
 /** Usage text for `--help`. */
 export const BENCH_USAGE =
   `Usage: deno task bench [--only CASES] [--quick] [--file CAPTURE] [--model PATH] [--json]
+                       [--seconds N] [--minutes N] [--soak-pps N]
 
   --only CASES    comma-separated cases to run: ${BENCH_CASES.join(", ")}
                   (default: all but soak, which takes 10 minutes: --only soak)
@@ -73,6 +84,9 @@ export const BENCH_USAGE =
                   built from models/captures (it should hold real traffic)
   --model PATH    flow model for scoring and aggregation (default ${DEFAULT_MODEL_PATH})
   --json          also print the summary rows as one JSON line
+  --seconds N     length of the live case (default 60; --quick 15)
+  --minutes N     length of the soak, at least 2 (default 10; --quick 2)
+  --soak-pps N    packets/s the soak offers (default 100000)
 `;
 
 function isCaseName(name: string): name is BenchCaseName {
@@ -104,6 +118,9 @@ export function parseBenchArgs(args: readonly string[]): BenchArgs {
         file: { type: "string" },
         model: { type: "string" },
         json: { type: "boolean", default: false },
+        seconds: { type: "string" },
+        minutes: { type: "string" },
+        "soak-pps": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     }));
@@ -141,9 +158,23 @@ export function parseBenchArgs(args: readonly string[]): BenchArgs {
       `Cannot run the bench as '--model' must end in .onnx: current value is ${values.model}`,
     );
   }
+  const whole = (flag: string, text: string | undefined, least: number): number | null => {
+    if (text === undefined) return null;
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < least) {
+      throw new BenchArgsError(
+        `Cannot run the bench as '--${flag}' must be a whole number of at least ${least}: ` +
+          `current value is ${JSON.stringify(text)}`,
+      );
+    }
+    return value;
+  };
   return {
     cases,
     quick: values.quick,
+    seconds: whole("seconds", values.seconds, 5),
+    minutes: whole("minutes", values.minutes, 2),
+    soakPps: whole("soak-pps", values["soak-pps"], 1),
     file: values.file ?? null,
     modelPath: values.model ?? DEFAULT_MODEL_PATH,
     json: values.json,

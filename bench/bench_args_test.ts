@@ -13,6 +13,9 @@ Deno.test("parseBenchArgs() runs every speed case (not the soak), full size, whe
     file: null,
     modelPath: DEFAULT_MODEL_PATH,
     json: false,
+    seconds: null,
+    minutes: null,
+    soakPps: null,
     help: false,
   });
 });
@@ -56,7 +59,7 @@ Deno.test("parseBenchArgs() refuses what it cannot run, naming the problem", asy
     assert.throws(() => parseBenchArgs(["--only", "decode,decoding"]), (error: Error) => {
       assert.ok(error instanceof BenchArgsError);
       assert.match(error.message, /unknown case "decoding"/);
-      assert.match(error.message, /ingest, decode, capture, flows, aggregation, enrich/);
+      assert.match(error.message, /ingest, e2e, live, decode, capture, flows, aggregation, enrich/);
       return true;
     });
   });
@@ -80,4 +83,16 @@ Deno.test("parseBenchArgs() refuses what it cannot run, naming the problem", asy
 Deno.test("parseBenchArgs() runs the soak only when --only names it", () => {
   assert.ok(!parseBenchArgs([]).cases.includes("soak"));
   assert.deepEqual(parseBenchArgs(["--only", "soak"]).cases, ["soak"]);
+});
+
+Deno.test("parseBenchArgs() takes the live and soak lengths and the soak rate", () => {
+  const args = parseBenchArgs(["--seconds", "30", "--minutes", "3", "--soak-pps", "50000"]);
+  assert.deepEqual([args.seconds, args.minutes, args.soakPps], [30, 3, 50_000]);
+  const plain = parseBenchArgs([]);
+  assert.deepEqual([plain.seconds, plain.minutes, plain.soakPps], [null, null, null]);
+  assert.throws(
+    () => parseBenchArgs(["--minutes", "1"]),
+    /'--minutes' must be a whole number of at least 2/,
+  );
+  assert.throws(() => parseBenchArgs(["--seconds", "ten"]), /'--seconds' must be a whole number/);
 });

@@ -11,13 +11,17 @@
  * | case          | target                                                           |
  * | ------------- | ---------------------------------------------------------------- |
  * | `ingest`      | >= 50,000 records/s over HTTP into PostgreSQL                     |
+ * | `e2e`         | agent --read into PostgreSQL >= 250,000 packets/s and >= 0.5 x    |
+ * |               | COPY of the same rows; into PGlite >= 100,000 packets/s           |
+ * | `live`        | live veth capture into PostgreSQL >= 200,000 packets/s for 60 s, |
+ * |               | nothing lost (tcpdump -w on the same link in the same run)        |
  * | `decode`      | >= 1,000,000 packets/s decoded on one core                        |
  * | `capture`     | live capture's no-drop rate on lo >= half of tcpdump's            |
  * | `flows`       | none (rates next to argus; scoring rate)                          |
  * | `aggregation` | one pass over 1.5 M packets (30 s at the ingest target) in < 6 s  |
  * | `enrich`      | >= 300,000 GeoIP + ASN lookups/s on one core                      |
  * | `dashboard`   | GET /api/dashboard < 200 ms with 1 M flows on PostgreSQL          |
- * | `soak`        | only with `--only soak`: 10 min at 20k packets/s, RSS stays flat  |
+ * | `soak`        | only with `--only soak`: 10 min at 100k packets/s, RSS stays flat |
  *
  * Exit code: 0 when every case ran (met or not), 1 when a case failed,
  * 2 on bad arguments.
@@ -41,6 +45,8 @@ import { type BenchContext, createBenchContext } from "./bench_context.ts";
 import type { BenchRow } from "./bench_row.ts";
 import { formatBenchSummary } from "./bench_summary.ts";
 import { runIngestCase } from "./_ingest_case.ts";
+import { runE2eCase } from "./_e2e_case.ts";
+import { runLiveCase } from "./_live_case.ts";
 import { runDecodeCase } from "./_decode_case.ts";
 import { runCaptureCase } from "./_capture_case.ts";
 import { runFlowsCase } from "./_flows_case.ts";
@@ -52,6 +58,8 @@ import { runDashboardCase } from "./_dashboard_case.ts";
 /** How each case is run. */
 const CASE_RUNNERS: Record<BenchCaseName, (context: BenchContext) => Promise<BenchRow[]>> = {
   ingest: runIngestCase,
+  e2e: runE2eCase,
+  live: runLiveCase,
   decode: runDecodeCase,
   capture: runCaptureCase,
   flows: runFlowsCase,

@@ -1,5 +1,5 @@
 /**
- * The soak (issue 10): live traffic at a steady rate (20,000 packets/s for
+ * The soak (issues 10, 15): live traffic at a steady rate (100,000 packets/s for
  * 10 minutes by default) through the real programs — a capturing agent, a
  * server, an aggregator — on a PostgreSQL cluster of its own, sampling the
  * resident memory (RSS) of each program every few seconds. Memory that
@@ -13,12 +13,13 @@
  *
  * Prints the table, then one `BENCH_METRICS {...}` line for the harness
  * (bench/_soak_case.ts). Run alone:
- * `deno run --allow-all bench/soak.ts --minutes 10 --pps 20000`.
+ * `deno run --allow-all bench/soak.ts --minutes 10 --pps 100000`.
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { BENCH_METRICS_PREFIX } from "./bench_metrics.ts";
+import { rssBytes } from "./peak_rss.ts";
 import { FaultWorld, type Program, waitFor } from "../faults/fault_world.ts";
 import { createVeth } from "../faults/veth.ts";
 import { writeUniqueCapture } from "../faults/unique_capture.ts";
@@ -32,13 +33,6 @@ interface Sampled {
   program: Program;
   /** [ms since start, RSS in bytes] */
   samples: [number, number][];
-}
-
-/** Resident memory of a process, from /proc; null once it is gone. */
-async function rssBytes(pid: number): Promise<number | null> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`).catch(() => null);
-  const kb = status?.match(/^VmRSS:\s+(\d+) kB/m)?.[1];
-  return kb === undefined ? null : Number(kb) * 1024;
 }
 
 function skipReason(): string | null {
@@ -72,7 +66,7 @@ async function main(args: string[]): Promise<void> {
     args,
     options: {
       minutes: { type: "string", default: "10" },
-      pps: { type: "string", default: "20000" },
+      pps: { type: "string", default: "100000" },
     },
   });
   const minutes = Number(values.minutes);
@@ -104,7 +98,8 @@ async function main(args: string[]): Promise<void> {
       env: {
         INTERFACE: veth.hostIf,
         CAPTURE_FILTER: "tcp",
-        BATCH_SIZE: "1000",
+        // Batches of 5,000: at 100k packets/s, 20 a second (the live bench's size).
+        BATCH_SIZE: "5000",
         BATCH_TIMEOUT: "1s",
         MAX_RETRIES: "3",
         RETRY_DELAY: "1s",

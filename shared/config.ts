@@ -107,7 +107,8 @@ export const CONFIG_SPECS: readonly ConfigSpec[] = [
     kind: { type: "int", min: 1, max: 100_000 },
     default: "100",
     usedBy: "agent",
-    help: "Packets per batch; a batch is sent when full or after BATCH_TIMEOUT.",
+    help:
+      "Packets per batch; a batch is sent when full or after BATCH_TIMEOUT. Unset, --read uses 5000.",
   },
   {
     key: "batchTimeoutMs",

@@ -1,0 +1,140 @@
+/**
+ * Case `e2e`: `agent --read` of the bench capture into committed raw_packets
+ * rows (bench/e2e.ts), on PostgreSQL (Arrow and JSON on the wire) and on
+ * PGlite, each next to a COPY of the same rows into the same database in the
+ * same run; and the peak RSS of the agent, the server and the aggregator in
+ * those runs.
+ *
+ * @module
+ */
+import type { BenchContext } from "./bench_context.ts";
+import {
+  type BenchMetrics,
+  BenchOutputError,
+  optionalMetricNumber,
+  optionalMetricString,
+  parseBenchMetrics,
+} from "./bench_metrics.ts";
+import type { BenchRow, BenchTarget } from "./bench_row.ts";
+import { runBenchScript } from "./run_bench_script.ts";
+
+/** Issue 15: agent --read into PostgreSQL at least 250k packets/s... */
+export const E2E_POSTGRES_TARGET_PPS = 250_000;
+/** ...and at least half the rate of COPY of the same rows. */
+export const E2E_POSTGRES_TARGET_COPY_RATIO = 0.5;
+/** Issue 15: agent --read into the embedded default (PGlite) at least 100k packets/s. */
+export const E2E_PGLITE_TARGET_PPS = 100_000;
+
+const RUNS = [
+  { run: "postgres-arrow", label: "agent --read -> PostgreSQL, Arrow", db: "PostgreSQL" },
+  { run: "postgres-json", label: "agent --read -> PostgreSQL, JSON", db: "PostgreSQL" },
+  { run: "pglite-arrow", label: "agent --read -> PGlite, Arrow", db: "PGlite" },
+] as const;
+
+const PROGRAMS = ["agent", "server", "aggregator"] as const;
+
+function failedRow(label: string, note: string): BenchRow {
+  return {
+    caseName: "e2e",
+    label,
+    unit: "packets/s",
+    ours: null,
+    reference: null,
+    target: null,
+    status: "failed",
+    note,
+  };
+}
+
+/** Turns e2e.ts's metrics into rows: rates with their targets, then peak RSS. */
+export function e2eRows(metrics: BenchMetrics): BenchRow[] {
+  const rows: BenchRow[] = [];
+  for (const { run, label, db } of RUNS) {
+    const failed = optionalMetricString(metrics, `${run}_failed`);
+    if (failed !== null) {
+      rows.push(failedRow(label, failed));
+      continue;
+    }
+    const pps = optionalMetricNumber(metrics, `${run}_pps`);
+    const copy = optionalMetricNumber(metrics, `${run}_copy_pps`);
+    if (pps === null || copy === null) continue;
+    const rowsStored = optionalMetricNumber(metrics, `${run}_rows`);
+    const distinct = optionalMetricNumber(metrics, `${run}_distinct`);
+    const seconds = optionalMetricNumber(metrics, `${run}_seconds`);
+    const reference = { name: `COPY of the same rows into ${db}`, value: copy };
+    const note = `${rowsStored} rows = the capture's packets, ${distinct} distinct, ` +
+      `${seconds?.toFixed(1)} s from the agent's start to its exit`;
+    const targets: (BenchTarget | null)[] = run === "postgres-arrow"
+      ? [
+        { kind: "atLeast", value: E2E_POSTGRES_TARGET_PPS },
+        { kind: "ratioAtLeast", value: E2E_POSTGRES_TARGET_COPY_RATIO },
+      ]
+      : run === "pglite-arrow"
+      ? [{ kind: "atLeast", value: E2E_PGLITE_TARGET_PPS }]
+      : [null];
+    targets.forEach((target, i) => {
+      rows.push({
+        caseName: "e2e",
+        label,
+        unit: "packets/s",
+        ours: pps,
+        reference,
+        target,
+        status: "measured",
+        note: i === 0 ? note : null,
+      });
+    });
+    for (const program of PROGRAMS) {
+      const peak = optionalMetricNumber(metrics, `${run}_${program}_rss_mb`);
+      if (peak === null) continue;
+      rows.push({
+        caseName: "e2e",
+        label: `peak RSS of the ${program}, ${run}`,
+        unit: "MB",
+        ours: peak,
+        reference: null,
+        target: null,
+        status: "measured",
+        note: program === "server" && run === "pglite-arrow"
+          ? "PGlite and the aggregator run inside the server"
+          : null,
+      });
+    }
+  }
+  // Every run reads the same file, so each stores the same distinct packets.
+  const distincts = new Set(
+    RUNS.map(({ run }) => optionalMetricNumber(metrics, `${run}_distinct`)).filter((d) =>
+      d !== null
+    ),
+  );
+  if (distincts.size > 1) {
+    rows.push(failedRow(
+      "same packets in every run",
+      `count(distinct) differs between runs: ${[...distincts].join(", ")}`,
+    ));
+  }
+  if (rows.length === 0) throw new BenchOutputError("e2e.ts reported no run");
+  return rows;
+}
+
+/** Runs the end-to-end case on the bench capture. */
+export async function runE2eCase(context: BenchContext): Promise<BenchRow[]> {
+  const capture = await context.capture();
+  const metrics = parseBenchMetrics(
+    await runBenchScript(`${context.repoRoot}bench/e2e.ts`, {
+      args: ["--file", capture.path, "--packets", String(capture.packets)],
+      // Its own PostgreSQL cluster (initdb, pg_ctl, psql) and the programs as the tasks run them.
+      permissions: [
+        "--allow-net",
+        "--allow-env",
+        "--allow-sys",
+        "--allow-read",
+        "--allow-write",
+        "--allow-run",
+        "--allow-ffi",
+      ],
+      timeoutSec: context.args.quick ? 600 : 1800,
+    }),
+  );
+  return e2eRows(metrics);
+}

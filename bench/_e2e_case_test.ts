@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import { benchTargetMet } from "./bench_row.ts";
+import { e2eRows } from "./_e2e_case.ts";
+
+const measured = {
+  packets: 1000,
+  "postgres-arrow_pps": 300_000,
+  "postgres-arrow_copy_pps": 500_000,
+  "postgres-arrow_seconds": 0.1,
+  "postgres-arrow_rows": 1000,
+  "postgres-arrow_distinct": 990,
+  "postgres-arrow_agent_rss_mb": 120.5,
+  "postgres-arrow_server_rss_mb": 200,
+  "postgres-arrow_aggregator_rss_mb": 150,
+  "postgres-json_failed": "agent --read exited 3:",
+  "pglite-arrow_pps": 90_000,
+  "pglite-arrow_copy_pps": 200_000,
+  "pglite-arrow_rows": 1000,
+  "pglite-arrow_distinct": 990,
+  "pglite-arrow_server_rss_mb": 300,
+};
+
+Deno.test("e2eRows() holds each run to its targets, beside the COPY of the same rows", () => {
+  const rows = e2eRows(measured);
+  const rates = rows.filter((row) => row.unit === "packets/s");
+  assert.deepEqual(
+    rates.map((r) => [r.label, r.status, r.ours, r.reference?.value ?? null, benchTargetMet(r)]),
+    [
+      ["agent --read -> PostgreSQL, Arrow", "measured", 300_000, 500_000, true],
+      // 0.6 x COPY: at least 0.5, met.
+      ["agent --read -> PostgreSQL, Arrow", "measured", 300_000, 500_000, true],
+      ["agent --read -> PostgreSQL, JSON", "failed", null, null, null],
+      // Below 100k packets/s: not met.
+      ["agent --read -> PGlite, Arrow", "measured", 90_000, 200_000, false],
+    ],
+  );
+  assert.deepEqual(
+    rows.filter((row) => row.unit === "MB").map((r) => [r.label, r.ours]),
+    [
+      ["peak RSS of the agent, postgres-arrow", 120.5],
+      ["peak RSS of the server, postgres-arrow", 200],
+      ["peak RSS of the aggregator, postgres-arrow", 150],
+      ["peak RSS of the server, pglite-arrow", 300],
+    ],
+  );
+});
+
+Deno.test("e2eRows() fails when runs stored different packets", () => {
+  const rows = e2eRows({ ...measured, "pglite-arrow_distinct": 989 });
+  const last = rows.at(-1)!;
+  assert.equal(last.status, "failed");
+  assert.match(last.note ?? "", /count\(distinct\) differs between runs: 990, 989/);
+});
+
+Deno.test("e2eRows() refuses metrics with no run in them", () => {
+  assert.throws(() => e2eRows({ packets: 10 }), /reported no run/);
+});

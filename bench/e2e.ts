@@ -1,0 +1,319 @@
+/**
+ * End to end (issue 15): `deno task agent --read CAPTURE` through a real
+ * server into committed `raw_packets` rows, timed from the agent's start to
+ * its exit (it exits 0 only once every batch is acknowledged, i.e.
+ * committed), next to a `COPY` of the very same rows into the same table
+ * of the same database, measured right after in the same run:
+ *
+ * - `postgres-arrow`, `postgres-json`: a PostgreSQL cluster of the bench's
+ *   own (fsync and full_page_writes on, as a default install; never the
+ *   shared one), the server (`start.ts --role serve --no-aggregate`) and the
+ *   aggregator (`aggregator/main.ts`, its default 30 s interval) as their own
+ *   processes. The reference is `psql \copy raw_packets from FILE (format
+ *   binary)` of the rows the run stored, after a truncate.
+ * - `pglite-arrow`: the embedded default, the server with its in-process
+ *   aggregator (as `deno task start` runs it); the reference is PGlite's own
+ *   `COPY raw_packets FROM '/dev/blob'` of the rows the run stored.
+ *
+ * Each run checks that nothing was lost or duplicated: `count(*)` of
+ * raw_packets equals the capture's packets, and `count(distinct …)` over the
+ * packets' identifying fields equals that of the other runs (the same file
+ * gives the same rows). The resident memory (VmRSS from /proc) of the agent,
+ * the server and the aggregator is sampled every 100 ms; the peaks are
+ * reported.
+ *
+ * Prints a line per run, then one `BENCH_METRICS {...}` line for the harness
+ * (bench/_e2e_case.ts). Run alone:
+ * `deno run --allow-all bench/e2e.ts --file CAPTURE --packets N`.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { openDatabase } from "@traffic-analyzer/shared/db";
+import { startThrowawayPostgres, type ThrowawayPostgres } from "@traffic-analyzer/shared/testing";
+import { BENCH_METRICS_PREFIX, type BenchMetrics } from "./bench_metrics.ts";
+import {
+  BENCH_TOKEN,
+  BenchRunError,
+  killAllPrograms,
+  packetCounts,
+  privateTmpDir,
+  runPsql,
+  spawnProgram,
+  startServer,
+} from "./bench_programs.ts";
+import { PeakRss } from "./peak_rss.ts";
+
+/** The runs this script knows, in the order they run. */
+export const E2E_RUNS = ["postgres-arrow", "postgres-json", "pglite-arrow"] as const;
+/** One end-to-end run: backend and wire format. */
+export type E2eRun = typeof E2E_RUNS[number];
+
+/** What one run measured. */
+interface RunResult {
+  seconds: number;
+  pps: number;
+  copySeconds: number;
+  copyPps: number;
+  rows: number;
+  distinct: number;
+  rss: Record<string, number | null>;
+}
+
+interface RunOptions {
+  dir: string;
+  file: string;
+  packets: number;
+  batchSize: string | null;
+  maxInFlight: string | null;
+}
+
+/** Runs the agent over the file to its exit, sampling RSS; returns the wall seconds. */
+async function readFile(
+  options: RunOptions,
+  ingestUrl: string,
+  wireFormat: string,
+  rss: PeakRss,
+): Promise<number> {
+  const env: Record<string, string> = {
+    SERVER_URL: ingestUrl,
+    AGENT_TOKEN: BENCH_TOKEN,
+    AGENT_ID: `bench-${wireFormat}`,
+    DATA_DIR: `${options.dir}/agent-${wireFormat}`,
+    WIRE_FORMAT: wireFormat,
+    LOG_LEVEL: "warning",
+  };
+  if (options.batchSize !== null) env.BATCH_SIZE = options.batchSize;
+  if (options.maxInFlight !== null) env.MAX_IN_FLIGHT = options.maxInFlight;
+  const started = performance.now();
+  const agent = spawnProgram(options.dir, `agent-${wireFormat}`, "agent/main.ts", [
+    "--read",
+    options.file,
+  ], env);
+  rss.watch("agent", agent.pid);
+  const status = await agent.status;
+  const seconds = (performance.now() - started) / 1000;
+  rss.unwatch("agent");
+  const output = await agent.output();
+  const summary = output.split("\n").find((line) => line.startsWith("agent: read"));
+  console.log(`  ${summary ?? "(no summary line)"}`);
+  if (status.code !== 0) {
+    const last = output.trim().split("\n").at(-1) ?? "";
+    throw new BenchRunError(
+      `agent --read exited ${status.code}: ${last}\n${output.slice(-2000)}`,
+    );
+  }
+  return seconds;
+}
+
+function checkCounts(run: string, counts: { rows: number; distinct: number }, packets: number) {
+  if (counts.rows !== packets) {
+    throw new BenchRunError(
+      `${run}: raw_packets holds ${counts.rows} rows, the capture ${packets} packets ` +
+        `(${counts.rows < packets ? "lost" : "duplicated"})`,
+    );
+  }
+}
+
+async function runPostgres(
+  pg: ThrowawayPostgres,
+  wireFormat: "arrow" | "json",
+  options: RunOptions,
+): Promise<RunResult> {
+  const name = `e2e_${wireFormat}`;
+  await pg.psql(`create database ${name}`);
+  const url = pg.url.replace(/\/postgres$/, `/${name}`);
+  const rss = new PeakRss();
+  const server = await startServer(options.dir, { DATABASE_URL: url }, false);
+  rss.watch("server", server.program.pid);
+  const aggregator = spawnProgram(options.dir, "aggregator", "aggregator/main.ts", [], {
+    DATABASE_URL: url,
+    DATA_DIR: `${options.dir}/aggregator`,
+    LOG_LEVEL: "warning",
+  });
+  rss.watch("aggregator", aggregator.pid);
+  const db = await openDatabase({ databaseUrl: url, poolSize: 1, applicationName: "bench-e2e" });
+  try {
+    const seconds = await readFile(options, server.ingestUrl, wireFormat, rss);
+    await rss.stop();
+    // Measured: the rows are committed. A busy aggregator can take minutes to end on SIGTERM.
+    await aggregator.kill("SIGKILL");
+    await server.program.kill("SIGKILL");
+    const counts = await packetCounts(db.sql);
+    checkCounts(`postgres ${wireFormat}`, counts, options.packets);
+
+    // The reference: the same rows, out to a binary file and back in by COPY, timed.
+    const rowsFile = `${options.dir}/${name}.copy`;
+    await runPsql(pg, name, `\\copy (select * from raw_packets) to '${rowsFile}' (format binary)`);
+    await db.sql`truncate raw_packets`;
+    const copyStarted = performance.now();
+    await runPsql(pg, name, `\\copy raw_packets from '${rowsFile}' (format binary)`);
+    const copySeconds = (performance.now() - copyStarted) / 1000;
+    const after = await packetCounts(db.sql);
+    if (after.rows !== counts.rows) {
+      throw new BenchRunError(`COPY stored ${after.rows} rows, not ${counts.rows}`);
+    }
+    await Deno.remove(rowsFile);
+    return {
+      seconds,
+      pps: options.packets / seconds,
+      copySeconds,
+      copyPps: counts.rows / copySeconds,
+      rows: counts.rows,
+      distinct: counts.distinct,
+      rss: rss.peaks(),
+    };
+  } finally {
+    await rss.stop();
+    await aggregator.kill("SIGKILL");
+    await server.program.kill("SIGKILL");
+    await db.close();
+  }
+}
+
+async function runPglite(options: RunOptions): Promise<RunResult> {
+  const dir = `${options.dir}/pglite-run`;
+  await Deno.mkdir(dir, { recursive: true });
+  const rss = new PeakRss();
+  // The server creates the database (initdb, migrations) before it answers: not timed.
+  const server = await startServer(dir, {}, true);
+  rss.watch("server", server.program.pid);
+  let seconds: number;
+  try {
+    seconds = await readFile({ ...options, dir }, server.ingestUrl, "arrow", rss);
+  } finally {
+    await rss.stop();
+    await server.program.kill();
+  }
+  const db = await openDatabase({ databaseUrl: null, pgliteDir: `${dir}/server/pglite` });
+  try {
+    const counts = await packetCounts(db.sql);
+    checkCounts("pglite arrow", counts, options.packets);
+    const pglite = db.pglite!;
+    const exported = await pglite.query(
+      `copy (select * from raw_packets) to '/dev/blob' (format binary)`,
+    );
+    const blob = exported.blob;
+    if (blob === undefined) {
+      throw new BenchRunError("PGlite's COPY TO '/dev/blob' returned no blob");
+    }
+    await db.sql`truncate raw_packets`;
+    const copyStarted = performance.now();
+    await pglite.query(`copy raw_packets from '/dev/blob' (format binary)`, [], { blob });
+    const copySeconds = (performance.now() - copyStarted) / 1000;
+    const after = await packetCounts(db.sql);
+    if (after.rows !== counts.rows) {
+      throw new BenchRunError(`PGlite COPY stored ${after.rows} rows, not ${counts.rows}`);
+    }
+    return {
+      seconds,
+      pps: options.packets / seconds,
+      copySeconds,
+      copyPps: counts.rows / copySeconds,
+      rows: counts.rows,
+      distinct: counts.distinct,
+      rss: rss.peaks(),
+    };
+  } finally {
+    await db.close();
+  }
+}
+
+async function main(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      file: { type: "string" },
+      packets: { type: "string" },
+      runs: { type: "string", default: E2E_RUNS.join(",") },
+      "batch-size": { type: "string" },
+      "max-in-flight": { type: "string" },
+    },
+  });
+  const packets = Number(values.packets);
+  if (values.file === undefined || !(Number.isInteger(packets) && packets > 0)) {
+    throw new RangeError(
+      `Cannot run e2e as '--file' and '--packets' (a positive count) are required: ` +
+        `current values are ${values.file} and ${values.packets}`,
+    );
+  }
+  const runs = values.runs.split(",").map((r) => r.trim()) as E2eRun[];
+  const unknown = runs.filter((r) => !(E2E_RUNS as readonly string[]).includes(r));
+  if (unknown.length > 0) {
+    throw new RangeError(
+      `Cannot run e2e as '--runs' names unknown ${unknown.join(", ")}: they are ${
+        E2E_RUNS.join(", ")
+      }`,
+    );
+  }
+  const tmp = await privateTmpDir();
+  const dir = await Deno.makeTempDir({ prefix: "ta-bench-e2e-" });
+  const options: RunOptions = {
+    dir,
+    file: values.file,
+    packets,
+    batchSize: values["batch-size"] ?? null,
+    maxInFlight: values["max-in-flight"] ?? null,
+  };
+  const metrics: BenchMetrics = { packets };
+  let pg: ThrowawayPostgres | null = null;
+  const cleanUp = async () => {
+    await killAllPrograms();
+    await pg?.destroy().catch((error) => console.log(`cannot remove the cluster: ${error}`));
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  };
+  const onSignal = () => {
+    console.log("e2e: stopped; cleaning up");
+    cleanUp().finally(() => Deno.exit(130));
+  };
+  Deno.addSignalListener("SIGTERM", onSignal);
+  Deno.addSignalListener("SIGINT", onSignal);
+  try {
+    for (const run of runs) {
+      console.log(`e2e ${run}: agent --read ${values.file} (${packets} packets)`);
+      let result: RunResult;
+      try {
+        if (run === "pglite-arrow") {
+          result = await runPglite(options);
+        } else {
+          pg ??= await startThrowawayPostgres({
+            settings: { fsync: "on", full_page_writes: "on" },
+          });
+          result = await runPostgres(pg, run === "postgres-json" ? "json" : "arrow", options);
+        }
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        console.log(`e2e ${run} failed: ${message}`);
+        metrics[`${run}_failed`] = message.split("\n")[0];
+        continue;
+      }
+      const mb = (v: number | null) => v === null ? null : Math.round(v / 1e5) / 10;
+      console.log(
+        `e2e ${run}: ${Math.round(result.pps)} packets/s (${result.seconds.toFixed(1)} s), ` +
+          `COPY ${Math.round(result.copyPps)} rows/s (${result.copySeconds.toFixed(1)} s), ` +
+          `ratio ${(result.pps / result.copyPps).toFixed(2)}; ${result.rows} rows, ` +
+          `${result.distinct} distinct; peak RSS ${
+            Object.entries(result.rss).map(([k, v]) => `${k} ${mb(v)} MB`).join(", ")
+          }`,
+      );
+      metrics[`${run}_pps`] = result.pps;
+      metrics[`${run}_seconds`] = result.seconds;
+      metrics[`${run}_copy_pps`] = result.copyPps;
+      metrics[`${run}_rows`] = result.rows;
+      metrics[`${run}_distinct`] = result.distinct;
+      for (const [program, peak] of Object.entries(result.rss)) {
+        metrics[`${run}_${program}_rss_mb`] = mb(peak);
+      }
+    }
+  } finally {
+    Deno.removeSignalListener("SIGTERM", onSignal);
+    Deno.removeSignalListener("SIGINT", onSignal);
+    await cleanUp();
+  }
+  console.log(`${BENCH_METRICS_PREFIX}${JSON.stringify(metrics)}`);
+}
+
+if (import.meta.main) {
+  await main(Deno.args);
+}

@@ -1,0 +1,30 @@
+import assert from "node:assert/strict";
+import { PeakRss, rssBytes } from "./peak_rss.ts";
+
+Deno.test("rssBytes reads this process's resident memory, and null for no process", async () => {
+  const own = await rssBytes(Deno.pid);
+  assert.ok(own !== null && own > 1_000_000, `own RSS ${own}`);
+  // Beyond pid_max (at most 2^22 on Linux): no such process.
+  assert.equal(await rssBytes(1 << 23), null);
+});
+
+Deno.test("PeakRss keeps each name's peak, after unwatch too", async () => {
+  const values = new Map<number, (number | null)[]>([[1, [10, 30, 20]], [2, [null, 5]]]);
+  const rss = new PeakRss({
+    intervalMs: 1_000_000,
+    read: (pid) => Promise.resolve(values.get(pid)!.shift() ?? null),
+  });
+  try {
+    rss.watch("a", 1);
+    rss.watch("b", 2);
+    rss.watch("c", 3);
+    values.set(3, []);
+    await rss.sample();
+    await rss.sample();
+    rss.unwatch("a");
+    await rss.sample();
+    assert.deepEqual(rss.peaks(), { a: 30, b: 5, c: null });
+  } finally {
+    await rss.stop();
+  }
+});
