@@ -38,6 +38,11 @@ export interface AggregatorServiceOptions {
   clock?: () => number;
   /** Flow timeouts and windows. */
   flowTableOptions?: FlowTableOptions;
+  /**
+   * REORDER_WAIT: see `AggregationPassOptions.reorderWaitMs`.
+   * @default 4 × intervalMs
+   */
+  reorderWaitMs?: number;
   /** See `AggregationPassOptions.copyNewFlows` (PostgreSQL only). @default false */
   copyNewFlows?: boolean;
   /**
@@ -99,6 +104,7 @@ export class AggregatorService {
       instanceId: options.instanceId ?? Deno.hostname(),
       standbyMs: options.standbyMs ?? intervalMs * 2.5,
       maxBackoffMs: Math.max(intervalMs, options.maxBackoffMs ?? 300_000),
+      reorderWaitMs: options.reorderWaitMs ?? intervalMs * 4,
       sql: options.sql,
       scorer: options.scorer,
       flowTableOptions: options.flowTableOptions,
@@ -117,6 +123,7 @@ export class AggregatorService {
       copyNewFlows: this.#options.copyNewFlows,
       instanceId: this.#options.instanceId,
       standbyMs: this.#options.standbyMs,
+      reorderWaitMs: this.#options.reorderWaitMs,
     });
     this.#running = pass;
     try {
@@ -130,6 +137,19 @@ export class AggregatorService {
             batches: result.batches,
             flows: result.flowsWritten,
             ms: Math.round(result.durationMs),
+          },
+        );
+      }
+      if (result.skippedGaps > 0 || result.lateBatches > 0) {
+        // Merged out of capture order: the flows of those packets may differ
+        // from an in-order merge (README, Guarantees).
+        log.warn(
+          "Pass merged out of capture order: stopped waiting for {gaps} missing batches " +
+            "after {waitMs} ms (REORDER_WAIT), merged {late} batches late",
+          {
+            gaps: result.skippedGaps,
+            late: result.lateBatches,
+            waitMs: this.#options.reorderWaitMs,
           },
         );
       }

@@ -48,6 +48,7 @@ export async function startAggregator(
     scorer,
     intervalMs: config.aggregateIntervalMs,
     rawRetentionDays: config.rawRetentionDays,
+    reorderWaitMs: config.reorderWaitMs,
     // PGlite's socket server does not carry COPY FROM STDIN.
     copyNewFlows: options.kind === "postgres",
   });
