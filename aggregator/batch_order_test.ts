@@ -139,11 +139,11 @@ Deno.test("batches stored out of capture order give the same traffic_data as in 
   assert.deepEqual(await run(late), inOrder);
 
   // Several uploads in flight: neighbours swap places, and a pass sees each state.
-  const swapped = Array.from(
-    { length: n },
-    (_, i) => [i % 2 === 0 ? Math.min(i + 1, n - 1) : i - 1],
-  )
-    .map((g, i, all) => i === n - 1 && n % 2 === 1 ? [n - 1] : g);
+  const swapped: number[][] = [];
+  for (let i = 0; i < n; i += 2) {
+    if (i + 1 < n) swapped.push([i + 1]);
+    swapped.push([i]);
+  }
   assert.deepEqual(swapped.flat().toSorted((a, b) => a - b), [...Array(n).keys()]);
   assert.deepEqual(await run(swapped), inOrder);
 
