@@ -60,9 +60,10 @@ export interface AggregationPassOptions {
   maxPackets?: number;
   /**
    * REORDER_WAIT: longest a missing batch of an agent's capture holds that
-   * capture's later batches back (counted from when the first of them was
-   * stored); then they are merged without it, and it is merged late if it
-   * comes. @default 120_000
+   * capture's later batches back (see batch_selection.ts); then they are
+   * merged without it, and it is merged late if it comes. Also how long
+   * after the last packets packet time starts to follow the wall clock.
+   * @default 120_000
    */
   reorderWaitMs?: number;
   /** Flow timeouts and windows. @default the flow table's defaults */
@@ -155,6 +156,7 @@ export async function runAggregationPass(
   const maxPackets = options.maxPackets ?? 250_000;
   const scoreBatchSize = options.scoreBatchSize ?? 4096;
   const { sql, scorer } = options;
+  const reorderWaitMs = options.reorderWaitMs ?? 120_000;
 
   const horizon = await readIngestHorizon(sql);
   return await sql.begin(async (txRaw) => {
@@ -223,7 +225,7 @@ export async function runAggregationPass(
         horizon,
         maxRecords: maxPackets,
         maxBatches: MAX_PASS_BATCHES,
-        reorderWaitMs: options.reorderWaitMs ?? 120_000,
+        reorderWaitMs,
       },
     );
     const { batches } = selection;
@@ -255,16 +257,18 @@ export async function runAggregationPass(
         flowClock = table.nowSec;
         flowClockWall = new Date(options.nowMs);
       } else if (flowClock !== null && flowClockWall !== null && selection.held === 0) {
-        // No new packets: let packet time follow the wall clock from the last
-        // packet on, so live flows end once their traffic stops, while a
-        // replayed old capture still expires by its own timestamps. Not while
-        // batches are held back: their packets exist, and carry the time on.
-        const elapsedSec = Math.max(0, (options.nowMs - flowClockWall.getTime()) / 1000);
-        if (elapsedSec > 0) {
-          await writer.add(table.expire(flowClock + elapsedSec));
-          flowClock = table.nowSec;
-          flowClockWall = new Date(options.nowMs);
-        }
+        // No new packets: let packet time follow the wall clock, so live flows
+        // end once their traffic stops, while a replayed old capture still
+        // expires by its own timestamps. It follows from REORDER_WAIT after
+        // the last packets came, not at once: until then more of the same
+        // capture may still come (an agent restarting, an upload in flight),
+        // and ending flows or fixing their context early would make them
+        // differ from an uninterrupted run. Not at all while batches are held
+        // back: their packets exist, and carry the time on. The last pass
+        // with packets stays the anchor (flowClock, flowClockWall).
+        const followSec = (options.nowMs - flowClockWall.getTime() - reorderWaitMs) / 1000;
+        const target = flowClock + followSec;
+        if (followSec > 0 && target > table.nowSec) await writer.add(table.expire(target));
       }
       await writer.add(table.takeChanged());
       step("merged");

@@ -17,6 +17,15 @@ import {
 
 const ROOT = new URL("../", import.meta.url);
 const CONFIG = new URL("deno.json", ROOT).pathname;
+/**
+ * REORDER_WAIT of the suite's aggregators: longer than any pause a case
+ * makes in a capture's delivery (an agent killed and run again, uploads in
+ * flight), shorter than the default so the last flows end within the
+ * suite's waits (packet time follows the wall clock only this long after
+ * the last packets).
+ */
+const REORDER_WAIT = "15s";
+
 /** The bearer token every server of the suite accepts. */
 export const TOKEN = "faults10-token";
 
@@ -225,6 +234,7 @@ export class FaultWorld {
         DATA_DIR: dataDir,
         INGEST_TOKENS: TOKEN,
         AGGREGATE_INTERVAL: "1s",
+        REORDER_WAIT: REORDER_WAIT,
         ...options.env,
       },
       this.dir,
@@ -246,6 +256,7 @@ export class FaultWorld {
     return this.#spawn("aggregator", "aggregator/main.ts", [], {
       DATABASE_URL: url,
       AGGREGATE_INTERVAL: "1s",
+      REORDER_WAIT: REORDER_WAIT,
       ...env,
     }, this.dir);
   }
