@@ -95,10 +95,12 @@ async function trafficData(): Promise<string[]> {
  */
 async function run(
   commits: number[][],
-  options: { ordered?: boolean; reorderWaitMs?: number } = {},
+  options: { ordered?: boolean; reorderWaitMs?: number; passEveryMs?: number } = {},
 ): Promise<string[]> {
   await db.truncate();
   let cache: FlowTableCache | null = null;
+  // The wall clock of each pass: still, or a pass every `passEveryMs`.
+  let wallMs = NOW_MS;
   const pass = async (nowMs: number) => {
     const result = await runAggregationPass({
       sql: db.sql,
@@ -113,7 +115,8 @@ async function run(
   };
   for (const group of commits) {
     for (const i of group) await store(i, options.ordered ?? true);
-    await pass(NOW_MS);
+    await pass(wallMs);
+    wallMs += options.passEveryMs ?? 0;
   }
   await pass(FLUSH_MS);
   return await trafficData();
@@ -150,6 +153,18 @@ Deno.test("batches stored out of capture order give the same traffic_data as in 
   // The same commits without an order are merged in commit order, and differ:
   // what this test guards against.
   assert.notDeepEqual(await run(late, { ordered: false }), inOrder);
+});
+
+Deno.test("a pause in a capture's delivery shorter than REORDER_WAIT changes nothing", async () => {
+  const n = BATCHES.length;
+  const inOrder = await run(Array.from({ length: n }, (_, i) => [i]));
+  // An agent killed and run again: eight passes, a second apart, find nothing new.
+  const paused: number[][] = Array.from({ length: n }, (_, i) => [i]);
+  paused.splice(3, 0, ...Array.from({ length: 8 }, () => []));
+  assert.deepEqual(await run(paused, { passEveryMs: 1000, reorderWaitMs: 15_000 }), inOrder);
+  // Packet time following the wall clock at once would end flows and fix
+  // their context before the rest of the capture came.
+  assert.notDeepEqual(await run(paused, { passEveryMs: 1000, reorderWaitMs: 0 }), inOrder);
 });
 
 Deno.test("a missing batch holds its stream back, then the pass proceeds after REORDER_WAIT", async () => {
