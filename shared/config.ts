@@ -181,8 +181,8 @@ export const CONFIG_SPECS: readonly ConfigSpec[] = [
     kind: { type: "durationMs", minMs: 0, maxMs: DAY },
     default: "2m",
     usedBy: "aggregator",
-    help: "Longest a missing batch of an agent's capture holds its later batches back (from " +
-      "the last one merged); then they are merged without it (README, Guarantees).",
+    help: "Longest a missing batch of an agent's capture holds its later batches back, and the " +
+      "quiet after which packet time follows the wall clock (README, Guarantees).",
   },
   {
     key: "rawRetentionDays",
