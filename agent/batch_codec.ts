@@ -43,6 +43,20 @@ export function bodyFormatOf(body: Uint8Array): BodyFormat {
   return body[0] === 0x1f && body[1] === 0x8b ? JSON_GZIP : ARROW_ZSTD;
 }
 
+/**
+ * Where a batch stands in the agent's capture, sent as `X-Batch-Stream` and
+ * `X-Batch-Sequence`: the stream (a capture file, or the agent's live
+ * capture) and the position of the batch's first packet in it. The server's
+ * aggregator merges each stream's batches in this order, whatever order
+ * they arrive in (an outage's batches come late from the outbox).
+ */
+export interface BatchOrder {
+  /** `file-<file id>` for `--read`, `live-<id>` for live capture (see live_stream.ts). */
+  stream: string;
+  /** Position of the batch's first packet in the stream, from 0. */
+  sequence: number;
+}
+
 /** A batch ready to send: its key and the exact body bytes every attempt sends. */
 export interface EncodedBatch {
   /** Idempotency key. */
@@ -53,6 +67,13 @@ export interface EncodedBatch {
   body: Uint8Array;
   /** When the original batch was made, epoch ms. */
   createdAtMs: number;
+  /** Its place in the capture; absent or null from an older agent's outbox. */
+  order?: BatchOrder | null;
+}
+
+/** The order of the second half of a batch split at `half` (the first keeps the whole's). */
+function secondHalfOrder(order: BatchOrder | null | undefined, half: number): BatchOrder | null {
+  return order ? { stream: order.stream, sequence: order.sequence + half } : null;
 }
 
 /**
@@ -103,19 +124,20 @@ function encodeParts(
   key: string,
   columns: ColumnarBatch,
   createdAtMs: number,
+  order: BatchOrder | null,
   options: Required<EncodeBatchOptions>,
   out: EncodedBatch[],
 ): void {
   const body = encodeColumns(columns, options.format);
   if (body.length <= options.maxBodyBytes || columns.count === 1) {
-    out.push({ key, records: columns.count, body, createdAtMs });
+    out.push({ key, records: columns.count, body, createdAtMs, order });
     return;
   }
   const half = Math.floor(columns.count / 2);
   const first = sliceColumns(columns, 0, half);
   const second = sliceColumns(columns, half, columns.count);
-  encodeParts(`${key}/0`, first, createdAtMs, options, out);
-  encodeParts(`${key}/1`, second, createdAtMs, options, out);
+  encodeParts(`${key}/0`, first, createdAtMs, order, options, out);
+  encodeParts(`${key}/1`, second, createdAtMs, secondHalfOrder(order, half), options, out);
 }
 
 /**
@@ -124,7 +146,7 @@ function encodeParts(
  * over `maxBodyBytes`.
  */
 export function encodeBatch(
-  batch: Pick<PacketBatch, "key" | "columns" | "createdAtMs">,
+  batch: Pick<PacketBatch, "key" | "columns" | "createdAtMs"> & { order?: BatchOrder | null },
   options: EncodeBatchOptions = {},
 ): EncodedBatch[] {
   const maxBodyBytes = options.maxBodyBytes ?? MAX_BATCH_BODY_BYTES;
@@ -138,7 +160,10 @@ export function encodeBatch(
   }
   const out: EncodedBatch[] = [];
   const format = options.format ?? "arrow";
-  encodeParts(batch.key, batch.columns, batch.createdAtMs, { maxBodyBytes, format }, out);
+  encodeParts(batch.key, batch.columns, batch.createdAtMs, batch.order ?? null, {
+    maxBodyBytes,
+    format,
+  }, out);
   return out;
 }
 
@@ -182,5 +207,6 @@ export function splitEncodedBatch(batch: EncodedBatch): [EncodedBatch, EncodedBa
     records: part.count,
     body: encodeColumns(part, format),
     createdAtMs: batch.createdAtMs,
+    order: i === 0 ? batch.order ?? null : secondHalfOrder(batch.order, half),
   })) as [EncodedBatch, EncodedBatch];
 }

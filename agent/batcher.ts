@@ -12,6 +12,7 @@
  * @module
  */
 import type { PacketRecord } from "@traffic-analyzer/shared/packet/record";
+import type { BatchOrder } from "./batch_codec.ts";
 import {
   type AppendHeadersOptions,
   type ColumnarBatch,
@@ -38,6 +39,8 @@ export interface PacketBatch {
   openedAtMs: number;
   /** When the batch closed, epoch ms. */
   createdAtMs: number;
+  /** Its place in the capture (`stream`, and `firstIndex` as the sequence); null without a stream. */
+  order?: BatchOrder | null;
 }
 
 /** Timers, injected so tests advance time by hand instead of sleeping. */
@@ -76,8 +79,13 @@ export interface BatcherOptions {
    * @default null (`<agentId>:<newId()>`)
    */
   keyOf?: ((firstIndex: number, count: number) => string) | null;
-  /** Index of the first record added (a resumed file read). @default 0 */
+  /** Index of the first record added (a resumed file read, a live capture's next). @default 0 */
   firstIndex?: number;
+  /**
+   * The stream the batches belong to: each batch then carries
+   * `{ stream, sequence: firstIndex }` (see `BatchOrder`). @default null
+   */
+  stream?: string | null;
 }
 
 const GLOBAL_SCHEDULER: Scheduler = {
@@ -114,6 +122,7 @@ export class Batcher {
   readonly #scheduler: Scheduler;
   readonly #newId: () => string;
   readonly #keyOf: ((firstIndex: number, count: number) => string) | null;
+  readonly #stream: string | null;
   /** Index the next added record gets. */
   #nextIndex: number;
   readonly #builder: ColumnarBatchBuilder;
@@ -155,6 +164,7 @@ export class Batcher {
     this.#scheduler = options.scheduler ?? GLOBAL_SCHEDULER;
     this.#newId = options.newId ?? (() => crypto.randomUUID());
     this.#keyOf = options.keyOf ?? null;
+    this.#stream = options.stream ?? null;
     this.#nextIndex = firstIndex;
     this.#builder = new ColumnarBatchBuilder(Math.min(batchSize, 65_536));
   }
@@ -275,6 +285,7 @@ export class Batcher {
         columns: this.#builder.build(),
         openedAtMs: this.#openedAtMs,
         createdAtMs: this.#clock(),
+        order: this.#stream === null ? null : { stream: this.#stream, sequence: firstIndex },
       });
     } finally {
       this.#builder.reset();

@@ -37,6 +37,7 @@ import { DryRunSink } from "./dry_run_sink.ts";
 import { KernelDropTracker } from "./kernel_drop_tracker.ts";
 import { Outbox } from "./outbox.ts";
 import { type PipelineFrame, runPipeline } from "./pipeline.ts";
+import { LiveStream } from "./live_stream.ts";
 import type { BatchSink } from "./delivery.ts";
 
 /** The agent's own flags, beyond the shared settings. */
@@ -249,6 +250,7 @@ async function run(config: Config, options: RunOptions): Promise<number> {
   let sink: BatchSink;
   let services: AgentServices | null = null;
   let session: FileReadSession | null = null;
+  let live: LiveStream | null = null;
   if (dryRun) {
     sink = new DryRunSink(config.wireFormat);
   } else {
@@ -306,7 +308,8 @@ async function run(config: Config, options: RunOptions): Promise<number> {
     services.outbox.listen(async (key) => {
       await delivery.replay(key);
     });
-    sink = session === null ? delivery : session.sink(delivery);
+    if (session === null) live = await LiveStream.open(kv);
+    sink = session !== null ? session.sink(delivery) : live!.sink(delivery);
     log.info("Agent {agentId} delivers to {url}; outbox {kv}", {
       agentId,
       url: services.uploader.url,
@@ -342,6 +345,9 @@ async function run(config: Config, options: RunOptions): Promise<number> {
       agentId,
       keyOf: session === null ? null : (first, count) => session.keyOf(first, count),
       skipFrames: session?.startIndex ?? 0,
+      // Each batch's place in the capture, so the aggregator merges them in that order.
+      stream: session !== null ? `file-${session.identity.id}` : live?.stream ?? null,
+      firstIndex: session?.startIndex ?? live?.firstIndex ?? 0,
       abandonOnStop: readPath !== undefined,
       payloadCapture: config.payloadCapture,
       appMetadata: config.appMetadata === "on",

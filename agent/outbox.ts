@@ -250,6 +250,7 @@ export class Outbox {
           bodyBytes: size,
           chunks,
           createdAtMs: batch.createdAtMs,
+          order: batch.order ?? null,
           storedAtMs: now,
           attempts: 0,
           nextAttemptAtMs: now + delayMs,
@@ -316,6 +317,7 @@ export class Outbox {
       bodyBytes: batch.body.length,
       chunks,
       createdAtMs: batch.createdAtMs,
+      order: batch.order ?? null,
       deadAtMs: this.#clock(),
       status: reason.status,
       reason: reason.reason,
@@ -346,6 +348,7 @@ export class Outbox {
         records: entry.value.records,
         body,
         createdAtMs: entry.value.createdAtMs,
+        order: entry.value.order ?? null,
       },
     };
   }
@@ -430,6 +433,7 @@ export class Outbox {
         bodyBytes: info.bodyBytes,
         chunks: info.chunks,
         createdAtMs: info.createdAtMs,
+        order: info.order ?? null,
         deadAtMs: this.#clock(),
         status: reason.status,
         reason: reason.reason,
@@ -462,7 +466,13 @@ export class Outbox {
     for await (const entry of this.#kv.list<DeadLetterInfo>({ prefix: DEAD })) {
       const info = entry.value;
       const body = await this.#readBody(info.key, info.chunks, info.bodyBytes);
-      const batch = { key: info.key, records: info.records, body, createdAtMs: info.createdAtMs };
+      const batch = {
+        key: info.key,
+        records: info.records,
+        body,
+        createdAtMs: info.createdAtMs,
+        order: info.order ?? null,
+      };
       // Chunks are rewritten by the store; the dead entry goes in the same write.
       const result = await this.#store(batch, {
         status: info.status,

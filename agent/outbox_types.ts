@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { EncodedBatch } from "./batch_codec.ts";
+import type { BatchOrder, EncodedBatch } from "./batch_codec.ts";
 import type { AgentCounters, TotalCounterName } from "./agent_counters.ts";
 
 /** Additions to the counters that only grow. */
@@ -22,6 +22,8 @@ export interface StoredBatchInfo {
   chunks: number;
   /** When the batch was made, epoch ms. */
   createdAtMs: number;
+  /** Its place in the capture (absent when stored by an older agent). */
+  order?: BatchOrder | null;
   /** When it entered the outbox, epoch ms. */
   storedAtMs: number;
   /** Delivery attempts from the outbox so far. */
@@ -48,6 +50,8 @@ export interface DeadLetterInfo {
   chunks: number;
   /** When the batch was made, epoch ms. */
   createdAtMs: number;
+  /** Its place in the capture (absent when stored by an older agent). */
+  order?: BatchOrder | null;
   /** When it was dead-lettered, epoch ms. */
   deadAtMs: number;
   /** The refusing HTTP status. */

@@ -57,6 +57,16 @@ export interface RunPipelineOptions {
    */
   skipFrames?: number;
   /**
+   * The stream the batches belong to (`BatcherOptions.stream`): `file-<id>`
+   * for a file, the live stream for live capture. @default null
+   */
+  stream?: string | null;
+  /**
+   * Position of the first packet read in the stream: a live capture's next
+   * position (see live_stream.ts). @default skipFrames
+   */
+  firstIndex?: number;
+  /**
    * On a stop, forget the open batch instead of sending it short (reading a
    * file: the next run cuts it whole, under the same key as a full read).
    * @default false
@@ -131,7 +141,8 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
     batchTimeoutMs: options.batchTimeoutMs,
     agentId: options.agentId,
     keyOf: options.keyOf,
-    firstIndex: skipFrames,
+    firstIndex: options.firstIndex ?? skipFrames,
+    stream: options.stream ?? null,
     clock: options.clock,
     scheduler: options.scheduler,
     onBatch: (batch: PacketBatch) => {

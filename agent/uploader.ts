@@ -272,6 +272,12 @@ export class Uploader {
           "content-encoding": format.contentEncoding,
           "idempotency-key": batch.key,
           "x-agent-id": this.#agentId,
+          ...(batch.order
+            ? {
+              "x-batch-stream": batch.order.stream,
+              "x-batch-sequence": String(batch.order.sequence),
+            }
+            : {}),
         },
         body: batch.body as Uint8Array<ArrayBuffer>,
         // A followed 301/302 turns the POST into a GET whose 200 would look like a delivery.

@@ -1,6 +1,7 @@
 /**
- * One aggregation pass: read the batches ingested since the watermark (in
- * commit order), merge their packets into the flow table, score every new or
+ * One aggregation pass: read the batches ingested since the watermark (each
+ * agent's in capture order, see batch_selection.ts; the rest in commit
+ * order), merge their packets into the flow table, score every new or
  * changed flow, write them to `traffic_data`, store the flow table and move
  * the watermark, all in one transaction. A pass killed at any point leaves
  * nothing behind, and the next pass redoes it with the same result.
@@ -13,11 +14,14 @@ import { getLogger } from "@logtape/logtape";
 import { LOG_ROOT } from "@traffic-analyzer/shared";
 import {
   deleteBatchPacketColumns,
+  markBatchesAggregated,
   readAggregatorProgress,
   readFlowTableState,
   readIngestHorizon,
-  readReadyBatches,
+  readPendingBatches,
+  readStreamPositions,
   saveAggregatorProgress,
+  saveStreamPositions,
   type Sql,
   tryLockAggregator,
 } from "@traffic-analyzer/shared/db";
@@ -29,6 +33,7 @@ import {
 import { type FlowScorer, PassFlowWriter } from "./pass_flow_writer.ts";
 import { readPassPackets } from "./read_pass_packets.ts";
 import { INCIDENT_WINDOW_SEC, PassIncidents } from "./pass_incidents.ts";
+import { selectPassBatches } from "./batch_selection.ts";
 
 export type { FlowScorer };
 
@@ -59,6 +64,14 @@ export interface AggregationPassOptions {
    * @default 250_000
    */
   maxPackets?: number;
+  /**
+   * REORDER_WAIT: longest a missing batch of an agent's capture holds that
+   * capture's later batches back (see batch_selection.ts); then they are
+   * merged without it, and it is merged late if it comes. Also how long
+   * after the last packets packet time starts to follow the wall clock.
+   * @default 120_000
+   */
+  reorderWaitMs?: number;
   /** Flow timeouts and windows. @default the flow table's defaults */
   flowTableOptions?: FlowTableOptions;
   /** Flows scored per model call. @default 4096 */
@@ -131,6 +144,12 @@ export interface AggregationPassResult {
   flowsWritten: number;
   /** Incidents this pass opened. */
   incidentsOpened: number;
+  /** Batches merged after a later batch of their stream (see batch_selection.ts). */
+  lateBatches: number;
+  /** Gaps in a stream this pass stopped waiting for. */
+  skippedGaps: number;
+  /** Batches held back behind a missing earlier batch of their stream. */
+  heldBatches: number;
   durationMs: number;
   /** More batches were ready than this pass took: run the next one at once. */
   more: boolean;
@@ -145,6 +164,15 @@ export interface AggregationPassResult {
  */
 const MERGE_SLICE_PACKETS = 8192;
 
+/** Most batches one pass merges (their ids travel in a few statements). */
+const MAX_PASS_BATCHES = 10_000;
+
+/**
+ * Pending batches a pass looks at, in commit order: more than it takes, so a
+ * stream held back behind a gap does not hide the batches after it.
+ */
+const PENDING_BATCHES_READ = 50_000;
+
 /** Runs one pass. Safe to call from several processes at once. */
 export async function runAggregationPass(
   options: AggregationPassOptions,
@@ -153,6 +181,7 @@ export async function runAggregationPass(
   const maxPackets = options.maxPackets ?? 250_000;
   const scoreBatchSize = options.scoreBatchSize ?? 4096;
   const { sql, scorer } = options;
+  const reorderWaitMs = options.reorderWaitMs ?? 120_000;
 
   const horizon = await readIngestHorizon(sql);
   return await sql.begin(async (txRaw) => {
@@ -164,6 +193,9 @@ export async function runAggregationPass(
       packets: 0,
       flowsWritten: 0,
       incidentsOpened: 0,
+      lateBatches: 0,
+      skippedGaps: 0,
+      heldBatches: 0,
       durationMs: performance.now() - started,
       more: false,
       cache: null,
@@ -206,15 +238,33 @@ export async function runAggregationPass(
     // flow this pass reports is new there, and can go in by COPY.
     const maybeStored = options.copyNewFlows ? table.uids() : null;
 
-    const batches = await readReadyBatches(tx, {
+    const pending = await readPendingBatches(tx, {
       afterBatchId: progress.lastBatchId,
       horizon,
-      maxRecords: maxPackets,
+      limit: PENDING_BATCHES_READ,
     });
-    const packets = await readPassPackets(tx, {
-      afterBatchId: progress.lastBatchId,
-      batches,
-    });
+    const streams = new Map<string, { agentId: string; stream: string }>();
+    for (const batch of pending) {
+      if (batch.stream !== null) {
+        streams.set(`${batch.agentId}\u0000${batch.stream}`, {
+          agentId: batch.agentId,
+          stream: batch.stream,
+        });
+      }
+    }
+    const selection = selectPassBatches(
+      pending,
+      await readStreamPositions(tx, [...streams.values()]),
+      {
+        afterBatchId: progress.lastBatchId,
+        horizon,
+        maxRecords: maxPackets,
+        maxBatches: MAX_PASS_BATCHES,
+        reorderWaitMs,
+      },
+    );
+    const { batches } = selection;
+    const packets = await readPassPackets(tx, { batches });
     step("read");
 
     const incidents = new PassIncidents({
@@ -250,16 +300,19 @@ export async function runAggregationPass(
         await writer.add(table.expire(table.nowSec));
         flowClock = table.nowSec;
         flowClockWall = new Date(options.nowMs);
-      } else if (flowClock !== null && flowClockWall !== null) {
-        // No new packets: let packet time follow the wall clock from the last
-        // packet on, so live flows end once their traffic stops, while a
-        // replayed old capture still expires by its own timestamps.
-        const elapsedSec = Math.max(0, (options.nowMs - flowClockWall.getTime()) / 1000);
-        if (elapsedSec > 0) {
-          await writer.add(table.expire(flowClock + elapsedSec));
-          flowClock = table.nowSec;
-          flowClockWall = new Date(options.nowMs);
-        }
+      } else if (flowClock !== null && flowClockWall !== null && selection.held === 0) {
+        // No new packets: let packet time follow the wall clock, so live flows
+        // end once their traffic stops, while a replayed old capture still
+        // expires by its own timestamps. It follows from REORDER_WAIT after
+        // the last packets came, not at once: until then more of the same
+        // capture may still come (an agent restarting, an upload in flight),
+        // and ending flows or fixing their context early would make them
+        // differ from an uninterrupted run. Not at all while batches are held
+        // back: their packets exist, and carry the time on. The last pass
+        // with packets stays the anchor (flowClock, flowClockWall).
+        const followSec = (options.nowMs - flowClockWall.getTime() - reorderWaitMs) / 1000;
+        const target = flowClock + followSec;
+        if (followSec > 0 && target > table.nowSec) await writer.add(table.expire(target));
       }
       await writer.add(table.takeChanged());
       step("merged");
@@ -273,11 +326,10 @@ export async function runAggregationPass(
     const { opened: incidentsOpened } = await incidents.record(tx);
     step("written");
 
-    const last = batches.at(-1);
     const stateVersion = progress.stateVersion + 1;
     const durationMs = performance.now() - started;
     await saveAggregatorProgress(tx, {
-      lastBatchId: last?.id ?? progress.lastBatchId,
+      lastBatchId: selection.watermark,
       stateVersion,
       flowClock,
       flowClockWall,
@@ -286,8 +338,12 @@ export async function runAggregationPass(
       passPackets: packets.count,
       passFlows: flowsWritten,
       instanceId,
+      lateBatches: selection.lateBatches,
+      skippedGaps: selection.skippedGaps,
     });
-    if (last !== undefined) await deleteBatchPacketColumns(tx, last.id);
+    await markBatchesAggregated(tx, selection.markAggregated);
+    await saveStreamPositions(tx, selection.positions);
+    await deleteBatchPacketColumns(tx, batches.map((batch) => batch.id));
     step("saved");
     return {
       skipped: false,
@@ -296,8 +352,11 @@ export async function runAggregationPass(
       packets: packets.count,
       flowsWritten,
       incidentsOpened,
+      lateBatches: selection.lateBatches,
+      skippedGaps: selection.skippedGaps,
+      heldBatches: selection.held,
       durationMs,
-      more: batches.more,
+      more: selection.more,
       cache: { stateVersion, table },
     };
   }) as AggregationPassResult;

@@ -39,6 +39,11 @@ export interface AggregatorServiceOptions {
   clock?: () => number;
   /** Flow timeouts and windows. */
   flowTableOptions?: FlowTableOptions;
+  /**
+   * REORDER_WAIT: see `AggregationPassOptions.reorderWaitMs`.
+   * @default 4 × intervalMs
+   */
+  reorderWaitMs?: number;
   /** See `AggregationPassOptions.copyNewFlows` (PostgreSQL only). @default false */
   copyNewFlows?: boolean;
   /** See `AggregationPassOptions.alertMinScore` (ALERT_MIN_SCORE). @default 0.5 */
@@ -106,6 +111,7 @@ export class AggregatorService {
       instanceId: options.instanceId ?? Deno.hostname(),
       standbyMs: options.standbyMs ?? intervalMs * 2.5,
       maxBackoffMs: Math.max(intervalMs, options.maxBackoffMs ?? 300_000),
+      reorderWaitMs: options.reorderWaitMs ?? intervalMs * 4,
       sql: options.sql,
       scorer: options.scorer,
       flowTableOptions: options.flowTableOptions,
@@ -127,6 +133,7 @@ export class AggregatorService {
       enricher: this.#options.enricher,
       instanceId: this.#options.instanceId,
       standbyMs: this.#options.standbyMs,
+      reorderWaitMs: this.#options.reorderWaitMs,
     });
     this.#running = pass;
     try {
@@ -142,6 +149,19 @@ export class AggregatorService {
             flows: result.flowsWritten,
             incidents: result.incidentsOpened,
             ms: Math.round(result.durationMs),
+          },
+        );
+      }
+      if (result.skippedGaps > 0 || result.lateBatches > 0) {
+        // Merged out of capture order: the flows of those packets may differ
+        // from an in-order merge (README, Guarantees).
+        log.warn(
+          "Pass merged out of capture order: stopped waiting for {gaps} missing batches " +
+            "after {waitMs} ms (REORDER_WAIT), merged {late} batches late",
+          {
+            gaps: result.skippedGaps,
+            late: result.lateBatches,
+            waitMs: this.#options.reorderWaitMs,
           },
         );
       }

@@ -11,9 +11,9 @@
  * @module
  */
 import {
+  type PendingBatch,
   readBatchPacketColumns,
   readBatchPackets,
-  type ReadyBatch,
   type Sql,
 } from "@traffic-analyzer/shared/db";
 import type { FlowPacket } from "@traffic-analyzer/shared/flow";
@@ -25,10 +25,8 @@ import {
 
 /** Options for {@link readPassPackets}. */
 export interface ReadPassPacketsOptions {
-  /** The watermark the batches follow. */
-  afterBatchId: number;
-  /** The batches, in id order, contiguous after the watermark. */
-  batches: readonly ReadyBatch[];
+  /** The batches, in the order the pass merges them (ties in capture time go to the earlier). */
+  batches: readonly Pick<PendingBatch, "id" | "agentId">[];
 }
 
 /** What a pass read. */
@@ -68,11 +66,7 @@ export async function readPassPackets(
   options: ReadPassPacketsOptions,
 ): Promise<PassPackets> {
   const { batches } = options;
-  const last = batches.at(-1);
-  const blocks = last === undefined ? new Map<number, Uint8Array>() : await readBatchPacketColumns(
-    tx,
-    { afterBatchId: options.afterBatchId, lastBatchId: last.id },
-  );
+  const blocks = await readBatchPacketColumns(tx, batches.map((batch) => batch.id));
   const sources = new Map<number, BatchSource>();
   const missing: number[] = [];
   for (const batch of batches) {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { openTestDatabase } from "@traffic-analyzer/shared/db/testing";
 import {
   deleteBatchPacketColumns,
-  readReadyBatches,
+  readPendingBatches,
   type Sql,
   storePacketBatch,
 } from "@traffic-analyzer/shared/db";
@@ -45,15 +45,12 @@ function expected(stored: PacketRecord[][], agentOf: (batch: number) => string):
 async function readAll(sql: Sql) {
   return await sql.begin(async (txRaw) => {
     const tx = txRaw as unknown as Sql;
-    const ready = await readReadyBatches(tx, {
+    const ready = await readPendingBatches(tx, {
       afterBatchId: 0,
       horizon: Number.MAX_SAFE_INTEGER,
-      maxRecords: 1_000_000,
+      limit: 1_000,
     });
-    const read = await readPassPackets(tx, {
-      afterBatchId: 0,
-      batches: ready,
-    });
+    const read = await readPassPackets(tx, { batches: ready });
     // Odd slices, so slice boundaries fall anywhere. A slice's records are
     // reused for the next, so each is copied as it comes.
     const slices: PacketRecord[][] = [];
@@ -130,7 +127,7 @@ Deno.test("batches that follow one another in time are read in order", async () 
   assert.deepEqual(read.packets, expected(stored, () => "agent"));
 });
 
-Deno.test("blocks are deleted up to the watermark only", async () => {
+Deno.test("blocks are deleted for the batches a pass took only", async () => {
   await db.sql`truncate ingest_batches, raw_packets, batch_packet_columns`;
   for (const [i, records] of batches().entries()) {
     await storePacketBatch(db.sql, {
@@ -142,7 +139,7 @@ Deno.test("blocks are deleted up to the watermark only", async () => {
   }
   const ids = (await db.sql<{ id: number }[]>`select id from ingest_batches order by id`)
     .map((r) => r.id);
-  await deleteBatchPacketColumns(db.sql, ids[1]);
+  await deleteBatchPacketColumns(db.sql, [ids[0], ids[1]]);
   const left = await db.sql<{ batch_id: number }[]>`select batch_id from batch_packet_columns`;
   assert.deepEqual(left.map((r) => r.batch_id), [ids[2]]);
 });

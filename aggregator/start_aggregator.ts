@@ -72,6 +72,7 @@ export async function startAggregator(
     intervalMs: config.aggregateIntervalMs,
     rawRetentionDays: config.rawRetentionDays,
     alertMinScore: config.alertMinScore,
+    reorderWaitMs: config.reorderWaitMs,
     // PGlite's socket server does not carry COPY FROM STDIN.
     copyNewFlows: options.kind === "postgres",
   });

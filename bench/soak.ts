@@ -149,7 +149,7 @@ async function main(args: string[]): Promise<void> {
     await waitFor("the aggregator to catch up", async () => {
       const [row]: [{ behind: number }] = await sql`
         select count(*)::int as behind from ingest_batches
-        where id > (select last_batch_id from aggregator_progress)`;
+        where id > (select last_batch_id from aggregator_progress) and not aggregated`;
       return row.behind === 0;
     }, 300_000);
     const [stored]: [{ packets: number; flows: number }] = await sql`

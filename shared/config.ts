@@ -57,6 +57,7 @@ export interface Config {
   databaseUrl: string | null;
   dbPoolSize: number;
   aggregateIntervalMs: number;
+  reorderWaitMs: number;
   rawRetentionDays: number;
   alertMinScore: number;
   host: string;
@@ -176,6 +177,16 @@ export const CONFIG_SPECS: readonly ConfigSpec[] = [
     default: "30s",
     usedBy: "aggregator",
     help: "Time between aggregation passes.",
+  },
+  {
+    key: "reorderWaitMs",
+    env: "REORDER_WAIT",
+    flag: "reorder-wait",
+    kind: { type: "durationMs", minMs: 0, maxMs: DAY },
+    default: "2m",
+    usedBy: "aggregator",
+    help: "Longest a missing batch of an agent's capture holds its later batches back, and the " +
+      "quiet after which packet time follows the wall clock (README, Guarantees).",
   },
   {
     key: "rawRetentionDays",

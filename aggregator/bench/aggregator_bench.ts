@@ -253,13 +253,20 @@ async function passCase(path: string, modelPath: string, packets: number): Promi
       let stored = 0;
       let batchNumber = 0;
       const inFlight = new Set<Promise<void>>();
+      let position = 0;
       const store = async (records: PacketRecord[]) => {
         const key = `bench-${batchNumber++}`;
+        // Each batch's place in the capture, as the agent sends it: stored
+        // several at once, they commit out of order, and the pass puts them
+        // back in capture order.
+        const order = { stream: "file-bench", sequence: position };
+        position += records.length;
         const storing = storePacketBatch(db.sql, {
           agentId: "bench",
           idempotencyKey: key,
           bodySha256: key,
           records,
+          order,
         }).then((result) => {
           if (result.status !== "stored") throw new Error(`batch ${key} was ${result.status}`);
           stored += result.stored;

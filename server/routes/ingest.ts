@@ -17,6 +17,12 @@ import {
   readIngestBatch,
 } from "../ingest_batch_body.ts";
 import { bearerTokenAuth } from "../bearer_auth.ts";
+import {
+  BATCH_SEQUENCE_HEADER,
+  BATCH_STREAM_HEADER,
+  BatchOrderHeadersSchema,
+  readBatchOrder,
+} from "../batch_order_headers.ts";
 import type { ServerMetrics } from "../server_metrics.ts";
 import { createRouter, type Router } from "./_router.ts";
 
@@ -69,10 +75,17 @@ function ingestHandler(options: IngestRoutesOptions) {
       const idempotencyKey = optionalHeader(c, "Idempotency-Key") ??
         `auto-${crypto.randomUUID()}`;
       const agentId = optionalHeader(c, "X-Agent-Id") ?? "unknown";
+      const order = readBatchOrder((name) => c.req.header(name));
       const { batch, bodySha256 } = await readIngestBatch(c.req.raw, limits);
       let stored;
       try {
-        stored = await storeColumnarBatch(sql, { agentId, idempotencyKey, bodySha256, batch });
+        stored = await storeColumnarBatch(sql, {
+          agentId,
+          idempotencyKey,
+          bodySha256,
+          batch,
+          order,
+        });
       } catch (error) {
         // A value the table's column cannot hold (found while encoding the COPY).
         if (error instanceof RawPacketCopyError) {
@@ -125,12 +138,17 @@ export function ingestRoutes(options: IngestRoutesOptions): Router {
     summary: "Ingest a batch of packet records",
     description: "A JSON array of packet records, or an Arrow IPC stream of them as " +
       "columns (what the agent sends), optionally `Content-Encoding: gzip` or `zstd`. " +
-      "Stored in one transaction; an `Idempotency-Key` makes it exactly-once.",
+      "Stored in one transaction; an `Idempotency-Key` makes it exactly-once. " +
+      `\`${BATCH_STREAM_HEADER}\` and \`${BATCH_SEQUENCE_HEADER}\` (both or neither) place ` +
+      "the batch in its agent's capture: the aggregator merges each stream's batches in " +
+      "that order, whatever order they arrive in.",
     security: [{ ingestBearer: [] }],
     request: {
       headers: z.object({
         "idempotency-key": z.string().optional(),
         "x-agent-id": z.string().optional(),
+        "x-batch-stream": BatchOrderHeadersSchema.shape.stream,
+        "x-batch-sequence": BatchOrderHeadersSchema.shape.sequence,
       }),
       body: {
         content: {
@@ -146,7 +164,8 @@ export function ingestRoutes(options: IngestRoutesOptions): Router {
       },
       400: {
         description:
-          "Bad JSON or Arrow, bad compression, or a schema violation (names record and field)",
+          "Bad JSON or Arrow, bad compression, a schema violation (names record and field), " +
+          "or a bad batch order header (names it)",
       },
       401: { description: "Missing or invalid bearer token" },
       409: { description: "Idempotency-Key reused with a different body" },

@@ -1,6 +1,7 @@
 /**
- * The aggregator's reads and writes: batches past the watermark in commit
- * order, their packets, flow upserts, the watermark itself and the status
+ * The aggregator's reads and writes: batches past the watermark (in commit
+ * order, with their place in their agent's capture), where each stream
+ * stands, their packets, flow upserts, the watermark itself and the status
  * shown by `/health`.
  *
  * @module
@@ -111,50 +112,129 @@ export async function readIngestHorizon(sql: Sql): Promise<number> {
   }) as number;
 }
 
-/** A batch ready to aggregate. */
-export interface ReadyBatch {
+/**
+ * A batch stored and not aggregated yet, with what decides when a pass may
+ * take it: its place in its agent's capture, when it carries one (see
+ * `BatchOrder`), and how long it has waited.
+ */
+export interface PendingBatch {
   id: number;
   recordCount: number;
   /** The agent that sent the batch (`X-Agent-Id`): flows are kept apart per agent. */
   agentId: string;
+  /** The stream it belongs to, or null for a batch without an order. */
+  stream: string | null;
+  /** Position of its first packet in the stream, or null. */
+  sequence: number | null;
+  /** Milliseconds since it was stored, by the database's clock. */
+  ageMs: number;
 }
 
-/** Options for {@link readReadyBatches}. */
-export interface ReadReadyBatchesOptions {
-  /** The last batch the previous pass took. */
+/** Options for {@link readPendingBatches}. */
+export interface ReadPendingBatchesOptions {
+  /** The watermark: every batch up to it is aggregated. */
   afterBatchId: number;
   /** From {@link readIngestHorizon}: take no batch above it. */
   horizon: number;
-  /** Stop after this many records (whole batches; at least one batch). */
-  maxRecords: number;
+  /** Most batches read. */
+  limit: number;
 }
 
-/** Batches taken by one pass; `more` says whether others were left for the next. */
-export type ReadyBatches = ReadyBatch[] & { more: boolean };
+/** Pending batches in id (= commit) order; `truncated` when more were left beyond `limit`. */
+export type PendingBatches = PendingBatch[] & { truncated: boolean };
 
-/** Batches past the watermark and up to the horizon, in id (= commit) order. */
-export async function readReadyBatches(
+/**
+ * Batches past the watermark and up to the horizon that no pass took yet, in
+ * id (= commit) order, at most `limit`.
+ */
+export async function readPendingBatches(
   tx: Sql,
-  options: ReadReadyBatchesOptions,
-): Promise<ReadyBatches> {
-  const rows = await tx<{ id: number; record_count: number; agent_id: string }[]>`
-    select id, record_count, agent_id from ingest_batches
-    where id > ${options.afterBatchId} and id <= ${options.horizon}
+  options: ReadPendingBatchesOptions,
+): Promise<PendingBatches> {
+  const rows = await tx<{
+    id: number;
+    record_count: number;
+    agent_id: string;
+    stream: string | null;
+    sequence: number | null;
+    age_ms: number;
+  }[]>`
+    select id, record_count, agent_id, stream, sequence,
+      greatest(0, extract(epoch from now() - received_at) * 1000)::float8 as age_ms
+    from ingest_batches
+    where id > ${options.afterBatchId} and id <= ${options.horizon} and not aggregated
     order by id
-    limit 10001`;
-  const out = Object.assign([] as ReadyBatch[], { more: rows.length > 10000 });
-  let records = 0;
-  for (const row of rows) {
-    if (
-      out.length === 10000 || (out.length > 0 && records + row.record_count > options.maxRecords)
-    ) {
-      out.more = true;
-      break;
-    }
-    out.push({ id: row.id, recordCount: row.record_count, agentId: row.agent_id });
-    records += row.record_count;
+    limit ${options.limit + 1}`;
+  const out = Object.assign([] as PendingBatch[], { truncated: rows.length > options.limit });
+  for (const row of rows.slice(0, options.limit)) {
+    out.push({
+      id: row.id,
+      recordCount: row.record_count,
+      agentId: row.agent_id,
+      stream: row.stream,
+      sequence: row.sequence === null ? null : Number(row.sequence),
+      ageMs: row.age_ms,
+    });
   }
   return out;
+}
+
+/** One stream's position: where the next batch to merge starts. */
+export interface StreamPosition {
+  agentId: string;
+  stream: string;
+  nextSequence: number;
+  /** Milliseconds since the stream last moved, by the database's clock (when read). */
+  sinceMovedMs?: number;
+}
+
+/** Where the given streams stand; a stream never merged before is absent. */
+export async function readStreamPositions(
+  tx: Sql,
+  streams: readonly { agentId: string; stream: string }[],
+): Promise<StreamPosition[]> {
+  if (streams.length === 0) return [];
+  const rows = await tx<
+    { agent_id: string; stream: string; next_sequence: number; since_moved_ms: number }[]
+  >`
+    select s.agent_id, s.stream, s.next_sequence,
+      greatest(0, extract(epoch from now() - s.updated_at) * 1000)::float8 as since_moved_ms
+    from aggregator_streams s
+    join unnest(${pgArrayColumn(streams, "agentId")}::text::text[],
+      ${pgArrayColumn(streams, "stream")}::text::text[]) as k(agent_id, stream)
+      on s.agent_id = k.agent_id and s.stream = k.stream`;
+  return rows.map((row) => ({
+    agentId: row.agent_id,
+    stream: row.stream,
+    nextSequence: Number(row.next_sequence),
+    sinceMovedMs: row.since_moved_ms,
+  }));
+}
+
+/** Records where streams stand after a pass, inside its transaction. */
+export async function saveStreamPositions(
+  tx: Sql,
+  positions: readonly StreamPosition[],
+): Promise<void> {
+  if (positions.length === 0) return;
+  await tx`
+    insert into aggregator_streams (agent_id, stream, next_sequence)
+    select * from unnest(${pgArrayColumn(positions, "agentId")}::text::text[],
+      ${pgArrayColumn(positions, "stream")}::text::text[],
+      ${pgArrayColumn(positions, "nextSequence")}::text::int8[])
+    on conflict (agent_id, stream) do update set
+      next_sequence = excluded.next_sequence, updated_at = now()`;
+}
+
+/**
+ * Marks batches taken by a pass above its new watermark (batches held back
+ * below them keep the watermark down), so no later pass takes them again.
+ */
+export async function markBatchesAggregated(tx: Sql, batchIds: readonly number[]): Promise<void> {
+  if (batchIds.length === 0) return;
+  await tx`
+    update ingest_batches set aggregated = true
+    where id in (select unnest(${"{" + batchIds.join(",") + "}"}::text::int8[]))`;
 }
 
 /**
@@ -225,7 +305,7 @@ export async function readAggregatorStatus(sql: Sql): Promise<AggregatorStatusRo
       coalesce(sum(b.record_count), 0)::int8 as lag_packets,
       extract(epoch from now() - min(b.received_at))::float8 as lag_sec
     from aggregator_progress p
-    left join ingest_batches b on b.id > p.last_batch_id
+    left join ingest_batches b on b.id > p.last_batch_id and not b.aggregated
     where p.id = 1
     group by p.id`;
   return {
@@ -477,6 +557,10 @@ export interface ProgressUpdate {
   passFlows: number;
   /** The instance running the pass, or null when it does not say. */
   instanceId: string | null;
+  /** Batches merged after a later batch of their stream. @default 0 */
+  lateBatches?: number;
+  /** Gaps in a stream the pass stopped waiting for. @default 0 */
+  skippedGaps?: number;
 }
 
 /** Advances the watermark and stores the flow table, inside the pass's transaction. */
@@ -494,6 +578,8 @@ export async function saveAggregatorProgress(tx: Sql, update: ProgressUpdate): P
       last_pass_packets = ${update.passPackets},
       last_pass_flows = ${update.passFlows},
       packets_aggregated = packets_aggregated + ${update.passPackets},
-      flows_written = flows_written + ${update.passFlows}
+      flows_written = flows_written + ${update.passFlows},
+      late_batches = late_batches + ${update.lateBatches ?? 0},
+      skipped_gaps = skipped_gaps + ${update.skippedGaps ?? 0}
     where id = 1`;
 }

@@ -1,21 +1,27 @@
 /**
  * The aggregator's side of `batch_packet_columns` (migrations/004): the
- * packet column blocks of a range of batches, and their deletion once the
- * pass that aggregated them commits.
+ * packet column blocks of the batches a pass takes, and their deletion once
+ * the pass that aggregated them commits.
  *
  * @module
  */
 import { Buffer } from "node:buffer";
 import type { Sql } from "./open_database.ts";
+import { pgArrayLiteral } from "./pg_array_literal.ts";
 
-/** A range of batches: ids above `afterBatchId`, up to and including `lastBatchId`. */
-export interface BatchIdRange {
-  afterBatchId: number;
-  lastBatchId: number;
+/** The smallest and largest of some ids (they bound the scan). */
+function idRange(batchIds: readonly number[]): { min: number; max: number } {
+  let min = batchIds[0];
+  let max = batchIds[0];
+  for (const id of batchIds) {
+    if (id < min) min = id;
+    if (id > max) max = id;
+  }
+  return { min, max };
 }
 
 /**
- * The blocks of the batches in `range` that have one, by batch id. Batches
+ * The blocks of the given batches that have one, by batch id. Batches
  * stored without a block (before migration 004) are simply absent.
  *
  * The blocks travel as base64 text: postgres.js receives bytea as hex, twice
@@ -26,22 +32,34 @@ export interface BatchIdRange {
  */
 export async function readBatchPacketColumns(
   tx: Sql,
-  range: BatchIdRange,
+  batchIds: readonly number[],
 ): Promise<Map<number, Uint8Array>> {
-  if (range.lastBatchId <= range.afterBatchId) return new Map();
+  if (batchIds.length === 0) return new Map();
+  const { min, max } = idRange(batchIds);
   const blocks = new Map<number, Uint8Array>();
   // Each block is decoded as its row arrives, while the server sends the next.
   // PostgreSQL breaks base64 into 76-character lines; Buffer skips the line breaks.
+  // The range lets the primary key narrow the scan; the set picks the ids in it
+  // (a pass can leave batches of the range for later, see aggregator/batch_selection.ts).
   await tx<{ batch_id: number; block: string }[]>`
     select batch_id, encode(block, 'base64') as block from batch_packet_columns
-    where batch_id > ${range.afterBatchId} and batch_id <= ${range.lastBatchId}`
+    where batch_id between ${min} and ${max}
+      and batch_id in (select unnest(${pgArrayLiteral(batchIds)}::text::int8[]))`
     .forEach((row) => {
       blocks.set(row.batch_id, Buffer.from(row.block, "base64"));
     });
   return blocks;
 }
 
-/** Deletes the blocks of batches up to `lastBatchId`: the pass that read them commits them done. */
-export async function deleteBatchPacketColumns(tx: Sql, lastBatchId: number): Promise<void> {
-  await tx`delete from batch_packet_columns where batch_id <= ${lastBatchId}`;
+/** Deletes the blocks of the given batches: the pass that read them commits them done. */
+export async function deleteBatchPacketColumns(
+  tx: Sql,
+  batchIds: readonly number[],
+): Promise<void> {
+  if (batchIds.length === 0) return;
+  const { min, max } = idRange(batchIds);
+  await tx`
+    delete from batch_packet_columns
+    where batch_id between ${min} and ${max}
+      and batch_id in (select unnest(${pgArrayLiteral(batchIds)}::text::int8[]))`;
 }

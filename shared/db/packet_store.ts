@@ -25,6 +25,22 @@ export interface PacketBatch {
   bodySha256: string;
   /** The records, already validated. */
   records: PacketRecord[];
+  /** Its place in the agent's capture; null keeps the commit order. @default null */
+  order?: BatchOrder | null;
+}
+
+/**
+ * Where a batch stands in its agent's capture: the stream it belongs to (a
+ * capture file, or the agent's live capture) and the position of its first
+ * packet there. The next batch of the stream starts at `sequence` plus this
+ * batch's packet count; the aggregator merges a stream's batches in that
+ * order, whatever order they were stored in.
+ */
+export interface BatchOrder {
+  /** Names the stream within the agent: 1 to 100 printable ASCII characters. */
+  stream: string;
+  /** Position of the batch's first packet in the stream, from 0. */
+  sequence: number;
 }
 
 /** What happened to a batch. */
@@ -82,6 +98,8 @@ export interface ColumnarPacketBatch {
   bodySha256: string;
   /** The packets, already validated. */
   batch: ColumnarBatch;
+  /** Its place in the agent's capture; null keeps the commit order. @default null */
+  order?: BatchOrder | null;
 }
 
 /**
@@ -101,6 +119,7 @@ export async function storePacketBatch(
     idempotencyKey: batch.idempotencyKey,
     bodySha256: batch.bodySha256,
     batch: builder.build(),
+    order: batch.order ?? null,
   }, options);
 }
 
@@ -142,9 +161,10 @@ export async function storeColumnarBatch(
     const [created]: [{ id: number }?] = await tx`
       with batch as (
         insert into ingest_batches
-          (agent_id, idempotency_key, record_count, body_sha256, content_sha256)
+          (agent_id, idempotency_key, record_count, body_sha256, content_sha256, stream, sequence)
         values (${input.agentId}, ${input.idempotencyKey}, ${input.batch.count},
-          ${input.bodySha256}, ${contentSha256})
+          ${input.bodySha256}, ${contentSha256}, ${input.order?.stream ?? null},
+          ${input.order?.sequence ?? null})
         on conflict (idempotency_key) do nothing
         returning id
       ), block as (

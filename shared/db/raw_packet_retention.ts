@@ -64,7 +64,7 @@ export async function dropExpiredRawPackets(
         select count(*)::int8 as n
         from ingest_batches b, aggregator_progress p
         where b.received_at < ${dayEnd}
-          and b.id > p.last_batch_id`;
+          and b.id > p.last_batch_id and not b.aggregated`;
       if (pending.n > 0) {
         result.kept.push({ partition: name, reason: `${pending.n} batches not yet aggregated` });
         continue;

@@ -71,7 +71,8 @@ export async function openTestDatabase(): Promise<TestDatabase> {
     schema,
     async truncate() {
       await db.sql`
-        truncate ingest_batches, raw_packets, batch_packet_columns, traffic_data restart identity`;
+        truncate ingest_batches, raw_packets, batch_packet_columns, traffic_data,
+          aggregator_streams restart identity`;
       await db.sql`truncate incidents, incident_flows restart identity`;
       await db.sql`delete from aggregator_progress`;
       await db.sql`insert into aggregator_progress default values`;
