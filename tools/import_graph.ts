@@ -24,12 +24,15 @@ export const REPO_ROOT: string = resolve(dirname(new URL(import.meta.url).pathna
 /** Folders that are not the project's own source. */
 const SKIPPED_FOLDERS = new Set(["vendor", "data", "logs", "node_modules", ".git", "dist"]);
 
+/** What comes just before a string that is a specifier. */
+const SPECIFIER_PLACE = /(?:\bfrom|\bimport|\bimport\s*\(|\bURL\s*\()\s*$/;
+
 /**
- * Replaces comments with spaces, keeping strings (and so specifiers) intact and
- * line numbers unchanged, so that an `import("x")` in a JSDoc example is not
- * taken for an import.
+ * Removes comments and the text of strings that are not specifiers, so that
+ * an `import("x")` in a JSDoc example or in a string is not taken for an
+ * import.
  */
-export function stripComments(source: string): string {
+export function stripNonCode(source: string): string {
   let out = "";
   let i = 0;
   while (i < source.length) {
@@ -55,7 +58,9 @@ export function stripComments(source: string): string {
         i++;
       }
       i++;
-      out += source.slice(start, i);
+      // A string in a specifier's place is kept; any other is emptied, so
+      // that code quoted in a string is not taken for an import either.
+      out += SPECIFIER_PLACE.test(out.slice(-40)) ? source.slice(start, i) : c + c;
       continue;
     }
     out += c;
@@ -72,7 +77,7 @@ const URL_IMPORT =
 
 /** The specifiers a TypeScript source imports, in order of appearance (duplicates removed). */
 export function importSpecifiers(source: string): string[] {
-  const code = stripComments(source);
+  const code = stripNonCode(source);
   const found = new Set<string>();
   for (const pattern of [STATIC_FROM, BARE_IMPORT, DYNAMIC_IMPORT, URL_IMPORT]) {
     for (const match of code.matchAll(pattern)) found.add(match[1]);
@@ -115,13 +120,18 @@ export function localImports(
   });
 }
 
-/** Every repository-relative path in `paths` plus everything they import locally, transitively. */
+/**
+ * Every repository-relative path in `paths` plus everything they import
+ * locally, transitively. `cache` keeps each file's imports between calls.
+ */
 export function localClosure(
   paths: readonly string[],
-  options: { root?: string; exports?: Map<string, string> } = {},
+  options: { root?: string; exports?: Map<string, string>; cache?: Map<string, LocalImport[]> } =
+    {},
 ): Set<string> {
   const root = options.root ?? REPO_ROOT;
   const exports = options.exports ?? workspaceExports(root);
+  const imports = options.cache ?? new Map<string, LocalImport[]>();
   const seen = new Set<string>();
   const pending = [...paths];
   while (pending.length > 0) {
@@ -129,8 +139,13 @@ export function localClosure(
     if (seen.has(path)) continue;
     seen.add(path);
     if (!/\.(ts|tsx|js|mjs)$/.test(path)) continue;
-    for (const found of localImports(path, { root, exports })) {
-      if (found.path !== null && !seen.has(found.path)) pending.push(found.path);
+    let found = imports.get(path);
+    if (found === undefined) {
+      found = localImports(path, { root, exports });
+      imports.set(path, found);
+    }
+    for (const { path: target } of found) {
+      if (target !== null && !seen.has(target)) pending.push(target);
     }
   }
   return seen;

@@ -7,7 +7,13 @@
  * is added to the list, instead of slowing the unit loop down unnoticed.
  */
 import assert from "node:assert/strict";
-import { localClosure, REPO_ROOT, sourceFiles, workspaceExports } from "./import_graph.ts";
+import {
+  localClosure,
+  type LocalImport,
+  REPO_ROOT,
+  sourceFiles,
+  workspaceExports,
+} from "./import_graph.ts";
 
 /** Code that starts a process (tshark, tcpdump, `ip netns`, a server) or loads libpcap (live capture). */
 const SPAWNS = /\bDeno\.(?:Command|run|dlopen)\b|["']node:child_process["']/;
@@ -44,6 +50,7 @@ Deno.test("no unit test spawns a process or loads a native library", () => {
   const exports = workspaceExports();
   const units = sourceFiles().filter((path) => TEST_FILE.test(path) && !isIgnored(path, ignores));
   assert.ok(units.length > 50, `only ${units.length} unit tests found`);
+  const cache = new Map<string, LocalImport[]>();
   const spawning = new Map<string, boolean>();
   const spawns = (path: string) => {
     let found = spawning.get(path);
@@ -55,7 +62,7 @@ Deno.test("no unit test spawns a process or loads a native library", () => {
     return found;
   };
   const offenders = units.flatMap((test) => {
-    const reached = [...localClosure([test], { exports })].filter(spawns);
+    const reached = [...localClosure([test], { exports, cache })].filter(spawns);
     return reached.length === 0 ? [] : [`${test} (through ${reached.join(", ")})`];
   });
   assert.deepEqual(
