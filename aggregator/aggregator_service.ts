@@ -26,7 +26,9 @@ const log = getLogger([LOG_ROOT, "aggregator"]);
 
 /** Options for {@link AggregatorService}. */
 export interface AggregatorServiceOptions {
+  /** The database. */
   sql: Sql;
+  /** Scores flows' feature vectors. */
   scorer: FlowScorer;
   /** Time between the end of one pass and the start of the next. @default 30_000 */
   intervalMs?: number;
@@ -83,6 +85,7 @@ export class AggregatorService {
   #cronAbort: AbortController | null = null;
   #status: AggregatorLoopStatus = { consecutiveFailures: 0, lastError: null, passes: 0 };
 
+  /** Creates the service; `start()` runs it. */
   constructor(options: AggregatorServiceOptions) {
     const intervalMs = options.intervalMs ?? 30_000;
     if (!(intervalMs >= 100)) {

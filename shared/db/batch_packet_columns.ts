@@ -10,7 +10,9 @@ import type { Sql } from "./open_database.ts";
 
 /** A range of batches: ids above `afterBatchId`, up to and including `lastBatchId`. */
 export interface BatchIdRange {
+  /** The range starts after this batch id. */
   afterBatchId: number;
+  /** The range ends with this batch id, included. */
   lastBatchId: number;
 }
 
