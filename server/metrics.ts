@@ -6,7 +6,8 @@
  * @module
  */
 
-type Labels = Record<string, string>;
+/** Label names and values of one series (e.g. `{ status: "200" }`). */
+export type Labels = Record<string, string>;
 
 function labelKey(labels: Labels): string {
   const keys = Object.keys(labels).sort();

@@ -38,7 +38,7 @@ export class RawPacketCopyError extends Error {
 }
 
 /** PostgreSQL types a packet field can be stored as. */
-type PgType =
+export type PgType =
   | "smallint"
   | "integer"
   | "bigint"

@@ -34,4 +34,5 @@ export {
   emptyFlowContext,
   type FlowContext,
 } from "./context_features.ts";
+export type { contextHandleBrand } from "./context_features.ts";
 export { FEATURE_NAMES, FEATURE_VERSION, flowFeatureVector } from "./feature_vector.ts";
