@@ -14,12 +14,12 @@ import {
   keptBatch,
   recordsOf,
   serverDatabase,
-  startTestServer,
   storedBatchKeys,
   storedRows,
   type TestServer,
   waitFor,
 } from "./_test_support.ts";
+import { startTestServer } from "./_process_test_support.ts";
 
 const TOKEN = "delivery-test-token";
 

@@ -21,7 +21,11 @@ import type { BatchSink } from "./delivery.ts";
  */
 export class DryRunSink implements BatchSink {
   readonly #format: WireFormat;
-  /** @param format WIRE_FORMAT to encode in. */
+  /**
+   * Creates a sink that encodes batches in `format` and sends nothing.
+   *
+   * @param format WIRE_FORMAT to encode in.
+   */
   constructor(format: WireFormat = "arrow") {
     this.#format = format;
   }

@@ -1,15 +1,13 @@
 import assert from "node:assert/strict";
 import { freePort } from "@traffic-analyzer/shared/testing";
 import {
-  runProgram,
   serverDatabase,
-  spawnAgent,
-  startTestServer,
   storedCount,
   type TestServer,
   waitFor,
   writeUniqueCapture,
 } from "./_test_support.ts";
+import { runProgram, spawnAgent, startTestServer } from "./_process_test_support.ts";
 import { Outbox } from "./outbox.ts";
 import type { OutboxStatus } from "./outbox.ts";
 import { unaccountedRecords } from "./agent_counters.ts";

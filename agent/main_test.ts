@@ -3,15 +3,17 @@ import { freePort } from "@traffic-analyzer/shared/testing";
 import {
   assertSameTimes,
   ROOT,
-  runProgram,
   serverDatabase,
-  spawnAgent,
-  startTestServer,
   storedRows,
   type TestServer,
-  tsharkTimestamps,
   waitFor,
 } from "./_test_support.ts";
+import {
+  runProgram,
+  spawnAgent,
+  startTestServer,
+  tsharkTimestamps,
+} from "./_process_test_support.ts";
 import { unaccountedRecords } from "./agent_counters.ts";
 import type { OutboxStatus } from "./outbox.ts";
 import { isLibpcapAvailable } from "./capture/mod.ts";

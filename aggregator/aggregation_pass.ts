@@ -44,7 +44,9 @@ const log = getLogger([LOG_ROOT, "aggregator"]);
  * only when the database says no other instance has run a pass since.
  */
 export interface FlowTableCache {
+  /** `aggregator_progress.state_version` the table was saved at. */
   stateVersion: number;
+  /** The flow table as the last pass left it. */
   table: FlowTable;
 }
 
@@ -139,8 +141,11 @@ export interface AggregationPassResult {
   skipped: boolean;
   /** Skipped because another instance is active (see `standbyMs`). */
   standby: boolean;
+  /** Ingest batches taken. */
   batches: number;
+  /** Packets merged. */
   packets: number;
+  /** Flows written to `traffic_data` (new or changed). */
   flowsWritten: number;
   /** Incidents this pass opened. */
   incidentsOpened: number;
@@ -150,6 +155,7 @@ export interface AggregationPassResult {
   skippedGaps: number;
   /** Batches held back behind a missing earlier batch of their stream. */
   heldBatches: number;
+  /** Wall time of the pass, ms. */
   durationMs: number;
   /** More batches were ready than this pass took: run the next one at once. */
   more: boolean;

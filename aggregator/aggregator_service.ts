@@ -27,7 +27,9 @@ const log = getLogger([LOG_ROOT, "aggregator"]);
 
 /** Options for {@link AggregatorService}. */
 export interface AggregatorServiceOptions {
+  /** The database. */
   sql: Sql;
+  /** Scores flows' feature vectors. */
   scorer: FlowScorer;
   /** Time between the end of one pass and the start of the next. @default 30_000 */
   intervalMs?: number;
@@ -94,6 +96,7 @@ export class AggregatorService {
   #cronAbort: AbortController | null = null;
   #status: AggregatorLoopStatus = { consecutiveFailures: 0, lastError: null, passes: 0 };
 
+  /** Creates the service; `start()` runs it. */
   constructor(options: AggregatorServiceOptions) {
     const intervalMs = options.intervalMs ?? 30_000;
     if (!(intervalMs >= 100)) {

@@ -9,12 +9,12 @@
  */
 import assert from "node:assert/strict";
 import { createTestSchema } from "@traffic-analyzer/shared/db/testing";
+import { freePort } from "@traffic-analyzer/shared/testing";
 import {
   type ConvRow,
-  freePort,
   parseConversations,
   tsharkConversations,
-} from "@traffic-analyzer/shared/testing";
+} from "@traffic-analyzer/shared/testing/tshark_conversations";
 import { readCaptureBatches } from "@traffic-analyzer/shared/pcap";
 
 const ROOT = new URL("../", import.meta.url);

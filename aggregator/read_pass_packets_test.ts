@@ -12,6 +12,8 @@ import type { FlowPacket } from "@traffic-analyzer/shared/flow";
 import { readPassPackets } from "./read_pass_packets.ts";
 
 const db = await openTestDatabase();
+// Closed (its PostgreSQL schema dropped) after the last test, even when --filter runs none.
+Deno.test.afterAll(() => db.close());
 
 /**
  * Three batches from two "agents" whose clocks overlap, with some packets
@@ -153,13 +155,4 @@ Deno.test("a repeated batch stores no second block", async () => {
   const [{ count }] = await db.sql<{ count: number }[]>`
     select count(*)::int as count from batch_packet_columns`;
   assert.equal(count, 1);
-});
-
-Deno.test({
-  name: "close the read test database",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    await db.close();
-  },
 });

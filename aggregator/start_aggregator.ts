@@ -22,7 +22,9 @@ const log = getLogger([LOG_ROOT, "aggregator"]);
 
 /** A running aggregator and what it holds open. */
 export interface RunningAggregator {
+  /** The running service (stop it with its `stop()`). */
   service: AggregatorService;
+  /** The loaded model (close it after the service stops). */
   scorer: OnnxFlowScorer;
   /** Stops the loop, waits for a running pass and releases the model. */
   stop(): Promise<void>;

@@ -7,7 +7,8 @@
  * @module
  */
 import type { Sql } from "@traffic-analyzer/shared/db";
-import { freePort, type ThrowawayPostgres } from "@traffic-analyzer/shared/testing";
+import { freePort } from "@traffic-analyzer/shared/testing";
+import type { ThrowawayPostgres } from "@traffic-analyzer/shared/testing/throwaway_postgres";
 import { Program, waitFor } from "../faults/fault_world.ts";
 
 const ROOT = new URL("../", import.meta.url);

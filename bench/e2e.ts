@@ -30,7 +30,10 @@
  */
 import { parseArgs } from "node:util";
 import { openDatabase } from "@traffic-analyzer/shared/db";
-import { startThrowawayPostgres, type ThrowawayPostgres } from "@traffic-analyzer/shared/testing";
+import {
+  startThrowawayPostgres,
+  type ThrowawayPostgres,
+} from "@traffic-analyzer/shared/testing/throwaway_postgres";
 import { BENCH_METRICS_PREFIX, type BenchMetrics } from "./bench_metrics.ts";
 import {
   BENCH_TOKEN,

@@ -9,11 +9,11 @@
  */
 import assert from "node:assert/strict";
 import { openDatabase, type Sql } from "@traffic-analyzer/shared/db";
+import { freePort } from "@traffic-analyzer/shared/testing";
 import {
-  freePort,
   startThrowawayPostgres,
   type ThrowawayPostgres,
-} from "@traffic-analyzer/shared/testing";
+} from "@traffic-analyzer/shared/testing/throwaway_postgres";
 
 const ROOT = new URL("../", import.meta.url);
 const CONFIG = new URL("deno.json", ROOT).pathname;

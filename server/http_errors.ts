@@ -12,6 +12,7 @@ export class HttpError extends Error {
   readonly details: Record<string, unknown>;
   /** Response headers to send with the answer (e.g. `Retry-After`). */
   readonly headers: Record<string, string>;
+  /** Creates the error; `cause` is the error underneath, when there is one. */
   constructor(
     status: number,
     message: string,

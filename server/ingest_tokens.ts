@@ -19,7 +19,9 @@ export interface ResolveIngestTokensOptions {
 
 /** The tokens to accept, and the file they came from when generated. */
 export interface IngestTokens {
+  /** Tokens the ingest endpoint accepts. */
   tokens: string[];
+  /** The file a token was generated into, or null when they came from the settings. */
   generatedFile: string | null;
 }
 

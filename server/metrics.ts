@@ -62,6 +62,7 @@ export class Histogram {
     string,
     { buckets: number[]; sum: number; count: number }
   >();
+  /** Creates a histogram with these bucket upper bounds (ascending). */
   constructor(bounds: number[]) {
     this.#bounds = [...bounds].sort((a, b) => a - b);
   }

@@ -26,6 +26,7 @@ export interface RunningServer {
 
 /** Raised when the server cannot start listening; the message is one line for the user. */
 export class ServerStartError extends Error {
+  /** Creates the error; `cause` is the error underneath, when there is one. */
   constructor(message: string, options: { cause?: unknown } = {}) {
     super(message, options);
     this.name = "ServerStartError";

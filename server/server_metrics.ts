@@ -7,6 +7,7 @@ import { type Counter, type Histogram, MetricsRegistry } from "./metrics.ts";
 
 /** Metrics the server updates. */
 export interface ServerMetrics {
+  /** Where the metrics are kept (rendered by `/metrics`). */
   registry: MetricsRegistry;
   /** Ingest batches by result: stored, duplicate, conflict, rejected, failed. */
   ingestBatches: Counter;

@@ -11,6 +11,7 @@
 export class ConfigError extends Error {
   /** The environment variable or flag at fault. */
   readonly setting: string;
+  /** Creates the error for `options.setting`; `cause` is the error underneath, when there is one. */
   constructor(message: string, options: { setting: string; cause?: unknown }) {
     super(message, { cause: options.cause });
     this.name = "ConfigError";
@@ -18,7 +19,8 @@ export class ConfigError extends Error {
   }
 }
 
-type Kind =
+/** How a setting's raw text is parsed and checked. */
+export type Kind =
   | { type: "string" }
   | { type: "url"; protocols: string[] }
   | { type: "int"; min: number; max: number }
@@ -48,42 +50,79 @@ export interface ConfigSpec {
 
 /** Every validated setting. Durations are in milliseconds, as the names say. */
 export interface Config {
+  /** Where the agent POSTs its batches (`SERVER_URL`). */
   serverUrl: string;
+  /** Packets per batch; a batch is sent when full or after BATCH_TIMEOUT (`BATCH_SIZE`). */
   batchSize: number;
+  /** Longest time a packet waits in an open batch (`BATCH_TIMEOUT`). */
   batchTimeoutMs: number;
+  /** Quick retries (after 100 ms, doubling) of a failed upload before it goes to the KV outbox; they hold an upload slot, never the capture. Also retries per batch in `deno task replay` (`MAX_RETRIES`). */
   maxRetries: number;
+  /** First replay of a batch from the outbox; it doubles per failed replay, up to 5 min (a server's Retry-After wins). After a failure, new batches go straight to the outbox for this long (`RETRY_DELAY`). */
   retryDelayMs: number;
+  /** Uploads (and replays) in flight at once; batches are acknowledged in any order (`MAX_IN_FLIGHT`). */
   maxInFlight: number;
+  /** PostgreSQL URL. Unset: embedded PGlite under DATA_DIR (`DATABASE_URL`). */
   databaseUrl: string | null;
+  /** PostgreSQL connection pool size (PGlite always uses one connection) (`DB_POOL_SIZE`). */
   dbPoolSize: number;
+  /** Time between aggregation passes (`AGGREGATE_INTERVAL`). */
   aggregateIntervalMs: number;
+  /** Longest wait for a missing earlier batch of a stream before a pass goes on without it (`REORDER_WAIT`). */
   reorderWaitMs: number;
+  /** Days raw packets are kept after ingestion (`RAW_RETENTION_DAYS`). */
   rawRetentionDays: number;
+  /** A flow of a non-benign class scored at least this raises an incident (`ALERT_MIN_SCORE`). */
   alertMinScore: number;
+  /** Address the server listens on (`HOST`). */
   host: string;
+  /** Port the server listens on (0 picks a free one) (`PORT`). */
   port: number;
+  /** PGlite database, generated ingest token, agent KV outbox (`DATA_DIR`). */
   dataDir: string;
+  /** Where `<component>.log` files are written (`LOG_DIR`). */
   logDir: string;
+  /** Lowest level logged (`LOG_LEVEL`). */
   logLevel: "debug" | "info" | "warning" | "error";
+  /** Comma-separated bearer tokens accepted by POST /ingest_packets. Unset: one is generated in DATA_DIR/ingest_token (`INGEST_TOKENS`). */
   ingestTokens: string[];
+  /** Bearer token the agent sends. Unset: read from DATA_DIR/ingest_token (`AGENT_TOKEN`). */
   agentToken: string | null;
+  /** Name of this agent in stored packets. Unset: the host name (`AGENT_ID`). */
   agentId: string | null;
+  /** PEM certificate file; with TLS_KEY the server speaks HTTPS (`TLS_CERT`). */
   tlsCert: string | null;
+  /** PEM private key file for TLS_CERT (`TLS_KEY`). */
   tlsKey: string | null;
+  /** Largest ingest request body as sent (413 above) (`MAX_BODY_BYTES`). */
   maxBodyBytes: number;
+  /** Largest ingest body after gunzip (413 above) (`MAX_DECOMPRESSED_BYTES`). */
   maxDecompressedBytes: number;
+  /** Most records in one ingest batch (413 above) (`MAX_BATCH_RECORDS`). */
   maxBatchRecords: number;
+  /** Most heavy reads (raw packets, flow exports, pcap) served at once (429 above) (`MAX_HEAVY_READS`). */
   maxHeavyReads: number;
+  /** Token every read needs (bearer on the API, a login form on the pages), 16+ characters. Unset: reads are open (`READ_TOKEN`). */
   readToken: string | null;
+  /** Most packets one GET /api/pcap export streams; X-Pcap-Truncated says when it cut (`PCAP_EXPORT_MAX_PACKETS`). */
   pcapExportMaxPackets: number;
+  /** Capture interfaces, comma-separated or the flag repeated; `any` for all (`INTERFACE`). */
   interfaces: string[];
+  /** BPF filter for live capture (`CAPTURE_FILTER`). */
   captureFilter: string | null;
+  /** Bytes captured per packet (`SNAPLEN`). */
   snaplenBytes: number;
+  /** Promiscuous mode on the capture interfaces (`PROMISC`). */
   promiscuous: boolean;
+  /** Captured bytes sent with each record: all, headers only (privacy), or none (`PAYLOAD_CAPTURE`). */
   payloadCapture: "full" | "headers" | "none";
+  /** Extract application-layer metadata at the edge (`APP_METADATA`). */
   appMetadata: "on" | "off";
+  /** Body of each batch: an Arrow IPC stream compressed with zstd, or gzip JSON (for a server older than Arrow ingest) (`WIRE_FORMAT`). */
   wireFormat: "arrow" | "json";
+  /** Cap on batches stored in the KV outbox. Above it live capture drops the oldest (and counts them); `--read` pauses until replays make room (`OUTBOX_MAX_BYTES`). */
   outboxMaxBytes: number;
+  /** ONNX flow classifier; its `.json` sidecar sits beside it (`MODEL_PATH`). */
   modelPath: string;
 }
 
@@ -553,6 +592,7 @@ export interface LoadConfigOptions {
 
 /** What {@link loadConfig} returns: the settings plus the component's own flags. */
 export interface LoadedConfig {
+  /** The validated settings. */
   config: Config;
   /** Values of `extraFlags`, by name: boolean, string, or string[]; absent flags are missing. */
   flags: Record<string, boolean | string | string[]>;

@@ -95,7 +95,7 @@ export interface LiveCaptureOptions {
 
 /**
  * One frame from a live interface, its bytes copied out of the kernel ring.
- * A frame read from a capture file is a `CaptureFrame` (`shared/pcap`): it
+ * A frame read from a capture file is a `CaptureFileFrame` (`shared/pcap`): it
  * keeps the file's nanosecond time as a bigint and its interface index; the
  * pipeline takes either through `PipelineFrame`, the fields both have.
  */

@@ -13,6 +13,7 @@ import type { ScorerReply, ScorerRequest } from "./_flow_scorer_messages.ts";
 
 /** The worker failed or was closed while a call waited on it. */
 export class ScorerWorkerError extends Error {
+  /** Creates the error; `cause` is the error underneath, when there is one. */
   constructor(message: string, options: { cause?: unknown } = {}) {
     super(message, options);
     this.name = "ScorerWorkerError";

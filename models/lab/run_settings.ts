@@ -1,4 +1,4 @@
-import { createPrng } from "./_prng.ts";
+import { createPrng } from "../prng.ts";
 
 /** The class names every segment of a lab run is labelled with. */
 export type TrafficClass =

@@ -1,4 +1,4 @@
-import { createPrng, type Prng } from "./_prng.ts";
+import { createPrng, type Prng } from "../prng.ts";
 import { isLabAddress } from "./is_lab_address.ts";
 import type { LabHost, LabHostName, LabNetwork } from "./lab_network.ts";
 import type { AttackScenario, RunSettings, TrafficClass } from "./run_settings.ts";

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { createPrng } from "./_prng.ts";
+import { createTrainingPrng } from "../prng.ts";
 
 /** Options for {@linkcode splitByGroup}. */
 export interface GroupSplitOptions {
@@ -90,7 +90,7 @@ export function splitByGroup(
       );
     }
     const order = [...all];
-    const prng = createPrng(seed);
+    const prng = createTrainingPrng(seed);
     for (let i = order.length - 1; i > 0; i--) {
       const j = prng.below(i + 1);
       [order[i], order[j]] = [order[j], order[i]];

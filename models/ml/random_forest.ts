@@ -12,7 +12,7 @@
  */
 
 import { binMatrix, MAX_BINS_LIMIT } from "./_binning.ts";
-import { createPrng, mixSeed, type Prng } from "./_prng.ts";
+import { createTrainingPrng, mixSeed, type Prng } from "../prng.ts";
 import {
   type DecisionTree,
   type Forest,
@@ -135,7 +135,7 @@ export function trainRandomForest(
   const trees: DecisionTree[] = [];
   const importances = new Float64Array(featureCount);
   for (let t = 0; t < opts.treeCount; t++) {
-    const { tree, importance } = grower.grow(createPrng(mixSeed(opts.seed, t)));
+    const { tree, importance } = grower.grow(createTrainingPrng(mixSeed(opts.seed, t)));
     trees.push(tree);
     let total = 0;
     for (let f = 0; f < featureCount; f++) total += importance[f];

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { createPrng } from "./_prng.ts";
+import { createTrainingPrng } from "../prng.ts";
 
 /** Options for {@linkcode makeSyntheticDataset}. */
 export interface SyntheticDatasetOptions {
@@ -70,7 +70,7 @@ export function makeSyntheticDataset(options: SyntheticDatasetOptions = {}): Syn
       );
     }
   }
-  const prng = createPrng(options.seed ?? 1);
+  const prng = createTrainingPrng(options.seed ?? 1);
   const gauss = (): number => {
     const u = 1 - prng.next();
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * prng.next());

@@ -19,17 +19,25 @@ import { FEATURE_VALUE_BYTES, writeFeatureVector } from "./feature_vector_bytes.
  * does not need it).
  */
 export interface AggregatorProgress {
+  /** Highest ingest batch id aggregated so far. */
   lastBatchId: number;
+  /** Bumped whenever the saved flow table changes, so a cached table can be reused. */
   stateVersion: number;
+  /** Packet time (epoch seconds) the flow table has reached, or null before the first packet. */
   flowClock: number | null;
+  /** Wall time at which `flowClock` was reached, or null. */
   flowClockWall: Date | null;
+  /** When the last pass finished, or null before the first. */
   lastPassAt: Date | null;
+  /** Wall time of the last pass, ms, or null before the first. */
   lastPassDurationMs: number | null;
   /** The instance that ran the last pass, if it said. */
   lastPassBy: string | null;
   /** Milliseconds since the last pass by the database's clock; null before the first. */
   lastPassAgeMs: number | null;
+  /** Packets aggregated since the start. */
   packetsAggregated: number;
+  /** Flow rows written since the start. */
   flowsWritten: number;
 }
 
@@ -118,7 +126,9 @@ export async function readIngestHorizon(sql: Sql): Promise<number> {
  * `BatchOrder`), and how long it has waited.
  */
 export interface PendingBatch {
+  /** Ingest batch id. */
   id: number;
+  /** Packets in the batch. */
   recordCount: number;
   /** The agent that sent the batch (`X-Agent-Id`): flows are kept apart per agent. */
   agentId: string;
@@ -279,11 +289,17 @@ export async function readBatchPackets(tx: Sql, batchIds: number[]): Promise<Raw
 
 /** Aggregator status for `/health` and `/metrics`. */
 export interface AggregatorStatusRow {
+  /** When the last pass finished, or null before the first. */
   lastPassAt: string | null;
+  /** Wall time of the last pass, ms, or null before the first. */
   lastPassDurationMs: number | null;
+  /** Packets stored but not yet aggregated. */
   lagPackets: number;
+  /** Age of the oldest batch not yet aggregated, seconds (0 when none waits). */
   lagSec: number;
+  /** Packets aggregated since the start. */
   packetsAggregated: number;
+  /** Flow rows written since the start. */
   flowsWritten: number;
   /** Seconds since the last pass finished, by the database clock; null before the first. */
   sinceLastPassSec: number | null;
@@ -357,8 +373,11 @@ export const FLOW_EXTRA_COLUMNS = [
 
 /** One flow row to insert or update in `traffic_data`. */
 export interface FlowUpsert extends FlowAppFields, FlowEnrichmentFields {
+  /** The flow's uid (stable across passes; Zeek-style). */
   flow_uid: string;
+  /** Community ID v1 of the flow's 5-tuple, or null when it has none. */
   community_id: string | null;
+  /** Capture interface the flow was seen on, or null when unknown. */
   interface: string | null;
   /** The agent whose packets made the flow (null: none named). */
   agent: string | null;
@@ -366,31 +385,52 @@ export interface FlowUpsert extends FlowAppFields, FlowEnrichmentFields {
   tunnel_type: string | null;
   /** That tunnel's id (VNI, GRE key, session), or null. */
   tunnel_id: number | null;
+  /** Originator (client) address, or null for a flow without IP. */
   orig_ip: string | null;
+  /** Originator port, or null for a protocol without ports. */
   orig_port: number | null;
+  /** Responder (server) address, or null for a flow without IP. */
   resp_ip: string | null;
+  /** Responder port, or null for a protocol without ports. */
   resp_port: number | null;
+  /** Transport protocol name (`tcp`, `udp`, `icmp`, ...). */
   protocol: string;
+  /** IP protocol number, or null for a flow without IP. */
   ip_proto: number | null;
+  /** Outer VLAN id, or null when untagged. */
   vlan: number | null;
+  /** Inner (second) VLAN id, or null. */
   vlan_inner: number | null;
+  /** Capture time of the first packet, epoch seconds. */
   first_seen: number;
+  /** Capture time of the last packet, epoch seconds. */
   last_seen: number;
+  /** Packets from the originator. */
   orig_packets: number;
+  /** Packets from the responder. */
   resp_packets: number;
+  /** Bytes on the wire from the originator. */
   orig_bytes: number;
+  /** Bytes on the wire from the responder. */
   resp_bytes: number;
+  /** Whether the flow may still grow (`active`) or has ended (`closed`). */
   state: "active" | "closed";
+  /** Why the flow ended (FIN, RST, idle timeout, ...), or null while active. */
   close_reason: string | null;
+  /** Zeek-style connection state (`S0`, `SF`, `REJ`, ...), or null. */
   conn_state: string | null;
   /**
    * The feature vector the model scored, stored as big-endian float32 bytes
    * (see `writeFeatureVector`); a non-finite value is stored as 0.
    */
   features: Float32Array | null;
+  /** Version of the feature vector's layout, or null before scoring. */
   feature_version: number | null;
+  /** The model's class for the flow, or null before scoring. */
   label: string | null;
+  /** The model's probability that the flow is not benign, or null before scoring. */
   score: number | null;
+  /** Version of the model that scored the flow, or null before scoring. */
   model_version: string | null;
 }
 
@@ -546,14 +586,21 @@ function upsertFlowChunk(tx: Sql, flows: readonly FlowUpsert[]): Promise<number>
 
 /** What a pass records with its watermark. */
 export interface ProgressUpdate {
+  /** Highest ingest batch id aggregated so far. */
   lastBatchId: number;
+  /** Bumped whenever the saved flow table changes, so a cached table can be reused. */
   stateVersion: number;
+  /** Packet time (epoch seconds) the flow table has reached, or null before the first packet. */
   flowClock: number | null;
+  /** Wall time at which `flowClock` was reached, or null. */
   flowClockWall: Date | null;
   /** The flow table state, serialised by the caller (opaque here). */
   flowTableState: Uint8Array;
+  /** Wall time of this pass, ms. */
   passDurationMs: number;
+  /** Packets this pass aggregated. */
   passPackets: number;
+  /** Flow rows this pass wrote. */
   passFlows: number;
   /** The instance running the pass, or null when it does not say. */
   instanceId: string | null;

@@ -18,6 +18,7 @@ import type postgres from "postgres";
 export class CopyInError extends Error {
   /** SQLSTATE of the server's error, when it gave one (e.g. `23505`). */
   readonly code: string | null;
+  /** Creates the error; `cause` is the error underneath, when there is one. */
   constructor(message: string, options: { cause?: unknown } = {}) {
     super(message, options);
     this.name = "CopyInError";

@@ -109,6 +109,8 @@ Deno.test("writeFeatureVector() returns the next offset and refuses to overrun",
 });
 
 const db = await openTestDatabase();
+// Closed (its PostgreSQL schema dropped) after the last test, even when --filter runs none.
+Deno.test.afterAll(() => db.close());
 
 Deno.test({
   name: "encodeFeatureVector() gives exactly PostgreSQL's float4send of each value",
@@ -176,14 +178,5 @@ Deno.test({
     } finally {
       await old.close();
     }
-  },
-});
-
-Deno.test({
-  name: "close the feature vector test database",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    await db.close();
   },
 });

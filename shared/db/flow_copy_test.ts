@@ -8,6 +8,8 @@ import type { Sql } from "./open_database.ts";
 import { sampleFlowUpsert as flow } from "./_sample_flow_upsert.ts";
 
 const db = await openTestDatabase();
+// Closed (its PostgreSQL schema dropped) after the last test, even when --filter runs none.
+Deno.test.afterAll(() => db.close());
 // PGlite's socket server does not carry COPY FROM STDIN; the aggregator uses
 // upsertFlows() there, which upsert_flows_test.ts covers on both backends.
 const ignore = db.kind !== "postgres";
@@ -178,10 +180,4 @@ Deno.test({
     await db.truncate();
     assert.equal(await copyFlows([]), 0);
   },
-});
-
-Deno.test({
-  name: "close flow_copy_test database",
-  sanitizeResources: false,
-  fn: () => db.close(),
 });

@@ -25,14 +25,23 @@ import { type FlowFilter, flowFilterSql } from "./flow_search.ts";
 
 /** What a pcap export needs to know about a flow. */
 export interface FlowKeyRow {
+  /** Row id. */
   id: number;
+  /** Originator (client) address, or null for a flow without IP. */
   orig_ip: string | null;
+  /** Originator port, or null for a protocol without ports. */
   orig_port: number | null;
+  /** Responder (server) address, or null for a flow without IP. */
   resp_ip: string | null;
+  /** Responder port, or null for a protocol without ports. */
   resp_port: number | null;
+  /** Transport protocol name (`tcp`, `udp`, `icmp`, ...). */
   protocol: string;
+  /** IP protocol number, or null for a flow without IP. */
   ip_proto: number | null;
+  /** Outer VLAN id, or null when untagged. */
   vlan: number | null;
+  /** Inner (second) VLAN id, or null. */
   vlan_inner: number | null;
   /** The capturing agent; null (flows stored before) matches any. */
   agent: string | null;
@@ -40,9 +49,13 @@ export interface FlowKeyRow {
   tunnel_type: string | null;
   /** That tunnel's id, or null. */
   tunnel_id: number | null;
+  /** Capture time of the first packet, epoch seconds. */
   first_seen: number;
+  /** Capture time of the last packet, epoch seconds. */
   last_seen: number;
+  /** Packets from the originator. */
   orig_packets: number;
+  /** Packets from the responder. */
   resp_packets: number;
   /** When the aggregator last wrote the flow (to tell retention from absence). */
   updated_at: Date;

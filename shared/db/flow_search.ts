@@ -11,6 +11,7 @@
  *
  * @module
  */
+import type postgres from "postgres";
 import type { Sql } from "./open_database.ts";
 import { FLOW_APP_SELECT, type FlowRow } from "./flow_queries.ts";
 import { pgArrayLiteral } from "./pg_array_literal.ts";
@@ -135,7 +136,10 @@ function hostCondition(sql: Sql, host: string) {
 }
 
 /** The WHERE conditions of a filter, joined with AND. */
-export function flowFilterSql(sql: Sql, filter: FlowFilter) {
+export function flowFilterSql(
+  sql: Sql,
+  filter: FlowFilter,
+): postgres.PendingQuery<postgres.Row[]> {
   const parts = [sql`true`];
   if (filter.ip != null) {
     parts.push(sql`(orig_ip <<= ${filter.ip}::inet or resp_ip <<= ${filter.ip}::inet)`);

@@ -10,6 +10,7 @@ import type { Sql } from "./open_database.ts";
 
 /** Raised when the database schema and the migration files disagree. */
 export class MigrationError extends Error {
+  /** Creates the error; `cause` is the error underneath, when there is one. */
   constructor(message: string, options: { cause?: unknown } = {}) {
     super(message, options);
     this.name = "MigrationError";
@@ -18,9 +19,13 @@ export class MigrationError extends Error {
 
 /** One migration file. */
 export interface Migration {
+  /** Migration number (the file's `NNN_` prefix). */
   version: number;
+  /** File name, e.g. `001_init.sql`. */
   name: string;
+  /** The file's SQL. */
   sql: string;
+  /** SHA-256 of the SQL, to notice an applied file that was edited. */
   checksum: string;
 }
 
@@ -73,7 +78,9 @@ export interface MigrateOptions {
 
 /** What {@link migrate} did. */
 export interface MigrateResult {
+  /** Versions applied by this run, in order. */
   applied: number[];
+  /** Schema version after the run (the highest applied). */
   version: number;
 }
 

@@ -4,6 +4,8 @@ import { openDatabase } from "./open_database.ts";
 import { migrate, MigrationError, readMigrations, schemaVersion } from "./migrate.ts";
 
 const db = await openTestDatabase();
+// Closed (its PostgreSQL schema dropped) after the last test, even when --filter runs none.
+Deno.test.afterAll(() => db.close());
 
 Deno.test({
   name: "migrate() applies files in order once and guards the schema",
@@ -108,15 +110,6 @@ Deno.test({
       bounds.bound,
       /2026-01-02 00:00:00\+00.*2026-01-03 00:00:00\+00/,
     );
-  },
-});
-
-Deno.test({
-  name: "close the migrate test database",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    await db.close();
   },
 });
 

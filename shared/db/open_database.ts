@@ -44,6 +44,7 @@ export function embeddedPglite(sql: Sql): PGlite | null {
 
 /** Raised when the database cannot be opened; carries the driver's error. */
 export class DatabaseOpenError extends Error {
+  /** Creates the error; `cause` is the error underneath, when there is one. */
   constructor(message: string, options: { cause?: unknown } = {}) {
     super(message, options);
     this.name = "DatabaseOpenError";

@@ -28,6 +28,7 @@ export class RawPacketCopyError extends Error {
   readonly field: string;
   /** The packet's index in the batch. */
   readonly record: number;
+  /** Creates the error; `cause` is the error underneath, when there is one. */
   constructor(message: string, options: { field: string; record: number; cause?: unknown }) {
     super(message, { cause: options.cause });
     this.name = "RawPacketCopyError";
@@ -37,7 +38,7 @@ export class RawPacketCopyError extends Error {
 }
 
 /** PostgreSQL types a packet field can be stored as. */
-type PgType =
+export type PgType =
   | "smallint"
   | "integer"
   | "bigint"

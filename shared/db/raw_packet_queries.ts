@@ -8,9 +8,13 @@ import type { PacketRecord } from "../packet/packet_record.ts";
 
 /** A stored packet: the record plus where and when it was stored. */
 export interface RawPacketRow extends PacketRecord {
+  /** Row id in `raw_packets`. */
   id: number;
+  /** The ingest batch the packet came in. */
   batch_id: number;
+  /** The agent that sent the packet. */
   agent_id: string;
+  /** When the server stored the packet's batch. */
   received_at: Date;
 }
 

@@ -5,6 +5,8 @@ import { storePacketBatch } from "./packet_store.ts";
 import { sampleRecords } from "../testing/sample_records.ts";
 
 const db = await openTestDatabase();
+// Closed (its PostgreSQL schema dropped) after the last test, even when --filter runs none.
+Deno.test.afterAll(() => db.close());
 const DAY_MS = 86_400_000;
 
 /** Stores a batch now, then moves it to the day it pretends to have been received. */
@@ -88,14 +90,5 @@ Deno.test({
         /'retentionDays' must be/,
       );
     });
-  },
-});
-
-Deno.test({
-  name: "close the retention test database",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    await db.close();
   },
 });

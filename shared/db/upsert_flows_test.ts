@@ -7,6 +7,8 @@ import type { Sql } from "./open_database.ts";
 import { sampleFlowUpsert as flow } from "./_sample_flow_upsert.ts";
 
 const db = await openTestDatabase();
+// Closed (its PostgreSQL schema dropped) after the last test, even when --filter runs none.
+Deno.test.afterAll(() => db.close());
 
 async function storedFeatures(): Promise<Map<string, Float32Array | null>> {
   const rows = await db.sql<{ flow_uid: string; features: Uint8Array | null }[]>`
@@ -114,14 +116,5 @@ Deno.test({
   async fn() {
     await db.truncate();
     assert.equal(await upsert([]), 0);
-  },
-});
-
-Deno.test({
-  name: "close the flow upsert test database",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    await db.close();
   },
 });

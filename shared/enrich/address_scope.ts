@@ -27,7 +27,11 @@ export type AddressScope =
 
 /** Raised for text that is not an IPv4 or IPv6 address. */
 export class AddressParseError extends RangeError {
-  /** @param address the text that failed to parse */
+  /**
+   * Creates the error for the address that could not be parsed.
+   *
+   * @param address the text that failed to parse
+   */
   constructor(address: string) {
     super(`Cannot classify '${address}': not an IPv4 or IPv6 address`);
     this.name = "AddressParseError";

@@ -16,7 +16,11 @@ import { parseIp } from "../packet/address_parse.ts";
 
 /** Raised for a table that is not in the expected CSV form; names the line. */
 export class AsnTableError extends Error {
-  /** @param message what is wrong, and where */
+  /**
+   * Creates the error; `cause` is the error underneath, when there is one.
+   *
+   * @param message what is wrong, and where
+   */
   constructor(message: string, options: { cause?: unknown } = {}) {
     super(message, options);
     this.name = "AsnTableError";

@@ -15,7 +15,11 @@ import type { EnrichmentDatabase, EnrichmentDataSource } from "./enrichment_data
 
 /** Raised when a database file cannot be read or is not of its format; names the file. */
 export class EnrichmentDataError extends Error {
-  /** @param message what failed, naming the file */
+  /**
+   * Creates the error; `cause` is the error underneath, when there is one.
+   *
+   * @param message what failed, naming the file
+   */
   constructor(message: string, options: { cause?: unknown } = {}) {
     super(message, options);
     this.name = "EnrichmentDataError";

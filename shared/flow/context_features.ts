@@ -37,7 +37,8 @@ export interface ContextHandle {
   /** Brand: a handle is only made by the tracker. */
   readonly [contextHandleBrand]: true;
 }
-declare const contextHandleBrand: unique symbol;
+/** The brand that keeps a {@linkcode ContextHandle} from being made outside the tracker. */
+export declare const contextHandleBrand: unique symbol;
 
 /** Options of {@linkcode ContextTracker}. */
 export interface ContextOptions {

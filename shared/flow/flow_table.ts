@@ -628,7 +628,7 @@ const scratchPacket: FeaturePacket = {
  */
 export class FlowTable {
   /** Options in force, defaults filled in. */
-  readonly options: ResolvedOptions;
+  readonly options: ResolvedFlowTableOptions;
   #flows = new Map<string, Flow>();
   /**
    * Flows of `#flows` whose key is made of their endpoint fields (TCP, UDP

@@ -35,6 +35,7 @@ export {
   emptyFlowContext,
   type FlowContext,
 } from "./context_features.ts";
+export type { contextHandleBrand } from "./context_features.ts";
 export { FEATURE_NAMES, FEATURE_VERSION, flowFeatureVector } from "./feature_vector.ts";
 export {
   FLOW_APP_FIELD_NAMES,

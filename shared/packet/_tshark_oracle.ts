@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { CaptureFrame } from "../pcap/capture_frame.ts";
+import type { CaptureFileFrame } from "../pcap/capture_file_frame.ts";
 import type { PacketRecord } from "./packet_record.ts";
 import { ipProtocolName } from "./ip_protocols.ts";
 import { compareTunnelWithTshark } from "./_tshark_tunnel_oracle.ts";
@@ -153,7 +153,7 @@ function epochNs(text: string | undefined): bigint {
  */
 export function compareWithTshark(
   frameNumber: number,
-  frame: CaptureFrame,
+  frame: CaptureFileFrame,
   record: PacketRecord,
   row: TsharkRow,
 ): string[] {

@@ -20,6 +20,7 @@ export type NumericArray = Float64Array | Uint32Array | Uint16Array | Uint8Array
 
 /** A numeric column. */
 export interface NumericColumn {
+  /** How the column's values are stored. */
   storage: "f64" | "u32" | "u16" | "u8";
   /** One value per packet (any value where null). */
   values: NumericArray;
@@ -29,6 +30,7 @@ export interface NumericColumn {
 
 /** A boolean column. */
 export interface BoolColumn {
+  /** How the column's values are stored. */
   storage: "bool";
   /** Value bitmap. */
   bits: Uint8Array;
@@ -38,6 +40,7 @@ export interface BoolColumn {
 
 /** A dictionary-encoded string column. */
 export interface StringColumn {
+  /** How the column's values are stored. */
   storage: "string";
   /** Index into `dictionary` per packet (any value where null). */
   indices: Int32Array;
@@ -49,6 +52,7 @@ export interface StringColumn {
 
 /** A binary column: packet `i` holds `bytes[offsets[i] .. offsets[i + 1]]`. */
 export interface BinaryColumn {
+  /** How the column's values are stored. */
   storage: "binary";
   /** `count + 1` offsets into `bytes`, non-decreasing. */
   offsets: Int32Array;

@@ -198,7 +198,15 @@ export class ColumnarBatchBuilder {
   #bytes: Uint8Array;
   #byteLength = 0;
 
-  /** @param capacity packets the arrays hold before they grow (they double). */
+  /**
+
+   * Creates a builder with room for `capacity` records (it grows as needed).
+
+   *
+
+   * @param capacity packets the arrays hold before they grow (they double).
+
+   */
   constructor(capacity = 128) {
     if (!Number.isInteger(capacity) || capacity < 1) {
       throw new RangeError(

@@ -34,8 +34,10 @@ export {
   COLUMN_INDEX,
   type ColumnSpec,
   type ColumnStorage,
+  type NumericStorage,
   PACKET_COLUMNS,
 } from "./packet_column_layout.ts";
+export type { FieldKind, FieldSpec, RecordIssue } from "./packet_schema.ts";
 export { describeArrowSchema, PACKET_ARROW_SCHEMA } from "./arrow_schema.ts";
 export { arrowRecordBatch, encodeArrowBatch } from "./arrow_batch_writer.ts";
 export {

@@ -44,7 +44,11 @@ import { ColumnarBatchBuilder } from "./columnar_batch_builder.ts";
 
 /** Raised for a block that is damaged or written in another layout; carries the cause. */
 export class PacketColumnsError extends Error {
-  /** @param message what is wrong with the block */
+  /**
+   * Creates the error; `cause` is the error underneath, when there is one.
+   *
+   * @param message what is wrong with the block
+   */
   constructor(message: string, options: { cause?: unknown } = {}) {
     super(message, options);
     this.name = "PacketColumnsError";

@@ -21,31 +21,31 @@ export class PacketHeaders {
   /** Bytes on the wire (never less than `caplen`). */
   wireLength = 0;
   /** Offset of the source MAC, or -1. */
-  ethSrcOffset = -1;
+  ethSrcOffset: number = -1;
   /** Offset of the destination MAC, or -1. */
-  ethDstOffset = -1;
+  ethDstOffset: number = -1;
   /** EtherType after any VLAN tags, or -1. */
-  etherType = -1;
+  etherType: number = -1;
   /** Outer VLAN id, or -1. */
-  vlanId = -1;
+  vlanId: number = -1;
   /** Inner (second) VLAN id, or -1. */
-  vlanInnerId = -1;
+  vlanInnerId: number = -1;
   /** 4, 6, or 0 when the frame has no IP header. */
   ipVersion = 0;
   /** Transport protocol number after IPv6 extension headers, or -1. */
-  ipProto = -1;
+  ipProto: number = -1;
   /** TTL or hop limit, or -1. */
-  ttl = -1;
+  ttl: number = -1;
   /** IPv4 identification or IPv6 fragment identification, or -1. */
-  ipId = -1;
+  ipId: number = -1;
   /** TOS / traffic class, or -1. */
-  ipTos = -1;
+  ipTos: number = -1;
   /** IP header length including options / extension headers, or -1. */
-  ipHeaderLength = -1;
+  ipHeaderLength: number = -1;
   /** IPv6 flow label, or -1. */
-  ipFlowLabel = -1;
+  ipFlowLabel: number = -1;
   /** Fragment offset in bytes, or -1 without an IP header. */
-  fragOffset = -1;
+  fragOffset: number = -1;
   /** IPv4 MF / IPv6 M flag. */
   moreFragments = false;
   /** IPv4 DF flag. */
@@ -55,43 +55,43 @@ export class PacketHeaders {
   /** 4 or 6 when `srcAddrOffset`/`dstAddrOffset` point at addresses of that family, else 0. */
   addressFamily = 0;
   /** Offset of the source IP (or ARP sender protocol address), or -1. */
-  srcAddrOffset = -1;
+  srcAddrOffset: number = -1;
   /** Offset of the destination IP (or ARP target protocol address), or -1. */
-  dstAddrOffset = -1;
+  dstAddrOffset: number = -1;
   /** Source port, or -1. */
-  srcPort = -1;
+  srcPort: number = -1;
   /** Destination port, or -1. */
-  dstPort = -1;
+  dstPort: number = -1;
   /** TCP sequence number, or -1. */
-  tcpSeq = -1;
+  tcpSeq: number = -1;
   /** TCP acknowledgement number, or -1. */
-  tcpAck = -1;
+  tcpAck: number = -1;
   /** TCP flags byte, or -1. */
-  tcpFlags = -1;
+  tcpFlags: number = -1;
   /** TCP window, or -1. */
-  tcpWindow = -1;
+  tcpWindow: number = -1;
   /** TCP header length in bytes, or -1. */
-  tcpHeaderLength = -1;
+  tcpHeaderLength: number = -1;
   /** ICMP/ICMPv6 type, or -1. */
-  icmpType = -1;
+  icmpType: number = -1;
   /** ICMP/ICMPv6 code, or -1. */
-  icmpCode = -1;
+  icmpCode: number = -1;
   /** ICMP/ICMPv6 echo identifier, or -1. */
-  icmpId = -1;
+  icmpId: number = -1;
   /** ICMP/ICMPv6 echo sequence number, or -1. */
-  icmpSeq = -1;
+  icmpSeq: number = -1;
   /** ARP operation, or -1. */
-  arpOpcode = -1;
+  arpOpcode: number = -1;
   /** Innermost encapsulation decoded (interned), or null. */
   tunnelType: TunnelType | null = null;
   /** 4 or 6 when the tunnel address offsets point at addresses of that family, else 0. */
   tunnelAddressFamily = 0;
   /** Offset of the outermost IP header's source address in a tunnelled frame, or -1. */
-  tunnelSrcOffset = -1;
+  tunnelSrcOffset: number = -1;
   /** Offset of the outermost IP header's destination address in a tunnelled frame, or -1. */
-  tunnelDstOffset = -1;
+  tunnelDstOffset: number = -1;
   /** The innermost tunnel's id (VNI, key, session, TEID, label), or -1. */
-  tunnelId = -1;
+  tunnelId: number = -1;
   /** Encapsulations decoded so far. */
   tunnelDepth = 0;
   /**

@@ -17,7 +17,7 @@
  * @module
  */
 import { isIPv4, isIPv6 } from "node:net";
-import { z } from "zod";
+import { z, type ZodType } from "zod";
 import { APP_PROTOCOLS } from "../app_layer/app_metadata.ts";
 import { APP_TEXT_LIMITS } from "../app_layer/app_record_fields.ts";
 import { MAX_TUNNEL_DEPTH, type PacketRecord, TUNNEL_TYPES } from "./packet_record.ts";
@@ -36,7 +36,9 @@ export type FieldKind =
 
 /** One field of the record. */
 export interface FieldSpec {
+  /** The record's property. */
   name: keyof PacketRecord;
+  /** How its value is checked. */
   kind: FieldKind;
   /** Must be present (it may still be null when `nullable`). */
   required: boolean;
@@ -182,7 +184,7 @@ function zodKind(kind: FieldKind): z.ZodType {
 }
 
 /** zod schema of one record on the wire; parses to a {@link PacketRecord}. */
-export const PacketRecordSchema = z.strictObject(
+export const PacketRecordSchema: ZodType<PacketRecord> = z.strictObject(
   Object.fromEntries(PACKET_FIELDS.map((f) => {
     let schema = zodKind(f.kind);
     if (f.nullable) schema = schema.nullable();

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { CaptureFrame } from "./capture_frame.ts";
+import type { CaptureFileFrame } from "./capture_file_frame.ts";
 
 /**
  * An incremental parser for one capture format. The reader hands it a
@@ -30,7 +30,7 @@ export interface CaptureParser {
     start: number,
     end: number,
     fileOffset: number,
-    out: CaptureFrame[],
+    out: CaptureFileFrame[],
     maxFrames: number,
   ): number;
 }

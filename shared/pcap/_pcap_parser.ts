@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { CaptureFrame } from "./capture_frame.ts";
+import type { CaptureFileFrame } from "./capture_file_frame.ts";
 import { type CaptureParser, MAX_RECORD_BYTES } from "./_capture_parser.ts";
 import { PcapFormatError } from "./pcap_format_error.ts";
 
@@ -52,7 +52,7 @@ export class PcapParser implements CaptureParser {
     start: number,
     end: number,
     fileOffset: number,
-    out: CaptureFrame[],
+    out: CaptureFileFrame[],
     maxFrames: number,
   ): number {
     let p = start;

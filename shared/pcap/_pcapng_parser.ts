@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { CaptureFrame } from "./capture_frame.ts";
+import type { CaptureFileFrame } from "./capture_file_frame.ts";
 import { type CaptureParser, MAX_RECORD_BYTES } from "./_capture_parser.ts";
 import { PcapFormatError } from "./pcap_format_error.ts";
 
@@ -61,7 +61,7 @@ export class PcapngParser implements CaptureParser {
     start: number,
     end: number,
     fileOffset: number,
-    out: CaptureFrame[],
+    out: CaptureFileFrame[],
     maxFrames: number,
   ): number {
     let p = start;
@@ -283,7 +283,7 @@ function frameOf(
   caplen: number,
   wireLength: number,
   data: Uint8Array,
-): CaptureFrame {
+): CaptureFileFrame {
   let seconds: number;
   let nanos: number;
   const units = iface.unitsPerSec;

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { CaptureFrame } from "./capture_frame.ts";
+import type { CaptureFileFrame } from "./capture_file_frame.ts";
 import type { CaptureParser } from "./_capture_parser.ts";
 import { isPcapMagic, PcapParser } from "./_pcap_parser.ts";
 import { PCAPNG_SHB_TYPE, PcapngParser } from "./_pcapng_parser.ts";
@@ -122,14 +122,14 @@ function truncatedError(
 export function* readCaptureBytesBatches(
   bytes: Uint8Array,
   options: ReadCaptureOptions = {},
-): Generator<CaptureFrame[]> {
+): Generator<CaptureFileFrame[]> {
   const { batchFrames } = checkOptions(options);
   if (bytes.length < MAGIC_BYTES) throw truncatedError(undefined, 0, bytes.length);
   const parser = parserFor(bytes);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let start = 0;
   for (;;) {
-    const out: CaptureFrame[] = [];
+    const out: CaptureFileFrame[] = [];
     let failure: unknown;
     try {
       start = parser.parse(bytes, view, start, bytes.length, 0, out, batchFrames);
@@ -158,7 +158,7 @@ export function* readCaptureBytesBatches(
 export function* readCaptureBytes(
   bytes: Uint8Array,
   options: ReadCaptureOptions = {},
-): Generator<CaptureFrame> {
+): Generator<CaptureFileFrame> {
   for (const batch of readCaptureBytesBatches(bytes, options)) yield* batch;
 }
 
@@ -171,7 +171,7 @@ export function* readCaptureBytes(
 export async function* readCaptureBatches(
   source: CaptureSource,
   options: ReadCaptureOptions = {},
-): AsyncGenerator<CaptureFrame[]> {
+): AsyncGenerator<CaptureFileFrame[]> {
   const { chunkBytes, batchFrames } = checkOptions(options);
   if (source instanceof Uint8Array) {
     yield* readCaptureBytesBatches(source, options);
@@ -198,7 +198,7 @@ export async function* readCaptureBatches(
 export function readCapture(
   source: CaptureSource,
   options: ReadCaptureOptions = {},
-): AsyncIterableIterator<CaptureFrame> {
+): AsyncIterableIterator<CaptureFileFrame> {
   return new FrameIterator(readCaptureBatches(source, options));
 }
 
@@ -207,23 +207,23 @@ export function readCapture(
  * promise. An async generator would cost several promise turns per frame,
  * which at millions of frames per second is most of the reading time.
  */
-class FrameIterator implements AsyncIterableIterator<CaptureFrame> {
-  #batches: AsyncGenerator<CaptureFrame[]>;
-  #batch: CaptureFrame[] = [];
+class FrameIterator implements AsyncIterableIterator<CaptureFileFrame> {
+  #batches: AsyncGenerator<CaptureFileFrame[]>;
+  #batch: CaptureFileFrame[] = [];
   #index = 0;
 
-  constructor(batches: AsyncGenerator<CaptureFrame[]>) {
+  constructor(batches: AsyncGenerator<CaptureFileFrame[]>) {
     this.#batches = batches;
   }
 
-  next(): Promise<IteratorResult<CaptureFrame>> {
+  next(): Promise<IteratorResult<CaptureFileFrame>> {
     if (this.#index < this.#batch.length) {
       return Promise.resolve({ value: this.#batch[this.#index++], done: false });
     }
     return this.#nextBatch();
   }
 
-  async #nextBatch(): Promise<IteratorResult<CaptureFrame>> {
+  async #nextBatch(): Promise<IteratorResult<CaptureFileFrame>> {
     for (;;) {
       const result = await this.#batches.next();
       if (result.done) return { value: undefined, done: true };
@@ -236,13 +236,13 @@ class FrameIterator implements AsyncIterableIterator<CaptureFrame> {
   }
 
   /** Stops early (a `break` in `for await`): closes the file if we opened it. */
-  async return(): Promise<IteratorResult<CaptureFrame>> {
+  async return(): Promise<IteratorResult<CaptureFileFrame>> {
     this.#batch = [];
     await this.#batches.return(undefined);
     return { value: undefined, done: true };
   }
 
-  [Symbol.asyncIterator](): AsyncIterableIterator<CaptureFrame> {
+  [Symbol.asyncIterator](): AsyncIterableIterator<CaptureFileFrame> {
     return this;
   }
 }
@@ -251,7 +251,7 @@ async function* readerBatches(
   reader: CaptureByteReader,
   chunkBytes: number,
   batchFrames: number,
-): AsyncGenerator<CaptureFrame[]> {
+): AsyncGenerator<CaptureFileFrame[]> {
   // Frames are views into `buffer`, so a full buffer is replaced, never reused.
   let buffer = new Uint8Array(chunkBytes);
   let view = new DataView(buffer.buffer);
@@ -265,7 +265,7 @@ async function* readerBatches(
       parser = parserFor(buffer.subarray(start, filled));
     }
     if (parser !== undefined) {
-      const out: CaptureFrame[] = [];
+      const out: CaptureFileFrame[] = [];
       let failure: unknown;
       try {
         start = parser.parse(

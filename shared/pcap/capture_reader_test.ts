@@ -6,7 +6,7 @@ import {
   readCapture,
   readCaptureBytes,
 } from "./capture_reader.ts";
-import type { CaptureFrame } from "./capture_frame.ts";
+import type { CaptureFileFrame } from "./capture_file_frame.ts";
 import { PcapFormatError } from "./pcap_format_error.ts";
 
 // ---------------------------------------------------------------- builders
@@ -160,15 +160,15 @@ function trickle(bytes: Uint8Array, step: number): CaptureByteReader {
   };
 }
 
-async function collect(source: AsyncIterable<CaptureFrame>): Promise<CaptureFrame[]> {
-  const frames: CaptureFrame[] = [];
+async function collect(source: AsyncIterable<CaptureFileFrame>): Promise<CaptureFileFrame[]> {
+  const frames: CaptureFileFrame[] = [];
   for await (const frame of source) frames.push(frame);
   return frames;
 }
 
 /** Reads all frames, returning them with the error that ended the read. */
-function readUntilError(bytes: Uint8Array): { frames: CaptureFrame[]; error: unknown } {
-  const frames: CaptureFrame[] = [];
+function readUntilError(bytes: Uint8Array): { frames: CaptureFileFrame[]; error: unknown } {
+  const frames: CaptureFileFrame[] = [];
   try {
     for (const frame of readCaptureBytes(bytes)) frames.push(frame);
   } catch (error) {
@@ -422,7 +422,7 @@ Deno.test("readCapture() from a file yields the good frames before the error at 
   try {
     const lastRecord = file.length - (16 + 149);
     await Deno.writeFile(path, file.subarray(0, lastRecord + 20));
-    const frames: CaptureFrame[] = [];
+    const frames: CaptureFileFrame[] = [];
     const error = await (async () => {
       try {
         for await (const frame of readCapture(path, { chunkBytes: 256 })) frames.push(frame);

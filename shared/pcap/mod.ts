@@ -13,7 +13,7 @@
  * @module
  */
 
-export type { CaptureFrame } from "./capture_frame.ts";
+export type { CaptureFileFrame } from "./capture_file_frame.ts";
 export {
   type CaptureByteReader,
   type CaptureFormat,

@@ -55,6 +55,7 @@ export interface ThrowawayPostgres {
 
 /** Raised when a cluster command fails; carries its output. */
 export class ThrowawayPostgresError extends Error {
+  /** Creates the error; `cause` is the error underneath, when there is one. */
   constructor(message: string, options: { cause?: unknown } = {}) {
     super(message, options);
     this.name = "ThrowawayPostgresError";

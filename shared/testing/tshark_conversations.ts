@@ -8,10 +8,15 @@
 
 /** One row of a tshark conversation table. */
 export interface ConvRow {
+  /** Which table the row came from. */
   protocol: "TCP" | "UDP";
+  /** Address of endpoint A (the left column). */
   a: string;
+  /** Port of endpoint A. */
   aPort: number;
+  /** Address of endpoint B (the right column). */
   b: string;
+  /** Port of endpoint B. */
   bPort: number;
   /** Frames and bytes B -> A (tshark's "<-" columns). */
   toA: { frames: number; bytes: number; exact: boolean };

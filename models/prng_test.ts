@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createPrng } from "./_prng.ts";
+import { createPrng, createTrainingPrng, mixSeed } from "./prng.ts";
 
 Deno.test("createPrng() repeats its sequence for a seed and differs between seeds", () => {
   const a = createPrng(9);
@@ -28,4 +28,24 @@ Deno.test("createPrng() shuffles into a permutation without touching the input",
   const out = r.shuffle(input);
   assert.deepEqual(input, [1, 2, 3, 4, 5, 6]);
   assert.deepEqual([...out].sort(), input);
+});
+
+Deno.test("the lab's and the trainer's seedings give the sequences the committed data came from", () => {
+  // Values of the two generators this module replaced, so that the lab's
+  // settings and the trained model stay reproducible.
+  const lab = createPrng(7);
+  assert.deepEqual([lab.next(), lab.next(), lab.int(1, 6)], [
+    0.08034278824925423,
+    0.40368119510822,
+    6,
+  ]);
+  const training = createTrainingPrng(7);
+  assert.deepEqual([training.next(), training.next(), training.below(10)], [
+    0.6943852461408824,
+    0.2524110348895192,
+    4,
+  ]);
+  assert.equal(mixSeed(42, 3), 1109933182);
+  const tree = createTrainingPrng(mixSeed(42, 3));
+  assert.deepEqual([tree.next(), tree.below(1000)], [0.5183837097138166, 294]);
 });

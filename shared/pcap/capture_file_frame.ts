@@ -1,5 +1,6 @@
 /**
- * One frame as read from a capture file.
+ * One frame as read from a capture file (pcap or pcapng); a frame captured
+ * live is the agent's `LiveFrame`.
  *
  * @module
  */
@@ -9,7 +10,7 @@
  * buffer; it stays valid after iteration moves on (readers never reuse a
  * buffer a frame points into).
  */
-export interface CaptureFrame {
+export interface CaptureFileFrame {
   /** Capture time in epoch seconds with a fraction (a float: ~0.2 µs resolution today). */
   timestampSec: number;
   /** Capture time in epoch nanoseconds, exact for µs and ns sources (floored for finer or binary resolutions). */

@@ -6,7 +6,7 @@
  * for the bench harness.
  *
  * ```sh
- * deno run --allow-read --allow-write --allow-ffi aggregator/scorer/scorer_bench.ts \
+ * deno run --allow-read --allow-write --allow-ffi models/ml/scorer_bench.ts \
  *   [--rows 100000] [--features 60] [--trees 100] [--noise 1] [--batch 4096] [--threads 0] \
  *   [--model models/flow_classifier.onnx]
  * ```
@@ -25,8 +25,8 @@ import {
   predictBatch,
   saveFlowModel,
   trainRandomForest,
-} from "../../models/ml/mod.ts";
-import { loadFlowScorer } from "./flow_scorer.ts";
+} from "./mod.ts";
+import { loadFlowScorer } from "@traffic-analyzer/aggregator/scorer";
 
 /** Options for {@linkcode runScorerBench}. */
 export interface ScorerBenchOptions {
