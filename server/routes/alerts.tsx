@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { filledQuery } from "./_filled_query.ts";
 import { createRoute, z } from "@hono/zod-openapi";
 import {
   acknowledgeIncident,
@@ -170,19 +171,16 @@ export function alertRoutes(options: AlertRoutesOptions): Router {
   };
 
   app.get("/alerts", async (c) => {
-    const query = c.req.query();
+    const query = filledQuery(c.req.query());
     try {
-      // A blank field of the form means "any", not an empty value.
-      const input = parseAlertList(
-        Object.fromEntries(Object.entries(query).filter(([, value]) => value !== "")),
-      );
+      const input = parseAlertList(query);
       const page = await searchIncidents(sql, {
         filter: incidentFilterOf(input),
         limit: input.limit,
         cursor: incidentCursorOf(input),
       });
       const nextUrl = page.next === null ? null : `/alerts?${new URLSearchParams({
-        ...Object.fromEntries(Object.entries(query).filter(([, value]) => value !== "")),
+        ...query,
         cursor: encodeIncidentCursor(page.next),
       })}`;
       return await renderPage(

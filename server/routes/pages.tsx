@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { filledQuery } from "./_filled_query.ts";
 import { readAggregatorStatus, searchFlows, type Sql } from "@traffic-analyzer/shared/db";
 import { assessAggregator } from "../aggregator_health.ts";
 import { HttpError } from "../http_errors.ts";
@@ -45,9 +46,7 @@ export function pageRoutes(options: PageRoutesOptions): Router {
 
   app.get("/alltraffic_page", async (c) => {
     // The filter form submits every field; a blank one means "any", where the API refuses it.
-    const query = Object.fromEntries(
-      Object.entries(c.req.query()).filter(([, value]) => value !== ""),
-    );
+    const query = filledQuery(c.req.query());
     let input;
     try {
       input = parseFlowSearch(query);

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { filledQuery } from "./_filled_query.ts";
 import { isIP } from "node:net";
 import {
   type FlowRow,
@@ -43,11 +44,6 @@ export interface UiPageRoutesOptions {
 
 /** Packets per page on the flow page. */
 const PACKETS_PER_PAGE = 100;
-
-/** The query without empty fields (a GET form sends every field, filled or not). */
-export function filledQuery(query: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(query).filter(([, value]) => value !== ""));
-}
 
 /** The pages sub-app (not in the OpenAPI document: HTML for people). */
 export function uiPageRoutes(options: UiPageRoutesOptions): Router {
