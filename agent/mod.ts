@@ -43,7 +43,7 @@ export {
   MAX_BATCH_BODY_BYTES,
   splitEncodedBatch,
 } from "./batch_codec.ts";
-export type { EncodeBatchOptions, EncodedBatch, WireFormat } from "./batch_codec.ts";
+export type { BatchOrder, EncodeBatchOptions, EncodedBatch, WireFormat } from "./batch_codec.ts";
 export { AgentToken, INGEST_TOKEN_FILE_NAME } from "./agent_token.ts";
 export type { AgentTokenOptions } from "./agent_token.ts";
 export { Uploader } from "./uploader.ts";

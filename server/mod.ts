@@ -4,6 +4,7 @@
  * @module
  */
 export * from "./app.ts";
+export type { OpenIncidentCounter } from "./routes/dashboard.ts";
 export * from "./http_errors.ts";
 export * from "./metrics.ts";
 export * from "./server_metrics.ts";

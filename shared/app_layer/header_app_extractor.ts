@@ -46,7 +46,11 @@ export class HeaderAppExtractor {
     truncated: false,
   };
 
-  /** @param options passed to the {@linkcode AppLayerExtractor} */
+  /**
+   * Creates an extractor with no flow directions followed yet.
+   *
+   * @param options passed to the {@linkcode AppLayerExtractor}
+   */
   constructor(options: AppLayerExtractorOptions = {}) {
     this.#extractor = new AppLayerExtractor(options);
   }

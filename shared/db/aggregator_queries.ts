@@ -191,8 +191,11 @@ export async function readPendingBatches(
 
 /** One stream's position: where the next batch to merge starts. */
 export interface StreamPosition {
+  /** The agent that sends the stream. */
   agentId: string;
+  /** The stream: `file-<file id>` for `--read`, `live-<id>` for live capture. */
   stream: string;
+  /** Position in the stream, in packets from 0, where the next batch to merge starts. */
   nextSequence: number;
   /** Milliseconds since the stream last moved, by the database's clock (when read). */
   sinceMovedMs?: number;

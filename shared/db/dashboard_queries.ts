@@ -54,27 +54,33 @@ export type NamedSeries = Record<string, number[]>;
 
 /** What {@link readDashboard} returns. */
 export interface DashboardData {
+  /** The period shown, as requested. */
   period: DashboardPeriod;
-  /** Start and end of the period, epoch seconds. */
+  /** Start of the period, epoch seconds. */
   start_sec: number;
+  /** End of the period, epoch seconds (see `anchor`). */
   end_sec: number;
   /** `now`, `requested` (an `end` was given) or `newest_flow` (nothing in the period before it). */
   anchor: "now" | "requested" | "newest_flow";
-  /** Bucket length, seconds, and each bucket's start. */
+  /** Bucket length, seconds: the period over {@link DASHBOARD_BUCKETS}. */
   step_sec: number;
+  /** Each bucket's start, epoch seconds, oldest first. */
   bucket_starts: number[];
   /** The newest flow's `last_seen`, or null when there are no flows. */
   newest_flow_sec: number | null;
+  /** The headline numbers of the period. */
   headline: {
-    /** Packets and bytes per second over the last {@link RATE_WINDOW_SEC} s of the period. */
+    /** Packets per second over the last {@link RATE_WINDOW_SEC} s of the period. */
     packets_per_sec: number;
+    /** Bytes per second over the last {@link RATE_WINDOW_SEC} s of the period. */
     bytes_per_sec: number;
     /** Flows in state `active` now (however old). */
     active_flows: number;
     /** Flows that overlap the period. */
     flows_seen: number;
-    /** Packets and bytes in the period. */
+    /** Packets in the period (each flow's share inside it, rounded). */
     packets: number;
+    /** Bytes in the period (each flow's share inside it, rounded). */
     bytes: number;
   };
   /** Packets and bytes per bucket, by protocol (each bucket's total over its length = a rate). */

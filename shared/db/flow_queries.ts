@@ -73,25 +73,37 @@ export interface FlowRow {
   tls_ja3: string | null;
   /** Its JA4. */
   tls_ja4: string | null;
-  /** First HTTP request's method, Host, target and User-Agent; first response's status. */
+  /** First HTTP request's method. */
   http_method: string | null;
+  /** First HTTP request's Host header. */
   http_host: string | null;
+  /** First HTTP request's target (path and query). */
   http_path: string | null;
+  /** First HTTP request's User-Agent header. */
   http_user_agent: string | null;
+  /** First HTTP response's status code. */
   http_status: number | null;
-  /** SSH banners of the originator and the responder. */
+  /** SSH banner of the originator. */
   ssh_client: string | null;
+  /** SSH banner of the responder. */
   ssh_server: string | null;
   /** DHCP client host name. */
   dhcp_hostname: string | null;
-  /** Scope (`public`, `private`, `cgnat`, …), country, AS number and AS organisation of each end. */
+  /** Address scope of the originator (`public`, `private`, `cgnat`, …). */
   orig_scope: string | null;
+  /** Country of the originator's address. */
   orig_country: string | null;
+  /** AS number of the originator's address. */
   orig_asn: number | null;
+  /** AS organisation of the originator's address. */
   orig_as_org: string | null;
+  /** Address scope of the responder (`public`, `private`, `cgnat`, …). */
   resp_scope: string | null;
+  /** Country of the responder's address. */
   resp_country: string | null;
+  /** AS number of the responder's address. */
   resp_asn: number | null;
+  /** AS organisation of the responder's address. */
   resp_as_org: string | null;
 }
 

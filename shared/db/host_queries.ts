@@ -8,21 +8,31 @@ import type { Sql } from "./open_database.ts";
 
 /** One peer of a host. */
 export interface HostPeerRow {
+  /** The peer's address. */
   ip: string;
+  /** Flows between the host and the peer in the range. */
   flows: number;
+  /** Bytes of those flows, both directions. */
   bytes: number;
+  /** Packets of those flows, both directions. */
   packets: number;
+  /** Newest `last_seen` of those flows, epoch seconds. */
   last_seen: number;
 }
 
 /** One service (responder port and protocol) a host used or offered. */
 export interface HostServiceRow {
+  /** Transport protocol: `TCP`, `UDP` or `SCTP`. */
   protocol: string;
+  /** The responder's port. */
   port: number;
+  /** Flows to the service in the range. */
   flows: number;
+  /** Bytes of those flows, both directions. */
   bytes: number;
   /** The other hosts: responders for a service used, clients for one offered. */
   hosts: number;
+  /** Newest `last_seen` of those flows, epoch seconds. */
   last_seen: number;
 }
 
@@ -30,11 +40,13 @@ export interface HostServiceRow {
 export interface HostSummary {
   /** Flows with the host at either end, in the range. */
   flows: number;
-  /** First and last time the host was seen in the range, epoch seconds. */
+  /** Earliest `first_seen` of those flows, epoch seconds; null when there are none. */
   first_seen: number | null;
+  /** Latest `last_seen` of those flows, epoch seconds; null when there are none. */
   last_seen: number | null;
-  /** Bytes it sent and received. */
+  /** Bytes it sent in those flows. */
   bytes_sent: number;
+  /** Bytes it received in those flows. */
   bytes_received: number;
   /** The hosts it talked to, by bytes. */
   peers: HostPeerRow[];
@@ -48,8 +60,9 @@ export interface HostSummary {
 export interface ReadHostSummaryOptions {
   /** The host's address. */
   ip: string;
-  /** Flows with `last_seen` in this range, epoch seconds. */
+  /** Start of the range (inclusive) for the flows' `last_seen`, epoch seconds. */
   fromSec: number;
+  /** End of the range (inclusive) for the flows' `last_seen`, epoch seconds. */
   toSec: number;
   /** Rows per list. @default 20 */
   top?: number;

@@ -22,31 +22,44 @@ export interface IncidentFlowInput {
   label: string;
   /** 1 − P(benign). */
   score: number;
+  /** The originator's address, or null when the flow has none. */
   origIp: string | null;
+  /** The responder's address, or null when the flow has none. */
   respIp: string | null;
+  /** The responder's port, or null for a protocol without ports. */
   respPort: number | null;
-  /** Packet time, epoch seconds. */
+  /** Packet time of the flow's first packet, epoch seconds. */
   firstSeen: number;
+  /** Packet time of the flow's last packet, epoch seconds. */
   lastSeen: number;
 }
 
 /** An open incident a flow may join. */
 export interface OpenIncident {
+  /** The incident's id. */
   id: number;
+  /** The predicted class of its flows. */
   label: string;
+  /** Whether its flows share their source or their target. */
   keyKind: IncidentKeyKind;
+  /** The address its flows share. */
   keyIp: string;
+  /** Packet time of its first flow activity, epoch seconds. */
   firstSeen: number;
+  /** Packet time of its last flow activity, epoch seconds. */
   lastSeen: number;
 }
 
 /** What an incident's flows share: their originator or their responder. */
 export type IncidentKeyKind = "source" | "target";
 
-/** An incident to open: its key, and its first flow's times. */
+/** An incident to open: its class and its key. */
 export interface NewIncident {
+  /** The predicted class of its flows. */
   label: string;
+  /** Whether its flows share their source or their target. */
   keyKind: IncidentKeyKind;
+  /** The address its flows share. */
   keyIp: string;
 }
 

@@ -10,23 +10,31 @@ import { pgArrayLiteral } from "./pg_array_literal.ts";
 
 /** One incident as the API returns it. */
 export interface IncidentRow {
+  /** The incident's id. */
   id: number;
   /** The predicted class of its flows. */
   label: string;
   /** `source`: its flows come from `key_ip`; `target`: they go to `key_ip`. */
   key_kind: "source" | "target";
+  /** The address its flows share (see `key_kind`). */
   key_ip: string;
+  /** Flows in the incident. */
   flow_count: number;
-  /** Distinct responder ports, targets (responders) and sources (originators). */
+  /** Distinct responder ports of its flows. */
   port_count: number;
+  /** Distinct targets (responders) of its flows. */
   target_count: number;
+  /** Distinct sources (originators) of its flows. */
   source_count: number;
-  /** Packet time of its first and last flow activity, epoch seconds. */
+  /** Packet time of its first flow activity, epoch seconds. */
   first_seen: number;
+  /** Packet time of its last flow activity, epoch seconds. */
   last_seen: number;
+  /** The highest score of its flows, 1 − P(benign). */
   max_score: number;
   /** The ALERT_MIN_SCORE it was built with. */
   min_score: number;
+  /** `open` until acknowledged. */
   state: "open" | "acknowledged";
   /** When it was acknowledged (ISO 8601), or null. */
   acknowledged_at: string | null;
@@ -34,12 +42,15 @@ export interface IncidentRow {
 
 /** Where a page of incidents ended: the last row's `last_seen` and id. */
 export interface IncidentCursor {
+  /** The last row's `last_seen`, epoch seconds. */
   lastSeen: number;
+  /** The last row's id. */
   id: number;
 }
 
 /** Filters of {@link searchIncidents}; every one optional. */
 export interface IncidentFilter {
+  /** Only incidents in this state. */
   state?: "open" | "acknowledged" | null;
   /** Any of these classes. */
   labels?: string[] | null;
@@ -56,6 +67,7 @@ export interface IncidentFilter {
 
 /** Options for {@link searchIncidents}. */
 export interface SearchIncidentsOptions {
+  /** Which incidents. @default all */
   filter?: IncidentFilter;
   /** Rows per page. @default 100 */
   limit?: number;
@@ -65,6 +77,7 @@ export interface SearchIncidentsOptions {
 
 /** A page of incidents, newest activity first. */
 export interface IncidentPage {
+  /** This page's incidents, newest activity first. */
   incidents: IncidentRow[];
   /** The cursor of the next page, or null on the last. */
   next: IncidentCursor | null;
