@@ -181,7 +181,11 @@ Deno.test({
         const rows = page.locator("table.flows tbody tr");
         const narrowed = await rows.count();
         assert.ok(narrowed > 0 && narrowed < all, `${narrowed} of ${all}`);
-        const protocols = await page.locator("table.flows tbody tr td:nth-child(5)")
+        // Found by its heading, so added columns do not move it.
+        const headings = await page.locator("table.flows thead th").allTextContents();
+        const column = headings.indexOf("Proto") + 1;
+        assert.ok(column > 0, `no Proto column in ${headings.join(", ")}`);
+        const protocols = await page.locator(`table.flows tbody tr td:nth-child(${column})`)
           .allTextContents();
         assert.deepEqual([...new Set(protocols)], ["UDP"]);
         assert.equal(new URL(page.url()).searchParams.get("protocol"), "UDP");
