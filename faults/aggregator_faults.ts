@@ -220,14 +220,12 @@ Deno.test({
   },
 });
 
-/** Moves traffic_data and its indexes to a tablespace. */
+/** Moves traffic_data's table (not its indexes) to a tablespace. */
 async function moveFlows(sql: Sql, tablespace: string): Promise<void> {
+  // The table only: its empty indexes alone (a score of them, hash ones of
+  // several pages) no longer fit the small disk, and the heap filling up is
+  // what the case needs.
   await sql`alter table traffic_data set tablespace ${sql(tablespace)}`;
-  const indexes = await sql<{ name: string }[]>`
-    select indexname as name from pg_indexes where tablename = 'traffic_data'`;
-  for (const { name } of indexes) {
-    await sql`alter index ${sql(name)} set tablespace ${sql(tablespace)}`;
-  }
 }
 
 async function run(command: string, args: string[]): Promise<void> {
