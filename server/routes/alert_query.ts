@@ -8,25 +8,7 @@ import { z } from "@hono/zod-openapi";
 import type { IncidentCursor, IncidentFilter } from "@traffic-analyzer/shared/db";
 import { HttpError } from "../http_errors.ts";
 import { decimalInteger } from "./_schemas.ts";
-import { FlowFilterParams, parseTimeSec, queryError } from "./flow_query.ts";
-
-const time = (name: string, description: string) =>
-  z.string().max(40).transform((text, ctx) => {
-    const sec = parseTimeSec(text);
-    if (sec === null) {
-      ctx.addIssue({
-        code: "custom",
-        message: "must be epoch seconds or ISO 8601 (2026-01-31T12:00:00Z)",
-      });
-      return z.NEVER;
-    }
-    return sec;
-  }).optional().openapi({
-    param: { name, in: "query" },
-    description,
-    example: "2026-01-31T12:00:00Z",
-    type: "string",
-  });
+import { FlowFilterParams, queryError, timeParam } from "./flow_query.ts";
 
 /** The query of an incident list. Strict: a misspelt parameter answers 400. */
 export const AlertListQuery = z.strictObject({
@@ -40,8 +22,14 @@ export const AlertListQuery = z.strictObject({
     description:
       "An address or CIDR: the incident's key address or either end of one of its flows.",
   }),
-  from: time("from", "Incidents active at or after this (their last flow): epoch s or ISO 8601."),
-  to: time("to", "Incidents active at or before this (their first flow): epoch s or ISO 8601."),
+  from: timeParam(
+    "from",
+    "Incidents active at or after this (their last flow): epoch s or ISO 8601.",
+  ),
+  to: timeParam(
+    "to",
+    "Incidents active at or before this (their first flow): epoch s or ISO 8601.",
+  ),
   limit: decimalInteger({ min: 1, max: 1000 }).default(100).openapi({
     param: { name: "limit", in: "query" },
     description: "Incidents per page, 1–1000.",

@@ -45,7 +45,11 @@ const address = (name: string, description: string) =>
   z.string().max(64).refine(isAddressOrCidr, "must be an IPv4 or IPv6 address or CIDR")
     .optional().openapi({ param: { name, in: "query" }, description, example: "10.0.0.0/8" });
 
-const time = (name: string, description: string) =>
+/**
+ * An optional time query parameter: epoch seconds or ISO 8601, parsed to
+ * epoch seconds (400 naming the parameter otherwise).
+ */
+export const timeParam = (name: string, description: string) =>
   z.string().max(40).transform((text, ctx) => {
     const sec = parseTimeSec(text);
     if (sec === null) {
@@ -121,8 +125,8 @@ export const FlowFilterParams = {
     description: "Only the flows of this agent (its `X-Agent-Id`, `AGENT_ID`), exactly.",
     example: "sensor-1",
   }),
-  from: time("from", "`last_seen` at or after this: epoch seconds or ISO 8601."),
-  to: time("to", "`last_seen` at or before this: epoch seconds or ISO 8601."),
+  from: timeParam("from", "`last_seen` at or after this: epoch seconds or ISO 8601."),
+  to: timeParam("to", "`last_seen` at or before this: epoch seconds or ISO 8601."),
   host: z.string().max(253).regex(
     /^(?:\*\.)?[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?$/,
     "must be a host name such as www.example.com, or *.example.com for every name below it",
