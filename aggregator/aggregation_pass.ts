@@ -302,8 +302,9 @@ export async function runAggregationPass(
         }
         // Idle flows are swept every few seconds of packet time; sweeping at
         // the last packet too makes what the pass writes independent of where
-        // the slices happened to end.
-        await writer.add(table.expire(table.nowSec));
+        // the slices happened to end. Each agent's at its own last packet: an
+        // agent ahead in packet time must not end another's flows early.
+        await writer.add(table.sweep());
         flowClock = table.nowSec;
         flowClockWall = new Date(options.nowMs);
       } else if (flowClock !== null && flowClockWall !== null && selection.held === 0) {

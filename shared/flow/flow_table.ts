@@ -49,11 +49,23 @@
  * passes `first_seen + context.outcomeDelaySec`; a flow is reported as ended
  * only when it is final and has its context.
  *
+ * Agents. Each agent has a clock and context windows of its own (see
+ * `_agent_lane.ts`): its packets alone expire, sweep and admit its flows, and
+ * a flow's context counts only flows of the same agent, as a per-sensor Zeek
+ * would. So each agent's flows, features included, are the same whatever
+ * order several agents' packets interleave in. An agent that stops sending
+ * while others go on follows their packet time once it has moved
+ * `agentFollowAfterSec` past the stopped agent's last packet, so its flows
+ * still end.
+ *
  * State. `toJSON()` returns plain data; `FlowTable.fromJSON()` restores it,
  * and continuing gives exactly the flows of an uninterrupted run. State saved
  * before flows were scoped by agent and tunnel restores its flows unscoped:
  * they end by their timeouts, and the scoped packets that follow start flows
- * of their own.
+ * of their own. State saved before agents had clocks of their own (version 1)
+ * gives each agent of its flows the saved clock and a copy of the shared
+ * context windows, which hold other agents' flows until they leave the long
+ * window (60 s of packet time).
  *
  * @module
  */
@@ -95,6 +107,7 @@ import {
 import { icmpCounterpart, icmpPortEquivalents } from "./_icmp_ports.ts";
 import { readIcmpQuote } from "./_icmp_quote.ts";
 import { sortByTime } from "./_sort_by_time.ts";
+import { AgentLane, type AgentLaneState } from "./_agent_lane.ts";
 
 /** Why a flow ended (or, for a live closed TCP flow, how it closed). */
 export type CloseReason =
@@ -269,6 +282,15 @@ export interface FlowTableOptions {
    */
   sweepIntervalSec?: number;
   /**
+   * Packet time the other agents may move on past an agent's last packet
+   * before that agent's clock follows theirs (keeping the lag it had), so
+   * that the flows of an agent that stopped sending end while others go on.
+   * Agents whose deliveries interleave within this much packet time get
+   * exactly the flows each would get alone.
+   * @default {120}
+   */
+  agentFollowAfterSec?: number;
+  /**
    * Community ID seed.
    * @default {0}
    */
@@ -294,24 +316,37 @@ export interface MergeResult {
 
 /** Serialised {@linkcode FlowTable}; plain JSON-able data. */
 export interface FlowTableState {
-  /** Format version of this state. */
-  version: 1;
+  /** Format version of this state: 2 since agents have clocks of their own. */
+  version: 2;
   /** Options in force. */
   options: ResolvedFlowTableOptions;
-  /** The table's packet-time clock. */
+  /** The table's packet-time clock: the latest of the agents'. */
   nowSec: number | null;
-  /** Packet time of the next sweep. */
-  nextSweepSec: number | null;
   /** Live flows in table order. */
   flows: FlowState[];
   /** Ended flows still waiting for their context. */
   pending: FlowState[];
-  /** uids of flows awaiting context, in admission order. */
-  queue: string[];
+  /** Each agent's clock, context windows and flows awaiting context. */
+  agents: AgentLaneState[];
   /** Fragment map: [fragment key, flow key, flow uid, src ip, src port, dst port, expiry]. */
   fragments: [string, string, string, string, number | null, number | null, number][];
   /** Latest non-TCP flow key per "orig|resp" address pair ("scope|orig|resp" in a scope). */
   hostPairs: [string, string][];
+}
+
+/**
+ * {@linkcode FlowTableState} as saved before agents had clocks of their own:
+ * one clock, one queue and one context tracker for all. Still restored.
+ */
+export interface FlowTableStateV1 extends Omit<FlowTableState, "version" | "agents" | "options"> {
+  /** Format version of this state. */
+  version: 1;
+  /** Options in force (without the ones added since). */
+  options: Omit<ResolvedFlowTableOptions, "agentFollowAfterSec">;
+  /** Packet time of the next sweep. */
+  nextSweepSec: number | null;
+  /** uids of flows awaiting context, in admission order. */
+  queue: string[];
   /** Context tracker state. */
   context: ContextTrackerState;
 }
@@ -472,6 +507,8 @@ class Flow {
   declare context: FlowContext | null;
   /** Where the context tracker keeps this flow once admitted (null: nowhere). */
   declare ctxHandle: ContextHandle | null;
+  /** Its agent's clock and context windows. */
+  declare lane: AgentLane<Flow>;
   declare acc: FlowFeatureAccumulator;
   /** Finalised: out of the table, waiting for context or already reported. */
   declare ended: boolean;
@@ -552,6 +589,7 @@ class Flow {
     this.ctxBits = 0;
     this.context = null;
     this.ctxHandle = null;
+    this.lane = NO_LANE;
     this.acc = acc;
     this.ended = false;
     this.changedEpoch = 0;
@@ -574,6 +612,9 @@ class Flow {
     this.app = null;
   }
 }
+
+/** The lane of a flow not yet given one (one type for the field). */
+const NO_LANE = new AgentLane<Flow>(null, new ContextTracker());
 
 /** Fragment map entry: where the later fragments of a datagram go. */
 interface FragmentEntry {
@@ -640,12 +681,12 @@ export class FlowTable {
   #index = new Map<number, Flow>();
   #fragments = new Map<string, FragmentEntry>();
   #hostPairs = new Map<string, string>();
-  /** Flows in admission order; slots before `#queueHead` are cleared once admitted. */
-  #queue: (Flow | undefined)[] = [];
-  #queueHead = 0;
-  #tracker: ContextTracker;
+  /** Each agent's clock, context windows and admission queue. */
+  #lanes = new Map<string | null, AgentLane<Flow>>();
+  /** The lane of the packet being processed. */
+  #lane: AgentLane<Flow> = NO_LANE;
+  /** The latest packet time of any agent. */
   #now = -Infinity;
-  #nextSweep = -Infinity;
   /** Records of the flows ended (and with context) in the current call. */
   #endedOut: FlowRecord[] = [];
   /** Flows changed in the current call; `Flow.changedEpoch` dedups them. */
@@ -663,11 +704,13 @@ export class FlowTable {
 
   /** Creates an empty table; throws RangeError naming a bad option. */
   constructor(options: FlowTableOptions = {}) {
-    this.#tracker = new ContextTracker(options.context ?? {});
-    this.options = resolveOptions(options, this.#tracker.options);
+    this.options = resolveOptions(options, new ContextTracker(options.context ?? {}).options);
   }
 
-  /** The table's packet-time clock (latest packet or `expire()` time); -Infinity before any. */
+  /**
+   * The table's packet-time clock: the latest packet or `expire()` time of
+   * any agent; -Infinity before any.
+   */
   get nowSec(): number {
     return this.#now;
   }
@@ -715,22 +758,61 @@ export class FlowTable {
         break;
       }
     }
+    let lane = this.#lane;
     for (let i = 0; i < ordered.length; i++) {
       const p = ordered[i];
       const ts = p.timestamp;
+      const agent = p.agent_id ?? null;
+      if (agent !== lane.agent || lane === NO_LANE) lane = this.#laneOf(agent);
+      this.#lane = lane;
+      if (ts > lane.nowSec) lane.nowSec = ts;
       if (ts > this.#now) this.#now = ts;
-      this.#admitUntil(ts);
+      lane.lagSec = this.#now - ts;
+      this.#admitUntil(lane, ts);
       this.#process(p, ts);
     }
-    if (this.#now >= this.#nextSweep) {
-      this.#sweep(this.#now);
-      this.#nextSweep = this.#now + this.options.sweepIntervalSec;
+    let due = false;
+    const followAfter = this.options.agentFollowAfterSec;
+    for (const other of this.#lanes.values()) {
+      // An agent the others' packet time left behind by more than the wait.
+      this.#advance(other, this.#now - other.lagSec - followAfter);
+      if (other.nowSec >= other.nextSweepSec) due = true;
+    }
+    if (due) this.#sweepAll();
+  }
+
+  /** The lane of `agent`'s packets, made on its first packet. */
+  #laneOf(agent: string | null): AgentLane<Flow> {
+    let lane = this.#lanes.get(agent);
+    if (lane === undefined) {
+      lane = new AgentLane(agent, new ContextTracker(this.options.context));
+      this.#lanes.set(agent, lane);
+    }
+    return lane;
+  }
+
+  /** Moves an agent's clock on to `nowSec` (if later), computing the contexts that are due. */
+  #advance(lane: AgentLane<Flow>, nowSec: number): void {
+    if (nowSec > lane.nowSec) {
+      lane.nowSec = nowSec;
+      this.#admitUntil(lane, nowSec);
+    }
+  }
+
+  /** Sweeps every agent's flows at that agent's own clock. */
+  #sweepAll(): void {
+    this.#sweep();
+    for (const lane of this.#lanes.values()) {
+      lane.nextSweepSec = lane.nowSec + this.options.sweepIntervalSec;
     }
   }
 
   /**
    * Advances the clock to `nowSec` (packet time, e.g. the ingest watermark)
-   * and ends every flow idle past its timeout. Returns the ended flows.
+   * and ends every flow idle past its timeout. Each agent's clock moves to
+   * `nowSec` less the lag its last packet had behind the latest of all (see
+   * {@linkcode FlowTableOptions.agentFollowAfterSec}). Returns the ended
+   * flows.
    */
   expire(nowSec: number): FlowRecord[] {
     if (Number.isNaN(nowSec)) {
@@ -739,9 +821,19 @@ export class FlowTable {
       );
     }
     if (nowSec > this.#now) this.#now = nowSec;
-    this.#admitUntil(this.#now);
-    this.#sweep(this.#now);
+    for (const lane of this.#lanes.values()) this.#advance(lane, nowSec - lane.lagSec);
+    this.#sweepAll();
     // Live flows it changes (by computing their context) are reported by the next merge.
+    return this.#collectEnded();
+  }
+
+  /**
+   * Ends every flow idle past its timeout at its own agent's clock, without
+   * moving any clock: what a sweep at the last packet would end. Returns the
+   * ended flows.
+   */
+  sweep(): FlowRecord[] {
+    this.#sweepAll();
     return this.#collectEnded();
   }
 
@@ -754,7 +846,7 @@ export class FlowTable {
       this.#finalize(flow, flow.closed ? flow.closeReason! : "end");
     }
     this.#fragments.clear();
-    this.#admitUntil(Infinity);
+    for (const lane of this.#lanes.values()) this.#admitUntil(lane, Infinity);
     this.#collectChanged(); // every flow ended: nothing live is left to report
     return this.#collectEnded();
   }
@@ -767,7 +859,9 @@ export class FlowTable {
   uids(): Set<string> {
     const uids = new Set<string>();
     for (const flow of this.#flows.values()) uids.add(flow.uid);
-    for (let i = this.#queueHead; i < this.#queue.length; i++) uids.add(this.#queue[i]!.uid);
+    for (const lane of this.#lanes.values()) {
+      for (const flow of lane.waiting()) uids.add(flow.uid);
+    }
     return uids;
   }
 
@@ -779,39 +873,37 @@ export class FlowTable {
   /** The whole state as plain data, for `JSON.stringify` and the database. */
   toJSON(): FlowTableState {
     const pending: FlowState[] = [];
-    const queue: string[] = [];
-    for (let i = this.#queueHead; i < this.#queue.length; i++) {
-      const flow = this.#queue[i]!;
-      queue.push(flow.uid);
-      if (flow.ended) pending.push(flowToState(flow));
+    for (const lane of this.#lanes.values()) {
+      for (const flow of lane.waiting()) if (flow.ended) pending.push(flowToState(flow));
     }
     return {
-      version: 1,
+      version: 2,
       options: structuredClone(this.options),
       nowSec: finiteOrNull(this.#now),
-      nextSweepSec: finiteOrNull(this.#nextSweep),
       flows: [...this.#flows.values()].map(flowToState),
       pending,
-      queue,
+      agents: [...this.#lanes.values()].map((lane) => lane.toJSON((flow) => flow.uid)),
       fragments: [...this.#fragments].map((
         [fragmentKey, e],
       ) => [fragmentKey, e.key, e.uid, e.srcIp, e.srcPort, e.dstPort, e.expiresSec]),
       hostPairs: [...this.#hostPairs],
-      context: this.#tracker.toJSON(),
     };
   }
 
-  /** Restores a table saved with {@linkcode FlowTable.toJSON}. */
-  static fromJSON(state: FlowTableState): FlowTable {
-    if (state.version !== 1) {
+  /**
+   * Restores a table saved with {@linkcode FlowTable.toJSON}, or by a
+   * release before agents had clocks of their own (see the module doc).
+   */
+  static fromJSON(state: FlowTableState | FlowTableStateV1): FlowTable {
+    if (state.version !== 1 && state.version !== 2) {
       throw new RangeError(
-        `Cannot restore flow table as 'version' must be 1: current value is ${state.version}`,
+        `Cannot restore flow table as 'version' must be 1 or 2: current value is ${
+          (state as { version: unknown }).version
+        }`,
       );
     }
     const table = new FlowTable(state.options);
-    table.#tracker = ContextTracker.fromJSON(state.context);
     table.#now = state.nowSec ?? -Infinity;
-    table.#nextSweep = state.nextSweepSec ?? -Infinity;
     const byUid = new Map<string, Flow>();
     for (const saved of state.flows) {
       const flow = flowFromState(saved, table.options.activityTimeoutSec, table.#accOptions);
@@ -825,12 +917,22 @@ export class FlowTable {
       flow.ended = true;
       byUid.set(`ended:${flow.uid}`, flow);
     }
-    for (const uid of state.queue) {
+    const flowOf = (uid: string): Flow => {
       const flow = byUid.get(`ended:${uid}`) ?? byUid.get(uid);
       if (flow === undefined) {
         throw new RangeError(`Cannot restore flow table as queued flow '${uid}' is missing`);
       }
-      table.#queue.push(flow);
+      return flow;
+    };
+    if (state.version === 2) {
+      for (const saved of state.agents) {
+        table.#lanes.set(saved.agent, AgentLane.fromJSON(saved, flowOf));
+      }
+    } else {
+      table.#restoreSharedClock(state, [...byUid.values()], flowOf);
+    }
+    for (const flow of byUid.values()) {
+      flow.lane = table.#laneOf(flow.agent);
     }
     for (const [fragmentKey, key, uid, srcIp, srcPort, dstPort, expiresSec] of state.fragments) {
       table.#fragments.set(fragmentKey, { key, uid, srcIp, srcPort, dstPort, expiresSec });
@@ -838,11 +940,37 @@ export class FlowTable {
     for (const [pair, key] of state.hostPairs) table.#hostPairs.set(pair, key);
     // Reconnect admitted flows to their tracker entries (as the uid lookup
     // of the tracker's update() would find them).
-    const handles = table.#tracker.handlesByUid();
+    const handles = new Map<AgentLane<Flow>, Map<string, ContextHandle>>();
     for (const flow of table.#flows.values()) {
-      if (flow.context !== null) flow.ctxHandle = handles.get(flow.uid) ?? null;
+      if (flow.context === null) continue;
+      let ofLane = handles.get(flow.lane);
+      if (ofLane === undefined) handles.set(flow.lane, ofLane = flow.lane.tracker.handlesByUid());
+      flow.ctxHandle = ofLane.get(flow.uid) ?? null;
     }
     return table;
+  }
+
+  /**
+   * Version 1 state had one clock, queue and tracker for every agent: each
+   * agent of its flows gets that clock, its own flows of the queue, and a copy
+   * of the tracker.
+   */
+  #restoreSharedClock(
+    state: FlowTableStateV1,
+    flows: Flow[],
+    flowOf: (uid: string) => Flow,
+  ): void {
+    const agents = new Set(flows.map((flow) => flow.agent));
+    for (const agent of agents) {
+      const lane = new AgentLane<Flow>(agent, ContextTracker.fromJSON(state.context));
+      lane.nowSec = state.nowSec ?? -Infinity;
+      lane.nextSweepSec = state.nextSweepSec ?? -Infinity;
+      this.#lanes.set(agent, lane);
+    }
+    for (const uid of state.queue) {
+      const flow = flowOf(uid);
+      this.#lanes.get(flow.agent)!.queue.push(flow);
+    }
   }
 
   // --- packet path -------------------------------------------------------
@@ -1186,7 +1314,8 @@ export class FlowTable {
     flow.uid = flowUid(flow, previous);
     this.#flows.set(key, flow);
     this.#indexAdd(flow, continueFrom, p.icmp_id);
-    this.#queue.push(flow);
+    flow.lane = this.#lane;
+    this.#lane.queue.push(flow);
     if (!flow.isTcp && flow.origIp !== null && flow.respIp !== null) {
       flow.hostPair = previous !== undefined && previous.hostPair !== null &&
           previous.origIp === flow.origIp && previous.respIp === flow.respIp
@@ -1477,13 +1606,19 @@ export class FlowTable {
     return null;
   }
 
-  #sweep(nowSec: number): void {
+  /** Ends the flows idle past their timeout, each at its own agent's clock. */
+  #sweep(): void {
     for (const flow of this.#flows.values()) {
-      const reason = this.#expiryReason(flow, nowSec, false);
+      const reason = this.#expiryReason(flow, flow.lane.nowSec, false);
       if (reason !== null) this.#finalize(flow, reason);
     }
     for (const [fragmentKey, entry] of this.#fragments) {
-      if (nowSec > entry.expiresSec) this.#fragments.delete(fragmentKey);
+      // An entry whose flow is gone leads nowhere (see #resolveKey); the
+      // others expire at their flow's agent's clock.
+      const flow = this.#flows.get(entry.key);
+      if (flow === undefined || flow.uid !== entry.uid || flow.lane.nowSec > entry.expiresSec) {
+        this.#fragments.delete(fragmentKey);
+      }
     }
   }
 
@@ -1503,26 +1638,24 @@ export class FlowTable {
     if (flow.context !== null) this.#output(flow);
   }
 
-  /** Computes contexts of flows whose outcome delay passed before `ts`. */
-  #admitUntil(ts: number): void {
+  /** Computes contexts of an agent's flows whose outcome delay passed before `ts`. */
+  #admitUntil(lane: AgentLane<Flow>, ts: number): void {
     const delay = this.options.context.outcomeDelaySec;
-    const queue = this.#queue;
-    while (this.#queueHead < queue.length) {
-      const flow = queue[this.#queueHead]!;
+    const queue = lane.queue;
+    const tracker = lane.tracker;
+    while (lane.queueHead < queue.length) {
+      const flow = queue[lane.queueHead]!;
       if (!(flow.firstSeen + delay < ts)) break;
-      queue[this.#queueHead++] = undefined;
+      queue[lane.queueHead++] = undefined;
       flow.ctxBits = outcomeBits(flow);
-      const handle = this.#tracker.admitHandle(subjectOf(flow));
+      const handle = tracker.admitHandle(subjectOf(flow));
       flow.ctxHandle = handle;
       // Frozen, so that every record of the flow can share it.
-      flow.context = Object.freeze(this.#tracker.contextOf(handle));
+      flow.context = Object.freeze(tracker.contextOf(handle));
       if (flow.ended) this.#output(flow);
       else this.#markChanged(flow);
     }
-    if (this.#queueHead > 4096 && this.#queueHead * 2 > queue.length) {
-      this.#queue = queue.slice(this.#queueHead);
-      this.#queueHead = 0;
-    }
+    lane.compact();
   }
 
   #reportOutcome(flow: Flow): void {
@@ -1530,7 +1663,7 @@ export class FlowTable {
     const bits = outcomeBits(flow);
     if (bits !== flow.ctxBits) {
       flow.ctxBits = bits;
-      if (flow.ctxHandle !== null) this.#tracker.updateHandle(flow.ctxHandle, subjectOf(flow));
+      if (flow.ctxHandle !== null) flow.lane.tracker.updateHandle(flow.ctxHandle, subjectOf(flow));
     }
   }
 
@@ -2150,6 +2283,7 @@ function resolveOptions(
     fragmentTimeoutSec: options.fragmentTimeoutSec ?? 30,
     activityTimeoutSec: options.activityTimeoutSec ?? DEFAULT_ACTIVITY_TIMEOUT_SEC,
     sweepIntervalSec: options.sweepIntervalSec ?? 5,
+    agentFollowAfterSec: options.agentFollowAfterSec ?? 120,
     communityIdSeed: options.communityIdSeed ?? 0,
     context,
   };
