@@ -15,6 +15,7 @@ export {
   FlowTable,
   type FlowTableOptions,
   type FlowTableState,
+  type FlowTableStateV1,
   type MergeResult,
   type ResolvedFlowTableOptions,
 } from "./flow_table.ts";
