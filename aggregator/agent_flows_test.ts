@@ -1,9 +1,9 @@
 /**
  * Flows per agent through the whole pass: two agents that send the same
  * packets (two sensors on one link, or a capture file read while live
- * capture sees the same traffic) get a flow each, with the counts of their
- * own view, never one flow with both; and a flow table saved before flows had
- * agents still loads.
+ * capture sees the same traffic) get a flow each, with the counts and the
+ * context features of their own view, never one flow with both; and a flow
+ * table saved before flows had agents still loads.
  */
 import assert from "node:assert/strict";
 import { gunzipSync, gzipSync } from "node:zlib";
@@ -46,12 +46,15 @@ interface FlowSummary {
   resp_packets: number;
   orig_bytes: number;
   resp_bytes: number;
+  /** The feature vector, context included: each agent's own. */
+  features: string;
 }
 
 /** Each agent's flows, without what tells the agents apart (uid, agent). */
 async function flowsByAgent(): Promise<Map<string | null, string[]>> {
   const rows = await db.sql<FlowSummary[]>`
-    select agent, community_id, first_seen, orig_packets, resp_packets, orig_bytes, resp_bytes
+    select agent, community_id, first_seen, orig_packets, resp_packets, orig_bytes, resp_bytes,
+      encode(features, 'hex') as features
     from traffic_data`;
   const out = new Map<string | null, string[]>();
   for (const { agent, ...flow } of rows) {
@@ -64,7 +67,7 @@ async function flowsByAgent(): Promise<Map<string | null, string[]>> {
 }
 
 Deno.test({
-  name: "two agents sending the same packets get a flow each, with their own counts",
+  name: "two agents sending the same packets get a flow each, with their own counts and context",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {

@@ -421,12 +421,12 @@ function flowTotals(lines: string[]): { packets: number; bytes: number } {
  * of the captures stored exactly once and counted in exactly one flow, and
  * traffic_data equal to a clean run's, flows, counts, features and scores,
  * whatever order the batches were stored in (the aggregator merges each
- * agent's batches in capture order).
+ * agent's batches in capture order, and each agent's flows have a clock and
+ * context windows of their own, so several agents' batches may interleave).
  */
 export async function assertExactlyOnce(
   sql: Sql,
   expected: { packets: number; flows: string[] },
-  options: AssertExactlyOnceOptions = {},
 ): Promise<void> {
   const counts = await packetCounts(sql);
   assert.equal(counts.rows, counts.distinct, "no packet stored twice in raw_packets");
@@ -445,23 +445,8 @@ export async function assertExactlyOnce(
     assert.fail(await describeDifference(sql, "flows", counters(flows), counters(expected.flows)));
   }
   if (!same(flows, expected.flows)) {
-    const difference = await describeDifference(sql, "features or scores", flows, expected.flows);
-    if (!options.agentsInterleaved) assert.fail(difference);
-    // Each agent's batches are merged in capture order, but several agents'
-    // interleave in commit order, and context features count every agent's
-    // flows in their window (README, Guarantees).
-    console.warn(`known gap (README, Guarantees: several agents at once):\n${difference}`);
+    assert.fail(await describeDifference(sql, "features or scores", flows, expected.flows));
   }
-}
-
-/** Options for {@link assertExactlyOnce}. */
-export interface AssertExactlyOnceOptions {
-  /**
-   * Several agents sent at once: flows and their counts must still equal the
-   * clean run's, but context features may differ (a known gap, printed).
-   * @default false
-   */
-  agentsInterleaved?: boolean;
 }
 
 /** Holds the ingest lock of a database from a session of its own until released. */

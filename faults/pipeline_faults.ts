@@ -201,7 +201,7 @@ Deno.test({
         for (const agent of agents) await agent.exits(READ_DONE);
         await sensors[0].drain(servers[0].ingestUrl);
         await sensors[1].drain(servers[1].ingestUrl);
-        await assertExactlyOnce(sql, both, { agentsInterleaved: true });
+        await assertExactlyOnce(sql, both);
         for (const aggregator of aggregators) {
           assert.ok(aggregator.running);
           await aggregator.kill();
