@@ -109,6 +109,8 @@ import { readIcmpQuote } from "./_icmp_quote.ts";
 import { sortByTime } from "./_sort_by_time.ts";
 import { AgentLane, type AgentLaneState } from "./_agent_lane.ts";
 
+export type { AgentLaneState };
+
 /** Why a flow ended (or, for a live closed TCP flow, how it closed). */
 export type CloseReason =
   | "fin"

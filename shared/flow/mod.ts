@@ -8,6 +8,7 @@
 
 export { communityId, type CommunityIdOptions, type CommunityIdTuple } from "./community_id.ts";
 export {
+  type AgentLaneState,
   type CloseReason,
   type FlowPacket,
   type FlowRecord,
