@@ -36,9 +36,9 @@ export class AgentLane<F> {
   /** The latest of this agent's packets (or the time a follow or `expire()` moved it to). */
   nowSec = -Infinity;
   /**
-   * How far this agent's last packet was behind the latest packet of any
-   * agent when it came: an agent replaying an old capture next to live ones
-   * keeps that distance when its clock follows theirs.
+   * How far this agent's clock was behind the latest packet of any agent
+   * when its last packet came: an agent replaying an old capture next to
+   * live ones keeps that distance when its clock follows theirs.
    */
   lagSec = 0;
   /** Packet time of this agent's next sweep. */

@@ -769,7 +769,7 @@ export class FlowTable {
       this.#lane = lane;
       if (ts > lane.nowSec) lane.nowSec = ts;
       if (ts > this.#now) this.#now = ts;
-      lane.lagSec = this.#now - ts;
+      lane.lagSec = this.#now - lane.nowSec;
       this.#admitUntil(lane, ts);
       this.#process(p, ts);
     }
