@@ -1,12 +1,21 @@
 /**
  * A migrated database for tests: a fresh schema on the PostgreSQL server named
  * by `DATABASE_URL` when it is set, else an in-memory PGlite. One per test
- * file (PGlite takes seconds to open); tests isolate themselves by truncating.
+ * file; tests isolate themselves by truncating.
+ *
+ * Creating a PGlite database runs initdb inside WebAssembly, and migrating it
+ * takes more: about 5 s of CPU together on a 2-core test machine, paid by every
+ * test file that opens one. So the first open on a machine migrates one
+ * database and keeps a dump of it (`PGlite.dumpDataDir`, 5 MB gzipped) in the
+ * system temp folder, under a name made of the PGlite build and the migration
+ * files' checksums; later opens, in any process, start from that dump, which
+ * costs about 1.7 s of CPU. `migrate()` still runs on every opened database,
+ * so a database that does not match the files cannot pass unnoticed.
  *
  * @module
  */
 import { type Database, openDatabase } from "./open_database.ts";
-import { migrate } from "./migrate.ts";
+import { migrate, readMigrations } from "./migrate.ts";
 
 /** A test database that also drops its schema on close. */
 export interface TestDatabase extends Database {
@@ -56,15 +65,80 @@ export async function createTestSchema(
   };
 }
 
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Where migrated PGlite dumps are kept between test processes. */
+function templateFolder(): string {
+  const tmp = Deno.env.get("TMPDIR") || "/tmp";
+  return `${tmp.replace(/\/+$/, "")}/traffic-analyzer-pglite-templates`;
+}
+
+/** The dump's file: a new PGlite build or any change to a migration names another one. */
+async function templatePath(): Promise<string> {
+  const migrations = await readMigrations();
+  const key = await sha256Hex(
+    [
+      import.meta.resolve("@electric-sql/pglite"),
+      ...migrations.map((m) => `${m.version}:${m.checksum}`),
+    ].join("\n"),
+  );
+  return `${templateFolder()}/migrated-${key.slice(0, 32)}.tar.gz`;
+}
+
+let template: Promise<Blob> | null = null;
+
+/** A dump of a freshly migrated PGlite database, read from the temp folder or made there. */
+function migratedTemplate(): Promise<Blob> {
+  template ??= (async () => {
+    const path = await templatePath();
+    try {
+      return new Blob([await Deno.readFile(path)]);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    const db = await openDatabase({ poolSize: 1 });
+    let dump: Blob;
+    try {
+      await migrate(db.sql);
+      dump = await db.pglite!.dumpDataDir("gzip");
+    } finally {
+      await db.close();
+    }
+    // Written aside and renamed, so a test file running at the same time
+    // never reads half a dump.
+    await Deno.mkdir(templateFolder(), { recursive: true });
+    const partial = `${path}.${crypto.randomUUID()}.partial`;
+    await Deno.writeFile(partial, new Uint8Array(await dump.arrayBuffer()));
+    await Deno.rename(partial, path);
+    return dump;
+  })();
+  return template;
+}
+
+/** Opens PGlite from the migrated dump; a dump it cannot load is removed and made again. */
+async function openMigratedPglite(): Promise<Database> {
+  try {
+    return await openDatabase({ poolSize: 4, pgliteDataDirDump: await migratedTemplate() });
+  } catch (cause) {
+    const path = await templatePath();
+    console.warn(`Ignoring the migrated PGlite dump ${path}, which did not load: ${cause}`);
+    await Deno.remove(path).catch(() => {});
+    template = null;
+    return await openDatabase({ poolSize: 4, pgliteDataDirDump: await migratedTemplate() });
+  }
+}
+
 /** Opens and migrates a private database for one test file. */
 export async function openTestDatabase(): Promise<TestDatabase> {
   const url = Deno.env.get("DATABASE_URL") || null;
   const testSchema = url ? await createTestSchema(url) : null;
   const schema = testSchema?.schema ?? "public";
-  const db = await openDatabase({
-    databaseUrl: testSchema?.url ?? null,
-    poolSize: 4,
-  });
+  const db = testSchema
+    ? await openDatabase({ databaseUrl: testSchema.url, poolSize: 4 })
+    : await openMigratedPglite();
   await migrate(db.sql);
   return {
     ...db,
