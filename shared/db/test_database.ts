@@ -15,7 +15,7 @@
  * @module
  */
 import { type Database, openDatabase } from "./open_database.ts";
-import { migrate, readMigrations } from "./migrate.ts";
+import { migrate, type Migration, readMigrations } from "./migrate.ts";
 
 /** A test database that also drops its schema on close. */
 export interface TestDatabase extends Database {
@@ -77,8 +77,7 @@ function templateFolder(): string {
 }
 
 /** The dump's file: a new PGlite build or any change to a migration names another one. */
-async function templatePath(): Promise<string> {
-  const migrations = await readMigrations();
+async function templatePath(migrations: readonly Migration[]): Promise<string> {
   const key = await sha256Hex(
     [
       import.meta.resolve("@electric-sql/pglite"),
@@ -88,58 +87,76 @@ async function templatePath(): Promise<string> {
   return `${templateFolder()}/migrated-${key.slice(0, 32)}.tar.gz`;
 }
 
-let template: Promise<Blob> | null = null;
+/** This process's dumps, by file name. */
+const templates = new Map<string, Promise<Blob>>();
 
-/** A dump of a freshly migrated PGlite database, read from the temp folder or made there. */
-function migratedTemplate(): Promise<Blob> {
-  template ??= (async () => {
-    const path = await templatePath();
-    try {
-      return new Blob([await Deno.readFile(path)]);
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
-    }
-    const db = await openDatabase({ poolSize: 1 });
-    let dump: Blob;
-    try {
-      await migrate(db.sql);
-      dump = await db.pglite!.dumpDataDir("gzip");
-    } finally {
-      await db.close();
-    }
-    // Written aside and renamed, so a test file running at the same time
-    // never reads half a dump.
-    await Deno.mkdir(templateFolder(), { recursive: true });
-    const partial = `${path}.${crypto.randomUUID()}.partial`;
-    await Deno.writeFile(partial, new Uint8Array(await dump.arrayBuffer()));
-    await Deno.rename(partial, path);
-    return dump;
-  })();
-  return template;
+/** A dump of a PGlite database migrated with `migrations`, read from the temp folder or made there. */
+async function migratedTemplate(migrations: readonly Migration[]): Promise<Blob> {
+  const path = await templatePath(migrations);
+  let template = templates.get(path);
+  if (template === undefined) templates.set(path, template = makeTemplate(path, migrations));
+  return await template;
 }
 
-/** Opens PGlite from the migrated dump; a dump it cannot load is removed and made again. */
-async function openMigratedPglite(): Promise<Database> {
+async function makeTemplate(path: string, migrations: readonly Migration[]): Promise<Blob> {
   try {
-    return await openDatabase({ poolSize: 4, pgliteDataDirDump: await migratedTemplate() });
+    return new Blob([await Deno.readFile(path)]);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  const db = await openDatabase({ poolSize: 1 });
+  let dump: Blob;
+  try {
+    await migrate(db.sql, { migrations: [...migrations] });
+    dump = await db.pglite!.dumpDataDir("gzip");
+  } finally {
+    await db.close();
+  }
+  // Written aside and renamed, so a test file running at the same time
+  // never reads half a dump.
+  await Deno.mkdir(templateFolder(), { recursive: true });
+  const partial = `${path}.${crypto.randomUUID()}.partial`;
+  await Deno.writeFile(partial, new Uint8Array(await dump.arrayBuffer()));
+  await Deno.rename(partial, path);
+  return dump;
+}
+
+/** Opens PGlite from a migrated dump; a dump it cannot load is removed and made again. */
+async function openMigratedPglite(migrations: readonly Migration[]): Promise<Database> {
+  const open = async () =>
+    await openDatabase({ poolSize: 4, pgliteDataDirDump: await migratedTemplate(migrations) });
+  try {
+    return await open();
   } catch (cause) {
-    const path = await templatePath();
+    const path = await templatePath(migrations);
     console.warn(`Ignoring the migrated PGlite dump ${path}, which did not load: ${cause}`);
+    templates.delete(path);
     await Deno.remove(path).catch(() => {});
-    template = null;
-    return await openDatabase({ poolSize: 4, pgliteDataDirDump: await migratedTemplate() });
+    return await open();
   }
 }
 
+/** Options for {@link openTestDatabase}. */
+export interface OpenTestDatabaseOptions {
+  /**
+   * The migrations to apply, to test a later one on data stored before it.
+   * @default every migration
+   */
+  migrations?: Migration[];
+}
+
 /** Opens and migrates a private database for one test file. */
-export async function openTestDatabase(): Promise<TestDatabase> {
+export async function openTestDatabase(
+  options: OpenTestDatabaseOptions = {},
+): Promise<TestDatabase> {
   const url = Deno.env.get("DATABASE_URL") || null;
   const testSchema = url ? await createTestSchema(url) : null;
   const schema = testSchema?.schema ?? "public";
+  const migrations = options.migrations ?? await readMigrations();
   const db = testSchema
     ? await openDatabase({ databaseUrl: testSchema.url, poolSize: 4 })
-    : await openMigratedPglite();
-  await migrate(db.sql);
+    : await openMigratedPglite(migrations);
+  await migrate(db.sql, { migrations });
   return {
     ...db,
     schema,
