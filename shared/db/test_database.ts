@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import { type Database, openDatabase } from "./open_database.ts";
 import { migrate, type Migration, readMigrations } from "./migrate.ts";
 
@@ -65,11 +66,6 @@ export async function createTestSchema(
   };
 }
 
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /** Where migrated PGlite dumps are kept between test processes. */
 function templateFolder(): string {
   const tmp = Deno.env.get("TMPDIR") || "/tmp";
@@ -77,13 +73,13 @@ function templateFolder(): string {
 }
 
 /** The dump's file: a new PGlite build or any change to a migration names another one. */
-async function templatePath(migrations: readonly Migration[]): Promise<string> {
-  const key = await sha256Hex(
+function templatePath(migrations: readonly Migration[]): string {
+  const key = createHash("sha256").update(
     [
       import.meta.resolve("@electric-sql/pglite"),
       ...migrations.map((m) => `${m.version}:${m.checksum}`),
     ].join("\n"),
-  );
+  ).digest("hex");
   return `${templateFolder()}/migrated-${key.slice(0, 32)}.tar.gz`;
 }
 
@@ -92,7 +88,7 @@ const templates = new Map<string, Promise<Blob>>();
 
 /** A dump of a PGlite database migrated with `migrations`, read from the temp folder or made there. */
 async function migratedTemplate(migrations: readonly Migration[]): Promise<Blob> {
-  const path = await templatePath(migrations);
+  const path = templatePath(migrations);
   let template = templates.get(path);
   if (template === undefined) templates.set(path, template = makeTemplate(path, migrations));
   return await template;
@@ -128,7 +124,7 @@ async function openMigratedPglite(migrations: readonly Migration[]): Promise<Dat
   try {
     return await open();
   } catch (cause) {
-    const path = await templatePath(migrations);
+    const path = templatePath(migrations);
     console.warn(`Ignoring the migrated PGlite dump ${path}, which did not load: ${cause}`);
     templates.delete(path);
     await Deno.remove(path).catch(() => {});
