@@ -69,7 +69,11 @@ export function propertyRuns(
     );
   }
   const mode = (options.mode ?? readEnv("PROPERTY_RUNS") ?? "full").trim();
-  const factor = mode === "full" || mode === "" ? 1 : mode === "quick" ? QUICK_FACTOR : Number(mode);
+  const factor = mode === "full" || mode === ""
+    ? 1
+    : mode === "quick"
+    ? QUICK_FACTOR
+    : Number(mode);
   if (!Number.isFinite(factor) || factor <= 0) {
     throw new RangeError(
       `Cannot size a property as 'PROPERTY_RUNS' must be full, quick or a positive factor: ` +
