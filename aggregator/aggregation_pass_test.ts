@@ -100,6 +100,17 @@ async function referenceRun(
   return await trafficData();
 }
 
+let sharedReference: Promise<string[]> | null = null;
+
+/**
+ * The rows of `referenceRun(rounds())`, run once per file: the data and the
+ * run are the same every time, and a run costs seconds of CPU. Tests that
+ * need the database as the run left it call `referenceRun()` themselves.
+ */
+function referenceRows(): Promise<string[]> {
+  return sharedReference ??= referenceRun(rounds());
+}
+
 Deno.test({
   name: "runAggregationPass() writes every packet into exactly one flow, scored",
   sanitizeResources: false,
@@ -107,6 +118,7 @@ Deno.test({
   async fn() {
     const data = rounds();
     const rows = await referenceRun(data);
+    sharedReference ??= Promise.resolve(rows);
     assert.ok(rows.length > 100);
     const [totals] = await db.sql<{ packets: number; unscored: number; active: number }[]>`
       select sum(orig_packets + resp_packets)::int8 as packets,
@@ -170,7 +182,7 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const data = rounds();
-    const reference = await referenceRun(data);
+    const reference = await referenceRows();
     await db.truncate();
     for (const [r, round] of data.entries()) await ingestRound(round, `r${r}`);
     let cache: FlowTableCache | null = null;
@@ -199,7 +211,7 @@ Deno.test({
   sanitizeOps: false,
   async fn(t) {
     const data = rounds();
-    const reference = await referenceRun(data);
+    const reference = await referenceRows();
     const steps: PassStep[] = ["locked", "read", "merged", "scored", "written", "saved"];
     for (const killAt of steps) {
       await t.step(`killed after "${killAt}"`, async () => {
@@ -246,7 +258,7 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const data = rounds();
-    const reference = await referenceRun(data);
+    const reference = await referenceRows();
     await db.truncate();
     let stop = false;
     let skipped = 0;
@@ -296,7 +308,7 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const data = rounds();
-    const reference = await referenceRun(data);
+    const reference = await referenceRows();
     await db.truncate();
     const standbyMs = 60_000;
     let cacheA: FlowTableCache | null = null;

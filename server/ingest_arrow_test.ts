@@ -14,7 +14,7 @@ import {
 } from "apache-arrow";
 import { openTestDatabase } from "@traffic-analyzer/shared/db/testing";
 import { lastRawPackets } from "@traffic-analyzer/shared/db";
-import { sampleRecords } from "@traffic-analyzer/shared/testing";
+import { propertyRuns, sampleRecords } from "@traffic-analyzer/shared/testing";
 import {
   ColumnarBatchBuilder,
   encodeArrowBatch,
@@ -220,7 +220,7 @@ async function run(t: Deno.TestContext): Promise<void> {
             }
           },
         ),
-        { numRuns: 150 },
+        propertyRuns(150),
       );
     });
   }

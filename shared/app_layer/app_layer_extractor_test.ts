@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { propertyRuns } from "../testing/property_runs.ts";
 import { AppLayerExtractor, type AppPacket } from "./app_layer_extractor.ts";
 import type { AppMetadata } from "./app_metadata.ts";
 import { TcpAppStream } from "./tcp_app_stream.ts";
@@ -176,7 +177,7 @@ Deno.test("AppLayerExtractor never throws on random packets", () => {
         }
       },
     ),
-    { numRuns: 500 },
+    propertyRuns(500),
   );
 });
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { propertyRuns } from "../testing/property_runs.ts";
 import { recogniseAppProtocol, type RecogniseHint } from "./app_protocol.ts";
 import { buildClientHello, sniExtension, tlsRecords } from "./_tls_builder.ts";
 import { buildDnsMessage, dnsName } from "./_dns_builder.ts";
@@ -75,6 +76,6 @@ Deno.test("recogniseAppProtocol() never throws on random bytes", () => {
         });
       },
     ),
-    { numRuns: 3000 },
+    propertyRuns(3000),
   );
 });

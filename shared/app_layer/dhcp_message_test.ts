@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { propertyRuns } from "../testing/property_runs.ts";
 import { parseDhcpMessage } from "./dhcp_message.ts";
 
 /** A DHCPREQUEST with the given options after the magic cookie. */
@@ -61,6 +62,6 @@ Deno.test("parseDhcpMessage() never throws on random options", () => {
     fc.property(fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 300 }), (options) => {
       parseDhcpMessage(dhcpRequest(options));
     }),
-    { numRuns: 3000 },
+    propertyRuns(3000),
   );
 });

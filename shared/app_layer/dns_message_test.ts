@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { propertyRuns } from "../testing/property_runs.ts";
 import { DNS_MAX_ANSWERS, parseDnsMessage, parseDnsOverTcp } from "./dns_message.ts";
 import { be16, buildDnsMessage, dnsName, dnsPointer } from "./_dns_builder.ts";
 
@@ -141,7 +142,7 @@ Deno.test("parseDnsMessage() never throws on random bytes", () => {
       parseDnsMessage(bytes, { listNames });
       parseDnsOverTcp(bytes);
     }),
-    { numRuns: 3000 },
+    propertyRuns(3000),
   );
 });
 
@@ -170,6 +171,6 @@ Deno.test("parseDnsMessage() never throws on mutated messages", () => {
       for (const [at, value] of edits) copy[at] = value;
       parseDnsMessage(copy, { listNames: true });
     }),
-    { numRuns: 3000 },
+    propertyRuns(3000),
   );
 });

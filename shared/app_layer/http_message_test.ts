@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { propertyRuns } from "../testing/property_runs.ts";
 import {
   httpHeadComplete,
   looksLikeHttpRequest,
@@ -80,6 +81,6 @@ Deno.test("HTTP parsers never throw on random bytes or text", () => {
       httpHeadComplete(data);
       looksLikeHttpRequest(data);
     }),
-    { numRuns: 3000 },
+    propertyRuns(3000),
   );
 });

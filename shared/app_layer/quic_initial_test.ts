@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { propertyRuns } from "../testing/property_runs.ts";
 import { deriveQuicInitialSecrets } from "./quic_initial_keys.ts";
 import { parseQuicInitial, QuicInitialReader } from "./quic_initial.ts";
 import { QUIC_V1, QUIC_V2 } from "./quic_header.ts";
@@ -169,7 +170,7 @@ Deno.test("parseQuicInitial() never rejects on random, cut or altered datagrams"
       // A valid long header in front of random bytes reaches the decryption.
       await parseQuicInitial(new Uint8Array([...packet.subarray(0, 22), ...bytes]));
     }),
-    { numRuns: 300 },
+    propertyRuns(300),
   );
   await fc.assert(
     fc.asyncProperty(
@@ -184,6 +185,6 @@ Deno.test("parseQuicInitial() never rejects on random, cut or altered datagrams"
         assert.ok(read === null || at === 0, `altered byte ${at} still opened`);
       },
     ),
-    { numRuns: 300 },
+    propertyRuns(300),
   );
 });

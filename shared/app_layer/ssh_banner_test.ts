@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { propertyRuns } from "../testing/property_runs.ts";
 import { parseSshBanner } from "./ssh_banner.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -29,6 +30,6 @@ Deno.test("parseSshBanner() never throws on random bytes", () => {
       parseSshBanner(data);
       parseSshBanner(new Uint8Array([0x53, 0x53, 0x48, 0x2d, ...data]));
     }),
-    { numRuns: 3000 },
+    propertyRuns(3000),
   );
 });

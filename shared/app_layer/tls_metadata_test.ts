@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { propertyRuns } from "../testing/property_runs.ts";
 import { parseTlsStream } from "./tls_metadata.ts";
 import { parseClientHello, parseServerHello } from "./tls_hello.ts";
 import { readFirstHandshake } from "./tls_record.ts";
@@ -114,7 +115,7 @@ Deno.test("TLS parsers never throw on random or mutated bytes", () => {
       ]);
       if (bytes.length + 4 < 256) parseTlsStream(framed);
     }),
-    { numRuns: 2000 },
+    propertyRuns(2000),
   );
   const edit = fc.tuple(fc.nat(message.length - 1), fc.integer({ min: 0, max: 255 }));
   fc.assert(
@@ -124,6 +125,6 @@ Deno.test("TLS parsers never throw on random or mutated bytes", () => {
       parseClientHello(copy.subarray(4));
       parseTlsStream(tlsRecords(copy));
     }),
-    { numRuns: 2000 },
+    propertyRuns(2000),
   );
 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { propertyRuns } from "../testing/property_runs.ts";
 import { createTestSchema, openTestDatabase } from "./test_database.ts";
 import { type Database, openDatabase } from "./open_database.ts";
 import { migrate, readMigrations } from "./migrate.ts";
@@ -80,7 +81,7 @@ Deno.test("decodeFeatureVector() inverts encodeFeatureVector() bit for bit", () 
     fc.property(anyVector, (vector) => {
       assertSameBits(decodeFeatureVector(encodeFeatureVector(vector)), stored(vector));
     }),
-    { numRuns: 500 },
+    propertyRuns(500),
   );
 });
 
@@ -126,7 +127,7 @@ Deno.test({
     await check(new Float32Array(EDGE_VALUES));
     await fc.assert(
       fc.asyncProperty(anyVector.map(stored), check),
-      { numRuns: 100 },
+      propertyRuns(100),
     );
   },
 });

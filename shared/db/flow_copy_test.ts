@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { propertyRuns } from "../testing/property_runs.ts";
 import { openTestDatabase } from "./test_database.ts";
 import { FLOW_EXTRA_COLUMNS, type FlowUpsert, upsertFlows } from "./aggregator_queries.ts";
 import { CopyInError } from "./copy_in.ts";
@@ -107,7 +108,7 @@ Deno.test({
         assert.equal(await copyFlows(flows), flows.length);
         assert.deepEqual(await storedRows(), upserted);
       }),
-      { numRuns: 40 },
+      propertyRuns(40),
     );
   },
 });

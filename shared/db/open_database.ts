@@ -60,6 +60,14 @@ export interface OpenDatabaseOptions {
    * @default null
    */
   pgliteDir?: string | null;
+  /**
+   * A PGlite data folder as `PGlite.dumpDataDir()` wrote it, to start the
+   * embedded database from instead of an empty one. Tests start from a
+   * migrated copy this way: loading one costs about a third of the CPU of
+   * creating a database and migrating it.
+   * @default null
+   */
+  pgliteDataDirDump?: Blob | null;
   /** Connections in the PostgreSQL pool. @default 10 */
   poolSize?: number;
   /** Schema to use (search_path); tests isolate themselves with it. @default "public" */
@@ -181,7 +189,10 @@ export async function openDatabase(
       await Deno.mkdir(dir, { recursive: true });
       lock = await lockDataFolder(dir);
     }
-    pglite = await PGlite.create(dir ?? "memory://");
+    pglite = await PGlite.create(
+      dir ?? "memory://",
+      options.pgliteDataDirDump ? { loadDataDir: options.pgliteDataDirDump } : {},
+    );
   } catch (cause) {
     lock?.close();
     if (cause instanceof DatabaseOpenError) throw cause;

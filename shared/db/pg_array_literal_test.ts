@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { propertyRuns } from "../testing/property_runs.ts";
 import { openTestDatabase } from "./test_database.ts";
 import { pgArrayColumn, pgArrayLiteral } from "./pg_array_literal.ts";
 
@@ -26,7 +27,7 @@ Deno.test({
             assert.deepEqual(rows.map((r) => r.v), clean);
           },
         ),
-        { numRuns: 200 },
+        propertyRuns(200),
       );
     } finally {
       await db.close();

@@ -1,12 +1,22 @@
 /**
  * A migrated database for tests: a fresh schema on the PostgreSQL server named
  * by `DATABASE_URL` when it is set, else an in-memory PGlite. One per test
- * file (PGlite takes seconds to open); tests isolate themselves by truncating.
+ * file; tests isolate themselves by truncating.
+ *
+ * Creating a PGlite database runs initdb inside WebAssembly, and migrating it
+ * takes more: about 5 s of CPU together on a 2-core test machine, paid by every
+ * test file that opens one. So the first open on a machine migrates one
+ * database and keeps a dump of it (`PGlite.dumpDataDir`, 5 MB gzipped) in the
+ * system temp folder, under a name made of the PGlite build and the migration
+ * files' checksums; later opens, in any process, start from that dump, which
+ * costs about 1.7 s of CPU. `migrate()` still runs on every opened database,
+ * so a database that does not match the files cannot pass unnoticed.
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import { type Database, openDatabase } from "./open_database.ts";
-import { migrate } from "./migrate.ts";
+import { migrate, type Migration, readMigrations } from "./migrate.ts";
 
 /** A test database that also drops its schema on close. */
 export interface TestDatabase extends Database {
@@ -56,16 +66,93 @@ export async function createTestSchema(
   };
 }
 
+/** Where migrated PGlite dumps are kept between test processes. */
+function templateFolder(): string {
+  const tmp = Deno.env.get("TMPDIR") || "/tmp";
+  return `${tmp.replace(/\/+$/, "")}/traffic-analyzer-pglite-templates`;
+}
+
+/** The dump's file: a new PGlite build or any change to a migration names another one. */
+function templatePath(migrations: readonly Migration[]): string {
+  const key = createHash("sha256").update(
+    [
+      import.meta.resolve("@electric-sql/pglite"),
+      ...migrations.map((m) => `${m.version}:${m.checksum}`),
+    ].join("\n"),
+  ).digest("hex");
+  return `${templateFolder()}/migrated-${key.slice(0, 32)}.tar.gz`;
+}
+
+/** This process's dumps, by file name. */
+const templates = new Map<string, Promise<Blob>>();
+
+/** A dump of a PGlite database migrated with `migrations`, read from the temp folder or made there. */
+async function migratedTemplate(migrations: readonly Migration[]): Promise<Blob> {
+  const path = templatePath(migrations);
+  let template = templates.get(path);
+  if (template === undefined) templates.set(path, template = makeTemplate(path, migrations));
+  return await template;
+}
+
+async function makeTemplate(path: string, migrations: readonly Migration[]): Promise<Blob> {
+  try {
+    return new Blob([await Deno.readFile(path)]);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  const db = await openDatabase({ poolSize: 1 });
+  let dump: Blob;
+  try {
+    await migrate(db.sql, { migrations: [...migrations] });
+    dump = await db.pglite!.dumpDataDir("gzip");
+  } finally {
+    await db.close();
+  }
+  // Written aside and renamed, so a test file running at the same time
+  // never reads half a dump.
+  await Deno.mkdir(templateFolder(), { recursive: true });
+  const partial = `${path}.${crypto.randomUUID()}.partial`;
+  await Deno.writeFile(partial, new Uint8Array(await dump.arrayBuffer()));
+  await Deno.rename(partial, path);
+  return dump;
+}
+
+/** Opens PGlite from a migrated dump; a dump it cannot load is removed and made again. */
+async function openMigratedPglite(migrations: readonly Migration[]): Promise<Database> {
+  const open = async () =>
+    await openDatabase({ poolSize: 4, pgliteDataDirDump: await migratedTemplate(migrations) });
+  try {
+    return await open();
+  } catch (cause) {
+    const path = templatePath(migrations);
+    console.warn(`Ignoring the migrated PGlite dump ${path}, which did not load: ${cause}`);
+    templates.delete(path);
+    await Deno.remove(path).catch(() => {});
+    return await open();
+  }
+}
+
+/** Options for {@link openTestDatabase}. */
+export interface OpenTestDatabaseOptions {
+  /**
+   * The migrations to apply, to test a later one on data stored before it.
+   * @default every migration
+   */
+  migrations?: Migration[];
+}
+
 /** Opens and migrates a private database for one test file. */
-export async function openTestDatabase(): Promise<TestDatabase> {
+export async function openTestDatabase(
+  options: OpenTestDatabaseOptions = {},
+): Promise<TestDatabase> {
   const url = Deno.env.get("DATABASE_URL") || null;
   const testSchema = url ? await createTestSchema(url) : null;
   const schema = testSchema?.schema ?? "public";
-  const db = await openDatabase({
-    databaseUrl: testSchema?.url ?? null,
-    poolSize: 4,
-  });
-  await migrate(db.sql);
+  const migrations = options.migrations ?? await readMigrations();
+  const db = testSchema
+    ? await openDatabase({ databaseUrl: testSchema.url, poolSize: 4 })
+    : await openMigratedPglite(migrations);
+  await migrate(db.sql, { migrations });
   return {
     ...db,
     schema,

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { propertyRuns } from "../testing/property_runs.ts";
 import { openTestDatabase } from "./test_database.ts";
 import { type FlowUpsert, upsertFlows } from "./aggregator_queries.ts";
 import { decodeFeatureVector } from "./feature_vector_bytes.ts";
@@ -54,7 +55,7 @@ Deno.test({
           }
         },
       ),
-      { numRuns: 60 },
+      propertyRuns(60),
     );
   },
 });

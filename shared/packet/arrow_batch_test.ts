@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { propertyRuns } from "../testing/property_runs.ts";
 import {
   Binary,
   Bool,
@@ -303,6 +304,6 @@ Deno.test("no body crashes or hangs the reader, and what it accepts passes the J
         assert.equal(typeof result.issue.message, "string");
       }
     }),
-    { numRuns: 1500 },
+    propertyRuns(1500),
   );
 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { propertyRuns } from "../testing/property_runs.ts";
 import { ColumnarBatchBuilder, HEADER_FIELDS } from "./columnar_batch_builder.ts";
 import { batchRecords } from "./columnar_batch.ts";
 import { decodePacket, type PayloadCapture } from "./decode_packet.ts";
@@ -48,7 +49,7 @@ Deno.test("appendHeaders() makes the records decodePacket() makes, batch after b
         assert.deepEqual(batchRecords(builder.build()), expected);
       },
     ),
-    { numRuns: 300 },
+    propertyRuns(300),
   );
 });
 

@@ -1,6 +1,7 @@
 import { NO_APP_FIELDS } from "../app_layer/app_record_fields.ts";
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { propertyRuns } from "../testing/property_runs.ts";
 import { decodePacket } from "./decode_packet.ts";
 import { validatePacketBatch } from "./packet_schema.ts";
 import { readCaptureBytes } from "../pcap/capture_reader.ts";
@@ -152,6 +153,6 @@ Deno.test("decodePacket() records of random bytes pass the ingest schema", () =>
         assert.ok(result.ok, JSON.stringify(!result.ok && result.issue));
       },
     ),
-    { numRuns: 2000 },
+    propertyRuns(2000),
   );
 });

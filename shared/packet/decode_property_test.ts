@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { propertyRuns } from "../testing/property_runs.ts";
 import { decodePacket } from "./decode_packet.ts";
 import { encodePacket, linkTypeOf, parseIpv6, type TransportSpec } from "./packet_encoder.ts";
 import { formatIpv6 } from "./address_format.ts";
@@ -30,7 +31,7 @@ Deno.test("decodePacket() never throws on random bytes for any link type", () =>
         if (payloadCapture === "none") assert.equal(record.data, null);
       },
     ),
-    { numRuns: 3000 },
+    propertyRuns(3000),
   );
 });
 
@@ -58,7 +59,7 @@ Deno.test("decodePacket() never throws on valid frames with bytes changed, cut o
         assertWellFormed(record, truncated, frame.length, linkType);
       },
     ),
-    { numRuns: 3000 },
+    propertyRuns(3000),
   );
 });
 
@@ -199,7 +200,7 @@ Deno.test("encodePacket() then decodePacket() round-trips every field", () => {
         assert.equal(kept, frame.length - payload.length - unparsedHeaderBytes);
       },
     ),
-    { numRuns: 3000 },
+    propertyRuns(3000),
   );
 });
 
@@ -229,7 +230,7 @@ Deno.test("formatIpv6() prints RFC 5952 form, as the WHATWG URL parser does, exc
         }
       },
     ),
-    { numRuns: 5000 },
+    propertyRuns(5000),
   );
 });
 

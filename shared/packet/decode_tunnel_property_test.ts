@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { propertyRuns } from "../testing/property_runs.ts";
 import { decodePacket } from "./decode_packet.ts";
 import { assertWellFormed } from "./_record_checks.ts";
 import { tunnelAroundRandomBytes, tunnelFrame } from "./_tunnel_arbitraries.ts";
@@ -24,7 +25,7 @@ Deno.test("decodePacket() unwraps every encapsulation of a valid tunnelled frame
       assert.equal(record.tunnel_depth, tunnels.length);
       assert.equal(record.tunnel_type, tunnels.at(-1));
     }),
-    { numRuns: 2000 },
+    propertyRuns(2000),
   );
 });
 
@@ -36,7 +37,7 @@ Deno.test("decodePacket() never throws on random bytes inside any encapsulation"
         assertWellFormed(decode(bytes, frame.length), bytes, frame.length, ETHERNET);
       }
     }),
-    { numRuns: 4000 },
+    propertyRuns(4000),
   );
 });
 
@@ -53,6 +54,6 @@ Deno.test("decodePacket() never throws on tunnelled frames with bytes changed or
         assertWellFormed(decode(truncated, damaged.length), truncated, damaged.length, ETHERNET);
       },
     ),
-    { numRuns: 4000 },
+    propertyRuns(4000),
   );
 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { propertyRuns } from "../testing/property_runs.ts";
 import {
   decodePacketColumns,
   encodePacketColumns,
@@ -63,7 +64,7 @@ Deno.test("a packet column block gives back every record it was made of", () => 
     fc.property(fc.array(anyRecord, { maxLength: 60 }), (records) => {
       assert.deepEqual(decodePacketColumns(encodePacketColumns(records)), records.map(expected));
     }),
-    { numRuns: 300 },
+    propertyRuns(300),
   );
 });
 
@@ -78,7 +79,7 @@ Deno.test("recordInto() overwrites a reused record with exactly the one asked fo
         assert.deepEqual(Object.keys(reused), Object.keys(reader.record(i)));
       }
     }),
-    { numRuns: 100 },
+    propertyRuns(100),
   );
 });
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { propertyRuns } from "../testing/property_runs.ts";
 import { PacketRecordSchema, validatePacketBatch } from "./packet_schema.ts";
 import { sampleRecords } from "../testing/sample_records.ts";
 
@@ -119,6 +120,6 @@ Deno.test("validatePacketBatch() and the zod schema accept and reject the same r
         if (fast.ok && slow.success) assert.deepEqual(fast.records[0], slow.data);
       },
     ),
-    { numRuns: 3000 },
+    propertyRuns(3000),
   );
 });
