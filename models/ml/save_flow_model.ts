@@ -11,6 +11,7 @@
  * @module
  */
 
+import type { ScoreCalibration } from "@traffic-analyzer/shared/flow";
 import type { Forest, ResolvedRandomForestOptions } from "./forest.ts";
 import { exportForestToOnnx, onnxClassLabels } from "./onnx_export.ts";
 import { sha256Hex } from "./training_data_hash.ts";
@@ -55,6 +56,8 @@ export interface FlowModelSidecar {
   featureImportances: Record<string, number>;
   /** Evaluation results (held-out metrics, the split used…), free-form JSON. */
   metrics: Record<string, unknown>;
+  /** Score calibration and decision threshold the scorer applies (absent: raw scores, argmax labels). */
+  calibration?: ScoreCalibration;
 }
 
 /** Options for {@linkcode saveFlowModel}. */
@@ -69,6 +72,8 @@ export interface SaveFlowModelOptions {
   trainingDataSha256: string;
   /** Evaluation results to keep with the model. @default {} */
   metrics?: Record<string, unknown>;
+  /** Score calibration for the scorer (see `flowVerdict`). @default {none: raw scores} */
+  calibration?: ScoreCalibration;
 }
 
 /** The sidecar path of a model: `X.onnx` -> `X.json`. */
@@ -132,6 +137,7 @@ export async function saveFlowModel(
     },
     featureImportances: importances,
     metrics: options.metrics ?? {},
+    ...(options.calibration ? { calibration: options.calibration } : {}),
   };
   await Deno.writeFile(onnxPath, bytes);
   await Deno.writeTextFile(jsonPath, JSON.stringify(sidecar, null, 2) + "\n");
