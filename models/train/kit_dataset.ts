@@ -16,12 +16,9 @@
  * @module
  */
 
-import { dirname, join, resolve } from "node:path";
 import { flowFeatureVector } from "@traffic-analyzer/shared/flow";
+import { readTeamKitCaptures, type TeamKitCapture } from "@traffic-analyzer/shared/testing";
 import { flowsFromCapture } from "./flows_from_capture.ts";
-
-/** Name of the kit's label file. */
-export const KIT_LABELS_FILE = "labels.tsv";
 
 /**
  * The model's class for each in-scope `attack_kind` of `labels.tsv`. Kinds
@@ -36,20 +33,10 @@ export const KIT_KIND_CLASS: Readonly<Record<string, string>> = Object.freeze({
   bruteforce: "bruteforce",
 });
 
-/** One row of `labels.tsv`. */
-export interface KitCaptureLabel {
-  /** File name in the kit folder. */
-  file: string;
-  /** `benign`, `attack` or `encap`. */
-  class: string;
-  /** Attack kind, or `-`. */
-  attackKind: string;
-  /** Listed attacker addresses (none for `-`). */
-  attackerIps: string[];
+/** One row of the kit's `labels.tsv`, with the victims its notes name. */
+export interface KitCaptureLabel extends TeamKitCapture {
   /** Victim addresses named in the notes ("victim A.B.C.D"). */
   victimIps: string[];
-  /** Free-text notes. */
-  notes: string;
 }
 
 /** How a kit capture's flows are used. */
@@ -88,72 +75,6 @@ export class KitDatasetError extends Error {
   }
 }
 
-/**
- * Finds the kit folder: the first `shared/pcaps` holding a `labels.tsv` in an
- * ancestor of `from` (the repository root, whose parent holds the kit in the
- * team's layout; a worktree sits deeper, so the walk goes on upwards).
- * Null when there is none.
- */
-export async function findKitDir(from: string): Promise<string | null> {
-  let dir = resolve(from);
-  for (;;) {
-    const candidate = join(dir, "shared", "pcaps");
-    try {
-      const stat = await Deno.stat(join(candidate, KIT_LABELS_FILE));
-      if (stat.isFile) return candidate;
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    }
-    const up = dirname(dir);
-    if (up === dir) return null;
-    dir = up;
-  }
-}
-
-/** The repository root (two folders above this file). */
-export const REPO_ROOT: string = new URL("../../", import.meta.url).pathname;
-
-const IPV4 = /\b\d{1,3}(?:\.\d{1,3}){3}\b/g;
-
-/** Parses `labels.tsv` text (header line first, tab-separated). */
-export function parseKitLabels(text: string): KitCaptureLabel[] {
-  const lines = text.split("\n").filter((l) => l.trim() !== "");
-  const header = lines.shift()?.split("\t") ?? [];
-  const col = (name: string) => {
-    const i = header.indexOf(name);
-    if (i < 0) {
-      throw new KitDatasetError(
-        `Cannot read ${KIT_LABELS_FILE} as it has no '${name}' column: header is ${
-          JSON.stringify(header)
-        }`,
-      );
-    }
-    return i;
-  };
-  const [file, cls, kind, attackers, notes] = [
-    col("file"),
-    col("class"),
-    col("attack_kind"),
-    col("attacker_ips"),
-    col("notes"),
-  ];
-  return lines.map((line) => {
-    const cells = line.split("\t");
-    const note = cells[notes] ?? "";
-    const attackerText = (cells[attackers] ?? "-").trim();
-    return {
-      file: cells[file],
-      class: cells[cls],
-      attackKind: cells[kind],
-      attackerIps: attackerText === "-" || attackerText === ""
-        ? []
-        : attackerText.split(",").map((a) => a.trim()),
-      victimIps: [...note.matchAll(/victim\s+(\d{1,3}(?:\.\d{1,3}){3})/gi)].map((m) => m[1]),
-      notes: note,
-    };
-  });
-}
-
 /** How a capture is used, from its label row alone. */
 export function kitCaptureUse(label: KitCaptureLabel): KitCaptureUse {
   if (label.class === "benign") return "benign";
@@ -169,14 +90,15 @@ export interface BuildKitDatasetOptions {
 }
 
 /**
- * Reads every capture `labels.tsv` lists, in file-name order, and splits its
+ * Reads every capture the kit's `pcaps/labels.tsv` lists (`kitDir` holds
+ * `pcaps/`, as `findTeamKit()` finds it), in file-name order, and splits its
  * final flows into benign and attack feature vectors.
  *
  * @throws {KitDatasetError} when the label file or a capture cannot be read.
  *
  * @example
  * ```ts
- * const kit = await buildKitDataset((await findKitDir(REPO_ROOT))!);
+ * const kit = await buildKitDataset(findTeamKit()!);
  * kit.filter((c) => c.use === "benign").length;
  * ```
  */
@@ -184,16 +106,21 @@ export async function buildKitDataset(
   kitDir: string,
   options: BuildKitDatasetOptions = {},
 ): Promise<KitCapture[]> {
-  let text: string;
+  let rows: TeamKitCapture[];
   try {
-    text = await Deno.readTextFile(join(kitDir, KIT_LABELS_FILE));
+    rows = readTeamKitCaptures(kitDir);
   } catch (e) {
     throw new KitDatasetError(
-      `Cannot read the kit's ${KIT_LABELS_FILE} in ${kitDir}: ${(e as Error).message}`,
+      `Cannot read the kit's pcaps/labels.tsv in ${kitDir}: ${(e as Error).message}`,
       { cause: e },
     );
   }
-  const labels = parseKitLabels(text).sort((a, b) => (a.file < b.file ? -1 : 1));
+  const labels: KitCaptureLabel[] = rows
+    .map((r) => ({
+      ...r,
+      victimIps: [...r.notes.matchAll(/victim\s+(\d{1,3}(?:\.\d{1,3}){3})/gi)].map((m) => m[1]),
+    }))
+    .sort((a, b) => (a.file < b.file ? -1 : 1));
   const out: KitCapture[] = [];
   for (const label of labels) {
     const use = kitCaptureUse(label);
@@ -210,7 +137,7 @@ export async function buildKitDataset(
     if (use === "excluded") continue;
     let built;
     try {
-      built = await flowsFromCapture(join(kitDir, label.file));
+      built = await flowsFromCapture(label.path);
     } catch (e) {
       throw new KitDatasetError(`Cannot read kit capture ${label.file}: ${(e as Error).message}`, {
         cause: e,
@@ -239,9 +166,4 @@ export async function buildKitDataset(
     );
   }
   return out;
-}
-
-/** Addresses (IPv4) named anywhere in a text; exported for the model card's notes. */
-export function ipv4In(text: string): string[] {
-  return [...text.matchAll(IPV4)].map((m) => m[0]);
 }

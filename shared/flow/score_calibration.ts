@@ -93,7 +93,11 @@ export function calibrateScore(calibration: ScoreCalibration, rawScore: number):
  */
 export function flowVerdict(
   probabilities: ArrayLike<number>,
-  options: { classes: readonly string[]; benignIndex: number; calibration: ScoreCalibration | null },
+  options: {
+    classes: readonly string[];
+    benignIndex: number;
+    calibration: ScoreCalibration | null;
+  },
 ): FlowVerdict {
   const { classes, benignIndex, calibration } = options;
   const rawScore = Math.fround(1 - probabilities[benignIndex]);
