@@ -2,7 +2,8 @@
  * Writes a trained forest as the pair of files the aggregator's scorer loads:
  * `X.onnx` (the model) and `X.json` (its sidecar: feature names and order,
  * feature version, classes, model version, checksums, training settings and
- * metrics). The scorer refuses a model whose features differ from the code's,
+ * metrics), plus `X.covers.json` (each tree node's cover, for TreeSHAP
+ * explanations; format in shared/explain/tree_covers.ts). The scorer refuses a model whose features differ from the code's,
  * so the sidecar is the contract between training and scoring.
  *
  * Both files are byte-for-byte the same for the same forest and options (no
@@ -11,6 +12,7 @@
  * @module
  */
 
+import { formatTreeCovers, treeCoversPathFor } from "@traffic-analyzer/shared/explain";
 import type { ScoreCalibration } from "@traffic-analyzer/shared/flow";
 import type { Forest, ResolvedRandomForestOptions } from "./forest.ts";
 import { exportForestToOnnx, onnxClassLabels } from "./onnx_export.ts";
@@ -141,5 +143,13 @@ export async function saveFlowModel(
   };
   await Deno.writeFile(onnxPath, bytes);
   await Deno.writeTextFile(jsonPath, JSON.stringify(sidecar, null, 2) + "\n");
+  await Deno.writeTextFile(
+    treeCoversPathFor(onnxPath),
+    formatTreeCovers({
+      modelVersion: sidecar.modelVersion,
+      onnxSha256: sidecar.onnxSha256,
+      trees: forest.trees.map((t) => t.cover),
+    }),
+  );
   return sidecar;
 }
