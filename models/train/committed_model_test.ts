@@ -90,7 +90,11 @@ Deno.test("deno task train reproduces the committed model, and onnxruntime agree
         const rows = [...allRows, ...validation];
         assert.ok(rows.length > 10_000);
         const expected = predictBatch(forest, rows);
-        const verdicts = verdictsOf(expected.probabilities, forest.classes, run.training.calibration);
+        const verdicts = verdictsOf(
+          expected.probabilities,
+          forest.classes,
+          run.training.calibration,
+        );
         const scorer = await loadCommitted();
         try {
           const got = await scorer.score(rows);
