@@ -2,6 +2,9 @@ import { createPrng, type Prng } from "../prng.ts";
 import { isLabAddress } from "./is_lab_address.ts";
 import type { LabHost, LabHostName, LabNetwork } from "./lab_network.ts";
 import type { AttackScenario, RunSettings, TrafficClass } from "./run_settings.ts";
+import { bracket, cmd, floodTimeoutMs, hostAddresses, WORD_STEMS } from "./_plan_parts.ts";
+import { buildOddBenignParts, LAB_MULTICAST_GROUPS } from "./odd_benign_segments.ts";
+import { buildWideAttackFiles, wideAttackSegment } from "./wide_attack_segments.ts";
 
 /** One tool invocation inside a host namespace. */
 export interface PlannedCommand {
@@ -35,6 +38,12 @@ export interface PlannedSegment {
   host: LabHostName;
   /** Addresses the segment's packets come from: the host's, plus forged ones. */
   sourceAddresses: string[];
+  /**
+   * Attack-only target addresses that label the segment's flows whatever
+   * their source (floods with random source addresses). Absent when the
+   * segment is labelled by its sources alone.
+   */
+  labelTargets?: string[];
   /** What the segment aims at. */
   target: SegmentTarget;
   /** Commands, run one after the other. */
@@ -236,6 +245,19 @@ export function buildScenarioPlan(
     [dnsSegment(settings, r, c2, srv), iperfSegment(settings, c2, srv)],
   ];
   const background = backgroundSegment(settings, r, c3, srv, user);
+  // The widened lab draws from streams of its own, so the original
+  // scenarios of a seed keep their commands.
+  const rw = createPrng((settings.seed ^ 0x0dd_be11) >>> 0);
+  if (settings.profile === "full") {
+    const odd = buildOddBenignParts(settings, rw, network, workDir);
+    Object.assign(files, odd.files);
+    setup.push(...odd.setup);
+    services.push(...odd.services);
+    benignChains[0].push(...odd.c1);
+    benignChains[1].push(...odd.c2);
+    benignChains.push(odd.c3);
+  }
+  Object.assign(files, buildWideAttackFiles(settings, rw));
 
   const attackers = [network.hosts.a1, network.hosts.a2];
   const attacks = settings.attackOrder.map((scenario, i) =>
@@ -244,8 +266,14 @@ export function buildScenarioPlan(
 
   const all = [...benignChains.flat(), background, ...attacks];
   for (const segment of all) {
-    for (const address of [...segment.target.addresses, ...segment.sourceAddresses]) {
-      if (!isLabAddress(address)) {
+    const addresses = [
+      ...segment.target.addresses,
+      ...segment.sourceAddresses,
+      ...(segment.labelTargets ?? []),
+    ];
+    for (const address of addresses) {
+      // Link-scoped multicast (TTL 1-2) stays on the lab bridge.
+      if (!isLabAddress(address) && !LAB_MULTICAST_GROUPS.includes(address)) {
         throw new RangeError(
           `Cannot build a scenario plan as segment '${segment.scenario}' uses ${address} outside the lab ranges`,
         );
@@ -253,20 +281,6 @@ export function buildScenarioPlan(
     }
   }
   return { files, setup, services, benignChains, attacks, background, settleMs: settings.settleMs };
-}
-
-function cmd(argv: string[], timeoutMs: number, pauseAfterMs = 0, cwd?: string): PlannedCommand {
-  return cwd === undefined
-    ? { argv, timeoutMs, pauseAfterMs }
-    : { argv, timeoutMs, pauseAfterMs, cwd };
-}
-
-function hostAddresses(h: LabHost): string[] {
-  return [h.ipv4, h.ipv6];
-}
-
-function bracket(address: string): string {
-  return address.includes(":") ? `[${address}]` : address;
 }
 
 function text(r: Prng, bytes: number): string {
@@ -341,19 +355,6 @@ function buildFiles(
     "users.txt": bf.users.join("\n") + "\n",
   };
 }
-
-const WORD_STEMS = [
-  "password",
-  "letmein",
-  "admin",
-  "qwerty",
-  "dragon",
-  "monkey",
-  "sunshine",
-  "welcome",
-  "shadow",
-  "master",
-];
 
 function httpSegment(
   settings: RunSettings,
@@ -577,6 +578,7 @@ function attackSegment(
   paths: Record<string, string>,
 ): PlannedSegment {
   const a = settings.attacks;
+  const workDir = paths.wordlist.slice(0, paths.wordlist.lastIndexOf("/"));
   const base = { host: attacker.name, sourceAddresses: hostAddresses(attacker), scenario };
   switch (scenario) {
     case "nmap_syn":
@@ -745,10 +747,7 @@ function attackSegment(
         params: { ...s },
       };
     }
+    default:
+      return wideAttackSegment(scenario, settings, attacker, { network, workDir });
   }
-}
-
-/** Twice the nominal send time plus a margin, so a slow machine still finishes but a hang does not last. */
-function floodTimeoutMs(count: number, intervalUs: number): number {
-  return Math.ceil((count * intervalUs) / 1000) * 2 + 10_000;
 }
