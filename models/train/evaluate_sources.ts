@@ -118,7 +118,10 @@ export function sumSources(
   };
 }
 
-const pct = (n: number, d: number) => (d === 0 ? "-" : `${(100 * n / d).toFixed(1)} %`);
+/** `n / d` as a percentage with one decimal, or `-` when `d` is 0. */
+export function percent(n: number, d: number): string {
+  return d === 0 ? "-" : `${(100 * n / d).toFixed(1)} %`;
+}
 
 /** Header and cells of a row, as text (for the console and the card). */
 export const SOURCE_TABLE_HEADERS: readonly string[] = Object.freeze([
@@ -143,9 +146,9 @@ export function sourceCells(r: SourceEvaluation): string[] {
     String(r.flows),
     String(r.alerts),
     String(r.attackFlows),
-    pct(r.flagged, r.attackFlows),
-    pct(r.correct, r.attackFlows),
+    percent(r.flagged, r.attackFlows),
+    percent(r.correct, r.attackFlows),
     String(r.benignFlows),
-    pct(r.falseAlarms, r.benignFlows),
+    percent(r.falseAlarms, r.benignFlows),
   ];
 }

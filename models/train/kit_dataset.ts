@@ -167,3 +167,25 @@ export async function buildKitDataset(
   }
   return out;
 }
+
+/** How a kit capture appears in the per-source table (see `evaluateSource`). */
+export function kitSourceOf(
+  capture: KitCapture,
+): { source: string; kind: "benign" | "attack" | "encap"; attackKind: string; inScope: boolean } {
+  const cls = capture.label.class;
+  return {
+    source: capture.label.file,
+    kind: cls === "benign" || cls === "attack" ? cls : "encap",
+    attackKind: capture.label.attackKind,
+    inScope: capture.use !== "attack" || capture.attackClass !== null,
+  };
+}
+
+/**
+ * The truth of each flow of `benign` then `attack`: `benign`, the expected
+ * class, or `attack` for an out-of-scope kind.
+ */
+export function kitTruths(capture: KitCapture): string[] {
+  const attack = capture.attackClass ?? "attack";
+  return [...capture.benign.map(() => "benign"), ...capture.attack.map(() => attack)];
+}

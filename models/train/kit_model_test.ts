@@ -28,7 +28,7 @@ import { CONFIG_SPECS } from "@traffic-analyzer/shared/config";
 import { FEATURE_NAMES, FEATURE_VERSION } from "@traffic-analyzer/shared/flow";
 import { findTeamKit } from "@traffic-analyzer/shared/testing";
 import { evaluateSource, type SourceEvaluation, sumSources } from "./evaluate_sources.ts";
-import { buildKitDataset } from "./kit_dataset.ts";
+import { buildKitDataset, kitSourceOf, kitTruths } from "./kit_dataset.ts";
 
 const COMMITTED = new URL("../flow_classifier.onnx", import.meta.url).pathname;
 const ALERT_MIN_SCORE = Number(CONFIG_SPECS.find((s) => s.key === "alertMinScore")!.default);
@@ -57,21 +57,7 @@ Deno.test({
       for (const c of kit) {
         if (c.use === "excluded") continue;
         const verdicts = await scorer.score([...c.benign, ...c.attack]);
-        rows.push(
-          evaluateSource(
-            {
-              source: c.label.file,
-              kind: c.label.class === "benign" || c.label.class === "attack"
-                ? c.label.class
-                : "encap",
-              attackKind: c.label.attackKind,
-              inScope: c.use !== "attack" || c.attackClass !== null,
-            },
-            verdicts,
-            [...c.benign.map(() => "benign"), ...c.attack.map(() => c.attackClass ?? "attack")],
-            ALERT_MIN_SCORE,
-          ),
-        );
+        rows.push(evaluateSource(kitSourceOf(c), verdicts, kitTruths(c), ALERT_MIN_SCORE));
       }
     } finally {
       await scorer.close();

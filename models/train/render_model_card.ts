@@ -11,7 +11,12 @@
 import { FEATURE_NAMES, FEATURE_VERSION } from "@traffic-analyzer/shared/flow";
 import type { ClassificationReport, FlowModelSidecar } from "../ml/mod.ts";
 import type { LabelledDataset, RunSummary } from "./build_labelled_dataset.ts";
-import { SOURCE_TABLE_HEADERS, sourceCells, type SourceEvaluation } from "./evaluate_sources.ts";
+import {
+  percent,
+  SOURCE_TABLE_HEADERS,
+  sourceCells,
+  type SourceEvaluation,
+} from "./evaluate_sources.ts";
 import { KIT_KIND_CLASS, type KitCapture } from "./kit_dataset.ts";
 import type { FlowClassifierTraining, TrainingRows } from "./train_flow_classifier.ts";
 import { wrapMarkdown } from "./_wrap_markdown.ts";
@@ -202,7 +207,7 @@ function importanceTable(sidecar: FlowModelSidecar, count: number): string {
   );
 }
 
-const pct = (n: number, d: number) => (d === 0 ? "-" : `${(100 * n / d).toFixed(1)} %`);
+const pct = percent;
 
 function sourceTable(rows: readonly SourceEvaluation[]): string {
   return table(

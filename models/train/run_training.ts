@@ -24,14 +24,9 @@ import {
   DatasetError,
   type LabelledDataset,
 } from "./build_labelled_dataset.ts";
-import {
-  evaluateSource,
-  type FlowTruth,
-  type SourceEvaluation,
-  sumSources,
-} from "./evaluate_sources.ts";
+import { evaluateSource, type SourceEvaluation, sumSources } from "./evaluate_sources.ts";
 import { findTeamKit } from "@traffic-analyzer/shared/testing";
-import { buildKitDataset, type KitCapture } from "./kit_dataset.ts";
+import { buildKitDataset, type KitCapture, kitSourceOf, kitTruths } from "./kit_dataset.ts";
 import { readLabManifest } from "./read_lab_manifest.ts";
 import { type ModelCardInput, renderModelCard } from "./render_model_card.ts";
 import {
@@ -211,15 +206,16 @@ export async function buildTrainingDatasets(
 
 /** Training rows: every lab flow, plus the kit's benign flows with their capture as the source. */
 export function trainingRowsOf(datasets: TrainingDatasets): TrainingRows {
+  const kitSources = new Set<string>();
   const rows: TrainingRows = {
     X: [...datasets.lab.X],
     y: [...datasets.lab.y],
     groups: [...datasets.lab.groups],
-    kitSources: new Set(),
+    kitSources,
   };
   for (const c of datasets.kit) {
     if (c.benign.length === 0) continue;
-    (rows.kitSources as Set<string>).add(c.label.file);
+    kitSources.add(c.label.file);
     for (const x of c.benign) {
       rows.X.push(x);
       rows.y.push("benign");
@@ -295,17 +291,11 @@ export async function runTraining(options: RunTrainingOptions = {}): Promise<Tra
       forest.classes,
       calibration,
     );
-    const truth: FlowTruth = c.attackClass ?? "attack";
     sources.push(
       evaluateSource(
-        {
-          source: c.label.file,
-          kind: c.label.class === "benign" || c.label.class === "attack" ? c.label.class : "encap",
-          attackKind: c.label.attackKind,
-          inScope: c.use !== "attack" || c.attackClass !== null,
-        },
+        kitSourceOf(c),
         [...idx.map((i) => oof[i]), ...attack],
-        [...idx.map(() => "benign"), ...attack.map(() => truth)],
+        kitTruths(c),
         threshold,
       ),
     );
