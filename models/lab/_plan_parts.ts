@@ -28,6 +28,25 @@ export function floodTimeoutMs(count: number, intervalUs: number): number {
   return Math.ceil((count * intervalUs) / 1000) * 2 + 10_000;
 }
 
+/** ssh options of every lab client: the per-run key, no prompts, no host-key store. */
+export function sshClientArgs(keyPath: string): string[] {
+  return [
+    "ssh",
+    "-i",
+    keyPath,
+    "-o",
+    "StrictHostKeyChecking=no",
+    "-o",
+    "UserKnownHostsFile=/dev/null",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "ConnectTimeout=5",
+    "-o",
+    "LogLevel=ERROR",
+  ];
+}
+
 /** Service ports of the lab server. */
 export const PORTS = Object.freeze({
   ftp: 21,

@@ -2,7 +2,7 @@ import type { Prng } from "../prng.ts";
 import type { LabHost, LabNetwork } from "./lab_network.ts";
 import type { RunSettings } from "./run_settings.ts";
 import type { PlannedCommand, PlannedSegment, PlannedService } from "./scenario_plan.ts";
-import { cmd, DNS_ZONE, hostAddresses, PORTS } from "./_plan_parts.ts";
+import { cmd, DNS_ZONE, hostAddresses, PORTS, sshClientArgs } from "./_plan_parts.ts";
 
 /**
  * Multicast groups the chatter scenario sends to, each with TTL 1 or 2 so it
@@ -75,21 +75,7 @@ export function buildOddBenignParts(
     params: { ...params },
   });
   const curl = ["curl", "-s", "--max-time", "10", "-o", "/dev/null"];
-  const sshBase = [
-    "ssh",
-    "-i",
-    `${workDir}/ssh/client_key`,
-    "-o",
-    "StrictHostKeyChecking=no",
-    "-o",
-    "UserKnownHostsFile=/dev/null",
-    "-o",
-    "BatchMode=yes",
-    "-o",
-    "ConnectTimeout=5",
-    "-o",
-    "LogLevel=ERROR",
-  ];
+  const sshBase = sshClientArgs(`${workDir}/ssh/client_key`);
 
   const refused = seg(
     "refused",

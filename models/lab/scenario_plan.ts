@@ -2,7 +2,16 @@ import { createPrng, type Prng } from "../prng.ts";
 import { isLabAddress } from "./is_lab_address.ts";
 import type { LabHost, LabHostName, LabNetwork } from "./lab_network.ts";
 import type { AttackScenario, RunSettings, TrafficClass } from "./run_settings.ts";
-import { bracket, cmd, floodTimeoutMs, hostAddresses, WORD_STEMS } from "./_plan_parts.ts";
+import {
+  bracket,
+  cmd,
+  DNS_ZONE,
+  floodTimeoutMs,
+  hostAddresses,
+  PORTS,
+  sshClientArgs,
+  WORD_STEMS,
+} from "./_plan_parts.ts";
 import { buildOddBenignParts, LAB_MULTICAST_GROUPS } from "./odd_benign_segments.ts";
 import { buildWideAttackFiles, wideAttackSegment } from "./wide_attack_segments.ts";
 
@@ -90,12 +99,11 @@ export interface BuildScenarioPlanOptions {
   workDir: string;
 }
 
-const HTTP_PORT = 80;
-const HTTP_ALT_PORT = 8000;
-const DNS_PORT = 53;
-const SSH_PORT = 22;
-const IPERF_PORT = 5201;
-const DNS_ZONE = "lab.test";
+const HTTP_PORT = PORTS.http;
+const HTTP_ALT_PORT = PORTS.httpAlt;
+const DNS_PORT = PORTS.dns;
+const SSH_PORT = PORTS.ssh;
+const IPERF_PORT = PORTS.iperf;
 const DNS_HOST_NAMES = 40;
 /** Password of the web server's basic-auth area; brute force may or may not find it. */
 const HTTP_PASSWORD = "tr0ub4dor";
@@ -137,6 +145,7 @@ export function buildScenarioPlan(
   // every request of the benign workloads.
   const r = createPrng((settings.seed ^ 0x5eed_1ab) >>> 0);
   const paths = {
+    work: workDir,
     www: `${workDir}/www`,
     wordlist: `${workDir}/words.txt`,
     userlist: `${workDir}/users.txt`,
@@ -433,19 +442,7 @@ function sshSegment(
     ].join("; ");
     commands.push(cmd(
       [
-        "ssh",
-        "-i",
-        paths.clientKey,
-        "-o",
-        "StrictHostKeyChecking=no",
-        "-o",
-        "UserKnownHostsFile=/dev/null",
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "ConnectTimeout=5",
-        "-o",
-        "LogLevel=ERROR",
+        ...sshClientArgs(paths.clientKey),
         `root@${r.chance(0.3) ? srv.ipv6 : srv.ipv4}`,
         remote,
       ],
@@ -578,7 +575,6 @@ function attackSegment(
   paths: Record<string, string>,
 ): PlannedSegment {
   const a = settings.attacks;
-  const workDir = paths.wordlist.slice(0, paths.wordlist.lastIndexOf("/"));
   const base = { host: attacker.name, sourceAddresses: hostAddresses(attacker), scenario };
   switch (scenario) {
     case "nmap_syn":
@@ -707,7 +703,7 @@ function attackSegment(
           protocol: "tcp",
           ports: String(s.service === "ssh" ? SSH_PORT : HTTP_PORT),
         },
-        commands: [cmd(argv, 150_000, 0, paths.wordlist.slice(0, paths.wordlist.lastIndexOf("/")))],
+        commands: [cmd(argv, 150_000, 0, paths.work)],
         params: { ...s },
       };
     }
@@ -748,6 +744,6 @@ function attackSegment(
       };
     }
     default:
-      return wideAttackSegment(scenario, settings, attacker, { network, workDir });
+      return wideAttackSegment(scenario, settings, attacker, { network, workDir: paths.work });
   }
 }

@@ -298,8 +298,8 @@ export function wideAttackSegment(
         : w.bruteSlow;
       const argv = ["hydra", "-L", file(users), "-P", file(words), "-I", "-w", "10"];
       // `-c` waits between attempts like a person typing, and forces one task.
-      if (slow) argv.push("-t", "1", "-c", String(w.bruteSlow.waitSec));
-      else argv.push("-t", String((s as { tasks: number }).tasks));
+      if ("waitSec" in s) argv.push("-t", "1", "-c", String(s.waitSec));
+      else argv.push("-t", String(s.tasks));
       if (ftp) argv.push(`ftp://${srv.ipv4}:${PORTS.ftp}`);
       else if (scenario === "hydra_form") {
         argv.push(
