@@ -306,7 +306,7 @@ export async function loadFlowScorer(options: LoadFlowScorerOptions): Promise<On
     const stride = probabilitiesTensor.dims[1];
     for (let i = 0; i < rows.length; i++) {
       const p = probabilities.slice(i * stride, i * stride + classCount);
-      const verdict = flowVerdict(p, { classes, benignIndex, calibration });
+      const verdict = flowVerdict(p, { classes, benignIndex, calibration, features: rows[i] });
       out.push({ label: verdict.label, score: verdict.score, probabilities: p });
     }
     result[LABEL_OUTPUT].dispose();

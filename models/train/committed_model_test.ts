@@ -99,6 +99,7 @@ Deno.test({
           expected.probabilities,
           forest.classes,
           run.training.calibration,
+          rows,
         );
         const scorer = await loadCommitted();
         try {

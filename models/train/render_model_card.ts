@@ -30,6 +30,8 @@ export interface ModelCardInput {
   data: LabelledDataset;
   /** The training rows (lab flows and kit benign flows). */
   rows: TrainingRows;
+  /** Lab attack flows alone in their context, trained on as benign. */
+  loneAttackFlows: number;
   /** The training procedure's results. */
   training: FlowClassifierTraining;
   /** Every source scored out of fold: lab runs, then kit captures by name. */
@@ -318,6 +320,8 @@ ${datasetTables(data, classes)}
 ${attackSettingsTable(data)}
 
 </details>
+
+**Lone flows.** ${input.loneAttackFlows} lab attack flows are alone in their context: their originator started no other flow, and their responder host saw no other originator, in the 60 s before them (a scan's first probe, a flood's first packet). Nothing in such a flow's vector can tell it from one ordinary connection, refused or not, so training takes them as benign, and \`flowVerdict\` labels every lone flow benign whatever its score (the score is kept, so a user still sees it); the evaluation still counts them as attack flows, and as misses. This is what keeps one refused connection from alerting (\`aggregator/scorer/refused_connection_test.ts\`).
 
 **Kit.** The team kit's public captures (\`../shared/pcaps\`, described by its \`labels.tsv\`) add real benign traffic: ${kitBenignRows} benign flows from ${rows.kitSources.size} captures. Benign captures count whole; encapsulation samples count as benign unless their notes call them malware-related (left out: ${
     list(excluded) || "none"

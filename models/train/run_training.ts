@@ -10,7 +10,7 @@
  */
 
 import { dirname, join } from "node:path";
-import { FEATURE_NAMES, FEATURE_VERSION } from "@traffic-analyzer/shared/flow";
+import { FEATURE_NAMES, FEATURE_VERSION, isLoneFlow } from "@traffic-analyzer/shared/flow";
 import {
   type ClassificationReport,
   classificationReport,
@@ -204,12 +204,21 @@ export async function buildTrainingDatasets(
   return { lab, kit, kitDir, demo, toolVersions };
 }
 
-/** Training rows: every lab flow, plus the kit's benign flows with their capture as the source. */
+/**
+ * Training rows: every lab flow, plus the kit's benign flows with their
+ * capture as the source. Lab attack flows alone in their context
+ * ({@linkcode isLoneFlow}) are trained on as benign, so that one ordinary
+ * connection, refused or not, never looks like an attack; they are still
+ * counted as attack flows (and as misses) in the evaluation.
+ */
 export function trainingRowsOf(datasets: TrainingDatasets): TrainingRows {
   const kitSources = new Set<string>();
   const rows: TrainingRows = {
     X: [...datasets.lab.X],
-    y: [...datasets.lab.y],
+    y: datasets.lab.y.map((
+      y,
+      i,
+    ) => (y !== "benign" && isLoneFlow(datasets.lab.X[i]) ? "benign" : y)),
     groups: [...datasets.lab.groups],
     kitSources,
   };
@@ -263,7 +272,7 @@ export async function runTraining(options: RunTrainingOptions = {}): Promise<Tra
   const { forest } = training.shipped;
   const { calibration } = training;
   const threshold = calibration.decisionThreshold;
-  const oof = verdictsOf(training.oofProbabilities, forest.classes, calibration);
+  const oof = verdictsOf(training.oofProbabilities, forest.classes, calibration, rows.X);
 
   const rowsBySource = new Map<string, number[]>();
   rows.groups.forEach((g, i) => {
@@ -278,7 +287,7 @@ export async function runTraining(options: RunTrainingOptions = {}): Promise<Tra
       evaluateSource(
         { source: run.runId, kind: "lab" },
         idx.map((i) => oof[i]),
-        idx.map((i) => rows.y[i]),
+        idx.map((i) => lab.y[i]),
         threshold,
       ),
     );
@@ -290,6 +299,7 @@ export async function runTraining(options: RunTrainingOptions = {}): Promise<Tra
       training.validationProbabilities.get(c.label.file) ?? [],
       forest.classes,
       calibration,
+      c.attack,
     );
     sources.push(
       evaluateSource(
@@ -312,7 +322,7 @@ export async function runTraining(options: RunTrainingOptions = {}): Promise<Tra
   );
   const labIdx = rows.groups.flatMap((g, i) => (rows.kitSources.has(g) ? [] : [i]));
   const labReport = classificationReport(
-    labIdx.map((i) => rows.y[i]),
+    labIdx.map((i) => lab.y[i]),
     labIdx.map((i) => oof[i].label),
     { labels: training.classes },
   );
@@ -330,6 +340,7 @@ export async function runTraining(options: RunTrainingOptions = {}): Promise<Tra
       predictBatch(forest, datasets.demo.X).probabilities,
       forest.classes,
       calibration,
+      datasets.demo.X,
     );
     demo = evaluateSource(
       { source: datasets.demo.runs[0].runId, kind: "demo" },
@@ -342,6 +353,7 @@ export async function runTraining(options: RunTrainingOptions = {}): Promise<Tra
   const input: ModelCardInput = {
     data: lab,
     rows,
+    loneAttackFlows: lab.y.filter((y, i) => y !== rows.y[i]).length,
     training,
     sources,
     kitAttackTotal,

@@ -179,15 +179,16 @@ export function assignFolds(
   return foldOf;
 }
 
-/** The calibrated verdicts of probability rows. */
+/** The calibrated verdicts of probability rows (of the feature vectors `features`, when given). */
 export function verdictsOf(
   probabilities: readonly Float32Array[],
   forestClasses: readonly string[],
   calibration: ScoreCalibration | null,
+  features?: readonly Float32Array[],
 ): { label: string; score: number; rawScore: number }[] {
   const benignIndex = forestClasses.indexOf("benign");
-  return probabilities.map((p) =>
-    flowVerdict(p, { classes: forestClasses, benignIndex, calibration })
+  return probabilities.map((p, i) =>
+    flowVerdict(p, { classes: forestClasses, benignIndex, calibration, features: features?.[i] })
   );
 }
 

@@ -43,6 +43,7 @@ export {
   fitIsotonicCalibration,
   type FlowVerdict,
   flowVerdict,
+  isLoneFlow,
   type ScoreCalibration,
 } from "./score_calibration.ts";
 export {

@@ -14,9 +14,31 @@
  *   reaches the model's decision threshold, else `benign`. Taking the argmax
  *   over all classes instead would call a scan probe benign whenever its
  *   attack mass is split between two attack classes.
+ * - A flow alone in its context ({@linkcode isLoneFlow}) is labelled benign
+ *   whatever its score: nothing in it can tell an attack's first probe from
+ *   one ordinary connection, refused or not, and the attack shows in the
+ *   flows that follow it.
  *
  * @module
  */
+
+import { FEATURE_NAMES } from "./feature_vector.ts";
+
+const LONG_ORIG_FLOW_RATE = FEATURE_NAMES.indexOf("long_orig_flow_rate");
+const LONG_RESPHOST_ORIGS = FEATURE_NAMES.indexOf("long_resphost_distinct_origs");
+/** `long_orig_flow_rate` of an originator with one flow in the 60 s window, as float32. */
+const ONE_FLOW_PER_MINUTE = Math.fround(1 / 60);
+
+/**
+ * Whether a feature vector is of a flow alone in its context: its originator
+ * started no other flow, and its responder host saw no other originator, in
+ * the 60 s window before it. (A flow scored before its context exists has
+ * zeros there and is not "alone": its context is unknown.)
+ */
+export function isLoneFlow(features: ArrayLike<number>): boolean {
+  return features[LONG_ORIG_FLOW_RATE] === ONE_FLOW_PER_MINUTE &&
+    features[LONG_RESPHOST_ORIGS] === 1;
+}
 
 /** The score calibration stored with a model (its sidecar's `calibration`). */
 export interface ScoreCalibration {
@@ -97,6 +119,8 @@ export function flowVerdict(
     classes: readonly string[];
     benignIndex: number;
     calibration: ScoreCalibration | null;
+    /** The flow's feature vector; a lone flow ({@linkcode isLoneFlow}) is labelled benign. */
+    features?: ArrayLike<number>;
   },
 ): FlowVerdict {
   const { classes, benignIndex, calibration } = options;
@@ -108,7 +132,10 @@ export function flowVerdict(
   }
   if (calibration === null) return { label: classes[best], score: rawScore, rawScore };
   const score = calibrateScore(calibration, rawScore);
-  const label = score >= calibration.decisionThreshold ? classes[best] : classes[benignIndex];
+  const lone = options.features !== undefined && isLoneFlow(options.features);
+  const label = score >= calibration.decisionThreshold && !lone
+    ? classes[best]
+    : classes[benignIndex];
   return { label, score, rawScore };
 }
 

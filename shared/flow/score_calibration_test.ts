@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
+import { FEATURE_NAMES } from "./feature_vector.ts";
 import {
   calibrateScore,
   calibrationProblem,
   fitIsotonicCalibration,
   flowVerdict,
+  isLoneFlow,
 } from "./score_calibration.ts";
 
 Deno.test("fitIsotonicCalibration() pools violators into a non-decreasing step function", () => {
@@ -52,4 +54,23 @@ Deno.test("calibrationProblem() names what is wrong with a table", () => {
   assert.match(calibrationProblem({ ...ok, scores: [1, 0] })!, /step 1/);
   assert.match(calibrationProblem({ ...ok, scores: [0] })!, /equal length/);
   assert.match(calibrationProblem({ ...ok, decisionThreshold: 0 })!, /decisionThreshold/);
+});
+
+Deno.test("flowVerdict() labels a flow alone in its context benign, whatever its score", () => {
+  const classes = ["benign", "portscan"];
+  const calibration = fitIsotonicCalibration([0, 0.9], [false, true], 0.5);
+  const x = new Float32Array(FEATURE_NAMES.length);
+  x[FEATURE_NAMES.indexOf("long_orig_flow_rate")] = 1 / 60;
+  x[FEATURE_NAMES.indexOf("long_resphost_distinct_origs")] = 1;
+  assert.equal(isLoneFlow(x), true);
+  const alone = flowVerdict([0.05, 0.95], { classes, benignIndex: 0, calibration, features: x });
+  assert.equal(alone.score, 1);
+  assert.equal(alone.label, "benign");
+  // A second flow from the originator in the window is evidence: the label follows the score.
+  x[FEATURE_NAMES.indexOf("long_orig_flow_rate")] = 2 / 60;
+  assert.equal(isLoneFlow(x), false);
+  const second = flowVerdict([0.05, 0.95], { classes, benignIndex: 0, calibration, features: x });
+  assert.equal(second.label, "portscan");
+  // No context yet (zeros) is not "alone": its context is unknown.
+  assert.equal(isLoneFlow(new Float32Array(FEATURE_NAMES.length)), false);
 });
