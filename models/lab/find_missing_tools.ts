@@ -30,6 +30,8 @@ export const LAB_TOOLS: readonly ToolRequirement[] = Object.freeze([
   { tool: "dpkg-query", debianPackage: "dpkg" },
   { tool: "bash", debianPackage: "bash" },
   { tool: "head", debianPackage: "coreutils" },
+  { tool: "chmod", debianPackage: "coreutils" },
+  { tool: "mkdir", debianPackage: "coreutils" },
   { tool: "ssh-keyscan", debianPackage: "openssh-client" },
   { tool: "masscan", debianPackage: "masscan" },
   { tool: "vsftpd", debianPackage: "vsftpd" },
