@@ -241,7 +241,7 @@ export const CONFIG_SPECS: readonly ConfigSpec[] = [
     env: "ALERT_MIN_SCORE",
     flag: "alert-min-score",
     kind: { type: "fraction" },
-    default: "0.39",
+    default: "0.92",
     usedBy: "aggregator",
     help: "A flow of a non-benign class scored at least this (the model's calibrated " +
       "P(attack)) joins an incident at /alerts. The default is the model's decision threshold, " +

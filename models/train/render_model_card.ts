@@ -341,13 +341,13 @@ ${table(["raw score 1 - P(benign)", "calibrated score"], calibrationSample, ["ri
 
 **Threshold.** The decision threshold, and the default \`ALERT_MIN_SCORE\`, is the lowest of 0.01, 0.02, ..., 0.99 at which at most ${
     (100 * input.targetFalseAlarmRate).toFixed(0)
-  } % of the held-out benign flows alert, lab and kit flows pooled${
+  } % of the held-out benign flows alert, both over all of them and over the kit's alone (the lab's benign flows are many and easy to tell, and would otherwise set the threshold by themselves, far too low for real traffic)${
     tc.metTarget ? "" : " (no threshold met it; the highest was taken)"
   }: **${threshold}**. There, ${
     pct(tc.benignFalseAlarmRate * 10000, 10000)
   } of all held-out benign flows and ${
     pct(tc.kitBenignFalseAlarmRate * 10000, 10000)
-  } of the kit's alone alert (not constrained separately: the kit's captures are few and small, and one of them alone can decide it; see the per-capture table), and ${
+  } of the kit's alone alert, and ${
     pct(tc.labAttackFlaggedRate * 10000, 10000)
   } of the lab's attack flows are flagged.
 
