@@ -116,32 +116,19 @@ export function wideAttackSegment(
     case "syn_flood_rand":
     case "udp_flood_rand":
     case "icmp_flood_rand": {
-      const s = scenario === "syn_flood_rand"
-        ? w.synFloodRand
-        : scenario === "udp_flood_rand"
-        ? w.udpFloodRand
-        : w.icmpFloodRand;
-      const mode = scenario === "syn_flood_rand"
-        ? ["-S", "-p", String(s.dstPort)]
-        : scenario === "udp_flood_rand"
-        ? ["--udp", "-p", String(s.dstPort)]
-        : ["--icmp"];
+      const kind = RANDOM_SOURCE_FLOODS[scenario];
+      const s = w[kind.settings];
+      const mode = kind.protocol === "icmp"
+        ? ["--icmp"]
+        : [...(kind.protocol === "tcp" ? ["-S"] : ["--udp"]), "-p", String(s.dstPort)];
       return {
         ...base,
-        label: scenario === "syn_flood_rand"
-          ? "syn_flood"
-          : scenario === "udp_flood_rand"
-          ? "udp_flood"
-          : "icmp_flood",
+        label: kind.label,
         labelTargets: [victim],
         target: {
           addresses: [victim],
-          protocol: scenario === "syn_flood_rand"
-            ? "tcp"
-            : scenario === "udp_flood_rand"
-            ? "udp"
-            : "icmp",
-          ports: scenario === "icmp_flood_rand" ? "" : String(s.dstPort),
+          protocol: kind.protocol,
+          ports: kind.protocol === "icmp" ? "" : String(s.dstPort),
         },
         commands: [hping([...mode, "--rand-source"], s, victim)],
         params: { ...s },
@@ -321,6 +308,13 @@ export function wideAttackSegment(
     }
   }
 }
+
+/** Class, transport and settings of each random-source flood. */
+const RANDOM_SOURCE_FLOODS = {
+  syn_flood_rand: { label: "syn_flood", protocol: "tcp", settings: "synFloodRand" },
+  udp_flood_rand: { label: "udp_flood", protocol: "udp", settings: "udpFloodRand" },
+  icmp_flood_rand: { label: "icmp_flood", protocol: "icmp", settings: "icmpFloodRand" },
+} as const;
 
 function sweepRange(
   s: SweepSettings,
