@@ -369,7 +369,12 @@ Flows: every flow of the capture that was scored (a capture naming only a victim
     pct(at.flagged, at.attackFlows)
   } of ${at.attackFlows} attack flows are flagged (target at least 90 %) and ${
     pct(at.correct, at.attackFlows)
-  } are correctly classed (target at least 80 %). The aggregate is dominated by the largest captures; see each row. ${
+  } are correctly classed (target at least 80 %). The aggregate is dominated by the largest captures; in-scope captures below 90 % flagged: ${
+    list(
+      kitRows.filter((r) => r.kind === "attack" && r.inScope && r.flagged < 0.9 * r.attackFlows)
+        .map((r) => `${r.source} (${pct(r.flagged, r.attackFlows)} of ${r.attackFlows})`),
+    ) || "none"
+  }. ${
     outOfScope.length > 0
       ? `The out-of-scope captures (${
         list(outOfScope.map((r) => r.source))
