@@ -1,9 +1,15 @@
 import assert from "node:assert/strict";
 import { ConfigError, loadConfig } from "./config.ts";
 
-Deno.test("ALERT_MIN_SCORE defaults to 0.5 and takes a number from 0 to 1", async (t) => {
-  await t.step("default", () => {
-    assert.equal(loadConfig({ env: {} }).config.alertMinScore, 0.5);
+Deno.test("ALERT_MIN_SCORE defaults to the committed model's decision threshold and takes a number from 0 to 1", async (t) => {
+  await t.step("default", async () => {
+    const sidecar = JSON.parse(
+      await Deno.readTextFile(new URL("../models/flow_classifier.json", import.meta.url)),
+    );
+    assert.equal(
+      loadConfig({ env: {} }).config.alertMinScore,
+      sidecar.calibration.decisionThreshold,
+    );
   });
   await t.step("environment and flag", () => {
     assert.equal(loadConfig({ env: { ALERT_MIN_SCORE: "0.8" } }).config.alertMinScore, 0.8);

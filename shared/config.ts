@@ -241,10 +241,11 @@ export const CONFIG_SPECS: readonly ConfigSpec[] = [
     env: "ALERT_MIN_SCORE",
     flag: "alert-min-score",
     kind: { type: "fraction" },
-    default: "0.5",
+    default: "0.92",
     usedBy: "aggregator",
-    help: "A flow of a non-benign class scored at least this (1 − P(benign)) joins an " +
-      "incident at /alerts.",
+    help: "A flow of a non-benign class scored at least this (the model's calibrated " +
+      "P(attack)) joins an incident at /alerts. The default is the model's decision threshold, " +
+      "chosen for at most 1 % false alarms on held-out benign traffic (models/MODEL_CARD.md).",
   },
   {
     key: "host",

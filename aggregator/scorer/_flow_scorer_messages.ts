@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { ScoreCalibration } from "@traffic-analyzer/shared/flow";
 import type { LoadFlowScorerOptions } from "./flow_scorer.ts";
 import type { ScorerLoadErrorReason } from "./scorer_load_error.ts";
 
@@ -23,6 +24,7 @@ export type ScorerReply =
     benignLabel: string;
     trainingDataSha256: string;
     metrics: Record<string, unknown>;
+    calibration: ScoreCalibration | null;
   }
   | {
     type: "scored";

@@ -31,6 +31,7 @@ async function handle(request: ScorerRequest): Promise<void> {
           benignLabel: scorer.benignLabel,
           trainingDataSha256: scorer.trainingDataSha256,
           metrics: scorer.metrics as Record<string, unknown>,
+          calibration: scorer.calibration,
         });
         return;
       }

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { calibrationProblem } from "@traffic-analyzer/shared/flow";
 import { z } from "zod";
 
 /** Value of the sidecar's `format` field. */
@@ -25,12 +26,20 @@ const SidecarSchema = z.object({
   onnxSha256: z.string().regex(/^[0-9a-f]{64}$/),
   trainingDataSha256: z.string().optional(),
   metrics: z.record(z.string(), z.unknown()).optional(),
+  calibration: z.object({
+    method: z.string(),
+    rawScores: z.array(z.number()),
+    scores: z.array(z.number()),
+    decisionThreshold: z.number(),
+  }).optional(),
 }).refine(
   (s) =>
     s.onnxClasses.length >= s.classes.length &&
     s.classes.every((c, i) => s.onnxClasses[i] === c),
   { message: "onnxClasses must start with classes, in the same order" },
-);
+).refine((s) => s.calibration === undefined || calibrationProblem(s.calibration) === null, {
+  message: "calibration must be an ascending step table with a decisionThreshold in (0, 1]",
+});
 
 /** The sidecar fields the scorer uses. */
 export type ModelSidecar = z.infer<typeof SidecarSchema>;

@@ -15,6 +15,7 @@
  */
 
 import * as ort from "onnxruntime-node";
+import { flowVerdict, type ScoreCalibration } from "@traffic-analyzer/shared/flow";
 import { type ModelSidecar, parseSidecar, sidecarPath } from "./_model_sidecar.ts";
 import { ScorerLoadError } from "./scorer_load_error.ts";
 
@@ -47,14 +48,19 @@ export interface LoadFlowScorerOptions {
   threads?: number;
 }
 
-/** The scorer's verdict on one flow. */
+/** The scorer's verdict on one flow (see `flowVerdict` in shared/flow). */
 export interface FlowScore {
-  /** Most probable class. */
+  /**
+   * The most probable attack class when `score` reaches the model's decision
+   * threshold, else the benign label (a model without calibration: the most
+   * probable class).
+   */
   label: string;
   /**
-   * Probability that the flow is not benign: 1 - P(benign), in [0, 1]. One
-   * comparable number for every flow, whatever attack class it resembles,
-   * so flows can be sorted and thresholded by it; `label` says which class.
+   * Calibrated probability that the flow is an attack, in [0, 1]: the
+   * model's isotonic table applied to 1 - P(benign). One comparable number
+   * for every flow, whatever attack class it resembles, so flows can be
+   * sorted and thresholded by it; `label` says which class.
    */
   score: number;
   /** Probability of each class, ordered like {@linkcode OnnxFlowScorer.classes}. */
@@ -77,6 +83,8 @@ export interface OnnxFlowScorer {
   readonly trainingDataSha256: string;
   /** Held-out metrics recorded with the model. */
   readonly metrics: Readonly<Record<string, unknown>>;
+  /** The score calibration and decision threshold, or null for an uncalibrated model. */
+  readonly calibration: Readonly<ScoreCalibration> | null;
   /**
    * Scores feature vectors, one result per row in order, calling onnxruntime
    * once per `batchSize` rows. Each row must have `featureNames.length` values.
@@ -284,6 +292,7 @@ export async function loadFlowScorer(options: LoadFlowScorerOptions): Promise<On
   const featureCount = sidecar.featureNames.length;
   const classCount = sidecar.classes.length;
   const classes = Object.freeze([...sidecar.classes]);
+  const calibration = sidecar.calibration ?? null;
   const featureNames = Object.freeze([...sidecar.featureNames]);
 
   async function scoreBatch(rows: readonly Float32Array[], out: FlowScore[]): Promise<void> {
@@ -292,14 +301,13 @@ export async function loadFlowScorer(options: LoadFlowScorerOptions): Promise<On
     const result = await session.run({
       [INPUT_NAME]: new ort.Tensor("float32", input, [rows.length, featureCount]),
     });
-    const labels = result[LABEL_OUTPUT].data as string[];
     const probabilitiesTensor = result[PROBABILITIES_OUTPUT];
     const probabilities = probabilitiesTensor.data as Float32Array;
     const stride = probabilitiesTensor.dims[1];
     for (let i = 0; i < rows.length; i++) {
       const p = probabilities.slice(i * stride, i * stride + classCount);
-      // Float32 like the probabilities; never negative since P(benign) <= 1.
-      out.push({ label: labels[i], score: Math.fround(1 - p[benignIndex]), probabilities: p });
+      const verdict = flowVerdict(p, { classes, benignIndex, calibration, features: rows[i] });
+      out.push({ label: verdict.label, score: verdict.score, probabilities: p });
     }
     result[LABEL_OUTPUT].dispose();
     probabilitiesTensor.dispose();
@@ -313,6 +321,7 @@ export async function loadFlowScorer(options: LoadFlowScorerOptions): Promise<On
     benignLabel,
     trainingDataSha256: sidecar.trainingDataSha256 ?? "",
     metrics: sidecar.metrics ?? {},
+    calibration,
     async score(rows: readonly Float32Array[]): Promise<FlowScore[]> {
       rows.forEach((row, i) => {
         if (row.length !== featureCount) {

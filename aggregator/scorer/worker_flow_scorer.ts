@@ -90,6 +90,7 @@ export async function loadFlowScorerInWorker(
     benignLabel: loaded.benignLabel,
     trainingDataSha256: loaded.trainingDataSha256,
     metrics: loaded.metrics,
+    calibration: loaded.calibration,
     async score(rows: readonly Float32Array[]): Promise<FlowScore[]> {
       if (closed) throw new ScorerWorkerError("Cannot score flows: the scorer is closed");
       const input = new Float32Array(rows.length * featureCount);

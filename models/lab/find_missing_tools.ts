@@ -28,6 +28,16 @@ export const LAB_TOOLS: readonly ToolRequirement[] = Object.freeze([
   { tool: "busybox", debianPackage: "busybox" },
   { tool: "python3", debianPackage: "python3" },
   { tool: "dpkg-query", debianPackage: "dpkg" },
+  { tool: "bash", debianPackage: "bash" },
+  { tool: "head", debianPackage: "coreutils" },
+  { tool: "chmod", debianPackage: "coreutils" },
+  { tool: "mkdir", debianPackage: "coreutils" },
+  { tool: "ssh-keyscan", debianPackage: "openssh-client" },
+  { tool: "masscan", debianPackage: "masscan" },
+  { tool: "vsftpd", debianPackage: "vsftpd" },
+  { tool: "openssl", debianPackage: "openssl" },
+  { tool: "chronyd", debianPackage: "chrony" },
+  { tool: "socat", debianPackage: "socat" },
 ]);
 
 /** Directories searched by default: root's usual search path on Debian. */

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
 import { findMissingTools, LAB_TOOLS } from "./find_missing_tools.ts";
+import { LAB_NETWORK } from "./lab_network.ts";
+import { deriveRunSettings } from "./run_settings.ts";
+import { buildScenarioPlan } from "./scenario_plan.ts";
 
 Deno.test("findMissingTools() reports nothing when every tool is found", async () => {
   const result = await findMissingTools({ isExecutable: () => Promise.resolve(true) });
@@ -62,5 +65,35 @@ Deno.test("LAB_TOOLS lists every program the lab runs", () => {
     ]
   ) {
     assert.ok(tools.includes(t), t);
+  }
+});
+
+Deno.test("LAB_TOOLS covers every program a full or demo plan starts, and the README installs them", async () => {
+  const tools = new Set(LAB_TOOLS.map((t) => t.tool));
+  for (const seed of [1, 2, 3, 4]) {
+    for (const profile of ["full", "demo"] as const) {
+      const p = buildScenarioPlan(deriveRunSettings(seed, { profile }), LAB_NETWORK, {
+        workDir: "/tmp/talab-test",
+      });
+      const argvs = [
+        ...p.setup.map((c) => c.argv),
+        ...p.services.map((s) => s.argv),
+        ...[...p.benignChains.flat(), p.background, ...p.attacks].flatMap((s) =>
+          s.commands.map((c) => c.argv)
+        ),
+      ];
+      for (const argv of argvs) {
+        const program = argv[0].split("/").at(-1)!;
+        assert.ok(tools.has(program), `${program} (seed ${seed}, ${profile})`);
+      }
+    }
+  }
+  const readme = await Deno.readTextFile(new URL("./README.md", import.meta.url));
+  const aptLine = /apt-get install -y ([^`]*?)\ndeno task/s.exec(readme)![1].replaceAll("\\", " ");
+  const listed = new Set(aptLine.split(/\s+/).filter(Boolean));
+  for (const t of LAB_TOOLS) {
+    // dpkg, bash and coreutils are essential packages on every Debian system.
+    if (["dpkg", "bash", "coreutils"].includes(t.debianPackage)) continue;
+    assert.ok(listed.has(t.debianPackage), `README apt line lacks ${t.debianPackage}`);
   }
 });

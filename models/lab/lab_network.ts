@@ -32,6 +32,20 @@ export interface SpoofedSource {
   mac: string;
 }
 
+/**
+ * A second address on the server that only attacks aim at. Floods with random
+ * source addresses cannot be labelled by source, so their segments label by
+ * this target instead; benign clients never use it.
+ */
+export interface VictimAddress {
+  /** Host that owns the address (an extra address on its interface). */
+  host: LabHostName;
+  /** IPv4 address inside `ipv4Cidr`. */
+  ipv4: string;
+  /** IPv6 address inside `ipv6Cidr`. */
+  ipv6: string;
+}
+
 /** The whole lab layout: a bridge namespace and one namespace per host. */
 export interface LabNetwork {
   /** Prefix of every namespace the lab creates; teardown removes only these. */
@@ -52,6 +66,20 @@ export interface LabNetwork {
   hosts: Readonly<Record<LabHostName, LabHost>>;
   /** Source addresses the SYN flood may forge (all inside `ipv4Cidr`). */
   spoofPool: readonly SpoofedSource[];
+  /** Attack-only target address on the server, for segments labelled by target. */
+  victim: VictimAddress;
+  /**
+   * MAC no interface owns. Attackers get it as the neighbour entry of every
+   * free address of `ipv4Cidr`, so sweeps and scans of empty addresses put
+   * their probes on the wire (as across a router) and nobody answers.
+   */
+  ghostMac: string;
+  /** Free address whose probes go to `ghostMac`: the target of probe-only scans. */
+  darkTarget: string;
+  /** Free address clients reach at `ghostMac`: a dead server that never answers. */
+  deadServer: string;
+  /** Free address with no neighbour entry anywhere: connecting to it only sends ARP. */
+  noHost: string;
 }
 
 const PREFIX = "talab-";
@@ -100,4 +128,23 @@ export const LAB_NETWORK: LabNetwork = Object.freeze({
       mac: `02:77:00:00:01:${(200 + i).toString(16)}`,
     })),
   ),
+  victim: Object.freeze({ host: "srv" as const, ipv4: "10.77.0.11", ipv6: "fd77::11" }),
+  ghostMac: "02:77:00:00:02:00",
+  darkTarget: "10.77.0.92",
+  deadServer: "10.77.0.91",
+  noHost: "10.77.0.93",
 });
+
+/**
+ * The lab IPv4 addresses no host, victim or spoofed source owns, 1..254:
+ * the empty part of the subnet that sweeps find empty.
+ */
+export function freeLabIpv4Addresses(network: LabNetwork): string[] {
+  const prefix = network.ipv4Cidr.split(".").slice(0, 3).join(".");
+  const used = new Set([
+    ...Object.values(network.hosts).map((h) => h.ipv4),
+    ...network.spoofPool.map((s) => s.ipv4),
+    network.victim.ipv4,
+  ]);
+  return Array.from({ length: 254 }, (_, i) => `${prefix}.${i + 1}`).filter((a) => !used.has(a));
+}

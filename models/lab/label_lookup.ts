@@ -42,8 +42,9 @@ export class AmbiguousLabelError extends Error {
 
 /**
  * Finds the class of a flow from the host and time that generated it: the
- * segment that lists one of the flow's addresses as a source and whose window
- * `[start, end + graceSec]` holds the flow's first packet. Returns null for
+ * segment that lists one of the flow's addresses as a source, or as one of
+ * its `labelTargets` (attack-only victims of random-source floods), and whose
+ * window `[start, end + graceSec]` holds the flow's first packet. Returns null for
  * flows no segment generated. IPv6 addresses are compared in RFC 5952 form,
  * so `fd77:0::21` finds `fd77::21`.
  *
@@ -72,7 +73,7 @@ export function lookupLabel(
   const wanted = new Set(query.addresses.map(canonicalAddress));
   const matches = manifest.segments.filter((s) =>
     query.timeSec >= s.start && query.timeSec <= s.end + graceSec &&
-    s.sourceAddresses.some((a) => wanted.has(canonicalAddress(a)))
+    [...s.sourceAddresses, ...(s.labelTargets ?? [])].some((a) => wanted.has(canonicalAddress(a)))
   );
   if (matches.length === 0) return null;
   const labels = new Set(matches.map((s) => s.label));

@@ -103,3 +103,41 @@ Deno.test("lookupLabel() rejects a time or grace period it cannot use", () => {
     /'graceSec'/,
   );
 });
+
+Deno.test("lookupLabel() labels random-source flood flows by their attack-only target", async (t) => {
+  const VICTIM = "10.77.0.11";
+  const flood = { ...segmentRecord("udp_flood", "a1", 1040, 1050), labelTargets: [VICTIM] };
+  flood.target = { addresses: [VICTIM], protocol: "udp", ports: "40000" };
+  const m = buildManifest(manifestInput([
+    segmentRecord("benign", "c3", 1000, 1200),
+    flood,
+    { ...segmentRecord("syn_flood", "a2", 1055, 1060), labelTargets: [VICTIM] },
+  ]));
+  await t.step("a forged source that no segment lists", () => {
+    assert.deepEqual(lookupLabel(m, { addresses: ["203.0.113.9", VICTIM], timeSec: 1045 }), {
+      label: "udp_flood",
+      segmentId: 2,
+      scenario: "udp_flood_test",
+    });
+  });
+  await t.step("the next flood on the same victim", () => {
+    assert.equal(
+      lookupLabel(m, { addresses: [VICTIM, "198.51.100.7"], timeSec: 1058 })?.label,
+      "syn_flood",
+    );
+  });
+  await t.step("the victim outside every window", () => {
+    assert.equal(lookupLabel(m, { addresses: ["203.0.113.9", VICTIM], timeSec: 1100 }), null);
+  });
+  await t.step("benign traffic to the server at the same time", () => {
+    assert.equal(
+      lookupLabel(m, { addresses: ["10.77.0.23", SERVER], timeSec: 1045 })?.label,
+      "benign",
+    );
+  });
+  await t.step("a manifest segment without labelTargets, as older manifests have", () => {
+    const old = structuredClone(m);
+    delete old.segments[1].labelTargets;
+    assert.equal(lookupLabel(old, { addresses: ["203.0.113.9", VICTIM], timeSec: 1045 }), null);
+  });
+});

@@ -19,6 +19,13 @@ export interface ManifestSegment {
   host: LabHostName;
   /** Addresses the segment's traffic came from (the host's, plus forged ones). */
   sourceAddresses: string[];
+  /**
+   * Attack-only target addresses: inside the window, a flow with one of these
+   * as an endpoint is this segment's, whatever its other address. Used by
+   * floods with random source addresses; absent on segments labelled by
+   * source alone (and in manifests written before the field existed).
+   */
+  labelTargets?: string[];
   /** What the segment aimed at. */
   target: SegmentTarget;
   /** Epoch seconds just before the first command started. */
@@ -200,7 +207,11 @@ export function buildManifest(
       const a = segments[i];
       const b = segments[j];
       if (a.label === b.label) continue;
-      const shared = a.sourceAddresses.filter((x) => b.sourceAddresses.includes(x));
+      const shared = [
+        ...a.sourceAddresses.filter((x) => b.sourceAddresses.includes(x)),
+        ...claimedBy(a).filter((x) => touchedBy(b).includes(x)),
+        ...claimedBy(b).filter((x) => touchedBy(a).includes(x)),
+      ];
       if (shared.length === 0) continue;
       if (a.start <= b.end + graceSec && b.start <= a.end + graceSec) {
         throw new ManifestError(
@@ -220,7 +231,8 @@ export function buildManifest(
     pcap: input.pcap,
     labelRule:
       "A flow takes the label of the segment that lists one of its two endpoint addresses in " +
-      "sourceAddresses and whose window [start, end + graceSec] contains the flow's first packet time. " +
+      "sourceAddresses (or, for segments that have labelTargets, in labelTargets) and whose window " +
+      "[start, end + graceSec] contains the flow's first packet time. " +
       "Flows that match no segment (e.g. multicast reports) are unlabelled.",
     graceSec,
     classes: [...TRAFFIC_CLASSES],
@@ -232,4 +244,13 @@ export function buildManifest(
     settings: input.settings,
     segments,
   };
+}
+
+function claimedBy(s: ManifestSegment): string[] {
+  return s.labelTargets ?? [];
+}
+
+/** Every address a segment's flows can have as an endpoint. */
+function touchedBy(s: ManifestSegment): string[] {
+  return [...s.sourceAddresses, ...s.target.addresses, ...claimedBy(s)];
 }

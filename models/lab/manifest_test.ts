@@ -88,3 +88,31 @@ Deno.test("buildManifest() rejects segments it could not label without ambiguity
     assert.throws(() => buildManifest(manifestInput([]), { graceSec: -1 }), /'graceSec' must be/);
   });
 });
+
+Deno.test("buildManifest() refuses a label target that another class touches at the same time", async (t) => {
+  const VICTIM = "10.77.0.11";
+  const flood = (start: number, end: number) => ({
+    ...segmentRecord("syn_flood", "a1", start, end),
+    labelTargets: [VICTIM],
+  });
+  await t.step("benign traffic aimed at the victim", () => {
+    const benign = segmentRecord("benign", "c3", 1000, 1200);
+    benign.target = { addresses: [VICTIM], protocol: "tcp", ports: "80" };
+    assert.throws(
+      () => buildManifest(manifestInput([benign, flood(1050, 1060)])),
+      (e) => e instanceof ManifestError && /share 10\.77\.0\.11/.test(e.message),
+    );
+  });
+  await t.step("two classes claiming the victim within the grace period", () => {
+    const other = { ...segmentRecord("udp_flood", "a2", 1061, 1070), labelTargets: [VICTIM] };
+    assert.throws(
+      () => buildManifest(manifestInput([flood(1050, 1060), other])),
+      ManifestError,
+    );
+  });
+  await t.step("the same floods kept apart by more than the grace period", () => {
+    const other = { ...segmentRecord("udp_flood", "a2", 1062.5, 1070), labelTargets: [VICTIM] };
+    const m = buildManifest(manifestInput([flood(1050, 1060), other]));
+    assert.deepEqual(m.segments.map((s) => s.labelTargets), [[VICTIM], [VICTIM]]);
+  });
+});

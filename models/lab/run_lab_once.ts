@@ -137,11 +137,16 @@ export async function runLabOnce(
       shouldStop: () => attacksDone,
     });
     try {
-      for (const seg of plan.attacks) {
+      for (const [i, seg] of plan.attacks.entries()) {
         checkAbort();
         log(`${options.runId}: ${seg.label} (${seg.scenario}) from ${seg.host}`);
         segments.push(await runSegment(seg, { network, signal, log: segmentLog }));
-        await sleep(plan.settleMs, signal);
+        // A segment labelled by target claims every flow to its victim
+        // address, so its neighbours keep a gap longer than the grace period;
+        // otherwise a flow could match two segments.
+        const claims = seg.labelTargets || plan.attacks[i + 1]?.labelTargets;
+        const graceMs = claims ? ((options.graceSec ?? 2) + 0.5) * 1000 : 0;
+        await sleep(Math.max(plan.settleMs, graceMs), signal);
       }
     } finally {
       attacksDone = true;

@@ -67,6 +67,7 @@ export async function runSegment(
     scenario: segment.scenario,
     host: segment.host,
     sourceAddresses: segment.sourceAddresses,
+    ...(segment.labelTargets ? { labelTargets: segment.labelTargets } : {}),
     target: segment.target,
     start,
     end,

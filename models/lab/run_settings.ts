@@ -1,4 +1,10 @@
 import { createPrng } from "../prng.ts";
+import {
+  deriveWideSettings,
+  type OddBenignSettings,
+  type WideAttackScenario,
+  type WideAttackSettings,
+} from "./wide_settings.ts";
 
 /** The class names every segment of a lab run is labelled with. */
 export type TrafficClass =
@@ -30,7 +36,8 @@ export type AttackScenario =
   | "udp_flood"
   | "icmp_flood"
   | "bruteforce"
-  | "slow_dos";
+  | "slow_dos"
+  | WideAttackScenario;
 
 /** nmap timing template number (`-T3` normal … `-T5` insane). */
 export type NmapTiming = 3 | 4 | 5;
@@ -132,6 +139,10 @@ export interface RunSettings {
       ratePerSec: number;
     };
   };
+  /** Settings of the wide attacks (`wide_settings.ts`); only those in `attackOrder` run. */
+  wideAttacks: WideAttackSettings;
+  /** Settings of the odd-looking benign scenarios (full profile only). */
+  oddBenign: OddBenignSettings;
   /** Quiet gap between attack segments, so late replies stay with their segment. */
   settleMs: number;
 }
@@ -282,6 +293,11 @@ export function deriveRunSettings(
       ratePerSec: r.int(10, 30),
     },
   };
+  const settleMs = r.int(1500, 3000);
+  const wide = deriveWideSettings(seed, profile);
+  wide.wideAttacks.forEach((scenario, i) =>
+    attackOrder.splice(wide.insertAt[i] % (attackOrder.length + 1), 0, scenario)
+  );
   return {
     seed,
     profile,
@@ -289,6 +305,8 @@ export function deriveRunSettings(
     benign,
     attackOrder,
     attacks,
-    settleMs: r.int(1500, 3000),
+    wideAttacks: wide.attacks,
+    oddBenign: wide.oddBenign,
+    settleMs,
   };
 }

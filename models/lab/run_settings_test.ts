@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { deriveRunSettings, TRAFFIC_CLASSES } from "./run_settings.ts";
+import { WIDE_ATTACK_GROUPS } from "./wide_settings.ts";
 
 Deno.test("deriveRunSettings() gives the same settings for the same seed", () => {
   assert.deepEqual(deriveRunSettings(42), deriveRunSettings(42));
@@ -65,6 +66,30 @@ Deno.test("deriveRunSettings() keeps every count inside its safety bounds", asyn
         assert.ok(s.benign.iperf.bytes <= 640 * 1024);
         assert.ok(s.benign.background.maxActions <= 500);
         assert.equal(new Set(s.attackOrder).size, s.attackOrder.length, "no scenario twice");
+        const w = s.wideAttacks;
+        for (const f of [w.synFloodRand, w.udpFloodRand, w.icmpFloodRand, w.reflectUdp]) {
+          assert.ok(f.count >= 1 && f.count <= 600, `seed ${seed} floods ${f.count} packets`);
+          assert.ok(f.intervalUs >= 200, "at most 5000 packets/s");
+        }
+        assert.ok(w.reflectUdp.payloadBytes >= 400 && w.reflectUdp.payloadBytes <= 1400);
+        assert.ok(w.dnsFlood.count <= 500 && w.dnsFlood.intervalUs >= 200);
+        for (const sweep of [w.sweepIcmp, w.sweepArp, w.sweepTcp]) {
+          assert.ok(
+            sweep.firstHost >= 1 && sweep.lastHost <= 254 && sweep.firstHost <= sweep.lastHost,
+          );
+        }
+        const stealthPorts = w.nmapStealth.lastPort - w.nmapStealth.firstPort + 1;
+        // -T1 waits 15 s per probe, -T2 0.4 s: few ports keep the scan near a minute.
+        assert.ok(
+          w.nmapStealth.timing > 1 || stealthPorts <= 3,
+          `seed ${seed}: -T1 on ${stealthPorts}`,
+        );
+        assert.ok(w.nmapStealth.timing > 2 || stealthPorts <= 40);
+        assert.ok(w.nmapDark.lastPort <= 1200 && w.masscan.ratePps <= 5000);
+        assert.ok(w.masscan.lastPort - w.masscan.firstPort < 600);
+        assert.ok(w.bruteSlow.passwords * w.bruteSlow.waitSec <= 24);
+        assert.ok(s.oddBenign.backup.bytes <= 2_000_000, "about 260 KB of pcap at most");
+        assert.ok(s.oddBenign.monitor.ports.length >= 16 && s.oddBenign.monitor.ports.length <= 20);
       }
     });
   }
@@ -72,7 +97,11 @@ Deno.test("deriveRunSettings() keeps every count inside its safety bounds", asyn
 
 Deno.test("deriveRunSettings() covers every attack class in a full run and shrinks the demo", () => {
   const full = deriveRunSettings(5);
-  assert.equal(full.attackOrder.length, 8);
+  assert.equal(full.attackOrder.length, 8 + WIDE_ATTACK_GROUPS[1].length);
+  assert.deepEqual(
+    full.attackOrder.filter((a) => (WIDE_ATTACK_GROUPS[1] as readonly string[]).includes(a)).sort(),
+    [...WIDE_ATTACK_GROUPS[1]].sort(),
+  );
   const demo = deriveRunSettings(5, { profile: "demo" });
   assert.ok(demo.attackOrder.length < full.attackOrder.length);
   assert.ok(demo.benign.http.requests <= 18 && demo.benign.dns.queries <= 30);
@@ -89,4 +118,19 @@ Deno.test("deriveRunSettings() rejects a seed or profile it cannot use", () => {
     () => deriveRunSettings(1, { profile }),
     /'profile' must be "full" or "demo"/,
   );
+});
+
+Deno.test("deriveRunSettings() keeps the original scenarios' settings of a seed when the lab widens", () => {
+  // The wide scenarios draw from their own stream and are spliced into the
+  // order: the original eight keep their relative order and every value.
+  const s = deriveRunSettings(3);
+  assert.deepEqual(s.attacks.nmapSyn, {
+    timing: s.attacks.nmapSyn.timing,
+    firstPort: s.attacks.nmapSyn.firstPort,
+    lastPort: s.attacks.nmapSyn.lastPort,
+    ipv6: s.attacks.nmapSyn.ipv6,
+  });
+  const base = s.attackOrder.filter((a) => !(WIDE_ATTACK_GROUPS.flat() as string[]).includes(a));
+  assert.equal(base.length, 8);
+  assert.notDeepEqual(deriveRunSettings(3).wideAttacks, deriveRunSettings(4).wideAttacks);
 });

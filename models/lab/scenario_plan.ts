@@ -2,6 +2,18 @@ import { createPrng, type Prng } from "../prng.ts";
 import { isLabAddress } from "./is_lab_address.ts";
 import type { LabHost, LabHostName, LabNetwork } from "./lab_network.ts";
 import type { AttackScenario, RunSettings, TrafficClass } from "./run_settings.ts";
+import {
+  bracket,
+  cmd,
+  DNS_ZONE,
+  floodTimeoutMs,
+  hostAddresses,
+  PORTS,
+  sshClientArgs,
+  WORD_STEMS,
+} from "./_plan_parts.ts";
+import { buildOddBenignParts, LAB_MULTICAST_GROUPS } from "./odd_benign_segments.ts";
+import { buildWideAttackFiles, wideAttackSegment } from "./wide_attack_segments.ts";
 
 /** One tool invocation inside a host namespace. */
 export interface PlannedCommand {
@@ -35,6 +47,12 @@ export interface PlannedSegment {
   host: LabHostName;
   /** Addresses the segment's packets come from: the host's, plus forged ones. */
   sourceAddresses: string[];
+  /**
+   * Attack-only target addresses that label the segment's flows whatever
+   * their source (floods with random source addresses). Absent when the
+   * segment is labelled by its sources alone.
+   */
+  labelTargets?: string[];
   /** What the segment aims at. */
   target: SegmentTarget;
   /** Commands, run one after the other. */
@@ -81,12 +99,11 @@ export interface BuildScenarioPlanOptions {
   workDir: string;
 }
 
-const HTTP_PORT = 80;
-const HTTP_ALT_PORT = 8000;
-const DNS_PORT = 53;
-const SSH_PORT = 22;
-const IPERF_PORT = 5201;
-const DNS_ZONE = "lab.test";
+const HTTP_PORT = PORTS.http;
+const HTTP_ALT_PORT = PORTS.httpAlt;
+const DNS_PORT = PORTS.dns;
+const SSH_PORT = PORTS.ssh;
+const IPERF_PORT = PORTS.iperf;
 const DNS_HOST_NAMES = 40;
 /** Password of the web server's basic-auth area; brute force may or may not find it. */
 const HTTP_PASSWORD = "tr0ub4dor";
@@ -128,6 +145,7 @@ export function buildScenarioPlan(
   // every request of the benign workloads.
   const r = createPrng((settings.seed ^ 0x5eed_1ab) >>> 0);
   const paths = {
+    work: workDir,
     www: `${workDir}/www`,
     wordlist: `${workDir}/words.txt`,
     userlist: `${workDir}/users.txt`,
@@ -236,6 +254,19 @@ export function buildScenarioPlan(
     [dnsSegment(settings, r, c2, srv), iperfSegment(settings, c2, srv)],
   ];
   const background = backgroundSegment(settings, r, c3, srv, user);
+  // The widened lab draws from streams of its own, so the original
+  // scenarios of a seed keep their commands.
+  const rw = createPrng((settings.seed ^ 0x0dd_be11) >>> 0);
+  if (settings.profile === "full") {
+    const odd = buildOddBenignParts(settings, rw, network, workDir);
+    Object.assign(files, odd.files);
+    setup.push(...odd.setup);
+    services.push(...odd.services);
+    benignChains[0].push(...odd.c1);
+    benignChains[1].push(...odd.c2);
+    benignChains.push(odd.c3);
+  }
+  Object.assign(files, buildWideAttackFiles(settings, rw));
 
   const attackers = [network.hosts.a1, network.hosts.a2];
   const attacks = settings.attackOrder.map((scenario, i) =>
@@ -244,8 +275,14 @@ export function buildScenarioPlan(
 
   const all = [...benignChains.flat(), background, ...attacks];
   for (const segment of all) {
-    for (const address of [...segment.target.addresses, ...segment.sourceAddresses]) {
-      if (!isLabAddress(address)) {
+    const addresses = [
+      ...segment.target.addresses,
+      ...segment.sourceAddresses,
+      ...(segment.labelTargets ?? []),
+    ];
+    for (const address of addresses) {
+      // Link-scoped multicast (TTL 1-2) stays on the lab bridge.
+      if (!isLabAddress(address) && !LAB_MULTICAST_GROUPS.includes(address)) {
         throw new RangeError(
           `Cannot build a scenario plan as segment '${segment.scenario}' uses ${address} outside the lab ranges`,
         );
@@ -253,20 +290,6 @@ export function buildScenarioPlan(
     }
   }
   return { files, setup, services, benignChains, attacks, background, settleMs: settings.settleMs };
-}
-
-function cmd(argv: string[], timeoutMs: number, pauseAfterMs = 0, cwd?: string): PlannedCommand {
-  return cwd === undefined
-    ? { argv, timeoutMs, pauseAfterMs }
-    : { argv, timeoutMs, pauseAfterMs, cwd };
-}
-
-function hostAddresses(h: LabHost): string[] {
-  return [h.ipv4, h.ipv6];
-}
-
-function bracket(address: string): string {
-  return address.includes(":") ? `[${address}]` : address;
 }
 
 function text(r: Prng, bytes: number): string {
@@ -341,19 +364,6 @@ function buildFiles(
     "users.txt": bf.users.join("\n") + "\n",
   };
 }
-
-const WORD_STEMS = [
-  "password",
-  "letmein",
-  "admin",
-  "qwerty",
-  "dragon",
-  "monkey",
-  "sunshine",
-  "welcome",
-  "shadow",
-  "master",
-];
 
 function httpSegment(
   settings: RunSettings,
@@ -432,19 +442,7 @@ function sshSegment(
     ].join("; ");
     commands.push(cmd(
       [
-        "ssh",
-        "-i",
-        paths.clientKey,
-        "-o",
-        "StrictHostKeyChecking=no",
-        "-o",
-        "UserKnownHostsFile=/dev/null",
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "ConnectTimeout=5",
-        "-o",
-        "LogLevel=ERROR",
+        ...sshClientArgs(paths.clientKey),
         `root@${r.chance(0.3) ? srv.ipv6 : srv.ipv4}`,
         remote,
       ],
@@ -705,7 +703,7 @@ function attackSegment(
           protocol: "tcp",
           ports: String(s.service === "ssh" ? SSH_PORT : HTTP_PORT),
         },
-        commands: [cmd(argv, 150_000, 0, paths.wordlist.slice(0, paths.wordlist.lastIndexOf("/")))],
+        commands: [cmd(argv, 150_000, 0, paths.work)],
         params: { ...s },
       };
     }
@@ -745,10 +743,7 @@ function attackSegment(
         params: { ...s },
       };
     }
+    default:
+      return wideAttackSegment(scenario, settings, attacker, { network, workDir: paths.work });
   }
-}
-
-/** Twice the nominal send time plus a margin, so a slow machine still finishes but a hang does not last. */
-function floodTimeoutMs(count: number, intervalUs: number): number {
-  return Math.ceil((count * intervalUs) / 1000) * 2 + 10_000;
 }

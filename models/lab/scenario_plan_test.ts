@@ -3,6 +3,8 @@ import { isLabAddress } from "./is_lab_address.ts";
 import { LAB_NETWORK } from "./lab_network.ts";
 import { deriveRunSettings } from "./run_settings.ts";
 import { buildScenarioPlan, type PlannedSegment, type ScenarioPlan } from "./scenario_plan.ts";
+import { LAB_MULTICAST_GROUPS } from "./odd_benign_segments.ts";
+import { WIDE_ATTACK_GROUPS } from "./wide_settings.ts";
 
 const WORK = "/tmp/talab-test";
 
@@ -21,7 +23,8 @@ function addressesIn(argv: string[]): string[] {
     for (const m of arg.matchAll(/\b(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})\b/g)) found.push(m[1]);
     for (const m of arg.matchAll(/\[([0-9a-fA-F:]+)\]/g)) found.push(m[1]);
     const bare = arg.replace(/^@/, "");
-    if (/^[0-9a-fA-F]*:[0-9a-fA-F:]+$/.test(bare)) found.push(bare);
+    const mac = /^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(bare);
+    if (/^[0-9a-fA-F]*:[0-9a-fA-F:]+$/.test(bare) && !mac) found.push(bare);
   }
   return found;
 }
@@ -39,7 +42,10 @@ Deno.test("buildScenarioPlan() sends every command only to lab addresses", () =>
         // `::` is a listen wildcard inside the server namespace, not a target.
         for (const a of addressesIn(argv).filter((x) => x !== "::")) {
           seen++;
-          assert.ok(isLabAddress(a), `seed ${seed}: ${a} in '${argv.join(" ")}'`);
+          // Link-scoped multicast goes out with TTL 1-2 and stays on the bridge.
+          const multicast = LAB_MULTICAST_GROUPS.includes(a) &&
+            argv.some((x) => /ttl=[12]\b/.test(x));
+          assert.ok(isLabAddress(a) || multicast, `seed ${seed}: ${a} in '${argv.join(" ")}'`);
         }
       }
       assert.ok(seen > 50, "the address scan found the targets");
@@ -63,14 +69,40 @@ Deno.test("buildScenarioPlan() bounds every tool in count and time", () => {
         );
         const has = (flag: string) => c.argv.includes(flag);
         switch (c.argv[0]) {
-          case "hping3":
+          case "hping3": {
+            const gapUs = Number(c.argv[c.argv.indexOf("-i") + 1].slice(1));
             assert.ok(
-              has("-c") && has("-i") && !has("--flood") && !has("--rand-source"),
+              has("-c") && gapUs >= 200 && !has("--flood") &&
+                Number(c.argv[c.argv.indexOf("-c") + 1]) <= 1000,
+              c.argv.join(" "),
+            );
+            // Random sources only towards the attack-only victim, whose segment labels by target.
+            if (has("--rand-source")) {
+              assert.deepEqual(seg.labelTargets, [LAB_NETWORK.victim.ipv4]);
+              assert.equal(c.argv.at(-1), LAB_NETWORK.victim.ipv4);
+            }
+            break;
+          }
+          case "nmap":
+            assert.ok(
+              (has("-p") || has("-sn")) && has("--host-timeout") && has("--max-retries"),
               c.argv.join(" "),
             );
             break;
-          case "nmap":
-            assert.ok(has("-p") && has("--host-timeout") && has("--max-retries"), c.argv.join(" "));
+          case "masscan": {
+            const rate = Number(c.argv[c.argv.indexOf("--rate") + 1]);
+            assert.ok(has("-p") && rate <= 5000 && has("--router-mac"), c.argv.join(" "));
+            break;
+          }
+          case "openssl":
+          case "socat":
+          case "ssh-keyscan":
+            break;
+          case "chronyd":
+            assert.ok(has("-Q"), "the client only measures, never sets the clock");
+            break;
+          case "bash":
+            assert.ok(/head -c \d+|\/dev\/tcp\//.test(c.argv[2]), c.argv[2]);
             break;
           case "slowhttptest":
             assert.ok(has("-c") && has("-l"), c.argv.join(" "));
@@ -105,10 +137,9 @@ Deno.test("buildScenarioPlan() keeps benign and attack traffic on separate hosts
     const attackHosts = new Set(p.attacks.map((s) => s.host));
     for (const h of benignHosts) assert.equal(LAB_NETWORK.hosts[h].role, "client");
     for (const h of attackHosts) assert.equal(LAB_NETWORK.hosts[h].role, "attacker");
-    assert.ok(
-      p.benignChains.flat().every((s) => s.host !== p.background.host),
-      "background has its own host",
-    );
+    // c3 runs a benign chain of its own in the benign phase and the
+    // background in the attack phase; the phases never overlap.
+    assert.equal(LAB_NETWORK.hosts[p.background.host].role, "client");
     // Consecutive attacks come from different hosts, so a late reply never
     // lands in the next attack's window of the same host.
     for (let i = 1; i < p.attacks.length; i++) {
@@ -121,8 +152,9 @@ Deno.test("buildScenarioPlan() keeps benign and attack traffic on separate hosts
 });
 
 Deno.test("buildScenarioPlan() labels each attack scenario with its class", () => {
-  const p = plan(4);
-  const byScenario = Object.fromEntries(p.attacks.map((s) => [s.scenario, s.label]));
+  const byScenario = Object.fromEntries(
+    [plan(4), plan(5)].flatMap((p) => p.attacks).map((s) => [s.scenario, s.label]),
+  );
   assert.deepEqual(byScenario, {
     nmap_syn: "portscan",
     nmap_connect: "portscan",
@@ -132,7 +164,54 @@ Deno.test("buildScenarioPlan() labels each attack scenario with its class", () =
     icmp_flood: "icmp_flood",
     bruteforce: "bruteforce",
     slow_dos: "slow_dos",
+    sweep_icmp: "portscan",
+    sweep_arp: "portscan",
+    sweep_tcp: "portscan",
+    nmap_stealth: "portscan",
+    nmap_dark: "portscan",
+    masscan: "portscan",
+    syn_flood_rand: "syn_flood",
+    udp_flood_rand: "udp_flood",
+    reflect_udp: "udp_flood",
+    dns_flood: "udp_flood",
+    icmp_flood_rand: "icmp_flood",
+    ssh_brute_nmap: "bruteforce",
+    hydra_ftp: "bruteforce",
+    hydra_form: "bruteforce",
+    brute_slow: "bruteforce",
   });
+});
+
+Deno.test("buildScenarioPlan() keeps the victim address and swept clients apart from benign traffic", () => {
+  const victim = [LAB_NETWORK.victim.ipv4, LAB_NETWORK.victim.ipv6];
+  const clients = ["c1", "c2", "c3"] as const;
+  for (let seed = 1; seed <= 20; seed++) {
+    const p = plan(seed);
+    for (const seg of [...p.benignChains.flat(), p.background]) {
+      for (const a of [...seg.target.addresses, ...seg.sourceAddresses]) {
+        assert.ok(!victim.includes(a), `seed ${seed}: ${seg.scenario} uses ${a}`);
+      }
+    }
+    for (const seg of p.attacks) {
+      // A flow between an attacker and a benign client would match two classes.
+      for (const c of clients) {
+        assert.ok(!seg.target.addresses.includes(LAB_NETWORK.hosts[c].ipv4), `${seg.scenario}`);
+      }
+      if (seg.scenario.startsWith("sweep_")) {
+        const exclude = seg.commands[0].argv[seg.commands[0].argv.indexOf("--exclude") + 1];
+        assert.deepEqual(exclude.split(","), clients.map((c) => LAB_NETWORK.hosts[c].ipv4));
+      }
+    }
+  }
+});
+
+Deno.test("buildScenarioPlan() runs every wide scenario within two consecutive seeds, none in the demo", () => {
+  const seen = new Set([plan(10), plan(11)].flatMap((p) => p.attacks.map((s) => s.scenario)));
+  for (const scenario of WIDE_ATTACK_GROUPS.flat()) assert.ok(seen.has(scenario), scenario);
+  const demo = plan(10, "demo");
+  assert.equal(demo.attacks.length, 6);
+  assert.equal(demo.benignChains.flat().length, 4);
+  assert.ok(plan(10).benignChains.flat().length > 10);
 });
 
 Deno.test("buildScenarioPlan() lists forged SYN-flood sources among the segment's sources", () => {
@@ -172,7 +251,17 @@ Deno.test("buildScenarioPlan() writes the wordlist, user list and server files t
     "dnsmasq",
     "sshd",
     "iperf3",
+    "vsftpd",
+    "openssl-s_server",
+    "chronyd",
   ]);
+  assert.match(p.files["chrony_srv.conf"], /^allow 10\.77\.0\.0\/24$/m);
+  assert.match(p.files["vsftpd.conf"], /^listen_address=10\.77\.0\.10$/m);
+  const query = p.files["dns_query.bin"];
+  assert.ok([...query].every((ch) => ch.charCodeAt(0) < 0x80), "written byte for byte");
+  const tail = [...query.slice(-14)].map((ch) => ch.charCodeAt(0));
+  // "\x03lab\x04test\0", then type A and class IN.
+  assert.deepEqual(tail, [3, 108, 97, 98, 4, 116, 101, 115, 116, 0, 0, 1, 0, 1]);
 });
 
 Deno.test("buildScenarioPlan() rejects a relative work directory", () => {

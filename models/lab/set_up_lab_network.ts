@@ -1,4 +1,4 @@
-import type { LabNetwork } from "./lab_network.ts";
+import { freeLabIpv4Addresses, type LabNetwork } from "./lab_network.ts";
 import { type CommandResult, LabCommandError, runCommand } from "./run_command.ts";
 
 /** Options for {@link setUpLabNetwork}. */
@@ -166,6 +166,55 @@ export async function setUpLabNetwork(
       "nud",
       "permanent",
     ]);
+  }
+  // The attack-only victim address lives on the server's interface; every
+  // other host reaches it by a static entry, like the host addresses.
+  const owner = network.hosts[network.victim.host];
+  await run([
+    "ip",
+    "-n",
+    owner.namespace,
+    "addr",
+    "add",
+    `${network.victim.ipv4}/${network.ipv4PrefixLength}`,
+    "dev",
+    owner.interface,
+  ]);
+  await run([
+    "ip",
+    "-n",
+    owner.namespace,
+    "addr",
+    "add",
+    `${network.victim.ipv6}/${network.ipv6PrefixLength}`,
+    "dev",
+    owner.interface,
+    "nodad",
+  ]);
+  const neigh = (h: (typeof hosts)[number], address: string, mac: string) =>
+    `neigh replace ${address} lladdr ${mac} dev ${h.interface} nud permanent`;
+  const free = freeLabIpv4Addresses(network).filter((a) => a !== network.noHost);
+  for (const h of hosts) {
+    const lines: string[] = [];
+    if (h.name !== owner.name) {
+      lines.push(
+        neigh(h, network.victim.ipv4, owner.mac),
+        neigh(h, network.victim.ipv6, owner.mac),
+      );
+    }
+    // Attackers see the empty part of the subnet as if across a router: their
+    // probes of free addresses reach the wire and go unanswered. Clients only
+    // know the dead server that way.
+    if (h.role === "attacker") lines.push(...free.map((a) => neigh(h, a, network.ghostMac)));
+    if (h.role === "client") lines.push(neigh(h, network.deadServer, network.ghostMac));
+    if (lines.length === 0) continue;
+    const batch = await Deno.makeTempFile({ prefix: "talab-neigh-" });
+    try {
+      await Deno.writeTextFile(batch, lines.join("\n") + "\n");
+      await run(["ip", "-n", h.namespace, "-batch", batch]);
+    } finally {
+      await Deno.remove(batch).catch(() => {});
+    }
   }
   if (options.server) {
     const { icmpRatelimitMs, synackRetries } = options.server;

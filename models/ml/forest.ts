@@ -35,6 +35,13 @@ export interface DecisionTree {
   leafIndex: Int32Array;
   /** Leaf class distributions: `leafUnits[leaf * classes.length + c]`, each leaf summing to `unitsPerLeaf`. */
   leafUnits: Uint32Array;
+  /**
+   * Cover of each node: how many bootstrap draws of training rows reached it
+   * (a row drawn twice counts twice; class weights do not count). A branch's
+   * cover is the sum of its children's. Exact TreeSHAP weighs the two sides
+   * of a split by it (see shared/explain/tree_shap.ts).
+   */
+  cover: Uint32Array;
 }
 
 /** Training settings with every default filled in, kept with the model. */

@@ -309,8 +309,10 @@ class TreeGrower {
     const right: number[] = [];
     const leafIndex: number[] = [];
     const leafUnits: number[] = [];
+    const cover: number[] = [];
     const importance = new Float64Array(this.F);
     const addNode = (): number => {
+      cover.push(0);
       feature.push(-1);
       threshold.push(0);
       left.push(-1);
@@ -329,7 +331,12 @@ class TreeGrower {
       const start = stack.pop()!;
 
       nodeSum.fill(0);
-      for (let i = start; i < end; i++) nodeSum[y[rows[i]]] += weight[rows[i]];
+      let reached = 0;
+      for (let i = start; i < end; i++) {
+        nodeSum[y[rows[i]]] += weight[rows[i]];
+        reached += draws[rows[i]];
+      }
+      cover[id] = reached;
       let W = 0;
       let nonEmpty = 0;
       let parentScore = 0;
@@ -366,6 +373,7 @@ class TreeGrower {
         right: Int32Array.from(right),
         leafIndex: Int32Array.from(leafIndex),
         leafUnits: Uint32Array.from(leafUnits),
+        cover: Uint32Array.from(cover),
       },
       importance,
     };

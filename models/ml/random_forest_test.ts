@@ -191,3 +191,23 @@ Deno.test("trainRandomForest() rejects bad input with the name of what is wrong"
     );
   }
 });
+
+Deno.test("trainRandomForest() records each node's cover: draws at the root, children summing to it", () => {
+  const { X, y } = makeSyntheticDataset({ rows: 400, features: 6, classes: 3, seed: 12 });
+  const forest = trainRandomForest(X, y, { treeCount: 5, seed: 3, maxSamplesFraction: 0.5 });
+  for (const tree of forest.trees) {
+    assert.equal(tree.cover.length, tree.feature.length);
+    assert.equal(tree.cover[0], 200, "the root sees every bootstrap draw");
+    for (let i = 0; i < tree.feature.length; i++) {
+      assert.ok(tree.cover[i] >= 1);
+      if (tree.feature[i] < 0) continue;
+      assert.equal(tree.cover[i], tree.cover[tree.left[i]] + tree.cover[tree.right[i]]);
+    }
+  }
+  const whole = trainRandomForest(X, y, { treeCount: 2, seed: 3, bootstrap: false });
+  for (const tree of whole.trees) {
+    let leaves = 0;
+    for (let i = 0; i < tree.feature.length; i++) if (tree.feature[i] < 0) leaves += tree.cover[i];
+    assert.equal(leaves, 400, "without bootstrap the leaves hold every row once");
+  }
+});

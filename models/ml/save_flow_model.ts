@@ -2,7 +2,8 @@
  * Writes a trained forest as the pair of files the aggregator's scorer loads:
  * `X.onnx` (the model) and `X.json` (its sidecar: feature names and order,
  * feature version, classes, model version, checksums, training settings and
- * metrics). The scorer refuses a model whose features differ from the code's,
+ * metrics), plus `X.covers.json` (each tree node's cover, for TreeSHAP
+ * explanations; format in shared/explain/tree_covers.ts). The scorer refuses a model whose features differ from the code's,
  * so the sidecar is the contract between training and scoring.
  *
  * Both files are byte-for-byte the same for the same forest and options (no
@@ -11,6 +12,8 @@
  * @module
  */
 
+import { formatTreeCovers, treeCoversPathFor } from "@traffic-analyzer/shared/explain";
+import type { ScoreCalibration } from "@traffic-analyzer/shared/flow";
 import type { Forest, ResolvedRandomForestOptions } from "./forest.ts";
 import { exportForestToOnnx, onnxClassLabels } from "./onnx_export.ts";
 import { sha256Hex } from "./training_data_hash.ts";
@@ -55,6 +58,8 @@ export interface FlowModelSidecar {
   featureImportances: Record<string, number>;
   /** Evaluation results (held-out metrics, the split used…), free-form JSON. */
   metrics: Record<string, unknown>;
+  /** Score calibration and decision threshold the scorer applies (absent: raw scores, argmax labels). */
+  calibration?: ScoreCalibration;
 }
 
 /** Options for {@linkcode saveFlowModel}. */
@@ -69,6 +74,8 @@ export interface SaveFlowModelOptions {
   trainingDataSha256: string;
   /** Evaluation results to keep with the model. @default {} */
   metrics?: Record<string, unknown>;
+  /** Score calibration for the scorer (see `flowVerdict`). @default {none: raw scores} */
+  calibration?: ScoreCalibration;
 }
 
 /** The sidecar path of a model: `X.onnx` -> `X.json`. */
@@ -132,8 +139,17 @@ export async function saveFlowModel(
     },
     featureImportances: importances,
     metrics: options.metrics ?? {},
+    ...(options.calibration ? { calibration: options.calibration } : {}),
   };
   await Deno.writeFile(onnxPath, bytes);
   await Deno.writeTextFile(jsonPath, JSON.stringify(sidecar, null, 2) + "\n");
+  await Deno.writeTextFile(
+    treeCoversPathFor(onnxPath),
+    formatTreeCovers({
+      modelVersion: sidecar.modelVersion,
+      onnxSha256: sidecar.onnxSha256,
+      trees: forest.trees.map((t) => t.cover),
+    }),
+  );
   return sidecar;
 }

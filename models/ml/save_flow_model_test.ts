@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { parseTreeCovers } from "@traffic-analyzer/shared/explain";
 import { trainRandomForest } from "./random_forest.ts";
 import { saveFlowModel, sidecarPathFor } from "./save_flow_model.ts";
 import { makeSyntheticDataset } from "./synthetic_dataset.ts";
@@ -33,11 +34,24 @@ Deno.test("saveFlowModel() writes the model and a sidecar describing it, reprodu
     assert.deepEqual(Object.keys(sidecar.featureImportances), featureNames);
     assert.deepEqual(sidecar.metrics, { macroF1: 0.5 });
 
-    // Training and saving again yields the same bytes in both files.
+    const coversText = await Deno.readTextFile(join(dir, "a.covers.json"));
+    const covers = parseTreeCovers(coversText);
+    assert.equal(covers.modelVersion, "test-1");
+    assert.equal(covers.onnxSha256, sidecar.onnxSha256);
+    assert.equal(covers.trees.length, 3);
+    assert.equal(
+      covers.trees.reduce((s, t) => s + t.length, 0),
+      sidecar.training.nodes,
+      "one cover per node",
+    );
+    assert.equal(covers.trees[0][0], 300, "each root covers the 300 bootstrap draws");
+
+    // Training and saving again yields the same bytes in all three files.
     const second = join(dir, "b.onnx");
     await save(second);
     assert.deepEqual(await Deno.readFile(second), onnx);
     assert.equal(await Deno.readTextFile(join(dir, "b.json")), json);
+    assert.equal(await Deno.readTextFile(join(dir, "b.covers.json")), coversText);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -14,6 +14,8 @@ import { DEFAULT_MODEL_PATH, runTraining, type TrainingRunResult } from "./run_t
 export interface CheckFlowModelOptions {
   /** Folder with the lab captures. @default {"models/captures"} */
   capturesDir?: string;
+  /** The team kit's captures. @default {found above the repository} */
+  kitDir?: string;
   /** The committed model; its sidecar and `MODEL_CARD.md` sit beside it. @default {"models/flow_classifier.onnx"} */
   modelPath?: string;
   /** Seed to train with (the committed model's). @default {1} */
@@ -46,11 +48,12 @@ export async function checkFlowModel(options: CheckFlowModelOptions = {}): Promi
     const freshPath = join(dir, basename(modelPath));
     const training = await runTraining({
       capturesDir: options.capturesDir,
+      kitDir: options.kitDir,
       outPath: freshPath,
       seed: options.seed,
       log: options.log,
     });
-    const comparison = await compareFlowModels(modelPath, freshPath, { rows: training.data.X });
+    const comparison = await compareFlowModels(modelPath, freshPath, { rows: training.rows.X });
     return { ...comparison, training };
   } finally {
     await Deno.remove(dir, { recursive: true });

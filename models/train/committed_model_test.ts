@@ -1,17 +1,22 @@
 /**
- * The committed model (models/flow_classifier.onnx, .json, MODEL_CARD.md)
- * must load with the code's features and follow from the captures and the
- * code: a change to the features, the flow table, the captures or the
- * training procedure fails here until `deno task train` is rerun.
+ * The committed model (models/flow_classifier.onnx, .json, MODEL_CARD.md and
+ * tree covers) must load with the code's features and follow from the
+ * captures, the kit and the code: a change to the features, the flow table,
+ * the captures, the kit or the training procedure fails here until
+ * `deno task train` is rerun. Training runs once; the datasets it reads are
+ * built once and shared by every step.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadFlowScorer } from "@traffic-analyzer/aggregator/scorer";
+import { CONFIG_SPECS } from "@traffic-analyzer/shared/config";
 import { FEATURE_NAMES, FEATURE_VERSION } from "@traffic-analyzer/shared/flow";
+import { findTeamKit } from "@traffic-analyzer/shared/testing";
 import { TRAFFIC_CLASSES } from "../lab/run_settings.ts";
 import { predictBatch, saveFlowModel, trainRandomForest } from "../ml/mod.ts";
 import { compareFlowModels, MODEL_CARD_NAME } from "./compare_flow_models.ts";
 import { runTraining, type TrainingRunResult } from "./run_training.ts";
+import { verdictsOf } from "./train_flow_classifier.ts";
 
 const MODELS = new URL("../", import.meta.url).pathname;
 const COMMITTED = join(MODELS, "flow_classifier.onnx");
@@ -38,6 +43,13 @@ Deno.test("the committed model loads with the code's FEATURE_NAMES and FEATURE_V
     );
     const metrics = scorer.metrics as { heldOut: { macroF1: number } };
     assert.ok(metrics.heldOut.macroF1 > 0);
+    assert.ok(scorer.calibration !== null, "the model carries its score calibration");
+    const alertMinScore = Number(CONFIG_SPECS.find((s) => s.key === "alertMinScore")!.default);
+    assert.equal(
+      alertMinScore,
+      scorer.calibration.decisionThreshold,
+      "the default ALERT_MIN_SCORE in shared/config.ts is the model's decision threshold: set it to the threshold `deno task train` printed, and regenerate the README table",
+    );
     const [verdict] = await scorer.score([new Float32Array(FEATURE_NAMES.length)]);
     assert.ok(verdict.score >= 0 && verdict.score <= 1);
   } finally {
@@ -56,35 +68,48 @@ Deno.test("the committed model loads with the code's FEATURE_NAMES and FEATURE_V
   });
 });
 
-Deno.test("deno task train reproduces the committed model, and onnxruntime agrees with the trainer", async (t) => {
+Deno.test({
+  name: "deno task train reproduces the committed model, and onnxruntime agrees with the trainer",
+  // Training reads the team kit's benign captures; without the kit there is nothing to compare.
+  ignore: findTeamKit() === null,
+}, async (t) => {
   const dir = await Deno.makeTempDir({ prefix: "committed-model-test-" });
   try {
     const fresh = join(dir, "flow_classifier.onnx");
     // The function behind `deno task train`; `--check` compares its output the same way.
     const run: TrainingRunResult = await runTraining({ capturesDir: CAPTURES, outPath: fresh });
+    const allRows = run.rows.X;
 
     await t.step("the model, its sidecar and its card are byte-identical", async () => {
-      const result = await compareFlowModels(COMMITTED, fresh, { rows: run.data.X });
+      const result = await compareFlowModels(COMMITTED, fresh, { rows: allRows });
       assert.equal(result.verdict, "identical", result.message);
       assert.ok(result.ok);
     });
 
     await t.step(
-      "onnxruntime on the committed model predicts what the forest predicts on the held-out runs",
+      "onnxruntime on the committed model gives the trainer's probabilities, scores and labels",
       async () => {
         const { forest } = run.training.shipped;
-        const rows = run.training.evaluation.testRows.map((i) => run.data.X[i]);
-        assert.ok(rows.length > 1000);
+        const validation = run.datasets.kit.flatMap((c) => c.attack);
+        // Every training row and every kit attack flow: the calibrated labels of both sides agree.
+        const rows = [...allRows, ...validation];
+        assert.ok(rows.length > 10_000);
         const expected = predictBatch(forest, rows);
+        const verdicts = verdictsOf(
+          expected.probabilities,
+          forest.classes,
+          run.training.calibration,
+          rows,
+        );
         const scorer = await loadCommitted();
         try {
           const got = await scorer.score(rows);
-          const benign = forest.classes.indexOf("benign");
           assert.deepEqual([...scorer.classes], forest.classes);
+          assert.deepEqual(scorer.calibration, run.training.calibration);
           for (let i = 0; i < rows.length; i++) {
-            assert.equal(got[i].label, expected.labels[i], `row ${i}`);
             assert.deepEqual(got[i].probabilities, expected.probabilities[i], `row ${i}`);
-            assert.equal(got[i].score, Math.fround(1 - expected.probabilities[i][benign]));
+            assert.equal(got[i].score, verdicts[i].score, `row ${i}`);
+            assert.equal(got[i].label, verdicts[i].label, `row ${i}`);
           }
         } finally {
           await scorer.close();
@@ -95,7 +120,14 @@ Deno.test("deno task train reproduces the committed model, and onnxruntime agree
     const copy = async (name: string) => {
       const to = join(dir, name);
       await Deno.mkdir(to);
-      for (const f of ["flow_classifier.onnx", "flow_classifier.json", MODEL_CARD_NAME]) {
+      for (
+        const f of [
+          "flow_classifier.onnx",
+          "flow_classifier.json",
+          MODEL_CARD_NAME,
+          "flow_classifier.covers.json",
+        ]
+      ) {
         await Deno.copyFile(join(dir, f), join(to, f));
       }
       return join(to, "flow_classifier.onnx");
@@ -108,6 +140,7 @@ Deno.test("deno task train reproduces the committed model, and onnxruntime agree
         modelVersion: version ?? run.sidecar.modelVersion,
         trainingDataSha256: run.sidecar.trainingDataSha256,
         metrics: run.sidecar.metrics,
+        calibration: run.training.calibration,
       });
       return path;
     };
@@ -116,7 +149,7 @@ Deno.test("deno task train reproduces the committed model, and onnxruntime agree
       const path = await copy("stale");
       const card = join(dir, "stale", MODEL_CARD_NAME);
       await Deno.writeTextFile(card, (await Deno.readTextFile(card)).replace("0.", "1."));
-      const result = await compareFlowModels(path, fresh, { rows: run.data.X });
+      const result = await compareFlowModels(path, fresh, { rows: allRows });
       assert.equal(result.verdict, "stale_metadata");
       assert.ok(!result.ok);
       assert.match(result.message, /MODEL_CARD\.md differ/);
@@ -124,21 +157,21 @@ Deno.test("deno task train reproduces the committed model, and onnxruntime agree
 
     await t.step("--check accepts other ONNX bytes that predict the same", async () => {
       const path = await saveAs("renamed", undefined, "another-version-string");
-      const result = await compareFlowModels(path, fresh, { rows: run.data.X });
+      const result = await compareFlowModels(path, fresh, { rows: allRows });
       assert.equal(result.verdict, "same_predictions", result.message);
       assert.ok(result.ok);
       assert.equal(result.predictionMismatches, 0);
-      assert.equal(result.rowsCompared, run.data.X.length);
+      assert.equal(result.rowsCompared, allRows.length);
     });
 
     await t.step("--check refuses a model that predicts differently", async () => {
-      const other = trainRandomForest(run.data.X, run.data.y, {
+      const other = trainRandomForest(allRows, run.rows.y, {
         treeCount: 3,
         maxDepth: 3,
         seed: 9,
       });
       const path = await saveAs("other", other);
-      const result = await compareFlowModels(path, fresh, { rows: run.data.X });
+      const result = await compareFlowModels(path, fresh, { rows: allRows });
       assert.equal(result.verdict, "different");
       assert.ok(!result.ok);
       assert.ok(result.predictionMismatches! > 0);
@@ -147,7 +180,7 @@ Deno.test("deno task train reproduces the committed model, and onnxruntime agree
 
     await t.step("--check refuses when there is no committed model", async () => {
       const result = await compareFlowModels(join(dir, "none", "flow_classifier.onnx"), fresh, {
-        rows: run.data.X,
+        rows: allRows,
       });
       assert.equal(result.verdict, "missing");
       assert.ok(!result.ok);

@@ -9,6 +9,7 @@
 
 import { dirname, join } from "node:path";
 import { FEATURE_NAMES, FEATURE_VERSION } from "@traffic-analyzer/shared/flow";
+import { treeCoversPathFor } from "@traffic-analyzer/shared/explain";
 import { sidecarPathFor } from "../ml/mod.ts";
 
 /** Name of the model card, written beside the model. */
@@ -50,7 +51,7 @@ export interface FlowModelComparison {
   ok: boolean;
   /** See {@linkcode ComparisonVerdict}. */
   verdict: ComparisonVerdict;
-  /** The model, the sidecar and the card, in that order. */
+  /** The model, the sidecar, the card and the tree covers, in that order. */
   files: FileComparison[];
   /** Rows whose label or probabilities differ, when predictions were compared. */
   predictionMismatches: number | null;
@@ -60,9 +61,14 @@ export interface FlowModelComparison {
   message: string;
 }
 
-/** The model, its sidecar and its card. */
+/** The model, its sidecar, its card and its tree covers. */
 function modelFiles(modelPath: string): string[] {
-  return [modelPath, sidecarPathFor(modelPath), join(dirname(modelPath), MODEL_CARD_NAME)];
+  return [
+    modelPath,
+    sidecarPathFor(modelPath),
+    join(dirname(modelPath), MODEL_CARD_NAME),
+    treeCoversPathFor(modelPath),
+  ];
 }
 
 async function readOrNull(path: string): Promise<Uint8Array | null> {

@@ -14,6 +14,8 @@ export interface TrainArgs {
   outPath: string;
   /** Folder with the lab captures. */
   capturesDir: string;
+  /** The team kit (the folder holding `pcaps/labels.tsv`); null to look it up with `findTeamKit()`. */
+  kitDir: string | null;
   /** Train into a temp folder and compare with the files at `outPath` instead of writing them. */
   check: boolean;
   /** Print usage and exit. */
@@ -22,15 +24,19 @@ export interface TrainArgs {
 
 /** Usage text for `--help` and for argument errors. */
 export const TRAIN_USAGE =
-  `Usage: deno task train [--seed N] [--out PATH] [--captures DIR] [--check]
+  `Usage: deno task train [--seed N] [--out PATH] [--captures DIR] [--kit DIR] [--check]
 
-Builds the labelled flow dataset from the lab captures, holds out whole runs
-to measure the model, trains the shipped random forest and writes it as ONNX
-with its .json sidecar and MODEL_CARD.md beside it.
+Builds the labelled flow dataset from the lab captures and the team kit's
+public captures, scores every source with forests that never saw it (the
+per-capture table is printed), calibrates the score, chooses the decision
+threshold, trains the shipped random forest and writes it as ONNX with its
+.json sidecar and MODEL_CARD.md beside it.
 
   --seed N          seed of the held-out choice and the forests (default 1)
   --out PATH        model path, ending in .onnx (default models/flow_classifier.onnx)
   --captures DIR    lab captures (default models/captures)
+  --kit DIR         the team kit, the folder holding pcaps/labels.tsv (default:
+                    TEAM_KIT_DIR, the kit beside the checkout, or /work/shared)
   --check           train into a temp folder and compare with the model at --out
                     (and its sidecar and card); exit 1 when they differ
   --help            show this text`;
@@ -64,6 +70,7 @@ export function parseTrainArgs(args: readonly string[]): TrainArgs {
         seed: { type: "string" },
         out: { type: "string" },
         captures: { type: "string" },
+        kit: { type: "string" },
         check: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -92,5 +99,15 @@ export function parseTrainArgs(args: readonly string[]): TrainArgs {
   if (capturesDir.length === 0) {
     throw new TrainArgsError("Cannot train as '--captures' must not be empty");
   }
-  return { seed, outPath, capturesDir, check: values.check ?? false, help: values.help ?? false };
+  if (values.kit !== undefined && values.kit.length === 0) {
+    throw new TrainArgsError("Cannot train as '--kit' must not be empty");
+  }
+  return {
+    seed,
+    outPath,
+    capturesDir,
+    kitDir: values.kit ?? null,
+    check: values.check ?? false,
+    help: values.help ?? false,
+  };
 }

@@ -6,6 +6,7 @@ Deno.test("parseTrainArgs() fills in the defaults", () => {
     seed: 1,
     outPath: "models/flow_classifier.onnx",
     capturesDir: "models/captures",
+    kitDir: null,
     check: false,
     help: false,
   });
@@ -13,8 +14,25 @@ Deno.test("parseTrainArgs() fills in the defaults", () => {
 
 Deno.test("parseTrainArgs() reads every flag", () => {
   assert.deepEqual(
-    parseTrainArgs(["--seed", "42", "--out", "/tmp/m.onnx", "--captures", "caps", "--check"]),
-    { seed: 42, outPath: "/tmp/m.onnx", capturesDir: "caps", check: true, help: false },
+    parseTrainArgs([
+      "--seed",
+      "42",
+      "--out",
+      "/tmp/m.onnx",
+      "--captures",
+      "caps",
+      "--kit",
+      "/kit",
+      "--check",
+    ]),
+    {
+      seed: 42,
+      outPath: "/tmp/m.onnx",
+      capturesDir: "caps",
+      kitDir: "/kit",
+      check: true,
+      help: false,
+    },
   );
   assert.equal(parseTrainArgs(["-h"]).help, true);
 });
@@ -29,6 +47,7 @@ Deno.test("parseTrainArgs() rejects what training cannot use, naming the flag", 
       ["--out", "model.bin"],
       /'--out' must be a path ending in .onnx/,
     ],
+    ["an empty kit folder", ["--kit", ""], /'--kit' must not be empty/],
     ["an unknown flag", ["--sed", "1"], /Cannot parse the train arguments/],
     ["a positional argument", ["models"], /Cannot parse the train arguments/],
   ];

@@ -1,110 +1,116 @@
 /**
- * The training procedure, in memory: hold out whole runs, choose
- * hyperparameters by cross-validation on the training runs alone, train on
- * the training runs and measure on the held-out runs; then run the same
- * procedure (selection and training) on every run to get the shipped model.
- * The held-out metrics describe the procedure; the shipped model is that
- * procedure applied to all the data there is.
+ * The training procedure, in memory. Every source (a lab run, a kit capture)
+ * goes to one of a few folds; for each fold a forest is trained on the other
+ * folds' training rows and scores everything of that fold, so every flow is
+ * scored by a forest that never saw its source ("out of fold"). Those scores
+ * fit the isotonic calibration, choose the decision threshold for the target
+ * false-alarm rate on benign flows, and give the per-source evaluation. The
+ * shipped forest is then trained on every training row and carries the
+ * calibration and threshold fitted out of fold.
  *
- * Everything is seeded, so the same dataset and options give the same
- * forests, bit for bit.
+ * Training rows are the lab runs' labelled flows and the kit's benign flows
+ * (benign captures and the background of attack captures). The kit's attack
+ * flows are scored, never trained on.
+ *
+ * Everything is seeded, so the same data and options give the same forests,
+ * calibration and threshold, bit for bit.
  *
  * @module
  */
 
-import { FEATURE_VERSION } from "@traffic-analyzer/shared/flow";
+import {
+  calibrateScore,
+  FEATURE_VERSION,
+  fitIsotonicCalibration,
+  flowVerdict,
+  type ScoreCalibration,
+} from "@traffic-analyzer/shared/flow";
 import { TRAFFIC_CLASSES } from "../lab/run_settings.ts";
 import {
-  type ClassificationReport,
-  classificationReport,
   type Forest,
   hashTrainingData,
   predictBatch,
   type RandomForestOptions,
   trainRandomForest,
 } from "../ml/mod.ts";
-import type { LabelledDataset } from "./build_labelled_dataset.ts";
-import { chooseHeldOutRuns, type HeldOutRuns } from "./choose_held_out_runs.ts";
-import {
-  type HyperparameterCandidate,
-  type HyperparameterSelection,
-  selectHyperparameters,
-} from "./select_hyperparameters.ts";
 
 /**
  * Version of this training procedure, the first number of every model
- * version: bump it when the procedure (grid, base settings, split rule)
- * changes, so that models made differently from the same data never share a
- * version.
+ * version: bump it when the procedure (folds, base settings, calibration,
+ * threshold rule) changes, so that models made differently from the same
+ * data never share a version.
  */
-export const TRAINING_PROCEDURE_VERSION = 1;
+export const TRAINING_PROCEDURE_VERSION = 2;
 
 /**
- * Settings every candidate shares. Balanced class weights because the classes
- * are very unbalanced (a few dozen ICMP flood flows against thousands of scan
- * probes) and every class should count; a depth limit keeps the committed
- * model small.
+ * Forest settings. Balanced class weights because the classes are very
+ * unbalanced (a few dozen ICMP flood flows against thousands of scan probes)
+ * and every class should count; a depth limit keeps the committed model
+ * small. √features per split and leaves of at least 2 rows are what the
+ * earlier leave-one-run-out grid chose on every run set it was given.
  */
 export const BASE_FOREST_OPTIONS: Readonly<RandomForestOptions> = Object.freeze({
   treeCount: 100,
   maxDepth: 20,
   classWeight: "balanced",
   maxBins: 64,
+  maxFeatures: "sqrt",
+  minSamplesLeaf: 2,
 });
 
-/**
- * Candidates tried by cross-validation, in order of preference (a tie goes to
- * the earlier one): the usual √features per split or a third of them, and
- * leaves of at least 2 or 5 rows.
- */
-export const HYPERPARAMETER_GRID: readonly HyperparameterCandidate[] = Object.freeze([
-  { maxFeatures: "sqrt", minSamplesLeaf: 2 },
-  { maxFeatures: "sqrt", minSamplesLeaf: 5 },
-  { maxFeatures: 30, minSamplesLeaf: 2 },
-  { maxFeatures: 30, minSamplesLeaf: 5 },
-]);
+/** Folds the sources are spread over. */
+export const FOLD_COUNT = 5;
+
+/** Largest share of held-out benign flows the default threshold may alert on. */
+export const TARGET_FALSE_ALARM_RATE = 0.01;
+
+/** Thresholds tried, lowest first: 0.01 to 0.99 in steps of 0.01. */
+export const THRESHOLD_GRID: readonly number[] = Object.freeze(
+  Array.from({ length: 99 }, (_, i) => (i + 1) / 100),
+);
+
+/** Rows the forests learn from: each row's features, class and source. */
+export interface TrainingRows {
+  /** Feature vectors. */
+  X: Float32Array[];
+  /** Class of each row. */
+  y: string[];
+  /** Source (lab run id or kit file name) of each row. */
+  groups: string[];
+  /** Sources that come from the kit (real traffic) rather than the lab. */
+  kitSources: ReadonlySet<string>;
+}
+
+/** Flows of one kit attack capture, scored but never trained on. */
+export interface ValidationCapture {
+  /** The capture's file name, its source. */
+  source: string;
+  /** Feature vectors of its attack flows. */
+  X: Float32Array[];
+}
 
 /** Options for {@linkcode trainFlowClassifier}. */
 export interface TrainFlowClassifierOptions {
-  /** Seeds the choice of held-out runs and every forest. @default {1} */
+  /** Seeds the folds and every forest. @default {1} */
   seed?: number;
-  /** Whole runs held out for evaluation. @default {2} */
-  heldOutRunCount?: number;
-  /** Settings shared by every candidate. @default {BASE_FOREST_OPTIONS} */
-  base?: RandomForestOptions;
-  /** Hyperparameter candidates. @default {HYPERPARAMETER_GRID} */
-  grid?: readonly HyperparameterCandidate[];
+  /** Forest settings. @default {BASE_FOREST_OPTIONS} */
+  forest?: RandomForestOptions;
+  /** Folds. @default {FOLD_COUNT} */
+  foldCount?: number;
 }
 
-/** The evaluation half: trained on the training runs, measured on the held-out runs. */
-export interface HeldOutEvaluation {
-  /** Hyperparameter choice, by leave-one-run-out over the training runs only. */
-  selection: HyperparameterSelection;
-  /** The forest trained on the training runs with the chosen options. */
-  forest: Forest;
-  /** Dataset row indices of the held-out runs, ascending. */
-  testRows: number[];
-  /** Predicted class of each held-out row, in `testRows` order. */
-  predicted: string[];
-  /** Metrics on the held-out runs. */
-  report: ClassificationReport;
-  /** Metrics per held-out run. */
-  perRun: { runId: string; report: ClassificationReport }[];
-}
-
-/** The shipped half: the same procedure on every run. */
-export interface ShippedModel {
-  /** Hyperparameter choice, by leave-one-run-out over every run. */
-  selection: HyperparameterSelection;
-  /** The forest trained on every run with the chosen options. */
-  forest: Forest;
-  /** `hashTrainingData(X, y, groups)` of every row. */
-  trainingDataSha256: string;
-  /**
-   * `flow-rf-<TRAINING_PROCEDURE_VERSION>.<FEATURE_VERSION>-<first 8 hex digits of the data
-   * hash>-s<seed>`: what made the model, readable in every scored flow.
-   */
-  modelVersion: string;
+/** How the decision threshold was chosen. */
+export interface ThresholdChoice {
+  /** The chosen threshold (also the default `ALERT_MIN_SCORE`). */
+  threshold: number;
+  /** Share of all held-out benign training flows at or above it. */
+  benignFalseAlarmRate: number;
+  /** Share of the kit's held-out benign flows at or above it. */
+  kitBenignFalseAlarmRate: number;
+  /** Share of held-out lab attack flows at or above it. */
+  labAttackFlaggedRate: number;
+  /** Whether some threshold met the target (else the highest grid value was taken). */
+  metTarget: boolean;
 }
 
 /** Everything {@linkcode trainFlowClassifier} produced. */
@@ -113,35 +119,125 @@ export interface FlowClassifierTraining {
   seed: number;
   /** Classes in report order (the lab's order, benign first). */
   classes: string[];
-  /** Which runs were held out. */
-  split: HeldOutRuns;
-  /** Held-out evaluation. */
-  evaluation: HeldOutEvaluation;
-  /** The model to ship. */
-  shipped: ShippedModel;
+  /** Fold of each source. */
+  foldOf: Map<string, number>;
+  /** Folds used. */
+  foldCount: number;
+  /** Forest settings used. */
+  forestOptions: RandomForestOptions;
+  /** Out-of-fold class probabilities of each training row (forest class order). */
+  oofProbabilities: Float32Array[];
+  /** Out-of-fold probabilities of each validation capture's flows, by source. */
+  validationProbabilities: Map<string, Float32Array[]>;
+  /** Calibration fitted out of fold, with the chosen threshold. */
+  calibration: ScoreCalibration;
+  /** The threshold choice. */
+  thresholdChoice: ThresholdChoice;
+  /** The model to ship, trained on every training row. */
+  shipped: {
+    forest: Forest;
+    trainingDataSha256: string;
+    /**
+     * `flow-rf-<TRAINING_PROCEDURE_VERSION>.<FEATURE_VERSION>-<first 8 hex digits of the data
+     * hash>-s<seed>`: what made the model, readable in every scored flow.
+     */
+    modelVersion: string;
+  };
 }
 
-function rowsOf(groups: readonly string[], runs: readonly string[]): number[] {
-  const wanted = new Set(runs);
-  const rows: number[] = [];
-  groups.forEach((g, i) => {
-    if (wanted.has(g)) rows.push(i);
-  });
-  return rows;
+/** FNV-1a of a string, mixed with the seed: a stable pseudo-random order of sources. */
+function sourceRank(name: string, seed: number): number {
+  let h = 0x811c9dc5 ^ seed;
+  for (let i = 0; i < name.length; i++) {
+    h ^= name.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  return h >>> 0;
 }
 
 /**
- * Runs the training procedure on a labelled dataset.
+ * Spreads sources over folds: lab runs and kit captures each in a seeded
+ * order, dealt round-robin, so every fold holds out some of both and every
+ * fold's training side keeps most lab runs (every class).
+ */
+export function assignFolds(
+  labSources: readonly string[],
+  kitSources: readonly string[],
+  options: { foldCount: number; seed: number },
+): Map<string, number> {
+  const { foldCount, seed } = options;
+  const order = (names: readonly string[]) =>
+    [...new Set(names)].sort().sort((a, b) => sourceRank(a, seed) - sourceRank(b, seed));
+  const foldOf = new Map<string, number>();
+  let next = 0;
+  for (const list of [order(labSources), order(kitSources)]) {
+    for (const name of list) foldOf.set(name, next++ % foldCount);
+  }
+  return foldOf;
+}
+
+/** The calibrated verdicts of probability rows (of the feature vectors `features`, when given). */
+export function verdictsOf(
+  probabilities: readonly Float32Array[],
+  forestClasses: readonly string[],
+  calibration: ScoreCalibration | null,
+  features?: readonly Float32Array[],
+): { label: string; score: number; rawScore: number }[] {
+  const benignIndex = forestClasses.indexOf("benign");
+  return probabilities.map((p, i) =>
+    flowVerdict(p, { classes: forestClasses, benignIndex, calibration, features: features?.[i] })
+  );
+}
+
+function chooseThreshold(
+  scores: readonly number[],
+  y: readonly string[],
+  isKit: readonly boolean[],
+): ThresholdChoice {
+  const rate = (t: number, keep: (i: number) => boolean) => {
+    let n = 0;
+    let hit = 0;
+    for (let i = 0; i < scores.length; i++) {
+      if (!keep(i)) continue;
+      n++;
+      if (scores[i] >= t) hit++;
+    }
+    return n === 0 ? 0 : hit / n;
+  };
+  const at = (t: number, metTarget: boolean): ThresholdChoice => ({
+    threshold: t,
+    benignFalseAlarmRate: rate(t, (i) => y[i] === "benign"),
+    kitBenignFalseAlarmRate: rate(t, (i) => y[i] === "benign" && isKit[i]),
+    labAttackFlaggedRate: rate(t, (i) => y[i] !== "benign" && !isKit[i]),
+    metTarget,
+  });
+  for (const t of THRESHOLD_GRID) {
+    const choice = at(t, true);
+    // The kit's real traffic separately: the lab's benign flows, many and easy, would
+    // otherwise set the threshold alone.
+    if (
+      choice.benignFalseAlarmRate <= TARGET_FALSE_ALARM_RATE &&
+      choice.kitBenignFalseAlarmRate <= TARGET_FALSE_ALARM_RATE
+    ) return choice;
+  }
+  return at(THRESHOLD_GRID[THRESHOLD_GRID.length - 1], false);
+}
+
+/**
+ * Runs the training procedure.
  *
  * @example
  * ```ts
- * const data = await buildLabelledDataset("models/captures");
- * const training = await trainFlowClassifier(data, { seed: 1 });
- * training.evaluation.report.macroF1; // held-out macro-F1
+ * const training = await trainFlowClassifier(rows, validation, { seed: 1 });
+ * training.calibration.decisionThreshold;
  * ```
  */
 export async function trainFlowClassifier(
-  data: LabelledDataset,
+  rows: TrainingRows,
+  validation: readonly ValidationCapture[],
   options: TrainFlowClassifierOptions = {},
 ): Promise<FlowClassifierTraining> {
   const seed = options.seed ?? 1;
@@ -150,65 +246,83 @@ export async function trainFlowClassifier(
       `Cannot train the flow classifier as 'seed' must be an integer: current value is ${seed}`,
     );
   }
-  const base = { ...(options.base ?? BASE_FOREST_OPTIONS), seed };
-  const grid = options.grid ?? HYPERPARAMETER_GRID;
-  const present = new Set<string>(data.y);
+  const foldCount = options.foldCount ?? FOLD_COUNT;
+  if (!Number.isInteger(foldCount) || foldCount < 2) {
+    throw new RangeError(
+      `Cannot train the flow classifier as 'foldCount' must be an integer >= 2: current value is ${foldCount}`,
+    );
+  }
+  const forestOptions = { ...(options.forest ?? BASE_FOREST_OPTIONS), seed };
+  const present = new Set<string>(rows.y);
   const classes = [
     ...TRAFFIC_CLASSES.filter((c) => present.has(c)),
     ...[...present].filter((c) => !(TRAFFIC_CLASSES as readonly string[]).includes(c)).sort(),
   ];
-  const pick = (rows: number[]) => ({
-    X: rows.map((i) => data.X[i]),
-    y: rows.map((i) => data.y[i]),
-    groups: rows.map((i) => data.groups[i]),
-  });
+  const kitNames = [
+    ...new Set([
+      ...rows.groups.filter((g) => rows.kitSources.has(g)),
+      ...validation.map((v) => v.source),
+    ]),
+  ];
+  const labNames = rows.groups.filter((g) => !rows.kitSources.has(g));
+  const foldOf = assignFolds(labNames, kitNames, { foldCount, seed });
 
-  const split = chooseHeldOutRuns(data.groups, data.y, {
-    count: options.heldOutRunCount ?? 2,
-    seed,
-  });
-  const train = pick(rowsOf(data.groups, split.train));
-  const testRows = rowsOf(data.groups, split.heldOut);
-  const test = pick(testRows);
-  const evalSelection = selectHyperparameters(train.X, train.y, train.groups, {
-    base,
-    grid,
-    labels: classes,
-  });
-  const evalForest = trainRandomForest(train.X, train.y, evalSelection.best);
-  const predicted = predictBatch(evalForest, test.X).labels;
-  const report = classificationReport(test.y, predicted, { labels: classes });
-  const perRun = split.heldOut.map((runId) => {
-    const idx = test.groups.flatMap((g, k) => (g === runId ? [k] : []));
-    return {
-      runId,
-      report: classificationReport(idx.map((k) => test.y[k]), idx.map((k) => predicted[k]), {
-        labels: classes,
-      }),
-    };
-  });
+  const oofProbabilities: Float32Array[] = new Array(rows.X.length);
+  const validationProbabilities = new Map<string, Float32Array[]>();
+  let forestClasses: string[] | null = null;
+  for (let fold = 0; fold < foldCount; fold++) {
+    const trainIdx: number[] = [];
+    const testIdx: number[] = [];
+    rows.groups.forEach((g, i) => (foldOf.get(g) === fold ? testIdx : trainIdx).push(i));
+    const held = validation.filter((v) => foldOf.get(v.source) === fold);
+    if (testIdx.length === 0 && held.length === 0) continue;
+    const forest = trainRandomForest(
+      trainIdx.map((i) => rows.X[i]),
+      trainIdx.map((i) => rows.y[i]),
+      { ...forestOptions, seed: seed * 31 + fold },
+    );
+    if (forestClasses !== null && forestClasses.join() !== forest.classes.join()) {
+      throw new RangeError(
+        `Cannot train the flow classifier as fold ${fold} lacks a class (${
+          forest.classes.join(", ")
+        }): record more lab runs`,
+      );
+    }
+    forestClasses = forest.classes;
+    const p = predictBatch(forest, testIdx.map((i) => rows.X[i])).probabilities;
+    testIdx.forEach((row, k) => (oofProbabilities[row] = p[k]));
+    for (const v of held) {
+      validationProbabilities.set(v.source, predictBatch(forest, v.X).probabilities);
+    }
+  }
 
-  const shippedSelection = selectHyperparameters(data.X, data.y, data.groups, {
-    base,
-    grid,
-    labels: classes,
-  });
-  const forest = trainRandomForest(data.X, data.y, shippedSelection.best);
-  const trainingDataSha256 = await hashTrainingData(data.X, data.y, data.groups);
+  const forest = trainRandomForest(rows.X, rows.y, forestOptions);
+  if (forestClasses !== null && forestClasses.join() !== forest.classes.join()) {
+    throw new RangeError(
+      `Cannot train the flow classifier as the folds' classes differ from the shipped model's`,
+    );
+  }
+  const raw = verdictsOf(oofProbabilities, forest.classes, null).map((v) => v.rawScore);
+  const positive = rows.y.map((c) => c !== "benign");
+  const fitted = fitIsotonicCalibration(raw, positive, 1);
+  // The scorer's own lookup, so the threshold and the stored scores agree exactly.
+  const calibrated = raw.map((r) => calibrateScore(fitted, r));
+  const isKit = rows.groups.map((g) => rows.kitSources.has(g));
+  const thresholdChoice = chooseThreshold(calibrated, rows.y, isKit);
+  const calibration = { ...fitted, decisionThreshold: thresholdChoice.threshold };
+
+  const trainingDataSha256 = await hashTrainingData(rows.X, rows.y, rows.groups);
   return {
     seed,
     classes,
-    split,
-    evaluation: {
-      selection: evalSelection,
-      forest: evalForest,
-      testRows,
-      predicted,
-      report,
-      perRun,
-    },
+    foldOf,
+    foldCount,
+    forestOptions,
+    oofProbabilities,
+    validationProbabilities,
+    calibration,
+    thresholdChoice,
     shipped: {
-      selection: shippedSelection,
       forest,
       trainingDataSha256,
       modelVersion: `flow-rf-${TRAINING_PROCEDURE_VERSION}.${FEATURE_VERSION}-${

@@ -9,6 +9,7 @@
 
 import { checkFlowModel } from "./check_flow_model.ts";
 import { parseTrainArgs, TRAIN_USAGE, TrainArgsError } from "./parse_train_args.ts";
+import { SOURCE_TABLE_HEADERS, sourceCells } from "./evaluate_sources.ts";
 import { runTraining } from "./run_training.ts";
 
 /**
@@ -38,6 +39,7 @@ export async function main(args: readonly string[]): Promise<number> {
     if (parsed.check) {
       const check = await checkFlowModel({
         capturesDir: parsed.capturesDir,
+        kitDir: parsed.kitDir ?? undefined,
         modelPath: parsed.outPath,
         seed: parsed.seed,
         log,
@@ -52,22 +54,26 @@ export async function main(args: readonly string[]): Promise<number> {
     }
     const { training, card } = await runTraining({
       capturesDir: parsed.capturesDir,
+      kitDir: parsed.kitDir ?? undefined,
       outPath: parsed.outPath,
       seed: parsed.seed,
       log,
     });
-    const r = training.evaluation.report;
-    for (const m of r.perClass) {
-      log(
-        `  ${m.label.padEnd(11)} precision ${m.precision.toFixed(3)} recall ${
-          m.recall.toFixed(3)
-        } F1 ${m.f1.toFixed(3)} (${m.support} flows)`,
+    const rows = [
+      ...card.sources,
+      card.kitAttackTotal,
+      card.kitBenignTotal,
+      ...(card.demo ? [card.demo] : []),
+    ].map(sourceCells);
+    const cells = [[...SOURCE_TABLE_HEADERS], ...rows];
+    const widths = SOURCE_TABLE_HEADERS.map((_, c) => Math.max(...cells.map((r) => r[c].length)));
+    for (const r of cells) {
+      console.log(
+        r.map((v, c) => (c < 3 ? v.padEnd(widths[c]) : v.padStart(widths[c]))).join("  "),
       );
     }
     log(
-      `${training.shipped.modelVersion}: held-out macro-F1 ${
-        r.macroF1.toFixed(4)
-      }, ${card.onnxBytes} bytes, ${elapsed()}`,
+      `${training.shipped.modelVersion}: decision threshold (default ALERT_MIN_SCORE) ${training.calibration.decisionThreshold}, ${card.onnxBytes} bytes, ${elapsed()}`,
     );
     return 0;
   } catch (error) {

@@ -23,6 +23,13 @@
  * - Responder side, over flows to the same (`resp_ip`, protocol,
  *   `resp_port`): flow rate, distinct originators, share half-open (the
  *   originator sent a SYN but the three-way handshake did not complete).
+ * - Version 2 adds, per window, the originator's distinct hosts and ports as
+ *   shares of its flows (a scan touches a new port or host with almost every
+ *   flow; a client repeats itself), and the responder host over all its
+ *   ports: flow rate, distinct originators, distinct (protocol, port) pairs
+ *   hit and share unanswered. Floods from forged sources and reflection
+ *   floods hit one host from many sources on many ports, which a single
+ *   service's counts cannot see.
  *
  * State is serialisable; aggregates are rebuilt from the window entries.
  *
@@ -95,6 +102,30 @@ export interface FlowContext {
   long_resp_distinct_origs: number;
   /** As `short_resp_half_open_share`, over the long window. */
   long_resp_half_open_share: number;
+  /** `short_orig_distinct_resp_hosts` / flows of the originator in the short window (0..1]. */
+  short_orig_resp_hosts_share: number;
+  /** `short_orig_distinct_resp_ports` / flows of the originator in the short window (0..1]. */
+  short_orig_resp_ports_share: number;
+  /** Flows to the responder address (any protocol or port) in the short window, per second. */
+  short_resphost_flow_rate: number;
+  /** Distinct originators that reached the responder address in the short window. */
+  short_resphost_distinct_origs: number;
+  /** Distinct (protocol, port) pairs reached on the responder address in the short window. */
+  short_resphost_distinct_ports: number;
+  /** Share (0..1) of the short-window flows to the responder address without any responder packet. */
+  short_resphost_unanswered_share: number;
+  /** As `short_orig_resp_hosts_share`, over the long window. */
+  long_orig_resp_hosts_share: number;
+  /** As `short_orig_resp_ports_share`, over the long window. */
+  long_orig_resp_ports_share: number;
+  /** As `short_resphost_flow_rate`, over the long window. */
+  long_resphost_flow_rate: number;
+  /** As `short_resphost_distinct_origs`, over the long window. */
+  long_resphost_distinct_origs: number;
+  /** As `short_resphost_distinct_ports`, over the long window. */
+  long_resphost_distinct_ports: number;
+  /** As `short_resphost_unanswered_share`, over the long window. */
+  long_resphost_unanswered_share: number;
 }
 
 /** What the tracker reads from a flow. */
@@ -180,6 +211,23 @@ interface ServiceCell {
   origs: Map<string, PairCell>;
 }
 
+/** Per-responder-address counts over all its services, short and long window. */
+interface HostCell {
+  key: string;
+  sN: number;
+  lN: number;
+  sAnswered: number;
+  lAnswered: number;
+  sOrigs: number;
+  lOrigs: number;
+  /** Services with an entry in the short window. */
+  sPorts: number;
+  /** Port key -> service cell (a service with an entry in the long window). */
+  services: Map<number, ServiceCell>;
+  /** Originator address -> pair counts. */
+  origs: Map<string, PairCell>;
+}
+
 /**
  * One admitted flow. It keeps references to the cells it counts in, so
  * leaving a window and outcome updates need no lookups but the deletes of
@@ -199,10 +247,11 @@ interface Entry {
   bits: number;
   orig: OrigCell;
   service: ServiceCell;
-  services: Map<number, ServiceCell>;
+  respHost: HostCell;
   host: PairCell;
   origPort: PairCell;
   serviceOrig: PairCell;
+  hostOrig: PairCell;
 }
 
 function bitsOf(subject: ContextSubject): number {
@@ -232,6 +281,18 @@ export function emptyFlowContext(): FlowContext {
     long_resp_flow_rate: 0,
     long_resp_distinct_origs: 0,
     long_resp_half_open_share: 0,
+    short_orig_resp_hosts_share: 0,
+    short_orig_resp_ports_share: 0,
+    short_resphost_flow_rate: 0,
+    short_resphost_distinct_origs: 0,
+    short_resphost_distinct_ports: 0,
+    short_resphost_unanswered_share: 0,
+    long_orig_resp_hosts_share: 0,
+    long_orig_resp_ports_share: 0,
+    long_resphost_flow_rate: 0,
+    long_resphost_distinct_origs: 0,
+    long_resphost_distinct_ports: 0,
+    long_resphost_unanswered_share: 0,
   };
 }
 
@@ -266,8 +327,8 @@ export class ContextTracker {
    */
   #byUid: Map<string, Entry> | null = null;
   #origs = new Map<string, OrigCell>();
-  /** Responder address -> port key -> service cell. */
-  #services = new Map<string, Map<number, ServiceCell>>();
+  /** Responder address -> its counts and service cells. */
+  #hosts = new Map<string, HostCell>();
   /** Protocol name -> small number, for numeric port keys. */
   #protocols = new Map<string, number>();
 
@@ -435,11 +496,23 @@ export class ContextTracker {
       };
       this.#origs.set(origIp, orig);
     }
-    let services = this.#services.get(resp);
-    if (services === undefined) {
-      services = new Map();
-      this.#services.set(resp, services);
+    let respHost = this.#hosts.get(resp);
+    if (respHost === undefined) {
+      respHost = {
+        key: resp,
+        sN: 0,
+        lN: 0,
+        sAnswered: 0,
+        lAnswered: 0,
+        sOrigs: 0,
+        lOrigs: 0,
+        sPorts: 0,
+        services: new Map(),
+        origs: new Map(),
+      };
+      this.#hosts.set(resp, respHost);
     }
+    const services = respHost.services;
     let service = services.get(portKey);
     if (service === undefined) {
       service = {
@@ -467,24 +540,29 @@ export class ContextTracker {
       bits,
       orig,
       service,
-      services,
+      respHost,
       host: pairOf(orig.hosts, resp),
       origPort: pairOf(orig.ports, portKey),
       serviceOrig: pairOf(service.origs, origIp),
+      hostOrig: pairOf(respHost.origs, origIp),
     };
     this.#entries.push(entry);
     this.#byUid?.set(uid, entry);
     orig.lN++;
     service.lN++;
+    respHost.lN++;
     if (entry.host.l++ === 0) orig.lHosts++;
     if (entry.origPort.l++ === 0) orig.lPorts++;
     if (entry.serviceOrig.l++ === 0) service.lOrigs++;
+    if (entry.hostOrig.l++ === 0) respHost.lOrigs++;
     if (inShort) {
       orig.sN++;
-      service.sN++;
+      if (service.sN++ === 0) respHost.sPorts++;
+      respHost.sN++;
       if (entry.host.s++ === 0) orig.sHosts++;
       if (entry.origPort.s++ === 0) orig.sPorts++;
       if (entry.serviceOrig.s++ === 0) service.sOrigs++;
+      if (entry.hostOrig.s++ === 0) respHost.sOrigs++;
     }
     addBits(entry, bits, 1, inShort, true);
     return entry;
@@ -497,10 +575,12 @@ export class ContextTracker {
       const e = entries[this.#shortHead++];
       addBits(e, e.bits, -1, true, false);
       e.orig.sN--;
-      e.service.sN--;
+      if (--e.service.sN === 0) e.respHost.sPorts--;
+      e.respHost.sN--;
       if (--e.host.s === 0) e.orig.sHosts--;
       if (--e.origPort.s === 0) e.orig.sPorts--;
       if (--e.serviceOrig.s === 0) e.service.sOrigs--;
+      if (--e.hostOrig.s === 0) e.respHost.sOrigs--;
     }
     const longLimit = this.#cursor - this.options.longWindowSec;
     while (this.#head < entries.length && entries[this.#head].t <= longLimit) {
@@ -522,11 +602,14 @@ export class ContextTracker {
         service.lOrigs--;
         service.origs.delete(orig.key);
       }
-      if (--orig.lN === 0) this.#origs.delete(orig.key);
-      if (--service.lN === 0) {
-        e.services.delete(service.port);
-        if (e.services.size === 0) this.#services.delete(e.resp);
+      const respHost = e.respHost;
+      if (--e.hostOrig.l === 0) {
+        respHost.lOrigs--;
+        respHost.origs.delete(orig.key);
       }
+      if (--orig.lN === 0) this.#origs.delete(orig.key);
+      if (--service.lN === 0) respHost.services.delete(service.port);
+      if (--respHost.lN === 0) this.#hosts.delete(respHost.key);
     }
     // The long window is a superset of the short one; keep the indices ordered.
     if (this.#shortHead < this.#head) this.#shortHead = this.#head;
@@ -542,6 +625,7 @@ export class ContextTracker {
     const longSec = this.options.longWindowSec;
     const o = e.orig;
     const s = e.service;
+    const h = e.respHost;
     return {
       short_orig_flow_rate: o.sN / shortSec,
       short_orig_distinct_resp_hosts: o.sHosts,
@@ -559,6 +643,18 @@ export class ContextTracker {
       long_resp_flow_rate: s.lN / longSec,
       long_resp_distinct_origs: s.lOrigs,
       long_resp_half_open_share: (s.lSyn - s.lSynEstablished) / s.lN,
+      short_orig_resp_hosts_share: o.sHosts / o.sN,
+      short_orig_resp_ports_share: o.sPorts / o.sN,
+      short_resphost_flow_rate: h.sN / shortSec,
+      short_resphost_distinct_origs: h.sOrigs,
+      short_resphost_distinct_ports: h.sPorts,
+      short_resphost_unanswered_share: (h.sN - h.sAnswered) / h.sN,
+      long_orig_resp_hosts_share: o.lHosts / o.lN,
+      long_orig_resp_ports_share: o.lPorts / o.lN,
+      long_resphost_flow_rate: h.lN / longSec,
+      long_resphost_distinct_origs: h.lOrigs,
+      long_resphost_distinct_ports: h.services.size,
+      long_resphost_unanswered_share: (h.lN - h.lAnswered) / h.lN,
     };
   }
 }
@@ -583,14 +679,21 @@ function addBits(
   if (bits === 0) return;
   const o = e.orig;
   const s = e.service;
+  const h = e.respHost;
   if (long) {
-    if (bits & ANSWERED) o.lAnswered += sign;
+    if (bits & ANSWERED) {
+      o.lAnswered += sign;
+      h.lAnswered += sign;
+    }
     if (bits & REJECTED) o.lRejected += sign;
     if (bits & SYN) s.lSyn += sign;
     if (bits & SYN_ESTABLISHED) s.lSynEstablished += sign;
   }
   if (short) {
-    if (bits & ANSWERED) o.sAnswered += sign;
+    if (bits & ANSWERED) {
+      o.sAnswered += sign;
+      h.sAnswered += sign;
+    }
     if (bits & REJECTED) o.sRejected += sign;
     if (bits & SYN) s.sSyn += sign;
     if (bits & SYN_ESTABLISHED) s.sSynEstablished += sign;

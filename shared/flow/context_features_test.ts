@@ -60,6 +60,31 @@ Deno.test("ContextTracker counts distinct originators and half-open share of a s
   assert.equal(after.short_resp_half_open_share, 1 / 5);
 });
 
+Deno.test("ContextTracker counts a responder host's originators and ports across its services", () => {
+  const tracker = new ContextTracker({ shortWindowSec: 2, longWindowSec: 10 });
+  // Forged sources, one flow each, to many ports of one victim: no service sees it, the host does.
+  tracker.admit(subject("1", 0, "x1", "victim", 1000));
+  tracker.admit(subject("2", 0.5, "x2", "victim", 1001));
+  tracker.admit(subject("3", 1.0, "x3", "victim", 1002, { answered: true }));
+  tracker.admit(subject("4", 1.1, "x3", "other", 1002));
+  const last = tracker.admit(subject("5", 2.2, "x4", "victim", 1002));
+  // Short window (0.2, 2.2]: flows 2, 3, 5 to the victim; long window: 1, 2, 3, 5.
+  assert.equal(last.short_resp_distinct_origs, 2); // x3, x4 on victim:1002
+  assert.equal(last.short_resphost_distinct_origs, 3);
+  assert.equal(last.short_resphost_distinct_ports, 2);
+  assert.equal(last.short_resphost_flow_rate, 3 / 2);
+  assert.equal(last.short_resphost_unanswered_share, 2 / 3);
+  assert.equal(last.long_resphost_distinct_origs, 4);
+  assert.equal(last.long_resphost_distinct_ports, 3);
+  assert.equal(last.long_resphost_unanswered_share, 3 / 4);
+  // One flow per source: every flow of the originator is a new host and port.
+  assert.equal(last.short_orig_resp_hosts_share, 1);
+  assert.equal(last.short_orig_resp_ports_share, 1);
+  const repeat = tracker.admit(subject("6", 2.3, "x4", "victim", 1002));
+  assert.equal(repeat.short_orig_resp_hosts_share, 1 / 2);
+  assert.equal(repeat.long_orig_resp_ports_share, 1 / 2);
+});
+
 Deno.test("ContextTracker gives zeros to flows without addresses and ignores unknown updates", () => {
   const tracker = new ContextTracker();
   const context = tracker.admit({ ...subject("x", 0, "a", "b", 1), orig_ip: null });

@@ -14,7 +14,7 @@ import { FLOW_FEATURE_COUNT, FLOW_FEATURE_NAMES, type FlowFeatures } from "./flo
 import { type FlowRecord, writeFlowFeatures } from "./flow_table.ts";
 
 /** Version of {@linkcode FEATURE_NAMES}; a model records the version it was trained on. */
-export const FEATURE_VERSION = 1;
+export const FEATURE_VERSION = 2;
 
 const PER_FLOW: readonly (keyof FlowFeatures)[] = [
   "duration_sec",
@@ -102,6 +102,18 @@ const CONTEXT: readonly (keyof FlowContext)[] = [
   "long_resp_flow_rate",
   "long_resp_distinct_origs",
   "long_resp_half_open_share",
+  "short_orig_resp_hosts_share",
+  "short_orig_resp_ports_share",
+  "short_resphost_flow_rate",
+  "short_resphost_distinct_origs",
+  "short_resphost_distinct_ports",
+  "short_resphost_unanswered_share",
+  "long_orig_resp_hosts_share",
+  "long_orig_resp_ports_share",
+  "long_resphost_flow_rate",
+  "long_resphost_distinct_origs",
+  "long_resphost_distinct_ports",
+  "long_resphost_unanswered_share",
 ];
 
 const FLOW_LEVEL = [
@@ -203,6 +215,18 @@ function writeContext(c: FlowContext, out: Float32Array): void {
   out[at + 13] = c.long_resp_flow_rate;
   out[at + 14] = c.long_resp_distinct_origs;
   out[at + 15] = c.long_resp_half_open_share;
+  out[at + 16] = c.short_orig_resp_hosts_share;
+  out[at + 17] = c.short_orig_resp_ports_share;
+  out[at + 18] = c.short_resphost_flow_rate;
+  out[at + 19] = c.short_resphost_distinct_origs;
+  out[at + 20] = c.short_resphost_distinct_ports;
+  out[at + 21] = c.short_resphost_unanswered_share;
+  out[at + 22] = c.long_orig_resp_hosts_share;
+  out[at + 23] = c.long_orig_resp_ports_share;
+  out[at + 24] = c.long_resphost_flow_rate;
+  out[at + 25] = c.long_resphost_distinct_origs;
+  out[at + 26] = c.long_resphost_distinct_ports;
+  out[at + 27] = c.long_resphost_unanswered_share;
 }
 
 /** Vectors handed out per shared buffer (about 64 KiB). */

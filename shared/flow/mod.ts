@@ -40,6 +40,15 @@ export {
 export type { contextHandleBrand } from "./context_features.ts";
 export { FEATURE_NAMES, FEATURE_VERSION, flowFeatureVector } from "./feature_vector.ts";
 export {
+  calibrateScore,
+  calibrationProblem,
+  fitIsotonicCalibration,
+  type FlowVerdict,
+  flowVerdict,
+  isLoneFlow,
+  type ScoreCalibration,
+} from "./score_calibration.ts";
+export {
   FLOW_APP_FIELD_NAMES,
   FLOW_DNS_MAX_NAMES,
   type FlowAppFields,
