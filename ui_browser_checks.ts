@@ -9,7 +9,8 @@
  * dashboard draws its charts with data and updates itself when new flows
  * arrive; a filter narrows the flow table and the URL holds it; a flow's
  * page opens from the table and its pcap download is read by tcpdump with the
- * flow's packet count; and no page makes a request outside the server.
+ * flow's packet count; an incident's Flows link lands on the flow table
+ * filtered to its flows; and no page makes a request outside the server.
  * Screenshots go to `test-results/` for a person to look at.
  */
 import assert from "node:assert/strict";
@@ -225,6 +226,41 @@ Deno.test({
         assert.ok(Number(await page.getAttribute("#chart-bytes", "data-points")) > 0);
         assert.ok((await page.locator("#peers tbody tr").count()) > 0);
         await page.screenshot({ path: `${RESULTS}host.png` });
+      });
+
+      await t.step("an incident links to its flows", async () => {
+        const { incidents } = await (await fetch(`${base}/api/alerts?limit=1`)).json();
+        assert.ok(incidents.length > 0, "the lab capture's attacks make an incident");
+        const incident = incidents[0];
+        await page.goto(`${base}/alerts`);
+        await Promise.all([
+          page.waitForURL(/\/alltraffic_page\?/),
+          page.click(`a[href="${incident.flows_url}"]`),
+        ]);
+        const params = new URL(page.url()).searchParams;
+        assert.equal(params.get("label"), incident.label);
+        const side = incident.key_kind === "source" ? "orig_ip" : "resp_ip";
+        assert.equal(params.get(side), incident.key_ip);
+        const headings = await page.locator("table.flows thead th").allTextContents();
+        const cells = async (heading: string) => {
+          const column = headings.indexOf(heading) + 1;
+          assert.ok(column > 0, `no ${heading} column in ${headings.join(", ")}`);
+          return await page.locator(`table.flows tbody tr td:nth-child(${column})`)
+            .allTextContents();
+        };
+        // The page shows the incident's flows: as many, of its class, from (or to) its key.
+        const labels = await cells("Label");
+        assert.equal(labels.length, Math.min(incident.flow_count, 100));
+        assert.deepEqual([...new Set(labels)], [incident.label]);
+        const ends = await cells(side === "orig_ip" ? "Originator" : "Responder");
+        const key = incident.key_ip;
+        assert.ok(
+          ends.every((end) =>
+            end === key || end.startsWith(`${key}:`) || end.startsWith(`[${key}]`)
+          ),
+          ends.join(", "),
+        );
+        await page.screenshot({ path: `${RESULTS}incident_flows.png` });
       });
 
       await t.step("no page made a request outside the server, and no script failed", () => {

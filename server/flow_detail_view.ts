@@ -7,9 +7,11 @@
  */
 import {
   type ExportPacketRow,
+  type FlowAppDetail,
   type FlowDetailRow,
   type FlowKeyRow,
   oldestStoredPacketDay,
+  readFlowApp,
   readFlowDetail,
   selectedPackets,
   type Sql,
@@ -60,6 +62,8 @@ export interface FlowDetailView {
   features: (FeatureInfo & { value: number | null })[] | null;
   /** Why the features cannot be shown by name, or null. */
   features_note: string | null;
+  /** Application metadata (DNS, TLS, HTTP, SSH, DHCP) of the flow. */
+  app: FlowAppDetail;
 }
 
 /** Encodes a packet page position. */
@@ -81,8 +85,8 @@ export async function readFlowDetailView(
   id: number,
   catalog: { version: number; features: FeatureInfo[] },
 ): Promise<FlowDetailView | null> {
-  const row = await readFlowDetail(sql, id);
-  if (row === null) return null;
+  const [row, app] = await Promise.all([readFlowDetail(sql, id), readFlowApp(sql, id)]);
+  if (row === null || app === null) return null;
   const { features: vector, ...flow } = row;
   let features: FlowDetailView["features"] = null;
   let featuresNote: string | null = null;
@@ -107,6 +111,7 @@ export async function readFlowDetailView(
     },
     features,
     features_note: featuresNote,
+    app,
   };
 }
 

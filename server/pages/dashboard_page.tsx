@@ -111,6 +111,7 @@ export function talkerRows(view: Pick<DashboardView, "top_talkers">) {
   return view.top_talkers.map((t) => ({
     cells: [
       { href: `/hosts/${encodeURIComponent(t.ip)}`, text: t.ip },
+      t.names.join(", "),
       siNumber(t.bytes, "B"),
       siNumber(t.packets),
       String(t.flows),
@@ -127,6 +128,7 @@ export function serviceRows(view: Pick<DashboardView, "top_services">) {
         href: `/alltraffic_page?protocol=${encodeURIComponent(s.protocol)}&resp_port=${s.port}`,
         text: `${s.port}/${s.protocol}`,
       },
+      s.names.join(", "),
       siNumber(s.bytes, "B"),
       String(s.flows),
       String(s.responders),
@@ -224,7 +226,7 @@ export const DashboardPage: FC<DashboardPageProps> = ({ page, view, latest, inci
             <h2>Top talkers</h2>
             <TopTable
               id="top-talkers"
-              head={["Host", "Bytes", "Packets", "Flows"]}
+              head={["Host", "Names", "Bytes", "Packets", "Flows"]}
               rows={talkerRows(view)}
             />
           </div>
@@ -232,7 +234,7 @@ export const DashboardPage: FC<DashboardPageProps> = ({ page, view, latest, inci
             <h2>Top services</h2>
             <TopTable
               id="top-services"
-              head={["Service", "Bytes", "Flows", "Servers"]}
+              head={["Service", "Names", "Bytes", "Flows", "Servers"]}
               rows={serviceRows(view)}
             />
           </div>

@@ -9,6 +9,7 @@ import type { FC } from "hono/jsx";
 import type { FlowDetailView, FlowPacket, FlowPacketPage } from "../flow_detail_view.ts";
 import { Layout, type PageContext } from "./layout.tsx";
 import { isoTime } from "./flow_table.tsx";
+import { FlowAppSection } from "./flow_app_section.tsx";
 
 /** TCP flags as letters, tcpdump's way: `S`, `S.`, `F.`, `R`, `P.`. */
 export function tcpFlagLetters(flags: number | null): string {
@@ -159,6 +160,8 @@ export const FlowDetailPage: FC<FlowDetailPageProps> = ({ page, view, packets, a
             </dd>
           </dl>
         </section>
+
+        <FlowAppSection app={view.app} packets={packets.packets} />
 
         <h2>Packet timeline</h2>
         <figure>

@@ -12,6 +12,7 @@ import { Layout, type PageContext } from "./layout.tsx";
 import { FlowTable, isoTime } from "./flow_table.tsx";
 import { siNumber } from "./format.ts";
 import { PeriodLinks, periodSentence, TopTable } from "./dashboard_page.tsx";
+import { IncidentTable } from "./incident_table.tsx";
 
 /** Props of {@link HostPage}. */
 export interface HostPageProps {
@@ -34,6 +35,7 @@ function serviceRows(rows: HostServiceRow[], side: "resp" | "orig", ip: string) 
         }&protocol=${encodeURIComponent(s.protocol)}&resp_port=${s.port}`,
         text: `${s.port}/${s.protocol}`,
       },
+      s.names.join(", "),
       String(s.flows),
       siNumber(s.bytes, "B"),
       String(s.hosts),
@@ -91,10 +93,11 @@ export const HostPage: FC<HostPageProps> = ({ page, view, flows, filterQuery, er
             <h2>Peers</h2>
             <TopTable
               id="peers"
-              head={["Host", "Flows", "Bytes", "Last seen"]}
+              head={["Host", "Names", "Flows", "Bytes", "Last seen"]}
               rows={view.peers.map((peer) => ({
                 cells: [
                   { href: `/hosts/${encodeURIComponent(peer.ip)}`, text: peer.ip },
+                  peer.names.join(", "),
                   String(peer.flows),
                   siNumber(peer.bytes, "B"),
                   isoTime(peer.last_seen),
@@ -107,7 +110,7 @@ export const HostPage: FC<HostPageProps> = ({ page, view, flows, filterQuery, er
             <h2>Services used</h2>
             <TopTable
               id="services-used"
-              head={["Service", "Flows", "Bytes", "Servers", "Last seen"]}
+              head={["Service", "Names", "Flows", "Bytes", "Servers", "Last seen"]}
               rows={serviceRows(view.services_used, "resp", ip)}
             />
           </div>
@@ -115,10 +118,23 @@ export const HostPage: FC<HostPageProps> = ({ page, view, flows, filterQuery, er
             <h2>Services offered</h2>
             <TopTable
               id="services-offered"
-              head={["Service", "Flows", "Bytes", "Clients", "Last seen"]}
+              head={["Service", "Names", "Flows", "Bytes", "Clients", "Last seen"]}
               rows={serviceRows(view.services_offered, "orig", ip)}
             />
           </div>
+        </section>
+        <section id="host-incidents">
+          <h2>Incidents involving {ip}</h2>
+          {view.incidents.length === 0
+            ? <p class="muted">None: no incident has {ip} as its key or at an end of its flows.</p>
+            : <IncidentTable incidents={view.incidents} back={null} />}
+          {view.incidents_more
+            ? (
+              <p class="pager">
+                <a href={`/alerts?ip=${encodeURIComponent(ip)}`}>All incidents involving {ip} →</a>
+              </p>
+            )
+            : null}
         </section>
         <h2>Flows, newest first</h2>
         <form class="filters" method="get" action={`/hosts/${encodeURIComponent(ip)}`}>

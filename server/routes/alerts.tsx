@@ -70,7 +70,8 @@ export const IncidentSchema = z.object({
   flows_api_url: z.string().openapi({ description: "The same flows from `/api/alltraffic`." }),
 }).openapi("Incident");
 
-function apiIncident(incident: IncidentRow) {
+/** An incident as the API gives it: with the URLs of its flows. */
+export function apiIncident(incident: IncidentRow) {
   const query = incidentFlowsQuery(incident);
   return {
     ...incident,

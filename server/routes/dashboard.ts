@@ -146,6 +146,10 @@ const DashboardSchema = z.object({
     bytes: z.number(),
     packets: z.number(),
     flows: z.number().int(),
+    names: z.array(z.string()).openapi({
+      description: "Names clients reached the host as (TLS/QUIC server name, HTTP Host), " +
+        "commonest first, from a sample of its flows",
+    }),
   })),
   top_services: z.array(z.object({
     protocol: z.string(),
@@ -153,6 +157,10 @@ const DashboardSchema = z.object({
     bytes: z.number(),
     flows: z.number().int(),
     responders: z.number().int(),
+    names: z.array(z.string()).openapi({
+      description: "Names the service's flows carried (server name, HTTP Host, DNS query), " +
+        "commonest first, from a sample of its flows",
+    }),
   })),
 }).openapi("Dashboard");
 

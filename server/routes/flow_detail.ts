@@ -80,6 +80,31 @@ const FeatureSchema = z.object({
   value: z.number().nullable(),
 });
 
+const text = z.string().nullable();
+const int = z.number().int().nullable();
+
+/** The flow's application metadata, by protocol (null parts: none seen). */
+const AppSchema = z.object({
+  app_protocol: text,
+  dns: z.object({
+    query: text,
+    qtype: int,
+    rcode: int,
+    answers: z.array(z.string()),
+    query_count: z.number().int(),
+    names: z.array(z.string()),
+  }).nullable(),
+  tls: z.object({ sni: text, alpn: text, ja4: text, ja3: text, version: int, cipher: int })
+    .nullable(),
+  http: z.object({ method: text, host: text, path: text, user_agent: text, status: int })
+    .nullable(),
+  ssh: z.object({ client: text, server: text }).nullable(),
+  dhcp: z.object({ hostname: text }).nullable(),
+}).openapi("FlowApp", {
+  description: "What the agent extracted from the flow's packets (first values). DNS TTL " +
+    "and CNAMEs are per packet: see the flow's packets.",
+});
+
 /** The flow detail sub-app. */
 export function flowDetailRoutes(options: FlowDetailRoutesOptions): Router {
   const app = createRouter();
@@ -113,6 +138,7 @@ export function flowDetailRoutes(options: FlowDetailRoutesOptions): Router {
                 }),
                 features: z.array(FeatureSchema).nullable(),
                 features_note: z.string().nullable(),
+                app: AppSchema,
               }),
             },
           },

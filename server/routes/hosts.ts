@@ -10,13 +10,19 @@ import {
   type DashboardData,
   type DashboardPeriod,
   type HostSummary,
+  type IncidentRow,
   readDashboard,
   readHostSummary,
+  searchIncidents,
   type Sql,
 } from "@traffic-analyzer/shared/db";
 import { createRouter, type Router } from "./_router.ts";
 import { badRequest } from "./_schemas.ts";
 import { DashboardQuery } from "./dashboard.ts";
+import { apiIncident, IncidentSchema } from "./alerts.tsx";
+
+/** Incidents a host view lists (the newest; `/alerts?ip=` has them all). */
+export const HOST_INCIDENTS = 10;
 
 /** Options for {@link hostRoutes}. */
 export interface HostRoutesOptions {
@@ -31,6 +37,12 @@ export interface HostView extends HostSummary {
   ip: string;
   /** The host's traffic over the period, as on the dashboard. */
   activity: DashboardData;
+  /**
+   * The newest incidents involving the host, as key address or as an end of
+   * one of their flows, whatever the period; `incidents_more` says there are more.
+   */
+  incidents: IncidentRow[];
+  incidents_more: boolean;
 }
 
 /** The `{ip}` path parameter: one IPv4 or IPv6 address. */
@@ -57,7 +69,17 @@ export async function readHostView(
     fromSec: activity.start_sec,
     toSec: activity.end_sec,
   });
-  return { ip, ...summary, activity };
+  const incidents = await searchIncidents(options.sql, {
+    filter: { ip },
+    limit: HOST_INCIDENTS,
+  });
+  return {
+    ip,
+    ...summary,
+    activity,
+    incidents: incidents.incidents,
+    incidents_more: incidents.next !== null,
+  };
 }
 
 const Service = z.object({
@@ -67,6 +89,9 @@ const Service = z.object({
   bytes: z.number(),
   hosts: z.number().int(),
   last_seen: z.number(),
+  names: z.array(z.string()).openapi({
+    description: "Names its flows carried (server name, HTTP Host, DNS query), commonest first",
+  }),
 });
 
 /** The host API sub-app. */
@@ -99,10 +124,15 @@ export function hostRoutes(options: HostRoutesOptions): Router {
                   bytes: z.number(),
                   packets: z.number(),
                   last_seen: z.number(),
+                  names: z.array(z.string()).openapi({
+                    description: "Names clients reached the peer as (server name, HTTP Host)",
+                  }),
                 })),
                 services_used: z.array(Service),
                 services_offered: z.array(Service),
                 activity: z.record(z.string(), z.unknown()),
+                incidents: z.array(IncidentSchema),
+                incidents_more: z.boolean(),
               }),
             },
           },
@@ -113,7 +143,8 @@ export function hostRoutes(options: HostRoutesOptions): Router {
     async (c) => {
       const { ip } = c.req.valid("param");
       const { period, end } = c.req.valid("query");
-      return c.json(await readHostView(options, ip, period, end ?? null), 200);
+      const view = await readHostView(options, ip, period, end ?? null);
+      return c.json({ ...view, incidents: view.incidents.map(apiIncident) }, 200);
     },
   );
   return app;

@@ -13,6 +13,7 @@
  * @module
  */
 import type { Sql } from "./open_database.ts";
+import { hostNames, serviceKey, serviceNames } from "./flow_names.ts";
 
 /** The periods a dashboard can show, by name. */
 export const DASHBOARD_PERIODS = {
@@ -87,15 +88,22 @@ export interface DashboardData {
   traffic: { packets: NamedSeries; bytes: NamedSeries };
   /** Flows started per bucket, by predicted class (`unscored` for flows without a label). */
   flows_by_class: NamedSeries;
-  /** Hosts by bytes sent and received in the period. */
-  top_talkers: { ip: string; bytes: number; packets: number; flows: number }[];
-  /** Responder port and protocol by bytes in the period. */
+  /**
+   * Hosts by bytes sent and received in the period, with the names clients
+   * reached them as (TLS/QUIC server name, HTTP Host; commonest first).
+   */
+  top_talkers: { ip: string; bytes: number; packets: number; flows: number; names: string[] }[];
+  /**
+   * Responder port and protocol by bytes in the period, with the names its
+   * flows carried (server name, HTTP Host, DNS query; commonest first).
+   */
   top_services: {
     protocol: string;
     port: number;
     bytes: number;
     flows: number;
     responders: number;
+    names: string[];
   }[];
 }
 
@@ -211,6 +219,12 @@ export async function readDashboard(
     }`,
   ]);
 
+  const nameRange = { fromSec: startSec, toSec: endSec };
+  const [talkerNames, servicesNames] = await Promise.all([
+    hostNames(sql, talkers.map((t) => t.ip), nameRange),
+    serviceNames(sql, services, nameRange),
+  ]);
+
   const bucketStarts = Array.from(
     { length: DASHBOARD_BUCKETS },
     (_, i) => startSec + i * stepSec,
@@ -250,6 +264,7 @@ export async function readDashboard(
       bytes: round(t.bytes),
       packets: round(t.packets),
       flows: Number(t.flows),
+      names: talkerNames.get(t.ip) ?? [],
     })),
     top_services: services.map((s) => ({
       protocol: s.protocol,
@@ -257,6 +272,7 @@ export async function readDashboard(
       bytes: round(s.bytes),
       flows: Number(s.flows),
       responders: Number(s.responders),
+      names: servicesNames.get(serviceKey(s.protocol, s.port)) ?? [],
     })),
   };
 }

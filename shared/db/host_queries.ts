@@ -5,6 +5,7 @@
  * @module
  */
 import type { Sql } from "./open_database.ts";
+import { hostNames, serviceKey, serviceNames } from "./flow_names.ts";
 
 /** One peer of a host. */
 export interface HostPeerRow {
@@ -18,6 +19,8 @@ export interface HostPeerRow {
   packets: number;
   /** Newest `last_seen` of those flows, epoch seconds. */
   last_seen: number;
+  /** Names clients reached the peer as (TLS/QUIC server name, HTTP Host), commonest first. */
+  names: string[];
 }
 
 /** One service (responder port and protocol) a host used or offered. */
@@ -34,6 +37,8 @@ export interface HostServiceRow {
   hosts: number;
   /** Newest `last_seen` of those flows, epoch seconds. */
   last_seen: number;
+  /** Names those flows carried (server name, HTTP Host, DNS query), commonest first. */
+  names: string[];
 }
 
 /** What {@link readHostSummary} returns. */
@@ -87,7 +92,7 @@ export async function readHostSummary(
           + case when resp_ip = ${ip}::inet then orig_bytes else 0 end), 0)::int8 as received
       from traffic_data
       where (orig_ip = ${ip}::inet or resp_ip = ${ip}::inet) and ${range}`,
-    sql<HostPeerRow[]>`
+    sql<Omit<HostPeerRow, "names">[]>`
       select host(peer) as ip, count(*)::int8 as flows, sum(bytes)::int8 as bytes,
         sum(packets)::int8 as packets, max(last_seen) as last_seen
       from (
@@ -100,7 +105,7 @@ export async function readHostSummary(
       ) as ends
       where peer <> ${ip}::inet
       group by peer order by bytes desc, flows desc, peer limit ${top}`,
-    sql<HostServiceRow[]>`
+    sql<Omit<HostServiceRow, "names">[]>`
       select protocol, resp_port as port, count(*)::int8 as flows,
         sum(orig_bytes + resp_bytes)::int8 as bytes, count(distinct resp_ip)::int8 as hosts,
         max(last_seen) as last_seen
@@ -108,7 +113,7 @@ export async function readHostSummary(
       where orig_ip = ${ip}::inet and resp_port is not null
         and protocol in ('TCP', 'UDP', 'SCTP') and ${range}
       group by protocol, resp_port order by flows desc, bytes desc, port limit ${top}`,
-    sql<HostServiceRow[]>`
+    sql<Omit<HostServiceRow, "names">[]>`
       select protocol, resp_port as port, count(*)::int8 as flows,
         sum(orig_bytes + resp_bytes)::int8 as bytes, count(distinct orig_ip)::int8 as hosts,
         max(last_seen) as last_seen
@@ -127,14 +132,30 @@ export async function readHostSummary(
       }
       return out as T;
     });
+  const nameRange = { fromSec, toSec: toSec + 1e-6 };
+  const [peerNames, usedNames, offeredNames] = await Promise.all([
+    hostNames(sql, peers.map((p) => p.ip), nameRange),
+    serviceNames(sql, used.map((s) => ({ protocol: s.protocol, port: Number(s.port) })), {
+      ...nameRange,
+      origIp: ip,
+    }),
+    serviceNames(sql, offered.map((s) => ({ protocol: s.protocol, port: Number(s.port) })), {
+      ...nameRange,
+      respIp: ip,
+    }),
+  ]);
+  const withNames = <T extends { protocol: string; port: number }>(
+    rows: T[],
+    names: Map<string, string[]>,
+  ) => rows.map((row) => ({ ...row, names: names.get(serviceKey(row.protocol, row.port)) ?? [] }));
   return {
     flows: Number(totals.flows),
     first_seen: totals.first,
     last_seen: totals.last,
     bytes_sent: Number(totals.sent),
     bytes_received: Number(totals.received),
-    peers: numbers(peers),
-    services_used: numbers(used),
-    services_offered: numbers(offered),
+    peers: numbers(peers).map((peer) => ({ ...peer, names: peerNames.get(peer.ip) ?? [] })),
+    services_used: withNames(numbers(used), usedNames),
+    services_offered: withNames(numbers(offered), offeredNames),
   };
 }

@@ -304,6 +304,7 @@
       view.top_talkers.map((t) => ({
         cells: [
           { href: "/hosts/" + encodeURIComponent(t.ip), text: t.ip },
+          t.names.join(", "),
           si(t.bytes, "B"),
           si(t.packets),
           String(t.flows),
@@ -320,6 +321,7 @@
               s.port,
             text: s.port + "/" + s.protocol,
           },
+          s.names.join(", "),
           si(s.bytes, "B"),
           String(s.flows),
           String(s.responders),
