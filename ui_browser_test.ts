@@ -38,6 +38,6 @@ Deno.test({
     }).output();
     const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
     assert.ok(out.success, `ui_browser_checks.ts failed:\n${text}`);
-    assert.match(text, /ok \| 1 passed \(6 steps\)/, text);
+    assert.match(text, /ok \| 1 passed \(7 steps\)/, text);
   },
 });

@@ -209,6 +209,13 @@
     if (port !== null) td.appendChild(document.createTextNode(":" + port));
   }
 
+  /** Where an end is: country and AS for a public address, else its scope (flow_table.tsx). */
+  function whereOf(scope, country, asn) {
+    if (scope === null || scope === undefined) return "";
+    if (scope !== "public") return scope;
+    return [country, asn === null ? null : "AS" + asn].filter((part) => part !== null).join(" ");
+  }
+
   function fillLatest(flows) {
     const box = document.getElementById("latest-flows");
     if (!box) return;
@@ -221,12 +228,17 @@
       const head = table.appendChild(el("thead")).appendChild(el("tr"));
       for (
         const name of [
+          "Agent",
           "First seen (UTC)",
           "Last seen",
           "Originator",
           "Responder",
           "Proto",
+          "App",
+          "Name",
+          "Responder at",
           "VLAN",
+          "Tunnel",
           "Pkts →/←",
           "Bytes →/←",
           "State",
@@ -243,12 +255,31 @@
       const tr = body.appendChild(el("tr", null, {
         class: f.label && f.label !== "benign" ? "attack" : "",
       }));
+      // The columns of flow_table.tsx, in its order.
+      tr.appendChild(el("td", f.agent === null ? "–" : f.agent));
       tr.appendChild(el("td")).appendChild(link("/flows/" + f.id, isoTime(f.first_seen)));
       tr.appendChild(el("td", isoTime(f.last_seen)));
       endpoint(tr.appendChild(el("td")), f.orig_ip, f.orig_port);
       endpoint(tr.appendChild(el("td")), f.resp_ip, f.resp_port);
       tr.appendChild(el("td", f.protocol));
+      tr.appendChild(el("td", f.app_protocol === null ? "" : f.app_protocol));
+      tr.appendChild(el(
+        "td",
+        f.tls_sni ?? f.http_host ?? f.dns_query ?? f.dhcp_hostname ??
+          f.ssh_server ?? "",
+      ));
+      tr.appendChild(el("td", whereOf(f.resp_scope, f.resp_country, f.resp_asn)));
       tr.appendChild(el("td", f.vlan === null ? "" : f.vlan));
+      tr.appendChild(
+        el(
+          "td",
+          f.tunnel_type === null
+            ? ""
+            : f.tunnel_id === null
+            ? f.tunnel_type
+            : f.tunnel_type + " " + f.tunnel_id,
+        ),
+      );
       tr.appendChild(el("td", f.orig_packets + " / " + f.resp_packets, { class: "num" }));
       tr.appendChild(el("td", f.orig_bytes + " / " + f.resp_bytes, { class: "num" }));
       tr.appendChild(el("td", f.state));
