@@ -5,10 +5,7 @@
  * UDP and ICMP; a few attack classes; a few active), then times
  * `GET /api/dashboard?period=…` through the whole app, in-process, for
  * each period, and prints one `BENCH_METRICS {...}` line: the median and
- * the worst of the repeats, in milliseconds. The request reads the roll-up
- * tables (migration 020), which the trigger on `traffic_data` fills as the
- * flows go in; for comparison it also times, once per period, the same
- * numbers by SQL over `traffic_data` (what the dashboard did before).
+ * the worst of the repeats, in milliseconds.
  *
  * ```sh
  * deno run --allow-net --allow-env --allow-read --allow-sys server/bench/dashboard_bench.ts --flows 1000000
@@ -17,7 +14,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { migrate, openDatabase, readDashboard } from "@traffic-analyzer/shared/db";
+import { migrate, openDatabase } from "@traffic-analyzer/shared/db";
 import { createTestSchema } from "@traffic-analyzer/shared/db/testing";
 import { createApp } from "../app.ts";
 
@@ -49,13 +46,8 @@ try {
     const loadStart = performance.now();
     // 4 services on 200 servers, 65k clients; most flows short, every 100th
     // lasts up to 10 min; 3 % attacks; a fifth of the last 10 min's flows
-    // active (idle timeouts close older ones). In slices of 100 k, as the
-    // aggregator writes a pass at a time (each statement's roll-up work is
-    // one set-based statement over its rows).
-    const slice = 100_000;
-    for (let from = 1; from <= flows; from += slice) {
-      const to = Math.min(flows, from + slice - 1);
-      await db.sql`
+    // active (idle timeouts close older ones).
+    await db.sql`
       insert into traffic_data (flow_uid, community_id, orig_ip, orig_port, resp_ip, resp_port,
         protocol, ip_proto, first_seen, last_seen, orig_packets, resp_packets, orig_bytes,
         resp_bytes, state, label, score)
@@ -71,9 +63,8 @@ try {
         case when i % 33 = 0 then 0.95 else 0.01 end
       from (
         select i, ${nowSec - spanSec}::float8 + i * ${spanSec / flows}::float8 as t
-        from generate_series(${from}::int, ${to}::int) as i
+        from generate_series(1, ${flows}::int) as i
       ) as g`;
-    }
     await db.sql`vacuum analyze traffic_data`;
     metrics.load_sec = (performance.now() - loadStart) / 1000;
     // The reference, in the same run: one full scan of the table.
@@ -103,9 +94,6 @@ try {
       times.sort((a, b) => a - b);
       metrics[`median_ms_${period}`] = times[Math.floor(times.length / 2)];
       metrics[`max_ms_${period}`] = times[times.length - 1];
-      const flowsStart = performance.now();
-      await readDashboard(db.sql, { period, nowSec, source: "flows" });
-      metrics[`flows_sql_ms_${period}`] = performance.now() - flowsStart;
     }
   } finally {
     await db.close();

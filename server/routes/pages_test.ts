@@ -139,6 +139,99 @@ Deno.test({
         assert.ok(!page.includes("<img src=x"), "no live img");
         assert.ok(page.includes("&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"));
       });
+
+      await t.step("names the flows carry show beside addresses and ports, escaped", async () => {
+        const sni = `<img/src=x/onerror=alert(2)>.example"'&`;
+        const query = `<script>alert(3)</script>.example`;
+        const at = 2_000_000_000;
+        await insertFlow(db, 500, {
+          orig_ip: "10.9.9.8",
+          resp_ip: "10.9.9.9",
+          resp_port: 443,
+          first_seen: at,
+          last_seen: at + 5,
+          orig_bytes: 900_000,
+          tls_sni: sni,
+          app_protocol: "tls",
+        });
+        await insertFlow(db, 501, {
+          orig_ip: "10.9.9.8",
+          resp_ip: "10.9.9.53",
+          resp_port: 53,
+          protocol: "UDP",
+          ip_proto: 17,
+          first_seen: at + 1,
+          last_seen: at + 1.5,
+          app_protocol: "dns",
+          dns_query: query,
+          dns_qtype: 1,
+          dns_rcode: 0,
+          dns_answers: "192.0.2.7,192.0.2.8",
+          dns_query_count: 1,
+        });
+        // A clock just after these flows, so the last 15 min hold them.
+        const { app: then } = makeTestApp(db, { clock: () => (at + 60) * 1000 });
+        const api = await (await then.request("/api/dashboard?period=15m")).json();
+        const talker = api.top_talkers.find((t: { ip: string }) => t.ip === "10.9.9.9");
+        assert.deepEqual(talker.names, [sni], "the host's name, as data");
+        const dnsService = api.top_services.find((s: { port: number }) => s.port === 53);
+        assert.deepEqual(dnsService.names, [query]);
+        const escapedSni = "&lt;img/src=x/onerror=alert(2)&gt;.example&quot;&#39;&amp;";
+        const escapedQuery = "&lt;script&gt;alert(3)&lt;/script&gt;.example";
+        const pages = {
+          dashboard: await (await then.request("/?period=15m")).text(),
+          flows: await (await then.request("/alltraffic_page?ip=10.9.9.8")).text(),
+          host: await (await then.request("/hosts/10.9.9.8?period=15m")).text(),
+        };
+        for (const [name, page] of Object.entries(pages)) {
+          assert.ok(!page.includes("<img/src=x") && !page.includes("<script>alert(3)"), name);
+          assert.ok(page.includes(escapedSni), `${name} shows the server name`);
+          assert.ok(page.includes(escapedQuery), `${name} shows the DNS query`);
+        }
+        const [{ id }] = await db.sql<{ id: number }[]>`
+          select id from traffic_data where flow_uid = 'uid-501'`;
+        const flowPage = await (await app.request(`/flows/${id}`)).text();
+        assert.ok(!flowPage.includes("<script>alert(3)"));
+        assert.match(flowPage, /<dd id="dns-query">&lt;script&gt;alert\(3\)/);
+        assert.match(flowPage, /<dd id="dns-answers">2: 192\.0\.2\.7, 192\.0\.2\.8<\/dd>/);
+        assert.match(flowPage, /A \(1\)/);
+        const flowApi = await (await app.request(`/api/flows/${id}`)).json();
+        assert.deepEqual(flowApi.app.dns.answers, ["192.0.2.7", "192.0.2.8"]);
+        assert.equal(flowApi.app.tls, null);
+      });
+
+      await t.step("the host page lists the incidents involving the host, with links", async () => {
+        const [incident] = await db.sql<{ id: number }[]>`
+          insert into incidents (label, key_kind, key_ip, flow_count, first_seen, last_seen,
+            max_score, min_score)
+          values ('portscan', 'source', '10.9.9.70', 1, 2000000000, 2000000001, 0.9, 0.5)
+          returning id`;
+        await insertFlow(db, 502, {
+          orig_ip: "10.9.9.70",
+          resp_ip: "10.9.9.71",
+          first_seen: 2_000_000_000,
+          last_seen: 2_000_000_001,
+          label: "portscan",
+        });
+        await db.sql`insert into incident_flows (flow_uid, incident_id)
+          values ('uid-502', ${incident.id})`;
+        // The scanned host finds the scan keyed by its scanner, through the member flow.
+        for (const ip of ["10.9.9.70", "10.9.9.71"]) {
+          const page = await (await app.request(`/hosts/${ip}`)).text();
+          assert.match(page, /<h2>Incidents involving /, ip);
+          assert.match(page, /<td>portscan<\/td>/, ip);
+          assert.match(
+            page,
+            /href="\/alltraffic_page\?label=portscan&amp;orig_ip=10\.9\.9\.70/,
+            ip,
+          );
+          const api = await (await app.request(`/api/hosts/${ip}`)).json();
+          assert.equal(api.incidents.length, 1);
+          assert.match(api.incidents[0].flows_url, /^\/alltraffic_page\?label=portscan/);
+        }
+        const other = await (await app.request("/hosts/10.9.9.8")).text();
+        assert.match(other, /None: no incident has 10\.9\.9\.8/);
+      });
     } finally {
       await db.close();
     }
