@@ -112,7 +112,8 @@ export interface AggregationPassOptions {
   onStep?: (step: PassStep) => void;
   /**
    * ALERT_MIN_SCORE: a flow of a non-benign class scored at least this joins
-   * an incident (built in the pass's transaction).
+   * an incident (built in the pass's transaction); every flow scored at least
+   * this is stored with its explanation.
    * @default 0.5
    */
   alertMinScore?: number;
@@ -284,6 +285,7 @@ export async function runAggregationPass(
       tx,
       scorer,
       batchSize: scoreBatchSize,
+      explainMinScore: options.alertMinScore ?? 0.5,
       maybeStored,
       onScored: (flows, mayBeStored) => incidents.add(flows, mayBeStored),
       enricher: options.enricher,

@@ -28,6 +28,7 @@ import {
   NO_FLOW_APP_FIELDS,
 } from "@traffic-analyzer/shared/flow";
 import { FlowEnricher } from "@traffic-analyzer/shared/enrich";
+import type { FeatureContribution } from "@traffic-analyzer/shared/explain";
 
 const log = getLogger([LOG_ROOT, "aggregator"]);
 
@@ -37,8 +38,25 @@ export interface FlowScorer {
   readonly modelVersion: string;
   /** The class of harmless flows; every other label is flagged. @default "benign" */
   readonly benignLabel?: string;
-  /** Scores feature vectors; one result per row, in order. */
-  score(rows: Float32Array[]): Promise<{ label: string; score: number }[]>;
+  /**
+   * Scores feature vectors; one result per row, in order. With
+   * `explainMinScore`, a flow scored at least that carries its explanation
+   * (see `OnnxFlowScorer.score`).
+   */
+  score(
+    rows: Float32Array[],
+    options?: { explainMinScore?: number | null },
+  ): Promise<FlowVerdict[]>;
+}
+
+/** One flow's verdict from a {@linkcode FlowScorer}. */
+export interface FlowVerdict {
+  /** Most probable class. */
+  label: string;
+  /** 1 - P(benign). */
+  score: number;
+  /** Top TreeSHAP contributions, when asked for and the score reached the bar. */
+  explanation?: FeatureContribution[] | null;
 }
 
 /** Options for {@link PassFlowWriter}. */
@@ -49,6 +67,11 @@ export interface PassFlowWriterOptions {
   scorer: FlowScorer;
   /** Flows scored per model call and written per statement. */
   batchSize: number;
+  /**
+   * ALERT_MIN_SCORE: flows scored at least this are stored with their
+   * explanation; null stores none. @default null
+   */
+  explainMinScore?: number | null;
   /**
    * Uids of the flows that may be in `traffic_data` already (the flow
    * table's at the start of the pass); every other flow is new there and
@@ -72,7 +95,7 @@ export interface PassFlowWriterOptions {
 function toUpsert(
   flow: FlowRecord,
   vector: Float32Array,
-  scored: { label: string; score: number },
+  scored: FlowVerdict,
   modelVersion: string,
   enricher: FlowEnricher,
 ): FlowUpsert {
@@ -108,6 +131,7 @@ function toUpsert(
     label: scored.label,
     score: scored.score,
     model_version: modelVersion,
+    explanation: scored.explanation ?? null,
   };
 }
 
@@ -227,7 +251,9 @@ export class PassFlowWriter {
   async #score(flows: FlowRecord[], mayBeStored: boolean): Promise<FlowUpsert[]> {
     const { scorer } = this.#options;
     const vectors = flows.map((f) => flowFeatureVector(f, f.context));
-    const scores = await scorer.score(vectors);
+    const scores = await scorer.score(vectors, {
+      explainMinScore: this.#options.explainMinScore ?? null,
+    });
     const upserts = flows.map((flow, j) =>
       toUpsert(flow, vectors[j], scores[j], scorer.modelVersion, this.#enricher)
     );

@@ -3,13 +3,20 @@
  *
  * @module
  */
+import type { FeatureContribution } from "@traffic-analyzer/shared/explain";
 import type { LoadFlowScorerOptions } from "./flow_scorer.ts";
 import type { ScorerLoadErrorReason } from "./scorer_load_error.ts";
 
 /** What the scorer's owner sends its worker. */
 export type ScorerRequest =
   | { type: "load"; options: LoadFlowScorerOptions }
-  | { type: "score"; input: Float32Array; rows: number; features: number }
+  | {
+    type: "score";
+    input: Float32Array;
+    rows: number;
+    features: number;
+    explainMinScore: number | null;
+  }
   | { type: "close" };
 
 /** What the worker answers: one reply per request, in request order. */
@@ -23,12 +30,14 @@ export type ScorerReply =
     benignLabel: string;
     trainingDataSha256: string;
     metrics: Record<string, unknown>;
+    explains: boolean;
   }
   | {
     type: "scored";
     labels: string[];
     scores: Float64Array;
     probabilities: Float32Array;
+    explanations: (FeatureContribution[] | null)[];
   }
   | { type: "closed" }
   | {

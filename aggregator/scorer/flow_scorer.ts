@@ -15,8 +15,19 @@
  */
 
 import * as ort from "onnxruntime-node";
+import { getLogger } from "@logtape/logtape";
+import { LOG_ROOT } from "@traffic-analyzer/shared";
+import {
+  type FeatureContribution,
+  FlowExplainer,
+  parseTreeCovers,
+  readOnnxTreeEnsemble,
+  treeCoversPathFor,
+} from "@traffic-analyzer/shared/explain";
 import { type ModelSidecar, parseSidecar, sidecarPath } from "./_model_sidecar.ts";
 import { ScorerLoadError } from "./scorer_load_error.ts";
+
+const log = getLogger([LOG_ROOT, "aggregator", "scorer"]);
 
 /** Graph input name the exporter writes (models/ml/onnx_export.ts). */
 const INPUT_NAME = "features";
@@ -59,6 +70,21 @@ export interface FlowScore {
   score: number;
   /** Probability of each class, ordered like {@linkcode OnnxFlowScorer.classes}. */
   probabilities: Float32Array;
+  /**
+   * The five features that moved `score` most (exact TreeSHAP of the raw
+   * forest output, see shared/explain), for a flow scored at least
+   * `explainMinScore`; null otherwise, or when the model has no covers file.
+   */
+  explanation: FeatureContribution[] | null;
+}
+
+/** Options for {@linkcode OnnxFlowScorer.score}. */
+export interface ScoreOptions {
+  /**
+   * Explain every flow whose score is at least this (ALERT_MIN_SCORE);
+   * `null` explains none. @default null
+   */
+  explainMinScore?: number | null;
 }
 
 /** A loaded model, ready to score. */
@@ -77,11 +103,13 @@ export interface OnnxFlowScorer {
   readonly trainingDataSha256: string;
   /** Held-out metrics recorded with the model. */
   readonly metrics: Readonly<Record<string, unknown>>;
+  /** Whether the model came with its tree covers, so flows can be explained. */
+  readonly explains: boolean;
   /**
    * Scores feature vectors, one result per row in order, calling onnxruntime
    * once per `batchSize` rows. Each row must have `featureNames.length` values.
    */
-  score(rows: readonly Float32Array[]): Promise<FlowScore[]>;
+  score(rows: readonly Float32Array[], options?: ScoreOptions): Promise<FlowScore[]>;
   /** Releases the onnxruntime session. */
   close(): Promise<void>;
 }
@@ -171,12 +199,59 @@ function checkSession(session: ort.InferenceSession, sidecar: ModelSidecar): str
 }
 
 /**
+ * The explainer of a checked model, from its trees and its `X.covers.json`;
+ * null (with a warning) when the covers file is missing, since a model
+ * without covers still scores. Covers of another model are refused.
+ */
+async function loadExplainer(
+  modelPath: string,
+  modelBytes: Uint8Array,
+  sidecar: ModelSidecar,
+  benignLabel: string,
+): Promise<FlowExplainer | null> {
+  const coversPath = treeCoversPathFor(modelPath);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(coversPath);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) {
+      throw new ScorerLoadError(`Cannot read ${coversPath}: ${(e as Error).message}`, {
+        reason: "invalid_covers",
+        modelPath,
+        cause: e,
+      });
+    }
+    log.warn(
+      "No tree covers at {coversPath}: alerts will carry no explanation (retrain with " +
+        "`deno task train` to write them)",
+      { coversPath },
+    );
+    return null;
+  }
+  try {
+    return FlowExplainer.fromModel(readOnnxTreeEnsemble(modelBytes), parseTreeCovers(text), {
+      featureNames: sidecar.featureNames,
+      benignLabel,
+      onnxSha256: sidecar.onnxSha256,
+    });
+  } catch (e) {
+    throw new ScorerLoadError(
+      `The tree covers ${coversPath} do not fit the flow model ${modelPath} (${
+        (e as Error).message
+      }): copy the model's files together, or retrain with \`deno task train\``,
+      { reason: "invalid_covers", modelPath, cause: e },
+    );
+  }
+}
+
+/**
  * Loads and checks a flow model and opens an onnxruntime session on it.
  *
  * @throws {ScorerLoadError} when a file is missing, the sidecar is invalid or
  * does not match the `.onnx` file, the model's features or feature version
- * differ from the expected ones, the model has no benign class, or
- * onnxruntime rejects the model.
+ * differ from the expected ones, the model has no benign class, the tree
+ * covers beside it belong to another model, or onnxruntime rejects the
+ * model. A missing covers file only turns explanations off.
  *
  * @example
  * ```ts
@@ -281,12 +356,17 @@ export async function loadFlowScorer(options: LoadFlowScorerOptions): Promise<On
     );
   }
 
+  const explainer = await loadExplainer(modelPath, modelBytes, sidecar, benignLabel);
   const featureCount = sidecar.featureNames.length;
   const classCount = sidecar.classes.length;
   const classes = Object.freeze([...sidecar.classes]);
   const featureNames = Object.freeze([...sidecar.featureNames]);
 
-  async function scoreBatch(rows: readonly Float32Array[], out: FlowScore[]): Promise<void> {
+  async function scoreBatch(
+    rows: readonly Float32Array[],
+    out: FlowScore[],
+    explainMinScore: number | null,
+  ): Promise<void> {
     const input = new Float32Array(rows.length * featureCount);
     rows.forEach((row, i) => input.set(row, i * featureCount));
     const result = await session.run({
@@ -299,7 +379,12 @@ export async function loadFlowScorer(options: LoadFlowScorerOptions): Promise<On
     for (let i = 0; i < rows.length; i++) {
       const p = probabilities.slice(i * stride, i * stride + classCount);
       // Float32 like the probabilities; never negative since P(benign) <= 1.
-      out.push({ label: labels[i], score: Math.fround(1 - p[benignIndex]), probabilities: p });
+      const score = Math.fround(1 - p[benignIndex]);
+      const explanation = explainer !== null && explainMinScore !== null &&
+          score >= explainMinScore
+        ? explainer.top(rows[i])
+        : null;
+      out.push({ label: labels[i], score, probabilities: p, explanation });
     }
     result[LABEL_OUTPUT].dispose();
     probabilitiesTensor.dispose();
@@ -313,7 +398,9 @@ export async function loadFlowScorer(options: LoadFlowScorerOptions): Promise<On
     benignLabel,
     trainingDataSha256: sidecar.trainingDataSha256 ?? "",
     metrics: sidecar.metrics ?? {},
-    async score(rows: readonly Float32Array[]): Promise<FlowScore[]> {
+    explains: explainer !== null,
+    async score(rows: readonly Float32Array[], options: ScoreOptions = {}): Promise<FlowScore[]> {
+      const explainMinScore = options.explainMinScore ?? null;
       rows.forEach((row, i) => {
         if (row.length !== featureCount) {
           throw new RangeError(
@@ -323,7 +410,7 @@ export async function loadFlowScorer(options: LoadFlowScorerOptions): Promise<On
       });
       const out: FlowScore[] = [];
       for (let start = 0; start < rows.length; start += batchSize) {
-        await scoreBatch(rows.slice(start, start + batchSize), out);
+        await scoreBatch(rows.slice(start, start + batchSize), out, explainMinScore);
       }
       return out;
     },

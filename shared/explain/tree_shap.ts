@@ -257,7 +257,18 @@ function recurse(
     incomingOne,
     split,
   );
-  recurse(tree, x, phi, path, cold, offset, d + 1, tree.cover[cold] / cover * incomingZero, 0, split);
+  recurse(
+    tree,
+    x,
+    phi,
+    path,
+    cold,
+    offset,
+    d + 1,
+    tree.cover[cold] / cover * incomingZero,
+    0,
+    split,
+  );
 }
 
 /** EXTEND: appends (feature, zero, one) at position `depth` and updates the permutation weights. */
