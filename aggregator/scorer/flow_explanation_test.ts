@@ -1,14 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import {
-  FEATURE_NAMES,
-  FEATURE_VERSION,
-  flowFeatureVector,
-  type FlowRecord,
-  FlowTable,
-} from "@traffic-analyzer/shared/flow";
-import { decodePacket } from "@traffic-analyzer/shared/packet";
-import { readCaptureBatches } from "@traffic-analyzer/shared/pcap";
+import { FEATURE_NAMES, FEATURE_VERSION } from "@traffic-analyzer/shared/flow";
 import {
   FlowExplainer,
   parseTreeCovers,
@@ -17,6 +9,7 @@ import {
 import { loadFlowScorer } from "./flow_scorer.ts";
 import { ScorerLoadError } from "./scorer_load_error.ts";
 import { loadFlowScorerInWorker } from "./worker_flow_scorer.ts";
+import { captureFeatureVectors } from "../_store_capture.ts";
 
 const COMMITTED = new URL("../../models/flow_classifier.onnx", import.meta.url).pathname;
 const COVERS = COMMITTED.replace(/onnx$/, "covers.json");
@@ -27,27 +20,9 @@ const options = {
   expectedFeatureVersion: FEATURE_VERSION,
 };
 
-/** Feature vectors of the lab's demo capture (benign and attack flows), as the aggregator builds them. */
-async function captureVectors(): Promise<Float32Array[]> {
-  const pcap = new URL("../../models/captures/demo.pcap", import.meta.url).pathname;
-  const table = new FlowTable();
-  const flows: FlowRecord[] = [];
-  for await (const batch of readCaptureBatches(pcap)) {
-    const records = batch.map((frame) =>
-      decodePacket(frame.data, {
-        linkType: frame.linkType,
-        timestampSec: frame.timestampSec,
-        wireLength: frame.wireLength,
-        interfaceName: "capture",
-        payloadCapture: "headers",
-      })
-    );
-    flows.push(...table.merge(records).ended);
-  }
-  flows.push(...table.drain());
-  return flows.map((f) => flowFeatureVector(f, f.context));
-}
-const CAPTURE = await captureVectors();
+const CAPTURE = await captureFeatureVectors(
+  new URL("../../models/captures/demo.pcap", import.meta.url).pathname,
+);
 
 /** `count` capture vectors picked by `seed`, every other one with noise and some NaN values. */
 function vectors(count: number, seed: number): Float32Array[] {

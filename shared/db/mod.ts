@@ -27,3 +27,4 @@ export * from "./incident_queries.ts";
 export * from "./dashboard_queries.ts";
 export * from "./host_queries.ts";
 export * from "./flow_detail_queries.ts";
+export * from "./rescore_queries.ts";
