@@ -162,7 +162,10 @@ Deno.test({
         assert.ok(!("explanation" in body.flow), "the explanation belongs to the prediction");
         const page = await (await app.request(`/flows/${id}`)).text();
         assert.match(page, /id="explanation"/);
-        assert.match(page, /<code>rejected<\/code><\/td><td class="num">1<\/td><td class="num">−0\.0625/);
+        assert.match(
+          page,
+          /<code>rejected<\/code><\/td><td class="num">1<\/td><td class="num">−0\.0625/,
+        );
         assert.match(page, /\+0\.3125/);
         assert.ok(!page.includes('id="explanation-none"'));
       });
