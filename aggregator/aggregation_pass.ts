@@ -30,12 +30,12 @@ import {
   type FlowTableOptions,
   type FlowTableState,
 } from "@traffic-analyzer/shared/flow";
-import { type FlowScorer, PassFlowWriter } from "./pass_flow_writer.ts";
+import { type FlowScorer, type FlowVerdict, PassFlowWriter } from "./pass_flow_writer.ts";
 import { readPassPackets } from "./read_pass_packets.ts";
 import { INCIDENT_WINDOW_SEC, PassIncidents } from "./pass_incidents.ts";
 import { selectPassBatches } from "./batch_selection.ts";
 
-export type { FlowScorer };
+export type { FlowScorer, FlowVerdict };
 
 const log = getLogger([LOG_ROOT, "aggregator"]);
 

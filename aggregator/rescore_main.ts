@@ -15,7 +15,7 @@ import { loadFlowScorer, ScorerLoadError } from "./scorer/mod.ts";
 import { formatRescoreReport, rescoreFlows } from "./rescore.ts";
 
 /** Usage line printed with `--help` and after a bad flag. */
-export const RESCORE_USAGE =
+export const RESCORE_USAGE: string =
   "usage: deno task rescore [--since <ISO 8601 time or epoch seconds>] [--dry-run] " +
   "[--batch-size N] [any setting flag, e.g. --model PATH]";
 
