@@ -63,9 +63,10 @@ Deno.test("deno task train reproduces the committed model, and onnxruntime agree
     // The function behind `deno task train`; `--check` compares its output the same way.
     const run: TrainingRunResult = await runTraining({ capturesDir: CAPTURES, outPath: fresh });
 
-    await t.step("the model, its sidecar and its card are byte-identical", async () => {
+    await t.step("the model, its sidecar, its card and its covers are byte-identical", async () => {
       const result = await compareFlowModels(COMMITTED, fresh, { rows: run.data.X });
       assert.equal(result.verdict, "identical", result.message);
+      assert.match(result.files[3].path, /flow_classifier\.covers\.json$/);
       assert.ok(result.ok);
     });
 
@@ -95,7 +96,13 @@ Deno.test("deno task train reproduces the committed model, and onnxruntime agree
     const copy = async (name: string) => {
       const to = join(dir, name);
       await Deno.mkdir(to);
-      for (const f of ["flow_classifier.onnx", "flow_classifier.json", MODEL_CARD_NAME]) {
+      const files = [
+        "flow_classifier.onnx",
+        "flow_classifier.json",
+        MODEL_CARD_NAME,
+        "flow_classifier.covers.json",
+      ];
+      for (const f of files) {
         await Deno.copyFile(join(dir, f), join(to, f));
       }
       return join(to, "flow_classifier.onnx");
