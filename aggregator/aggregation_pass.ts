@@ -118,6 +118,12 @@ export interface AggregationPassOptions {
    */
   alertMinScore?: number;
   /**
+   * Most alerted flows explained per pass, the highest scores first (see
+   * `MAX_EXPLAINED_FLOWS_PER_PASS`); null for no limit.
+   * @default MAX_EXPLAINED_FLOWS_PER_PASS
+   */
+  maxExplainedFlows?: number | null;
+  /**
    * Packet time after an incident's last flow within which a flow of the same
    * class and source (or target) still joins it.
    * @default 900
@@ -179,6 +185,17 @@ const MAX_PASS_BATCHES = 10_000;
  * stream held back behind a gap does not hide the batches after it.
  */
 const PENDING_BATCHES_READ = 50_000;
+
+/**
+ * Alerted flows explained per pass. Measured with `deno task bench --only
+ * flows` on the shared 2-core machine: exact TreeSHAP over the 100 trees
+ * costs 0.8 to 2.5 ms per flow, 30 to 250 times an ONNX score. At the alert
+ * rate issue 11 aims for (1 %) that is a small share of a pass; with a model
+ * that flags most flows (87 % of the bench capture with the model of
+ * 2026-12-02) it made a 100k-packet pass take 71 s instead of seconds. 1000
+ * bounds that at a few seconds; `deno task rescore` explains the rest.
+ */
+export const MAX_EXPLAINED_FLOWS_PER_PASS = 1000;
 
 /** Runs one pass. Safe to call from several processes at once. */
 export async function runAggregationPass(
@@ -286,6 +303,9 @@ export async function runAggregationPass(
       scorer,
       batchSize: scoreBatchSize,
       explainMinScore: options.alertMinScore ?? 0.5,
+      maxExplainedFlows: options.maxExplainedFlows === undefined
+        ? MAX_EXPLAINED_FLOWS_PER_PASS
+        : options.maxExplainedFlows,
       maybeStored,
       onScored: (flows, mayBeStored) => incidents.add(flows, mayBeStored),
       enricher: options.enricher,

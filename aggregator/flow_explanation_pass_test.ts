@@ -23,7 +23,7 @@ Deno.test({
       await storeCapture(db.sql, DEMO, "explain-demo");
       const nowMs = Date.now();
       const alertMinScore = 0.7;
-      const pass = (at: number) =>
+      const pass = (at: number, maxExplainedFlows?: number) =>
         runAggregationPass({
           sql: db.sql,
           scorer,
@@ -31,6 +31,7 @@ Deno.test({
           // PostgreSQL takes new flows by COPY, PGlite by upsert: both write the column.
           copyNewFlows: db.kind === "postgres",
           alertMinScore,
+          maxExplainedFlows,
         });
       for (let more = true; more;) more = (await pass(nowMs)).more;
       await pass(nowMs + 3_600_000);
@@ -50,6 +51,16 @@ Deno.test({
           assert.equal(typeof c.contribution, "number");
         }
       }
+
+      // The same traffic from another agent, with room for five explanations in the pass.
+      await storeCapture(db.sql, DEMO, "explain-budget");
+      await pass(nowMs + 3_600_000, 5);
+      const [{ explained, alerts }] = await db.sql<{ explained: number; alerts: number }[]>`
+        select count(explanation)::int as explained,
+          count(*) filter (where score >= ${alertMinScore}::real)::int as alerts
+        from traffic_data where agent = 'explain-budget'`;
+      assert.ok(alerts > 5, `${alerts} alerts`);
+      assert.equal(explained, 5);
     } finally {
       await scorer.close();
       await db.close();

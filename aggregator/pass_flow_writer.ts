@@ -45,7 +45,7 @@ export interface FlowScorer {
    */
   score(
     rows: Float32Array[],
-    options?: { explainMinScore?: number | null },
+    options?: { explainMinScore?: number | null; explainMaxFlows?: number | null },
   ): Promise<FlowVerdict[]>;
 }
 
@@ -72,6 +72,13 @@ export interface PassFlowWriterOptions {
    * explanation; null stores none. @default null
    */
   explainMinScore?: number | null;
+  /**
+   * Most flows explained in the pass; alerted flows beyond it are stored
+   * without an explanation (`deno task rescore` adds them later). Batches
+   * scored at once may each take what is left, so a pass can go over by up
+   * to the batches in flight. `null` for no limit. @default null
+   */
+  maxExplainedFlows?: number | null;
   /**
    * Uids of the flows that may be in `traffic_data` already (the flow
    * table's at the start of the pass); every other flow is new there and
@@ -169,9 +176,12 @@ export class PassFlowWriter {
   #written = 0;
 
   readonly #enricher: FlowEnricher;
+  /** Explanations the pass may still compute; null for no limit. */
+  #explainLeft: number | null;
 
   constructor(options: PassFlowWriterOptions) {
     this.#options = options;
+    this.#explainLeft = options.maxExplainedFlows ?? null;
     this.#enricher = options.enricher ?? new FlowEnricher({ database: null });
   }
 
@@ -253,7 +263,12 @@ export class PassFlowWriter {
     const vectors = flows.map((f) => flowFeatureVector(f, f.context));
     const scores = await scorer.score(vectors, {
       explainMinScore: this.#options.explainMinScore ?? null,
+      explainMaxFlows: this.#explainLeft,
     });
+    if (this.#explainLeft !== null) {
+      const explained = scores.filter((s) => s.explanation != null).length;
+      this.#explainLeft = Math.max(0, this.#explainLeft - explained);
+    }
     const upserts = flows.map((flow, j) =>
       toUpsert(flow, vectors[j], scores[j], scorer.modelVersion, this.#enricher)
     );

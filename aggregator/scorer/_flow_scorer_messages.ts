@@ -16,6 +16,7 @@ export type ScorerRequest =
     rows: number;
     features: number;
     explainMinScore: number | null;
+    explainMaxFlows: number | null;
   }
   | { type: "close" };
 

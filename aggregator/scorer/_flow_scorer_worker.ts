@@ -36,12 +36,12 @@ async function handle(request: ScorerRequest): Promise<void> {
         return;
       }
       case "score": {
-        const { input, rows, features, explainMinScore } = request;
+        const { input, rows, features, explainMinScore, explainMaxFlows } = request;
         const vectors: Float32Array[] = new Array(rows);
         for (let i = 0; i < rows; i++) {
           vectors[i] = input.subarray(i * features, (i + 1) * features);
         }
-        const scored = await scorer!.score(vectors, { explainMinScore });
+        const scored = await scorer!.score(vectors, { explainMinScore, explainMaxFlows });
         const classes = scorer!.classes.length;
         const labels: string[] = new Array(rows);
         const scores = new Float64Array(rows);

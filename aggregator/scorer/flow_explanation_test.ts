@@ -168,3 +168,29 @@ Deno.test("loadFlowScorer() refuses covers that belong to another model", async 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("OnnxFlowScorer.score() explains at most explainMaxFlows flows, the highest scores", async () => {
+  const scorer = await loadFlowScorer({ ...options, batchSize: 64 });
+  try {
+    const rows = vectors(300, 15);
+    const all = await scorer.score(rows, { explainMinScore: 0.5 });
+    const alerted = all.filter((s) => s.explanation !== null).length;
+    assert.ok(alerted > 10, `${alerted} alerted`);
+    const some = await scorer.score(rows, { explainMinScore: 0.5, explainMaxFlows: 10 });
+    const explained = some.flatMap((s, i) => (s.explanation === null ? [] : [i]));
+    assert.equal(explained.length, 10);
+    const lowestExplained = Math.min(...explained.map((i) => some[i].score));
+    some.forEach((s, i) => {
+      if (s.explanation === null) assert.ok(s.score <= lowestExplained, `row ${i}`);
+      else assert.deepEqual(s.explanation, all[i].explanation);
+    });
+    const none = await scorer.score(rows, { explainMinScore: 0.5, explainMaxFlows: 0 });
+    assert.ok(none.every((s) => s.explanation === null));
+    await assert.rejects(
+      () => scorer.score(rows, { explainMinScore: 0.5, explainMaxFlows: -1 }),
+      /'explainMaxFlows' must be null or an integer >= 0: current value is -1/,
+    );
+  } finally {
+    await scorer.close();
+  }
+});

@@ -85,6 +85,12 @@ export interface ScoreOptions {
    * `null` explains none. @default null
    */
   explainMinScore?: number | null;
+  /**
+   * Explain at most this many flows in the call, the highest scores first
+   * (an explanation costs a few hundred times a score: see the bench); the
+   * others get null. `null` for no limit. @default null
+   */
+  explainMaxFlows?: number | null;
 }
 
 /** A loaded model, ready to score. */
@@ -362,11 +368,7 @@ export async function loadFlowScorer(options: LoadFlowScorerOptions): Promise<On
   const classes = Object.freeze([...sidecar.classes]);
   const featureNames = Object.freeze([...sidecar.featureNames]);
 
-  async function scoreBatch(
-    rows: readonly Float32Array[],
-    out: FlowScore[],
-    explainMinScore: number | null,
-  ): Promise<void> {
+  async function scoreBatch(rows: readonly Float32Array[], out: FlowScore[]): Promise<void> {
     const input = new Float32Array(rows.length * featureCount);
     rows.forEach((row, i) => input.set(row, i * featureCount));
     const result = await session.run({
@@ -380,11 +382,7 @@ export async function loadFlowScorer(options: LoadFlowScorerOptions): Promise<On
       const p = probabilities.slice(i * stride, i * stride + classCount);
       // Float32 like the probabilities; never negative since P(benign) <= 1.
       const score = Math.fround(1 - p[benignIndex]);
-      const explanation = explainer !== null && explainMinScore !== null &&
-          score >= explainMinScore
-        ? explainer.top(rows[i])
-        : null;
-      out.push({ label: labels[i], score, probabilities: p, explanation });
+      out.push({ label: labels[i], score, probabilities: p, explanation: null });
     }
     result[LABEL_OUTPUT].dispose();
     probabilitiesTensor.dispose();
@@ -401,6 +399,14 @@ export async function loadFlowScorer(options: LoadFlowScorerOptions): Promise<On
     explains: explainer !== null,
     async score(rows: readonly Float32Array[], options: ScoreOptions = {}): Promise<FlowScore[]> {
       const explainMinScore = options.explainMinScore ?? null;
+      const explainMaxFlows = options.explainMaxFlows ?? null;
+      if (
+        explainMaxFlows !== null && !(Number.isInteger(explainMaxFlows) && explainMaxFlows >= 0)
+      ) {
+        throw new RangeError(
+          `Cannot score flows as 'explainMaxFlows' must be null or an integer >= 0: current value is ${explainMaxFlows}`,
+        );
+      }
       rows.forEach((row, i) => {
         if (row.length !== featureCount) {
           throw new RangeError(
@@ -410,7 +416,18 @@ export async function loadFlowScorer(options: LoadFlowScorerOptions): Promise<On
       });
       const out: FlowScore[] = [];
       for (let start = 0; start < rows.length; start += batchSize) {
-        await scoreBatch(rows.slice(start, start + batchSize), out, explainMinScore);
+        await scoreBatch(rows.slice(start, start + batchSize), out);
+      }
+      if (explainer !== null && explainMinScore !== null) {
+        const wanted: number[] = [];
+        out.forEach((s, i) => {
+          if (s.score >= explainMinScore) wanted.push(i);
+        });
+        if (explainMaxFlows !== null && wanted.length > explainMaxFlows) {
+          wanted.sort((a, b) => out[b].score - out[a].score || a - b);
+          wanted.length = explainMaxFlows;
+        }
+        for (const i of wanted) out[i].explanation = explainer.top(rows[i]);
       }
       return out;
     },

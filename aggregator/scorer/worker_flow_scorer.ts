@@ -114,6 +114,7 @@ export async function loadFlowScorerInWorker(
           rows: rows.length,
           features: featureCount,
           explainMinScore: options.explainMinScore ?? null,
+          explainMaxFlows: options.explainMaxFlows ?? null,
         },
         [input.buffer],
       ) as Extract<ScorerReply, { type: "scored" }>;
