@@ -45,12 +45,7 @@ import {
 } from "@traffic-analyzer/shared/packet";
 import { readCaptureBatches } from "@traffic-analyzer/shared/pcap";
 import { CONFIG_SPECS } from "@traffic-analyzer/shared/config";
-import {
-  FlowExplainer,
-  parseTreeCovers,
-  readOnnxTreeEnsemble,
-  treeCoversPathFor,
-} from "@traffic-analyzer/shared/explain";
+import { loadFlowExplainer } from "@traffic-analyzer/shared/explain";
 import { type PassStep, runAggregationPass } from "../aggregation_pass.ts";
 import { loadFlowScorer, loadFlowScorerInWorker, type OnnxFlowScorer } from "../scorer/mod.ts";
 
@@ -245,19 +240,12 @@ async function explainMetrics(
   scores: number[],
   repeats: number,
 ): Promise<Metrics> {
-  let coversText: string;
-  try {
-    coversText = await Deno.readTextFile(treeCoversPathFor(modelPath));
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-    return { explain_skipped: `no tree covers beside ${modelPath}` };
-  }
   const sidecar = JSON.parse(await Deno.readTextFile(modelPath.replace(/\.onnx$/, ".json")));
-  const explainer = FlowExplainer.fromModel(
-    readOnnxTreeEnsemble(await Deno.readFile(modelPath)),
-    parseTreeCovers(coversText),
-    { featureNames: sidecar.featureNames, onnxSha256: sidecar.onnxSha256 },
-  );
+  const explainer = await loadFlowExplainer(modelPath, {
+    featureNames: sidecar.featureNames,
+    onnxSha256: sidecar.onnxSha256,
+  });
+  if (explainer === null) return { explain_skipped: `no tree covers beside ${modelPath}` };
   const minScore = Number(CONFIG_SPECS.find((s) => s.key === "alertMinScore")!.default);
   const alerted = vectors.filter((_, i) => scores[i] >= minScore);
   const sample = (alerted.length >= 100 ? alerted : vectors).slice(0, EXPLAIN_SAMPLE);

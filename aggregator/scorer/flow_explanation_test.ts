@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FEATURE_NAMES, FEATURE_VERSION } from "@traffic-analyzer/shared/flow";
-import {
-  FlowExplainer,
-  parseTreeCovers,
-  readOnnxTreeEnsemble,
-} from "@traffic-analyzer/shared/explain";
+import { type FlowExplainer, loadFlowExplainer } from "@traffic-analyzer/shared/explain";
 import { loadFlowScorer } from "./flow_scorer.ts";
 import { ScorerLoadError } from "./scorer_load_error.ts";
 import { loadFlowScorerInWorker } from "./worker_flow_scorer.ts";
@@ -43,11 +39,12 @@ function vectors(count: number, seed: number): Float32Array[] {
 
 async function committedExplainer(): Promise<FlowExplainer> {
   const sidecar = JSON.parse(await Deno.readTextFile(SIDECAR));
-  return FlowExplainer.fromModel(
-    readOnnxTreeEnsemble(await Deno.readFile(COMMITTED)),
-    parseTreeCovers(await Deno.readTextFile(COVERS)),
-    { featureNames: sidecar.featureNames, onnxSha256: sidecar.onnxSha256 },
-  );
+  const explainer = await loadFlowExplainer(COMMITTED, {
+    featureNames: sidecar.featureNames,
+    onnxSha256: sidecar.onnxSha256,
+  });
+  assert.ok(explainer !== null, "the committed model has its covers");
+  return explainer;
 }
 
 Deno.test("TreeSHAP of the committed model adds up to the score onnxruntime gives", async () => {

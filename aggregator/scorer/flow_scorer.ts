@@ -19,9 +19,8 @@ import { getLogger } from "@logtape/logtape";
 import { LOG_ROOT } from "@traffic-analyzer/shared";
 import {
   type FeatureContribution,
-  FlowExplainer,
-  parseTreeCovers,
-  readOnnxTreeEnsemble,
+  type FlowExplainer,
+  loadFlowExplainer,
   treeCoversPathFor,
 } from "@traffic-analyzer/shared/explain";
 import { type ModelSidecar, parseSidecar, sidecarPath } from "./_model_sidecar.ts";
@@ -215,39 +214,30 @@ async function loadExplainer(
   sidecar: ModelSidecar,
   benignLabel: string,
 ): Promise<FlowExplainer | null> {
-  const coversPath = treeCoversPathFor(modelPath);
-  let text: string;
+  let explainer: FlowExplainer | null;
   try {
-    text = await Deno.readTextFile(coversPath);
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) {
-      throw new ScorerLoadError(`Cannot read ${coversPath}: ${(e as Error).message}`, {
-        reason: "invalid_covers",
-        modelPath,
-        cause: e,
-      });
-    }
-    log.warn(
-      "No tree covers at {coversPath}: alerts will carry no explanation (retrain with " +
-        "`deno task train` to write them)",
-      { coversPath },
-    );
-    return null;
-  }
-  try {
-    return FlowExplainer.fromModel(readOnnxTreeEnsemble(modelBytes), parseTreeCovers(text), {
+    explainer = await loadFlowExplainer(modelPath, {
       featureNames: sidecar.featureNames,
       benignLabel,
       onnxSha256: sidecar.onnxSha256,
+      onnxBytes: modelBytes,
     });
   } catch (e) {
     throw new ScorerLoadError(
-      `The tree covers ${coversPath} do not fit the flow model ${modelPath} (${
+      `The tree covers beside the flow model ${modelPath} cannot be used (${
         (e as Error).message
       }): copy the model's files together, or retrain with \`deno task train\``,
       { reason: "invalid_covers", modelPath, cause: e },
     );
   }
+  if (explainer === null) {
+    log.warn(
+      "No tree covers at {coversPath}: alerts will carry no explanation (retrain with " +
+        "`deno task train` to write them)",
+      { coversPath: treeCoversPathFor(modelPath) },
+    );
+  }
+  return explainer;
 }
 
 /**
