@@ -1,5 +1,5 @@
 /**
- * Test and bench support: a capture file's packets stored as ingest
+ * Test support: a capture file's packets stored as ingest
  * batches, or its flows' feature vectors, decoded the way the agent decodes
  * them, so tests run real passes and real scoring over real traffic.
  *
