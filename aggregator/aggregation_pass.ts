@@ -30,12 +30,12 @@ import {
   type FlowTableOptions,
   type FlowTableState,
 } from "@traffic-analyzer/shared/flow";
-import { type FlowScorer, PassFlowWriter } from "./pass_flow_writer.ts";
+import { type FlowScorer, type FlowVerdict, PassFlowWriter } from "./pass_flow_writer.ts";
 import { readPassPackets } from "./read_pass_packets.ts";
 import { INCIDENT_WINDOW_SEC, PassIncidents } from "./pass_incidents.ts";
 import { selectPassBatches } from "./batch_selection.ts";
 
-export type { FlowScorer };
+export type { FlowScorer, FlowVerdict };
 
 const log = getLogger([LOG_ROOT, "aggregator"]);
 
@@ -112,10 +112,17 @@ export interface AggregationPassOptions {
   onStep?: (step: PassStep) => void;
   /**
    * ALERT_MIN_SCORE: a flow of a non-benign class scored at least this joins
-   * an incident (built in the pass's transaction).
+   * an incident (built in the pass's transaction); every flow scored at least
+   * this is stored with its explanation.
    * @default 0.5
    */
   alertMinScore?: number;
+  /**
+   * Most alerted flows explained per pass, the highest scores first (see
+   * `MAX_EXPLAINED_FLOWS_PER_PASS`); null for no limit.
+   * @default MAX_EXPLAINED_FLOWS_PER_PASS
+   */
+  maxExplainedFlows?: number | null;
   /**
    * Packet time after an incident's last flow within which a flow of the same
    * class and source (or target) still joins it.
@@ -178,6 +185,17 @@ const MAX_PASS_BATCHES = 10_000;
  * stream held back behind a gap does not hide the batches after it.
  */
 const PENDING_BATCHES_READ = 50_000;
+
+/**
+ * Alerted flows explained per pass. Measured with `deno task bench --only
+ * flows` on the shared 2-core machine: exact TreeSHAP over the 100 trees
+ * costs 0.8 to 2.5 ms per flow, 30 to 250 times an ONNX score. At the alert
+ * rate issue 11 aims for (1 %) that is a small share of a pass; with a model
+ * that flags most flows (87 % of the bench capture with the model of
+ * 2026-12-02) it made a 100k-packet pass take 71 s instead of seconds. 1000
+ * bounds that at a few seconds; `deno task rescore` explains the rest.
+ */
+export const MAX_EXPLAINED_FLOWS_PER_PASS = 1000;
 
 /** Runs one pass. Safe to call from several processes at once. */
 export async function runAggregationPass(
@@ -284,6 +302,10 @@ export async function runAggregationPass(
       tx,
       scorer,
       batchSize: scoreBatchSize,
+      explainMinScore: options.alertMinScore ?? 0.5,
+      maxExplainedFlows: options.maxExplainedFlows === undefined
+        ? MAX_EXPLAINED_FLOWS_PER_PASS
+        : options.maxExplainedFlows,
       maybeStored,
       onScored: (flows, mayBeStored) => incidents.add(flows, mayBeStored),
       enricher: options.enricher,

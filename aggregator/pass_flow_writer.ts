@@ -28,6 +28,7 @@ import {
   NO_FLOW_APP_FIELDS,
 } from "@traffic-analyzer/shared/flow";
 import { FlowEnricher } from "@traffic-analyzer/shared/enrich";
+import type { FeatureContribution } from "@traffic-analyzer/shared/explain";
 
 const log = getLogger([LOG_ROOT, "aggregator"]);
 
@@ -37,8 +38,25 @@ export interface FlowScorer {
   readonly modelVersion: string;
   /** The class of harmless flows; every other label is flagged. @default "benign" */
   readonly benignLabel?: string;
-  /** Scores feature vectors; one result per row, in order. */
-  score(rows: Float32Array[]): Promise<{ label: string; score: number }[]>;
+  /**
+   * Scores feature vectors; one result per row, in order. With
+   * `explainMinScore`, a flow scored at least that carries its explanation
+   * (see `OnnxFlowScorer.score`).
+   */
+  score(
+    rows: Float32Array[],
+    options?: { explainMinScore?: number | null; explainMaxFlows?: number | null },
+  ): Promise<FlowVerdict[]>;
+}
+
+/** One flow's verdict from a {@linkcode FlowScorer}. */
+export interface FlowVerdict {
+  /** Most probable class. */
+  label: string;
+  /** 1 - P(benign). */
+  score: number;
+  /** Top TreeSHAP contributions, when asked for and the score reached the bar. */
+  explanation?: FeatureContribution[] | null;
 }
 
 /** Options for {@link PassFlowWriter}. */
@@ -49,6 +67,18 @@ export interface PassFlowWriterOptions {
   scorer: FlowScorer;
   /** Flows scored per model call and written per statement. */
   batchSize: number;
+  /**
+   * ALERT_MIN_SCORE: flows scored at least this are stored with their
+   * explanation; null stores none. @default null
+   */
+  explainMinScore?: number | null;
+  /**
+   * Most flows explained in the pass; alerted flows beyond it are stored
+   * without an explanation (`deno task rescore` adds them later). Batches
+   * scored at once may each take what is left, so a pass can go over by up
+   * to the batches in flight. `null` for no limit. @default null
+   */
+  maxExplainedFlows?: number | null;
   /**
    * Uids of the flows that may be in `traffic_data` already (the flow
    * table's at the start of the pass); every other flow is new there and
@@ -72,7 +102,7 @@ export interface PassFlowWriterOptions {
 function toUpsert(
   flow: FlowRecord,
   vector: Float32Array,
-  scored: { label: string; score: number },
+  scored: FlowVerdict,
   modelVersion: string,
   enricher: FlowEnricher,
 ): FlowUpsert {
@@ -108,6 +138,7 @@ function toUpsert(
     label: scored.label,
     score: scored.score,
     model_version: modelVersion,
+    explanation: scored.explanation ?? null,
   };
 }
 
@@ -145,9 +176,12 @@ export class PassFlowWriter {
   #written = 0;
 
   readonly #enricher: FlowEnricher;
+  /** Explanations the pass may still compute; null for no limit. */
+  #explainLeft: number | null;
 
   constructor(options: PassFlowWriterOptions) {
     this.#options = options;
+    this.#explainLeft = options.maxExplainedFlows ?? null;
     this.#enricher = options.enricher ?? new FlowEnricher({ database: null });
   }
 
@@ -227,7 +261,14 @@ export class PassFlowWriter {
   async #score(flows: FlowRecord[], mayBeStored: boolean): Promise<FlowUpsert[]> {
     const { scorer } = this.#options;
     const vectors = flows.map((f) => flowFeatureVector(f, f.context));
-    const scores = await scorer.score(vectors);
+    const scores = await scorer.score(vectors, {
+      explainMinScore: this.#options.explainMinScore ?? null,
+      explainMaxFlows: this.#explainLeft,
+    });
+    if (this.#explainLeft !== null) {
+      const explained = scores.filter((s) => s.explanation != null).length;
+      this.#explainLeft = Math.max(0, this.#explainLeft - explained);
+    }
     const upserts = flows.map((flow, j) =>
       toUpsert(flow, vectors[j], scores[j], scorer.modelVersion, this.#enricher)
     );

@@ -10,6 +10,7 @@
  */
 import type { BenchContext } from "./bench_context.ts";
 import {
+  type BenchMetrics,
   metricNumber,
   optionalMetricNumber,
   optionalMetricString,
@@ -122,5 +123,51 @@ export async function runFlowsCase(context: BenchContext): Promise<BenchRow[]> {
         `wall time on one core; feature vectors built at ` +
         `${formatRate(metricNumber(metrics, "vector_fps"))} flows/s`,
   });
+  rows.push(explainRow(metrics, scoreFps, scoreSkipped));
   return rows;
+}
+
+/**
+ * Exact TreeSHAP per alerted flow against ONNX scoring per flow, same run,
+ * as a ratio (issue 11: "measure the cost per alerted flow"). No target:
+ * the cost per pass is this times the share of flows that alert.
+ */
+function explainRow(
+  metrics: BenchMetrics,
+  scoreFps: number | null,
+  scoreSkipped: string | null,
+): BenchRow {
+  const row: BenchRow = {
+    caseName: "flows",
+    label: "TreeSHAP explanation per alerted flow (1 core)",
+    unit: "flows/s",
+    ours: null,
+    reference: null,
+    target: null,
+    status: "skipped",
+    note: null,
+  };
+  const skipped = scoreSkipped ?? optionalMetricString(metrics, "explain_skipped");
+  const explainFps = optionalMetricNumber(metrics, "explain_fps");
+  if (skipped !== null || explainFps === null || scoreFps === null) {
+    return { ...row, note: skipped ?? "not measured" };
+  }
+  const flows = metricNumber(metrics, "flows");
+  const alerted = metricNumber(metrics, "explain_alerted_flows");
+  const minScore = metricNumber(metrics, "explain_min_score");
+  const perAlertUs = 1e6 / explainFps;
+  const perFlowUs = 1e6 / scoreFps;
+  return {
+    ...row,
+    ours: explainFps,
+    reference: { name: "ONNX scoring, same run", value: scoreFps },
+    status: "measured",
+    note: `exact path-dependent TreeSHAP over all trees, top five kept: ` +
+      `${perAlertUs.toFixed(0)} µs per alerted flow against ${perFlowUs.toFixed(1)} µs ` +
+      `per flow scored (${(perAlertUs / perFlowUs).toFixed(0)}x); ` +
+      `${alerted} of ${flows} flows scored >= ${minScore}` +
+      (metrics["explain_alerted_sample"] === true
+        ? ` (${metricNumber(metrics, "explain_flows")} of them timed)`
+        : `, too few: timed on the first ${metricNumber(metrics, "explain_flows")} flows`),
+  };
 }

@@ -47,7 +47,7 @@ export interface FlowPacketPage {
 
 /** The flow detail answer. */
 export interface FlowDetailView {
-  flow: Omit<FlowDetailRow, "features">;
+  flow: Omit<FlowDetailRow, "features" | "explanation">;
   prediction: {
     label: string | null;
     score: number | null;
@@ -57,6 +57,13 @@ export interface FlowDetailView {
      * and score only (score = 1 − P(benign)), so this is null today.
      */
     class_probabilities: Record<string, number> | null;
+    /**
+     * Why the flow scored as it did: the five features whose exact TreeSHAP
+     * contributions to the raw forest score were largest (either sign), with
+     * the flow's values. Stored for flows scored at least ALERT_MIN_SCORE;
+     * null for the others.
+     */
+    explanation: FlowDetailRow["explanation"];
   };
   /** The model's input vector with names and units, or null for an unscored flow. */
   features: (FeatureInfo & { value: number | null })[] | null;
@@ -87,7 +94,7 @@ export async function readFlowDetailView(
 ): Promise<FlowDetailView | null> {
   const [row, app] = await Promise.all([readFlowDetail(sql, id), readFlowApp(sql, id)]);
   if (row === null || app === null) return null;
-  const { features: vector, ...flow } = row;
+  const { features: vector, explanation, ...flow } = row;
   let features: FlowDetailView["features"] = null;
   let featuresNote: string | null = null;
   if (vector === null) {
@@ -108,6 +115,7 @@ export async function readFlowDetailView(
       score: row.score,
       model_version: row.model_version,
       class_probabilities: null,
+      explanation,
     },
     features,
     features_note: featuresNote,

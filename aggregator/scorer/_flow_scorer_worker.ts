@@ -32,27 +32,29 @@ async function handle(request: ScorerRequest): Promise<void> {
           trainingDataSha256: scorer.trainingDataSha256,
           metrics: scorer.metrics as Record<string, unknown>,
           calibration: scorer.calibration,
+          explains: scorer.explains,
         });
         return;
       }
       case "score": {
-        const { input, rows, features } = request;
+        const { input, rows, features, explainMinScore, explainMaxFlows } = request;
         const vectors: Float32Array[] = new Array(rows);
         for (let i = 0; i < rows; i++) {
           vectors[i] = input.subarray(i * features, (i + 1) * features);
         }
-        const scored = await scorer!.score(vectors);
+        const scored = await scorer!.score(vectors, { explainMinScore, explainMaxFlows });
         const classes = scorer!.classes.length;
         const labels: string[] = new Array(rows);
         const scores = new Float64Array(rows);
         const probabilities = new Float32Array(rows * classes);
+        const explanations = scored.map((s) => s.explanation);
         scored.forEach((s, i) => {
           labels[i] = s.label;
           scores[i] = s.score;
           probabilities.set(s.probabilities, i * classes);
         });
         port.postMessage(
-          { type: "scored", labels, scores, probabilities },
+          { type: "scored", labels, scores, probabilities, explanations },
           [scores.buffer, probabilities.buffer],
         );
         return;

@@ -16,8 +16,18 @@
 
 import * as ort from "onnxruntime-node";
 import { flowVerdict, type ScoreCalibration } from "@traffic-analyzer/shared/flow";
+import { getLogger } from "@logtape/logtape";
+import { LOG_ROOT } from "@traffic-analyzer/shared";
+import {
+  type FeatureContribution,
+  type FlowExplainer,
+  loadFlowExplainer,
+  treeCoversPathFor,
+} from "@traffic-analyzer/shared/explain";
 import { type ModelSidecar, parseSidecar, sidecarPath } from "./_model_sidecar.ts";
 import { ScorerLoadError } from "./scorer_load_error.ts";
+
+const log = getLogger([LOG_ROOT, "aggregator", "scorer"]);
 
 /** Graph input name the exporter writes (models/ml/onnx_export.ts). */
 const INPUT_NAME = "features";
@@ -65,6 +75,27 @@ export interface FlowScore {
   score: number;
   /** Probability of each class, ordered like {@linkcode OnnxFlowScorer.classes}. */
   probabilities: Float32Array;
+  /**
+   * The five features that moved `score` most (exact TreeSHAP of the raw
+   * forest output, see shared/explain), for a flow scored at least
+   * `explainMinScore`; null otherwise, or when the model has no covers file.
+   */
+  explanation: FeatureContribution[] | null;
+}
+
+/** Options for {@linkcode OnnxFlowScorer.score}. */
+export interface ScoreOptions {
+  /**
+   * Explain every flow whose score is at least this (ALERT_MIN_SCORE);
+   * `null` explains none. @default null
+   */
+  explainMinScore?: number | null;
+  /**
+   * Explain at most this many flows in the call, the highest scores first
+   * (an explanation costs a few hundred times a score: see the bench); the
+   * others get null. `null` for no limit. @default null
+   */
+  explainMaxFlows?: number | null;
 }
 
 /** A loaded model, ready to score. */
@@ -85,11 +116,13 @@ export interface OnnxFlowScorer {
   readonly metrics: Readonly<Record<string, unknown>>;
   /** The score calibration and decision threshold, or null for an uncalibrated model. */
   readonly calibration: Readonly<ScoreCalibration> | null;
+  /** Whether the model came with its tree covers, so flows can be explained. */
+  readonly explains: boolean;
   /**
    * Scores feature vectors, one result per row in order, calling onnxruntime
    * once per `batchSize` rows. Each row must have `featureNames.length` values.
    */
-  score(rows: readonly Float32Array[]): Promise<FlowScore[]>;
+  score(rows: readonly Float32Array[], options?: ScoreOptions): Promise<FlowScore[]>;
   /** Releases the onnxruntime session. */
   close(): Promise<void>;
 }
@@ -179,12 +212,50 @@ function checkSession(session: ort.InferenceSession, sidecar: ModelSidecar): str
 }
 
 /**
+ * The explainer of a checked model, from its trees and its `X.covers.json`;
+ * null (with a warning) when the covers file is missing, since a model
+ * without covers still scores. Covers of another model are refused.
+ */
+async function loadExplainer(
+  modelPath: string,
+  modelBytes: Uint8Array,
+  sidecar: ModelSidecar,
+  benignLabel: string,
+): Promise<FlowExplainer | null> {
+  let explainer: FlowExplainer | null;
+  try {
+    explainer = await loadFlowExplainer(modelPath, {
+      featureNames: sidecar.featureNames,
+      benignLabel,
+      onnxSha256: sidecar.onnxSha256,
+      onnxBytes: modelBytes,
+    });
+  } catch (e) {
+    throw new ScorerLoadError(
+      `The tree covers beside the flow model ${modelPath} cannot be used (${
+        (e as Error).message
+      }): copy the model's files together, or retrain with \`deno task train\``,
+      { reason: "invalid_covers", modelPath, cause: e },
+    );
+  }
+  if (explainer === null) {
+    log.warn(
+      "No tree covers at {coversPath}: alerts will carry no explanation (retrain with " +
+        "`deno task train` to write them)",
+      { coversPath: treeCoversPathFor(modelPath) },
+    );
+  }
+  return explainer;
+}
+
+/**
  * Loads and checks a flow model and opens an onnxruntime session on it.
  *
  * @throws {ScorerLoadError} when a file is missing, the sidecar is invalid or
  * does not match the `.onnx` file, the model's features or feature version
- * differ from the expected ones, the model has no benign class, or
- * onnxruntime rejects the model.
+ * differ from the expected ones, the model has no benign class, the tree
+ * covers beside it belong to another model, or onnxruntime rejects the
+ * model. A missing covers file only turns explanations off.
  *
  * @example
  * ```ts
@@ -289,6 +360,7 @@ export async function loadFlowScorer(options: LoadFlowScorerOptions): Promise<On
     );
   }
 
+  const explainer = await loadExplainer(modelPath, modelBytes, sidecar, benignLabel);
   const featureCount = sidecar.featureNames.length;
   const classCount = sidecar.classes.length;
   const classes = Object.freeze([...sidecar.classes]);
@@ -307,7 +379,7 @@ export async function loadFlowScorer(options: LoadFlowScorerOptions): Promise<On
     for (let i = 0; i < rows.length; i++) {
       const p = probabilities.slice(i * stride, i * stride + classCount);
       const verdict = flowVerdict(p, { classes, benignIndex, calibration, features: rows[i] });
-      out.push({ label: verdict.label, score: verdict.score, probabilities: p });
+      out.push({ label: verdict.label, score: verdict.score, probabilities: p, explanation: null });
     }
     result[LABEL_OUTPUT].dispose();
     probabilitiesTensor.dispose();
@@ -322,7 +394,17 @@ export async function loadFlowScorer(options: LoadFlowScorerOptions): Promise<On
     trainingDataSha256: sidecar.trainingDataSha256 ?? "",
     metrics: sidecar.metrics ?? {},
     calibration,
-    async score(rows: readonly Float32Array[]): Promise<FlowScore[]> {
+    explains: explainer !== null,
+    async score(rows: readonly Float32Array[], options: ScoreOptions = {}): Promise<FlowScore[]> {
+      const explainMinScore = options.explainMinScore ?? null;
+      const explainMaxFlows = options.explainMaxFlows ?? null;
+      if (
+        explainMaxFlows !== null && !(Number.isInteger(explainMaxFlows) && explainMaxFlows >= 0)
+      ) {
+        throw new RangeError(
+          `Cannot score flows as 'explainMaxFlows' must be null or an integer >= 0: current value is ${explainMaxFlows}`,
+        );
+      }
       rows.forEach((row, i) => {
         if (row.length !== featureCount) {
           throw new RangeError(
@@ -333,6 +415,18 @@ export async function loadFlowScorer(options: LoadFlowScorerOptions): Promise<On
       const out: FlowScore[] = [];
       for (let start = 0; start < rows.length; start += batchSize) {
         await scoreBatch(rows.slice(start, start + batchSize), out);
+      }
+      if (explainer !== null && explainMinScore !== null) {
+        const wanted: number[] = [];
+        out.forEach((s, i) => {
+          // An alert is an attack label at or above the minimum score.
+          if (s.label !== benignLabel && s.score >= explainMinScore) wanted.push(i);
+        });
+        if (explainMaxFlows !== null && wanted.length > explainMaxFlows) {
+          wanted.sort((a, b) => out[b].score - out[a].score || a - b);
+          wanted.length = explainMaxFlows;
+        }
+        for (const i of wanted) out[i].explanation = explainer.top(rows[i]);
       }
       return out;
     },

@@ -21,6 +21,7 @@ export {
   loadFlowScorer,
   type LoadFlowScorerOptions,
   type OnnxFlowScorer,
+  type ScoreOptions,
 } from "./flow_scorer.ts";
 export { ScorerLoadError, type ScorerLoadErrorReason } from "./scorer_load_error.ts";
 export { loadFlowScorerInWorker, ScorerWorkerError } from "./worker_flow_scorer.ts";

@@ -20,6 +20,8 @@ export type ScorerLoadErrorReason =
   | "missing_benign_class"
   /** The `.onnx` file is not the one the sidecar describes. */
   | "checksum_mismatch"
+  /** The `.covers.json` beside the model is unreadable or belongs to another model. */
+  | "invalid_covers"
   /** onnxruntime rejected the model, or its inputs and outputs are not the expected ones. */
   | "invalid_model";
 

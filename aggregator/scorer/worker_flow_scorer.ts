@@ -7,7 +7,12 @@
  *
  * @module
  */
-import type { FlowScore, LoadFlowScorerOptions, OnnxFlowScorer } from "./flow_scorer.ts";
+import type {
+  FlowScore,
+  LoadFlowScorerOptions,
+  OnnxFlowScorer,
+  ScoreOptions,
+} from "./flow_scorer.ts";
 import { ScorerLoadError } from "./scorer_load_error.ts";
 import type { ScorerReply, ScorerRequest } from "./_flow_scorer_messages.ts";
 
@@ -91,7 +96,8 @@ export async function loadFlowScorerInWorker(
     trainingDataSha256: loaded.trainingDataSha256,
     metrics: loaded.metrics,
     calibration: loaded.calibration,
-    async score(rows: readonly Float32Array[]): Promise<FlowScore[]> {
+    explains: loaded.explains,
+    async score(rows: readonly Float32Array[], options: ScoreOptions = {}): Promise<FlowScore[]> {
       if (closed) throw new ScorerWorkerError("Cannot score flows: the scorer is closed");
       const input = new Float32Array(rows.length * featureCount);
       rows.forEach((row, i) => {
@@ -103,7 +109,14 @@ export async function loadFlowScorerInWorker(
         input.set(row, i * featureCount);
       });
       const reply = await request(
-        { type: "score", input, rows: rows.length, features: featureCount },
+        {
+          type: "score",
+          input,
+          rows: rows.length,
+          features: featureCount,
+          explainMinScore: options.explainMinScore ?? null,
+          explainMaxFlows: options.explainMaxFlows ?? null,
+        },
         [input.buffer],
       ) as Extract<ScorerReply, { type: "scored" }>;
       const out: FlowScore[] = new Array(rows.length);
@@ -112,6 +125,7 @@ export async function loadFlowScorerInWorker(
           label: reply.labels[i],
           score: reply.scores[i],
           probabilities: reply.probabilities.subarray(i * classCount, (i + 1) * classCount),
+          explanation: reply.explanations[i],
         };
       }
       return out;

@@ -80,9 +80,10 @@ Deno.test({
     const run: TrainingRunResult = await runTraining({ capturesDir: CAPTURES, outPath: fresh });
     const allRows = run.rows.X;
 
-    await t.step("the model, its sidecar and its card are byte-identical", async () => {
+    await t.step("the model, its sidecar, its card and its covers are byte-identical", async () => {
       const result = await compareFlowModels(COMMITTED, fresh, { rows: allRows });
       assert.equal(result.verdict, "identical", result.message);
+      assert.match(result.files[3].path, /flow_classifier\.covers\.json$/);
       assert.ok(result.ok);
     });
 
@@ -120,14 +121,13 @@ Deno.test({
     const copy = async (name: string) => {
       const to = join(dir, name);
       await Deno.mkdir(to);
-      for (
-        const f of [
-          "flow_classifier.onnx",
-          "flow_classifier.json",
-          MODEL_CARD_NAME,
-          "flow_classifier.covers.json",
-        ]
-      ) {
+      const files = [
+        "flow_classifier.onnx",
+        "flow_classifier.json",
+        MODEL_CARD_NAME,
+        "flow_classifier.covers.json",
+      ];
+      for (const f of files) {
         await Deno.copyFile(join(dir, f), join(to, f));
       }
       return join(to, "flow_classifier.onnx");

@@ -162,6 +162,43 @@ export const FlowDetailPage: FC<FlowDetailPageProps> = ({ page, view, packets, a
         </section>
 
         <FlowAppSection app={view.app} packets={packets.packets} />
+        <h2 id="why">Why this score</h2>
+        {p.explanation === null
+          ? (
+            <p class="muted" id="explanation-none">
+              No explanation stored: flows are explained when they score at least ALERT_MIN_SCORE.
+            </p>
+          )
+          : (
+            <table class="explanation" id="explanation">
+              <caption>
+                The five features that moved the score most (exact TreeSHAP of the raw forest score,
+                before calibration); positive pushes toward an attack.
+              </caption>
+              <thead>
+                <tr>
+                  <th>Feature</th>
+                  <th>Value</th>
+                  <th>Contribution</th>
+                </tr>
+              </thead>
+              <tbody>
+                {p.explanation.map((c) => (
+                  <tr>
+                    <td>
+                      <code>{c.feature}</code>
+                    </td>
+                    <td class="num">
+                      {c.value === null ? "–" : String(Number(c.value.toPrecision(7)))}
+                    </td>
+                    <td class="num">
+                      {(c.contribution >= 0 ? "+" : "−") + Math.abs(c.contribution).toFixed(4)}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
 
         <h2>Packet timeline</h2>
         <figure>

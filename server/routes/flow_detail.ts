@@ -72,6 +72,16 @@ const notFound = {
   content: { "application/json": { schema: ErrorSchema } },
 };
 
+const ContributionSchema = z.object({
+  feature: z.string().openapi({ example: "ctx_src_rejected_ratio" }),
+  value: z.number().nullable().openapi({ description: "The flow's value of the feature." }),
+  contribution: z.number().openapi({
+    description: "SHAP value: how far this feature moved the raw score from the model's " +
+      "expected score (positive: toward an attack).",
+    example: 0.21,
+  }),
+});
+
 const FeatureSchema = z.object({
   index: z.number().int(),
   name: z.string(),
@@ -115,7 +125,13 @@ export function flowDetailRoutes(options: FlowDetailRoutesOptions): Router {
       summary: "One flow: endpoints, counters, state, prediction and every feature",
       description: "`features` lists the model's input vector with each feature's name, " +
         "definition and unit (models/FEATURES.md). `prediction.class_probabilities` is null: " +
-        "the aggregator stores the label and the score (1 − P(benign)) only.",
+        "the aggregator stores the label and the score (1 − P(benign)) only. " +
+        "`prediction.explanation` says why a flow raised an alert: for every flow scored at " +
+        "least ALERT_MIN_SCORE, the five features with the largest exact TreeSHAP " +
+        "contributions (either sign, largest first) to the forest's raw, uncalibrated score " +
+        "1 − P(benign); the model's expected score plus all contributions equals that score. " +
+        "Null for other flows, for flows stored before explanations existed, and when the " +
+        "model has no covers file.",
       request: { params: FlowIdParams },
       responses: {
         200: {
@@ -135,6 +151,7 @@ export function flowDetailRoutes(options: FlowDetailRoutesOptions): Router {
                   score: z.number().nullable(),
                   model_version: z.string().nullable(),
                   class_probabilities: z.record(z.string(), z.number()).nullable(),
+                  explanation: z.array(ContributionSchema).nullable(),
                 }),
                 features: z.array(FeatureSchema).nullable(),
                 features_note: z.string().nullable(),

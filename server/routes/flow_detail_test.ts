@@ -90,6 +90,7 @@ Deno.test({
             score: 0.75,
             model_version: "m-1",
             class_probabilities: null,
+            explanation: null,
           });
           assert.equal(body.features.length, FEATURE_NAMES.length);
           assert.deepEqual(body.features.map((f: { name: string }) => f.name), [...FEATURE_NAMES]);
@@ -144,6 +145,29 @@ Deno.test({
         assert.match(page, /href="\/hosts\/192\.0\.2\.1"/);
         const paged = await (await app.request(`/flows/${id}?after=1764000000.5_1`)).text();
         assert.match(paged, /First packets/);
+        assert.match(page, /id="explanation-none"/);
+      });
+
+      await t.step("an alerted flow's explanation, in the API and on the page", async () => {
+        const explanation = [
+          { feature: "resp_port", value: 443, contribution: 0.3125 },
+          { feature: "rejected", value: 1, contribution: -0.0625 },
+          { feature: "duration_sec", value: null, contribution: 0.015625 },
+        ];
+        await db.sql`
+          update traffic_data set explanation = ${JSON.stringify(explanation)}::text::jsonb
+          where id = ${id}`;
+        const body = await (await app.request(`/api/flows/${id}`)).json();
+        assert.deepEqual(body.prediction.explanation, explanation);
+        assert.ok(!("explanation" in body.flow), "the explanation belongs to the prediction");
+        const page = await (await app.request(`/flows/${id}`)).text();
+        assert.match(page, /id="explanation"/);
+        assert.match(
+          page,
+          /<code>rejected<\/code><\/td><td class="num">1<\/td><td class="num">−0\.0625/,
+        );
+        assert.match(page, /\+0\.3125/);
+        assert.ok(!page.includes('id="explanation-none"'));
       });
 
       await t.step("a flow whose packets passed retention says so plainly", async () => {

@@ -40,6 +40,7 @@ export function sampleFlowUpsert(
     label: "benign",
     score: 0.25,
     model_version: "test-1",
+    explanation: null,
     ...NO_FLOW_APP_FIELDS,
     ...NO_FLOW_ENRICHMENT,
     ...overrides,

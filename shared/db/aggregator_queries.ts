@@ -8,7 +8,8 @@
  */
 import type { Sql } from "./open_database.ts";
 import type { RawPacketRow } from "./raw_packet_queries.ts";
-import { pgArrayColumn } from "./pg_array_literal.ts";
+import { pgArrayColumn, pgArrayLiteral } from "./pg_array_literal.ts";
+import type { FeatureContribution } from "../explain/flow_explainer.ts";
 import type { FlowAppFields } from "../flow/flow_app_fold.ts";
 import type { FlowEnrichmentFields } from "../enrich/flow_enricher.ts";
 import { FEATURE_VALUE_BYTES, writeFeatureVector } from "./feature_vector_bytes.ts";
@@ -435,6 +436,18 @@ export interface FlowUpsert extends FlowAppFields, FlowEnrichmentFields {
   score: number | null;
   /** Version of the model that scored the flow, or null before scoring. */
   model_version: string | null;
+  /**
+   * Top TreeSHAP contributions to the score, for a flow scored at least
+   * ALERT_MIN_SCORE; null for the others (and when the model has no covers).
+   */
+  explanation: FeatureContribution[] | null;
+}
+
+/** The `explanation` column of a chunk as an array literal of JSON texts. */
+function explanationColumn(flows: readonly FlowUpsert[]): string {
+  return pgArrayLiteral(
+    flows.map((f) => (f.explanation === null ? null : JSON.stringify(f.explanation))),
+  );
 }
 
 /**
@@ -496,14 +509,15 @@ function featureColumns(flows: readonly FlowUpsert[]) {
 /** Sends one chunk's statement at once; resolves to the rows written. */
 function upsertFlowChunk(tx: Sql, flows: readonly FlowUpsert[]): Promise<number> {
   if (flows.length === 0) return Promise.resolve(0);
-  const c = <K extends Exclude<keyof FlowUpsert, "features">>(key: K) => pgArrayColumn(flows, key);
+  const c = <K extends Exclude<keyof FlowUpsert, "features" | "explanation">>(key: K) =>
+    pgArrayColumn(flows, key);
   const features = featureColumns(flows);
   const query = tx`
     insert into traffic_data (
       flow_uid, community_id, interface, orig_ip, orig_port, resp_ip, resp_port, protocol,
       ip_proto, vlan, vlan_inner, first_seen, last_seen, orig_packets, resp_packets, orig_bytes,
       resp_bytes, state, close_reason, conn_state, features, feature_version, label, score,
-      model_version, agent, tunnel_type, tunnel_id, updated_at,
+      model_version, explanation, agent, tunnel_type, tunnel_id, updated_at,
       app_protocol, dns_query, dns_qtype, dns_rcode, dns_answers, dns_query_count, dns_names,
       tls_sni, tls_alpn, tls_ja3, tls_ja4, tls_version, tls_cipher, http_method, http_host,
       http_path, http_user_agent, http_status, ssh_client, ssh_server, dhcp_hostname, orig_scope,
@@ -514,7 +528,8 @@ function upsertFlowChunk(tx: Sql, flows: readonly FlowUpsert[]): Promise<number>
       u.orig_packets, u.resp_packets, u.orig_bytes, u.resp_bytes, u.state, u.close_reason,
       u.conn_state,
       substring(${features.bytes}::bytea from u.features_offset + 1 for u.features_length),
-      u.feature_version, u.label, u.score, u.model_version, u.agent, u.tunnel_type, u.tunnel_id, now(),
+      u.feature_version, u.label, u.score, u.model_version, u.explanation, u.agent, u.tunnel_type,
+      u.tunnel_id, now(),
       u.app_protocol, u.dns_query, u.dns_qtype, u.dns_rcode, u.dns_answers, u.dns_query_count,
       u.dns_names, u.tls_sni, u.tls_alpn, u.tls_ja3, u.tls_ja4, u.tls_version, u.tls_cipher,
       u.http_method, u.http_host, u.http_path, u.http_user_agent, u.http_status, u.ssh_client,
@@ -534,6 +549,7 @@ function upsertFlowChunk(tx: Sql, flows: readonly FlowUpsert[]): Promise<number>
       ${features.offsets}::text::int[], ${features.lengths}::text::int[],
       ${c("feature_version")}::text::smallint[], ${c("label")}::text::text[],
       ${c("score")}::text::real[], ${c("model_version")}::text::text[],
+      ${explanationColumn(flows)}::text::jsonb[],
       ${c("agent")}::text::text[], ${c("tunnel_type")}::text::text[],
       ${c("tunnel_id")}::text::int8[],
       ${c("app_protocol")}::text::text[], ${c("dns_query")}::text::text[],
@@ -554,7 +570,7 @@ function upsertFlowChunk(tx: Sql, flows: readonly FlowUpsert[]): Promise<number>
       flow_uid, community_id, interface, orig_ip, orig_port, resp_ip, resp_port, protocol,
       ip_proto, vlan, vlan_inner, first_seen, last_seen, orig_packets, resp_packets, orig_bytes,
       resp_bytes, state, close_reason, conn_state, features_offset, features_length,
-      feature_version, label, score, model_version, agent, tunnel_type, tunnel_id,
+      feature_version, label, score, model_version, explanation, agent, tunnel_type, tunnel_id,
       app_protocol, dns_query, dns_qtype, dns_rcode, dns_answers, dns_query_count, dns_names,
       tls_sni, tls_alpn, tls_ja3, tls_ja4, tls_version, tls_cipher, http_method, http_host,
       http_path, http_user_agent, http_status, ssh_client, ssh_server, dhcp_hostname, orig_scope,
@@ -568,7 +584,7 @@ function upsertFlowChunk(tx: Sql, flows: readonly FlowUpsert[]): Promise<number>
       conn_state = excluded.conn_state, features = excluded.features,
       feature_version = excluded.feature_version,
       label = excluded.label, score = excluded.score, model_version = excluded.model_version,
-      updated_at = excluded.updated_at,
+      explanation = excluded.explanation, updated_at = excluded.updated_at,
       app_protocol = excluded.app_protocol, dns_query = excluded.dns_query,
       dns_qtype = excluded.dns_qtype, dns_rcode = excluded.dns_rcode,
       dns_answers = excluded.dns_answers, dns_query_count = excluded.dns_query_count,

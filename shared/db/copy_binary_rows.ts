@@ -146,6 +146,17 @@ export class CopyBinaryRows {
     this.#at = at;
   }
 
+  /** A `jsonb` value: format version 1, then the JSON text as UTF-8. */
+  jsonb(json: string | null): void {
+    if (json === null) return this.null();
+    const bytes = this.#encoder.encode(json);
+    this.#reserve(5 + bytes.length);
+    this.#view.setInt32(this.#at, bytes.length + 1);
+    this.#bytes[this.#at + 4] = 1;
+    this.#bytes.set(bytes, this.#at + 5);
+    this.#at += 5 + bytes.length;
+  }
+
   /** An `int2` value. */
   int2(value: number | null): void {
     if (value === null) return this.null();

@@ -23,7 +23,7 @@ export interface FlowCopy {
 }
 
 /** Fields per row: the columns of the COPY statement below, in order. */
-const FIELDS = 25 + 3 + 29;
+const FIELDS = 26 + 3 + 29;
 
 /**
  * Starts a COPY of new flows on `tx` (PostgreSQL only: PGlite's socket
@@ -36,7 +36,7 @@ export async function openFlowCopy(tx: Sql): Promise<FlowCopy> {
       flow_uid, community_id, interface, orig_ip, orig_port, resp_ip, resp_port, protocol,
       ip_proto, vlan, vlan_inner, first_seen, last_seen, orig_packets, resp_packets, orig_bytes,
       resp_bytes, state, close_reason, conn_state, features, feature_version, label, score,
-      model_version, agent, tunnel_type, tunnel_id,
+      model_version, explanation, agent, tunnel_type, tunnel_id,
       app_protocol, dns_query, dns_qtype, dns_rcode, dns_answers, dns_query_count, dns_names,
       tls_sni, tls_alpn, tls_ja3, tls_ja4, tls_version, tls_cipher, http_method, http_host,
       http_path, http_user_agent, http_status, ssh_client, ssh_server, dhcp_hostname, orig_scope,
@@ -101,6 +101,7 @@ function writeFlowRow(rows: CopyBinaryRows, flow: FlowUpsert): void {
   rows.text(flow.label);
   rows.float4(flow.score);
   rows.text(flow.model_version);
+  rows.jsonb(flow.explanation === null ? null : JSON.stringify(flow.explanation));
   rows.text(flow.agent);
   rows.text(flow.tunnel_type);
   rows.int8(flow.tunnel_id);

@@ -29,7 +29,7 @@ async function storedRows(): Promise<string[]> {
     select (flow_uid, community_id, interface, orig_ip, orig_port, resp_ip, resp_port, protocol,
       ip_proto, vlan, vlan_inner, float8send(first_seen), float8send(last_seen), orig_packets,
       resp_packets, orig_bytes, resp_bytes, state, close_reason, conn_state, features,
-      feature_version, label, float4send(score), model_version, agent, tunnel_type,
+      feature_version, label, float4send(score), model_version, explanation, agent, tunnel_type,
       tunnel_id)::text ||
       (${db.sql.unsafe(FLOW_EXTRA_COLUMNS.join(", "))})::text as row
     from traffic_data order by flow_uid`;
@@ -60,6 +60,14 @@ const anyFlow = fc.record({
   close_reason: fc.option(text),
   features: fc.option(fc.array(fc.float(), { maxLength: 8 }).map((v) => Float32Array.from(v))),
   label: fc.option(text),
+  explanation: fc.option(fc.array(
+    fc.record({
+      feature: text,
+      value: fc.option(fc.double({ noNaN: true, noDefaultInfinity: true })),
+      contribution: fc.double({ noNaN: true, noDefaultInfinity: true }),
+    }),
+    { maxLength: 5 },
+  )),
   score: fc.option(fc.float({ noNaN: true, noDefaultInfinity: true }).map((x) => x === 0 ? 0 : x)),
   app_protocol: fc.option(fc.constantFrom("tls", "quic", "http", "ssh", "dns")),
   dns_query: fc.option(text),

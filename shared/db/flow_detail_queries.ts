@@ -7,6 +7,7 @@
 import type { Sql } from "./open_database.ts";
 import type { FlowRow } from "./flow_queries.ts";
 import { decodeFeatureVector } from "./feature_vector_bytes.ts";
+import type { FeatureContribution } from "../explain/flow_explainer.ts";
 
 /** A flow with its capture context and the vector it was scored with. */
 export interface FlowDetailRow extends FlowRow {
@@ -22,6 +23,8 @@ export interface FlowDetailRow extends FlowRow {
   features: number[] | null;
   /** When the aggregator last wrote the flow, ISO 8601. */
   updated_at: string;
+  /** Top TreeSHAP contributions to the score, for an alerted flow; else null. */
+  explanation: FeatureContribution[] | null;
 }
 
 /** The flow with this id, or null. */
@@ -36,7 +39,7 @@ export async function readFlowDetail(sql: Sql, id: number): Promise<FlowDetailRo
       host(resp_ip) as resp_ip, resp_port, protocol, ip_proto, vlan, vlan_inner, first_seen,
       last_seen, last_seen - first_seen as duration, orig_packets, resp_packets, orig_bytes,
       resp_bytes, state, close_reason, conn_state, label, score, model_version, feature_version,
-      features, updated_at
+      features, updated_at, explanation
     from traffic_data where id = ${id}`;
   if (row === undefined) return null;
   return {

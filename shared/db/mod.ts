@@ -29,3 +29,4 @@ export * from "./flow_names.ts";
 export * from "./flow_app_detail.ts";
 export * from "./host_queries.ts";
 export * from "./flow_detail_queries.ts";
+export * from "./rescore_queries.ts";

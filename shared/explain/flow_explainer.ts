@@ -11,8 +11,8 @@
  * @module
  */
 
-import type { OnnxTreeEnsemble } from "./onnx_tree_ensemble.ts";
-import type { TreeCovers } from "./tree_covers.ts";
+import { type OnnxTreeEnsemble, readOnnxTreeEnsemble } from "./onnx_tree_ensemble.ts";
+import { parseTreeCovers, type TreeCovers, treeCoversPathFor } from "./tree_covers.ts";
 import { type ExplainForest, type ExplainTree, TreeShapExplainer } from "./tree_shap.ts";
 
 /** How many contributions are kept per explained flow. */
@@ -186,5 +186,53 @@ export class FlowExplainer {
   /** The `count` largest contributions for `x` (see {@linkcode topContributions}). */
   top(x: ArrayLike<number>, count: number = TOP_CONTRIBUTION_COUNT): FeatureContribution[] {
     return topContributions(this.#shap.explain(x), x, this.featureNames, count);
+  }
+}
+
+/** Options for {@linkcode loadFlowExplainer}. */
+export interface LoadFlowExplainerOptions extends FlowExplainerOptions {
+  /** The model's bytes, when the caller has read them already. @default read from `modelPath` */
+  onnxBytes?: Uint8Array;
+}
+
+/**
+ * The explainer of the model at `modelPath` (`X.onnx`), from its trees and
+ * the `X.covers.json` beside it; null when there is no covers file (a model
+ * still scores without one).
+ *
+ * @throws {FlowExplainerError} when the covers cannot be read or do not
+ * belong to the model.
+ *
+ * @example
+ * ```ts
+ * const explainer = await loadFlowExplainer("models/flow_classifier.onnx", {
+ *   featureNames: sidecar.featureNames,
+ *   onnxSha256: sidecar.onnxSha256,
+ * });
+ * ```
+ */
+export async function loadFlowExplainer(
+  modelPath: string,
+  options: LoadFlowExplainerOptions,
+): Promise<FlowExplainer | null> {
+  const coversPath = treeCoversPathFor(modelPath);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(coversPath);
+  } catch (cause) {
+    if (cause instanceof Deno.errors.NotFound) return null;
+    throw new FlowExplainerError(`Cannot read ${coversPath}: ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+  try {
+    const bytes = options.onnxBytes ?? await Deno.readFile(modelPath);
+    return FlowExplainer.fromModel(readOnnxTreeEnsemble(bytes), parseTreeCovers(text), options);
+  } catch (cause) {
+    if (cause instanceof FlowExplainerError) throw cause;
+    throw new FlowExplainerError(
+      `Cannot explain the model ${modelPath}: ${(cause as Error).message}`,
+      { cause },
+    );
   }
 }

@@ -41,6 +41,46 @@ export interface ExplainForest {
   trees: ExplainTree[];
 }
 
+/**
+ * What the walk needs of a tree beyond the tree itself: leaf values shifted
+ * by the tree's most common leaf value, and which nodes have a leaf with a
+ * non-zero shifted value below them. Adding a constant to every leaf of a
+ * tree changes no Shapley value (each v(S) moves by the same constant), so
+ * leaves at the common value contribute exactly nothing and subtrees made
+ * only of them need no walk. In a forest of mostly pure leaves that skips
+ * most of the work.
+ */
+interface PreparedTree {
+  tree: ExplainTree;
+  shifted: Float64Array;
+  live: Uint8Array;
+}
+
+function prepareTree(tree: ExplainTree): PreparedTree {
+  const n = tree.feature.length;
+  const counts = new Map<number, number>();
+  for (let i = 0; i < n; i++) {
+    if (tree.feature[i] < 0) counts.set(tree.value[i], (counts.get(tree.value[i]) ?? 0) + 1);
+  }
+  let common = 0;
+  let most = 0;
+  for (const [value, count] of counts) {
+    if (count > most) [common, most] = [value, count];
+  }
+  const shifted = new Float64Array(n);
+  const live = new Uint8Array(n);
+  // Children come after their parent, so a backward sweep sees them first.
+  for (let i = n - 1; i >= 0; i--) {
+    if (tree.feature[i] < 0) {
+      shifted[i] = tree.value[i] - common;
+      live[i] = shifted[i] !== 0 ? 1 : 0;
+    } else {
+      live[i] = live[tree.left[i]] | live[tree.right[i]];
+    }
+  }
+  return { tree, shifted, live };
+}
+
 /** Path element arrays for one tree walk, sized for the deepest tree. */
 interface PathScratch {
   feature: Int32Array;
@@ -154,6 +194,7 @@ export class TreeShapExplainer {
   readonly expectedValue: number;
   readonly #path: PathScratch;
   readonly #phi: Float64Array;
+  readonly #prepared: PreparedTree[];
 
   /** Checks the forest (see {@linkcode checkExplainForest}) and sizes the scratch buffers. */
   constructor(forest: ExplainForest) {
@@ -170,6 +211,7 @@ export class TreeShapExplainer {
       weight: new Float64Array(size),
     };
     this.#phi = new Float64Array(forest.featureCount);
+    this.#prepared = forest.trees.map(prepareTree);
   }
 
   /**
@@ -184,8 +226,8 @@ export class TreeShapExplainer {
     }
     const phi = this.#phi;
     phi.fill(0);
-    for (const tree of this.forest.trees) {
-      recurse(tree, x, phi, this.#path, 0, 0, 0, 1, 1, -1);
+    for (const prepared of this.#prepared) {
+      if (prepared.live[0]) recurse(prepared, x, phi, this.#path, 0, 0, 0, 1, 1, -1);
     }
     const out = new Float64Array(phi.length);
     const n = this.forest.trees.length;
@@ -200,7 +242,7 @@ export class TreeShapExplainer {
  * parent's path to just past it, so a child's changes never reach the parent.
  */
 function recurse(
-  tree: ExplainTree,
+  prepared: PreparedTree,
   x: ArrayLike<number>,
   phi: Float64Array,
   path: PathScratch,
@@ -211,18 +253,20 @@ function recurse(
   oneFraction: number,
   featureIndex: number,
 ): void {
+  const { tree } = prepared;
   const offset = parentOffset + depth;
-  if (depth > 0) {
-    path.feature.copyWithin(offset, parentOffset, parentOffset + depth);
-    path.zero.copyWithin(offset, parentOffset, parentOffset + depth);
-    path.one.copyWithin(offset, parentOffset, parentOffset + depth);
-    path.weight.copyWithin(offset, parentOffset, parentOffset + depth);
+  // Plain loops: paths are a few elements long, too short for copyWithin to pay.
+  for (let i = 0; i < depth; i++) {
+    path.feature[offset + i] = path.feature[parentOffset + i];
+    path.zero[offset + i] = path.zero[parentOffset + i];
+    path.one[offset + i] = path.one[parentOffset + i];
+    path.weight[offset + i] = path.weight[parentOffset + i];
   }
   extendPath(path, offset, depth, zeroFraction, oneFraction, featureIndex);
 
   const split = tree.feature[node];
   if (split < 0) {
-    const value = tree.value[node];
+    const value = prepared.shifted[node];
     for (let i = 1; i <= depth; i++) {
       const w = unwoundPathSum(path, offset, depth, i);
       phi[path.feature[offset + i]] += w * (path.one[offset + i] - path.zero[offset + i]) * value;
@@ -245,19 +289,14 @@ function recurse(
     unwindPath(path, offset, d, k);
     d -= 1;
   }
-  recurse(
-    tree,
-    x,
-    phi,
-    path,
-    hot,
-    offset,
-    d + 1,
-    tree.cover[hot] / cover * incomingZero,
-    incomingOne,
-    split,
-  );
-  recurse(tree, x, phi, path, cold, offset, d + 1, tree.cover[cold] / cover * incomingZero, 0, split);
+  if (prepared.live[hot]) {
+    const zero = tree.cover[hot] / cover * incomingZero;
+    recurse(prepared, x, phi, path, hot, offset, d + 1, zero, incomingOne, split);
+  }
+  if (prepared.live[cold]) {
+    const zero = tree.cover[cold] / cover * incomingZero;
+    recurse(prepared, x, phi, path, cold, offset, d + 1, zero, 0, split);
+  }
 }
 
 /** EXTEND: appends (feature, zero, one) at position `depth` and updates the permutation weights. */

@@ -62,11 +62,21 @@ function randomTree(next: () => number, usedFeatures: number, maxDepth: number):
 }
 
 /** E[f(x) | x_S] as path-dependent TreeSHAP defines it: unknown splits average by cover. */
-function conditional(tree: ExplainTree, x: ArrayLike<number>, known: Set<number>, node = 0): number {
+function conditional(
+  tree: ExplainTree,
+  x: ArrayLike<number>,
+  known: Set<number>,
+  node = 0,
+): number {
   const f = tree.feature[node];
   if (f < 0) return tree.value[node];
   if (known.has(f)) {
-    return conditional(tree, x, known, x[f] <= tree.threshold[node] ? tree.left[node] : tree.right[node]);
+    return conditional(
+      tree,
+      x,
+      known,
+      x[f] <= tree.threshold[node] ? tree.left[node] : tree.right[node],
+    );
   }
   const l = tree.left[node];
   const r = tree.right[node];

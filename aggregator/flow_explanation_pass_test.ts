@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import { openTestDatabase } from "@traffic-analyzer/shared/db/testing";
+import { FEATURE_NAMES, FEATURE_VERSION } from "@traffic-analyzer/shared/flow";
+import type { FeatureContribution } from "@traffic-analyzer/shared/explain";
+import { loadFlowScorer } from "./scorer/mod.ts";
+import { runAggregationPass } from "./aggregation_pass.ts";
+import { storeCapture } from "./_store_capture.ts";
+
+const DEMO = new URL("../models/captures/demo.pcap", import.meta.url).pathname;
+
+Deno.test({
+  name: "an aggregation pass stores an explanation with every flow scored at least ALERT_MIN_SCORE",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const db = await openTestDatabase();
+    const scorer = await loadFlowScorer({
+      modelPath: new URL("../models/flow_classifier.onnx", import.meta.url).pathname,
+      expectedFeatureNames: FEATURE_NAMES,
+      expectedFeatureVersion: FEATURE_VERSION,
+    });
+    try {
+      await storeCapture(db.sql, DEMO, "explain-demo");
+      const nowMs = Date.now();
+      const alertMinScore = 0.7;
+      const pass = (at: number, maxExplainedFlows?: number) =>
+        runAggregationPass({
+          sql: db.sql,
+          scorer,
+          nowMs: at,
+          // PostgreSQL takes new flows by COPY, PGlite by upsert: both write the column.
+          copyNewFlows: db.kind === "postgres",
+          alertMinScore,
+          maxExplainedFlows,
+        });
+      for (let more = true; more;) more = (await pass(nowMs)).more;
+      await pass(nowMs + 3_600_000);
+      const rows = await db.sql<
+        { score: number; explanation: FeatureContribution[] | null }[]
+      >`select score, explanation from traffic_data`;
+      const alerted = rows.filter((r) => r.score >= alertMinScore);
+      assert.ok(alerted.length > 0 && alerted.length < rows.length, `${alerted.length} alerted`);
+      for (const row of rows) {
+        if (row.score < alertMinScore) {
+          assert.equal(row.explanation, null);
+          continue;
+        }
+        assert.equal(row.explanation?.length, 5);
+        for (const c of row.explanation!) {
+          assert.ok(FEATURE_NAMES.includes(c.feature));
+          assert.equal(typeof c.contribution, "number");
+        }
+      }
+
+      // The same traffic from another agent, with room for five explanations in the pass.
+      await storeCapture(db.sql, DEMO, "explain-budget");
+      await pass(nowMs + 3_600_000, 5);
+      const [{ explained, alerts }] = await db.sql<{ explained: number; alerts: number }[]>`
+        select count(explanation)::int as explained,
+          count(*) filter (where score >= ${alertMinScore}::real)::int as alerts
+        from traffic_data where agent = 'explain-budget'`;
+      assert.ok(alerts > 5, `${alerts} alerts`);
+      assert.equal(explained, 5);
+    } finally {
+      await scorer.close();
+      await db.close();
+    }
+  },
+});
