@@ -9,7 +9,8 @@ import { storeCapture } from "./_store_capture.ts";
 const DEMO = new URL("../models/captures/demo.pcap", import.meta.url).pathname;
 
 Deno.test({
-  name: "an aggregation pass stores an explanation with every flow scored at least ALERT_MIN_SCORE",
+  name:
+    "an aggregation pass stores an explanation with every alert: an attack label scored at least ALERT_MIN_SCORE",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -36,12 +37,14 @@ Deno.test({
       for (let more = true; more;) more = (await pass(nowMs)).more;
       await pass(nowMs + 3_600_000);
       const rows = await db.sql<
-        { score: number; explanation: FeatureContribution[] | null }[]
-      >`select score, explanation from traffic_data`;
-      const alerted = rows.filter((r) => r.score >= alertMinScore);
+        { score: number; label: string; explanation: FeatureContribution[] | null }[]
+      >`select score, label, explanation from traffic_data`;
+      const isAlert = (r: { score: number; label: string }) =>
+        r.label !== "benign" && r.score >= alertMinScore;
+      const alerted = rows.filter(isAlert);
       assert.ok(alerted.length > 0 && alerted.length < rows.length, `${alerted.length} alerted`);
       for (const row of rows) {
-        if (row.score < alertMinScore) {
+        if (!isAlert(row)) {
           assert.equal(row.explanation, null);
           continue;
         }
@@ -57,7 +60,7 @@ Deno.test({
       await pass(nowMs + 3_600_000, 5);
       const [{ explained, alerts }] = await db.sql<{ explained: number; alerts: number }[]>`
         select count(explanation)::int as explained,
-          count(*) filter (where score >= ${alertMinScore}::real)::int as alerts
+          count(*) filter (where label <> 'benign' and score >= ${alertMinScore}::real)::int as alerts
         from traffic_data where agent = 'explain-budget'`;
       assert.ok(alerts > 5, `${alerts} alerts`);
       assert.equal(explained, 5);

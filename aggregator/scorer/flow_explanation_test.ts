@@ -54,17 +54,22 @@ Deno.test("TreeSHAP of the committed model adds up to the score onnxruntime give
     assert.equal(scorer.explains, true);
     const rows = vectors(400, 11);
     const scored = await scorer.score(rows, { explainMinScore: 0 });
+    const benignIndex = scorer.classes.indexOf(scorer.benignLabel);
     let high = 0;
     rows.forEach((row, i) => {
       const contributions = explainer.contributions(row);
       const sum = contributions.reduce((s, c) => s + c, explainer.expectedValue);
+      // TreeSHAP explains the raw forest score, 1 - P(benign), before calibration.
       // The runtime sums float32 votes; the explanation works in doubles.
+      const raw = Math.fround(1 - scored[i].probabilities[benignIndex]);
       assert.ok(
-        Math.abs(sum - scored[i].score) < 1e-6,
-        `row ${i}: expected value + contributions ${sum}, score ${scored[i].score}`,
+        Math.abs(sum - raw) < 1e-6,
+        `row ${i}: expected value + contributions ${sum}, raw score ${raw}`,
       );
-      assert.deepEqual(scored[i].explanation, explainer.top(row));
-      if (scored[i].score >= 0.5) high++;
+      // Only flows given an attack label are explained.
+      const attack = scored[i].label !== scorer.benignLabel;
+      assert.deepEqual(scored[i].explanation, attack ? explainer.top(row) : null, `row ${i}`);
+      if (raw >= 0.5) high++;
     });
     assert.ok(high > 20 && high < 380, `${high} of 400 rows scored >= 0.5: a weak test`);
   } finally {
@@ -72,7 +77,7 @@ Deno.test("TreeSHAP of the committed model adds up to the score onnxruntime give
   }
 });
 
-Deno.test("OnnxFlowScorer.score() explains exactly the flows scored at least explainMinScore", async () => {
+Deno.test("OnnxFlowScorer.score() explains exactly the attack-labelled flows scored at least explainMinScore", async () => {
   const scorer = await loadFlowScorer(options);
   try {
     const rows = vectors(300, 12);
@@ -82,7 +87,9 @@ Deno.test("OnnxFlowScorer.score() explains exactly the flows scored at least exp
     let explained = 0;
     scored.forEach((s, i) => {
       assert.ok(Object.is(s.score, plain[i].score));
-      if (s.score < 0.5) return assert.equal(s.explanation, null, `row ${i}`);
+      if (s.score < 0.5 || s.label === scorer.benignLabel) {
+        return assert.equal(s.explanation, null, `row ${i}`);
+      }
       explained++;
       const e = s.explanation!;
       assert.equal(e.length, 5);
