@@ -53,7 +53,7 @@ export interface FlowScorer {
 export interface FlowVerdict {
   /** Most probable class. */
   label: string;
-  /** 1 - P(benign). */
+  /** The calibrated probability of an attack (see score_calibration.ts). */
   score: number;
   /** Top TreeSHAP contributions, when asked for and the score reached the bar. */
   explanation?: FeatureContribution[] | null;

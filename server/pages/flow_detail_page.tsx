@@ -150,7 +150,7 @@ export const FlowDetailPage: FC<FlowDetailPageProps> = ({ page, view, packets, a
             <dd class={p.label !== null && p.label !== "benign" ? "attack" : ""}>
               {p.label ?? "not scored yet"}
             </dd>
-            <dt>Score (1 − P(benign))</dt>
+            <dt>Score (calibrated P(attack))</dt>
             <dd>{p.score === null ? "–" : p.score.toFixed(4)}</dd>
             <dt>Model version</dt>
             <dd>{p.model_version ?? "–"}</dd>

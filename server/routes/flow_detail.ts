@@ -125,9 +125,10 @@ export function flowDetailRoutes(options: FlowDetailRoutesOptions): Router {
       summary: "One flow: endpoints, counters, state, prediction and every feature",
       description: "`features` lists the model's input vector with each feature's name, " +
         "definition and unit (models/FEATURES.md). `prediction.class_probabilities` is null: " +
-        "the aggregator stores the label and the score (1 − P(benign)) only. " +
-        "`prediction.explanation` says why a flow raised an alert: for every flow scored at " +
-        "least ALERT_MIN_SCORE, the five features with the largest exact TreeSHAP " +
+        "the aggregator stores the label and the score (the calibrated probability of an " +
+        "attack) only. " +
+        "`prediction.explanation` says why a flow raised an alert: for every flow with an " +
+        "attack label and a score of at least ALERT_MIN_SCORE, the five features with the largest exact TreeSHAP " +
         "contributions (either sign, largest first) to the forest's raw, uncalibrated score " +
         "1 − P(benign); the model's expected score plus all contributions equals that score. " +
         "Null for other flows, for flows stored before explanations existed, and when the " +

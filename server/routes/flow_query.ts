@@ -101,7 +101,8 @@ export const FlowFilterParams = {
   )
     .transform(Number).optional().openapi({
       param: { name: "min_score", in: "query" },
-      description: "Only flows scored at least this (0–1; the score is 1 − P(benign)).",
+      description:
+        "Only flows scored at least this (0–1; the score is the calibrated probability of an attack).",
       example: "0.5",
       type: "number",
     }),

@@ -27,7 +27,9 @@ export interface FlowDnsDetail {
 export interface FlowAppDetail {
   /** The application protocol recognised by content (`dns`, `tls`, `http`, …). */
   app_protocol: string | null;
+  /** DNS: the first query and answers. */
   dns: FlowDnsDetail | null;
+  /** TLS or QUIC: the first ClientHello's server name, ALPN and fingerprints; the ServerHello's choice. */
   tls: {
     sni: string | null;
     alpn: string | null;
@@ -36,6 +38,7 @@ export interface FlowAppDetail {
     version: number | null;
     cipher: number | null;
   } | null;
+  /** HTTP/1.x: the first request and its response status. */
   http: {
     method: string | null;
     host: string | null;
@@ -43,7 +46,9 @@ export interface FlowAppDetail {
     user_agent: string | null;
     status: number | null;
   } | null;
+  /** SSH: both ends' version strings. */
   ssh: { client: string | null; server: string | null } | null;
+  /** DHCP: the client's host name. */
   dhcp: { hostname: string | null } | null;
 }
 

@@ -20,7 +20,7 @@ export interface IncidentFlowInput {
   uid: string;
   /** Predicted class. */
   label: string;
-  /** 1 − P(benign). */
+  /** The flow's score: the calibrated probability of an attack. */
   score: number;
   /** The originator's address, or null when the flow has none. */
   origIp: string | null;

@@ -30,7 +30,7 @@ export interface IncidentRow {
   first_seen: number;
   /** Packet time of its last flow activity, epoch seconds. */
   last_seen: number;
-  /** The highest score of its flows, 1 − P(benign). */
+  /** The highest score of its flows (calibrated probability of an attack). */
   max_score: number;
   /** The ALERT_MIN_SCORE it was built with. */
   min_score: number;
