@@ -82,7 +82,7 @@ Deno.test({
         await sensor.agent(["--read", capture.path], { serverUrl: server.ingestUrl }).exits(
           READ_DONE,
         );
-        await sensor.drain(server.ingestUrl);
+        await sensor.drain(server.ingestUrl, server);
         await server.kill();
       }
       let cases = 0;

@@ -145,8 +145,11 @@ export interface Sensor {
   dataDir: string;
   /** Starts `deno task agent` with `args`, delivering to `serverUrl`. */
   agent(args: string[], options: { serverUrl: string; env?: Record<string, string> }): Program;
-  /** Runs `deno task replay` until nothing is left stored. */
-  drain(serverUrl: string): Promise<void>;
+  /**
+   * Runs `deno task replay` until nothing is left stored; on a timeout the
+   * error carries `server`'s output, when given, to show why it refused.
+   */
+  drain(serverUrl: string, server?: Program): Promise<void>;
   /** The persisted counters (`deno task agent --status --json`). */
   counters(): Promise<Record<string, number>>;
 }
@@ -284,15 +287,20 @@ export class FaultWorld {
           RETRY_DELAY: "200ms",
           ...options.env,
         }),
-      drain: (serverUrl) =>
-        waitFor(`agent ${agentId}'s outbox to drain`, async () => {
-          const replay = spawn("replay", "agent/replay_main.ts", [], {
-            SERVER_URL: serverUrl,
-            AGENT_TOKEN: TOKEN,
-            AGENT_ID: agentId,
-          });
-          return (await replay.status).code === 0;
-        }),
+      drain: (serverUrl, server) =>
+        waitFor(
+          `agent ${agentId}'s outbox to drain`,
+          async () => {
+            const replay = spawn("replay", "agent/replay_main.ts", [], {
+              SERVER_URL: serverUrl,
+              AGENT_TOKEN: TOKEN,
+              AGENT_ID: agentId,
+            });
+            return (await replay.status).code === 0;
+          },
+          120_000,
+          server,
+        ),
       async counters() {
         const status = spawn("status", "agent/main.ts", ["--status", "--json"], {
           LOG_LEVEL: "error",

@@ -105,7 +105,7 @@ Deno.test({
         await allCaptured(sql, sent);
         await agent.kill("SIGTERM");
         assert.equal((await agent.status).code, 0, await agent.output());
-        await sensor.drain(server.ingestUrl);
+        await sensor.drain(server.ingestUrl, server);
         const counters = await sensor.counters();
         const counts = await echoCounts(sql);
         assert.equal(counts.rows, counts.distinct, "no packet stored twice");
@@ -135,7 +135,7 @@ Deno.test({
         await allCaptured(sql, sent);
         await agent.kill("SIGTERM");
         assert.equal((await agent.status).code, 0, await agent.output());
-        await sensor.drain(server.ingestUrl);
+        await sensor.drain(server.ingestUrl, server);
         const counters = await sensor.counters();
         const counts = await echoCounts(sql);
         assert.equal(counts.rows, counts.distinct, "no packet stored twice");

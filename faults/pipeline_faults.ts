@@ -53,7 +53,7 @@ async function deliver(
     env: inOrder ? { MAX_IN_FLIGHT: "1" } : {},
   });
   await agent.exits(READ_DONE);
-  await sensor.drain(server.ingestUrl);
+  await sensor.drain(server.ingestUrl, server);
 }
 
 Deno.test({
@@ -102,7 +102,7 @@ Deno.test({
         await waitFor("10 s of outage", () => Date.now() - downAt >= 10_000, 20_000);
         server = await world.server({ url, port: server.port });
         await agent.exits(READ_DONE);
-        await sensor.drain(server.ingestUrl);
+        await sensor.drain(server.ingestUrl, server);
         await assertExactlyOnce(sql, onlyA);
         await server.kill();
       });
@@ -132,7 +132,7 @@ Deno.test({
         }
         server = await world.server({ url, port: server.port });
         await agent.exits(READ_DONE);
-        await sensor.drain(server.ingestUrl);
+        await sensor.drain(server.ingestUrl, server);
         await assertExactlyOnce(sql, onlyA);
         await server.kill();
       });
@@ -150,7 +150,7 @@ Deno.test({
         await lock.release();
         const again = sensor.agent(args, { serverUrl: server.ingestUrl });
         await again.exits(READ_DONE);
-        await sensor.drain(server.ingestUrl);
+        await sensor.drain(server.ingestUrl, server);
         await assertExactlyOnce(sql, onlyA);
         await server.kill();
       });
@@ -163,7 +163,7 @@ Deno.test({
         await midStream(sql, agent);
         await world.pg.restart();
         await agent.exits(READ_DONE);
-        await sensor.drain(server.ingestUrl);
+        await sensor.drain(server.ingestUrl, server);
         // Now during a pass: hold the flows table so the pass waits mid-way.
         const released = Promise.withResolvers<void>();
         const holder = world.client(url).then((client) =>
@@ -199,7 +199,7 @@ Deno.test({
           sensors[1].agent(["--read", b.path], { serverUrl: servers[1].ingestUrl }),
         ];
         for (const agent of agents) await agent.exits(READ_DONE);
-        await sensors[0].drain(servers[0].ingestUrl);
+        await sensors[0].drain(servers[0].ingestUrl, servers[0]);
         await sensors[1].drain(servers[1].ingestUrl);
         await assertExactlyOnce(sql, both);
         for (const aggregator of aggregators) {
