@@ -7,8 +7,11 @@
  */
 
 import { CONFIG_SPECS } from "@traffic-analyzer/shared/config";
+import { HeaderAppExtractor } from "@traffic-analyzer/shared/app_layer";
 import {
+  decodeHeaders,
   decodePacket,
+  PacketHeaders,
   type PacketRecord,
   type PayloadCapture,
 } from "@traffic-analyzer/shared/packet";
@@ -28,6 +31,14 @@ export interface CaptureRecordsOptions {
    * @default {the agent's PAYLOAD_CAPTURE default in shared/config.ts: what the live system stores}
    */
   payloadCapture?: PayloadCapture;
+  /**
+   * Extract application-layer metadata as the agent does with
+   * `APP_METADATA=on` (DNS, TLS, QUIC, HTTP, SSH, DHCP fields on the
+   * records). Off by default: the model's features do not read them, and
+   * extraction costs time; a feature study turns it on.
+   * @default {false}
+   */
+  appMetadata?: boolean;
 }
 
 /** The agent's default for `payloadCapture`, read from the one place it is defined. */
@@ -57,15 +68,32 @@ export async function* captureRecords(
     );
   }
   const payloadCapture = options.payloadCapture ?? livePayloadCapture();
+  // As in agent/pipeline.ts: the extractor reads the frame before
+  // payloadCapture cuts it, and its state (split ClientHellos) lives for the file.
+  const extractor = options.appMetadata ? new HeaderAppExtractor() : null;
+  const headers = new PacketHeaders();
   for await (const batch of readCaptureBatches(source)) {
-    yield batch.map((frame) =>
-      decodePacket(frame.data, {
+    const records: PacketRecord[] = [];
+    for (const frame of batch) {
+      const record = decodePacket(frame.data, {
         linkType: frame.linkType,
         timestampSec: frame.timestampSec,
         wireLength: frame.wireLength,
         interfaceName: frame.interfaceName ?? interfaceName,
         payloadCapture,
-      })
-    );
+      });
+      if (extractor !== null) {
+        decodeHeaders(
+          frame.data,
+          { linkType: frame.linkType, wireLength: frame.wireLength },
+          headers,
+        );
+        const found = extractor.extract(frame.data, headers);
+        const app = found instanceof Promise ? await found : found;
+        if (app !== null) Object.assign(record, app);
+      }
+      records.push(record);
+    }
+    yield records;
   }
 }

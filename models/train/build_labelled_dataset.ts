@@ -10,7 +10,7 @@
  */
 
 import { join } from "node:path";
-import { flowFeatureVector } from "@traffic-analyzer/shared/flow";
+import { flowFeatureVector, type FlowRecord } from "@traffic-analyzer/shared/flow";
 import { AmbiguousLabelError, lookupLabel } from "../lab/label_lookup.ts";
 import { TRAFFIC_CLASSES, type TrafficClass } from "../lab/run_settings.ts";
 import { flowsFromCapture } from "./flows_from_capture.ts";
@@ -24,6 +24,14 @@ export interface BuildLabelledDatasetOptions {
    * @default {every `run_*.json` in the folder}
    */
   runIds?: readonly string[];
+  /** Extract application-layer metadata from the packets (see `CaptureRecordsOptions.appMetadata`). @default {false} */
+  appMetadata?: boolean;
+  /**
+   * Turns a final flow into its row. A feature study appends candidate
+   * features after the model's own.
+   * @default {`flowFeatureVector(flow, flow.context)`}
+   */
+  featureVector?: (flow: FlowRecord) => Float32Array;
 }
 
 /** What identifies one row of the dataset, for reports and hand checks. */
@@ -162,12 +170,16 @@ export async function buildLabelledDataset(
       }`,
     );
   }
+  const featureVector = options.featureVector ??
+    ((flow: FlowRecord) => flowFeatureVector(flow, flow.context));
   const data: LabelledDataset = { X: [], y: [], groups: [], flows: [], runs: [] };
   for (const runId of runIds) {
     let manifest, capture;
     try {
       manifest = await readLabManifest(join(capturesDir, `${runId}.json`));
-      capture = await flowsFromCapture(join(capturesDir, manifest.pcap));
+      capture = await flowsFromCapture(join(capturesDir, manifest.pcap), {
+        appMetadata: options.appMetadata,
+      });
     } catch (e) {
       throw new DatasetError(`Cannot read run ${runId}: ${(e as Error).message}`, {
         runId,
@@ -215,7 +227,7 @@ export async function buildLabelledDataset(
       }
       summary.labelled++;
       summary.perClass[match.label]++;
-      data.X.push(flowFeatureVector(flow, flow.context));
+      data.X.push(featureVector(flow));
       data.y.push(match.label);
       data.groups.push(runId);
       data.flows.push({

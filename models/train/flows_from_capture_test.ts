@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { flowFeatureVector, type FlowRecord, FlowTable } from "@traffic-analyzer/shared/flow";
+import { join } from "node:path";
+import { findTeamKit } from "@traffic-analyzer/shared/testing";
 import { captureRecords } from "./_capture_records.ts";
 import { flowsFromCapture } from "./flows_from_capture.ts";
 
@@ -53,4 +55,21 @@ Deno.test("flowsFromCapture() reads the same flows from bytes as from the file",
 
 Deno.test("flowsFromCapture() refuses an empty interface name", async () => {
   await assert.rejects(() => flowsFromCapture(DEMO, { interfaceName: "" }), /'interfaceName'/);
+});
+
+const KIT = findTeamKit();
+
+Deno.test({
+  name: "flowsFromCapture() folds application metadata only when asked, as the agent does",
+  ignore: KIT === null,
+}, async () => {
+  // The kit's HTTP inside PPPoE: requests with a Host header.
+  const capture = join(KIT!, "pcaps", "e_pppoe_http.pcap");
+  const plain = await flowsFromCapture(capture);
+  assert.ok(plain.flows.every((f) => (f.app ?? null) === null));
+  const withApp = await flowsFromCapture(capture, { appMetadata: true });
+  assert.deepEqual(withApp.flows.map((f) => f.uid), plain.flows.map((f) => f.uid));
+  const http = withApp.flows.filter((f) => f.app?.app_protocol === "http");
+  assert.ok(http.length > 0, "no HTTP flow found");
+  assert.ok(http.some((f) => typeof f.app?.http_host === "string" && f.app.http_host.length > 0));
 });

@@ -16,7 +16,7 @@
  * @module
  */
 
-import { flowFeatureVector } from "@traffic-analyzer/shared/flow";
+import { flowFeatureVector, type FlowRecord } from "@traffic-analyzer/shared/flow";
 import { readTeamKitCaptures, type TeamKitCapture } from "@traffic-analyzer/shared/testing";
 import { flowsFromCapture } from "./flows_from_capture.ts";
 
@@ -87,6 +87,13 @@ export function kitCaptureUse(label: KitCaptureLabel): KitCaptureUse {
 export interface BuildKitDatasetOptions {
   /** Receives progress lines. @default {no output} */
   log?: (line: string) => void;
+  /** Extract application-layer metadata from the packets (see `CaptureRecordsOptions.appMetadata`). @default {false} */
+  appMetadata?: boolean;
+  /**
+   * Turns a final flow into its row (a feature study appends candidates).
+   * @default {`flowFeatureVector(flow, flow.context)`}
+   */
+  featureVector?: (flow: FlowRecord) => Float32Array;
 }
 
 /**
@@ -121,6 +128,8 @@ export async function buildKitDataset(
       victimIps: [...r.notes.matchAll(/victim\s+(\d{1,3}(?:\.\d{1,3}){3})/gi)].map((m) => m[1]),
     }))
     .sort((a, b) => (a.file < b.file ? -1 : 1));
+  const featureVector = options.featureVector ??
+    ((flow: FlowRecord) => flowFeatureVector(flow, flow.context));
   const out: KitCapture[] = [];
   for (const label of labels) {
     const use = kitCaptureUse(label);
@@ -137,7 +146,7 @@ export async function buildKitDataset(
     if (use === "excluded") continue;
     let built;
     try {
-      built = await flowsFromCapture(label.path);
+      built = await flowsFromCapture(label.path, { appMetadata: options.appMetadata });
     } catch (e) {
       throw new KitDatasetError(`Cannot read kit capture ${label.file}: ${(e as Error).message}`, {
         cause: e,
@@ -149,7 +158,7 @@ export async function buildKitDataset(
     );
     const marked = new Set(label.attackerIps.length > 0 ? label.attackerIps : label.victimIps);
     for (const flow of flows) {
-      const x = flowFeatureVector(flow, flow.context);
+      const x = featureVector(flow);
       if (use === "benign") {
         capture.benign.push(x);
         continue;

@@ -435,6 +435,47 @@ Most important features (mean decrease in impurity):
 
 ${importanceTable(sidecar, 12)}
 
+## Application-layer features: studied, not added
+
+The agent extracts application-layer fields (DNS, TLS, QUIC, HTTP, SSH, DHCP; README "Application-layer metadata"), and issue 14 allowed them into the model only if they improve the held-out score. \`models/train/app_feature_study.ts\` trains with this card's procedure twice, on the same captures, kit, folds and seed, with the lab and kit flows decoded with extraction on: once on the model's own features and once with 12 general candidates appended (the recognised protocol, one of 7; a DNS error; DNS queries in the flow; a TLS server name; an HTTP 4xx/5xx; both SSH banners seen). Names, fingerprints and software strings were left out on purpose: they would teach the model the lab's tools, not attacks. Measured on 2 December 2026 (11,008 of the 106,517 rows had some application field):
+
+${
+    table(
+      [
+        "variant",
+        "lab macro-F1",
+        "threshold",
+        "kit attack flows flagged",
+        "right class",
+        "kit benign alerting",
+        "worst benign capture",
+      ],
+      [
+        [
+          "model features only",
+          "0.9882",
+          "0.92",
+          "98.63 %",
+          "98.49 %",
+          "0.12 %",
+          "b_web_1kxun_http_tls.pcap 0.51 %",
+        ],
+        [
+          "+ 12 application features",
+          "0.9797",
+          "0.98",
+          "98.45 %",
+          "98.39 %",
+          "0.12 %",
+          "b_mixed_lan_15min.pcap 1.72 %",
+        ],
+      ],
+      ["left", "right", "right", "right", "right", "right", "left"],
+    )
+  }
+
+Every figure but the kit's benign total is worse with them: the forest splits on which protocol the lab's benign clients happened to speak, the decision threshold has to rise to keep false alarms under 1 %, and a benign capture of the kit goes over 1 %. The attacks the model has classes for (scans, floods, brute force, slow DoS) show in sizes, timings and context, not in the names. So the model does not read them; the flow pages and \`/api/alltraffic\` filters show them to the analyst instead. Rerun the study (\`deno run -A models/train/app_feature_study.ts\`) when the classes or the lab change.
+
 ## Reproduce
 
 \`\`\`sh

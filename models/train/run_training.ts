@@ -234,27 +234,37 @@ export function trainingRowsOf(datasets: TrainingDatasets): TrainingRows {
   return rows;
 }
 
-/**
- * Trains the flow classifier from the lab captures and the kit and writes
- * `outPath` (ONNX), its `.json` sidecar and the model card.
- *
- * @example
- * ```ts
- * const { card } = await runTraining({ seed: 1, log: console.log });
- * card.kitAttackTotal.flagged / card.kitAttackTotal.attackFlows;
- * ```
- */
-export async function runTraining(options: RunTrainingOptions = {}): Promise<TrainingRunResult> {
-  const outPath = options.outPath ?? DEFAULT_MODEL_PATH;
-  const cardPath = options.cardPath ?? join(dirname(outPath), MODEL_CARD_NAME);
-  const log = options.log ?? (() => {});
-  if (!outPath.endsWith(".onnx")) {
-    throw new RangeError(
-      `Cannot train as 'outPath' must end in .onnx: current value is ${outPath}`,
-    );
-  }
+/** What {@linkcode trainAndEvaluate} measured, before anything is written. */
+export interface TrainingEvaluation {
+  /** The training rows (lab flows and kit benign flows). */
+  rows: TrainingRows;
+  /** The procedure's results. */
+  training: FlowClassifierTraining;
+  /** The card's inputs, without the written model's size and sidecar. */
+  card: ModelCardInput;
+}
 
-  const datasets = await buildTrainingDatasets(options);
+/** Options for {@linkcode trainAndEvaluate}. */
+export interface TrainAndEvaluateOptions {
+  /** Seeds the folds and every forest. @default {1} */
+  seed?: number;
+  /** Model file name the card names. @default {"flow_classifier.onnx"} */
+  modelFile?: string;
+  /** Receives progress lines. @default {no output} */
+  log?: (line: string) => void;
+}
+
+/**
+ * Runs the training procedure on already built datasets and evaluates every
+ * source out of fold, writing nothing: what `deno task train` and feature
+ * studies (`app_feature_study.ts`) share. The datasets' vectors may be wider
+ * than `FEATURE_NAMES` (a study appends candidate features after them).
+ */
+export async function trainAndEvaluate(
+  datasets: TrainingDatasets,
+  options: TrainAndEvaluateOptions = {},
+): Promise<TrainingEvaluation> {
+  const log = options.log ?? (() => {});
   const { lab, kit } = datasets;
   const rows = trainingRowsOf(datasets);
   const validation = kit.filter((c) => c.attack.length > 0).map((c) => ({
@@ -363,10 +373,41 @@ export async function runTraining(options: RunTrainingOptions = {}): Promise<Tra
     kit,
     targetFalseAlarmRate: TARGET_FALSE_ALARM_RATE,
     toolVersions: datasets.toolVersions,
-    modelFile: outPath.split("/").at(-1)!,
+    modelFile: options.modelFile ?? "flow_classifier.onnx",
     onnxBytes: 0,
     sidecar: null,
   };
+  return { rows, training, card: input };
+}
+
+/**
+ * Trains the flow classifier from the lab captures and the kit and writes
+ * `outPath` (ONNX), its `.json` sidecar and the model card.
+ *
+ * @example
+ * ```ts
+ * const { card } = await runTraining({ seed: 1, log: console.log });
+ * card.kitAttackTotal.flagged / card.kitAttackTotal.attackFlows;
+ * ```
+ */
+export async function runTraining(options: RunTrainingOptions = {}): Promise<TrainingRunResult> {
+  const outPath = options.outPath ?? DEFAULT_MODEL_PATH;
+  const cardPath = options.cardPath ?? join(dirname(outPath), MODEL_CARD_NAME);
+  const log = options.log ?? (() => {});
+  if (!outPath.endsWith(".onnx")) {
+    throw new RangeError(
+      `Cannot train as 'outPath' must end in .onnx: current value is ${outPath}`,
+    );
+  }
+
+  const datasets = await buildTrainingDatasets(options);
+  const { rows, training, card: input } = await trainAndEvaluate(datasets, {
+    seed: options.seed,
+    modelFile: outPath.split("/").at(-1)!,
+    log,
+  });
+  const { forest } = training.shipped;
+  const { calibration } = training;
   const sidecar = await saveFlowModel(outPath, forest, {
     featureNames: FEATURE_NAMES,
     featureVersion: FEATURE_VERSION,

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { DirectionMap } from "./_direction_map.ts";
 import type { AppMetadata } from "./app_metadata.ts";
 import { recogniseAppProtocol, type RecogniseHint } from "./app_protocol.ts";
 import { parseDhcpMessage } from "./dhcp_message.ts";
@@ -78,7 +79,7 @@ type DirectionState = TcpAppStream | QuicInitialReader | typeof DONE;
  */
 export class AppLayerExtractor {
   readonly #maxDirections: number;
-  readonly #directions = new Map<string, DirectionState>();
+  readonly #directions = new DirectionMap<DirectionState>();
 
   /** Checks the options; throws `RangeError` naming a bad one. */
   constructor(options: AppLayerExtractorOptions = {}) {
@@ -169,8 +170,7 @@ export class AppLayerExtractor {
 
   #remember(key: string, state: DirectionState): void {
     if (this.#directions.size >= this.#maxDirections) {
-      // Maps iterate in insertion order: the first key is the oldest.
-      this.#directions.delete(this.#directions.keys().next().value!);
+      this.#directions.delete(this.#directions.oldestKey()!);
     }
     this.#directions.set(key, state);
   }

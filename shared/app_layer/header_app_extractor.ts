@@ -10,8 +10,8 @@
  * @module
  */
 
-import { formatIpv4, formatIpv6 } from "../packet/address_format.ts";
 import type { PacketHeaders } from "../packet/packet_headers.ts";
+import { TUNNEL_TYPES } from "../packet/packet_record.ts";
 import { AppLayerExtractor, type AppLayerExtractorOptions } from "./app_layer_extractor.ts";
 import type { AppMetadata } from "./app_metadata.ts";
 import { type AppRecordFields, appRecordFields } from "./app_record_fields.ts";
@@ -35,6 +35,8 @@ const SYN = 0x02;
  */
 export class HeaderAppExtractor {
   readonly #extractor: AppLayerExtractor;
+  /** Scratch for the direction key's UTF-16 units (the longest: tunnel, VLANs, IPv6). */
+  readonly #units: number[] = [];
   readonly #packet = {
     transport: "tcp" as "tcp" | "udp",
     directionKey: "",
@@ -75,17 +77,9 @@ export class HeaderAppExtractor {
     if (h.payloadLength === 0 && !syn) return null;
     const start = h.headerEnd;
     const end = Math.max(start, Math.min(h.captureEnd, frame.length, start + h.payloadLength));
-    const v6 = h.addressFamily === 6;
-    const src = v6 ? formatIpv6(frame, h.srcAddrOffset) : formatIpv4(frame, h.srcAddrOffset);
-    const dst = v6 ? formatIpv6(frame, h.dstAddrOffset) : formatIpv4(frame, h.dstAddrOffset);
     const packet = this.#packet;
     packet.transport = proto === TCP ? "tcp" : "udp";
-    // Tunnel and VLAN first: two tenants' overlapping addresses are two
-    // flows. Most packets have neither, and a shorter key hashes faster.
-    const tuple = `${src}|${h.srcPort}|${dst}|${h.dstPort}|${proto}`;
-    packet.directionKey = h.tunnelDepth === 0 && h.vlanId < 0
-      ? tuple
-      : `${h.tunnelType ?? ""}${h.tunnelId}.${h.vlanId}.${h.vlanInnerId}|${tuple}`;
+    packet.directionKey = directionKey(frame, h, this.#units);
     packet.srcPort = h.srcPort;
     packet.dstPort = h.dstPort;
     packet.tcpSeq = h.tcpSeq < 0 ? 0 : h.tcpSeq;
@@ -96,6 +90,50 @@ export class HeaderAppExtractor {
     if (found instanceof Promise) return found.then(toFields);
     return toFields(found);
   }
+}
+
+const TUNNEL_CODES: ReadonlyMap<string, number> = new Map(TUNNEL_TYPES.map((t, i) => [t, i + 1]));
+
+/**
+ * The direction's key: its 5-tuple (and tunnel and VLANs) as raw 16-bit
+ * units, not formatted text. Every SYN and every packet with payload pays
+ * for this key and its map lookup, so it is made flat and short (7 units for
+ * plain IPv4) rather than from formatted addresses joined into a long rope
+ * that the map must flatten and hash. It never leaves the extractor.
+ */
+function directionKey(frame: Uint8Array, h: PacketHeaders, units: number[]): string {
+  const s = h.srcAddrOffset;
+  const d = h.dstAddrOffset;
+  if (h.addressFamily !== 6 && h.tunnelDepth === 0 && h.vlanId < 0) {
+    return String.fromCharCode(
+      h.ipProto,
+      (frame[s] << 8) | frame[s + 1],
+      (frame[s + 2] << 8) | frame[s + 3],
+      h.srcPort,
+      (frame[d] << 8) | frame[d + 1],
+      (frame[d + 2] << 8) | frame[d + 3],
+      h.dstPort,
+    );
+  }
+  units.length = 0;
+  // Tunnel and VLAN first: two tenants' overlapping addresses are two flows.
+  if (h.tunnelDepth !== 0 || h.vlanId >= 0) {
+    const id = h.tunnelId < 0 ? 0 : h.tunnelId + 1;
+    units.push(
+      0x8000 | (h.tunnelType === null ? 0 : TUNNEL_CODES.get(h.tunnelType) ?? 0xff),
+      Math.floor(id / 65536),
+      id % 65536,
+      h.vlanId + 1,
+      h.vlanInnerId + 1,
+    );
+  }
+  const bytes = h.addressFamily === 6 ? 16 : 4;
+  units.push(h.ipProto | (bytes << 8));
+  for (let i = 0; i < bytes; i += 2) units.push((frame[s + i] << 8) | frame[s + i + 1]);
+  units.push(h.srcPort);
+  for (let i = 0; i < bytes; i += 2) units.push((frame[d + i] << 8) | frame[d + i + 1]);
+  units.push(h.dstPort);
+  return String.fromCharCode.apply(null, units);
 }
 
 function toFields(metadata: AppMetadata | null): AppRecordFields | null {

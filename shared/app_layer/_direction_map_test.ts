@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { propertyRuns } from "../testing/property_runs.ts";
+import { DirectionMap } from "./_direction_map.ts";
+
+Deno.test("DirectionMap gives what a Map gives for any mix of set, delete and get", () => {
+  // Few distinct short keys, so the same key comes back, and many sets and deletes.
+  const key = fc.string({ maxLength: 3, unit: fc.constantFrom("a", "b", "\u0100", "\uffff", "1") });
+  const op = fc.oneof(
+    fc.tuple(fc.constant("set" as const), key, fc.integer()),
+    fc.tuple(fc.constant("delete" as const), key, fc.constant(0)),
+    fc.tuple(fc.constant("get" as const), key, fc.constant(0)),
+  );
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
+      const ours = new DirectionMap<number>();
+      const reference = new Map<string, number>();
+      for (const [kind, k, v] of ops) {
+        if (kind === "set") {
+          ours.set(k, v);
+          reference.set(k, v);
+        } else if (kind === "delete") {
+          assert.equal(ours.delete(k), reference.delete(k));
+        } else {
+          assert.equal(ours.get(k), reference.get(k));
+        }
+        assert.equal(ours.size, reference.size);
+      }
+      for (const k of reference.keys()) assert.equal(ours.get(k), reference.get(k));
+      const oldest = ours.oldestKey();
+      assert.equal(oldest === undefined, reference.size === 0);
+      if (oldest !== undefined) assert.ok(reference.has(oldest));
+    }),
+    propertyRuns(200),
+  );
+});
+
+Deno.test("DirectionMap.oldestKey() follows insertion order, as bounding the extractor needs", () => {
+  const map = new DirectionMap<number>();
+  for (let i = 0; i < 1000; i++) map.set(`k${i}`, i);
+  assert.equal(map.oldestKey(), "k0");
+  map.delete("k0");
+  assert.equal(map.oldestKey(), "k1");
+  map.set("k1", 5); // updating keeps the key's place
+  assert.equal(map.oldestKey(), "k1");
+});
+
+Deno.test("DirectionMap keeps keys apart that share a hash", () => {
+  // 2^17 keys over 2^30 hashes: several pairs share one (the birthday bound),
+  // so chains of two are made, read and cut here.
+  const map = new DirectionMap<number>();
+  const count = 1 << 17;
+  for (let i = 0; i < count; i++) map.set(String.fromCharCode(6, i >>> 16, i & 0xffff, 7), i);
+  assert.equal(map.size, count);
+  for (let i = 0; i < count; i += 2) {
+    assert.ok(map.delete(String.fromCharCode(6, i >>> 16, i & 0xffff, 7)));
+  }
+  assert.equal(map.size, count / 2);
+  for (let i = 0; i < count; i++) {
+    assert.equal(
+      map.get(String.fromCharCode(6, i >>> 16, i & 0xffff, 7)),
+      i % 2 === 0 ? undefined : i,
+    );
+  }
+});
