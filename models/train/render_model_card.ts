@@ -8,7 +8,12 @@
  * @module
  */
 
-import { FEATURE_NAMES, FEATURE_VERSION } from "@traffic-analyzer/shared/flow";
+import {
+  FEATURE_NAMES,
+  FEATURE_VERSION,
+  FLOOD_MIN_PACKETS,
+  FLOOD_MIN_PACKETS_PER_SEC,
+} from "@traffic-analyzer/shared/flow";
 import type { ClassificationReport, FlowModelSidecar } from "../ml/mod.ts";
 import type { LabelledDataset, RunSummary } from "./build_labelled_dataset.ts";
 import {
@@ -321,7 +326,7 @@ ${attackSettingsTable(data)}
 
 </details>
 
-**Lone flows.** ${input.loneAttackFlows} lab attack flows are alone in their context: their originator started no other flow, and their responder host saw no other originator, in the 60 s before them (a scan's first probe, a flood's first packet). Nothing in such a flow's vector can tell it from one ordinary connection, refused or not, so training takes them as benign, and \`flowVerdict\` labels every lone flow benign whatever its score (the score is kept, so a user still sees it); the evaluation still counts them as attack flows, and as misses. This is what keeps one refused connection from alerting (\`aggregator/scorer/refused_connection_test.ts\`).
+**Lone flows.** ${input.loneAttackFlows} lab attack flows are alone in their context: their originator started no other flow, and their responder host saw no other originator, in the 60 s before them (a scan's first probe, a flood's first packet). Nothing in such a flow's vector can tell it from one ordinary connection, refused or not, so training takes them as benign, and \`flowVerdict\` labels every lone flow benign whatever its score (the score is kept, so a user still sees it), unless the flow is a flood by its own evidence (\`isFloodByItself\`: at least ${FLOOD_MIN_PACKETS} packets from its originator at ${FLOOD_MIN_PACKETS_PER_SEC} or more a second, with no payload coming back, or ICMP): a flood from one fixed port to one port is one flow, alone in its context, and such flows are never trained on as benign; the evaluation still counts them as attack flows, and as misses. This is what keeps one refused connection from alerting (\`aggregator/scorer/refused_connection_test.ts\`).
 
 **Kit.** The team kit's public captures (\`../shared/pcaps\`, described by its \`labels.tsv\`) add real benign traffic: ${kitBenignRows} benign flows from ${rows.kitSources.size} captures. Benign captures count whole; encapsulation samples count as benign unless their notes call them malware-related (left out: ${
     list(excluded) || "none"
