@@ -323,6 +323,8 @@ async function main(args: string[]): Promise<number> {
           "KbdInteractiveAuthentication no",
           "UsePAM no",
           "StrictModes no",
+          // scp speaks SFTP since OpenSSH 9.
+          "Subsystem sftp internal-sftp",
           "LogLevel ERROR",
           "",
         ].join("\n"),
