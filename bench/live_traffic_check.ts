@@ -16,7 +16,8 @@
  * aggregator would. It prints flows, alerting flows (label not benign and
  * score at least ALERT_MIN_SCORE) in all and by label and interface, the
  * incidents opened, the alerting flows themselves, and one
- * `LIVE_CHECK {...}` JSON line. Exits 1 when more than `--max-alert-pct`
+ * `LIVE_CHECK {...}` JSON line; `--record PATH` also writes it there (the
+ * model card reports `models/live_check.json`). Exits 1 when more than `--max-alert-pct`
  * (1 %) of flows alert or any incident opened.
  *
  * Not a test (it runs ten minutes); needs root, `ip`, libpcap. A traffic kind
@@ -41,6 +42,7 @@ import {
   startServer,
 } from "./bench_programs.ts";
 import { createPrng } from "../models/prng.ts";
+import type { LiveCheckRecord } from "../models/train/live_check_record.ts";
 
 const DEFAULT_ALERT_MIN_SCORE = Number(
   CONFIG_SPECS.find((s) => s.key === "alertMinScore")!.default,
@@ -177,6 +179,7 @@ async function main(args: string[]): Promise<number> {
       seed: { type: "string", default: "11" },
       "max-alert-pct": { type: "string", default: "1" },
       "keep-dir": { type: "boolean", default: false },
+      record: { type: "string" },
     },
   });
   const seconds = Number(values.seconds);
@@ -186,6 +189,8 @@ async function main(args: string[]): Promise<number> {
     return 0;
   }
   const minScore = DEFAULT_ALERT_MIN_SCORE;
+  const loadAverage = async () => Number((await Deno.readTextFile("/proc/loadavg")).split(" ")[0]);
+  const loadAtStart = await loadAverage();
   const tmp = await privateTmpDir();
   const dir = `${tmp}/run`;
   await Deno.mkdir(dir, { recursive: true });
@@ -516,11 +521,13 @@ async function main(args: string[]): Promise<number> {
       await waitAggregated(db.sql, 180_000);
       await server.kill("SIGTERM");
       // An hour later every flow has ended, as the running aggregator would see it.
+      const loadAtEnd = await loadAverage();
       const scorer = await loadFlowScorer({
         modelPath: new URL("../models/flow_classifier.onnx", import.meta.url).pathname,
         expectedFeatureNames: FEATURE_NAMES,
         expectedFeatureVersion: FEATURE_VERSION,
       });
+      const modelVersion = scorer.modelVersion;
       try {
         const nowMs = Date.now() + 3_600_000;
         for (let more = true; more;) {
@@ -555,17 +562,21 @@ async function main(args: string[]): Promise<number> {
       console.log("by interface (flows, alerting):", JSON.stringify(summary.byInterface));
       console.log(`incidents opened: ${incidents.length}`, JSON.stringify(incidents));
       for (const a of alerts) console.log("  alert", JSON.stringify(a));
-      console.log(
-        "LIVE_CHECK " +
-          JSON.stringify({
-            seconds,
-            ...summary,
-            alertingPct: pct,
-            incidents: incidents.length,
-            traffic: counts,
-            missing,
-          }),
-      );
+      const record: LiveCheckRecord = {
+        date: new Date().toISOString(),
+        seconds,
+        modelVersion,
+        alertMinScore: minScore,
+        loadAverage: [loadAtStart, loadAtEnd],
+        ...summary,
+        incidents: incidents.length,
+        traffic: counts,
+        missing,
+      };
+      console.log(`LIVE_CHECK ${JSON.stringify(record)}`);
+      if (values.record !== undefined) {
+        await Deno.writeTextFile(values.record, JSON.stringify(record, null, 2) + "\n");
+      }
       return pct > maxAlertPct || incidents.length > 0 ? 1 : 0;
     } finally {
       await db.close();

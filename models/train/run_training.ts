@@ -28,6 +28,7 @@ import { evaluateSource, type SourceEvaluation, sumSources } from "./evaluate_so
 import { findTeamKit } from "@traffic-analyzer/shared/testing";
 import { buildKitDataset, type KitCapture, kitSourceOf, kitTruths } from "./kit_dataset.ts";
 import { readLabManifest } from "./read_lab_manifest.ts";
+import { readLiveCheckRecord } from "./live_check_record.ts";
 import { type ModelCardInput, renderModelCard } from "./render_model_card.ts";
 import {
   type FlowClassifierTraining,
@@ -366,6 +367,8 @@ export async function runTraining(options: RunTrainingOptions = {}): Promise<Tra
     modelFile: outPath.split("/").at(-1)!,
     onnxBytes: 0,
     sidecar: null,
+    // The committed record, also when training into another folder (--check).
+    liveCheck: await readLiveCheckRecord(new URL("../live_check.json", import.meta.url)),
   };
   const sidecar = await saveFlowModel(outPath, forest, {
     featureNames: FEATURE_NAMES,
