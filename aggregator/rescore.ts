@@ -9,17 +9,22 @@
  * model version, explanation) unless it is a dry run. A flow whose stored
  * vector has another feature version or length than the model reads is
  * skipped and counted: its features cannot be fed to this model. So is a
- * flow with no stored vector. Incidents are not rebuilt.
+ * flow with no stored vector. Incidents follow the new verdicts, page by page
+ * in the transaction that writes them, as an aggregation pass builds them
+ * (`recordRescoredIncidents`): a flow that is an alert now joins or opens
+ * one, a flow that is not leaves its own.
  *
  * @module
  */
 import {
   type FlowVerdictUpdate,
   readStoredFlowVerdicts,
+  recordRescoredIncidents,
   type Sql,
   updateFlowVerdicts,
 } from "@traffic-analyzer/shared/db";
 import type { OnnxFlowScorer } from "./scorer/mod.ts";
+import { INCIDENT_WINDOW_SEC } from "./pass_incidents.ts";
 
 /** The scorer rescoring needs (the ONNX scorer in production). */
 export type RescoreScorer = Pick<
@@ -39,6 +44,8 @@ export interface RescoreOptions {
   dryRun?: boolean;
   /** Flows per page (read, scored and written together). @default 2000 */
   batchSize?: number;
+  /** See `AssignIncidentsOptions.windowSec`. @default INCIDENT_WINDOW_SEC */
+  incidentWindowSec?: number;
   /** Called after each page with the totals so far. @default none */
   onProgress?: (report: RescoreReport) => void;
 }
@@ -65,6 +72,8 @@ export interface RescoreReport {
   alertsAppeared: number;
   /** Flows that were an alert and are not now. */
   alertsDisappeared: number;
+  /** Incidents opened for the rescored flows (none in a dry run). */
+  incidentsOpened: number;
 }
 
 function isAlert(
@@ -117,6 +126,7 @@ export async function rescoreFlows(sql: Sql, options: RescoreOptions): Promise<R
     transitions: {},
     alertsAppeared: 0,
     alertsDisappeared: 0,
+    incidentsOpened: 0,
   };
   let afterId = 0;
   for (;;) {
@@ -149,7 +159,18 @@ export async function rescoreFlows(sql: Sql, options: RescoreOptions): Promise<R
       if (before && !after) report.alertsDisappeared++;
       return { id: row.id, label, score, explanation };
     });
-    if (!report.dryRun) await updateFlowVerdicts(sql, scorer.modelVersion, updates);
+    if (!report.dryRun) {
+      await sql.begin(async (txRaw) => {
+        const tx = txRaw as unknown as Sql;
+        await updateFlowVerdicts(tx, scorer.modelVersion, updates);
+        report.incidentsOpened += (await recordRescoredIncidents(tx, {
+          ids: updates.map((u) => u.id),
+          benignLabel: benign,
+          minScore: alertMinScore,
+          windowSec: options.incidentWindowSec ?? INCIDENT_WINDOW_SEC,
+        })).opened;
+      });
+    }
     report.rescored += updates.length;
     options.onProgress?.(report);
     if (rows.length < batchSize) break;
@@ -165,6 +186,7 @@ export function formatRescoreReport(report: RescoreReport): string[] {
     (report.dryRun ? " (dry run: nothing written)" : ""),
     `  label or score changed: ${report.changed}`,
     `  alerts appearing: ${report.alertsAppeared}, disappearing: ${report.alertsDisappeared}`,
+    `  incidents opened: ${report.incidentsOpened}`,
     `  skipped, feature version or length differs from the model's: ${report.skippedFeatureMismatch}`,
     `  skipped, no stored feature vector: ${report.skippedNoFeatures}`,
   ];

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ConfigError } from "@traffic-analyzer/shared";
-import { type Sql, upsertFlows } from "@traffic-analyzer/shared/db";
+import { recordRescoredIncidents, type Sql, upsertFlows } from "@traffic-analyzer/shared/db";
 import { openTestDatabase } from "@traffic-analyzer/shared/db/testing";
 import { FEATURE_NAMES, FEATURE_VERSION } from "@traffic-analyzer/shared/flow";
 import type { FeatureContribution } from "@traffic-analyzer/shared/explain";
@@ -60,6 +60,23 @@ Deno.test({
           select id, flow_uid, label, score, model_version, explanation
           from traffic_data order by id`;
       const before = await stored();
+      // The incidents the older model's pass left: its portscan alerts grouped.
+      await db.sql.begin((tx) =>
+        recordRescoredIncidents(tx as unknown as Sql, {
+          ids: before.slice(0, n).map((r) => r.id),
+          benignLabel: "benign",
+          minScore: MIN_SCORE,
+          windowSec: 900,
+        })
+      );
+      const byUid = (a: { flow_uid: string }, b: { flow_uid: string }) =>
+        a.flow_uid < b.flow_uid ? -1 : a.flow_uid > b.flow_uid ? 1 : 0;
+      const incidentMembers = async () =>
+        (await db.sql<{ flow_uid: string; label: string }[]>`
+          select f.flow_uid, i.label from incident_flows f join incidents i on i.id = f.incident_id`)
+          .map((r) => ({ flow_uid: r.flow_uid, label: r.label })).sort(byUid);
+      const incidentsBefore = await incidentMembers();
+      assert.equal(incidentsBefore.length, n, "every old alert is in an incident");
       const expected = await scorer.score(VECTORS, { explainMinScore: MIN_SCORE });
       const benign = expected.filter((s) => s.label === "benign").length;
       assert.ok(benign > 0 && benign < n, `${benign} of ${n} flows benign: a weak test`);
@@ -72,6 +89,8 @@ Deno.test({
           batchSize: 37,
         });
         assert.deepEqual(await stored(), before);
+        assert.deepEqual(await incidentMembers(), incidentsBefore);
+        assert.equal(report.incidentsOpened, 0);
         assert.equal(report.scanned, n + 3);
         assert.equal(report.rescored, n);
         assert.equal(report.skippedFeatureMismatch, 2);
@@ -124,7 +143,27 @@ Deno.test({
         assert.deepEqual(after.slice(n), before.slice(n));
         const again = await rescoreFlows(db.sql, { scorer, alertMinScore: MIN_SCORE });
         assert.equal(again.changed, 0, "rescoring with the same model changes nothing");
+        assert.equal(again.incidentsOpened, 0, "nor opens incidents");
       });
+
+      await t.step(
+        "a real run rebuilds incidents: alerts now in one, the others in none",
+        async () => {
+          const alerts = expected.flatMap((s, i) =>
+            s.label !== "benign" && s.score >= MIN_SCORE
+              ? [{ flow_uid: `uid-${i}`, label: s.label }]
+              : []
+          ).sort(byUid);
+          assert.ok(alerts.length < n, "some old alerts are benign now: a weak test otherwise");
+          assert.deepEqual(await incidentMembers(), alerts);
+          const [{ flows, empty }] = await db.sql<{ flows: number; empty: number }[]>`
+          select coalesce(sum(flow_count), 0)::int as flows,
+            count(*) filter (where flow_count = 0)::int as empty
+          from incidents`;
+          assert.equal(flows, alerts.length, "incident counts follow their flows");
+          assert.equal(empty, 0, "an incident left without flows is gone");
+        },
+      );
     } finally {
       await scorer.close();
       await db.close();

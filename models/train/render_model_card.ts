@@ -8,7 +8,12 @@
  * @module
  */
 
-import { FEATURE_NAMES, FEATURE_VERSION } from "@traffic-analyzer/shared/flow";
+import {
+  FEATURE_NAMES,
+  FEATURE_VERSION,
+  FLOOD_MIN_PACKETS,
+  FLOOD_MIN_PACKETS_PER_SEC,
+} from "@traffic-analyzer/shared/flow";
 import type { ClassificationReport, FlowModelSidecar } from "../ml/mod.ts";
 import type { LabelledDataset, RunSummary } from "./build_labelled_dataset.ts";
 import {
@@ -20,6 +25,7 @@ import {
 import { KIT_KIND_CLASS, type KitCapture } from "./kit_dataset.ts";
 import type { FlowClassifierTraining, TrainingRows } from "./train_flow_classifier.ts";
 import { wrapMarkdown } from "./_wrap_markdown.ts";
+import type { LiveCheckRecord } from "./live_check_record.ts";
 
 /** The repository's `fmt.lineWidth` (deno.json), which `deno fmt` wraps prose at. */
 const LINE_WIDTH = 100;
@@ -56,6 +62,56 @@ export interface ModelCardInput {
   onnxBytes: number;
   /** The sidecar written with the model (null before it is written). */
   sidecar: FlowModelSidecar | null;
+  /** The recorded live check (`models/live_check.json`), or null when none is. */
+  liveCheck: LiveCheckRecord | null;
+}
+
+/** The in-scope kit captures the model mostly misses, with their notes, which say how they differ. */
+function missedKitText(kitRows: SourceEvaluation[], kit: KitCapture[]): string {
+  const missed = kitRows.filter((r) =>
+    r.kind === "attack" && r.inScope && r.attackFlows > 0 &&
+    (r.flagged < 0.9 * r.attackFlows || r.correct < 0.8 * r.attackFlows)
+  );
+  if (missed.length === 0) {
+    return "Every in-scope kit attack capture is at least 90 % flagged and 80 % correctly classed.";
+  }
+  const notes = new Map(kit.map((c) => [c.label.file, c.label.notes]));
+  return `In-scope kit captures below 90 % flagged or 80 % correctly classed, held out: ${
+    missed.map((r) =>
+      `${r.source} (${r.attackKind}, ${
+        pct(r.flagged, r.attackFlows)
+      } of ${r.attackFlows} flagged, ${pct(r.correct, r.attackFlows)} correct; the kit says: "${
+        (notes.get(r.source) ?? "").replace(/\.$/, "")
+      }")`
+    ).join("; ")
+  }. The lab makes no DNS amplification (large fragmented answers arriving unasked) and no Kerberos traffic, and brute-forces SSH only on its standard port. Catching these needs lab runs of such attacks and a retrain, not a lower threshold, which would raise false alarms everywhere.`;
+}
+
+/** The live check's section: what it runs and the recorded result. */
+function liveCheckText(r: LiveCheckRecord | null): string {
+  const intro =
+    "`deno task live-check` (`bench/live_traffic_check.ts`) runs the real agent live on `lo` and on a veth pair into a network namespace it makes, and the server with its in-process aggregator on a throwaway PostgreSQL cluster, for ten minutes of ordinary traffic made only to loopback and that namespace (HTTP and HTTPS with curl, DNS with dig to dnsmasq, ssh and scp to an sshd, iperf3, ping, HTTP from the namespace back to the host), while whatever else the machine does on `lo` (other people's tests, the shared PostgreSQL) is captured too. It exits 1 when more than 1 % of the flows alert or an incident opens.";
+  if (r === null) {
+    return `${intro} No run is recorded: \`deno task live-check --record models/live_check.json\` records one.`;
+  }
+  const count = (m: Record<string, { flows: number; alerting: number }>) =>
+    Object.entries(m).sort((a, b) => b[1].flows - a[1].flows || a[0].localeCompare(b[0]))
+      .map(([k, v]) => `${k} ${v.flows} (${v.alerting} alerting)`).join(", ");
+  const ran = Object.entries(r.traffic).sort((a, b) => a[0].localeCompare(b[0]))
+    .map(([k, v]) => `${k} ${v.ran}${v.failed > 0 ? ` (${v.failed} failed)` : ""}`).join(", ");
+  return `${intro} The run recorded in \`models/live_check.json\` (${
+    r.date.slice(0, 16).replace("T", " ")
+  } UTC, model \`${r.modelVersion}\`, ${r.seconds} s, load average ${
+    r.loadAverage[0]
+  } at the start and ${
+    r.loadAverage[1]
+  } at the end on 2 cores): **${r.flows} flows, ${r.alerting} alerting (${
+    percent(r.alerting, r.flows)
+  }) at ALERT_MIN_SCORE ${r.alertMinScore}, ${r.incidents} incidents opened.** By interface: ${
+    count(r.byInterface)
+  }. By label: ${count(r.byLabel)}. Commands run: ${ran}${
+    r.missing.length > 0 ? `; skipped for a missing tool: ${r.missing.join(", ")}` : ""
+  }.`;
 }
 
 type Align = "left" | "right";
@@ -321,7 +377,7 @@ ${attackSettingsTable(data)}
 
 </details>
 
-**Lone flows.** ${input.loneAttackFlows} lab attack flows are alone in their context: their originator started no other flow, and their responder host saw no other originator, in the 60 s before them (a scan's first probe, a flood's first packet). Nothing in such a flow's vector can tell it from one ordinary connection, refused or not, so training takes them as benign, and \`flowVerdict\` labels every lone flow benign whatever its score (the score is kept, so a user still sees it); the evaluation still counts them as attack flows, and as misses. This is what keeps one refused connection from alerting (\`aggregator/scorer/refused_connection_test.ts\`).
+**Lone flows.** ${input.loneAttackFlows} lab attack flows are alone in their context: their originator started no other flow, and their responder host saw no other originator, in the 60 s before them (a scan's first probe, a flood's first packet). Nothing in such a flow's vector can tell it from one ordinary connection, refused or not, so training takes them as benign, and \`flowVerdict\` labels every lone flow benign whatever its score (the score is kept, so a user still sees it), unless the flow is a flood by its own evidence (\`isFloodByItself\`: at least ${FLOOD_MIN_PACKETS} packets from its originator at ${FLOOD_MIN_PACKETS_PER_SEC} or more a second, with no payload coming back, or ICMP): a flood from one fixed port to one port is one flow, alone in its context, and such flows are never trained on as benign; the evaluation still counts them as attack flows, and as misses. This is what keeps one refused connection from alerting (\`aggregator/scorer/refused_connection_test.ts\`).
 
 **Kit.** The team kit's public captures (\`../shared/pcaps\`, described by its \`labels.tsv\`) add real benign traffic: ${kitBenignRows} benign flows from ${rows.kitSources.size} captures. Benign captures count whole; encapsulation samples count as benign unless their notes call them malware-related (left out: ${
     list(excluded) || "none"
@@ -485,6 +541,12 @@ deno task train --check    # trains into a temp folder and compares with the com
 
 Options: \`--seed N\` (default 1), \`--out PATH\` (default \`models/flow_classifier.onnx\`; the sidecar and the card go beside it), \`--captures DIR\` (default \`models/captures\`), \`--kit DIR\` (the folder holding \`pcaps/labels.tsv\`; default \`TEAM_KIT_DIR\`, the kit beside the checkout, or \`/work/shared\`). The same captures, kit, code and seed give the same three files byte for byte. Retrain whenever \`FEATURE_VERSION\`, the flow table, the captures, the kit or this procedure change: the scorer refuses a model whose feature names or version differ from the code's, and \`models/train/committed_model_test.ts\` fails CI until the committed model is rebuilt. \`models/train/kit_model_test.ts\` runs the committed model over the kit through the aggregator's own scorer and checks the targets.
 
+## On this machine's own traffic
+
+${liveCheckText(input.liveCheck)}
+
+A day of ordinary traffic should open no incident: the kit's benign and encapsulation captures, each run through the aggregation pass and the incident step as the aggregator runs them at the default ALERT_MIN_SCORE, open none (\`aggregator/incidents_benign_capture_test.ts\` checks it).
+
 ## What it cannot see
 
 - **Attacks inside payloads.** The features are sizes, timings, flags and counts. Attacks carried inside TLS or an application protocol (SQL injection, XSS, Log4Shell, exploit downloads), and credential theft over an ordinary-looking session, look like the sessions they ride on: the web_attack and malware_c2 captures above are out of scope, and their flagged share says how often the model catches them anyway.
@@ -493,6 +555,8 @@ Options: \`--seed N\` (default 1), \`--out PATH\` (default \`models/flow_classif
 - **A lab and a few public captures are not the internet.** ${runIds.length} lab runs on one bridge and ${rows.kitSources.size} public captures.${
     floodRangeText(data)
   } Expect false alarms on unusual but harmless traffic the kit does not cover (many short connections, monitoring probes, DNS-heavy hosts), and misses on attacks made with other tools or rates. Use the score to rank flows for a human, not to block traffic.
+- **Kit attacks unlike the lab's.** ${missedKitText(kitRows, input.kit)}
+- **A flood in one flow.** The lab's floods spread over many flows (hping3 picks a new source port per packet). A flood from one fixed source port to one port is a single flow: \`flowVerdict\` no longer hides it when it is alone in its context (\`isFloodByItself\`), but no such flow is in the training data, so the model may score it under the threshold.
 - **Partial flows and missing context.** Flows are scored while still active, and for their first 2 s of packet time their context features are 0; the model was trained on final flows with their context.
 - **Calibration is relative to the training mix.** The table is fitted on lab and kit flows, most of them attacks; on a network where attacks are rare, a given score means a lower chance of attack than it says.
 - **Not adversarially tested.** An attacker who knows the features can shape traffic to look benign (pad packets, slow down, spread over time and hosts).

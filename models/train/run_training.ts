@@ -10,7 +10,7 @@
  */
 
 import { dirname, join } from "node:path";
-import { FEATURE_NAMES, FEATURE_VERSION, isLoneFlow } from "@traffic-analyzer/shared/flow";
+import { FEATURE_NAMES, FEATURE_VERSION, isBenignAlone } from "@traffic-analyzer/shared/flow";
 import {
   type ClassificationReport,
   classificationReport,
@@ -28,6 +28,7 @@ import { evaluateSource, type SourceEvaluation, sumSources } from "./evaluate_so
 import { findTeamKit } from "@traffic-analyzer/shared/testing";
 import { buildKitDataset, type KitCapture, kitSourceOf, kitTruths } from "./kit_dataset.ts";
 import { readLabManifest } from "./read_lab_manifest.ts";
+import { readLiveCheckRecord } from "./live_check_record.ts";
 import { type ModelCardInput, renderModelCard } from "./render_model_card.ts";
 import {
   type FlowClassifierTraining,
@@ -206,8 +207,8 @@ export async function buildTrainingDatasets(
 
 /**
  * Training rows: every lab flow, plus the kit's benign flows with their
- * capture as the source. Lab attack flows alone in their context
- * ({@linkcode isLoneFlow}) are trained on as benign, so that one ordinary
+ * capture as the source. Lab attack flows alone in their context and no
+ * flood by themselves ({@linkcode isBenignAlone}) are trained on as benign, so that one ordinary
  * connection, refused or not, never looks like an attack; they are still
  * counted as attack flows (and as misses) in the evaluation.
  */
@@ -218,7 +219,7 @@ export function trainingRowsOf(datasets: TrainingDatasets): TrainingRows {
     y: datasets.lab.y.map((
       y,
       i,
-    ) => (y !== "benign" && isLoneFlow(datasets.lab.X[i]) ? "benign" : y)),
+    ) => (y !== "benign" && isBenignAlone(datasets.lab.X[i]) ? "benign" : y)),
     groups: [...datasets.lab.groups],
     kitSources,
   };
@@ -376,6 +377,8 @@ export async function trainAndEvaluate(
     modelFile: options.modelFile ?? "flow_classifier.onnx",
     onnxBytes: 0,
     sidecar: null,
+    // The committed record, also when training into another folder (--check).
+    liveCheck: await readLiveCheckRecord(new URL("../live_check.json", import.meta.url)),
   };
   return { rows, training, card: input };
 }

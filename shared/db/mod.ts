@@ -23,6 +23,7 @@ export * from "./flow_search.ts";
 export * from "./flow_packets.ts";
 export * from "./incident_grouping.ts";
 export * from "./incident_store.ts";
+export * from "./rescored_incidents.ts";
 export * from "./incident_queries.ts";
 export * from "./dashboard_queries.ts";
 export * from "./flow_names.ts";

@@ -43,8 +43,12 @@ export {
   calibrateScore,
   calibrationProblem,
   fitIsotonicCalibration,
+  FLOOD_MIN_PACKETS,
+  FLOOD_MIN_PACKETS_PER_SEC,
   type FlowVerdict,
   flowVerdict,
+  isBenignAlone,
+  isFloodByItself,
   isLoneFlow,
   type ScoreCalibration,
 } from "./score_calibration.ts";

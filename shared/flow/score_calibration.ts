@@ -17,7 +17,9 @@
  * - A flow alone in its context ({@linkcode isLoneFlow}) is labelled benign
  *   whatever its score: nothing in it can tell an attack's first probe from
  *   one ordinary connection, refused or not, and the attack shows in the
- *   flows that follow it.
+ *   flows that follow it. Unless the flow is a flood by its own evidence
+ *   ({@linkcode isFloodByItself}): a flood from one fixed port to one port is
+ *   a single flow, alone in its context, and the attack is in that flow.
  *
  * @module
  */
@@ -38,6 +40,46 @@ const ONE_FLOW_PER_MINUTE = Math.fround(1 / 60);
 export function isLoneFlow(features: ArrayLike<number>): boolean {
   return features[LONG_ORIG_FLOW_RATE] === ONE_FLOW_PER_MINUTE &&
     features[LONG_RESPHOST_ORIGS] === 1;
+}
+
+const ORIG_PACKETS = FEATURE_NAMES.indexOf("orig_packets");
+const ORIG_PACKETS_PER_SEC = FEATURE_NAMES.indexOf("orig_packets_per_sec");
+const RESP_PAYLOAD_BYTES = FEATURE_NAMES.indexOf("resp_payload_bytes");
+const PROTO_ICMP = FEATURE_NAMES.indexOf("proto_icmp");
+
+/**
+ * Packets from the originator, at least, for a flow to be a flood by itself.
+ * The lab's floods send 43 to 598 packets a burst spread over many flows; a
+ * thousand in one flow, at the rate below, is no conversation a person makes.
+ */
+export const FLOOD_MIN_PACKETS = 1000;
+/** Originator packets per second, at least, for a flow to be a flood by itself. */
+export const FLOOD_MIN_PACKETS_PER_SEC = 100;
+
+/**
+ * Whether a flow is a flood by its own evidence: at least
+ * {@linkcode FLOOD_MIN_PACKETS} packets from the originator at
+ * {@linkcode FLOOD_MIN_PACKETS_PER_SEC} or more, one-sided (the responder
+ * sent no payload back: SYNs answered by SYN-ACKs or resets, datagrams
+ * answered by nothing), or ICMP (echo requests at that rate are a ping
+ * flood, whatever the replies carry). A bulk transfer at that rate has data
+ * coming back (a download), or is not alone (iperf3's control connection
+ * precedes its data).
+ */
+export function isFloodByItself(features: ArrayLike<number>): boolean {
+  return features[ORIG_PACKETS] >= FLOOD_MIN_PACKETS &&
+    features[ORIG_PACKETS_PER_SEC] >= FLOOD_MIN_PACKETS_PER_SEC &&
+    (features[RESP_PAYLOAD_BYTES] === 0 || features[PROTO_ICMP] === 1);
+}
+
+/**
+ * Whether a flow is labelled benign whatever its score: alone in its context
+ * ({@linkcode isLoneFlow}) and not a flood by itself
+ * ({@linkcode isFloodByItself}). Training takes such lab attack flows as
+ * benign, for the same reason.
+ */
+export function isBenignAlone(features: ArrayLike<number>): boolean {
+  return isLoneFlow(features) && !isFloodByItself(features);
 }
 
 /** The score calibration stored with a model (its sidecar's `calibration`). */
@@ -119,7 +161,7 @@ export function flowVerdict(
     classes: readonly string[];
     benignIndex: number;
     calibration: ScoreCalibration | null;
-    /** The flow's feature vector; a lone flow ({@linkcode isLoneFlow}) is labelled benign. */
+    /** The flow's feature vector; a lone flow ({@linkcode isBenignAlone}) is labelled benign. */
     features?: ArrayLike<number>;
   },
 ): FlowVerdict {
@@ -132,7 +174,7 @@ export function flowVerdict(
   }
   if (calibration === null) return { label: classes[best], score: rawScore, rawScore };
   const score = calibrateScore(calibration, rawScore);
-  const lone = options.features !== undefined && isLoneFlow(options.features);
+  const lone = options.features !== undefined && isBenignAlone(options.features);
   const label = score >= calibration.decisionThreshold && !lone
     ? classes[best]
     : classes[benignIndex];

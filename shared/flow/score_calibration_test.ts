@@ -4,7 +4,10 @@ import {
   calibrateScore,
   calibrationProblem,
   fitIsotonicCalibration,
+  FLOOD_MIN_PACKETS,
+  FLOOD_MIN_PACKETS_PER_SEC,
   flowVerdict,
+  isFloodByItself,
   isLoneFlow,
 } from "./score_calibration.ts";
 
@@ -73,4 +76,68 @@ Deno.test("flowVerdict() labels a flow alone in its context benign, whatever its
   assert.equal(second.label, "portscan");
   // No context yet (zeros) is not "alone": its context is unknown.
   assert.equal(isLoneFlow(new Float32Array(FEATURE_NAMES.length)), false);
+});
+
+Deno.test("flowVerdict() does not hide a lone flow that is a flood by its own evidence", async (t) => {
+  const classes = ["benign", "syn_flood"];
+  const calibration = fitIsotonicCalibration([0, 0.9], [false, true], 0.5);
+  const set = (x: Float32Array, name: string, value: number) => {
+    x[FEATURE_NAMES.indexOf(name)] = value;
+  };
+  // hping3 -S with a fixed source port: one 5-tuple, alone in its context.
+  const flood = new Float32Array(FEATURE_NAMES.length);
+  set(flood, "long_orig_flow_rate", 1 / 60);
+  set(flood, "long_resphost_distinct_origs", 1);
+  set(flood, "proto_tcp", 1);
+  set(flood, "orig_packets", 20_000);
+  set(flood, "orig_packets_per_sec", 5000);
+  set(flood, "resp_packets", 20_000);
+  set(flood, "resp_payload_bytes", 0);
+  assert.equal(isLoneFlow(flood), true);
+  assert.equal(isFloodByItself(flood), true);
+  const verdict = flowVerdict([0.05, 0.95], {
+    classes,
+    benignIndex: 0,
+    calibration,
+    features: flood,
+  });
+  assert.equal(verdict.label, "syn_flood");
+  await t.step("too few packets, or too slow, is no flood: the lone flow stays benign", () => {
+    for (
+      const [name, value] of [
+        ["orig_packets", FLOOD_MIN_PACKETS - 1],
+        ["orig_packets_per_sec", FLOOD_MIN_PACKETS_PER_SEC - 1],
+      ] as const
+    ) {
+      const x = flood.slice();
+      set(x, name, value);
+      assert.equal(isFloodByItself(x), false, name);
+      assert.equal(
+        flowVerdict([0.05, 0.95], { classes, benignIndex: 0, calibration, features: x }).label,
+        "benign",
+        name,
+      );
+    }
+  });
+  await t.step("data coming back (a download) is a conversation, not a flood", () => {
+    const download = flood.slice();
+    set(download, "resp_payload_bytes", 30_000_000);
+    assert.equal(isFloodByItself(download), false);
+    assert.equal(
+      flowVerdict([0.05, 0.95], { classes, benignIndex: 0, calibration, features: download })
+        .label,
+      "benign",
+    );
+  });
+  await t.step("a ping flood is one ICMP flow whose replies carry the requests' data", () => {
+    const ping = flood.slice();
+    set(ping, "proto_tcp", 0);
+    set(ping, "proto_icmp", 1);
+    set(ping, "resp_payload_bytes", 1_120_000);
+    assert.equal(isFloodByItself(ping), true);
+  });
+  await t.step("a flood below the threshold score is still benign: the rule only un-hides", () => {
+    const low = flowVerdict([0.9, 0.1], { classes, benignIndex: 0, calibration, features: flood });
+    assert.equal(low.label, "benign");
+  });
 });
