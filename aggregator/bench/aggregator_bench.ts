@@ -113,12 +113,16 @@ export function assembleFlows(records: readonly PacketRecord[], batchSize: numbe
   const cpuStart = cpuSeconds();
   const wallStart = performance.now();
   const table = new FlowTable();
-  let flows: FlowRecord[] = [];
+  // Appended in place: `flows = flows.concat(ended)` copied every flow so far
+  // at each call, quadratic, and at 400k flows it took most of the time.
+  const flows: FlowRecord[] = [];
+  const keep = (ended: readonly FlowRecord[]) => {
+    for (let i = 0; i < ended.length; i++) flows.push(ended[i]);
+  };
   for (let i = 0; i < records.length; i += batchSize) {
-    const { ended } = table.merge(records.slice(i, i + batchSize));
-    if (ended.length > 0) flows = flows.concat(ended);
+    keep(table.merge(records.slice(i, i + batchSize)).ended);
   }
-  flows = flows.concat(table.drain());
+  keep(table.drain());
   return {
     flows,
     cpuSec: cpuSeconds() - cpuStart,

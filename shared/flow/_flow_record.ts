@@ -1,0 +1,292 @@
+/**
+ * Flow records: the plain, JSON-able data the table reports, made from a
+ * flow with its statistics kept in shared slabs and its features derived
+ * only when read.
+ *
+ * @module
+ */
+
+import type { FlowAppFields } from "./flow_app_fold.ts";
+import type { TunnelType } from "../packet/packet_record.ts";
+import type { FlowContext } from "./context_features.ts";
+import {
+  deriveFeatures,
+  featuresFromStats,
+  FLOW_STATS_SIZE,
+  type FlowFeatures,
+} from "./flow_features.ts";
+import type { Flow } from "./_flow.ts";
+import { connState, ESTABLISHED, ORIG_SYN, REJECTED } from "./_tcp_state.ts";
+
+/** Why a flow ended (or, for a live closed TCP flow, how it closed). */
+export type CloseReason =
+  | "fin"
+  | "rst"
+  | "idle"
+  | "active_timeout"
+  | "reuse"
+  | "end";
+
+/** One flow as the table reports it: plain, JSON-able data. */
+export interface FlowRecord {
+  /** Stable id: hash of the flow key and first packet time, so reruns agree. */
+  uid: string;
+  /** Community ID v1 (seed from the options), null for non-IP or port-less port protocols. */
+  community_id: string | null;
+  /** Capture interface of the first packet. */
+  interface: string;
+  /** The agent (sensor) whose packets make the flow; null when they named none. */
+  agent: string | null;
+  /**
+   * Type of the tunnel the flow was keyed on (see the module doc: VXLAN,
+   * Geneve, GRE, ERSPAN, PPPoE); null for a flow seen untunnelled, or in a
+   * tunnel that keys nothing (MPLS, GTP-U, IP-in-IP).
+   */
+  tunnel_type: TunnelType | null;
+  /** That tunnel's id (VNI, GRE key, ERSPAN or PPPoE session); null without one. */
+  tunnel_id: number | null;
+  /** Protocol name from the packets (`TCP`, `UDP`, `ICMP`, `ARP`, ...). */
+  protocol: string;
+  /** IP protocol number; null for non-IP flows. */
+  ip_proto: number | null;
+  /** 4 or 6; null for non-IP flows. */
+  ip_version: number | null;
+  /** Outer VLAN id. */
+  vlan_id: number | null;
+  /** Inner (QinQ) VLAN id. */
+  vlan_inner_id: number | null;
+  /** Originator address (IP, or ARP sender address); null for other L2 flows. */
+  orig_ip: string | null;
+  /** Originator port; ICMP: the type (Zeek convention); null when port-less. */
+  orig_port: number | null;
+  /** Originator MAC, when the link has one. */
+  orig_mac: string | null;
+  /** Responder address. */
+  resp_ip: string | null;
+  /** Responder port; ICMP: the counterpart type, or the code for one-way types. */
+  resp_port: number | null;
+  /** Responder MAC. */
+  resp_mac: string | null;
+  /** ICMP type of the flow's first packet. */
+  icmp_type: number | null;
+  /** ICMP code of the flow's first packet. */
+  icmp_code: number | null;
+  /** ICMP echo identifier, part of the key for echo flows. */
+  icmp_id: number | null;
+  /** First packet time, epoch seconds. */
+  first_seen: number;
+  /** Last packet time, epoch seconds. */
+  last_seen: number;
+  /** last_seen - first_seen, seconds. */
+  duration_sec: number;
+  /** Packets from the originator. */
+  orig_packets: number;
+  /** Wire bytes from the originator. */
+  orig_bytes: number;
+  /** Packets from the responder. */
+  resp_packets: number;
+  /** Wire bytes from the responder. */
+  resp_bytes: number;
+  /** Transport payload bytes from the originator. */
+  orig_payload_bytes: number;
+  /** Transport payload bytes from the responder. */
+  resp_payload_bytes: number;
+  /** `closed` once ended, or once a TCP flow saw FIN+FIN (acked) or RST. */
+  state: "active" | "closed";
+  /** Why it closed/ended; null while active. */
+  close_reason: CloseReason | null;
+  /** Zeek-style connection state (S0, S1, SF, REJ, RSTO, RSTR, OTH, ...). */
+  conn_state: string;
+  /** The originator sent a SYN. */
+  syn_seen: boolean;
+  /** The TCP three-way handshake completed. */
+  established: boolean;
+  /** The responder sent at least one packet. */
+  answered: boolean;
+  /** Rejected: TCP RST from the responder before anything else, or ICMP unreachable. */
+  rejected: boolean;
+  /** This flow continues one split by the active timeout. */
+  continuation: boolean;
+  /**
+   * Per-flow features as of the last packet. In records the table makes,
+   * derived when first read (an own enumerable accessor).
+   */
+  features: FlowFeatures;
+  /**
+   * Time-window context; null until computed (see the module doc). In
+   * records the table makes, the flow's own frozen object, which every
+   * record of the flow shares.
+   */
+  context: FlowContext | null;
+  /** Application-layer fields (first value of each, DNS count and names); absent without any. */
+  app?: FlowAppFields;
+}
+
+/**
+ * The record of a flow as of now. Its data is the flow's at this moment,
+ * but `features` is derived only when read, from a copy of the accumulator
+ * statistics made now, and `context` is the flow's own frozen context
+ * object: most records are only turned into a feature vector, which
+ * {@linkcode writeFlowFeatures} builds from the statistics directly.
+ * `features` is an own enumerable property, so JSON, spread and deep
+ * equality see it as before.
+ *
+ * The record is an object literal, not a class instance, because V8 can
+ * then allocate records straight in the old generation once it sees that
+ * they live long (allocation-site pretenuring), instead of copying each one
+ * twice through the young generation.
+ */
+export function toRecord(flow: Flow): FlowRecord {
+  const acc = flow.acc;
+  const bits = flow.bits;
+  const record: FlowRecord = {
+    uid: flow.uid,
+    community_id: flow.communityId,
+    interface: flow.iface,
+    agent: flow.agent,
+    tunnel_type: flow.tunnelType,
+    tunnel_id: flow.tunnelId,
+    protocol: flow.protocol,
+    ip_proto: flow.ipProto,
+    ip_version: flow.ipVersion,
+    vlan_id: flow.vlanId,
+    vlan_inner_id: flow.vlanInnerId,
+    orig_ip: flow.origIp,
+    orig_port: flow.origPort,
+    orig_mac: flow.origMac,
+    resp_ip: flow.respIp,
+    resp_port: flow.respPort,
+    resp_mac: flow.respMac,
+    icmp_type: flow.icmpType,
+    icmp_code: flow.icmpCode,
+    icmp_id: flow.icmpId,
+    first_seen: flow.firstSeen,
+    last_seen: flow.lastSeen,
+    duration_sec: flow.lastSeen - flow.firstSeen,
+    orig_packets: acc.packets(true),
+    orig_bytes: acc.bytes(true),
+    resp_packets: acc.packets(false),
+    resp_bytes: acc.bytes(false),
+    orig_payload_bytes: acc.payloadBytes(true),
+    resp_payload_bytes: acc.payloadBytes(false),
+    state: flow.closed ? "closed" : "active",
+    close_reason: flow.closeReason,
+    conn_state: connState(flow),
+    syn_seen: (bits & ORIG_SYN) !== 0,
+    established: (bits & ESTABLISHED) !== 0,
+    answered: acc.packets(false) > 0,
+    rejected: (bits & REJECTED) !== 0,
+    continuation: flow.continuation,
+  } as FlowRecord;
+  if (slabNext + SLOT_SIZE > slab.length) {
+    slab = new Float64Array(SLOT_SIZE * SLAB_SLOTS);
+    slabNext = 0;
+  }
+  const slot = slabNext;
+  slabNext += SLOT_SIZE;
+  acc.copyStats(slab, slot);
+  slab[slot + SLOT_FIRST_SEEN] = flow.firstSeen;
+  slab[slot + SLOT_LAST_SEEN] = flow.lastSeen;
+  // `features` (a lazy accessor) then `context`, in the interface's order.
+  RecordData.attach(record, slab, slot);
+  record.context = flow.context;
+  if (flow.app !== null) record.app = { ...flow.app };
+  return record;
+}
+
+/** Lets a subclass constructor add private fields to an object made elsewhere. */
+class Stamp {
+  constructor(target: object) {
+    return target;
+  }
+}
+
+/**
+ * The hidden part of a table's record: where its statistics are, and its
+ * features object once read. Private fields stamped onto the record literal
+ * (they are not properties: keys, JSON and deep equality do not see them).
+ */
+class RecordData extends Stamp {
+  /** Slab holding the record's statistics, first and last packet time. */
+  #slab: Float64Array;
+  /** Offset of the record's slot in `#slab`. */
+  #slot: number;
+  /**
+   * Features objects of the records whose `features` was read or assigned.
+   * Kept aside rather than in a third field: few records ever need one,
+   * and two private fields plus `context` fit the record's first
+   * out-of-object property block.
+   */
+  static #features = new WeakMap<object, FlowFeatures>();
+
+  private constructor(record: FlowRecord, slab: Float64Array, slot: number) {
+    super(record);
+    this.#slab = slab;
+    this.#slot = slot;
+  }
+
+  static #featuresProperty: PropertyDescriptor = {
+    enumerable: true,
+    configurable: true,
+    get(this: RecordData): FlowFeatures {
+      let features = RecordData.#features.get(this);
+      if (features === undefined) {
+        const slab = this.#slab;
+        const slot = this.#slot;
+        features = featuresFromStats(
+          slab,
+          slot,
+          slab[slot + SLOT_FIRST_SEEN],
+          slab[slot + SLOT_LAST_SEEN],
+        );
+        RecordData.#features.set(this, features);
+      }
+      return features;
+    },
+    set(this: RecordData, value: FlowFeatures): void {
+      RecordData.#features.set(this, value);
+    },
+  };
+
+  /** Stamps the record's statistics slot and makes `features` lazy. */
+  static attach(record: FlowRecord, slab: Float64Array, slot: number): void {
+    new RecordData(record, slab, slot);
+    Object.defineProperty(record, "features", RecordData.#featuresProperty);
+  }
+
+  /** See {@linkcode writeFlowFeatures}. */
+  static writeFeatures(record: FlowRecord, out: Float64Array): boolean {
+    if (!(#slab in record)) return false;
+    const data = record as unknown as RecordData;
+    if (RecordData.#features.has(data)) return false;
+    const slab = data.#slab;
+    const slot = data.#slot;
+    deriveFeatures(slab, slot, slab[slot + SLOT_FIRST_SEEN], slab[slot + SLOT_LAST_SEEN], out);
+    return true;
+  }
+}
+
+/**
+ * Fast path of the feature vector: writes the per-flow features of a record
+ * this table made into `out` (in `FLOW_FEATURE_NAMES` order, the values its
+ * `features` object would hold) and returns true. Returns false, writing
+ * nothing, for any other record, or one whose `features` was read or
+ * assigned: the caller then reads `record.features`.
+ */
+export function writeFlowFeatures(record: FlowRecord, out: Float64Array): boolean {
+  return RecordData.writeFeatures(record, out);
+}
+
+/**
+ * Records keep their statistics (and first/last packet time) in slots of
+ * shared slabs: off the JS heap, so the garbage collector neither allocates
+ * nor copies them one record at a time, and the flow's own statistics can
+ * die with the flow. A slab lives as long as any of its records.
+ */
+const SLOT_FIRST_SEEN = FLOW_STATS_SIZE;
+const SLOT_LAST_SEEN = FLOW_STATS_SIZE + 1;
+const SLOT_SIZE = FLOW_STATS_SIZE + 2;
+/** Slots per slab (256 KiB): few enough slabs that their allocation costs little per record. */
+const SLAB_SLOTS = 448;
+let slab = new Float64Array(0);
+let slabNext = 0;

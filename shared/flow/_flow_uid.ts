@@ -1,0 +1,129 @@
+/**
+ * Flow uids: "F" + 22 base64url characters of a fast 128-bit hash of the
+ * flow key, its first packet time and its same-instant suffix.
+ *
+ * @module
+ */
+
+/** What {@linkcode flowUid} reads of a flow, and the hash lanes it keeps there. */
+export interface UidParts {
+  /** The table key. */
+  key: string;
+  /** First packet time, epoch seconds. */
+  firstSeen: number;
+  /** Disambiguates flows on one key starting at the same instant. */
+  uidSuffix: number;
+  /** The uid hash lanes after the key; valid when `keyLanesSet`. */
+  keyLane0: number;
+  /** See `keyLane0`. */
+  keyLane1: number;
+  /** See `keyLane0`. */
+  keyLane2: number;
+  /** See `keyLane0`. */
+  keyLane3: number;
+  /** The lanes hold the hash of `key`. */
+  keyLanesSet: boolean;
+}
+
+/**
+ * The flow uid: "F" + 22 base64url characters (120 bits) of a 128-bit hash of
+ * `${key}|${firstSeen}|${uidSuffix}` (the key, the first packet time and the
+ * same-instant suffix). Uniqueness is all that is needed (no adversary
+ * chooses keys to collide uids in our own table), so a fast multiply-xor
+ * hash with four 32-bit lanes replaces a cryptographic one. The hash runs
+ * one part at a time, so the lanes after the key can come from the previous
+ * flow on the same key, and are kept for the next one.
+ */
+export function flowUid(flow: UidParts, previous: UidParts | undefined): string {
+  if (previous !== undefined && previous.keyLanesSet) {
+    uidLanes[0] = previous.keyLane0;
+    uidLanes[1] = previous.keyLane1;
+    uidLanes[2] = previous.keyLane2;
+    uidLanes[3] = previous.keyLane3;
+  } else {
+    uidLanes[0] = 0x9e3779b9 | 0;
+    uidLanes[1] = 0x85ebca6b | 0;
+    uidLanes[2] = 0xc2b2ae35 | 0;
+    uidLanes[3] = 0x27d4eb2f;
+    hashUidText(flow.key);
+  }
+  flow.keyLane0 = uidLanes[0];
+  flow.keyLane1 = uidLanes[1];
+  flow.keyLane2 = uidLanes[2];
+  flow.keyLane3 = uidLanes[3];
+  flow.keyLanesSet = true;
+  return finishUid(flow.firstSeen, flow.uidSuffix);
+}
+
+/** Hashes `|${firstSeen}|${suffix}` into the lanes and renders the uid. */
+function finishUid(firstSeen: number, suffix: number): string {
+  hashUidText(`|${firstSeen}|${suffix}`);
+  let h1 = uidLanes[0];
+  let h2 = uidLanes[1];
+  let h3 = uidLanes[2];
+  let h4 = uidLanes[3];
+  // Cross the lanes, then avalanche each (MurmurHash3's fmix32).
+  h1 = (h1 + h2 + h3 + h4) | 0;
+  h2 = (h2 + h1) | 0;
+  h3 = (h3 + h1) | 0;
+  h4 = (h4 + h1) | 0;
+  const codes = uidCodes;
+  codes[0] = 70; // 'F'
+  base64Word(fmix32(h1), codes, 1);
+  base64Word(fmix32(h2), codes, 7);
+  base64Word(fmix32(h3), codes, 13);
+  base64Word(fmix32(h4), codes, 19);
+  // Of the last word, only the first 4 characters are kept.
+  return String.fromCharCode.apply(null, codes);
+}
+
+/** The four hash lanes of {@linkcode flowUid}. */
+const uidLanes = new Int32Array(4);
+/** Character codes of a uid: "F" + 22 base64url characters (the last word's 6th dropped). */
+const uidCodes: number[] = new Array(23).fill(0);
+
+/** Feeds the characters of `text` into {@linkcode uidLanes}. */
+function hashUidText(text: string): void {
+  let h1 = uidLanes[0];
+  let h2 = uidLanes[1];
+  let h3 = uidLanes[2];
+  let h4 = uidLanes[3];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(((h1 ^ c) << 13) | ((h1 ^ c) >>> 19), 0x01000193);
+    h2 = Math.imul(((h2 ^ c) << 17) | ((h2 ^ c) >>> 15), 0x5bd1e995);
+    h3 = Math.imul(((h3 ^ c) << 11) | ((h3 ^ c) >>> 21), 0x1b873593);
+    h4 = Math.imul(((h4 ^ c) << 7) | ((h4 ^ c) >>> 25), 0xcc9e2d51);
+  }
+  uidLanes[0] = h1;
+  uidLanes[1] = h2;
+  uidLanes[2] = h3;
+  uidLanes[3] = h4;
+}
+
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+const BASE64URL_CODES = Array.from(
+  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+  (c) => c.charCodeAt(0),
+);
+
+/**
+ * 30 bits of a word as 5 base64url characters, plus 2 more bits as a sixth,
+ * written as character codes at `codes[at..]` (a sixth past the end of
+ * `codes` is dropped).
+ */
+function base64Word(word: number, codes: number[], at: number): void {
+  codes[at] = BASE64URL_CODES[(word >>> 26) & 63];
+  codes[at + 1] = BASE64URL_CODES[(word >>> 20) & 63];
+  codes[at + 2] = BASE64URL_CODES[(word >>> 14) & 63];
+  codes[at + 3] = BASE64URL_CODES[(word >>> 8) & 63];
+  if (at + 4 < codes.length) codes[at + 4] = BASE64URL_CODES[(word >>> 2) & 63];
+  if (at + 5 < codes.length) codes[at + 5] = BASE64URL_CODES[word & 3];
+}
