@@ -57,29 +57,49 @@ export interface RollupFlow {
   resp_port: number | null;
 }
 
-interface TrafficCell {
+/** A change to one `dashboard_minute` row. */
+export interface TrafficCell {
+  /** floor(epoch seconds / 60). */
   minute: number;
+  /** `TCP`, `UDP`, … */
   protocol: string;
+  /** Packets added (negative: taken away). */
   packets: number;
+  /** Bytes added. */
   bytes: number;
+  /** Flows started in the minute, added. */
   started: number;
+  /** Flows whose last packet is in the minute, added. */
   ended: number;
 }
 
-interface HostCell {
+/** A change to one `dashboard_host_hour` row. */
+export interface HostCell {
+  /** floor(epoch seconds / 3600). */
   hour: number;
+  /** The address, as its text. */
   ip: string;
+  /** Bytes added. */
   bytes: number;
+  /** Packets added. */
   packets: number;
+  /** Flows started in the hour, added. */
   flows: number;
 }
 
-interface ServiceCell {
+/** A change to one `dashboard_service_hour` row. */
+export interface ServiceCell {
+  /** floor(epoch seconds / 3600). */
   hour: number;
+  /** `TCP`, `UDP` or `SCTP`. */
   protocol: string;
+  /** Responder port. */
   port: number;
+  /** Responder address, as its text. */
   responder: string;
+  /** Bytes added. */
   bytes: number;
+  /** Flows started in the hour, added. */
   flows: number;
 }
 
