@@ -213,11 +213,7 @@ export async function readDashboard(
     }`,
   ]);
 
-  const nameRange = { fromSec: startSec, toSec: endSec };
-  const [talkerNames, servicesNames] = await Promise.all([
-    hostNames(sql, talkers.map((t) => t.ip), nameRange),
-    serviceNames(sql, services, nameRange),
-  ]);
+  const tops = await namedTopLists(sql, talkers, services, startSec, endSec);
 
   const bucketStarts = Array.from(
     { length: DASHBOARD_BUCKETS },
@@ -253,21 +249,7 @@ export async function readDashboard(
     },
     traffic: { packets, bytes },
     flows_by_class: byClass,
-    top_talkers: talkers.map((t) => ({
-      ip: t.ip,
-      bytes: round(t.bytes),
-      packets: round(t.packets),
-      flows: Number(t.flows),
-      names: talkerNames.get(t.ip) ?? [],
-    })),
-    top_services: services.map((s) => ({
-      protocol: s.protocol,
-      port: s.port,
-      bytes: round(s.bytes),
-      flows: Number(s.flows),
-      responders: Number(s.responders),
-      names: servicesNames.get(serviceKey(s.protocol, s.port)) ?? [],
-    })),
+    ...tops,
   };
 }
 
@@ -358,11 +340,7 @@ async function readRolledUpDashboard(
       : topServices(sql, startSec, endSec, top),
   ]);
 
-  const nameRange = { fromSec: startSec, toSec: endSec };
-  const [talkerNames, servicesNames] = await Promise.all([
-    hostNames(sql, talkers.map((t) => t.ip), nameRange),
-    serviceNames(sql, services, nameRange),
-  ]);
+  const tops = await namedTopLists(sql, talkers, services, startSec, endSec);
   const zeros = () => new Array<number>(DASHBOARD_BUCKETS).fill(0);
   const packets: NamedSeries = {};
   const bytes: NamedSeries = {};
@@ -397,21 +375,7 @@ async function readRolledUpDashboard(
     },
     traffic: { packets, bytes },
     flows_by_class: byClass,
-    top_talkers: talkers.map((t) => ({
-      ip: t.ip,
-      bytes: round(t.bytes),
-      packets: round(t.packets),
-      flows: Number(t.flows),
-      names: talkerNames.get(t.ip) ?? [],
-    })),
-    top_services: services.map((s) => ({
-      protocol: s.protocol,
-      port: s.port,
-      bytes: round(s.bytes),
-      flows: Number(s.flows),
-      responders: Number(s.responders),
-      names: servicesNames.get(serviceKey(s.protocol, s.port)) ?? [],
-    })),
+    ...tops,
   };
 }
 
@@ -469,6 +433,44 @@ function topServices(
     from (${inPeriod}) f
     where resp_port is not null and protocol in ('TCP', 'UDP', 'SCTP')
     group by protocol, resp_port order by bytes desc, flows desc, port limit ${top}`;
+}
+
+/** The top lists as the answer gives them, with the names their flows carried in the period. */
+async function namedTopLists(
+  sql: Sql,
+  talkers: readonly { ip: string; bytes: number; packets: number; flows: number }[],
+  services: readonly {
+    protocol: string;
+    port: number;
+    bytes: number;
+    flows: number;
+    responders: number;
+  }[],
+  startSec: number,
+  endSec: number,
+): Promise<Pick<DashboardData, "top_talkers" | "top_services">> {
+  const nameRange = { fromSec: startSec, toSec: endSec };
+  const [talkerNames, servicesNames] = await Promise.all([
+    hostNames(sql, talkers.map((t) => t.ip), nameRange),
+    serviceNames(sql, services, nameRange),
+  ]);
+  return {
+    top_talkers: talkers.map((t) => ({
+      ip: t.ip,
+      bytes: round(t.bytes),
+      packets: round(t.packets),
+      flows: Number(t.flows),
+      names: talkerNames.get(t.ip) ?? [],
+    })),
+    top_services: services.map((s) => ({
+      protocol: s.protocol,
+      port: s.port,
+      bytes: round(s.bytes),
+      flows: Number(s.flows),
+      responders: Number(s.responders),
+      names: servicesNames.get(serviceKey(s.protocol, s.port)) ?? [],
+    })),
+  };
 }
 
 /** Agents that delivered a batch within the last `withinSec` seconds (database clock). */
