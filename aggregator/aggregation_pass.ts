@@ -34,6 +34,7 @@ import { type FlowScorer, type FlowVerdict, PassFlowWriter } from "./pass_flow_w
 import { readPassPackets } from "./read_pass_packets.ts";
 import { INCIDENT_WINDOW_SEC, PassIncidents } from "./pass_incidents.ts";
 import { selectPassBatches } from "./batch_selection.ts";
+import { PassRollup } from "./pass_rollup.ts";
 
 export type { FlowScorer, FlowVerdict };
 
@@ -298,6 +299,8 @@ export async function runAggregationPass(
       // Where every flow is upserted, the table says which may have been flagged.
       storedBefore: maybeStored === null ? table.uids() : null,
     });
+    // The dashboard's roll-ups follow every flow written, in this transaction.
+    const rollup = new PassRollup();
     const writer = new PassFlowWriter({
       tx,
       scorer,
@@ -307,7 +310,12 @@ export async function runAggregationPass(
         ? MAX_EXPLAINED_FLOWS_PER_PASS
         : options.maxExplainedFlows,
       maybeStored,
-      onScored: (flows, mayBeStored) => incidents.add(flows, mayBeStored),
+      onScored: (flows, mayBeStored) => {
+        incidents.add(flows, mayBeStored);
+        rollup.add(flows, mayBeStored);
+      },
+      onCopyUndone: () => rollup.dropCopied(),
+      beforeUpsert: (uids) => rollup.subtractStored(tx, uids),
       enricher: options.enricher,
     });
     let flowClock = progress.flowClock;
@@ -351,6 +359,7 @@ export async function runAggregationPass(
       await writer.abort(error as Error);
       throw error;
     }
+    await rollup.record(tx);
     // After the flows: an incident's numbers are computed from them as stored.
     const { opened: incidentsOpened } = await incidents.record(tx);
     step("written");

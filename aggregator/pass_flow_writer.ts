@@ -93,6 +93,18 @@ export interface PassFlowWriterOptions {
    */
   onScored?: (flows: readonly FlowUpsert[], mayBeStored: boolean) => void;
   /**
+   * Called when the COPY of new flows was undone (one was stored after
+   * all): what `onScored` said of them with `mayBeStored` false no longer
+   * holds; they come again, to be upserted. @default none
+   */
+  onCopyUndone?: () => void;
+  /**
+   * Called once in `finish()` with the uids of the flows about to be
+   * upserted, before any is sent: `traffic_data` still holds their stored
+   * versions (the roll-ups subtract them). @default none
+   */
+  beforeUpsert?: (uids: readonly string[]) => Promise<void>;
+  /**
    * GeoIP country and ASN of each flow's endpoints (scopes only without a
    * database). @default scopes only
    */
@@ -232,11 +244,15 @@ export class PassFlowWriter {
           { error: this.#conflict },
         );
         await tx`rollback to savepoint new_flows`;
+        this.#options.onCopyUndone?.();
         // A loop: a pass can copy more flows than a spread may pass as arguments.
         for (const flow of this.#copied) this.#maybeStored.push(flow);
       }
       this.#copy = null;
       this.#copied = [];
+    }
+    if (this.#maybeStored.length > 0 && this.#options.beforeUpsert) {
+      await this.#options.beforeUpsert(this.#maybeStored.map((flow) => flow.uid));
     }
     for (let i = 0; i < this.#maybeStored.length; i += batchSize) {
       this.#upsert(await this.#score(this.#maybeStored.slice(i, i + batchSize), true));

@@ -5,7 +5,11 @@
  *
  * @module
  */
-import type { Database } from "@traffic-analyzer/shared/db";
+import {
+  addDashboardRollupDeltas,
+  DashboardRollupDeltas,
+  type Database,
+} from "@traffic-analyzer/shared/db";
 import type { TestDatabase } from "@traffic-analyzer/shared/db/testing";
 import { createApp, type CreateAppOptions } from "./app.ts";
 import { createServerMetrics, type ServerMetrics } from "./server_metrics.ts";
@@ -67,7 +71,10 @@ export async function countPackets(db: TestDatabase): Promise<number> {
   return n;
 }
 
-/** Inserts flow number `i` (uid `uid-<i>`, times growing with i), with fields overridden. */
+/**
+ * Inserts flow number `i` (uid `uid-<i>`, times growing with i), with fields
+ * overridden, and adds it to the dashboard roll-ups as the aggregator would.
+ */
 export async function insertFlow(
   db: TestDatabase,
   i: number,
@@ -95,4 +102,20 @@ export async function insertFlow(
     ...overrides,
   };
   await db.sql`insert into traffic_data ${db.sql(row)}`;
+  // The dashboard's roll-ups follow, as when the aggregator writes a flow.
+  const deltas = new DashboardRollupDeltas();
+  const n = (key: keyof typeof row) => Number(row[key]);
+  const text = (key: keyof typeof row) => (row[key] == null ? null : String(row[key]));
+  deltas.addFlow({
+    first_seen: n("first_seen"),
+    last_seen: n("last_seen"),
+    protocol: String(row.protocol),
+    label: text("label"),
+    packets: n("orig_packets") + n("resp_packets"),
+    bytes: n("orig_bytes") + n("resp_bytes"),
+    orig_ip: text("orig_ip"),
+    resp_ip: text("resp_ip"),
+    resp_port: row.resp_port == null ? null : n("resp_port"),
+  }, 1);
+  await addDashboardRollupDeltas(db.sql, deltas);
 }

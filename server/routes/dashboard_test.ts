@@ -99,6 +99,29 @@ Deno.test({
         assert.equal(typeof body.agents_reporting, "number");
       });
 
+      await t.step("24 h and 7 d from the roll-ups, ending at the next whole minute", async () => {
+        for (const period of ["24h", "7d"]) {
+          const { app: later } = makeTestApp(db, { clock: () => (end - 30) * 1000 });
+          const body = await (await later.request(`/api/dashboard?period=${period}`)).json();
+          assert.equal(body.end_sec, end, "the minute now is in (end - 60, end] is the last");
+          // Every flow lies before `end`, whole: A, B, C and D.
+          assert.equal(body.headline.flows_seen, 4);
+          assert.equal(body.headline.packets, 20 + 2 + 1000 + 5);
+          assert.equal(sumSeries(body.traffic.packets), 1027);
+          assert.equal(sumSeries(body.flows_by_class), 4);
+          assert.equal(sum(body.flows_by_class.unscored), 1);
+          assert.equal(body.top_talkers[0].ip, "10.0.0.2");
+          assert.equal(body.top_talkers[0].bytes, 2000 + 150 + 100_000 + 500);
+          assert.equal(body.top_talkers[0].flows, 4);
+          assert.deepEqual(
+            body.top_services.map((s: { port: number; protocol: string; responders: number }) =>
+              `${s.port}/${s.protocol}/${s.responders}`
+            ),
+            ["443/TCP/1", "80/TCP/1", "53/UDP/1"],
+          );
+        }
+      });
+
       await t.step("with no flow in the period, it shows the period up to the newest", async () => {
         const { app: later } = makeTestApp(db, { clock: () => (NOW_SEC + 86_400 * 3) * 1000 });
         const body = await (await later.request("/api/dashboard?period=15m")).json();

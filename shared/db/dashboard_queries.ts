@@ -7,13 +7,23 @@
  * bytes are spread evenly over its span `first_seen`..`last_seen`: a bucket
  * (and the period) gets the share of the flow that lies in it. For the short
  * flows that make most traffic this is exact; a long flow's bursts are
- * smoothed over its life. Every query reads only the flows that overlap the
- * period, found through the `last_seen` index.
+ * smoothed over its life. The 15 min period (15 s buckets), a host's page,
+ * and the top lists of periods up to 1 h read the flows that overlap the
+ * period, found through the `last_seen` index. The rest of the 1 h, 24 h and
+ * 7 d periods reads the per-minute and per-hour roll-ups the aggregator keeps
+ * (dashboard_rollups.ts, migration 020): these periods end at a whole minute
+ * (the current minute so far), so their buckets are whole minutes. The top
+ * lists of 24 h and 7 d come from per-hour rows, the hours at the period's
+ * edges weighted by the part of them inside it; a flow counts there in the
+ * hour it started, and a host or responder folded into an hour's `other`
+ * row (past its 100 biggest hosts, 200 biggest service responders) counts
+ * only through the hours that list it.
  *
  * @module
  */
 import type { Sql } from "./open_database.ts";
 import { hostNames, serviceKey, serviceNames } from "./flow_names.ts";
+import { ROLLUP_OTHER } from "./dashboard_rollups.ts";
 
 /** The periods a dashboard can show, by name. */
 export const DASHBOARD_PERIODS = {
@@ -139,21 +149,20 @@ export async function readDashboard(
     anchor = "newest_flow";
   }
   const stepSec = periodSec / DASHBOARD_BUCKETS;
+  if (host === null && stepSec % 60 === 0) {
+    return await readRolledUpDashboard(sql, {
+      period: options.period,
+      endSec,
+      anchor,
+      newest,
+      top,
+    });
+  }
   const startSec = endSec - periodSec;
   const rateFrom = endSec - RATE_WINDOW_SEC;
 
   // The flows overlapping the period, each with the share of it inside the period.
-  const inPeriod = sql`
-    select first_seen, last_seen, protocol, label, orig_ip, resp_ip, resp_port, state,
-      (orig_packets + resp_packets)::float8 as packets,
-      (orig_bytes + resp_bytes)::float8 as bytes,
-      case when last_seen > first_seen
-        then (least(last_seen, ${endSec}::float8) - greatest(first_seen, ${startSec}::float8))
-          / (last_seen - first_seen)
-        else 1 end as share
-    from traffic_data
-    where last_seen >= ${startSec}::float8 and first_seen <= ${endSec}::float8
-      and ${hostSql(sql, host)}`;
+  const inPeriod = flowsInPeriod(sql, startSec, endSec, host);
 
   const [series, talkers, services, [totals], [active]] = await Promise.all([
     sql<
@@ -182,23 +191,8 @@ export async function readDashboard(
             / (f.last_seen - f.first_seen)
           else 1 end as part) as s
       group by 1, 2, 3`,
-    sql<{ ip: string; bytes: number; packets: number; flows: number }[]>`
-      select host(ip) as ip, sum(bytes)::float8 as bytes, sum(packets)::float8 as packets,
-        count(*)::int8 as flows
-      from (
-        select orig_ip as ip, bytes * share as bytes, packets * share as packets
-          from (${inPeriod}) f where orig_ip is not null
-        union all
-        select resp_ip, bytes * share, packets * share
-          from (${inPeriod}) f where resp_ip is not null
-      ) as ends
-      group by ip order by bytes desc, ip limit ${top}`,
-    sql<{ protocol: string; port: number; bytes: number; flows: number; responders: number }[]>`
-      select protocol, resp_port as port, sum(bytes * share)::float8 as bytes,
-        count(*)::int8 as flows, count(distinct resp_ip)::int8 as responders
-      from (${inPeriod}) f
-      where resp_port is not null and protocol in ('TCP', 'UDP', 'SCTP')
-      group by protocol, resp_port order by bytes desc, flows desc, port limit ${top}`,
+    topTalkers(sql, startSec, endSec, top, host),
+    topServices(sql, startSec, endSec, top, host),
     sql<
       { flows: number; packets: number; bytes: number; rate_packets: number; rate_bytes: number }[]
     >`
@@ -219,11 +213,7 @@ export async function readDashboard(
     }`,
   ]);
 
-  const nameRange = { fromSec: startSec, toSec: endSec };
-  const [talkerNames, servicesNames] = await Promise.all([
-    hostNames(sql, talkers.map((t) => t.ip), nameRange),
-    serviceNames(sql, services, nameRange),
-  ]);
+  const tops = await namedTopLists(sql, talkers, services, startSec, endSec);
 
   const bucketStarts = Array.from(
     { length: DASHBOARD_BUCKETS },
@@ -259,6 +249,212 @@ export async function readDashboard(
     },
     traffic: { packets, bytes },
     flows_by_class: byClass,
+    ...tops,
+  };
+}
+
+/**
+ * The dashboard of a period whose buckets are whole minutes, from the
+ * roll-ups: the period ends at the whole minute at or after `endSec`. Rates
+ * and active flows still come from `traffic_data` (the last minute's flows,
+ * through the `last_seen` index; the active ones, through their partial
+ * index); so do the top lists of periods shorter than a day.
+ */
+async function readRolledUpDashboard(
+  sql: Sql,
+  options: {
+    period: DashboardPeriod;
+    endSec: number;
+    anchor: DashboardData["anchor"];
+    newest: number | null;
+    top: number;
+  },
+): Promise<DashboardData> {
+  const { period, top } = options;
+  const periodSec = DASHBOARD_PERIODS[period];
+  const stepSec = periodSec / DASHBOARD_BUCKETS;
+  const stepMinutes = stepSec / 60;
+  const rateEnd = options.endSec;
+  const endSec = Math.ceil(options.endSec / 60) * 60;
+  const startSec = endSec - periodSec;
+  const fromMinute = startSec / 60;
+  const toMinute = endSec / 60;
+  const rateFrom = rateEnd - RATE_WINDOW_SEC;
+  const hourly = periodSec >= 24 * 60 * 60;
+  // An hour's weight: the part of it inside the period.
+  const hourWeight = sql`(least((hour + 1)::float8 * 3600, ${endSec}::float8)
+    - greatest(hour::float8 * 3600, ${startSec}::float8)) / 3600`;
+  const hours = sql`hour >= ${Math.floor(startSec / 3600)}::int8
+    and hour <= ${Math.floor((endSec - 1) / 3600)}::int8`;
+
+  const [traffic, classes, [seen], [rate], [active], talkers, services] = await Promise.all([
+    sql<{ bucket: number; protocol: string; packets: number; bytes: number }[]>`
+      select ((minute - ${fromMinute}::int8) / ${stepMinutes}::int8)::int as bucket, protocol,
+        sum(packets)::float8 as packets, sum(bytes)::float8 as bytes
+      from dashboard_minute
+      where minute >= ${fromMinute}::int8 and minute < ${toMinute}::int8
+      group by 1, 2`,
+    sql<{ bucket: number; label: string; flows: number }[]>`
+      select ((minute - ${fromMinute}::int8) / ${stepMinutes}::int8)::int as bucket, label,
+        sum(flows)::int8 as flows
+      from dashboard_class_minute
+      where minute >= ${fromMinute}::int8 and minute < ${toMinute}::int8
+      group by 1, 2`,
+    // Flows overlapping the period: those started before its end less those
+    // ended before its start.
+    sql<{ flows: number }[]>`
+      select (coalesce(sum(flows_started) filter (where minute < ${toMinute}::int8), 0)
+        - coalesce(sum(flows_ended) filter (where minute < ${fromMinute}::int8), 0))::int8
+        as flows
+      from dashboard_minute where minute < ${toMinute}::int8`,
+    sql<{ packets: number; bytes: number }[]>`
+      select
+        coalesce(sum((orig_packets + resp_packets) * share), 0)::float8 as packets,
+        coalesce(sum((orig_bytes + resp_bytes) * share), 0)::float8 as bytes
+      from traffic_data,
+        lateral (select case when last_seen > first_seen
+          then (least(last_seen, ${rateEnd}::float8) - greatest(first_seen, ${rateFrom}::float8))
+            / (last_seen - first_seen)
+          else 1 end as share) as s
+      where last_seen >= ${rateFrom}::float8 and first_seen <= ${rateEnd}::float8`,
+    sql<{ n: number }[]>`select count(*)::int8 as n from traffic_data where state = 'active'`,
+    hourly
+      ? sql<{ ip: string; bytes: number; packets: number; flows: number }[]>`
+        select ip, sum(bytes * ${hourWeight})::float8 as bytes,
+          sum(packets * ${hourWeight})::float8 as packets,
+          round(sum(flows * ${hourWeight}))::int8 as flows
+        from dashboard_host_hour
+        where ${hours} and ip <> ${ROLLUP_OTHER}::text
+        group by ip order by bytes desc, ip limit ${top}`
+      : topTalkers(sql, startSec, endSec, top),
+    hourly
+      ? sql<
+        { protocol: string; port: number; bytes: number; flows: number; responders: number }[]
+      >`
+        select protocol, port, sum(bytes * ${hourWeight})::float8 as bytes,
+          round(sum(flows * ${hourWeight}))::int8 as flows,
+          count(distinct responder)::int8 as responders
+        from dashboard_service_hour
+        where ${hours} and protocol <> ${ROLLUP_OTHER}::text
+        group by protocol, port order by bytes desc, flows desc, port limit ${top}`
+      : topServices(sql, startSec, endSec, top),
+  ]);
+
+  const tops = await namedTopLists(sql, talkers, services, startSec, endSec);
+  const zeros = () => new Array<number>(DASHBOARD_BUCKETS).fill(0);
+  const packets: NamedSeries = {};
+  const bytes: NamedSeries = {};
+  const byClass: NamedSeries = {};
+  let totalPackets = 0;
+  let totalBytes = 0;
+  for (const row of traffic) {
+    (packets[row.protocol] ??= zeros())[row.bucket] += row.packets;
+    (bytes[row.protocol] ??= zeros())[row.bucket] += row.bytes;
+    totalPackets += row.packets;
+    totalBytes += row.bytes;
+  }
+  for (const row of classes) (byClass[row.label] ??= zeros())[row.bucket] += Number(row.flows);
+  for (const named of [packets, bytes]) {
+    for (const values of Object.values(named)) values.forEach((v, i) => (values[i] = round(v)));
+  }
+  return {
+    period,
+    start_sec: startSec,
+    end_sec: endSec,
+    anchor: options.anchor,
+    step_sec: stepSec,
+    bucket_starts: Array.from({ length: DASHBOARD_BUCKETS }, (_, i) => startSec + i * stepSec),
+    newest_flow_sec: options.newest,
+    headline: {
+      packets_per_sec: rate.packets / RATE_WINDOW_SEC,
+      bytes_per_sec: rate.bytes / RATE_WINDOW_SEC,
+      active_flows: Number(active.n),
+      flows_seen: Number(seen.flows),
+      packets: round(totalPackets),
+      bytes: round(totalBytes),
+    },
+    traffic: { packets, bytes },
+    flows_by_class: byClass,
+    ...tops,
+  };
+}
+
+/** The flows overlapping `startSec`..`endSec`, each with the share of it inside. */
+function flowsInPeriod(sql: Sql, startSec: number, endSec: number, host: string | null) {
+  return sql`
+    select first_seen, last_seen, protocol, label, orig_ip, resp_ip, resp_port, state,
+      (orig_packets + resp_packets)::float8 as packets,
+      (orig_bytes + resp_bytes)::float8 as bytes,
+      case when last_seen > first_seen
+        then (least(last_seen, ${endSec}::float8) - greatest(first_seen, ${startSec}::float8))
+          / (last_seen - first_seen)
+        else 1 end as share
+    from traffic_data
+    where last_seen >= ${startSec}::float8 and first_seen <= ${endSec}::float8
+      and ${hostSql(sql, host)}`;
+}
+
+/** Hosts by bytes in the period, from the flows (see {@link flowsInPeriod}). */
+function topTalkers(
+  sql: Sql,
+  startSec: number,
+  endSec: number,
+  top: number,
+  host: string | null = null,
+) {
+  const inPeriod = flowsInPeriod(sql, startSec, endSec, host);
+  return sql<{ ip: string; bytes: number; packets: number; flows: number }[]>`
+    select host(ip) as ip, sum(bytes)::float8 as bytes, sum(packets)::float8 as packets,
+      count(*)::int8 as flows
+    from (
+      select orig_ip as ip, bytes * share as bytes, packets * share as packets
+        from (${inPeriod}) f where orig_ip is not null
+      union all
+      select resp_ip, bytes * share, packets * share
+        from (${inPeriod}) f where resp_ip is not null
+    ) as ends
+    group by ip order by bytes desc, ip limit ${top}`;
+}
+
+/** Services by bytes in the period, from the flows (see {@link flowsInPeriod}). */
+function topServices(
+  sql: Sql,
+  startSec: number,
+  endSec: number,
+  top: number,
+  host: string | null = null,
+) {
+  const inPeriod = flowsInPeriod(sql, startSec, endSec, host);
+  return sql<
+    { protocol: string; port: number; bytes: number; flows: number; responders: number }[]
+  >`
+    select protocol, resp_port as port, sum(bytes * share)::float8 as bytes,
+      count(*)::int8 as flows, count(distinct resp_ip)::int8 as responders
+    from (${inPeriod}) f
+    where resp_port is not null and protocol in ('TCP', 'UDP', 'SCTP')
+    group by protocol, resp_port order by bytes desc, flows desc, port limit ${top}`;
+}
+
+/** The top lists as the answer gives them, with the names their flows carried in the period. */
+async function namedTopLists(
+  sql: Sql,
+  talkers: readonly { ip: string; bytes: number; packets: number; flows: number }[],
+  services: readonly {
+    protocol: string;
+    port: number;
+    bytes: number;
+    flows: number;
+    responders: number;
+  }[],
+  startSec: number,
+  endSec: number,
+): Promise<Pick<DashboardData, "top_talkers" | "top_services">> {
+  const nameRange = { fromSec: startSec, toSec: endSec };
+  const [talkerNames, servicesNames] = await Promise.all([
+    hostNames(sql, talkers.map((t) => t.ip), nameRange),
+    serviceNames(sql, services, nameRange),
+  ]);
+  return {
     top_talkers: talkers.map((t) => ({
       ip: t.ip,
       bytes: round(t.bytes),

@@ -26,6 +26,7 @@ export * from "./incident_store.ts";
 export * from "./rescored_incidents.ts";
 export * from "./incident_queries.ts";
 export * from "./dashboard_queries.ts";
+export * from "./dashboard_rollups.ts";
 export * from "./flow_names.ts";
 export * from "./flow_app_detail.ts";
 export * from "./host_queries.ts";

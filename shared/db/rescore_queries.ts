@@ -67,27 +67,56 @@ export interface FlowVerdictUpdate {
   explanation: FeatureContribution[] | null;
 }
 
-/** Writes new verdicts, all by one model version, in one statement; returns the rows updated. */
+/**
+ * Writes new verdicts, all by one model version, in one statement; returns
+ * the rows updated. A flow whose class changes moves from its old class to
+ * its new one in the dashboard's per-minute class counts
+ * (`dashboard_class_minute`, migration 020), in the same statement.
+ */
 export async function updateFlowVerdicts(
   sql: Sql,
   modelVersion: string,
   updates: readonly FlowVerdictUpdate[],
 ): Promise<number> {
   if (updates.length === 0) return 0;
-  const result = await sql`
-    update traffic_data as t set
-      label = u.label, score = u.score, model_version = ${modelVersion},
-      explanation = u.explanation
-    from unnest(
-      ${pgArrayLiteral(updates.map((u) => u.id))}::text::int8[],
-      ${pgArrayLiteral(updates.map((u) => u.label))}::text::text[],
-      ${pgArrayLiteral(updates.map((u) => u.score))}::text::real[],
-      ${
+  // Every part of the statement sees the rows as they were before it, so
+  // `before` holds the old labels.
+  const [result] = await sql<{ updated: number }[]>`
+    with u as (
+      select * from unnest(
+        ${pgArrayLiteral(updates.map((u) => u.id))}::text::int8[],
+        ${pgArrayLiteral(updates.map((u) => u.label))}::text::text[],
+        ${pgArrayLiteral(updates.map((u) => u.score))}::text::real[],
+        ${
     pgArrayLiteral(
       updates.map((u) => (u.explanation === null ? null : JSON.stringify(u.explanation))),
     )
   }::text::jsonb[]
-    ) as u(id, label, score, explanation)
-    where t.id = u.id`;
-  return result.count;
+      ) as u(id, label, score, explanation)
+    ),
+    before as (
+      select t.id, floor(t.first_seen / 60)::int8 as minute,
+        coalesce(t.label, 'unscored') as old_label, coalesce(u.label, 'unscored') as new_label
+      from traffic_data t join u on u.id = t.id
+    ),
+    updated as (
+      update traffic_data as t set
+        label = u.label, score = u.score, model_version = ${modelVersion},
+        explanation = u.explanation
+      from u
+      where t.id = u.id
+      returning t.id
+    ),
+    moves as (
+      select minute, old_label as label, -1 as flows from before where old_label <> new_label
+      union all
+      select minute, new_label, 1 from before where old_label <> new_label
+    ),
+    moved as (
+      insert into dashboard_class_minute as r (minute, label, flows)
+      select minute, label, sum(flows) from moves group by minute, label
+      on conflict (minute, label) do update set flows = r.flows + excluded.flows
+    )
+    select count(*)::int8 as updated from updated`;
+  return Number(result.updated);
 }

@@ -1,0 +1,432 @@
+/**
+ * The dashboard's roll-ups of `traffic_data` (migration 020), kept by the
+ * aggregator's pass in its own transaction: per minute, packets and bytes by
+ * protocol with flows started and ended, and flows started by predicted
+ * class; per hour, bytes by host and by service and responder.
+ *
+ * A flow's packets and bytes are spread evenly over its span
+ * `first_seen`..`last_seen`, as the dashboard always spread them, so a
+ * minute holds the share of each flow inside it. A flow written again (a
+ * long flow, pass after pass) contributes the difference: its stored
+ * version is subtracted and the new one added ({@link DashboardRollupDeltas}).
+ * Deltas are summed per row in memory and added with one statement per
+ * table, never a row at a time.
+ *
+ * Hours are folded once they are over: each keeps its
+ * {@link HOST_HOUR_KEEP} biggest hosts and {@link SERVICE_HOUR_KEEP} biggest
+ * service responders and adds the rest to an `other` row, so an hour's rows
+ * stay bounded whatever a scan brings. A folded hour sends later deltas of
+ * hosts it no longer lists to `other`, so totals stay exact.
+ *
+ * @module
+ */
+import type { Sql } from "./open_database.ts";
+import { pgArrayLiteral } from "./pg_array_literal.ts";
+
+/** Hosts an hour keeps by name once folded (the rest add up in `other`). */
+export const HOST_HOUR_KEEP = 100;
+
+/** Service responders an hour keeps once folded (the rest add up in `other`). */
+export const SERVICE_HOUR_KEEP = 200;
+
+/** The key of an hour's folded remainder (`ip`, `protocol` and `responder`). */
+export const ROLLUP_OTHER = "other";
+
+/** Protocols whose responder port names a service. */
+const SERVICE_PROTOCOLS = new Set(["TCP", "UDP", "SCTP"]);
+
+/** What the roll-ups need of one flow, as stored (or about to be). */
+export interface RollupFlow {
+  /** First packet, epoch seconds. */
+  first_seen: number;
+  /** Last packet, epoch seconds. */
+  last_seen: number;
+  /** `TCP`, `UDP`, `ICMP`, … */
+  protocol: string;
+  /** Predicted class; null when unscored. */
+  label: string | null;
+  /** Packets both ways. */
+  packets: number;
+  /** Bytes both ways. */
+  bytes: number;
+  /** Originator address, or null. */
+  orig_ip: string | null;
+  /** Responder address, or null. */
+  resp_ip: string | null;
+  /** Responder port, or null. */
+  resp_port: number | null;
+}
+
+/** A change to one `dashboard_minute` row. */
+export interface TrafficCell {
+  /** floor(epoch seconds / 60). */
+  minute: number;
+  /** `TCP`, `UDP`, … */
+  protocol: string;
+  /** Packets added (negative: taken away). */
+  packets: number;
+  /** Bytes added. */
+  bytes: number;
+  /** Flows started in the minute, added. */
+  started: number;
+  /** Flows whose last packet is in the minute, added. */
+  ended: number;
+}
+
+/** A change to one `dashboard_host_hour` row. */
+export interface HostCell {
+  /** floor(epoch seconds / 3600). */
+  hour: number;
+  /** The address, as its text. */
+  ip: string;
+  /** Bytes added. */
+  bytes: number;
+  /** Packets added. */
+  packets: number;
+  /** Flows started in the hour, added. */
+  flows: number;
+}
+
+/** A change to one `dashboard_service_hour` row. */
+export interface ServiceCell {
+  /** floor(epoch seconds / 3600). */
+  hour: number;
+  /** `TCP`, `UDP` or `SCTP`. */
+  protocol: string;
+  /** Responder port. */
+  port: number;
+  /** Responder address, as its text. */
+  responder: string;
+  /** Bytes added. */
+  bytes: number;
+  /** Flows started in the hour, added. */
+  flows: number;
+}
+
+/**
+ * Calls `each(slot, share)` for every slot (minute or hour, of `slotSec`
+ * seconds) the span touches, with the share of the span inside it: the same
+ * arithmetic as migration 020's backfill, so both give the same sums.
+ */
+function spread(
+  first: number,
+  last: number,
+  slotSec: number,
+  each: (slot: number, share: number) => void,
+): void {
+  const from = Math.floor(first / slotSec);
+  const to = Math.floor(last / slotSec);
+  if (!(last > first)) {
+    each(from, 1);
+    return;
+  }
+  for (let slot = from; slot <= to; slot++) {
+    each(
+      slot,
+      (Math.min(last, (slot + 1) * slotSec) - Math.max(first, slot * slotSec)) / (last - first),
+    );
+  }
+}
+
+/**
+ * The changes a set of flow writes makes to the roll-ups, summed per row:
+ * add each new version of a flow with sign +1 and its stored version, if
+ * any, with -1.
+ */
+export class DashboardRollupDeltas {
+  readonly #traffic = new Map<string, TrafficCell>();
+  readonly #classes = new Map<string, { minute: number; label: string; flows: number }>();
+  readonly #hosts = new Map<string, HostCell>();
+  readonly #services = new Map<string, ServiceCell>();
+
+  /** Adds (`sign` 1) or takes away (`sign` -1) one flow's contribution. */
+  addFlow(flow: RollupFlow, sign: 1 | -1): void {
+    const { first_seen: first, last_seen: last, protocol } = flow;
+    const packets = sign * flow.packets;
+    const bytes = sign * flow.bytes;
+    spread(first, last, 60, (minute, share) => {
+      this.#trafficCell(minute, protocol).packets += packets * share;
+      this.#trafficCell(minute, protocol).bytes += bytes * share;
+    });
+    this.#trafficCell(Math.floor(first / 60), protocol).started += sign;
+    this.#trafficCell(Math.floor(last / 60), protocol).ended += sign;
+    const label = flow.label ?? "unscored";
+    const startMinute = Math.floor(first / 60);
+    const classKey = `${startMinute}\u0000${label}`;
+    let classCell = this.#classes.get(classKey);
+    if (!classCell) {
+      this.#classes.set(classKey, classCell = { minute: startMinute, label, flows: 0 });
+    }
+    classCell.flows += sign;
+
+    const startHour = Math.floor(first / 3600);
+    for (const ip of [flow.orig_ip, flow.resp_ip]) {
+      if (ip === null) continue;
+      spread(first, last, 3600, (hour, share) => {
+        const cell = this.#hostCell(hour, ip);
+        cell.bytes += bytes * share;
+        cell.packets += packets * share;
+      });
+      this.#hostCell(startHour, ip).flows += sign;
+    }
+    if (
+      flow.resp_port !== null && flow.resp_ip !== null && SERVICE_PROTOCOLS.has(protocol)
+    ) {
+      const { resp_port: port, resp_ip: responder } = flow;
+      spread(first, last, 3600, (hour, share) => {
+        this.#serviceCell(hour, protocol, port, responder).bytes += bytes * share;
+      });
+      this.#serviceCell(startHour, protocol, port, responder).flows += sign;
+    }
+  }
+
+  /** Rows that change (0 when nothing was added). */
+  get size(): number {
+    return this.#traffic.size + this.#classes.size + this.#hosts.size + this.#services.size;
+  }
+
+  /** The per-minute traffic rows that change. */
+  traffic(): TrafficCell[] {
+    return [...this.#traffic.values()].filter((c) =>
+      c.packets !== 0 || c.bytes !== 0 || c.started !== 0 || c.ended !== 0
+    );
+  }
+
+  /** The per-minute class rows that change. */
+  classes(): { minute: number; label: string; flows: number }[] {
+    return [...this.#classes.values()].filter((c) => c.flows !== 0);
+  }
+
+  /** The per-hour host rows that change. */
+  hosts(): HostCell[] {
+    return [...this.#hosts.values()].filter((c) =>
+      c.bytes !== 0 || c.packets !== 0 || c.flows !== 0
+    );
+  }
+
+  /** The per-hour service rows that change. */
+  services(): ServiceCell[] {
+    return [...this.#services.values()].filter((c) => c.bytes !== 0 || c.flows !== 0);
+  }
+
+  #trafficCell(minute: number, protocol: string): TrafficCell {
+    const key = `${minute}\u0000${protocol}`;
+    let cell = this.#traffic.get(key);
+    if (!cell) {
+      this.#traffic.set(
+        key,
+        cell = { minute, protocol, packets: 0, bytes: 0, started: 0, ended: 0 },
+      );
+    }
+    return cell;
+  }
+
+  #hostCell(hour: number, ip: string): HostCell {
+    const key = `${hour}\u0000${ip}`;
+    let cell = this.#hosts.get(key);
+    if (!cell) this.#hosts.set(key, cell = { hour, ip, bytes: 0, packets: 0, flows: 0 });
+    return cell;
+  }
+
+  #serviceCell(hour: number, protocol: string, port: number, responder: string): ServiceCell {
+    const key = `${hour}\u0000${protocol}\u0000${port}\u0000${responder}`;
+    let cell = this.#services.get(key);
+    if (!cell) {
+      this.#services.set(key, cell = { hour, protocol, port, responder, bytes: 0, flows: 0 });
+    }
+    return cell;
+  }
+}
+
+/** Rows per statement: bounded literals, as with the flow upserts. */
+const DELTA_CHUNK_ROWS = 20_000;
+
+function chunks<T>(rows: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < rows.length; i += DELTA_CHUNK_ROWS) {
+    out.push(rows.slice(i, i + DELTA_CHUNK_ROWS));
+  }
+  return out;
+}
+
+const col = <T>(rows: readonly T[], pick: (row: T) => string | number) =>
+  pgArrayLiteral(rows.map(pick));
+
+/**
+ * Adds the deltas to the roll-up tables, one statement per table and chunk,
+ * and notes the hours written as open (to fold once they are over).
+ * Addresses are stored as `host(inet)` text, whatever their spelling here.
+ */
+export async function addDashboardRollupDeltas(
+  tx: Sql,
+  deltas: DashboardRollupDeltas,
+): Promise<void> {
+  for (const rows of chunks(deltas.traffic())) {
+    await tx`
+      insert into dashboard_minute as r
+        (minute, protocol, packets, bytes, flows_started, flows_ended)
+      select * from unnest(
+        ${col(rows, (r) => r.minute)}::text::int8[], ${col(rows, (r) => r.protocol)}::text::text[],
+        ${col(rows, (r) => r.packets)}::text::float8[], ${
+      col(rows, (r) => r.bytes)
+    }::text::float8[],
+        ${col(rows, (r) => r.started)}::text::int8[], ${col(rows, (r) => r.ended)}::text::int8[])
+      on conflict (minute, protocol) do update set
+        packets = r.packets + excluded.packets, bytes = r.bytes + excluded.bytes,
+        flows_started = r.flows_started + excluded.flows_started,
+        flows_ended = r.flows_ended + excluded.flows_ended`;
+  }
+  for (const rows of chunks(deltas.classes())) {
+    await tx`
+      insert into dashboard_class_minute as r (minute, label, flows)
+      select * from unnest(${col(rows, (r) => r.minute)}::text::int8[],
+        ${col(rows, (r) => r.label)}::text::text[], ${col(rows, (r) => r.flows)}::text::int8[])
+      on conflict (minute, label) do update set flows = r.flows + excluded.flows`;
+  }
+  const hours = new Set<number>();
+  // A folded hour (it has an `other` row) takes a host it does not list into `other`.
+  for (const rows of chunks(deltas.hosts())) {
+    for (const row of rows) hours.add(row.hour);
+    await tx`
+      insert into dashboard_host_hour as r (hour, ip, bytes, packets, flows)
+      select d.hour,
+        case when o.hour is null or h.hour is not null then d.ip else ${ROLLUP_OTHER}::text end,
+        sum(d.bytes), sum(d.packets), sum(d.flows)
+      from (
+        select hour, host(ip::inet) as ip, bytes, packets, flows
+        from unnest(${col(rows, (r) => r.hour)}::text::int8[], ${
+      col(rows, (r) => r.ip)
+    }::text::text[],
+          ${col(rows, (r) => r.bytes)}::text::float8[],
+          ${col(rows, (r) => r.packets)}::text::float8[],
+          ${col(rows, (r) => r.flows)}::text::int8[]) as u(hour, ip, bytes, packets, flows)
+      ) as d
+      left join dashboard_host_hour o on o.hour = d.hour and o.ip = ${ROLLUP_OTHER}::text
+      left join dashboard_host_hour h on h.hour = d.hour and h.ip = d.ip
+      group by 1, 2
+      on conflict (hour, ip) do update set
+        bytes = r.bytes + excluded.bytes, packets = r.packets + excluded.packets,
+        flows = r.flows + excluded.flows`;
+  }
+  for (const rows of chunks(deltas.services())) {
+    for (const row of rows) hours.add(row.hour);
+    await tx`
+      insert into dashboard_service_hour as r (hour, protocol, port, responder, bytes, flows)
+      select d.hour,
+        case when folded then ${ROLLUP_OTHER}::text else d.protocol end,
+        case when folded then 0 else d.port end,
+        case when folded then ${ROLLUP_OTHER}::text else d.responder end,
+        sum(d.bytes), sum(d.flows)
+      from (
+        select u.hour, u.protocol, u.port, host(u.responder::inet) as responder, u.bytes, u.flows
+        from unnest(${col(rows, (r) => r.hour)}::text::int8[],
+          ${col(rows, (r) => r.protocol)}::text::text[], ${col(rows, (r) => r.port)}::text::int4[],
+          ${col(rows, (r) => r.responder)}::text::text[],
+          ${col(rows, (r) => r.bytes)}::text::float8[], ${col(rows, (r) => r.flows)}::text::int8[])
+          as u(hour, protocol, port, responder, bytes, flows)
+      ) as d
+      cross join lateral (select exists (
+          select 1 from dashboard_service_hour o
+          where o.hour = d.hour and o.protocol = ${ROLLUP_OTHER}::text and o.port = 0
+            and o.responder = ${ROLLUP_OTHER}::text)
+        and not exists (
+          select 1 from dashboard_service_hour s
+          where s.hour = d.hour and s.protocol = d.protocol and s.port = d.port
+            and s.responder = d.responder) as folded) as f
+      group by 1, 2, 3, 4
+      on conflict (hour, protocol, port, responder) do update set
+        bytes = r.bytes + excluded.bytes, flows = r.flows + excluded.flows`;
+  }
+  if (hours.size > 0) {
+    await tx`
+      insert into dashboard_open_hour (hour)
+      select * from unnest(${pgArrayLiteral([...hours])}::text::int8[])
+      on conflict do nothing`;
+  }
+}
+
+/**
+ * Folds the open hours older than the newest open hour but one: each keeps
+ * its biggest hosts and service responders and adds the rest to its `other`
+ * row. Returns the hours folded.
+ */
+export async function foldDashboardHours(
+  tx: Sql,
+  options: { hostsKept?: number; servicesKept?: number } = {},
+): Promise<number> {
+  const hostsKept = options.hostsKept ?? HOST_HOUR_KEEP;
+  const servicesKept = options.servicesKept ?? SERVICE_HOUR_KEEP;
+  const due = await tx<{ hour: number }[]>`
+    delete from dashboard_open_hour
+    where hour < (select max(hour) - 1 from dashboard_open_hour)
+    returning hour`;
+  if (due.length === 0) return 0;
+  const hours = pgArrayLiteral(due.map((d) => Number(d.hour)));
+  await tx`
+    with ranked as (
+      select hour, ip, row_number() over (partition by hour order by bytes desc, ip) as rank
+      from dashboard_host_hour
+      where hour = any(${hours}::text::int8[]) and ip <> ${ROLLUP_OTHER}::text
+    ),
+    folded as (
+      delete from dashboard_host_hour d using ranked k
+      where d.hour = k.hour and d.ip = k.ip and k.rank > ${hostsKept}
+      returning d.hour, d.bytes, d.packets, d.flows
+    )
+    insert into dashboard_host_hour as r (hour, ip, bytes, packets, flows)
+    select h.hour, ${ROLLUP_OTHER}::text, coalesce(sum(f.bytes), 0), coalesce(sum(f.packets), 0),
+      coalesce(sum(f.flows), 0)
+    from unnest(${hours}::text::int8[]) as h(hour) left join folded f on f.hour = h.hour
+    group by h.hour
+    on conflict (hour, ip) do update set
+      bytes = r.bytes + excluded.bytes, packets = r.packets + excluded.packets,
+      flows = r.flows + excluded.flows`;
+  await tx`
+    with ranked as (
+      select hour, protocol, port, responder,
+        row_number() over (partition by hour order by bytes desc, protocol, port, responder)
+          as rank
+      from dashboard_service_hour
+      where hour = any(${hours}::text::int8[])
+        and not (protocol = ${ROLLUP_OTHER}::text and port = 0 and responder = ${ROLLUP_OTHER}::text)
+    ),
+    folded as (
+      delete from dashboard_service_hour d using ranked k
+      where d.hour = k.hour and d.protocol = k.protocol and d.port = k.port
+        and d.responder = k.responder and k.rank > ${servicesKept}
+      returning d.hour, d.bytes, d.flows
+    )
+    insert into dashboard_service_hour as r (hour, protocol, port, responder, bytes, flows)
+    select h.hour, ${ROLLUP_OTHER}::text, 0, ${ROLLUP_OTHER}::text, coalesce(sum(f.bytes), 0),
+      coalesce(sum(f.flows), 0)
+    from unnest(${hours}::text::int8[]) as h(hour) left join folded f on f.hour = h.hour
+    group by h.hour
+    on conflict (hour, protocol, port, responder) do update set
+      bytes = r.bytes + excluded.bytes, flows = r.flows + excluded.flows`;
+  return due.length;
+}
+
+/** Uids looked up per statement. */
+const LOOKUP_CHUNK = 20_000;
+
+/**
+ * The stored versions of these flows (those in `traffic_data`), as the
+ * roll-ups counted them: read before they are overwritten, to subtract.
+ */
+export async function readStoredRollupFlows(
+  tx: Sql,
+  uids: readonly string[],
+): Promise<RollupFlow[]> {
+  const out: RollupFlow[] = [];
+  for (let i = 0; i < uids.length; i += LOOKUP_CHUNK) {
+    const rows = await tx<RollupFlow[]>`
+      select first_seen, last_seen, protocol, label,
+        (orig_packets + resp_packets)::float8 as packets,
+        (orig_bytes + resp_bytes)::float8 as bytes,
+        host(orig_ip) as orig_ip, host(resp_ip) as resp_ip, resp_port
+      from traffic_data
+      where flow_uid = any(${pgArrayLiteral(uids.slice(i, i + LOOKUP_CHUNK))}::text::text[])`;
+    for (const row of rows) out.push(row);
+  }
+  return out;
+}
