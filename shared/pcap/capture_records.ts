@@ -1,18 +1,17 @@
 /**
- * Decodes a capture file into packet records the way the agent does
- * (`agent/pipeline.ts`): `decodePacket` with the frame's link type, time and
- * wire length, and the agent's default `payloadCapture`.
+ * A capture file's frames decoded into packet records the way the agent
+ * decodes them when it reads a file (`agent/pipeline.ts`): `decodePacket`
+ * with the frame's link type, time and wire length, and the configured
+ * default `payloadCapture`. Training, test support and benchmarks all read
+ * captures through this one loop, so they see what the live system stores.
  *
  * @module
  */
 
-import { CONFIG_SPECS } from "@traffic-analyzer/shared/config";
-import {
-  decodePacket,
-  type PacketRecord,
-  type PayloadCapture,
-} from "@traffic-analyzer/shared/packet";
-import { type CaptureSource, readCaptureBatches } from "@traffic-analyzer/shared/pcap";
+import { configDefault } from "../config.ts";
+import { decodePacket, type PayloadCapture } from "../packet/decode_packet.ts";
+import type { PacketRecord } from "../packet/packet_record.ts";
+import { type CaptureSource, readCaptureBatches } from "./capture_reader.ts";
 
 /** Options for {@linkcode captureRecords}. */
 export interface CaptureRecordsOptions {
@@ -25,25 +24,21 @@ export interface CaptureRecordsOptions {
   /**
    * What each record keeps of the captured bytes. The flow table reads them
    * only to match ICMP errors to the flow they quote.
-   * @default {the agent's PAYLOAD_CAPTURE default in shared/config.ts: what the live system stores}
+   * @default {the PAYLOAD_CAPTURE default in shared/config.ts: what the live system stores}
    */
   payloadCapture?: PayloadCapture;
 }
 
-/** The agent's default for `payloadCapture`, read from the one place it is defined. */
-export function livePayloadCapture(): PayloadCapture {
-  const value = CONFIG_SPECS.find((s) => s.key === "payloadCapture")?.default;
-  if (value !== "full" && value !== "headers" && value !== "none") {
-    throw new Error(
-      `Cannot find the agent's payloadCapture default in shared/config.ts: found ${
-        JSON.stringify(value)
-      }`,
-    );
-  }
-  return value;
-}
-
-/** Yields the capture's packets as records, one batch per batch of frames, in file order. */
+/**
+ * Yields the capture's packets as records, one batch per batch of frames, in file order.
+ *
+ * @example
+ * ```ts
+ * for await (const records of captureRecords("models/captures/demo.pcap")) {
+ *   console.log(records.length);
+ * }
+ * ```
+ */
 export async function* captureRecords(
   source: CaptureSource,
   options: CaptureRecordsOptions = {},
@@ -56,7 +51,7 @@ export async function* captureRecords(
       }`,
     );
   }
-  const payloadCapture = options.payloadCapture ?? livePayloadCapture();
+  const payloadCapture = options.payloadCapture ?? configDefault("payloadCapture");
   for await (const batch of readCaptureBatches(source)) {
     yield batch.map((frame) =>
       decodePacket(frame.data, {
