@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FEATURE_NAMES, FEATURE_VERSION } from "@traffic-analyzer/shared/flow";
+import { FEATURE_NAMES } from "@traffic-analyzer/shared/flow";
 import { type FlowExplainer, loadFlowExplainer } from "@traffic-analyzer/shared/explain";
 import { loadFlowScorer } from "./flow_scorer.ts";
 import { ScorerLoadError } from "./scorer_load_error.ts";
