@@ -43,27 +43,10 @@ export async function setUpLabNetwork(
     run(["ethtool", "-K", device, "tx", "off", "tso", "off", "gso", "off", "gro", "off"], netns);
   /** Both of a host interface's lab addresses, IPv6 without duplicate detection (it is static). */
   const addAddresses = async (netns: string, device: string, ipv4: string, ipv6: string) => {
-    await run([
-      "ip",
-      "-n",
-      netns,
-      "addr",
-      "add",
-      `${ipv4}/${network.ipv4PrefixLength}`,
-      "dev",
-      device,
-    ]);
-    await run([
-      "ip",
-      "-n",
-      netns,
-      "addr",
-      "add",
-      `${ipv6}/${network.ipv6PrefixLength}`,
-      "dev",
-      device,
-      "nodad",
-    ]);
+    const add = (cidr: string, ...flags: string[]) =>
+      run(["ip", "-n", netns, "addr", "add", cidr, "dev", device, ...flags]);
+    await add(`${ipv4}/${network.ipv4PrefixLength}`);
+    await add(`${ipv6}/${network.ipv6PrefixLength}`, "nodad");
   };
   const neigh = (device: string, address: string, mac: string) =>
     `neigh replace ${address} lladdr ${mac} dev ${device} nud permanent`;
