@@ -5,32 +5,9 @@
  *
  * @module
  */
-import { CONFIG_SPECS } from "@traffic-analyzer/shared/config";
 import { type Sql, storePacketBatch } from "@traffic-analyzer/shared/db";
 import { flowFeatureVector, type FlowRecord, FlowTable } from "@traffic-analyzer/shared/flow";
-import {
-  decodePacket,
-  type PacketRecord,
-  type PayloadCapture,
-} from "@traffic-analyzer/shared/packet";
-import { readCaptureBatches } from "@traffic-analyzer/shared/pcap";
-
-/** The capture's packets as records, a batch at a time, decoded as the agent decodes them. */
-async function* captureRecords(path: string): AsyncGenerator<PacketRecord[]> {
-  const payloadCapture = CONFIG_SPECS.find((s) => s.key === "payloadCapture")!
-    .default as PayloadCapture;
-  for await (const frames of readCaptureBatches(path)) {
-    yield frames.map((frame) =>
-      decodePacket(frame.data, {
-        linkType: frame.linkType,
-        timestampSec: frame.timestampSec,
-        wireLength: frame.wireLength,
-        interfaceName: frame.interfaceName ?? "capture",
-        payloadCapture,
-      })
-    );
-  }
-}
+import { captureRecords } from "@traffic-analyzer/shared/pcap";
 
 /** The feature vectors of the capture's flows, built as the aggregator builds them. */
 export async function captureFeatureVectors(path: string): Promise<Float32Array[]> {

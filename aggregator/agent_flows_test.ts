@@ -15,6 +15,8 @@ import type { PacketRecord } from "@traffic-analyzer/shared/packet";
 import { type FlowScorer, runAggregationPass } from "./aggregation_pass.ts";
 
 const db = await openTestDatabase();
+// Closed (its PostgreSQL schema dropped) after the last test, even when --filter runs none.
+Deno.test.afterAll(() => db.close());
 
 const ruleScorer: FlowScorer = {
   modelVersion: "rule-test-1",
@@ -146,14 +148,5 @@ Deno.test({
     const [{ scoped }] = await db.sql<{ scoped: number }[]>`
       select count(*)::int8 as scoped from traffic_data where agent = 'sensor-a'`;
     assert.ok(scoped > 0);
-  },
-});
-
-Deno.test({
-  name: "close the agent flows test database",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    await db.close();
   },
 });

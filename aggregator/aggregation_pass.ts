@@ -11,6 +11,7 @@
 import type { FlowEnricher } from "@traffic-analyzer/shared/enrich";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { getLogger } from "@logtape/logtape";
+import { configDefault } from "@traffic-analyzer/shared/config";
 import { LOG_ROOT } from "@traffic-analyzer/shared";
 import {
   deleteBatchPacketColumns,
@@ -115,7 +116,7 @@ export interface AggregationPassOptions {
    * ALERT_MIN_SCORE: a flow of a non-benign class scored at least this joins
    * an incident (built in the pass's transaction); every flow scored at least
    * this is stored with its explanation.
-   * @default 0.5
+   * @default the ALERT_MIN_SCORE default in shared/config.ts
    */
   alertMinScore?: number;
   /**
@@ -292,9 +293,10 @@ export async function runAggregationPass(
     const packets = await readPassPackets(tx, { batches });
     step("read");
 
+    const alertMinScore = options.alertMinScore ?? configDefault("alertMinScore");
     const incidents = new PassIncidents({
       benignLabel: scorer.benignLabel ?? "benign",
-      minScore: options.alertMinScore ?? 0.5,
+      minScore: alertMinScore,
       windowSec: options.incidentWindowSec ?? INCIDENT_WINDOW_SEC,
       // Where every flow is upserted, the table says which may have been flagged.
       storedBefore: maybeStored === null ? table.uids() : null,
@@ -305,7 +307,7 @@ export async function runAggregationPass(
       tx,
       scorer,
       batchSize: scoreBatchSize,
-      explainMinScore: options.alertMinScore ?? 0.5,
+      explainMinScore: alertMinScore,
       maxExplainedFlows: options.maxExplainedFlows === undefined
         ? MAX_EXPLAINED_FLOWS_PER_PASS
         : options.maxExplainedFlows,

@@ -27,17 +27,30 @@ const ruleScorer: FlowScorer = {
     Promise.resolve(rows.map((x) => ({ label: x[0] === 1 ? "tcp" : "other", score: 0.5 }))),
 };
 
+/** Rounds of ingest in {@link rounds}: enough for a pass to die in several and resume. */
+const ROUNDS = 6;
 /**
- * Ten rounds of three batches of traffic (TCP, DNS, ICMP, IPv6), in time
- * order across batches, as one agent would send them. (Packets that arrive
- * after later ones were already aggregated are a different matter: the flow
- * table then sees them late, so only in-order data can be compared exactly.)
+ * Packets a batch. Nearly every sample packet starts a flow that lives until
+ * the flush, so each pass saves every flow so far: the cost grows with the
+ * square of the traffic, and a few hundred flows prove what thousands would.
+ */
+const BATCH_PACKETS = 60;
+
+/**
+ * {@link ROUNDS} rounds of three batches of traffic (TCP, DNS, ICMP, IPv6),
+ * in time order across batches, as one agent would send them. (Packets that
+ * arrive after later ones were already aggregated are a different matter: the
+ * flow table then sees them late, so only in-order data can be compared
+ * exactly.)
  */
 function rounds(): PacketRecord[][][] {
   let startSec = 1_764_000_000;
-  return Array.from({ length: 10 }, (_, round) =>
+  return Array.from({ length: ROUNDS }, (_, round) =>
     Array.from({ length: 3 }, (_, batch) => {
-      const records = sampleRecords(200, { seed: round * 10 + batch + 1, startSec });
+      const records = sampleRecords(BATCH_PACKETS, {
+        seed: round * 10 + batch + 1,
+        startSec,
+      });
       startSec = records.at(-1)!.timestamp;
       return records;
     }));
@@ -187,19 +200,21 @@ Deno.test({
     for (const [r, round] of data.entries()) await ingestRound(round, `r${r}`);
     let cache: FlowTableCache | null = null;
     let passes = 0;
+    const maxPackets = 250;
     for (let more = true; more; passes++) {
       const result = await runPass({
         sql: db.sql,
         scorer: ruleScorer,
         nowMs: NOW_MS,
         cache,
-        maxPackets: 1000,
+        maxPackets,
       });
-      assert.ok(result.packets <= 1000);
+      assert.ok(result.packets <= maxPackets);
       cache = result.cache;
       more = result.more;
     }
-    assert.equal(passes, Math.ceil(data.flat(2).length / 1000));
+    assert.equal(passes, Math.ceil(data.flat(2).length / maxPackets));
+    assert.ok(passes >= 4, `${passes} passes`);
     await runPass({ sql: db.sql, scorer: ruleScorer, nowMs: FLUSH_MS, cache: null });
     assert.deepEqual(await trafficData(), reference);
   },
@@ -315,7 +330,7 @@ Deno.test({
     let cacheB: FlowTableCache | null = null;
     for (const [r, round] of data.entries()) {
       await ingestRound(round, `r${r}`);
-      if (r < 5) {
+      if (r < ROUNDS / 2) {
         // A is active: B, trying first, stands by and takes no batch.
         if (r > 0) {
           const b = await runPass({
@@ -339,9 +354,9 @@ Deno.test({
         assert.deepEqual([a.skipped, a.standby], [false, false], `round ${r}`);
         cacheA = a.cache;
       } else {
-        // A stopped after round 4: once its last pass is older than the
-        // standby time, B takes over, loading the table A stored.
-        if (r === 5) {
+        // A stopped after the first half: once its last pass is older than
+        // the standby time, B takes over, loading the table A stored.
+        if (r === ROUNDS / 2) {
           await db.sql`update aggregator_progress
             set last_pass_at = now() - interval '2 minutes'`;
         }

@@ -8,6 +8,7 @@
  */
 import type { FlowEnricher } from "@traffic-analyzer/shared/enrich";
 import { getLogger } from "@logtape/logtape";
+import { configDefault } from "@traffic-analyzer/shared/config";
 import { LOG_ROOT } from "@traffic-analyzer/shared";
 import {
   describeDatabaseError,
@@ -48,7 +49,7 @@ export interface AggregatorServiceOptions {
   reorderWaitMs?: number;
   /** See `AggregationPassOptions.copyNewFlows` (PostgreSQL only). @default false */
   copyNewFlows?: boolean;
-  /** See `AggregationPassOptions.alertMinScore` (ALERT_MIN_SCORE). @default 0.5 */
+  /** See `AggregationPassOptions.alertMinScore` (ALERT_MIN_SCORE). @default its default in shared/config.ts */
   alertMinScore?: number;
   /** GeoIP/ASN of flow endpoints (see `AggregationPassOptions.enricher`). @default scopes only */
   enricher?: FlowEnricher;
@@ -106,11 +107,11 @@ export class AggregatorService {
     }
     this.#options = {
       intervalMs,
-      rawRetentionDays: options.rawRetentionDays ?? 7,
+      rawRetentionDays: options.rawRetentionDays ?? configDefault("rawRetentionDays"),
       retentionSchedule: options.retentionSchedule ?? "17 * * * *",
       clock: options.clock ?? Date.now,
       copyNewFlows: options.copyNewFlows ?? false,
-      alertMinScore: options.alertMinScore ?? 0.5,
+      alertMinScore: options.alertMinScore ?? configDefault("alertMinScore"),
       instanceId: options.instanceId ?? Deno.hostname(),
       standbyMs: options.standbyMs ?? intervalMs * 2.5,
       maxBackoffMs: Math.max(intervalMs, options.maxBackoffMs ?? 300_000),

@@ -6,6 +6,8 @@ import type { PacketRecord } from "@traffic-analyzer/shared/packet/record";
 import { type FlowScorer, type FlowTableCache, runAggregationPass } from "./aggregation_pass.ts";
 
 const db = await openTestDatabase();
+// Closed (its PostgreSQL schema dropped) after the last test, even when --filter runs none.
+Deno.test.afterAll(() => db.close());
 const copyNewFlows = db.kind === "postgres";
 
 const ruleScorer: FlowScorer = {
@@ -221,13 +223,4 @@ Deno.test("a missing batch holds its stream back, then the pass proceeds after R
   const [{ left }] = await db.sql<{ left: number }[]>`
     select count(*)::int as left from batch_packet_columns`;
   assert.equal(left, 0, "every taken batch's block is gone");
-});
-
-Deno.test({
-  name: "close the batch order test database",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    await db.close();
-  },
 });

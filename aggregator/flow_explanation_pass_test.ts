@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { openTestDatabase } from "@traffic-analyzer/shared/db/testing";
-import { FEATURE_NAMES, FEATURE_VERSION } from "@traffic-analyzer/shared/flow";
+import { FEATURE_NAMES } from "@traffic-analyzer/shared/flow";
 import type { FeatureContribution } from "@traffic-analyzer/shared/explain";
-import { loadFlowScorer } from "./scorer/mod.ts";
+import { committedScorer } from "./scorer/_committed_scorer.ts";
 import { runAggregationPass } from "./aggregation_pass.ts";
 import { storeCapture } from "./_store_capture.ts";
 
@@ -15,11 +15,7 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const db = await openTestDatabase();
-    const scorer = await loadFlowScorer({
-      modelPath: new URL("../models/flow_classifier.onnx", import.meta.url).pathname,
-      expectedFeatureNames: FEATURE_NAMES,
-      expectedFeatureVersion: FEATURE_VERSION,
-    });
+    const scorer = await committedScorer();
     try {
       await storeCapture(db.sql, DEMO, "explain-demo");
       const nowMs = Date.now();
@@ -65,7 +61,6 @@ Deno.test({
       assert.ok(alerts > 5, `${alerts} alerts`);
       assert.equal(explained, 5);
     } finally {
-      await scorer.close();
       await db.close();
     }
   },

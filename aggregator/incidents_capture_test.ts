@@ -10,18 +10,20 @@
  */
 import assert from "node:assert/strict";
 import { openTestDatabase } from "@traffic-analyzer/shared/db/testing";
-import { storePacketBatch } from "@traffic-analyzer/shared/db";
-import { CONFIG_SPECS } from "@traffic-analyzer/shared/config";
-import { FEATURE_NAMES, FEATURE_VERSION } from "@traffic-analyzer/shared/flow";
-import { decodePacket, type PayloadCapture } from "@traffic-analyzer/shared/packet";
-import { readCaptureBatches } from "@traffic-analyzer/shared/pcap";
 import { findTeamKit, readTeamKitCaptures } from "@traffic-analyzer/shared/testing";
-import { loadFlowScorer } from "./scorer/mod.ts";
+import { committedScorer } from "./scorer/_committed_scorer.ts";
 import { runAggregationPass } from "./aggregation_pass.ts";
+import { storeCapture } from "./_store_capture.ts";
 
 const kit = findTeamKit();
-/** Small enough for a unit test on a busy machine (the largest scan is about 1 MB). */
-const MAX_CAPTURE_BYTES = 4 << 20;
+/**
+ * Scans small enough for the test loop. `deno task test` takes every scan up
+ * to 4 MiB (the largest is about 1 MB, ten thousand probes); `test:unit`
+ * (PROPERTY_RUNS=quick) those up to 256 KiB, which still hold a scan of
+ * thousands of probes: what grouping a scan needs is many flagged flows, not
+ * ten thousand.
+ */
+const MAX_CAPTURE_BYTES = Deno.env.get("PROPERTY_RUNS") === "quick" ? 256 << 10 : 4 << 20;
 /** Fewer flagged flows than this is not a scan to group. */
 const MIN_SCAN_FLOWS = 10;
 const MIN_SCORE = 0.5;
@@ -40,37 +42,13 @@ Deno.test({
   sanitizeOps: false,
   async fn(t) {
     const db = await openTestDatabase();
-    const scorer = await loadFlowScorer({
-      modelPath: new URL("../models/flow_classifier.onnx", import.meta.url).pathname,
-      expectedFeatureNames: FEATURE_NAMES,
-      expectedFeatureVersion: FEATURE_VERSION,
-    });
-    const payloadCapture = CONFIG_SPECS.find((s) => s.key === "payloadCapture")!
-      .default as PayloadCapture;
+    const scorer = await committedScorer();
     let checked = 0;
     try {
       for (const capture of scans) {
         await t.step(capture.file, async () => {
           await db.truncate();
-          let batch = 0;
-          for await (const frames of readCaptureBatches(capture.path)) {
-            const records = frames.map((frame) =>
-              decodePacket(frame.data, {
-                linkType: frame.linkType,
-                timestampSec: frame.timestampSec,
-                wireLength: frame.wireLength,
-                interfaceName: frame.interfaceName ?? "capture",
-                payloadCapture,
-              })
-            );
-            batch++;
-            await storePacketBatch(db.sql, {
-              agentId: "kit",
-              idempotencyKey: `${capture.file}-${batch}`,
-              bodySha256: `${capture.file}-${batch}`,
-              records,
-            });
-          }
+          await storeCapture(db.sql, capture.path, "kit");
           const nowMs = Date.now();
           const copyNewFlows = db.kind === "postgres";
           for (let more = true; more;) {
@@ -112,7 +90,6 @@ Deno.test({
       }
       assert.ok(checked > 0, "at least one scan in the kit was flagged and grouped");
     } finally {
-      await scorer.close();
       await db.close();
     }
   },

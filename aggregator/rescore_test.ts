@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { ConfigError } from "@traffic-analyzer/shared";
 import { recordRescoredIncidents, type Sql, upsertFlows } from "@traffic-analyzer/shared/db";
 import { openTestDatabase } from "@traffic-analyzer/shared/db/testing";
-import { FEATURE_NAMES, FEATURE_VERSION } from "@traffic-analyzer/shared/flow";
+import { FEATURE_VERSION } from "@traffic-analyzer/shared/flow";
 import type { FeatureContribution } from "@traffic-analyzer/shared/explain";
 import { sampleFlowUpsert } from "../shared/db/_sample_flow_upsert.ts";
-import { loadFlowScorer } from "./scorer/mod.ts";
+import { committedScorer } from "./scorer/_committed_scorer.ts";
 import { formatRescoreReport, rescoreFlows } from "./rescore.ts";
 import { parseSince } from "./rescore_main.ts";
 import { captureFeatureVectors } from "./_store_capture.ts";
@@ -30,11 +30,7 @@ Deno.test({
   sanitizeOps: false,
   async fn(t) {
     const db = await openTestDatabase();
-    const scorer = await loadFlowScorer({
-      modelPath: new URL("../models/flow_classifier.onnx", import.meta.url).pathname,
-      expectedFeatureNames: FEATURE_NAMES,
-      expectedFeatureVersion: FEATURE_VERSION,
-    });
+    const scorer = await committedScorer();
     try {
       // The demo capture's flows as an older model left them: every one a
       // portscan alert. Plus a flow of another feature version, one whose
@@ -165,7 +161,6 @@ Deno.test({
         },
       );
     } finally {
-      await scorer.close();
       await db.close();
     }
   },

@@ -679,9 +679,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
       config[spec.key] = parseValue(spec, fromEnv, spec.env);
       continue;
     }
-    config[spec.key] = spec.default === null
-      ? (spec.kind.type === "list" ? [] : null)
-      : parseValue(spec, spec.default, `default of ${spec.env}`);
+    config[spec.key] = parseDefault(spec);
   }
   const result = config as unknown as Config;
   if ((result.tlsCert === null) !== (result.tlsKey === null)) {
@@ -697,6 +695,27 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     );
   }
   return { config: result, flags };
+}
+
+/**
+ * The default of setting `key`, parsed as {@link loadConfig} parses it: the
+ * one place code outside the configuration (a library default, a test, a
+ * benchmark) takes a setting's default from.
+ *
+ * @example
+ * ```ts
+ * const threshold = configDefault("alertMinScore"); // 0.92
+ * ```
+ */
+export function configDefault<K extends keyof Config>(key: K): Config[K] {
+  const spec = CONFIG_SPECS.find((s) => s.key === key);
+  if (spec === undefined) throw new RangeError(`Cannot find setting ${JSON.stringify(key)}`);
+  return parseDefault(spec) as Config[K];
+}
+
+function parseDefault(spec: ConfigSpec): unknown {
+  if (spec.default === null) return spec.kind.type === "list" ? [] : null;
+  return parseValue(spec, spec.default, `default of ${spec.env}`);
 }
 
 /** The README's configuration table, generated from {@link CONFIG_SPECS}. */

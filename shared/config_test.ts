@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { CONFIG_SPECS, ConfigError, configTable, loadConfig, parseDurationMs } from "./config.ts";
+import {
+  CONFIG_SPECS,
+  configDefault,
+  ConfigError,
+  configTable,
+  loadConfig,
+  parseDurationMs,
+} from "./config.ts";
 
 Deno.test("loadConfig() keeps the seed's names and defaults", () => {
   const { config } = loadConfig({ env: {}, args: [] });
@@ -125,4 +132,13 @@ Deno.test("configTable() lists every setting once", () => {
     new Set(CONFIG_SPECS.map((s) => s.flag)).size,
     CONFIG_SPECS.length,
   );
+});
+
+Deno.test("configDefault() gives each setting's default as loadConfig() parses it", () => {
+  const { config } = loadConfig({ env: {}, args: [] });
+  for (const spec of CONFIG_SPECS) {
+    assert.deepEqual(configDefault(spec.key), config[spec.key], spec.key);
+  }
+  assert.equal(configDefault("alertMinScore"), 0.92);
+  assert.equal(configDefault("rawRetentionDays"), 7);
 });

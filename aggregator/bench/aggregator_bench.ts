@@ -44,7 +44,7 @@ import {
   type PayloadCapture,
 } from "@traffic-analyzer/shared/packet";
 import { readCaptureBatches } from "@traffic-analyzer/shared/pcap";
-import { CONFIG_SPECS } from "@traffic-analyzer/shared/config";
+import { configDefault } from "@traffic-analyzer/shared/config";
 import { loadFlowExplainer } from "@traffic-analyzer/shared/explain";
 import { type PassStep, runAggregationPass } from "../aggregation_pass.ts";
 import { loadFlowScorer, loadFlowScorerInWorker, type OnnxFlowScorer } from "../scorer/mod.ts";
@@ -250,7 +250,7 @@ async function explainMetrics(
     onnxSha256: sidecar.onnxSha256,
   });
   if (explainer === null) return { explain_skipped: `no tree covers beside ${modelPath}` };
-  const minScore = Number(CONFIG_SPECS.find((s) => s.key === "alertMinScore")!.default);
+  const minScore = configDefault("alertMinScore");
   const alerted = vectors.filter((_, i) => scores[i] >= minScore);
   const sample = (alerted.length >= 100 ? alerted : vectors).slice(0, EXPLAIN_SAMPLE);
   for (const v of sample.slice(0, 100)) explainer.top(v);

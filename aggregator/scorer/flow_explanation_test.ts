@@ -1,20 +1,21 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FEATURE_NAMES, FEATURE_VERSION } from "@traffic-analyzer/shared/flow";
+import { FEATURE_NAMES } from "@traffic-analyzer/shared/flow";
 import { type FlowExplainer, loadFlowExplainer } from "@traffic-analyzer/shared/explain";
 import { loadFlowScorer } from "./flow_scorer.ts";
 import { ScorerLoadError } from "./scorer_load_error.ts";
 import { loadFlowScorerInWorker } from "./worker_flow_scorer.ts";
+import {
+  COMMITTED_MODEL_OPTIONS,
+  COMMITTED_MODEL_PATH,
+  committedScorer,
+} from "./_committed_scorer.ts";
 import { captureFeatureVectors } from "../_store_capture.ts";
 
-const COMMITTED = new URL("../../models/flow_classifier.onnx", import.meta.url).pathname;
+const COMMITTED = COMMITTED_MODEL_PATH;
 const COVERS = COMMITTED.replace(/onnx$/, "covers.json");
 const SIDECAR = COMMITTED.replace(/onnx$/, "json");
-const options = {
-  modelPath: COMMITTED,
-  expectedFeatureNames: FEATURE_NAMES,
-  expectedFeatureVersion: FEATURE_VERSION,
-};
+const options = COMMITTED_MODEL_OPTIONS;
 
 const CAPTURE = await captureFeatureVectors(
   new URL("../../models/captures/demo.pcap", import.meta.url).pathname,
@@ -48,68 +49,60 @@ async function committedExplainer(): Promise<FlowExplainer> {
 }
 
 Deno.test("TreeSHAP of the committed model adds up to the score onnxruntime gives", async () => {
-  const scorer = await loadFlowScorer(options);
+  const scorer = await committedScorer();
   const explainer = await committedExplainer();
-  try {
-    assert.equal(scorer.explains, true);
-    const rows = vectors(400, 11);
-    const scored = await scorer.score(rows, { explainMinScore: 0 });
-    const benignIndex = scorer.classes.indexOf(scorer.benignLabel);
-    let high = 0;
-    rows.forEach((row, i) => {
-      const contributions = explainer.contributions(row);
-      const sum = contributions.reduce((s, c) => s + c, explainer.expectedValue);
-      // TreeSHAP explains the raw forest score, 1 - P(benign), before calibration.
-      // The runtime sums float32 votes; the explanation works in doubles.
-      const raw = Math.fround(1 - scored[i].probabilities[benignIndex]);
-      assert.ok(
-        Math.abs(sum - raw) < 1e-6,
-        `row ${i}: expected value + contributions ${sum}, raw score ${raw}`,
-      );
-      // Only flows given an attack label are explained.
-      const attack = scored[i].label !== scorer.benignLabel;
-      assert.deepEqual(scored[i].explanation, attack ? explainer.top(row) : null, `row ${i}`);
-      if (raw >= 0.5) high++;
-    });
-    assert.ok(high > 20 && high < 380, `${high} of 400 rows scored >= 0.5: a weak test`);
-  } finally {
-    await scorer.close();
-  }
+  assert.equal(scorer.explains, true);
+  const rows = vectors(400, 11);
+  const scored = await scorer.score(rows, { explainMinScore: 0 });
+  const benignIndex = scorer.classes.indexOf(scorer.benignLabel);
+  let high = 0;
+  rows.forEach((row, i) => {
+    const contributions = explainer.contributions(row);
+    const sum = contributions.reduce((s, c) => s + c, explainer.expectedValue);
+    // TreeSHAP explains the raw forest score, 1 - P(benign), before calibration.
+    // The runtime sums float32 votes; the explanation works in doubles.
+    const raw = Math.fround(1 - scored[i].probabilities[benignIndex]);
+    assert.ok(
+      Math.abs(sum - raw) < 1e-6,
+      `row ${i}: expected value + contributions ${sum}, raw score ${raw}`,
+    );
+    // Only flows given an attack label are explained.
+    const attack = scored[i].label !== scorer.benignLabel;
+    assert.deepEqual(scored[i].explanation, attack ? explainer.top(row) : null, `row ${i}`);
+    if (raw >= 0.5) high++;
+  });
+  assert.ok(high > 20 && high < 380, `${high} of 400 rows scored >= 0.5: a weak test`);
 });
 
 Deno.test("OnnxFlowScorer.score() explains exactly the attack-labelled flows scored at least explainMinScore", async () => {
-  const scorer = await loadFlowScorer(options);
-  try {
-    const rows = vectors(300, 12);
-    const plain = await scorer.score(rows);
-    assert.ok(plain.every((s) => s.explanation === null), "no bar, no explanation");
-    const scored = await scorer.score(rows, { explainMinScore: 0.5 });
-    let explained = 0;
-    scored.forEach((s, i) => {
-      assert.ok(Object.is(s.score, plain[i].score));
-      if (s.score < 0.5 || s.label === scorer.benignLabel) {
-        return assert.equal(s.explanation, null, `row ${i}`);
-      }
-      explained++;
-      const e = s.explanation!;
-      assert.equal(e.length, 5);
-      for (let k = 1; k < e.length; k++) {
-        assert.ok(Math.abs(e[k - 1].contribution) >= Math.abs(e[k].contribution));
-      }
-      for (const c of e) {
-        const f = FEATURE_NAMES.indexOf(c.feature);
-        assert.ok(f >= 0, `unknown feature ${c.feature}`);
-        assert.equal(c.value, Number.isFinite(rows[i][f]) ? rows[i][f] : null);
-      }
-    });
-    assert.ok(explained > 0 && explained < rows.length, `${explained} explained`);
-  } finally {
-    await scorer.close();
-  }
+  const scorer = await committedScorer();
+  const rows = vectors(300, 12);
+  const plain = await scorer.score(rows);
+  assert.ok(plain.every((s) => s.explanation === null), "no bar, no explanation");
+  const scored = await scorer.score(rows, { explainMinScore: 0.5 });
+  let explained = 0;
+  scored.forEach((s, i) => {
+    assert.ok(Object.is(s.score, plain[i].score));
+    if (s.score < 0.5 || s.label === scorer.benignLabel) {
+      return assert.equal(s.explanation, null, `row ${i}`);
+    }
+    explained++;
+    const e = s.explanation!;
+    assert.equal(e.length, 5);
+    for (let k = 1; k < e.length; k++) {
+      assert.ok(Math.abs(e[k - 1].contribution) >= Math.abs(e[k].contribution));
+    }
+    for (const c of e) {
+      const f = FEATURE_NAMES.indexOf(c.feature);
+      assert.ok(f >= 0, `unknown feature ${c.feature}`);
+      assert.equal(c.value, Number.isFinite(rows[i][f]) ? rows[i][f] : null);
+    }
+  });
+  assert.ok(explained > 0 && explained < rows.length, `${explained} explained`);
 });
 
 Deno.test("loadFlowScorerInWorker() hands back the same explanations", async () => {
-  const here = await loadFlowScorer(options);
+  const here = await committedScorer();
   const there = await loadFlowScorerInWorker(options);
   try {
     assert.equal(there.explains, true);
@@ -118,7 +111,6 @@ Deno.test("loadFlowScorerInWorker() hands back the same explanations", async () 
     const b = await there.score(rows, { explainMinScore: 0.5 });
     assert.deepEqual(b.map((s) => s.explanation), a.map((s) => s.explanation));
   } finally {
-    await here.close();
     await there.close();
   }
 });

@@ -1,11 +1,6 @@
 import assert from "node:assert/strict";
-import { CONFIG_SPECS } from "@traffic-analyzer/shared/config";
-import {
-  FEATURE_NAMES,
-  FEATURE_VERSION,
-  flowFeatureVector,
-  FlowTable,
-} from "@traffic-analyzer/shared/flow";
+import { configDefault } from "@traffic-analyzer/shared/config";
+import { flowFeatureVector, FlowTable } from "@traffic-analyzer/shared/flow";
 import {
   IPPROTO_TCP,
   type PacketRecord,
@@ -14,13 +9,12 @@ import {
   TCP_FLAG_SYN,
 } from "@traffic-analyzer/shared/packet";
 import { blankPacketRecord } from "@traffic-analyzer/shared/testing";
-import { loadFlowScorer } from "./flow_scorer.ts";
+import { committedScorer } from "./_committed_scorer.ts";
 
 // The committed model, scored as the aggregator scores it: a flow from the
 // flow table with its context, its vector, and the scorer's label and
 // calibrated score against the default ALERT_MIN_SCORE.
-const COMMITTED = new URL("../../models/flow_classifier.onnx", import.meta.url).pathname;
-const ALERT_MIN_SCORE = Number(CONFIG_SPECS.find((s) => s.key === "alertMinScore")!.default);
+const ALERT_MIN_SCORE = configDefault("alertMinScore");
 
 function tcp(t: number, src: string, sport: number, dst: string, dport: number, flags: number) {
   return blankPacketRecord({
@@ -43,37 +37,29 @@ function tcp(t: number, src: string, sport: number, dst: string, dport: number, 
 }
 
 Deno.test("one refused connection alone raises no alert with the committed model", async (t) => {
-  const scorer = await loadFlowScorer({
-    modelPath: COMMITTED,
-    expectedFeatureNames: FEATURE_NAMES,
-    expectedFeatureVersion: FEATURE_VERSION,
-  });
-  try {
-    for (const port of [22, 80, 443, 3306, 8080, 50000]) {
-      await t.step(`a SYN to closed port ${port} answered by RST`, async () => {
-        const table = new FlowTable();
-        const packets: PacketRecord[] = [
-          tcp(100, "192.168.1.20", 51000, "192.168.1.1", port, TCP_FLAG_SYN),
-          tcp(100.0004, "192.168.1.1", port, "192.168.1.20", 51000, TCP_FLAG_RST | TCP_FLAG_ACK),
-        ];
-        const flows = [...table.merge(packets).ended, ...table.drain()];
-        assert.equal(flows.length, 1);
-        const [flow] = flows;
-        assert.equal(flow.rejected, true);
-        assert.ok(
-          flow.context !== null,
-          "the flow has its context, as when the aggregator scores it",
-        );
-        const [verdict] = await scorer.score([flowFeatureVector(flow, flow.context)]);
-        const alerts = verdict.label !== "benign" && verdict.score >= ALERT_MIN_SCORE;
-        assert.equal(
-          alerts,
-          false,
-          `label ${verdict.label}, score ${verdict.score}, ALERT_MIN_SCORE ${ALERT_MIN_SCORE}`,
-        );
-      });
-    }
-  } finally {
-    await scorer.close();
+  const scorer = await committedScorer();
+  for (const port of [22, 80, 443, 3306, 8080, 50000]) {
+    await t.step(`a SYN to closed port ${port} answered by RST`, async () => {
+      const table = new FlowTable();
+      const packets: PacketRecord[] = [
+        tcp(100, "192.168.1.20", 51000, "192.168.1.1", port, TCP_FLAG_SYN),
+        tcp(100.0004, "192.168.1.1", port, "192.168.1.20", 51000, TCP_FLAG_RST | TCP_FLAG_ACK),
+      ];
+      const flows = [...table.merge(packets).ended, ...table.drain()];
+      assert.equal(flows.length, 1);
+      const [flow] = flows;
+      assert.equal(flow.rejected, true);
+      assert.ok(
+        flow.context !== null,
+        "the flow has its context, as when the aggregator scores it",
+      );
+      const [verdict] = await scorer.score([flowFeatureVector(flow, flow.context)]);
+      const alerts = verdict.label !== "benign" && verdict.score >= ALERT_MIN_SCORE;
+      assert.equal(
+        alerts,
+        false,
+        `label ${verdict.label}, score ${verdict.score}, ALERT_MIN_SCORE ${ALERT_MIN_SCORE}`,
+      );
+    });
   }
 });

@@ -3,12 +3,9 @@ import { FEATURE_NAMES, FEATURE_VERSION } from "@traffic-analyzer/shared/flow";
 import { loadFlowScorer } from "./flow_scorer.ts";
 import { ScorerLoadError } from "./scorer_load_error.ts";
 import { loadFlowScorerInWorker, ScorerWorkerError } from "./worker_flow_scorer.ts";
+import { COMMITTED_MODEL_OPTIONS } from "./_committed_scorer.ts";
 
-const options = {
-  modelPath: new URL("../../models/flow_classifier.onnx", import.meta.url).pathname,
-  expectedFeatureNames: FEATURE_NAMES,
-  expectedFeatureVersion: FEATURE_VERSION,
-};
+const options = COMMITTED_MODEL_OPTIONS;
 
 /** Vectors spread over the features' ranges, some with non-finite values. */
 function vectors(count: number, seed: number): Float32Array[] {

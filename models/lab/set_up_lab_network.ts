@@ -38,6 +38,20 @@ export async function setUpLabNetwork(
     }
     return result;
   };
+  // The lab's few command shapes, each written once.
+  const offloadsOff = (device: string, netns: string) =>
+    run(["ethtool", "-K", device, "tx", "off", "tso", "off", "gso", "off", "gro", "off"], netns);
+  /** Both of a host interface's lab addresses, IPv6 without duplicate detection (it is static). */
+  const addAddresses = async (netns: string, device: string, ipv4: string, ipv6: string) => {
+    const add = (cidr: string, ...flags: string[]) =>
+      run(["ip", "-n", netns, "addr", "add", cidr, "dev", device, ...flags]);
+    await add(`${ipv4}/${network.ipv4PrefixLength}`);
+    await add(`${ipv6}/${network.ipv6PrefixLength}`, "nodad");
+  };
+  const neigh = (device: string, address: string, mac: string) =>
+    `neigh replace ${address} lladdr ${mac} dev ${device} nud permanent`;
+  const staticNeighbour = (netns: string, device: string, address: string, mac: string) =>
+    run(["ip", "-n", netns, ...neigh(device, address, mac).split(" ")]);
   const br = network.bridgeNamespace;
   await run(["ip", "netns", "add", br]);
   await run(["ip", "-n", br, "link", "set", "lo", "up"]);
@@ -86,65 +100,17 @@ export async function setUpLabNetwork(
       "netns",
       br,
     ]);
-    await run(
-      ["ethtool", "-K", h.interface, "tx", "off", "tso", "off", "gso", "off", "gro", "off"],
-      h.namespace,
-    );
-    await run([
-      "ethtool",
-      "-K",
-      h.bridgePort,
-      "tx",
-      "off",
-      "tso",
-      "off",
-      "gso",
-      "off",
-      "gro",
-      "off",
-    ], br);
+    await offloadsOff(h.interface, h.namespace);
+    await offloadsOff(h.bridgePort, br);
     await run(["ip", "-n", br, "link", "set", h.bridgePort, "master", network.bridge, "up"]);
-    await run([
-      "ip",
-      "-n",
-      h.namespace,
-      "addr",
-      "add",
-      `${h.ipv4}/${network.ipv4PrefixLength}`,
-      "dev",
-      h.interface,
-    ]);
-    await run([
-      "ip",
-      "-n",
-      h.namespace,
-      "addr",
-      "add",
-      `${h.ipv6}/${network.ipv6PrefixLength}`,
-      "dev",
-      h.interface,
-      "nodad",
-    ]);
+    await addAddresses(h.namespace, h.interface, h.ipv4, h.ipv6);
     await run(["ip", "-n", h.namespace, "link", "set", h.interface, "up"]);
   }
   for (const h of hosts) {
     for (const peer of hosts) {
       if (peer.name === h.name) continue;
       for (const address of [peer.ipv4, peer.ipv6]) {
-        await run([
-          "ip",
-          "-n",
-          h.namespace,
-          "neigh",
-          "replace",
-          address,
-          "lladdr",
-          peer.mac,
-          "dev",
-          h.interface,
-          "nud",
-          "permanent",
-        ]);
+        await staticNeighbour(h.namespace, h.interface, address, peer.mac);
       }
     }
   }
@@ -152,61 +118,28 @@ export async function setUpLabNetwork(
   // the bridge floods those frames, which is what such a flood looks like.
   const srv = network.hosts.srv;
   for (const s of network.spoofPool) {
-    await run([
-      "ip",
-      "-n",
-      srv.namespace,
-      "neigh",
-      "replace",
-      s.ipv4,
-      "lladdr",
-      s.mac,
-      "dev",
-      srv.interface,
-      "nud",
-      "permanent",
-    ]);
+    await staticNeighbour(srv.namespace, srv.interface, s.ipv4, s.mac);
   }
   // The attack-only victim address lives on the server's interface; every
   // other host reaches it by a static entry, like the host addresses.
   const owner = network.hosts[network.victim.host];
-  await run([
-    "ip",
-    "-n",
-    owner.namespace,
-    "addr",
-    "add",
-    `${network.victim.ipv4}/${network.ipv4PrefixLength}`,
-    "dev",
-    owner.interface,
-  ]);
-  await run([
-    "ip",
-    "-n",
-    owner.namespace,
-    "addr",
-    "add",
-    `${network.victim.ipv6}/${network.ipv6PrefixLength}`,
-    "dev",
-    owner.interface,
-    "nodad",
-  ]);
-  const neigh = (h: (typeof hosts)[number], address: string, mac: string) =>
-    `neigh replace ${address} lladdr ${mac} dev ${h.interface} nud permanent`;
+  await addAddresses(owner.namespace, owner.interface, network.victim.ipv4, network.victim.ipv6);
   const free = freeLabIpv4Addresses(network).filter((a) => a !== network.noHost);
   for (const h of hosts) {
     const lines: string[] = [];
     if (h.name !== owner.name) {
       lines.push(
-        neigh(h, network.victim.ipv4, owner.mac),
-        neigh(h, network.victim.ipv6, owner.mac),
+        neigh(h.interface, network.victim.ipv4, owner.mac),
+        neigh(h.interface, network.victim.ipv6, owner.mac),
       );
     }
     // Attackers see the empty part of the subnet as if across a router: their
     // probes of free addresses reach the wire and go unanswered. Clients only
     // know the dead server that way.
-    if (h.role === "attacker") lines.push(...free.map((a) => neigh(h, a, network.ghostMac)));
-    if (h.role === "client") lines.push(neigh(h, network.deadServer, network.ghostMac));
+    if (h.role === "attacker") {
+      lines.push(...free.map((a) => neigh(h.interface, a, network.ghostMac)));
+    }
+    if (h.role === "client") lines.push(neigh(h.interface, network.deadServer, network.ghostMac));
     if (lines.length === 0) continue;
     const batch = await Deno.makeTempFile({ prefix: "talab-neigh-" });
     try {

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadFlowScorer } from "@traffic-analyzer/aggregator/scorer";
-import { CONFIG_SPECS } from "@traffic-analyzer/shared/config";
+import { configDefault } from "@traffic-analyzer/shared/config";
 import { FEATURE_NAMES, FEATURE_VERSION } from "@traffic-analyzer/shared/flow";
 import { findTeamKit } from "@traffic-analyzer/shared/testing";
 import { TRAFFIC_CLASSES } from "../lab/run_settings.ts";
@@ -44,7 +44,7 @@ Deno.test("the committed model loads with the code's FEATURE_NAMES and FEATURE_V
     const metrics = scorer.metrics as { heldOut: { macroF1: number } };
     assert.ok(metrics.heldOut.macroF1 > 0);
     assert.ok(scorer.calibration !== null, "the model carries its score calibration");
-    const alertMinScore = Number(CONFIG_SPECS.find((s) => s.key === "alertMinScore")!.default);
+    const alertMinScore = configDefault("alertMinScore");
     assert.equal(
       alertMinScore,
       scorer.calibration.decisionThreshold,

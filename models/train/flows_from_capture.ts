@@ -10,8 +10,11 @@
  */
 
 import { type FlowRecord, FlowTable } from "@traffic-analyzer/shared/flow";
-import type { CaptureSource } from "@traffic-analyzer/shared/pcap";
-import { captureRecords, type CaptureRecordsOptions } from "./_capture_records.ts";
+import {
+  captureRecords,
+  type CaptureRecordsOptions,
+  type CaptureSource,
+} from "@traffic-analyzer/shared/pcap";
 
 /** Options for {@linkcode flowsFromCapture}. */
 export type FlowsFromCaptureOptions = CaptureRecordsOptions;

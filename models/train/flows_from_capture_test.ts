@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { flowFeatureVector, type FlowRecord, FlowTable } from "@traffic-analyzer/shared/flow";
 import { join } from "node:path";
 import { findTeamKit } from "@traffic-analyzer/shared/testing";
-import { captureRecords } from "./_capture_records.ts";
+import { captureRecords } from "@traffic-analyzer/shared/pcap";
 import { flowsFromCapture } from "./flows_from_capture.ts";
 
 const DEMO = new URL("../captures/demo.pcap", import.meta.url).pathname;

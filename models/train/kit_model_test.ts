@@ -24,14 +24,14 @@
  */
 import assert from "node:assert/strict";
 import { loadFlowScorerInWorker } from "@traffic-analyzer/aggregator/scorer";
-import { CONFIG_SPECS } from "@traffic-analyzer/shared/config";
+import { configDefault } from "@traffic-analyzer/shared/config";
 import { FEATURE_NAMES, FEATURE_VERSION } from "@traffic-analyzer/shared/flow";
 import { findTeamKit } from "@traffic-analyzer/shared/testing";
 import { evaluateSource, type SourceEvaluation, sumSources } from "./evaluate_sources.ts";
 import { buildKitDataset, kitSourceOf, kitTruths } from "./kit_dataset.ts";
 
 const COMMITTED = new URL("../flow_classifier.onnx", import.meta.url).pathname;
-const ALERT_MIN_SCORE = Number(CONFIG_SPECS.find((s) => s.key === "alertMinScore")!.default);
+const ALERT_MIN_SCORE = configDefault("alertMinScore");
 
 /** Most flows a benign capture may alert on (the target). */
 const BENIGN_ALERT_CEILING = 0.01;

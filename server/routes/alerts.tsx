@@ -9,23 +9,19 @@
  *
  * @module
  */
-import { filledQuery } from "./_filled_query.ts";
 import { createRoute, z } from "@hono/zod-openapi";
 import {
   acknowledgeIncident,
   type IncidentRow,
-  readAggregatorStatus,
   searchIncidents,
   type Sql,
 } from "@traffic-analyzer/shared/db";
-import { assessAggregator } from "../aggregator_health.ts";
 import { readLimitedBody } from "../body_reader.ts";
 import { HttpError } from "../http_errors.ts";
 import type { Assets } from "../pages/assets.ts";
 import { AlertsPage } from "../pages/alerts_page.tsx";
-import type { PageContext } from "../pages/layout.tsx";
-import { renderPage } from "../pages/render_page.ts";
 import { sameOriginWrites } from "../same_origin_writes.ts";
+import { pageContextReader, renderListPage } from "./_list_page.ts";
 import { createRouter, type Router } from "./_router.ts";
 import { badRequest, ErrorSchema } from "./_schemas.ts";
 import {
@@ -166,49 +162,27 @@ export function alertRoutes(options: AlertRoutesOptions): Router {
     },
   );
 
-  const context = async (): Promise<PageContext> => {
-    const status = await readAggregatorStatus(sql);
-    return { assets, banner: assessAggregator(status, options.aggregateIntervalMs).reason };
-  };
+  const context = pageContextReader(options);
 
-  app.get("/alerts", async (c) => {
-    const query = filledQuery(c.req.query());
-    try {
-      const input = parseAlertList(query);
-      const page = await searchIncidents(sql, {
-        filter: incidentFilterOf(input),
-        limit: input.limit,
-        cursor: incidentCursorOf(input),
-      });
-      const nextUrl = page.next === null ? null : `/alerts?${new URLSearchParams({
-        ...query,
-        cursor: encodeIncidentCursor(page.next),
-      })}`;
-      return await renderPage(
-        c,
-        <AlertsPage
-          page={await context()}
-          query={query}
-          incidents={page.incidents}
-          nextUrl={nextUrl}
-          error={null}
-        />,
-      );
-    } catch (error) {
-      if (!(error instanceof HttpError) || error.status !== 400) throw error;
-      return await renderPage(
-        c,
-        <AlertsPage
-          page={{ assets, banner: null }}
-          query={query}
-          incidents={[]}
-          nextUrl={null}
-          error={error.message}
-        />,
-        400,
-      );
-    }
-  });
+  app.get("/alerts", (c) =>
+    renderListPage(c, {
+      path: "/alerts",
+      context,
+      assets,
+      search: async (query) => {
+        const input = parseAlertList(query);
+        const page = await searchIncidents(sql, {
+          filter: incidentFilterOf(input),
+          limit: input.limit,
+          cursor: incidentCursorOf(input),
+        });
+        return {
+          rows: page.incidents,
+          cursor: page.next === null ? null : encodeIncidentCursor(page.next),
+        };
+      },
+      render: ({ rows, ...view }) => <AlertsPage {...view} incidents={rows} />,
+    }));
 
   app.post("/alerts/:id/acknowledge", async (c) => {
     const text = c.req.param("id");

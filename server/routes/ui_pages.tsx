@@ -11,20 +11,18 @@ import {
   type FlowRow,
   lastFlows,
   newestIncidents,
-  readAggregatorStatus,
   searchFlows,
   type Sql,
 } from "@traffic-analyzer/shared/db";
-import { assessAggregator } from "../aggregator_health.ts";
 import { HttpError } from "../http_errors.ts";
 import type { Assets } from "../pages/assets.ts";
-import type { PageContext } from "../pages/layout.tsx";
 import { renderPage } from "../pages/render_page.ts";
 import { DashboardPage } from "../pages/dashboard_page.tsx";
 import { FlowDetailPage } from "../pages/flow_detail_page.tsx";
 import { HostPage } from "../pages/host_page.tsx";
 import { readFlowPacketPage } from "../flow_detail_view.ts";
 import type { FeatureInfo } from "../feature_catalog.ts";
+import { pageContextReader } from "./_list_page.ts";
 import { createRouter, type Router } from "./_router.ts";
 import { DashboardQuery, type OpenIncidentCounter, readDashboardView } from "./dashboard.ts";
 import { flowOr404, packetCursorOf } from "./flow_detail.ts";
@@ -49,10 +47,7 @@ const PACKETS_PER_PAGE = 100;
 export function uiPageRoutes(options: UiPageRoutesOptions): Router {
   const { sql, assets } = options;
   const app = createRouter();
-  const context = async (): Promise<PageContext> => {
-    const status = await readAggregatorStatus(sql);
-    return { assets, banner: assessAggregator(status, options.aggregateIntervalMs).reason };
-  };
+  const context = pageContextReader(options);
 
   app.get("/", async (c) => {
     const parsed = DashboardQuery.safeParse(filledQuery(c.req.query()));

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import type postgres from "postgres";
 import type { Sql } from "./open_database.ts";
 
 /** Names per key, commonest first. */
@@ -47,21 +48,12 @@ export async function hostNames(
   options: FlowNamesOptions,
 ): Promise<NameMap> {
   if (ips.length === 0) return new Map();
-  const rows = await sql<{ key: string; name: string; flows: number }[]>`
-    select host(k.ip) as key, n.name, n.flows::int8 as flows
-    from unnest(${ips as string[]}::inet[]) as k (ip),
-      lateral (
-        select name, count(*) as flows
-        from (
-          select coalesce(tls_sni, http_host) as name from traffic_data
-          where resp_ip = k.ip and last_seen >= ${options.fromSec}::float8
-            and first_seen < ${options.toSec}::float8
-          limit ${options.sample ?? 2000}
-        ) as sample
-        where name is not null
-        group by name order by flows desc, name limit ${options.names ?? 3}
-      ) as n`;
-  return collect(rows);
+  return await sampledNames(sql, options, {
+    keys: sql`unnest(${ips as string[]}::inet[]) as k (ip)`,
+    key: sql`host(k.ip)`,
+    name: sql`coalesce(tls_sni, http_host)`,
+    match: sql`resp_ip = k.ip`,
+  });
 }
 
 /**
@@ -74,15 +66,43 @@ export async function serviceNames(
   options: FlowNamesOptions,
 ): Promise<NameMap> {
   if (services.length === 0) return new Map();
+  return await sampledNames(sql, options, {
+    keys: sql`unnest(${services.map((s) => s.protocol)}::text[],
+      ${services.map((s) => s.port)}::int[]) as k (protocol, port)`,
+    key: sql`k.port || '/' || k.protocol`,
+    name: sql`coalesce(tls_sni, http_host, dns_query)`,
+    match: sql`resp_port = k.port and protocol = k.protocol`,
+  });
+}
+
+type Fragment = postgres.PendingQuery<postgres.Row[]>;
+
+/** What {@link sampledNames} groups by: the keys (a `from` item `k`), and how a flow matches one. */
+interface NameSource {
+  /** The keys as a `from` item named `k`. */
+  keys: Fragment;
+  /** A key's text, from `k`. */
+  key: Fragment;
+  /** A flow's name, from `traffic_data`. */
+  name: Fragment;
+  /** The condition a flow of key `k` meets, answered by an index. */
+  match: Fragment;
+}
+
+/** Each key's commonest names among a bounded sample of its flows in the range. */
+async function sampledNames(
+  sql: Sql,
+  options: FlowNamesOptions,
+  source: NameSource,
+): Promise<NameMap> {
   const rows = await sql<{ key: string; name: string; flows: number }[]>`
-    select k.port || '/' || k.protocol as key, n.name, n.flows::int8 as flows
-    from unnest(${services.map((s) => s.protocol)}::text[],
-        ${services.map((s) => s.port)}::int[]) as k (protocol, port),
+    select ${source.key} as key, n.name, n.flows::int8 as flows
+    from ${source.keys},
       lateral (
         select name, count(*) as flows
         from (
-          select coalesce(tls_sni, http_host, dns_query) as name from traffic_data
-          where resp_port = k.port and protocol = k.protocol
+          select ${source.name} as name from traffic_data
+          where ${source.match}
             and last_seen >= ${options.fromSec}::float8 and first_seen < ${options.toSec}::float8
             ${options.origIp == null ? sql`` : sql`and orig_ip = ${options.origIp}::inet`}
             ${options.respIp == null ? sql`` : sql`and resp_ip = ${options.respIp}::inet`}

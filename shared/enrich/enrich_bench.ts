@@ -15,18 +15,8 @@ import { parseArgs } from "node:util";
 import { defaultEnrichmentData } from "./enrichment_data.ts";
 import { enrichAddress } from "./enrichment_database.ts";
 import { loadEnrichmentDatabase } from "./load_enrichment_database.ts";
-
-/** A deterministic generator, so every run looks up the same addresses. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// A seeded generator, so every run looks up the same addresses.
+import { mulberry32 } from "../testing/mulberry32.ts";
 
 /** `count` addresses of the mix, as text (what the aggregator has). */
 export function benchAddresses(count: number, seed = 1): string[] {

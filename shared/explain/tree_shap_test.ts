@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { mulberry32 } from "../testing/mulberry32.ts";
 import { readOnnxTreeEnsemble } from "./onnx_tree_ensemble.ts";
 import { attackScoreForest } from "./flow_explainer.ts";
 import { parseTreeCovers } from "./tree_covers.ts";
@@ -10,17 +11,8 @@ import {
   TreeShapExplainer,
 } from "./tree_shap.ts";
 
-/** mulberry32: a seeded generator, so a failing case can be replayed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator, so a failing case can be replayed. */
+const rng = mulberry32;
 
 /** A random tree in pre-order over features 0..usedFeatures-1, children after parents. */
 function randomTree(next: () => number, usedFeatures: number, maxDepth: number): ExplainTree {

@@ -1,7 +1,9 @@
 /**
  * Packet decoding: captured frames (Ethernet with VLAN tags, Linux cooked
  * SLL/SLL2, raw IP, BSD loopback) into the {@linkcode PacketRecord} every
- * component shares, plus an encoder that builds frames from fields.
+ * component shares. The encoder that builds frames from fields
+ * (`packet_encoder.ts`) serves property tests, benchmarks and the pcap export
+ * (`./packet/record_frame`) from its own file, and is not part of this API.
  *
  * @example
  * ```ts
@@ -54,19 +56,3 @@ export { parseIp, parseIpInto } from "./address_parse.ts";
 export * from "./link_types.ts";
 export * from "./ether_types.ts";
 export * from "./ip_protocols.ts";
-export {
-  type ArpSpec,
-  encodePacket,
-  type EncoderLink,
-  type EthernetSpec,
-  type Ipv4Spec,
-  type Ipv6ExtensionSpec,
-  type Ipv6Spec,
-  linkTypeOf,
-  type PacketSpec,
-  parseIpv4,
-  parseIpv6,
-  parseMac,
-  type TransportSpec,
-  type VlanTagSpec,
-} from "./packet_encoder.ts";

@@ -1,6 +1,7 @@
 /**
  * Capture files: streaming readers for pcap and pcapng (format detected by
- * magic) and a pcap writer for exports.
+ * magic), their frames decoded into packet records as the agent decodes
+ * them, and a pcap writer for exports.
  *
  * @example
  * ```ts
@@ -14,6 +15,7 @@
  */
 
 export type { CaptureFileFrame } from "./capture_file_frame.ts";
+export { captureRecords, type CaptureRecordsOptions } from "./capture_records.ts";
 export {
   type CaptureByteReader,
   type CaptureFormat,

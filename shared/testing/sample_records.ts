@@ -6,6 +6,7 @@
  */
 import type { PacketRecord } from "../packet/packet_record.ts";
 import { blankPacketRecord } from "./blank_packet_record.ts";
+import { mulberry32 } from "./mulberry32.ts";
 
 /** Options for {@link sampleRecords}. */
 export interface SampleRecordsOptions {
@@ -15,17 +16,6 @@ export interface SampleRecordsOptions {
   seed?: number;
   /** Attach base64 captured bytes of this many bytes (0 for none). @default 0 */
   dataBytes?: number;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const BASE = blankPacketRecord({ interface: "eth0", protocol: "TCP", ip_proto: 6 });

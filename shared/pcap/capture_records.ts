@@ -1,21 +1,20 @@
 /**
- * Decodes a capture file into packet records the way the agent does
- * (`agent/pipeline.ts`): `decodePacket` with the frame's link type, time and
- * wire length, and the agent's default `payloadCapture`.
+ * A capture file's frames decoded into packet records the way the agent
+ * decodes them when it reads a file (`agent/pipeline.ts`): `decodePacket`
+ * with the frame's link type, time and wire length, and the configured
+ * default `payloadCapture`. Training, test support and benchmarks all read
+ * captures through this one loop, so they see what the live system stores.
  *
  * @module
  */
 
-import { CONFIG_SPECS } from "@traffic-analyzer/shared/config";
-import { HeaderAppExtractor } from "@traffic-analyzer/shared/app_layer";
-import {
-  decodeHeaders,
-  decodePacket,
-  PacketHeaders,
-  type PacketRecord,
-  type PayloadCapture,
-} from "@traffic-analyzer/shared/packet";
-import { type CaptureSource, readCaptureBatches } from "@traffic-analyzer/shared/pcap";
+import { HeaderAppExtractor } from "../app_layer/header_app_extractor.ts";
+import { configDefault } from "../config.ts";
+import { decodeHeaders } from "../packet/decode_headers.ts";
+import { decodePacket, type PayloadCapture } from "../packet/decode_packet.ts";
+import { PacketHeaders } from "../packet/packet_headers.ts";
+import type { PacketRecord } from "../packet/packet_record.ts";
+import { type CaptureSource, readCaptureBatches } from "./capture_reader.ts";
 
 /** Options for {@linkcode captureRecords}. */
 export interface CaptureRecordsOptions {
@@ -28,7 +27,7 @@ export interface CaptureRecordsOptions {
   /**
    * What each record keeps of the captured bytes. The flow table reads them
    * only to match ICMP errors to the flow they quote.
-   * @default {the agent's PAYLOAD_CAPTURE default in shared/config.ts: what the live system stores}
+   * @default {the PAYLOAD_CAPTURE default in shared/config.ts: what the live system stores}
    */
   payloadCapture?: PayloadCapture;
   /**
@@ -41,20 +40,16 @@ export interface CaptureRecordsOptions {
   appMetadata?: boolean;
 }
 
-/** The agent's default for `payloadCapture`, read from the one place it is defined. */
-export function livePayloadCapture(): PayloadCapture {
-  const value = CONFIG_SPECS.find((s) => s.key === "payloadCapture")?.default;
-  if (value !== "full" && value !== "headers" && value !== "none") {
-    throw new Error(
-      `Cannot find the agent's payloadCapture default in shared/config.ts: found ${
-        JSON.stringify(value)
-      }`,
-    );
-  }
-  return value;
-}
-
-/** Yields the capture's packets as records, one batch per batch of frames, in file order. */
+/**
+ * Yields the capture's packets as records, one batch per batch of frames, in file order.
+ *
+ * @example
+ * ```ts
+ * for await (const records of captureRecords("models/captures/demo.pcap")) {
+ *   console.log(records.length);
+ * }
+ * ```
+ */
 export async function* captureRecords(
   source: CaptureSource,
   options: CaptureRecordsOptions = {},
@@ -67,7 +62,7 @@ export async function* captureRecords(
       }`,
     );
   }
-  const payloadCapture = options.payloadCapture ?? livePayloadCapture();
+  const payloadCapture = options.payloadCapture ?? configDefault("payloadCapture");
   // As in agent/pipeline.ts: the extractor reads the frame before
   // payloadCapture cuts it, and its state (split ClientHellos) lives for the file.
   const extractor = options.appMetadata ? new HeaderAppExtractor() : null;
