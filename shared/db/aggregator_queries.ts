@@ -116,7 +116,10 @@ export async function limitIdleInTransaction(
   tx: Sql,
   limitMs: number = INGEST_LOCK_IDLE_LIMIT_MS,
 ): Promise<void> {
-  await tx`select set_config('idle_in_transaction_session_timeout', ${`${limitMs}ms`}, true)`;
+  // Inlined, not a parameter: a parameterized first statement takes postgres.js's
+  // describe-first path, which was seen to hang in a transaction after a restart.
+  const limit = `'${Math.max(1, Math.trunc(limitMs))}ms'`;
+  await tx`select set_config('idle_in_transaction_session_timeout', ${tx.unsafe(limit)}, true)`;
 }
 
 /**
