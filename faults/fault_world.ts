@@ -312,12 +312,22 @@ export class FaultWorld {
     };
   }
 
-  /** Stops every program still running, the clients and the cluster; removes the folder. */
+  /**
+   * Stops every program still running, the clients and the cluster; removes
+   * the folder, unless `FAULT_KEEP=1`, which keeps every program's output
+   * (and the cluster's log) there to read after a failure.
+   */
   async destroy(): Promise<void> {
     for (const program of this.#programs) await program.kill("SIGKILL");
     for (const db of this.#databases) await db.close().catch(() => {});
+    const keep = Deno.env.get("FAULT_KEEP") === "1";
+    if (keep) {
+      await Deno.copyFile(`${this.pg.dataDir}/../server.log`, `${this.dir}/postgres.log`)
+        .catch(() => {});
+    }
     await this.pg.destroy();
-    await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+    if (keep) console.error(`FAULT_KEEP: the programs' output is in ${this.dir}`);
+    else await Deno.remove(this.dir, { recursive: true }).catch(() => {});
   }
 }
 

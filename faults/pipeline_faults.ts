@@ -56,6 +56,14 @@ async function deliver(
   await sensor.drain(server.ingestUrl, server);
 }
 
+/**
+ * The steps to run: `FAULT_STEPS=4` (or `1,4`) runs only those, to repeat one
+ * case in a loop; all of them when unset. The clean runs a selected step is
+ * held against still run first.
+ */
+const only = Deno.env.get("FAULT_STEPS")?.split(",").map((s) => s.trim()).filter(Boolean);
+const selected = (step: number) => only === undefined || only.includes(String(step));
+
 Deno.test({
   name: "every captured packet is stored exactly once, and the flows equal a clean run's",
   sanitizeResources: false,
@@ -88,10 +96,12 @@ Deno.test({
       };
       const onlyA = await clean([[a, "a1"]]);
       assert.equal(onlyA.flows.length, a.flows);
-      const both = await clean([[a, "a1"], [b, "a2"]]);
-      assert.equal(both.flows.length, a.flows + b.flows);
+      const both = selected(5) ? await clean([[a, "a1"], [b, "a2"]]) : undefined;
+      if (both) assert.equal(both.flows.length, a.flows + b.flows);
+      const step = (n: number, name: string, fn: () => Promise<void>) =>
+        t.step({ name: `${n}. ${name}`, ignore: !selected(n), fn });
 
-      await t.step("1. the server down for 10 s mid-stream", async () => {
+      await step(1, "the server down for 10 s mid-stream", async () => {
         const { url, sql } = await fresh();
         let server = await world.server({ url });
         const sensor = world.sensor("a1");
@@ -107,7 +117,7 @@ Deno.test({
         await server.kill();
       });
 
-      await t.step("2. kill -9 of the server during a batch commit", async () => {
+      await step(2, "kill -9 of the server during a batch commit", async () => {
         const { url, sql } = await fresh();
         let server = await world.server({ url });
         const sensor = world.sensor("a1");
@@ -137,7 +147,7 @@ Deno.test({
         await server.kill();
       });
 
-      await t.step("3. kill -9 of the agent mid-file, then the same command again", async () => {
+      await step(3, "kill -9 of the agent mid-file, then the same command again", async () => {
         const { url, sql } = await fresh();
         const server = await world.server({ url });
         const args = ["--read", a.path];
@@ -155,7 +165,7 @@ Deno.test({
         await server.kill();
       });
 
-      await t.step("4. a PostgreSQL restart during ingest, and during a pass", async () => {
+      await step(4, "a PostgreSQL restart during ingest, and during a pass", async () => {
         const { url, sql } = await fresh();
         const server = await world.server({ url });
         const sensor = world.sensor("a1");
@@ -186,7 +196,7 @@ Deno.test({
         await server.kill();
       });
 
-      await t.step("5. two agents and two servers, with two aggregators", async () => {
+      await step(5, "two agents and two servers, with two aggregators", async () => {
         const { url, sql } = await fresh();
         const servers = [
           await world.server({ url, aggregate: false }),
@@ -201,7 +211,7 @@ Deno.test({
         for (const agent of agents) await agent.exits(READ_DONE);
         await sensors[0].drain(servers[0].ingestUrl, servers[0]);
         await sensors[1].drain(servers[1].ingestUrl);
-        await assertExactlyOnce(sql, both);
+        await assertExactlyOnce(sql, both!);
         for (const aggregator of aggregators) {
           assert.ok(aggregator.running);
           await aggregator.kill();
@@ -209,7 +219,7 @@ Deno.test({
         for (const server of servers) await server.kill();
       });
 
-      await t.step("7. the same file read twice", async () => {
+      await step(7, "the same file read twice", async () => {
         const { url, sql } = await fresh();
         const server = await world.server({ url });
         const sensor = world.sensor("a1");

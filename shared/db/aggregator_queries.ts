@@ -95,6 +95,34 @@ export async function readFlowTableState(tx: Sql): Promise<Uint8Array | null> {
 }
 
 /**
+ * How long a transaction that holds the ingest lock may sit idle (between
+ * statements) before PostgreSQL ends its session, releasing the lock. Those
+ * transactions send their statements back to back; one idle this long has
+ * lost its client. That happens: after a PostgreSQL restart during ingest,
+ * postgres.js can give up on a transaction as "connection closed" while its
+ * new session stays open, idle in transaction with the lock held shared
+ * (seen in fault step 4 under load). The aggregator's exclusive request then
+ * waits for it, every later ingest queues behind that request, and without
+ * this bound the server answered nothing until it was restarted.
+ */
+export const INGEST_LOCK_IDLE_LIMIT_MS = 30_000;
+
+/**
+ * Bounds the idle time of the transaction `tx` (see
+ * {@link INGEST_LOCK_IDLE_LIMIT_MS}): call it first in a transaction that
+ * takes the ingest lock.
+ */
+export async function limitIdleInTransaction(
+  tx: Sql,
+  limitMs: number = INGEST_LOCK_IDLE_LIMIT_MS,
+): Promise<void> {
+  // Inlined, not a parameter: a parameterized first statement takes postgres.js's
+  // describe-first path, which was seen to hang in a transaction after a restart.
+  const limit = `'${Math.max(1, Math.trunc(limitMs))}ms'`;
+  await tx`select set_config('idle_in_transaction_session_timeout', ${tx.unsafe(limit)}, true)`;
+}
+
+/**
  * Advisory-lock key that orders ingest commits against the aggregator. Ingest
  * transactions hold it shared; {@link readIngestHorizon} takes it exclusively
  * for an instant. Scoped by schema, since advisory locks are per database.
@@ -114,6 +142,7 @@ export async function holdIngestLockShared(tx: Sql): Promise<void> {
  */
 export async function readIngestHorizon(sql: Sql): Promise<number> {
   return await sql.begin(async (tx) => {
+    await limitIdleInTransaction(tx as unknown as Sql);
     await tx`select pg_advisory_xact_lock(hashtext('traffic_analyzer_ingest:' || current_schema()))`;
     const [row]: [{ id: number }] =
       await tx`select coalesce(max(id), 0)::int8 as id from ingest_batches`;

@@ -10,7 +10,7 @@ import type { PacketRecord } from "../packet/packet_record.ts";
 import { encodePacketColumnBlock } from "../packet/packet_columns.ts";
 import type { ColumnarBatch } from "../packet/columnar_batch.ts";
 import { ColumnarBatchBuilder } from "../packet/columnar_batch_builder.ts";
-import { holdIngestLockShared } from "./aggregator_queries.ts";
+import { holdIngestLockShared, limitIdleInTransaction } from "./aggregator_queries.ts";
 import { embeddedPglite } from "./open_database.ts";
 import { encodeRawPacketCopy, rawPacketCopyLayout } from "./raw_packet_copy.ts";
 import { openCopyIn } from "./copy_in.ts";
@@ -86,6 +86,17 @@ export interface StorePacketBatchOptions {
    * hold a batch's transaction open. @default none
    */
   beforeCommit?: () => Promise<void>;
+  /**
+   * Awaited once the transaction holds the ingest lock, before the batch's
+   * first row; tests use it to stand for a client that stops there. @default none
+   */
+  afterLock?: () => Promise<void>;
+  /**
+   * PostgreSQL ends the batch's session when its transaction sits idle this
+   * long, releasing the ingest lock (see `INGEST_LOCK_IDLE_LIMIT_MS`).
+   * @default INGEST_LOCK_IDLE_LIMIT_MS (30 s)
+   */
+  idleLimitMs?: number;
 }
 
 /** A validated batch held as columns (the Arrow path, and JSON once converted). */
@@ -154,8 +165,14 @@ export async function storeColumnarBatch(
   const pglite = embeddedPglite(sql);
   return await sql.begin(async (txRaw) => {
     const tx = txRaw as unknown as Sql;
+    // A transaction its client abandoned must not hold the lock below forever.
+    // (PostgreSQL arms this timer only after a statement's Sync, so not while a
+    // COPY's end waits for the next message; the lock statement is where the
+    // abandoned transactions were found.)
+    await limitIdleInTransaction(tx, options.idleLimitMs);
     // Held until commit: the aggregator's horizon waits for batches in flight.
     await holdIngestLockShared(tx);
+    await options.afterLock?.();
     // The batch row and its packet column block (what the aggregator reads)
     // in one statement; a repeated key inserts neither.
     const [created]: [{ id: number }?] = await tx`

@@ -5,7 +5,7 @@ import { lastRawPackets } from "./raw_packet_queries.ts";
 import type { RawPacketCopyError } from "./raw_packet_copy.ts";
 import { sampleRecords } from "../testing/sample_records.ts";
 import { blankPacketRecord } from "../testing/blank_packet_record.ts";
-import { readBatchPackets } from "./aggregator_queries.ts";
+import { readBatchPackets, readIngestHorizon } from "./aggregator_queries.ts";
 import { readBatchPacketColumns } from "./batch_packet_columns.ts";
 import { decodePacketColumns } from "../packet/packet_columns.ts";
 
@@ -212,4 +212,55 @@ Deno.test("storePacketBatch() keeps the tunnel fields in raw_packets and in the 
   } finally {
     await db.close();
   }
+});
+
+Deno.test({
+  name: "a batch transaction its client abandons does not hold the ingest lock for ever",
+  // Needs a second session (the aggregator's) and a server that enforces the limit.
+  ignore: !Deno.env.get("DATABASE_URL"),
+  async fn() {
+    const db = await openTestDatabase();
+    try {
+      const records = sampleRecords(20);
+      // A client that stops talking mid-transaction with the ingest lock held
+      // (what postgres.js left behind after a PostgreSQL restart, fault step 4).
+      const abandoned = storePacketBatch(db.sql, {
+        agentId: "a1",
+        idempotencyKey: "k-abandoned",
+        bodySha256: "h-abandoned",
+        records,
+      }, { afterLock: () => new Promise<void>(() => {}), idleLimitMs: 500 });
+      abandoned.catch(() => {});
+      // The aggregator's horizon takes the lock exclusively: it waits until
+      // PostgreSQL ends the abandoned session. A generous bound, so a
+      // regression fails here instead of hanging the suite.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const horizon = await Promise.race([
+        readIngestHorizon(db.sql),
+        new Promise<"held">((resolve) => timer = setTimeout(() => resolve("held"), 60_000)),
+      ]).finally(() => clearTimeout(timer));
+      if (horizon === "held") {
+        // End it here, or the schema's clean-up would wait for it for ever.
+        await db.sql`
+          select pg_terminate_backend(pid) from pg_stat_activity
+          where state = 'idle in transaction' and datname = current_database()
+            and query like '%traffic_analyzer_ingest%'`;
+        assert.fail("the abandoned transaction still holds the ingest lock after 60 s");
+      }
+      await assert.rejects(abandoned, "the abandoned batch is not acknowledged");
+      const stored = await db
+        .sql`select 1 from ingest_batches where idempotency_key = 'k-abandoned'`;
+      assert.equal(stored.length, 0, "nothing of the abandoned batch is stored");
+      // Ingest works again (the next batch takes the lock shared).
+      const next = await storePacketBatch(db.sql, {
+        agentId: "a1",
+        idempotencyKey: "k-after",
+        bodySha256: "h-after",
+        records,
+      });
+      assert.equal(next.status, "stored");
+    } finally {
+      await db.close();
+    }
+  },
 });

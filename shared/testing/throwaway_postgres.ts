@@ -64,20 +64,72 @@ export class ThrowawayPostgresError extends Error {
 
 const isRoot = () => Deno.uid() === 0;
 const CLUSTER_PREFIX = "ta-pg-";
+/**
+ * Held locked (`flock`, exclusive) by the process that owns the cluster, for
+ * as long as the cluster lives; the kernel releases it when that process
+ * dies, however it dies. It holds the owner's pid, for people.
+ */
+const OWNER_LOCK = "owner.lock";
+
+/**
+ * Takes the owner lock of a new cluster folder. The lock is taken on a file
+ * of another name, renamed into place once locked (the lock stays with the
+ * file), so a sweep in another process never finds the lock file unlocked
+ * while its owner is alive.
+ */
+async function lockOwnership(root: string): Promise<Deno.FsFile> {
+  const pending = `${root}/${OWNER_LOCK}.pending`;
+  const file = await Deno.open(pending, { read: true, write: true, createNew: true });
+  try {
+    if (!await file.tryLock(true)) {
+      throw new ThrowawayPostgresError(`Cannot lock ${pending}: another process holds it`);
+    }
+    await file.write(new TextEncoder().encode(`${Deno.pid}\n`));
+    await Deno.rename(pending, `${root}/${OWNER_LOCK}`);
+    return file;
+  } catch (error) {
+    file.close();
+    throw error;
+  }
+}
+
+/**
+ * True only when the owner of the cluster folder `root` is known to be gone:
+ * its owner lock exists and this process could take it. A folder whose lock
+ * is held, whose lock file is missing (a cluster being created, or one made
+ * by an older version of this module) or cannot be opened is not an orphan:
+ * a sweep must never stop a cluster it cannot prove abandoned. (It used to
+ * look for `/proc/<owner pid>`, which Deno refuses without `--allow-all`;
+ * every test process without it took every live cluster on the machine for
+ * an orphan and stopped it, mid-test, issue 10's "step 4" failures.)
+ */
+async function isOrphaned(root: string): Promise<boolean> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(`${root}/${OWNER_LOCK}`, { read: true, write: true });
+  } catch {
+    return false;
+  }
+  try {
+    return await file.tryLock(true);
+  } catch {
+    return false;
+  } finally {
+    file.close();
+  }
+}
 
 /**
  * Stops and removes clusters left by test processes that died before their
- * clean-up ran (a crash, a `kill -9`), so they do not pile up.
+ * clean-up ran (a crash, a `kill -9`), so they do not pile up; clusters of
+ * live processes, this one's and others', are left alone.
  */
 async function removeOrphanedClusters(binDir: string): Promise<void> {
   const tmp = Deno.env.get("TMPDIR") || "/tmp";
   for await (const entry of Deno.readDir(tmp)) {
     if (!entry.isDirectory || !entry.name.startsWith(CLUSTER_PREFIX)) continue;
     const root = `${tmp}/${entry.name}`;
-    const owner = await Deno.readTextFile(`${root}/owner.pid`).catch(() => null);
-    if (owner === null || await Deno.stat(`/proc/${owner.trim()}`).then(() => true, () => false)) {
-      continue;
-    }
+    if (!await isOrphaned(root)) continue;
     await run(`${binDir}/pg_ctl`, ["-D", `${root}/data`, "-m", "immediate", "-w", "stop"])
       .catch(() => {});
     await Deno.remove(root, { recursive: true }).catch(() => {});
@@ -128,7 +180,7 @@ export async function startThrowawayPostgres(
   const binDir = options.binDir ?? Deno.env.get("PG_BIN") ?? defaultPgBin();
   await removeOrphanedClusters(binDir);
   const root = await Deno.makeTempDir({ prefix: CLUSTER_PREFIX });
-  await Deno.writeTextFile(`${root}/owner.pid`, String(Deno.pid));
+  const ownership = await lockOwnership(root);
   if (isRoot()) {
     // `id` runs as the postgres user here, so it names that user's ids.
     const uid = Number((await run("id", ["-u"])).trim());
@@ -196,6 +248,8 @@ export async function startThrowawayPostgres(
       destroyed = true;
       await pgCtl("-m", "immediate", "-w", "-t", "60", "stop").catch(() => {});
       await Deno.remove(root, { recursive: true });
+      // Released only once the cluster is gone: until then it is ours.
+      ownership.close();
     },
   };
 }
