@@ -6,7 +6,10 @@
 -- times slower). Each flow's packets and bytes are spread evenly over its
 -- span first_seen..last_seen, as the dashboard always did; a minute (or hour)
 -- holds the share of the flow inside it. Times are epoch seconds: `minute` is
--- floor(t / 60), `hour` floor(t / 3600).
+-- floor(t / 60), `hour` floor(t / 3600). Only the last 8 days of a span (and
+-- its first slot, where it is counted as started) get their share: no
+-- dashboard period reaches further back than 7 days, and a flow with a bogus
+-- span (a packet stamped decades off) must not make millions of rows.
 
 -- Traffic per minute and protocol; flows counted in the minute of their
 -- first_seen (started) and of their last_seen (ended).
@@ -68,7 +71,9 @@ select m, f.protocol,
   count(*) filter (where m = floor(f.first_seen / 60)::bigint),
   count(*) filter (where m = floor(f.last_seen / 60)::bigint)
 from traffic_data f,
-  generate_series(floor(f.first_seen / 60)::bigint, floor(f.last_seen / 60)::bigint) as m,
+  lateral (select floor(f.first_seen / 60)::bigint as m
+    union select generate_series(greatest(floor(f.first_seen / 60)::bigint,
+      floor(f.last_seen / 60)::bigint - 11520), floor(f.last_seen / 60)::bigint)) as sm,
   lateral (select case when f.last_seen > f.first_seen
     then (least(f.last_seen, (m + 1)::float8 * 60) - greatest(f.first_seen, m::float8 * 60))
       / (f.last_seen - f.first_seen)
@@ -95,7 +100,9 @@ from (
     (orig_packets + resp_packets)
   from traffic_data where resp_ip is not null
 ) as e,
-  generate_series(floor(e.first_seen / 3600)::bigint, floor(e.last_seen / 3600)::bigint) as h,
+  lateral (select floor(e.first_seen / 3600)::bigint as h
+    union select generate_series(greatest(floor(e.first_seen / 3600)::bigint,
+      floor(e.last_seen / 3600)::bigint - 192), floor(e.last_seen / 3600)::bigint)) as sh,
   lateral (select case when e.last_seen > e.first_seen
     then (least(e.last_seen, (h + 1)::float8 * 3600) - greatest(e.first_seen, h::float8 * 3600))
       / (e.last_seen - e.first_seen)
@@ -107,7 +114,9 @@ select h as hour, f.protocol, f.resp_port as port, host(f.resp_ip) as responder,
   sum((f.orig_bytes + f.resp_bytes) * p.part) as bytes,
   count(*) filter (where h = floor(f.first_seen / 3600)::bigint) as flows
 from traffic_data f,
-  generate_series(floor(f.first_seen / 3600)::bigint, floor(f.last_seen / 3600)::bigint) as h,
+  lateral (select floor(f.first_seen / 3600)::bigint as h
+    union select generate_series(greatest(floor(f.first_seen / 3600)::bigint,
+      floor(f.last_seen / 3600)::bigint - 192), floor(f.last_seen / 3600)::bigint)) as sh,
   lateral (select case when f.last_seen > f.first_seen
     then (least(f.last_seen, (h + 1)::float8 * 3600) - greatest(f.first_seen, h::float8 * 3600))
       / (f.last_seen - f.first_seen)

@@ -62,9 +62,13 @@ const part = (slot: number, s: string) =>
 
 /** The roll-ups computed from `traffic_data` directly (no hour folded). */
 export async function rollupsFromFlows(sql: Sql): Promise<RollupSnapshot> {
-  const minutes = `generate_series(floor(f.first_seen / 60)::int8, floor(f.last_seen / 60)::int8)`;
-  const hours = `generate_series(floor(f.first_seen / 3600)::int8,
-    floor(f.last_seen / 3600)::int8)`;
+  // As spread() in dashboard_rollups.ts: the first slot and the last 8 days.
+  const minutes = `lateral (select floor(f.first_seen / 60)::int8 as m
+    union select generate_series(greatest(floor(f.first_seen / 60)::int8,
+      floor(f.last_seen / 60)::int8 - 11520), floor(f.last_seen / 60)::int8)) as sm`;
+  const hours = `lateral (select floor(f.first_seen / 3600)::int8 as h
+    union select generate_series(greatest(floor(f.first_seen / 3600)::int8,
+      floor(f.last_seen / 3600)::int8 - 192), floor(f.last_seen / 3600)::int8)) as sh`;
   return {
     minute: await rows(
       sql,
@@ -75,7 +79,7 @@ export async function rollupsFromFlows(sql: Sql): Promise<RollupSnapshot> {
           sum((f.orig_bytes + f.resp_bytes) * (${part(60, "m")})) as bytes,
           count(*) filter (where m = floor(f.first_seen / 60)) as started,
           count(*) filter (where m = floor(f.last_seen / 60)) as ended
-        from traffic_data f, ${minutes} as m group by m, f.protocol) as g
+        from traffic_data f, ${minutes} group by m, f.protocol) as g
       where ${r3("packets")} <> 0 or ${r3("bytes")} <> 0 or started <> 0 or ended <> 0`,
     ),
     classes: await rows(
@@ -96,7 +100,7 @@ export async function rollupsFromFlows(sql: Sql): Promise<RollupSnapshot> {
           union all
           select host(resp_ip), first_seen, last_seen, orig_bytes + resp_bytes,
             orig_packets + resp_packets from traffic_data where resp_ip is not null
-        ) as f, ${hours} as h
+        ) as f, ${hours}
         group by h, f.ip) as g
       where ${r3("bytes")} <> 0 or ${r3("packets")} <> 0 or flows <> 0`,
     ),
@@ -107,7 +111,7 @@ export async function rollupsFromFlows(sql: Sql): Promise<RollupSnapshot> {
         select h, f.protocol, f.resp_port, host(f.resp_ip) as responder,
           sum((f.orig_bytes + f.resp_bytes) * (${part(3600, "h")})) as bytes,
           count(*) filter (where h = floor(f.first_seen / 3600)) as flows
-        from traffic_data f, ${hours} as h
+        from traffic_data f, ${hours}
         where f.resp_port is not null and f.resp_ip is not null
           and f.protocol in ('TCP', 'UDP', 'SCTP')
         group by h, f.protocol, f.resp_port, host(f.resp_ip)) as g

@@ -103,10 +103,16 @@ export interface ServiceCell {
   flows: number;
 }
 
+/** How far back from a flow's last packet its span is spread: 8 days, past every dashboard period. */
+export const ROLLUP_SPREAD_MAX_SEC = 8 * 86_400;
+
 /**
- * Calls `each(slot, share)` for every slot (minute or hour, of `slotSec`
- * seconds) the span touches, with the share of the span inside it: the same
- * arithmetic as migration 020's backfill, so both give the same sums.
+ * Calls `each(slot, share)` for the slots (minutes or hours, of `slotSec`
+ * seconds) the span touches, with the share of the span inside each: the
+ * same arithmetic as migration 020's backfill, so both give the same sums.
+ * Only the first slot and those of the last {@linkcode ROLLUP_SPREAD_MAX_SEC}
+ * get theirs: no dashboard period reaches further back, and a flow with a
+ * bogus span (a packet stamped decades off) must not make millions of rows.
  */
 function spread(
   first: number,
@@ -120,12 +126,11 @@ function spread(
     each(from, 1);
     return;
   }
-  for (let slot = from; slot <= to; slot++) {
-    each(
-      slot,
-      (Math.min(last, (slot + 1) * slotSec) - Math.max(first, slot * slotSec)) / (last - first),
-    );
-  }
+  const share = (slot: number) =>
+    (Math.min(last, (slot + 1) * slotSec) - Math.max(first, slot * slotSec)) / (last - first);
+  each(from, share(from));
+  const recent = Math.max(from + 1, to - ROLLUP_SPREAD_MAX_SEC / slotSec);
+  for (let slot = recent; slot <= to; slot++) each(slot, share(slot));
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   addDashboardRollupDeltas,
   DashboardRollupDeltas,
   foldDashboardHours,
+  ROLLUP_SPREAD_MAX_SEC,
   type RollupFlow,
 } from "./dashboard_rollups.ts";
 
@@ -118,4 +119,25 @@ Deno.test({
       await db.close();
     }
   },
+});
+
+Deno.test("a flow stamped over decades adds its first slot and its last 8 days, not millions of rows", () => {
+  const deltas = new DashboardRollupDeltas();
+  const last = 1_900_000_000;
+  deltas.addFlow({
+    first_seen: 0,
+    last_seen: last,
+    protocol: "TCP",
+    label: "benign",
+    packets: 10,
+    bytes: 1000,
+    orig_ip: "10.0.0.1",
+    resp_ip: "10.0.0.2",
+    resp_port: 80,
+  }, 1);
+  const minutes = deltas.traffic().map((c) => c.minute);
+  assert.ok(minutes.length <= ROLLUP_SPREAD_MAX_SEC / 60 + 2, `${minutes.length} minute rows`);
+  assert.ok(minutes.includes(0), "the first minute, where the flow started");
+  assert.ok(minutes.includes(Math.floor(last / 60)), "the last minute");
+  assert.ok(deltas.hosts().length <= 2 * (ROLLUP_SPREAD_MAX_SEC / 3600 + 2));
 });
