@@ -141,6 +141,21 @@ async function lockDataFolder(dir: string): Promise<Deno.FsFile> {
   return file;
 }
 
+/** Longest wait before a pool connection tries PostgreSQL again after a failed attempt. */
+export const MAX_RECONNECT_DELAY_SEC = 1;
+
+/**
+ * Seconds a pool connection waits after its `retries`-th failed attempt
+ * before the next. postgres.js's own backoff grows to 20 s, and queries wait
+ * for it: with the database down, a page or an ingest took up to 20 s to
+ * answer its 503, and after PostgreSQL came back the server stayed away that
+ * long. Capped at {@link MAX_RECONNECT_DELAY_SEC}, with jitter so a pool's
+ * connections do not try in step.
+ */
+export function reconnectDelaySec(retries: number): number {
+  return (0.5 + Math.random() / 2) * Math.min(0.05 * 2 ** retries, MAX_RECONNECT_DELAY_SEC);
+}
+
 /**
  * Opens PostgreSQL or PGlite and returns a postgres.js handle to it.
  * Does not run migrations: call `migrate(db.sql)` next.
@@ -158,6 +173,7 @@ export async function openDatabase(
       ...clientOptions(options),
       max: options.poolSize ?? 10,
       connect_timeout: 10,
+      backoff: reconnectDelaySec,
     }) as unknown as Sql;
     try {
       if (options.verify) await sql`select 1`;

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { freePort } from "../testing/free_port.ts";
-import { DatabaseOpenError, openDatabase } from "./open_database.ts";
+import {
+  DatabaseOpenError,
+  MAX_RECONNECT_DELAY_SEC,
+  openDatabase,
+  reconnectDelaySec,
+} from "./open_database.ts";
 
 const serverUrl = Deno.env.get("DATABASE_URL");
 
@@ -71,4 +76,14 @@ Deno.test({
     assert.match(error.message, /refused the login .*check the user and password in DATABASE_URL/);
     assert.doesNotMatch(error.message, /secret-password/);
   },
+});
+
+Deno.test("reconnectDelaySec() grows from 25-50 ms and never waits past MAX_RECONNECT_DELAY_SEC", () => {
+  for (let retries = 0; retries < 40; retries++) {
+    for (let i = 0; i < 20; i++) {
+      const delay = reconnectDelaySec(retries);
+      assert.ok(delay > 0 && delay <= MAX_RECONNECT_DELAY_SEC, `${retries}: ${delay}`);
+      if (retries === 0) assert.ok(delay >= 0.025 && delay <= 0.05, `${delay}`);
+    }
+  }
 });
