@@ -403,6 +403,16 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
       queryError(sent.shift(), err)
   }
 
+  // traffic-analyzer patch: rejects what was sent on the lost session, but
+  // not `initial`, which the next session runs.
+  function failSession(err) {
+    stream && (stream.destroy(err), stream = null)
+    query && queryError(query, err)
+    while (sent.length)
+      queryError(sent.shift(), err)
+    query = null
+  }
+
   function errored(err) {
     stream && (stream.destroy(err), stream = null)
     query && queryError(query, err)
@@ -468,13 +478,20 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
     socket.removeAllListeners()
     socket = null
 
+    // traffic-analyzer patch: fail every statement of the lost session, also
+    // after a socket error (which failed only those queued before it: a
+    // transaction's ROLLBACK sent between the error and the close stayed in
+    // `sent`), and also while reconnecting. A statement left in `sent` became
+    // the current query after the next session's first ReadyForQuery, so each
+    // later response settled the statement before it, and a transaction's next
+    // statement waited forever (its session idle in transaction, or active on
+    // ClientRead after a Parse/Describe whose answer went to the stale query).
+    // A settled query left set would also make end() wait for its timeout.
+    ;(query || sent.length) && failSession(Errors.connection('CONNECTION_CLOSED', options, socket))
+
     if (initial)
       return reconnect()
 
-    !hadError && (query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))
-    // traffic-analyzer patch: the failed query is settled; left set, it would
-    // make end() wait for it until its timeout.
-    query = null
     closedTime = performance.now()
     hadError && options.shared.retries++
     delay = (typeof backoff === 'function' ? backoff(options.shared.retries) : backoff) * 1000
@@ -791,6 +808,9 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
 
   async function fetchArrayTypes() {
     needsTypes = false
+    // traffic-analyzer patch: a session lost during this query rejects it;
+    // unhandled, the rejection ended the process (Deno: "Uncaught (in
+    // promise) Error: read ECONNRESET"). The next session fetches again.
     const types = await new Query([`
       select b.oid, b.typarray
       from pg_catalog.pg_type a
@@ -798,7 +818,7 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
       where a.typcategory = 'A'
       group by b.oid, b.typarray
       order by b.oid
-    `], [], execute)
+    `], [], execute).catch(() => (needsTypes = options.fetch_types, []))
     types.forEach(({ oid, typarray }) => addArrayType(oid, typarray))
   }
 
