@@ -393,14 +393,20 @@ Deno.test("Outbox counters: captured = sent + stored + dropped + dead_lettered a
 Deno.test("Outbox with whenFull wait holds a batch until a replay makes room, dropping nothing", async (t) => {
   await withKv(async (kv) => {
     const b = (key: string, seed: number) => batch(key, incompressible(10, 2_000, seed));
-    const first = b("w:1", 1);
-    const box = outbox(kv, { maxBytes: first.body.length * 2 + 100, roomPollMs: 3_600_000 });
-    await box.store(first, failed);
-    await box.store(b("w:2", 2), failed);
+    const batches = [b("w:1", 1), b("w:2", 2), b("w:3", 3), b("w:4", 4)];
+    // Room for any two of them and never three. The sizes differ by tens of bytes from run to
+    // run (random payloads, compressed): a cap from the first one alone sometimes left the
+    // second and third too large together, and the store then waited out roomPollMs.
+    const sizes = batches.map((x) => x.body.length);
+    const maxBytes = Math.max(...sizes) * 2;
+    assert.ok(Math.min(...sizes) * 3 > maxBytes, `sizes ${sizes}`);
+    const box = outbox(kv, { maxBytes, roomPollMs: 3_600_000 });
+    await box.store(batches[0], failed);
+    await box.store(batches[1], failed);
 
     await t.step("the store waits while the outbox is full", async () => {
       let settled = false;
-      const waiting = box.store(b("w:3", 3), { ...failed, whenFull: "wait" }).finally(() =>
+      const waiting = box.store(batches[2], { ...failed, whenFull: "wait" }).finally(() =>
         settled = true
       );
       await waitFor("the store to wait for room", () => box.waitingForRoom === 1);
@@ -409,6 +415,8 @@ Deno.test("Outbox with whenFull wait holds a batch until a replay makes room, dr
       const oldest = await box.load("w:1");
       assert.ok(oldest !== null);
       await box.complete(oldest, { sent: 10, replayed: 10 });
+      // Fails rather than waits out roomPollMs when the wake-up is missed.
+      await waitFor("the store to finish after the room was made", () => settled, 10_000);
       assert.deepEqual(await waiting, { outcome: "stored", evicted: [] });
       const status = await box.status();
       assert.deepEqual((await Array.fromAsync(box.pending())).map((i) => i.key), ["w:2", "w:3"]);
@@ -417,7 +425,7 @@ Deno.test("Outbox with whenFull wait holds a batch until a replay makes room, dr
 
     await t.step("a stop ends the wait: the batch is neither stored nor counted", async () => {
       const stop = new AbortController();
-      const waiting = box.store(b("w:4", 4), { ...failed, whenFull: "wait", signal: stop.signal });
+      const waiting = box.store(batches[3], { ...failed, whenFull: "wait", signal: stop.signal });
       await waitFor("the store to wait for room", () => box.waitingForRoom === 1);
       stop.abort();
       assert.deepEqual(await waiting, { outcome: "aborted", evicted: [] });
