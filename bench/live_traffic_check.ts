@@ -32,6 +32,7 @@ import { openDatabase, type Sql } from "@traffic-analyzer/shared/db";
 import { FEATURE_NAMES, FEATURE_VERSION } from "@traffic-analyzer/shared/flow";
 import { freePort } from "@traffic-analyzer/shared/testing";
 import { startThrowawayPostgres } from "@traffic-analyzer/shared/testing/throwaway_postgres";
+import { createVethNamespace } from "@traffic-analyzer/shared/testing/veth_namespace";
 import { loadFlowScorer, runAggregationPass } from "@traffic-analyzer/aggregator";
 import { waitAggregated } from "../faults/fault_world.ts";
 import {
@@ -91,23 +92,13 @@ async function createNamespace(tag: string) {
   const octet = 1 + (Deno.pid % 250);
   const hostIp = `10.253.${octet}.1`;
   const nsIp = `10.253.${octet}.2`;
-  await mustRun(["ip", "netns", "add", ns]);
-  const remove = async () => {
-    await run(["ip", "link", "del", hostIf]);
-    await run(["ip", "netns", "del", ns]);
-  };
-  try {
-    await mustRun(["ip", "link", "add", hostIf, "type", "veth", "peer", "name", nsIf]);
-    await mustRun(["ip", "link", "set", nsIf, "netns", ns]);
-    await mustRun(["ip", "addr", "add", `${hostIp}/30`, "dev", hostIf]);
-    await mustRun(["ip", "link", "set", hostIf, "up"]);
-    await mustRun(["ip", "-n", ns, "addr", "add", `${nsIp}/30`, "dev", nsIf]);
-    await mustRun(["ip", "-n", ns, "link", "set", nsIf, "up"]);
-    await mustRun(["ip", "-n", ns, "link", "set", "lo", "up"]);
-  } catch (error) {
-    await remove();
-    throw error;
-  }
+  const { remove } = await createVethNamespace({
+    namespace: ns,
+    hostInterface: hostIf,
+    namespaceInterface: nsIf,
+    hostIp,
+    namespaceIp: nsIp,
+  });
   return { ns, hostIf, hostIp, nsIp, remove };
 }
 
@@ -215,36 +206,15 @@ async function main(args: string[]): Promise<number> {
     const loDns = freePort();
     const hostHttp = freePort();
     if (hasTool("python3")) {
-      services.start([
-        "python3",
-        "-m",
-        "http.server",
-        String(loHttp),
-        "--bind",
-        "127.0.0.1",
-        "--directory",
-        www,
-      ]);
-      services.start([
-        "python3",
-        "-m",
-        "http.server",
-        String(hostHttp),
-        "--bind",
-        net.hostIp,
-        "--directory",
-        www,
-      ]);
-      services.start([
-        "python3",
-        "-m",
-        "http.server",
-        "8080",
-        "--bind",
-        net.nsIp,
-        "--directory",
-        www,
-      ], net.ns);
+      // A static file server on `port` at `address`, in the namespace `ns` when given.
+      const httpServer = (port: number, address: string, ns: string | null = null) =>
+        services.start(
+          ["python3", "-m", "http.server", String(port), "--bind", address, "--directory", www],
+          ns,
+        );
+      httpServer(loHttp, "127.0.0.1");
+      httpServer(hostHttp, net.hostIp);
+      httpServer(8080, net.nsIp, net.ns);
     } else missing.push("python3 (HTTP servers)");
     if (hasTool("openssl")) {
       await mustRun([

@@ -6,6 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { createVethNamespace } from "@traffic-analyzer/shared/testing/veth_namespace";
 
 async function run(command: string, args: string[]): Promise<string> {
   const out = await new Deno.Command(command, { args, stdout: "piped", stderr: "piped" }).output();
@@ -48,20 +49,13 @@ export async function createVeth(): Promise<Veth> {
   const octet = 1 + (Deno.pid % 250);
   const hostIp = `10.254.${octet}.1`;
   const nsIp = `10.254.${octet}.2`;
-  await run("ip", ["netns", "add", ns]);
-  try {
-    await run("ip", ["link", "add", hostIf, "type", "veth", "peer", "name", nsIf]);
-    await run("ip", ["link", "set", nsIf, "netns", ns]);
-    await run("ip", ["addr", "add", `${hostIp}/30`, "dev", hostIf]);
-    await run("ip", ["link", "set", hostIf, "up"]);
-    await run("ip", ["-n", ns, "addr", "add", `${nsIp}/30`, "dev", nsIf]);
-    await run("ip", ["-n", ns, "link", "set", nsIf, "up"]);
-    await run("ip", ["-n", ns, "link", "set", "lo", "up"]);
-  } catch (error) {
-    await run("ip", ["netns", "del", ns]).catch(() => {});
-    await run("ip", ["link", "del", hostIf]).catch(() => {});
-    throw error;
-  }
+  const net = await createVethNamespace({
+    namespace: ns,
+    hostInterface: hostIf,
+    namespaceInterface: nsIf,
+    hostIp,
+    namespaceIp: nsIp,
+  });
   return {
     hostIf,
     nsIf,
@@ -91,9 +85,6 @@ export async function createVeth(): Promise<Veth> {
       assert.ok(match, `ping's summary: ${text}`);
       return Number(match[1]) + Number(match[2]);
     },
-    async remove() {
-      await run("ip", ["link", "del", hostIf]).catch(() => {});
-      await run("ip", ["netns", "del", ns]);
-    },
+    remove: net.remove,
   };
 }

@@ -63,6 +63,31 @@ create table dashboard_open_hour (
   hour bigint primary key
 );
 
+-- The slots (minutes: slot_sec 60, hours: 3600) a flow's span gets a share
+-- of: its first and those of its last 8 days (11520 minutes, 192 hours), as
+-- spread() in shared/db/dashboard_rollups.ts does for the aggregator's pass.
+-- Plain SQL functions, so the planner inlines them into the queries below.
+create function dashboard_slots(first_seen float8, last_seen float8, slot_sec integer)
+returns setof bigint language sql immutable as $$
+  select floor(first_seen / slot_sec)::bigint
+  union
+  select generate_series(
+    greatest(floor(first_seen / slot_sec)::bigint,
+      floor(last_seen / slot_sec)::bigint - (8 * 86400 / slot_sec)),
+    floor(last_seen / slot_sec)::bigint)
+$$;
+
+-- The share of a flow's packets and bytes inside slot `slot`: the part of
+-- its span inside the slot (all of it for a flow of one instant).
+create function dashboard_share(first_seen float8, last_seen float8, slot bigint,
+  slot_sec integer)
+returns float8 language sql immutable as $$
+  select case when last_seen > first_seen
+    then (least(last_seen, (slot + 1)::float8 * slot_sec)
+      - greatest(first_seen, slot::float8 * slot_sec)) / (last_seen - first_seen)
+    else 1 end
+$$;
+
 -- Backfill from the flows stored so far, so an upgraded database shows its
 -- history.
 insert into dashboard_minute (minute, protocol, packets, bytes, flows_started, flows_ended)
@@ -71,13 +96,8 @@ select m, f.protocol,
   count(*) filter (where m = floor(f.first_seen / 60)::bigint),
   count(*) filter (where m = floor(f.last_seen / 60)::bigint)
 from traffic_data f,
-  lateral (select floor(f.first_seen / 60)::bigint as m
-    union select generate_series(greatest(floor(f.first_seen / 60)::bigint,
-      floor(f.last_seen / 60)::bigint - 11520), floor(f.last_seen / 60)::bigint)) as sm,
-  lateral (select case when f.last_seen > f.first_seen
-    then (least(f.last_seen, (m + 1)::float8 * 60) - greatest(f.first_seen, m::float8 * 60))
-      / (f.last_seen - f.first_seen)
-    else 1 end as part) as p
+  dashboard_slots(f.first_seen, f.last_seen, 60) as m,
+  dashboard_share(f.first_seen, f.last_seen, m, 60) as p(part)
 group by m, f.protocol;
 
 insert into dashboard_class_minute (minute, label, flows)
@@ -100,13 +120,8 @@ from (
     (orig_packets + resp_packets)
   from traffic_data where resp_ip is not null
 ) as e,
-  lateral (select floor(e.first_seen / 3600)::bigint as h
-    union select generate_series(greatest(floor(e.first_seen / 3600)::bigint,
-      floor(e.last_seen / 3600)::bigint - 192), floor(e.last_seen / 3600)::bigint)) as sh,
-  lateral (select case when e.last_seen > e.first_seen
-    then (least(e.last_seen, (h + 1)::float8 * 3600) - greatest(e.first_seen, h::float8 * 3600))
-      / (e.last_seen - e.first_seen)
-    else 1 end as part) as p
+  dashboard_slots(e.first_seen, e.last_seen, 3600) as h,
+  dashboard_share(e.first_seen, e.last_seen, h, 3600) as p(part)
 group by h, e.ip;
 
 create temporary table dashboard_service_all on commit drop as
@@ -114,13 +129,8 @@ select h as hour, f.protocol, f.resp_port as port, host(f.resp_ip) as responder,
   sum((f.orig_bytes + f.resp_bytes) * p.part) as bytes,
   count(*) filter (where h = floor(f.first_seen / 3600)::bigint) as flows
 from traffic_data f,
-  lateral (select floor(f.first_seen / 3600)::bigint as h
-    union select generate_series(greatest(floor(f.first_seen / 3600)::bigint,
-      floor(f.last_seen / 3600)::bigint - 192), floor(f.last_seen / 3600)::bigint)) as sh,
-  lateral (select case when f.last_seen > f.first_seen
-    then (least(f.last_seen, (h + 1)::float8 * 3600) - greatest(f.first_seen, h::float8 * 3600))
-      / (f.last_seen - f.first_seen)
-    else 1 end as part) as p
+  dashboard_slots(f.first_seen, f.last_seen, 3600) as h,
+  dashboard_share(f.first_seen, f.last_seen, h, 3600) as p(part)
 where f.resp_port is not null and f.resp_ip is not null and f.protocol in ('TCP', 'UDP', 'SCTP')
 group by h, f.protocol, f.resp_port, host(f.resp_ip);
 

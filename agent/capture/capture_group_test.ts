@@ -17,6 +17,7 @@ import {
   toHex,
   waitUntil,
 } from "./_test_support.ts";
+import { createVethNamespace } from "@traffic-analyzer/shared/testing/veth_namespace";
 
 const IPPROTO_UDP = 17;
 const LINKTYPE_LINUX_SLL = 113;
@@ -61,43 +62,18 @@ async function withVethNamespace(
   fn: (hostInterface: string, namespace: string) => Promise<void>,
 ): Promise<void> {
   const tag = `${Deno.pid % 100000}`;
-  const namespace = `ta-capture-${tag}`;
-  const hostInterface = `tacap${tag}a`;
-  const peerInterface = `tacap${tag}b`;
-  await run("ip", ["netns", "add", namespace]);
-  try {
-    await run("ip", [
-      "link",
-      "add",
-      hostInterface,
-      "type",
-      "veth",
-      "peer",
-      "name",
-      peerInterface,
-      "netns",
-      namespace,
-    ]);
+  const net = await createVethNamespace({
+    namespace: `ta-capture-${tag}`,
+    hostInterface: `tacap${tag}a`,
+    namespaceInterface: `tacap${tag}b`,
     // 198.18.0.0/15 is set aside for benchmarking (RFC 2544); it exists only inside this pair.
-    await run("ip", ["addr", "add", "198.18.0.1/30", "dev", hostInterface]);
-    await run("ip", ["link", "set", hostInterface, "up"]);
-    await run("ip", [
-      "netns",
-      "exec",
-      namespace,
-      "ip",
-      "addr",
-      "add",
-      "198.18.0.2/30",
-      "dev",
-      peerInterface,
-    ]);
-    await run("ip", ["netns", "exec", namespace, "ip", "link", "set", peerInterface, "up"]);
-    await run("ip", ["netns", "exec", namespace, "ip", "link", "set", "lo", "up"]);
-    await fn(hostInterface, namespace);
+    hostIp: "198.18.0.1",
+    namespaceIp: "198.18.0.2",
+  });
+  try {
+    await fn(net.hostInterface, net.namespace);
   } finally {
-    await run("ip", ["link", "del", hostInterface]).catch(() => {});
-    await run("ip", ["netns", "del", namespace]);
+    await net.remove();
   }
 }
 

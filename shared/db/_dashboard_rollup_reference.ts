@@ -54,21 +54,16 @@ export async function storedRollups(sql: Sql): Promise<RollupSnapshot> {
   };
 }
 
-/** A flow's share of slot `s` (minutes: 60, hours: 3600) of its span. */
+/** A flow's share of slot `s` (minutes: 60, hours: 3600) of its span (migration 020's function). */
 const part = (slot: number, s: string) =>
-  `case when f.last_seen > f.first_seen
-    then (least(f.last_seen, (${s} + 1)::float8 * ${slot}) - greatest(f.first_seen, ${s}::float8 * ${slot}))
-      / (f.last_seen - f.first_seen) else 1 end`;
+  `dashboard_share(f.first_seen, f.last_seen, ${s}, ${slot})`;
 
 /** The roll-ups computed from `traffic_data` directly (no hour folded). */
 export async function rollupsFromFlows(sql: Sql): Promise<RollupSnapshot> {
-  // As spread() in dashboard_rollups.ts: the first slot and the last 8 days.
-  const minutes = `lateral (select floor(f.first_seen / 60)::int8 as m
-    union select generate_series(greatest(floor(f.first_seen / 60)::int8,
-      floor(f.last_seen / 60)::int8 - 11520), floor(f.last_seen / 60)::int8)) as sm`;
-  const hours = `lateral (select floor(f.first_seen / 3600)::int8 as h
-    union select generate_series(greatest(floor(f.first_seen / 3600)::int8,
-      floor(f.last_seen / 3600)::int8 - 192), floor(f.last_seen / 3600)::int8)) as sh`;
+  // As spread() in dashboard_rollups.ts: the first slot and the last 8 days (migration 020's
+  // dashboard_slots, which its backfill uses too).
+  const minutes = `dashboard_slots(f.first_seen, f.last_seen, 60) as m`;
+  const hours = `dashboard_slots(f.first_seen, f.last_seen, 3600) as h`;
   return {
     minute: await rows(
       sql,

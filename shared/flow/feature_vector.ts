@@ -16,74 +16,11 @@ import { type FlowRecord, writeFlowFeatures } from "./flow_table.ts";
 /** Version of {@linkcode FEATURE_NAMES}; a model records the version it was trained on. */
 export const FEATURE_VERSION = 2;
 
-const PER_FLOW: readonly (keyof FlowFeatures)[] = [
-  "duration_sec",
-  "orig_packets",
-  "resp_packets",
-  "orig_bytes",
-  "resp_bytes",
-  "orig_payload_bytes",
-  "resp_payload_bytes",
-  "orig_header_bytes",
-  "resp_header_bytes",
-  "orig_data_packets",
-  "resp_data_packets",
-  "pkt_len_min",
-  "pkt_len_max",
-  "pkt_len_mean",
-  "pkt_len_std",
-  "orig_pkt_len_min",
-  "orig_pkt_len_max",
-  "orig_pkt_len_mean",
-  "orig_pkt_len_std",
-  "resp_pkt_len_min",
-  "resp_pkt_len_max",
-  "resp_pkt_len_mean",
-  "resp_pkt_len_std",
-  "iat_min_sec",
-  "iat_max_sec",
-  "iat_mean_sec",
-  "iat_std_sec",
-  "orig_iat_min_sec",
-  "orig_iat_max_sec",
-  "orig_iat_mean_sec",
-  "orig_iat_std_sec",
-  "resp_iat_min_sec",
-  "resp_iat_max_sec",
-  "resp_iat_mean_sec",
-  "resp_iat_std_sec",
-  "orig_fin_count",
-  "orig_syn_count",
-  "orig_rst_count",
-  "orig_psh_count",
-  "orig_ack_count",
-  "orig_urg_count",
-  "orig_ece_count",
-  "orig_cwr_count",
-  "resp_fin_count",
-  "resp_syn_count",
-  "resp_rst_count",
-  "resp_psh_count",
-  "resp_ack_count",
-  "resp_urg_count",
-  "resp_ece_count",
-  "resp_cwr_count",
-  "orig_init_window",
-  "resp_init_window",
-  "bytes_per_sec",
-  "packets_per_sec",
-  "orig_packets_per_sec",
-  "resp_packets_per_sec",
-  "active_min_sec",
-  "active_max_sec",
-  "active_mean_sec",
-  "active_std_sec",
-  "idle_min_sec",
-  "idle_max_sec",
-  "idle_mean_sec",
-  "idle_std_sec",
-  "down_up_ratio",
-];
+// The per-flow part is every feature flow_features.ts derives, in its order. Adding one there
+// changes the model's input; models/FEATURES.md (feature_vector_test.ts) and the committed model's
+// sidecar (the scorer refuses a model whose featureNames differ) both pin FEATURE_NAMES, so that
+// cannot pass unnoticed: bump FEATURE_VERSION and retrain.
+const PER_FLOW: readonly (keyof FlowFeatures)[] = FLOW_FEATURE_NAMES;
 
 const CONTEXT: readonly (keyof FlowContext)[] = [
   "short_orig_flow_rate",
@@ -138,12 +75,6 @@ export const FEATURE_NAMES: readonly string[] = Object.freeze([
 const PER_FLOW_OFFSET = FLOW_LEVEL.length;
 const CONTEXT_OFFSET = PER_FLOW_OFFSET + PER_FLOW.length;
 
-/** For each PER_FLOW entry, its index in the order `writeFlowFeatures` writes. */
-const PER_FLOW_SOURCE = Int32Array.from(PER_FLOW, (name) => {
-  const index = FLOW_FEATURE_NAMES.indexOf(name);
-  if (index < 0) throw new Error(`Per-flow feature '${name}' has no definition`);
-  return index;
-});
 /** Scratch output of `writeFlowFeatures`. */
 const derived = new Float64Array(FLOW_FEATURE_COUNT);
 
@@ -179,9 +110,7 @@ export function flowFeatureVector(
   out[8] = flow.rejected ? 1 : 0;
   if (writeFlowFeatures(flow, derived)) {
     // A table's record: the same values its features object would give.
-    for (let i = 0; i < PER_FLOW_SOURCE.length; i++) {
-      out[PER_FLOW_OFFSET + i] = derived[PER_FLOW_SOURCE[i]];
-    }
+    out.set(derived, PER_FLOW_OFFSET);
   } else {
     const features = flow.features;
     for (let i = 0; i < PER_FLOW.length; i++) {

@@ -8,58 +8,14 @@
 import assert from "node:assert/strict";
 import { MAX_TUNNEL_DEPTH, type PacketRecord, TUNNEL_TYPES } from "./packet_record.ts";
 import { parseIpv4, parseIpv6 } from "./packet_encoder.ts";
-import { APP_RECORD_FIELD_NAMES } from "../app_layer/app_record_fields.ts";
+import { PACKET_FIELDS } from "./packet_schema.ts";
 
-/** Every field of a record, for checking that none is missing or extra. */
-export const RECORD_KEYS = [
-  "timestamp",
-  "interface",
-  "src_ip",
-  "dst_ip",
-  "protocol",
-  "src_port",
-  "dst_port",
-  "length",
-  "caplen",
-  "link_type",
-  "eth_src",
-  "eth_dst",
-  "ether_type",
-  "vlan_id",
-  "vlan_inner_id",
-  "ip_version",
-  "ip_proto",
-  "ttl",
-  "ip_id",
-  "ip_tos",
-  "ip_header_length",
-  "ip_flow_label",
-  "frag_offset",
-  "more_fragments",
-  "dont_fragment",
-  "is_fragment",
-  "tcp_seq",
-  "tcp_ack",
-  "tcp_flags",
-  "tcp_window",
-  "tcp_header_length",
-  "icmp_type",
-  "icmp_code",
-  "icmp_id",
-  "icmp_seq",
-  "arp_opcode",
-  "tunnel_type",
-  "tunnel_src_ip",
-  "tunnel_dst_ip",
-  "tunnel_id",
-  "tunnel_depth",
-  "payload_length",
-  "malformed",
-  "malformed_reason",
-  "data",
-  // decodePacket() is stateless: the app-layer fields are the agent's (always null here).
-  ...APP_RECORD_FIELD_NAMES,
-];
+/**
+ * Every field of a record, for checking that none is missing or extra: the
+ * table's schema. decodePacket() is stateless, so its app-layer fields (the
+ * agent's) are always null.
+ */
+export const RECORD_KEYS: readonly string[] = PACKET_FIELDS.map((field) => field.name);
 
 export function base64Bytes(text: string): Uint8Array {
   return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
