@@ -1,7 +1,8 @@
 /**
- * The one seeded pseudo-random generator (mulberry32) of the lab and the
- * training code. The same seed yields the same sequence on every machine and
- * Deno version, which is what makes lab settings and trained forests
+ * The lab's and the training code's seeded generator: the project's one
+ * mulberry32 (`@traffic-analyzer/shared/random`) with the helpers they draw
+ * with. The same seed yields the same sequence on every machine and Deno
+ * version, which is what makes lab settings and trained forests
  * reproducible; `Math.random` cannot be seeded.
  *
  * The lab and the trainer turn their seeds into the generator's state in
@@ -11,6 +12,8 @@
  *
  * @module
  */
+
+import { mulberry32 as mulberry32Floats } from "@traffic-analyzer/shared/random";
 
 /** A deterministic generator of uniform numbers. */
 export interface Prng {
@@ -45,14 +48,7 @@ export function mixSeed(a: number, b: number): number {
 
 /** A mulberry32 generator started from a 32-bit state. */
 export function mulberry32(initialState: number): Prng {
-  let state = initialState >>> 0;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32Floats(initialState);
   const int = (min: number, max: number): number => {
     if (!Number.isInteger(min) || !Number.isInteger(max) || max < min) {
       throw new RangeError(

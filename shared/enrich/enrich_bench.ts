@@ -16,7 +16,7 @@ import { defaultEnrichmentData } from "./enrichment_data.ts";
 import { enrichAddress } from "./enrichment_database.ts";
 import { loadEnrichmentDatabase } from "./load_enrichment_database.ts";
 // A seeded generator, so every run looks up the same addresses.
-import { mulberry32 } from "../testing/mulberry32.ts";
+import { mulberry32 } from "../random/mulberry32.ts";
 
 /** `count` addresses of the mix, as text (what the aggregator has). */
 export function benchAddresses(count: number, seed = 1): string[] {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mulberry32 } from "../testing/mulberry32.ts";
+import { mulberry32 } from "../random/mulberry32.ts";
 import { readOnnxTreeEnsemble } from "./onnx_tree_ensemble.ts";
 import { attackScoreForest } from "./flow_explainer.ts";
 import { parseTreeCovers } from "./tree_covers.ts";

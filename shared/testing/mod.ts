@@ -12,4 +12,4 @@ export * from "./sample_records.ts";
 export * from "./free_port.ts";
 export * from "./team_kit.ts";
 export * from "./property_runs.ts";
-export * from "./mulberry32.ts";
+export * from "../random/mulberry32.ts";

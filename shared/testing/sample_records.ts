@@ -6,7 +6,7 @@
  */
 import type { PacketRecord } from "../packet/packet_record.ts";
 import { blankPacketRecord } from "./blank_packet_record.ts";
-import { mulberry32 } from "./mulberry32.ts";
+import { mulberry32 } from "../random/mulberry32.ts";
 
 /** Options for {@link sampleRecords}. */
 export interface SampleRecordsOptions {

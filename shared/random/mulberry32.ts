@@ -1,9 +1,9 @@
 /**
- * mulberry32, the seeded generator of shared/'s test data and benchmarks:
- * the same seed gives the same sequence on every machine, so a failing case
- * or a benchmark's input can be made again. (The lab and the trainer have
- * their own seeding around the same generator in `models/prng.ts`, kept so
- * the committed captures and model come out the same.)
+ * mulberry32, the project's one seeded generator: test data, benchmarks, and
+ * (through `models/prng.ts`, which adds the lab's and the trainer's seeding
+ * and helpers) the lab and the training code. The same seed gives the same
+ * sequence on every machine, so a failing case, a benchmark's input or a
+ * trained model can be made again; `Math.random` cannot be seeded.
  *
  * @module
  */
