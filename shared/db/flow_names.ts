@@ -3,10 +3,12 @@
  * name), gathered per host or per service for the dashboard and the host
  * page, so an address or a port shows what it was reached as.
  *
- * Each key looks at a bounded sample of its flows in the range (found
- * through the `resp_ip` or `resp_port` index), not all of them: a busy
- * server has hundreds of thousands, and the page needs its few commonest
- * names, not a census.
+ * Each key looks at a bounded sample of its flows in the range: its newest
+ * flows that carry a name, found through a partial index of the named flows
+ * by `resp_ip` or `resp_port` and `last_seen` (migration 021), so the scan
+ * starts at the range's newest flow and stops at the sample's size. Not all
+ * of them: a busy server has hundreds of thousands, and the page needs its
+ * few commonest names, not a census.
  *
  * @module
  */
@@ -24,7 +26,7 @@ export interface FlowNamesOptions {
   toSec: number;
   /** Names per key. @default 3 */
   names?: number;
-  /** Flows looked at per key. @default 2000 */
+  /** Named flows looked at per key, the newest first. @default 2000 */
   sample?: number;
   /** Only flows from this originator (a host's services used). @default null */
   origIp?: string | null;
@@ -83,7 +85,10 @@ interface NameSource {
   keys: Fragment;
   /** A key's text, from `k`. */
   key: Fragment;
-  /** A flow's name, from `traffic_data`. */
+  /**
+   * A flow's name, from `traffic_data`; as written in the predicate of the
+   * partial index that serves the key (migration 021), so the planner uses it.
+   */
   name: Fragment;
   /** The condition a flow of key `k` meets, answered by an index. */
   match: Fragment;
@@ -102,13 +107,13 @@ async function sampledNames(
         select name, count(*) as flows
         from (
           select ${source.name} as name from traffic_data
-          where ${source.match}
+          where ${source.match} and ${source.name} is not null
             and last_seen >= ${options.fromSec}::float8 and first_seen < ${options.toSec}::float8
             ${options.origIp == null ? sql`` : sql`and orig_ip = ${options.origIp}::inet`}
             ${options.respIp == null ? sql`` : sql`and resp_ip = ${options.respIp}::inet`}
+          order by last_seen desc, id desc
           limit ${options.sample ?? 2000}
         ) as sample
-        where name is not null
         group by name order by flows desc, name limit ${options.names ?? 3}
       ) as n`;
   return collect(rows);
