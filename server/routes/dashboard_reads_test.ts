@@ -8,20 +8,10 @@
 import assert from "node:assert/strict";
 import { agentsReporting, DASHBOARD_PERIODS, readDashboard } from "@traffic-analyzer/shared/db";
 import { openTestDatabase } from "@traffic-analyzer/shared/db/testing";
+import { mulberry32 } from "@traffic-analyzer/shared/random";
 import { insertFlow } from "../_test_app.ts";
 
 const NOW_SEC = 1_764_003_600;
-
-/** A small deterministic generator (mulberry32), so a failure can be rerun. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 Deno.test({
   name: "dashboard reads equal the plain queries over traffic_data and ingest_batches",
@@ -30,7 +20,7 @@ Deno.test({
   async fn(t) {
     const db = await openTestDatabase();
     try {
-      const next = random(12);
+      const next = mulberry32(12);
       // 120 flows over the last 8 days, a third of them in the last hour,
       // some long (up to 2 days) and some at an instant; times not on whole
       // seconds, so none falls exactly on a period's edge.

@@ -135,7 +135,7 @@ async function newestFlowSec(sql: Sql, host: string | null): Promise<number | nu
 
 /**
  * Reads everything the dashboard shows for one period, in one read-only
- * transaction (so one snapshot) without JIT compilation or parallel workers.
+ * transaction (for its settings) without JIT compilation or parallel workers.
  * Every query here reads a bounded range of an index or of a roll-up, but the
  * planner prices some far above what they cost (it takes each flow's
  * `generate_series` over its buckets for 1000 rows, not one or two), and at 1
