@@ -83,9 +83,7 @@ function fill(out: Uint8Array, offset: number, count: number, gap: number): bool
   const zeros = 8 - count;
   let g = 0;
   for (let slot = 0; slot < 8; slot++) {
-    let value = 0;
-    if (gap >= 0 && slot >= gap && slot < gap + zeros) value = 0;
-    else value = groups[g++];
+    const value = gap >= 0 && slot >= gap && slot < gap + zeros ? 0 : groups[g++];
     out[offset + slot * 2] = value >>> 8;
     out[offset + slot * 2 + 1] = value & 0xff;
   }

@@ -621,7 +621,7 @@ export class ContextTracker {
   }
 
   #contextOf(e: Entry): FlowContext {
-    return countsOfEntry(e, this.options).context();
+    return contextOfEntry(e, this.options);
   }
 
   /**
@@ -638,6 +638,8 @@ export class ContextTracker {
 
 /** Takes the counts of an entry's cells (made in {@linkcode FlowContextCounts}' static block). */
 let countsOfEntry: (e: Entry, options: Required<ContextOptions>) => FlowContextCounts;
+/** The context of an entry as a new object, not frozen (as `ContextTracker.contextOf` returns it). */
+let contextOfEntry: (e: Entry, options: Required<ContextOptions>) => FlowContext;
 
 /**
  * One flow's context as the window counts it is derived from, taken when
@@ -690,6 +692,7 @@ export class FlowContextCounts {
       counts.#take(e.orig, e.service, e.respHost);
       return counts;
     };
+    contextOfEntry = (e, options) => countsOfEntry(e, options).#make();
   }
 
   /** Copies the counts of the windows' cells as they are now. */
