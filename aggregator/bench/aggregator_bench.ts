@@ -196,7 +196,8 @@ async function flowsCase(
   const flows = best!.flows;
   records.length = 0;
   const vectorStart = performance.now();
-  const vectors = flows.map((flow) => flowFeatureVector(flow, flow.context));
+  // Without a context argument: the record's own, written without making its object.
+  const vectors = flows.map((flow) => flowFeatureVector(flow));
   const vectorSec = (performance.now() - vectorStart) / 1000;
   const scorer = await openScorer(modelPath);
   try {

@@ -7,7 +7,7 @@
 
 import type { FlowAppFields } from "./flow_app_fold.ts";
 import type { TunnelType } from "../packet/packet_record.ts";
-import { type ContextHandle, ContextTracker, type FlowContext } from "./context_features.ts";
+import { type ContextHandle, ContextTracker, type FlowContextCounts } from "./context_features.ts";
 import type { FlowFeatureAccumulator } from "./flow_features.ts";
 import { AgentLane } from "./_agent_lane.ts";
 import { INDEX_NONE } from "./_flow_key.ts";
@@ -51,7 +51,8 @@ export class Flow {
   declare respFinEnd: number;
   declare continuation: boolean;
   declare ctxBits: number;
-  declare context: FlowContext | null;
+  /** The context, as the window counts at admission; null until admitted. */
+  declare ctx: FlowContextCounts | null;
   /** Where the context tracker keeps this flow once admitted (null: nowhere). */
   declare ctxHandle: ContextHandle | null;
   /** Its agent's clock and context windows. */
@@ -134,7 +135,7 @@ export class Flow {
     this.respFinEnd = -1;
     this.continuation = false;
     this.ctxBits = 0;
-    this.context = null;
+    this.ctx = null;
     this.ctxHandle = null;
     this.lane = NO_LANE;
     this.acc = acc;

@@ -8,7 +8,7 @@
 
 import type { FlowAppFields } from "./flow_app_fold.ts";
 import type { TunnelType } from "../packet/packet_record.ts";
-import type { FlowContext } from "./context_features.ts";
+import { type FlowContext, FlowContextCounts } from "./context_features.ts";
 import {
   deriveFeatures,
   featuresFromStats,
@@ -125,18 +125,26 @@ export interface FlowRecord {
 /**
  * The record of a flow as of now. Its data is the flow's at this moment,
  * but `features` is derived only when read, from a copy of the accumulator
- * statistics made now, and `context` is the flow's own frozen context
- * object: most records are only turned into a feature vector, which
- * {@linkcode writeFlowFeatures} builds from the statistics directly.
- * `features` is an own enumerable property, so JSON, spread and deep
- * equality see it as before.
+ * statistics made now, and `context` is made only when read, from the
+ * window counts the flow took at admission (the first read makes the flow's
+ * frozen context object, which every record of the flow then shares): most
+ * records are only turned into a feature vector, which
+ * {@linkcode writeFlowFeatures} and {@linkcode writeFlowContext} build from
+ * the statistics and the counts directly. `features` and `context` are own
+ * enumerable properties, so JSON, spread and deep equality see them as
+ * before.
+ *
+ * `final` says that the flow will not change again: its record goes to a
+ * slab of its own kind, so that slabs of short-lived snapshots of live
+ * flows are not kept alive by the ended flows' records, which usually live
+ * longer.
  *
  * The record is an object literal, not a class instance, because V8 can
  * then allocate records straight in the old generation once it sees that
  * they live long (allocation-site pretenuring), instead of copying each one
  * twice through the young generation.
  */
-export function toRecord(flow: Flow): FlowRecord {
+export function toRecord(flow: Flow, final: boolean): FlowRecord {
   const acc = flow.acc;
   const bits = flow.bits;
   const record: FlowRecord = {
@@ -178,18 +186,19 @@ export function toRecord(flow: Flow): FlowRecord {
     rejected: (bits & REJECTED) !== 0,
     continuation: flow.continuation,
   } as FlowRecord;
-  if (slabNext + SLOT_SIZE > slab.length) {
-    slab = new Float64Array(SLOT_SIZE * SLAB_SLOTS);
-    slabNext = 0;
+  const slabs = final ? finalSlabs : liveSlabs;
+  if (slabs.next + SLOT_SIZE > slabs.slab.length) {
+    slabs.slab = new Float64Array(SLOT_SIZE * SLAB_SLOTS);
+    slabs.next = 0;
   }
-  const slot = slabNext;
-  slabNext += SLOT_SIZE;
+  const slab = slabs.slab;
+  const slot = slabs.next;
+  slabs.next += SLOT_SIZE;
   acc.copyStats(slab, slot);
   slab[slot + SLOT_FIRST_SEEN] = flow.firstSeen;
   slab[slot + SLOT_LAST_SEEN] = flow.lastSeen;
-  // `features` (a lazy accessor) then `context`, in the interface's order.
-  RecordData.attach(record, slab, slot);
-  record.context = flow.context;
+  // `features` then `context` (lazy accessors both), in the interface's order.
+  RecordData.attach(record, slab, slot, flow.ctx);
   if (flow.app !== null) record.app = { ...flow.app };
   return record;
 }
@@ -211,18 +220,24 @@ class RecordData extends Stamp {
   #slab: Float64Array;
   /** Offset of the record's slot in `#slab`. */
   #slot: number;
+  /** The flow's context counts; null before its context was computed. */
+  #ctx: FlowContextCounts | null;
   /**
    * Features objects of the records whose `features` was read or assigned.
-   * Kept aside rather than in a third field: few records ever need one,
-   * and two private fields plus `context` fit the record's first
-   * out-of-object property block.
+   * Kept aside rather than in a fourth field: few records ever need one.
    */
   static #features = new WeakMap<object, FlowFeatures>();
 
-  private constructor(record: FlowRecord, slab: Float64Array, slot: number) {
+  private constructor(
+    record: FlowRecord,
+    slab: Float64Array,
+    slot: number,
+    ctx: FlowContextCounts | null,
+  ) {
     super(record);
     this.#slab = slab;
     this.#slot = slot;
+    this.#ctx = ctx;
   }
 
   static #featuresProperty: PropertyDescriptor = {
@@ -248,10 +263,45 @@ class RecordData extends Stamp {
     },
   };
 
-  /** Stamps the record's statistics slot and makes `features` lazy. */
-  static attach(record: FlowRecord, slab: Float64Array, slot: number): void {
-    new RecordData(record, slab, slot);
-    Object.defineProperty(record, "features", RecordData.#featuresProperty);
+  static #contextProperty: PropertyDescriptor = {
+    enumerable: true,
+    configurable: true,
+    get(this: RecordData): FlowContext | null {
+      const ctx = this.#ctx;
+      return ctx === null ? null : ctx.context();
+    },
+    set(this: RecordData, value: FlowContext | null): void {
+      this.#ctx = value === null ? null : FlowContextCounts.of(value);
+    },
+  };
+
+  /** Both lazy properties, in the record's key order. */
+  static #properties: PropertyDescriptorMap = {
+    features: RecordData.#featuresProperty,
+    context: RecordData.#contextProperty,
+  };
+
+  /**
+   * Stamps the record's statistics slot and context counts, and makes
+   * `features` and `context` lazy.
+   */
+  static attach(
+    record: FlowRecord,
+    slab: Float64Array,
+    slot: number,
+    ctx: FlowContextCounts | null,
+  ): void {
+    new RecordData(record, slab, slot, ctx);
+    Object.defineProperties(record, RecordData.#properties);
+  }
+
+  /** See {@linkcode writeFlowContext}. */
+  static writeContext(record: FlowRecord, out: Float32Array, at: number): boolean {
+    if (!(#slab in record)) return false;
+    const ctx = (record as unknown as RecordData).#ctx;
+    if (ctx === null) return false;
+    ctx.write(out, at);
+    return true;
   }
 
   /** See {@linkcode writeFlowFeatures}. */
@@ -278,6 +328,17 @@ export function writeFlowFeatures(record: FlowRecord, out: Float64Array): boolea
 }
 
 /**
+ * Fast path of the feature vector: writes the context of a record this
+ * table made at `out[at..at + 28)` (in {@linkcode FlowContext}'s key order,
+ * the values its `context` object holds) and returns true, without making
+ * that object. Returns false, writing nothing, for any other record or one
+ * without a context: the caller then reads `record.context`.
+ */
+export function writeFlowContext(record: FlowRecord, out: Float32Array, at: number): boolean {
+  return RecordData.writeContext(record, out, at);
+}
+
+/**
  * Records keep their statistics (and first/last packet time) in slots of
  * shared slabs: off the JS heap, so the garbage collector neither allocates
  * nor copies them one record at a time, and the flow's own statistics can
@@ -288,5 +349,12 @@ const SLOT_LAST_SEEN = FLOW_STATS_SIZE + 1;
 const SLOT_SIZE = FLOW_STATS_SIZE + 2;
 /** Slots per slab (256 KiB): few enough slabs that their allocation costs little per record. */
 const SLAB_SLOTS = 448;
-let slab = new Float64Array(0);
-let slabNext = 0;
+/** A slab being filled, and its next free slot. */
+interface SlabCursor {
+  slab: Float64Array;
+  next: number;
+}
+/** Records of ended flows. */
+const finalSlabs: SlabCursor = { slab: new Float64Array(0), next: 0 };
+/** Snapshots of live flows. */
+const liveSlabs: SlabCursor = { slab: new Float64Array(0), next: 0 };

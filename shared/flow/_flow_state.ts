@@ -10,7 +10,11 @@
 
 import type { FlowAppFields } from "./flow_app_fold.ts";
 import { IPPROTO_TCP, type TunnelType } from "../packet/packet_record.ts";
-import type { ContextTrackerState, FlowContext } from "./context_features.ts";
+import {
+  type ContextTrackerState,
+  type FlowContext,
+  FlowContextCounts,
+} from "./context_features.ts";
 import { FlowFeatureAccumulator, type FlowFeatureAccumulatorOptions } from "./flow_features.ts";
 import type { AgentLaneState } from "./_agent_lane.ts";
 import { Flow } from "./_flow.ts";
@@ -184,7 +188,7 @@ export function flowToState(flow: Flow): FlowState {
   const from = flow as unknown as SavedValues;
   const to = state as unknown as SavedValues;
   for (const field of SAVED_FLOW_FIELDS) to[field] = from[field];
-  state.context = flow.context === null ? null : { ...flow.context };
+  state.context = flow.ctx === null ? null : { ...flow.ctx.context() };
   state.stats = flow.acc.toJSON();
   if (flow.app !== null) state.app = { ...flow.app };
   return state;
@@ -200,7 +204,7 @@ export function flowFromState(
   const from = s as unknown as SavedValues;
   const to = flow as unknown as SavedValues;
   for (const field of SAVED_FLOW_FIELDS) to[field] = from[field] ?? null;
-  flow.context = s.context === null ? null : Object.freeze({ ...s.context });
+  flow.ctx = s.context === null ? null : FlowContextCounts.of(Object.freeze({ ...s.context }));
   flow.isTcp = s.ipProto === IPPROTO_TCP;
   flow.app = s.app ? { ...s.app } : null;
   return flow;

@@ -621,42 +621,245 @@ export class ContextTracker {
   }
 
   #contextOf(e: Entry): FlowContext {
-    const shortSec = this.options.shortWindowSec;
-    const longSec = this.options.longWindowSec;
-    const o = e.orig;
-    const s = e.service;
-    const h = e.respHost;
+    return contextOfEntry(e, this.options);
+  }
+
+  /**
+   * {@linkcode ContextTracker.contextOf} for a caller that keeps the context
+   * for later: the window counts it is derived from, taken now (a few small
+   * integers, where the context itself is 28 numbers, most of them
+   * fractions). Null for a `null` handle: see {@linkcode FlowContextCounts.EMPTY}.
+   */
+  countsOf(handle: ContextHandle | null): FlowContextCounts {
+    if (handle === null) return FlowContextCounts.empty();
+    return countsOfEntry(handle as unknown as Entry, this.options);
+  }
+}
+
+/** Takes the counts of an entry's cells (made in {@linkcode FlowContextCounts}' static block). */
+let countsOfEntry: (e: Entry, options: Required<ContextOptions>) => FlowContextCounts;
+/** The context of an entry as a new object, not frozen (as `ContextTracker.contextOf` returns it). */
+let contextOfEntry: (e: Entry, options: Required<ContextOptions>) => FlowContext;
+
+/**
+ * One flow's context as the window counts it is derived from, taken when
+ * the flow was admitted. {@linkcode FlowContextCounts.context} makes the
+ * {@linkcode FlowContext} (frozen) on first use and returns that one object
+ * from then on; {@linkcode FlowContextCounts.write} writes its values
+ * without making it. Both give exactly what
+ * {@linkcode ContextTracker.contextOf} gave at admission.
+ */
+export class FlowContextCounts {
+  // Originator: short window, long window.
+  #osN = 0;
+  #osHosts = 0;
+  #osPorts = 0;
+  #osRejected = 0;
+  #osAnswered = 0;
+  #olN = 0;
+  #olHosts = 0;
+  #olPorts = 0;
+  #olRejected = 0;
+  #olAnswered = 0;
+  // Responder service.
+  #ssN = 0;
+  #ssOrigs = 0;
+  #ssSyn = 0;
+  #ssSynEstablished = 0;
+  #slN = 0;
+  #slOrigs = 0;
+  #slSyn = 0;
+  #slSynEstablished = 0;
+  // Responder host.
+  #hsN = 0;
+  #hsOrigs = 0;
+  #hsPorts = 0;
+  #hsAnswered = 0;
+  #hlN = 0;
+  #hlOrigs = 0;
+  #hlPorts = 0;
+  #hlAnswered = 0;
+  #options: Required<ContextOptions> | null;
+  #context: FlowContext | null = null;
+
+  private constructor(options: Required<ContextOptions> | null) {
+    this.#options = options;
+  }
+
+  static {
+    countsOfEntry = (e, options) => {
+      const counts = new FlowContextCounts(options);
+      counts.#take(e.orig, e.service, e.respHost);
+      return counts;
+    };
+    contextOfEntry = (e, options) => countsOfEntry(e, options).#make();
+  }
+
+  /** Copies the counts of the windows' cells as they are now. */
+  #take(o: OrigCell, s: ServiceCell, h: HostCell): void {
+    this.#osN = o.sN;
+    this.#osHosts = o.sHosts;
+    this.#osPorts = o.sPorts;
+    this.#osRejected = o.sRejected;
+    this.#osAnswered = o.sAnswered;
+    this.#olN = o.lN;
+    this.#olHosts = o.lHosts;
+    this.#olPorts = o.lPorts;
+    this.#olRejected = o.lRejected;
+    this.#olAnswered = o.lAnswered;
+    this.#ssN = s.sN;
+    this.#ssOrigs = s.sOrigs;
+    this.#ssSyn = s.sSyn;
+    this.#ssSynEstablished = s.sSynEstablished;
+    this.#slN = s.lN;
+    this.#slOrigs = s.lOrigs;
+    this.#slSyn = s.lSyn;
+    this.#slSynEstablished = s.lSynEstablished;
+    this.#hsN = h.sN;
+    this.#hsOrigs = h.sOrigs;
+    this.#hsPorts = h.sPorts;
+    this.#hsAnswered = h.sAnswered;
+    this.#hlN = h.lN;
+    this.#hlOrigs = h.lOrigs;
+    this.#hlPorts = h.services.size;
+    this.#hlAnswered = h.lAnswered;
+  }
+
+  /** The context of a flow without addresses: all zeros (see {@linkcode emptyFlowContext}). */
+  static empty(): FlowContextCounts {
+    return new FlowContextCounts(null);
+  }
+
+  /** Holds a context made elsewhere (e.g. restored): `context()` returns `context` itself. */
+  static of(context: FlowContext): FlowContextCounts {
+    const counts = new FlowContextCounts(null);
+    counts.#context = context;
+    return counts;
+  }
+
+  /** The context, frozen: made on the first call, the same object after. */
+  context(): FlowContext {
+    let context = this.#context;
+    if (context === null) {
+      context = this.#context = Object.freeze(this.#make());
+    }
+    return context;
+  }
+
+  /**
+   * Writes the context's values at `out[at..at + 28)` in
+   * {@linkcode FlowContext}'s key order, as numbers of `out`'s type.
+   */
+  write(out: Float32Array, at: number): void {
+    const context = this.#context;
+    if (context !== null || this.#options === null) {
+      writeContextObject(context ?? this.context(), out, at);
+      return;
+    }
+    const shortSec = this.#options.shortWindowSec;
+    const longSec = this.#options.longWindowSec;
+    out[at] = this.#osN / shortSec;
+    out[at + 1] = this.#osHosts;
+    out[at + 2] = this.#osPorts;
+    out[at + 3] = this.#osRejected / this.#osN;
+    out[at + 4] = (this.#osN - this.#osAnswered) / this.#osN;
+    out[at + 5] = this.#ssN / shortSec;
+    out[at + 6] = this.#ssOrigs;
+    out[at + 7] = (this.#ssSyn - this.#ssSynEstablished) / this.#ssN;
+    out[at + 8] = this.#olN / longSec;
+    out[at + 9] = this.#olHosts;
+    out[at + 10] = this.#olPorts;
+    out[at + 11] = this.#olRejected / this.#olN;
+    out[at + 12] = (this.#olN - this.#olAnswered) / this.#olN;
+    out[at + 13] = this.#slN / longSec;
+    out[at + 14] = this.#slOrigs;
+    out[at + 15] = (this.#slSyn - this.#slSynEstablished) / this.#slN;
+    out[at + 16] = this.#osHosts / this.#osN;
+    out[at + 17] = this.#osPorts / this.#osN;
+    out[at + 18] = this.#hsN / shortSec;
+    out[at + 19] = this.#hsOrigs;
+    out[at + 20] = this.#hsPorts;
+    out[at + 21] = (this.#hsN - this.#hsAnswered) / this.#hsN;
+    out[at + 22] = this.#olHosts / this.#olN;
+    out[at + 23] = this.#olPorts / this.#olN;
+    out[at + 24] = this.#hlN / longSec;
+    out[at + 25] = this.#hlOrigs;
+    out[at + 26] = this.#hlPorts;
+    out[at + 27] = (this.#hlN - this.#hlAnswered) / this.#hlN;
+  }
+
+  #make(): FlowContext {
+    if (this.#options === null) return emptyFlowContext();
+    const shortSec = this.#options.shortWindowSec;
+    const longSec = this.#options.longWindowSec;
     return {
-      short_orig_flow_rate: o.sN / shortSec,
-      short_orig_distinct_resp_hosts: o.sHosts,
-      short_orig_distinct_resp_ports: o.sPorts,
-      short_orig_rejected_share: o.sRejected / o.sN,
-      short_orig_unanswered_share: (o.sN - o.sAnswered) / o.sN,
-      short_resp_flow_rate: s.sN / shortSec,
-      short_resp_distinct_origs: s.sOrigs,
-      short_resp_half_open_share: (s.sSyn - s.sSynEstablished) / s.sN,
-      long_orig_flow_rate: o.lN / longSec,
-      long_orig_distinct_resp_hosts: o.lHosts,
-      long_orig_distinct_resp_ports: o.lPorts,
-      long_orig_rejected_share: o.lRejected / o.lN,
-      long_orig_unanswered_share: (o.lN - o.lAnswered) / o.lN,
-      long_resp_flow_rate: s.lN / longSec,
-      long_resp_distinct_origs: s.lOrigs,
-      long_resp_half_open_share: (s.lSyn - s.lSynEstablished) / s.lN,
-      short_orig_resp_hosts_share: o.sHosts / o.sN,
-      short_orig_resp_ports_share: o.sPorts / o.sN,
-      short_resphost_flow_rate: h.sN / shortSec,
-      short_resphost_distinct_origs: h.sOrigs,
-      short_resphost_distinct_ports: h.sPorts,
-      short_resphost_unanswered_share: (h.sN - h.sAnswered) / h.sN,
-      long_orig_resp_hosts_share: o.lHosts / o.lN,
-      long_orig_resp_ports_share: o.lPorts / o.lN,
-      long_resphost_flow_rate: h.lN / longSec,
-      long_resphost_distinct_origs: h.lOrigs,
-      long_resphost_distinct_ports: h.services.size,
-      long_resphost_unanswered_share: (h.lN - h.lAnswered) / h.lN,
+      short_orig_flow_rate: this.#osN / shortSec,
+      short_orig_distinct_resp_hosts: this.#osHosts,
+      short_orig_distinct_resp_ports: this.#osPorts,
+      short_orig_rejected_share: this.#osRejected / this.#osN,
+      short_orig_unanswered_share: (this.#osN - this.#osAnswered) / this.#osN,
+      short_resp_flow_rate: this.#ssN / shortSec,
+      short_resp_distinct_origs: this.#ssOrigs,
+      short_resp_half_open_share: (this.#ssSyn - this.#ssSynEstablished) / this.#ssN,
+      long_orig_flow_rate: this.#olN / longSec,
+      long_orig_distinct_resp_hosts: this.#olHosts,
+      long_orig_distinct_resp_ports: this.#olPorts,
+      long_orig_rejected_share: this.#olRejected / this.#olN,
+      long_orig_unanswered_share: (this.#olN - this.#olAnswered) / this.#olN,
+      long_resp_flow_rate: this.#slN / longSec,
+      long_resp_distinct_origs: this.#slOrigs,
+      long_resp_half_open_share: (this.#slSyn - this.#slSynEstablished) / this.#slN,
+      short_orig_resp_hosts_share: this.#osHosts / this.#osN,
+      short_orig_resp_ports_share: this.#osPorts / this.#osN,
+      short_resphost_flow_rate: this.#hsN / shortSec,
+      short_resphost_distinct_origs: this.#hsOrigs,
+      short_resphost_distinct_ports: this.#hsPorts,
+      short_resphost_unanswered_share: (this.#hsN - this.#hsAnswered) / this.#hsN,
+      long_orig_resp_hosts_share: this.#olHosts / this.#olN,
+      long_orig_resp_ports_share: this.#olPorts / this.#olN,
+      long_resphost_flow_rate: this.#hlN / longSec,
+      long_resphost_distinct_origs: this.#hlOrigs,
+      long_resphost_distinct_ports: this.#hlPorts,
+      long_resphost_unanswered_share: (this.#hlN - this.#hlAnswered) / this.#hlN,
     };
   }
+}
+
+/**
+ * Writes a context's values at `out[at..at + 28)` in {@linkcode FlowContext}'s
+ * key order, with plain property reads (a keyed read per name would go
+ * through V8's megamorphic lookup); `feature_vector_test.ts` checks the order
+ * against the feature names.
+ */
+export function writeContextObject(c: FlowContext, out: Float32Array, at: number): void {
+  out[at] = c.short_orig_flow_rate;
+  out[at + 1] = c.short_orig_distinct_resp_hosts;
+  out[at + 2] = c.short_orig_distinct_resp_ports;
+  out[at + 3] = c.short_orig_rejected_share;
+  out[at + 4] = c.short_orig_unanswered_share;
+  out[at + 5] = c.short_resp_flow_rate;
+  out[at + 6] = c.short_resp_distinct_origs;
+  out[at + 7] = c.short_resp_half_open_share;
+  out[at + 8] = c.long_orig_flow_rate;
+  out[at + 9] = c.long_orig_distinct_resp_hosts;
+  out[at + 10] = c.long_orig_distinct_resp_ports;
+  out[at + 11] = c.long_orig_rejected_share;
+  out[at + 12] = c.long_orig_unanswered_share;
+  out[at + 13] = c.long_resp_flow_rate;
+  out[at + 14] = c.long_resp_distinct_origs;
+  out[at + 15] = c.long_resp_half_open_share;
+  out[at + 16] = c.short_orig_resp_hosts_share;
+  out[at + 17] = c.short_orig_resp_ports_share;
+  out[at + 18] = c.short_resphost_flow_rate;
+  out[at + 19] = c.short_resphost_distinct_origs;
+  out[at + 20] = c.short_resphost_distinct_ports;
+  out[at + 21] = c.short_resphost_unanswered_share;
+  out[at + 22] = c.long_orig_resp_hosts_share;
+  out[at + 23] = c.long_orig_resp_ports_share;
+  out[at + 24] = c.long_resphost_flow_rate;
+  out[at + 25] = c.long_resphost_distinct_origs;
+  out[at + 26] = c.long_resphost_distinct_ports;
+  out[at + 27] = c.long_resphost_unanswered_share;
 }
 
 function pairOf<K>(map: Map<K, PairCell>, key: K): PairCell {

@@ -9,9 +9,9 @@
  * @module
  */
 
-import type { FlowContext } from "./context_features.ts";
+import { type FlowContext, writeContextObject } from "./context_features.ts";
 import { FLOW_FEATURE_COUNT, FLOW_FEATURE_NAMES, type FlowFeatures } from "./flow_features.ts";
-import { type FlowRecord, writeFlowFeatures } from "./flow_table.ts";
+import { type FlowRecord, writeFlowContext, writeFlowFeatures } from "./flow_table.ts";
 
 /** Version of {@linkcode FEATURE_NAMES}; a model records the version it was trained on. */
 export const FEATURE_VERSION = 2;
@@ -79,20 +79,23 @@ const CONTEXT_OFFSET = PER_FLOW_OFFSET + PER_FLOW.length;
 const derived = new Float64Array(FLOW_FEATURE_COUNT);
 
 /**
- * Builds the model input for one flow. `context` is normally `flow.context`;
- * when it is null (a flow scored before its context was computed) the
- * context entries are 0. The vector is a view of its own range of a buffer
- * that later vectors share (mind `byteOffset` when reading `buffer`).
+ * Builds the model input for one flow. `context` is normally `flow.context`,
+ * which is what leaving it out means (for a record the flow table made, the
+ * values are then written without making the context object); when it is
+ * null (a flow scored before its context was computed) the context entries
+ * are 0. The vector is a view of its own range of a buffer that later
+ * vectors share (mind `byteOffset` when reading `buffer`).
  *
  * @example
  * ```ts
  * const x = flowFeatureVector(flow, flow.context);
  * x.length === FEATURE_NAMES.length; // true
+ * flowFeatureVector(flow); // the same values
  * ```
  */
 export function flowFeatureVector(
   flow: FlowRecord,
-  context: FlowContext | null,
+  context?: FlowContext | null,
 ): Float32Array {
   const out = newVector();
   const proto = flow.protocol;
@@ -117,45 +120,12 @@ export function flowFeatureVector(
       out[PER_FLOW_OFFSET + i] = features[PER_FLOW[i]];
     }
   }
-  if (context !== null) writeContext(context, out);
+  if (context === undefined) {
+    if (!writeFlowContext(flow, out, CONTEXT_OFFSET)) context = flow.context;
+    else return out;
+  }
+  if (context !== null) writeContextObject(context, out, CONTEXT_OFFSET);
   return out;
-}
-
-/**
- * Writes the CONTEXT entries with plain property reads (a keyed read per
- * name would go through V8's megamorphic lookup); `feature_vector_test.ts`
- * checks this against the CONTEXT list.
- */
-function writeContext(c: FlowContext, out: Float32Array): void {
-  const at = CONTEXT_OFFSET;
-  out[at] = c.short_orig_flow_rate;
-  out[at + 1] = c.short_orig_distinct_resp_hosts;
-  out[at + 2] = c.short_orig_distinct_resp_ports;
-  out[at + 3] = c.short_orig_rejected_share;
-  out[at + 4] = c.short_orig_unanswered_share;
-  out[at + 5] = c.short_resp_flow_rate;
-  out[at + 6] = c.short_resp_distinct_origs;
-  out[at + 7] = c.short_resp_half_open_share;
-  out[at + 8] = c.long_orig_flow_rate;
-  out[at + 9] = c.long_orig_distinct_resp_hosts;
-  out[at + 10] = c.long_orig_distinct_resp_ports;
-  out[at + 11] = c.long_orig_rejected_share;
-  out[at + 12] = c.long_orig_unanswered_share;
-  out[at + 13] = c.long_resp_flow_rate;
-  out[at + 14] = c.long_resp_distinct_origs;
-  out[at + 15] = c.long_resp_half_open_share;
-  out[at + 16] = c.short_orig_resp_hosts_share;
-  out[at + 17] = c.short_orig_resp_ports_share;
-  out[at + 18] = c.short_resphost_flow_rate;
-  out[at + 19] = c.short_resphost_distinct_origs;
-  out[at + 20] = c.short_resphost_distinct_ports;
-  out[at + 21] = c.short_resphost_unanswered_share;
-  out[at + 22] = c.long_orig_resp_hosts_share;
-  out[at + 23] = c.long_orig_resp_ports_share;
-  out[at + 24] = c.long_resphost_flow_rate;
-  out[at + 25] = c.long_resphost_distinct_origs;
-  out[at + 26] = c.long_resphost_distinct_ports;
-  out[at + 27] = c.long_resphost_unanswered_share;
 }
 
 /** Vectors handed out per shared buffer (about 64 KiB). */

@@ -129,8 +129,11 @@ Deno.test("flowFeatureVector() of a table's record equals the vector read from i
   records.push(...table.drain());
   assert.ok(records.length > 50, `only ${records.length} records`);
   for (const flow of records) {
-    // Built from the statistics before `features` is ever read...
+    // Built from the statistics and the context counts before `features`
+    // or `context` is ever read...
+    const own = flowFeatureVector(flow);
     const fast = flowFeatureVector(flow, flow.context);
+    assert.deepEqual(bytes(own), bytes(fast), flow.uid);
     const withoutContext = flowFeatureVector(flow, null);
     // ...then from the named values, through the features object.
     assert.deepEqual(bytes(fast), bytes(vectorByName(flow, flow.context)), flow.uid);

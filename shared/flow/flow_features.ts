@@ -454,8 +454,10 @@ export class FlowFeatureAccumulator {
    * {@linkcode deriveFeatures} can later derive the features of this moment.
    */
   copyStats(out: Float64Array, offset: number): void {
+    // A loop: `subarray()` would make a typed array object per copy.
+    const s = this.#s;
     const o = this.#o;
-    out.set(this.#s.subarray(o, o + STATS_SIZE), offset);
+    for (let i = 0; i < STATS_SIZE; i++) out[offset + i] = s[o + i];
   }
 
   /** Adds one packet sent by the originator (`fromOrig`) or the responder. */

@@ -138,7 +138,12 @@ import {
 export type { AgentLaneState } from "./_agent_lane.ts";
 export type { FlowPacket } from "./_flow_key.ts";
 export type { FlowTableOptions, ResolvedFlowTableOptions } from "./_flow_options.ts";
-export { type CloseReason, type FlowRecord, writeFlowFeatures } from "./_flow_record.ts";
+export {
+  type CloseReason,
+  type FlowRecord,
+  writeFlowContext,
+  writeFlowFeatures,
+} from "./_flow_record.ts";
 export type { FlowState, FlowTableState, FlowTableStateV1 } from "./_flow_state.ts";
 
 /** What `merge()` reports. */
@@ -402,7 +407,7 @@ export class FlowTable {
 
   /** Snapshots of all live flows. */
   snapshot(): FlowRecord[] {
-    return [...this.#flows.values()].map((flow) => toRecord(flow));
+    return [...this.#flows.values()].map((flow) => toRecord(flow, false));
   }
 
   /** The whole state as plain data, for `JSON.stringify` and the database. */
@@ -476,7 +481,7 @@ export class FlowTable {
     // of the tracker's update() would find them).
     const handles = new Map<AgentLane<Flow>, Map<string, ContextHandle>>();
     for (const flow of table.#flows.values()) {
-      if (flow.context === null) continue;
+      if (flow.ctx === null) continue;
       let ofLane = handles.get(flow.lane);
       if (ofLane === undefined) handles.set(flow.lane, ofLane = flow.lane.tracker.handlesByUid());
       flow.ctxHandle = ofLane.get(flow.uid) ?? null;
@@ -979,7 +984,7 @@ export class FlowTable {
     flow.ended = true;
     flow.closed = true;
     flow.closeReason = reason;
-    if (flow.context !== null) this.#output(flow);
+    if (flow.ctx !== null) this.#output(flow);
   }
 
   /** Computes contexts of an agent's flows whose outcome delay passed before `ts`. */
@@ -994,8 +999,9 @@ export class FlowTable {
       flow.ctxBits = outcomeBits(flow);
       const handle = tracker.admitHandle(subjectOf(flow));
       flow.ctxHandle = handle;
-      // Frozen, so that every record of the flow can share it.
-      flow.context = Object.freeze(tracker.contextOf(handle));
+      // The window counts of this moment; every record of the flow shares
+      // them, and the context object they give (made when first read).
+      flow.ctx = tracker.countsOf(handle);
       if (flow.ended) this.#output(flow);
       else this.#markChanged(flow);
     }
@@ -1003,7 +1009,7 @@ export class FlowTable {
   }
 
   #reportOutcome(flow: Flow): void {
-    if (flow.context === null) return;
+    if (flow.ctx === null) return;
     const bits = outcomeBits(flow);
     if (bits !== flow.ctxBits) {
       flow.ctxBits = bits;
@@ -1025,7 +1031,7 @@ export class FlowTable {
    * that a flow that ends young is collected young.
    */
   #output(flow: Flow): void {
-    this.#endedOut.push(toRecord(flow));
+    this.#endedOut.push(toRecord(flow, true));
     // Nothing reads a reported flow's statistics again: reuse the slot.
     flow.acc.release();
     if (flow.changedEpoch === this.#epoch) this.#changed[flow.changedIndex] = undefined;
@@ -1039,7 +1045,7 @@ export class FlowTable {
     // (closed, without context); it is reported again once it has one.
     // Flows reported as ended had their slot cleared.
     for (const flow of this.#changed) {
-      if (flow !== undefined) changed.push(toRecord(flow));
+      if (flow !== undefined) changed.push(toRecord(flow, false));
     }
     this.#changed = [];
     this.#epoch++;

@@ -660,3 +660,16 @@ Deno.test("FlowTable records keep the values of their call, features included", 
   assert.equal(late.features, replaced);
   assert.equal(flowFeatureVector(late, null)[FEATURE_NAMES.indexOf("orig_packets")], 99);
 });
+
+Deno.test("FlowTable records of one flow share one frozen context object, made when first read", () => {
+  const table = new FlowTable();
+  table.merge([udp(0, "10.0.0.1", 1000, "10.0.0.2", 53, 40)]);
+  // Past the outcome delay: the flow gets its context while live.
+  const { changed } = table.merge([udp(3, "10.0.0.2", 53, "10.0.0.1", 1000, 80)]);
+  const live = changed.find((f) => f.orig_port === 1000)!;
+  const [ended] = table.drain();
+  assert.ok(live.context !== null);
+  assert.equal(ended.context, live.context);
+  assert.ok(Object.isFrozen(live.context));
+  assert.equal(JSON.parse(JSON.stringify(ended)).context.short_orig_flow_rate, 0.5);
+});

@@ -36,6 +36,7 @@ export {
   type ContextTrackerState,
   emptyFlowContext,
   type FlowContext,
+  FlowContextCounts,
 } from "./context_features.ts";
 export type { contextHandleBrand } from "./context_features.ts";
 export { FEATURE_NAMES, FEATURE_VERSION, flowFeatureVector } from "./feature_vector.ts";
