@@ -15,7 +15,7 @@ export async function captureFeatureVectors(path: string): Promise<Float32Array[
   const flows: FlowRecord[] = [];
   for await (const records of captureRecords(path)) flows.push(...table.merge(records).ended);
   flows.push(...table.drain());
-  return flows.map((f) => flowFeatureVector(f, f.context));
+  return flows.map((f) => flowFeatureVector(f));
 }
 
 /** Stores every frame of the capture at `path` as agent `agentId`'s batches; returns the batch count. */

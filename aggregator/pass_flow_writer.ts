@@ -276,7 +276,7 @@ export class PassFlowWriter {
 
   async #score(flows: FlowRecord[], mayBeStored: boolean): Promise<FlowUpsert[]> {
     const { scorer } = this.#options;
-    const vectors = flows.map((f) => flowFeatureVector(f, f.context));
+    const vectors = flows.map((f) => flowFeatureVector(f));
     const scores = await scorer.score(vectors, {
       explainMinScore: this.#options.explainMinScore ?? null,
       explainMaxFlows: this.#explainLeft,
