@@ -22,6 +22,9 @@
  * the server and the aggregator is sampled every 100 ms; the peaks are
  * reported.
  *
+ * `--no-aggregator` leaves the aggregator out of the PostgreSQL runs, to
+ * measure the ingest path alone (it competes with ingest for the cores).
+ *
  * Prints a line per run, then one `BENCH_METRICS {...}` line for the harness
  * (bench/_e2e_case.ts). Run alone:
  * `deno run --allow-all bench/e2e.ts --file CAPTURE --packets N`.
@@ -69,6 +72,8 @@ interface RunOptions {
   packets: number;
   batchSize: string | null;
   maxInFlight: string | null;
+  /** Run the aggregator beside the PostgreSQL runs (false: the ingest path alone). */
+  aggregator: boolean;
 }
 
 /** Runs the agent over the file to its exit, sampling RSS; returns the wall seconds. */
@@ -129,18 +134,20 @@ async function runPostgres(
   const rss = new PeakRss();
   const server = await startServer(options.dir, { DATABASE_URL: url }, false);
   rss.watch("server", server.program.pid);
-  const aggregator = spawnProgram(options.dir, "aggregator", "aggregator/main.ts", [], {
-    DATABASE_URL: url,
-    DATA_DIR: `${options.dir}/aggregator`,
-    LOG_LEVEL: "warning",
-  });
-  rss.watch("aggregator", aggregator.pid);
+  const aggregator = options.aggregator
+    ? spawnProgram(options.dir, "aggregator", "aggregator/main.ts", [], {
+      DATABASE_URL: url,
+      DATA_DIR: `${options.dir}/aggregator`,
+      LOG_LEVEL: "warning",
+    })
+    : null;
+  if (aggregator !== null) rss.watch("aggregator", aggregator.pid);
   const db = await openDatabase({ databaseUrl: url, poolSize: 1, applicationName: "bench-e2e" });
   try {
     const seconds = await readFile(options, server.ingestUrl, wireFormat, rss);
     await rss.stop();
     // Measured: the rows are committed. A busy aggregator can take minutes to end on SIGTERM.
-    await aggregator.kill("SIGKILL");
+    await aggregator?.kill("SIGKILL");
     await server.program.kill("SIGKILL");
     const counts = await packetCounts(db.sql);
     checkCounts(`postgres ${wireFormat}`, counts, options.packets);
@@ -168,7 +175,7 @@ async function runPostgres(
     };
   } finally {
     await rss.stop();
-    await aggregator.kill("SIGKILL");
+    await aggregator?.kill("SIGKILL");
     await server.program.kill("SIGKILL");
     await db.close();
   }
@@ -231,6 +238,8 @@ async function main(args: string[]): Promise<void> {
       runs: { type: "string", default: E2E_RUNS.join(",") },
       "batch-size": { type: "string" },
       "max-in-flight": { type: "string" },
+      // Without the aggregator beside the PostgreSQL runs: the ingest path's own rate.
+      "no-aggregator": { type: "boolean", default: false },
     },
   });
   const packets = Number(values.packets);
@@ -257,6 +266,7 @@ async function main(args: string[]): Promise<void> {
     packets,
     batchSize: values["batch-size"] ?? null,
     maxInFlight: values["max-in-flight"] ?? null,
+    aggregator: !values["no-aggregator"],
   };
   const metrics: BenchMetrics = { packets };
   let pg: ThrowawayPostgres | null = null;
