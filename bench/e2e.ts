@@ -19,8 +19,8 @@
  * raw_packets equals the capture's packets, and `count(distinct …)` over the
  * packets' identifying fields equals that of the other runs (the same file
  * gives the same rows). The resident memory (VmRSS from /proc) of the agent,
- * the server and the aggregator is sampled every 100 ms; the peaks are
- * reported.
+ * the server and the aggregator is sampled every 100 ms (one `ps` for all);
+ * the peaks are reported, and the CPU seconds each program used.
  *
  * `--no-aggregator` leaves the aggregator out of the PostgreSQL runs, to
  * measure the ingest path alone (it competes with ingest for the cores).
@@ -64,6 +64,8 @@ interface RunResult {
   rows: number;
   distinct: number;
   rss: Record<string, number | null>;
+  /** CPU seconds of each program over the run, from the same samples as the RSS. */
+  cpu: Record<string, number>;
 }
 
 interface RunOptions {
@@ -172,6 +174,7 @@ async function runPostgres(
       rows: counts.rows,
       distinct: counts.distinct,
       rss: rss.peaks(),
+      cpu: rss.cpuSeconds(),
     };
   } finally {
     await rss.stop();
@@ -223,6 +226,7 @@ async function runPglite(options: RunOptions): Promise<RunResult> {
       rows: counts.rows,
       distinct: counts.distinct,
       rss: rss.peaks(),
+      cpu: rss.cpuSeconds(),
     };
   } finally {
     await db.close();
@@ -308,7 +312,7 @@ async function main(args: string[]): Promise<void> {
           `ratio ${(result.pps / result.copyPps).toFixed(2)}; ${result.rows} rows, ` +
           `${result.distinct} distinct; peak RSS ${
             Object.entries(result.rss).map(([k, v]) => `${k} ${mb(v)} MB`).join(", ")
-          }`,
+          }; CPU ${Object.entries(result.cpu).map(([k, v]) => `${k} ${v} s`).join(", ")}`,
       );
       metrics[`${run}_pps`] = result.pps;
       metrics[`${run}_seconds`] = result.seconds;
@@ -317,6 +321,9 @@ async function main(args: string[]): Promise<void> {
       metrics[`${run}_distinct`] = result.distinct;
       for (const [program, peak] of Object.entries(result.rss)) {
         metrics[`${run}_${program}_rss_mb`] = mb(peak);
+      }
+      for (const [program, seconds] of Object.entries(result.cpu)) {
+        metrics[`${run}_${program}_cpu_s`] = seconds;
       }
     }
   } finally {
