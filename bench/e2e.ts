@@ -19,8 +19,11 @@
  * raw_packets equals the capture's packets, and `count(distinct …)` over the
  * packets' identifying fields equals that of the other runs (the same file
  * gives the same rows). The resident memory (VmRSS from /proc) of the agent,
- * the server and the aggregator is sampled every 100 ms; the peaks are
- * reported.
+ * the server and the aggregator is sampled every 100 ms (one `ps` for all);
+ * the peaks are reported, and the CPU seconds each program used.
+ *
+ * `--no-aggregator` leaves the aggregator out of the PostgreSQL runs, to
+ * measure the ingest path alone (it competes with ingest for the cores).
  *
  * Prints a line per run, then one `BENCH_METRICS {...}` line for the harness
  * (bench/_e2e_case.ts). Run alone:
@@ -61,6 +64,8 @@ interface RunResult {
   rows: number;
   distinct: number;
   rss: Record<string, number | null>;
+  /** CPU seconds of each program over the run, from the same samples as the RSS. */
+  cpu: Record<string, number>;
 }
 
 interface RunOptions {
@@ -69,6 +74,8 @@ interface RunOptions {
   packets: number;
   batchSize: string | null;
   maxInFlight: string | null;
+  /** Run the aggregator beside the PostgreSQL runs (false: the ingest path alone). */
+  aggregator: boolean;
 }
 
 /** Runs the agent over the file to its exit, sampling RSS; returns the wall seconds. */
@@ -129,18 +136,20 @@ async function runPostgres(
   const rss = new PeakRss();
   const server = await startServer(options.dir, { DATABASE_URL: url }, false);
   rss.watch("server", server.program.pid);
-  const aggregator = spawnProgram(options.dir, "aggregator", "aggregator/main.ts", [], {
-    DATABASE_URL: url,
-    DATA_DIR: `${options.dir}/aggregator`,
-    LOG_LEVEL: "warning",
-  });
-  rss.watch("aggregator", aggregator.pid);
+  const aggregator = options.aggregator
+    ? spawnProgram(options.dir, "aggregator", "aggregator/main.ts", [], {
+      DATABASE_URL: url,
+      DATA_DIR: `${options.dir}/aggregator`,
+      LOG_LEVEL: "warning",
+    })
+    : null;
+  if (aggregator !== null) rss.watch("aggregator", aggregator.pid);
   const db = await openDatabase({ databaseUrl: url, poolSize: 1, applicationName: "bench-e2e" });
   try {
     const seconds = await readFile(options, server.ingestUrl, wireFormat, rss);
     await rss.stop();
     // Measured: the rows are committed. A busy aggregator can take minutes to end on SIGTERM.
-    await aggregator.kill("SIGKILL");
+    await aggregator?.kill("SIGKILL");
     await server.program.kill("SIGKILL");
     const counts = await packetCounts(db.sql);
     checkCounts(`postgres ${wireFormat}`, counts, options.packets);
@@ -165,10 +174,11 @@ async function runPostgres(
       rows: counts.rows,
       distinct: counts.distinct,
       rss: rss.peaks(),
+      cpu: rss.cpuSeconds(),
     };
   } finally {
     await rss.stop();
-    await aggregator.kill("SIGKILL");
+    await aggregator?.kill("SIGKILL");
     await server.program.kill("SIGKILL");
     await db.close();
   }
@@ -216,6 +226,7 @@ async function runPglite(options: RunOptions): Promise<RunResult> {
       rows: counts.rows,
       distinct: counts.distinct,
       rss: rss.peaks(),
+      cpu: rss.cpuSeconds(),
     };
   } finally {
     await db.close();
@@ -231,6 +242,8 @@ async function main(args: string[]): Promise<void> {
       runs: { type: "string", default: E2E_RUNS.join(",") },
       "batch-size": { type: "string" },
       "max-in-flight": { type: "string" },
+      // Without the aggregator beside the PostgreSQL runs: the ingest path's own rate.
+      "no-aggregator": { type: "boolean", default: false },
     },
   });
   const packets = Number(values.packets);
@@ -257,6 +270,7 @@ async function main(args: string[]): Promise<void> {
     packets,
     batchSize: values["batch-size"] ?? null,
     maxInFlight: values["max-in-flight"] ?? null,
+    aggregator: !values["no-aggregator"],
   };
   const metrics: BenchMetrics = { packets };
   let pg: ThrowawayPostgres | null = null;
@@ -298,7 +312,7 @@ async function main(args: string[]): Promise<void> {
           `ratio ${(result.pps / result.copyPps).toFixed(2)}; ${result.rows} rows, ` +
           `${result.distinct} distinct; peak RSS ${
             Object.entries(result.rss).map(([k, v]) => `${k} ${mb(v)} MB`).join(", ")
-          }`,
+          }; CPU ${Object.entries(result.cpu).map(([k, v]) => `${k} ${v} s`).join(", ")}`,
       );
       metrics[`${run}_pps`] = result.pps;
       metrics[`${run}_seconds`] = result.seconds;
@@ -307,6 +321,9 @@ async function main(args: string[]): Promise<void> {
       metrics[`${run}_distinct`] = result.distinct;
       for (const [program, peak] of Object.entries(result.rss)) {
         metrics[`${run}_${program}_rss_mb`] = mb(peak);
+      }
+      for (const [program, seconds] of Object.entries(result.cpu)) {
+        metrics[`${run}_${program}_cpu_s`] = seconds;
       }
     }
   } finally {

@@ -1,6 +1,7 @@
 /**
  * Peak resident memory (VmRSS, through `ps`) of a few processes, sampled on a
- * timer while they run: what the bench reports as each program's peak RSS.
+ * timer while they run: what the bench reports as each program's peak RSS;
+ * and the CPU time each used, from the same samples.
  *
  * @module
  */
@@ -23,11 +24,46 @@ export async function rssBytes(pid: number): Promise<number | null> {
   return Number.isFinite(kb) && kb > 0 ? kb * 1024 : null;
 }
 
+/** One process's sample: resident bytes and CPU seconds used so far (user + system). */
+export interface ProcessSample {
+  /** VmRSS in bytes. */
+  rssBytes: number;
+  /** CPU time so far, in whole seconds (as `ps -o cputimes` counts it). */
+  cpuSeconds: number;
+}
+
+/**
+ * RSS and CPU seconds of several processes with one `ps` (one process spawned
+ * per sample, whatever the number watched: the samples compete for the same
+ * cores as what they measure). A process that is gone is absent.
+ */
+export async function sampleProcesses(pids: number[]): Promise<Map<number, ProcessSample>> {
+  const samples = new Map<number, ProcessSample>();
+  if (pids.length === 0) return samples;
+  const out = await new Deno.Command("ps", {
+    args: ["-o", "pid=,rss=,cputimes=", "-p", pids.join(",")],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).output().catch(() => null);
+  if (out === null) return samples;
+  for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
+    const [pid, kb, cpu] = line.trim().split(/\s+/).map(Number);
+    if (Number.isInteger(pid) && kb > 0 && Number.isFinite(cpu)) {
+      samples.set(pid, { rssBytes: kb * 1024, cpuSeconds: cpu });
+    }
+  }
+  return samples;
+}
+
 /** Options for {@linkcode PeakRss}. */
 export interface PeakRssOptions {
   /** Milliseconds between samples. @default 100 */
   intervalMs?: number;
-  /** Reads a process's RSS; tests pass their own. @default rssBytes */
+  /**
+   * Reads a process's RSS; tests pass their own. @default {every watched
+   * process with one `ps` per sample, see sampleProcesses}
+   */
   read?: (pid: number) => Promise<number | null>;
 }
 
@@ -39,12 +75,13 @@ export interface PeakRssOptions {
 export class PeakRss {
   readonly #pids = new Map<string, number>();
   readonly #peaks = new Map<string, number | null>();
-  readonly #read: (pid: number) => Promise<number | null>;
+  readonly #cpu = new Map<string, number>();
+  readonly #read: ((pid: number) => Promise<number | null>) | null;
   readonly #timer: ReturnType<typeof setInterval>;
   #sampling: Promise<void> = Promise.resolve();
 
   constructor(options: PeakRssOptions = {}) {
-    this.#read = options.read ?? rssBytes;
+    this.#read = options.read ?? null;
     this.#timer = setInterval(() => {
       this.#sampling = this.#sampling.then(() => this.sample());
     }, options.intervalMs ?? 100);
@@ -63,18 +100,39 @@ export class PeakRss {
 
   /** Takes one sample of every watched process now. */
   async sample(): Promise<void> {
+    if (this.#read === null) {
+      const samples = await sampleProcesses([...this.#pids.values()]);
+      for (const [name, pid] of this.#pids) {
+        const sample = samples.get(pid);
+        if (sample === undefined) continue;
+        this.#keep(name, sample.rssBytes);
+        this.#cpu.set(name, sample.cpuSeconds);
+      }
+      return;
+    }
     for (const [name, pid] of this.#pids) {
       const rss = await this.#read(pid);
-      if (rss === null) continue;
-      const peak = this.#peaks.get(name) ?? null;
-      if (peak === null || rss > peak) this.#peaks.set(name, rss);
+      if (rss !== null) this.#keep(name, rss);
     }
+  }
+
+  #keep(name: string, rss: number): void {
+    const peak = this.#peaks.get(name) ?? null;
+    if (peak === null || rss > peak) this.#peaks.set(name, rss);
   }
 
   /** Stops the timer and waits for the sample under way (safe to call twice). */
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     await this.#sampling;
+  }
+
+  /**
+   * Each name's CPU seconds at its last sample (whole seconds; the last
+   * 100 ms before a process ends are not seen); absent when never sampled.
+   */
+  cpuSeconds(): Record<string, number> {
+    return Object.fromEntries(this.#cpu);
   }
 
   /** Each name's peak in bytes; null when no sample was taken. */

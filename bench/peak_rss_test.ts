@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { PeakRss, rssBytes } from "./peak_rss.ts";
+import { PeakRss, rssBytes, sampleProcesses } from "./peak_rss.ts";
 
 Deno.test("rssBytes reads this process's resident memory, and null for no process", async () => {
   const own = await rssBytes(Deno.pid);
@@ -27,4 +27,17 @@ Deno.test("PeakRss keeps each name's peak, after unwatch too", async () => {
   } finally {
     await rss.stop();
   }
+});
+
+Deno.test("sampleProcesses reads RSS and CPU seconds of several processes with one ps", async () => {
+  // Use some CPU, so this process has at least a second of it to report.
+  const started = performance.now();
+  let spin = 0;
+  while (performance.now() - started < 1100) spin++;
+  const samples = await sampleProcesses([Deno.pid, 1 << 23]);
+  const own = samples.get(Deno.pid);
+  assert.ok(own !== undefined && own.rssBytes > 1_000_000, `own sample ${JSON.stringify(own)}`);
+  assert.ok(own.cpuSeconds >= 1, `own CPU ${own.cpuSeconds} s after ${spin} spins`);
+  assert.equal(samples.has(1 << 23), false);
+  assert.equal((await sampleProcesses([])).size, 0);
 });

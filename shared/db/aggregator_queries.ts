@@ -123,6 +123,23 @@ export async function limitIdleInTransaction(
 }
 
 /**
+ * {@link limitIdleInTransaction} and {@link holdIngestLockShared} in one
+ * statement, so one round trip: what an ingest transaction does first. The
+ * limit is set before the lock is asked for (the select list is evaluated
+ * left to right), and neither lasts past the transaction.
+ */
+export async function limitIdleAndHoldIngestLockShared(
+  tx: Sql,
+  limitMs: number = INGEST_LOCK_IDLE_LIMIT_MS,
+): Promise<void> {
+  // Inlined, not a parameter: see limitIdleInTransaction.
+  const limit = `'${Math.max(1, Math.trunc(limitMs))}ms'`;
+  await tx`
+    select set_config('idle_in_transaction_session_timeout', ${tx.unsafe(limit)}, true),
+      pg_advisory_xact_lock_shared(hashtext('traffic_analyzer_ingest:' || current_schema()))`;
+}
+
+/**
  * Advisory-lock key that orders ingest commits against the aggregator. Ingest
  * transactions hold it shared; {@link readIngestHorizon} takes it exclusively
  * for an instant. Scoped by schema, since advisory locks are per database.
