@@ -104,16 +104,20 @@ export class TcpAppStream {
   #prefix: TcpStreamPrefix | null = null;
   /** Sequence number of the stream's first byte: after a SYN, else the first data segment's; -1 before. */
   #startSeq = -1;
-  /** The bytes the current message is read from (the segment, or the prefix's). */
-  #bytes: Uint8Array = new Uint8Array(0);
+  /**
+   * The bytes the current message is read from (the segment, or the
+   * prefix's). Starts as the shared empty array: a typed array made per
+   * stream costs more than the rest of the stream's set-up.
+   */
+  #bytes: Uint8Array = EMPTY;
   #segments = 0;
   /** Whether an HTTP head was found: one is reported per direction. */
   #foundHttp = false;
 
   /** Checks the options; throws `RangeError` naming a bad one. */
-  constructor(options: TcpAppStreamOptions = {}) {
-    this.#maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
-    const maxSegments = options.maxSegments ?? DEFAULT_MAX_SEGMENTS;
+  constructor(options?: TcpAppStreamOptions) {
+    this.#maxBytes = options?.maxBytes ?? DEFAULT_MAX_BYTES;
+    const maxSegments = options?.maxSegments ?? DEFAULT_MAX_SEGMENTS;
     if (!Number.isInteger(maxSegments) || maxSegments < 1) {
       throw new RangeError(
         `Cannot follow a TCP stream as 'maxSegments' must be an integer >= 1: current value is ${maxSegments}`,

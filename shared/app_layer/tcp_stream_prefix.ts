@@ -32,6 +32,8 @@ const DEFAULT_MAX_BYTES = 16384;
 const DEFAULT_MAX_RANGES = 16;
 /** Sequence offsets at or past half the space lie before the start (RFC 1982 arithmetic). */
 const HALF_SEQUENCE_SPACE = 0x8000_0000;
+/** What a prefix holds before its first bytes: one shared empty array, never written. */
+const EMPTY = new Uint8Array(0);
 
 /**
  * Collects the start of one TCP stream direction from segments fed in any
@@ -52,7 +54,7 @@ export class TcpStreamPrefix {
   readonly #maxBytes: number;
   readonly #maxRanges: number;
   #start = -1;
-  #buffer = new Uint8Array(0);
+  #buffer: Uint8Array = EMPTY;
   /** Sorted, disjoint, non-adjacent [from, to) ranges of stream offsets held. */
   #ranges: number[] = [];
 
