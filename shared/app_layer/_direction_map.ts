@@ -35,7 +35,8 @@ function hashOf(key: string): number {
   return h & 0x3fffffff;
 }
 
-const INITIAL_CAPACITY = 1024;
+/** Slots to start with: room for 4096 directions before the first growth. */
+const INITIAL_CAPACITY = 8192;
 
 /**
  * String-keyed map with `Map`'s semantics for what the extractor uses:
@@ -178,20 +179,24 @@ export class DirectionMap<V> {
     const stamps = this.#stamps;
     const capacity = (this.#mask + 1) * 2;
     const mask = capacity - 1;
-    this.#mask = mask;
-    this.#tags = new Int32Array(capacity);
-    this.#keys = new Array(capacity).fill(null);
-    this.#values = new Array(capacity).fill(null);
-    this.#stamps = new Float64Array(capacity);
+    const newTags = new Int32Array(capacity);
+    const newKeys: (string | null)[] = new Array(capacity).fill(null);
+    const newValues: (V | null)[] = new Array(capacity).fill(null);
+    const newStamps = new Float64Array(capacity);
     for (let s = 0; s < tags.length; s++) {
       const t = tags[s];
       if (t === 0) continue;
       let i = (t - 1) & mask;
-      while (this.#tags[i] !== 0) i = (i + 1) & mask;
-      this.#tags[i] = t;
-      this.#keys[i] = keys[s];
-      this.#values[i] = values[s];
-      this.#stamps[i] = stamps[s];
+      while (newTags[i] !== 0) i = (i + 1) & mask;
+      newTags[i] = t;
+      newKeys[i] = keys[s];
+      newValues[i] = values[s];
+      newStamps[i] = stamps[s];
     }
+    this.#mask = mask;
+    this.#tags = newTags;
+    this.#keys = newKeys;
+    this.#values = newValues;
+    this.#stamps = newStamps;
   }
 }

@@ -14,7 +14,7 @@ import { recogniseAppProtocol, type RecogniseHint } from "./app_protocol.ts";
 import { parseDhcpMessage } from "./dhcp_message.ts";
 import { parseDnsMessage } from "./dns_message.ts";
 import { QuicInitialReader } from "./quic_initial.ts";
-import { TcpAppStream } from "./tcp_app_stream.ts";
+import { TcpAppStream, type TcpSegment } from "./tcp_app_stream.ts";
 
 /** One decoded TCP or UDP packet, as {@linkcode AppLayerExtractor.extract} wants it. */
 export interface AppPacket {
@@ -59,6 +59,7 @@ const DEFAULT_MAX_DIRECTIONS = 65536;
 const MIN_CLIENT_INITIAL_DATAGRAM = 1200;
 /** Marks a direction with nothing more to find: one shared value, not an object per flow. */
 const DONE = Symbol("done");
+const EMPTY = new Uint8Array(0);
 
 type TcpState = TcpAppStream | typeof DONE;
 type DatagramState = QuicInitialReader | typeof DONE;
@@ -88,6 +89,7 @@ export class AppLayerExtractor {
    * needs neither its direction key nor a lookup.
    */
   readonly #datagrams = new DirectionMap<DatagramState>();
+  readonly #segment: TcpSegment = { seq: 0, syn: false, payload: EMPTY, truncated: false };
 
   /** Checks the options; throws `RangeError` naming a bad one. */
   constructor(options: AppLayerExtractorOptions = {}) {
@@ -131,15 +133,14 @@ export class AppLayerExtractor {
       stream = new TcpAppStream();
       this.#remember(this.#streams, this.#datagrams, key, stream);
     }
-    const found = stream.push(
-      {
-        seq: packet.tcpSeq,
-        syn: packet.syn,
-        payload: packet.payload,
-        truncated: packet.truncated,
-      },
-      packet,
-    );
+    // One segment object for every push: the stream reads it and keeps none of it but the payload.
+    const segment = this.#segment;
+    segment.seq = packet.tcpSeq;
+    segment.syn = packet.syn;
+    segment.payload = packet.payload;
+    segment.truncated = packet.truncated ?? false;
+    const found = stream.push(segment, packet);
+    segment.payload = EMPTY; // hold no view into the caller's buffer
     if (stream.done) this.#streams.set(key, DONE);
     return found;
   }
