@@ -15,6 +15,7 @@ import { parseDhcpMessage } from "./dhcp_message.ts";
 import { parseDnsMessage } from "./dns_message.ts";
 import { QuicInitialReader } from "./quic_initial.ts";
 import { TcpAppStream, type TcpSegment } from "./tcp_app_stream.ts";
+import { EMPTY_BYTES as EMPTY } from "./_bytes.ts";
 
 /** One decoded TCP or UDP packet, as {@linkcode AppLayerExtractor.extract} wants it. */
 export interface AppPacket {
@@ -47,8 +48,9 @@ export interface AppPacket {
 /** Options for {@linkcode AppLayerExtractor}. */
 export interface AppLayerExtractorOptions {
   /**
-   * Flow directions followed at once; past this the oldest is forgotten
-   * (a later segment of it is then read as if it began a stream).
+   * Flow directions followed at once; past this the oldest of the same
+   * transport is forgotten (a later segment of it is then read as if it
+   * began a stream).
    * @default {65536}
    */
   maxDirections?: number;
@@ -59,8 +61,6 @@ const DEFAULT_MAX_DIRECTIONS = 65536;
 const MIN_CLIENT_INITIAL_DATAGRAM = 1200;
 /** Marks a direction with nothing more to find: one shared value, not an object per flow. */
 const DONE = Symbol("done");
-const EMPTY = new Uint8Array(0);
-
 type TcpState = TcpAppStream | typeof DONE;
 type DatagramState = QuicInitialReader | typeof DONE;
 
@@ -188,7 +188,11 @@ export class AppLayerExtractor {
     return found;
   }
 
-  /** Holds `state` under `key` in `into`, first forgetting the oldest direction when full. */
+  /**
+   * Holds `state` under `key` in `into`. When the extractor is full it first
+   * forgets the oldest direction of the same transport (of the other one
+   * when this one holds none).
+   */
   #remember<V>(
     into: DirectionMap<V>,
     other: DirectionMap<unknown>,

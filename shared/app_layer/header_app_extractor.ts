@@ -19,6 +19,7 @@ import {
 } from "./app_layer_extractor.ts";
 import type { AppMetadata } from "./app_metadata.ts";
 import { type AppRecordFields, appRecordFields } from "./app_record_fields.ts";
+import { EMPTY_BYTES as EMPTY } from "./_bytes.ts";
 
 const TCP = 6;
 const UDP = 17;
@@ -87,8 +88,6 @@ export class HeaderAppExtractor {
     return toFields(found);
   }
 }
-
-const EMPTY = new Uint8Array(0);
 
 /**
  * The {@linkcode AppPacket} of one decoded frame, reused for every frame.

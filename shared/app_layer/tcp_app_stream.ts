@@ -22,7 +22,7 @@ import { parseSshBanner, SSH_MAX_BANNER_BYTES } from "./ssh_banner.ts";
 import { TcpStreamPrefix } from "./tcp_stream_prefix.ts";
 import { parseTlsStream } from "./tls_metadata.ts";
 import { isTlsRecordHeader, TLS_CONTENT_HANDSHAKE } from "./tls_record.ts";
-import { u16 } from "./_bytes.ts";
+import { EMPTY_BYTES as EMPTY, u16 } from "./_bytes.ts";
 
 /** Options for {@linkcode TcpAppStream}. */
 export interface TcpAppStreamOptions {
@@ -59,7 +59,6 @@ const DEFAULT_MAX_BYTES = 16384;
 const DEFAULT_MAX_SEGMENTS = 24;
 const TLS_CLIENT_HELLO = 1;
 const TLS_SERVER_HELLO = 2;
-const EMPTY = new Uint8Array(0);
 /** Bytes that let the recogniser decide (an HTTP method and space, a TLS record header, `SSH-`). */
 const RECOGNISE_BYTES = 8;
 

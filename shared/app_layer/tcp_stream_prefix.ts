@@ -7,6 +7,8 @@
  * @module
  */
 
+import { EMPTY_BYTES as EMPTY } from "./_bytes.ts";
+
 /** Options for {@linkcode TcpStreamPrefix}. */
 export interface TcpStreamPrefixOptions {
   /**
@@ -32,8 +34,6 @@ const DEFAULT_MAX_BYTES = 16384;
 const DEFAULT_MAX_RANGES = 16;
 /** Sequence offsets at or past half the space lie before the start (RFC 1982 arithmetic). */
 const HALF_SEQUENCE_SPACE = 0x8000_0000;
-/** What a prefix holds before its first bytes: one shared empty array, never written. */
-const EMPTY = new Uint8Array(0);
 
 /**
  * Collects the start of one TCP stream direction from segments fed in any
