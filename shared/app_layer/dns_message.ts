@@ -78,60 +78,13 @@ interface NameRead {
  * label type.
  */
 function readName(message: Uint8Array, at: number): NameRead | null {
-  return readPrintableName(message, at) ?? readAnyName(message, at);
-}
-
-/** The UTF-16 units of the name {@linkcode readPrintableName} is reading. */
-const nameUnits: number[] = [];
-/** Marks a name {@linkcode readPrintableName} leaves to {@linkcode readAnyName}. */
-const NOT_PRINTABLE = null;
-
-/**
- * {@linkcode readName} for the common name, every byte of it printable
- * ASCII: its characters are gathered as numbers and made into one string at
- * the end, rather than a string per label joined with dots. Returns null
- * when the name is not that simple (a byte outside 0x20..0x7e, or anything
- * malformed): {@linkcode readAnyName} then reads it, and decides.
- */
-function readPrintableName(message: Uint8Array, at: number): NameRead | null {
+  // While every label is printable ASCII, the name's characters are
+  // gathered as numbers and made into one string at the end (the common
+  // case); from the first label that is not, as text, each label as
+  // displayText shows it.
   const units = nameUnits;
   units.length = 0;
-  let wireBytes = 0;
-  let jumps = 0;
-  let end = -1;
-  let cursor = at;
-  for (;;) {
-    if (cursor >= message.length) return NOT_PRINTABLE;
-    const length = message[cursor];
-    if (length === 0) {
-      if (end < 0) end = cursor + 1;
-      break;
-    }
-    const kind = length & 0xc0;
-    if (kind === 0xc0) {
-      if (cursor + 1 >= message.length || ++jumps > MAX_POINTER_JUMPS) return NOT_PRINTABLE;
-      if (end < 0) end = cursor + 2;
-      cursor = ((length & 0x3f) << 8) | message[cursor + 1];
-      continue;
-    }
-    if (kind !== 0) return NOT_PRINTABLE;
-    wireBytes += length + 1;
-    const stop = cursor + 1 + length;
-    if (wireBytes > MAX_NAME_WIRE_BYTES || stop > message.length) return NOT_PRINTABLE;
-    if (units.length > 0) units.push(0x2e); // "."
-    for (let i = cursor + 1; i < stop; i++) {
-      const byte = message[i];
-      if (byte < 0x20 || byte > 0x7e) return NOT_PRINTABLE;
-      units.push(byte);
-    }
-    cursor = stop;
-  }
-  return { text: units.length === 0 ? "." : String.fromCharCode.apply(null, units), end };
-}
-
-/** {@linkcode readName} for any name: each label as {@linkcode displayText} shows it. */
-function readAnyName(message: Uint8Array, at: number): NameRead | null {
-  let text = "";
+  let text: string | null = null;
   let wireBytes = 0;
   let jumps = 0;
   let end = -1;
@@ -152,12 +105,34 @@ function readAnyName(message: Uint8Array, at: number): NameRead | null {
     }
     if (kind !== 0) return null; // 0x40 extended and 0x80 reserved label types
     wireBytes += length + 1;
-    if (wireBytes > MAX_NAME_WIRE_BYTES || cursor + 1 + length > message.length) return null;
-    if (text.length > 0) text += ".";
-    text += displayText(message, cursor + 1, cursor + 1 + length);
-    cursor += 1 + length;
+    const stop = cursor + 1 + length;
+    if (wireBytes > MAX_NAME_WIRE_BYTES || stop > message.length) return null;
+    if (text === null && !printable(message, cursor + 1, stop)) {
+      text = String.fromCharCode.apply(null, units);
+    }
+    if (text === null) {
+      if (units.length > 0) units.push(0x2e); // "."
+      for (let i = cursor + 1; i < stop; i++) units.push(message[i]);
+    } else {
+      if (text.length > 0) text += ".";
+      text += displayText(message, cursor + 1, stop);
+    }
+    cursor = stop;
   }
+  text ??= String.fromCharCode.apply(null, units);
   return { text: text.length === 0 ? "." : text, end };
+}
+
+/** The UTF-16 units of the name {@linkcode readName} is reading while it is printable ASCII. */
+const nameUnits: number[] = [];
+
+/** Whether every byte of `start..end` is printable ASCII (shown as it is). */
+function printable(message: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const byte = message[i];
+    if (byte < 0x20 || byte > 0x7e) return false;
+  }
+  return true;
 }
 
 /** Options for {@linkcode parseDnsMessage}. */
