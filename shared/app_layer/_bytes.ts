@@ -7,6 +7,13 @@
  * @module
  */
 
+/**
+ * One empty byte array for every holder of "no bytes yet" (a stream, a
+ * prefix, a reused packet): a typed array made per holder costs more than
+ * the rest of its set-up. Never written (it has no bytes to write).
+ */
+export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
+
 /** Big-endian 16-bit value at `at`. */
 export function u16(bytes: Uint8Array, at: number): number {
   return (bytes[at] << 8) | bytes[at + 1];

@@ -14,7 +14,8 @@ import { recogniseAppProtocol, type RecogniseHint } from "./app_protocol.ts";
 import { parseDhcpMessage } from "./dhcp_message.ts";
 import { parseDnsMessage } from "./dns_message.ts";
 import { QuicInitialReader } from "./quic_initial.ts";
-import { TcpAppStream } from "./tcp_app_stream.ts";
+import { TcpAppStream, type TcpSegment } from "./tcp_app_stream.ts";
+import { EMPTY_BYTES as EMPTY } from "./_bytes.ts";
 
 /** One decoded TCP or UDP packet, as {@linkcode AppLayerExtractor.extract} wants it. */
 export interface AppPacket {
@@ -47,8 +48,9 @@ export interface AppPacket {
 /** Options for {@linkcode AppLayerExtractor}. */
 export interface AppLayerExtractorOptions {
   /**
-   * Flow directions followed at once; past this the oldest is forgotten
-   * (a later segment of it is then read as if it began a stream).
+   * Flow directions followed at once; past this the oldest of the same
+   * transport is forgotten (a later segment of it is then read as if it
+   * began a stream).
    * @default {65536}
    */
   maxDirections?: number;
@@ -59,8 +61,8 @@ const DEFAULT_MAX_DIRECTIONS = 65536;
 const MIN_CLIENT_INITIAL_DATAGRAM = 1200;
 /** Marks a direction with nothing more to find: one shared value, not an object per flow. */
 const DONE = Symbol("done");
-
-type DirectionState = TcpAppStream | QuicInitialReader | typeof DONE;
+type TcpState = TcpAppStream | typeof DONE;
+type DatagramState = QuicInitialReader | typeof DONE;
 
 /**
  * Extracts the metadata of each packet, keeping what state a flow direction
@@ -79,7 +81,15 @@ type DirectionState = TcpAppStream | QuicInitialReader | typeof DONE;
  */
 export class AppLayerExtractor {
   readonly #maxDirections: number;
-  readonly #directions = new DirectionMap<DirectionState>();
+  /** TCP directions: a stream being read, or done. */
+  readonly #streams = new DirectionMap<TcpState>();
+  /**
+   * UDP directions: only QUIC connections leave state. Apart from the TCP
+   * directions, so that while no QUIC is seen (most captures) a datagram
+   * needs neither its direction key nor a lookup.
+   */
+  readonly #datagrams = new DirectionMap<DatagramState>();
+  readonly #segment: TcpSegment = { seq: 0, syn: false, payload: EMPTY, truncated: false };
 
   /** Checks the options; throws `RangeError` naming a bad one. */
   constructor(options: AppLayerExtractorOptions = {}) {
@@ -94,7 +104,7 @@ export class AppLayerExtractor {
 
   /** Flow directions held (followed or finished). */
   get size(): number {
-    return this.#directions.size;
+    return this.#streams.size + this.#datagrams.size;
   }
 
   /**
@@ -104,36 +114,45 @@ export class AppLayerExtractor {
    * earlier connection on the same tuple.
    */
   extract(packet: AppPacket): AppMetadata | null | Promise<AppMetadata | null> {
-    const hint: RecogniseHint = packet;
-    const state = this.#directions.get(packet.directionKey);
-    if (packet.transport === "tcp") {
-      if (packet.payload.length === 0) {
-        // A SYN starts a new connection, even on a tuple seen before. No
-        // state is made for it: a SYN flood would fill the table, and the
-        // stream can start at its first data segment instead.
-        if (packet.syn && state !== undefined) this.#directions.delete(packet.directionKey);
-        return null;
-      }
-      if (state === DONE) return null;
-      let stream = state as TcpAppStream | undefined;
-      if (stream === undefined) {
-        stream = new TcpAppStream();
-        this.#remember(packet.directionKey, stream);
-      }
-      const found = stream.push(
-        {
-          seq: packet.tcpSeq,
-          syn: packet.syn,
-          payload: packet.payload,
-          truncated: packet.truncated,
-        },
-        hint,
-      );
-      if (stream.done) this.#directions.set(packet.directionKey, DONE);
-      return found;
+    return packet.transport === "tcp" ? this.#extractTcp(packet) : this.#extractUdp(packet);
+  }
+
+  #extractTcp(packet: AppPacket): AppMetadata | null {
+    const key = packet.directionKey;
+    const state = this.#streams.get(key);
+    if (packet.payload.length === 0) {
+      // A SYN starts a new connection, even on a tuple seen before. No
+      // state is made for it: a SYN flood would fill the table, and the
+      // stream can start at its first data segment instead.
+      if (packet.syn && state !== undefined) this.#streams.delete(key);
+      return null;
     }
     if (state === DONE) return null;
-    if (state instanceof QuicInitialReader) return this.#readQuic(packet, state);
+    let stream = state;
+    if (stream === undefined) {
+      stream = new TcpAppStream();
+      this.#remember(this.#streams, this.#datagrams, key, stream);
+    }
+    // One segment object for every push: the stream reads it and keeps none of it but the payload.
+    const segment = this.#segment;
+    segment.seq = packet.tcpSeq;
+    segment.syn = packet.syn;
+    segment.payload = packet.payload;
+    segment.truncated = packet.truncated ?? false;
+    const found = stream.push(segment, packet);
+    segment.payload = EMPTY; // hold no view into the caller's buffer
+    if (stream.done) this.#streams.set(key, DONE);
+    return found;
+  }
+
+  #extractUdp(packet: AppPacket): AppMetadata | null | Promise<AppMetadata | null> {
+    // Only QUIC leaves UDP state: with none held, the direction is not looked up.
+    if (this.#datagrams.size !== 0) {
+      const state = this.#datagrams.get(packet.directionKey);
+      if (state === DONE) return null;
+      if (state !== undefined) return this.#readQuic(packet, state);
+    }
+    const hint: RecogniseHint = packet;
     switch (recogniseAppProtocol(packet.payload, hint)) {
       case "dns":
       case "mdns":
@@ -153,7 +172,7 @@ export class AppLayerExtractor {
       case "quic": {
         if (packet.payload.length < MIN_CLIENT_INITIAL_DATAGRAM) return null;
         const reader = new QuicInitialReader();
-        this.#remember(packet.directionKey, reader);
+        this.#remember(this.#datagrams, this.#streams, packet.directionKey, reader);
         return this.#readQuic(packet, reader);
       }
       default:
@@ -163,16 +182,28 @@ export class AppLayerExtractor {
 
   async #readQuic(packet: AppPacket, reader: QuicInitialReader): Promise<AppMetadata | null> {
     if (packet.payload.length < MIN_CLIENT_INITIAL_DATAGRAM) return null;
+    const key = packet.directionKey; // before the await: the caller may reuse the packet
     const found = await reader.push(packet.payload);
-    if (reader.done) this.#directions.set(packet.directionKey, DONE);
+    if (reader.done) this.#datagrams.set(key, DONE);
     return found;
   }
 
-  #remember(key: string, state: DirectionState): void {
-    if (this.#directions.size >= this.#maxDirections) {
-      this.#directions.delete(this.#directions.oldestKey()!);
+  /**
+   * Holds `state` under `key` in `into`. When the extractor is full it first
+   * forgets the oldest direction of the same transport (of the other one
+   * when this one holds none).
+   */
+  #remember<V>(
+    into: DirectionMap<V>,
+    other: DirectionMap<unknown>,
+    key: string,
+    state: V,
+  ): void {
+    if (into.size + other.size >= this.#maxDirections) {
+      const from: DirectionMap<unknown> = into.size > 0 ? into : other;
+      from.delete(from.oldestKey()!);
     }
-    this.#directions.set(key, state);
+    into.set(key, state);
   }
 
   /**
@@ -180,8 +211,9 @@ export class AppLayerExtractor {
    * incomplete message still gives (an HTTP request head cut short).
    */
   end(directionKey: string): AppMetadata | null {
-    const state = this.#directions.get(directionKey);
-    this.#directions.delete(directionKey);
+    const state = this.#streams.get(directionKey);
+    this.#streams.delete(directionKey);
+    this.#datagrams.delete(directionKey);
     return state instanceof TcpAppStream ? state.finish() : null;
   }
 }

@@ -78,7 +78,13 @@ interface NameRead {
  * label type.
  */
 function readName(message: Uint8Array, at: number): NameRead | null {
-  let text = "";
+  // While every label is printable ASCII, the name's characters are
+  // gathered as numbers and made into one string at the end (the common
+  // case); from the first label that is not, as text, each label as
+  // displayText shows it.
+  const units = nameUnits;
+  units.length = 0;
+  let text: string | null = null;
   let wireBytes = 0;
   let jumps = 0;
   let end = -1;
@@ -99,12 +105,34 @@ function readName(message: Uint8Array, at: number): NameRead | null {
     }
     if (kind !== 0) return null; // 0x40 extended and 0x80 reserved label types
     wireBytes += length + 1;
-    if (wireBytes > MAX_NAME_WIRE_BYTES || cursor + 1 + length > message.length) return null;
-    if (text.length > 0) text += ".";
-    text += displayText(message, cursor + 1, cursor + 1 + length);
-    cursor += 1 + length;
+    const stop = cursor + 1 + length;
+    if (wireBytes > MAX_NAME_WIRE_BYTES || stop > message.length) return null;
+    if (text === null && !printable(message, cursor + 1, stop)) {
+      text = String.fromCharCode.apply(null, units);
+    }
+    if (text === null) {
+      if (units.length > 0) units.push(0x2e); // "."
+      for (let i = cursor + 1; i < stop; i++) units.push(message[i]);
+    } else {
+      if (text.length > 0) text += ".";
+      text += displayText(message, cursor + 1, stop);
+    }
+    cursor = stop;
   }
+  text ??= String.fromCharCode.apply(null, units);
   return { text: text.length === 0 ? "." : text, end };
+}
+
+/** The UTF-16 units of the name {@linkcode readName} is reading while it is printable ASCII. */
+const nameUnits: number[] = [];
+
+/** Whether every byte of `start..end` is printable ASCII (shown as it is). */
+function printable(message: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const byte = message[i];
+    if (byte < 0x20 || byte > 0x7e) return false;
+  }
+  return true;
 }
 
 /** Options for {@linkcode parseDnsMessage}. */

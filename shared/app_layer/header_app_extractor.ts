@@ -12,9 +12,14 @@
 
 import type { PacketHeaders } from "../packet/packet_headers.ts";
 import { TUNNEL_TYPES } from "../packet/packet_record.ts";
-import { AppLayerExtractor, type AppLayerExtractorOptions } from "./app_layer_extractor.ts";
+import {
+  AppLayerExtractor,
+  type AppLayerExtractorOptions,
+  type AppPacket,
+} from "./app_layer_extractor.ts";
 import type { AppMetadata } from "./app_metadata.ts";
 import { type AppRecordFields, appRecordFields } from "./app_record_fields.ts";
+import { EMPTY_BYTES as EMPTY } from "./_bytes.ts";
 
 const TCP = 6;
 const UDP = 17;
@@ -35,18 +40,7 @@ const SYN = 0x02;
  */
 export class HeaderAppExtractor {
   readonly #extractor: AppLayerExtractor;
-  /** Scratch for the direction key's UTF-16 units (the longest: tunnel, VLANs, IPv6). */
-  readonly #units: number[] = [];
-  readonly #packet = {
-    transport: "tcp" as "tcp" | "udp",
-    directionKey: "",
-    srcPort: 0,
-    dstPort: 0,
-    tcpSeq: 0,
-    syn: false,
-    payload: new Uint8Array(0) as Uint8Array,
-    truncated: false,
-  };
+  readonly #packet = new FramePacket();
 
   /**
    * Creates an extractor with no flow directions followed yet.
@@ -78,17 +72,45 @@ export class HeaderAppExtractor {
     const start = h.headerEnd;
     const end = Math.max(start, Math.min(h.captureEnd, frame.length, start + h.payloadLength));
     const packet = this.#packet;
+    packet.frame = frame;
+    packet.headers = h;
+    packet.key = null;
     packet.transport = proto === TCP ? "tcp" : "udp";
-    packet.directionKey = directionKey(frame, h, this.#units);
     packet.srcPort = h.srcPort;
     packet.dstPort = h.dstPort;
     packet.tcpSeq = h.tcpSeq < 0 ? 0 : h.tcpSeq;
     packet.syn = syn;
-    packet.payload = frame.subarray(start, end);
+    // A SYN without data (a flood's every packet) needs no view of its empty payload.
+    packet.payload = end === start ? EMPTY : frame.subarray(start, end);
     packet.truncated = end - start < h.payloadLength;
     const found = this.#extractor.extract(packet);
     if (found instanceof Promise) return found.then(toFields);
     return toFields(found);
+  }
+}
+
+/**
+ * The {@linkcode AppPacket} of one decoded frame, reused for every frame.
+ * Its direction key is made only when the extractor asks for it: a UDP
+ * datagram while no QUIC connection is followed needs none.
+ */
+class FramePacket implements AppPacket {
+  transport: "tcp" | "udp" = "tcp";
+  srcPort = 0;
+  dstPort = 0;
+  tcpSeq = 0;
+  syn = false;
+  payload: Uint8Array = EMPTY;
+  truncated = false;
+  frame: Uint8Array = EMPTY;
+  headers: PacketHeaders | null = null;
+  /** The direction key once made for this frame, else null. */
+  key: string | null = null;
+  /** Scratch for the direction key's UTF-16 units (the longest: tunnel, VLANs, IPv6). */
+  readonly units: number[] = [];
+
+  get directionKey(): string {
+    return this.key ??= directionKey(this.frame, this.headers!, this.units);
   }
 }
 

@@ -106,12 +106,33 @@ function methodLength(bytes: Uint8Array): number {
 }
 
 function isKnownMethod(bytes: Uint8Array, length: number): boolean {
-  for (const known of KNOWN_METHOD_BYTES[length] ?? []) {
+  return knownMethodIndex(bytes, length) >= 0;
+}
+
+/** Index in `KNOWN_METHOD_BYTES[length]` of the method `bytes` begins with, or -1. */
+function knownMethodIndex(bytes: Uint8Array, length: number): number {
+  const candidates = KNOWN_METHOD_BYTES[length];
+  if (candidates === undefined) return -1;
+  for (let k = 0; k < candidates.length; k++) {
+    const known = candidates[k];
     let same = true;
     for (let i = 0; i < length && same; i++) same = bytes[i] === known[i];
-    if (same) return true;
+    if (same) return k;
   }
-  return false;
+  return -1;
+}
+
+/** The known methods as strings, laid out as {@linkcode KNOWN_METHOD_BYTES}. */
+const KNOWN_METHOD_TEXT: readonly (readonly string[])[] = (() => {
+  const byLength: string[][] = [];
+  for (const method of KNOWN_METHODS) (byLength[method.length] ??= []).push(method);
+  return byLength;
+})();
+
+/** The method token's text: a known method's one shared string, else the bytes as Latin-1. */
+function methodText(bytes: Uint8Array, length: number): string {
+  const known = knownMethodIndex(bytes, length);
+  return known >= 0 ? KNOWN_METHOD_TEXT[length][known] : latin1(bytes, 0, length);
 }
 
 /**
@@ -189,7 +210,7 @@ export function parseHttpRequest(
 ): HttpRequestMetadata | null {
   if (!looksLikeHttpRequest(bytes)) return null;
   const methodEnd = methodLength(bytes);
-  const method = { method: latin1(bytes, 0, methodEnd), end: methodEnd };
+  const method = { method: methodText(bytes, methodEnd), end: methodEnd };
   const limit = Math.min(bytes.length, MAX_HEAD_BYTES);
   const targetStart = method.end + 1;
   // A target holds no space (RFC 9112 §3.2): it ends at the space before the

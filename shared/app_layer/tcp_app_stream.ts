@@ -22,7 +22,7 @@ import { parseSshBanner, SSH_MAX_BANNER_BYTES } from "./ssh_banner.ts";
 import { TcpStreamPrefix } from "./tcp_stream_prefix.ts";
 import { parseTlsStream } from "./tls_metadata.ts";
 import { isTlsRecordHeader, TLS_CONTENT_HANDSHAKE } from "./tls_record.ts";
-import { u16 } from "./_bytes.ts";
+import { EMPTY_BYTES as EMPTY, u16 } from "./_bytes.ts";
 
 /** Options for {@linkcode TcpAppStream}. */
 export interface TcpAppStreamOptions {
@@ -59,7 +59,6 @@ const DEFAULT_MAX_BYTES = 16384;
 const DEFAULT_MAX_SEGMENTS = 24;
 const TLS_CLIENT_HELLO = 1;
 const TLS_SERVER_HELLO = 2;
-const EMPTY = new Uint8Array(0);
 /** Bytes that let the recogniser decide (an HTTP method and space, a TLS record header, `SSH-`). */
 const RECOGNISE_BYTES = 8;
 
@@ -104,16 +103,20 @@ export class TcpAppStream {
   #prefix: TcpStreamPrefix | null = null;
   /** Sequence number of the stream's first byte: after a SYN, else the first data segment's; -1 before. */
   #startSeq = -1;
-  /** The bytes the current message is read from (the segment, or the prefix's). */
-  #bytes: Uint8Array = new Uint8Array(0);
+  /**
+   * The bytes the current message is read from (the segment, or the
+   * prefix's). Starts as the shared empty array: a typed array made per
+   * stream costs more than the rest of the stream's set-up.
+   */
+  #bytes: Uint8Array = EMPTY;
   #segments = 0;
   /** Whether an HTTP head was found: one is reported per direction. */
   #foundHttp = false;
 
   /** Checks the options; throws `RangeError` naming a bad one. */
-  constructor(options: TcpAppStreamOptions = {}) {
-    this.#maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
-    const maxSegments = options.maxSegments ?? DEFAULT_MAX_SEGMENTS;
+  constructor(options?: TcpAppStreamOptions) {
+    this.#maxBytes = options?.maxBytes ?? DEFAULT_MAX_BYTES;
+    const maxSegments = options?.maxSegments ?? DEFAULT_MAX_SEGMENTS;
     if (!Number.isInteger(maxSegments) || maxSegments < 1) {
       throw new RangeError(
         `Cannot follow a TCP stream as 'maxSegments' must be an integer >= 1: current value is ${maxSegments}`,

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { EMPTY_BYTES as EMPTY } from "./_bytes.ts";
+
 /** Options for {@linkcode TcpStreamPrefix}. */
 export interface TcpStreamPrefixOptions {
   /**
@@ -52,7 +54,7 @@ export class TcpStreamPrefix {
   readonly #maxBytes: number;
   readonly #maxRanges: number;
   #start = -1;
-  #buffer = new Uint8Array(0);
+  #buffer: Uint8Array = EMPTY;
   /** Sorted, disjoint, non-adjacent [from, to) ranges of stream offsets held. */
   #ranges: number[] = [];
 

@@ -10,6 +10,7 @@ import { encodePacket, linkTypeOf } from "./packet_encoder.ts";
 import { ipPacket, otherPacket } from "./_packet_arbitraries.ts";
 import { PACKET_FIELDS } from "./packet_schema.ts";
 import { sampleRecords } from "../testing/sample_records.ts";
+import { APP_RECORD_FIELD_NAMES, type AppRecordFields } from "../app_layer/app_record_fields.ts";
 
 Deno.test("appendHeaders() writes every field of the field table", () => {
   assert.deepEqual([...HEADER_FIELDS], PACKET_FIELDS.map((f) => f.name));
@@ -63,4 +64,52 @@ Deno.test("appendRecord() and appendRow() keep every value, nulls included", () 
   const copy = new ColumnarBatchBuilder(1);
   for (let i = 0; i < batch.count; i++) copy.appendRow(batch, i);
   assert.deepEqual(batchRecords(copy.build()), records);
+});
+
+Deno.test("appendHeaders() puts each app-layer field in its own column", () => {
+  // Every field set, each to a value no other field has: a field written to
+  // the wrong column, or not at all, shows.
+  const app: AppRecordFields = {
+    app_protocol: "dns",
+    dns_query: "q.example",
+    dns_qtype: 28,
+    dns_rcode: 3,
+    dns_answers: "192.0.2.1",
+    dns_cnames: "c.example",
+    dns_ttl: 300,
+    dns_names: "n.example",
+    tls_sni: "sni.example",
+    tls_alpn: "h2",
+    tls_versions: "0x0304",
+    tls_ja3: "ja3",
+    tls_ja4: "ja4",
+    tls_version: 772,
+    tls_cipher: 4865,
+    http_method: "GET",
+    http_host: "host.example",
+    http_path: "/path",
+    http_user_agent: "agent/1",
+    http_status: 404,
+    ssh_banner: "SSH-2.0-x",
+    dhcp_hostname: "dhcp-host",
+    dhcp_requested_ip: "192.0.2.9",
+  };
+  assert.deepEqual(Object.keys(app).sort(), [...APP_RECORD_FIELD_NAMES].sort());
+  const [spec] = fc.sample(ipPacket(), { numRuns: 1, seed: 7 });
+  const frame = encodePacket(spec);
+  const headers = new PacketHeaders();
+  decodeHeaders(frame, { linkType: linkTypeOf(spec.link), wireLength: frame.length }, headers);
+  const builder = new ColumnarBatchBuilder(1);
+  const meta = {
+    timestampSec: 1_700_000_000,
+    interfaceName: "eth0",
+    payloadCapture: "none",
+  } as const;
+  builder.appendHeaders(frame, headers, { ...meta, app });
+  builder.appendHeaders(frame, headers, { ...meta, app: null });
+  const [withApp, without] = batchRecords(builder.build());
+  for (const name of APP_RECORD_FIELD_NAMES) {
+    assert.equal(withApp[name], app[name], name);
+    assert.equal(without[name], null, name);
+  }
 });

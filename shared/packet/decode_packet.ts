@@ -71,7 +71,29 @@ export function decodePacket(
       `Cannot decode packet as 'wireLength' must be >= 0: current value is ${wireLength}`,
     );
   }
-  const h = decodeHeaders(frame, options, scratch);
+  return packetRecordOfHeaders(frame, decodeHeaders(frame, options, scratch), options);
+}
+
+/**
+ * The {@linkcode PacketRecord} of a frame whose headers were already decoded
+ * into `h` (by {@linkcode decodeHeaders} with the same frame and options):
+ * what {@linkcode decodePacket} returns, for a caller that needs the headers
+ * too and should not decode the frame twice. Throws `RangeError` only for an
+ * invalid `payloadCapture`.
+ *
+ * @example
+ * ```ts
+ * const headers = new PacketHeaders();
+ * const options = { linkType: 1, timestampSec: 1700000000.5, wireLength: frame.length };
+ * decodeHeaders(frame, options, headers);
+ * const record = packetRecordOfHeaders(frame, headers, options);
+ * ```
+ */
+export function packetRecordOfHeaders(
+  frame: Uint8Array,
+  h: PacketHeaders,
+  options: DecodeOptions,
+): PacketRecord {
   let data: string | null;
   switch (options.payloadCapture ?? "headers") {
     case "none":

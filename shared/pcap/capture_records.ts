@@ -1,8 +1,10 @@
 /**
  * A capture file's frames decoded into packet records the way the agent
- * decodes them when it reads a file (`agent/pipeline.ts`): `decodePacket`
- * with the frame's link type, time and wire length, and the configured
- * default `payloadCapture`. Training, test support and benchmarks all read
+ * decodes them when it reads a file (`agent/pipeline.ts`): `decodeHeaders`
+ * once per frame (with the frame's link type, time and wire length), the
+ * record `decodePacket` would make of those headers with the configured
+ * default `payloadCapture`, and, when asked, the app-layer fields from the
+ * same headers. Training, test support and benchmarks all read
  * captures through this one loop, so they see what the live system stores.
  *
  * @module
@@ -11,7 +13,11 @@
 import { HeaderAppExtractor } from "../app_layer/header_app_extractor.ts";
 import { configDefault } from "../config.ts";
 import { decodeHeaders } from "../packet/decode_headers.ts";
-import { decodePacket, type PayloadCapture } from "../packet/decode_packet.ts";
+import {
+  type DecodeOptions,
+  packetRecordOfHeaders,
+  type PayloadCapture,
+} from "../packet/decode_packet.ts";
 import { PacketHeaders } from "../packet/packet_headers.ts";
 import type { PacketRecord } from "../packet/packet_record.ts";
 import { type CaptureSource, readCaptureBatches } from "./capture_reader.ts";
@@ -67,22 +73,24 @@ export async function* captureRecords(
   // payloadCapture cuts it, and its state (split ClientHellos) lives for the file.
   const extractor = options.appMetadata ? new HeaderAppExtractor() : null;
   const headers = new PacketHeaders();
+  const decodeOptions: DecodeOptions = {
+    linkType: 0,
+    timestampSec: 0,
+    wireLength: 0,
+    interfaceName,
+    payloadCapture,
+  };
   for await (const batch of readCaptureBatches(source)) {
     const records: PacketRecord[] = [];
     for (const frame of batch) {
-      const record = decodePacket(frame.data, {
-        linkType: frame.linkType,
-        timestampSec: frame.timestampSec,
-        wireLength: frame.wireLength,
-        interfaceName: frame.interfaceName ?? interfaceName,
-        payloadCapture,
-      });
+      // One decode per frame: the record and the extractor read the same headers.
+      decodeOptions.linkType = frame.linkType;
+      decodeOptions.timestampSec = frame.timestampSec;
+      decodeOptions.wireLength = frame.wireLength;
+      decodeOptions.interfaceName = frame.interfaceName ?? interfaceName;
+      decodeHeaders(frame.data, decodeOptions, headers);
+      const record = packetRecordOfHeaders(frame.data, headers, decodeOptions);
       if (extractor !== null) {
-        decodeHeaders(
-          frame.data,
-          { linkType: frame.linkType, wireLength: frame.wireLength },
-          headers,
-        );
         const found = extractor.extract(frame.data, headers);
         const app = found instanceof Promise ? await found : found;
         if (app !== null) Object.assign(record, app);
