@@ -24,6 +24,12 @@ const ruleScorer: FlowScorer = {
 };
 
 const START_SEC = 1_764_000_000;
+/**
+ * Packets a capture. Nearly every sample packet starts a flow, so a few
+ * hundred give hundreds of flows to compare; the 1,500 and 2,000 these tests
+ * once used cost about 20 s of CPU on PGlite and showed nothing more.
+ */
+const CAPTURE_PACKETS = 400;
 const NOW_MS = (START_SEC + 100) * 1000;
 const FLUSH_MS = NOW_MS + 7 * 86_400_000;
 
@@ -74,7 +80,7 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     await db.truncate();
-    const capture = sampleRecords(1500, { seed: 7, startSec: START_SEC });
+    const capture = sampleRecords(CAPTURE_PACKETS, { seed: 7, startSec: START_SEC });
     // First one agent alone: the reference flows.
     await store("sensor-a", "alone", capture);
     await pass(NOW_MS);
@@ -84,9 +90,9 @@ Deno.test({
 
     // Then both, interleaved batch by batch as two live agents would send.
     await db.truncate();
-    for (let i = 0; i < capture.length; i += 250) {
-      await store("sensor-a", `a-${i}`, capture.slice(i, i + 250));
-      await store("sensor-b", `b-${i}`, capture.slice(i, i + 250));
+    for (let i = 0; i < capture.length; i += 100) {
+      await store("sensor-a", `a-${i}`, capture.slice(i, i + 100));
+      await store("sensor-b", `b-${i}`, capture.slice(i, i + 100));
     }
     await pass(NOW_MS);
     await pass(FLUSH_MS);
@@ -111,8 +117,8 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     await db.truncate();
-    const capture = sampleRecords(2000, { seed: 11, startSec: START_SEC });
-    await store("sensor-a", "first", capture.slice(0, 1000));
+    const capture = sampleRecords(CAPTURE_PACKETS, { seed: 11, startSec: START_SEC });
+    await store("sensor-a", "first", capture.slice(0, CAPTURE_PACKETS / 2));
     await pass(NOW_MS);
     // Rewrite the saved state as the release before saved it: no agent keys.
     const saved = await readFlowTableState(db.sql);
@@ -130,7 +136,7 @@ Deno.test({
     // And the flows it wrote, as migration 017 leaves them.
     await db.sql`update traffic_data set agent = null`;
 
-    await store("sensor-a", "second", capture.slice(1000));
+    await store("sensor-a", "second", capture.slice(CAPTURE_PACKETS / 2));
     // A new process: no cached table, the saved state is read.
     await pass(NOW_MS);
     await pass(FLUSH_MS);

@@ -17,6 +17,7 @@ import {
 } from "./bench_metrics.ts";
 import type { BenchRow, BenchTarget } from "./bench_row.ts";
 import { runBenchScript } from "./run_bench_script.ts";
+import { TEST_TASK_PERMISSIONS } from "@traffic-analyzer/shared/testing";
 
 /** Issue 15: agent --read into PostgreSQL at least 250k packets/s... */
 export const E2E_POSTGRES_TARGET_PPS = 250_000;
@@ -124,15 +125,7 @@ export async function runE2eCase(context: BenchContext): Promise<BenchRow[]> {
     await runBenchScript(`${context.repoRoot}bench/e2e.ts`, {
       args: ["--file", capture.path, "--packets", String(capture.packets)],
       // Its own PostgreSQL cluster (initdb, pg_ctl, psql) and the programs as the tasks run them.
-      permissions: [
-        "--allow-net",
-        "--allow-env",
-        "--allow-sys",
-        "--allow-read",
-        "--allow-write",
-        "--allow-run",
-        "--allow-ffi",
-      ],
+      permissions: [...TEST_TASK_PERMISSIONS],
       timeoutSec: context.args.quick ? 600 : 1800,
     }),
   );

@@ -15,6 +15,7 @@ import {
 } from "./bench_metrics.ts";
 import type { BenchRow } from "./bench_row.ts";
 import { runBenchScript } from "./run_bench_script.ts";
+import { TEST_TASK_PERMISSIONS } from "@traffic-analyzer/shared/testing";
 
 /** Issue 15: at least 200k packets/s, live, into PostgreSQL... */
 export const LIVE_TARGET_PPS = 200_000;
@@ -103,15 +104,7 @@ export async function runLiveCase(context: BenchContext): Promise<BenchRow[]> {
     await runBenchScript(`${context.repoRoot}bench/live.ts`, {
       args: ["--seconds", String(seconds), "--pps", String(LIVE_TARGET_PPS)],
       // Namespaces, live capture, tcpdump, its own PostgreSQL cluster and the programs.
-      permissions: [
-        "--allow-net",
-        "--allow-env",
-        "--allow-sys",
-        "--allow-read",
-        "--allow-write",
-        "--allow-run",
-        "--allow-ffi",
-      ],
+      permissions: [...TEST_TASK_PERMISSIONS],
       timeoutSec: seconds * 4 + 600,
     }),
   );

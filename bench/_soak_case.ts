@@ -11,6 +11,7 @@ import type { BenchContext } from "./bench_context.ts";
 import { optionalMetricNumber, optionalMetricString, parseBenchMetrics } from "./bench_metrics.ts";
 import type { BenchRow } from "./bench_row.ts";
 import { runBenchScript } from "./run_bench_script.ts";
+import { TEST_TASK_PERMISSIONS } from "@traffic-analyzer/shared/testing";
 
 /**
  * The soak's rate and length (issue 15: 10 minutes at 100k packets/s);
@@ -36,15 +37,7 @@ export async function runSoakCase(context: BenchContext): Promise<BenchRow[]> {
     await runBenchScript(`${context.repoRoot}bench/soak.ts`, {
       args: ["--minutes", String(minutes), "--pps", String(pps)],
       // Namespaces, live capture, its own PostgreSQL cluster and the programs.
-      permissions: [
-        "--allow-net",
-        "--allow-env",
-        "--allow-sys",
-        "--allow-read",
-        "--allow-write",
-        "--allow-run",
-        "--allow-ffi",
-      ],
+      permissions: [...TEST_TASK_PERMISSIONS],
       timeoutSec: minutes * 60 + 600,
     }),
   );

@@ -116,8 +116,13 @@ export async function limitIdleInTransaction(
   tx: Sql,
   limitMs: number = INGEST_LOCK_IDLE_LIMIT_MS,
 ): Promise<void> {
-  // Inlined, not a parameter: a parameterized first statement takes postgres.js's
-  // describe-first path, which was seen to hang in a transaction after a restart.
+  if (!Number.isFinite(limitMs)) throw new RangeError(`idle limit ${limitMs} ms is not finite`);
+  // At least 1 ms: 0 would turn the limit off. Written into the statement as
+  // digits, not sent as a parameter: that is how fault step 4 passed. The hang
+  // that made it so (a parameterized first statement left active on ClientRead
+  // after a restart) turned out to be postgres.js's, a lost session's queued
+  // statement, since patched in vendor/postgres (shared/db/socket_reset_test.ts);
+  // a parameter would do now, but only the fault suite can show that.
   const limit = `'${Math.max(1, Math.trunc(limitMs))}ms'`;
   await tx`select set_config('idle_in_transaction_session_timeout', ${tx.unsafe(limit)}, true)`;
 }

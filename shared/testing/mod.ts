@@ -13,3 +13,4 @@ export * from "./free_port.ts";
 export * from "./team_kit.ts";
 export * from "./property_runs.ts";
 export * from "../random/mulberry32.ts";
+export * from "./test_permissions.ts";

@@ -11,19 +11,9 @@
  */
 import assert from "node:assert/strict";
 import { startThrowawayPostgres } from "./throwaway_postgres.ts";
+import { TEST_TASK_PERMISSIONS } from "./test_permissions.ts";
 
 const ignore = !Deno.env.get("DATABASE_URL");
-
-/** The permissions of `deno task test` and `test:faults`: everything but `--allow-all`. */
-const TEST_PERMISSIONS = [
-  "--allow-net",
-  "--allow-env",
-  "--allow-sys",
-  "--allow-read",
-  "--allow-write",
-  "--allow-run",
-  "--allow-ffi",
-];
 
 /**
  * Starts another process that starts a cluster, prints its data folder, and
@@ -43,7 +33,7 @@ else await new Promise(() => setInterval(() => {}, 1000));
 `,
   );
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-config", ...TEST_PERMISSIONS, script],
+    args: ["run", "--no-config", ...TEST_TASK_PERMISSIONS, script],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
