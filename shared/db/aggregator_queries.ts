@@ -108,6 +108,20 @@ export async function readFlowTableState(tx: Sql): Promise<Uint8Array | null> {
 export const INGEST_LOCK_IDLE_LIMIT_MS = 30_000;
 
 /**
+ * The idle limit as a literal for `set_config`: at least 1 ms (0 would turn
+ * the limit off). Written into the statement as digits, not sent as a
+ * parameter: that is how fault step 4 passed. The hang that made it so (a
+ * parameterized first statement left active on ClientRead after a restart)
+ * turned out to be postgres.js's, a lost session's queued statement, since
+ * patched in vendor/postgres (shared/db/socket_reset_test.ts); a parameter
+ * would do now, but only the fault suite can show that.
+ */
+function idleLimitLiteral(tx: Sql, limitMs: number) {
+  if (!Number.isFinite(limitMs)) throw new RangeError(`idle limit ${limitMs} ms is not finite`);
+  return tx.unsafe(`'${Math.max(1, Math.trunc(limitMs))}ms'`);
+}
+
+/**
  * Bounds the idle time of the transaction `tx` (see
  * {@link INGEST_LOCK_IDLE_LIMIT_MS}): call it first in a transaction that
  * takes the ingest lock.
@@ -116,32 +130,8 @@ export async function limitIdleInTransaction(
   tx: Sql,
   limitMs: number = INGEST_LOCK_IDLE_LIMIT_MS,
 ): Promise<void> {
-  if (!Number.isFinite(limitMs)) throw new RangeError(`idle limit ${limitMs} ms is not finite`);
-  // At least 1 ms: 0 would turn the limit off. Written into the statement as
-  // digits, not sent as a parameter: that is how fault step 4 passed. The hang
-  // that made it so (a parameterized first statement left active on ClientRead
-  // after a restart) turned out to be postgres.js's, a lost session's queued
-  // statement, since patched in vendor/postgres (shared/db/socket_reset_test.ts);
-  // a parameter would do now, but only the fault suite can show that.
-  const limit = `'${Math.max(1, Math.trunc(limitMs))}ms'`;
-  await tx`select set_config('idle_in_transaction_session_timeout', ${tx.unsafe(limit)}, true)`;
-}
-
-/**
- * {@link limitIdleInTransaction} and {@link holdIngestLockShared} in one
- * statement, so one round trip: what an ingest transaction does first. The
- * limit is set before the lock is asked for (the select list is evaluated
- * left to right), and neither lasts past the transaction.
- */
-export async function limitIdleAndHoldIngestLockShared(
-  tx: Sql,
-  limitMs: number = INGEST_LOCK_IDLE_LIMIT_MS,
-): Promise<void> {
-  // Inlined, not a parameter: see limitIdleInTransaction.
-  const limit = `'${Math.max(1, Math.trunc(limitMs))}ms'`;
-  await tx`
-    select set_config('idle_in_transaction_session_timeout', ${tx.unsafe(limit)}, true),
-      pg_advisory_xact_lock_shared(hashtext('traffic_analyzer_ingest:' || current_schema()))`;
+  const limit = idleLimitLiteral(tx, limitMs);
+  await tx`select set_config('idle_in_transaction_session_timeout', ${limit}, true)`;
 }
 
 /**
@@ -149,8 +139,21 @@ export async function limitIdleAndHoldIngestLockShared(
  * transactions hold it shared; {@link readIngestHorizon} takes it exclusively
  * for an instant. Scoped by schema, since advisory locks are per database.
  */
-export async function holdIngestLockShared(tx: Sql): Promise<void> {
-  await tx`select pg_advisory_xact_lock_shared(hashtext('traffic_analyzer_ingest:' || current_schema()))`;
+const INGEST_LOCK_KEY = "hashtext('traffic_analyzer_ingest:' || current_schema())";
+
+/**
+ * {@link limitIdleInTransaction} and the ingest lock, held shared until
+ * commit, in one statement, so one round trip: what an ingest transaction
+ * does first. The limit is set before the lock is asked for (the select list
+ * is evaluated left to right), and neither lasts past the transaction.
+ */
+export async function limitIdleAndHoldIngestLockShared(
+  tx: Sql,
+  limitMs: number = INGEST_LOCK_IDLE_LIMIT_MS,
+): Promise<void> {
+  const limit = idleLimitLiteral(tx, limitMs);
+  await tx`select set_config('idle_in_transaction_session_timeout', ${limit}, true),
+    pg_advisory_xact_lock_shared(${tx.unsafe(INGEST_LOCK_KEY)})`;
 }
 
 /**
@@ -165,7 +168,7 @@ export async function holdIngestLockShared(tx: Sql): Promise<void> {
 export async function readIngestHorizon(sql: Sql): Promise<number> {
   return await sql.begin(async (tx) => {
     await limitIdleInTransaction(tx as unknown as Sql);
-    await tx`select pg_advisory_xact_lock(hashtext('traffic_analyzer_ingest:' || current_schema()))`;
+    await tx`select pg_advisory_xact_lock(${tx.unsafe(INGEST_LOCK_KEY)})`;
     const [row]: [{ id: number }] =
       await tx`select coalesce(max(id), 0)::int8 as id from ingest_batches`;
     return row.id;
