@@ -4,6 +4,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { integerInRange } from "@traffic-analyzer/shared/cli/integer_in_range";
 
 /** The bench cases, in the order they run and appear in the summary. */
 export const BENCH_CASES = [
@@ -160,8 +161,8 @@ export function parseBenchArgs(args: readonly string[]): BenchArgs {
   }
   const whole = (flag: string, text: string | undefined, least: number): number | null => {
     if (text === undefined) return null;
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < least) {
+    const value = integerInRange(text, { min: least, max: Number.MAX_SAFE_INTEGER });
+    if (value === null) {
       throw new BenchArgsError(
         `Cannot run the bench as '--${flag}' must be a whole number of at least ${least}: ` +
           `current value is ${JSON.stringify(text)}`,

@@ -95,4 +95,5 @@ Deno.test("parseBenchArgs() takes the live and soak lengths and the soak rate", 
     /'--minutes' must be a whole number of at least 2/,
   );
   assert.throws(() => parseBenchArgs(["--seconds", "ten"]), /'--seconds' must be a whole number/);
+  assert.throws(() => parseBenchArgs(["--seconds", "1e3"]), /'--seconds' must be a whole number/);
 });

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { integerInRange } from "./cli/integer_in_range.ts";
+
 /** Raised for a bad setting: names the variable or flag, the value and what is allowed. */
 export class ConfigError extends Error {
   /** The environment variable or flag at fault. */
@@ -540,12 +542,8 @@ function parseValue(spec: ConfigSpec, raw: string, source: string): unknown {
       if (!kind.protocols.includes(url.protocol)) fail();
       return raw;
     }
-    case "int": {
-      if (!/^\s*-?\d+\s*$/.test(raw)) fail();
-      const n = Number(raw);
-      if (!Number.isSafeInteger(n) || n < kind.min || n > kind.max) fail();
-      return n;
-    }
+    case "int":
+      return integerInRange(raw, kind) ?? fail();
     case "fraction":
       if (!/^\s*(?:0(?:\.\d{1,6})?|1(?:\.0{1,6})?|\.\d{1,6})\s*$/.test(raw)) fail();
       return Number(raw);

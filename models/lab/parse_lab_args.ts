@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { integerInRange } from "@traffic-analyzer/shared/cli/integer_in_range";
 
 /** What the lab command line asks for. */
 export interface LabArgs {
@@ -78,8 +79,8 @@ export function parseLabArgs(args: readonly string[]): LabArgs {
     max: number,
   ) => {
     if (raw === undefined) return fallback;
-    const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
-    if (!Number.isSafeInteger(n) || n < min || n > max) {
+    const n = integerInRange(raw, { min, max });
+    if (n === null) {
       throw new LabArgsError(
         `Cannot run the lab as '--${name}' must be an integer ${min}..${max}: current value is ${raw}`,
       );

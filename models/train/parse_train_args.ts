@@ -5,6 +5,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { integerInRange } from "@traffic-analyzer/shared/cli/integer_in_range";
 
 /** What the train command line asks for. */
 export interface TrainArgs {
@@ -80,14 +81,13 @@ export function parseTrainArgs(args: readonly string[]): TrainArgs {
       cause,
     });
   }
-  let seed = 1;
-  if (values.seed !== undefined) {
-    seed = /^\d+$/.test(values.seed) ? Number(values.seed) : NaN;
-    if (!Number.isSafeInteger(seed) || seed > 0x7fffffff) {
-      throw new TrainArgsError(
-        `Cannot train as '--seed' must be an integer 0..${0x7fffffff}: current value is ${values.seed}`,
-      );
-    }
+  const seed = values.seed === undefined
+    ? 1
+    : integerInRange(values.seed, { min: 0, max: 0x7fffffff });
+  if (seed === null) {
+    throw new TrainArgsError(
+      `Cannot train as '--seed' must be an integer 0..${0x7fffffff}: current value is ${values.seed}`,
+    );
   }
   const outPath = values.out ?? "models/flow_classifier.onnx";
   if (!outPath.endsWith(".onnx")) {
