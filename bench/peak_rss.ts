@@ -6,24 +6,6 @@
  * @module
  */
 
-/**
- * Resident memory of a process in bytes (VmRSS, as `ps -o rss=` reads it
- * from /proc); null once it is gone. Through `ps` because Deno lets a
- * process read another's /proc entries only with --allow-all, which the
- * bench never grants.
- */
-export async function rssBytes(pid: number): Promise<number | null> {
-  const out = await new Deno.Command("ps", {
-    args: ["-o", "rss=", "-p", String(pid)],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "null",
-  }).output().catch(() => null);
-  if (out === null || !out.success) return null;
-  const kb = Number(new TextDecoder().decode(out.stdout).trim());
-  return Number.isFinite(kb) && kb > 0 ? kb * 1024 : null;
-}
-
 /** One process's sample: resident bytes and CPU seconds used so far (user + system). */
 export interface ProcessSample {
   /** VmRSS in bytes. */
@@ -35,7 +17,9 @@ export interface ProcessSample {
 /**
  * RSS and CPU seconds of several processes with one `ps` (one process spawned
  * per sample, whatever the number watched: the samples compete for the same
- * cores as what they measure). A process that is gone is absent.
+ * cores as what they measure). A process that is gone is absent. Through `ps`
+ * because Deno lets a process read another's /proc entries only with
+ * --allow-all, which the bench never grants.
  */
 export async function sampleProcesses(pids: number[]): Promise<Map<number, ProcessSample>> {
   const samples = new Map<number, ProcessSample>();

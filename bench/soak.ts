@@ -19,7 +19,7 @@
  */
 import { parseArgs } from "node:util";
 import { BENCH_METRICS_PREFIX } from "./bench_metrics.ts";
-import { rssBytes } from "./peak_rss.ts";
+import { sampleProcesses } from "./peak_rss.ts";
 import { FaultWorld, type Program, waitFor } from "../faults/fault_world.ts";
 import { createVeth } from "../faults/veth.ts";
 import { writeUniqueCapture } from "../faults/unique_capture.ts";
@@ -131,9 +131,12 @@ async function main(args: string[]): Promise<void> {
     const durationMs = minutes * 60_000;
     for (let next = started; next < started + durationMs; next += SAMPLE_MS) {
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - Date.now())));
+      // One `ps` for the three programs: each sample costs the cores they share.
+      const sampled = await sampleProcesses(programs.map((p) => p.program.pid));
+      const at = Date.now() - started;
       for (const p of programs) {
-        const rss = await rssBytes(p.program.pid);
-        if (rss !== null) p.samples.push([Date.now() - started, rss]);
+        const sample = sampled.get(p.program.pid);
+        if (sample !== undefined) p.samples.push([at, sample.rssBytes]);
       }
     }
     const replayOutput = await replayed;
