@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { cpuUsage } from "node:process";
 import { PeakRss, sampleProcesses } from "./peak_rss.ts";
 
 Deno.test("PeakRss keeps each name's peak, after unwatch too", async () => {
@@ -23,10 +24,12 @@ Deno.test("PeakRss keeps each name's peak, after unwatch too", async () => {
 });
 
 Deno.test("sampleProcesses reads RSS and CPU seconds of several processes with one ps", async () => {
-  // Use some CPU, so this process has at least a second of it to report.
-  const started = performance.now();
+  // Use some CPU, so this process has at least a second of it to report. Spin
+  // on CPU time, not wall time: on a loaded machine 1.1 s of wall time can be
+  // well under a second of CPU.
+  const deadline = performance.now() + 60_000;
   let spin = 0;
-  while (performance.now() - started < 1100) spin++;
+  while (cpuUsage().user + cpuUsage().system < 1_100_000 && performance.now() < deadline) spin++;
   const samples = await sampleProcesses([Deno.pid, 1 << 23]);
   const own = samples.get(Deno.pid);
   assert.ok(own !== undefined && own.rssBytes > 1_000_000, `own sample ${JSON.stringify(own)}`);
