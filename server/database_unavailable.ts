@@ -29,7 +29,20 @@ const UNAVAILABLE_CODES = new Set([
   "08001", // sqlclient_unable_to_establish_sqlconnection
   "08003", // connection_does_not_exist
   "08006", // connection_failure
+  // The server is up but refuses this login now: the database was dropped or
+  // renamed, the role or its password changed. Not a bug of the request: the
+  // client should retry once an administrator has put it right.
+  "3D000", // invalid_catalog_name
+  "28000", // invalid_authorization_specification
+  "28P01", // invalid_password
 ]);
+
+/**
+ * PostgreSQL's words (SQLSTATE 55000, which other statement errors share too)
+ * for a database that refuses new connections (`ALLOW_CONNECTIONS false`,
+ * during maintenance).
+ */
+const NOT_ACCEPTING_CONNECTIONS = /is not currently accepting connections/;
 
 /** Deno's own error classes for the same cases, when no code is set. */
 const UNAVAILABLE_NAMES = new Set([
@@ -57,6 +70,10 @@ export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
     errors?: unknown;
   };
   if (typeof code === "string" && UNAVAILABLE_CODES.has(code)) return true;
+  const { message } = error as { message?: unknown };
+  if (code === "55000" && typeof message === "string" && NOT_ACCEPTING_CONNECTIONS.test(message)) {
+    return true;
+  }
   if (typeof name === "string" && UNAVAILABLE_NAMES.has(name)) return true;
   if (Array.isArray(errors) && errors.some((e) => isDatabaseUnavailable(e, depth + 1))) {
     return true;
