@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { databaseErrorKind } from "@traffic-analyzer/shared/db";
 
 /** Error codes of postgres.js, Node/Deno sockets and PostgreSQL that mean "not reachable now". */
 const UNAVAILABLE_CODES = new Set([
@@ -37,13 +38,6 @@ const UNAVAILABLE_CODES = new Set([
   "28P01", // invalid_password
 ]);
 
-/**
- * PostgreSQL's words (SQLSTATE 55000, which other statement errors share too)
- * for a database that refuses new connections (`ALLOW_CONNECTIONS false`,
- * during maintenance).
- */
-const NOT_ACCEPTING_CONNECTIONS = /is not currently accepting connections/;
-
 /** Deno's own error classes for the same cases, when no code is set. */
 const UNAVAILABLE_NAMES = new Set([
   "ConnectionRefused",
@@ -70,10 +64,9 @@ export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
     errors?: unknown;
   };
   if (typeof code === "string" && UNAVAILABLE_CODES.has(code)) return true;
-  const { message } = error as { message?: unknown };
-  if (code === "55000" && typeof message === "string" && NOT_ACCEPTING_CONNECTIONS.test(message)) {
-    return true;
-  }
+  // 55000 is shared by statement errors; databaseErrorKind() tells the refusal
+  // of new connections (ALLOW_CONNECTIONS false) by its message.
+  if (code === "55000" && databaseErrorKind(error) === "unavailable") return true;
   if (typeof name === "string" && UNAVAILABLE_NAMES.has(name)) return true;
   if (Array.isArray(errors) && errors.some((e) => isDatabaseUnavailable(e, depth + 1))) {
     return true;
