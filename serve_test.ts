@@ -1,8 +1,9 @@
 /**
- * `deno task serve` and `deno task aggregate` as a newcomer meets them: on
- * PostgreSQL the server aggregates in-process (the README's PostgreSQL
- * steps show flows), its records go to server.log and aggregator.log, and a
- * wrong setting prints one line and exits 1, without a stack trace.
+ * `deno task serve`, `deno task aggregate` and `deno task migrate` as a
+ * newcomer meets them: on PostgreSQL the server aggregates in-process (the
+ * README's PostgreSQL steps show flows), its records go to server.log and
+ * aggregator.log, and a wrong setting prints one line and exits 1, without a
+ * stack trace.
  */
 import assert from "node:assert/strict";
 import { createTestSchema } from "@traffic-analyzer/shared/db/testing";
@@ -45,7 +46,8 @@ function assertOneLine(result: { code: number; stderr: string }, pattern: RegExp
 }
 
 Deno.test({
-  name: "serve and aggregate with an unreachable DATABASE_URL say so in one line and exit 1",
+  name:
+    "serve, aggregate and migrate with an unreachable DATABASE_URL say so in one line and exit 1",
   sanitizeResources: false,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "ta-serve-" });
@@ -58,6 +60,7 @@ Deno.test({
       const pattern = /: cannot reach PostgreSQL at ta@127\.0\.0\.1:\d+\/traffic \(ECONNREFUSED\)/;
       assertOneLine(await runToEnd("start.ts", ["--role", "serve"], env), pattern);
       assertOneLine(await runToEnd("aggregator/main.ts", [], env), pattern);
+      assertOneLine(await runToEnd("shared/db/migrate_main.ts", [], env), pattern);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

@@ -97,7 +97,10 @@ export function summarizeRun(facts: RunFacts): RunOutcome {
     return {
       line,
       exitCode: 3,
-      problem: `${facts.outboxPending} batches wait in the outbox${why}; \`deno task replay\` ` +
+      problem:
+        `${
+          count(facts.outboxPending, "batch waits", "batches wait")
+        } in the outbox${why}; \`deno task replay\` ` +
         "or the next agent run sends them",
     };
   }

@@ -79,6 +79,8 @@ Deno.test("summarizeRun() exits 3 when a failing server left batches in the outb
     "5 batches wait in the outbox (server failing: network error: connection refused); " +
       "`deno task replay` or the next agent run sends them",
   );
+  const one = summarizeRun({ ...facts, tally: failing, outboxPending: 1 });
+  assert.match(one.problem!, /^1 batch waits in the outbox \(server failing/);
   // Replayed meanwhile: nothing waits, nothing to say.
   assert.equal(summarizeRun({ ...facts, tally: failing, outboxPending: 0 }).exitCode, 0);
 });

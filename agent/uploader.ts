@@ -329,6 +329,15 @@ export class Uploader {
         accepted: false,
       };
     }
-    return { status, reason: describeErrorBody(status, text), retryAfterMs, accepted: false };
+    // The server's base URL (what `serve` prints) answers a POST 405, another path 404.
+    const hint = status === 404 || status === 405
+      ? ": is SERVER_URL the ingest URL, such as http://127.0.0.1:8000/ingest_packets?"
+      : "";
+    return {
+      status,
+      reason: describeErrorBody(status, text) + hint,
+      retryAfterMs,
+      accepted: false,
+    };
   }
 }

@@ -175,6 +175,17 @@ Deno.test("Uploader sorts final answers into outcomes", async (t) => {
     assert.equal(server.seen.length, 1);
   });
 
+  await t.step("405 from the server's base URL names SERVER_URL", async () => {
+    await using server = scriptedServer([
+      json(405, { error: "POST is not allowed on /: use GET or HEAD" }),
+    ]);
+    const { up } = uploader(server.url, { maxRetries: 0 });
+    const [outcome] = await up.upload(batchOf(2));
+    assert.equal(outcome.kind, "failed");
+    assert.ok(outcome.kind === "failed");
+    assert.match(outcome.reason, /^HTTP 405: .*: is SERVER_URL the ingest URL, such as http:/);
+  });
+
   await t.step("no token at all: unauthorized without a request", async () => {
     await using server = scriptedServer([stored]);
     const { up } = uploader(server.url, {

@@ -121,7 +121,7 @@ function toUpsert(
   return {
     ...(flow.app ?? NO_FLOW_APP_FIELDS),
     ...enricher.flowFields(flow.orig_ip, flow.resp_ip),
-    flow_uid: flow.uid,
+    flow_uid: flow.flow_uid,
     community_id: flow.community_id,
     interface: flow.interface,
     agent: flow.agent,
@@ -133,8 +133,8 @@ function toUpsert(
     resp_port: flow.resp_port,
     protocol: flow.protocol,
     ip_proto: flow.ip_proto,
-    vlan: flow.vlan_id,
-    vlan_inner: flow.vlan_inner_id,
+    vlan: flow.vlan,
+    vlan_inner: flow.vlan_inner,
     first_seen: flow.first_seen,
     last_seen: flow.last_seen,
     orig_packets: flow.orig_packets,
@@ -206,7 +206,7 @@ export class PassFlowWriter {
       for (const flow of flows) this.#pendingNew.push(flow);
     } else {
       for (const flow of flows) {
-        if (maybeStored.has(flow.uid)) this.#maybeStored.push(flow);
+        if (maybeStored.has(flow.flow_uid)) this.#maybeStored.push(flow);
         else this.#pendingNew.push(flow);
       }
     }
@@ -252,7 +252,7 @@ export class PassFlowWriter {
       this.#copied = [];
     }
     if (this.#maybeStored.length > 0 && this.#options.beforeUpsert) {
-      await this.#options.beforeUpsert(this.#maybeStored.map((flow) => flow.uid));
+      await this.#options.beforeUpsert(this.#maybeStored.map((flow) => flow.flow_uid));
     }
     for (let i = 0; i < this.#maybeStored.length; i += batchSize) {
       this.#upsert(await this.#score(this.#maybeStored.slice(i, i + batchSize), true));

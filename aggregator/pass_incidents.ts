@@ -71,7 +71,7 @@ export class PassIncidents {
       }
       this.#cleared.delete(flow.flow_uid);
       this.#flagged.set(flow.flow_uid, {
-        uid: flow.flow_uid,
+        flowUid: flow.flow_uid,
         label: flow.label,
         score: flow.score,
         origIp: flow.orig_ip,

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { AggregatorStatusRow } from "@traffic-analyzer/shared/db";
+import type { AggregatorStatus } from "@traffic-analyzer/shared/db";
 
 /** Passes that may be missed before the aggregator counts as behind. */
 export const MISSED_PASSES = 3;
@@ -25,7 +25,7 @@ export interface AggregatorAssessment {
  * database's, so a server on another machine judges the same way.
  */
 export function assessAggregator(
-  status: AggregatorStatusRow,
+  status: AggregatorStatus,
   aggregateIntervalMs: number,
 ): AggregatorAssessment {
   const limitSec = (MISSED_PASSES * aggregateIntervalMs) / 1000;

@@ -222,6 +222,14 @@ Deno.test("isDatabaseUnavailable() finds the reason in codes, names, causes and 
   assert.ok(isDatabaseUnavailable(new Deno.errors.ConnectionRefused("refused")));
   assert.ok(isDatabaseUnavailable(new AggregateError([new Error("x"), coded("ECONNREFUSED")])));
   assert.ok(isDatabaseUnavailable(new Error("wrapped", { cause: coded("CONNECTION_CLOSED") })));
+  assert.ok(isDatabaseUnavailable(coded("3D000")), "a database dropped under the server");
+  assert.ok(isDatabaseUnavailable(coded("28P01")), "a password changed under the server");
+  const notAccepting = Object.assign(
+    new Error('database "traffic" is not currently accepting connections'),
+    { code: "55000" },
+  );
+  assert.ok(isDatabaseUnavailable(notAccepting), "ALLOW_CONNECTIONS false");
+  assert.ok(!isDatabaseUnavailable(coded("55000")), "55000 is a statement error otherwise");
   assert.ok(!isDatabaseUnavailable(coded("22021")), "a bad value is not an outage");
   assert.ok(!isDatabaseUnavailable(coded("42P01")), "a missing table is a bug");
   assert.ok(!isDatabaseUnavailable(new TypeError("x")));

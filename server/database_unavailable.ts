@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { databaseErrorKind } from "@traffic-analyzer/shared/db";
 
 /** Error codes of postgres.js, Node/Deno sockets and PostgreSQL that mean "not reachable now". */
 const UNAVAILABLE_CODES = new Set([
@@ -29,6 +30,12 @@ const UNAVAILABLE_CODES = new Set([
   "08001", // sqlclient_unable_to_establish_sqlconnection
   "08003", // connection_does_not_exist
   "08006", // connection_failure
+  // The server is up but refuses this login now: the database was dropped or
+  // renamed, the role or its password changed. Not a bug of the request: the
+  // client should retry once an administrator has put it right.
+  "3D000", // invalid_catalog_name
+  "28000", // invalid_authorization_specification
+  "28P01", // invalid_password
 ]);
 
 /** Deno's own error classes for the same cases, when no code is set. */
@@ -57,6 +64,9 @@ export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
     errors?: unknown;
   };
   if (typeof code === "string" && UNAVAILABLE_CODES.has(code)) return true;
+  // 55000 is shared by statement errors; databaseErrorKind() tells the refusal
+  // of new connections (ALLOW_CONNECTIONS false) by its message.
+  if (code === "55000" && databaseErrorKind(error) === "unavailable") return true;
   if (typeof name === "string" && UNAVAILABLE_NAMES.has(name)) return true;
   if (Array.isArray(errors) && errors.some((e) => isDatabaseUnavailable(e, depth + 1))) {
     return true;

@@ -22,7 +22,7 @@ Deno.test("decodeCapture() stops after maxPackets and keeps no bytes with payloa
 Deno.test("assembleFlows() finds the same flows whatever the merge batch size", async () => {
   const records = await decodeAll();
   const uids = (batchSize: number) =>
-    assembleFlows(records, batchSize).flows.map((flow) => flow.uid).sort();
+    assembleFlows(records, batchSize).flows.map((flow) => flow.flow_uid).sort();
   const whole = uids(records.length);
   assert.ok(whole.length > 0);
   assert.equal(new Set(whole).size, whole.length, "every flow is reported once");

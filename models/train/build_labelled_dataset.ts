@@ -203,7 +203,8 @@ export async function buildLabelledDataset(
       })),
     };
     const flows = [...capture.flows].sort((a, b) =>
-      a.first_seen - b.first_seen || (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0)
+      a.first_seen - b.first_seen ||
+      (a.flow_uid < b.flow_uid ? -1 : a.flow_uid > b.flow_uid ? 1 : 0)
     );
     for (const flow of flows) {
       const addresses = [flow.orig_ip, flow.resp_ip].filter((a): a is string => a !== null);
@@ -213,7 +214,7 @@ export async function buildLabelledDataset(
       } catch (e) {
         if (e instanceof AmbiguousLabelError) {
           throw new DatasetError(
-            `Cannot label flow ${flow.uid} of run ${runId} (${flow.protocol} ${flow.orig_ip}:${flow.orig_port} -> ${flow.resp_ip}:${flow.resp_port}): ${e.message}`,
+            `Cannot label flow ${flow.flow_uid} of run ${runId} (${flow.protocol} ${flow.orig_ip}:${flow.orig_port} -> ${flow.resp_ip}:${flow.resp_port}): ${e.message}`,
             { runId, cause: e },
           );
         }
@@ -232,7 +233,7 @@ export async function buildLabelledDataset(
       data.groups.push(runId);
       data.flows.push({
         runId,
-        uid: flow.uid,
+        uid: flow.flow_uid,
         label: match.label,
         segmentId: match.segmentId,
         scenario: match.scenario,

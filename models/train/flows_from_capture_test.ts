@@ -8,7 +8,7 @@ import { flowsFromCapture } from "./flows_from_capture.ts";
 const DEMO = new URL("../captures/demo.pcap", import.meta.url).pathname;
 
 function byUid(flows: FlowRecord[]): Map<string, FlowRecord> {
-  return new Map(flows.map((f) => [f.uid, f]));
+  return new Map(flows.map((f) => [f.flow_uid, f]));
 }
 
 Deno.test("flowsFromCapture() builds the flows the aggregator builds from small batches", async () => {
@@ -35,8 +35,8 @@ Deno.test("flowsFromCapture() builds the flows the aggregator builds from small 
   assert.equal(incremental.length, flows.length);
   const expected = byUid(incremental);
   for (const flow of flows) {
-    const other = expected.get(flow.uid);
-    assert.ok(other, `flow ${flow.uid} missing from the incremental run`);
+    const other = expected.get(flow.flow_uid);
+    assert.ok(other, `flow ${flow.flow_uid} missing from the incremental run`);
     assert.notEqual(flow.context, null);
     assert.deepEqual(
       flowFeatureVector(flow, flow.context),
@@ -48,7 +48,7 @@ Deno.test("flowsFromCapture() builds the flows the aggregator builds from small 
 Deno.test("flowsFromCapture() reads the same flows from bytes as from the file", async () => {
   const fromFile = await flowsFromCapture(DEMO);
   const fromBytes = await flowsFromCapture(await Deno.readFile(DEMO));
-  assert.deepEqual(fromBytes.flows.map((f) => f.uid), fromFile.flows.map((f) => f.uid));
+  assert.deepEqual(fromBytes.flows.map((f) => f.flow_uid), fromFile.flows.map((f) => f.flow_uid));
   assert.equal(fromBytes.packets, fromFile.packets);
   assert.equal(fromFile.malformedPackets, 0);
 });
@@ -68,7 +68,7 @@ Deno.test({
   const plain = await flowsFromCapture(capture);
   assert.ok(plain.flows.every((f) => (f.app ?? null) === null));
   const withApp = await flowsFromCapture(capture, { appMetadata: true });
-  assert.deepEqual(withApp.flows.map((f) => f.uid), plain.flows.map((f) => f.uid));
+  assert.deepEqual(withApp.flows.map((f) => f.flow_uid), plain.flows.map((f) => f.flow_uid));
   const http = withApp.flows.filter((f) => f.app?.app_protocol === "http");
   assert.ok(http.length > 0, "no HTTP flow found");
   assert.ok(http.some((f) => typeof f.app?.http_host === "string" && f.app.http_host.length > 0));

@@ -154,7 +154,8 @@ export async function buildKitDataset(
     }
     capture.packets = built.packets;
     const flows = [...built.flows].sort((a, b) =>
-      a.first_seen - b.first_seen || (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0)
+      a.first_seen - b.first_seen ||
+      (a.flow_uid < b.flow_uid ? -1 : a.flow_uid > b.flow_uid ? 1 : 0)
     );
     const marked = new Set(label.attackerIps.length > 0 ? label.attackerIps : label.victimIps);
     for (const flow of flows) {

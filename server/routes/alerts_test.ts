@@ -33,7 +33,7 @@ Deno.test({
         const last_seen = fields.first_seen + 0.5;
         await insertFlow(db, i, { ...fields, last_seen });
         flagged.push({
-          uid: `uid-${i}`,
+          flowUid: `uid-${i}`,
           label: fields.label,
           score: fields.score,
           origIp: fields.orig_ip,

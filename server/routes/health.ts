@@ -6,7 +6,7 @@
  */
 import { createRoute } from "@hono/zod-openapi";
 import {
-  type AggregatorStatusRow,
+  type AggregatorStatus,
   checkDatabase,
   readAggregatorStatus,
   type Sql,
@@ -61,7 +61,7 @@ export function healthRoutes(options: HealthRoutesOptions): Router {
     }),
     async (c) => {
       const database = await checkDatabase(sql);
-      let aggregator: AggregatorStatusRow | null = null;
+      let aggregator: AggregatorStatus | null = null;
       if (database.ok) aggregator = await readAggregatorStatus(sql).catch(() => null);
       const assessment = aggregator === null
         ? { status: "ok", reason: null }

@@ -346,7 +346,7 @@ export async function readBatchPackets(tx: Sql, batchIds: number[]): Promise<Raw
 }
 
 /** Aggregator status for `/health` and `/metrics`. */
-export interface AggregatorStatusRow {
+export interface AggregatorStatus {
   /** When the last pass finished, or null before the first. */
   lastPassAt: string | null;
   /** Wall time of the last pass, ms, or null before the first. */
@@ -364,7 +364,7 @@ export interface AggregatorStatusRow {
 }
 
 /** How far the aggregator is behind ingest. */
-export async function readAggregatorStatus(sql: Sql): Promise<AggregatorStatusRow> {
+export async function readAggregatorStatus(sql: Sql): Promise<AggregatorStatus> {
   const [row]: [{
     last_pass_at: Date | null;
     last_pass_duration_ms: number | null;

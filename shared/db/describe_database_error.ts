@@ -63,6 +63,12 @@ function codeOf(error: unknown): string | null {
   return null;
 }
 
+/**
+ * PostgreSQL's words for a database that refuses new connections
+ * (`ALLOW_CONNECTIONS false`): SQLSTATE 55000, which statement errors share.
+ */
+const NOT_ACCEPTING_CONNECTIONS = /is not currently accepting connections/;
+
 /** Sorts a database error by what can be done about it. */
 export function databaseErrorKind(error: unknown): DatabaseErrorKind {
   const code = codeOf(error);
@@ -70,6 +76,7 @@ export function databaseErrorKind(error: unknown): DatabaseErrorKind {
   if (UNREACHABLE_CODES.has(code)) return "unreachable";
   if (LOST_CODES.has(code)) return "lost";
   if (UNAVAILABLE_CODES.has(code)) return "unavailable";
+  if (code === "55000" && NOT_ACCEPTING_CONNECTIONS.test(messageOf(error))) return "unavailable";
   if (code === "3D000" || code.startsWith("28")) return "rejected";
   return "statement";
 }

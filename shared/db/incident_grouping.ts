@@ -17,7 +17,7 @@
 /** A flow flagged by the model (non-benign, scored at least the minimum). */
 export interface IncidentFlowInput {
   /** The flow's `flow_uid`. */
-  uid: string;
+  flowUid: string;
   /** Predicted class. */
   label: string;
   /** The flow's score: the calibrated probability of an attack. */
@@ -106,7 +106,7 @@ export function assignIncidents(
     );
   }
   const sorted = [...flows].sort((a, b) =>
-    a.firstSeen - b.firstSeen || (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0)
+    a.firstSeen - b.firstSeen || (a.flowUid < b.flowUid ? -1 : a.flowUid > b.flowUid ? 1 : 0)
   );
   // Distinct sources per (class, target) and distinct target ports per (class, source).
   const sourcesOf = new Map<string, Set<string>>();
@@ -177,7 +177,7 @@ export function assignIncidents(
     }
     slot.firstSeen = Math.min(slot.firstSeen, flow.firstSeen);
     slot.lastSeen = Math.max(slot.lastSeen, flow.lastSeen);
-    result.flows.set(flow.uid, slot.ref);
+    result.flows.set(flow.flowUid, slot.ref);
   }
   return result;
 }

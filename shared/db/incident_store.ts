@@ -12,9 +12,24 @@
  *
  * @module
  */
-import { assignIncidents, type IncidentFlowInput, type OpenIncident } from "./incident_grouping.ts";
+import {
+  assignIncidents,
+  type IncidentFlowInput,
+  type IncidentKeyKind,
+  type OpenIncident,
+} from "./incident_grouping.ts";
 import type { Sql } from "./open_database.ts";
 import { pgArrayLiteral } from "./pg_array_literal.ts";
+
+/** An open incident as `incidents` stores it (its key address as text). */
+interface OpenIncidentRow {
+  id: number;
+  label: string;
+  key_kind: IncidentKeyKind;
+  key_ip: string;
+  first_seen: number;
+  last_seen: number;
+}
 
 /** Options for {@link recordIncidents}. */
 export interface RecordIncidentsOptions {
@@ -67,7 +82,7 @@ export async function recordIncidents(
   const qualifying: IncidentFlowInput[] = [];
   for (const flow of options.flagged) {
     if (flow.score >= minScore) qualifying.push(flow);
-    else leaving.push(flow.uid);
+    else leaving.push(flow.flowUid);
   }
   for (const uids of chunks(leaving)) {
     const rows = await tx<{ incident_id: number }[]>`
@@ -80,17 +95,17 @@ export async function recordIncidents(
     const members = await tx<{ flow_uid: string; incident_id: number; label: string }[]>`
       select f.flow_uid, f.incident_id, i.label
       from incident_flows f join incidents i on i.id = f.incident_id
-      where f.flow_uid = any(${pgArrayLiteral(part.map((f) => f.uid))}::text[])`;
+      where f.flow_uid = any(${pgArrayLiteral(part.map((f) => f.flowUid))}::text[])`;
     const memberOf = new Map(members.map((m) => [m.flow_uid, m]));
     const relabelled: string[] = [];
     for (const flow of part) {
-      const member = memberOf.get(flow.uid);
+      const member = memberOf.get(flow.flowUid);
       if (member === undefined) fresh.push(flow);
       else {
         // Its numbers may have changed either way.
         touched.add(member.incident_id);
         if (member.label !== flow.label) {
-          relabelled.push(flow.uid);
+          relabelled.push(flow.flowUid);
           fresh.push(flow);
         }
       }
@@ -108,17 +123,24 @@ export async function recordIncidents(
     let earliest = Infinity;
     for (const flow of fresh) earliest = Math.min(earliest, flow.firstSeen);
     // Locked: an acknowledgement waits for this pass rather than racing it.
-    const open = await tx<OpenIncident[]>`
-      select id, label, key_kind as "keyKind", host(key_ip) as "keyIp",
-        first_seen as "firstSeen", last_seen as "lastSeen"
+    const openRows = await tx<OpenIncidentRow[]>`
+      select id, label, key_kind, host(key_ip) as key_ip, first_seen, last_seen
       from incidents
       where state = 'open' and label = any(${pgArrayLiteral(labels)}::text[])
         and last_seen >= ${earliest - options.windowSec}::float8
       for update`;
+    const open = openRows.map((row): OpenIncident => ({
+      id: row.id,
+      label: row.label,
+      keyKind: row.key_kind,
+      keyIp: row.key_ip,
+      firstSeen: row.first_seen,
+      lastSeen: row.last_seen,
+    }));
     const assignment = assignIncidents(fresh, { open, windowSec: options.windowSec });
     const first = new Map<number, IncidentFlowInput>();
     for (const flow of fresh) {
-      const ref = assignment.flows.get(flow.uid);
+      const ref = assignment.flows.get(flow.flowUid);
       if (ref && "opened" in ref && !first.has(ref.opened)) first.set(ref.opened, flow);
     }
     const openedIds: number[] = [];

@@ -15,6 +15,8 @@ if (import.meta.main) {
       databaseUrl: config.databaseUrl,
       pgliteDir: `${config.dataDir}/pglite`,
       poolSize: 1,
+      // A wrong host, port, user or database says so in one line with what to check.
+      verify: true,
     });
     try {
       const { applied, version } = await migrate(db.sql);

@@ -2,6 +2,11 @@
  * Storage shared by the server and the aggregator: one postgres.js handle over
  * PostgreSQL or embedded PGlite, the migration runner and the queries.
  *
+ * Names: a row type (and anything sent as JSON) mirrors its columns in
+ * snake_case; options, results and domain objects are camelCase. A query
+ * reads rows under their column names (no camelCase aliases in SQL) and
+ * converts them in one place when it returns a domain object.
+ *
  * @module
  */
 export * from "./open_database.ts";

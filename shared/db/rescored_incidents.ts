@@ -57,7 +57,7 @@ export async function recordRescoredIncidents(
       continue;
     }
     flagged.push({
-      uid: r.flow_uid,
+      flowUid: r.flow_uid,
       label: r.label,
       score: Math.fround(r.score),
       origIp: r.orig_ip,

@@ -30,7 +30,7 @@ export type CloseReason =
 /** One flow as the table reports it: plain, JSON-able data. */
 export interface FlowRecord {
   /** Stable id: hash of the flow key and first packet time, so reruns agree. */
-  uid: string;
+  flow_uid: string;
   /** Community ID v1 (seed from the options), null for non-IP or port-less port protocols. */
   community_id: string | null;
   /** Capture interface of the first packet. */
@@ -52,9 +52,9 @@ export interface FlowRecord {
   /** 4 or 6; null for non-IP flows. */
   ip_version: number | null;
   /** Outer VLAN id. */
-  vlan_id: number | null;
+  vlan: number | null;
   /** Inner (QinQ) VLAN id. */
-  vlan_inner_id: number | null;
+  vlan_inner: number | null;
   /** Originator address (IP, or ARP sender address); null for other L2 flows. */
   orig_ip: string | null;
   /** Originator port; ICMP: the type (Zeek convention); null when port-less. */
@@ -78,7 +78,7 @@ export interface FlowRecord {
   /** Last packet time, epoch seconds. */
   last_seen: number;
   /** last_seen - first_seen, seconds. */
-  duration_sec: number;
+  duration: number;
   /** Packets from the originator. */
   orig_packets: number;
   /** Wire bytes from the originator. */
@@ -148,7 +148,7 @@ export function toRecord(flow: Flow, final: boolean): FlowRecord {
   const acc = flow.acc;
   const bits = flow.bits;
   const record: FlowRecord = {
-    uid: flow.uid,
+    flow_uid: flow.uid,
     community_id: flow.communityId,
     interface: flow.iface,
     agent: flow.agent,
@@ -157,8 +157,8 @@ export function toRecord(flow: Flow, final: boolean): FlowRecord {
     protocol: flow.protocol,
     ip_proto: flow.ipProto,
     ip_version: flow.ipVersion,
-    vlan_id: flow.vlanId,
-    vlan_inner_id: flow.vlanInnerId,
+    vlan: flow.vlanId,
+    vlan_inner: flow.vlanInnerId,
     orig_ip: flow.origIp,
     orig_port: flow.origPort,
     orig_mac: flow.origMac,
@@ -170,7 +170,7 @@ export function toRecord(flow: Flow, final: boolean): FlowRecord {
     icmp_id: flow.icmpId,
     first_seen: flow.firstSeen,
     last_seen: flow.lastSeen,
-    duration_sec: flow.lastSeen - flow.firstSeen,
+    duration: flow.lastSeen - flow.firstSeen,
     orig_packets: acc.packets(true),
     orig_bytes: acc.bytes(true),
     resp_packets: acc.packets(false),

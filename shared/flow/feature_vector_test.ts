@@ -133,13 +133,17 @@ Deno.test("flowFeatureVector() of a table's record equals the vector read from i
     // or `context` is ever read...
     const own = flowFeatureVector(flow);
     const fast = flowFeatureVector(flow, flow.context);
-    assert.deepEqual(bytes(own), bytes(fast), flow.uid);
+    assert.deepEqual(bytes(own), bytes(fast), flow.flow_uid);
     const withoutContext = flowFeatureVector(flow, null);
     // ...then from the named values, through the features object.
-    assert.deepEqual(bytes(fast), bytes(vectorByName(flow, flow.context)), flow.uid);
-    assert.deepEqual(bytes(withoutContext), bytes(vectorByName(flow, null)), flow.uid);
-    assert.deepEqual(bytes(flowFeatureVector(flow, flow.context)), bytes(fast), flow.uid);
-    assert.deepEqual(bytes(flowFeatureVector({ ...flow }, flow.context)), bytes(fast), flow.uid);
+    assert.deepEqual(bytes(fast), bytes(vectorByName(flow, flow.context)), flow.flow_uid);
+    assert.deepEqual(bytes(withoutContext), bytes(vectorByName(flow, null)), flow.flow_uid);
+    assert.deepEqual(bytes(flowFeatureVector(flow, flow.context)), bytes(fast), flow.flow_uid);
+    assert.deepEqual(
+      bytes(flowFeatureVector({ ...flow }, flow.context)),
+      bytes(fast),
+      flow.flow_uid,
+    );
   }
 });
 

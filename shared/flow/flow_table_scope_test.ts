@@ -53,7 +53,7 @@ function runAll(packets: readonly FlowPacket[]): FlowRecord[] {
   const ended = [...table.merge(packets).ended, ...table.drain()];
   return ended.sort((a, b) =>
     a.first_seen - b.first_seen || (a.agent ?? "").localeCompare(b.agent ?? "") ||
-    (a.uid < b.uid ? -1 : 1)
+    (a.flow_uid < b.flow_uid ? -1 : 1)
   );
 }
 
@@ -63,7 +63,7 @@ Deno.test("FlowTable keeps the flows of two agents seeing the same conversation 
   );
   assert.equal(flows.length, 2);
   assert.deepEqual(flows.map((f) => f.agent), ["sensor-1", "sensor-2"]);
-  assert.notEqual(flows[0].uid, flows[1].uid);
+  assert.notEqual(flows[0].flow_uid, flows[1].flow_uid);
   for (const flow of flows) {
     // Each agent's view alone: the conversation's own counts, not doubled.
     assert.equal(flow.orig_packets, 6);
@@ -118,11 +118,11 @@ Deno.test("FlowTable keeps agents apart on every key path: UDP, ICMP echo, fragm
       assert.equal(
         flow.orig_packets,
         1 + (flow.resp_packets === 0 ? 1 : 0),
-        `${agent} ${flow.uid}`,
+        `${agent} ${flow.flow_uid}`,
       );
     }
   }
-  assert.equal(new Set(flows.map((f) => f.uid)).size, flows.length);
+  assert.equal(new Set(flows.map((f) => f.flow_uid)).size, flows.length);
 });
 
 Deno.test("FlowTable charges an ICMP unreachable only to the flow of the same agent", () => {
@@ -251,7 +251,7 @@ Deno.test("FlowTable state with agents restores at every packet to the flows of 
 function runAllSort(flows: FlowRecord[]): FlowRecord[] {
   return flows.sort((a, b) =>
     a.first_seen - b.first_seen || (a.agent ?? "").localeCompare(b.agent ?? "") ||
-    (a.uid < b.uid ? -1 : 1)
+    (a.flow_uid < b.flow_uid ? -1 : 1)
   );
 }
 

@@ -28,7 +28,7 @@ function runAll(packets: PacketRecord[], options: FlowTableOptions = {}): FlowRe
   const table = new FlowTable(options);
   const result = table.merge(packets);
   return [...result.ended, ...table.drain()].sort((a, b) =>
-    a.first_seen - b.first_seen || (a.uid < b.uid ? -1 : 1)
+    a.first_seen - b.first_seen || (a.flow_uid < b.flow_uid ? -1 : 1)
   );
 }
 
@@ -80,7 +80,7 @@ Deno.test("FlowTable assembles a full TCP connection with hand-computed counts a
   assert.equal(f.syn_seen, true);
   assert.equal(f.established, true);
   assert.equal(f.rejected, false);
-  near(f.duration_sec, 0.09, "duration");
+  near(f.duration, 0.09, "duration");
 
   const x = f.features;
   assert.equal(x.orig_header_bytes, 60 + 5 * 40);
@@ -166,7 +166,7 @@ Deno.test("FlowTable starts a new flow when a SYN reuses a closed flow's ports",
   assert.equal(later.ended[0].first_seen, 0);
   assert.equal(later.ended[0].close_reason, "fin");
   assert.equal(later.ended[0].orig_packets, 6);
-  assert.notEqual(later.ended[0].uid, reuse.changed[0].uid);
+  assert.notEqual(later.ended[0].flow_uid, reuse.changed[0].flow_uid);
   assert.equal(later.ended[0].community_id, reuse.changed[0].community_id);
 });
 
@@ -388,7 +388,7 @@ Deno.test("FlowTable keeps flows on different VLANs apart", () => {
     udp(0.4, A, 1000, B, 2000, 10),
   ]);
   assert.deepEqual(
-    flows.map((f) => [f.vlan_id, f.vlan_inner_id, f.orig_packets + f.resp_packets]),
+    flows.map((f) => [f.vlan, f.vlan_inner, f.orig_packets + f.resp_packets]),
     [[10, null, 2], [20, null, 1], [10, 5, 1], [null, null, 1]],
   );
 });
@@ -517,7 +517,10 @@ function mixedTraffic(): PacketRecord[] {
 }
 
 function sortFlows(flows: FlowRecord[]): FlowRecord[] {
-  return [...flows].sort((a, b) => (a.uid < b.uid ? -1 : a.uid > b.uid ? 1 : 0));
+  return [...flows].sort((
+    a,
+    b,
+  ) => (a.flow_uid < b.flow_uid ? -1 : a.flow_uid > b.flow_uid ? 1 : 0));
 }
 
 Deno.test("FlowTable gives the same flows when split, serialized and restored at every packet", () => {
@@ -525,7 +528,7 @@ Deno.test("FlowTable gives the same flows when split, serialized and restored at
   const options: FlowTableOptions = { sweepIntervalSec: 1, activeTimeoutSec: 120 };
   const reference = sortFlows(runAll(packets, options));
   assert.ok(reference.length > 20, `only ${reference.length} flows`);
-  assert.equal(new Set(reference.map((f) => f.uid)).size, reference.length);
+  assert.equal(new Set(reference.map((f) => f.flow_uid)).size, reference.length);
   for (let split = 0; split <= packets.length; split++) {
     const first = new FlowTable(options);
     const ended = [...first.merge(packets.slice(0, split)).ended];
@@ -567,13 +570,16 @@ Deno.test("FlowTable.uids() holds every flow reported before and no flow a later
       const { changed, ended } = table.merge(packets.slice(i, i + batch));
       for (const flow of [...changed, ...ended]) {
         // A flow not held before this call was created by it: never reported before.
-        if (!before.has(flow.uid)) {
-          assert.ok(!reported.has(flow.uid), `batch ${batch}: ${flow.uid} reported before`);
+        if (!before.has(flow.flow_uid)) {
+          assert.ok(
+            !reported.has(flow.flow_uid),
+            `batch ${batch}: ${flow.flow_uid} reported before`,
+          );
         }
-        reported.add(flow.uid);
+        reported.add(flow.flow_uid);
       }
-      for (const flow of changed) open.add(flow.uid);
-      for (const flow of ended) open.delete(flow.uid);
+      for (const flow of changed) open.add(flow.flow_uid);
+      for (const flow of ended) open.delete(flow.flow_uid);
     }
     assert.ok(reported.size > 20);
   }
@@ -590,8 +596,8 @@ Deno.test("FlowTable.mergeEnded() + takeChanged() report what merge() reports, e
       for (let call = 0, i = 0; i < packets.length; call++, i += batch) {
         const slice = packets.slice(i, i + batch);
         const { changed, ended } = reference.merge(slice);
-        for (const flow of changed) latest.set(flow.uid, flow);
-        for (const flow of ended) latest.delete(flow.uid);
+        for (const flow of changed) latest.set(flow.flow_uid, flow);
+        for (const flow of ended) latest.delete(flow.flow_uid);
         assert.deepEqual(deferred.mergeEnded(slice), ended, `batch ${batch}, call ${call}`);
         if (call % reportEvery === reportEvery - 1) {
           reported.push(...deferred.takeChanged());
@@ -628,10 +634,10 @@ Deno.test("FlowTable gives distinct, reproducible uids to many flows", () => {
   for (let i = 0; i < 20000; i++) {
     packets.push(udp(i * 0.001, `10.1.${i >> 8}.${i & 255}`, 1024 + (i % 50000), B, 53, 20));
   }
-  const uids = runAll(packets).map((f) => f.uid);
+  const uids = runAll(packets).map((f) => f.flow_uid);
   assert.equal(new Set(uids).size, 20000);
   assert.ok(uids.every((uid) => /^F[A-Za-z0-9_-]{22}$/.test(uid)));
-  assert.deepEqual(runAll(packets).map((f) => f.uid), uids);
+  assert.deepEqual(runAll(packets).map((f) => f.flow_uid), uids);
 });
 
 Deno.test("FlowTable records keep the values of their call, features included", () => {
@@ -640,7 +646,7 @@ Deno.test("FlowTable records keep the values of their call, features included", 
   const [early] = table.merge(packets.slice(0, 4)).changed;
   const earlyVector = Array.from(flowFeatureVector(early, early.context));
   const [late] = table.merge(packets.slice(4)).changed;
-  assert.equal(late.uid, early.uid);
+  assert.equal(late.flow_uid, early.flow_uid);
   assert.equal(early.orig_packets, 3);
   assert.equal(early.features.orig_packets, 3);
   assert.equal(early.features.resp_packets, 1);
