@@ -120,6 +120,9 @@ export class AppLayerExtractor {
   #extractTcp(packet: AppPacket): AppMetadata | null {
     const key = packet.directionKey;
     const state = this.#streams.get(key);
+    // Most data segments belong to a direction already done: they need
+    // nothing more, not even their payload (which a caller may make lazily).
+    if (state === DONE && !packet.syn) return null;
     if (packet.payload.length === 0) {
       // A SYN starts a new connection, even on a tuple seen before. No
       // state is made for it: a SYN flood would fill the table, and the

@@ -80,8 +80,9 @@ export class HeaderAppExtractor {
     packet.dstPort = h.dstPort;
     packet.tcpSeq = h.tcpSeq < 0 ? 0 : h.tcpSeq;
     packet.syn = syn;
-    // A SYN without data (a flood's every packet) needs no view of its empty payload.
-    packet.payload = end === start ? EMPTY : frame.subarray(start, end);
+    packet.payloadStart = start;
+    packet.payloadEnd = end;
+    packet.view = null;
     packet.truncated = end - start < h.payloadLength;
     const found = this.#extractor.extract(packet);
     if (found instanceof Promise) return found.then(toFields);
@@ -91,8 +92,12 @@ export class HeaderAppExtractor {
 
 /**
  * The {@linkcode AppPacket} of one decoded frame, reused for every frame.
- * Its direction key is made only when the extractor asks for it: a UDP
- * datagram while no QUIC connection is followed needs none.
+ * Its direction key and its payload view are made only when the extractor
+ * asks for them: a UDP datagram while no QUIC connection is followed needs
+ * no key, and a segment of a TCP direction already done needs no payload.
+ * What the read path allocates per packet is what its GC pays for: each
+ * allocation between two bursts' reads leaves the burst's frames alive at
+ * the next scavenge, which then copies them all.
  */
 class FramePacket implements AppPacket {
   transport: "tcp" | "udp" = "tcp";
@@ -100,8 +105,12 @@ class FramePacket implements AppPacket {
   dstPort = 0;
   tcpSeq = 0;
   syn = false;
-  payload: Uint8Array = EMPTY;
   truncated = false;
+  /** The payload's bounds in `frame`. */
+  payloadStart = 0;
+  payloadEnd = 0;
+  /** The payload view once made for this frame, else null. */
+  view: Uint8Array | null = null;
   frame: Uint8Array = EMPTY;
   headers: PacketHeaders | null = null;
   /** The direction key once made for this frame, else null. */
@@ -111,6 +120,13 @@ class FramePacket implements AppPacket {
 
   get directionKey(): string {
     return this.key ??= directionKey(this.frame, this.headers!, this.units);
+  }
+
+  get payload(): Uint8Array {
+    // A SYN without data (a flood's every packet) needs no view of its empty payload.
+    return this.view ??= this.payloadEnd === this.payloadStart
+      ? EMPTY
+      : this.frame.subarray(this.payloadStart, this.payloadEnd);
   }
 }
 
