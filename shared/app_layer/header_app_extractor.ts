@@ -96,9 +96,9 @@ export class HeaderAppExtractor {
  * Its direction key and its payload view are made only when the extractor
  * asks for them: a UDP datagram while no QUIC connection is followed needs
  * no key, and a segment of a TCP direction already done needs no payload.
- * What the read path allocates per packet is what its GC pays for: each
- * allocation between two bursts' reads leaves the burst's frames alive at
- * the next scavenge, which then copies them all.
+ * Per-packet allocation in the read loop costs more than its own making:
+ * it brings scavenges on while a batch of frames is alive (see
+ * `batchFrames` in shared/pcap/capture_reader.ts).
  */
 class FramePacket implements AppPacket {
   transport: "tcp" | "udp" = "tcp";
