@@ -35,6 +35,23 @@ function hashOf(key: string): number {
   return h & 0x3fffffff;
 }
 
+/** {@linkcode hashOf} of the string whose UTF-16 units are `units` (no string made). */
+function hashOfUnits(units: readonly number[]): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < units.length; i++) {
+    h ^= units[i];
+    h = Math.imul(h, 0x01000193);
+  }
+  return h & 0x3fffffff;
+}
+
+/** Whether `key` is the string whose UTF-16 units are `units`. */
+function sameUnits(key: string, units: readonly number[]): boolean {
+  if (key.length !== units.length) return false;
+  for (let i = 0; i < units.length; i++) if (key.charCodeAt(i) !== units[i]) return false;
+  return true;
+}
+
 /** Slots to start with: room for 4096 directions before the first growth. */
 const INITIAL_CAPACITY = 8192;
 
@@ -79,6 +96,24 @@ export class DirectionMap<V> {
   get(key: string): V | undefined {
     const slot = this.#find(key, hashOf(key));
     return slot < 0 ? undefined : this.#values[slot] as V;
+  }
+
+  /**
+   * The value under the key whose UTF-16 units (each 0..0xffff) are
+   * `units`, or undefined: `get(String.fromCharCode(...units))` without
+   * making the string. A packet of a direction already held, the common
+   * case, then allocates nothing to be looked up.
+   */
+  getByUnits(units: readonly number[]): V | undefined {
+    const tags = this.#tags;
+    const mask = this.#mask;
+    const hash = hashOfUnits(units);
+    const tag = hash + 1;
+    for (let i = hash & mask;; i = (i + 1) & mask) {
+      const t = tags[i];
+      if (t === 0) return undefined;
+      if (t === tag && sameUnits(this.#keys[i]!, units)) return this.#values[i] as V;
+    }
   }
 
   /** Sets `key` to `value`. */

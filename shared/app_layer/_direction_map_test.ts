@@ -63,3 +63,21 @@ Deno.test("DirectionMap keeps keys apart that share a hash", () => {
     );
   }
 });
+
+Deno.test("DirectionMap.getByUnits() finds what get() finds for the string of those units", () => {
+  const unit = fc.constantFrom(0, 1, 0x61, 0xff, 0x100, 0x8000, 0xffff);
+  fc.assert(
+    fc.property(
+      fc.array(fc.array(unit, { maxLength: 4 }), { maxLength: 40 }),
+      fc.array(fc.array(unit, { maxLength: 4 }), { maxLength: 40 }),
+      (held, asked) => {
+        const map = new DirectionMap<number>();
+        held.forEach((units, i) => map.set(String.fromCharCode(...units), i));
+        for (const units of [...held, ...asked]) {
+          assert.equal(map.getByUnits(units), map.get(String.fromCharCode(...units)));
+        }
+      },
+    ),
+    propertyRuns(200),
+  );
+});

@@ -27,6 +27,13 @@ export interface AppPacket {
    * direction must share it, and the two directions must differ.
    */
   directionKey: string;
+  /**
+   * The direction key's UTF-16 units, when the caller has them without the
+   * string (`directionKey` is then `String.fromCharCode(...directionUnits)`):
+   * a direction is then looked up by them, and the key string is read only
+   * to hold a new direction or let one go.
+   */
+  directionUnits?: readonly number[];
   /** Source port. */
   srcPort: number;
   /** Destination port. */
@@ -63,6 +70,12 @@ const MIN_CLIENT_INITIAL_DATAGRAM = 1200;
 const DONE = Symbol("done");
 type TcpState = TcpAppStream | typeof DONE;
 type DatagramState = QuicInitialReader | typeof DONE;
+
+/** The state of the packet's direction in `map`, looked up by its key's units when it has them. */
+function lookUp<V>(map: DirectionMap<V>, packet: AppPacket): V | undefined {
+  const units = packet.directionUnits;
+  return units === undefined ? map.get(packet.directionKey) : map.getByUnits(units);
+}
 
 /**
  * Extracts the metadata of each packet, keeping what state a flow direction
@@ -118,20 +131,22 @@ export class AppLayerExtractor {
   }
 
   #extractTcp(packet: AppPacket): AppMetadata | null {
-    const key = packet.directionKey;
-    const state = this.#streams.get(key);
+    const state = lookUp(this.#streams, packet);
+    // Most data segments belong to a direction already done: they need
+    // nothing more, not even their payload (which a caller may make lazily).
+    if (state === DONE && !packet.syn) return null;
     if (packet.payload.length === 0) {
       // A SYN starts a new connection, even on a tuple seen before. No
       // state is made for it: a SYN flood would fill the table, and the
       // stream can start at its first data segment instead.
-      if (packet.syn && state !== undefined) this.#streams.delete(key);
+      if (packet.syn && state !== undefined) this.#streams.delete(packet.directionKey);
       return null;
     }
     if (state === DONE) return null;
     let stream = state;
     if (stream === undefined) {
       stream = new TcpAppStream();
-      this.#remember(this.#streams, this.#datagrams, key, stream);
+      this.#remember(this.#streams, this.#datagrams, packet.directionKey, stream);
     }
     // One segment object for every push: the stream reads it and keeps none of it but the payload.
     const segment = this.#segment;
@@ -141,14 +156,14 @@ export class AppLayerExtractor {
     segment.truncated = packet.truncated ?? false;
     const found = stream.push(segment, packet);
     segment.payload = EMPTY; // hold no view into the caller's buffer
-    if (stream.done) this.#streams.set(key, DONE);
+    if (stream.done) this.#streams.set(packet.directionKey, DONE);
     return found;
   }
 
   #extractUdp(packet: AppPacket): AppMetadata | null | Promise<AppMetadata | null> {
     // Only QUIC leaves UDP state: with none held, the direction is not looked up.
     if (this.#datagrams.size !== 0) {
-      const state = this.#datagrams.get(packet.directionKey);
+      const state = lookUp(this.#datagrams, packet);
       if (state === DONE) return null;
       if (state !== undefined) return this.#readQuic(packet, state);
     }

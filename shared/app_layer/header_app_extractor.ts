@@ -75,13 +75,15 @@ export class HeaderAppExtractor {
     packet.frame = frame;
     packet.headers = h;
     packet.key = null;
+    packet.unitsMade = false;
     packet.transport = proto === TCP ? "tcp" : "udp";
     packet.srcPort = h.srcPort;
     packet.dstPort = h.dstPort;
     packet.tcpSeq = h.tcpSeq < 0 ? 0 : h.tcpSeq;
     packet.syn = syn;
-    // A SYN without data (a flood's every packet) needs no view of its empty payload.
-    packet.payload = end === start ? EMPTY : frame.subarray(start, end);
+    packet.payloadStart = start;
+    packet.payloadEnd = end;
+    packet.view = null;
     packet.truncated = end - start < h.payloadLength;
     const found = this.#extractor.extract(packet);
     if (found instanceof Promise) return found.then(toFields);
@@ -91,8 +93,12 @@ export class HeaderAppExtractor {
 
 /**
  * The {@linkcode AppPacket} of one decoded frame, reused for every frame.
- * Its direction key is made only when the extractor asks for it: a UDP
- * datagram while no QUIC connection is followed needs none.
+ * Its direction key and its payload view are made only when the extractor
+ * asks for them: a UDP datagram while no QUIC connection is followed needs
+ * no key, and a segment of a TCP direction already done needs no payload.
+ * Per-packet allocation in the read loop costs more than its own making:
+ * it brings scavenges on while a batch of frames is alive (see
+ * `batchFrames` in shared/pcap/capture_reader.ts).
  */
 class FramePacket implements AppPacket {
   transport: "tcp" | "udp" = "tcp";
@@ -100,34 +106,56 @@ class FramePacket implements AppPacket {
   dstPort = 0;
   tcpSeq = 0;
   syn = false;
-  payload: Uint8Array = EMPTY;
   truncated = false;
+  /** The payload's bounds in `frame`. */
+  payloadStart = 0;
+  payloadEnd = 0;
+  /** The payload view once made for this frame, else null. */
+  view: Uint8Array | null = null;
   frame: Uint8Array = EMPTY;
   headers: PacketHeaders | null = null;
   /** The direction key once made for this frame, else null. */
   key: string | null = null;
-  /** Scratch for the direction key's UTF-16 units (the longest: tunnel, VLANs, IPv6). */
+  /** The direction key's UTF-16 units, reused frame after frame (the longest: tunnel, VLANs, IPv6). */
   readonly units: number[] = [];
+  /** Whether `units` holds this frame's. */
+  unitsMade = false;
+
+  get directionUnits(): readonly number[] {
+    if (!this.unitsMade) {
+      directionUnits(this.frame, this.headers!, this.units);
+      this.unitsMade = true;
+    }
+    return this.units;
+  }
 
   get directionKey(): string {
-    return this.key ??= directionKey(this.frame, this.headers!, this.units);
+    return this.key ??= String.fromCharCode.apply(null, this.directionUnits as number[]);
+  }
+
+  get payload(): Uint8Array {
+    // A SYN without data (a flood's every packet) needs no view of its empty payload.
+    return this.view ??= this.payloadEnd === this.payloadStart
+      ? EMPTY
+      : this.frame.subarray(this.payloadStart, this.payloadEnd);
   }
 }
 
 const TUNNEL_CODES: ReadonlyMap<string, number> = new Map(TUNNEL_TYPES.map((t, i) => [t, i + 1]));
 
 /**
- * The direction's key: its 5-tuple (and tunnel and VLANs) as raw 16-bit
- * units, not formatted text. Every SYN and every packet with payload pays
- * for this key and its map lookup, so it is made flat and short (7 units for
- * plain IPv4) rather than from formatted addresses joined into a long rope
- * that the map must flatten and hash. It never leaves the extractor.
+ * The direction's key, as the UTF-16 units of its string: its 5-tuple (and
+ * tunnel and VLANs) as raw 16-bit units, not formatted text. Every SYN and
+ * every packet with payload is looked up by these (7 units for plain IPv4),
+ * without a string; the string is made only for a direction the extractor
+ * starts to hold. It never leaves the extractor.
  */
-function directionKey(frame: Uint8Array, h: PacketHeaders, units: number[]): string {
+function directionUnits(frame: Uint8Array, h: PacketHeaders, units: number[]): void {
   const s = h.srcAddrOffset;
   const d = h.dstAddrOffset;
+  units.length = 0;
   if (h.addressFamily !== 6 && h.tunnelDepth === 0 && h.vlanId < 0) {
-    return String.fromCharCode(
+    units.push(
       h.ipProto,
       (frame[s] << 8) | frame[s + 1],
       (frame[s + 2] << 8) | frame[s + 3],
@@ -136,14 +164,14 @@ function directionKey(frame: Uint8Array, h: PacketHeaders, units: number[]): str
       (frame[d + 2] << 8) | frame[d + 3],
       h.dstPort,
     );
+    return;
   }
-  units.length = 0;
   // Tunnel and VLAN first: two tenants' overlapping addresses are two flows.
   if (h.tunnelDepth !== 0 || h.vlanId >= 0) {
     const id = h.tunnelId < 0 ? 0 : h.tunnelId + 1;
     units.push(
       0x8000 | (h.tunnelType === null ? 0 : TUNNEL_CODES.get(h.tunnelType) ?? 0xff),
-      Math.floor(id / 65536),
+      Math.floor(id / 65536) & 0xffff, // a unit holds 16 bits, as the string's would
       id % 65536,
       h.vlanId + 1,
       h.vlanInnerId + 1,
@@ -155,7 +183,6 @@ function directionKey(frame: Uint8Array, h: PacketHeaders, units: number[]): str
   units.push(h.srcPort);
   for (let i = 0; i < bytes; i += 2) units.push((frame[d + i] << 8) | frame[d + i + 1]);
   units.push(h.dstPort);
-  return String.fromCharCode.apply(null, units);
 }
 
 function toFields(metadata: AppMetadata | null): AppRecordFields | null {

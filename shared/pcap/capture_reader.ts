@@ -33,16 +33,22 @@ export interface ReadCaptureOptions {
    */
   chunkBytes?: number;
   /**
-   * Most frames in one batch of {@linkcode readCaptureBatches}.
+   * Most frames in one batch of {@linkcode readCaptureBatches}. A batch's
+   * frames are all alive while the caller works through it, so whatever the
+   * caller allocates meanwhile (app-layer extraction does, per packet) makes
+   * the young-generation GC find a whole batch alive, copy it and promote
+   * it. Reading a file over and over in one process with extraction on,
+   * 4096-frame batches doubled the scavenges' time; 512 brought it back
+   * near that of extraction off, at no cost per frame.
    *
-   * @default {4096}
+   * @default {512}
    */
   batchFrames?: number;
 }
 
 const MAGIC_BYTES = 4;
 const DEFAULT_CHUNK_BYTES = 1 << 20;
-const DEFAULT_BATCH_FRAMES = 4096;
+const DEFAULT_BATCH_FRAMES = 512;
 
 /**
  * The format of a capture from its first bytes, or `null` when they are no
