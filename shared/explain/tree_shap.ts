@@ -54,6 +54,13 @@ interface PreparedTree {
   tree: ExplainTree;
   shifted: Float64Array;
   live: Uint8Array;
+  /** The live branch nodes, in node order: the only splits the walk tests `x` at. */
+  splits: Int32Array;
+  /**
+   * The tree's contributions by the outcomes of `x` at `splits` (which
+   * decide them entirely), features and values apart; cleared when full.
+   */
+  cache: Map<string, { features: Int32Array; values: Float64Array }>;
 }
 
 function prepareTree(tree: ExplainTree): PreparedTree {
@@ -78,7 +85,27 @@ function prepareTree(tree: ExplainTree): PreparedTree {
       live[i] = live[tree.left[i]] | live[tree.right[i]];
     }
   }
-  return { tree, shifted, live };
+  const splits: number[] = [];
+  for (let i = 0; i < n; i++) if (live[i] && tree.feature[i] >= 0) splits.push(i);
+  return { tree, shifted, live, splits: Int32Array.from(splits), cache: new Map() };
+}
+
+/** Which way `x` goes at each of the tree's live splits, 16 splits a character. */
+function splitOutcomes(prepared: PreparedTree, x: ArrayLike<number>): string {
+  const { tree, splits } = prepared;
+  let key = "";
+  let bits = 0;
+  let count = 0;
+  for (let i = 0; i < splits.length; i++) {
+    const node = splits[i];
+    if (x[tree.feature[node]] <= tree.threshold[node]) bits |= 1 << count;
+    if (++count === 16) {
+      key += String.fromCharCode(bits);
+      bits = 0;
+      count = 0;
+    }
+  }
+  return count === 0 ? key : key + String.fromCharCode(bits);
 }
 
 /** Path element arrays for one tree walk, sized for the deepest tree. */
@@ -194,11 +221,21 @@ export class TreeShapExplainer {
   readonly expectedValue: number;
   readonly #path: PathScratch;
   readonly #phi: Float64Array;
+  /** One tree's contributions, before they are added to `#phi`. */
+  readonly #treePhi: Float64Array;
   readonly #prepared: PreparedTree[];
+  readonly #cacheSize: number;
 
-  /** Checks the forest (see {@linkcode checkExplainForest}) and sizes the scratch buffers. */
-  constructor(forest: ExplainForest) {
+  /**
+   * Checks the forest (see {@linkcode checkExplainForest}) and sizes the
+   * scratch buffers. Each tree's contributions are computed on their own and
+   * kept for the next inputs that go the same way at each of its walked
+   * splits (they read `x` only there): `cacheSize` outcomes per tree (0:
+   * none kept). The result is the same, bit for bit, whatever was kept.
+   */
+  constructor(forest: ExplainForest, options: { cacheSize?: number } = {}) {
     checkExplainForest(forest);
+    this.#cacheSize = options.cacheSize ?? 512;
     this.forest = forest;
     this.expectedValue = forestExpectedValue(forest);
     const depth = Math.max(...forest.trees.map(depthOf));
@@ -211,6 +248,7 @@ export class TreeShapExplainer {
       weight: new Float64Array(size),
     };
     this.#phi = new Float64Array(forest.featureCount);
+    this.#treePhi = new Float64Array(forest.featureCount);
     this.#prepared = forest.trees.map(prepareTree);
   }
 
@@ -227,7 +265,30 @@ export class TreeShapExplainer {
     const phi = this.#phi;
     phi.fill(0);
     for (const prepared of this.#prepared) {
-      if (prepared.live[0]) recurse(prepared, x, phi, this.#path, 0, 0, 0, 1, 1, -1);
+      if (!prepared.live[0]) continue;
+      // Scanners and floods repeat the same shapes of flow: most trees see
+      // an input that went their way before.
+      const key = this.#cacheSize > 0 ? splitOutcomes(prepared, x) : null;
+      let tree = key === null ? undefined : prepared.cache.get(key);
+      if (tree === undefined) {
+        const treePhi = this.#treePhi;
+        treePhi.fill(0);
+        recurse(prepared, x, treePhi, this.#path, 0, 0, 0, 1, 1, -1);
+        let used = 0;
+        for (let i = 0; i < treePhi.length; i++) if (treePhi[i] !== 0) used++;
+        tree = { features: new Int32Array(used), values: new Float64Array(used) };
+        for (let i = 0, j = 0; i < treePhi.length; i++) {
+          if (treePhi[i] === 0) continue;
+          tree.features[j] = i;
+          tree.values[j++] = treePhi[i];
+        }
+        if (key !== null) {
+          if (prepared.cache.size >= this.#cacheSize) prepared.cache.clear();
+          prepared.cache.set(key, tree);
+        }
+      }
+      const { features, values } = tree;
+      for (let j = 0; j < features.length; j++) phi[features[j]] += values[j];
     }
     const out = new Float64Array(phi.length);
     const n = this.forest.trees.length;
