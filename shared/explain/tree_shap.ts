@@ -56,6 +56,8 @@ interface PreparedTree {
   live: Uint8Array;
   /** The live branch nodes, in node order: the only splits the walk tests `x` at. */
   splits: Int32Array;
+  /** Scratch for {@linkcode splitOutcomes}: a bit per split. */
+  outcomes: Uint16Array;
   /**
    * The tree's contributions by the outcomes of `x` at `splits` (which
    * decide them entirely), features and values apart; cleared when full.
@@ -87,25 +89,30 @@ function prepareTree(tree: ExplainTree): PreparedTree {
   }
   const splits: number[] = [];
   for (let i = 0; i < n; i++) if (live[i] && tree.feature[i] >= 0) splits.push(i);
-  return { tree, shifted, live, splits: Int32Array.from(splits), cache: new Map() };
+  return {
+    tree,
+    shifted,
+    live,
+    splits: Int32Array.from(splits),
+    outcomes: new Uint16Array(Math.ceil(splits.length / 16)),
+    cache: new Map(),
+  };
 }
 
 /** Which way `x` goes at each of the tree's live splits, 16 splits a character. */
 function splitOutcomes(prepared: PreparedTree, x: ArrayLike<number>): string {
-  const { tree, splits } = prepared;
-  let key = "";
-  let bits = 0;
-  let count = 0;
+  const { tree, splits, outcomes } = prepared;
+  outcomes.fill(0);
   for (let i = 0; i < splits.length; i++) {
     const node = splits[i];
-    if (x[tree.feature[node]] <= tree.threshold[node]) bits |= 1 << count;
-    if (++count === 16) {
-      key += String.fromCharCode(bits);
-      bits = 0;
-      count = 0;
-    }
+    if (x[tree.feature[node]] <= tree.threshold[node]) outcomes[i >>> 4] |= 1 << (i & 15);
   }
-  return count === 0 ? key : key + String.fromCharCode(bits);
+  // One flat string (appending a character at a time made a rope to flatten).
+  let key = "";
+  for (let at = 0; at < outcomes.length; at += 4096) {
+    key += String.fromCharCode.apply(null, outcomes.subarray(at, at + 4096) as unknown as number[]);
+  }
+  return key;
 }
 
 /** Path element arrays for one tree walk, sized for the deepest tree. */
