@@ -58,11 +58,19 @@ interface PreparedTree {
   splits: Int32Array;
   /** Scratch for {@linkcode splitOutcomes}: a bit per split. */
   outcomes: Uint16Array;
+  /** The features of `splits`: the only ones the tree gives a contribution other than 0. */
+  features: Int32Array;
   /**
-   * The tree's contributions by the outcomes of `x` at `splits` (which
-   * decide them entirely), features and values apart; cleared when full.
+   * Kept contributions: the slot in `kept` of each outcome of `x` at
+   * `splits` (which decide them entirely); cleared when full.
    */
-  cache: Map<string, { features: Int32Array; values: Float64Array }>;
+  slots: Map<string, number>;
+  /**
+   * The kept contributions, `features.length` values a slot: one array made
+   * when first needed, not one per slot (small arrays each cost an
+   * allocation of their own, and took 4 times the memory).
+   */
+  kept: Float64Array | null;
 }
 
 function prepareTree(tree: ExplainTree): PreparedTree {
@@ -95,7 +103,9 @@ function prepareTree(tree: ExplainTree): PreparedTree {
     live,
     splits: Int32Array.from(splits),
     outcomes: new Uint16Array(Math.ceil(splits.length / 16)),
-    cache: new Map(),
+    features: Int32Array.from(new Set(splits.map((node) => tree.feature[node]))),
+    slots: new Map(),
+    kept: null,
   };
 }
 
@@ -275,27 +285,29 @@ export class TreeShapExplainer {
       if (!prepared.live[0]) continue;
       // Scanners and floods repeat the same shapes of flow: most trees see
       // an input that went their way before.
+      const { features } = prepared;
       const key = this.#cacheSize > 0 ? splitOutcomes(prepared, x) : null;
-      let tree = key === null ? undefined : prepared.cache.get(key);
-      if (tree === undefined) {
-        const treePhi = this.#treePhi;
-        treePhi.fill(0);
-        recurse(prepared, x, treePhi, this.#path, 0, 0, 0, 1, 1, -1);
-        let used = 0;
-        for (let i = 0; i < treePhi.length; i++) if (treePhi[i] !== 0) used++;
-        tree = { features: new Int32Array(used), values: new Float64Array(used) };
-        for (let i = 0, j = 0; i < treePhi.length; i++) {
-          if (treePhi[i] === 0) continue;
-          tree.features[j] = i;
-          tree.values[j++] = treePhi[i];
-        }
-        if (key !== null) {
-          if (prepared.cache.size >= this.#cacheSize) prepared.cache.clear();
-          prepared.cache.set(key, tree);
+      const slot = key === null ? undefined : prepared.slots.get(key);
+      if (slot !== undefined) {
+        const kept = prepared.kept!;
+        const at = slot * features.length;
+        for (let j = 0; j < features.length; j++) phi[features[j]] += kept[at + j];
+        continue;
+      }
+      const treePhi = this.#treePhi;
+      treePhi.fill(0);
+      recurse(prepared, x, treePhi, this.#path, 0, 0, 0, 1, 1, -1);
+      // The same additions as from a kept slot: the result does not depend on what was kept.
+      for (let j = 0; j < features.length; j++) phi[features[j]] += treePhi[features[j]];
+      if (key !== null) {
+        prepared.kept ??= new Float64Array(this.#cacheSize * features.length);
+        if (prepared.slots.size >= this.#cacheSize) prepared.slots.clear();
+        const next = prepared.slots.size;
+        prepared.slots.set(key, next);
+        for (let j = 0; j < features.length; j++) {
+          prepared.kept[next * features.length + j] = treePhi[features[j]];
         }
       }
-      const { features, values } = tree;
-      for (let j = 0; j < features.length; j++) phi[features[j]] += values[j];
     }
     const out = new Float64Array(phi.length);
     const n = this.forest.trees.length;
