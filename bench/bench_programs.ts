@@ -33,6 +33,12 @@ export async function killAllPrograms(): Promise<void> {
   for (const program of started) await program.kill("SIGKILL");
 }
 
+/** Options for {@link spawnProgram}. */
+export interface SpawnProgramOptions {
+  /** Flags for `deno run` before the script, e.g. `--cpu-prof`. @default none */
+  denoFlags?: string[];
+}
+
 /** Starts a project program as `deno run` with the task's permissions, its output to a file. */
 export function spawnProgram(
   dir: string,
@@ -40,6 +46,7 @@ export function spawnProgram(
   script: string,
   args: string[],
   env: Record<string, string>,
+  options: SpawnProgramOptions = {},
 ): Program {
   const logPath = `${dir}/${++spawned}-${name}.out`;
   const log = Deno.openSync(logPath, { write: true, create: true, truncate: true });
@@ -61,6 +68,7 @@ export function spawnProgram(
       `--allow-write=${dir},${Deno.env.get("TMPDIR") ?? "/tmp"}`,
       "--allow-ffi",
       "--allow-run",
+      ...(options.denoFlags ?? []),
       new URL(script, ROOT).pathname,
       ...args,
     ],
@@ -80,6 +88,7 @@ export async function startServer(
   dir: string,
   env: Record<string, string>,
   aggregate: boolean,
+  options: SpawnProgramOptions = {},
 ): Promise<{ program: Program; ingestUrl: string }> {
   const port = freePort();
   const program = spawnProgram(
@@ -94,6 +103,7 @@ export async function startServer(
       LOG_LEVEL: "warning",
       ...env,
     },
+    options,
   );
   await waitFor(
     "the server to answer",

@@ -48,6 +48,7 @@ import {
   spawnProgram,
   startServer,
 } from "./bench_programs.ts";
+import type { Program } from "../faults/fault_world.ts";
 import { PeakRss } from "./peak_rss.ts";
 
 /** The runs this script knows, in the order they run. */
@@ -76,6 +77,38 @@ interface RunOptions {
   maxInFlight: string | null;
   /** Run the aggregator beside the PostgreSQL runs (false: the ingest path alone). */
   aggregator: boolean;
+  /**
+   * Where the server and the aggregator write a V8 CPU profile (`--cpu-prof`);
+   * they are then stopped by SIGTERM, so that they write it. Null: none.
+   */
+  cpuProfileDir: string | null;
+}
+
+/** `deno run` flags of the server and the aggregator. */
+function profileFlags(options: RunOptions): { denoFlags: string[] } {
+  return {
+    denoFlags: options.cpuProfileDir === null
+      ? []
+      : ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`],
+  };
+}
+
+/**
+ * Ends a program once its rows are counted: SIGKILL (a busy aggregator can
+ * take minutes to end on SIGTERM), or SIGTERM and a wait of up to 5 minutes
+ * when it writes a CPU profile on exit.
+ */
+async function endProgram(program: Program | null, options: RunOptions): Promise<void> {
+  if (program === null || !program.running) return;
+  if (options.cpuProfileDir !== null) {
+    const deadline = setTimeout(() => program.kill("SIGKILL"), 300_000);
+    try {
+      await program.kill("SIGTERM");
+    } finally {
+      clearTimeout(deadline);
+    }
+  }
+  await program.kill("SIGKILL");
 }
 
 /** Runs the agent over the file to its exit, sampling RSS; returns the wall seconds. */
@@ -134,23 +167,28 @@ async function runPostgres(
   await pg.psql(`create database ${name}`);
   const url = pg.url.replace(/\/postgres$/, `/${name}`);
   const rss = new PeakRss();
-  const server = await startServer(options.dir, { DATABASE_URL: url }, false);
+  const server = await startServer(
+    options.dir,
+    { DATABASE_URL: url },
+    false,
+    profileFlags(options),
+  );
   rss.watch("server", server.program.pid);
   const aggregator = options.aggregator
     ? spawnProgram(options.dir, "aggregator", "aggregator/main.ts", [], {
       DATABASE_URL: url,
       DATA_DIR: `${options.dir}/aggregator`,
       LOG_LEVEL: "warning",
-    })
+    }, profileFlags(options))
     : null;
   if (aggregator !== null) rss.watch("aggregator", aggregator.pid);
   const db = await openDatabase({ databaseUrl: url, poolSize: 1, applicationName: "bench-e2e" });
   try {
     const seconds = await readFile(options, server.ingestUrl, wireFormat, rss);
     await rss.stop();
-    // Measured: the rows are committed. A busy aggregator can take minutes to end on SIGTERM.
-    await aggregator?.kill("SIGKILL");
-    await server.program.kill("SIGKILL");
+    // Measured: the rows are committed.
+    await endProgram(aggregator, options);
+    await endProgram(server.program, options);
     const counts = await packetCounts(db.sql);
     checkCounts(`postgres ${wireFormat}`, counts, options.packets);
 
@@ -244,6 +282,8 @@ async function main(args: string[]): Promise<void> {
       "max-in-flight": { type: "string" },
       // Without the aggregator beside the PostgreSQL runs: the ingest path's own rate.
       "no-aggregator": { type: "boolean", default: false },
+      // A V8 CPU profile of the server and the aggregator of each PostgreSQL run, into this folder.
+      "cpu-prof": { type: "string" },
     },
   });
   const packets = Number(values.packets);
@@ -271,6 +311,7 @@ async function main(args: string[]): Promise<void> {
     batchSize: values["batch-size"] ?? null,
     maxInFlight: values["max-in-flight"] ?? null,
     aggregator: !values["no-aggregator"],
+    cpuProfileDir: values["cpu-prof"] ?? null,
   };
   const metrics: BenchMetrics = { packets };
   let pg: ThrowawayPostgres | null = null;

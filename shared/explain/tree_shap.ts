@@ -54,6 +54,23 @@ interface PreparedTree {
   tree: ExplainTree;
   shifted: Float64Array;
   live: Uint8Array;
+  /** The live branch nodes, in node order: the only splits the walk tests `x` at. */
+  splits: Int32Array;
+  /** Scratch for {@linkcode splitOutcomes}: a bit per split. */
+  outcomes: Uint16Array;
+  /** The features of `splits`: the only ones the tree gives a contribution other than 0. */
+  features: Int32Array;
+  /**
+   * Kept contributions: the slot in `kept` of each outcome of `x` at
+   * `splits` (which decide them entirely); cleared when full.
+   */
+  slots: Map<string, number>;
+  /**
+   * The kept contributions, `features.length` values a slot: one array made
+   * when first needed, not one per slot (small arrays each cost an
+   * allocation of their own, and took 4 times the memory).
+   */
+  kept: Float64Array | null;
 }
 
 function prepareTree(tree: ExplainTree): PreparedTree {
@@ -78,7 +95,34 @@ function prepareTree(tree: ExplainTree): PreparedTree {
       live[i] = live[tree.left[i]] | live[tree.right[i]];
     }
   }
-  return { tree, shifted, live };
+  const splits: number[] = [];
+  for (let i = 0; i < n; i++) if (live[i] && tree.feature[i] >= 0) splits.push(i);
+  return {
+    tree,
+    shifted,
+    live,
+    splits: Int32Array.from(splits),
+    outcomes: new Uint16Array(Math.ceil(splits.length / 16)),
+    features: Int32Array.from(new Set(splits.map((node) => tree.feature[node]))),
+    slots: new Map(),
+    kept: null,
+  };
+}
+
+/** Which way `x` goes at each of the tree's live splits, 16 splits a character. */
+function splitOutcomes(prepared: PreparedTree, x: ArrayLike<number>): string {
+  const { tree, splits, outcomes } = prepared;
+  outcomes.fill(0);
+  for (let i = 0; i < splits.length; i++) {
+    const node = splits[i];
+    if (x[tree.feature[node]] <= tree.threshold[node]) outcomes[i >>> 4] |= 1 << (i & 15);
+  }
+  // One flat string (appending a character at a time made a rope to flatten).
+  let key = "";
+  for (let at = 0; at < outcomes.length; at += 4096) {
+    key += String.fromCharCode.apply(null, outcomes.subarray(at, at + 4096) as unknown as number[]);
+  }
+  return key;
 }
 
 /** Path element arrays for one tree walk, sized for the deepest tree. */
@@ -194,11 +238,21 @@ export class TreeShapExplainer {
   readonly expectedValue: number;
   readonly #path: PathScratch;
   readonly #phi: Float64Array;
+  /** One tree's contributions, before they are added to `#phi`. */
+  readonly #treePhi: Float64Array;
   readonly #prepared: PreparedTree[];
+  readonly #cacheSize: number;
 
-  /** Checks the forest (see {@linkcode checkExplainForest}) and sizes the scratch buffers. */
-  constructor(forest: ExplainForest) {
+  /**
+   * Checks the forest (see {@linkcode checkExplainForest}) and sizes the
+   * scratch buffers. Each tree's contributions are computed on their own and
+   * kept for the next inputs that go the same way at each of its walked
+   * splits (they read `x` only there): `cacheSize` outcomes per tree (0:
+   * none kept). The result is the same, bit for bit, whatever was kept.
+   */
+  constructor(forest: ExplainForest, options: { cacheSize?: number } = {}) {
     checkExplainForest(forest);
+    this.#cacheSize = options.cacheSize ?? 512;
     this.forest = forest;
     this.expectedValue = forestExpectedValue(forest);
     const depth = Math.max(...forest.trees.map(depthOf));
@@ -211,6 +265,7 @@ export class TreeShapExplainer {
       weight: new Float64Array(size),
     };
     this.#phi = new Float64Array(forest.featureCount);
+    this.#treePhi = new Float64Array(forest.featureCount);
     this.#prepared = forest.trees.map(prepareTree);
   }
 
@@ -227,7 +282,32 @@ export class TreeShapExplainer {
     const phi = this.#phi;
     phi.fill(0);
     for (const prepared of this.#prepared) {
-      if (prepared.live[0]) recurse(prepared, x, phi, this.#path, 0, 0, 0, 1, 1, -1);
+      if (!prepared.live[0]) continue;
+      // Scanners and floods repeat the same shapes of flow: most trees see
+      // an input that went their way before.
+      const { features } = prepared;
+      const key = this.#cacheSize > 0 ? splitOutcomes(prepared, x) : null;
+      const slot = key === null ? undefined : prepared.slots.get(key);
+      if (slot !== undefined) {
+        const kept = prepared.kept!;
+        const at = slot * features.length;
+        for (let j = 0; j < features.length; j++) phi[features[j]] += kept[at + j];
+        continue;
+      }
+      const treePhi = this.#treePhi;
+      treePhi.fill(0);
+      recurse(prepared, x, treePhi, this.#path, 0, 0, 0, 1, 1, -1);
+      // The same additions as from a kept slot: the result does not depend on what was kept.
+      for (let j = 0; j < features.length; j++) phi[features[j]] += treePhi[features[j]];
+      if (key !== null) {
+        prepared.kept ??= new Float64Array(this.#cacheSize * features.length);
+        if (prepared.slots.size >= this.#cacheSize) prepared.slots.clear();
+        const next = prepared.slots.size;
+        prepared.slots.set(key, next);
+        for (let j = 0; j < features.length; j++) {
+          prepared.kept[next * features.length + j] = treePhi[features[j]];
+        }
+      }
     }
     const out = new Float64Array(phi.length);
     const n = this.forest.trees.length;

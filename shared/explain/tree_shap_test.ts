@@ -195,3 +195,35 @@ Deno.test("TreeShapExplainer refuses covers that do not add up, and inputs of th
   const explainer = new TreeShapExplainer({ featureCount: 2, trees: [tree] });
   assert.throws(() => explainer.explain([1]), /must have 2 features/);
 });
+
+Deno.test("TreeShapExplainer gives the same values, bit for bit, whatever its cache holds", () => {
+  for (let seed = 1; seed <= 20; seed++) {
+    const next = rng(seed);
+    const M = 5;
+    const forest: ExplainForest = {
+      featureCount: M,
+      trees: Array.from({ length: 2 + Math.floor(next() * 4) }, () => randomTree(next, 4, 6)),
+    };
+    const uncached = new TreeShapExplainer(forest, { cacheSize: 0 });
+    // A tiny cache: it fills and is cleared while the inputs come.
+    const cached = new TreeShapExplainer(forest, { cacheSize: 3 });
+    const inputs = Array.from({ length: 8 }, () => randomInput(next, M));
+    // Each input several times, and inputs that differ from one another in one feature only.
+    for (let round = 0; round < 3; round++) {
+      for (const x of inputs) {
+        const variant = Float64Array.from(x);
+        variant[Math.floor(next() * M)] = next();
+        for (const input of [x, variant, x]) {
+          const expected = uncached.explain(input);
+          const phi = cached.explain(input);
+          for (let i = 0; i < M; i++) {
+            assert.ok(
+              Object.is(phi[i], expected[i]),
+              `seed ${seed} feature ${i}: cached ${phi[i]}, computed ${expected[i]}`,
+            );
+          }
+        }
+      }
+    }
+  }
+});
