@@ -450,6 +450,19 @@ export class FlowFeatureAccumulator {
   }
 
   /**
+   * Makes a released accumulator (see {@linkcode FlowFeatureAccumulator.release})
+   * an empty one again, in a new slot of `pool`: a flow table reuses the
+   * accumulators of reported flows with their flow objects.
+   */
+  renew(pool: FlowStatsPool): void {
+    this.release();
+    this.#pool = pool;
+    this.#slot = pool.acquire();
+    this.#s = pool.array(this.#slot);
+    this.#o = pool.offset(this.#slot);
+  }
+
+  /**
    * Copies the statistics to `out[offset..offset + FLOW_STATS_SIZE)`, where
    * {@linkcode deriveFeatures} can later derive the features of this moment.
    */
