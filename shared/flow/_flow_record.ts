@@ -13,10 +13,10 @@ import {
   deriveFeatures,
   featuresFromStats,
   FLOW_STATS_SIZE,
+  type FlowFeatures,
   PACKED_STATS_DOUBLES,
   PACKED_STATS_INTS,
   unpackStats,
-  type FlowFeatures,
 } from "./flow_features.ts";
 import type { Flow } from "./_flow.ts";
 import { connState, ESTABLISHED, ORIG_SYN, REJECTED } from "./_tcp_state.ts";

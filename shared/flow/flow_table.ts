@@ -166,7 +166,7 @@ const OUT_ESTABLISHED = 8;
 
 /**
  * Most flow objects (with their accumulators) kept for reuse: enough for the
- * flows a sweep of a busy link ends together (about 12 MiB at most).
+ * flows a sweep of a busy link ends together (about 10 MiB at most).
  */
 const MAX_SPARE_FLOWS = 16384;
 
