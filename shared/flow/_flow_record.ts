@@ -362,9 +362,9 @@ export function writeFlowContext(record: FlowRecord, out: Float32Array, at: numb
  *
  * A slot is packed when it can be (see `FlowFeatureAccumulator.packStats`):
  * the statistics the features are derived from, whole numbers as 32-bit
- * integers, in 400 bytes rather than 584. Fresh memory is what a record
- * costs most (the page faults of touching it), so the smaller slot is
- * worth unpacking it once when its features are read.
+ * integers, in 400 bytes rather than 584. Writing fresh slab memory is
+ * much of what making a record costs, so the smaller slot is worth
+ * unpacking once when its features are read.
  */
 const SLOT_FIRST_SEEN = FLOW_STATS_SIZE;
 const SLOT_LAST_SEEN = FLOW_STATS_SIZE + 1;
