@@ -260,15 +260,8 @@ class RecordData extends Stamp {
     get(this: RecordData): FlowFeatures {
       let features = RecordData.#features.get(this);
       if (features === undefined) {
-        const slot = this.#slot;
-        const stats = slot < 0 ? unpackSlot(this.#slab, slot) : this.#slab;
-        const at = slot < 0 ? 0 : slot;
-        features = featuresFromStats(
-          stats,
-          at,
-          stats[at + SLOT_FIRST_SEEN],
-          stats[at + SLOT_LAST_SEEN],
-        );
+        const stats = wholeSlot(this.#slab, this.#slot);
+        features = featuresFromStats(stats, 0, stats[SLOT_FIRST_SEEN], stats[SLOT_LAST_SEEN]);
         RecordData.#features.set(this, features);
       }
       return features;
@@ -324,10 +317,8 @@ class RecordData extends Stamp {
     if (!(#slab in record)) return false;
     const data = record as unknown as RecordData;
     if (RecordData.#features.has(data)) return false;
-    const slot = data.#slot;
-    const stats = slot < 0 ? unpackSlot(data.#slab, slot) : data.#slab;
-    const at = slot < 0 ? 0 : slot;
-    deriveFeatures(stats, at, stats[at + SLOT_FIRST_SEEN], stats[at + SLOT_LAST_SEEN], out);
+    const stats = wholeSlot(data.#slab, data.#slot);
+    deriveFeatures(stats, 0, stats[SLOT_FIRST_SEEN], stats[SLOT_LAST_SEEN], out);
     return true;
   }
 }
@@ -388,20 +379,24 @@ const finalSlabs: SlabCursor = { slab: new Float64Array(0), ints: new Int32Array
 /** Snapshots of live flows. */
 const liveSlabs: SlabCursor = { slab: new Float64Array(0), ints: new Int32Array(0), next: 0 };
 
-/** Scratch whole-layout copy of a packed slot (see {@linkcode unpackSlot}). */
-const unpacked = new Float64Array(SLOT_SIZE);
+/** Scratch copy of a slot, laid out whole (see {@linkcode wholeSlot}). */
+const whole = new Float64Array(SLOT_SIZE);
 /** The integer view of the slab last unpacked from. */
 let unpackedInts: Int32Array = new Int32Array(0);
 
 /**
- * The packed slot `-1 - slot` of `slab`, unpacked at offset 0 of a scratch
- * array laid out like a whole slot (overwritten by the next call).
+ * A record's slot `slot` of `slab` (packed or whole), copied laid out whole
+ * at offset 0 of a scratch array that the next call overwrites.
  */
-function unpackSlot(slab: Float64Array, slot: number): Float64Array {
+function wholeSlot(slab: Float64Array, slot: number): Float64Array {
+  if (slot >= 0) {
+    for (let i = 0; i < SLOT_SIZE; i++) whole[i] = slab[slot + i];
+    return whole;
+  }
   const at = -1 - slot;
   if (unpackedInts.buffer !== slab.buffer) unpackedInts = new Int32Array(slab.buffer);
-  unpackStats(slab, at, unpackedInts, (at + PACKED_INTS_AT) * 2, unpacked);
-  unpacked[SLOT_FIRST_SEEN] = slab[at + PACKED_FIRST_SEEN];
-  unpacked[SLOT_LAST_SEEN] = slab[at + PACKED_LAST_SEEN];
-  return unpacked;
+  unpackStats(slab, at, unpackedInts, (at + PACKED_INTS_AT) * 2, whole);
+  whole[SLOT_FIRST_SEEN] = slab[at + PACKED_FIRST_SEEN];
+  whole[SLOT_LAST_SEEN] = slab[at + PACKED_LAST_SEEN];
+  return whole;
 }
