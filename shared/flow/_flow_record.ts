@@ -14,6 +14,9 @@ import {
   featuresFromStats,
   FLOW_STATS_SIZE,
   type FlowFeatures,
+  PACKED_STATS_DOUBLES,
+  PACKED_STATS_INTS,
+  unpackStats,
 } from "./flow_features.ts";
 import type { Flow } from "./_flow.ts";
 import { connState, ESTABLISHED, ORIG_SYN, REJECTED } from "./_tcp_state.ts";
@@ -189,14 +192,22 @@ export function toRecord(flow: Flow, final: boolean): FlowRecord {
   const slabs = final ? finalSlabs : liveSlabs;
   if (slabs.next + SLOT_SIZE > slabs.slab.length) {
     slabs.slab = new Float64Array(SLOT_SIZE * SLAB_SLOTS);
+    slabs.ints = new Int32Array(slabs.slab.buffer);
     slabs.next = 0;
   }
   const slab = slabs.slab;
-  const slot = slabs.next;
-  slabs.next += SLOT_SIZE;
-  acc.copyStats(slab, slot);
-  slab[slot + SLOT_FIRST_SEEN] = flow.firstSeen;
-  slab[slot + SLOT_LAST_SEEN] = flow.lastSeen;
+  let slot = slabs.next;
+  if (acc.packStats(slab, slot, slabs.ints, (slot + PACKED_INTS_AT) * 2)) {
+    slab[slot + PACKED_FIRST_SEEN] = flow.firstSeen;
+    slab[slot + PACKED_LAST_SEEN] = flow.lastSeen;
+    slabs.next += PACKED_SLOT_SIZE;
+    slot = -1 - slot;
+  } else {
+    slabs.next += SLOT_SIZE;
+    acc.copyStats(slab, slot);
+    slab[slot + SLOT_FIRST_SEEN] = flow.firstSeen;
+    slab[slot + SLOT_LAST_SEEN] = flow.lastSeen;
+  }
   // `features` then `context` (lazy accessors both), in the interface's order.
   RecordData.attach(record, slab, slot, flow.ctx);
   if (flow.app !== null) record.app = { ...flow.app };
@@ -218,7 +229,10 @@ class Stamp {
 class RecordData extends Stamp {
   /** Slab holding the record's statistics, first and last packet time. */
   #slab: Float64Array;
-  /** Offset of the record's slot in `#slab`. */
+  /**
+   * Offset of the record's slot in `#slab`: of a whole copy of the
+   * statistics, or, as `-1 - offset`, of a packed one (see `PACKED_SLOT_SIZE`).
+   */
   #slot: number;
   /** The flow's context counts; null before its context was computed. */
   #ctx: FlowContextCounts | null;
@@ -246,14 +260,8 @@ class RecordData extends Stamp {
     get(this: RecordData): FlowFeatures {
       let features = RecordData.#features.get(this);
       if (features === undefined) {
-        const slab = this.#slab;
-        const slot = this.#slot;
-        features = featuresFromStats(
-          slab,
-          slot,
-          slab[slot + SLOT_FIRST_SEEN],
-          slab[slot + SLOT_LAST_SEEN],
-        );
+        const stats = wholeSlot(this.#slab, this.#slot);
+        features = featuresFromStats(stats, 0, stats[SLOT_FIRST_SEEN], stats[SLOT_LAST_SEEN]);
         RecordData.#features.set(this, features);
       }
       return features;
@@ -309,9 +317,8 @@ class RecordData extends Stamp {
     if (!(#slab in record)) return false;
     const data = record as unknown as RecordData;
     if (RecordData.#features.has(data)) return false;
-    const slab = data.#slab;
-    const slot = data.#slot;
-    deriveFeatures(slab, slot, slab[slot + SLOT_FIRST_SEEN], slab[slot + SLOT_LAST_SEEN], out);
+    const stats = wholeSlot(data.#slab, data.#slot);
+    deriveFeatures(stats, 0, stats[SLOT_FIRST_SEEN], stats[SLOT_LAST_SEEN], out);
     return true;
   }
 }
@@ -343,18 +350,53 @@ export function writeFlowContext(record: FlowRecord, out: Float32Array, at: numb
  * shared slabs: off the JS heap, so the garbage collector neither allocates
  * nor copies them one record at a time, and the flow's own statistics can
  * die with the flow. A slab lives as long as any of its records.
+ *
+ * A slot is packed when it can be (see `FlowFeatureAccumulator.packStats`):
+ * the statistics the features are derived from, whole numbers as 32-bit
+ * integers, in 400 bytes rather than 584. Writing fresh slab memory is
+ * much of what making a record costs, so the smaller slot is worth
+ * unpacking once when its features are read.
  */
 const SLOT_FIRST_SEEN = FLOW_STATS_SIZE;
 const SLOT_LAST_SEEN = FLOW_STATS_SIZE + 1;
 const SLOT_SIZE = FLOW_STATS_SIZE + 2;
+// A packed slot: its doubles, first and last packet time, then its integers.
+const PACKED_FIRST_SEEN = PACKED_STATS_DOUBLES;
+const PACKED_LAST_SEEN = PACKED_STATS_DOUBLES + 1;
+const PACKED_INTS_AT = PACKED_STATS_DOUBLES + 2;
+/** Doubles a packed slot takes (its integers two to a double). */
+const PACKED_SLOT_SIZE = PACKED_INTS_AT + Math.ceil(PACKED_STATS_INTS / 2);
 /** Slots per slab (256 KiB): few enough slabs that their allocation costs little per record. */
 const SLAB_SLOTS = 448;
-/** A slab being filled, and its next free slot. */
+/** A slab being filled (and its integer view), and its next free slot. */
 interface SlabCursor {
   slab: Float64Array;
+  ints: Int32Array;
   next: number;
 }
 /** Records of ended flows. */
-const finalSlabs: SlabCursor = { slab: new Float64Array(0), next: 0 };
+const finalSlabs: SlabCursor = { slab: new Float64Array(0), ints: new Int32Array(0), next: 0 };
 /** Snapshots of live flows. */
-const liveSlabs: SlabCursor = { slab: new Float64Array(0), next: 0 };
+const liveSlabs: SlabCursor = { slab: new Float64Array(0), ints: new Int32Array(0), next: 0 };
+
+/** Scratch copy of a slot, laid out whole (see {@linkcode wholeSlot}). */
+const whole = new Float64Array(SLOT_SIZE);
+/** The integer view of the slab last unpacked from. */
+let unpackedInts: Int32Array = new Int32Array(0);
+
+/**
+ * A record's slot `slot` of `slab` (packed or whole), copied laid out whole
+ * at offset 0 of a scratch array that the next call overwrites.
+ */
+function wholeSlot(slab: Float64Array, slot: number): Float64Array {
+  if (slot >= 0) {
+    for (let i = 0; i < SLOT_SIZE; i++) whole[i] = slab[slot + i];
+    return whole;
+  }
+  const at = -1 - slot;
+  if (unpackedInts.buffer !== slab.buffer) unpackedInts = new Int32Array(slab.buffer);
+  unpackStats(slab, at, unpackedInts, (at + PACKED_INTS_AT) * 2, whole);
+  whole[SLOT_FIRST_SEEN] = slab[at + PACKED_FIRST_SEEN];
+  whole[SLOT_LAST_SEEN] = slab[at + PACKED_LAST_SEEN];
+  return whole;
+}

@@ -450,6 +450,19 @@ export class FlowFeatureAccumulator {
   }
 
   /**
+   * Makes a released accumulator (see {@linkcode FlowFeatureAccumulator.release})
+   * an empty one again, in a new slot of `pool`: a flow table reuses the
+   * accumulators of reported flows with their flow objects.
+   */
+  renew(pool: FlowStatsPool): void {
+    this.release();
+    this.#pool = pool;
+    this.#slot = pool.acquire();
+    this.#s = pool.array(this.#slot);
+    this.#o = pool.offset(this.#slot);
+  }
+
+  /**
    * Copies the statistics to `out[offset..offset + FLOW_STATS_SIZE)`, where
    * {@linkcode deriveFeatures} can later derive the features of this moment.
    */
@@ -458,6 +471,29 @@ export class FlowFeatureAccumulator {
     const s = this.#s;
     const o = this.#o;
     for (let i = 0; i < STATS_SIZE; i++) out[offset + i] = s[o + i];
+  }
+
+  /**
+   * Writes what {@linkcode deriveFeatures} reads of the statistics, packed:
+   * {@linkcode PACKED_STATS_DOUBLES} doubles at `doubles[doublesAt]` and the
+   * whole-number statistics as {@linkcode PACKED_STATS_INTS} 32-bit integers
+   * at `ints[intsAt]` (380 bytes rather than 568, for any flow under 2 GiB
+   * a direction). False, with some of it written, when one of those does not
+   * fit a 32-bit integer exactly (-0 included): the caller then copies the
+   * statistics whole with {@linkcode FlowFeatureAccumulator.copyStats}.
+   */
+  packStats(doubles: Float64Array, doublesAt: number, ints: Int32Array, intsAt: number): boolean {
+    const s = this.#s;
+    const o = this.#o;
+    const intFields = PACKED_INT_FIELDS;
+    for (let i = 0; i < intFields.length; i++) {
+      const v = s[o + intFields[i]];
+      if ((v | 0) !== v || (v === 0 && 1 / v < 0)) return false;
+      ints[intsAt + i] = v;
+    }
+    const doubleFields = PACKED_DOUBLE_FIELDS;
+    for (let i = 0; i < doubleFields.length; i++) doubles[doublesAt + i] = s[o + doubleFields[i]];
+    return true;
   }
 
   /** Adds one packet sent by the originator (`fromOrig`) or the responder. */
@@ -580,6 +616,78 @@ export class FlowFeatureAccumulator {
     for (let i = 0, o = this.#o; i < STATS_SIZE; i++) out[i] = s[o + i];
     return out;
   }
+}
+
+/**
+ * Statistics that {@linkcode deriveFeatures} reads and that hold whole numbers
+ * (counts, byte sums, packet lengths, initial windows): a packed copy keeps
+ * them as 32-bit integers when they fit.
+ */
+const PACKED_INT_FIELDS: readonly number[] = [ORIG, RESP].flatMap((d) => [
+  d + D_PACKETS,
+  d + D_BYTES,
+  d + D_PAYLOAD,
+  d + D_HEADER,
+  d + D_DATA_PACKETS,
+  d + D_LEN_MIN,
+  d + D_LEN_MAX,
+  d + D_IAT_N,
+  ...FLAG_BITS.map((_, i) => d + D_FLAGS + i),
+  d + D_INIT_WINDOW,
+]).concat([F_LEN_MIN, F_LEN_MAX, F_IAT_N, F_ACTIVE_N, F_IDLE_N]);
+
+/** The other statistics {@linkcode deriveFeatures} reads: means, sums of squares, times. */
+const PACKED_DOUBLE_FIELDS: readonly number[] = [ORIG, RESP].flatMap((d) => [
+  d + D_LEN_MEAN,
+  d + D_LEN_M2,
+  d + D_IAT_MIN,
+  d + D_IAT_MAX,
+  d + D_IAT_MEAN,
+  d + D_IAT_M2,
+]).concat([
+  F_LEN_MEAN,
+  F_LEN_M2,
+  F_IAT_MIN,
+  F_IAT_MAX,
+  F_IAT_MEAN,
+  F_IAT_M2,
+  F_ACTIVE_START,
+  F_ACTIVE_END,
+  F_ACTIVE_MIN,
+  F_ACTIVE_MAX,
+  F_ACTIVE_MEAN,
+  F_ACTIVE_M2,
+  F_IDLE_MIN,
+  F_IDLE_MAX,
+  F_IDLE_MEAN,
+  F_IDLE_M2,
+]);
+
+/** Doubles of a packed copy of the statistics (see {@linkcode FlowFeatureAccumulator.packStats}). */
+export const PACKED_STATS_DOUBLES: number = PACKED_DOUBLE_FIELDS.length;
+/** 32-bit integers of a packed copy of the statistics. */
+export const PACKED_STATS_INTS: number = PACKED_INT_FIELDS.length;
+
+/**
+ * Writes the statistics written packed by
+ * {@linkcode FlowFeatureAccumulator.packStats} at `doubles[doublesAt]` and
+ * `ints[intsAt]` to `out[0..FLOW_STATS_SIZE)`, as
+ * {@linkcode FlowFeatureAccumulator.copyStats} would have: every statistic
+ * {@linkcode deriveFeatures} reads has its value, the others (last packet
+ * times, the packet total) are 0.
+ */
+export function unpackStats(
+  doubles: Float64Array,
+  doublesAt: number,
+  ints: Int32Array,
+  intsAt: number,
+  out: Float64Array,
+): void {
+  const intFields = PACKED_INT_FIELDS;
+  const doubleFields = PACKED_DOUBLE_FIELDS;
+  out.fill(0, 0, STATS_SIZE);
+  for (let i = 0; i < intFields.length; i++) out[intFields[i]] = ints[intsAt + i];
+  for (let i = 0; i < doubleFields.length; i++) out[doubleFields[i]] = doubles[doublesAt + i];
 }
 
 /** Storage of released accumulators: all NaN, so that a use after release shows. */

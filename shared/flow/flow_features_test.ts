@@ -1,5 +1,15 @@
 import assert from "node:assert/strict";
-import { type FeaturePacket, FlowFeatureAccumulator, FlowStatsPool } from "./flow_features.ts";
+import {
+  deriveFeatures,
+  type FeaturePacket,
+  FLOW_FEATURE_COUNT,
+  FLOW_STATS_SIZE,
+  FlowFeatureAccumulator,
+  FlowStatsPool,
+  PACKED_STATS_DOUBLES,
+  PACKED_STATS_INTS,
+  unpackStats,
+} from "./flow_features.ts";
 
 function packet(
   timestamp: number,
@@ -177,4 +187,51 @@ Deno.test("FlowFeatureAccumulator in a FlowStatsPool matches its own-array twin;
   }
   const restored = new FlowFeatureAccumulator(5, own[200].toJSON(), { pool });
   assert.deepEqual(restored.features(0, 4), own[200].features(0, 4));
+});
+
+Deno.test("packStats keeps what the features read; it declines values a 32-bit integer cannot hold", () => {
+  const derive = (stats: Float64Array) => {
+    const out = new Float64Array(FLOW_FEATURE_COUNT);
+    deriveFeatures(stats, 0, 1, 3.5, out);
+    return [...out];
+  };
+  const packAndUnpack = (acc: FlowFeatureAccumulator): Float64Array | null => {
+    const doubles = new Float64Array(PACKED_STATS_DOUBLES + 3);
+    const ints = new Int32Array(PACKED_STATS_INTS + 5);
+    if (!acc.packStats(doubles, 3, ints, 5)) return null;
+    const out = new Float64Array(FLOW_STATS_SIZE).fill(7);
+    unpackStats(doubles, 3, ints, 5, out);
+    return out;
+  };
+  const acc = new FlowFeatureAccumulator(1);
+  acc.add(true, packet(1, 60, { tcpFlags: 0x02, tcpWindow: 64240 }));
+  acc.add(false, packet(1.25, 60, { tcpFlags: 0x12, tcpWindow: 65535 }));
+  acc.add(true, packet(3, 1500, { tcpFlags: 0x18, tcpWindow: 502 }));
+  acc.add(true, packet(3.5, 52, { tcpFlags: 0x11, tcpWindow: 502 }));
+  const whole = new Float64Array(FLOW_STATS_SIZE);
+  acc.copyStats(whole, 0);
+  const unpacked = packAndUnpack(acc);
+  assert.ok(unpacked !== null);
+  assert.deepEqual(derive(unpacked), derive(whole));
+
+  // Byte sums past 2^31, fractional lengths and -0 stay whole copies.
+  for (const length of [2 ** 31, 60.5]) {
+    const big = new FlowFeatureAccumulator(1);
+    big.add(true, packet(1, length));
+    assert.equal(packAndUnpack(big), null, `length ${length}`);
+  }
+  const negativeZero = new FlowFeatureAccumulator(1, Array(FLOW_STATS_SIZE).fill(-0));
+  assert.equal(packAndUnpack(negativeZero), null);
+});
+
+Deno.test("FlowFeatureAccumulator.renew starts a released accumulator over in a new slot", () => {
+  const pool = new FlowStatsPool();
+  const acc = new FlowFeatureAccumulator(5, undefined, { pool });
+  acc.add(true, packet(1, 100));
+  acc.release();
+  acc.renew(pool);
+  assert.deepEqual(acc.toJSON(), new FlowFeatureAccumulator(5).toJSON());
+  acc.add(false, packet(2, 80));
+  assert.equal(acc.packets(false), 1);
+  assert.equal(acc.packets(true), 0);
 });

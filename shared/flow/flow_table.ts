@@ -164,8 +164,11 @@ const OUT_REJECTED = 2;
 const OUT_SYN = 4;
 const OUT_ESTABLISHED = 8;
 
-/** Most flow objects kept for reuse; enough for any burst of flows ending together. */
-const MAX_SPARE_FLOWS = 4096;
+/**
+ * Most flow objects (with their accumulators) kept for reuse: enough for the
+ * flows a sweep of a busy link ends together (about 10 MiB at most).
+ */
+const MAX_SPARE_FLOWS = 16384;
 
 const ICMP4_UNREACHABLE = 3;
 const ICMP6_UNREACHABLE = 1;
@@ -651,14 +654,20 @@ export class FlowTable {
     previous: Flow | undefined,
     continueFrom: Flow | undefined,
   ): Flow {
-    const acc = new FlowFeatureAccumulator(
-      this.options.activityTimeoutSec,
-      undefined,
-      this.#accOptions,
-    );
     let flow = this.#spares.pop();
-    if (flow === undefined) flow = new Flow(key, acc);
-    else flow.init(key, acc);
+    if (flow === undefined) {
+      const acc = new FlowFeatureAccumulator(
+        this.options.activityTimeoutSec,
+        undefined,
+        this.#accOptions,
+      );
+      flow = new Flow(key, acc);
+    } else {
+      // A reported flow's accumulator was released (see #output): a new slot.
+      const acc = flow.acc;
+      acc.renew(this.#accOptions.pool!);
+      flow.init(key, acc);
+    }
     flow.iface = p.interface;
     // The key's scope (same key, same values).
     flow.agent = p.agent_id ?? null;

@@ -679,3 +679,28 @@ Deno.test("FlowTable records of one flow share one frozen context object, made w
   assert.ok(Object.isFrozen(live.context));
   assert.equal(JSON.parse(JSON.stringify(ended)).context.short_orig_flow_rate, 0.5);
 });
+
+Deno.test("FlowTable records of flows past 2 GiB a direction keep whole statistics", () => {
+  const table = new FlowTable();
+  const ts = 1_700_000_000;
+  const huge = udp(ts, "10.0.0.1", 5000, "10.0.0.2", 53, 100);
+  huge.length = 3_000_000_000;
+  huge.payload_length = 2_999_999_972;
+  const small = udp(ts + 0.5, "10.0.0.3", 5000, "10.0.0.2", 53, 100);
+  table.merge([huge, udp(ts + 0.25, "10.0.0.2", 53, "10.0.0.1", 5000, 40), small]);
+  const records = table.drain();
+  assert.equal(records.length, 2);
+  for (const record of records) {
+    const vector = flowFeatureVector(record);
+    const features = record.features;
+    const names = FEATURE_NAMES as readonly string[];
+    for (const [name, value] of Object.entries(features)) {
+      const at = names.indexOf(name);
+      if (at >= 0) assert.equal(vector[at], Math.fround(value), `${record.orig_ip} ${name}`);
+    }
+  }
+  const big = records.find((record) => record.orig_ip === "10.0.0.1")!;
+  assert.equal(big.features.orig_bytes, 3_000_000_000);
+  assert.equal(big.features.orig_payload_bytes, 2_999_999_972);
+  assert.equal(big.features.resp_packets, 1);
+});
