@@ -68,6 +68,19 @@ export interface OpenDatabaseOptions {
    * @default null
    */
   pgliteDataDirDump?: Blob | null;
+  /**
+   * Server settings for the embedded database (`-c name=value` at its start,
+   * after PGlite's own). Tests start with small shared buffers this way:
+   * PGlite sets up the whole pool at every start.
+   * @default {}
+   */
+  pgliteSettings?: Record<string, string>;
+  /**
+   * Extra `initdb` arguments, used when PGlite creates a new data folder
+   * (no `pgliteDataDirDump` and none on disk yet).
+   * @default []
+   */
+  pgliteInitDbArgs?: string[];
   /** Connections in the PostgreSQL pool. @default 10 */
   poolSize?: number;
   /** Schema to use (search_path); tests isolate themselves with it. @default "public" */
@@ -205,10 +218,19 @@ export async function openDatabase(
       await Deno.mkdir(dir, { recursive: true });
       lock = await lockDataFolder(dir);
     }
-    pglite = await PGlite.create(
-      dir ?? "memory://",
-      options.pgliteDataDirDump ? { loadDataDir: options.pgliteDataDirDump } : {},
-    );
+    const settings = Object.entries(options.pgliteSettings ?? {});
+    pglite = await PGlite.create(dir ?? "memory://", {
+      ...(options.pgliteDataDirDump ? { loadDataDir: options.pgliteDataDirDump } : {}),
+      ...(settings.length > 0
+        ? {
+          startParams: [
+            ...PGlite.defaultStartParams,
+            ...settings.flatMap(([name, value]) => ["-c", `${name}=${value}`]),
+          ],
+        }
+        : {}),
+      ...(options.pgliteInitDbArgs?.length ? { initDbStartParams: options.pgliteInitDbArgs } : {}),
+    });
   } catch (cause) {
     lock?.close();
     if (cause instanceof DatabaseOpenError) throw cause;

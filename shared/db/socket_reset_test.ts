@@ -46,6 +46,15 @@ async function startResettingProxy(target: { host: string; port: number }) {
   };
 }
 
+/** Resolves once `condition` holds, polling every 20 ms; fails naming `what` after `ms`. */
+async function waitUntil(what: string, condition: () => Promise<boolean>, ms: number) {
+  const deadline = Date.now() + ms;
+  while (!await condition()) {
+    if (Date.now() > deadline) throw new Error(`${what}: not seen within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 /** `promise`, or a rejection naming `what` if it is still pending after `ms`. */
 async function settlesWithin<T>(
   what: string,
@@ -77,12 +86,18 @@ Deno.test({
       host: url.hostname,
       port: Number(url.port || 5432),
     });
+    // A name of its own, so the session can be found in pg_stat_activity
+    // while other test runs share the server.
+    const applicationName = `socket_reset_test-${crypto.randomUUID()}`;
     const sql = postgres(databaseUrl!, {
       host: "127.0.0.1",
       port: proxy.port,
       max: 1,
       onnotice: () => {},
+      connection: { application_name: applicationName },
     });
+    // Straight to the server, not through the proxy.
+    const observer = postgres(databaseUrl!, { max: 1, onnotice: () => {} });
     try {
       await sql`select 1`;
       let running!: () => void;
@@ -95,8 +110,14 @@ Deno.test({
         await sleep;
       });
       await statementRunning;
-      // Let the statement reach the server before the reset.
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // The reset must come while the server runs the statement.
+      await waitUntil("the session's pg_sleep running on the server", async () => {
+        const [{ running }] = await observer<{ running: number }[]>`
+          select count(*)::int as running from pg_stat_activity
+          where application_name = ${applicationName} and state = 'active'
+            and query like '%pg_sleep%'`;
+        return running > 0;
+      }, 30_000);
       proxy.resetClients();
       await assert.rejects(
         settlesWithin("the reset transaction", lost, 30_000),
@@ -124,6 +145,7 @@ Deno.test({
       );
     } finally {
       await sql.end({ timeout: 5 });
+      await observer.end({ timeout: 5 });
       await proxy.close();
     }
   },
