@@ -21,3 +21,34 @@ Deno.test("databaseErrorKind() sorts refused logins, missing databases and lost 
   assert.equal(databaseErrorKind(new Error("x", { cause: coded("ECONNRESET") })), "lost");
   assert.equal(databaseErrorKind(coded("42P01")), "statement");
 });
+
+Deno.test("databaseErrorKind() reads Deno's socket errors, SQLSTATE class 08 and a Unix socket with nothing behind it", () => {
+  assert.equal(databaseErrorKind(new Deno.errors.BrokenPipe("pipe")), "lost");
+  assert.equal(databaseErrorKind(new Deno.errors.NetworkUnreachable("net")), "unreachable");
+  assert.equal(databaseErrorKind(coded("08001")), "unreachable");
+  assert.equal(databaseErrorKind(coded("08006")), "lost");
+  const socketGone = Object.assign(coded("ENOENT", "connect ENOENT /tmp/x/.s.PGSQL.5432"), {
+    syscall: "connect",
+  });
+  assert.equal(databaseErrorKind(socketGone), "unreachable");
+  assert.equal(databaseErrorKind(coded("ENOENT", "open migrations/001.sql")), "statement");
+});
+
+Deno.test("databaseErrorKind() looks past a statement error and into an AggregateError for the connection problem", () => {
+  const wrapped = Object.assign(new Error("query failed", { cause: coded("ECONNRESET") }), {
+    code: "XX000",
+  });
+  assert.equal(databaseErrorKind(wrapped), "lost");
+  assert.equal(
+    databaseErrorKind(new AggregateError([new Error("x"), coded("ECONNREFUSED")])),
+    "unreachable",
+  );
+  assert.equal(
+    describeDatabaseError(new AggregateError([coded("ECONNREFUSED")]), {
+      databaseUrl: "postgres://ta@db:5432/traffic",
+    }),
+    "cannot reach PostgreSQL at ta@db:5432/traffic (ECONNREFUSED): " +
+      "check the host and port in DATABASE_URL and that the server is running",
+  );
+  assert.equal(describeDatabaseError(coded("42P01", "no table")), "42P01: no table");
+});
