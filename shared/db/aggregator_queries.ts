@@ -393,42 +393,6 @@ export async function readAggregatorStatus(sql: Sql): Promise<AggregatorStatus> 
   };
 }
 
-/**
- * The application-layer and enrichment columns of a flow row, in
- * `traffic_data` order (both write paths list them from here).
- */
-export const FLOW_EXTRA_COLUMNS = [
-  "app_protocol",
-  "dns_query",
-  "dns_qtype",
-  "dns_rcode",
-  "dns_answers",
-  "dns_query_count",
-  "dns_names",
-  "tls_sni",
-  "tls_alpn",
-  "tls_ja3",
-  "tls_ja4",
-  "tls_version",
-  "tls_cipher",
-  "http_method",
-  "http_host",
-  "http_path",
-  "http_user_agent",
-  "http_status",
-  "ssh_client",
-  "ssh_server",
-  "dhcp_hostname",
-  "orig_scope",
-  "orig_country",
-  "orig_asn",
-  "orig_as_org",
-  "resp_scope",
-  "resp_country",
-  "resp_asn",
-  "resp_as_org",
-] as const satisfies readonly (keyof (FlowAppFields & FlowEnrichmentFields))[];
-
 /** One flow row to insert or update in `traffic_data`. */
 export interface FlowUpsert extends FlowAppFields, FlowEnrichmentFields {
   /** The flow's uid (stable across passes; Zeek-style). */

@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { propertyRuns } from "../testing/property_runs.ts";
 import { openTestDatabase } from "./test_database.ts";
-import { FLOW_EXTRA_COLUMNS, type FlowUpsert, upsertFlows } from "./aggregator_queries.ts";
+import { type FlowUpsert, upsertFlows } from "./aggregator_queries.ts";
+import { FLOW_APP_FIELD_NAMES } from "../flow/flow_app_fold.ts";
+import { NO_FLOW_ENRICHMENT } from "../enrich/flow_enricher.ts";
 import { CopyInError } from "./copy_in.ts";
 import { openFlowCopy } from "./flow_copy.ts";
 import type { Sql } from "./open_database.ts";
@@ -23,6 +25,9 @@ async function copyFlows(flows: readonly FlowUpsert[], chunk = 7): Promise<numbe
   }) as number;
 }
 
+/** The application-layer and enrichment columns, named as their fields are. */
+const EXTRA_COLUMNS = [...FLOW_APP_FIELD_NAMES, ...Object.keys(NO_FLOW_ENRICHMENT)];
+
 /** Every stored column but the id and the write time, as PostgreSQL prints it. */
 async function storedRows(): Promise<string[]> {
   const rows = await db.sql<{ row: string }[]>`
@@ -31,7 +36,7 @@ async function storedRows(): Promise<string[]> {
       resp_packets, orig_bytes, resp_bytes, state, close_reason, conn_state, features,
       feature_version, label, float4send(score), model_version, explanation, agent, tunnel_type,
       tunnel_id)::text ||
-      (${db.sql.unsafe(FLOW_EXTRA_COLUMNS.join(", "))})::text as row
+      (${db.sql.unsafe(EXTRA_COLUMNS.join(", "))})::text as row
     from traffic_data order by flow_uid`;
   return rows.map((r) => r.row);
 }
