@@ -233,6 +233,7 @@ async function run(config: Config, options: RunOptions): Promise<number> {
         filter,
         snaplenBytes: config.snaplenBytes,
         promiscuous: config.promiscuous,
+        bufferSizeBytes: config.captureBufferMb * 1024 * 1024,
       });
       source = interfaceNames.join(", ");
       log.info("Capturing on {interfaces} with filter {filter}", {

@@ -116,6 +116,8 @@ export interface Config {
   snaplenBytes: number;
   /** Promiscuous mode on the capture interfaces (`PROMISC`). */
   promiscuous: boolean;
+  /** Kernel ring buffer per capture interface, in MiB: what absorbs a burst while the agent is busy (`CAPTURE_BUFFER_MB`). */
+  captureBufferMb: number;
   /** Captured bytes sent with each record: all, headers only (privacy), or none (`PAYLOAD_CAPTURE`). */
   payloadCapture: "full" | "headers" | "none";
   /** Extract application-layer metadata at the edge (`APP_METADATA`). */
@@ -431,6 +433,16 @@ export const CONFIG_SPECS: readonly ConfigSpec[] = [
     default: "true",
     usedBy: "agent",
     help: "Promiscuous mode on the capture interfaces.",
+  },
+  {
+    key: "captureBufferMb",
+    env: "CAPTURE_BUFFER_MB",
+    flag: "capture-buffer-mb",
+    kind: { type: "int", min: 1, max: 2047 },
+    default: "64",
+    usedBy: "agent",
+    help:
+      "Kernel ring buffer per capture interface, in MiB: what absorbs a burst while the agent is busy.",
   },
   {
     key: "payloadCapture",
