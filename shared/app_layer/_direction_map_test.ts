@@ -81,3 +81,44 @@ Deno.test("DirectionMap.getByUnits() finds what get() finds for the string of th
     propertyRuns(200),
   );
 });
+
+Deno.test("DirectionMap.getByUnits() finds what get() finds for 7-unit keys, through deletes and growth", () => {
+  // Seven units, a plain IPv4 direction's length: compared in packed form.
+  const unit = fc.constantFrom(0, 1, 6, 0xff, 0x100, 0x8000, 0xffff);
+  const key = fc.oneof(
+    fc.array(unit, { minLength: 7, maxLength: 7 }),
+    fc.array(unit, { minLength: 6, maxLength: 8 }),
+  );
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.boolean(), key), { maxLength: 300 }),
+      fc.array(key, { maxLength: 40 }),
+      (ops, asked) => {
+        const map = new DirectionMap<number>();
+        const reference = new Map<string, number>();
+        ops.forEach(([remove, units], i) => {
+          const k = String.fromCharCode(...units);
+          if (remove) {
+            map.delete(k);
+            reference.delete(k);
+          } else {
+            map.set(k, i);
+            reference.set(k, i);
+          }
+        });
+        for (const units of [...ops.map(([, units]) => units), ...asked]) {
+          assert.equal(map.getByUnits(units), reference.get(String.fromCharCode(...units)));
+        }
+      },
+    ),
+    propertyRuns(200),
+  );
+  // Past the first table (8192 slots) and back: every packed key moves with its slot.
+  const map = new DirectionMap<number>();
+  const units = (i: number) => [6, 10, i & 0xffff, 5000 + (i >>> 16), 192, 1, 443];
+  for (let i = 0; i < 20_000; i++) map.set(String.fromCharCode(...units(i)), i);
+  for (let i = 0; i < 20_000; i += 3) map.delete(String.fromCharCode(...units(i)));
+  for (let i = 0; i < 20_000; i++) {
+    assert.equal(map.getByUnits(units(i)), i % 3 === 0 ? undefined : i);
+  }
+});
