@@ -126,6 +126,12 @@ export class DirectionMap<V> {
    * case, then allocates nothing to be looked up.
    */
   getByUnits(units: readonly number[]): V | undefined {
+    const slot = this.#findUnits(units);
+    return slot < 0 ? undefined : this.#values[slot] as V;
+  }
+
+  /** The slot of the key whose UTF-16 units are `units`, or -1. */
+  #findUnits(units: readonly number[]): number {
     const tags = this.#tags;
     const mask = this.#mask;
     const hash = hashOfUnits(units);
@@ -139,18 +145,18 @@ export class DirectionMap<V> {
       const d = units[6];
       for (let i = hash & mask;; i = (i + 1) & mask) {
         const t = tags[i];
-        if (t === 0) return undefined;
+        if (t === 0) return -1;
         const p = i << 2;
         if (
           t === tag && packed[p + 3] === d && packed[p] === a && packed[p + 1] === b &&
           packed[p + 2] === c
-        ) return this.#values[i] as V;
+        ) return i;
       }
     }
     for (let i = hash & mask;; i = (i + 1) & mask) {
       const t = tags[i];
-      if (t === 0) return undefined;
-      if (t === tag && sameUnits(this.#keys[i]!, units)) return this.#values[i] as V;
+      if (t === 0) return -1;
+      if (t === tag && sameUnits(this.#keys[i]!, units)) return i;
     }
   }
 
@@ -184,7 +190,20 @@ export class DirectionMap<V> {
 
   /** Removes `key`; true when it was there. */
   delete(key: string): boolean {
-    let i = this.#find(key, hashOf(key));
+    return this.#deleteAt(this.#find(key, hashOf(key)));
+  }
+
+  /**
+   * Removes the key whose UTF-16 units are `units`: `delete(String.fromCharCode(...units))`
+   * without making the string. True when it was there.
+   */
+  deleteByUnits(units: readonly number[]): boolean {
+    return this.#deleteAt(this.#findUnits(units));
+  }
+
+  /** Empties slot `i` (nothing for -1); true when it held a key. */
+  #deleteAt(slot: number): boolean {
+    let i = slot;
     if (i < 0) return false;
     const tags = this.#tags;
     const keys = this.#keys;

@@ -77,6 +77,13 @@ function lookUp<V>(map: DirectionMap<V>, packet: AppPacket): V | undefined {
   return units === undefined ? map.get(packet.directionKey) : map.getByUnits(units);
 }
 
+/** Forgets the packet's direction in `map`, by its key's units when it has them. */
+function forget<V>(map: DirectionMap<V>, packet: AppPacket): void {
+  const units = packet.directionUnits;
+  if (units === undefined) map.delete(packet.directionKey);
+  else map.deleteByUnits(units);
+}
+
 /**
  * Extracts the metadata of each packet, keeping what state a flow direction
  * needs. `extract` is synchronous except for a QUIC client Initial, whose
@@ -139,7 +146,7 @@ export class AppLayerExtractor {
       // A SYN starts a new connection, even on a tuple seen before. No
       // state is made for it: a SYN flood would fill the table, and the
       // stream can start at its first data segment instead.
-      if (packet.syn && state !== undefined) this.#streams.delete(packet.directionKey);
+      if (packet.syn && state !== undefined) forget(this.#streams, packet);
       return null;
     }
     if (state === DONE) return null;
