@@ -184,7 +184,10 @@ export class DirectionMap<V> {
     this.#size++;
     this.#order.push(key);
     this.#orderStamps.push(stamp);
-    if (this.#order.length - this.#head > 2 * this.#size + 1024) this.#compactOrder();
+    // Each compaction looks every queued key up: letting stale pairs reach three
+    // times the live ones (not one) makes that 4/3 lookups per insertion
+    // instead of 2, for a queue at most four times the keys held (plus 4096).
+    if (this.#order.length - this.#head > 4 * this.#size + 4096) this.#compactOrder();
     if (this.#size * 2 > this.#mask + 1) this.#grow();
   }
 
