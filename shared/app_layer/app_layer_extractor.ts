@@ -45,6 +45,13 @@ export interface AppPacket {
   /** Transport payload as captured (may be cut by the snap length). */
   payload: Uint8Array;
   /**
+   * `payload.length`, when the caller knows it without making the payload
+   * (which it may make lazily): most segments are then passed over without it.
+   */
+  payloadLength?: number;
+  /** `payload[0]` (-1 for an empty payload), given with `payloadLength`. */
+  payloadFirstByte?: number;
+  /**
    * Whether the snap length cut the payload (captured bytes fewer than the
    * headers say). A TCP message it begins is then read as far as it goes.
    * @default {false}
@@ -142,7 +149,7 @@ export class AppLayerExtractor {
     // Most data segments belong to a direction already done: they need
     // nothing more, not even their payload (which a caller may make lazily).
     if (state === DONE && !packet.syn) return null;
-    if (packet.payload.length === 0) {
+    if ((packet.payloadLength ?? packet.payload.length) === 0) {
       // A SYN starts a new connection, even on a tuple seen before. No
       // state is made for it: a SYN flood would fill the table, and the
       // stream can start at its first data segment instead.
@@ -150,6 +157,9 @@ export class AppLayerExtractor {
       return null;
     }
     if (state === DONE) return null;
+    // A watched stream passes over a segment that can begin no message on its first byte alone.
+    const first = packet.payloadFirstByte;
+    if (state !== undefined && first !== undefined && state.passesOver(first, packet)) return null;
     let stream = state;
     if (stream === undefined) {
       stream = new TcpAppStream();

@@ -83,6 +83,8 @@ export class HeaderAppExtractor {
     packet.syn = syn;
     packet.payloadStart = start;
     packet.payloadEnd = end;
+    packet.payloadLength = end - start;
+    packet.payloadFirstByte = end > start ? frame[start] : -1;
     packet.view = null;
     packet.truncated = end - start < h.payloadLength;
     const found = this.#extractor.extract(packet);
@@ -110,6 +112,8 @@ class FramePacket implements AppPacket {
   /** The payload's bounds in `frame`. */
   payloadStart = 0;
   payloadEnd = 0;
+  payloadLength = 0;
+  payloadFirstByte = -1;
   /** The payload view once made for this frame, else null. */
   view: Uint8Array | null = null;
   frame: Uint8Array = EMPTY;
