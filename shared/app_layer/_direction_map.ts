@@ -54,21 +54,6 @@ function sameUnits(key: string, units: readonly number[]): boolean {
 
 /** Slots to start with: room for 4096 directions before the first growth. */
 const INITIAL_CAPACITY = 8192;
-/** Units of the keys packed into integers for `getByUnits`: a plain IPv4 direction's. */
-const PACKED_UNITS = 7;
-
-/** Writes `key`'s packed form (see `DirectionMap#packed`) at slot `i` of `packed`. */
-function pack(packed: Int32Array, i: number, key: string): void {
-  const p = i << 2;
-  if (key.length !== PACKED_UNITS) {
-    packed[p + 3] = -1;
-    return;
-  }
-  packed[p] = (key.charCodeAt(0) << 16) | key.charCodeAt(1);
-  packed[p + 1] = (key.charCodeAt(2) << 16) | key.charCodeAt(3);
-  packed[p + 2] = (key.charCodeAt(4) << 16) | key.charCodeAt(5);
-  packed[p + 3] = key.charCodeAt(6);
-}
 
 /**
  * String-keyed map with `Map`'s semantics for what the extractor uses:
@@ -83,12 +68,6 @@ export class DirectionMap<V> {
   #values: (V | null)[] = new Array(INITIAL_CAPACITY).fill(null);
   /** Per slot: when its key was inserted (a count of insertions). */
   #stamps = new Float64Array(INITIAL_CAPACITY);
-  /**
-   * Per slot, four integers: a key of {@link PACKED_UNITS} units packed two
-   * units to an integer (the last alone), else -1 in the fourth, which no
-   * unit equals. `getByUnits` compares these instead of the key string.
-   */
-  #packed = new Int32Array(INITIAL_CAPACITY * 4);
   #size = 0;
   #clock = 0;
   /** Keys in insertion order with their stamps, from `#head` on; some no longer held. */
@@ -136,23 +115,6 @@ export class DirectionMap<V> {
     const mask = this.#mask;
     const hash = hashOfUnits(units);
     const tag = hash + 1;
-    if (units.length === PACKED_UNITS) {
-      // A plain IPv4 direction: compared as four integers, without reading the key string.
-      const packed = this.#packed;
-      const a = (units[0] << 16) | units[1];
-      const b = (units[2] << 16) | units[3];
-      const c = (units[4] << 16) | units[5];
-      const d = units[6];
-      for (let i = hash & mask;; i = (i + 1) & mask) {
-        const t = tags[i];
-        if (t === 0) return -1;
-        const p = i << 2;
-        if (
-          t === tag && packed[p + 3] === d && packed[p] === a && packed[p + 1] === b &&
-          packed[p + 2] === c
-        ) return i;
-      }
-    }
     for (let i = hash & mask;; i = (i + 1) & mask) {
       const t = tags[i];
       if (t === 0) return -1;
@@ -180,7 +142,6 @@ export class DirectionMap<V> {
     this.#keys[i] = key;
     this.#values[i] = value;
     this.#stamps[i] = stamp;
-    pack(this.#packed, i, key);
     this.#size++;
     this.#order.push(key);
     this.#orderStamps.push(stamp);
@@ -212,7 +173,6 @@ export class DirectionMap<V> {
     const keys = this.#keys;
     const values = this.#values;
     const stamps = this.#stamps;
-    const packed = this.#packed;
     const mask = this.#mask;
     // Backward shift: move each following entry of the run into the hole
     // when its home slot does not lie between the hole and itself.
@@ -226,7 +186,6 @@ export class DirectionMap<V> {
       keys[i] = keys[j];
       values[i] = values[j];
       stamps[i] = stamps[j];
-      for (let k = 0; k < 4; k++) packed[(i << 2) + k] = packed[(j << 2) + k];
       i = j;
     }
     tags[i] = 0;
@@ -281,8 +240,6 @@ export class DirectionMap<V> {
     const newKeys: (string | null)[] = new Array(capacity).fill(null);
     const newValues: (V | null)[] = new Array(capacity).fill(null);
     const newStamps = new Float64Array(capacity);
-    const packed = this.#packed;
-    const newPacked = new Int32Array(capacity * 4);
     for (let s = 0; s < tags.length; s++) {
       const t = tags[s];
       if (t === 0) continue;
@@ -292,13 +249,11 @@ export class DirectionMap<V> {
       newKeys[i] = keys[s];
       newValues[i] = values[s];
       newStamps[i] = stamps[s];
-      for (let k = 0; k < 4; k++) newPacked[(i << 2) + k] = packed[(s << 2) + k];
     }
     this.#mask = mask;
     this.#tags = newTags;
     this.#keys = newKeys;
     this.#values = newValues;
     this.#stamps = newStamps;
-    this.#packed = newPacked;
   }
 }

@@ -82,8 +82,8 @@ Deno.test("DirectionMap.getByUnits() finds what get() finds for the string of th
   );
 });
 
-Deno.test("DirectionMap.getByUnits() and deleteByUnits() act as get() and delete() for 7-unit keys, through growth", () => {
-  // Seven units, a plain IPv4 direction's length: compared in packed form.
+Deno.test("DirectionMap.getByUnits() and deleteByUnits() act as get() and delete() for 7-unit keys (a plain IPv4 direction), through growth", () => {
+  // Seven units, a plain IPv4 direction's length, and neighbouring lengths.
   const unit = fc.constantFrom(0, 1, 6, 0xff, 0x100, 0x8000, 0xffff);
   const key = fc.oneof(
     fc.array(unit, { minLength: 7, maxLength: 7 }),
@@ -114,7 +114,7 @@ Deno.test("DirectionMap.getByUnits() and deleteByUnits() act as get() and delete
     ),
     propertyRuns(200),
   );
-  // Past the first table (8192 slots) and back: every packed key moves with its slot.
+  // Past the first table (8192 slots) and back: every key moves with its slot.
   const map = new DirectionMap<number>();
   const units = (i: number) => [6, 10, i & 0xffff, 5000 + (i >>> 16), 192, 1, 443];
   for (let i = 0; i < 20_000; i++) map.set(String.fromCharCode(...units(i)), i);
