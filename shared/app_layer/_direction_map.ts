@@ -105,14 +105,20 @@ export class DirectionMap<V> {
    * case, then allocates nothing to be looked up.
    */
   getByUnits(units: readonly number[]): V | undefined {
+    const slot = this.#findUnits(units);
+    return slot < 0 ? undefined : this.#values[slot] as V;
+  }
+
+  /** The slot of the key whose UTF-16 units are `units`, or -1. */
+  #findUnits(units: readonly number[]): number {
     const tags = this.#tags;
     const mask = this.#mask;
     const hash = hashOfUnits(units);
     const tag = hash + 1;
     for (let i = hash & mask;; i = (i + 1) & mask) {
       const t = tags[i];
-      if (t === 0) return undefined;
-      if (t === tag && sameUnits(this.#keys[i]!, units)) return this.#values[i] as V;
+      if (t === 0) return -1;
+      if (t === tag && sameUnits(this.#keys[i]!, units)) return i;
     }
   }
 
@@ -139,13 +145,29 @@ export class DirectionMap<V> {
     this.#size++;
     this.#order.push(key);
     this.#orderStamps.push(stamp);
-    if (this.#order.length - this.#head > 2 * this.#size + 1024) this.#compactOrder();
+    // Each compaction looks every queued key up: letting stale pairs reach three
+    // times the live ones (not one) makes that 4/3 lookups per insertion
+    // instead of 2, for a queue at most four times the keys held (plus 4096).
+    if (this.#order.length - this.#head > 4 * this.#size + 4096) this.#compactOrder();
     if (this.#size * 2 > this.#mask + 1) this.#grow();
   }
 
   /** Removes `key`; true when it was there. */
   delete(key: string): boolean {
-    let i = this.#find(key, hashOf(key));
+    return this.#deleteAt(this.#find(key, hashOf(key)));
+  }
+
+  /**
+   * Removes the key whose UTF-16 units are `units`: `delete(String.fromCharCode(...units))`
+   * without making the string. True when it was there.
+   */
+  deleteByUnits(units: readonly number[]): boolean {
+    return this.#deleteAt(this.#findUnits(units));
+  }
+
+  /** Empties slot `i` (nothing for -1); true when it held a key. */
+  #deleteAt(slot: number): boolean {
+    let i = slot;
     if (i < 0) return false;
     const tags = this.#tags;
     const keys = this.#keys;

@@ -81,3 +81,45 @@ Deno.test("DirectionMap.getByUnits() finds what get() finds for the string of th
     propertyRuns(200),
   );
 });
+
+Deno.test("DirectionMap.getByUnits() and deleteByUnits() act as get() and delete() for 7-unit keys (a plain IPv4 direction), through growth", () => {
+  // Seven units, a plain IPv4 direction's length, and neighbouring lengths.
+  const unit = fc.constantFrom(0, 1, 6, 0xff, 0x100, 0x8000, 0xffff);
+  const key = fc.oneof(
+    fc.array(unit, { minLength: 7, maxLength: 7 }),
+    fc.array(unit, { minLength: 6, maxLength: 8 }),
+  );
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.boolean(), key), { maxLength: 300 }),
+      fc.array(key, { maxLength: 40 }),
+      (ops, asked) => {
+        const map = new DirectionMap<number>();
+        const reference = new Map<string, number>();
+        ops.forEach(([remove, units], i) => {
+          const k = String.fromCharCode(...units);
+          if (remove) {
+            // By the string or by its units, alternately: both must find the same slot.
+            const removed = i % 2 === 0 ? map.delete(k) : map.deleteByUnits(units);
+            assert.equal(removed, reference.delete(k));
+          } else {
+            map.set(k, i);
+            reference.set(k, i);
+          }
+        });
+        for (const units of [...ops.map(([, units]) => units), ...asked]) {
+          assert.equal(map.getByUnits(units), reference.get(String.fromCharCode(...units)));
+        }
+      },
+    ),
+    propertyRuns(200),
+  );
+  // Past the first table (8192 slots) and back: every key moves with its slot.
+  const map = new DirectionMap<number>();
+  const units = (i: number) => [6, 10, i & 0xffff, 5000 + (i >>> 16), 192, 1, 443];
+  for (let i = 0; i < 20_000; i++) map.set(String.fromCharCode(...units(i)), i);
+  for (let i = 0; i < 20_000; i += 3) assert.ok(map.deleteByUnits(units(i)));
+  for (let i = 0; i < 20_000; i++) {
+    assert.equal(map.getByUnits(units(i)), i % 3 === 0 ? undefined : i);
+  }
+});

@@ -45,6 +45,13 @@ export interface AppPacket {
   /** Transport payload as captured (may be cut by the snap length). */
   payload: Uint8Array;
   /**
+   * `payload.length`, when the caller knows it without making the payload
+   * (which it may make lazily): most segments are then passed over without it.
+   */
+  payloadLength?: number;
+  /** `payload[0]` (-1 for an empty payload), given with `payloadLength`. */
+  payloadFirstByte?: number;
+  /**
    * Whether the snap length cut the payload (captured bytes fewer than the
    * headers say). A TCP message it begins is then read as far as it goes.
    * @default {false}
@@ -75,6 +82,13 @@ type DatagramState = QuicInitialReader | typeof DONE;
 function lookUp<V>(map: DirectionMap<V>, packet: AppPacket): V | undefined {
   const units = packet.directionUnits;
   return units === undefined ? map.get(packet.directionKey) : map.getByUnits(units);
+}
+
+/** Forgets the packet's direction in `map`, by its key's units when it has them. */
+function forget<V>(map: DirectionMap<V>, packet: AppPacket): void {
+  const units = packet.directionUnits;
+  if (units === undefined) map.delete(packet.directionKey);
+  else map.deleteByUnits(units);
 }
 
 /**
@@ -135,14 +149,17 @@ export class AppLayerExtractor {
     // Most data segments belong to a direction already done: they need
     // nothing more, not even their payload (which a caller may make lazily).
     if (state === DONE && !packet.syn) return null;
-    if (packet.payload.length === 0) {
+    if ((packet.payloadLength ?? packet.payload.length) === 0) {
       // A SYN starts a new connection, even on a tuple seen before. No
       // state is made for it: a SYN flood would fill the table, and the
       // stream can start at its first data segment instead.
-      if (packet.syn && state !== undefined) this.#streams.delete(packet.directionKey);
+      if (packet.syn && state !== undefined) forget(this.#streams, packet);
       return null;
     }
     if (state === DONE) return null;
+    // A watched stream passes over a segment that can begin no message on its first byte alone.
+    const first = packet.payloadFirstByte;
+    if (state !== undefined && first !== undefined && state.passesOver(first, packet)) return null;
     let stream = state;
     if (stream === undefined) {
       stream = new TcpAppStream();

@@ -61,6 +61,9 @@ function plausibleDnsHeader(bytes: Uint8Array, at: number): boolean {
  */
 export function recogniseAppProtocol(payload: Uint8Array, hint: RecogniseHint): AppProtocol | null {
   if (hint.transport === "tcp") {
+    // What a TCP message may start with is also known to `mayBeginMessage`
+    // (tcp_app_stream.ts), which passes over other segments unread: a new
+    // protocol here must be added there too.
     if (isTlsRecordHeader(payload) && payload[0] === TLS_CONTENT_HANDSHAKE) return "tls";
     if (looksLikeHttpRequest(payload) || looksLikeHttpResponse(payload)) return "http";
     if (looksLikeSsh(payload)) return "ssh";

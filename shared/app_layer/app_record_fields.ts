@@ -10,7 +10,12 @@
  * @module
  */
 
-import type { AppMetadata, AppProtocol } from "./app_metadata.ts";
+import type {
+  AppMetadata,
+  AppProtocol,
+  DnsAppMetadata,
+  TlsClientAppMetadata,
+} from "./app_metadata.ts";
 
 /** The app-layer fields of one packet record; all null when nothing was found. */
 export interface AppRecordFields {
@@ -169,6 +174,26 @@ function noAppFields(): AppRecordFields {
   };
 }
 
+function dnsFields(out: AppRecordFields, metadata: DnsAppMetadata): void {
+  const L = APP_TEXT_LIMITS;
+  out.dns_query = clipText(metadata.dns_query, L.dns_query);
+  out.dns_qtype = metadata.dns_qtype;
+  out.dns_rcode = metadata.dns_rcode;
+  out.dns_answers = list(metadata.dns_answers, L.dns_answers);
+  out.dns_cnames = list(metadata.dns_cnames, L.dns_cnames);
+  out.dns_ttl = metadata.dns_ttl;
+  out.dns_names = list(metadata.dns_names, L.dns_names);
+}
+
+function clientHelloFields(out: AppRecordFields, metadata: TlsClientAppMetadata): void {
+  const L = APP_TEXT_LIMITS;
+  out.tls_sni = clipText(metadata.tls_sni, L.tls_sni);
+  out.tls_alpn = list(metadata.tls_alpn, L.tls_alpn);
+  out.tls_versions = list(metadata.tls_versions.map(hex16), L.tls_versions);
+  out.tls_ja3 = clipText(metadata.tls_ja3, L.tls_ja3);
+  out.tls_ja4 = clipText(metadata.tls_ja4, L.tls_ja4);
+}
+
 const hex16 = (n: number) => "0x" + n.toString(16).padStart(4, "0");
 
 /**
@@ -185,36 +210,41 @@ export function appRecordFields(metadata: AppMetadata | null): AppRecordFields {
   const out = noAppFields();
   if (metadata === null) return out;
   out.app_protocol = metadata.app_protocol;
-  const L = APP_TEXT_LIMITS;
-  if ("dns_answers" in metadata) {
-    out.dns_query = clipText(metadata.dns_query, L.dns_query);
-    out.dns_qtype = metadata.dns_qtype;
-    out.dns_rcode = metadata.dns_rcode;
-    out.dns_answers = list(metadata.dns_answers, L.dns_answers);
-    out.dns_cnames = list(metadata.dns_cnames, L.dns_cnames);
-    out.dns_ttl = metadata.dns_ttl;
-    out.dns_names = list(metadata.dns_names, L.dns_names);
-  } else if ("tls_ja4" in metadata) {
-    out.tls_sni = clipText(metadata.tls_sni, L.tls_sni);
-    out.tls_alpn = list(metadata.tls_alpn, L.tls_alpn);
-    out.tls_versions = list(metadata.tls_versions.map(hex16), L.tls_versions);
-    out.tls_ja3 = clipText(metadata.tls_ja3, L.tls_ja3);
-    out.tls_ja4 = clipText(metadata.tls_ja4, L.tls_ja4);
-  } else if ("tls_cipher" in metadata) {
-    out.tls_version = metadata.tls_version;
-    out.tls_cipher = metadata.tls_cipher;
-  } else if ("http_method" in metadata) {
-    out.http_method = clipText(metadata.http_method, L.http_method);
-    out.http_host = clipText(metadata.http_host, L.http_host);
-    out.http_path = clipText(metadata.http_path, L.http_path);
-    out.http_user_agent = clipText(metadata.http_user_agent, L.http_user_agent);
-  } else if ("http_status" in metadata) {
-    out.http_status = metadata.http_status;
-  } else if ("ssh_banner" in metadata) {
-    out.ssh_banner = clipText(metadata.ssh_banner, L.ssh_banner);
-  } else if (metadata.app_protocol === "dhcp") {
-    out.dhcp_hostname = clipText(metadata.dhcp_hostname, L.dhcp_hostname);
-    out.dhcp_requested_ip = metadata.dhcp_requested_ip;
+  // The protocol first, then the one field that tells its messages apart:
+  // one or two `in` checks per record rather than a chain over every kind of
+  // message (on objects of many shapes, each check is a megamorphic lookup).
+  switch (metadata.app_protocol) {
+    case "dns":
+    case "mdns":
+    case "llmnr":
+      if ("dns_answers" in metadata) dnsFields(out, metadata);
+      break;
+    case "tls":
+    case "quic":
+      if ("tls_ja4" in metadata) clientHelloFields(out, metadata);
+      else if ("tls_cipher" in metadata) {
+        out.tls_version = metadata.tls_version;
+        out.tls_cipher = metadata.tls_cipher;
+      }
+      break;
+    case "http":
+      if ("http_method" in metadata) {
+        const L = APP_TEXT_LIMITS;
+        out.http_method = clipText(metadata.http_method, L.http_method);
+        out.http_host = clipText(metadata.http_host, L.http_host);
+        out.http_path = clipText(metadata.http_path, L.http_path);
+        out.http_user_agent = clipText(metadata.http_user_agent, L.http_user_agent);
+      } else if ("http_status" in metadata) out.http_status = metadata.http_status;
+      break;
+    case "ssh":
+      if ("ssh_banner" in metadata) {
+        out.ssh_banner = clipText(metadata.ssh_banner, APP_TEXT_LIMITS.ssh_banner);
+      }
+      break;
+    case "dhcp":
+      out.dhcp_hostname = clipText(metadata.dhcp_hostname, APP_TEXT_LIMITS.dhcp_hostname);
+      out.dhcp_requested_ip = metadata.dhcp_requested_ip;
+      break;
   }
   return out;
 }

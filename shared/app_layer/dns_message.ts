@@ -7,7 +7,7 @@
  */
 
 import { formatIpv6 } from "../packet/address_format.ts";
-import { displayText, ipv4Text, u16, u32 } from "./_bytes.ts";
+import { displayText, ipv4Text, latin1, u16, u32 } from "./_bytes.ts";
 
 /**
  * What a DNS-shaped message tells about its flow. The field names are those
@@ -78,12 +78,11 @@ interface NameRead {
  * label type.
  */
 function readName(message: Uint8Array, at: number): NameRead | null {
-  // While every label is printable ASCII, the name's characters are
-  // gathered as numbers and made into one string at the end (the common
-  // case); from the first label that is not, as text, each label as
-  // displayText shows it.
-  const units = nameUnits;
-  units.length = 0;
+  // While every label is printable ASCII, the name's bytes are gathered
+  // and made into one string at the end (the common case); from the first
+  // label that is not, as text, each label as displayText shows it.
+  const units = nameBytes;
+  let n = 0;
   let text: string | null = null;
   let wireBytes = 0;
   let jumps = 0;
@@ -108,23 +107,57 @@ function readName(message: Uint8Array, at: number): NameRead | null {
     const stop = cursor + 1 + length;
     if (wireBytes > MAX_NAME_WIRE_BYTES || stop > message.length) return null;
     if (text === null && !printable(message, cursor + 1, stop)) {
-      text = String.fromCharCode.apply(null, units);
+      text = latin1(units, 0, n);
     }
     if (text === null) {
-      if (units.length > 0) units.push(0x2e); // "."
-      for (let i = cursor + 1; i < stop; i++) units.push(message[i]);
+      if (n > 0) units[n++] = 0x2e; // "."
+      for (let i = cursor + 1; i < stop; i++) units[n++] = message[i];
     } else {
       if (text.length > 0) text += ".";
       text += displayText(message, cursor + 1, stop);
     }
     cursor = stop;
   }
-  text ??= String.fromCharCode.apply(null, units);
+  text ??= latin1(units, 0, n);
   return { text: text.length === 0 ? "." : text, end };
 }
 
-/** The UTF-16 units of the name {@linkcode readName} is reading while it is printable ASCII. */
-const nameUnits: number[] = [];
+/**
+ * The bytes of the name {@linkcode readName} is reading while it is
+ * printable ASCII, reused name after name: at most 254, as a name is at
+ * most 255 bytes on the wire. (A `number[]` emptied and refilled for each
+ * name had V8 drop and regrow its backing store.)
+ */
+const nameBytes = new Uint8Array(MAX_NAME_WIRE_BYTES + 1);
+
+/**
+ * Where the name at `at` ends, or -1 where {@linkcode readName} gives null:
+ * the same walk and the same checks, without the text (an answer's owner
+ * name, when the names are not listed).
+ */
+function nameEnd(message: Uint8Array, at: number): number {
+  let wireBytes = 0;
+  let jumps = 0;
+  let end = -1;
+  let cursor = at;
+  for (;;) {
+    if (cursor >= message.length) return -1;
+    const length = message[cursor];
+    if (length === 0) return end < 0 ? cursor + 1 : end;
+    const kind = length & 0xc0;
+    if (kind === 0xc0) {
+      if (cursor + 1 >= message.length || ++jumps > MAX_POINTER_JUMPS) return -1;
+      if (end < 0) end = cursor + 2;
+      cursor = ((length & 0x3f) << 8) | message[cursor + 1];
+      continue;
+    }
+    if (kind !== 0) return -1;
+    wireBytes += length + 1;
+    const stop = cursor + 1 + length;
+    if (wireBytes > MAX_NAME_WIRE_BYTES || stop > message.length) return -1;
+    cursor = stop;
+  }
+}
 
 /** Whether every byte of `start..end` is printable ASCII (shown as it is). */
 function printable(message: Uint8Array, start: number, end: number): boolean {
@@ -204,15 +237,17 @@ export function parseDnsMessage(
   }
   for (let a = 0; a < answers; a++) {
     if (++walked > MAX_RECORDS_WALKED) break;
-    const owner = readName(message, at);
-    if (owner === null || owner.end + 10 > message.length) break;
-    const type = u16(message, owner.end);
-    const ttl = u32(message, owner.end + 4);
-    const dataLength = u16(message, owner.end + 8);
-    const data = owner.end + 10;
+    // The owner's text only when names are listed: its end is all else needs.
+    const owner = names === null ? null : readName(message, at);
+    const ownerEnd = names === null ? nameEnd(message, at) : owner === null ? -1 : owner.end;
+    if (ownerEnd < 0 || ownerEnd + 10 > message.length) break;
+    const type = u16(message, ownerEnd);
+    const ttl = u32(message, ownerEnd + 4);
+    const dataLength = u16(message, ownerEnd + 8);
+    const data = ownerEnd + 10;
     if (data + dataLength > message.length) break;
     if (a === 0) result.dns_ttl = ttl;
-    addName(names, owner.text);
+    if (owner !== null) addName(names, owner.text);
     if (type === TYPE_A && dataLength === 4) {
       if (result.dns_answers.length < DNS_MAX_ANSWERS) {
         result.dns_answers.push(ipv4Text(message, data));

@@ -174,3 +174,26 @@ Deno.test("parseDnsMessage() never throws on mutated messages", () => {
     propertyRuns(3000),
   );
 });
+
+Deno.test("parseDnsMessage() lists names without changing any other field, on mutated messages", () => {
+  // Without `listNames` an answer's owner name is only walked, not read: the
+  // walk must stop where reading it would (the same record count, TTL, answers).
+  const bytes = exampleResponse();
+  const edit = fc.tuple(fc.nat(bytes.length - 1), fc.integer({ min: 0, max: 255 }));
+  fc.assert(
+    fc.property(
+      fc.array(edit, { maxLength: 8 }),
+      fc.integer({ min: 0, max: bytes.length }),
+      (edits, cut) => {
+        const copy = bytes.slice(0, cut);
+        for (const [at, value] of edits) if (at < copy.length) copy[at] = value;
+        const plain = parseDnsMessage(copy);
+        const listed = parseDnsMessage(copy, { listNames: true });
+        if (listed === null) return assert.equal(plain, null);
+        const { dns_names: _names, ...rest } = listed;
+        assert.deepEqual(plain, rest);
+      },
+    ),
+    propertyRuns(3000),
+  );
+});

@@ -75,7 +75,7 @@ export class HeaderAppExtractor {
     packet.frame = frame;
     packet.headers = h;
     packet.key = null;
-    packet.unitsMade = false;
+    packet.units = null;
     packet.transport = proto === TCP ? "tcp" : "udp";
     packet.srcPort = h.srcPort;
     packet.dstPort = h.dstPort;
@@ -83,6 +83,8 @@ export class HeaderAppExtractor {
     packet.syn = syn;
     packet.payloadStart = start;
     packet.payloadEnd = end;
+    packet.payloadLength = end - start;
+    packet.payloadFirstByte = end > start ? frame[start] : -1;
     packet.view = null;
     packet.truncated = end - start < h.payloadLength;
     const found = this.#extractor.extract(packet);
@@ -110,23 +112,25 @@ class FramePacket implements AppPacket {
   /** The payload's bounds in `frame`. */
   payloadStart = 0;
   payloadEnd = 0;
+  payloadLength = 0;
+  payloadFirstByte = -1;
   /** The payload view once made for this frame, else null. */
   view: Uint8Array | null = null;
   frame: Uint8Array = EMPTY;
   headers: PacketHeaders | null = null;
   /** The direction key once made for this frame, else null. */
   key: string | null = null;
-  /** The direction key's UTF-16 units, reused frame after frame (the longest: tunnel, VLANs, IPv6). */
-  readonly units: number[] = [];
-  /** Whether `units` holds this frame's. */
-  unitsMade = false;
+  /**
+   * The direction key's UTF-16 units once made for this frame, else null:
+   * one of {@link UNIT_ARRAYS}' lengths, each an array reused frame after
+   * frame and written by index (emptying and refilling one array made V8
+   * drop and reallocate its backing store on every frame).
+   */
+  units: number[] | null = null;
+  readonly #arrays: number[][] = UNIT_ARRAYS.map((length) => new Array<number>(length).fill(0));
 
   get directionUnits(): readonly number[] {
-    if (!this.unitsMade) {
-      directionUnits(this.frame, this.headers!, this.units);
-      this.unitsMade = true;
-    }
-    return this.units;
+    return this.units ??= directionUnits(this.frame, this.headers!, this.#arrays);
   }
 
   get directionKey(): string {
@@ -144,45 +148,53 @@ class FramePacket implements AppPacket {
 const TUNNEL_CODES: ReadonlyMap<string, number> = new Map(TUNNEL_TYPES.map((t, i) => [t, i + 1]));
 
 /**
+ * Lengths of a direction key in units: plain IPv4, IPv4 behind a tunnel or
+ * VLAN, plain IPv6, IPv6 behind a tunnel or VLAN.
+ */
+const UNIT_ARRAYS = [7, 12, 19, 24] as const;
+
+/**
  * The direction's key, as the UTF-16 units of its string: its 5-tuple (and
  * tunnel and VLANs) as raw 16-bit units, not formatted text. Every SYN and
  * every packet with payload is looked up by these (7 units for plain IPv4),
  * without a string; the string is made only for a direction the extractor
- * starts to hold. It never leaves the extractor.
+ * starts to hold. It never leaves the extractor. Written into the one of
+ * `arrays` (see {@link UNIT_ARRAYS}) of the key's length, which it returns.
  */
-function directionUnits(frame: Uint8Array, h: PacketHeaders, units: number[]): void {
+function directionUnits(frame: Uint8Array, h: PacketHeaders, arrays: number[][]): number[] {
   const s = h.srcAddrOffset;
   const d = h.dstAddrOffset;
-  units.length = 0;
-  if (h.addressFamily !== 6 && h.tunnelDepth === 0 && h.vlanId < 0) {
-    units.push(
-      h.ipProto,
-      (frame[s] << 8) | frame[s + 1],
-      (frame[s + 2] << 8) | frame[s + 3],
-      h.srcPort,
-      (frame[d] << 8) | frame[d + 1],
-      (frame[d + 2] << 8) | frame[d + 3],
-      h.dstPort,
-    );
-    return;
+  const v6 = h.addressFamily === 6;
+  const wrapped = h.tunnelDepth !== 0 || h.vlanId >= 0;
+  if (!v6 && !wrapped) {
+    const units = arrays[0];
+    units[0] = h.ipProto;
+    units[1] = (frame[s] << 8) | frame[s + 1];
+    units[2] = (frame[s + 2] << 8) | frame[s + 3];
+    units[3] = h.srcPort;
+    units[4] = (frame[d] << 8) | frame[d + 1];
+    units[5] = (frame[d + 2] << 8) | frame[d + 3];
+    units[6] = h.dstPort;
+    return units;
   }
+  const units = arrays[(v6 ? 2 : 0) + (wrapped ? 1 : 0)];
+  let n = 0;
   // Tunnel and VLAN first: two tenants' overlapping addresses are two flows.
-  if (h.tunnelDepth !== 0 || h.vlanId >= 0) {
+  if (wrapped) {
     const id = h.tunnelId < 0 ? 0 : h.tunnelId + 1;
-    units.push(
-      0x8000 | (h.tunnelType === null ? 0 : TUNNEL_CODES.get(h.tunnelType) ?? 0xff),
-      Math.floor(id / 65536) & 0xffff, // a unit holds 16 bits, as the string's would
-      id % 65536,
-      h.vlanId + 1,
-      h.vlanInnerId + 1,
-    );
+    units[n++] = 0x8000 | (h.tunnelType === null ? 0 : TUNNEL_CODES.get(h.tunnelType) ?? 0xff);
+    units[n++] = Math.floor(id / 65536) & 0xffff; // a unit holds 16 bits, as the string's would
+    units[n++] = id % 65536;
+    units[n++] = h.vlanId + 1;
+    units[n++] = h.vlanInnerId + 1;
   }
-  const bytes = h.addressFamily === 6 ? 16 : 4;
-  units.push(h.ipProto | (bytes << 8));
-  for (let i = 0; i < bytes; i += 2) units.push((frame[s + i] << 8) | frame[s + i + 1]);
-  units.push(h.srcPort);
-  for (let i = 0; i < bytes; i += 2) units.push((frame[d + i] << 8) | frame[d + i + 1]);
-  units.push(h.dstPort);
+  const bytes = v6 ? 16 : 4;
+  units[n++] = h.ipProto | (bytes << 8);
+  for (let i = 0; i < bytes; i += 2) units[n++] = (frame[s + i] << 8) | frame[s + i + 1];
+  units[n++] = h.srcPort;
+  for (let i = 0; i < bytes; i += 2) units[n++] = (frame[d + i] << 8) | frame[d + i + 1];
+  units[n++] = h.dstPort;
+  return units;
 }
 
 function toFields(metadata: AppMetadata | null): AppRecordFields | null {

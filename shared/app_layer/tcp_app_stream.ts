@@ -56,6 +56,7 @@ export interface TcpSegment {
 }
 
 const DEFAULT_MAX_BYTES = 16384;
+const PORT_DNS = 53;
 const DEFAULT_MAX_SEGMENTS = 24;
 const TLS_CLIENT_HELLO = 1;
 const TLS_SERVER_HELLO = 2;
@@ -69,6 +70,17 @@ type Phase =
   | "watch"
   /** Nothing more to find. */
   | "done";
+
+/**
+ * Whether a TCP segment starting with `firstByte` may be one that
+ * `recogniseAppProtocol` names: a TLS handshake record (0x16), an HTTP
+ * request or response or an SSH identification (an upper-case letter), or
+ * anything on the DNS port. False means it names none.
+ */
+function mayBeginMessage(firstByte: number, hint: RecogniseHint): boolean {
+  return firstByte === TLS_CONTENT_HANDSHAKE || (firstByte >= 0x41 && firstByte <= 0x5a) ||
+    hint.srcPort === PORT_DNS || hint.dstPort === PORT_DNS;
+}
 
 /** Whether a segment begins with a TLS handshake record holding a hello. */
 function startsTlsHello(payload: Uint8Array): boolean {
@@ -133,6 +145,19 @@ export class TcpAppStream {
   /** The protocol recognised at the start of the stream, or null. */
   get protocol(): AppProtocol | null {
     return this.#protocol;
+  }
+
+  /**
+   * Feeds a data segment by its first byte alone, when that is enough: true
+   * when the stream took it (a watched stream, and a segment that can begin
+   * no message: it only counts), as {@linkcode push} would have, returning
+   * null; false when the caller must {@linkcode push} the segment instead.
+   */
+  passesOver(firstByte: number, hint: RecogniseHint): boolean {
+    if (this.#phase !== "watch" || this.#segments + 1 > this.#maxSegments) return false;
+    if (mayBeginMessage(firstByte, hint)) return false;
+    this.#segments++;
+    return true;
   }
 
   /** Feeds one segment; returns the metadata of a message it completes, else null. Never throws. */
