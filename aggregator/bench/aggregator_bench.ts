@@ -289,6 +289,28 @@ async function postgresSkipReason(url: string): Promise<string | null> {
   }
 }
 
+/**
+ * CPU seconds (user + system) the PostgreSQL backends `pids` have used, read
+ * from /proc: the server runs on this machine in the bench. Null when it
+ * cannot be read (another host, or no /proc).
+ */
+function backendCpuSeconds(pids: readonly number[]): number | null {
+  let ticks = 0;
+  for (const pid of pids) {
+    let stat: string;
+    try {
+      stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    } catch {
+      return null;
+    }
+    // Fields after the command, which ends at the last ")": utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  // USER_HZ is 100 on Linux.
+  return ticks / 100;
+}
+
 async function passCase(path: string, modelPath: string, packets: number): Promise<Metrics> {
   const noModel = await modelSkipReason(modelPath);
   if (noModel !== null) return { skipped: noModel };
@@ -350,6 +372,19 @@ async function passCase(path: string, modelPath: string, packets: number): Promi
       // Fresh statistics, as autovacuum keeps them on a busy table, so the plan is the usual one.
       await db.sql`analyze raw_packets, ingest_batches`;
 
+      // The pass runs on the pool's connections: their backends' CPU is PostgreSQL's share.
+      const backendPids = [
+        ...new Set(
+          (await Promise.all(
+            Array.from(
+              { length: LOAD_CONCURRENCY },
+              () => db.sql<{ pid: number }[]>`select pg_backend_pid() as pid, pg_sleep(0.05)`,
+            ),
+          )).map(([row]) => row.pid),
+        ),
+      ];
+      const backendCpuStart = backendCpuSeconds(backendPids);
+      const cpuStart = cpuSeconds();
       const started = performance.now();
       const stepAt: [PassStep, number][] = [];
       let heapAfterReadBytes = 0;
@@ -366,6 +401,11 @@ async function passCase(path: string, modelPath: string, packets: number): Promi
         },
       });
       const passSec = (performance.now() - started) / 1000;
+      const passCpuSec = cpuSeconds() - cpuStart;
+      const backendCpuEnd = backendCpuSeconds(backendPids);
+      const passDbCpuSec = backendCpuStart === null || backendCpuEnd === null
+        ? null
+        : backendCpuEnd - backendCpuStart;
       const steps = stepAt.map(([step, at], i) =>
         `${step} +${((at - (i === 0 ? started : stepAt[i - 1][1])) / 1000).toFixed(2)} s`
       );
@@ -382,6 +422,11 @@ async function passCase(path: string, modelPath: string, packets: number): Promi
       const heapLimitBytes = getHeapStatistics().heap_size_limit;
       console.log(`  time to each step: ${steps.join(", ")}`);
       console.log(
+        `  CPU: ${passCpuSec.toFixed(2)} s in this process (the scorer's worker too), ` +
+          `${passDbCpuSec === null ? "?" : passDbCpuSec.toFixed(2)} s in PostgreSQL's backends; ` +
+          `load average ${Deno.loadavg().map((l) => l.toFixed(2)).join(" ")}`,
+      );
+      console.log(
         `  V8 heap after reading the packets: ${fmt(heapAfterReadBytes / 1e6)} MB ` +
           `(limit ${fmt(heapLimitBytes / 1e6)} MB)`,
       );
@@ -391,6 +436,8 @@ async function passCase(path: string, modelPath: string, packets: number): Promi
         flows_written: result.flowsWritten,
         pass_s: passSec,
         pass_pps: result.packets / passSec,
+        pass_cpu_s: passCpuSec,
+        pass_db_cpu_s: passDbCpuSec,
         load_s: loadSec,
         model_version: scorer.modelVersion,
         steps: steps.join(", "),
