@@ -19,7 +19,7 @@
  * ```sh
  * deno run --allow-read --allow-ffi --allow-env --allow-sys \
  *   aggregator/bench/aggregator_bench.ts --case flows --file data/bench/traffic_1500000.pcap
- * deno run --allow-read --allow-ffi --allow-env --allow-sys --allow-net \
+ * deno run --allow-read --allow-ffi --allow-env --allow-sys --allow-net --allow-run=cat \
  *   aggregator/bench/aggregator_bench.ts --case pass --file data/bench/traffic_1500000.pcap --packets 1500000
  * ```
  *
@@ -290,19 +290,27 @@ async function postgresSkipReason(url: string): Promise<string | null> {
 }
 
 /**
- * CPU seconds (user + system) the PostgreSQL backends `pids` have used, read
- * from /proc: the server runs on this machine in the bench. Null when it
- * cannot be read (another host, or no /proc).
+ * CPU seconds (user + system) the PostgreSQL backends `pids` have used, from
+ * /proc: the server runs on this machine in the bench. Deno lets only
+ * `--allow-all` read another process's /proc files, so the bench reads them
+ * with `cat` (`--allow-run=cat`). Null when they cannot be read (another
+ * host, no /proc, no permission).
  */
-function backendCpuSeconds(pids: readonly number[]): number | null {
+async function backendCpuSeconds(pids: readonly number[]): Promise<number | null> {
+  let stats: string;
+  try {
+    const { success, stdout } = await new Deno.Command("cat", {
+      args: pids.map((pid) => `/proc/${pid}/stat`),
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    if (!success) return null;
+    stats = new TextDecoder().decode(stdout);
+  } catch {
+    return null;
+  }
   let ticks = 0;
-  for (const pid of pids) {
-    let stat: string;
-    try {
-      stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    } catch {
-      return null;
-    }
+  for (const stat of stats.trim().split("\n")) {
     // Fields after the command, which ends at the last ")": utime and stime are the 12th and 13th.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     ticks += Number(fields[11]) + Number(fields[12]);
@@ -383,7 +391,7 @@ async function passCase(path: string, modelPath: string, packets: number): Promi
           )).map(([row]) => row.pid),
         ),
       ];
-      const backendCpuStart = backendCpuSeconds(backendPids);
+      const backendCpuStart = await backendCpuSeconds(backendPids);
       const cpuStart = cpuSeconds();
       const started = performance.now();
       const stepAt: [PassStep, number][] = [];
@@ -402,7 +410,7 @@ async function passCase(path: string, modelPath: string, packets: number): Promi
       });
       const passSec = (performance.now() - started) / 1000;
       const passCpuSec = cpuSeconds() - cpuStart;
-      const backendCpuEnd = backendCpuSeconds(backendPids);
+      const backendCpuEnd = await backendCpuSeconds(backendPids);
       const passDbCpuSec = backendCpuStart === null || backendCpuEnd === null
         ? null
         : backendCpuEnd - backendCpuStart;
