@@ -57,15 +57,7 @@ export async function runAggregationCase(context: BenchContext): Promise<BenchRo
         "--model",
         context.args.modelPath,
       ],
-      // cat: the PostgreSQL backends' CPU time from /proc (see aggregator_bench.ts).
-      permissions: [
-        "--allow-read",
-        "--allow-ffi",
-        "--allow-env",
-        "--allow-sys",
-        "--allow-net",
-        "--allow-run=cat",
-      ],
+      permissions: ["--allow-read", "--allow-ffi", "--allow-env", "--allow-sys", "--allow-net"],
       v8Flags: [`--max-old-space-size=${HEAP_LIMIT_MB}`],
       timeoutSec: context.args.quick ? 180 : 420,
     }),

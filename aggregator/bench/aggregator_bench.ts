@@ -19,7 +19,7 @@
  * ```sh
  * deno run --allow-read --allow-ffi --allow-env --allow-sys \
  *   aggregator/bench/aggregator_bench.ts --case flows --file data/bench/traffic_1500000.pcap
- * deno run --allow-read --allow-ffi --allow-env --allow-sys --allow-net --allow-run=cat \
+ * deno run --allow-read --allow-ffi --allow-env --allow-sys --allow-net \
  *   aggregator/bench/aggregator_bench.ts --case pass --file data/bench/traffic_1500000.pcap --packets 1500000
  * ```
  *
@@ -28,7 +28,7 @@
 import { cpuUsage } from "node:process";
 import { parseArgs } from "node:util";
 import { getHeapStatistics } from "node:v8";
-import { migrate, openDatabase, storePacketBatch } from "@traffic-analyzer/shared/db";
+import { migrate, openDatabase, type Sql, storePacketBatch } from "@traffic-analyzer/shared/db";
 import { createTestSchema } from "@traffic-analyzer/shared/db/testing";
 import {
   FEATURE_NAMES,
@@ -291,26 +291,21 @@ async function postgresSkipReason(url: string): Promise<string | null> {
 
 /**
  * CPU seconds (user + system) the PostgreSQL backends `pids` have used, from
- * /proc: the server runs on this machine in the bench. Deno lets only
- * `--allow-all` read another process's /proc files, so the bench reads them
- * with `cat` (`--allow-run=cat`). Null when they cannot be read (another
- * host, no /proc, no permission).
+ * their /proc stat files, which the server reads for us (`pg_read_file`, the
+ * bench's superuser may): Deno lets only `--allow-all` read another
+ * process's /proc files. Null when they cannot be read (no /proc, a role
+ * without the right).
  */
-async function backendCpuSeconds(pids: readonly number[]): Promise<number | null> {
-  let stats: string;
-  try {
-    const { success, stdout } = await new Deno.Command("cat", {
-      args: pids.map((pid) => `/proc/${pid}/stat`),
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    if (!success) return null;
-    stats = new TextDecoder().decode(stdout);
-  } catch {
-    return null;
-  }
+async function backendCpuSeconds(sql: Sql, pids: readonly number[]): Promise<number | null> {
   let ticks = 0;
-  for (const stat of stats.trim().split("\n")) {
+  for (const pid of pids) {
+    let stat: string;
+    try {
+      [{ stat }] = await sql<{ stat: string }[]>`
+        select pg_read_file(${`/proc/${pid}/stat`}::text) as stat`;
+    } catch {
+      return null;
+    }
     // Fields after the command, which ends at the last ")": utime and stime are the 12th and 13th.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     ticks += Number(fields[11]) + Number(fields[12]);
@@ -391,7 +386,7 @@ async function passCase(path: string, modelPath: string, packets: number): Promi
           )).map(([row]) => row.pid),
         ),
       ];
-      const backendCpuStart = await backendCpuSeconds(backendPids);
+      const backendCpuStart = await backendCpuSeconds(db.sql, backendPids);
       const cpuStart = cpuSeconds();
       const started = performance.now();
       const stepAt: [PassStep, number][] = [];
@@ -410,7 +405,7 @@ async function passCase(path: string, modelPath: string, packets: number): Promi
       });
       const passSec = (performance.now() - started) / 1000;
       const passCpuSec = cpuSeconds() - cpuStart;
-      const backendCpuEnd = await backendCpuSeconds(backendPids);
+      const backendCpuEnd = await backendCpuSeconds(db.sql, backendPids);
       const passDbCpuSec = backendCpuStart === null || backendCpuEnd === null
         ? null
         : backendCpuEnd - backendCpuStart;
