@@ -111,6 +111,13 @@ export interface PassFlowWriterOptions {
   enricher?: FlowEnricher;
 }
 
+/**
+ * The row of a scored flow, every field named in one object literal. Built
+ * with two spreads (the app fields, then the enrichment) and the rest added
+ * after them, a row cost several microseconds: in a micro-benchmark on the
+ * shared 2-core machine, 100k rows of this shape took 0.4 to 1.4 s that way
+ * and 0.05 to 0.3 s this way.
+ */
 function toUpsert(
   flow: FlowRecord,
   vector: Float32Array,
@@ -118,9 +125,38 @@ function toUpsert(
   modelVersion: string,
   enricher: FlowEnricher,
 ): FlowUpsert {
+  const app = flow.app ?? NO_FLOW_APP_FIELDS;
+  const where = enricher.flowFields(flow.orig_ip, flow.resp_ip);
   return {
-    ...(flow.app ?? NO_FLOW_APP_FIELDS),
-    ...enricher.flowFields(flow.orig_ip, flow.resp_ip),
+    app_protocol: app.app_protocol,
+    dns_query: app.dns_query,
+    dns_qtype: app.dns_qtype,
+    dns_rcode: app.dns_rcode,
+    dns_answers: app.dns_answers,
+    dns_query_count: app.dns_query_count,
+    dns_names: app.dns_names,
+    tls_sni: app.tls_sni,
+    tls_alpn: app.tls_alpn,
+    tls_ja3: app.tls_ja3,
+    tls_ja4: app.tls_ja4,
+    tls_version: app.tls_version,
+    tls_cipher: app.tls_cipher,
+    http_method: app.http_method,
+    http_host: app.http_host,
+    http_path: app.http_path,
+    http_user_agent: app.http_user_agent,
+    http_status: app.http_status,
+    ssh_client: app.ssh_client,
+    ssh_server: app.ssh_server,
+    dhcp_hostname: app.dhcp_hostname,
+    orig_scope: where.orig_scope,
+    orig_country: where.orig_country,
+    orig_asn: where.orig_asn,
+    orig_as_org: where.orig_as_org,
+    resp_scope: where.resp_scope,
+    resp_country: where.resp_country,
+    resp_asn: where.resp_asn,
+    resp_as_org: where.resp_as_org,
     flow_uid: flow.flow_uid,
     community_id: flow.community_id,
     interface: flow.interface,

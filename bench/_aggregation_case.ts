@@ -88,6 +88,11 @@ export async function runAggregationCase(context: BenchContext): Promise<BenchRo
   }
   const passSec = metricNumber(metrics, "pass_s");
   const stepNote = optionalMetricString(metrics, "steps");
+  // CPU time holds still on a loaded machine where the wall time does not.
+  const cpuSec = optionalMetricNumber(metrics, "pass_cpu_s");
+  const dbCpuSec = optionalMetricNumber(metrics, "pass_db_cpu_s");
+  const cpuNote = cpuSec === null ? "" : `; CPU: ${cpuSec.toFixed(1)} s aggregator` +
+    (dbCpuSec === null ? "" : `, ${dbCpuSec.toFixed(1)} s PostgreSQL`);
   const heapMb = optionalMetricNumber(metrics, "heap_after_read_mb");
   const heapNote = heapMb === null ? "" : `; V8 heap after the read: ${formatRate(heapMb)} MB ` +
     `(run with --max-old-space-size=${HEAP_LIMIT_MB}; Deno's default limit here is ${
@@ -105,6 +110,6 @@ export async function runAggregationCase(context: BenchContext): Promise<BenchRo
       `${budgetSec.toFixed(1)} s budget (${trafficSec.toFixed(0)} s of traffic at the ingest ` +
       `target); ${metricNumber(metrics, "flows_written")} flows written, model ` +
       `${optionalMetricString(metrics, "model_version")}` +
-      (stepNote ? `; steps: ${stepNote}` : "") + heapNote,
+      (stepNote ? `; steps: ${stepNote}` : "") + cpuNote + heapNote,
   }];
 }

@@ -28,7 +28,7 @@
 import { cpuUsage } from "node:process";
 import { parseArgs } from "node:util";
 import { getHeapStatistics } from "node:v8";
-import { migrate, openDatabase, storePacketBatch } from "@traffic-analyzer/shared/db";
+import { migrate, openDatabase, type Sql, storePacketBatch } from "@traffic-analyzer/shared/db";
 import { createTestSchema } from "@traffic-analyzer/shared/db/testing";
 import {
   FEATURE_NAMES,
@@ -289,6 +289,31 @@ async function postgresSkipReason(url: string): Promise<string | null> {
   }
 }
 
+/**
+ * CPU seconds (user + system) the PostgreSQL backends `pids` have used, from
+ * their /proc stat files, which the server reads for us (`pg_read_file`, the
+ * bench's superuser may): Deno lets only `--allow-all` read another
+ * process's /proc files. Null when they cannot be read (no /proc, a role
+ * without the right).
+ */
+async function backendCpuSeconds(sql: Sql, pids: readonly number[]): Promise<number | null> {
+  let ticks = 0;
+  for (const pid of pids) {
+    let stat: string;
+    try {
+      [{ stat }] = await sql<{ stat: string }[]>`
+        select pg_read_file(${`/proc/${pid}/stat`}::text) as stat`;
+    } catch {
+      return null;
+    }
+    // Fields after the command, which ends at the last ")": utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  // USER_HZ is 100 on Linux.
+  return ticks / 100;
+}
+
 async function passCase(path: string, modelPath: string, packets: number): Promise<Metrics> {
   const noModel = await modelSkipReason(modelPath);
   if (noModel !== null) return { skipped: noModel };
@@ -350,6 +375,19 @@ async function passCase(path: string, modelPath: string, packets: number): Promi
       // Fresh statistics, as autovacuum keeps them on a busy table, so the plan is the usual one.
       await db.sql`analyze raw_packets, ingest_batches`;
 
+      // The pass runs on the pool's connections: their backends' CPU is PostgreSQL's share.
+      const backendPids = [
+        ...new Set(
+          (await Promise.all(
+            Array.from(
+              { length: LOAD_CONCURRENCY },
+              () => db.sql<{ pid: number }[]>`select pg_backend_pid() as pid, pg_sleep(0.05)`,
+            ),
+          )).map(([row]) => row.pid),
+        ),
+      ];
+      const backendCpuStart = await backendCpuSeconds(db.sql, backendPids);
+      const cpuStart = cpuSeconds();
       const started = performance.now();
       const stepAt: [PassStep, number][] = [];
       let heapAfterReadBytes = 0;
@@ -366,6 +404,11 @@ async function passCase(path: string, modelPath: string, packets: number): Promi
         },
       });
       const passSec = (performance.now() - started) / 1000;
+      const passCpuSec = cpuSeconds() - cpuStart;
+      const backendCpuEnd = await backendCpuSeconds(db.sql, backendPids);
+      const passDbCpuSec = backendCpuStart === null || backendCpuEnd === null
+        ? null
+        : backendCpuEnd - backendCpuStart;
       const steps = stepAt.map(([step, at], i) =>
         `${step} +${((at - (i === 0 ? started : stepAt[i - 1][1])) / 1000).toFixed(2)} s`
       );
@@ -382,6 +425,11 @@ async function passCase(path: string, modelPath: string, packets: number): Promi
       const heapLimitBytes = getHeapStatistics().heap_size_limit;
       console.log(`  time to each step: ${steps.join(", ")}`);
       console.log(
+        `  CPU: ${passCpuSec.toFixed(2)} s in this process (the scorer's worker too), ` +
+          `${passDbCpuSec === null ? "?" : passDbCpuSec.toFixed(2)} s in PostgreSQL's backends; ` +
+          `load average ${Deno.loadavg().map((l) => l.toFixed(2)).join(" ")}`,
+      );
+      console.log(
         `  V8 heap after reading the packets: ${fmt(heapAfterReadBytes / 1e6)} MB ` +
           `(limit ${fmt(heapLimitBytes / 1e6)} MB)`,
       );
@@ -391,6 +439,8 @@ async function passCase(path: string, modelPath: string, packets: number): Promi
         flows_written: result.flowsWritten,
         pass_s: passSec,
         pass_pps: result.packets / passSec,
+        pass_cpu_s: passCpuSec,
+        pass_db_cpu_s: passDbCpuSec,
         load_s: loadSec,
         model_version: scorer.modelVersion,
         steps: steps.join(", "),

@@ -61,6 +61,40 @@ function chunks<T>(items: readonly T[]): T[][] {
 }
 
 /**
+ * Inserts the incidents a pass opens, in two statements whatever their
+ * number: ids are drawn from the sequence first, in the order the incidents
+ * were opened (as one insert each did), then every row goes in at once. A
+ * 1.5 M-packet pass of the bench capture opens 208 incidents: 208 round
+ * trips before, each waiting its turn on the loaded 2-core machine (the
+ * opening step, grouping included, took 0.9 to 3.8 s there). Returns the ids
+ * in `opened` order.
+ */
+async function openIncidents(
+  tx: Sql,
+  opened: readonly Pick<OpenIncident, "label" | "keyKind" | "keyIp">[],
+  first: ReadonlyMap<number, IncidentFlowInput>,
+  minScore: number,
+): Promise<number[]> {
+  if (opened.length === 0) return [];
+  const ids = (await tx<{ id: number }[]>`
+    select nextval(pg_get_serial_sequence('incidents', 'id')) as id
+    from generate_series(1, ${opened.length}::int)`).map((row) => row.id);
+  // Placeholder numbers: recomputed from the member flows by the caller.
+  const flows = opened.map((_, index) => first.get(index)!);
+  await tx`
+    insert into incidents (id, label, key_kind, key_ip, first_seen, last_seen, max_score, min_score)
+    select u.*, ${minScore}::real from unnest(
+      ${pgArrayLiteral(ids)}::text::int8[],
+      ${pgArrayLiteral(opened.map((incident) => incident.label))}::text::text[],
+      ${pgArrayLiteral(opened.map((incident) => incident.keyKind))}::text::text[],
+      ${pgArrayLiteral(opened.map((incident) => incident.keyIp))}::text::inet[],
+      ${pgArrayLiteral(flows.map((flow) => flow.firstSeen))}::text::float8[],
+      ${pgArrayLiteral(flows.map((flow) => flow.lastSeen))}::text::float8[],
+      ${pgArrayLiteral(flows.map((flow) => flow.score))}::text::real[]) as u`;
+  return ids;
+}
+
+/**
  * Adds a pass's flagged flows to incidents (opening new ones), takes cleared
  * flows out, and recomputes the counts of every incident that changed. Runs
  * on the pass's transaction `tx`, after its flows are written.
@@ -143,18 +177,7 @@ export async function recordIncidents(
       const ref = assignment.flows.get(flow.flowUid);
       if (ref && "opened" in ref && !first.has(ref.opened)) first.set(ref.opened, flow);
     }
-    const openedIds: number[] = [];
-    for (const [index, incident] of assignment.opened.entries()) {
-      const flow = first.get(index)!;
-      // Placeholder numbers: recomputed from the member flows below.
-      const [row] = await tx<{ id: number }[]>`
-        insert into incidents (label, key_kind, key_ip, first_seen, last_seen, max_score, min_score)
-        values (${incident.label}, ${incident.keyKind}, ${incident.keyIp}::inet,
-          ${flow.firstSeen}::float8, ${flow.lastSeen}::float8, ${flow.score}::real,
-          ${minScore}::real)
-        returning id`;
-      openedIds.push(row.id);
-    }
+    const openedIds = await openIncidents(tx, assignment.opened, first, minScore);
     opened = openedIds.length;
     const uids: string[] = [];
     const ids: number[] = [];
