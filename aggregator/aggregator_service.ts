@@ -13,6 +13,7 @@ import { LOG_ROOT } from "@traffic-analyzer/shared";
 import {
   describeDatabaseError,
   dropExpiredRawPackets,
+  embeddedPglite,
   forgetRawPacketPartitions,
   type Sql,
 } from "@traffic-analyzer/shared/db";
@@ -25,6 +26,63 @@ import {
 } from "./aggregation_pass.ts";
 
 const log = getLogger([LOG_ROOT, "aggregator"]);
+
+/** Most packets one pass reads (see `AggregationPassOptions.maxPackets`). */
+export const MAX_PASS_PACKETS = 250_000;
+
+/**
+ * Target length of a pass on the embedded database. PGlite runs one session
+ * on the server's own thread, so while a pass's transaction is open every
+ * ingest request waits for it; the agent gives up on a server that does not
+ * answer for 30 s. Measured on the shared 2-core machine: a 50,000-packet
+ * pass of the bench capture takes 11 to 14 s on PGlite (load 9), so a pass
+ * of 250,000 holds it for about a minute and the agent stopped. With passes
+ * aimed at 2 s (1.3 to 2.1 s, 10,000 to 15,000 packets each), `/health`
+ * answered within 1.9 s throughout an `agent --read` of the whole capture.
+ */
+export const PGLITE_MAX_PASS_MS = 2_000;
+
+/** Packets of the first pass when passes are timed (no measure yet). */
+export const FIRST_TIMED_PASS_PACKETS = 5_000;
+
+/** Fewest packets a timed pass takes, so a backlog always drains. */
+export const MIN_TIMED_PASS_PACKETS = 1_000;
+
+/** What the last pass took: the measure {@link nextPassPackets} sizes the next one from. */
+export interface PassMeasure {
+  /** Packets it merged. */
+  packets: number;
+  /** Its wall time, ms. */
+  durationMs: number;
+}
+
+/** Options for {@link nextPassPackets}. */
+export interface NextPassPacketsOptions {
+  /** Target length of a pass, ms; null does not time passes. */
+  maxPassMs: number | null;
+  /** Most packets of any pass. @default MAX_PASS_PACKETS */
+  maxPassPackets?: number;
+}
+
+/**
+ * How many packets the next pass reads. Untimed: always the most. Timed: as
+ * many as the last pass merged in `maxPassMs`, at most twice the last (a
+ * short pass is mostly fixed cost, and overshooting would hold the database
+ * far longer than the target), at least {@link MIN_TIMED_PASS_PACKETS};
+ * {@link FIRST_TIMED_PASS_PACKETS} until a pass with packets has been timed.
+ */
+export function nextPassPackets(
+  last: PassMeasure | null,
+  options: NextPassPacketsOptions,
+): number {
+  const most = options.maxPassPackets ?? MAX_PASS_PACKETS;
+  if (options.maxPassMs === null) return most;
+  if (last === null || last.packets <= 0 || !(last.durationMs > 0)) {
+    return Math.min(most, FIRST_TIMED_PASS_PACKETS);
+  }
+  const fit = Math.round(last.packets * options.maxPassMs / last.durationMs);
+  return Math.max(Math.min(MIN_TIMED_PASS_PACKETS, most), Math.min(most, fit, 2 * last.packets));
+}
 
 /** Options for {@link AggregatorService}. */
 export interface AggregatorServiceOptions {
@@ -47,6 +105,16 @@ export interface AggregatorServiceOptions {
    * @default 4 × intervalMs
    */
   reorderWaitMs?: number;
+  /**
+   * Aim for passes no longer than this, ms: each pass reads as many packets
+   * as the last one merged in this time (see {@link nextPassPackets}); null
+   * reads up to `maxPassPackets` every pass. A pass is one transaction, and
+   * on PGlite (one session) ingest waits for it.
+   * @default PGLITE_MAX_PASS_MS on PGlite, null on PostgreSQL
+   */
+  maxPassMs?: number | null;
+  /** Most packets one pass reads. @default MAX_PASS_PACKETS */
+  maxPassPackets?: number;
   /** See `AggregationPassOptions.copyNewFlows` (PostgreSQL only). @default false */
   copyNewFlows?: boolean;
   /** See `AggregationPassOptions.alertMinScore` (ALERT_MIN_SCORE). @default its default in shared/config.ts */
@@ -91,6 +159,7 @@ export class AggregatorService {
     enricher?: FlowEnricher;
   };
   #cache: FlowTableCache | null = null;
+  #lastPass: PassMeasure | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #running: Promise<unknown> | null = null;
   #stopped = true;
@@ -105,8 +174,24 @@ export class AggregatorService {
         `Cannot run the aggregator as 'intervalMs' must be at least 100: current value is ${intervalMs}`,
       );
     }
+    const maxPassMs = options.maxPassMs === undefined
+      ? (embeddedPglite(options.sql) ? PGLITE_MAX_PASS_MS : null)
+      : options.maxPassMs;
+    if (maxPassMs !== null && !(maxPassMs > 0)) {
+      throw new RangeError(
+        `Cannot run the aggregator as 'maxPassMs' must be positive or null: current value is ${maxPassMs}`,
+      );
+    }
+    const maxPassPackets = options.maxPassPackets ?? MAX_PASS_PACKETS;
+    if (!(Number.isInteger(maxPassPackets) && maxPassPackets > 0)) {
+      throw new RangeError(
+        `Cannot run the aggregator as 'maxPassPackets' must be a positive integer: current value is ${maxPassPackets}`,
+      );
+    }
     this.#options = {
       intervalMs,
+      maxPassMs,
+      maxPassPackets,
       rawRetentionDays: options.rawRetentionDays ?? configDefault("rawRetentionDays"),
       retentionSchedule: options.retentionSchedule ?? "17 * * * *",
       clock: options.clock ?? Date.now,
@@ -131,6 +216,7 @@ export class AggregatorService {
       scorer: this.#options.scorer,
       nowMs: this.#options.clock(),
       cache: this.#cache,
+      maxPackets: nextPassPackets(this.#lastPass, this.#options),
       flowTableOptions: this.#options.flowTableOptions,
       copyNewFlows: this.#options.copyNewFlows,
       alertMinScore: this.#options.alertMinScore,
@@ -143,6 +229,9 @@ export class AggregatorService {
     try {
       const result = await pass;
       this.#cache = result.cache;
+      if (result.packets > 0) {
+        this.#lastPass = { packets: result.packets, durationMs: result.durationMs };
+      }
       if (!result.skipped && (result.packets > 0 || result.flowsWritten > 0)) {
         log.info(
           "Pass: {packets} packets from {batches} batches, {flows} flows written in {ms} ms, " +

@@ -417,6 +417,13 @@ const LOOKUP_CHUNK = 20_000;
 /**
  * The stored versions of these flows (those in `traffic_data`), as the
  * roll-ups counted them: read before they are overwritten, to subtract.
+ *
+ * A semi-join on the unnested uids, not `flow_uid = any(array)`: the array
+ * is cast from text, so the planner cannot hash it, and for thousands of
+ * uids it chose a sequential scan testing every row against every uid.
+ * Measured on PGlite with 14,710 flows stored and 5,000 uids: 61 s that
+ * way, 0.7 s this way (it probes the flow_uid index); a 50k-packet pass
+ * spent 100 s in this one statement.
  */
 export async function readStoredRollupFlows(
   tx: Sql,
@@ -430,7 +437,8 @@ export async function readStoredRollupFlows(
         (orig_bytes + resp_bytes)::float8 as bytes,
         host(orig_ip) as orig_ip, host(resp_ip) as resp_ip, resp_port
       from traffic_data
-      where flow_uid = any(${pgArrayLiteral(uids.slice(i, i + LOOKUP_CHUNK))}::text::text[])`;
+      where flow_uid in (
+        select unnest(${pgArrayLiteral(uids.slice(i, i + LOOKUP_CHUNK))}::text::text[]))`;
     for (const row of rows) out.push(row);
   }
   return out;
