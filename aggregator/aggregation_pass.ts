@@ -65,7 +65,7 @@ export interface AggregationPassOptions {
   /**
    * Most packets read in one pass (whole batches). Bounds the pass's memory
    * (the rows are held at once); a backlog is worked off by several passes.
-   * @default 250_000
+   * @default {@link MAX_PASS_PACKETS}
    */
   maxPackets?: number;
   /**
@@ -199,12 +199,15 @@ const PENDING_BATCHES_READ = 50_000;
  */
 export const MAX_EXPLAINED_FLOWS_PER_PASS = 1000;
 
+/** Most packets one pass reads unless told otherwise (`AggregationPassOptions.maxPackets`). */
+export const MAX_PASS_PACKETS = 250_000;
+
 /** Runs one pass. Safe to call from several processes at once. */
 export async function runAggregationPass(
   options: AggregationPassOptions,
 ): Promise<AggregationPassResult> {
   const started = performance.now();
-  const maxPackets = options.maxPackets ?? 250_000;
+  const maxPackets = options.maxPackets ?? MAX_PASS_PACKETS;
   const scoreBatchSize = options.scoreBatchSize ?? 4096;
   const { sql, scorer } = options;
   const reorderWaitMs = options.reorderWaitMs ?? 120_000;

@@ -22,13 +22,11 @@ import {
   type AggregationPassResult,
   type FlowScorer,
   type FlowTableCache,
+  MAX_PASS_PACKETS,
   runAggregationPass,
 } from "./aggregation_pass.ts";
 
 const log = getLogger([LOG_ROOT, "aggregator"]);
-
-/** Most packets one pass reads (see `AggregationPassOptions.maxPackets`). */
-export const MAX_PASS_PACKETS = 250_000;
 
 /**
  * Target length of a pass on the embedded database. PGlite runs one session

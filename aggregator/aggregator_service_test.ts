@@ -3,11 +3,10 @@ import { openTestDatabase } from "@traffic-analyzer/shared/db/testing";
 import { readAggregatorProgress, storePacketBatch } from "@traffic-analyzer/shared/db";
 import { blankPacketRecord } from "@traffic-analyzer/shared/testing";
 import type { PacketRecord } from "@traffic-analyzer/shared/packet/record";
-import type { FlowScorer } from "./aggregation_pass.ts";
+import { type FlowScorer, MAX_PASS_PACKETS } from "./aggregation_pass.ts";
 import {
   AggregatorService,
   FIRST_TIMED_PASS_PACKETS,
-  MAX_PASS_PACKETS,
   MIN_TIMED_PASS_PACKETS,
   nextPassPackets,
 } from "./aggregator_service.ts";
