@@ -67,6 +67,19 @@ Deno.test({
   },
 });
 
+Deno.test("serve names itself, not start, when a setting is wrong", async () => {
+  for (const args of [["--role", "serve"], ["--role=serve"]]) {
+    const result = await runToEnd("start.ts", args, { PORT: "99999" });
+    assert.equal(result.code, 2, result.stderr);
+    assert.equal(
+      result.stderr.trim(),
+      'serve: Invalid PORT: "99999" is not an integer from 0 to 65535',
+    );
+  }
+  const start = await runToEnd("start.ts", [], { PORT: "99999" });
+  assert.match(start.stderr.trim(), /^start: Invalid PORT/);
+});
+
 Deno.test({
   name: "serve on PostgreSQL aggregates in-process, logs by component, and names PORT when taken",
   ignore: !serverUrl,

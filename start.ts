@@ -81,6 +81,15 @@ function spawnAgent(config: Config, serverUrl: string, token: string, args: stri
 }
 
 if (import.meta.main) {
+  // Named before the settings are read, so `deno task serve` reports a bad one
+  // as serve's, as it reports every later failure.
+  const roleAt = Deno.args.findIndex((arg) => arg === "--role" || arg.startsWith("--role="));
+  const asked = roleAt < 0
+    ? undefined
+    : Deno.args[roleAt].startsWith("--role=")
+    ? Deno.args[roleAt].slice("--role=".length)
+    : Deno.args[roleAt + 1];
+  const command = asked === "serve" ? "serve" : "start";
   let loaded;
   try {
     loaded = loadConfig({
@@ -101,7 +110,7 @@ if (import.meta.main) {
     }
   } catch (error) {
     if (error instanceof ConfigError) {
-      console.error(`start: ${error.message}`);
+      console.error(`${command}: ${error.message}`);
       Deno.exit(2);
     }
     throw error;
@@ -110,7 +119,6 @@ if (import.meta.main) {
   const serveOnly = flags.role === "serve";
   const withAgent = !serveOnly && flags["no-agent"] !== true;
   const withAggregator = flags["no-aggregate"] !== true;
-  const role = serveOnly ? "serve" : "start";
 
   await configureLogging({
     component: "server",
@@ -123,7 +131,7 @@ if (import.meta.main) {
     server = await runServer(config);
   } catch (error) {
     if (error instanceof DatabaseOpenError || error instanceof ServerStartError) {
-      console.error(`${role}: ${error.message}`);
+      console.error(`${command}: ${error.message}`);
       await closeLogging();
       Deno.exit(1);
     }
@@ -143,7 +151,7 @@ if (import.meta.main) {
     } catch (error) {
       await server.shutdown();
       if (error instanceof ScorerLoadError) {
-        console.error(`${role}: ${error.message}`);
+        console.error(`${command}: ${error.message}`);
         Deno.exit(1);
       }
       throw error;
