@@ -330,7 +330,7 @@ Deno.test({
         assert.equal(missing.code, 1, missing.stderr);
         assert.match(
           missing.stderr.trim().split("\n").at(-1)!,
-          /^agent: nothing was delivered: there is no token \(no token: set AGENT_TOKEN/,
+          /^agent: nothing was delivered: there is no token \(set AGENT_TOKEN/,
         );
         assert.equal((await storedCount(server!, database, "read-wrong-token")).rows, 0);
       });

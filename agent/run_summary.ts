@@ -38,6 +38,10 @@ function count(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
+function them(n: number): string {
+  return n === 1 ? "it" : "them";
+}
+
 /**
  * Builds the summary line (packets read, batches sent, stored in the outbox,
  * dead letters, time taken) and, for a file, the exit code: 1 when the
@@ -83,13 +87,13 @@ export function summarizeRun(facts: RunFacts): RunOutcome {
       ? `${stored.records} packets were not delivered`
       : "nothing was delivered";
     const why = tally.refusal.startsWith("no token")
-      ? `there is no token (${tally.refusal})`
+      ? `there is no token (${tally.refusal.replace(/^no token: /, "")})`
       : `the server refused the token (${tally.refusal}); set AGENT_TOKEN to one of its INGEST_TOKENS`;
     return {
       line,
       exitCode: 1,
       problem: `${what}: ${why}. The ${count(stored.batches, "batch waits", "batches wait")} ` +
-        "in the outbox; `deno task replay` sends them once the token is right",
+        `in the outbox; \`deno task replay\` sends ${them(stored.batches)} once the token is right`,
     };
   }
   if (stored.batches > 0 && facts.outboxPending > 0) {
@@ -101,7 +105,7 @@ export function summarizeRun(facts: RunFacts): RunOutcome {
         `${
           count(facts.outboxPending, "batch waits", "batches wait")
         } in the outbox${why}; \`deno task replay\` ` +
-        "or the next agent run sends them",
+        `or the next agent run sends ${them(facts.outboxPending)}`,
     };
   }
   return { line, exitCode: 0, problem: null };

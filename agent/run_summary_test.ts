@@ -64,7 +64,7 @@ Deno.test("summarizeRun() exits 1 when the token kept batches back, and says wha
     assert.equal(outcome.exitCode, 1);
     assert.match(
       outcome.problem!,
-      /^10 packets were not delivered: there is no token \(no token: /,
+      /^10 packets were not delivered: there is no token \(set AGENT_TOKEN, or start the server .*\)\. The 1 batch waits in the outbox; `deno task replay` sends it once/,
     );
   });
 });
@@ -80,7 +80,7 @@ Deno.test("summarizeRun() exits 3 when a failing server left batches in the outb
       "`deno task replay` or the next agent run sends them",
   );
   const one = summarizeRun({ ...facts, tally: failing, outboxPending: 1 });
-  assert.match(one.problem!, /^1 batch waits in the outbox \(server failing/);
+  assert.match(one.problem!, /^1 batch waits in the outbox \(server failing.*sends it$/);
   // Replayed meanwhile: nothing waits, nothing to say.
   assert.equal(summarizeRun({ ...facts, tally: failing, outboxPending: 0 }).exitCode, 0);
 });
