@@ -24,17 +24,9 @@ export const BENCH_CASES = [
  * The cases a plain `deno task bench` runs: the speed cases. The soak (ten
  * minutes of steady traffic, watching memory) runs only when `--only` names it.
  */
-export const DEFAULT_BENCH_CASES = [
-  "ingest",
-  "e2e",
-  "live",
-  "decode",
-  "capture",
-  "flows",
-  "aggregation",
-  "enrich",
-  "dashboard",
-] as const;
+export const DEFAULT_BENCH_CASES: readonly BenchCaseName[] = BENCH_CASES.filter((name) =>
+  name !== "soak"
+);
 
 /** Name of one bench case, as `--only` takes it. */
 export type BenchCaseName = typeof BENCH_CASES[number];

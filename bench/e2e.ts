@@ -69,6 +69,26 @@ interface RunResult {
   cpu: Record<string, number>;
 }
 
+/** A run's figures, once its timings and its stored counts are known. */
+function runResult(
+  options: RunOptions,
+  seconds: number,
+  copySeconds: number,
+  counts: { rows: number; distinct: number },
+  rss: PeakRss,
+): RunResult {
+  return {
+    seconds,
+    pps: options.packets / seconds,
+    copySeconds,
+    copyPps: counts.rows / copySeconds,
+    rows: counts.rows,
+    distinct: counts.distinct,
+    rss: rss.peaks(),
+    cpu: rss.cpuSeconds(),
+  };
+}
+
 interface RunOptions {
   dir: string;
   file: string;
@@ -204,16 +224,7 @@ async function runPostgres(
       throw new BenchRunError(`COPY stored ${after.rows} rows, not ${counts.rows}`);
     }
     await Deno.remove(rowsFile);
-    return {
-      seconds,
-      pps: options.packets / seconds,
-      copySeconds,
-      copyPps: counts.rows / copySeconds,
-      rows: counts.rows,
-      distinct: counts.distinct,
-      rss: rss.peaks(),
-      cpu: rss.cpuSeconds(),
-    };
+    return runResult(options, seconds, copySeconds, counts, rss);
   } finally {
     await rss.stop();
     await aggregator?.kill("SIGKILL");
@@ -256,16 +267,7 @@ async function runPglite(options: RunOptions): Promise<RunResult> {
     if (after.rows !== counts.rows) {
       throw new BenchRunError(`PGlite COPY stored ${after.rows} rows, not ${counts.rows}`);
     }
-    return {
-      seconds,
-      pps: options.packets / seconds,
-      copySeconds,
-      copyPps: counts.rows / copySeconds,
-      rows: counts.rows,
-      distinct: counts.distinct,
-      rss: rss.peaks(),
-      cpu: rss.cpuSeconds(),
-    };
+    return runResult(options, seconds, copySeconds, counts, rss);
   } finally {
     await db.close();
   }
