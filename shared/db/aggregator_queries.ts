@@ -7,7 +7,7 @@
  * @module
  */
 import type { Sql } from "./open_database.ts";
-import type { RawPacketRow } from "./raw_packet_queries.ts";
+import { rawPacketColumns, type RawPacketRow } from "./raw_packet_queries.ts";
 import { pgArrayColumn, pgArrayLiteral } from "./pg_array_literal.ts";
 import type { FeatureContribution } from "../explain/flow_explainer.ts";
 import type { FlowAppFields } from "../flow/flow_app_fold.ts";
@@ -324,18 +324,7 @@ export async function readBatchPackets(tx: Sql, batchIds: number[]): Promise<Raw
     if (id > max) max = id;
   }
   const rows = await tx<RawPacketRow[]>`
-    select id, batch_id, agent_id, received_at, "timestamp", interface,
-      host(src_ip) as src_ip, host(dst_ip) as dst_ip, protocol, src_port, dst_port, length,
-      caplen, link_type, eth_src, eth_dst, ether_type, vlan_id, vlan_inner_id, ip_version,
-      ip_proto, ttl, ip_id, ip_tos, ip_header_length, ip_flow_label, frag_offset,
-      more_fragments, dont_fragment, is_fragment, tcp_seq, tcp_ack, tcp_flags, tcp_window,
-      tcp_header_length, icmp_type, icmp_code, icmp_id, icmp_seq, arp_opcode, tunnel_type,
-      host(tunnel_src_ip) as tunnel_src_ip, host(tunnel_dst_ip) as tunnel_dst_ip, tunnel_id,
-      tunnel_depth, payload_length, malformed, malformed_reason,
-      app_protocol, dns_query, dns_qtype, dns_rcode, dns_answers, dns_cnames, dns_ttl, dns_names,
-      tls_sni, tls_alpn, tls_versions, tls_ja3, tls_ja4, tls_version, tls_cipher, http_method,
-      http_host, http_path, http_user_agent, http_status, ssh_banner, dhcp_hostname,
-      host(dhcp_requested_ip) as dhcp_requested_ip,
+    select ${rawPacketColumns(tx)},
       -- Only ICMP bytes are needed: an error quotes the packet it answers,
       -- which ties it to its flow (the same rule training used).
       case when ip_proto in (1, 58) then encode(data, 'base64') end as data

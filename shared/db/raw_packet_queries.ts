@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type postgres from "postgres";
 import type { Sql } from "./open_database.ts";
 import type { PacketRecord } from "../packet/packet_record.ts";
 
@@ -16,6 +17,26 @@ export interface RawPacketRow extends PacketRecord {
   agent_id: string;
   /** When the server stored the packet's batch. */
   received_at: Date;
+}
+
+/**
+ * Every column of a {@link RawPacketRow} but `data`, addresses as text: the
+ * one list of the queries that read stored packets back as records.
+ */
+export function rawPacketColumns(sql: Sql): postgres.PendingQuery<postgres.Row[]> {
+  return sql`
+    id, batch_id, agent_id, received_at, "timestamp", interface,
+    host(src_ip) as src_ip, host(dst_ip) as dst_ip, protocol, src_port, dst_port, length,
+    caplen, link_type, eth_src, eth_dst, ether_type, vlan_id, vlan_inner_id, ip_version,
+    ip_proto, ttl, ip_id, ip_tos, ip_header_length, ip_flow_label, frag_offset,
+    more_fragments, dont_fragment, is_fragment, tcp_seq, tcp_ack, tcp_flags, tcp_window,
+    tcp_header_length, icmp_type, icmp_code, icmp_id, icmp_seq, arp_opcode, tunnel_type,
+    host(tunnel_src_ip) as tunnel_src_ip, host(tunnel_dst_ip) as tunnel_dst_ip, tunnel_id,
+    tunnel_depth, payload_length, malformed, malformed_reason,
+    app_protocol, dns_query, dns_qtype, dns_rcode, dns_answers, dns_cnames, dns_ttl, dns_names,
+    tls_sni, tls_alpn, tls_versions, tls_ja3, tls_ja4, tls_version, tls_cipher, http_method,
+    http_host, http_path, http_user_agent, http_status, ssh_banner, dhcp_hostname,
+    host(dhcp_requested_ip) as dhcp_requested_ip`;
 }
 
 /** Options for {@link newestRawPackets}. */
@@ -47,18 +68,7 @@ export async function* newestRawPackets(
   while (left > 0) {
     const limit = Math.min(left, chunkRows);
     const rows: RawPacketRow[] = await sql<RawPacketRow[]>`
-      select id, batch_id, agent_id, received_at, "timestamp", interface,
-        host(src_ip) as src_ip, host(dst_ip) as dst_ip, protocol, src_port, dst_port, length,
-        caplen, link_type, eth_src, eth_dst, ether_type, vlan_id, vlan_inner_id, ip_version,
-        ip_proto, ttl, ip_id, ip_tos, ip_header_length, ip_flow_label, frag_offset,
-        more_fragments, dont_fragment, is_fragment, tcp_seq, tcp_ack, tcp_flags, tcp_window,
-        tcp_header_length, icmp_type, icmp_code, icmp_id, icmp_seq, arp_opcode, tunnel_type,
-        host(tunnel_src_ip) as tunnel_src_ip, host(tunnel_dst_ip) as tunnel_dst_ip, tunnel_id,
-        tunnel_depth, payload_length, malformed, malformed_reason,
-        app_protocol, dns_query, dns_qtype, dns_rcode, dns_answers, dns_cnames, dns_ttl, dns_names,
-        tls_sni, tls_alpn, tls_versions, tls_ja3, tls_ja4, tls_version, tls_cipher, http_method,
-        http_host, http_path, http_user_agent, http_status, ssh_banner, dhcp_hostname,
-        host(dhcp_requested_ip) as dhcp_requested_ip
+      select ${rawPacketColumns(sql)}
         ${options.includeData ? sql`, translate(encode(data, 'base64'), E'\n', '') as data` : sql``}
       from raw_packets
       where ${below === null ? sql`true` : sql`id < ${below}`}
