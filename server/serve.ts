@@ -46,6 +46,15 @@ export async function runServer(
   config: Config,
   options: RunServerOptions = {},
 ): Promise<RunningServer> {
+  // Before the database: on a first start creating it takes 10 to 20 s, and a
+  // taken port should not be the news at the end of that wait.
+  if (config.port !== 0) {
+    try {
+      Deno.listen({ hostname: config.host, port: config.port }).close();
+    } catch (cause) {
+      throw listenError(config, cause);
+    }
+  }
   const pgliteDir = `${config.dataDir}/pglite`;
   if (!options.db && config.databaseUrl === null) {
     // The first start creates the database (PGlite's initdb) and applies
@@ -71,6 +80,25 @@ export async function runServer(
     if (!options.db) await db.close();
     throw error;
   }
+}
+
+/** What a failed listen means for the user, in one line, or `cause` itself when it is news. */
+function listenError(config: Config, cause: unknown): unknown {
+  if (cause instanceof Deno.errors.AddrInUse) {
+    return new ServerStartError(
+      `cannot listen on ${config.host}:${config.port}: the port is in use by another ` +
+        "program; set PORT (or --port) to a free port, or to 0 to pick one",
+      { cause },
+    );
+  }
+  if (cause instanceof Deno.errors.AddrNotAvailable) {
+    return new ServerStartError(
+      `cannot listen on ${config.host}:${config.port}: this machine has no such address; ` +
+        "check HOST (or --host)",
+      { cause },
+    );
+  }
+  return cause;
 }
 
 async function migrateAndListen(
@@ -134,21 +162,7 @@ async function migrateAndListen(
       onListen: (addr) => resolveListening(addr as Deno.NetAddr),
     }, app.fetch);
   } catch (cause) {
-    if (cause instanceof Deno.errors.AddrInUse) {
-      throw new ServerStartError(
-        `cannot listen on ${config.host}:${config.port}: the port is in use by another ` +
-          "program; set PORT (or --port) to a free port, or to 0 to pick one",
-        { cause },
-      );
-    }
-    if (cause instanceof Deno.errors.AddrNotAvailable) {
-      throw new ServerStartError(
-        `cannot listen on ${config.host}:${config.port}: this machine has no such address; ` +
-          "check HOST (or --host)",
-        { cause },
-      );
-    }
-    throw cause;
+    throw listenError(config, cause);
   }
   const addr = await listening;
   const scheme = config.tlsCert ? "https" : "http";
