@@ -360,8 +360,11 @@ async function run(config: Config, options: RunOptions): Promise<number> {
     complete = result.complete && readPath !== undefined;
   } catch (error) {
     if (error instanceof PcapFormatError) {
-      failure = `cannot read ${readPath} past byte offset ${error.offset}: ${error.message} ` +
-        "(the packets before it were delivered or stored)";
+      // At offset 0 nothing came before: it is no capture file (or an empty one).
+      failure = error.offset === 0
+        ? `cannot read ${readPath}: ${error.message}`
+        : `cannot read ${readPath} past byte offset ${error.offset}: ${error.message} ` +
+          "(the packets before it were delivered or stored)";
     } else if (error instanceof CaptureError) {
       failure = error.message;
     } else if (readPath !== undefined && error instanceof Deno.errors.NotFound) {

@@ -105,6 +105,15 @@ Deno.test({
           assert.ok(oracle.length > 0);
           const rows = await storedRows(server!, database, "e2e-damaged");
           assertSameTimes(rows.map((r) => r.timestamp), oracle);
+          const notPcap = `${dir}/not_a_capture.pcap`;
+          await Deno.writeTextFile(notPcap, "garbage\n");
+          const none = await runProgram("main.ts", ["--read", notPcap], env);
+          assert.equal(none.code, 1);
+          assert.equal(
+            none.stderr.trim().split("\n").at(-1),
+            `agent: cannot read ${notPcap}: Cannot read capture: unknown magic 0x67617262 ` +
+              "(not pcap or pcapng)",
+          );
           // The summary counts what was read and sent before the damage, not 0.
           const batches = Math.ceil(oracle.length / 7);
           assert.match(
