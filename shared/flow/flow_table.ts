@@ -853,8 +853,8 @@ export class FlowTable {
    * `#flows` holds under that key. A miss of `INDEX_TUPLE` proves that no
    * flow has the key (every TCP, UDP or SCTP flow keyed by its ports and no
    * VLAN is indexed, see `#indexAdd`); any other miss proves nothing (an ICMP
-   * flow is indexed only when made from a packet of an indexed kind, or
-   * restored with its kind): the caller then looks the key up. Flows of every scope (agent,
+   * flow is indexed only when made from a packet of an indexed kind, and not
+   * when restored): the caller then looks the key up. Flows of every scope (agent,
    * keyed tunnel) share the buckets; only one of the packet's scope is found.
    */
   #indexFind(
