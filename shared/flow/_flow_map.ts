@@ -87,8 +87,9 @@ export class FlowMap {
 
   /**
    * The flows in insertion order. The flow just given may be deleted
-   * before the next is asked for (as `#sweep` and `drain` do); flows set
-   * meanwhile come last, and are given too, as a `Map` would.
+   * before the next is asked for (as `#sweep` does); flows set while the
+   * flow just given stays in come last and are given too, as a `Map` would.
+   * Nothing else may change during the iteration.
    */
   *values(): IterableIterator<Flow> {
     let flow = this.#first;
