@@ -92,6 +92,16 @@ export class Flow {
   declare indexIcmpId: number | null;
   /** Application-layer fields folded from the flow's packets, or null before any. */
   declare app: FlowAppFields | null;
+  /** `keyHash(key)`, the flow's bucket in the table's `FlowMap`; -1 until needed. */
+  declare keyHash: number;
+  /** Next flow in the same `FlowMap` bucket. */
+  declare keyNext: Flow | undefined;
+  /** The flow before this one in its `FlowMap`'s insertion order. */
+  declare orderPrev: Flow | undefined;
+  /** The flow after this one in its `FlowMap`'s insertion order. */
+  declare orderNext: Flow | undefined;
+  /** In a `FlowMap`. */
+  declare inMap: boolean;
 
   constructor(key: string, acc: FlowFeatureAccumulator) {
     this.init(key, acc);
@@ -158,6 +168,11 @@ export class Flow {
     this.indexKind = INDEX_NONE;
     this.indexIcmpId = null;
     this.app = null;
+    this.keyHash = -1;
+    this.keyNext = undefined;
+    this.orderPrev = undefined;
+    this.orderNext = undefined;
+    this.inMap = false;
   }
 }
 

@@ -283,12 +283,6 @@ class RecordData extends Stamp {
     },
   };
 
-  /** Both lazy properties, in the record's key order. */
-  static #properties: PropertyDescriptorMap = {
-    features: RecordData.#featuresProperty,
-    context: RecordData.#contextProperty,
-  };
-
   /**
    * Stamps the record's statistics slot and context counts, and makes
    * `features` and `context` lazy.
@@ -300,7 +294,11 @@ class RecordData extends Stamp {
     ctx: FlowContextCounts | null,
   ): void {
     new RecordData(record, slab, slot, ctx);
-    Object.defineProperties(record, RecordData.#properties);
+    // Two defineProperty calls, in the record's key order: one defineProperties
+    // with a descriptor map took nearly twice as long (0.6 against 0.33 µs a
+    // record, measured apart), 11 % of flow assembly in a profile.
+    Object.defineProperty(record, "features", RecordData.#featuresProperty);
+    Object.defineProperty(record, "context", RecordData.#contextProperty);
   }
 
   /** See {@linkcode writeFlowContext}. */

@@ -41,10 +41,7 @@ export function flowUid(flow: UidParts, previous: UidParts | undefined): string 
     uidLanes[2] = previous.keyLane2;
     uidLanes[3] = previous.keyLane3;
   } else {
-    uidLanes[0] = 0x9e3779b9 | 0;
-    uidLanes[1] = 0x85ebca6b | 0;
-    uidLanes[2] = 0xc2b2ae35 | 0;
-    uidLanes[3] = 0x27d4eb2f;
+    seedLanes();
     hashUidText(flow.key);
   }
   flow.keyLane0 = uidLanes[0];
@@ -53,6 +50,31 @@ export function flowUid(flow: UidParts, previous: UidParts | undefined): string 
   flow.keyLane3 = uidLanes[3];
   flow.keyLanesSet = true;
   return finishUid(flow.firstSeen, flow.uidSuffix);
+}
+
+/**
+ * A 30-bit hash of a flow key (a Smi): the first uid hash lane after the
+ * key, masked, so a flow whose uid is made has it for nothing
+ * ({@linkcode keyHashOfLanes}).
+ */
+export function keyHash(key: string): number {
+  seedLanes();
+  hashUidText(key);
+  return uidLanes[0] & KEY_HASH_MASK;
+}
+
+/** {@linkcode keyHash} of the key of a flow whose `keyLanesSet`. */
+export function keyHashOfLanes(flow: UidParts): number {
+  return flow.keyLane0 & KEY_HASH_MASK;
+}
+
+const KEY_HASH_MASK = 0x3fffffff;
+
+function seedLanes(): void {
+  uidLanes[0] = 0x9e3779b9 | 0;
+  uidLanes[1] = 0x85ebca6b | 0;
+  uidLanes[2] = 0xc2b2ae35 | 0;
+  uidLanes[3] = 0x27d4eb2f;
 }
 
 /** Hashes `|${firstSeen}|${suffix}` into the lanes and renders the uid. */

@@ -124,7 +124,8 @@ import {
   type FlowTableStateV1,
   flowToState,
 } from "./_flow_state.ts";
-import { flowUid } from "./_flow_uid.ts";
+import { flowUid, keyHashOfLanes } from "./_flow_uid.ts";
+import { FlowMap } from "./_flow_map.ts";
 import {
   ESTABLISHED,
   hasBoth,
@@ -211,7 +212,7 @@ const scratchPacket: FeaturePacket = {
 export class FlowTable {
   /** Options in force, defaults filled in. */
   readonly options: ResolvedFlowTableOptions;
-  #flows = new Map<string, Flow>();
+  #flows = new FlowMap();
   /**
    * Flows of `#flows` whose key is made of their endpoint fields (TCP, UDP
    * or SCTP with both ports and no VLAN; most ICMP), by
@@ -450,7 +451,7 @@ export class FlowTable {
     const byUid = new Map<string, Flow>();
     for (const saved of state.flows) {
       const flow = flowFromState(saved, table.options.activityTimeoutSec, table.#accOptions);
-      table.#flows.set(flow.key, flow);
+      table.#flows.set(flow);
       table.#indexAdd(flow, undefined, INDEX_NONE, null);
       byUid.set(flow.uid, flow);
     }
@@ -542,7 +543,8 @@ export class FlowTable {
       key = flow.key;
     } else {
       key = k.laterFragment ? this.#laterFragmentKey(p, k, ts) : packetKeyString(p, k);
-      flow = this.#flows.get(key);
+      // Every flow under a tuple key is indexed (see #indexFind): the miss is proof.
+      if (k.indexKind !== INDEX_TUPLE) flow = this.#flows.get(key);
     }
     const tcpFlags = p.ip_proto === IPPROTO_TCP && !p.is_fragment ? p.tcp_flags : null;
     const pureSyn = tcpFlags !== null && (tcpFlags & TCP_FLAG_SYN) !== 0 &&
@@ -747,7 +749,8 @@ export class FlowTable {
       ? previous.uidSuffix + 1
       : 0;
     flow.uid = flowUid(flow, previous);
-    this.#flows.set(key, flow);
+    flow.keyHash = keyHashOfLanes(flow);
+    this.#flows.set(flow);
     this.#indexAdd(flow, continueFrom, this.#key.indexKind, p.icmp_id);
     flow.lane = this.#lane;
     this.#lane.queue.push(flow);
@@ -847,8 +850,11 @@ export class FlowTable {
   /**
    * The indexed flow whose key a packet with these endpoints (Zeek's ports
    * for ICMP) would get, if any. A hit is exact: the flow is the one
-   * `#flows` holds under that key. A miss proves nothing (not every flow is
-   * indexed): the caller then looks the key up. Flows of every scope (agent,
+   * `#flows` holds under that key. A miss of `INDEX_TUPLE` proves that no
+   * flow has the key (every TCP, UDP or SCTP flow keyed by its ports and no
+   * VLAN is indexed, see `#indexAdd`); any other miss proves nothing (an ICMP
+   * flow is indexed only when made from a packet of an indexed kind, and not
+   * when restored): the caller then looks the key up. Flows of every scope (agent,
    * keyed tunnel) share the buckets; only one of the packet's scope is found.
    */
   #indexFind(
@@ -966,9 +972,13 @@ export class FlowTable {
 
   /** Ends the flows idle past their timeout, each at its own agent's clock. */
   #sweep(): void {
-    for (const flow of this.#flows.values()) {
+    // In insertion order; finalizing a flow takes it out of the list, not its link on.
+    let flow = this.#flows.first;
+    while (flow !== undefined) {
+      const next = flow.orderNext;
       const reason = this.#expiryReason(flow, flow.lane.nowSec, false);
       if (reason !== null) this.#finalize(flow, reason);
+      flow = flow.inMap ? flow.orderNext : next;
     }
     for (const [fragmentKey, entry] of this.#fragments) {
       // An entry whose flow is gone leads nowhere (see #resolveKey); the
@@ -981,8 +991,8 @@ export class FlowTable {
   }
 
   #finalize(flow: Flow, reason: CloseReason): void {
-    if (this.#flows.get(flow.key) === flow) {
-      this.#flows.delete(flow.key);
+    if (flow.inMap) {
+      this.#flows.delete(flow);
       this.#indexRemove(flow);
     }
     // Only non-TCP flows are entered there, and their roles never flip.
