@@ -100,11 +100,6 @@ export class FlowMap {
     }
   }
 
-  /** The first flow in insertion order, for a loop without an iterator. */
-  get first(): Flow | undefined {
-    return this.#first;
-  }
-
   #chain(flow: Flow): void {
     flow.keyNext = this.#buckets.get(flow.keyHash);
     this.#buckets.set(flow.keyHash, flow);

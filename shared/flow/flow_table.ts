@@ -972,13 +972,10 @@ export class FlowTable {
 
   /** Ends the flows idle past their timeout, each at its own agent's clock. */
   #sweep(): void {
-    // In insertion order; finalizing a flow takes it out of the list, not its link on.
-    let flow = this.#flows.first;
-    while (flow !== undefined) {
-      const next = flow.orderNext;
+    // In insertion order; FlowMap.values() allows deleting the flow it just gave.
+    for (const flow of this.#flows.values()) {
       const reason = this.#expiryReason(flow, flow.lane.nowSec, false);
       if (reason !== null) this.#finalize(flow, reason);
-      flow = flow.inMap ? flow.orderNext : next;
     }
     for (const [fragmentKey, entry] of this.#fragments) {
       // An entry whose flow is gone leads nowhere (see #resolveKey); the
