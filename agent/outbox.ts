@@ -189,6 +189,8 @@ export class Outbox {
     const recorded = target ?? null;
     return recorded === this.#target || (recorded === null && this.#adoptUntargeted);
   }
+
+  /** OUTBOX_MAX_BYTES. */
   get maxBytes(): number {
     return this.#maxBytes;
   }
