@@ -456,10 +456,13 @@ Deno.test("Outbox replays a batch only to the ingest URL it was recorded for, an
         assert.deepEqual(await Array.fromAsync(elsewhere.pending()), []);
         assert.equal(await elsewhere.replayAllNow(), 0);
         assert.equal(await elsewhere.sweep(0), 0);
-        assert.deepEqual(await elsewhere.otherTargets(), [
-          { target: A, batches: 2, records: 5, bytes: (await elsewhere.targets())[0].bytes },
-          { target: null, batches: 1, records: 4, bytes: (await elsewhere.targets())[1].bytes },
-        ]);
+        const others = await elsewhere.otherTargets();
+        assert.deepEqual(others.map((h) => [h.target, h.batches, h.records]), [[A, 2, 5], [
+          null,
+          1,
+          4,
+        ]]);
+        assert.ok(others.every((h) => h.bytes > 0));
         // Nothing is lost, and all of it still counts against the cap.
         const status = await elsewhere.status();
         assert.equal(status.pendingBatches, 3);
