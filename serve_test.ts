@@ -78,6 +78,13 @@ Deno.test("serve names itself, not start, when a setting is wrong", async () => 
   }
   const start = await runToEnd("start.ts", [], { PORT: "99999" });
   assert.match(start.stderr.trim(), /^start: Invalid PORT/);
+  // A bad flag after `deno task serve`'s own `--role serve` is serve's too; a bad role is start's.
+  const unknown = await runToEnd("start.ts", ["--role", "serve", "--bogus"], {});
+  assert.equal(unknown.code, 2, unknown.stderr);
+  assert.match(unknown.stderr.trim(), /^serve: Unknown flag --bogus\. Known flags: /);
+  const role = await runToEnd("start.ts", ["--role", "nope"], {});
+  assert.equal(role.code, 2, role.stderr);
+  assert.equal(role.stderr.trim(), 'start: Invalid --role: "nope" is not one of all, serve');
 });
 
 Deno.test({

@@ -81,15 +81,6 @@ function spawnAgent(config: Config, serverUrl: string, token: string, args: stri
 }
 
 if (import.meta.main) {
-  // Named before the settings are read, so `deno task serve` reports a bad one
-  // as serve's, as it reports every later failure.
-  const roleAt = Deno.args.findIndex((arg) => arg === "--role" || arg.startsWith("--role="));
-  const asked = roleAt < 0
-    ? undefined
-    : Deno.args[roleAt].startsWith("--role=")
-    ? Deno.args[roleAt].slice("--role=".length)
-    : Deno.args[roleAt + 1];
-  const command = asked === "serve" ? "serve" : "start";
   let loaded;
   try {
     loaded = loadConfig({
@@ -105,17 +96,20 @@ if (import.meta.main) {
     ) {
       throw new ConfigError(
         `Invalid --role: ${JSON.stringify(loaded.flags.role)} is not one of all, serve`,
-        { setting: "--role" },
+        { setting: "--role", flags: loaded.flags },
       );
     }
   } catch (error) {
     if (error instanceof ConfigError) {
-      console.error(`${command}: ${error.message}`);
+      // `deno task serve` (`--role serve`) reports a bad setting as serve's, as it reports
+      // every later failure.
+      console.error(`${error.flags.role === "serve" ? "serve" : "start"}: ${error.message}`);
       Deno.exit(2);
     }
     throw error;
   }
   const { config, flags } = loaded;
+  const command = flags.role === "serve" ? "serve" : "start";
   const serveOnly = flags.role === "serve";
   const withAgent = !serveOnly && flags["no-agent"] !== true;
   const withAggregator = flags["no-aggregate"] !== true;

@@ -73,6 +73,12 @@ export interface OpenAgentServicesOptions {
   fetch?: typeof fetch;
   /** The KV store, when the caller opened it already (see {@link openAgentKv}); it is closed on close. */
   kv?: Deno.Kv;
+  /**
+   * Also send the batches an older agent stored without recording their
+   * server, to SERVER_URL (`deno task replay --untargeted`).
+   * @default false
+   */
+  adoptUntargeted?: boolean;
 }
 
 /** Opens `DATA_DIR/agent.kv`, creating DATA_DIR; returns the store and its path. */
@@ -89,11 +95,6 @@ export async function openAgentServices(
   const { config, agentId } = options;
   const kvPath = `${config.dataDir}/${AGENT_KV_FILE_NAME}`;
   const kv = options.kv ?? (await openAgentKv(config)).kv;
-  const outbox = new Outbox({
-    kv,
-    maxBytes: config.outboxMaxBytes,
-    replayDelayMs: Math.max(config.retryDelayMs, 100),
-  });
   const uploader = new Uploader({
     serverUrl: config.serverUrl,
     agentId,
@@ -103,6 +104,14 @@ export async function openAgentServices(
     // A longer Retry-After is left to the outbox, which honours it.
     maxRetryDelayMs: Math.max(options.uploadRetryDelayMs ?? 0, QUICK_RETRY_MAX_DELAY_MS),
     fetch: options.fetch,
+  });
+  const outbox = new Outbox({
+    kv,
+    maxBytes: config.outboxMaxBytes,
+    replayDelayMs: Math.max(config.retryDelayMs, 100),
+    // The URL as the uploader sends to it, so that spellings of one URL agree.
+    target: uploader.url,
+    adoptUntargeted: options.adoptUntargeted,
   });
   const file = options.mode === "file";
   const delivery = new Delivery({

@@ -34,6 +34,11 @@ export function formatAgentStatus(status: OutboxStatus, kvPath: string): string 
     `  stored bytes:  ${status.pendingBytes} (${formatBytes(status.pendingBytes)} of ${
       formatBytes(status.maxBytes)
     } OUTBOX_MAX_BYTES)`,
+    ...status.targets.map((holding) =>
+      `    ${holding.batches} batches, ${holding.records} records for ${
+        holding.target ?? "(an older agent: no server recorded; replay --untargeted)"
+      }`
+    ),
     `  oldest stored: ${
       status.oldestStoredAtMs === null ? "-" : new Date(status.oldestStoredAtMs).toISOString()
     }`,

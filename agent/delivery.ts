@@ -122,6 +122,14 @@ const log = getLogger([LOG_ROOT, "agent", "delivery"]);
 
 type Reason = Pick<StoreReason, "status" | "reason" | "retryAfterMs">;
 
+/**
+ * True for an upload our own shutdown cut off before the server answered:
+ * that is no server failure, so it is neither logged nor counted as one.
+ */
+function abortedByUs(outcome: UploadOutcome): boolean {
+  return outcome.kind === "failed" && outcome.aborted === true;
+}
+
 const BYPASS_REASON: Reason = {
   status: null,
   reason: "server failing: stored without an attempt",
@@ -492,6 +500,11 @@ export class Delivery implements BatchSink {
 
   async #fileReplayed(stored: StoredBatch, outcome: UploadOutcome): Promise<ReplayResult> {
     const { key, records } = stored.batch;
+    if (abortedByUs(outcome)) {
+      // Not an attempt: the batch stays as it was, due, and the next run's start-up sweep
+      // brings it back without a backoff it did not earn.
+      return "stored";
+    }
     this.#noteHealth([outcome]);
     if (outcome.kind === "delivered") {
       if (await this.#outbox.complete(stored, { sent: records, replayed: records })) {
@@ -539,7 +552,7 @@ export class Delivery implements BatchSink {
       this.tally.refused(outcome.reason);
       this.#alertUnauthorized(outcome);
     }
-    this.#noteOutage(outcome.reason);
+    if (!abortedByUs(outcome)) this.#noteOutage(outcome.reason);
     await this.#file(outcome.batch, outcome, filing);
   }
 
@@ -589,7 +602,9 @@ export class Delivery implements BatchSink {
 
   /** After an outage, the first success brings every stored batch forward. */
   #noteHealth(outcomes: UploadOutcome[]): void {
-    const failed = outcomes.find((o) => o.kind === "failed" || o.kind === "unauthorized");
+    const failed = outcomes.find((o) =>
+      (o.kind === "failed" && !abortedByUs(o)) || o.kind === "unauthorized"
+    );
     if (failed !== undefined) {
       this.#noteOutage((failed as { reason: string }).reason);
       return;

@@ -81,6 +81,8 @@ async function harness(
   const kv = await Deno.openKv(`${dir}/${name}.kv`);
   const outbox = new Outbox({
     kv,
+    // As the agent wires it: batches are recorded for the URL they are sent to.
+    target: url,
     maxBytes: 1 << 30,
     replayDelayMs: 100,
     maxReplayDelayMs: 500,
@@ -524,6 +526,45 @@ Deno.test("Delivery with a ledger files a batch read again (after a crash) once"
     assert.equal(h.delivery.tally.get("already_filed").batches, 3);
     assert.deepEqual(filed.sort(), [...batches, ...batches].map((b) => b.key).sort());
   } finally {
+    await h.close();
+    await stub.server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Delivery does not take uploads it cut off at shutdown for a failing server", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ta-delivery-abort-" });
+  const held: (() => void)[] = [];
+  let received = 0;
+  // Every request is held unanswered, as a server still working on it at shutdown.
+  const stub = stubServer(() =>
+    new Promise((resolve) => {
+      received++;
+      held.push(() => resolve(STORED()));
+    })
+  );
+  const logs = await captureLogs();
+  const h = await harness(dir, "abort", stub.url, { agentId: "abort", listen: true });
+  try {
+    const [stored, fresh] = makeBatches("abort", 2, 4, 21);
+    await h.outbox.store(encodeBatch(stored)[0], { status: null, reason: "stored before" });
+    await waitFor("the stored batch's replay to be in flight", () => received === 1, 30_000);
+    await h.delivery.submit(fresh);
+    await waitFor("the fresh batch's upload to be in flight", () => received === 2, 30_000);
+
+    await h.delivery.close({ graceMs: 0 });
+
+    const failing = logs.filter((r) => logText(r).startsWith("Server failing"));
+    assert.deepEqual(failing.map(logText), [], "no server failure logged");
+    assert.equal(h.delivery.tally.failure, null, "no server failure counted");
+    // Both stay stored for the next run; the replay cut off is not counted as an attempt.
+    assert.equal(h.delivery.tally.get("stored").batches, 1);
+    const pending = await Array.fromAsync(h.outbox.pending());
+    assert.deepEqual(pending.map((i) => i.key).sort(), [stored.key, fresh.key].sort());
+    assert.equal(pending.find((i) => i.key === stored.key)!.attempts, 0);
+  } finally {
+    await reset();
+    for (const release of held) release();
     await h.close();
     await stub.server.shutdown();
     await Deno.remove(dir, { recursive: true });

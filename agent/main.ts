@@ -33,6 +33,7 @@ import { FileReadError, FileReadSession } from "./file_read_session.ts";
 import { summarizeRun } from "./run_summary.ts";
 import { Batcher, MAX_AGENT_ID_LENGTH } from "./batcher.ts";
 import { formatAgentStatus } from "./agent_status.ts";
+import { describeOtherTargets } from "./other_targets.ts";
 import { DryRunSink } from "./dry_run_sink.ts";
 import { KernelDropTracker } from "./kernel_drop_tracker.ts";
 import { Outbox } from "./outbox.ts";
@@ -316,6 +317,11 @@ async function run(config: Config, options: RunOptions): Promise<number> {
       url: services.uploader.url,
       kv: services.kvPath,
     });
+    const others = describeOtherTargets(
+      await services.outbox.otherTargets(),
+      services.outbox.target,
+    );
+    if (others !== null) log.warn("{others}", { others });
   }
 
   const drops = new KernelDropTracker();
@@ -404,7 +410,10 @@ async function run(config: Config, options: RunOptions): Promise<number> {
       startIndex,
       seconds,
       tally: services!.delivery.tally,
-      outboxPending: (await services!.outbox.status()).pendingBatches,
+      // This server's: batches kept for other servers are named at start, not waited for here.
+      outboxPending: (await services!.outbox.targets())
+        .filter((holding) => services!.outbox.ownsTarget(holding.target))
+        .reduce((sum, holding) => sum + holding.batches, 0),
     });
   } finally {
     await services?.close(0);

@@ -76,6 +76,7 @@ export type {
   StoreOptions,
   StoreReason,
   StoreResult,
+  TargetHolding,
 } from "./outbox.ts";
 export { OutboxError } from "./outbox_error.ts";
 export type { OutboxErrorOptions } from "./outbox_error.ts";

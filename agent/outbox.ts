@@ -17,6 +17,11 @@
  *   lowered by wrapping addition when a dead letter is requeued
  * - a caller's guard key per filed batch (see {@link FilingOptions})
  *
+ * Each pending batch and dead letter records the ingest URL it was made for
+ * (`target`). One store may hold batches for several servers (a `deno task
+ * start` delivers to its own server, a later `deno task agent` elsewhere);
+ * an outbox acts only on its own target's, and leaves the others stored.
+ *
  * Every change to a batch is one atomic operation, so a batch is stored whole
  * or not at all, and a crash leaves it either pending or gone, never half.
  * Queue messages carry only the key and a token; the token changes whenever
@@ -43,6 +48,7 @@ import type {
   StoreOptions,
   StoreReason,
   StoreResult,
+  TargetHolding,
 } from "./outbox_types.ts";
 
 export type {
@@ -58,6 +64,7 @@ export type {
   StoreOptions,
   StoreReason,
   StoreResult,
+  TargetHolding,
 };
 
 /** Bytes per chunk entry: under KV's 65,536-byte value cap with room for encoding overhead. */
@@ -142,6 +149,8 @@ export class Outbox {
   readonly #roomPollMs: number;
   readonly #onQueueMessage: ((event: QueueMessageEvent) => void) | undefined;
   readonly #clock: () => number;
+  readonly #target: string | null;
+  readonly #adoptUntargeted: boolean;
   readonly #active = new Map<string, Promise<void>>();
   readonly #handling = new Set<Promise<void>>();
   #handler: ((key: string) => Promise<void>) | null = null;
@@ -166,6 +175,19 @@ export class Outbox {
     this.#roomPollMs = options.roomPollMs ?? 1_000;
     this.#onQueueMessage = options.onQueueMessage;
     this.#clock = options.clock ?? Date.now;
+    this.#target = options.target ?? null;
+    this.#adoptUntargeted = options.adoptUntargeted ?? false;
+  }
+
+  /** The ingest URL this outbox stores for and replays to (see {@link OutboxOptions.target}). */
+  get target(): string | null {
+    return this.#target;
+  }
+
+  /** True when a batch recorded for `target` is this outbox's to send. */
+  ownsTarget(target: string | null | undefined): boolean {
+    const recorded = target ?? null;
+    return recorded === this.#target || (recorded === null && this.#adoptUntargeted);
   }
 
   /** OUTBOX_MAX_BYTES. */
@@ -186,13 +208,14 @@ export class Outbox {
    * larger than the whole cap is dropped itself.
    */
   async store(batch: EncodedBatch, options: StoreOptions): Promise<StoreResult> {
-    return await this.#store(batch, options, null);
+    return await this.#store(batch, options, null, this.#target);
   }
 
   async #store(
     batch: EncodedBatch,
     options: StoreOptions,
     extra: ((op: Deno.AtomicOperation) => void) | null,
+    target: string | null,
   ): Promise<StoreResult> {
     const evicted: string[] = [];
     const size = batch.body.length;
@@ -251,6 +274,7 @@ export class Outbox {
           chunks,
           createdAtMs: batch.createdAtMs,
           order: batch.order ?? null,
+          target,
           storedAtMs: now,
           attempts: 0,
           nextAttemptAtMs: now + delayMs,
@@ -318,6 +342,7 @@ export class Outbox {
       chunks,
       createdAtMs: batch.createdAtMs,
       order: batch.order ?? null,
+      target: this.#target,
       deadAtMs: this.#clock(),
       status: reason.status,
       reason: reason.reason,
@@ -335,10 +360,13 @@ export class Outbox {
     return "already_filed";
   }
 
-  /** Reads a pending batch with its body; null when it is not (or no longer) pending. */
+  /**
+   * Reads a pending batch with its body; null when it is not (or no longer)
+   * pending, or was recorded for another target: what is loaded is sent.
+   */
   async load(key: string): Promise<StoredBatch | null> {
     const entry = await this.#kv.get<StoredBatchInfo>([...BATCH, key]);
-    if (entry.value === null) return null;
+    if (entry.value === null || !this.ownsTarget(entry.value.target)) return null;
     const body = await this.#readBody(key, entry.value.chunks, entry.value.bodyBytes);
     return {
       info: entry.value,
@@ -434,6 +462,7 @@ export class Outbox {
         chunks: info.chunks,
         createdAtMs: info.createdAtMs,
         order: info.order ?? null,
+        target: info.target ?? null,
         deadAtMs: this.#clock(),
         status: reason.status,
         reason: reason.reason,
@@ -457,14 +486,16 @@ export class Outbox {
   }
 
   /**
-   * Moves dead letters back to the outbox for another delivery (after the
-   * server was fixed): each leaves `dead_lettered` for `stored` in one
-   * atomic write. Returns how many batches moved.
+   * Moves this target's dead letters back to the outbox for another delivery
+   * (after the server was fixed): each leaves `dead_lettered` for `stored` in
+   * one atomic write, keeping the target it was recorded for. Returns how
+   * many batches moved.
    */
   async requeueDeadLetters(): Promise<number> {
     let moved = 0;
     for await (const entry of this.#kv.list<DeadLetterInfo>({ prefix: DEAD })) {
       const info = entry.value;
+      if (!this.ownsTarget(info.target)) continue;
       const body = await this.#readBody(info.key, info.chunks, info.bodyBytes);
       const batch = {
         key: info.key,
@@ -483,19 +514,41 @@ export class Outbox {
           DEAD_LEVEL as unknown as Deno.KvKey,
           kvU64Minus(info.records),
         );
-      });
+      }, info.target ?? null);
       if (result.outcome === "stored") moved++;
     }
     return moved;
   }
 
-  /** Pending batches, oldest first. */
+  /** This target's pending batches, oldest first. */
   async *pending(): AsyncGenerator<StoredBatchInfo> {
     for await (const entry of this.#kv.list({ prefix: AGE })) {
       const key = entry.key[3] as string;
       const meta = await this.#kv.get<StoredBatchInfo>([...BATCH, key]);
-      if (meta.value !== null) yield meta.value;
+      if (meta.value !== null && this.ownsTarget(meta.value.target)) yield meta.value;
     }
+  }
+
+  /**
+   * Pending batches by the ingest URL they were recorded for, every target's
+   * (this one's too), most batches first.
+   */
+  async targets(): Promise<TargetHolding[]> {
+    const byTarget = new Map<string | null, TargetHolding>();
+    for await (const entry of this.#kv.list<StoredBatchInfo>({ prefix: BATCH })) {
+      const target = entry.value.target ?? null;
+      const holding = byTarget.get(target) ?? { target, batches: 0, records: 0, bytes: 0 };
+      holding.batches++;
+      holding.records += entry.value.records;
+      holding.bytes += entry.value.bodyBytes;
+      byTarget.set(target, holding);
+    }
+    return [...byTarget.values()].sort((a, b) => b.batches - a.batches);
+  }
+
+  /** Pending batches recorded for targets other than this outbox's, most batches first. */
+  async otherTargets(): Promise<TargetHolding[]> {
+    return (await this.targets()).filter((holding) => !this.ownsTarget(holding.target));
   }
 
   /** Dead letters, oldest first. */
@@ -553,6 +606,7 @@ export class Outbox {
       deadLetters,
       deadLetterBytes: deadLetters.reduce((sum, d) => sum + d.bodyBytes, 0),
       counters: await this.counters(),
+      targets: await this.targets(),
     };
   }
 
@@ -573,7 +627,7 @@ export class Outbox {
   }
 
   /**
-   * Re-enqueues pending batches that are due for longer than `lostAfterMs`
+   * Re-enqueues this target's pending batches that are due for longer than `lostAfterMs`
    * without their message having come (KV gave up on it, or the process
    * died while handling it), and those KV left in `keysIfUndelivered`.
    * Returns how many were re-enqueued.
@@ -584,12 +638,16 @@ export class Outbox {
     let requeued = 0;
     for await (const entry of this.#kv.list<ReplayMessage>({ prefix: UNDELIVERED })) {
       const key = entry.key[2] as string;
+      const meta = await this.#kv.get<StoredBatchInfo>([...BATCH, key]);
+      // Another target's marker is left for a run delivering there.
+      if (meta.value !== null && !this.ownsTarget(meta.value.target)) continue;
       await this.#kv.atomic().check(entry).delete(entry.key).commit();
       if (await this.#requeue(key, 0, () => true)) requeued++;
     }
     const now = this.#clock();
     for await (const entry of this.#kv.list<StoredBatchInfo>({ prefix: BATCH })) {
       const info = entry.value;
+      if (!this.ownsTarget(info.target)) continue;
       if (this.#active.has(info.key) || info.nextAttemptAtMs + lostAfterMs > now) continue;
       if (await this.#requeue(info.key, 0, (current) => current.queueToken === info.queueToken)) {
         requeued++;
@@ -600,13 +658,13 @@ export class Outbox {
   }
 
   /**
-   * Brings every pending batch forward to be replayed now, e.g. when a
-   * delivery just succeeded after an outage. Returns how many.
+   * Brings every pending batch of this target forward to be replayed now,
+   * e.g. when a delivery just succeeded after an outage. Returns how many.
    */
   async replayAllNow(): Promise<number> {
     let requeued = 0;
     for await (const entry of this.#kv.list<StoredBatchInfo>({ prefix: BATCH })) {
-      if (this.#active.has(entry.value.key)) continue;
+      if (!this.ownsTarget(entry.value.target) || this.#active.has(entry.value.key)) continue;
       if (await this.#requeue(entry.value.key, 0, () => true)) requeued++;
     }
     return requeued;
@@ -657,6 +715,12 @@ export class Outbox {
       tell("stale");
       return;
     }
+    if (!this.ownsTarget(current.value.target)) {
+      // Made for another server: left stored, with this message spent. Its due time has
+      // passed, so the start-up sweep of a run delivering there enqueues it again.
+      tell("other_target");
+      return;
+    }
     if (this.#active.has(message.key)) {
       tell("busy");
       return;
@@ -677,7 +741,9 @@ export class Outbox {
     stillValid: (info: StoredBatchInfo) => boolean,
   ): Promise<boolean> {
     const entry = await this.#kv.get<StoredBatchInfo>([...BATCH, key]);
-    if (entry.value === null || !stillValid(entry.value)) return false;
+    if (entry.value === null || !this.ownsTarget(entry.value.target) || !stillValid(entry.value)) {
+      return false;
+    }
     const next = {
       ...entry.value,
       nextAttemptAtMs: this.#clock() + delayMs,

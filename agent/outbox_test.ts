@@ -435,3 +435,76 @@ Deno.test("Outbox with whenFull wait holds a batch until a replay makes room, dr
     });
   });
 });
+
+Deno.test("Outbox replays a batch only to the ingest URL it was recorded for, and keeps the others", async (t) => {
+  await withKv(async (kv) => {
+    const A = "http://127.0.0.1:8000/ingest_packets";
+    const B = "http://127.0.0.1:9000/ingest_packets";
+    await outbox(kv, { target: A }).store(batch("a:1", sampleRecords(2)), failed);
+    await outbox(kv, { target: A }).store(batch("a:2", sampleRecords(3)), failed);
+    // As an agent older than targets stored it: no target at all.
+    await outbox(kv, { target: null }).store(batch("old:1", sampleRecords(4)), failed);
+    const meta = await kv.get<{ target?: string | null }>(["outbox", "batch", "old:1"]);
+    await kv.set(["outbox", "batch", "old:1"], { ...meta.value, target: undefined });
+
+    await t.step(
+      "another target's outbox neither loads, lists, sweeps nor brings them forward",
+      async () => {
+        const elsewhere = outbox(kv, { target: B });
+        assert.equal(await elsewhere.load("a:1"), null);
+        assert.equal(await elsewhere.load("old:1"), null);
+        assert.deepEqual(await Array.fromAsync(elsewhere.pending()), []);
+        assert.equal(await elsewhere.replayAllNow(), 0);
+        assert.equal(await elsewhere.sweep(0), 0);
+        const others = await elsewhere.otherTargets();
+        assert.deepEqual(others.map((h) => [h.target, h.batches, h.records]), [[A, 2, 5], [
+          null,
+          1,
+          4,
+        ]]);
+        assert.ok(others.every((h) => h.bytes > 0));
+        // Nothing is lost, and all of it still counts against the cap.
+        const status = await elsewhere.status();
+        assert.equal(status.pendingBatches, 3);
+        assert.equal(status.counters.stored, 9);
+      },
+    );
+
+    await t.step("a queue message for another target's batch is left alone", async () => {
+      const events: QueueMessageEvent[] = [];
+      const calls: string[] = [];
+      const elsewhere = new Outbox({
+        kv,
+        maxBytes: 1 << 30,
+        target: B,
+        onQueueMessage: (event) => events.push(event),
+      });
+      // Due now, as a message left by the run that stored it.
+      assert.equal(await outbox(kv, { target: A }).replayAllNow(), 2);
+      elsewhere.listen((key) => {
+        calls.push(key);
+        return Promise.resolve();
+      });
+      try {
+        await waitFor("both messages", () => events.length === 2);
+        assert.deepEqual(events.map((e) => e.action), ["other_target", "other_target"]);
+        assert.deepEqual(calls, []);
+        assert.ok(await outbox(kv, { target: A }).load("a:1") !== null, "still stored for A");
+      } finally {
+        await elsewhere.stop();
+      }
+    });
+
+    await t.step(
+      "its own target's outbox sends them; untargeted ones only when adopted",
+      async () => {
+        const own = outbox(kv, { target: A });
+        assert.deepEqual((await Array.fromAsync(own.pending())).map((i) => i.key), ["a:1", "a:2"]);
+        assert.deepEqual((await own.otherTargets()).map((h) => h.target), [null]);
+        const adopting = outbox(kv, { target: B, adoptUntargeted: true });
+        assert.deepEqual((await Array.fromAsync(adopting.pending())).map((i) => i.key), ["old:1"]);
+        assert.ok(await adopting.load("old:1") !== null);
+      },
+    );
+  });
+});

@@ -24,6 +24,12 @@ export interface StoredBatchInfo {
   createdAtMs: number;
   /** Its place in the capture (absent when stored by an older agent). */
   order?: BatchOrder | null;
+  /**
+   * The ingest URL it was recorded for, and the only one it is sent to
+   * (absent or null when stored by an agent older than targets: see
+   * {@link OutboxOptions.adoptUntargeted}).
+   */
+  target?: string | null;
   /** When it entered the outbox, epoch ms. */
   storedAtMs: number;
   /** Delivery attempts from the outbox so far. */
@@ -52,6 +58,8 @@ export interface DeadLetterInfo {
   createdAtMs: number;
   /** Its place in the capture (absent when stored by an older agent). */
   order?: BatchOrder | null;
+  /** The ingest URL it was recorded for (absent or null when stored by an older agent). */
+  target?: string | null;
   /** When it was dead-lettered, epoch ms. */
   deadAtMs: number;
   /** The refusing HTTP status. */
@@ -88,6 +96,24 @@ export interface OutboxStatus {
   deadLetterBytes: number;
   /** The persisted counters. */
   counters: AgentCounters;
+  /**
+   * Pending batches by the ingest URL they were recorded for (null: stored
+   * by an older agent without one), most batches first; included in the
+   * totals above.
+   */
+  targets: TargetHolding[];
+}
+
+/** Pending batches recorded for one ingest URL. */
+export interface TargetHolding {
+  /** The ingest URL, or null for batches stored by an agent older than targets. */
+  target: string | null;
+  /** Batches. */
+  batches: number;
+  /** Records in them. */
+  records: number;
+  /** Their compressed bytes (counted against OUTBOX_MAX_BYTES like every pending batch). */
+  bytes: number;
 }
 
 /** Why a batch is stored, for its metadata and the logs. */
@@ -154,8 +180,12 @@ export interface StoreResult {
 export interface QueueMessageEvent {
   /** The batch's key. */
   key: string;
-  /** `handled` by the handler, `stale` (token replaced or batch gone), `busy` (already being handled) or `stopped`. */
-  action: "handled" | "stale" | "busy" | "stopped";
+  /**
+   * `handled` by the handler, `stale` (token replaced or batch gone), `busy`
+   * (already being handled), `stopped`, or `other_target` (recorded for
+   * another ingest URL: left alone; a run for that URL sweeps it up).
+   */
+  action: "handled" | "stale" | "busy" | "stopped" | "other_target";
 }
 
 /** Options for {@link Outbox}. */
@@ -164,6 +194,23 @@ export interface OutboxOptions {
   kv: Deno.Kv;
   /** OUTBOX_MAX_BYTES: cap on pending bodies; the oldest are dropped above it. */
   maxBytes: number;
+  /**
+   * The ingest URL this process delivers to. Batches stored are recorded for
+   * it, and only batches recorded for it are replayed, brought forward,
+   * swept, listed by {@link Outbox.pending} or loaded: a batch is never sent
+   * to a server other than the one it was made for. Batches for other URLs
+   * stay stored (and count against `maxBytes`). Null only where nothing is
+   * sent (`--status`) and in tests.
+   * @default null
+   */
+  target?: string | null;
+  /**
+   * Treat batches stored without a target (by an agent older than targets)
+   * as this process's, so they go to `target`. Their server is unknown, so
+   * only an operator's explicit `deno task replay --untargeted` does this.
+   * @default false
+   */
+  adoptUntargeted?: boolean;
   /** First replay delay; it doubles per failed replay. @default 5_000 */
   replayDelayMs?: number;
   /** Longest replay delay. @default 300_000 */

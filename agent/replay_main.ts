@@ -1,7 +1,10 @@
 /**
- * `deno task replay`: sends every batch stored in the outbox now, oldest
- * first, and reports what was sent, what is still stored and what was
- * dead-lettered. `--dead-letters` first moves the dead letters back into the
+ * `deno task replay`: sends every batch stored in the outbox for SERVER_URL
+ * now, oldest first, and reports what was sent, what is still stored and
+ * what was dead-lettered. Batches made for other servers stay stored (a
+ * warning names them, and `--server-url <url>` sends them there); those an
+ * older agent stored without a server are sent only with `--untargeted`.
+ * `--dead-letters` first moves SERVER_URL's dead letters back into the
  * outbox (after the server was fixed) so they are sent too.
  *
  * Exit codes: 0 nothing left stored, 1 some batches are still stored
@@ -19,6 +22,7 @@ import {
   LOG_ROOT,
 } from "@traffic-analyzer/shared";
 import { openAgentServices } from "./agent_services.ts";
+import { describeOtherTargets } from "./other_targets.ts";
 
 /** The replay command's own flags. */
 export const REPLAY_FLAGS: ExtraFlag[] = [
@@ -26,6 +30,12 @@ export const REPLAY_FLAGS: ExtraFlag[] = [
     name: "dead-letters",
     type: "boolean",
     help: "Move the dead letters back into the outbox first and send them too.",
+  },
+  {
+    name: "untargeted",
+    type: "boolean",
+    help: "Also send the batches an older agent stored without recording their server, to " +
+      "SERVER_URL.",
   },
   { name: "json", type: "boolean", help: "Print the result as JSON." },
 ];
@@ -52,8 +62,14 @@ export async function main(args: string[]): Promise<number> {
     uploadRetryDelayMs: config.retryDelayMs,
     // The agent id only names this sender in X-Agent-Id; stored batches keep their own keys.
     agentId: (config.agentId ?? Deno.hostname()).replace(/[^\x21-\x7e]/g, "-") || "agent",
+    adoptUntargeted: flags.untargeted === true,
   });
   try {
+    const others = describeOtherTargets(
+      await services.outbox.otherTargets(),
+      services.outbox.target,
+    );
+    if (others !== null) log.warn("{others}", { others });
     if (flags["dead-letters"] === true) {
       const moved = await services.outbox.requeueDeadLetters();
       log.info("Moved {moved} dead letters back into the outbox", { moved });

@@ -16,13 +16,15 @@ import { backoffDelayMs, parseRetryAfterMs, realSleep, type Sleep } from "./_bac
  *   with another body, 413 for a single record, 415): dead-letter it.
  * - `unauthorized`: 401/403 or no token: keep it, alert the operator.
  * - `failed`: the server was unreachable or answered 5xx/429 through every
- *   retry, or answered something unexpected: keep it for replay.
+ *   retry, or answered something unexpected: keep it for replay. With
+ *   `aborted`, the caller's signal ended the upload before the server had
+ *   answered at all: the server did not fail.
  */
 export type UploadOutcome =
   | { kind: "delivered"; batch: EncodedBatch; status: number }
   | ({ kind: "rejected" } & UndeliveredOutcome)
   | ({ kind: "unauthorized" } & UndeliveredOutcome)
-  | ({ kind: "failed" } & UndeliveredOutcome);
+  | ({ kind: "failed"; aborted?: boolean } & UndeliveredOutcome);
 
 /** The fields every outcome other than `delivered` carries. */
 export interface UndeliveredOutcome {
@@ -83,6 +85,8 @@ interface Answer {
   accepted: boolean;
   /** No token to send: retrying now cannot help. */
   noToken?: boolean;
+  /** The caller's signal ended the attempt before any answer. */
+  aborted?: boolean;
 }
 
 const RETRYABLE_STATUSES = new Set([408, 425, 429]);
@@ -209,7 +213,14 @@ export class Uploader {
     if (status !== null && REJECTED_STATUSES.has(status)) {
       return [{ kind: "rejected", batch, status, reason, retryAfterMs }];
     }
-    return [{ kind: "failed", batch, status, reason, retryAfterMs }];
+    return [{
+      kind: "failed",
+      batch,
+      status,
+      reason,
+      retryAfterMs,
+      aborted: answer.aborted === true,
+    }];
   }
 
   async #sendWithRetries(batch: EncodedBatch, options: UploadOptions): Promise<Answer> {
@@ -221,6 +232,7 @@ export class Uploader {
           reason: "aborted (shutting down)",
           retryAfterMs: null,
           accepted: false,
+          aborted: attempt === 0,
         };
       }
       const answer = await this.#sendOnce(batch, options.signal);
@@ -290,7 +302,8 @@ export class Uploader {
         : signal?.aborted
         ? "aborted (shutting down)"
         : oneLine(`network error: ${(error as Error).message}`);
-      return { status: null, reason, retryAfterMs: null, accepted: false };
+      const aborted = !timeout.aborted && signal?.aborted === true;
+      return { status: null, reason, retryAfterMs: null, accepted: false, aborted };
     }
     let text = "";
     try {

@@ -13,11 +13,30 @@ import { integerInRange } from "./cli/integer_in_range.ts";
 export class ConfigError extends Error {
   /** The environment variable or flag at fault. */
   readonly setting: string;
-  /** Creates the error for `options.setting`; `cause` is the error underneath, when there is one. */
-  constructor(message: string, options: { setting: string; cause?: unknown }) {
+  /**
+   * The component's own flags ({@link LoadConfigOptions.extraFlags}) read
+   * before the error, by name, as {@link LoadedConfig.flags} gives them: a
+   * command named by a flag (`start.ts --role serve`) names itself in the
+   * message without reading the arguments a second time. {@link loadConfig}
+   * fills it in.
+   */
+  flags: Record<string, boolean | string | string[]>;
+  /**
+   * Creates the error for `options.setting`; `cause` is the error underneath,
+   * when there is one, and `flags` the extra flags read so far.
+   */
+  constructor(
+    message: string,
+    options: {
+      setting: string;
+      cause?: unknown;
+      flags?: Record<string, boolean | string | string[]>;
+    },
+  ) {
     super(message, { cause: options.cause });
     this.name = "ConfigError";
     this.setting = options.setting;
+    this.flags = options.flags ?? {};
   }
 }
 
@@ -613,15 +632,28 @@ export interface LoadedConfig {
  * Reads and validates every setting. Flags (`--batch-size 200` or
  * `--batch-size=200`) win over the environment, which wins over defaults.
  * An unknown flag, a missing flag value or a bad value throws a
- * {@link ConfigError} naming it.
+ * {@link ConfigError} naming it, with the extra flags read before it.
  */
 export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
+  const flags: Record<string, boolean | string | string[]> = {};
+  try {
+    return readSettings(options, flags);
+  } catch (error) {
+    if (error instanceof ConfigError) error.flags = flags;
+    throw error;
+  }
+}
+
+/** {@link loadConfig}'s work; `flags` receives the extra flags as they are read. */
+function readSettings(
+  options: LoadConfigOptions,
+  flags: Record<string, boolean | string | string[]>,
+): LoadedConfig {
   const env = options.env ?? Deno.env.toObject();
   const args = options.args ?? [];
   const extra = new Map((options.extraFlags ?? []).map((f) => [f.name, f]));
   const byFlag = new Map(CONFIG_SPECS.map((s) => [s.flag, s]));
   const flagValues = new Map<ConfigSpec, string[]>();
-  const flags: Record<string, boolean | string | string[]> = {};
 
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];

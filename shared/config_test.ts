@@ -142,3 +142,28 @@ Deno.test("configDefault() gives each setting's default as loadConfig() parses i
   assert.equal(configDefault("alertMinScore"), 0.92);
   assert.equal(configDefault("rawRetentionDays"), 7);
 });
+
+Deno.test("loadConfig() gives the extra flags read before a bad setting with its ConfigError", async (t) => {
+  const extraFlags = [{ name: "role", type: "string" as const, help: "all or serve" }];
+  const flagsOfError = (env: Record<string, string>, args: string[]) => {
+    try {
+      loadConfig({ env, args, extraFlags });
+    } catch (error) {
+      assert.ok(error instanceof ConfigError);
+      return error.flags;
+    }
+    throw new Error("no ConfigError");
+  };
+  await t.step("a bad variable: every flag was read", () => {
+    assert.deepEqual(flagsOfError({ PORT: "99999" }, ["--role", "serve"]), { role: "serve" });
+  });
+  await t.step("a bad flag value after the role", () => {
+    assert.deepEqual(flagsOfError({}, ["--role=serve", "--port", "x"]), { role: "serve" });
+  });
+  await t.step("an unknown flag after the role", () => {
+    assert.deepEqual(flagsOfError({}, ["--role", "serve", "--bogus"]), { role: "serve" });
+  });
+  await t.step("none read", () => {
+    assert.deepEqual(flagsOfError({ PORT: "99999" }, []), {});
+  });
+});

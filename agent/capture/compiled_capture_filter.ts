@@ -1,16 +1,13 @@
 import { CaptureError } from "./capture_error.ts";
 import {
-  BPF_PROGRAM_SIZE,
   type Libpcap,
   loadLibpcap,
-  PCAP_NETMASK_UNKNOWN,
-  pcapErrorText,
   PKTHDR_CAPLEN_OFFSET,
   PKTHDR_LEN_OFFSET,
   PKTHDR_SIZE,
-  toCString,
 } from "./libpcap.ts";
 import { MAX_SNAPLEN_BYTES } from "./live_capture.ts";
+import { compileBpfProgram } from "./_bpf_program.ts";
 
 /** Options of {@linkcode CompiledCaptureFilter.compile} and {@linkcode checkCaptureFilter}. */
 export interface CompileCaptureFilterOptions {
@@ -78,22 +75,7 @@ export class CompiledCaptureFilter {
       );
     }
     try {
-      const program = new Uint8Array(BPF_PROGRAM_SIZE);
-      if (
-        pcap.pcap_compile(
-          handle,
-          program,
-          toCString(filter),
-          1,
-          PCAP_NETMASK_UNKNOWN,
-        ) !== 0
-      ) {
-        const text = pcapErrorText(pcap, handle);
-        throw new CaptureError(`invalid capture filter "${filter}": ${text}`, {
-          code: "BAD_FILTER",
-          cause: new Error(text),
-        });
-      }
+      const program = compileBpfProgram(pcap, handle, filter);
       return new CompiledCaptureFilter(pcap, filter, program);
     } finally {
       // The compiled program does not refer to the handle.

@@ -1,6 +1,5 @@
 import { CaptureError } from "./capture_error.ts";
 import {
-  BPF_PROGRAM_SIZE,
   dltToLinkType,
   type Libpcap,
   loadLibpcap,
@@ -11,7 +10,6 @@ import {
   PCAP_ERROR_PERM_DENIED,
   PCAP_ERROR_PROMISC_PERM_DENIED,
   PCAP_ERROR_TSTAMP_PRECISION_NOTSUP,
-  PCAP_NETMASK_UNKNOWN,
   PCAP_STAT_SIZE,
   PCAP_TSTAMP_PRECISION_MICRO,
   PCAP_TSTAMP_PRECISION_NANO,
@@ -27,6 +25,7 @@ import {
 } from "./libpcap.ts";
 import { listInterfaces } from "./list_interfaces.ts";
 import { IdleWaiter, pollBursts } from "./_poll_loop.ts";
+import { compileBpfProgram } from "./_bpf_program.ts";
 
 /** Smallest snap length accepted: enough for Ethernet + IPv6 + TCP headers with options. */
 export const MIN_SNAPLEN_BYTES = 64;
@@ -627,22 +626,7 @@ function installFilter(
   filter: string,
   interfaceName: string,
 ): void {
-  const program = new Uint8Array(BPF_PROGRAM_SIZE);
-  if (
-    pcap.pcap_compile(
-      handle,
-      program,
-      toCString(filter),
-      1,
-      PCAP_NETMASK_UNKNOWN,
-    ) !== 0
-  ) {
-    const text = pcapErrorText(pcap, handle);
-    throw new CaptureError(
-      `invalid capture filter "${filter}" on ${interfaceName}: ${text}`,
-      { code: "BAD_FILTER", interfaceName, cause: new Error(text) },
-    );
-  }
+  const program = compileBpfProgram(pcap, handle, filter, { interfaceName });
   try {
     if (pcap.pcap_setfilter(handle, program) !== 0) {
       const text = pcapErrorText(pcap, handle);
