@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { openTestDatabase } from "@traffic-analyzer/shared/db/testing";
 import {
   deleteBatchPacketColumns,
@@ -7,7 +8,7 @@ import {
   storePacketBatch,
 } from "@traffic-analyzer/shared/db";
 import { sampleRecords } from "@traffic-analyzer/shared/testing";
-import type { PacketRecord } from "@traffic-analyzer/shared/packet";
+import { encodePacketColumns, type PacketRecord } from "@traffic-analyzer/shared/packet";
 import type { FlowPacket } from "@traffic-analyzer/shared/flow";
 import { readPassPackets } from "./read_pass_packets.ts";
 
@@ -85,19 +86,36 @@ Deno.test("a pass reads the same packets from blocks, rows, or a mix of both", a
     assert.deepEqual(read.packets, want);
   });
 
+  await t.step("a block stored uncompressed (by an older server) is read as a block", async () => {
+    const block = Buffer.from(encodePacketColumns(stored[2]));
+    await db.sql`update batch_packet_columns set block = ${block} where batch_id = ${ids[2]}`;
+    const read = await readAll(db.sql);
+    assert.equal(read.batchesFromRows, 0);
+    assert.deepEqual(read.packets, want);
+  });
+
   await t.step("a block of another layout is read from the rows", async () => {
     await db.sql`
       update batch_packet_columns set block = overlay(block placing '\\x00000000'::bytea from 5)
-      where batch_id = ${ids[1]}`;
+      where batch_id = ${ids[2]}`;
     const read = await readAll(db.sql);
     assert.equal(read.batchesFromRows, 1);
+    assert.deepEqual(read.packets, want);
+  });
+
+  await t.step("a stored block that does not decompress is read from the rows", async () => {
+    await db.sql`
+      update batch_packet_columns set block = substring(block from 1 for length(block) - 16)
+      where batch_id = ${ids[1]}`;
+    const read = await readAll(db.sql);
+    assert.equal(read.batchesFromRows, 2);
     assert.deepEqual(read.packets, want);
   });
 
   await t.step("a batch stored before blocks existed is read from its rows", async () => {
     await db.sql`delete from batch_packet_columns where batch_id = ${ids[0]}`;
     const read = await readAll(db.sql);
-    assert.equal(read.batchesFromRows, 2);
+    assert.equal(read.batchesFromRows, 3);
     assert.deepEqual(read.packets, want);
   });
 

@@ -8,6 +8,7 @@
 import type { Sql } from "./open_database.ts";
 import type { PacketRecord } from "../packet/packet_record.ts";
 import { encodePacketColumnBlock } from "../packet/packet_columns.ts";
+import { compressPacketColumnBlock } from "../packet/stored_packet_columns.ts";
 import type { ColumnarBatch } from "../packet/columnar_batch.ts";
 import { ColumnarBatchBuilder } from "../packet/columnar_batch_builder.ts";
 import { limitIdleAndHoldIngestLockShared } from "./aggregator_queries.ts";
@@ -162,7 +163,8 @@ export async function storeColumnarBatch(
   // Encoded before the transaction, which holds the ingest lock.
   const copy = encodeRawPacketCopy(input.batch, layout);
   const contentSha256 = await sha256Hex(copy);
-  const block = encodePacketColumnBlock(input.batch);
+  // Compressed here, not by PostgreSQL: its CPU is what limits ingest.
+  const block = compressPacketColumnBlock(encodePacketColumnBlock(input.batch));
   const pglite = embeddedPglite(sql);
   return await sql.begin(async (txRaw) => {
     const tx = txRaw as unknown as Sql;
