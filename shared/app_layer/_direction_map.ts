@@ -14,7 +14,7 @@
  *   direction and a scattered read per hit). Longer keys (callers that name
  *   directions with text) are kept as strings.
  * - The key's hash is computed in JavaScript over its units, a short integer
- *   loop, the same for a string and for its units.
+ *   loop; a key given as a string is read as its units.
  * - The table is open addressing with linear probing over a typed array of
  *   hashes: a miss reads one slot (or a few neighbours) of one compact
  *   array, and the key's units are compared only when its hash matches.
@@ -32,17 +32,7 @@
 /** Longest key kept as units in the slab: 24 units, an IPv6 direction behind a tunnel or VLAN. */
 const MAX_SLAB_UNITS = 24;
 
-/** FNV-1a over the key's UTF-16 units, folded to 30 bits (a V8 Smi). */
-function hashOf(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h & 0x3fffffff;
-}
-
-/** {@linkcode hashOf} of the string whose UTF-16 units are `units` (no string made). */
+/** FNV-1a over a key's UTF-16 units, folded to 30 bits (a V8 Smi). */
 function hashOfUnits(units: readonly number[]): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < units.length; i++) {
@@ -79,7 +69,7 @@ export class DirectionMap<V> {
   #orderHashes: number[] = [];
   #orderStamps: number[] = [];
   #head = 0;
-  /** One key's units, for the string methods (reused). */
+  /** A key string's units, for the string methods (reused). */
   readonly #scratch: number[] = [];
 
   /** Keys held. */
@@ -98,17 +88,6 @@ export class DirectionMap<V> {
     return true;
   }
 
-  /** Whether slot `i` holds `key`. */
-  #holdsString(i: number, key: string): boolean {
-    const length = key.length;
-    if (this.#lengths[i] !== length) return false;
-    if (length > MAX_SLAB_UNITS) return this.#longKeys[i] === key;
-    const slab = this.#units;
-    const base = i * MAX_SLAB_UNITS;
-    for (let k = 0; k < length; k++) if (slab[base + k] !== key.charCodeAt(k)) return false;
-    return true;
-  }
-
   /** The slot holding the key whose UTF-16 units are `units`, or -1. */
   #findUnits(units: readonly number[], hash: number): number {
     const tags = this.#tags;
@@ -121,23 +100,9 @@ export class DirectionMap<V> {
     }
   }
 
-  /** The slot holding `key`, or -1. */
-  #find(key: string): number {
-    const hash = hashOf(key);
-    const tags = this.#tags;
-    const mask = this.#mask;
-    const tag = hash + 1;
-    for (let i = hash & mask;; i = (i + 1) & mask) {
-      const t = tags[i];
-      if (t === 0) return -1;
-      if (t === tag && this.#holdsString(i, key)) return i;
-    }
-  }
-
   /** The value under `key`, or undefined. */
   get(key: string): V | undefined {
-    const slot = this.#find(key);
-    return slot < 0 ? undefined : this.#values[slot] as V;
+    return this.getByUnits(this.#unitsOf(key));
   }
 
   /**
@@ -195,7 +160,7 @@ export class DirectionMap<V> {
 
   /** Removes `key`; true when it was there. */
   delete(key: string): boolean {
-    return this.#deleteAt(this.#find(key));
+    return this.deleteByUnits(this.#unitsOf(key));
   }
 
   /**
