@@ -32,15 +32,51 @@ export function u32(bytes: Uint8Array, at: number): number {
 /** Longest run handed to one `String.fromCharCode.apply` call (engines cap argument counts). */
 const CHUNK_BYTES = 4096;
 
+/** Slots of {@link textCache} (a power of two). */
+const TEXT_CACHE_SLOTS = 4096;
+/** Longest text {@link textCache} holds: a name or a header value; longer text is made afresh. */
+const TEXT_CACHE_MAX_BYTES = 256;
+/**
+ * The last short text {@linkcode latin1} made in each slot, by a hash of its
+ * bytes. The same names, hosts, paths and user agents come back packet
+ * after packet (every flow of a scan, every query for one name): a text
+ * found here is given again instead of being made anew. That costs a walk
+ * over the bytes instead of a string and its garbage, and the record's
+ * dictionary then finds a string whose hash V8 has already computed.
+ */
+const textCache: string[] = new Array<string>(TEXT_CACHE_SLOTS).fill("");
+
 /**
  * The bytes `start..end` as a string with one character per byte (Latin-1),
  * which never fails and keeps every byte visible; protocol text (HTTP
- * methods, header values) is ASCII in practice.
+ * methods, header values) is ASCII in practice. Short text that was made
+ * recently is given as the same string again.
  */
 export function latin1(bytes: Uint8Array, start: number, end: number): string {
-  // `apply` takes the typed array as an array-like: several times faster
-  // than spreading it, which runs the iterator protocol per byte.
-  if (end - start <= CHUNK_BYTES) {
+  const length = end - start;
+  if (length <= TEXT_CACHE_MAX_BYTES) {
+    let h = 0x811c9dc5;
+    for (let i = start; i < end; i++) {
+      h ^= bytes[i];
+      h = Math.imul(h, 0x01000193);
+    }
+    const slot = h & (TEXT_CACHE_SLOTS - 1);
+    const cached = textCache[slot];
+    if (cached.length === length) {
+      let i = 0;
+      while (i < length && cached.charCodeAt(i) === bytes[start + i]) i++;
+      if (i === length) return cached;
+    }
+    // `apply` takes the typed array as an array-like: several times faster
+    // than spreading it, which runs the iterator protocol per byte.
+    const text = String.fromCharCode.apply(
+      null,
+      bytes.subarray(start, end) as unknown as number[],
+    );
+    textCache[slot] = text;
+    return text;
+  }
+  if (length <= CHUNK_BYTES) {
     return String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[]);
   }
   let text = "";

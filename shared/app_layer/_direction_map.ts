@@ -1,41 +1,38 @@
 /**
  * A map from flow-direction keys to per-direction state, for the extractor's
- * per-packet lookup. Every SYN and every packet with payload makes a new key
- * string and looks it up, most of them in vain (a SYN flood, a port scan),
- * so the lookup must be cheap when it misses, with tens of thousands of
- * directions held:
+ * per-packet lookup. Every SYN and every packet with payload looks its
+ * direction up, most of them in vain (a SYN flood, a port scan), and a scan
+ * makes and drops tens of thousands of directions, so both the lookup and
+ * the making of a direction must be cheap with tens of thousands held:
  *
- * - V8 must hash each new string before a `Map` can look it up, and that
- *   hashing cost several times the rest of the lookup (measured with
- *   `agent --read --dry-run`, issue 14's extraction budget). Here the key's
- *   hash is computed in JavaScript over its UTF-16 units, a short integer
- *   loop.
- * - A `Map` keyed by that hash (the previous design) still walked from the
- *   hash table to an entry object to the key string, three scattered reads
- *   per lookup, and grew and shrank its table as directions came and went.
- *   Here the table is open addressing with linear probing over a typed array
- *   of hashes: a miss reads one slot (or a few neighbours) of one compact
- *   array, and the key string is compared only when its hash matches.
+ * - A key is its UTF-16 units: the extractor hands them over without
+ *   making a string (see `directionUnits` in header_app_extractor.ts), and a
+ *   key of up to {@link MAX_SLAB_UNITS} units (every direction key the agent
+ *   makes) is kept as units in one typed array. Neither a lookup nor a new
+ *   direction then makes a string, hashes one in V8, or follows a pointer
+ *   to one (string keys, the previous design, cost a string per new
+ *   direction and a scattered read per hit). Longer keys (callers that name
+ *   directions with text) are kept as strings.
+ * - The key's hash is computed in JavaScript over its units, a short integer
+ *   loop; a key given as a string is read as its units.
+ * - The table is open addressing with linear probing over a typed array of
+ *   hashes: a miss reads one slot (or a few neighbours) of one compact
+ *   array, and the key's units are compared only when its hash matches.
  *   Deletion shifts the following entries back (no tombstones).
  *
  * Insertion order, for forgetting the oldest direction when the extractor is
- * full, is a queue of (key, stamp) pairs; a pair whose key was deleted, or
- * set again since, is skipped lazily and the queue is compacted as it grows.
+ * full, is a queue of (hash, stamp) pairs: stamps are unique, so a pair is
+ * found again by probing from its hash's home slot for its stamp, without
+ * the key. A pair whose key was deleted, or set again since, is skipped
+ * lazily, and the queue is compacted as it grows.
  *
  * @module
  */
 
-/** FNV-1a over the key's UTF-16 units, folded to 30 bits (a V8 Smi). */
-function hashOf(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h & 0x3fffffff;
-}
+/** Longest key kept as units in the slab: 24 units, an IPv6 direction behind a tunnel or VLAN. */
+const MAX_SLAB_UNITS = 24;
 
-/** {@linkcode hashOf} of the string whose UTF-16 units are `units` (no string made). */
+/** FNV-1a over a key's UTF-16 units, folded to 30 bits (a V8 Smi). */
 function hashOfUnits(units: readonly number[]): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < units.length; i++) {
@@ -45,116 +42,125 @@ function hashOfUnits(units: readonly number[]): number {
   return h & 0x3fffffff;
 }
 
-/** Whether `key` is the string whose UTF-16 units are `units`. */
-function sameUnits(key: string, units: readonly number[]): boolean {
-  if (key.length !== units.length) return false;
-  for (let i = 0; i < units.length; i++) if (key.charCodeAt(i) !== units[i]) return false;
-  return true;
-}
-
 /** Slots to start with: room for 4096 directions before the first growth. */
 const INITIAL_CAPACITY = 8192;
 
 /**
- * String-keyed map with `Map`'s semantics for what the extractor uses:
- * `get`, `set`, `delete`, `size` and the oldest key (insertion order; setting
- * a key that is held keeps its place).
+ * Map keyed by strings (or their UTF-16 units) with `Map`'s semantics for
+ * what the extractor uses: `get`, `set`, `delete`, `size` and the oldest key
+ * (insertion order; setting a key that is held keeps its place).
  */
 export class DirectionMap<V> {
   #mask = INITIAL_CAPACITY - 1;
   /** Per slot: 0 when empty, else the key's hash + 1. */
   #tags = new Int32Array(INITIAL_CAPACITY);
-  #keys: (string | null)[] = new Array(INITIAL_CAPACITY).fill(null);
+  /** Per slot: the key's length in units. */
+  #lengths = new Int32Array(INITIAL_CAPACITY);
+  /** Per slot, {@link MAX_SLAB_UNITS} units from `slot * MAX_SLAB_UNITS`: a short key's units. */
+  #units = new Uint16Array(INITIAL_CAPACITY * MAX_SLAB_UNITS);
+  /** Per slot: a key longer than {@link MAX_SLAB_UNITS} units, else null. */
+  #longKeys: (string | null)[] = new Array(INITIAL_CAPACITY).fill(null);
   #values: (V | null)[] = new Array(INITIAL_CAPACITY).fill(null);
-  /** Per slot: when its key was inserted (a count of insertions). */
+  /** Per slot: when its key was inserted (a count of insertions, unique). */
   #stamps = new Float64Array(INITIAL_CAPACITY);
   #size = 0;
   #clock = 0;
-  /** Keys in insertion order with their stamps, from `#head` on; some no longer held. */
-  #order: string[] = [];
+  /** Hashes and stamps of keys in insertion order, from `#head` on; some no longer held. */
+  #orderHashes: number[] = [];
   #orderStamps: number[] = [];
   #head = 0;
+  /** A key string's units, for the string methods (reused). */
+  readonly #scratch: number[] = [];
 
   /** Keys held. */
   get size(): number {
     return this.#size;
   }
 
-  /** The slot holding `key`, or -1. */
-  #find(key: string, hash: number): number {
+  /** Whether slot `i` holds the key whose units are `units`. */
+  #holds(i: number, units: readonly number[]): boolean {
+    const length = units.length;
+    if (this.#lengths[i] !== length) return false;
+    if (length > MAX_SLAB_UNITS) return this.#longKeys[i] === String.fromCharCode(...units);
+    const slab = this.#units;
+    const base = i * MAX_SLAB_UNITS;
+    for (let k = 0; k < length; k++) if (slab[base + k] !== units[k]) return false;
+    return true;
+  }
+
+  /** The slot holding the key whose UTF-16 units are `units`, or -1. */
+  #findUnits(units: readonly number[], hash: number): number {
     const tags = this.#tags;
     const mask = this.#mask;
     const tag = hash + 1;
     for (let i = hash & mask;; i = (i + 1) & mask) {
       const t = tags[i];
       if (t === 0) return -1;
-      if (t === tag && this.#keys[i] === key) return i;
+      if (t === tag && this.#holds(i, units)) return i;
     }
   }
 
   /** The value under `key`, or undefined. */
   get(key: string): V | undefined {
-    const slot = this.#find(key, hashOf(key));
-    return slot < 0 ? undefined : this.#values[slot] as V;
+    return this.getByUnits(this.#unitsOf(key));
   }
 
   /**
    * The value under the key whose UTF-16 units (each 0..0xffff) are
    * `units`, or undefined: `get(String.fromCharCode(...units))` without
-   * making the string. A packet of a direction already held, the common
-   * case, then allocates nothing to be looked up.
+   * making the string.
    */
   getByUnits(units: readonly number[]): V | undefined {
-    const slot = this.#findUnits(units);
+    const slot = this.#findUnits(units, hashOfUnits(units));
     return slot < 0 ? undefined : this.#values[slot] as V;
-  }
-
-  /** The slot of the key whose UTF-16 units are `units`, or -1. */
-  #findUnits(units: readonly number[]): number {
-    const tags = this.#tags;
-    const mask = this.#mask;
-    const hash = hashOfUnits(units);
-    const tag = hash + 1;
-    for (let i = hash & mask;; i = (i + 1) & mask) {
-      const t = tags[i];
-      if (t === 0) return -1;
-      if (t === tag && sameUnits(this.#keys[i]!, units)) return i;
-    }
   }
 
   /** Sets `key` to `value`. */
   set(key: string, value: V): void {
-    const hash = hashOf(key);
+    this.setByUnits(this.#unitsOf(key), value);
+  }
+
+  /**
+   * Sets the key whose UTF-16 units are `units` to `value`:
+   * `set(String.fromCharCode(...units), value)` without making the string
+   * (for a key of up to {@link MAX_SLAB_UNITS} units).
+   */
+  setByUnits(units: readonly number[], value: V): void {
+    const hash = hashOfUnits(units);
+    const found = this.#findUnits(units, hash);
+    if (found >= 0) {
+      this.#values[found] = value;
+      return;
+    }
     const tags = this.#tags;
     const mask = this.#mask;
-    const tag = hash + 1;
     let i = hash & mask;
-    for (;; i = (i + 1) & mask) {
-      const t = tags[i];
-      if (t === 0) break;
-      if (t === tag && this.#keys[i] === key) {
-        this.#values[i] = value;
-        return;
-      }
-    }
+    while (tags[i] !== 0) i = (i + 1) & mask;
     const stamp = ++this.#clock;
-    tags[i] = tag;
-    this.#keys[i] = key;
+    tags[i] = hash + 1;
+    const length = units.length;
+    this.#lengths[i] = length;
+    if (length > MAX_SLAB_UNITS) this.#longKeys[i] = String.fromCharCode(...units);
+    else {
+      const slab = this.#units;
+      const base = i * MAX_SLAB_UNITS;
+      for (let k = 0; k < length; k++) slab[base + k] = units[k];
+    }
     this.#values[i] = value;
     this.#stamps[i] = stamp;
     this.#size++;
-    this.#order.push(key);
+    this.#orderHashes.push(hash);
     this.#orderStamps.push(stamp);
-    // Each compaction looks every queued key up: letting stale pairs reach three
+    // Each compaction looks every queued pair up: letting stale pairs reach three
     // times the live ones (not one) makes that 4/3 lookups per insertion
     // instead of 2, for a queue at most four times the keys held (plus 4096).
-    if (this.#order.length - this.#head > 4 * this.#size + 4096) this.#compactOrder();
+    if (this.#orderHashes.length - this.#head > 4 * this.#size + 4096) this.#compactOrder();
     if (this.#size * 2 > this.#mask + 1) this.#grow();
   }
 
   /** Removes `key`; true when it was there. */
   delete(key: string): boolean {
-    return this.#deleteAt(this.#find(key, hashOf(key)));
+    return this.deleteByUnits(this.#unitsOf(key));
   }
 
   /**
@@ -162,7 +168,32 @@ export class DirectionMap<V> {
    * without making the string. True when it was there.
    */
   deleteByUnits(units: readonly number[]): boolean {
-    return this.#deleteAt(this.#findUnits(units));
+    return this.#deleteAt(this.#findUnits(units, hashOfUnits(units)));
+  }
+
+  /** `key`'s units, in the reused scratch array. */
+  #unitsOf(key: string): number[] {
+    const units = this.#scratch;
+    units.length = key.length;
+    for (let k = 0; k < key.length; k++) units[k] = key.charCodeAt(k);
+    return units;
+  }
+
+  /** Moves the entry of slot `from` to the empty slot `to`. */
+  #move(from: number, to: number): void {
+    this.#tags[to] = this.#tags[from];
+    const length = this.#lengths[from];
+    this.#lengths[to] = length;
+    if (length > MAX_SLAB_UNITS) this.#longKeys[to] = this.#longKeys[from];
+    else {
+      this.#units.copyWithin(
+        to * MAX_SLAB_UNITS,
+        from * MAX_SLAB_UNITS,
+        from * MAX_SLAB_UNITS + length,
+      );
+    }
+    this.#values[to] = this.#values[from];
+    this.#stamps[to] = this.#stamps[from];
   }
 
   /** Empties slot `i` (nothing for -1); true when it held a key. */
@@ -170,9 +201,6 @@ export class DirectionMap<V> {
     let i = slot;
     if (i < 0) return false;
     const tags = this.#tags;
-    const keys = this.#keys;
-    const values = this.#values;
-    const stamps = this.#stamps;
     const mask = this.#mask;
     // Backward shift: move each following entry of the run into the hole
     // when its home slot does not lie between the hole and itself.
@@ -182,17 +210,38 @@ export class DirectionMap<V> {
       const home = (t - 1) & mask;
       const between = i <= j ? i < home && home <= j : i < home || home <= j;
       if (between) continue;
-      tags[i] = t;
-      keys[i] = keys[j];
-      values[i] = values[j];
-      stamps[i] = stamps[j];
+      this.#move(j, i);
       i = j;
     }
     tags[i] = 0;
-    keys[i] = null;
-    values[i] = null;
+    this.#longKeys[i] = null;
+    this.#values[i] = null;
     this.#size--;
     return true;
+  }
+
+  /**
+   * The slot of the key inserted with `stamp` under `hash`, or -1 when it is
+   * no longer held under that stamp: stamps are unique, and a held key lies
+   * in the run of slots from its hash's home slot.
+   */
+  #slotOfStamp(hash: number, stamp: number): number {
+    const tags = this.#tags;
+    const mask = this.#mask;
+    const tag = hash + 1;
+    for (let i = hash & mask;; i = (i + 1) & mask) {
+      const t = tags[i];
+      if (t === 0) return -1;
+      if (t === tag && this.#stamps[i] === stamp) return i;
+    }
+  }
+
+  /** The key of slot `i`. */
+  #keyAt(i: number): string {
+    const length = this.#lengths[i];
+    if (length > MAX_SLAB_UNITS) return this.#longKeys[i]!;
+    const base = i * MAX_SLAB_UNITS;
+    return String.fromCharCode(...this.#units.subarray(base, base + length));
   }
 
   /**
@@ -200,44 +249,55 @@ export class DirectionMap<V> {
    * when empty: what to forget when the map is full.
    */
   oldestKey(): string | undefined {
-    const order = this.#order;
+    const slot = this.#oldestSlot();
+    return slot < 0 ? undefined : this.#keyAt(slot);
+  }
+
+  /** Removes the key held longest; false when empty. */
+  deleteOldest(): boolean {
+    return this.#deleteAt(this.#oldestSlot());
+  }
+
+  #oldestSlot(): number {
+    const hashes = this.#orderHashes;
     const stamps = this.#orderStamps;
-    while (this.#head < order.length) {
-      const key = order[this.#head];
-      const slot = this.#find(key, hashOf(key));
-      if (slot >= 0 && this.#stamps[slot] === stamps[this.#head]) return key;
+    while (this.#head < hashes.length) {
+      const slot = this.#slotOfStamp(hashes[this.#head], stamps[this.#head]);
+      if (slot >= 0) return slot;
       this.#head++; // deleted, or set again later: a later pair stands for it
     }
-    return undefined;
+    return -1;
   }
 
   /** Drops the queue's pairs whose key is no longer held under that stamp. */
   #compactOrder(): void {
-    const order: string[] = [];
-    const orderStamps: number[] = [];
-    for (let n = this.#head; n < this.#order.length; n++) {
-      const key = this.#order[n];
-      const slot = this.#find(key, hashOf(key));
-      if (slot >= 0 && this.#stamps[slot] === this.#orderStamps[n]) {
-        order.push(key);
-        orderStamps.push(this.#orderStamps[n]);
+    const hashes: number[] = [];
+    const stamps: number[] = [];
+    for (let n = this.#head; n < this.#orderHashes.length; n++) {
+      if (this.#slotOfStamp(this.#orderHashes[n], this.#orderStamps[n]) >= 0) {
+        hashes.push(this.#orderHashes[n]);
+        stamps.push(this.#orderStamps[n]);
       }
     }
-    this.#order = order;
-    this.#orderStamps = orderStamps;
+    this.#orderHashes = hashes;
+    this.#orderStamps = stamps;
     this.#head = 0;
   }
 
   /** Doubles the table, placing every entry anew. */
   #grow(): void {
     const tags = this.#tags;
-    const keys = this.#keys;
+    const lengths = this.#lengths;
+    const units = this.#units;
+    const longKeys = this.#longKeys;
     const values = this.#values;
     const stamps = this.#stamps;
     const capacity = (this.#mask + 1) * 2;
     const mask = capacity - 1;
     const newTags = new Int32Array(capacity);
-    const newKeys: (string | null)[] = new Array(capacity).fill(null);
+    const newLengths = new Int32Array(capacity);
+    const newUnits = new Uint16Array(capacity * MAX_SLAB_UNITS);
+    const newLongKeys: (string | null)[] = new Array(capacity).fill(null);
     const newValues: (V | null)[] = new Array(capacity).fill(null);
     const newStamps = new Float64Array(capacity);
     for (let s = 0; s < tags.length; s++) {
@@ -246,13 +306,20 @@ export class DirectionMap<V> {
       let i = (t - 1) & mask;
       while (newTags[i] !== 0) i = (i + 1) & mask;
       newTags[i] = t;
-      newKeys[i] = keys[s];
+      newLengths[i] = lengths[s];
+      newUnits.set(
+        units.subarray(s * MAX_SLAB_UNITS, (s + 1) * MAX_SLAB_UNITS),
+        i * MAX_SLAB_UNITS,
+      );
+      newLongKeys[i] = longKeys[s];
       newValues[i] = values[s];
       newStamps[i] = stamps[s];
     }
     this.#mask = mask;
     this.#tags = newTags;
-    this.#keys = newKeys;
+    this.#lengths = newLengths;
+    this.#units = newUnits;
+    this.#longKeys = newLongKeys;
     this.#values = newValues;
     this.#stamps = newStamps;
   }

@@ -123,3 +123,41 @@ Deno.test("DirectionMap.getByUnits() and deleteByUnits() act as get() and delete
     assert.equal(map.getByUnits(units(i)), i % 3 === 0 ? undefined : i);
   }
 });
+
+Deno.test("DirectionMap.setByUnits() and deleteOldest() act as set() and delete(oldestKey()), for short and long keys", () => {
+  // Up to 30 units: past the 24 a key keeps as units, so both storages are used.
+  const unit = fc.constantFrom(0, 1, 6, 0xff, 0x8000, 0xffff);
+  const key = fc.oneof(
+    fc.array(unit, { minLength: 6, maxLength: 8 }),
+    fc.array(unit, { minLength: 23, maxLength: 30 }),
+  );
+  const op = fc.oneof(
+    fc.tuple(fc.constant("set" as const), key),
+    fc.tuple(fc.constant("delete" as const), key),
+    fc.tuple(fc.constant("oldest" as const), fc.constant([] as number[])),
+  );
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 300 }), (ops) => {
+      const ours = new DirectionMap<number>();
+      const reference = new Map<string, number>();
+      ops.forEach(([kind, units], i) => {
+        const k = String.fromCharCode(...units);
+        if (kind === "set") {
+          ours.setByUnits(units, i);
+          reference.set(k, i);
+        } else if (kind === "delete") {
+          assert.equal(ours.deleteByUnits(units), reference.delete(k));
+        } else {
+          // A Map iterates in insertion order: its first key is the oldest.
+          const oldest = reference.keys().next();
+          assert.equal(ours.oldestKey(), oldest.done ? undefined : oldest.value);
+          assert.equal(ours.deleteOldest(), !oldest.done);
+          if (!oldest.done) reference.delete(oldest.value);
+        }
+        assert.equal(ours.size, reference.size);
+      });
+      for (const [k, v] of reference) assert.equal(ours.get(k), v);
+    }),
+    propertyRuns(200),
+  );
+});

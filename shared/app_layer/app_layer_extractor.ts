@@ -30,8 +30,9 @@ export interface AppPacket {
   /**
    * The direction key's UTF-16 units, when the caller has them without the
    * string (`directionKey` is then `String.fromCharCode(...directionUnits)`):
-   * a direction is then looked up by them, and the key string is read only
-   * to hold a new direction or let one go.
+   * a direction is then looked up, held and let go by them, and the key
+   * string is read only for a QUIC connection (its state outlives the
+   * packet, across WebCrypto's await).
    */
   directionUnits?: readonly number[];
   /** Source port. */
@@ -89,6 +90,13 @@ function forget<V>(map: DirectionMap<V>, packet: AppPacket): void {
   const units = packet.directionUnits;
   if (units === undefined) map.delete(packet.directionKey);
   else map.deleteByUnits(units);
+}
+
+/** Holds `state` for the packet's direction in `map`, by its key's units when it has them. */
+function hold<V>(map: DirectionMap<V>, packet: AppPacket, state: V): void {
+  const units = packet.directionUnits;
+  if (units === undefined) map.set(packet.directionKey, state);
+  else map.setByUnits(units, state);
 }
 
 /**
@@ -163,7 +171,7 @@ export class AppLayerExtractor {
     let stream = state;
     if (stream === undefined) {
       stream = new TcpAppStream();
-      this.#remember(this.#streams, this.#datagrams, packet.directionKey, stream);
+      this.#remember(this.#streams, this.#datagrams, packet, stream);
     }
     // One segment object for every push: the stream reads it and keeps none of it but the payload.
     const segment = this.#segment;
@@ -173,7 +181,7 @@ export class AppLayerExtractor {
     segment.truncated = packet.truncated ?? false;
     const found = stream.push(segment, packet);
     segment.payload = EMPTY; // hold no view into the caller's buffer
-    if (stream.done) this.#streams.set(packet.directionKey, DONE);
+    if (stream.done) hold(this.#streams, packet, DONE);
     return found;
   }
 
@@ -204,7 +212,7 @@ export class AppLayerExtractor {
       case "quic": {
         if (packet.payload.length < MIN_CLIENT_INITIAL_DATAGRAM) return null;
         const reader = new QuicInitialReader();
-        this.#remember(this.#datagrams, this.#streams, packet.directionKey, reader);
+        this.#remember(this.#datagrams, this.#streams, packet, reader);
         return this.#readQuic(packet, reader);
       }
       default:
@@ -221,21 +229,20 @@ export class AppLayerExtractor {
   }
 
   /**
-   * Holds `state` under `key` in `into`. When the extractor is full it first
-   * forgets the oldest direction of the same transport (of the other one
-   * when this one holds none).
+   * Holds `state` for the packet's direction in `into`. When the extractor
+   * is full it first forgets the oldest direction of the same transport (of
+   * the other one when this one holds none).
    */
   #remember<V>(
     into: DirectionMap<V>,
     other: DirectionMap<unknown>,
-    key: string,
+    packet: AppPacket,
     state: V,
   ): void {
     if (into.size + other.size >= this.#maxDirections) {
-      const from: DirectionMap<unknown> = into.size > 0 ? into : other;
-      from.delete(from.oldestKey()!);
+      (into.size > 0 ? into : other).deleteOldest();
     }
-    into.set(key, state);
+    hold(into, packet, state);
   }
 
   /**

@@ -157,8 +157,9 @@ const UNIT_ARRAYS = [7, 12, 19, 24] as const;
  * The direction's key, as the UTF-16 units of its string: its 5-tuple (and
  * tunnel and VLANs) as raw 16-bit units, not formatted text. Every SYN and
  * every packet with payload is looked up by these (7 units for plain IPv4),
- * without a string; the string is made only for a direction the extractor
- * starts to hold. It never leaves the extractor. Written into the one of
+ * and a direction is held by them too (see shared/app_layer/_direction_map.ts):
+ * the string is made only for a QUIC connection. It never leaves the
+ * extractor. Written into the one of
  * `arrays` (see {@link UNIT_ARRAYS}) of the key's length, which it returns.
  */
 function directionUnits(frame: Uint8Array, h: PacketHeaders, arrays: number[][]): number[] {
