@@ -20,7 +20,7 @@ Deno.test({
       await storeCapture(db.sql, DEMO, "explain-demo");
       const nowMs = Date.now();
       const alertMinScore = 0.7;
-      const pass = (at: number, maxExplainedFlows?: number) =>
+      const pass = (at: number, maxExplainedFlows?: number, scoreBatchSize?: number) =>
         runAggregationPass({
           sql: db.sql,
           scorer,
@@ -29,6 +29,7 @@ Deno.test({
           copyNewFlows: db.kind === "postgres",
           alertMinScore,
           maxExplainedFlows,
+          scoreBatchSize,
         });
       for (let more = true; more;) more = (await pass(nowMs)).more;
       await pass(nowMs + 3_600_000);
@@ -60,6 +61,19 @@ Deno.test({
         from traffic_data where agent = 'explain-budget'`;
       assert.ok(alerts > 5, `${alerts} alerts`);
       assert.equal(explained, 5);
+
+      // Batches of four, several scored while the pass merges on: the budget holds across them.
+      const count = (agent: string) =>
+        db.sql<{ explained: number; alerts: number }[]>`
+          select count(explanation)::int as explained,
+            count(*) filter (where label <> 'benign' and score >= ${alertMinScore}::real)::int
+              as alerts
+          from traffic_data where agent = ${agent}`;
+      await storeCapture(db.sql, DEMO, "explain-batches");
+      await pass(nowMs + 3_600_000, 3, 4);
+      const [batched] = await count("explain-batches");
+      assert.ok(batched.alerts > 3, `${batched.alerts} alerts`);
+      assert.equal(batched.explained, 3);
     } finally {
       await db.close();
     }
