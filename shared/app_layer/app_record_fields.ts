@@ -113,6 +113,39 @@ export const APP_RECORD_FIELD_NAMES: readonly (keyof AppRecordFields)[] = [
   "dhcp_requested_ip",
 ];
 
+/**
+ * Sets every app-layer field of `target` to null, each by name. A record
+ * read from a column block (shared/packet/packet_columns.ts) is filled a
+ * million times a pass, and most packets carry no app-layer field: stores by
+ * a computed name (`target[name] = null` over {@link APP_RECORD_FIELD_NAMES})
+ * were a third of that read's time in the aggregation pass's CPU profile.
+ */
+export function clearAppFields(target: AppRecordFields): void {
+  target.app_protocol = null;
+  target.dns_query = null;
+  target.dns_qtype = null;
+  target.dns_rcode = null;
+  target.dns_answers = null;
+  target.dns_cnames = null;
+  target.dns_ttl = null;
+  target.dns_names = null;
+  target.tls_sni = null;
+  target.tls_alpn = null;
+  target.tls_versions = null;
+  target.tls_ja3 = null;
+  target.tls_ja4 = null;
+  target.tls_version = null;
+  target.tls_cipher = null;
+  target.http_method = null;
+  target.http_host = null;
+  target.http_path = null;
+  target.http_user_agent = null;
+  target.http_status = null;
+  target.ssh_banner = null;
+  target.dhcp_hostname = null;
+  target.dhcp_requested_ip = null;
+}
+
 /** The fields of a record without app-layer metadata: every one null. */
 export const NO_APP_FIELDS: Readonly<AppRecordFields> = Object.freeze(
   Object.fromEntries(APP_RECORD_FIELD_NAMES.map((name) => [name, null])),

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { APP_RECORD_FIELD_NAMES, appRecordFields, NO_APP_FIELDS } from "./app_record_fields.ts";
+import {
+  APP_RECORD_FIELD_NAMES,
+  type AppRecordFields,
+  appRecordFields,
+  clearAppFields,
+  NO_APP_FIELDS,
+} from "./app_record_fields.ts";
 
 Deno.test("appRecordFields() gives every field, in record order, null without metadata", () => {
   const none = appRecordFields(null);
@@ -29,4 +35,13 @@ Deno.test("appRecordFields() keeps the shape and fills only the message's fields
     dns_answers: "192.0.2.1,192.0.2.2",
     dns_ttl: 60,
   });
+});
+
+Deno.test("clearAppFields() sets every app-layer field to null and adds none", () => {
+  const filled = Object.fromEntries(
+    APP_RECORD_FIELD_NAMES.map((name) => [name, "x"]),
+  ) as unknown as AppRecordFields;
+  clearAppFields(filled);
+  assert.deepEqual(Object.keys(filled), APP_RECORD_FIELD_NAMES);
+  assert.deepEqual(filled, NO_APP_FIELDS);
 });

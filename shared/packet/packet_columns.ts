@@ -36,7 +36,7 @@
  * @module
  */
 import type { PacketRecord } from "./packet_record.ts";
-import { APP_RECORD_FIELD_NAMES } from "../app_layer/app_record_fields.ts";
+import { APP_RECORD_FIELD_NAMES, clearAppFields } from "../app_layer/app_record_fields.ts";
 import { PACKET_FIELDS } from "./packet_schema.ts";
 import { COLUMN_INDEX, columnStorageOf } from "./packet_column_layout.ts";
 import { type ColumnarBatch, isPresent, type NumericColumn } from "./columnar_batch.ts";
@@ -424,12 +424,17 @@ export function readPacketColumns(block: Uint8Array): PacketColumnsReader {
   const tunnelId = v("tunnel_id"), tunnelIdB = b("tunnel_id"), tunnelDepth = v("tunnel_depth");
   const malformedReason = v("malformed_reason"), malformedReasonB = b("malformed_reason");
   const data = v("data"), dataB = b("data");
+  // Only the app-layer columns with a value in this block are read per
+  // record; the rest are set to null by name (see clearAppFields).
   const appColumns = APP_RECORD_FIELD_NAMES.map((name) => ({
     name,
     values: v(name),
     bitmap: b(name),
     text: COLUMNS[COLUMN_INDEX.get(name)!].storage === "string",
-  }));
+  })).filter((column) => {
+    for (let i = 0; i < count; i++) if (has(column.bitmap, i)) return true;
+    return false;
+  });
 
   // Writes every field, so a target of any record's shape ends up the same.
   const recordInto = (i: number, target: PacketRecord): PacketRecord => {
@@ -478,6 +483,7 @@ export function readPacketColumns(block: Uint8Array): PacketColumnsReader {
     target.malformed = malformed[i] === 1;
     target.malformed_reason = str(malformedReason, malformedReasonB, i);
     target.data = str(data, dataB, i);
+    clearAppFields(target);
     const app = target as unknown as Record<string, string | number | null>;
     for (const column of appColumns) {
       app[column.name] = column.text
