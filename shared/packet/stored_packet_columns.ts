@@ -33,11 +33,14 @@ export class StoredPacketColumnsError extends Error {
 
 /** The value to store for a block: the block compressed with zstd level 1. */
 export function compressPacketColumnBlock(block: Uint8Array): Uint8Array {
-  // The size pledged goes into the frame's header, where inflating checks it.
-  const compressed = zstdCompressSync(block, {
+  // The size pledged goes into the frame's header, where inflating checks it. Node's
+  // zlib takes `pledgedSrcSize`, but the node types some checks resolve lack it: the
+  // options are built apart so that no excess-property check refuses them.
+  const options = {
     pledgedSrcSize: block.length,
     params: { [constants.ZSTD_c_compressionLevel]: 1 },
-  });
+  };
+  const compressed = zstdCompressSync(block, options);
   return new Uint8Array(compressed.buffer, compressed.byteOffset, compressed.byteLength);
 }
 
