@@ -80,6 +80,11 @@ function spawnAgent(config: Config, serverUrl: string, token: string, args: stri
   }).spawn();
 }
 
+/** The command the flags make of this program: `serve` (`--role serve`) or `start`. */
+function commandOf(flags: Record<string, unknown>): "serve" | "start" {
+  return flags.role === "serve" ? "serve" : "start";
+}
+
 if (import.meta.main) {
   let loaded;
   try {
@@ -103,14 +108,14 @@ if (import.meta.main) {
     if (error instanceof ConfigError) {
       // `deno task serve` (`--role serve`) reports a bad setting as serve's, as it reports
       // every later failure.
-      console.error(`${error.flags.role === "serve" ? "serve" : "start"}: ${error.message}`);
+      console.error(`${commandOf(error.flags)}: ${error.message}`);
       Deno.exit(2);
     }
     throw error;
   }
   const { config, flags } = loaded;
-  const command = flags.role === "serve" ? "serve" : "start";
-  const serveOnly = flags.role === "serve";
+  const command = commandOf(flags);
+  const serveOnly = command === "serve";
   const withAgent = !serveOnly && flags["no-agent"] !== true;
   const withAggregator = flags["no-aggregate"] !== true;
 
