@@ -31,12 +31,20 @@ function stubIngest() {
   return stub;
 }
 
+const AGENT = "services";
+
+function configFor(dir: string, url: string) {
+  return loadConfig({
+    env: { DATA_DIR: dir, SERVER_URL: url, AGENT_TOKEN: "t", MAX_RETRIES: "0" },
+  }).config;
+}
+
 function oneBatch(): PacketBatch {
   const batches: PacketBatch[] = [];
   const batcher = new Batcher({
     batchSize: 5,
     batchTimeoutMs: 60_000,
-    agentId: "services",
+    agentId: AGENT,
     onBatch: (b) => batches.push(keptBatch(b)),
   });
   for (const record of sampleRecords(5, { seed: 3 })) batcher.add(record);
@@ -48,13 +56,7 @@ Deno.test("A batch stored for one SERVER_URL is never sent to another, and still
   const dir = await Deno.makeTempDir({ prefix: "ta-services-" });
   const first = stubIngest();
   const other = stubIngest();
-  const open = (url: string) =>
-    openAgentServices({
-      config: loadConfig({
-        env: { DATA_DIR: dir, SERVER_URL: url, AGENT_TOKEN: "t", MAX_RETRIES: "0" },
-      }).config,
-      agentId: "services",
-    });
+  const open = (url: string) => openAgentServices({ config: configFor(dir, url), agentId: AGENT });
   try {
     await t.step("stored while its server fails", async () => {
       first.down = true;
@@ -116,14 +118,6 @@ Deno.test("describeOtherTargets() names batches without a server apart, and says
   assert.match(line, /2 batches \(7 records, 90 bytes\) stored by an older agent/);
   assert.match(line, /deno task replay --untargeted --server-url <url>/);
 });
-
-const AGENT = "services";
-
-function configFor(dir: string, url: string) {
-  return loadConfig({
-    env: { DATA_DIR: dir, SERVER_URL: url, AGENT_TOKEN: "t", MAX_RETRIES: "0" },
-  }).config;
-}
 
 /**
  * `agent --read path` into `url` (`--restart` with `restart`), as main.ts

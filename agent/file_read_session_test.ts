@@ -225,20 +225,29 @@ Deno.test("FileReadSession refuses to resume a partly read file with other batch
   });
 });
 
+/** Agent a1's read of `path` into `target` with batches of 10 (`--restart` with `restart`). */
+function openInto(
+  kv: Deno.Kv,
+  path: string,
+  target: string,
+  restart = false,
+): Promise<FileReadSession> {
+  return FileReadSession.open({
+    kv,
+    path,
+    agentId: "a1",
+    target,
+    batchSize: 10,
+    payloadCapture: "headers",
+    restart,
+  });
+}
+
 Deno.test("FileReadSession keeps progress per server: a file read to its end into A is read again into B", async () => {
   await withKv(async (kv, dir) => {
     const path = `${dir}/a.pcap`;
     await writeUniqueCapture(path, 20);
-    const open = (target: string, restart = false) =>
-      FileReadSession.open({
-        kv,
-        path,
-        agentId: "a1",
-        target,
-        batchSize: 10,
-        payloadCapture: "headers",
-        restart,
-      });
+    const open = (target: string, restart = false) => openInto(kv, path, target, restart);
     const intoA = await open(A);
     for (const b of batches(intoA, 0, [10, 10])) {
       await intoA.sink(accepting).submit(b);
@@ -282,16 +291,7 @@ Deno.test("FileReadSession takes over the progress an agent older than per-serve
     );
     // A batch filed past the saved progress before the old agent was stopped.
     await kv.set([...legacy, "filed", 10, `a1:${id}:10+10`], 10);
-    const open = (target: string, restart = false) =>
-      FileReadSession.open({
-        kv,
-        path,
-        agentId: "a1",
-        target,
-        batchSize: 10,
-        payloadCapture: "headers",
-        restart,
-      });
+    const open = (target: string, restart = false) => openInto(kv, path, target, restart);
 
     // A --restart starts over and leaves it for the next read.
     assert.equal((await open(B, true)).startIndex, 0);
