@@ -9,6 +9,7 @@ import type { Config } from "@traffic-analyzer/shared";
 import { AgentToken } from "./agent_token.ts";
 import { Delivery, type FilingLedger } from "./delivery.ts";
 import { Outbox } from "./outbox.ts";
+import { migrateAgentStore } from "./outbox_migration.ts";
 import { Uploader } from "./uploader.ts";
 
 /** First delay of a direct upload's quick retries (MAX_RETRIES of them, doubling). */
@@ -73,19 +74,24 @@ export interface OpenAgentServicesOptions {
   fetch?: typeof fetch;
   /** The KV store, when the caller opened it already (see {@link openAgentKv}); it is closed on close. */
   kv?: Deno.Kv;
-  /**
-   * Also send the batches an older agent stored without recording their
-   * server, to SERVER_URL (`deno task replay --untargeted`).
-   * @default false
-   */
-  adoptUntargeted?: boolean;
 }
 
-/** Opens `DATA_DIR/agent.kv`, creating DATA_DIR; returns the store and its path. */
+/**
+ * Opens `DATA_DIR/agent.kv`, creating DATA_DIR, and moves what an older
+ * agent stored there under per-server keys (`outbox_migration.ts`); returns
+ * the store and its path.
+ */
 export async function openAgentKv(config: Config): Promise<{ kv: Deno.Kv; kvPath: string }> {
   await Deno.mkdir(config.dataDir, { recursive: true });
   const kvPath = `${config.dataDir}/${AGENT_KV_FILE_NAME}`;
-  return { kv: await Deno.openKv(kvPath), kvPath };
+  const kv = await Deno.openKv(kvPath);
+  try {
+    await migrateAgentStore(kv);
+  } catch (error) {
+    kv.close();
+    throw error;
+  }
+  return { kv, kvPath };
 }
 
 /** Opens `DATA_DIR/agent.kv` and wires outbox, uploader and delivery to it. */
@@ -111,7 +117,6 @@ export async function openAgentServices(
     replayDelayMs: Math.max(config.retryDelayMs, 100),
     // The URL as the uploader sends to it, so that spellings of one URL agree.
     target: uploader.url,
-    adoptUntargeted: options.adoptUntargeted,
   });
   const file = options.mode === "file";
   const delivery = new Delivery({

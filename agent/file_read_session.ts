@@ -19,10 +19,21 @@
  *   another name makes the same records, so the same bodies under the same
  *   keys (another body under a known key would be refused with 409).
  *
- * KV layout, per agent id and file id:
- * - `["read", agentId, fileId, "progress"]`: {@link ReadProgress}
- * - `["read", agentId, fileId, "filed", firstIndex, key]`: a filed batch or part
- * - `["read", agentId, fileId, "name"]`: the file name records carry
+ * - Progress and guards are kept per server (the ingest URL, as the outbox
+ *   keys its batches): a file read into one server is read again into
+ *   another, and a `--restart` into one leaves the other's progress alone.
+ *
+ * KV layout (see `outbox_keys.ts`):
+ * - `["progress", target, agentId, fileId]`: {@link ReadProgress}
+ * - `["filed", target, agentId, fileId, firstIndex, key]`: a filed batch or part
+ * - `["read", agentId, fileId, "name"]`: the file name records carry (one per
+ *   agent and file, whatever the server)
+ *
+ * Agents older than per-server progress kept it at `["read", agentId,
+ * fileId, "progress"]` (and guards at `[…, "filed", firstIndex, key]`),
+ * recording no server: the first read of the file into any server after the
+ * upgrade takes that progress over as its own (logged), unless it is a
+ * `--restart`, which leaves it for the next.
  *
  * @module
  */
@@ -32,6 +43,7 @@ import type { PayloadCapture } from "@traffic-analyzer/shared/packet";
 import type { PacketBatch } from "./batcher.ts";
 import type { BatchSink, FilingLedger } from "./delivery.ts";
 import { type FileIdentity, identifyFile } from "./file_identity.ts";
+import { FILED, PROGRESS, targetPart } from "./outbox_keys.ts";
 
 /** What KV remembers of a file's read. */
 export interface ReadProgress {
@@ -64,6 +76,11 @@ export interface FileReadSessionOptions {
   path: string;
   /** Agent id: the keys' prefix, and progress is kept per agent. */
   agentId: string;
+  /**
+   * The ingest URL the file is read into (as the outbox names it): progress
+   * is kept per server. Null only in tests.
+   */
+  target: string | null;
   /** BATCH_SIZE. */
   batchSize: number;
   /**
@@ -142,7 +159,9 @@ export class FileReadSession implements FilingLedger {
   readonly #appMetadata: boolean;
   readonly #saveIntervalMs: number;
   readonly #clock: () => number;
-  readonly #prefix: Deno.KvKey;
+  readonly #target: string | null;
+  readonly #progressKey: Deno.KvKey;
+  readonly #guardPrefix: Deno.KvKey;
   /** Batches handed to the delivery and not all filed, in file order. */
   readonly #open: OpenBatch[] = [];
   readonly #byKey = new Map<string, OpenBatch>();
@@ -170,7 +189,10 @@ export class FileReadSession implements FilingLedger {
     this.#appMetadata = options.appMetadata ?? true;
     this.#saveIntervalMs = options.saveIntervalMs ?? 250;
     this.#clock = options.clock ?? Date.now;
-    this.#prefix = ["read", options.agentId, identity.id];
+    this.#target = options.target;
+    const keys = FileReadSession.#keys(options, identity.id);
+    this.#progressKey = keys.progress;
+    this.#guardPrefix = keys.guards;
     this.#nextIndex = this.startIndex;
     this.#savedIndex = this.startIndex;
   }
@@ -182,9 +204,10 @@ export class FileReadSession implements FilingLedger {
    */
   static async open(options: FileReadSessionOptions): Promise<FileReadSession> {
     const identity = await identifyFile(options.path, { kv: options.kv });
-    const prefix: Deno.KvKey = ["read", options.agentId, identity.id];
-    if (options.restart) await FileReadSession.#forget(options.kv, prefix);
-    const previous = (await options.kv.get<ReadProgress>([...prefix, "progress"])).value;
+    const keys = FileReadSession.#keys(options, identity.id);
+    if (options.restart) await FileReadSession.#forget(options.kv, keys);
+    else await FileReadSession.#takeOverLegacy(options, identity.id, keys);
+    const previous = (await options.kv.get<ReadProgress>(keys.progress)).value;
     if (previous !== null && !previous.complete && options.batchSizeIsDefault) {
       options = { ...options, batchSize: previous.batchSize };
     }
@@ -206,7 +229,7 @@ export class FileReadSession implements FilingLedger {
         );
       }
     }
-    const nameKey = [...prefix, "name"];
+    const nameKey = ["read", options.agentId, identity.id, "name"];
     let sourceName = (await options.kv.get<string>(nameKey)).value;
     if (sourceName === null) {
       sourceName = options.path.split(/[\\/]/).pop() || options.path;
@@ -216,6 +239,11 @@ export class FileReadSession implements FilingLedger {
       sourceName = (await options.kv.get<string>(nameKey)).value ?? sourceName;
     }
     return new FileReadSession(options, identity, previous, sourceName);
+  }
+
+  /** The ingest URL this read's progress is kept for. */
+  get target(): string | null {
+    return this.#target;
   }
 
   /** BATCH_SIZE this read cuts its batches with (a resumed read keeps its first size). */
@@ -258,7 +286,7 @@ export class FileReadSession implements FilingLedger {
   /** The guard key of a batch of this read (or a part of one); null for anything else. */
   guardKey(key: string): Deno.KvKey | null {
     const open = this.#find(key);
-    return open === null ? null : [...this.#prefix, "filed", open.firstIndex, key];
+    return open === null ? null : [...this.#guardPrefix, open.firstIndex, key];
   }
 
   /** A batch or part reached its place; advances the progress over what is all filed. */
@@ -334,19 +362,80 @@ export class FileReadSession implements FilingLedger {
 
   async #save(progress: ReadProgress): Promise<void> {
     this.#lastSaveMs = this.#clock();
-    await this.#kv.set([...this.#prefix, "progress"], progress);
+    await this.#kv.set(this.#progressKey, progress);
     if (progress.nextIndex <= this.#savedIndex) return;
     // Guards below the saved progress are never consulted again: no run reads there.
     await FileReadSession.#deleteRange(this.#kv, {
-      start: [...this.#prefix, "filed"],
-      end: [...this.#prefix, "filed", progress.nextIndex],
+      start: this.#guardPrefix,
+      end: [...this.#guardPrefix, progress.nextIndex],
     });
     this.#savedIndex = progress.nextIndex;
   }
 
-  static async #forget(kv: Deno.Kv, prefix: Deno.KvKey): Promise<void> {
-    await kv.delete([...prefix, "progress"]);
-    await FileReadSession.#deleteRange(kv, { prefix: [...prefix, "filed"] });
+  static #keys(
+    options: Pick<FileReadSessionOptions, "agentId" | "target">,
+    fileId: string,
+  ): { progress: Deno.KvKey; guards: Deno.KvKey } {
+    const part = targetPart(options.target);
+    return {
+      progress: [PROGRESS, part, options.agentId, fileId],
+      guards: [FILED, part, options.agentId, fileId],
+    };
+  }
+
+  static async #forget(
+    kv: Deno.Kv,
+    keys: { progress: Deno.KvKey; guards: Deno.KvKey },
+  ): Promise<void> {
+    await kv.delete(keys.progress);
+    await FileReadSession.#deleteRange(kv, { prefix: keys.guards });
+  }
+
+  /**
+   * Takes over the progress an agent older than per-server progress kept for
+   * the file (it recorded no server), when this server has none of its own:
+   * first the guards, then the progress in one write, so a crash between
+   * leaves the progress where the next open finds it again.
+   */
+  static async #takeOverLegacy(
+    options: FileReadSessionOptions,
+    fileId: string,
+    keys: { progress: Deno.KvKey; guards: Deno.KvKey },
+  ): Promise<void> {
+    const { kv } = options;
+    const legacy = ["read", options.agentId, fileId];
+    const [own, old] = await kv.getMany<[ReadProgress, ReadProgress]>([
+      keys.progress,
+      [...legacy, "progress"],
+    ]);
+    if (old.value === null || own.value !== null) return;
+    for (;;) {
+      const guards = await Array.fromAsync(
+        kv.list<number>({ prefix: [...legacy, "filed"] }, { limit: DELETE_CHUNK / 2 }),
+      );
+      if (guards.length === 0) break;
+      const op = kv.atomic();
+      for (const guard of guards) {
+        op.delete(guard.key).set(
+          [...keys.guards, ...guard.key.slice(legacy.length + 1)],
+          guard.value,
+        );
+      }
+      await op.commit();
+    }
+    const moved = await kv.atomic().check(old).check(own).delete(old.key)
+      .set(keys.progress, old.value).commit();
+    if (moved.ok) {
+      log.info(
+        "{path}: the read progress an older agent kept without a server (to packet {index}) is " +
+          "taken as {target}'s",
+        {
+          path: options.path,
+          index: old.value.nextIndex,
+          target: options.target ?? "no recorded server",
+        },
+      );
+    }
   }
 
   static async #deleteRange(kv: Deno.Kv, selector: Deno.KvListSelector): Promise<void> {

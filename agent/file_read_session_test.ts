@@ -36,9 +36,11 @@ function batches(session: FileReadSession, first: number, sizes: number[]): Pack
 }
 
 const accepting: BatchSink = { submit: () => Promise.resolve() };
+const A = "http://127.0.0.1:8000/ingest_packets";
+const B = "http://127.0.0.1:9000/ingest_packets";
 
 async function progressOf(kv: Deno.Kv, session: FileReadSession): Promise<ReadProgress | null> {
-  return (await kv.get<ReadProgress>(["read", "a1", session.identity.id, "progress"])).value;
+  return (await kv.get<ReadProgress>(["progress", A, "a1", session.identity.id])).value;
 }
 
 Deno.test("identifyFile() names a file by its content, wherever it lies, and caches the hash", async () => {
@@ -68,6 +70,7 @@ Deno.test("FileReadSession advances its progress only over batches all filed, in
         kv,
         path,
         agentId: "a1",
+        target: A,
         batchSize: 10,
         payloadCapture: "headers",
         saveIntervalMs: 0,
@@ -81,19 +84,12 @@ Deno.test("FileReadSession advances its progress only over batches all filed, in
     for (const b of [b0, b1, b2]) await sink.submit(b);
 
     // Acknowledged out of order: b1 and b2 first, then half of b0 (split by a 413), then the rest.
-    assert.deepEqual(session.guardKey(b1.key), [
-      "read",
-      "a1",
-      session.identity.id,
-      "filed",
-      10,
-      b1.key,
-    ]);
+    assert.deepEqual(session.guardKey(b1.key), ["filed", A, "a1", session.identity.id, 10, b1.key]);
     assert.deepEqual(session.guardKey(`${b0.key}/1`), [
-      "read",
+      "filed",
+      A,
       "a1",
       session.identity.id,
-      "filed",
       0,
       `${b0.key}/1`,
     ]);
@@ -111,14 +107,14 @@ Deno.test("FileReadSession advances its progress only over batches all filed, in
     );
 
     // A guard below the saved progress is removed with the save.
-    await kv.set(["read", "a1", session.identity.id, "filed", 20, b2.key], 10);
+    await kv.set(["filed", A, "a1", session.identity.id, 20, b2.key], 10);
     const [b3] = batches(session, 30, [10]);
     await sink.submit(b3);
     session.filed(b3.key, 10);
     const saved = await session.finish({ complete: false, packets: 40 });
     assert.deepEqual([saved.nextIndex, saved.complete, saved.packets], [40, false, null]);
     assert.deepEqual(
-      await Array.fromAsync(kv.list({ prefix: ["read", "a1", session.identity.id, "filed"] })),
+      await Array.fromAsync(kv.list({ prefix: ["filed", A, "a1", session.identity.id] })),
       [],
     );
 
@@ -136,6 +132,7 @@ Deno.test("FileReadSession advances its progress only over batches all filed, in
       kv,
       path,
       agentId: "a1",
+      target: A,
       batchSize: 10,
       payloadCapture: "headers",
       restart: true,
@@ -149,6 +146,7 @@ Deno.test("FileReadSession advances its progress only over batches all filed, in
       kv,
       path: `${dir}/renamed.pcap`,
       agentId: "a1",
+      target: A,
       batchSize: 10,
       payloadCapture: "headers",
     });
@@ -165,6 +163,7 @@ Deno.test("FileReadSession refuses to resume a partly read file with other batch
       kv,
       path,
       agentId: "a1",
+      target: A,
       batchSize: 10,
       payloadCapture: "headers",
     });
@@ -180,7 +179,15 @@ Deno.test("FileReadSession refuses to resume a partly read file with other batch
       ] as const
     ) {
       await assert.rejects(
-        FileReadSession.open({ kv, path, agentId: "a1", batchSize, payloadCapture, appMetadata }),
+        FileReadSession.open({
+          kv,
+          path,
+          agentId: "a1",
+          target: A,
+          batchSize,
+          payloadCapture,
+          appMetadata,
+        }),
         (error: unknown) => {
           assert.ok(error instanceof FileReadError);
           assert.match(
@@ -196,6 +203,7 @@ Deno.test("FileReadSession refuses to resume a partly read file with other batch
       kv,
       path,
       agentId: "a2",
+      target: A,
       batchSize: 20,
       payloadCapture: "full",
     });
@@ -205,6 +213,7 @@ Deno.test("FileReadSession refuses to resume a partly read file with other batch
       kv,
       path,
       agentId: "a1",
+      target: A,
       batchSize: 5000,
       batchSizeIsDefault: true,
       payloadCapture: "headers",
@@ -213,5 +222,90 @@ Deno.test("FileReadSession refuses to resume a partly read file with other batch
     assert.equal(resumed.batchSize, 10);
     // A fresh read takes the default.
     assert.equal(other.batchSize, 20);
+  });
+});
+
+/** Agent a1's read of `path` into `target` with batches of 10 (`--restart` with `restart`). */
+function openInto(
+  kv: Deno.Kv,
+  path: string,
+  target: string,
+  restart = false,
+): Promise<FileReadSession> {
+  return FileReadSession.open({
+    kv,
+    path,
+    agentId: "a1",
+    target,
+    batchSize: 10,
+    payloadCapture: "headers",
+    restart,
+  });
+}
+
+Deno.test("FileReadSession keeps progress per server: a file read to its end into A is read again into B", async () => {
+  await withKv(async (kv, dir) => {
+    const path = `${dir}/a.pcap`;
+    await writeUniqueCapture(path, 20);
+    const open = (target: string, restart = false) => openInto(kv, path, target, restart);
+    const intoA = await open(A);
+    for (const b of batches(intoA, 0, [10, 10])) {
+      await intoA.sink(accepting).submit(b);
+      intoA.filed(b.key, 10);
+    }
+    await intoA.finish({ complete: true, packets: 20 });
+    assert.equal((await open(A)).alreadyComplete, true);
+
+    const intoB = await open(B);
+    assert.equal(intoB.alreadyComplete, false);
+    assert.equal(intoB.startIndex, 0);
+    const [b0] = batches(intoB, 0, [10]);
+    await intoB.sink(accepting).submit(b0);
+    assert.deepEqual(intoB.guardKey(b0.key), ["filed", B, "a1", intoB.identity.id, 0, b0.key]);
+    intoB.filed(b0.key, 10);
+    await intoB.finish({ complete: false, packets: 10 });
+
+    // --restart into A forgets A's progress only.
+    assert.equal((await open(A, true)).startIndex, 0);
+    assert.equal((await open(B)).startIndex, 10);
+  });
+});
+
+Deno.test("FileReadSession takes over the progress an agent older than per-server progress kept, once", async () => {
+  await withKv(async (kv, dir) => {
+    const path = `${dir}/a.pcap`;
+    await writeUniqueCapture(path, 30);
+    const { id } = await identifyFile(path, { kv });
+    const legacy = ["read", "a1", id];
+    await kv.set(
+      [...legacy, "progress"],
+      {
+        nextIndex: 10,
+        complete: false,
+        packets: null,
+        batchSize: 10,
+        payloadCapture: "headers",
+        path,
+        updatedAtMs: 0,
+      } satisfies ReadProgress,
+    );
+    // A batch filed past the saved progress before the old agent was stopped.
+    await kv.set([...legacy, "filed", 10, `a1:${id}:10+10`], 10);
+    const open = (target: string, restart = false) => openInto(kv, path, target, restart);
+
+    // A --restart starts over and leaves it for the next read.
+    assert.equal((await open(B, true)).startIndex, 0);
+    assert.ok((await kv.get([...legacy, "progress"])).value !== null);
+
+    const intoA = await open(A);
+    assert.equal(intoA.startIndex, 10);
+    assert.equal((await kv.get([...legacy, "progress"])).value, null);
+    assert.equal((await kv.get(["filed", A, "a1", id, 10, `a1:${id}:10+10`])).value, 10);
+    // Only the name records carry stays per agent and file.
+    assert.deepEqual((await Array.fromAsync(kv.list({ prefix: legacy }))).map((e) => e.key), [
+      [...legacy, "name"],
+    ]);
+    // It went to A alone: another server starts at the first packet.
+    assert.equal((await open("http://127.0.0.1:7000/ingest_packets")).startIndex, 0);
   });
 });

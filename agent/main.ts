@@ -37,6 +37,7 @@ import { describeOtherTargets } from "./other_targets.ts";
 import { DryRunSink } from "./dry_run_sink.ts";
 import { KernelDropTracker } from "./kernel_drop_tracker.ts";
 import { Outbox } from "./outbox.ts";
+import { ingestTarget } from "./outbox_keys.ts";
 import { type PipelineFrame, runPipeline } from "./pipeline.ts";
 import { LiveStream } from "./live_stream.ts";
 import type { BatchSink } from "./delivery.ts";
@@ -115,9 +116,8 @@ function baseName(path: string): string {
 }
 
 async function printStatus(config: Config, json: boolean): Promise<number> {
-  await Deno.mkdir(config.dataDir, { recursive: true });
-  const kvPath = `${config.dataDir}/${AGENT_KV_FILE_NAME}`;
-  const kv = await Deno.openKv(kvPath);
+  // Opened as a run opens it, so a store an older agent wrote is read in today's layout.
+  const { kv, kvPath } = await openAgentKv(config);
   try {
     const status = await new Outbox({ kv, maxBytes: config.outboxMaxBytes }).status();
     console.log(json ? JSON.stringify(status, null, 2) : formatAgentStatus(status, kvPath));
@@ -276,6 +276,8 @@ async function run(config: Config, options: RunOptions): Promise<number> {
           payloadCapture: config.payloadCapture,
           appMetadata: config.appMetadata === "on",
           restart: options.restart,
+          // Progress is the server's: a file read into one is read again into another.
+          target: ingestTarget(config.serverUrl),
         });
       } catch (error) {
         kv.close();
@@ -286,7 +288,8 @@ async function run(config: Config, options: RunOptions): Promise<number> {
         kv.close();
         console.log(
           `agent: ${readPath} was read completely before (${session.previous!.packets} packets, ` +
-            `file ${session.identity.id}); nothing to send. --restart reads it again.`,
+            `file ${session.identity.id}) into ${session.target}; nothing to send. ` +
+            "--restart reads it again.",
         );
         return 0;
       }
@@ -411,9 +414,7 @@ async function run(config: Config, options: RunOptions): Promise<number> {
       seconds,
       tally: services!.delivery.tally,
       // This server's: batches kept for other servers are named at start, not waited for here.
-      outboxPending: (await services!.outbox.targets())
-        .filter((holding) => services!.outbox.ownsTarget(holding.target))
-        .reduce((sum, holding) => sum + holding.batches, 0),
+      outboxPending: (await services!.outbox.holding()).batches,
     });
   } finally {
     await services?.close(0);

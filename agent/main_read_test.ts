@@ -28,12 +28,13 @@ async function outboxStatus(dataDir: string): Promise<OutboxStatus> {
 
 async function readProgress(
   dataDir: string,
+  target: string,
   agentId: string,
   fileId: string,
 ): Promise<ReadProgress | null> {
   const kv = await Deno.openKv(`${dataDir}/agent.kv`);
   try {
-    return (await kv.get<ReadProgress>(["read", agentId, fileId, "progress"])).value;
+    return (await kv.get<ReadProgress>(["progress", target, agentId, fileId])).value;
   } finally {
     kv.close();
   }
@@ -202,7 +203,12 @@ Deno.test({
           let killedAt = 0;
           try {
             await waitFor("the read to make progress", async () => {
-              const progress = await kv.get<ReadProgress>(["read", "read-kill", id, "progress"]);
+              const progress = await kv.get<ReadProgress>([
+                "progress",
+                baseEnv.SERVER_URL,
+                "read-kill",
+                id,
+              ]);
               killedAt = progress.value?.nextIndex ?? 0;
               return killedAt >= 200;
             }, 120_000);
@@ -212,7 +218,7 @@ Deno.test({
           }
           const killed = await agent.finished();
           assert.equal(killed.signal, "SIGKILL", agent.output);
-          const progress = await readProgress(killDir, "read-kill", id);
+          const progress = await readProgress(killDir, baseEnv.SERVER_URL, "read-kill", id);
           assert.ok(progress !== null && !progress.complete, "killed before the end of the file");
           assert.ok(progress.nextIndex < total, "killed mid-file");
           // Progress only covers batches the server acknowledged or the outbox holds (a slow
@@ -238,7 +244,7 @@ Deno.test({
           assert.equal(status.counters.sent, total);
           assert.equal(status.counters.stored, 0);
           assert.equal(unaccountedRecords(status.counters), 0);
-          const done = await readProgress(killDir, "read-kill", id);
+          const done = await readProgress(killDir, baseEnv.SERVER_URL, "read-kill", id);
           assert.deepEqual([done?.complete, done?.packets, done?.nextIndex], [true, total, total]);
         },
       );
@@ -282,7 +288,8 @@ Deno.test({
         await Deno.mkdir(`${dir}/partial`);
         const kv = await Deno.openKv(`${dir}/partial/agent.kv`);
         try {
-          // As a run killed after 40 packets of batches of 20 would have left it.
+          // As a run of an agent older than per-server progress, killed after 40 packets of
+          // batches of 20, would have left it: the next read takes it over.
           await kv.set(
             ["read", "read-partial", id, "progress"],
             {

@@ -8,11 +8,18 @@
  *
  * @example
  * ```ts
- * import { Delivery, Outbox, runPipeline, Uploader, AgentToken } from "@traffic-analyzer/agent";
+ * import {
+ *   AgentToken,
+ *   Delivery,
+ *   migrateAgentStore,
+ *   Outbox,
+ *   runPipeline,
+ *   Uploader,
+ * } from "@traffic-analyzer/agent";
  * import { readCaptureBatches } from "@traffic-analyzer/shared/pcap";
  *
  * const kv = await Deno.openKv("./data/agent.kv");
- * const outbox = new Outbox({ kv, maxBytes: 1 << 30 });
+ * await migrateAgentStore(kv); // what an older agent stored, under per-server keys
  * const uploader = new Uploader({
  *   serverUrl: "http://127.0.0.1:8000/ingest_packets",
  *   agentId: "sensor-1",
@@ -20,6 +27,7 @@
  *   maxRetries: 3,
  *   retryDelayMs: 5000,
  * });
+ * const outbox = new Outbox({ kv, maxBytes: 1 << 30, target: uploader.url });
  * const delivery = new Delivery({ uploader, outbox, overflow: "wait", whenOutboxFull: "wait" });
  * await runPipeline({
  *   frames: readCaptureBatches("capture.pcap"),
@@ -56,6 +64,9 @@ export type {
   UploadOutcome,
 } from "./uploader.ts";
 export { CHUNK_BYTES, Outbox } from "./outbox.ts";
+export { migrateAgentStore } from "./outbox_migration.ts";
+export type { MigrateAgentStoreOptions, StoreMigration } from "./outbox_migration.ts";
+export { ingestTarget, UNTARGETED } from "./outbox_keys.ts";
 export {
   COUNTER_NAMES,
   emptyCounters,

@@ -18,7 +18,7 @@ function batchCount(holding: TargetHolding): string {
  * One line naming the batches the outbox keeps for other ingest URLs, how
  * many for each, and the command that sends them; null when there are none.
  * Batches stored by an older agent, which did not record their server, are
- * named apart: only `--untargeted` sends them, to the SERVER_URL given.
+ * named apart: only `--untargeted` files them for the SERVER_URL given and sends them.
  *
  * @example
  * ```ts
@@ -34,7 +34,7 @@ export function describeOtherTargets(
   const parts = others.map((holding) =>
     holding.target === null
       ? `${batchCount(holding)} stored by an older agent that did not record its server ` +
-        "(`deno task replay --untargeted --server-url <url>` sends them to <url>)"
+        "(`deno task replay --untargeted --server-url <url>` files them for <url> and sends them)"
       : `${batchCount(holding)} for ${holding.target} ` +
         `(\`deno task replay --server-url ${holding.target}\` sends them)`
   );

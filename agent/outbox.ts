@@ -4,28 +4,31 @@
  * backoff until the server takes them. Dead letters (batches the server
  * refused for good) and the agent's counters live in the same store.
  *
- * Layout (all under the KV handle passed in):
- * - `["outbox", "batch", key]`: metadata of a pending batch ({@link StoredBatchInfo})
- * - `["outbox", "age", storedAtMs, key]`: index, oldest first, for the size cap
- * - `["outbox", "undelivered", key]`: where KV leaves a queue message it gave up on
+ * Layout (all under the KV handle passed in; see `outbox_keys.ts`):
+ * - `["pending", target, key]`: metadata of a pending batch ({@link StoredBatchInfo})
+ * - `["outbox", "by_age", storedAtMs, target, key]`: index, oldest first, for the size cap
+ * - `["pending_lost", target, key]`: where KV leaves a queue message it gave up on
  * - `["outbox", "totals"]`: pending batches, records and bytes, for the cap
- * - `["dead", key]`: metadata of a dead letter ({@link DeadLetterInfo})
- * - `["chunk", key, i]`: the gzip body in pieces of at most 64,000 bytes (KV
- *   caps a value at 65,536), shared by pending batches and dead letters
+ * - `["dead_letter", target, key]`: metadata of a dead letter ({@link DeadLetterInfo})
+ * - `["body", target, key, i]`: the gzip body in pieces of at most 64,000 bytes (KV
+ *   caps a value at 65,536), shared by a pending batch and its dead letter; a batch
+ *   stored before this layout keeps its body where it was (`bodyKey` says where)
  * - `["counters", name]`: `Deno.KvU64` totals since the store was created
  *   (see `agent_counters.ts`); `["counters", "dead_lettered"]` is a level,
  *   lowered by wrapping addition when a dead letter is requeued
  * - a caller's guard key per filed batch (see {@link FilingOptions})
  *
- * Each pending batch and dead letter records the ingest URL it was made for
- * (`target`). One store may hold batches for several servers (a `deno task
- * start` delivers to its own server, a later `deno task agent` elsewhere);
- * an outbox acts only on its own target's, and leaves the others stored.
+ * `target` is the ingest URL a batch was made for. One store may hold batches
+ * for several servers (a `deno task start` delivers to its own server, a
+ * later `deno task agent` elsewhere); an outbox reads and writes only under
+ * its own target's keys, so the key prefix alone decides where a batch goes,
+ * and the others stay stored. The size cap and the counters are the store's.
  *
  * Every change to a batch is one atomic operation, so a batch is stored whole
  * or not at all, and a crash leaves it either pending or gone, never half.
- * Queue messages carry only the key and a token; the token changes whenever
- * a batch is rescheduled, so a stale duplicate message does nothing.
+ * Queue messages carry only the target, the key and a token; the token
+ * changes whenever a batch is rescheduled, so a stale duplicate message does
+ * nothing.
  *
  * @module
  */
@@ -35,6 +38,16 @@ import type { EncodedBatch } from "./batch_codec.ts";
 import { OutboxError } from "./outbox_error.ts";
 import { backoffDelayMs } from "./_backoff.ts";
 import { type AgentCounters, emptyCounters, TOTAL_COUNTER_NAMES } from "./agent_counters.ts";
+import {
+  BODY,
+  BY_AGE,
+  DEAD_LETTER,
+  PENDING,
+  PENDING_LOST,
+  targetOfPart,
+  targetPart,
+  UNTARGETED,
+} from "./outbox_keys.ts";
 import type {
   CounterDeltas,
   DeadLetterInfo,
@@ -70,15 +83,11 @@ export type {
 /** Bytes per chunk entry: under KV's 65,536-byte value cap with room for encoding overhead. */
 export const CHUNK_BYTES = 64_000;
 
-const BATCH = ["outbox", "batch"] as const;
-const AGE = ["outbox", "age"] as const;
-const UNDELIVERED = ["outbox", "undelivered"] as const;
 const TOTALS = ["outbox", "totals"] as const;
-const DEAD = ["dead"] as const;
-const CHUNK = ["chunk"] as const;
 const COUNTER = ["counters"] as const;
 const DEAD_LEVEL = [...COUNTER, "dead_lettered"] as const;
-const MESSAGE_TYPE = "traffic-analyzer/outbox-replay";
+/** Messages of stores older than targets carried no target; their batches were re-enqueued. */
+const MESSAGE_TYPE = "traffic-analyzer/outbox-replay/2";
 /** Optimistic-concurrency retries before giving up on a busy store. */
 const MAX_COMMIT_ATTEMPTS = 100;
 /**
@@ -102,9 +111,15 @@ interface Totals {
   bytes: number;
 }
 
-interface ReplayMessage {
+/** A replay due: the batch `["pending", target, key]`, if its token is still `token`. */
+export interface ReplayMessage {
+  /** Marks the agent's own messages. */
   type: typeof MESSAGE_TYPE;
+  /** The key part of the batch's target (see `outbox_keys.ts`). */
+  target: string;
+  /** The batch's key. */
   key: string;
+  /** The batch's queue token when the message was sent. */
   token: string;
 }
 
@@ -113,7 +128,36 @@ const log = getLogger([LOG_ROOT, "agent", "outbox"]);
 function isReplayMessage(value: unknown): value is ReplayMessage {
   const message = value as ReplayMessage | null;
   return typeof message === "object" && message !== null && message.type === MESSAGE_TYPE &&
-    typeof message.key === "string" && typeof message.token === "string";
+    typeof message.target === "string" && typeof message.key === "string" &&
+    typeof message.token === "string";
+}
+
+/** The queue message that replays `info` (stored under `target`) when due. */
+export function enqueueReplay(
+  op: Deno.AtomicOperation,
+  target: string,
+  info: Pick<StoredBatchInfo, "key" | "queueToken">,
+  delayMs: number,
+): void {
+  const message: ReplayMessage = {
+    type: MESSAGE_TYPE,
+    target,
+    key: info.key,
+    token: info.queueToken,
+  };
+  op.enqueue(message, {
+    delay: Math.max(0, Math.round(delayMs)),
+    keysIfUndelivered: [[PENDING_LOST, target, info.key]],
+    backoffSchedule: QUEUE_BACKOFF_MS,
+  });
+}
+
+/** Where a batch's (or dead letter's) body chunks are: `[...bodyPrefix, i]`. */
+export function bodyPrefix(
+  target: string,
+  info: Pick<StoredBatchInfo, "key" | "bodyKey">,
+): Deno.KvKey {
+  return info.bodyKey ?? [BODY, target, info.key];
 }
 
 function chunkCount(bytes: number): number {
@@ -150,7 +194,8 @@ export class Outbox {
   readonly #onQueueMessage: ((event: QueueMessageEvent) => void) | undefined;
   readonly #clock: () => number;
   readonly #target: string | null;
-  readonly #adoptUntargeted: boolean;
+  /** The target's key part: every key this outbox reads or writes for a batch has it. */
+  readonly #part: string;
   readonly #active = new Map<string, Promise<void>>();
   readonly #handling = new Set<Promise<void>>();
   #handler: ((key: string) => Promise<void>) | null = null;
@@ -176,18 +221,12 @@ export class Outbox {
     this.#onQueueMessage = options.onQueueMessage;
     this.#clock = options.clock ?? Date.now;
     this.#target = options.target ?? null;
-    this.#adoptUntargeted = options.adoptUntargeted ?? false;
+    this.#part = targetPart(this.#target);
   }
 
   /** The ingest URL this outbox stores for and replays to (see {@link OutboxOptions.target}). */
   get target(): string | null {
     return this.#target;
-  }
-
-  /** True when a batch recorded for `target` is this outbox's to send. */
-  ownsTarget(target: string | null | undefined): boolean {
-    const recorded = target ?? null;
-    return recorded === this.#target || (recorded === null && this.#adoptUntargeted);
   }
 
   /** OUTBOX_MAX_BYTES. */
@@ -208,14 +247,18 @@ export class Outbox {
    * larger than the whole cap is dropped itself.
    */
   async store(batch: EncodedBatch, options: StoreOptions): Promise<StoreResult> {
-    return await this.#store(batch, options, null, this.#target);
+    return await this.#store(batch, options, null, null);
   }
 
+  /**
+   * @param bodyKey Where the body is already stored (a requeued dead letter):
+   *   no chunk is written. Null writes the chunks under this target.
+   */
   async #store(
     batch: EncodedBatch,
     options: StoreOptions,
     extra: ((op: Deno.AtomicOperation) => void) | null,
-    target: string | null,
+    bodyKey: Deno.KvKey | null,
   ): Promise<StoreResult> {
     const evicted: string[] = [];
     const size = batch.body.length;
@@ -230,7 +273,7 @@ export class Outbox {
       return { outcome: result === "filed" ? "dropped" : "already_filed", evicted };
     }
     const chunks = chunkCount(size);
-    const metaKey = [...BATCH, batch.key];
+    const metaKey = this.#pendingKey(batch.key);
     const guardKey = options.guardKey ?? null;
     let pausedSince: number | null = null;
     try {
@@ -274,7 +317,8 @@ export class Outbox {
           chunks,
           createdAtMs: batch.createdAtMs,
           order: batch.order ?? null,
-          target,
+          target: this.#target,
+          ...(bodyKey === null ? {} : { bodyKey }),
           storedAtMs: now,
           attempts: 0,
           nextAttemptAtMs: now + delayMs,
@@ -286,21 +330,16 @@ export class Outbox {
           .check(totalsEntry)
           .check({ key: metaKey, versionstamp: null })
           .set(metaKey, info)
-          .set([...AGE, now, batch.key], true)
+          .set([...BY_AGE, now, this.#part, batch.key], true)
           .set(TOTALS as unknown as Deno.KvKey, {
             batches: totals.batches + 1,
             records: totals.records + batch.records,
             bytes: totals.bytes + size,
           });
-        for (let i = 0; i < chunks; i++) {
-          op.set(
-            [...CHUNK, batch.key, i],
-            batch.body.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES),
-          );
-        }
+        if (bodyKey === null) this.#setBody(op, batch);
         this.#applyFiling(op, batch.records, options);
         extra?.(op);
-        this.#enqueue(op, info, delayMs);
+        enqueueReplay(op, this.#part, info, delayMs);
         if (await this.#commit(op, batch.key, "store")) return { outcome: "stored", evicted };
         await contentionBackoff(attempt);
       }
@@ -333,13 +372,12 @@ export class Outbox {
     reason: StoreReason,
     options: FilingOptions = {},
   ): Promise<FilingResult> {
-    const deadKey = [...DEAD, batch.key];
-    const chunks = chunkCount(batch.body.length);
+    const deadKey = this.#deadKey(batch.key);
     const info: DeadLetterInfo = {
       key: batch.key,
       records: batch.records,
       bodyBytes: batch.body.length,
-      chunks,
+      chunks: chunkCount(batch.body.length),
       createdAtMs: batch.createdAtMs,
       order: batch.order ?? null,
       target: this.#target,
@@ -351,9 +389,7 @@ export class Outbox {
       .check({ key: deadKey, versionstamp: null })
       .set(deadKey, info)
       .sum(DEAD_LEVEL as unknown as Deno.KvKey, BigInt(batch.records));
-    for (let i = 0; i < chunks; i++) {
-      op.set([...CHUNK, batch.key, i], batch.body.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES));
-    }
+    this.#setBody(op, batch);
     this.#applyFiling(op, batch.records, options);
     if (await this.#commit(op, batch.key, "dead-letter")) return "filed";
     // A failed check means it is already a dead letter, or was filed before.
@@ -361,13 +397,13 @@ export class Outbox {
   }
 
   /**
-   * Reads a pending batch with its body; null when it is not (or no longer)
-   * pending, or was recorded for another target: what is loaded is sent.
+   * Reads one of this target's pending batches with its body; null when it
+   * is not (or no longer) pending here: what is loaded is sent.
    */
   async load(key: string): Promise<StoredBatch | null> {
-    const entry = await this.#kv.get<StoredBatchInfo>([...BATCH, key]);
-    if (entry.value === null || !this.ownsTarget(entry.value.target)) return null;
-    const body = await this.#readBody(key, entry.value.chunks, entry.value.bodyBytes);
+    const entry = await this.#kv.get<StoredBatchInfo>(this.#pendingKey(key));
+    if (entry.value === null) return null;
+    const body = await this.#readBody(this.#part, entry.value);
     return {
       info: entry.value,
       versionstamp: entry.versionstamp,
@@ -381,37 +417,40 @@ export class Outbox {
     };
   }
 
-  /** Reads a dead letter's body (to inspect or resend it); null when there is none. */
+  /** Reads one of this target's dead letters with its body (to inspect or resend it); null when there is none. */
   async loadDeadLetter(key: string): Promise<{ info: DeadLetterInfo; body: Uint8Array } | null> {
-    const entry = await this.#kv.get<DeadLetterInfo>([...DEAD, key]);
+    const entry = await this.#kv.get<DeadLetterInfo>(this.#deadKey(key));
     if (entry.value === null) return null;
-    return {
-      info: entry.value,
-      body: await this.#readBody(key, entry.value.chunks, entry.value.bodyBytes),
-    };
+    return { info: entry.value, body: await this.#readBody(this.#part, entry.value) };
   }
 
   /**
-   * Removes a pending batch that was delivered (or replaced by its parts),
-   * adding `counters` in the same atomic write. Returns false when someone
-   * else changed or removed it first, and then counts nothing.
+   * Removes a pending batch of this target that was delivered (or replaced
+   * by its parts), adding `counters` in the same atomic write. Returns false
+   * when someone else changed or removed it first, and then counts nothing.
    */
   async complete(stored: StoredBatch, counters: CounterDeltas): Promise<boolean> {
+    return await this.#complete(this.#part, stored, counters);
+  }
+
+  async #complete(part: string, stored: StoredBatch, counters: CounterDeltas): Promise<boolean> {
     const { info } = stored;
+    const metaKey = [PENDING, part, info.key];
     for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt++) {
       const totalsEntry = await this.#kv.get<Totals>(TOTALS as unknown as Deno.KvKey);
       const totals = totalsEntry.value ?? { batches: 0, records: 0, bytes: 0 };
       const op = this.#kv.atomic()
-        .check({ key: [...BATCH, info.key], versionstamp: stored.versionstamp })
+        .check({ key: metaKey, versionstamp: stored.versionstamp })
         .check(totalsEntry);
-      this.#deletePending(op, info, totals);
-      for (let i = 0; i < info.chunks; i++) op.delete([...CHUNK, info.key, i]);
+      this.#deletePending(op, part, info, totals);
+      const body = bodyPrefix(part, info);
+      for (let i = 0; i < info.chunks; i++) op.delete([...body, i]);
       this.#sumCounters(op, counters);
       if (await this.#commit(op, info.key, "complete")) {
         this.#roomMade();
         return true;
       }
-      if (!await this.#unchanged(info.key, stored.versionstamp)) return false;
+      if (!await this.#unchanged(metaKey, stored.versionstamp)) return false;
       await contentionBackoff(attempt);
     }
     throw new OutboxError(`Cannot remove batch ${info.key}: the store stayed busy`, {
@@ -442,16 +481,18 @@ export class Outbox {
       lastStatus: reason.status,
       lastReason: reason.reason,
     };
+    const metaKey = this.#pendingKey(info.key);
     const op = this.#kv.atomic()
-      .check({ key: [...BATCH, info.key], versionstamp: stored.versionstamp })
-      .set([...BATCH, info.key], next);
-    this.#enqueue(op, next, delayMs);
+      .check({ key: metaKey, versionstamp: stored.versionstamp })
+      .set(metaKey, next);
+    enqueueReplay(op, this.#part, next, delayMs);
     return await this.#commit(op, info.key, "reschedule") ? delayMs : null;
   }
 
-  /** Moves a pending batch to the dead letters (the server refused it for good). */
+  /** Moves a pending batch of this target to its dead letters (the server refused it for good). */
   async moveToDeadLetters(stored: StoredBatch, reason: StoreReason): Promise<boolean> {
     const { info } = stored;
+    const metaKey = this.#pendingKey(info.key);
     for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt++) {
       const totalsEntry = await this.#kv.get<Totals>(TOTALS as unknown as Deno.KvKey);
       const totals = totalsEntry.value ?? { batches: 0, records: 0, bytes: 0 };
@@ -462,22 +503,24 @@ export class Outbox {
         chunks: info.chunks,
         createdAtMs: info.createdAtMs,
         order: info.order ?? null,
-        target: info.target ?? null,
+        target: this.#target,
+        // The body stays where it is.
+        ...(info.bodyKey === undefined ? {} : { bodyKey: info.bodyKey }),
         deadAtMs: this.#clock(),
         status: reason.status,
         reason: reason.reason,
       };
       const op = this.#kv.atomic()
-        .check({ key: [...BATCH, info.key], versionstamp: stored.versionstamp })
+        .check({ key: metaKey, versionstamp: stored.versionstamp })
         .check(totalsEntry)
-        .set([...DEAD, info.key], dead)
+        .set(this.#deadKey(info.key), dead)
         .sum(DEAD_LEVEL as unknown as Deno.KvKey, BigInt(info.records));
-      this.#deletePending(op, info, totals);
+      this.#deletePending(op, this.#part, info, totals);
       if (await this.#commit(op, info.key, "dead-letter")) {
         this.#roomMade();
         return true;
       }
-      if (!await this.#unchanged(info.key, stored.versionstamp)) return false;
+      if (!await this.#unchanged(metaKey, stored.versionstamp)) return false;
       await contentionBackoff(attempt);
     }
     throw new OutboxError(`Cannot dead-letter batch ${info.key}: the store stayed busy`, {
@@ -488,15 +531,16 @@ export class Outbox {
   /**
    * Moves this target's dead letters back to the outbox for another delivery
    * (after the server was fixed): each leaves `dead_lettered` for `stored` in
-   * one atomic write, keeping the target it was recorded for. Returns how
-   * many batches moved.
+   * one atomic write, its body staying where it is. Returns how many batches
+   * moved.
    */
   async requeueDeadLetters(): Promise<number> {
     let moved = 0;
-    for await (const entry of this.#kv.list<DeadLetterInfo>({ prefix: DEAD })) {
+    for await (
+      const entry of this.#kv.list<DeadLetterInfo>({ prefix: [DEAD_LETTER, this.#part] })
+    ) {
       const info = entry.value;
-      if (!this.ownsTarget(info.target)) continue;
-      const body = await this.#readBody(info.key, info.chunks, info.bodyBytes);
+      const body = await this.#readBody(this.#part, info);
       const batch = {
         key: info.key,
         records: info.records,
@@ -504,7 +548,7 @@ export class Outbox {
         createdAtMs: info.createdAtMs,
         order: info.order ?? null,
       };
-      // Chunks are rewritten by the store; the dead entry goes in the same write.
+      // The dead entry goes in the same write; the pending batch takes over its body.
       const result = await this.#store(batch, {
         status: info.status,
         reason: `requeued dead letter: ${info.reason}`,
@@ -514,19 +558,88 @@ export class Outbox {
           DEAD_LEVEL as unknown as Deno.KvKey,
           kvU64Minus(info.records),
         );
-      }, info.target ?? null);
+      }, bodyPrefix(this.#part, info));
       if (result.outcome === "stored") moved++;
     }
     return moved;
   }
 
+  /**
+   * Files the batches and dead letters an agent older than targets stored
+   * without recording their server as this target's (`deno task replay
+   * --untargeted`: the operator says where they belong). Each moves in one
+   * atomic write, its body staying where it is, and is then sent like any
+   * of this target's. A key this target holds already stays untargeted.
+   * Returns how many batches and dead letters moved.
+   */
+  async adoptUntargeted(): Promise<{ batches: number; deadLetters: number }> {
+    const moved = { batches: 0, deadLetters: 0 };
+    if (this.#part === UNTARGETED) return moved;
+    for await (
+      const entry of this.#kv.list<StoredBatchInfo>({ prefix: [PENDING, UNTARGETED] })
+    ) {
+      if (await this.#rehome(entry, UNTARGETED)) moved.batches++;
+    }
+    for await (
+      const entry of this.#kv.list<DeadLetterInfo>({ prefix: [DEAD_LETTER, UNTARGETED] })
+    ) {
+      const info = entry.value;
+      const next: DeadLetterInfo = {
+        ...info,
+        target: this.#target,
+        bodyKey: bodyPrefix(UNTARGETED, info),
+      };
+      const op = this.#kv.atomic()
+        .check(entry)
+        .check({ key: this.#deadKey(info.key), versionstamp: null })
+        .delete(entry.key)
+        .set(this.#deadKey(info.key), next);
+      if (await this.#commit(op, info.key, "adopt")) moved.deadLetters++;
+    }
+    return moved;
+  }
+
+  /** Moves a pending batch from `fromPart` to this target, and enqueues its replay here. */
+  async #rehome(entry: Deno.KvEntry<StoredBatchInfo>, fromPart: string): Promise<boolean> {
+    const info = entry.value;
+    const now = this.#clock();
+    const next: StoredBatchInfo = {
+      ...info,
+      target: this.#target,
+      bodyKey: bodyPrefix(fromPart, info),
+      queueToken: crypto.randomUUID(),
+    };
+    const op = this.#kv.atomic()
+      .check(entry)
+      .check({ key: this.#pendingKey(info.key), versionstamp: null })
+      .delete(entry.key)
+      .delete([PENDING_LOST, fromPart, info.key])
+      .delete([...BY_AGE, info.storedAtMs, fromPart, info.key])
+      .set([...BY_AGE, info.storedAtMs, this.#part, info.key], true)
+      .set(this.#pendingKey(info.key), next);
+    enqueueReplay(op, this.#part, next, Math.max(0, info.nextAttemptAtMs - now));
+    return await this.#commit(op, info.key, "adopt");
+  }
+
   /** This target's pending batches, oldest first. */
   async *pending(): AsyncGenerator<StoredBatchInfo> {
-    for await (const entry of this.#kv.list({ prefix: AGE })) {
-      const key = entry.key[3] as string;
-      const meta = await this.#kv.get<StoredBatchInfo>([...BATCH, key]);
-      if (meta.value !== null && this.ownsTarget(meta.value.target)) yield meta.value;
+    const all = await Array.fromAsync(
+      this.#kv.list<StoredBatchInfo>({ prefix: [PENDING, this.#part] }),
+      (entry) => entry.value,
+    );
+    all.sort((a, b) => a.storedAtMs - b.storedAtMs || (a.key < b.key ? -1 : 1));
+    yield* all;
+  }
+
+  /** This target's pending batches: how many, their records and bytes. */
+  async holding(): Promise<TargetHolding> {
+    const holding: TargetHolding = { target: this.#target, batches: 0, records: 0, bytes: 0 };
+    for await (const entry of this.#kv.list<StoredBatchInfo>({ prefix: [PENDING, this.#part] })) {
+      holding.batches++;
+      holding.records += entry.value.records;
+      holding.bytes += entry.value.bodyBytes;
     }
+    return holding;
   }
 
   /**
@@ -534,28 +647,29 @@ export class Outbox {
    * (this one's too), most batches first.
    */
   async targets(): Promise<TargetHolding[]> {
-    const byTarget = new Map<string | null, TargetHolding>();
-    for await (const entry of this.#kv.list<StoredBatchInfo>({ prefix: BATCH })) {
-      const target = entry.value.target ?? null;
-      const holding = byTarget.get(target) ?? { target, batches: 0, records: 0, bytes: 0 };
+    const byPart = new Map<Deno.KvKeyPart, TargetHolding>();
+    for await (const entry of this.#kv.list<StoredBatchInfo>({ prefix: [PENDING] })) {
+      const part = entry.key[1];
+      const holding = byPart.get(part) ??
+        { target: targetOfPart(part), batches: 0, records: 0, bytes: 0 };
       holding.batches++;
       holding.records += entry.value.records;
       holding.bytes += entry.value.bodyBytes;
-      byTarget.set(target, holding);
+      byPart.set(part, holding);
     }
-    return [...byTarget.values()].sort((a, b) => b.batches - a.batches);
+    return [...byPart.values()].sort((a, b) => b.batches - a.batches);
   }
 
   /** Pending batches recorded for targets other than this outbox's, most batches first. */
   async otherTargets(): Promise<TargetHolding[]> {
-    return (await this.targets()).filter((holding) => !this.ownsTarget(holding.target));
+    return (await this.targets()).filter((holding) => targetPart(holding.target) !== this.#part);
   }
 
-  /** Dead letters, oldest first. */
+  /** Dead letters of every target, oldest first. */
   async deadLetters(): Promise<DeadLetterInfo[]> {
     const all: DeadLetterInfo[] = [];
-    for await (const entry of this.#kv.list<DeadLetterInfo>({ prefix: DEAD })) {
-      all.push(entry.value);
+    for await (const entry of this.#kv.list<DeadLetterInfo>({ prefix: [DEAD_LETTER] })) {
+      all.push({ ...entry.value, target: targetOfPart(entry.key[1]) });
     }
     return all.sort((a, b) => a.deadAtMs - b.deadAtMs);
   }
@@ -588,12 +702,12 @@ export class Outbox {
     return counters;
   }
 
-  /** Queue depth, stored bytes, dead letters and counters. */
+  /** Queue depth, stored bytes, dead letters and counters, of the whole store. */
   async status(): Promise<OutboxStatus> {
     const totals = (await this.#kv.get<Totals>(TOTALS as unknown as Deno.KvKey)).value ??
       { batches: 0, records: 0, bytes: 0 };
     let oldestStoredAtMs: number | null = null;
-    for await (const entry of this.#kv.list({ prefix: AGE }, { limit: 1 })) {
+    for await (const entry of this.#kv.list({ prefix: BY_AGE }, { limit: 1 })) {
       oldestStoredAtMs = entry.key[2] as number;
     }
     const deadLetters = await this.deadLetters();
@@ -627,27 +741,23 @@ export class Outbox {
   }
 
   /**
-   * Re-enqueues this target's pending batches that are due for longer than `lostAfterMs`
-   * without their message having come (KV gave up on it, or the process
-   * died while handling it), and those KV left in `keysIfUndelivered`.
-   * Returns how many were re-enqueued.
+   * Re-enqueues this target's pending batches that are due for longer than
+   * `lostAfterMs` without their message having come (KV gave up on it, or
+   * the process died while handling it), and those KV left in
+   * `keysIfUndelivered`. Returns how many were re-enqueued.
    *
    * @param lostAfterMs Grace past the due time. @default the option `lostAfterMs`
    */
   async sweep(lostAfterMs: number = this.#lostAfterMs): Promise<number> {
     let requeued = 0;
-    for await (const entry of this.#kv.list<ReplayMessage>({ prefix: UNDELIVERED })) {
+    for await (const entry of this.#kv.list({ prefix: [PENDING_LOST, this.#part] })) {
       const key = entry.key[2] as string;
-      const meta = await this.#kv.get<StoredBatchInfo>([...BATCH, key]);
-      // Another target's marker is left for a run delivering there.
-      if (meta.value !== null && !this.ownsTarget(meta.value.target)) continue;
       await this.#kv.atomic().check(entry).delete(entry.key).commit();
       if (await this.#requeue(key, 0, () => true)) requeued++;
     }
     const now = this.#clock();
-    for await (const entry of this.#kv.list<StoredBatchInfo>({ prefix: BATCH })) {
+    for await (const entry of this.#kv.list<StoredBatchInfo>({ prefix: [PENDING, this.#part] })) {
       const info = entry.value;
-      if (!this.ownsTarget(info.target)) continue;
       if (this.#active.has(info.key) || info.nextAttemptAtMs + lostAfterMs > now) continue;
       if (await this.#requeue(info.key, 0, (current) => current.queueToken === info.queueToken)) {
         requeued++;
@@ -663,8 +773,8 @@ export class Outbox {
    */
   async replayAllNow(): Promise<number> {
     let requeued = 0;
-    for await (const entry of this.#kv.list<StoredBatchInfo>({ prefix: BATCH })) {
-      if (!this.ownsTarget(entry.value.target) || this.#active.has(entry.value.key)) continue;
+    for await (const entry of this.#kv.list<StoredBatchInfo>({ prefix: [PENDING, this.#part] })) {
+      if (this.#active.has(entry.value.key)) continue;
       if (await this.#requeue(entry.value.key, 0, () => true)) requeued++;
     }
     return requeued;
@@ -687,6 +797,14 @@ export class Outbox {
     return this.#listening ?? Promise.resolve();
   }
 
+  #pendingKey(key: string): Deno.KvKey {
+    return [PENDING, this.#part, key];
+  }
+
+  #deadKey(key: string): Deno.KvKey {
+    return [DEAD_LETTER, this.#part, key];
+  }
+
   #sweepSoon(lostAfterMs: number): void {
     if (this.#stopped) return;
     this.sweep(lostAfterMs).catch((error) => {
@@ -702,7 +820,13 @@ export class Outbox {
   }
 
   async #handleMessage(message: unknown): Promise<void> {
-    if (!isReplayMessage(message) || this.#handler === null) return;
+    if (this.#handler === null) return;
+    if (!isReplayMessage(message)) {
+      // A message of a store older than targets: its batch got a new one when the store moved.
+      const key = (message as { key?: unknown } | null)?.key;
+      if (typeof key === "string") this.#onQueueMessage?.({ key, action: "stale" });
+      return;
+    }
     const tell = (action: QueueMessageEvent["action"]) =>
       this.#onQueueMessage?.({ key: message.key, action });
     if (this.#stopped) {
@@ -710,15 +834,15 @@ export class Outbox {
       tell("stopped");
       return;
     }
-    const current = await this.#kv.get<StoredBatchInfo>([...BATCH, message.key]);
-    if (current.value === null || current.value.queueToken !== message.token) {
-      tell("stale");
-      return;
-    }
-    if (!this.ownsTarget(current.value.target)) {
+    if (message.target !== this.#part) {
       // Made for another server: left stored, with this message spent. Its due time has
       // passed, so the start-up sweep of a run delivering there enqueues it again.
       tell("other_target");
+      return;
+    }
+    const current = await this.#kv.get<StoredBatchInfo>(this.#pendingKey(message.key));
+    if (current.value === null || current.value.queueToken !== message.token) {
+      tell("stale");
       return;
     }
     if (this.#active.has(message.key)) {
@@ -740,38 +864,43 @@ export class Outbox {
     delayMs: number,
     stillValid: (info: StoredBatchInfo) => boolean,
   ): Promise<boolean> {
-    const entry = await this.#kv.get<StoredBatchInfo>([...BATCH, key]);
-    if (entry.value === null || !this.ownsTarget(entry.value.target) || !stillValid(entry.value)) {
-      return false;
-    }
+    const entry = await this.#kv.get<StoredBatchInfo>(this.#pendingKey(key));
+    if (entry.value === null || !stillValid(entry.value)) return false;
     const next = {
       ...entry.value,
       nextAttemptAtMs: this.#clock() + delayMs,
       queueToken: crypto.randomUUID(),
     };
     const op = this.#kv.atomic().check(entry).set(entry.key, next);
-    this.#enqueue(op, next, delayMs);
+    enqueueReplay(op, this.#part, next, delayMs);
     return await this.#commit(op, key, "requeue");
   }
 
-  #enqueue(op: Deno.AtomicOperation, info: StoredBatchInfo, delayMs: number): void {
-    const message: ReplayMessage = { type: MESSAGE_TYPE, key: info.key, token: info.queueToken };
-    op.enqueue(message, {
-      delay: Math.max(0, Math.round(delayMs)),
-      keysIfUndelivered: [[...UNDELIVERED, info.key]],
-      backoffSchedule: QUEUE_BACKOFF_MS,
-    });
-  }
-
-  #deletePending(op: Deno.AtomicOperation, info: StoredBatchInfo, totals: Totals): void {
-    op.delete([...BATCH, info.key])
-      .delete([...AGE, info.storedAtMs, info.key])
-      .delete([...UNDELIVERED, info.key])
+  #deletePending(
+    op: Deno.AtomicOperation,
+    part: string,
+    info: StoredBatchInfo,
+    totals: Totals,
+  ): void {
+    op.delete([PENDING, part, info.key])
+      .delete([...BY_AGE, info.storedAtMs, part, info.key])
+      .delete([PENDING_LOST, part, info.key])
       .set(TOTALS as unknown as Deno.KvKey, {
         batches: Math.max(0, totals.batches - 1),
         records: Math.max(0, totals.records - info.records),
         bytes: Math.max(0, totals.bytes - info.bodyBytes),
       });
+  }
+
+  /** Writes a fresh body under this target: `["body", target, key, i]`. */
+  #setBody(op: Deno.AtomicOperation, batch: EncodedBatch): void {
+    const chunks = chunkCount(batch.body.length);
+    for (let i = 0; i < chunks; i++) {
+      op.set(
+        [BODY, this.#part, batch.key, i],
+        batch.body.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES),
+      );
+    }
   }
 
   #sumCounters(op: Deno.AtomicOperation, deltas: CounterDeltas): number {
@@ -833,10 +962,12 @@ export class Outbox {
     return !signal?.aborted;
   }
 
+  /** Drops the oldest pending batch of the store, whatever its target (the cap is the store's). */
   async #evictOldest(): Promise<string | null> {
-    for await (const ageEntry of this.#kv.list({ prefix: AGE }, { limit: 1 })) {
-      const key = ageEntry.key[3] as string;
-      const meta = await this.#kv.get<StoredBatchInfo>([...BATCH, key]);
+    for await (const ageEntry of this.#kv.list({ prefix: BY_AGE }, { limit: 1 })) {
+      const part = ageEntry.key[3] as string;
+      const key = ageEntry.key[4] as string;
+      const meta = await this.#kv.get<StoredBatchInfo>([PENDING, part, key]);
       if (meta.value === null) {
         // An index entry without its batch cannot happen through this class; clean it anyway.
         await this.#kv.delete(ageEntry.key);
@@ -847,16 +978,17 @@ export class Outbox {
         versionstamp: meta.versionstamp,
         batch: { key, records: meta.value.records, body: new Uint8Array(), createdAtMs: 0 },
       };
-      if (await this.complete(stored, { dropped: meta.value.records })) {
+      if (await this.#complete(part, stored, { dropped: meta.value.records })) {
         log.warn(
           "Outbox full (OUTBOX_MAX_BYTES {max}): dropped the oldest batch {key} " +
-            "({records} records, {bytes} bytes, stored at {storedAt})",
+            "({records} records, {bytes} bytes, stored at {storedAt}, for {target})",
           {
             max: this.#maxBytes,
             key,
             records: meta.value.records,
             bytes: meta.value.bodyBytes,
             storedAt: new Date(meta.value.storedAtMs).toISOString(),
+            target: targetOfPart(part) ?? "no recorded server",
           },
         );
         return key;
@@ -866,14 +998,18 @@ export class Outbox {
     return null;
   }
 
-  async #unchanged(key: string, versionstamp: string): Promise<boolean> {
-    const entry = await this.#kv.get([...BATCH, key]);
+  async #unchanged(metaKey: Deno.KvKey, versionstamp: string): Promise<boolean> {
+    const entry = await this.#kv.get(metaKey);
     return entry.versionstamp === versionstamp;
   }
 
-  async #readBody(key: string, chunks: number, bodyBytes: number): Promise<Uint8Array> {
+  async #readBody(
+    part: string,
+    info: Pick<StoredBatchInfo, "key" | "bodyKey" | "chunks" | "bodyBytes">,
+  ): Promise<Uint8Array> {
+    const { key, chunks, bodyBytes } = info;
     const parts: Uint8Array[] = [];
-    for await (const entry of this.#kv.list<Uint8Array>({ prefix: [...CHUNK, key] })) {
+    for await (const entry of this.#kv.list<Uint8Array>({ prefix: bodyPrefix(part, info) })) {
       parts.push(entry.value);
     }
     const total = parts.reduce((sum, part) => sum + part.length, 0);

@@ -52,11 +52,11 @@ Deno.test("Outbox stores a batch over 64 KiB in chunks in one atomic write and r
     assert.ok(big.body.length > KV_VALUE_LIMIT_BYTES, `body is ${big.body.length} bytes`);
     await outbox(kv).store(big, failed);
 
-    const chunks = await Array.fromAsync(kv.list<Uint8Array>({ prefix: ["chunk", "a:big"] }));
+    const chunks = await Array.fromAsync(kv.list<Uint8Array>({ prefix: ["body", "", "a:big"] }));
     assert.equal(chunks.length, Math.ceil(big.body.length / CHUNK_BYTES));
     assert.ok(chunks.every((c) => c.value.length <= CHUNK_BYTES));
     // One atomic write: every entry of the batch carries the same versionstamp.
-    const meta = await kv.get(["outbox", "batch", "a:big"]);
+    const meta = await kv.get(["pending", "", "a:big"]);
     assert.ok(chunks.every((c) => c.versionstamp === meta.versionstamp));
 
     // Restored through a fresh handle, as after a restart.
@@ -82,8 +82,8 @@ Deno.test("Outbox stores a batch whole or not at all", async () => {
     const tooBig: EncodedBatch = { key: "a:huge", records: 10, body, createdAtMs: 0 };
     const box = outbox(kv);
     await assert.rejects(box.store(tooBig, failed), OutboxError);
-    assert.deepEqual(await Array.fromAsync(kv.list({ prefix: ["chunk"] })), []);
-    assert.equal((await kv.get(["outbox", "batch", "a:huge"])).value, null);
+    assert.deepEqual(await Array.fromAsync(kv.list({ prefix: ["body"] })), []);
+    assert.equal((await kv.get(["pending", "", "a:huge"])).value, null);
     const status = await box.status();
     assert.equal(status.pendingBatches, 0);
     assert.equal(status.pendingBytes, 0);
@@ -136,7 +136,7 @@ Deno.test("Outbox drops the oldest batches above OUTBOX_MAX_BYTES and counts the
         "a:5",
       ]);
       assert.equal(await box.load("a:1"), null);
-      assert.deepEqual(await Array.fromAsync(kv.list({ prefix: ["chunk", "a:1"] })), []);
+      assert.deepEqual(await Array.fromAsync(kv.list({ prefix: ["body", "", "a:1"] })), []);
     });
 
     await t.step("a batch larger than the whole cap is dropped itself", async () => {
@@ -264,10 +264,10 @@ Deno.test("Outbox ignores stale queue messages and sweeps up lost ones", async (
       await t.step("the sweep re-enqueues what KV left in keysIfUndelivered", async () => {
         const stored = await box.load("a:1");
         assert.ok(stored !== null);
-        await kv.set(["outbox", "undelivered", "a:1"], { key: "a:1" });
+        await kv.set(["pending_lost", "", "a:1"], { key: "a:1" });
         nowMs -= 120_000;
         assert.equal(await box.sweep(), 1);
-        assert.equal((await kv.get(["outbox", "undelivered", "a:1"])).value, null);
+        assert.equal((await kv.get(["pending_lost", "", "a:1"])).value, null);
         await waitFor("the undelivered batch", () => calls.length === 3);
       });
     } finally {
@@ -442,10 +442,8 @@ Deno.test("Outbox replays a batch only to the ingest URL it was recorded for, an
     const B = "http://127.0.0.1:9000/ingest_packets";
     await outbox(kv, { target: A }).store(batch("a:1", sampleRecords(2)), failed);
     await outbox(kv, { target: A }).store(batch("a:2", sampleRecords(3)), failed);
-    // As an agent older than targets stored it: no target at all.
+    // As an agent older than targets stored it (moved by migrateAgentStore): no target at all.
     await outbox(kv, { target: null }).store(batch("old:1", sampleRecords(4)), failed);
-    const meta = await kv.get<{ target?: string | null }>(["outbox", "batch", "old:1"]);
-    await kv.set(["outbox", "batch", "old:1"], { ...meta.value, target: undefined });
 
     await t.step(
       "another target's outbox neither loads, lists, sweeps nor brings them forward",
@@ -501,10 +499,41 @@ Deno.test("Outbox replays a batch only to the ingest URL it was recorded for, an
         const own = outbox(kv, { target: A });
         assert.deepEqual((await Array.fromAsync(own.pending())).map((i) => i.key), ["a:1", "a:2"]);
         assert.deepEqual((await own.otherTargets()).map((h) => h.target), [null]);
-        const adopting = outbox(kv, { target: B, adoptUntargeted: true });
+        const adopting = outbox(kv, { target: B });
+        assert.deepEqual(await Array.fromAsync(adopting.pending()), []);
+        assert.deepEqual(await adopting.adoptUntargeted(), { batches: 1, deadLetters: 0 });
         assert.deepEqual((await Array.fromAsync(adopting.pending())).map((i) => i.key), ["old:1"]);
-        assert.ok(await adopting.load("old:1") !== null);
+        assert.equal((await adopting.load("old:1"))?.batch.records, 4);
+        assert.deepEqual(await Array.fromAsync(outbox(kv, { target: null }).pending()), []);
+        assert.equal((await adopting.status()).pendingBatches, 3, "moved, not copied");
       },
     );
+  });
+});
+
+Deno.test("Outbox keeps the same key stored for two targets as two batches, each with its own body", async () => {
+  await withKv(async (kv) => {
+    const A = "http://127.0.0.1:8000/ingest_packets";
+    const B = "http://127.0.0.1:9000/ingest_packets";
+    // A file read into A, then (--restart) into B: the same keys, both servers failing.
+    const forA = outbox(kv, { target: A });
+    const forB = outbox(kv, { target: B });
+    const same = batch("agent:file:0+3", sampleRecords(3));
+    assert.equal((await forA.store(same, failed)).outcome, "stored");
+    assert.equal((await forB.store(same, failed)).outcome, "stored", "not taken as filed");
+    assert.deepEqual(
+      (await forB.targets()).map((h) => [h.target, h.batches]).sort(),
+      [[A, 1], [B, 1]],
+    );
+    const ofB = await forB.load(same.key);
+    assert.ok(ofB !== null);
+    assert.ok(await forB.complete(ofB, { sent: 3, replayed: 3 }));
+    // B's delivery removed B's copy and its body only.
+    const ofA = await forA.load(same.key);
+    assert.deepEqual(ofA?.batch.body, same.body);
+    assert.equal(await forB.load(same.key), null);
+    const counters = await forA.counters();
+    assert.deepEqual([counters.captured, counters.sent, counters.stored], [6, 3, 3]);
+    assert.equal(unaccountedRecords(counters), 0);
   });
 });

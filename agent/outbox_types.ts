@@ -25,11 +25,17 @@ export interface StoredBatchInfo {
   /** Its place in the capture (absent when stored by an older agent). */
   order?: BatchOrder | null;
   /**
-   * The ingest URL it was recorded for, and the only one it is sent to
-   * (absent or null when stored by an agent older than targets: see
-   * {@link OutboxOptions.adoptUntargeted}).
+   * The ingest URL it was stored for, for people: the key it is stored under
+   * decides where it is sent (see `outbox_keys.ts`). Null for a batch an
+   * agent older than targets stored (see `Outbox.adoptUntargeted`).
    */
   target?: string | null;
+  /**
+   * Where its body chunks are, when not under `["body", target, key]`: a
+   * batch stored before per-target keys, or adopted, keeps its body where it
+   * was.
+   */
+  bodyKey?: Deno.KvKey;
   /** When it entered the outbox, epoch ms. */
   storedAtMs: number;
   /** Delivery attempts from the outbox so far. */
@@ -58,8 +64,10 @@ export interface DeadLetterInfo {
   createdAtMs: number;
   /** Its place in the capture (absent when stored by an older agent). */
   order?: BatchOrder | null;
-  /** The ingest URL it was recorded for (absent or null when stored by an older agent). */
+  /** The ingest URL it was recorded for (null when stored by an older agent); its key decides. */
   target?: string | null;
+  /** Where its body chunks are, when not under `["body", target, key]` (see {@link StoredBatchInfo.bodyKey}). */
+  bodyKey?: Deno.KvKey;
   /** When it was dead-lettered, epoch ms. */
   deadAtMs: number;
   /** The refusing HTTP status. */
@@ -195,22 +203,16 @@ export interface OutboxOptions {
   /** OUTBOX_MAX_BYTES: cap on pending bodies; the oldest are dropped above it. */
   maxBytes: number;
   /**
-   * The ingest URL this process delivers to. Batches stored are recorded for
-   * it, and only batches recorded for it are replayed, brought forward,
-   * swept, listed by {@link Outbox.pending} or loaded: a batch is never sent
-   * to a server other than the one it was made for. Batches for other URLs
-   * stay stored (and count against `maxBytes`). Null only where nothing is
-   * sent (`--status`) and in tests.
+   * The ingest URL this process delivers to. Every batch and dead letter it
+   * stores, loads, lists, sweeps or replays lies under this URL's keys (see
+   * `outbox_keys.ts`), so a batch is never sent to a server other than the
+   * one it was made for. Batches under other URLs stay stored (and count
+   * against `maxBytes`). Null works on the batches an agent older than
+   * targets stored without one: only where nothing is sent (`--status`) and
+   * in tests.
    * @default null
    */
   target?: string | null;
-  /**
-   * Treat batches stored without a target (by an agent older than targets)
-   * as this process's, so they go to `target`. Their server is unknown, so
-   * only an operator's explicit `deno task replay --untargeted` does this.
-   * @default false
-   */
-  adoptUntargeted?: boolean;
   /** First replay delay; it doubles per failed replay. @default 5_000 */
   replayDelayMs?: number;
   /** Longest replay delay. @default 300_000 */

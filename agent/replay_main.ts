@@ -3,7 +3,8 @@
  * now, oldest first, and reports what was sent, what is still stored and
  * what was dead-lettered. Batches made for other servers stay stored (a
  * warning names them, and `--server-url <url>` sends them there); those an
- * older agent stored without a server are sent only with `--untargeted`.
+ * older agent stored without a server are sent only with `--untargeted`,
+ * which first files them (and such dead letters) for SERVER_URL for good.
  * `--dead-letters` first moves SERVER_URL's dead letters back into the
  * outbox (after the server was fixed) so they are sent too.
  *
@@ -34,8 +35,8 @@ export const REPLAY_FLAGS: ExtraFlag[] = [
   {
     name: "untargeted",
     type: "boolean",
-    help: "Also send the batches an older agent stored without recording their server, to " +
-      "SERVER_URL.",
+    help: "First file the batches (and dead letters) an older agent stored without recording " +
+      "their server for SERVER_URL, then send them there with the others.",
   },
   { name: "json", type: "boolean", help: "Print the result as JSON." },
 ];
@@ -62,9 +63,16 @@ export async function main(args: string[]): Promise<number> {
     uploadRetryDelayMs: config.retryDelayMs,
     // The agent id only names this sender in X-Agent-Id; stored batches keep their own keys.
     agentId: (config.agentId ?? Deno.hostname()).replace(/[^\x21-\x7e]/g, "-") || "agent",
-    adoptUntargeted: flags.untargeted === true,
   });
   try {
+    if (flags.untargeted === true) {
+      const adopted = await services.outbox.adoptUntargeted();
+      log.info(
+        "Filed {batches} batches and {deadLetters} dead letters stored by an older agent " +
+          "without a server for {url}",
+        { ...adopted, url: services.outbox.target },
+      );
+    }
     const others = describeOtherTargets(
       await services.outbox.otherTargets(),
       services.outbox.target,
