@@ -274,15 +274,22 @@ export class Outbox {
     }
     const chunks = chunkCount(size);
     const metaKey = this.#pendingKey(batch.key);
+    const deadKey = this.#deadKey(batch.key);
     const guardKey = options.guardKey ?? null;
     let pausedSince: number | null = null;
     try {
       for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS;) {
-        const [totalsEntry, existing, guard] = await this.#kv.getMany<
-          [Totals, StoredBatchInfo, unknown]
-        >([TOTALS as unknown as Deno.KvKey, metaKey, guardKey ?? metaKey]);
+        const [totalsEntry, existing, guard, dead] = await this.#kv.getMany<
+          [Totals, StoredBatchInfo, unknown, DeadLetterInfo]
+        >([TOTALS as unknown as Deno.KvKey, metaKey, guardKey ?? metaKey, deadKey]);
         // Filed before (read again after a crash), or already pending: one copy is enough.
-        if (guard.value !== null || existing.value !== null) {
+        // A dead letter of the same key holds the same batch, and its body lies where
+        // this one's would: storing it again would overwrite that body and, once
+        // delivered, delete it (a requeue moves the dead letter itself).
+        if (
+          guard.value !== null || existing.value !== null ||
+          (bodyKey === null && dead.value !== null)
+        ) {
           return { outcome: "already_filed", evicted };
         }
         const totals = totalsEntry.value ?? { batches: 0, records: 0, bytes: 0 };
@@ -329,6 +336,7 @@ export class Outbox {
         const op = this.#kv.atomic()
           .check(totalsEntry)
           .check({ key: metaKey, versionstamp: null })
+          .check(dead)
           .set(metaKey, info)
           .set([...BY_AGE, now, this.#part, batch.key], true)
           .set(TOTALS as unknown as Deno.KvKey, {
@@ -385,14 +393,17 @@ export class Outbox {
       status: reason.status,
       reason: reason.reason,
     };
+    // A pending batch of the same key is this batch, stored earlier: it keeps the body
+    // (its own delivery or dead-lettering files it), so this one is not written over it.
     const op = this.#kv.atomic()
       .check({ key: deadKey, versionstamp: null })
+      .check({ key: this.#pendingKey(batch.key), versionstamp: null })
       .set(deadKey, info)
       .sum(DEAD_LEVEL as unknown as Deno.KvKey, BigInt(batch.records));
     this.#setBody(op, batch);
     this.#applyFiling(op, batch.records, options);
     if (await this.#commit(op, batch.key, "dead-letter")) return "filed";
-    // A failed check means it is already a dead letter, or was filed before.
+    // A failed check means it is already a dead letter or pending, or was filed before.
     return "already_filed";
   }
 

@@ -537,3 +537,26 @@ Deno.test("Outbox keeps the same key stored for two targets as two batches, each
     assert.equal(unaccountedRecords(counters), 0);
   });
 });
+
+Deno.test("Outbox never keeps one key both pending and dead-lettered, so neither loses the body they would share", async () => {
+  await withKv(async (kv) => {
+    const box = outbox(kv);
+    const b = batch("agent:file:0+4", sampleRecords(4));
+    const refused = { status: 400, reason: "HTTP 400: invalid record 2, field ttl" };
+    assert.equal(await box.deadLetter(b, refused), "filed");
+    // The same batch read again (--restart) and not delivered: the dead letter holds it.
+    assert.equal((await box.store(b, failed)).outcome, "already_filed");
+    assert.equal(await box.load(b.key), null);
+    assert.deepEqual((await box.loadDeadLetter(b.key))?.body, b.body);
+
+    // The other way round: a pending copy keeps the batch, and its body stays whole.
+    assert.equal(await box.requeueDeadLetters(), 1);
+    assert.equal(await box.deadLetter(b, refused), "already_filed");
+    const pending = await box.load(b.key);
+    assert.deepEqual(pending?.batch.body, b.body);
+    assert.ok(pending !== null && await box.complete(pending, { sent: 4, replayed: 4 }));
+    const status = await box.status();
+    assert.deepEqual([status.pendingBatches, status.deadLetters.length], [0, 0]);
+    assert.equal(unaccountedRecords(status.counters), 0);
+  });
+});
