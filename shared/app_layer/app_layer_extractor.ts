@@ -153,6 +153,8 @@ export class AppLayerExtractor {
   }
 
   #extractTcp(packet: AppPacket): AppMetadata | null {
+    const units = packet.directionUnits;
+    if (units !== undefined) return this.#extractTcpByUnits(packet, units);
     const state = lookUp(this.#streams, packet);
     // Most data segments belong to a direction already done: they need
     // nothing more, not even their payload (which a caller may make lazily).
@@ -182,6 +184,44 @@ export class AppLayerExtractor {
     const found = stream.push(segment, packet);
     segment.payload = EMPTY; // hold no view into the caller's buffer
     if (stream.done) hold(this.#streams, packet, DONE);
+    return found;
+  }
+
+  /**
+   * {@linkcode #extractTcp} for a packet that hands over its key's units:
+   * the direction is hashed and probed for once, and its slot serves the
+   * SYN's removal, the new stream's insertion and the mark of a finished one.
+   */
+  #extractTcpByUnits(packet: AppPacket, units: readonly number[]): AppMetadata | null {
+    const streams = this.#streams;
+    let slot = streams.slotOfUnits(units);
+    const state = slot < 0 ? undefined : streams.valueAt(slot);
+    if (state === DONE && !packet.syn) return null;
+    if ((packet.payloadLength ?? packet.payload.length) === 0) {
+      if (packet.syn && slot >= 0) streams.deleteAt(slot);
+      return null;
+    }
+    if (state === DONE) return null;
+    const first = packet.payloadFirstByte;
+    if (state !== undefined && first !== undefined && state.passesOver(first, packet)) return null;
+    let stream = state;
+    if (stream === undefined) {
+      stream = new TcpAppStream();
+      // Forgetting the oldest direction moves slots but keeps the miss a miss.
+      if (streams.size + this.#datagrams.size >= this.#maxDirections) {
+        (streams.size > 0 ? streams : this.#datagrams).deleteOldest();
+      }
+      slot = streams.insertAfterMiss(units, stream);
+    }
+    const segment = this.#segment;
+    segment.seq = packet.tcpSeq;
+    segment.syn = packet.syn;
+    segment.payload = packet.payload;
+    segment.truncated = packet.truncated ?? false;
+    const found = stream.push(segment, packet);
+    segment.payload = EMPTY;
+    // The stream reads its segment and touches no direction: the slot still holds it.
+    if (stream.done) streams.setAt(slot, DONE);
     return found;
   }
 
