@@ -107,20 +107,18 @@ export async function runDecodeCase(context: BenchContext): Promise<BenchRow[]> 
       },
     );
     for (const [i, pair] of appPairs.pairs.entries()) {
+      const off = formatRate(pair.basePacketsPerSec);
+      const on = formatRate(pair.variantPacketsPerSec);
       console.log(
         `  agent --read --dry-run, pair ${i + 1}/${pairCount}: ` +
-          `off ${formatRate(pair.basePacketsPerSec)}, on ${
-            formatRate(pair.variantPacketsPerSec)
-          } ` +
-          `packets/s (${pair.ratio.toFixed(3)})`,
+          `off ${off}, on ${on} packets/s (${pair.ratio.toFixed(3)})`,
       );
     }
+    const { ratio, minRatio, maxRatio, startupCpuSec } = appPairs;
     console.log(
-      `  agent --read --dry-run, on vs off: median ${appPairs.ratio.toFixed(3)} ` +
-        `(${appPairs.minRatio.toFixed(3)}–${appPairs.maxRatio.toFixed(3)}); start-up ` +
-        `${appPairs.startupCpuSec.base.toFixed(2)} s off, ${
-          appPairs.startupCpuSec.variant.toFixed(2)
-        } s on`,
+      `  agent --read --dry-run, on vs off: median ${ratio.toFixed(3)} ` +
+        `(${minRatio.toFixed(3)}–${maxRatio.toFixed(3)}); start-up ` +
+        `${startupCpuSec.base.toFixed(2)} s off, ${startupCpuSec.variant.toFixed(2)} s on`,
     );
   } catch (error) {
     appProblem = (error as Error).message.split("\n")[0];
