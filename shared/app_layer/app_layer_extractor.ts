@@ -85,13 +85,6 @@ function lookUp<V>(map: DirectionMap<V>, packet: AppPacket): V | undefined {
   return units === undefined ? map.get(packet.directionKey) : map.getByUnits(units);
 }
 
-/** Forgets the packet's direction in `map`, by its key's units when it has them. */
-function forget<V>(map: DirectionMap<V>, packet: AppPacket): void {
-  const units = packet.directionUnits;
-  if (units === undefined) map.delete(packet.directionKey);
-  else map.deleteByUnits(units);
-}
-
 /** Holds `state` for the packet's direction in `map`, by its key's units when it has them. */
 function hold<V>(map: DirectionMap<V>, packet: AppPacket, state: V): void {
   const units = packet.directionUnits;
@@ -125,6 +118,8 @@ export class AppLayerExtractor {
    */
   readonly #datagrams = new DirectionMap<DatagramState>();
   readonly #segment: TcpSegment = { seq: 0, syn: false, payload: EMPTY, truncated: false };
+  /** The key string's units of a packet that hands over none (see {@linkcode #unitsOf}). */
+  readonly #keyUnits: number[] = [];
 
   /** Checks the options; throws `RangeError` naming a bad one. */
   constructor(options: AppLayerExtractorOptions = {}) {
@@ -152,10 +147,15 @@ export class AppLayerExtractor {
     return packet.transport === "tcp" ? this.#extractTcp(packet) : this.#extractUdp(packet);
   }
 
+  /**
+   * A TCP packet's direction is hashed and probed for once: its slot serves
+   * a SYN's removal, a new stream's insertion and the mark of a finished one.
+   */
   #extractTcp(packet: AppPacket): AppMetadata | null {
-    const units = packet.directionUnits;
-    if (units !== undefined) return this.#extractTcpByUnits(packet, units);
-    const state = lookUp(this.#streams, packet);
+    const units = packet.directionUnits ?? this.#unitsOf(packet.directionKey);
+    const streams = this.#streams;
+    let slot = streams.slotOfUnits(units);
+    const state = slot < 0 ? undefined : streams.valueAt(slot);
     // Most data segments belong to a direction already done: they need
     // nothing more, not even their payload (which a caller may make lazily).
     if (state === DONE && !packet.syn) return null;
@@ -163,45 +163,11 @@ export class AppLayerExtractor {
       // A SYN starts a new connection, even on a tuple seen before. No
       // state is made for it: a SYN flood would fill the table, and the
       // stream can start at its first data segment instead.
-      if (packet.syn && state !== undefined) forget(this.#streams, packet);
-      return null;
-    }
-    if (state === DONE) return null;
-    // A watched stream passes over a segment that can begin no message on its first byte alone.
-    const first = packet.payloadFirstByte;
-    if (state !== undefined && first !== undefined && state.passesOver(first, packet)) return null;
-    let stream = state;
-    if (stream === undefined) {
-      stream = new TcpAppStream();
-      this.#remember(this.#streams, this.#datagrams, packet, stream);
-    }
-    // One segment object for every push: the stream reads it and keeps none of it but the payload.
-    const segment = this.#segment;
-    segment.seq = packet.tcpSeq;
-    segment.syn = packet.syn;
-    segment.payload = packet.payload;
-    segment.truncated = packet.truncated ?? false;
-    const found = stream.push(segment, packet);
-    segment.payload = EMPTY; // hold no view into the caller's buffer
-    if (stream.done) hold(this.#streams, packet, DONE);
-    return found;
-  }
-
-  /**
-   * {@linkcode #extractTcp} for a packet that hands over its key's units:
-   * the direction is hashed and probed for once, and its slot serves the
-   * SYN's removal, the new stream's insertion and the mark of a finished one.
-   */
-  #extractTcpByUnits(packet: AppPacket, units: readonly number[]): AppMetadata | null {
-    const streams = this.#streams;
-    let slot = streams.slotOfUnits(units);
-    const state = slot < 0 ? undefined : streams.valueAt(slot);
-    if (state === DONE && !packet.syn) return null;
-    if ((packet.payloadLength ?? packet.payload.length) === 0) {
       if (packet.syn && slot >= 0) streams.deleteAt(slot);
       return null;
     }
     if (state === DONE) return null;
+    // A watched stream passes over a segment that can begin no message on its first byte alone.
     const first = packet.payloadFirstByte;
     if (state !== undefined && first !== undefined && state.passesOver(first, packet)) return null;
     let stream = state;
@@ -213,16 +179,25 @@ export class AppLayerExtractor {
       }
       slot = streams.insertAfterMiss(units, stream);
     }
+    // One segment object for every push: the stream reads it and keeps none of it but the payload.
     const segment = this.#segment;
     segment.seq = packet.tcpSeq;
     segment.syn = packet.syn;
     segment.payload = packet.payload;
     segment.truncated = packet.truncated ?? false;
     const found = stream.push(segment, packet);
-    segment.payload = EMPTY;
+    segment.payload = EMPTY; // hold no view into the caller's buffer
     // The stream reads its segment and touches no direction: the slot still holds it.
     if (stream.done) streams.setAt(slot, DONE);
     return found;
+  }
+
+  /** A key string's UTF-16 units, in a reused array (for callers that hand over no units). */
+  #unitsOf(key: string): number[] {
+    const units = this.#keyUnits;
+    units.length = key.length;
+    for (let k = 0; k < key.length; k++) units[k] = key.charCodeAt(k);
+    return units;
   }
 
   #extractUdp(packet: AppPacket): AppMetadata | null | Promise<AppMetadata | null> {
