@@ -2,8 +2,8 @@
  * Case `decode`: the decode rate of the agent's reader and decoder on the
  * bench capture (agent/bench/agent_bench.ts, in-process), and the whole
  * `agent --read FILE --dry-run` path (decode, app-layer extraction, batch,
- * encode) with APP_METADATA on and off (extraction must keep 90 % of the
- * speed), next to
+ * encode) with APP_METADATA off and on, interleaved in back-to-back pairs
+ * (extraction must keep 90 % of the speed: the median pair's ratio), next to
  * `tcpdump -r FILE -w /dev/null` and `tshark -T fields` on the same file.
  * Everything runs pinned to one CPU and is rated by CPU time with start-up
  * subtracted.
@@ -13,7 +13,8 @@
 import type { BenchContext } from "./bench_context.ts";
 import { metricNumber, parseBenchMetrics } from "./bench_metrics.ts";
 import type { BenchRow } from "./bench_row.ts";
-import { measureFileRate } from "./file_rate.ts";
+import { measureFileRate, measurePairedFileRates, type PairedFileRates } from "./file_rate.ts";
+import { formatRate } from "./bench_summary.ts";
 import { referenceRate } from "./_reference_rate.ts";
 import { runBenchScript } from "./run_bench_script.ts";
 
@@ -22,6 +23,9 @@ export const DECODE_TARGET_PACKETS_PER_SEC = 1_000_000;
 
 /** With app-layer extraction on, `--read` keeps at least this share of its speed without. */
 export const APP_METADATA_KEPT_SHARE = 0.9;
+
+/** Off/on pairs of `agent --read` runs in a full run (a quick run makes one). */
+export const APP_METADATA_PAIRS = 5;
 
 const TSHARK_FIELDS = ["frame.number", "ip.src", "ip.dst", "tcp.srcport", "tcp.dstport"];
 
@@ -71,40 +75,54 @@ export async function runDecodeCase(context: BenchContext): Promise<BenchRow[]> 
       ),
   );
   const scratch = await Deno.makeTempDir({ dir: context.cacheDir, prefix: "agent-" });
-  const agentRead = (appMetadata: "on" | "off") =>
-    referenceRate(
-      `agent --read --dry-run, APP_METADATA=${appMetadata}`,
-      () =>
-        measureFileRate(
-          Deno.execPath(),
-          (f) => [
-            "run",
-            "--no-prompt",
-            "--allow-net",
-            "--allow-env",
-            "--allow-sys",
-            "--allow-read",
-            `--allow-write=${scratch}`,
-            "--allow-ffi",
-            `${context.repoRoot}agent/main.ts`,
-            "--read",
-            f,
-            "--dry-run",
-          ],
-          input,
-          {
-            cpu,
-            repeats: quick ? 1 : 2,
-            env: { DATA_DIR: scratch, LOG_DIR: scratch, APP_METADATA: appMetadata },
-          },
-        ),
-    );
-  let dryRun;
-  let withoutApp;
+  // Extraction off and on, on the same file with the same flags, the runs interleaved
+  // (off, on, off, on, ...): each pair runs back to back, so load that drifts during the
+  // case falls on both sides alike; the row's ratio is the median of the pairs' ratios.
+  const pairCount = quick ? 1 : APP_METADATA_PAIRS;
+  let appPairs: PairedFileRates | null = null;
+  let appProblem: string | null = null;
   try {
-    dryRun = await agentRead("on");
-    // Extraction off, on the same file in the same run: what extraction costs.
-    withoutApp = await agentRead("off");
+    appPairs = await measurePairedFileRates(
+      Deno.execPath(),
+      (f) => [
+        "run",
+        "--no-prompt",
+        "--allow-net",
+        "--allow-env",
+        "--allow-sys",
+        "--allow-read",
+        `--allow-write=${scratch}`,
+        "--allow-ffi",
+        `${context.repoRoot}agent/main.ts`,
+        "--read",
+        f,
+        "--dry-run",
+      ],
+      input,
+      {
+        cpu,
+        pairs: pairCount,
+        baseEnv: { DATA_DIR: scratch, LOG_DIR: scratch, APP_METADATA: "off" },
+        variantEnv: { DATA_DIR: scratch, LOG_DIR: scratch, APP_METADATA: "on" },
+      },
+    );
+    for (const [i, pair] of appPairs.pairs.entries()) {
+      const off = formatRate(pair.basePacketsPerSec);
+      const on = formatRate(pair.variantPacketsPerSec);
+      console.log(
+        `  agent --read --dry-run, pair ${i + 1}/${pairCount}: ` +
+          `off ${off}, on ${on} packets/s (${pair.ratio.toFixed(3)})`,
+      );
+    }
+    const { ratio, minRatio, maxRatio, startupCpuSec } = appPairs;
+    console.log(
+      `  agent --read --dry-run, on vs off: median ${ratio.toFixed(3)} ` +
+        `(${minRatio.toFixed(3)}–${maxRatio.toFixed(3)}); start-up ` +
+        `${startupCpuSec.base.toFixed(2)} s off, ${startupCpuSec.variant.toFixed(2)} s on`,
+    );
+  } catch (error) {
+    appProblem = (error as Error).message.split("\n")[0];
+    console.log(`  agent --read --dry-run, on vs off: failed: ${appProblem}`);
   } finally {
     await Deno.remove(scratch, { recursive: true });
   }
@@ -131,7 +149,7 @@ export async function runDecodeCase(context: BenchContext): Promise<BenchRow[]> 
       status: "measured",
       note: tshark.problem ? `tshark: ${tshark.problem}` : null,
     },
-    dryRun.reference === null
+    appPairs === null
       ? {
         caseName: "decode",
         label: "agent --read --dry-run",
@@ -140,19 +158,21 @@ export async function runDecodeCase(context: BenchContext): Promise<BenchRow[]> 
         reference: null,
         target: null,
         status: "failed",
-        note: dryRun.problem,
+        note: appProblem,
       }
       : {
         caseName: "decode",
         label: "agent --read --dry-run",
         unit: "packets/s",
-        ours: dryRun.reference.value,
+        ours: appPairs.variantPacketsPerSec,
         reference: tcpdump.reference,
         target: null,
         status: "measured",
-        note: "decode + app-layer extraction + batch + encode, PAYLOAD_CAPTURE=full (the defaults)",
+        note:
+          "decode + app-layer extraction + batch + encode, PAYLOAD_CAPTURE=full (the defaults); " +
+          `median of ${pairCount} run${pairCount === 1 ? "" : "s"}`,
       },
-    dryRun.reference === null || withoutApp.reference === null
+    appPairs === null
       ? {
         caseName: "decode",
         label: "agent --read, app metadata on vs off",
@@ -161,17 +181,25 @@ export async function runDecodeCase(context: BenchContext): Promise<BenchRow[]> 
         reference: null,
         target: null,
         status: "failed",
-        note: dryRun.problem ?? withoutApp.problem,
+        note: appProblem,
       }
       : {
         caseName: "decode",
         label: "agent --read, app metadata on vs off",
         unit: "packets/s",
-        ours: dryRun.reference.value,
-        reference: withoutApp.reference,
+        ours: appPairs.variantPacketsPerSec,
+        reference: {
+          name: "agent --read --dry-run, APP_METADATA=off",
+          value: appPairs.basePacketsPerSec,
+        },
+        ratio: appPairs.ratio,
         target: { kind: "ratioAtLeast", value: APP_METADATA_KEPT_SHARE },
         status: "measured",
-        note: "APP_METADATA=on (DNS/TLS/QUIC/HTTP/SSH/DHCP extraction) vs off, same file and run",
+        note: "APP_METADATA=on (DNS/TLS/QUIC/HTTP/SSH/DHCP extraction) vs off, same file; " +
+          `ratio: median of ${pairCount} off/on pair${
+            pairCount === 1 ? "" : "s"
+          } run back to back ` +
+          `(pairs ${appPairs.minRatio.toFixed(2)}–${appPairs.maxRatio.toFixed(2)}); rates: medians`,
       },
   ];
 }

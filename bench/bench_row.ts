@@ -48,12 +48,18 @@ export interface BenchRow {
   status: BenchStatus;
   /** Why it was skipped or failed, or what to know when reading the numbers. */
   note: string | null;
+  /**
+   * The ratio to the reference when it is not ours / reference: the median of
+   * paired runs' ratios, which need not equal the ratio of the medians.
+   * @default ours / reference
+   */
+  ratio?: number;
 }
 
-/** ours / reference, or null when either is missing or the reference is 0. */
+/** `ratio`, else ours / reference; null when either is missing or the reference is 0. */
 export function benchRatio(row: BenchRow): number | null {
   if (row.ours === null || row.reference === null || !(row.reference.value > 0)) return null;
-  return row.ours / row.reference.value;
+  return row.ratio ?? row.ours / row.reference.value;
 }
 
 /** Whether the row meets its target; null when it has none or was not measured. */

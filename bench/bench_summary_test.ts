@@ -31,6 +31,19 @@ Deno.test("benchRatio() is ours over the reference, or null without both", () =>
   assert.equal(benchRatio(row({ reference: { name: "x", value: 0 } })), null);
 });
 
+Deno.test("benchRatio() and benchTargetMet() take a row's own ratio over ours / reference", () => {
+  // Medians of paired runs: ours / reference would say 0.95, the pairs' median 0.85.
+  const paired = row({
+    ours: 95,
+    reference: { name: "off", value: 100 },
+    target: { kind: "ratioAtLeast", value: 0.9 },
+    ratio: 0.85,
+  });
+  assert.equal(benchRatio(paired), 0.85);
+  assert.equal(benchTargetMet(paired), false);
+  assert.equal(benchRatio({ ...paired, reference: null }), null);
+});
+
 Deno.test("benchTargetMet() checks both kinds of target", async (t) => {
   await t.step("an absolute bound", () => {
     assert.equal(benchTargetMet(row({ ours: 1_000_000 })), true);

@@ -114,3 +114,136 @@ export async function measureFileRate(
     wallSec: whole.wallSec,
   };
 }
+
+/** Options for {@linkcode measurePairedFileRates}. */
+export interface PairedFileRateOptions {
+  /** Pairs of whole-file runs (base, then variant, back to back). @default {3} */
+  pairs?: number;
+  /** Start-up runs on the tiny file per side, interleaved likewise; the best counts. @default {pairs} */
+  startupRepeats?: number;
+  /** CPU to pin the program to; null leaves it unpinned. @default {null} */
+  cpu?: number | null;
+  /** Environment of the base runs (the denominator). */
+  baseEnv: Record<string, string>;
+  /** Environment of the variant runs (the numerator). */
+  variantEnv: Record<string, string>;
+}
+
+/** One pair of whole-file runs, base then variant, start-up subtracted. */
+export interface RatePair {
+  /** The base run's rate. */
+  basePacketsPerSec: number;
+  /** The variant run's rate, measured right after the base run. */
+  variantPacketsPerSec: number;
+  /** variant / base. */
+  ratio: number;
+}
+
+/** What {@linkcode measurePairedFileRates} found. */
+export interface PairedFileRates {
+  /** Each pair in the order it ran. */
+  pairs: RatePair[];
+  /** Median of the pairs' ratios. */
+  ratio: number;
+  /** Least pair ratio. */
+  minRatio: number;
+  /** Greatest pair ratio. */
+  maxRatio: number;
+  /** Median rate of the base runs. */
+  basePacketsPerSec: number;
+  /** Median rate of the variant runs. */
+  variantPacketsPerSec: number;
+  /** Best start-up CPU seconds of each side. */
+  startupCpuSec: { base: number; variant: number };
+}
+
+/** The median of a non-empty list (the mean of the middle two for an even count). */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) throw new RangeError("Cannot take the median of no values");
+  const sorted = values.toSorted((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** The median, least and greatest of the pairs' ratios, and each side's median rate. */
+export function summarizePairs(
+  pairs: readonly RatePair[],
+): Omit<PairedFileRates, "pairs" | "startupCpuSec"> {
+  const ratios = pairs.map((pair) => pair.ratio);
+  return {
+    ratio: median(ratios),
+    minRatio: Math.min(...ratios),
+    maxRatio: Math.max(...ratios),
+    basePacketsPerSec: median(pairs.map((pair) => pair.basePacketsPerSec)),
+    variantPacketsPerSec: median(pairs.map((pair) => pair.variantPacketsPerSec)),
+  };
+}
+
+/**
+ * Rates the same command on the same file with two environments, the runs
+ * interleaved (base, variant, base, variant, ...) so that a change of load
+ * during the measurement falls on both sides alike: each pair's ratio comes
+ * from two runs back to back, and the result is the median of those ratios.
+ * The start-up runs on the tiny file are interleaved the same way, and each
+ * side's best is subtracted from its whole-file runs.
+ *
+ * @example
+ * ```ts
+ * const rates = await measurePairedFileRates("agent", (f) => ["--read", f], input, {
+ *   pairs: 3,
+ *   baseEnv: { APP_METADATA: "off" },
+ *   variantEnv: { APP_METADATA: "on" },
+ * });
+ * console.log(rates.ratio, rates.minRatio, rates.maxRatio);
+ * ```
+ */
+export async function measurePairedFileRates(
+  command: string,
+  argsFor: (file: string) => string[],
+  input: FileRateInput,
+  options: PairedFileRateOptions,
+): Promise<PairedFileRates> {
+  const pairCount = options.pairs ?? 3;
+  const startupRepeats = options.startupRepeats ?? pairCount;
+  for (const [name, value] of [["pairs", pairCount], ["startupRepeats", startupRepeats]] as const) {
+    if (!(Number.isInteger(value) && value >= 1)) {
+      throw new RangeError(
+        `Cannot measure paired file rates as '${name}' must be an integer >= 1: current value is ${value}`,
+      );
+    }
+  }
+  const time = (file: string, env: Record<string, string>) =>
+    timeCommand(command, argsFor(file), { cpu: options.cpu, env });
+  let startupBase = Infinity;
+  let startupVariant = Infinity;
+  for (let i = 0; i < startupRepeats; i++) {
+    startupBase = Math.min(startupBase, (await time(input.tinyPath, options.baseEnv)).cpuSec);
+    startupVariant = Math.min(
+      startupVariant,
+      (await time(input.tinyPath, options.variantEnv)).cpuSec,
+    );
+  }
+  const rateOf = (whole: CommandTiming, startup: number, side: string) => {
+    if (whole.cpuSec < startup + MIN_WORK_TICKS * CPU_TICK_SEC) {
+      throw new FileRateError(
+        `the whole file (${input.packets} packets, ${side}) took ${
+          whole.cpuSec.toFixed(2)
+        } s CPU ` +
+          `and its first ${input.tinyPackets} packets ${startup.toFixed(2)} s: ` +
+          "too little to rate, or the file was not read",
+      );
+    }
+    return (input.packets - input.tinyPackets) / (whole.cpuSec - startup);
+  };
+  const pairs: RatePair[] = [];
+  for (let i = 0; i < pairCount; i++) {
+    const base = rateOf(await time(input.path, options.baseEnv), startupBase, "base");
+    const variant = rateOf(await time(input.path, options.variantEnv), startupVariant, "variant");
+    pairs.push({ basePacketsPerSec: base, variantPacketsPerSec: variant, ratio: variant / base });
+  }
+  return {
+    pairs,
+    ...summarizePairs(pairs),
+    startupCpuSec: { base: startupBase, variant: startupVariant },
+  };
+}

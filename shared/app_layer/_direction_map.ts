@@ -65,6 +65,8 @@ export class DirectionMap<V> {
   #stamps = new Float64Array(INITIAL_CAPACITY);
   #size = 0;
   #clock = 0;
+  /** The hash of the units {@linkcode slotOfUnits} was last asked for. */
+  #lastHash = 0;
   /** Hashes and stamps of keys in insertion order, from `#head` on; some no longer held. */
   #orderHashes: number[] = [];
   #orderStamps: number[] = [];
@@ -115,6 +117,43 @@ export class DirectionMap<V> {
     return slot < 0 ? undefined : this.#values[slot] as V;
   }
 
+  /**
+   * The slot holding the key whose UTF-16 units are `units`, or -1; either
+   * way its hash is kept for {@linkcode insertAfterMiss}. A slot stays valid
+   * until the map next changes other than by {@linkcode setAt}: one hash and
+   * one probe serve a packet's lookup, its update and its removal.
+   */
+  slotOfUnits(units: readonly number[]): number {
+    const hash = hashOfUnits(units);
+    this.#lastHash = hash;
+    return this.#findUnits(units, hash);
+  }
+
+  /** The value in `slot` (from {@linkcode slotOfUnits}). */
+  valueAt(slot: number): V {
+    return this.#values[slot] as V;
+  }
+
+  /** Replaces the value in `slot` (from {@linkcode slotOfUnits}); the key keeps its place. */
+  setAt(slot: number, value: V): void {
+    this.#values[slot] = value;
+  }
+
+  /** Removes the key in `slot` (from {@linkcode slotOfUnits}; nothing for -1). */
+  deleteAt(slot: number): boolean {
+    return this.#deleteAt(slot);
+  }
+
+  /**
+   * Inserts the key whose units are `units`, which the last
+   * {@linkcode slotOfUnits} (with these units) found missing, and returns its
+   * slot: `setByUnits` without hashing and probing for the key again. Other
+   * keys may have been deleted since that miss.
+   */
+  insertAfterMiss(units: readonly number[], value: V): number {
+    return this.#insert(units, this.#lastHash, value);
+  }
+
   /** Sets `key` to `value`. */
   set(key: string, value: V): void {
     this.setByUnits(this.#unitsOf(key), value);
@@ -132,6 +171,11 @@ export class DirectionMap<V> {
       this.#values[found] = value;
       return;
     }
+    this.#insert(units, hash, value);
+  }
+
+  /** Puts a key that is not held into the table under `hash`; returns its slot. */
+  #insert(units: readonly number[], hash: number, value: V): number {
     const tags = this.#tags;
     const mask = this.#mask;
     let i = hash & mask;
@@ -155,7 +199,11 @@ export class DirectionMap<V> {
     // times the live ones (not one) makes that 4/3 lookups per insertion
     // instead of 2, for a queue at most four times the keys held (plus 4096).
     if (this.#orderHashes.length - this.#head > 4 * this.#size + 4096) this.#compactOrder();
-    if (this.#size * 2 > this.#mask + 1) this.#grow();
+    if (this.#size * 2 > this.#mask + 1) {
+      this.#grow();
+      return this.#findUnits(units, hash);
+    }
+    return i;
   }
 
   /** Removes `key`; true when it was there. */
@@ -186,11 +234,11 @@ export class DirectionMap<V> {
     this.#lengths[to] = length;
     if (length > MAX_SLAB_UNITS) this.#longKeys[to] = this.#longKeys[from];
     else {
-      this.#units.copyWithin(
-        to * MAX_SLAB_UNITS,
-        from * MAX_SLAB_UNITS,
-        from * MAX_SLAB_UNITS + length,
-      );
+      // A loop, not `copyWithin`: a builtin call costs more than copying 7 units.
+      const slab = this.#units;
+      const src = from * MAX_SLAB_UNITS;
+      const dst = to * MAX_SLAB_UNITS;
+      for (let k = 0; k < length; k++) slab[dst + k] = slab[src + k];
     }
     this.#values[to] = this.#values[from];
     this.#stamps[to] = this.#stamps[from];

@@ -161,3 +161,52 @@ Deno.test("DirectionMap.setByUnits() and deleteOldest() act as set() and delete(
     propertyRuns(200),
   );
 });
+
+Deno.test("DirectionMap's slot methods act as getByUnits, setByUnits and deleteByUnits, through growth and deleteOldest", () => {
+  const key = fc.integer({ min: 0, max: 40 });
+  const op = fc.oneof(
+    fc.tuple(fc.constant("set" as const), key, fc.integer()),
+    fc.tuple(fc.constant("delete" as const), key, fc.constant(0)),
+    fc.tuple(fc.constant("oldest" as const), key, fc.constant(0)),
+  );
+  const units = (i: number) => [6, 10, i, 5000, 192, 1, 443];
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 300 }), (ops) => {
+      const ours = new DirectionMap<number>();
+      const reference = new DirectionMap<number>();
+      for (const [kind, k, v] of ops) {
+        const slot = ours.slotOfUnits(units(k));
+        assert.equal(slot < 0 ? undefined : ours.valueAt(slot), reference.getByUnits(units(k)));
+        if (kind === "set") {
+          if (slot >= 0) ours.setAt(slot, v);
+          else {
+            // As the extractor does when full: forget the oldest between the miss and the insertion.
+            if (ours.size >= 8) ours.deleteOldest();
+            if (reference.size >= 8) reference.deleteOldest();
+            const at = ours.insertAfterMiss(units(k), v);
+            assert.equal(ours.valueAt(at), v);
+          }
+          reference.setByUnits(units(k), v);
+        } else if (kind === "delete") {
+          assert.equal(ours.deleteAt(slot), reference.deleteByUnits(units(k)));
+        } else {
+          assert.equal(ours.oldestKey(), reference.oldestKey());
+        }
+        assert.equal(ours.size, reference.size);
+      }
+    }),
+    propertyRuns(200),
+  );
+  // Past the first table (8192 slots): the slot an insertion returns holds its key after growing.
+  const map = new DirectionMap<number>();
+  for (let i = 0; i < 20_000; i++) {
+    const key = [6, 10, i & 0xffff, 5000 + (i >>> 16), 192, 1, 443];
+    assert.equal(map.slotOfUnits(key), -1);
+    const slot = map.insertAfterMiss(key, i);
+    assert.equal(map.slotOfUnits(key), slot);
+    map.setAt(slot, -i);
+  }
+  for (let i = 0; i < 20_000; i++) {
+    assert.equal(map.getByUnits([6, 10, i & 0xffff, 5000 + (i >>> 16), 192, 1, 443]), -i);
+  }
+});

@@ -85,13 +85,6 @@ function lookUp<V>(map: DirectionMap<V>, packet: AppPacket): V | undefined {
   return units === undefined ? map.get(packet.directionKey) : map.getByUnits(units);
 }
 
-/** Forgets the packet's direction in `map`, by its key's units when it has them. */
-function forget<V>(map: DirectionMap<V>, packet: AppPacket): void {
-  const units = packet.directionUnits;
-  if (units === undefined) map.delete(packet.directionKey);
-  else map.deleteByUnits(units);
-}
-
 /** Holds `state` for the packet's direction in `map`, by its key's units when it has them. */
 function hold<V>(map: DirectionMap<V>, packet: AppPacket, state: V): void {
   const units = packet.directionUnits;
@@ -125,6 +118,8 @@ export class AppLayerExtractor {
    */
   readonly #datagrams = new DirectionMap<DatagramState>();
   readonly #segment: TcpSegment = { seq: 0, syn: false, payload: EMPTY, truncated: false };
+  /** The key string's units of a packet that hands over none (see {@linkcode #unitsOf}). */
+  readonly #keyUnits: number[] = [];
 
   /** Checks the options; throws `RangeError` naming a bad one. */
   constructor(options: AppLayerExtractorOptions = {}) {
@@ -152,8 +147,15 @@ export class AppLayerExtractor {
     return packet.transport === "tcp" ? this.#extractTcp(packet) : this.#extractUdp(packet);
   }
 
+  /**
+   * A TCP packet's direction is hashed and probed for once: its slot serves
+   * a SYN's removal, a new stream's insertion and the mark of a finished one.
+   */
   #extractTcp(packet: AppPacket): AppMetadata | null {
-    const state = lookUp(this.#streams, packet);
+    const units = packet.directionUnits ?? this.#unitsOf(packet.directionKey);
+    const streams = this.#streams;
+    let slot = streams.slotOfUnits(units);
+    const state = slot < 0 ? undefined : streams.valueAt(slot);
     // Most data segments belong to a direction already done: they need
     // nothing more, not even their payload (which a caller may make lazily).
     if (state === DONE && !packet.syn) return null;
@@ -161,7 +163,7 @@ export class AppLayerExtractor {
       // A SYN starts a new connection, even on a tuple seen before. No
       // state is made for it: a SYN flood would fill the table, and the
       // stream can start at its first data segment instead.
-      if (packet.syn && state !== undefined) forget(this.#streams, packet);
+      if (packet.syn && slot >= 0) streams.deleteAt(slot);
       return null;
     }
     if (state === DONE) return null;
@@ -171,7 +173,11 @@ export class AppLayerExtractor {
     let stream = state;
     if (stream === undefined) {
       stream = new TcpAppStream();
-      this.#remember(this.#streams, this.#datagrams, packet, stream);
+      // Forgetting the oldest direction moves slots but keeps the miss a miss.
+      if (streams.size + this.#datagrams.size >= this.#maxDirections) {
+        (streams.size > 0 ? streams : this.#datagrams).deleteOldest();
+      }
+      slot = streams.insertAfterMiss(units, stream);
     }
     // One segment object for every push: the stream reads it and keeps none of it but the payload.
     const segment = this.#segment;
@@ -181,8 +187,17 @@ export class AppLayerExtractor {
     segment.truncated = packet.truncated ?? false;
     const found = stream.push(segment, packet);
     segment.payload = EMPTY; // hold no view into the caller's buffer
-    if (stream.done) hold(this.#streams, packet, DONE);
+    // The stream reads its segment and touches no direction: the slot still holds it.
+    if (stream.done) streams.setAt(slot, DONE);
     return found;
+  }
+
+  /** A key string's UTF-16 units, in a reused array (for callers that hand over no units). */
+  #unitsOf(key: string): number[] {
+    const units = this.#keyUnits;
+    units.length = key.length;
+    for (let k = 0; k < key.length; k++) units[k] = key.charCodeAt(k);
+    return units;
   }
 
   #extractUdp(packet: AppPacket): AppMetadata | null | Promise<AppMetadata | null> {
