@@ -70,6 +70,44 @@ function tcpdumpCounts(stderr: string): { captured: number | null; dropped: numb
   };
 }
 
+/** User + system CPU seconds of a running process (Linux `/proc/<pid>/stat`), or null. */
+async function cpuSeconds(pid: number): Promise<number | null> {
+  try {
+    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime, fields 14 and 15 of the line, in clock ticks (100 a second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Seconds the process's main thread has run on a CPU and has waited in the
+ * run queue, ready to run (Linux `/proc/<pid>/task/<pid>/schedstat`), or null.
+ */
+async function mainThreadSchedule(
+  pid: number,
+): Promise<{ onCpuSec: number; runQueueSec: number } | null> {
+  try {
+    const [onCpuNs, runQueueNs] = (await Deno.readTextFile(`/proc/${pid}/task/${pid}/schedstat`))
+      .trim().split(" ").map(Number);
+    return { onCpuSec: onCpuNs / 1e9, runQueueSec: runQueueNs / 1e9 };
+  } catch {
+    return null;
+  }
+}
+
+/** The 1-minute load average, or null. */
+async function loadAverage(): Promise<number | null> {
+  try {
+    return Number((await Deno.readTextFile("/proc/loadavg")).split(" ")[0]);
+  } catch {
+    return null;
+  }
+}
+
 async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
@@ -77,6 +115,10 @@ async function main(args: string[]): Promise<void> {
       seconds: { type: "string", default: "60" },
       pps: { type: "string", default: "200000" },
       "batch-size": { type: "string", default: "5000" },
+      // The agent's CAPTURE_BUFFER_MB; unset, the agent's default.
+      "capture-buffer-mb": { type: "string" },
+      // A V8 CPU profile of the agent (`deno run --cpu-prof`) written into this folder.
+      "agent-cpu-prof": { type: "string" },
     },
   });
   const seconds = Number(values.seconds);
@@ -132,6 +174,7 @@ async function main(args: string[]): Promise<void> {
       DATA_DIR: `${dir}/agent`,
       LOG_LEVEL: "warning",
     };
+    const profDir = values["agent-cpu-prof"];
     const agent = spawnProgram(dir, "agent", "agent/main.ts", [], {
       ...agentEnv,
       INTERFACE: veth.hostIf,
@@ -139,7 +182,10 @@ async function main(args: string[]): Promise<void> {
       BATCH_SIZE: values["batch-size"],
       BATCH_TIMEOUT: "1s",
       LOG_LEVEL: "info",
-    });
+      ...(values["capture-buffer-mb"] === undefined
+        ? {}
+        : { CAPTURE_BUFFER_MB: values["capture-buffer-mb"] }),
+    }, profDir === undefined ? {} : { denoFlags: ["--cpu-prof", `--cpu-prof-dir=${profDir}`] });
     rss.watch("agent", agent.pid);
     await waitFor("the agent to capture", async () => /Capturing on/.test(await agent.output()));
     const tcpdump = new Deno.Command("tcpdump", {
@@ -163,6 +209,7 @@ async function main(args: string[]): Promise<void> {
       `live: ${offered} packets at ${pps} packets/s (${loops} loops of ${capture.packets}) ` +
         `onto ${veth.hostIf}; agent BATCH_SIZE=${values["batch-size"]}, tcpdump -w beside it`,
     );
+    const waitBefore = await mainThreadSchedule(agent.pid);
     const started = performance.now();
     const replay = veth.exec("tcpreplay", [
       "-q",
@@ -178,6 +225,13 @@ async function main(args: string[]): Promise<void> {
     children.push(replay);
     const replayed = await replay.output();
     const replaySeconds = (performance.now() - started) / 1000;
+    const waitAfter = await mainThreadSchedule(agent.pid);
+    // The agent's main thread during the replay: seconds on a CPU, and seconds
+    // it was ready to run but waited for one (the machine's other work).
+    const mainOnCpu = waitBefore && waitAfter ? waitAfter.onCpuSec - waitBefore.onCpuSec : null;
+    const mainRunQueue = waitBefore && waitAfter
+      ? waitAfter.runQueueSec - waitBefore.runQueueSec
+      : null;
     const replayText = new TextDecoder().decode(replayed.stdout);
     const sentMatch = replayText.match(/Actual: (\d+) packets/);
     const sent = sentMatch ? Number(sentMatch[1]) : null;
@@ -193,6 +247,8 @@ async function main(args: string[]): Promise<void> {
     const db = await openDatabase({ databaseUrl: url, poolSize: 1, applicationName: "bench-live" });
     let stored: { rows: number; distinct: number };
     let drainSeconds: number;
+    let agentCpu: number | null = null;
+    let serverCpu: number | null = null;
     try {
       const count = async () => (await packetCounts(db.sql)).rows;
       let rows = await count();
@@ -207,6 +263,9 @@ async function main(args: string[]): Promise<void> {
         }
       }
       drainSeconds = Math.max(0, (lastRowAt - started) / 1000 - replaySeconds);
+      // Before the stop: the run's capture and delivery, not the shutdown.
+      agentCpu = await cpuSeconds(agent.pid);
+      serverCpu = await cpuSeconds(server.program.pid);
       await agent.kill("SIGTERM");
       await rss.stop();
       stored = await packetCounts(db.sql);
@@ -242,6 +301,14 @@ async function main(args: string[]): Promise<void> {
       agent_rss_mb: peaks.agent === null ? null : peaks.agent / 1e6,
       server_rss_mb: peaks.server === null ? null : peaks.server / 1e6,
       batch_size: Number(values["batch-size"]),
+      agent_cpu_s: agentCpu,
+      server_cpu_s: serverCpu,
+      agent_cpu_us_per_packet: agentCpu === null || !counters.captured
+        ? null
+        : agentCpu * 1e6 / counters.captured,
+      agent_main_cpu_replay_s: mainOnCpu,
+      agent_main_runqueue_replay_s: mainRunQueue,
+      load_1m: await loadAverage(),
     };
     console.log(
       `live: tcpreplay sent ${sent} in ${replaySeconds.toFixed(1)} s ` +
@@ -249,7 +316,17 @@ async function main(args: string[]): Promise<void> {
         `${reference.captured}, kernel dropped ${reference.dropped}; agent captured ` +
         `${counters.captured}, kernel dropped ${metrics.agent_kernel_dropped}, dropped ` +
         `${metrics.agent_dropped}; raw_packets ${stored.rows} rows (${stored.distinct} distinct), ` +
-        `${missing} missing; the last row ${drainSeconds.toFixed(1)} s after tcpreplay ended`,
+        `${missing} missing; the last row ${drainSeconds.toFixed(1)} s after tcpreplay ended; ` +
+        `CPU: agent ${agentCpu?.toFixed(1)} s (${
+          metrics.agent_cpu_us_per_packet === null
+            ? "?"
+            : Number(metrics.agent_cpu_us_per_packet).toFixed(2)
+        } µs a packet captured), server ${
+          serverCpu?.toFixed(1)
+        } s; during the replay the agent's ` +
+        `main thread ran ${mainOnCpu?.toFixed(1)} s and waited ${
+          mainRunQueue?.toFixed(1)
+        } s for a CPU; load ${metrics.load_1m}`,
     );
     printMetrics(metrics);
   } finally {
