@@ -458,7 +458,7 @@ export const CONFIG_SPECS: readonly ConfigSpec[] = [
     env: "CAPTURE_BUFFER_MB",
     flag: "capture-buffer-mb",
     kind: { type: "int", min: 1, max: 2047 },
-    default: "256",
+    default: "64",
     usedBy: "agent",
     help:
       "Kernel ring buffer per capture interface, in MiB: what absorbs a burst while the agent is busy.",
