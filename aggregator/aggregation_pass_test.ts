@@ -97,12 +97,23 @@ async function trafficData(): Promise<string[]> {
   return rows.map((r) => r.row);
 }
 
+/** Each flow's incident, as the incident's key and numbers (ids depend on the run). */
+async function incidentMembers(): Promise<string[]> {
+  const rows = await db.sql<{ row: string }[]>`
+    select concat_ws('|', f.flow_uid, i.label, i.key_kind, host(i.key_ip), i.first_seen,
+      i.last_seen, i.max_score, i.flow_count, i.port_count, i.target_count,
+      i.source_count) as row
+    from incident_flows f join incidents i on i.id = f.incident_id
+    order by f.flow_uid`;
+  return rows.map((r) => r.row);
+}
+
 const NOW_MS = 1_764_000_100_000;
 const FLUSH_MS = NOW_MS + 7 * 86_400_000;
 
 async function referenceRun(
   data: PacketRecord[][][],
-  options: { copyNewFlows?: boolean } = {},
+  options: { copyNewFlows?: boolean; alertMinScore?: number } = {},
 ): Promise<string[]> {
   await db.truncate();
   let cache: FlowTableCache | null = null;
@@ -154,14 +165,20 @@ Deno.test({
 });
 
 Deno.test({
-  name: "new flows stored by COPY give the same traffic_data as upserts",
+  name: "new flows stored by COPY give the same traffic_data and incidents as upserts",
   ignore: db.kind !== "postgres",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
     const data = rounds();
-    const copied = await referenceRun(data, { copyNewFlows: true });
-    assert.deepEqual(await referenceRun(data, { copyNewFlows: false }), copied);
+    // Every flow of the rule scorer (0.5) is an alert at this bar.
+    const alertMinScore = 0.5;
+    const copied = await referenceRun(data, { copyNewFlows: true, alertMinScore });
+    // New flows join their incidents without a lookup or conflict handling.
+    const copiedIncidents = await incidentMembers();
+    assert.ok(copiedIncidents.length > 100);
+    assert.deepEqual(await referenceRun(data, { copyNewFlows: false, alertMinScore }), copied);
+    assert.deepEqual(await incidentMembers(), copiedIncidents);
   },
 });
 
@@ -172,7 +189,10 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const data = rounds();
-    const reference = await referenceRun(data, { copyNewFlows: true });
+    // Every flow an alert (the rule scorer's 0.5): the rerun's flows are in incidents already.
+    const alertMinScore = 0.5;
+    const reference = await referenceRun(data, { copyNewFlows: true, alertMinScore });
+    const referenceIncidents = await incidentMembers();
     // The flow table is lost but traffic_data is not: every flow the rerun
     // creates is stored already, which COPY cannot take.
     // In one batch the server reports the stored flow when the COPY ends; in
@@ -186,10 +206,11 @@ Deno.test({
       await db.sql`delete from aggregator_progress`;
       await db.sql`insert into aggregator_progress default values`;
       const run = (nowMs: number) =>
-        runPass({ sql: db.sql, scorer, nowMs, copyNewFlows: true, scoreBatchSize });
+        runPass({ sql: db.sql, scorer, nowMs, copyNewFlows: true, scoreBatchSize, alertMinScore });
       await run(NOW_MS);
       await run(FLUSH_MS);
       assert.deepEqual(await trafficData(), reference, `batches of ${scoreBatchSize}`);
+      assert.deepEqual(await incidentMembers(), referenceIncidents, `batches of ${scoreBatchSize}`);
     }
   },
 });

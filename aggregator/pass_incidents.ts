@@ -41,6 +41,8 @@ export class PassIncidents {
   /** Flagged flows by uid (a flow scored twice counts once, as last scored). */
   #flagged = new Map<string, IncidentFlowInput>();
   #cleared = new Set<string>();
+  /** Flagged flows new to `traffic_data` in this pass (its COPY), as last scored. */
+  #new = new Set<string>();
 
   constructor(options: PassIncidentsOptions) {
     const { minScore, windowSec } = options;
@@ -64,12 +66,15 @@ export class PassIncidents {
     for (const flow of flows) {
       if (flow.label === null || flow.label === benign || flow.score === null) {
         this.#flagged.delete(flow.flow_uid);
+        this.#new.delete(flow.flow_uid);
         if (mayBeStored && (storedBefore === null || storedBefore.has(flow.flow_uid))) {
           this.#cleared.add(flow.flow_uid);
         }
         continue;
       }
       this.#cleared.delete(flow.flow_uid);
+      if (mayBeStored) this.#new.delete(flow.flow_uid);
+      else this.#new.add(flow.flow_uid);
       this.#flagged.set(flow.flow_uid, {
         flowUid: flow.flow_uid,
         label: flow.label,
@@ -90,9 +95,11 @@ export class PassIncidents {
       clearedUids: [...this.#cleared],
       minScore: this.#options.minScore,
       windowSec: this.#options.windowSec,
+      newUids: this.#new,
     });
     this.#flagged.clear();
     this.#cleared.clear();
+    this.#new.clear();
     return result;
   }
 }

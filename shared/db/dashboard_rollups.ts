@@ -149,12 +149,23 @@ export class DashboardRollupDeltas {
     const { first_seen: first, last_seen: last, protocol } = flow;
     const packets = sign * flow.packets;
     const bytes = sign * flow.bytes;
+    // Each cell is looked up once per slot (the key string and its hash were
+    // most of a pass's roll-up time); the first slot spread is the start's.
+    let firstTraffic: TrafficCell | null = null;
+    let lastTraffic: TrafficCell | null = null;
+    let lastMinute = 0;
     spread(first, last, 60, (minute, share) => {
-      this.#trafficCell(minute, protocol).packets += packets * share;
-      this.#trafficCell(minute, protocol).bytes += bytes * share;
+      const cell = this.#trafficCell(minute, protocol);
+      cell.packets += packets * share;
+      cell.bytes += bytes * share;
+      firstTraffic ??= cell;
+      lastTraffic = cell;
+      lastMinute = minute;
     });
-    this.#trafficCell(Math.floor(first / 60), protocol).started += sign;
-    this.#trafficCell(Math.floor(last / 60), protocol).ended += sign;
+    firstTraffic!.started += sign;
+    const endMinute = Math.floor(last / 60);
+    (endMinute === lastMinute ? lastTraffic! : this.#trafficCell(endMinute, protocol)).ended +=
+      sign;
     const label = flow.label ?? "unscored";
     const startMinute = Math.floor(first / 60);
     const classKey = `${startMinute}\u0000${label}`;
@@ -164,24 +175,28 @@ export class DashboardRollupDeltas {
     }
     classCell.flows += sign;
 
-    const startHour = Math.floor(first / 3600);
     for (const ip of [flow.orig_ip, flow.resp_ip]) {
       if (ip === null) continue;
+      let startCell: HostCell | null = null;
       spread(first, last, 3600, (hour, share) => {
         const cell = this.#hostCell(hour, ip);
         cell.bytes += bytes * share;
         cell.packets += packets * share;
+        startCell ??= cell;
       });
-      this.#hostCell(startHour, ip).flows += sign;
+      startCell!.flows += sign;
     }
     if (
       flow.resp_port !== null && flow.resp_ip !== null && SERVICE_PROTOCOLS.has(protocol)
     ) {
       const { resp_port: port, resp_ip: responder } = flow;
+      let startCell: ServiceCell | null = null;
       spread(first, last, 3600, (hour, share) => {
-        this.#serviceCell(hour, protocol, port, responder).bytes += bytes * share;
+        const cell = this.#serviceCell(hour, protocol, port, responder);
+        cell.bytes += bytes * share;
+        startCell ??= cell;
       });
-      this.#serviceCell(startHour, protocol, port, responder).flows += sign;
+      startCell!.flows += sign;
     }
   }
 
