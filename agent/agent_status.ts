@@ -39,8 +39,8 @@ export function formatAgentStatus(status: OutboxStatus, kvPath: string): string 
         holding.target ?? "(an older agent: no server recorded; replay --untargeted)"
       }`
     ),
-    `  oldest stored: ${
-      status.oldestStoredAtMs === null ? "-" : new Date(status.oldestStoredAtMs).toISOString()
+    `  oldest made:   ${
+      status.oldestCreatedAtMs === null ? "-" : new Date(status.oldestCreatedAtMs).toISOString()
     }`,
     `  dead letters:  ${status.deadLetters.length} batches, ${
       status.deadLetters.reduce((sum, d) => sum + d.records, 0)

@@ -6,7 +6,7 @@
  *
  * Layout (all under the KV handle passed in; see `outbox_keys.ts`):
  * - `["pending", target, key]`: metadata of a pending batch ({@link StoredBatchInfo})
- * - `["outbox", "by_age", storedAtMs, target, key]`: index, oldest first, for the size cap
+ * - `["outbox", "by_age", createdAtMs, target, key]`: index, oldest made first, for the size cap
  * - `["pending_lost", target, key]`: where KV leaves a queue message it gave up on
  * - `["outbox", "totals"]`: pending batches, records and bytes, for the cap
  * - `["dead_letter", target, key]`: metadata of a dead letter ({@link DeadLetterInfo})
@@ -39,6 +39,7 @@ import { OutboxError } from "./outbox_error.ts";
 import { backoffDelayMs } from "./_backoff.ts";
 import { type AgentCounters, emptyCounters, TOTAL_COUNTER_NAMES } from "./agent_counters.ts";
 import {
+  ageKey,
   BODY,
   BY_AGE,
   DEAD_LETTER,
@@ -306,6 +307,19 @@ export class Outbox {
             if (!await this.#waitForRoom(options.signal)) return { outcome: "aborted", evicted };
             continue;
           }
+          if (bodyKey === null && extra === null && await this.#olderThanAllStored(batch)) {
+            // The cap drops the oldest captured packets, and that is this batch: it was
+            // made before every stored one (its upload failed after theirs).
+            const result = await this.#fileCounted(batch, options, { dropped: batch.records });
+            if (result === "filed") {
+              log.warn(
+                "Outbox full (OUTBOX_MAX_BYTES {max}): dropped batch {key} ({records} records), " +
+                  "older than every stored batch",
+                { key: batch.key, records: batch.records, max: this.#maxBytes },
+              );
+            }
+            return { outcome: result === "filed" ? "dropped" : "already_filed", evicted };
+          }
           const gone = await this.#evictOldest();
           if (gone !== null) evicted.push(gone);
           else attempt++;
@@ -338,7 +352,7 @@ export class Outbox {
           .check({ key: metaKey, versionstamp: null })
           .check(dead)
           .set(metaKey, info)
-          .set([...BY_AGE, now, this.#part, batch.key], true)
+          .set(ageKey(info, this.#part), true)
           .set(TOTALS as unknown as Deno.KvKey, {
             batches: totals.batches + 1,
             records: totals.records + batch.records,
@@ -625,8 +639,8 @@ export class Outbox {
       .check({ key: this.#pendingKey(info.key), versionstamp: null })
       .delete(entry.key)
       .delete([PENDING_LOST, fromPart, info.key])
-      .delete([...BY_AGE, info.storedAtMs, fromPart, info.key])
-      .set([...BY_AGE, info.storedAtMs, this.#part, info.key], true)
+      .delete(ageKey(info, fromPart))
+      .set(ageKey(info, this.#part), true)
       .set(this.#pendingKey(info.key), next);
     enqueueReplay(op, this.#part, next, Math.max(0, info.nextAttemptAtMs - now));
     return await this.#commit(op, info.key, "adopt");
@@ -717,9 +731,9 @@ export class Outbox {
   async status(): Promise<OutboxStatus> {
     const totals = (await this.#kv.get<Totals>(TOTALS as unknown as Deno.KvKey)).value ??
       { batches: 0, records: 0, bytes: 0 };
-    let oldestStoredAtMs: number | null = null;
+    let oldestCreatedAtMs: number | null = null;
     for await (const entry of this.#kv.list({ prefix: BY_AGE }, { limit: 1 })) {
-      oldestStoredAtMs = entry.key[2] as number;
+      oldestCreatedAtMs = entry.key[2] as number;
     }
     const deadLetters = await this.deadLetters();
     return {
@@ -727,7 +741,7 @@ export class Outbox {
       pendingRecords: totals.records,
       pendingBytes: totals.bytes,
       maxBytes: this.#maxBytes,
-      oldestStoredAtMs,
+      oldestCreatedAtMs,
       deadLetters,
       deadLetterBytes: deadLetters.reduce((sum, d) => sum + d.bodyBytes, 0),
       counters: await this.counters(),
@@ -894,7 +908,7 @@ export class Outbox {
     totals: Totals,
   ): void {
     op.delete([PENDING, part, info.key])
-      .delete([...BY_AGE, info.storedAtMs, part, info.key])
+      .delete(ageKey(info, part))
       .delete([PENDING_LOST, part, info.key])
       .set(TOTALS as unknown as Deno.KvKey, {
         batches: Math.max(0, totals.batches - 1),
@@ -974,6 +988,14 @@ export class Outbox {
   }
 
   /** Drops the oldest pending batch of the store, whatever its target (the cap is the store's). */
+  /** Whether `batch` was made before every pending batch of the store (false when none is). */
+  async #olderThanAllStored(batch: Pick<EncodedBatch, "createdAtMs">): Promise<boolean> {
+    for await (const entry of this.#kv.list({ prefix: BY_AGE }, { limit: 1 })) {
+      return batch.createdAtMs < (entry.key[2] as number);
+    }
+    return false;
+  }
+
   async #evictOldest(): Promise<string | null> {
     for await (const ageEntry of this.#kv.list({ prefix: BY_AGE }, { limit: 1 })) {
       const part = ageEntry.key[3] as string;

@@ -14,8 +14,8 @@
  * - `["body", target, key, i]`: the gzip body in chunks (pending batch or dead letter)
  * - `["progress", target, agentId, fileId]`: a file read's progress into `target`
  * - `["filed", target, agentId, fileId, firstIndex, key]`: a filed batch of that read
- * - `["outbox", "by_age", storedAtMs, target, key]`: every pending batch, oldest first,
- *   whatever its target (`OUTBOX_MAX_BYTES` caps the whole store)
+ * - `["outbox", "by_age", createdAtMs, target, key]`: every pending batch, oldest
+ *   made first, whatever its target (`OUTBOX_MAX_BYTES` caps the whole store)
  * - `["outbox", "totals"]`, `["counters", name]`: the whole store's totals and counters
  *
  * `target` is the ingest URL as the uploader sends to it, or
@@ -45,8 +45,22 @@ export const PROGRESS = "progress";
 /** See {@link PENDING}. */
 export const FILED = "filed";
 
-/** The whole store's index of pending batches, oldest first: `[...BY_AGE, storedAtMs, target, key]`. */
+/** The whole store's index of pending batches, oldest first: `[...BY_AGE, createdAtMs, target, key]`. */
 export const BY_AGE = ["outbox", "by_age"] as const;
+
+/**
+ * A pending batch's entry in the {@link BY_AGE} index. Batches are ordered by
+ * when they were made, not stored: uploads that fail together store their
+ * batches in any order, and live capture stores the oldest waiting batch when
+ * the upload slots are full, so store order is not capture order, and the cap
+ * is to drop the oldest captured packets.
+ */
+export function ageKey(
+  info: { createdAtMs: number; key: string },
+  target: string,
+): Deno.KvKey {
+  return [...BY_AGE, info.createdAtMs, target, info.key];
+}
 
 /** The key part for a target: the ingest URL, or {@link UNTARGETED} for null. */
 export function targetPart(target: string | null | undefined): string {

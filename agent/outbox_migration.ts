@@ -26,7 +26,7 @@ import { getLogger } from "@logtape/logtape";
 import { LOG_ROOT } from "@traffic-analyzer/shared";
 import { enqueueReplay } from "./outbox.ts";
 import type { DeadLetterInfo, StoredBatchInfo } from "./outbox_types.ts";
-import { BY_AGE, DEAD_LETTER, PENDING, PENDING_LOST, targetPart } from "./outbox_keys.ts";
+import { ageKey, DEAD_LETTER, PENDING, PENDING_LOST, targetPart } from "./outbox_keys.ts";
 
 /** Keys of the layout before per-target keys. */
 const OLD_BATCH = ["outbox", "batch"] as const;
@@ -87,7 +87,7 @@ export async function migrateAgentStore(
       .delete([...OLD_AGE, info.storedAtMs, info.key])
       .delete([...OLD_UNDELIVERED, info.key])
       .delete([PENDING_LOST, part, info.key])
-      .set([...BY_AGE, info.storedAtMs, part, info.key], true)
+      .set(ageKey(info, part), true)
       .set(newKey, next);
     // Its old message carries no target and is ignored: a new one keeps it due when it was.
     enqueueReplay(op, part, next, Math.max(0, info.nextAttemptAtMs - clock()));

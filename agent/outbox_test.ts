@@ -139,13 +139,27 @@ Deno.test("Outbox drops the oldest batches above OUTBOX_MAX_BYTES and counts the
       assert.deepEqual(await Array.fromAsync(kv.list({ prefix: ["body", "", "a:1"] })), []);
     });
 
+    await t.step("a batch made before every stored one is the one dropped", async () => {
+      // Its upload failed after theirs: it is still the oldest data.
+      const late = { ...batch("a:0", incompressible(10, 2_000, 6)), createdAtMs: 0 };
+      assert.deepEqual(await box.store(late, failed), { outcome: "dropped", evicted: [] });
+      const status = await box.status();
+      assert.deepEqual((await Array.fromAsync(box.pending())).map((i) => i.key), [
+        "a:3",
+        "a:4",
+        "a:5",
+      ]);
+      assert.equal(status.counters.dropped, 30);
+      assert.equal(unaccountedRecords(status.counters), 0);
+    });
+
     await t.step("a batch larger than the whole cap is dropped itself", async () => {
       const huge = batch("a:huge", incompressible(40, 2_000, 9));
       assert.ok(huge.body.length > size * 3);
       assert.deepEqual(await box.store(huge, failed), { outcome: "dropped", evicted: [] });
       const status = await box.status();
       assert.equal(status.pendingBatches, 3);
-      assert.equal(status.counters.dropped, 60);
+      assert.equal(status.counters.dropped, 70);
       assert.equal(unaccountedRecords(status.counters), 0);
     });
   });
@@ -562,5 +576,31 @@ Deno.test("Outbox never keeps one key both pending and dead-lettered, so neither
     const status = await box.status();
     assert.deepEqual([status.pendingBatches, status.deadLetters.length], [0, 0]);
     assert.equal(unaccountedRecords(status.counters), 0);
+  });
+});
+
+Deno.test("Outbox at its cap drops the batch made first, whatever order the batches were stored in", async () => {
+  await withKv(async (kv) => {
+    const made = (key: string, createdAtMs: number, seed: number) => ({
+      ...batch(key, incompressible(10, 2_000, seed)),
+      createdAtMs,
+    });
+    // Two uploads failing together store their batches in either order.
+    const [second, first, third] = [
+      made("b:2", 2_000, 2),
+      made("b:1", 1_000, 1),
+      made("b:3", 3_000, 3),
+    ];
+    const [n1, n2, n3] = [first, second, third].map((b) => b.body.length);
+    const box = outbox(kv, { maxBytes: Math.max(n1 + n2, n1 + n3, n2 + n3) });
+    assert.equal((await box.store(second, failed)).outcome, "stored");
+    assert.equal((await box.store(first, failed)).outcome, "stored");
+    assert.equal((await box.status()).oldestCreatedAtMs, 1_000);
+    assert.deepEqual(await box.store(third, failed), { outcome: "stored", evicted: ["b:1"] });
+    assert.deepEqual((await Array.fromAsync(box.pending())).map((i) => i.key).sort(), [
+      "b:2",
+      "b:3",
+    ]);
+    assert.equal(unaccountedRecords(await box.counters()), 0);
   });
 });

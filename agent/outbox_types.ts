@@ -96,8 +96,8 @@ export interface OutboxStatus {
   pendingBytes: number;
   /** The cap. */
   maxBytes: number;
-  /** When the oldest pending batch was stored, epoch ms. */
-  oldestStoredAtMs: number | null;
+  /** When the oldest pending batch was made (its packets' batch closed), epoch ms. */
+  oldestCreatedAtMs: number | null;
   /** Dead letters, oldest first. */
   deadLetters: DeadLetterInfo[];
   /** Their compressed bytes (not capped: they are kept for inspection). */
