@@ -29,19 +29,6 @@ export const COLUMN_COUNT = PACKET_COLUMNS.length;
  */
 export const BLOCK_ROWS = 64;
 
-export function numericArray(storage: string, length: number): NumericArray {
-  switch (storage) {
-    case "f64":
-      return new Float64Array(length);
-    case "u32":
-      return new Uint32Array(length);
-    case "u16":
-      return new Uint16Array(length);
-    default:
-      return new Uint8Array(length);
-  }
-}
-
 export function grown<T extends NumericArray | Int32Array>(array: T, length: number): T {
   const next = new (array.constructor as new (length: number) => T)(length);
   next.set(array);

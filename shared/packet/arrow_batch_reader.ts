@@ -32,7 +32,12 @@ import {
 import type { RecordIssue } from "./packet_schema.ts";
 import { checkValue, type FieldSpec } from "./packet_schema.ts";
 import { type ColumnSpec, maxBinaryBytes, PACKET_COLUMNS } from "./packet_column_layout.ts";
-import type { ColumnarBatch, NumericArray, PacketColumn } from "./columnar_batch.ts";
+import {
+  type ColumnarBatch,
+  type NumericArray,
+  numericArray,
+  type PacketColumn,
+} from "./columnar_batch.ts";
 import { ColumnarBatchBuilder } from "./columnar_batch_builder.ts";
 import { checkArrowStreamBounds } from "./_arrow_stream_bounds.ts";
 import { registerArrowCodecs, withArrowDecompressionBudget } from "./arrow_codecs.ts";
@@ -253,20 +258,7 @@ function nullColumn(spec: ColumnSpec, length: number, validity: Uint8Array): Pac
         validity,
       };
     default:
-      return { storage: spec.storage, values: makeNumeric(spec.storage, length), validity };
-  }
-}
-
-function makeNumeric(storage: string, length: number): NumericArray {
-  switch (storage) {
-    case "f64":
-      return new Float64Array(length);
-    case "u32":
-      return new Uint32Array(length);
-    case "u16":
-      return new Uint16Array(length);
-    default:
-      return new Uint8Array(length);
+      return { storage: spec.storage, values: numericArray(spec.storage, length), validity };
   }
 }
 
@@ -292,7 +284,7 @@ function readNumericColumn(
   const wide = isInt && (data.type as Int).bitWidth === 64;
   const [min, max] = kind.type === "int" || kind.type === "number" ? [kind.min, kind.max] : [4, 6];
   const same = SAME_ARRAY[spec.storage](source);
-  const values = same ? source as NumericArray : makeNumeric(spec.storage, length);
+  const values = same ? source as NumericArray : numericArray(spec.storage, length);
   for (let i = 0; i < length; i++) {
     if (!present(validity, i)) {
       if (!spec.nullable) fail(firstRow + i, field, "must not be null");
@@ -405,7 +397,7 @@ function defaultColumn(spec: ColumnSpec, length: number, columns: PacketColumn[]
   const fallback = spec.field.default;
   if (fallback === "length") {
     const lengthColumn = columns[PACKET_COLUMNS.findIndex((c) => c.name === "length")];
-    const values = makeNumeric(spec.storage, length);
+    const values = numericArray(spec.storage, length);
     values.set((lengthColumn as { values: NumericArray }).values.subarray(0, length));
     return { storage: spec.storage as NumericStorageName, values, validity: null };
   }
@@ -422,7 +414,7 @@ function defaultColumn(spec: ColumnSpec, length: number, columns: PacketColumn[]
     case "binary":
       throw new Error(`${spec.name}: no default for a ${spec.storage} column`);
     default: {
-      const values = makeNumeric(spec.storage, length);
+      const values = numericArray(spec.storage, length);
       values.fill(fallback as number);
       return { storage: spec.storage, values, validity: null };
     }

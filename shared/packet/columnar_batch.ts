@@ -18,6 +18,20 @@ import { PACKET_COLUMNS } from "./packet_column_layout.ts";
 /** Typed arrays of the numeric storages. */
 export type NumericArray = Float64Array | Uint32Array | Uint16Array | Uint8Array;
 
+/** A zeroed {@link NumericArray} of the typed-array kind a column's `storage` names. */
+export function numericArray(storage: string, length: number): NumericArray {
+  switch (storage) {
+    case "f64":
+      return new Float64Array(length);
+    case "u32":
+      return new Uint32Array(length);
+    case "u16":
+      return new Uint16Array(length);
+    default:
+      return new Uint8Array(length);
+  }
+}
+
 /** A numeric column. */
 export interface NumericColumn {
   /** How the column's values are stored. */

@@ -18,14 +18,13 @@ import type {
   PacketColumn,
   StringColumn,
 } from "./columnar_batch.ts";
-import { isPresent } from "./columnar_batch.ts";
+import { isPresent, numericArray } from "./columnar_batch.ts";
 import {
   BLOCK_ROWS,
   COLUMN_COUNT,
   grown,
   NUMERIC_COUNT,
   NUMERIC_SLOT,
-  numericArray,
   packValidity,
   STRING_COUNT,
   STRING_SLOT,
