@@ -70,10 +70,26 @@ function tcpdumpCounts(stderr: string): { captured: number | null; dropped: numb
   };
 }
 
+/**
+ * Another process's /proc file, read by `cat`: Deno lets a process read
+ * another's /proc entries (and /proc/loadavg) only with `--allow-all`, which
+ * the bench never gives (`TEST_TASK_PERMISSIONS`). Null when it cannot be read.
+ */
+async function readProcFile(path: string): Promise<string | null> {
+  try {
+    const out = await new Deno.Command("cat", { args: [path], stdout: "piped", stderr: "null" })
+      .output();
+    return out.success ? new TextDecoder().decode(out.stdout) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** User + system CPU seconds of a running process (Linux `/proc/<pid>/stat`), or null. */
 async function cpuSeconds(pid: number): Promise<number | null> {
   try {
-    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    const stat = await readProcFile(`/proc/${pid}/stat`);
+    if (stat === null) return null;
     // Fields after the command name, which is in parentheses and may hold spaces.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     // utime and stime, fields 14 and 15 of the line, in clock ticks (100 a second on Linux).
@@ -91,8 +107,9 @@ async function mainThreadSchedule(
   pid: number,
 ): Promise<{ onCpuSec: number; runQueueSec: number } | null> {
   try {
-    const [onCpuNs, runQueueNs] = (await Deno.readTextFile(`/proc/${pid}/task/${pid}/schedstat`))
-      .trim().split(" ").map(Number);
+    const schedstat = await readProcFile(`/proc/${pid}/task/${pid}/schedstat`);
+    if (schedstat === null) return null;
+    const [onCpuNs, runQueueNs] = schedstat.trim().split(" ").map(Number);
     return { onCpuSec: onCpuNs / 1e9, runQueueSec: runQueueNs / 1e9 };
   } catch {
     return null;
@@ -102,7 +119,7 @@ async function mainThreadSchedule(
 /** The 1-minute load average, or null. */
 async function loadAverage(): Promise<number | null> {
   try {
-    return Number((await Deno.readTextFile("/proc/loadavg")).split(" ")[0]);
+    return Deno.loadavg()[0];
   } catch {
     return null;
   }

@@ -180,7 +180,8 @@ async function main(args: string[]): Promise<number> {
     return 0;
   }
   const minScore = DEFAULT_ALERT_MIN_SCORE;
-  const loadAverage = async () => Number((await Deno.readTextFile("/proc/loadavg")).split(" ")[0]);
+  // Deno.loadavg(): reading /proc/loadavg needs --allow-all.
+  const loadAverage = () => Promise.resolve(Deno.loadavg()[0]);
   const loadAtStart = await loadAverage();
   const tmp = await privateTmpDir();
   const dir = `${tmp}/run`;
