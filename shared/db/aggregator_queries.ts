@@ -279,7 +279,14 @@ export async function readStreamPositions(
   }));
 }
 
-/** Records where streams stand after a pass, inside its transaction. */
+/**
+ * Records where streams stand after a pass, inside its transaction. A
+ * stream's `updated_at` (when it last moved on, which bounds how long a gap
+ * holds its later batches, `REORDER_WAIT`) changes only when its position
+ * advances: a pass that merged only late batches did not move it, and
+ * counting that as a move restarted the wait on every pass, so a gap that
+ * never fills stalled the stream for good (seen in the soak).
+ */
 export async function saveStreamPositions(
   tx: Sql,
   positions: readonly StreamPosition[],
@@ -291,7 +298,11 @@ export async function saveStreamPositions(
       ${pgArrayColumn(positions, "stream")}::text::text[],
       ${pgArrayColumn(positions, "nextSequence")}::text::int8[])
     on conflict (agent_id, stream) do update set
-      next_sequence = excluded.next_sequence, updated_at = now()`;
+      next_sequence = excluded.next_sequence,
+      updated_at = case
+        when excluded.next_sequence > aggregator_streams.next_sequence then now()
+        else aggregator_streams.updated_at
+      end`;
 }
 
 /**
