@@ -117,7 +117,7 @@ async function mainThreadSchedule(
 }
 
 /** The 1-minute load average, or null. */
-async function loadAverage(): Promise<number | null> {
+function loadAverage(): number | null {
   try {
     return Deno.loadavg()[0];
   } catch {
@@ -325,7 +325,7 @@ async function main(args: string[]): Promise<void> {
         : agentCpu * 1e6 / counters.captured,
       agent_main_cpu_replay_s: mainOnCpu,
       agent_main_runqueue_replay_s: mainRunQueue,
-      load_1m: await loadAverage(),
+      load_1m: loadAverage(),
     };
     console.log(
       `live: tcpreplay sent ${sent} in ${replaySeconds.toFixed(1)} s ` +
