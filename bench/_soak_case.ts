@@ -8,7 +8,12 @@
  * @module
  */
 import type { BenchContext } from "./bench_context.ts";
-import { optionalMetricNumber, optionalMetricString, parseBenchMetrics } from "./bench_metrics.ts";
+import {
+  type BenchMetrics,
+  optionalMetricNumber,
+  optionalMetricString,
+  parseBenchMetrics,
+} from "./bench_metrics.ts";
 import type { BenchRow } from "./bench_row.ts";
 import { runBenchScript } from "./run_bench_script.ts";
 import { TEST_TASK_PERMISSIONS } from "@traffic-analyzer/shared/testing";
@@ -38,7 +43,9 @@ export async function runSoakCase(context: BenchContext): Promise<BenchRow[]> {
       args: ["--minutes", String(minutes), "--pps", String(pps)],
       // Namespaces, live capture, its own PostgreSQL cluster and the programs.
       permissions: [...TEST_TASK_PERMISSIONS],
-      timeoutSec: minutes * 60 + 600,
+      // Start-up, the agent's stop (90 s at most), its outbox's replay (120 s at
+      // most) and the catch-up (300 s at most).
+      timeoutSec: minutes * 60 + 840,
     }),
   );
   const target = {
@@ -61,7 +68,7 @@ export async function runSoakCase(context: BenchContext): Promise<BenchRow[]> {
   }
   const achieved = optionalMetricNumber(metrics, "achieved_pps");
   const kernelDropped = optionalMetricNumber(metrics, "kernel_dropped");
-  return PROGRAMS.map((name) => {
+  const memoryRows = PROGRAMS.map((name) => {
     const second = optionalMetricNumber(metrics, `${name}_rss_minute2_mb`);
     const last = optionalMetricNumber(metrics, `${name}_rss_last_minute_mb`);
     const peak = optionalMetricNumber(metrics, `${name}_rss_peak_mb`);
@@ -78,4 +85,28 @@ export async function runSoakCase(context: BenchContext): Promise<BenchRow[]> {
         `${achieved} packets/s offered, ${kernelDropped} kernel drops`,
     } satisfies BenchRow;
   });
+  return [...memoryRows, catchUpRow(metrics)];
+}
+
+/**
+ * How long the aggregator took, once the agent stopped, to take every batch
+ * the soak ingested; failed when it was still behind at the script's limit
+ * (a stream stalled behind a gap once kept it behind for good).
+ */
+function catchUpRow(metrics: BenchMetrics): BenchRow {
+  const seconds = optionalMetricNumber(metrics, "catch_up_s");
+  const behind = optionalMetricNumber(metrics, "batches_behind");
+  const stored = optionalMetricNumber(metrics, "stored_packets");
+  const captured = optionalMetricNumber(metrics, "captured_packets");
+  return {
+    caseName: "soak",
+    label: "aggregator catch-up after the traffic",
+    unit: "s",
+    ours: seconds,
+    reference: null,
+    target: null,
+    status: seconds === null ? "failed" : "measured",
+    note: (seconds === null ? `${behind} batches still behind; ` : "") +
+      `${captured} packets captured, ${stored} stored`,
+  };
 }

@@ -26,6 +26,10 @@ import { writeUniqueCapture } from "../faults/unique_capture.ts";
 
 /** How often RSS is read. */
 const SAMPLE_MS = 5_000;
+/** How long the agent gets to deliver what it holds once told to stop. */
+const AGENT_STOP_MS = 90_000;
+/** How long the aggregator gets to take every ingested batch after that. */
+const CATCH_UP_MS = 300_000;
 
 /** One program's RSS samples. */
 interface Sampled {
@@ -116,6 +120,10 @@ async function main(args: string[]): Promise<void> {
       "-q",
       `--pps=${pps}`,
       `--loop=${loops}`,
+      // The soak lasts its minutes even when tcpreplay falls behind its rate
+      // on a busy machine: the loops alone once stretched it past the case's
+      // time limit, and then no memory figure was printed at all.
+      `--duration=${minutes * 60}`,
       "--preload-pcap",
       "-i",
       veth.nsIf,
@@ -147,20 +155,8 @@ async function main(args: string[]): Promise<void> {
     const sent = sentMatch ? Number(sentMatch[1]) : null;
     const seconds = (Date.now() - started) / 1000;
 
-    // Let the agent deliver what it holds, then read what arrived.
-    await agent.kill("SIGTERM");
-    await waitFor("the aggregator to catch up", async () => {
-      const [row]: [{ behind: number }] = await sql`
-        select count(*)::int as behind from ingest_batches
-        where id > (select last_batch_id from aggregator_progress) and not aggregated`;
-      return row.behind === 0;
-    }, 300_000);
-    const [stored]: [{ packets: number; flows: number }] = await sql`
-      select coalesce(sum(record_count), 0)::int8 as packets,
-        (select count(*) from traffic_data)::int8 as flows
-      from ingest_batches`;
-    const counters = await sensor.counters();
-
+    // The memory figures are what the soak is for: print them before the
+    // drain below, so a drain that runs out of time still leaves them.
     const mb = (bytes: number | null) => bytes === null ? "-" : (bytes / 1e6).toFixed(0);
     console.log(`\npeak RSS by minute (MB), sampled every ${SAMPLE_MS / 1000} s`);
     console.log(
@@ -177,11 +173,6 @@ async function main(args: string[]): Promise<void> {
       offered_pps: pps,
       sent_packets: sent,
       achieved_pps: sent === null ? null : Math.round(sent / seconds),
-      captured_packets: counters.captured ?? null,
-      kernel_dropped: counters.kernel_dropped ?? null,
-      outbox_dropped: counters.dropped ?? null,
-      stored_packets: stored.packets,
-      flows: stored.flows,
     };
     for (const p of programs) {
       const second = peakInMinute(p.samples, 1);
@@ -190,10 +181,62 @@ async function main(args: string[]): Promise<void> {
       metrics[`${p.name}_rss_last_minute_mb`] = last === null ? null : last / 1e6;
       metrics[`${p.name}_rss_peak_mb`] = Math.max(...p.samples.map(([, r]) => r)) / 1e6;
     }
+    printMetrics(metrics);
+
+    // Let the agent deliver what it holds, then wait (bounded) for the
+    // aggregator to take every ingested batch; how long that took, or how far
+    // behind it still was, is part of the report, not a reason to print nothing.
+    const stopped = await Promise.race([
+      agent.kill("SIGTERM").then(() => true),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), AGENT_STOP_MS)),
+    ]);
+    if (!stopped) await agent.kill("SIGKILL");
+    const counters = await sensor.counters();
+    // What the agent still held when it stopped waits in its outbox (kept, not
+    // lost): send it, as `deno task replay` would, so stored can equal captured.
+    let drained = true;
+    try {
+      await sensor.drain(server.ingestUrl, server);
+    } catch {
+      drained = false;
+    }
+    const drainStarted = Date.now();
+    const behind = async () => {
+      const [row]: [{ behind: number }] = await sql`
+        select count(*)::int as behind from ingest_batches
+        where id > (select last_batch_id from aggregator_progress) and not aggregated`;
+      return row.behind;
+    };
+    let caughtUpSeconds: number | null = null;
+    try {
+      await waitFor("the aggregator to catch up", async () => await behind() === 0, CATCH_UP_MS);
+      caughtUpSeconds = (Date.now() - drainStarted) / 1000;
+    } catch {
+      // Reported below as batches still behind.
+    }
+    const [stored]: [{ packets: number; flows: number }] = await sql`
+      select coalesce(sum(record_count), 0)::int8 as packets,
+        (select count(*) from traffic_data)::int8 as flows
+      from ingest_batches`;
+    Object.assign(metrics, {
+      agent_stopped_in_time: stopped ? 1 : 0,
+      outbox_drained: drained ? 1 : 0,
+      captured_packets: counters.captured ?? null,
+      kernel_dropped: counters.kernel_dropped ?? null,
+      outbox_dropped: counters.dropped ?? null,
+      stored_packets: stored.packets,
+      flows: stored.flows,
+      catch_up_s: caughtUpSeconds,
+      batches_behind: caughtUpSeconds === null ? await behind() : 0,
+    });
     console.log(
       `\nsent ${sent} packets in ${seconds.toFixed(0)} s; agent captured ` +
         `${counters.captured}, kernel dropped ${counters.kernel_dropped}; stored ` +
-        `${stored.packets} packets, ${stored.flows} flows`,
+        `${stored.packets} packets, ${stored.flows} flows` +
+        (drained ? "" : " (the outbox did not drain)") + "; aggregator " +
+        (caughtUpSeconds === null
+          ? `still ${metrics.batches_behind} batches behind after ${CATCH_UP_MS / 1000} s`
+          : `caught up ${caughtUpSeconds.toFixed(0)} s after the agent stopped`),
     );
     printMetrics(metrics);
     await aggregator.kill();
