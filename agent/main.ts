@@ -254,9 +254,10 @@ async function run(config: Config, options: RunOptions): Promise<number> {
   let services: AgentServices | null = null;
   let session: FileReadSession | null = null;
   let live: LiveStream | null = null;
-  // Live capture (and --dry-run, which measures it) encodes batches in a worker, so the thread
-  // that reads libpcap only decodes and stages rows.
-  const encoder = readPath === undefined || dryRun ? new WorkerBatchEncoder() : null;
+  // Live capture encodes batches in a worker, so the thread that reads libpcap only decodes and
+  // stages rows. A file is read at the pace of its own thread: `--read --dry-run` (the decode
+  // bench's measure) and a file read keep encoding inline.
+  const encoder = readPath === undefined ? new WorkerBatchEncoder() : null;
   if (dryRun) {
     sink = new DryRunSink(config.wireFormat, encoder ?? undefined);
   } else {
