@@ -300,7 +300,10 @@ export class Delivery implements BatchSink {
   /** Resolves when nothing is queued, in flight or being filed. */
   async drain(): Promise<void> {
     // A failure here was already thrown to the next batch's submit, if there was one.
-    await this.#accepted.catch((error) => log.error("Cannot queue a batch: {error}", { error }));
+    const accepted = this.#accepted;
+    await accepted.catch((error) => log.error("Cannot queue a batch: {error}", { error }));
+    // Reported once: close() drains twice.
+    if (this.#accepted === accepted) this.#accepted = Promise.resolve();
     while (this.#queue.length > 0 || this.#inFlight.size > 0 || this.#tasks.size > 0) {
       await this.#changed();
     }
