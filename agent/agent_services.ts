@@ -7,6 +7,7 @@
  */
 import type { Config } from "@traffic-analyzer/shared";
 import { AgentToken } from "./agent_token.ts";
+import type { BatchEncoder } from "./batch_encoder.ts";
 import { Delivery, type FilingLedger } from "./delivery.ts";
 import { Outbox } from "./outbox.ts";
 import { migrateAgentStore } from "./outbox_migration.ts";
@@ -72,6 +73,8 @@ export interface OpenAgentServicesOptions {
   uploadRetryDelayMs?: number;
   /** HTTP client. @default globalThis.fetch */
   fetch?: typeof fetch;
+  /** Encodes batches off the capture thread; see {@link DeliveryOptions.encoder}. @default null */
+  encoder?: BatchEncoder | null;
   /** The KV store, when the caller opened it already (see {@link openAgentKv}); it is closed on close. */
   kv?: Deno.Kv;
 }
@@ -131,6 +134,7 @@ export async function openAgentServices(
     ledger: options.ledger,
     signal: options.signal,
     wireFormat: config.wireFormat,
+    encoder: options.encoder ?? null,
   });
   let closed = false;
   return {

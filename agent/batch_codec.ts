@@ -89,8 +89,9 @@ export const MAX_BATCH_BODY_BYTES = 12 * 64_000;
  * the lab captures with header bytes): Arrow + zstd 1 about 250-290k
  * packets/s at 30 bytes a packet, Arrow + gzip 1 180-230k at 41 bytes,
  * Arrow's own per-buffer ZSTD compression 180-215k at 32 bytes, and the
- * JSON + gzip it replaces 50-60k at 72 bytes. Compression runs on the
- * capture thread, so its speed bounds the agent's packet rate.
+ * JSON + gzip it replaces 50-60k at 72 bytes. Compression runs in a worker
+ * for live capture (`WorkerBatchEncoder`) and on the reading thread for a
+ * file, where its speed bounds the read's packet rate.
  */
 const ZSTD_PARAMS = { params: { [constants.ZSTD_c_compressionLevel]: 1 } };
 

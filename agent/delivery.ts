@@ -13,6 +13,7 @@ import { getLogger } from "@logtape/logtape";
 import { LOG_ROOT } from "@traffic-analyzer/shared";
 import type { PacketBatch } from "./batcher.ts";
 import { encodeBatch, type EncodedBatch, type WireFormat } from "./batch_codec.ts";
+import type { BatchEncoder } from "./batch_encoder.ts";
 import type { UploadOptions, UploadOutcome } from "./uploader.ts";
 import type { FilingOptions, Outbox, StoredBatch, StoreReason } from "./outbox.ts";
 import { DeliveryTally, type FiledAs } from "./delivery_tally.ts";
@@ -89,6 +90,14 @@ export interface DeliveryOptions {
   signal?: AbortSignal;
   /** WIRE_FORMAT of new batches. @default "arrow" */
   wireFormat?: WireFormat;
+  /**
+   * Encodes batches off the calling thread (live capture: a
+   * `WorkerBatchEncoder`). `submit` then resolves once the batch before it
+   * is queued or filed, so encoding one batch overlaps reading the next;
+   * `drain` and `close` wait for every batch. @default null (encoded in
+   * `submit`, before it returns)
+   */
+  encoder?: BatchEncoder | null;
   /** Replays from the outbox in flight at once (the KV queue may hand over many together). @default 4 */
   replayConcurrency?: number;
   /** Least time between two alerts about a refused token. @default 60_000 */
@@ -160,6 +169,9 @@ export class Delivery implements BatchSink {
   readonly #stallMs: number;
   readonly #ledger: FilingLedger | null;
   readonly #wireFormat: WireFormat;
+  readonly #encoder: BatchEncoder | null;
+  /** The last batch given to the encoder, queued or filed (with an encoder). */
+  #accepted: Promise<void> = Promise.resolve();
   readonly #signal: AbortSignal | undefined;
   readonly #alertIntervalMs: number;
   readonly #clock: () => number;
@@ -194,6 +206,7 @@ export class Delivery implements BatchSink {
     this.#stallMs = options.stallMs ?? 5_000;
     this.#ledger = options.ledger ?? null;
     this.#wireFormat = options.wireFormat ?? "arrow";
+    this.#encoder = options.encoder ?? null;
     this.#signal = options.signal;
     this.#alertIntervalMs = options.alertIntervalMs ?? 60_000;
     this.#replayConcurrency = options.replayConcurrency ?? 4;
@@ -222,17 +235,42 @@ export class Delivery implements BatchSink {
    * for room in the outbox.
    */
   async submit(batch: PacketBatch): Promise<void> {
+    if (this.#encoder !== null) return await this.#submitEncoding(batch, this.#encoder);
     let parts: EncodedBatch[];
     try {
       parts = encodeBatch(batch, { format: this.#wireFormat });
     } catch (error) {
-      log.error("Cannot encode batch {key} ({records} records): {error}", {
-        key: batch.key,
-        records: batch.count,
-        error,
-      });
+      this.#logEncodeError(batch.key, batch.count, error);
       return;
     }
+    await this.#accept(parts);
+  }
+
+  #logEncodeError(key: string, records: number, error: unknown): void {
+    log.error("Cannot encode batch {key} ({records} records): {error}", { key, records, error });
+  }
+
+  /**
+   * Hands the batch to the encoder (which copies its columns now) and waits
+   * for the previous batch only: batches are accepted one after another in
+   * the order submitted, and this one's encoding overlaps the caller's work.
+   */
+  async #submitEncoding(batch: PacketBatch, encoder: BatchEncoder): Promise<void> {
+    const encoding = encoder.encode(batch, { format: this.#wireFormat });
+    const { key, count } = batch;
+    const previous = this.#accepted;
+    // A failed predecessor (reported to its caller's successor) does not stop this batch.
+    this.#accepted = previous.catch(() => {}).then(() =>
+      encoding.then(
+        (parts) => this.#accept(parts),
+        (error) => this.#logEncodeError(key, count, error),
+      )
+    );
+    await previous;
+  }
+
+  /** Queues the parts of a batch, or files them (see `submit`). */
+  async #accept(parts: EncodedBatch[]): Promise<void> {
     for (const part of parts) {
       if (this.#bypassing()) {
         // The server is failing: no attempt, no wait for a slot.
@@ -261,6 +299,11 @@ export class Delivery implements BatchSink {
 
   /** Resolves when nothing is queued, in flight or being filed. */
   async drain(): Promise<void> {
+    // A failure here was already thrown to the next batch's submit, if there was one.
+    const accepted = this.#accepted;
+    await accepted.catch((error) => log.error("Cannot queue a batch: {error}", { error }));
+    // Reported once: close() drains twice.
+    if (this.#accepted === accepted) this.#accepted = Promise.resolve();
     while (this.#queue.length > 0 || this.#inFlight.size > 0 || this.#tasks.size > 0) {
       await this.#changed();
     }

@@ -6,7 +6,8 @@
  * @module
  */
 import type { PacketBatch } from "./batcher.ts";
-import { encodeBatch, type WireFormat } from "./batch_codec.ts";
+import type { WireFormat } from "./batch_codec.ts";
+import { type BatchEncoder, encodeInline } from "./batch_encoder.ts";
 import type { BatchSink } from "./delivery.ts";
 
 /**
@@ -21,13 +22,18 @@ import type { BatchSink } from "./delivery.ts";
  */
 export class DryRunSink implements BatchSink {
   readonly #format: WireFormat;
+  readonly #encoder: BatchEncoder;
+  /** The last batch submitted, encoded and counted. */
+  #counted: Promise<void> = Promise.resolve();
   /**
    * Creates a sink that encodes batches in `format` and sends nothing.
    *
    * @param format WIRE_FORMAT to encode in.
+   * @param encoder where batches are encoded (a worker, as live capture does). @default inline
    */
-  constructor(format: WireFormat = "arrow") {
+  constructor(format: WireFormat = "arrow", encoder: BatchEncoder = encodeInline) {
     this.#format = format;
+    this.#encoder = encoder;
   }
 
   /** Batches made (before any split by size). */
@@ -37,13 +43,24 @@ export class DryRunSink implements BatchSink {
   /** Compressed bytes that would have gone over the wire. */
   bodyBytes = 0;
 
-  /** Encodes and counts the batch. */
+  /**
+   * Encodes and counts the batch; resolves when the batch before it is
+   * counted (like `Delivery` with an encoder), so {@link drain} before
+   * reading `bodyBytes`.
+   */
   submit(batch: PacketBatch): Promise<void> {
     this.batches++;
     this.records += batch.count;
-    for (const part of encodeBatch(batch, { format: this.#format })) {
-      this.bodyBytes += part.body.length;
-    }
-    return Promise.resolve();
+    const encoding = this.#encoder.encode(batch, { format: this.#format });
+    const previous = this.#counted;
+    this.#counted = previous.then(() => encoding).then((parts) => {
+      for (const part of parts) this.bodyBytes += part.body.length;
+    });
+    return previous;
+  }
+
+  /** Resolves when every batch submitted is encoded and counted. */
+  drain(): Promise<void> {
+    return this.#counted;
   }
 }

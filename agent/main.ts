@@ -35,6 +35,7 @@ import { Batcher, MAX_AGENT_ID_LENGTH } from "./batcher.ts";
 import { formatAgentStatus } from "./agent_status.ts";
 import { describeOtherTargets } from "./other_targets.ts";
 import { DryRunSink } from "./dry_run_sink.ts";
+import { WorkerBatchEncoder } from "./batch_encoder.ts";
 import { KernelDropTracker } from "./kernel_drop_tracker.ts";
 import { Outbox } from "./outbox.ts";
 import { ingestTarget } from "./outbox_keys.ts";
@@ -253,8 +254,12 @@ async function run(config: Config, options: RunOptions): Promise<number> {
   let services: AgentServices | null = null;
   let session: FileReadSession | null = null;
   let live: LiveStream | null = null;
+  // Live capture encodes batches in a worker, so the thread that reads libpcap only decodes and
+  // stages rows. A file is read at the pace of its own thread: `--read --dry-run` (the decode
+  // bench's measure) and a file read keep encoding inline.
+  const encoder = readPath === undefined ? new WorkerBatchEncoder() : null;
   if (dryRun) {
-    sink = new DryRunSink(config.wireFormat);
+    sink = new DryRunSink(config.wireFormat, encoder ?? undefined);
   } else {
     const kvPath = `${config.dataDir}/${AGENT_KV_FILE_NAME}`;
     let kv: Deno.Kv;
@@ -262,6 +267,7 @@ async function run(config: Config, options: RunOptions): Promise<number> {
       kv = (await openAgentKv(config)).kv;
     } catch (error) {
       group?.close();
+      encoder?.close();
       return fail(`cannot open the outbox ${kvPath}: ${(error as Error).message}`, 1);
     }
     if (readPath !== undefined) {
@@ -307,6 +313,7 @@ async function run(config: Config, options: RunOptions): Promise<number> {
       kv,
       mode: readPath !== undefined ? "file" : "live",
       ledger: session,
+      encoder,
       signal: stop.signal,
     });
     const { delivery } = services;
@@ -388,9 +395,15 @@ async function run(config: Config, options: RunOptions): Promise<number> {
     await reportDrops().catch(() => {});
     group?.close();
     // A file waits for every batch to be delivered or stored; a stop gives uploads a grace period.
-    await services?.delivery.close({
-      graceMs: stop.signal.aborted || readPath === undefined ? SHUTDOWN_GRACE_MS : Infinity,
-    });
+    try {
+      await services?.delivery.close({
+        graceMs: stop.signal.aborted || readPath === undefined ? SHUTDOWN_GRACE_MS : Infinity,
+      });
+      if (sink instanceof DryRunSink) await sink.drain();
+    } finally {
+      // Every batch is encoded by now: the delivery and the dry run wait for them above.
+      encoder?.close();
+    }
   }
   const seconds = (performance.now() - started) / 1000;
   const startIndex = session?.startIndex ?? 0;

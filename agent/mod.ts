@@ -112,6 +112,13 @@ export type {
 export { runPipeline } from "./pipeline.ts";
 export type { PipelineFrame, PipelineResult, RunPipelineOptions } from "./pipeline.ts";
 export { DryRunSink } from "./dry_run_sink.ts";
+export { copyColumns, encodeInline, WorkerBatchEncoder } from "./batch_encoder.ts";
+export type {
+  BatchEncoder,
+  BatchToEncode,
+  EncodeRequest,
+  EncodeResponse,
+} from "./batch_encoder.ts";
 export { KernelDropTracker } from "./kernel_drop_tracker.ts";
 export type { DropStats } from "./kernel_drop_tracker.ts";
 export { AGENT_KV_FILE_NAME, openAgentKv, openAgentServices } from "./agent_services.ts";

@@ -1,0 +1,179 @@
+/**
+ * Where a closed batch is encoded for the wire: on the capture thread
+ * ({@linkcode encodeInline}) or in a worker ({@linkcode WorkerBatchEncoder}).
+ * Live capture uses the worker, so the thread that reads libpcap only
+ * decodes packets and stages rows: Arrow encoding and zstd took about a
+ * quarter of its CPU (see the README's "Kernel ring and kernel drops").
+ *
+ * Either way the body is `encodeBatch`'s, byte for byte: the worker runs the
+ * same code on a copy of the batch's columns.
+ *
+ * @module
+ */
+import type { BinaryColumn, ColumnarBatch, PacketColumn } from "@traffic-analyzer/shared/packet";
+import { encodeBatch, type EncodeBatchOptions, type EncodedBatch } from "./batch_codec.ts";
+import type { PacketBatch } from "./batcher.ts";
+
+/** The part of a batch its encoding needs. */
+export type BatchToEncode = Pick<PacketBatch, "key" | "columns" | "createdAtMs" | "order">;
+
+/** Encodes batches; see {@linkcode encodeInline} and {@linkcode WorkerBatchEncoder}. */
+export interface BatchEncoder {
+  /**
+   * Encodes `batch`. Whatever it keeps of the columns it copies before
+   * returning (they are reused once the caller returns); the parts come in
+   * the order the batches were given.
+   */
+  encode(batch: BatchToEncode, options: EncodeBatchOptions): Promise<EncodedBatch[]>;
+}
+
+/** Encodes on the calling thread, before returning. */
+export const encodeInline: BatchEncoder = {
+  encode: (batch, options) => {
+    try {
+      return Promise.resolve(encodeBatch(batch, options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  },
+};
+
+/** A message to the worker. */
+export interface EncodeRequest {
+  /** Matches the answer to its request. */
+  id: number;
+  /** The batch, its columns copied. */
+  batch: BatchToEncode;
+  /** Passed to `encodeBatch`. */
+  options: EncodeBatchOptions;
+}
+
+/** The worker's answer: the parts, or why there are none. */
+export type EncodeResponse = { id: number; parts: EncodedBatch[] } | {
+  id: number;
+  error: string;
+};
+
+/**
+ * The first `count` rows of each column, in arrays of their own that can be
+ * transferred: a batch's arrays are its builder's, longer than the batch
+ * and reused for the next one.
+ */
+export function copyColumns(
+  columns: ColumnarBatch,
+): { batch: ColumnarBatch; buffers: ArrayBuffer[] } {
+  const count = columns.count;
+  const bitmapBytes = (count + 7) >> 3;
+  const buffers: ArrayBuffer[] = [];
+  const own = <T extends Uint8Array | Int32Array | Float64Array | Uint32Array | Uint16Array>(
+    array: T,
+    length: number,
+  ): T => {
+    const copy = array.slice(0, length) as T;
+    buffers.push(copy.buffer as ArrayBuffer);
+    return copy;
+  };
+  const copied = columns.columns.map((column): PacketColumn => {
+    const validity = column.validity === null ? null : own(column.validity, bitmapBytes);
+    switch (column.storage) {
+      case "bool":
+        return { storage: "bool", bits: own(column.bits, bitmapBytes), validity };
+      case "string":
+        return {
+          storage: "string",
+          indices: own(column.indices, count),
+          // Structured-cloned with the message; the builder starts a new array per batch anyway.
+          dictionary: column.dictionary,
+          validity,
+        };
+      case "binary": {
+        const { offsets, bytes } = column as BinaryColumn;
+        return {
+          storage: "binary",
+          offsets: own(offsets, count + 1),
+          bytes: own(bytes, offsets[count]),
+          validity,
+        };
+      }
+      default:
+        return { storage: column.storage, values: own(column.values, count), validity };
+    }
+  });
+  return { batch: { count, columns: copied }, buffers };
+}
+
+/**
+ * Encodes batches in a worker thread, one at a time in the order given.
+ * `close()` ends the worker; batches still being encoded then fail.
+ *
+ * @example
+ * ```ts
+ * const encoder = new WorkerBatchEncoder();
+ * const parts = await encoder.encode(batch, { format: "arrow" });
+ * encoder.close();
+ * ```
+ */
+export class WorkerBatchEncoder implements BatchEncoder {
+  readonly #worker: Worker;
+  readonly #pending = new Map<
+    number,
+    { resolve: (parts: EncodedBatch[]) => void; reject: (error: Error) => void }
+  >();
+  #nextId = 0;
+  #closed = false;
+
+  /** Starts the worker (it inherits the agent's permissions). */
+  constructor() {
+    this.#worker = new Worker(new URL("./batch_encode_worker.ts", import.meta.url).href, {
+      type: "module",
+    });
+    this.#worker.onmessage = (event: MessageEvent<EncodeResponse>) => {
+      const response = event.data;
+      const pending = this.#pending.get(response.id);
+      if (pending === undefined) return;
+      this.#pending.delete(response.id);
+      if ("parts" in response) pending.resolve(response.parts);
+      else pending.reject(new Error(response.error));
+    };
+    this.#worker.onerror = (event: ErrorEvent) => {
+      event.preventDefault();
+      this.#failAll(new Error(`The batch encoding worker failed: ${event.message}`));
+    };
+  }
+
+  /** Copies the batch's columns and hands them to the worker. */
+  encode(batch: BatchToEncode, options: EncodeBatchOptions): Promise<EncodedBatch[]> {
+    if (this.#closed) {
+      return Promise.reject(new Error(`Cannot encode batch ${batch.key}: the encoder is closed`));
+    }
+    const { batch: columns, buffers } = copyColumns(batch.columns);
+    const id = this.#nextId++;
+    const request: EncodeRequest = {
+      id,
+      batch: {
+        key: batch.key,
+        columns,
+        createdAtMs: batch.createdAtMs,
+        order: batch.order ?? null,
+      },
+      options,
+    };
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#worker.postMessage(request, buffers);
+    });
+  }
+
+  /** Ends the worker; batches not yet answered fail. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#worker.terminate();
+    this.#failAll(new Error("The batch encoder was closed before the batch was encoded"));
+  }
+
+  #failAll(error: Error): void {
+    for (const pending of this.#pending.values()) pending.reject(error);
+    this.#pending.clear();
+  }
+}
