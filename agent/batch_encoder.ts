@@ -121,12 +121,16 @@ export class WorkerBatchEncoder implements BatchEncoder {
   >();
   #nextId = 0;
   #closed = false;
+  #workerFailed = false;
 
-  /** Starts the worker (it inherits the agent's permissions). */
-  constructor() {
-    this.#worker = new Worker(new URL("./batch_encode_worker.ts", import.meta.url).href, {
-      type: "module",
-    });
+  /**
+   * Starts the worker (it inherits the agent's permissions).
+   *
+   * @param options.workerUrl the worker's module; tests give one that fails.
+   */
+  constructor(options: { workerUrl?: string } = {}) {
+    const url = options.workerUrl ?? new URL("./batch_encode_worker.ts", import.meta.url).href;
+    this.#worker = new Worker(url, { type: "module" });
     this.#worker.onmessage = (event: MessageEvent<EncodeResponse>) => {
       const response = event.data;
       const pending = this.#pending.get(response.id);
@@ -137,8 +141,17 @@ export class WorkerBatchEncoder implements BatchEncoder {
     };
     this.#worker.onerror = (event: ErrorEvent) => {
       event.preventDefault();
+      // A dead worker answers nothing: later batches are encoded inline rather
+      // than waiting for ever (capture would stall) or failing (lost batches).
+      this.#workerFailed = true;
+      this.#worker.terminate();
       this.#failAll(new Error(`The batch encoding worker failed: ${event.message}`));
     };
+  }
+
+  /** Whether the worker died and batches are encoded inline instead. */
+  get workerFailed(): boolean {
+    return this.#workerFailed;
   }
 
   /** Copies the batch's columns and hands them to the worker. */
@@ -146,6 +159,7 @@ export class WorkerBatchEncoder implements BatchEncoder {
     if (this.#closed) {
       return Promise.reject(new Error(`Cannot encode batch ${batch.key}: the encoder is closed`));
     }
+    if (this.#workerFailed) return encodeInline.encode(batch, options);
     const { batch: columns, buffers } = copyColumns(batch.columns);
     const id = this.#nextId++;
     const request: EncodeRequest = {

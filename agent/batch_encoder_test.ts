@@ -136,3 +136,25 @@ Deno.test("DryRunSink with a worker encoder counts the bytes encodeBatch makes o
     encoder.close();
   }
 });
+
+Deno.test("WorkerBatchEncoder encodes inline once its worker has died, so capture neither stalls nor loses batches", async () => {
+  const dir = await Deno.makeTempDir();
+  const workerPath = `${dir}/dying_worker.ts`;
+  // Dies on its first batch with an error nothing catches, as a worker out of memory would.
+  await Deno.writeTextFile(
+    workerPath,
+    'self.onmessage = () => { throw new Error("worker died"); };',
+  );
+  const encoder = new WorkerBatchEncoder({ workerUrl: new URL(`file://${workerPath}`).href });
+  try {
+    const records = sampleRecords(30, { seed: 3 });
+    const batch = { key: "d:1", columns: columnsOf(records), createdAtMs: 9, order: null };
+    await assert.rejects(encoder.encode(batch, {}), /worker failed/);
+    assert.equal(encoder.workerFailed, true);
+    const next = { ...batch, key: "d:2" };
+    assert.deepEqual(await encoder.encode(next, {}), encodeBatch(next, {}));
+  } finally {
+    encoder.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
