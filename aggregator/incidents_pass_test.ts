@@ -163,12 +163,13 @@ async function assertInStep(): Promise<void> {
     left join lateral (
       select count(*) as flows, count(distinct t.resp_port) as ports,
         count(distinct t.resp_ip) as targets, count(distinct t.orig_ip) as sources,
-        max(t.score) as max_score
+        max(t.score) as max_score, min(t.first_seen) as first_seen, max(t.last_seen) as last_seen
       from incident_flows f join traffic_data t on t.flow_uid = f.flow_uid
       where f.incident_id = i.id
     ) a on true
     where a.flows <> i.flow_count or a.ports <> i.port_count or a.targets <> i.target_count
-      or a.sources <> i.source_count or a.max_score <> i.max_score`;
+      or a.sources <> i.source_count or a.max_score <> i.max_score
+      or a.first_seen <> i.first_seen or a.last_seen <> i.last_seen`;
   assert.deepEqual([...mismatched], [], "incident counts agree with traffic_data");
   const flagged = await db.sql`
     select t.flow_uid from traffic_data t join incident_flows f using (flow_uid)

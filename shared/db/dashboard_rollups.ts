@@ -73,6 +73,16 @@ export interface TrafficCell {
   ended: number;
 }
 
+/** A change to one `dashboard_class_minute` row. */
+export interface ClassCell {
+  /** floor(epoch seconds / 60). */
+  minute: number;
+  /** Predicted class, `unscored` for none. */
+  label: string;
+  /** Flows started in the minute, added. */
+  flows: number;
+}
+
 /** A change to one `dashboard_host_hour` row. */
 export interface HostCell {
   /** floor(epoch seconds / 3600). */
@@ -139,120 +149,179 @@ function spread(
  * any, with -1.
  */
 export class DashboardRollupDeltas {
-  readonly #traffic = new Map<string, TrafficCell>();
-  readonly #classes = new Map<string, { minute: number; label: string; flows: number }>();
-  readonly #hosts = new Map<string, HostCell>();
-  readonly #services = new Map<string, ServiceCell>();
+  // Cells by slot, then by the flow's own strings (protocol, address, label):
+  // a string key built per flow (`${minute}\u0000${protocol}` and the like,
+  // five or six a flow) had to be made and hashed each time, where the
+  // flow's strings keep their hash. Each list holds the cells in the order
+  // they were made, which is the order the rows are written in.
+  readonly #traffic = new Map<number, Map<string, TrafficCell>>();
+  readonly #trafficList: TrafficCell[] = [];
+  readonly #classes = new Map<number, Map<string, ClassCell>>();
+  readonly #classList: ClassCell[] = [];
+  readonly #hosts = new Map<number, Map<string, HostCell>>();
+  readonly #hostList: HostCell[] = [];
+  readonly #services = new Map<number, Map<string, Map<number, Map<string, ServiceCell>>>>();
+  readonly #serviceList: ServiceCell[] = [];
 
   /** Adds (`sign` 1) or takes away (`sign` -1) one flow's contribution. */
   addFlow(flow: RollupFlow, sign: 1 | -1): void {
     const { first_seen: first, last_seen: last, protocol } = flow;
     const packets = sign * flow.packets;
     const bytes = sign * flow.bytes;
-    // Each cell is looked up once per slot (the key string and its hash were
-    // most of a pass's roll-up time); the first slot spread is the start's.
-    let firstTraffic: TrafficCell | null = null;
-    let lastTraffic: TrafficCell | null = null;
-    let lastMinute = 0;
-    spread(first, last, 60, (minute, share) => {
-      const cell = this.#trafficCell(minute, protocol);
-      cell.packets += packets * share;
-      cell.bytes += bytes * share;
-      firstTraffic ??= cell;
-      lastTraffic = cell;
-      lastMinute = minute;
-    });
-    firstTraffic!.started += sign;
-    const endMinute = Math.floor(last / 60);
-    (endMinute === lastMinute ? lastTraffic! : this.#trafficCell(endMinute, protocol)).ended +=
-      sign;
-    const label = flow.label ?? "unscored";
     const startMinute = Math.floor(first / 60);
-    const classKey = `${startMinute}\u0000${label}`;
-    let classCell = this.#classes.get(classKey);
-    if (!classCell) {
-      this.#classes.set(classKey, classCell = { minute: startMinute, label, flows: 0 });
-    }
-    classCell.flows += sign;
-
-    for (const ip of [flow.orig_ip, flow.resp_ip]) {
-      if (ip === null) continue;
-      let startCell: HostCell | null = null;
-      spread(first, last, 3600, (hour, share) => {
-        const cell = this.#hostCell(hour, ip);
-        cell.bytes += bytes * share;
+    const endMinute = Math.floor(last / 60);
+    if (startMinute === endMinute) {
+      // Most flows: one minute, whose share is the whole flow (what spread()
+      // gives, as (last - first) / (last - first) is exactly 1).
+      const cell = this.#trafficCell(startMinute, protocol);
+      cell.packets += packets;
+      cell.bytes += bytes;
+      cell.started += sign;
+      cell.ended += sign;
+    } else {
+      // Each cell is looked up once per slot; the first slot spread is the start's.
+      let firstTraffic: TrafficCell | null = null;
+      let lastTraffic: TrafficCell | null = null;
+      let lastMinute = 0;
+      spread(first, last, 60, (minute, share) => {
+        const cell = this.#trafficCell(minute, protocol);
         cell.packets += packets * share;
-        startCell ??= cell;
+        cell.bytes += bytes * share;
+        firstTraffic ??= cell;
+        lastTraffic = cell;
+        lastMinute = minute;
       });
-      startCell!.flows += sign;
+      firstTraffic!.started += sign;
+      (endMinute === lastMinute ? lastTraffic! : this.#trafficCell(endMinute, protocol)).ended +=
+        sign;
+    }
+    this.#classCell(startMinute, flow.label ?? "unscored").flows += sign;
+
+    const oneHour = Math.floor(first / 3600) === Math.floor(last / 3600);
+    if (flow.orig_ip !== null) {
+      this.#addHost(flow.orig_ip, first, last, oneHour, bytes, packets, sign);
+    }
+    if (flow.resp_ip !== null) {
+      this.#addHost(flow.resp_ip, first, last, oneHour, bytes, packets, sign);
     }
     if (
       flow.resp_port !== null && flow.resp_ip !== null && SERVICE_PROTOCOLS.has(protocol)
     ) {
       const { resp_port: port, resp_ip: responder } = flow;
-      let startCell: ServiceCell | null = null;
-      spread(first, last, 3600, (hour, share) => {
-        const cell = this.#serviceCell(hour, protocol, port, responder);
-        cell.bytes += bytes * share;
-        startCell ??= cell;
-      });
-      startCell!.flows += sign;
+      if (oneHour) {
+        const cell = this.#serviceCell(Math.floor(first / 3600), protocol, port, responder);
+        cell.bytes += bytes;
+        cell.flows += sign;
+      } else {
+        let startCell: ServiceCell | null = null;
+        spread(first, last, 3600, (hour, share) => {
+          const cell = this.#serviceCell(hour, protocol, port, responder);
+          cell.bytes += bytes * share;
+          startCell ??= cell;
+        });
+        startCell!.flows += sign;
+      }
     }
+  }
+
+  #addHost(
+    ip: string,
+    first: number,
+    last: number,
+    oneHour: boolean,
+    bytes: number,
+    packets: number,
+    sign: 1 | -1,
+  ): void {
+    if (oneHour) {
+      const cell = this.#hostCell(Math.floor(first / 3600), ip);
+      cell.bytes += bytes;
+      cell.packets += packets;
+      cell.flows += sign;
+      return;
+    }
+    let startCell: HostCell | null = null;
+    spread(first, last, 3600, (hour, share) => {
+      const cell = this.#hostCell(hour, ip);
+      cell.bytes += bytes * share;
+      cell.packets += packets * share;
+      startCell ??= cell;
+    });
+    startCell!.flows += sign;
   }
 
   /** Rows that change (0 when nothing was added). */
   get size(): number {
-    return this.#traffic.size + this.#classes.size + this.#hosts.size + this.#services.size;
+    return this.#trafficList.length + this.#classList.length + this.#hostList.length +
+      this.#serviceList.length;
   }
 
   /** The per-minute traffic rows that change. */
   traffic(): TrafficCell[] {
-    return [...this.#traffic.values()].filter((c) =>
+    return this.#trafficList.filter((c) =>
       c.packets !== 0 || c.bytes !== 0 || c.started !== 0 || c.ended !== 0
     );
   }
 
   /** The per-minute class rows that change. */
-  classes(): { minute: number; label: string; flows: number }[] {
-    return [...this.#classes.values()].filter((c) => c.flows !== 0);
+  classes(): ClassCell[] {
+    return this.#classList.filter((c) => c.flows !== 0);
   }
 
   /** The per-hour host rows that change. */
   hosts(): HostCell[] {
-    return [...this.#hosts.values()].filter((c) =>
-      c.bytes !== 0 || c.packets !== 0 || c.flows !== 0
-    );
+    return this.#hostList.filter((c) => c.bytes !== 0 || c.packets !== 0 || c.flows !== 0);
   }
 
   /** The per-hour service rows that change. */
   services(): ServiceCell[] {
-    return [...this.#services.values()].filter((c) => c.bytes !== 0 || c.flows !== 0);
+    return this.#serviceList.filter((c) => c.bytes !== 0 || c.flows !== 0);
   }
 
   #trafficCell(minute: number, protocol: string): TrafficCell {
-    const key = `${minute}\u0000${protocol}`;
-    let cell = this.#traffic.get(key);
-    if (!cell) {
-      this.#traffic.set(
-        key,
-        cell = { minute, protocol, packets: 0, bytes: 0, started: 0, ended: 0 },
-      );
+    let cells = this.#traffic.get(minute);
+    if (cells === undefined) this.#traffic.set(minute, cells = new Map());
+    let cell = cells.get(protocol);
+    if (cell === undefined) {
+      cells.set(protocol, cell = { minute, protocol, packets: 0, bytes: 0, started: 0, ended: 0 });
+      this.#trafficList.push(cell);
+    }
+    return cell;
+  }
+
+  #classCell(minute: number, label: string): ClassCell {
+    let cells = this.#classes.get(minute);
+    if (cells === undefined) this.#classes.set(minute, cells = new Map());
+    let cell = cells.get(label);
+    if (cell === undefined) {
+      cells.set(label, cell = { minute, label, flows: 0 });
+      this.#classList.push(cell);
     }
     return cell;
   }
 
   #hostCell(hour: number, ip: string): HostCell {
-    const key = `${hour}\u0000${ip}`;
-    let cell = this.#hosts.get(key);
-    if (!cell) this.#hosts.set(key, cell = { hour, ip, bytes: 0, packets: 0, flows: 0 });
+    let cells = this.#hosts.get(hour);
+    if (cells === undefined) this.#hosts.set(hour, cells = new Map());
+    let cell = cells.get(ip);
+    if (cell === undefined) {
+      cells.set(ip, cell = { hour, ip, bytes: 0, packets: 0, flows: 0 });
+      this.#hostList.push(cell);
+    }
     return cell;
   }
 
   #serviceCell(hour: number, protocol: string, port: number, responder: string): ServiceCell {
-    const key = `${hour}\u0000${protocol}\u0000${port}\u0000${responder}`;
-    let cell = this.#services.get(key);
-    if (!cell) {
-      this.#services.set(key, cell = { hour, protocol, port, responder, bytes: 0, flows: 0 });
+    let byResponder = this.#services.get(hour);
+    if (byResponder === undefined) this.#services.set(hour, byResponder = new Map());
+    let byPort = byResponder.get(responder);
+    if (byPort === undefined) byResponder.set(responder, byPort = new Map());
+    let cells = byPort.get(port);
+    if (cells === undefined) byPort.set(port, cells = new Map());
+    let cell = cells.get(protocol);
+    if (cell === undefined) {
+      cells.set(protocol, cell = { hour, protocol, port, responder, bytes: 0, flows: 0 });
+      this.#serviceList.push(cell);
     }
     return cell;
   }

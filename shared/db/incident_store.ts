@@ -67,37 +67,83 @@ function chunks<T>(items: readonly T[]): T[][] {
   return out;
 }
 
+/** An incident's numbers, as the recompute in {@link recordIncidents} derives them from its flows. */
+interface IncidentNumbers {
+  flows: number;
+  ports: number;
+  targets: number;
+  sources: number;
+  firstSeen: number;
+  lastSeen: number;
+  maxScore: number;
+}
+
+/**
+ * The numbers of an incident whose flows are all `flows`, exactly as the
+ * recompute over `traffic_data` gives them for flows stored as they are
+ * here (a pass's COPY): distinct counts skip nulls, and a score is stored as
+ * `real`, so its maximum is taken over the float32 values.
+ */
+function incidentNumbers(flows: readonly IncidentFlowInput[]): IncidentNumbers {
+  const ports = new Set<number>();
+  const targets = new Set<string>();
+  const sources = new Set<string>();
+  let firstSeen = Infinity;
+  let lastSeen = -Infinity;
+  let maxScore = -Infinity;
+  for (const flow of flows) {
+    if (flow.respPort !== null) ports.add(flow.respPort);
+    if (flow.respIp !== null) targets.add(flow.respIp);
+    if (flow.origIp !== null) sources.add(flow.origIp);
+    firstSeen = Math.min(firstSeen, flow.firstSeen);
+    lastSeen = Math.max(lastSeen, flow.lastSeen);
+    maxScore = Math.max(maxScore, Math.fround(flow.score));
+  }
+  return {
+    flows: flows.length,
+    ports: ports.size,
+    targets: targets.size,
+    sources: sources.size,
+    firstSeen,
+    lastSeen,
+    maxScore,
+  };
+}
+
 /**
  * Inserts the incidents a pass opens, in two statements whatever their
  * number: ids are drawn from the sequence first, in the order the incidents
  * were opened (as one insert each did), then every row goes in at once. A
  * 1.5 M-packet pass of the bench capture opens 208 incidents: 208 round
  * trips before, each waiting its turn on the loaded 2-core machine (the
- * opening step, grouping included, took 0.9 to 3.8 s there). Returns the ids
- * in `opened` order.
+ * opening step, grouping included, took 0.9 to 3.8 s there). Each row
+ * carries its final numbers (`numbers`, computed from its flows); the
+ * caller recomputes those it could not compute. Returns the ids in `opened`
+ * order.
  */
 async function openIncidents(
   tx: Sql,
   opened: readonly Pick<OpenIncident, "label" | "keyKind" | "keyIp">[],
-  first: ReadonlyMap<number, IncidentFlowInput>,
+  numbers: readonly IncidentNumbers[],
   minScore: number,
 ): Promise<number[]> {
   if (opened.length === 0) return [];
   const ids = (await tx<{ id: number }[]>`
     select nextval(pg_get_serial_sequence('incidents', 'id')) as id
     from generate_series(1, ${opened.length}::int)`).map((row) => row.id);
-  // Placeholder numbers: recomputed from the member flows by the caller.
-  const flows = opened.map((_, index) => first.get(index)!);
+  const col = (pick: (n: IncidentNumbers) => number) => pgArrayLiteral(numbers.map(pick));
   await tx`
-    insert into incidents (id, label, key_kind, key_ip, first_seen, last_seen, max_score, min_score)
+    insert into incidents (id, label, key_kind, key_ip, flow_count, port_count, target_count,
+      source_count, first_seen, last_seen, max_score, min_score)
     select u.*, ${minScore}::real from unnest(
       ${pgArrayLiteral(ids)}::text::int8[],
       ${pgArrayLiteral(opened.map((incident) => incident.label))}::text::text[],
       ${pgArrayLiteral(opened.map((incident) => incident.keyKind))}::text::text[],
       ${pgArrayLiteral(opened.map((incident) => incident.keyIp))}::text::inet[],
-      ${pgArrayLiteral(flows.map((flow) => flow.firstSeen))}::text::float8[],
-      ${pgArrayLiteral(flows.map((flow) => flow.lastSeen))}::text::float8[],
-      ${pgArrayLiteral(flows.map((flow) => flow.score))}::text::real[]) as u`;
+      ${col((n) => n.flows)}::text::int8[], ${col((n) => n.ports)}::text::int8[],
+      ${col((n) => n.targets)}::text::int8[], ${col((n) => n.sources)}::text::int8[],
+      ${col((n) => n.firstSeen)}::text::float8[], ${col((n) => n.lastSeen)}::text::float8[],
+      ${col((n) => n.maxScore)}::text::real[]) as u`;
   return ids;
 }
 
@@ -146,6 +192,8 @@ export async function recordIncidents(
     );
   }
   const touched = new Set<number>();
+  /** Opened incidents whose numbers were computed from the pass's flows (not recomputed). */
+  const computed = new Set<number>();
 
   // Flows that leave their incident: benign now, below the minimum, or of another class now.
   const leaving: string[] = [...options.clearedUids];
@@ -214,19 +262,31 @@ export async function recordIncidents(
       lastSeen: row.last_seen,
     }));
     const assignment = assignIncidents(fresh, { open, windowSec: options.windowSec });
-    const first = new Map<number, IncidentFlowInput>();
+    // An opened incident whose flows were all first stored by this pass holds
+    // them exactly as `fresh` has them: its numbers are computed here, not
+    // recomputed by joining its flows back to traffic_data (a 1.5 M-packet
+    // pass of the bench capture opens 208 incidents of 270k flows between
+    // them, and that join was most of its incident step).
+    const members = new Map<number, IncidentFlowInput[]>();
+    const recompute = new Set<number>();
     for (const flow of fresh) {
       const ref = assignment.flows.get(flow.flowUid);
-      if (ref && "opened" in ref && !first.has(ref.opened)) first.set(ref.opened, flow);
+      if (ref === undefined || !("opened" in ref)) continue;
+      let list = members.get(ref.opened);
+      if (list === undefined) members.set(ref.opened, list = []);
+      list.push(flow);
+      if (newUids === null || !newUids.has(flow.flowUid)) recompute.add(ref.opened);
     }
-    const openedIds = await openIncidents(tx, assignment.opened, first, minScore);
+    const numbers = assignment.opened.map((_, index) => incidentNumbers(members.get(index)!));
+    const openedIds = await openIncidents(tx, assignment.opened, numbers, minScore);
     opened = openedIds.length;
     const added: [string, number][] = [];
     const moved: [string, number][] = [];
     for (const [uid, ref] of assignment.flows) {
       const id = "id" in ref ? ref.id : openedIds[ref.opened];
       (newUids !== null && newUids.has(uid) ? added : moved).push([uid, id]);
-      touched.add(id);
+      if ("id" in ref || recompute.has(ref.opened)) touched.add(id);
+      else computed.add(id);
     }
     await insertMembers(tx, added, false);
     await insertMembers(tx, moved, true);
@@ -254,5 +314,5 @@ export async function recordIncidents(
       where i.id = any(${ids}::int8[])
         and not exists (select 1 from incident_flows f where f.incident_id = i.id)`;
   }
-  return { opened, touched: touched.size };
+  return { opened, touched: touched.size + computed.size };
 }
