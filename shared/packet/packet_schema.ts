@@ -256,6 +256,20 @@ export function checkValue(kind: FieldKind, v: unknown): string | null {
 
 const FIELD_BY_NAME = new Map(PACKET_FIELDS.map((f) => [f.name as string, f]));
 
+/** The first wrong value of a record that has every field, or null. */
+function recordIssue(raw: Record<string, unknown>, record: number): RecordIssue | null {
+  for (const f of PACKET_FIELDS) {
+    const v = raw[f.name];
+    if (v === null) {
+      if (!f.nullable) return { record, field: f.name, message: "must not be null" };
+      continue;
+    }
+    const problem = checkValue(f.kind, v);
+    if (problem) return { record, field: f.name, message: problem };
+  }
+  return null;
+}
+
 /**
  * Validates a parsed JSON batch against {@link PACKET_FIELDS} and fills in
  * defaults. Returns the first problem found, naming the record and field.
@@ -280,10 +294,21 @@ export function validatePacketBatch(batch: unknown): BatchValidation {
       return { ok: false, issue: { record: i, field: null, message: "expected an object" } };
     }
     const raw = input as Record<string, unknown>;
+    let fieldCount = 0;
     for (const key in raw) {
       if (!FIELD_BY_NAME.has(key)) {
         return { ok: false, issue: { record: i, field: key, message: `unknown field ${key}` } };
       }
+      fieldCount++;
+    }
+    if (fieldCount === PACKET_FIELDS.length) {
+      // Every field present, as the agent sends them: nothing to fill in, so the
+      // parsed object is the record once its values pass (building a copy of
+      // 60-odd fields was a third of the validation's time).
+      const issue = recordIssue(raw, i);
+      if (issue !== null) return { ok: false, issue };
+      records[i] = raw as unknown as PacketRecord;
+      continue;
     }
     const out: Record<string, unknown> = {};
     for (const f of PACKET_FIELDS) {

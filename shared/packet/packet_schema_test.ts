@@ -66,14 +66,19 @@ Deno.test("validatePacketBatch() names the record and field at fault", async (t)
     ["a tunnel too deep", { tunnel_depth: 9 }, "tunnel_depth", /0 to 8/],
     ["a bad tunnel address", { tunnel_src_ip: "10.0.0" }, "tunnel_src_ip", /IPv4 or IPv6/],
   ];
+  // A record with every field takes another path than a seed-style one (no
+  // defaults to fill in), so each case runs on both.
+  const [full] = sampleRecords(1, { dataBytes: 6 }) as unknown as Record<string, unknown>[];
   for (const [name, change, field, message] of cases) {
-    await t.step(name, () => {
-      const result = validatePacketBatch([SEED_RECORD, { ...SEED_RECORD, ...change }]);
-      assert.ok(!result.ok);
-      assert.equal(result.issue.record, 1);
-      assert.equal(result.issue.field, field);
-      assert.match(result.issue.message, message);
-    });
+    for (const [kind, base] of [["seed-style", SEED_RECORD], ["every field", full]] as const) {
+      await t.step(`${name} (${kind})`, () => {
+        const result = validatePacketBatch([base, { ...base, ...change }]);
+        assert.ok(!result.ok);
+        assert.equal(result.issue.record, 1);
+        assert.equal(result.issue.field, field);
+        assert.match(result.issue.message, message);
+      });
+    }
   }
   await t.step("a well-formed surrogate pair (an emoji) is text like any other", () => {
     const result = validatePacketBatch([{ ...SEED_RECORD, interface: "wlan\ud83d\ude00" }]);

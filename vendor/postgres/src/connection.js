@@ -387,6 +387,11 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
       lifeTimer.start()
       socket.on('data', data)
       keep_alive && socket.setKeepAlive && socket.setKeepAlive(true, 1000 * keep_alive)
+      // traffic-analyzer patch: no Nagle. A COPY ends with a 5-byte CopyDone
+      // written right after its data; Nagle held it until PostgreSQL ACKed the
+      // data, which PostgreSQL delays (it has nothing to answer before
+      // CopyDone): tens of ms per COPY, two COPYs per ingest batch.
+      socket.setNoDelay && socket.setNoDelay(true)
       const s = StartupMessage()
       write(s)
     } catch (err) {
