@@ -56,7 +56,6 @@ import type {
   FilingResult,
   OutboxOptions,
   OutboxStatus,
-  QueueMessageEvent,
   StoredBatch,
   StoredBatchInfo,
   StoreOptions,
@@ -65,21 +64,8 @@ import type {
   TargetHolding,
 } from "./outbox_types.ts";
 
-export type {
-  CounterDeltas,
-  DeadLetterInfo,
-  FilingOptions,
-  FilingResult,
-  OutboxOptions,
-  OutboxStatus,
-  QueueMessageEvent,
-  StoredBatch,
-  StoredBatchInfo,
-  StoreOptions,
-  StoreReason,
-  StoreResult,
-  TargetHolding,
-};
+/** Every type of the outbox's API (see `outbox_types.ts`). */
+export type * from "./outbox_types.ts";
 export { bodyPrefix, CHUNK_BYTES } from "./outbox_body.ts";
 export { enqueueReplay, type ReplayMessage } from "./outbox_replay_message.ts";
 
