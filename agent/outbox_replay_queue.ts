@@ -47,6 +47,9 @@ export class OutboxReplayQueue {
     let requeued = 0;
     for await (const entry of core.kv.list({ prefix: [PENDING_LOST, core.part] })) {
       const key = entry.key[2] as string;
+      // A failed check means KV gave up on a later message meanwhile: its marker stays for
+      // the next sweep, and the requeue below is due either way (a new token makes any
+      // extra requeue a no-op for the older messages).
       await core.kv.atomic().check(entry).delete(entry.key).commit();
       if (await this.#requeue(key, 0, () => true)) requeued++;
     }

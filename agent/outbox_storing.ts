@@ -188,8 +188,10 @@ export class OutboxStoring {
       const key = ageEntry.key[4] as string;
       const meta = await core.kv.get<StoredBatchInfo>([PENDING, part, key]);
       if (meta.value === null) {
-        // An index entry without its batch cannot happen through this class; clean it anyway.
-        await core.kv.delete(ageEntry.key);
+        // An index entry without its batch cannot happen through this class; clean it anyway,
+        // in one write checking both are as read: a store of the same batch in between writes
+        // this very index entry again, and deleting that would hide its batch from the cap.
+        await core.kv.atomic().check(ageEntry).check(meta).delete(ageEntry.key).commit();
         return null;
       }
       const stored: StoredBatch = {
