@@ -39,6 +39,7 @@ import { enqueueReplay } from "./outbox_replay_message.ts";
 import type { DeadLetterInfo, StoredBatchInfo } from "./outbox_types.ts";
 import { ageKey, DEAD_LETTER, PENDING, PENDING_LOST, targetPart } from "./outbox_keys.ts";
 import {
+  contentionBackoff,
   COUNTER,
   DEAD_LEVEL,
   MAX_COMMIT_ATTEMPTS,
@@ -94,11 +95,10 @@ export async function migrateAgentStore(
   const moved: StoreMigration = { batches: 0, deadLetters: 0, duplicates: 0 };
   const readers = new ChunkReaders(kv);
   for await (const listed of kv.list<StoredBatchInfo>({ prefix: OLD_BATCH })) {
-    const outcome = await settle(kv, listed.key, readers, (entry, held) => {
+    const outcome = await settle(kv, listed.key, readers, (entry) => {
       const info = entry.value as StoredBatchInfo;
       const part = targetPart(info.target);
       const newKey = [PENDING, part, info.key];
-      if (held !== null) return null;
       const next: StoredBatchInfo = {
         ...info,
         target: info.target ?? null,
@@ -120,9 +120,8 @@ export async function migrateAgentStore(
     if (outcome === "duplicate") moved.duplicates++;
   }
   for await (const listed of kv.list<DeadLetterInfo>({ prefix: OLD_DEAD })) {
-    const outcome = await settle(kv, listed.key, readers, (entry, held) => {
+    const outcome = await settle(kv, listed.key, readers, (entry) => {
       const info = entry.value as DeadLetterInfo;
-      if (held !== null) return null;
       const next: DeadLetterInfo = {
         ...info,
         target: info.target ?? null,
@@ -161,24 +160,21 @@ export async function migrateAgentStore(
 }
 
 /** What became of one old entry. */
-type Settled = "moved" | "duplicate" | "gone";
+type Settled = "moved" | "duplicate" | "gone" | "left";
 
 /**
  * Moves the old entry at `oldKey`, or removes it as a duplicate, in one
  * atomic write checked against everything it read; retries when another
  * writer got in between.
  *
- * @param move The write that moves the entry (without its checks), or null
- *   when `held` (the new-layout entry of its key and server) exists.
+ * @param move The write that moves the entry (without its checks), made
+ *   when its server holds no entry of its key in the new layout.
  */
 async function settle(
   kv: Deno.Kv,
   oldKey: Deno.KvKey,
   readers: ChunkReaders,
-  move: (
-    entry: Deno.KvEntry<StoredBatchInfo | DeadLetterInfo>,
-    held: Deno.KvEntry<unknown> | null,
-  ) => Deno.AtomicOperation | null,
+  move: (entry: Deno.KvEntry<StoredBatchInfo | DeadLetterInfo>) => Deno.AtomicOperation,
 ): Promise<Settled> {
   const pending = oldKey[0] === OLD_BATCH[0] && oldKey[1] === OLD_BATCH[1];
   for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt++) {
@@ -192,21 +188,19 @@ async function settle(
       [DEAD_LETTER, part, info.key],
     ]);
     const held = newPending.value !== null ? newPending : newDead.value !== null ? newDead : null;
-    let op = move(entry, held);
-    if (op === null) {
-      op = kv.atomic();
-      await removeDuplicate(kv, op, entry, pending, readers);
-    }
+    const op = held === null ? move(entry) : kv.atomic();
+    if (held !== null) await removeDuplicate(kv, op, entry, pending, readers);
     op.check(entry).check(newPending).check(newDead);
     if ((await op.commit()).ok) {
       if (held === null) readers.add(info.key);
       return held === null ? "moved" : "duplicate";
     }
+    await contentionBackoff(attempt);
   }
   log.warn("Outbox: {key} of an older layout was left where it is: the store stayed busy", {
     key: String(oldKey.at(-1)),
   });
-  return "gone";
+  return "left";
 }
 
 /**
