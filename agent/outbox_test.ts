@@ -604,3 +604,50 @@ Deno.test("Outbox at its cap drops the batch made first, whatever order the batc
     assert.equal(unaccountedRecords(await box.counters()), 0);
   });
 });
+
+Deno.test("Outbox at its cap cleans an index entry without its batch only while the batch is still absent", async () => {
+  await withKv(async (kv) => {
+    const made = (key: string, createdAtMs: number, seed: number) => ({
+      ...batch(key, incompressible(10, 2_000, seed)),
+      createdAtMs,
+    });
+    const [x, y, w] = [made("c:x", 500, 1), made("c:y", 1_000, 2), made("c:w", 1_500, 3)];
+    // Larger than x: with y and w it does not fit, so the cap evicts.
+    const z = { ...batch("c:z", incompressible(14, 2_000, 4)), createdAtMs: 2_000 };
+    const options = { maxBytes: x.body.length + y.body.length + w.body.length, target: null };
+    assert.equal((await outbox(kv, options).store(y, failed)).outcome, "stored");
+    assert.equal((await outbox(kv, options).store(w, failed)).outcome, "stored");
+    // An index entry whose batch is gone, as a crash of some older code could leave it.
+    await kv.set(["outbox", "by_age", 500, "", x.key], true);
+    // The cap's eviction finds it; just then another writer stores that very batch.
+    let raced = false;
+    const racing = new Proxy(kv, {
+      get(target, name) {
+        if (name === "get") {
+          return async (key: Deno.KvKey) => {
+            const entry = await target.get(key);
+            if (!raced && entry.value === null && key[0] === "pending" && key[2] === x.key) {
+              raced = true;
+              assert.equal((await outbox(kv, options).store(x, failed)).outcome, "stored");
+            }
+            return entry;
+          };
+        }
+        const value = Reflect.get(target, name);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const result = await outbox(racing, options).store(z, failed);
+    assert.ok(raced);
+    // x, made first, goes first: its index entry was not taken from it.
+    assert.deepEqual(result, { outcome: "stored", evicted: [x.key, y.key] });
+    const box = outbox(kv, options);
+    assert.deepEqual((await Array.fromAsync(box.pending())).map((i) => i.key).sort(), [
+      w.key,
+      z.key,
+    ]);
+    const indexed = await Array.fromAsync(kv.list({ prefix: ["outbox", "by_age"] }));
+    assert.deepEqual(indexed.map((e) => e.key[4]).sort(), [w.key, z.key]);
+    assert.equal(unaccountedRecords(await box.counters()), 0);
+  });
+});
