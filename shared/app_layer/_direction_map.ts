@@ -355,10 +355,13 @@ export class DirectionMap<V> {
       while (newTags[i] !== 0) i = (i + 1) & mask;
       newTags[i] = t;
       newLengths[i] = lengths[s];
-      newUnits.set(
-        units.subarray(s * MAX_SLAB_UNITS, (s + 1) * MAX_SLAB_UNITS),
-        i * MAX_SLAB_UNITS,
-      );
+      // A loop over the key's units, not `set` of a subarray: a view per entry is garbage.
+      const length = lengths[s];
+      if (length <= MAX_SLAB_UNITS) {
+        const src = s * MAX_SLAB_UNITS;
+        const dst = i * MAX_SLAB_UNITS;
+        for (let k = 0; k < length; k++) newUnits[dst + k] = units[src + k];
+      }
       newLongKeys[i] = longKeys[s];
       newValues[i] = values[s];
       newStamps[i] = stamps[s];

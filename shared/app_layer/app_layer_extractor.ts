@@ -10,11 +10,11 @@
 
 import { DirectionMap } from "./_direction_map.ts";
 import type { AppMetadata } from "./app_metadata.ts";
-import { recogniseAppProtocol, type RecogniseHint } from "./app_protocol.ts";
+import { mayRecogniseDatagram, recogniseAppProtocol, type RecogniseHint } from "./app_protocol.ts";
 import { parseDhcpMessage } from "./dhcp_message.ts";
 import { parseDnsMessage } from "./dns_message.ts";
 import { QuicInitialReader } from "./quic_initial.ts";
-import { TcpAppStream, type TcpSegment } from "./tcp_app_stream.ts";
+import { type OpeningSegment, TcpAppStream, type TcpSegment } from "./tcp_app_stream.ts";
 import { EMPTY_BYTES as EMPTY } from "./_bytes.ts";
 
 /** One decoded TCP or UDP packet, as {@linkcode AppLayerExtractor.extract} wants it. */
@@ -118,6 +118,8 @@ export class AppLayerExtractor {
    */
   readonly #datagrams = new DirectionMap<DatagramState>();
   readonly #segment: TcpSegment = { seq: 0, syn: false, payload: EMPTY, truncated: false };
+  /** One opening segment for every new direction (see {@linkcode TcpAppStream.opensOver}). */
+  readonly #opening: OpeningSegment = { seq: 0, syn: false, length: 0, firstByte: -1 };
   /** The key string's units of a packet that hands over none (see {@linkcode #unitsOf}). */
   readonly #keyUnits: number[] = [];
 
@@ -178,6 +180,16 @@ export class AppLayerExtractor {
         (streams.size > 0 ? streams : this.#datagrams).deleteOldest();
       }
       slot = streams.insertAfterMiss(units, stream);
+      // A direction whose first segment can begin no message is watched without reading it.
+      const length = packet.payloadLength;
+      if (first !== undefined && length !== undefined) {
+        const opening = this.#opening;
+        opening.seq = packet.tcpSeq;
+        opening.syn = packet.syn;
+        opening.length = length;
+        opening.firstByte = first;
+        if (stream.opensOver(opening, packet)) return null;
+      }
     }
     // One segment object for every push: the stream reads it and keeps none of it but the payload.
     const segment = this.#segment;
@@ -206,6 +218,16 @@ export class AppLayerExtractor {
       const state = lookUp(this.#datagrams, packet);
       if (state === DONE) return null;
       if (state !== undefined) return this.#readQuic(packet, state);
+    }
+    // A datagram no recogniser could name (by its first byte, length and
+    // ports) is passed over before its payload is looked at: a caller may
+    // make the payload lazily, and a UDP flood is all such datagrams.
+    const first = packet.payloadFirstByte;
+    if (
+      first !== undefined && packet.payloadLength !== undefined &&
+      !mayRecogniseDatagram(first, packet.payloadLength, packet)
+    ) {
+      return null;
     }
     const hint: RecogniseHint = packet;
     switch (recogniseAppProtocol(packet.payload, hint)) {

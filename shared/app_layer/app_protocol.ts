@@ -50,6 +50,32 @@ function plausibleDnsHeader(bytes: Uint8Array, at: number): boolean {
   return questions <= 16 && records <= 2048;
 }
 
+/** A QUIC long header's fixed bits: header form and fixed bit (RFC 9000 §17.2). */
+const QUIC_LONG_HEADER_BITS = 0xc0;
+/** Fewest bytes of a QUIC long header `looksLikeQuicLongHeader` reads. */
+const QUIC_LONG_HEADER_MIN_BYTES = 7;
+/** Fewest bytes of a DHCP message `looksLikeDhcp` accepts: BOOTP's fixed part and the cookie. */
+const DHCP_MIN_BYTES = 240;
+
+/**
+ * Whether a UDP datagram whose payload starts with `firstByte` and holds
+ * `length` bytes (as captured) may be one {@linkcode recogniseAppProtocol}
+ * names: a QUIC long header, a BOOTP message (opcode 1 or 2), or anything
+ * on a DNS, mDNS or LLMNR port. False means it names none, so the caller
+ * need not make a view of the payload (a UDP flood's every datagram).
+ * A new UDP protocol in `recogniseAppProtocol` must be added here too.
+ */
+export function mayRecogniseDatagram(
+  firstByte: number,
+  length: number,
+  hint: RecogniseHint,
+): boolean {
+  if (length < QUIC_LONG_HEADER_MIN_BYTES) return false; // shorter than any header read below
+  return (firstByte & QUIC_LONG_HEADER_BITS) === QUIC_LONG_HEADER_BITS ||
+    ((firstByte === 1 || firstByte === 2) && length >= DHCP_MIN_BYTES) ||
+    onPort(hint, PORT_DNS) || onPort(hint, PORT_MDNS) || onPort(hint, PORT_LLMNR);
+}
+
 /**
  * Recognises the application protocol of a flow direction from its first
  * payload bytes. Never throws; null when nothing matches.
@@ -76,6 +102,9 @@ export function recogniseAppProtocol(payload: Uint8Array, hint: RecogniseHint): 
     }
     return null;
   }
+  // What a datagram may start with is also known to `mayRecogniseDatagram`
+  // (above), which lets a caller pass over others unread: a new protocol
+  // here must be added there too.
   if (looksLikeQuicLongHeader(payload)) return "quic";
   if (
     looksLikeDhcp(payload) && (onPort(hint, PORT_DHCP_SERVER) || onPort(hint, PORT_DHCP_CLIENT))

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { propertyRuns } from "../testing/property_runs.ts";
-import { recogniseAppProtocol, type RecogniseHint } from "./app_protocol.ts";
+import { mayRecogniseDatagram, recogniseAppProtocol, type RecogniseHint } from "./app_protocol.ts";
 import { buildClientHello, sniExtension, tlsRecords } from "./_tls_builder.ts";
 import { buildDnsMessage, dnsName } from "./_dns_builder.ts";
 import { protectClientInitial } from "./_quic_builder.ts";
@@ -78,4 +78,45 @@ Deno.test("recogniseAppProtocol() never throws on random bytes", () => {
     ),
     propertyRuns(3000),
   );
+});
+
+Deno.test("mayRecogniseDatagram() is true for every datagram recogniseAppProtocol() names", async () => {
+  const query = buildDnsMessage({
+    flags: 0x0100,
+    questions: [{ name: dnsName("host.local"), type: 1 }],
+  });
+  const initial = await protectClientInitial({
+    version: QUIC_V1,
+    dcid: new Uint8Array(8),
+    packetNumber: 0,
+    frames: new Uint8Array([1]),
+  });
+  const dhcp = new Uint8Array(300);
+  dhcp[0] = 2;
+  dhcp.set([0x63, 0x82, 0x53, 0x63], 236);
+  // Named datagrams, cut anywhere (the snap length), and random bytes.
+  const payload = fc.oneof(
+    fc.tuple(fc.constantFrom(query, initial, dhcp), fc.nat(400)).map(([bytes, cut]) =>
+      bytes.subarray(0, cut)
+    ),
+    fc.uint8Array({ maxLength: 300 }),
+  );
+  const port = fc.constantFrom(53, 67, 68, 443, 4433, 5353, 5355, 9999, 51000);
+  let named = 0;
+  fc.assert(
+    fc.property(payload, port, port, (bytes, srcPort, dstPort) => {
+      const hint: RecogniseHint = { transport: "udp", srcPort, dstPort };
+      if (recogniseAppProtocol(bytes, hint) === null) return;
+      named++;
+      assert.ok(mayRecogniseDatagram(bytes.length === 0 ? -1 : bytes[0], bytes.length, hint));
+    }),
+    propertyRuns(3000),
+  );
+  assert.ok(named > 0);
+  // A flood's filler on other ports is passed over unread.
+  assert.equal(mayRecogniseDatagram(0, 1400, udp(9999)), false);
+  assert.equal(mayRecogniseDatagram(0x58, 1400, udp(9999)), false);
+  assert.equal(mayRecogniseDatagram(0xc3, 6, udp(443)), false);
+  assert.equal(mayRecogniseDatagram(0xc3, 1200, udp(443)), true);
+  assert.equal(mayRecogniseDatagram(0, 40, udp(53)), true);
 });

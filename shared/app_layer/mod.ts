@@ -41,7 +41,7 @@ export {
   NO_APP_FIELDS,
 } from "./app_record_fields.ts";
 export { HeaderAppExtractor } from "./header_app_extractor.ts";
-export { recogniseAppProtocol, type RecogniseHint } from "./app_protocol.ts";
+export { mayRecogniseDatagram, recogniseAppProtocol, type RecogniseHint } from "./app_protocol.ts";
 export {
   AppLayerExtractor,
   type AppLayerExtractorOptions,
@@ -77,7 +77,12 @@ export {
 export { type Ja3, ja3 } from "./ja3.ts";
 export { ja4, type Ja4Transport } from "./ja4.ts";
 export { TcpStreamPrefix, type TcpStreamPrefixOptions } from "./tcp_stream_prefix.ts";
-export { TcpAppStream, type TcpAppStreamOptions, type TcpSegment } from "./tcp_app_stream.ts";
+export {
+  type OpeningSegment,
+  TcpAppStream,
+  type TcpAppStreamOptions,
+  type TcpSegment,
+} from "./tcp_app_stream.ts";
 export {
   parseQuicInitial,
   QuicInitialReader,

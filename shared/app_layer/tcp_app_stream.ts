@@ -55,6 +55,18 @@ export interface TcpSegment {
   truncated?: boolean;
 }
 
+/** What {@linkcode TcpAppStream.opensOver} reads of a segment: not its payload. */
+export interface OpeningSegment {
+  /** Sequence number. */
+  seq: number;
+  /** Whether the SYN flag is set. */
+  syn: boolean;
+  /** Payload bytes as captured. */
+  length: number;
+  /** The payload's first byte. */
+  firstByte: number;
+}
+
 const DEFAULT_MAX_BYTES = 16384;
 const PORT_DNS = 53;
 const DEFAULT_MAX_SEGMENTS = 24;
@@ -79,6 +91,21 @@ type Phase =
  */
 function mayBeginMessage(firstByte: number, hint: RecogniseHint): boolean {
   return firstByte === TLS_CONTENT_HANDSHAKE || (firstByte >= 0x41 && firstByte <= 0x5a) ||
+    hint.srcPort === PORT_DNS || hint.dstPort === PORT_DNS;
+}
+
+/** `S`, the only upper-case letter that begins a message other than HTTP's (`SSH-`). */
+const SSH_FIRST_BYTE = 0x53;
+
+/**
+ * Whether a segment starting with `firstByte` may begin a message a watched
+ * stream restarts at ({@linkcode mayBeginMessage}), once the direction's
+ * HTTP head was found: a second one is not reported, so of the upper-case
+ * letters only SSH's `S` is left (a keep-alive connection's every later
+ * request and response begins with another).
+ */
+function mayRestartAfterHttp(firstByte: number, hint: RecogniseHint): boolean {
+  return firstByte === TLS_CONTENT_HANDSHAKE || firstByte === SSH_FIRST_BYTE ||
     hint.srcPort === PORT_DNS || hint.dstPort === PORT_DNS;
 }
 
@@ -155,8 +182,34 @@ export class TcpAppStream {
    */
   passesOver(firstByte: number, hint: RecogniseHint): boolean {
     if (this.#phase !== "watch" || this.#segments + 1 > this.#maxSegments) return false;
-    if (mayBeginMessage(firstByte, hint)) return false;
+    if (
+      this.#foundHttp ? mayRestartAfterHttp(firstByte, hint) : mayBeginMessage(firstByte, hint)
+    ) {
+      return false;
+    }
     this.#segments++;
+    return true;
+  }
+
+  /**
+   * Feeds the direction's first data segment by its first byte alone, when
+   * that is enough: true when the stream is fresh (nothing pushed, no SYN
+   * seen), the segment carries no SYN and at least {@link RECOGNISE_BYTES}
+   * bytes, and it can begin no message. The stream then watches later
+   * segments, as {@linkcode push} would have left it, and the segment's
+   * payload is never looked at (most directions of a capture begin so). False
+   * when the caller must {@linkcode push} the segment instead.
+   */
+  opensOver(segment: OpeningSegment, hint: RecogniseHint): boolean {
+    if (
+      this.#phase !== "start" || this.#segments !== 0 || this.#startSeq >= 0 || segment.syn ||
+      segment.length < RECOGNISE_BYTES || mayBeginMessage(segment.firstByte, hint)
+    ) {
+      return false;
+    }
+    this.#segments = 1;
+    this.#startSeq = segment.seq >>> 0;
+    this.#watch(); // as `#read` does for a stream no recogniser names
     return true;
   }
 

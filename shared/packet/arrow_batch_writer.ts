@@ -22,9 +22,24 @@ import { PACKET_ARROW_SCHEMA } from "./arrow_schema.ts";
 const encoder = new TextEncoder();
 const UTF8 = new Utf8();
 
+/** Set bits of each byte value. */
+const BITS_SET = Uint8Array.from({ length: 256 }, (_, byte) => {
+  let set = 0;
+  for (let b = byte; b !== 0; b >>= 1) set += b & 1;
+  return set;
+});
+
+/**
+ * Set bits among the first `count` of `bitmap`: a byte at a time, then the
+ * last byte's bits one by one. Every nullable column of every batch is
+ * counted (23 app columns among them), so a bit at a time was a loop of
+ * five thousand steps per column.
+ */
 function popcount(bitmap: Uint8Array, count: number): number {
   let set = 0;
-  for (let i = 0; i < count; i++) set += (bitmap[i >> 3] >> (i & 7)) & 1;
+  const whole = count >> 3;
+  for (let b = 0; b < whole; b++) set += BITS_SET[bitmap[b]];
+  for (let i = whole << 3; i < count; i++) set += (bitmap[i >> 3] >> (i & 7)) & 1;
   return set;
 }
 
