@@ -82,7 +82,7 @@ export async function runSoakCase(context: BenchContext): Promise<BenchRow[]> {
       target,
       status: ok ? "measured" : "failed",
       note: `${second?.toFixed(0)} MB then ${last?.toFixed(0)} MB, peak ${peak?.toFixed(0)} MB; ` +
-        `${achieved} packets/s offered, ${kernelDropped} kernel drops`,
+        `${achieved} packets/s sent by tcpreplay, ${kernelDropped} kernel drops`,
     } satisfies BenchRow;
   });
   return [...memoryRows, catchUpRow(metrics)];
