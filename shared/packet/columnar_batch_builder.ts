@@ -31,7 +31,7 @@ import {
   unstageIndices,
   unstageNumbers,
 } from "./_row_staging.ts";
-import { formatIpv4, formatIpv6, formatMac } from "./address_format.ts";
+import { formatIpv4, formatIpv6, formatMac, word } from "./address_format.ts";
 import { APP_RECORD_FIELD_NAMES, type AppRecordFields } from "../app_layer/app_record_fields.ts";
 
 /** Frame metadata for {@link ColumnarBatchBuilder.appendHeaders}. */
@@ -214,11 +214,6 @@ class AddressIndexCache {
   constructor(words: number) {
     this.keys = new Uint32Array(ADDRESS_SLOTS * words);
   }
-}
-
-function word(bytes: Uint8Array, offset: number): number {
-  return ((bytes[offset] << 24) | (bytes[offset + 1] << 16) |
-    (bytes[offset + 2] << 8) | bytes[offset + 3]) >>> 0;
 }
 
 function addressSlot(hash: number): number {
