@@ -56,8 +56,7 @@ let ipv4Cache: AddressCache | undefined;
 let macCache: AddressCache | undefined;
 let ipv6Cache: AddressCache | undefined;
 
-/** The 4 bytes at `offset` as a big-endian unsigned 32-bit word (a cache key). */
-export function word(bytes: Uint8Array, offset: number): number {
+function word(bytes: Uint8Array, offset: number): number {
   return ((bytes[offset] << 24) | (bytes[offset + 1] << 16) |
     (bytes[offset + 2] << 8) | bytes[offset + 3]) >>> 0;
 }

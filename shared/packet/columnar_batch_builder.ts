@@ -31,7 +31,7 @@ import {
   unstageIndices,
   unstageNumbers,
 } from "./_row_staging.ts";
-import { formatIpv4, formatIpv6, formatMac, word } from "./address_format.ts";
+import { formatIpv4, formatIpv6, formatMac } from "./address_format.ts";
 import { APP_RECORD_FIELD_NAMES, type AppRecordFields } from "../app_layer/app_record_fields.ts";
 
 /** Frame metadata for {@link ColumnarBatchBuilder.appendHeaders}. */
@@ -195,31 +195,6 @@ const APP_NUMERIC_SLOTS = Int32Array.from(
 const APP_STRING_SLOTS = Int32Array.from(
   APP_COLUMNS.map((c) => STRING_SLOT[c]).filter((slot) => slot >= 0),
 );
-/** Slots of each {@link AddressIndexCache} (a power of two). */
-const ADDRESS_SLOTS = 1024;
-const ADDRESS_MASK = ADDRESS_SLOTS - 1;
-
-/**
- * A direct-mapped cache in front of one address column's dictionary, keyed on
- * the address bytes (as 32-bit words): a hit gives the dictionary index with
- * no string made or hashed. A slot counts only when its stamp is the
- * builder's current batch (so `reset()` clears nothing); a miss formats the
- * address and looks it up in the dictionary as before, so the indices, and
- * the dictionary's order, are what they were without the cache.
- */
-class AddressIndexCache {
-  readonly stamps = new Uint32Array(ADDRESS_SLOTS);
-  readonly indices = new Int32Array(ADDRESS_SLOTS);
-  readonly keys: Uint32Array;
-  constructor(words: number) {
-    this.keys = new Uint32Array(ADDRESS_SLOTS * words);
-  }
-}
-
-function addressSlot(hash: number): number {
-  return (hash ^ (hash >>> 10) ^ (hash >>> 20)) & ADDRESS_MASK;
-}
-
 /**
  * Appends packets into reusable columns. `build()` returns a view of the
  * current batch that stays valid until the next `append*` or `reset()`; a
@@ -263,14 +238,6 @@ export class ColumnarBatchBuilder {
   #offsets: Int32Array;
   #bytes: Uint8Array;
   #byteLength = 0;
-  /** The current batch's number, the stamp of the address caches' valid slots. */
-  #batch = 1;
-  readonly #srcIpv4 = new AddressIndexCache(1);
-  readonly #dstIpv4 = new AddressIndexCache(1);
-  readonly #srcIpv6 = new AddressIndexCache(4);
-  readonly #dstIpv6 = new AddressIndexCache(4);
-  readonly #ethSrc = new AddressIndexCache(2);
-  readonly #ethDst = new AddressIndexCache(2);
 
   /**
 
@@ -316,8 +283,6 @@ export class ColumnarBatchBuilder {
   reset(): void {
     this.#count = 0;
     this.#byteLength = 0;
-    // 0 is the stamp of a slot never written: skip it when the count wraps.
-    this.#batch = (this.#batch + 1) >>> 0 || 1;
     for (let c = 0; c < PACKET_COLUMNS.length; c++) {
       this.#dictionaries[c]?.clear();
       this.#dictionaryValues[c] = [];
@@ -427,115 +392,21 @@ export class ColumnarBatchBuilder {
       this.#nulls[row * COLUMN_COUNT + c] = 1;
       return;
     }
-    this.#stagedIndices[row * STRING_COUNT + STRING_SLOT[c]] = this.#indexOf(c, value);
-    this.#nulls[row * COLUMN_COUNT + c] = 0;
-  }
-
-  /** The index of `value` in column `c`'s dictionary, added when new. */
-  #indexOf(c: number, value: string): number {
-    if (value === this.#lastString[c]) return this.#lastIndex[c];
-    const dictionary = this.#dictionaries[c]!;
-    let index = dictionary.get(value);
-    if (index === undefined) {
-      index = dictionary.size;
-      dictionary.set(value, index);
-      this.#dictionaryValues[c].push(value);
+    let index: number;
+    if (value === this.#lastString[c]) index = this.#lastIndex[c];
+    else {
+      const dictionary = this.#dictionaries[c]!;
+      const known = dictionary.get(value);
+      if (known === undefined) {
+        index = dictionary.size;
+        dictionary.set(value, index);
+        this.#dictionaryValues[c].push(value);
+      } else index = known;
+      this.#lastString[c] = value;
+      this.#lastIndex[c] = index;
     }
-    this.#lastString[c] = value;
-    this.#lastIndex[c] = index;
-    return index;
-  }
-
-  /** A present string value: its dictionary index (see {@link #indexOf}). */
-  #strIndex(c: number, row: number, index: number): void {
     this.#stagedIndices[row * STRING_COUNT + STRING_SLOT[c]] = index;
     this.#nulls[row * COLUMN_COUNT + c] = 0;
-  }
-
-  /** The dictionary index of the IPv4 address at `offset`, through `cache`. */
-  #ipv4Index(c: number, cache: AddressIndexCache, frame: Uint8Array, offset: number): number {
-    const key = word(frame, offset);
-    const slot = addressSlot(key);
-    if (cache.stamps[slot] === this.#batch && cache.keys[slot] === key) {
-      return cache.indices[slot];
-    }
-    const index = this.#indexOf(c, formatIpv4(frame, offset));
-    cache.stamps[slot] = this.#batch;
-    cache.keys[slot] = key;
-    cache.indices[slot] = index;
-    return index;
-  }
-
-  /** The dictionary index of the IPv6 address at `offset`, through `cache`. */
-  #ipv6Index(c: number, cache: AddressIndexCache, frame: Uint8Array, offset: number): number {
-    const w0 = word(frame, offset);
-    const w1 = word(frame, offset + 4);
-    const w2 = word(frame, offset + 8);
-    const w3 = word(frame, offset + 12);
-    const slot = addressSlot(w0 ^ Math.imul(w1, 31) ^ Math.imul(w2, 17) ^ Math.imul(w3, 13));
-    const k = 4 * slot;
-    const keys = cache.keys;
-    if (
-      cache.stamps[slot] === this.#batch && keys[k] === w0 && keys[k + 1] === w1 &&
-      keys[k + 2] === w2 && keys[k + 3] === w3
-    ) {
-      return cache.indices[slot];
-    }
-    const index = this.#indexOf(c, formatIpv6(frame, offset));
-    cache.stamps[slot] = this.#batch;
-    keys[k] = w0;
-    keys[k + 1] = w1;
-    keys[k + 2] = w2;
-    keys[k + 3] = w3;
-    cache.indices[slot] = index;
-    return index;
-  }
-
-  /** The dictionary index of the MAC address at `offset`, through `cache`. */
-  #macIndex(c: number, cache: AddressIndexCache, frame: Uint8Array, offset: number): number {
-    const high = (frame[offset] << 8) | frame[offset + 1];
-    const low = word(frame, offset + 2);
-    const slot = addressSlot(low ^ Math.imul(high, 0x9e37));
-    const keys = cache.keys;
-    if (
-      cache.stamps[slot] === this.#batch && keys[2 * slot] === high && keys[2 * slot + 1] === low
-    ) {
-      return cache.indices[slot];
-    }
-    const index = this.#indexOf(c, formatMac(frame, offset));
-    cache.stamps[slot] = this.#batch;
-    keys[2 * slot] = high;
-    keys[2 * slot + 1] = low;
-    cache.indices[slot] = index;
-    return index;
-  }
-
-  /** An IP address column from the frame's bytes, or null when `offset` is negative. */
-  #ip(
-    c: number,
-    row: number,
-    frame: Uint8Array,
-    offset: number,
-    v6: boolean,
-    v4Cache: AddressIndexCache,
-    v6Cache: AddressIndexCache,
-  ): void {
-    if (offset < 0) this.#str(c, row, null);
-    else {
-      this.#strIndex(
-        c,
-        row,
-        v6
-          ? this.#ipv6Index(c, v6Cache, frame, offset)
-          : this.#ipv4Index(c, v4Cache, frame, offset),
-      );
-    }
-  }
-
-  /** A MAC address column from the frame's bytes, or null when `offset` is negative. */
-  #mac(c: number, row: number, frame: Uint8Array, offset: number, cache: AddressIndexCache): void {
-    if (offset < 0) this.#str(c, row, null);
-    else this.#strIndex(c, row, this.#macIndex(c, cache, frame, offset));
   }
 
   /** Starts a row; returns its index. */
@@ -562,14 +433,29 @@ export class ColumnarBatchBuilder {
     const v6 = h.addressFamily === 6;
     this.#set(TIMESTAMP, row, options.timestampSec);
     this.#str(INTERFACE, row, options.interfaceName);
-    // Addresses by their bytes: see AddressIndexCache.
-    this.#ip(SRC_IP, row, frame, h.srcAddrOffset, v6, this.#srcIpv4, this.#srcIpv6);
-    this.#ip(DST_IP, row, frame, h.dstAddrOffset, v6, this.#dstIpv4, this.#dstIpv6);
+    this.#str(
+      SRC_IP,
+      row,
+      h.srcAddrOffset < 0
+        ? null
+        : v6
+        ? formatIpv6(frame, h.srcAddrOffset)
+        : formatIpv4(frame, h.srcAddrOffset),
+    );
+    this.#str(
+      DST_IP,
+      row,
+      h.dstAddrOffset < 0
+        ? null
+        : v6
+        ? formatIpv6(frame, h.dstAddrOffset)
+        : formatIpv4(frame, h.dstAddrOffset),
+    );
     this.#str(PROTOCOL, row, h.protocol);
     this.#set(LENGTH, row, h.wireLength);
     this.#set(CAPLEN, row, h.caplen);
-    this.#mac(ETH_SRC, row, frame, h.ethSrcOffset, this.#ethSrc);
-    this.#mac(ETH_DST, row, frame, h.ethDstOffset, this.#ethDst);
+    this.#str(ETH_SRC, row, h.ethSrcOffset < 0 ? null : formatMac(frame, h.ethSrcOffset));
+    this.#str(ETH_DST, row, h.ethDstOffset < 0 ? null : formatMac(frame, h.ethDstOffset));
     // Layer by layer, in smaller methods: in one method making all ~30
     // numeric writes, the profile showed a third more self time in #num
     // (likely V8's inlining budget for one function running out).
