@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { gzipSync } from "node:zlib";
 import { readLimitedBody } from "./body_reader.ts";
 import { HttpError } from "./http_errors.ts";
 
@@ -43,4 +44,38 @@ Deno.test("readLimitedBody() refuses more bytes than the limit, declared or not"
     () => readLimitedBody(request([bytes(10, 1)], 5000), LIMITS),
     (error: unknown) => error instanceof HttpError && error.status === 413,
   );
+});
+
+Deno.test("readLimitedBody() gunzips a gzip body split in chunks, and caps what it gunzips", async (t) => {
+  const gzipped = (data: Uint8Array, declared?: number) => {
+    const body = gzipSync(data);
+    const parts = [body.subarray(0, 7), body.subarray(7, 20), body.subarray(20)];
+    const headers: Record<string, string> = { "content-encoding": "gzip" };
+    if (declared !== undefined) headers["content-length"] = String(declared);
+    return new Request("http://x/", { method: "POST", body: chunked(parts), headers });
+  };
+  const data = Uint8Array.from({ length: 4000 }, (_, i) => (i * 7) % 251);
+  await t.step("the bytes that were gzipped", async () => {
+    assert.deepEqual(await readLimitedBody(gzipped(data), LIMITS), data);
+    const length = gzipSync(data).length;
+    assert.deepEqual(await readLimitedBody(gzipped(data, length), LIMITS), data);
+  });
+  await t.step("413 past maxDecompressedBytes", async () => {
+    await assert.rejects(
+      () => readLimitedBody(gzipped(bytes(6000, 0)), LIMITS),
+      (error: unknown) =>
+        error instanceof HttpError && error.status === 413 && /after gunzip/.test(error.message),
+    );
+  });
+  await t.step("400 for bytes that are not gzip, or a member cut short", async () => {
+    const cut = new Uint8Array(gzipSync(data).subarray(0, 40));
+    for (const body of [new TextEncoder().encode("not gzip"), cut]) {
+      const headers = { "content-encoding": "gzip" };
+      await assert.rejects(
+        () => readLimitedBody(new Request("http://x/", { method: "POST", body, headers }), LIMITS),
+        (error: unknown) =>
+          error instanceof HttpError && error.status === 400 && /invalid gzip/.test(error.message),
+      );
+    }
+  });
 });

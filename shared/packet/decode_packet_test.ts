@@ -1,4 +1,5 @@
-import { NO_APP_FIELDS } from "../app_layer/app_record_fields.ts";
+import { APP_RECORD_FIELD_NAMES, NO_APP_FIELDS } from "../app_layer/app_record_fields.ts";
+import { blankPacketRecord } from "../testing/blank_packet_record.ts";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { propertyRuns } from "../testing/property_runs.ts";
@@ -83,6 +84,15 @@ Deno.test("decodePacket() reads every field of a hand-written TCP SYN", () => {
     data: null,
     ...NO_APP_FIELDS,
   });
+});
+
+Deno.test("decodePacket() records list their fields in the order of a blank record, app fields last", () => {
+  // The app-layer fields are written out in decode_packet.ts rather than spread
+  // from NO_APP_FIELDS: a field added there must be added here too, in order.
+  const record = decodePacket(SYN, { linkType: 1, timestampSec: 0, wireLength: 78 });
+  const keys = Object.keys(record);
+  assert.deepEqual(keys, Object.keys(blankPacketRecord()));
+  assert.deepEqual(keys.slice(-APP_RECORD_FIELD_NAMES.length), [...APP_RECORD_FIELD_NAMES]);
 });
 
 Deno.test("decodePacket() keeps all bytes, the headers, or nothing, per payloadCapture", async (t) => {
