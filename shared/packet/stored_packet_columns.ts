@@ -22,12 +22,6 @@ import { constants, zstdCompressSync, zstdDecompressSync } from "node:zlib";
 /** zstd frames start with 0xFD2FB528 (little-endian). */
 const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
 
-/**
- * Largest buffer allocated up front for a block's declared size, so a
- * header claiming a huge size cannot make one allocation that large.
- */
-const MAX_INFLATE_CHUNK_BYTES = 64 * 1024 * 1024;
-
 /** Raised for a stored block that cannot be decompressed; carries zstd's error. */
 export class StoredPacketColumnsError extends Error {
   /** @param message what is wrong with the stored block */
@@ -71,18 +65,7 @@ export function inflateStoredPacketColumns(
   const declared = frameContentSize(stored);
   let block: Uint8Array;
   try {
-    // Inflated into one buffer of the declared size: by default node:zlib
-    // fills 16 KiB chunks and concatenates them, which made inflating an
-    // 850 KB block take 13.6 ms instead of 2.8 ms (measured apart on the
-    // shared 2-core machine). A header that understates the size still
-    // works (the chunks then follow) and fails the check below.
-    const chunkSize = declared === null
-      ? undefined
-      : Math.min(declared + 1, maxBlockBytes, MAX_INFLATE_CHUNK_BYTES);
-    const out = zstdDecompressSync(stored, {
-      maxOutputLength: maxBlockBytes,
-      ...(chunkSize === undefined || chunkSize < 64 ? {} : { chunkSize }),
-    });
+    const out = zstdDecompressSync(stored, { maxOutputLength: maxBlockBytes });
     block = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   } catch (error) {
     throw new StoredPacketColumnsError(
