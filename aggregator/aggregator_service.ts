@@ -41,6 +41,9 @@ const log = getLogger([LOG_ROOT, "aggregator"]);
  */
 export const PGLITE_MAX_PASS_MS = 2_000;
 
+/** See `AggregatorServiceOptions.releaseMemoryMinPackets`. */
+export const RELEASE_MEMORY_MIN_PACKETS = 50_000;
+
 /** Packets of the first pass when passes are timed (no measure yet). */
 export const FIRST_TIMED_PASS_PACKETS = 5_000;
 
@@ -140,6 +143,13 @@ export interface AggregatorServiceOptions {
    */
   releaseMemory?: (() => unknown) | null;
   /**
+   * Only passes that merged at least this many packets call `releaseMemory`:
+   * a full collection costs about 200 ms of CPU with the aggregator's heap
+   * (86 MB alive, measured at load average 28), and a small pass leaves
+   * little garbage. @default RELEASE_MEMORY_MIN_PACKETS
+   */
+  releaseMemoryMinPackets?: number;
+  /**
    * Longest wait between passes while they keep failing: the wait starts at
    * one interval and doubles up to this (never below one interval).
    * @default 300_000
@@ -218,6 +228,7 @@ export class AggregatorService {
       releaseMemory: options.releaseMemory === undefined
         ? releasePassMemory
         : options.releaseMemory,
+      releaseMemoryMinPackets: options.releaseMemoryMinPackets ?? RELEASE_MEMORY_MIN_PACKETS,
     };
   }
 
@@ -245,7 +256,9 @@ export class AggregatorService {
       if (result.packets > 0) {
         this.#lastPass = { packets: result.packets, durationMs: result.durationMs };
         // Before the log line below, so the heap it reports is what the pass left alive.
-        this.#options.releaseMemory?.();
+        if (result.packets >= this.#options.releaseMemoryMinPackets) {
+          this.#options.releaseMemory?.();
+        }
       }
       if (!result.skipped && (result.packets > 0 || result.flowsWritten > 0)) {
         // The memory after the pass tells a leak (heap used creeping up pass
