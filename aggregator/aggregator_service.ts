@@ -137,8 +137,9 @@ export interface AggregatorServiceOptions {
    */
   standbyMs?: number;
   /**
-   * Called after each pass that merged packets, to give back the memory the
-   * pass needed only while it ran; null leaves it to V8 and malloc.
+   * Called after each pass that merged at least `releaseMemoryMinPackets`
+   * packets, to give back the memory the pass needed only while it ran; null
+   * leaves it to V8.
    * @default releasePassMemory (see release_pass_memory.ts)
    */
   releaseMemory?: (() => unknown) | null;
