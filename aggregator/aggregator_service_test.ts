@@ -157,3 +157,48 @@ Deno.test("AggregatorService answers ingest while it works off a large backlog",
     select coalesce(sum(orig_packets + resp_packets), 0)::int as packets from traffic_data`;
   assert.equal(packets, (backlogBatches + 1) * BATCH_PACKETS);
 });
+
+Deno.test("AggregatorService gives back a pass's memory after each pass that merged enough packets", async () => {
+  // Issue 15: without it, garbage of several passes stayed resident (README, Soak).
+  const scorer: FlowScorer = {
+    modelVersion: "service-test-1",
+    score: (rows) => Promise.resolve(rows.map(() => ({ label: "benign", score: 0.1 }))),
+  };
+  let released = 0;
+  const service = new AggregatorService({
+    sql: db.sql,
+    scorer,
+    intervalMs: 1_000,
+    clock: () => START_SEC * 1000,
+    copyNewFlows: db.kind === "postgres",
+    releaseMemory: () => released++,
+    releaseMemoryMinPackets: BATCH_PACKETS,
+  });
+  // Whatever an earlier test left, taken first.
+  for (let pass = 0; pass < 50; pass++) {
+    const result = await service.runOnce();
+    if (!result.more && result.packets === 0) break;
+  }
+  released = 0;
+  await storePacketBatch(db.sql, {
+    agentId: "release-agent",
+    idempotencyKey: "release-0",
+    bodySha256: "release-0",
+    records: udpBatch(500),
+  });
+  const merged = await service.runOnce();
+  assert.equal(merged.packets, BATCH_PACKETS);
+  assert.equal(released, 1);
+  await storePacketBatch(db.sql, {
+    agentId: "release-agent",
+    idempotencyKey: "release-1",
+    bodySha256: "release-1",
+    records: udpBatch(501).slice(0, BATCH_PACKETS - 1),
+  });
+  const small = await service.runOnce();
+  assert.equal(small.packets, BATCH_PACKETS - 1);
+  assert.equal(released, 1, "a pass below releaseMemoryMinPackets leaves little garbage");
+  const idle = await service.runOnce();
+  assert.equal(idle.packets, 0);
+  assert.equal(released, 1, "an idle pass has nothing to give back");
+});

@@ -38,6 +38,8 @@ export interface StartAggregatorOptions {
   loop?: boolean;
   /** Which database `sql` reaches: new flows go in by COPY on PostgreSQL. */
   kind: Database["kind"];
+  /** See `AggregatorServiceOptions.releaseMemory`. @default its default */
+  releaseMemory?: (() => unknown) | null;
 }
 
 /**
@@ -77,6 +79,7 @@ export async function startAggregator(
     reorderWaitMs: config.reorderWaitMs,
     // PGlite's socket server does not carry COPY FROM STDIN.
     copyNewFlows: options.kind === "postgres",
+    releaseMemory: options.releaseMemory,
   });
   if (options.loop !== false) service.start();
   return {

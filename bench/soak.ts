@@ -39,6 +39,18 @@ interface Sampled {
   samples: [number, number][];
 }
 
+/** The aggregator at the end of one minute of the soak. */
+interface AggregatorMinute {
+  /** The most heap any of the minute's passes left in use, MB (its log lines). */
+  heapMb: number | null;
+  /** Its saved flow table state, gzipped, MB. */
+  stateMb: number | null;
+  /** Ingested batches it had not taken yet. */
+  behind: number | null;
+}
+
+const NO_AGGREGATOR_MINUTE: AggregatorMinute = { heapMb: null, stateMb: null, behind: null };
+
 function skipReason(): string | null {
   if (Deno.build.os !== "linux") return "needs Linux";
   if (Deno.uid() !== 0) return "needs root (network namespace, live capture)";
@@ -136,6 +148,29 @@ async function main(args: string[]): Promise<void> {
       { name: "server", program: server, samples: [] },
       { name: "aggregator", program: aggregator, samples: [] },
     ];
+    // Once a minute, what tells the aggregator's working set from a leak: the
+    // heap its passes left in use (from its pass log lines), the size of its
+    // saved flow table state (the live flows and the 60 s context window,
+    // which grow with the flow rate, not with time) and its backlog.
+    const aggregatorByMinute: AggregatorMinute[] = [];
+    let logOffset = 0;
+    const sampleAggregator = async () => {
+      const log = await aggregator.output();
+      const heaps = [...log.slice(logOffset).matchAll(/heap (\d+) MB used/g)].map((m) =>
+        Number(m[1])
+      );
+      logOffset = log.length;
+      const [row]: [{ state: number | null; behind: number }?] = await sql`
+        select length(flow_table_state)::int8 as state,
+          (select count(*)::int8 from ingest_batches
+            where id > p.last_batch_id and not aggregated) as behind
+        from aggregator_progress p`;
+      aggregatorByMinute.push({
+        heapMb: heaps.length === 0 ? null : Math.max(...heaps),
+        stateMb: row?.state == null ? null : Number(row.state) / 1e6,
+        behind: row === undefined ? null : Number(row.behind),
+      });
+    };
     const durationMs = minutes * 60_000;
     for (let next = started; next < started + durationMs; next += SAMPLE_MS) {
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - Date.now())));
@@ -145,6 +180,10 @@ async function main(args: string[]): Promise<void> {
       for (const p of programs) {
         const sample = sampled.get(p.program.pid);
         if (sample !== undefined) p.samples.push([at, sample.rssBytes]);
+      }
+      // The last sample of each minute.
+      if (Math.floor((at + SAMPLE_MS) / 60_000) > aggregatorByMinute.length) {
+        await sampleAggregator().catch(() => aggregatorByMinute.push(NO_AGGREGATOR_MINUTE));
       }
     }
     const replayOutput = await replayed;
@@ -160,12 +199,27 @@ async function main(args: string[]): Promise<void> {
     const mb = (bytes: number | null) => bytes === null ? "-" : (bytes / 1e6).toFixed(0);
     console.log(`\npeak RSS by minute (MB), sampled every ${SAMPLE_MS / 1000} s`);
     console.log(
-      ["minute", ...programs.map((p) => p.name)].map((c) => c.padStart(11)).join(""),
+      "aggregator heap: the most any pass of the minute left in use (MB); its state: the " +
+        "saved flow table, gzipped (MB), and the batches it was behind, at the minute's end",
+    );
+    console.log(
+      [
+        ...["minute", ...programs.map((p) => p.name)].map((c) => c.padStart(11)),
+        "       heap",
+        "      state",
+        "     behind",
+      ].join(""),
     );
     for (let m = 0; m < minutes; m++) {
+      const a = aggregatorByMinute[m] ?? NO_AGGREGATOR_MINUTE;
       console.log(
-        [String(m + 1), ...programs.map((p) => mb(peakInMinute(p.samples, m)))]
-          .map((c) => c.padStart(11)).join(""),
+        [
+          String(m + 1),
+          ...programs.map((p) => mb(peakInMinute(p.samples, m))),
+          a.heapMb === null ? "-" : String(a.heapMb),
+          a.stateMb === null ? "-" : a.stateMb.toFixed(1),
+          a.behind === null ? "-" : String(a.behind),
+        ].map((c) => c.padStart(11)).join(""),
       );
     }
     const metrics: Record<string, number | string | null> = {
@@ -181,6 +235,12 @@ async function main(args: string[]): Promise<void> {
       metrics[`${p.name}_rss_last_minute_mb`] = last === null ? null : last / 1e6;
       metrics[`${p.name}_rss_peak_mb`] = Math.max(...p.samples.map(([, r]) => r)) / 1e6;
     }
+    const secondMinute = aggregatorByMinute[1] ?? NO_AGGREGATOR_MINUTE;
+    const lastMinute = aggregatorByMinute[minutes - 1] ?? NO_AGGREGATOR_MINUTE;
+    metrics.aggregator_heap_minute2_mb = secondMinute.heapMb;
+    metrics.aggregator_heap_last_minute_mb = lastMinute.heapMb;
+    metrics.aggregator_state_minute2_mb = secondMinute.stateMb;
+    metrics.aggregator_state_last_minute_mb = lastMinute.stateMb;
     printMetrics(metrics);
 
     // Let the agent deliver what it holds, then wait (bounded) for the
