@@ -75,19 +75,7 @@ export function dnsAppMetadata(
   app_protocol: "dns" | "mdns" | "llmnr",
   dns: DnsMetadata | LocalNameMetadata,
 ): DnsAppMetadata {
-  const names = (dns as Partial<LocalNameMetadata>).dns_names;
-  if (names === undefined) {
-    return {
-      app_protocol,
-      dns_query: dns.dns_query,
-      dns_qtype: dns.dns_qtype,
-      dns_rcode: dns.dns_rcode,
-      dns_answers: dns.dns_answers,
-      dns_cnames: dns.dns_cnames,
-      dns_ttl: dns.dns_ttl,
-    };
-  }
-  return {
+  const out: DnsAppMetadata = {
     app_protocol,
     dns_query: dns.dns_query,
     dns_qtype: dns.dns_qtype,
@@ -95,8 +83,11 @@ export function dnsAppMetadata(
     dns_answers: dns.dns_answers,
     dns_cnames: dns.dns_cnames,
     dns_ttl: dns.dns_ttl,
-    dns_names: names,
   };
+  // mDNS and LLMNR only (rare): added last, where the spread put it.
+  const names = (dns as Partial<LocalNameMetadata>).dns_names;
+  if (names !== undefined) out.dns_names = names;
+  return out;
 }
 
 /** `{ app_protocol: "http", ...request }`. */
