@@ -9,7 +9,7 @@
  */
 
 import { DirectionMap } from "./_direction_map.ts";
-import type { AppMetadata } from "./app_metadata.ts";
+import { type AppMetadata, dnsAppMetadata } from "./app_metadata.ts";
 import { mayRecogniseDatagram, recogniseAppProtocol, type RecogniseHint } from "./app_protocol.ts";
 import { parseDhcpMessage } from "./dhcp_message.ts";
 import { parseDnsMessage } from "./dns_message.ts";
@@ -240,7 +240,7 @@ export class AppLayerExtractor {
           ? "llmnr"
           : "dns";
         const dns = parseDnsMessage(packet.payload, { listNames: app_protocol !== "dns" });
-        return dns === null ? null : { app_protocol, ...dns };
+        return dns === null ? null : dnsAppMetadata(app_protocol, dns);
       }
       case "dhcp": {
         const dhcp = parseDhcpMessage(packet.payload);

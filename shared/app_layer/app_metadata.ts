@@ -8,7 +8,7 @@
  */
 
 import type { DhcpMetadata } from "./dhcp_message.ts";
-import type { DnsMetadata } from "./dns_message.ts";
+import type { DnsMetadata, LocalNameMetadata } from "./dns_message.ts";
 import type { HttpRequestMetadata, HttpResponseMetadata } from "./http_message.ts";
 import type { SshMetadata } from "./ssh_banner.ts";
 import type { TlsClientMetadata, TlsServerMetadata } from "./tls_metadata.ts";
@@ -60,3 +60,53 @@ export type AppMetadata =
   | HttpResponseAppMetadata
   | SshAppMetadata
   | DhcpAppMetadata;
+
+/*
+ * The found messages' metadata, each written out as one object literal with
+ * the keys in the order `{ app_protocol, ...parsed }` gives them. A spread
+ * copies through V8's CloneObjectIC and CopyDataProperties, which see every
+ * parser's result shape at one site (megamorphic, a runtime call a message);
+ * a literal per kind of message allocates one fixed shape inline. DNS and
+ * HTTP are most of what a capture yields.
+ */
+
+/** `{ app_protocol, ...dns }` for a DNS-shaped message, `dns_names` last when listed. */
+export function dnsAppMetadata(
+  app_protocol: "dns" | "mdns" | "llmnr",
+  dns: DnsMetadata | LocalNameMetadata,
+): DnsAppMetadata {
+  const out: DnsAppMetadata = {
+    app_protocol,
+    dns_query: dns.dns_query,
+    dns_qtype: dns.dns_qtype,
+    dns_rcode: dns.dns_rcode,
+    dns_answers: dns.dns_answers,
+    dns_cnames: dns.dns_cnames,
+    dns_ttl: dns.dns_ttl,
+  };
+  // mDNS and LLMNR only (rare): added last, where the spread put it.
+  const names = (dns as Partial<LocalNameMetadata>).dns_names;
+  if (names !== undefined) out.dns_names = names;
+  return out;
+}
+
+/** `{ app_protocol: "http", ...request }`. */
+export function httpRequestAppMetadata(request: HttpRequestMetadata): HttpRequestAppMetadata {
+  return {
+    app_protocol: "http",
+    http_method: request.http_method,
+    http_host: request.http_host,
+    http_path: request.http_path,
+    http_user_agent: request.http_user_agent,
+  };
+}
+
+/** `{ app_protocol: "http", ...response }`. */
+export function httpResponseAppMetadata(response: HttpResponseMetadata): HttpResponseAppMetadata {
+  return { app_protocol: "http", http_status: response.http_status };
+}
+
+/** `{ app_protocol: "ssh", ...banner }`. */
+export function sshAppMetadata(banner: SshMetadata): SshAppMetadata {
+  return { app_protocol: "ssh", ssh_banner: banner.ssh_banner };
+}

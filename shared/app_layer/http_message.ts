@@ -231,19 +231,7 @@ export function parseHttpRequest(
     ),
     http_user_agent: null,
   };
-  readHeaders(
-    bytes,
-    lineEnd + 1,
-    limit,
-    options.cutByCapture ?? false,
-    (name, valueStart, valueEnd) => {
-      if (request.http_host === null && name === "host") {
-        request.http_host = displayText(bytes, valueStart, valueEnd);
-      } else if (request.http_user_agent === null && name === "user-agent") {
-        request.http_user_agent = displayText(bytes, valueStart, valueEnd);
-      }
-    },
-  );
+  readHeaders(bytes, lineEnd + 1, limit, options.cutByCapture ?? false, request);
   return request;
 }
 
@@ -260,16 +248,17 @@ function sameLowerCase(bytes: Uint8Array, at: number, lower: Uint8Array): boolea
 }
 
 /**
- * Calls `onHeader` with the Host and User-Agent header lines' lower-case name and its
- * value's bounds (whitespace trimmed, cut to the longest value kept), until
- * the empty line or the end of the bytes.
+ * Sets the request's Host and User-Agent from the first header line of each
+ * (its value with whitespace trimmed, cut to the longest value kept),
+ * reading until the empty line or the end of the bytes. Writes into the
+ * request rather than calling back: no closure per request.
  */
 function readHeaders(
   bytes: Uint8Array,
   start: number,
   limit: number,
   takeCutLine: boolean,
-  onHeader: (name: "host" | "user-agent", valueStart: number, valueEnd: number) => void,
+  request: HttpRequestMetadata,
 ): void {
   let at = start;
   while (at < limit) {
@@ -294,7 +283,12 @@ function readHeaders(
           valueStart++;
         }
         while (end > valueStart && (bytes[end - 1] === SP || bytes[end - 1] === 0x09)) end--;
-        onHeader(name, valueStart, Math.min(end, valueStart + HTTP_MAX_HEADER_VALUE_BYTES));
+        const valueEnd = Math.min(end, valueStart + HTTP_MAX_HEADER_VALUE_BYTES);
+        if (request.http_host === null && name === "host") {
+          request.http_host = displayText(bytes, valueStart, valueEnd);
+        } else if (request.http_user_agent === null && name === "user-agent") {
+          request.http_user_agent = displayText(bytes, valueStart, valueEnd);
+        }
       }
     }
     at = lineEnd + 1;

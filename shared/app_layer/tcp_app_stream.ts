@@ -9,7 +9,14 @@
  * @module
  */
 
-import type { AppMetadata, AppProtocol } from "./app_metadata.ts";
+import {
+  type AppMetadata,
+  type AppProtocol,
+  dnsAppMetadata,
+  httpRequestAppMetadata,
+  httpResponseAppMetadata,
+  sshAppMetadata,
+} from "./app_metadata.ts";
 import { recogniseAppProtocol, type RecogniseHint } from "./app_protocol.ts";
 import { parseDnsOverTcp } from "./dns_message.ts";
 import {
@@ -313,13 +320,13 @@ export class TcpAppStream {
       const response = parseHttpResponse(bytes);
       this.#foundHttp = true;
       this.#watch();
-      return response === null ? null : { app_protocol: "http", ...response };
+      return response === null ? null : httpResponseAppMetadata(response);
     }
     if (!httpHeadComplete(bytes) && !full) return null;
     const request = parseHttpRequest(bytes);
     this.#foundHttp = true;
     this.#watch();
-    return request === null ? null : { app_protocol: "http", ...request };
+    return request === null ? null : httpRequestAppMetadata(request);
   }
 
   #readSsh(bytes: Uint8Array, full: boolean): AppMetadata | null {
@@ -329,7 +336,7 @@ export class TcpAppStream {
       return null;
     }
     this.#finish(); // the rest of an SSH stream is encrypted
-    return { app_protocol: "ssh", ...banner };
+    return sshAppMetadata(banner);
   }
 
   #readDns(bytes: Uint8Array, full: boolean): AppMetadata | null {
@@ -339,7 +346,7 @@ export class TcpAppStream {
     }
     const dns = parseDnsOverTcp(bytes);
     this.#finish();
-    return dns === null ? null : { app_protocol: "dns", ...dns };
+    return dns === null ? null : dnsAppMetadata("dns", dns);
   }
 
   /**
@@ -365,12 +372,12 @@ export class TcpAppStream {
       const request = parseHttpRequest(bytes, { cutByCapture: true });
       this.#foundHttp = true;
       this.#watch();
-      return request === null ? null : { app_protocol: "http", ...request };
+      return request === null ? null : httpRequestAppMetadata(request);
     }
     if (this.#protocol === "dns") {
       const dns = parseDnsOverTcp(bytes);
       this.#finish();
-      return dns === null ? null : { app_protocol: "dns", ...dns };
+      return dns === null ? null : dnsAppMetadata("dns", dns);
     }
     if (this.#protocol !== null) this.#finish();
     return null;
