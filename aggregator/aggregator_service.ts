@@ -15,6 +15,7 @@ import {
   dropExpiredRawPackets,
   embeddedPglite,
   forgetRawPacketPartitions,
+  ingestActivity,
   type Sql,
 } from "@traffic-analyzer/shared/db";
 import type { FlowTableOptions } from "@traffic-analyzer/shared/flow";
@@ -43,6 +44,17 @@ export const PGLITE_MAX_PASS_MS = 2_000;
 
 /** See `AggregatorServiceOptions.releaseMemoryMinPackets`. */
 export const RELEASE_MEMORY_MIN_PACKETS = 50_000;
+
+/**
+ * On PGlite a due pass waits while ingest is busy: while a batch is being
+ * stored (or waits for the session), or one ended less than this long ago
+ * (the agent's next request is on its way). Batches arriving with gaps let
+ * passes in at once; a burst keeps them out, for at most `yieldToIngestMs`.
+ */
+export const INGEST_QUIET_MS = 250;
+
+/** How often a pass waiting for ingest to quiet down looks again. */
+const INGEST_POLL_MS = 50;
 
 /** Packets of the first pass when passes are timed (no measure yet). */
 export const FIRST_TIMED_PASS_PACKETS = 5_000;
@@ -117,6 +129,16 @@ export interface AggregatorServiceOptions {
   maxPassMs?: number | null;
   /** Most packets one pass reads. @default MAX_PASS_PACKETS */
   maxPassPackets?: number;
+  /**
+   * Longest a due pass of the loop waits for ingest on the same handle to
+   * quiet down (see {@link INGEST_QUIET_MS}), ms; null never waits. On
+   * PGlite one session (one thread) serves both, and a pass that starts
+   * while the agent's batches queue holds them back for its whole length:
+   * in a burst, ingest goes first, and the passes catch up after it (or
+   * run once this long has passed, so they never stop for good).
+   * @default intervalMs on PGlite, null on PostgreSQL
+   */
+  yieldToIngestMs?: number | null;
   /** See `AggregationPassOptions.copyNewFlows` (PostgreSQL only). @default false */
   copyNewFlows?: boolean;
   /** See `AggregationPassOptions.alertMinScore` (ALERT_MIN_SCORE). @default its default in shared/config.ts */
@@ -182,6 +204,8 @@ export class AggregatorService {
   #cache: FlowTableCache | null = null;
   #lastPass: PassMeasure | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
+  /** Resolves the wait of a pass that yields to ingest (so `stop()` ends it at once). */
+  #yieldResume: (() => void) | null = null;
   #running: Promise<unknown> | null = null;
   #stopped = true;
   #cronAbort: AbortController | null = null;
@@ -203,6 +227,14 @@ export class AggregatorService {
         `Cannot run the aggregator as 'maxPassMs' must be positive or null: current value is ${maxPassMs}`,
       );
     }
+    const yieldToIngestMs = options.yieldToIngestMs === undefined
+      ? (embeddedPglite(options.sql) ? intervalMs : null)
+      : options.yieldToIngestMs;
+    if (yieldToIngestMs !== null && !(yieldToIngestMs >= 0)) {
+      throw new RangeError(
+        `Cannot run the aggregator as 'yieldToIngestMs' must be at least 0 or null: current value is ${yieldToIngestMs}`,
+      );
+    }
     const maxPassPackets = options.maxPassPackets ?? MAX_PASS_PACKETS;
     if (!(Number.isInteger(maxPassPackets) && maxPassPackets > 0)) {
       throw new RangeError(
@@ -213,6 +245,7 @@ export class AggregatorService {
       intervalMs,
       maxPassMs,
       maxPassPackets,
+      yieldToIngestMs,
       rawRetentionDays: options.rawRetentionDays ?? configDefault("rawRetentionDays"),
       retentionSchedule: options.retentionSchedule ?? "17 * * * *",
       clock: options.clock ?? Date.now,
@@ -353,6 +386,8 @@ export class AggregatorService {
    */
   async #loopOnce(): Promise<number> {
     const { intervalMs, maxBackoffMs } = this.#options;
+    await this.#yieldToIngest();
+    if (this.#stopped) return 0;
     this.#status.passes++;
     try {
       const { more } = await this.runOnce();
@@ -387,10 +422,33 @@ export class AggregatorService {
     }
   }
 
+  /**
+   * Waits while ingest on the same handle is busy (see
+   * {@link INGEST_QUIET_MS}), for at most `yieldToIngestMs`, or until stopped.
+   */
+  async #yieldToIngest(): Promise<void> {
+    const limitMs = this.#options.yieldToIngestMs;
+    if (limitMs === null) return;
+    const started = performance.now();
+    const busy = () => {
+      const { storing, lastEndedMs } = ingestActivity(this.#options.sql);
+      return storing > 0 ||
+        (lastEndedMs !== null && performance.now() - lastEndedMs < INGEST_QUIET_MS);
+    };
+    while (!this.#stopped && busy() && performance.now() - started < limitMs) {
+      await new Promise<void>((resolve) => {
+        this.#yieldResume = resolve;
+        this.#timer = setTimeout(resolve, INGEST_POLL_MS);
+      });
+      this.#yieldResume = null;
+    }
+  }
+
   /** Stops the loop and waits for a running pass to finish. */
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#yieldResume?.();
     this.#cronAbort?.abort();
     while (this.#running) await this.#running.catch(() => {});
   }

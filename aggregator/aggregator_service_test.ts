@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { openTestDatabase } from "@traffic-analyzer/shared/db/testing";
-import { readAggregatorProgress, storePacketBatch } from "@traffic-analyzer/shared/db";
+import {
+  ingestActivity,
+  readAggregatorProgress,
+  storePacketBatch,
+} from "@traffic-analyzer/shared/db";
 import { blankPacketRecord } from "@traffic-analyzer/shared/testing";
 import type { PacketRecord } from "@traffic-analyzer/shared/packet/record";
 import { type FlowScorer, MAX_PASS_PACKETS } from "./aggregation_pass.ts";
@@ -201,4 +205,74 @@ Deno.test("AggregatorService gives back a pass's memory after each pass that mer
   const idle = await service.runOnce();
   assert.equal(idle.packets, 0);
   assert.equal(released, 1, "an idle pass has nothing to give back");
+});
+
+Deno.test("AggregatorService's loop lets a batch being stored go first", async () => {
+  // On PGlite one session serves both: a pass started while a batch waits
+  // holds the batch back for the whole pass. The loop waits while ingest is busy.
+  let release: () => void = () => {};
+  const held = new Promise<void>((resolve) => release = resolve);
+  let locked: () => void = () => {};
+  const inTransaction = new Promise<void>((resolve) => locked = resolve);
+  let storingInside = -1;
+  const storing = storePacketBatch(db.sql, {
+    agentId: "yield-agent",
+    idempotencyKey: "yield-0",
+    bodySha256: "yield-0",
+    records: udpBatch(900),
+  }, {
+    afterLock: async () => {
+      storingInside = ingestActivity(db.sql).storing;
+      locked();
+      await held;
+    },
+  });
+  await inTransaction;
+  assert.equal(storingInside, 1);
+  const service = new AggregatorService({
+    sql: db.sql,
+    scorer: {
+      modelVersion: "yield-test-1",
+      score: (rows) => Promise.resolve(rows.map(() => ({ label: "benign", score: 0.1 }))),
+    },
+    intervalMs: 100,
+    yieldToIngestMs: 600_000,
+    clock: () => START_SEC * 1000,
+    copyNewFlows: db.kind === "postgres",
+  });
+  try {
+    service.start();
+    // Long enough for the loop's first pass to start, were it not waiting.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(service.status.passes, 0, "a pass started while a batch was being stored");
+    release();
+    const stored = await storing;
+    assert.equal(stored.status, "stored");
+    assert.equal(ingestActivity(db.sql).storing, 0);
+    assert.notEqual(ingestActivity(db.sql).lastEndedMs, null);
+    // Once ingest is quiet the pass runs (bounded wait: the test cannot hang).
+    for (let i = 0; i < 600 && service.status.passes === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.ok(service.status.passes > 0, "no pass ran once ingest was quiet");
+  } finally {
+    release();
+    await storing.catch(() => {});
+    await service.stop();
+  }
+});
+
+Deno.test("AggregatorService refuses a negative yieldToIngestMs", () => {
+  assert.throws(
+    () =>
+      new AggregatorService({
+        sql: db.sql,
+        scorer: {
+          modelVersion: "x",
+          score: (rows) => Promise.resolve(rows.map(() => ({ label: "benign", score: 0 }))),
+        },
+        yieldToIngestMs: -1,
+      }),
+    RangeError,
+  );
 });

@@ -22,8 +22,9 @@
  * the server and the aggregator is sampled every 100 ms (one `ps` for all);
  * the peaks are reported, and the CPU seconds each program used.
  *
- * `--no-aggregator` leaves the aggregator out of the PostgreSQL runs, to
- * measure the ingest path alone (it competes with ingest for the cores).
+ * `--no-aggregator` leaves the aggregator out (on PGlite: the server's
+ * in-process one), to measure the ingest path alone (it competes with ingest
+ * for the cores, and on PGlite for the one session).
  *
  * Prints a line per run, then one `BENCH_METRICS {...}` line for the harness
  * (bench/_e2e_case.ts). Run alone:
@@ -95,10 +96,11 @@ interface RunOptions {
   packets: number;
   batchSize: string | null;
   maxInFlight: string | null;
-  /** Run the aggregator beside the PostgreSQL runs (false: the ingest path alone). */
+  /** Run the aggregator (on PGlite: in the server) (false: the ingest path alone). */
   aggregator: boolean;
   /**
-   * Where the server and the aggregator write a V8 CPU profile (`--cpu-prof`);
+   * Where the server and the aggregator write a V8 CPU profile (`--cpu-prof`;
+   * on PGlite the server, with its aggregator and PGlite's WASM inside);
    * they are then stopped by SIGTERM, so that they write it. Null: none.
    */
   cpuProfileDir: string | null;
@@ -238,14 +240,15 @@ async function runPglite(options: RunOptions): Promise<RunResult> {
   await Deno.mkdir(dir, { recursive: true });
   const rss = new PeakRss();
   // The server creates the database (initdb, migrations) before it answers: not timed.
-  const server = await startServer(dir, {}, true);
+  const server = await startServer(dir, {}, options.aggregator, profileFlags(options));
   rss.watch("server", server.program.pid);
   let seconds: number;
   try {
     seconds = await readFile({ ...options, dir }, server.ingestUrl, "arrow", rss);
   } finally {
     await rss.stop();
-    await server.program.kill();
+    // SIGTERM: the server stops its aggregator and PGlite, and writes its profile.
+    await server.program.kill("SIGTERM");
   }
   const db = await openDatabase({ databaseUrl: null, pgliteDir: `${dir}/server/pglite` });
   try {
@@ -282,9 +285,9 @@ async function main(args: string[]): Promise<void> {
       runs: { type: "string", default: E2E_RUNS.join(",") },
       "batch-size": { type: "string" },
       "max-in-flight": { type: "string" },
-      // Without the aggregator beside the PostgreSQL runs: the ingest path's own rate.
+      // Without the aggregator (beside PostgreSQL, or in PGlite's server): ingest's own rate.
       "no-aggregator": { type: "boolean", default: false },
-      // A V8 CPU profile of the server and the aggregator of each PostgreSQL run, into this folder.
+      // A V8 CPU profile of the server and the aggregator of each run, into this folder.
       "cpu-prof": { type: "string" },
     },
   });

@@ -80,6 +80,25 @@ export function forgetRawPacketPartitions(sql: Sql): void {
   ensuredDays.delete(sql);
 }
 
+/** What ingest is doing on a database handle, for work that shares its session. */
+export interface IngestActivity {
+  /** Batches being stored now: encoding, waiting for the session, or in their transaction. */
+  storing: number;
+  /** When the last of them ended (`performance.now()`), or null before the first. */
+  lastEndedMs: number | null;
+}
+
+const activities = new WeakMap<Sql, IngestActivity>();
+
+/**
+ * What ingest is doing on `sql` (the handle {@link storeColumnarBatch} was
+ * given). On PGlite the aggregator in the same process reads it to let a
+ * batch that waits for the single session go first (aggregator_service.ts).
+ */
+export function ingestActivity(sql: Sql): Readonly<IngestActivity> {
+  return activities.get(sql) ?? { storing: 0, lastEndedMs: null };
+}
+
 /** Options for {@link storePacketBatch}. */
 export interface StorePacketBatchOptions {
   /** Current time, for partition upkeep. @default Date.now() */
@@ -157,6 +176,22 @@ export async function storeColumnarBatch(
   sql: Sql,
   input: ColumnarPacketBatch,
   options: StorePacketBatchOptions = {},
+): Promise<StoreResult> {
+  let activity = activities.get(sql);
+  if (!activity) activities.set(sql, activity = { storing: 0, lastEndedMs: null });
+  activity.storing++;
+  try {
+    return await storeInTransaction(sql, input, options);
+  } finally {
+    activity.storing--;
+    activity.lastEndedMs = performance.now();
+  }
+}
+
+async function storeInTransaction(
+  sql: Sql,
+  input: ColumnarPacketBatch,
+  options: StorePacketBatchOptions,
 ): Promise<StoreResult> {
   await ensureRawPacketPartitions(sql, options.nowMs ?? Date.now());
   const layout = await rawPacketCopyLayout(sql);
