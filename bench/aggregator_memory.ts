@@ -170,6 +170,7 @@ async function main(args: string[]): Promise<void> {
       snapshots: { type: "string" },
       "snapshot-at": { type: "string", default: "" },
       out: { type: "string" },
+      "no-drain": { type: "boolean", default: false },
     },
   });
   const minutes = Number(values.minutes);
@@ -237,8 +238,13 @@ async function main(args: string[]): Promise<void> {
     const started = Date.now();
     console.log(
       "   t_s pass packets  pass_ms  rss_mb peak_mb anon_mb heap_used heap_total external " +
-        "malloc_held malloc_free live_flows held_flows state_kb",
+        "malloc_held malloc_free live_flows held_flows state_kb behind",
     );
+    // For the summary: the run as a whole, from the first pass to the last.
+    let aggregated = 0;
+    let runPeakRss = 0;
+    let maxHeapAfter = 0;
+    let lastBehind = 0;
     for (let pass = 1;; pass++) {
       resetPeakRss();
       const result = await aggregator.service.runOnce();
@@ -251,6 +257,10 @@ async function main(args: string[]): Promise<void> {
       const table = result.cache?.table;
       const [{ bytes }]: [{ bytes: number | null }] = await db.sql`
         select length(flow_table_state) as bytes from aggregator_progress where id = 1`;
+      // Batches stored and not yet aggregated: how far the aggregator is behind.
+      const [{ behind }]: [{ behind: number }] = await db.sql`
+        select count(*)::int as behind from ingest_batches b, aggregator_progress p
+        where p.id = 1 and b.id > p.last_batch_id and not b.aggregated`;
       const line = {
         t: (Date.now() - started) / 1000,
         pass,
@@ -267,8 +277,13 @@ async function main(args: string[]): Promise<void> {
         liveFlows: table?.size ?? null,
         heldFlows: table?.uids().size ?? null,
         stateBytes: bytes,
+        behind,
       };
       out?.write(new TextEncoder().encode(JSON.stringify(line) + "\n"));
+      aggregated += result.packets;
+      runPeakRss = Math.max(runPeakRss, peak ?? 0);
+      maxHeapAfter = Math.max(maxHeapAfter, memory.heapUsed);
+      lastBehind = behind;
       console.log(
         [
           line.t.toFixed(0).padStart(6),
@@ -286,6 +301,7 @@ async function main(args: string[]): Promise<void> {
           String(line.liveFlows).padStart(10),
           String(line.heldFlows).padStart(10),
           String(Math.round((bytes ?? 0) / 1000)).padStart(8),
+          String(behind).padStart(6),
         ].join(" "),
       );
       const due = [...snapshotAt].filter((at) => line.t >= at);
@@ -300,10 +316,20 @@ async function main(args: string[]): Promise<void> {
         console.log(`  after malloc_trim(0): rss ${mb(Deno.memoryUsage().rss)} MB`);
       }
       if (stop.signal.aborted || (loaderDone && !result.more && result.packets === 0)) break;
+      // --no-drain: stop with the loader, reporting how far behind the aggregator was.
+      if (values["no-drain"] && loaderDone) break;
       if (!result.more) {
         await new Promise((resolve) => setTimeout(resolve, config.aggregateIntervalMs));
       }
     }
+    const seconds = (Date.now() - started) / 1000;
+    console.log(
+      `summary: ${aggregated} packets aggregated in ${seconds.toFixed(0)} s ` +
+        `(${
+          Math.round(aggregated / seconds)
+        } packets/s), ${lastBehind} batches behind at the end, ` +
+        `peak RSS ${mb(runPeakRss)} MB, largest heap after a pass ${mb(maxHeapAfter)} MB`,
+    );
     await aggregator.stop();
   } finally {
     Deno.removeSignalListener("SIGINT", onSignal);
