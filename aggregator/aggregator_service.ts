@@ -62,12 +62,24 @@ export const FIRST_TIMED_PASS_PACKETS = 5_000;
 /** Fewest packets a timed pass takes, so a backlog always drains. */
 export const MIN_TIMED_PASS_PACKETS = 1_000;
 
+/**
+ * Most packets of an untimed pass (PostgreSQL) that follows one which left
+ * batches ready: while the aggregator is behind (issue 15). A pass has a cost
+ * that does not depend on its packets (saving the flow table, whose context
+ * window alone holds a minute of packet time's flows), so larger passes work
+ * a backlog off faster; a pass reads its blocks compressed and decompresses
+ * one batch at a time, so its memory does not grow with its packets as it did.
+ */
+export const BEHIND_PASS_PACKETS = 1_000_000;
+
 /** What the last pass took: the measure {@link nextPassPackets} sizes the next one from. */
 export interface PassMeasure {
   /** Packets it merged. */
   packets: number;
   /** Its wall time, ms. */
   durationMs: number;
+  /** It left batches ready for the next pass: the aggregator is behind. */
+  more?: boolean;
 }
 
 /** Options for {@link nextPassPackets}. */
@@ -76,10 +88,16 @@ export interface NextPassPacketsOptions {
   maxPassMs: number | null;
   /** Most packets of any pass. @default MAX_PASS_PACKETS */
   maxPassPackets?: number;
+  /**
+   * Most packets of an untimed pass after one that left batches ready.
+   * @default maxPassPackets
+   */
+  maxBehindPassPackets?: number;
 }
 
 /**
- * How many packets the next pass reads. Untimed: always the most. Timed: as
+ * How many packets the next pass reads. Untimed: the most, or
+ * `maxBehindPassPackets` after a pass that left batches ready. Timed: as
  * many as the last pass merged in `maxPassMs`, at most twice the last (a
  * short pass is mostly fixed cost, and overshooting would hold the database
  * far longer than the target), at least {@link MIN_TIMED_PASS_PACKETS};
@@ -90,7 +108,9 @@ export function nextPassPackets(
   options: NextPassPacketsOptions,
 ): number {
   const most = options.maxPassPackets ?? MAX_PASS_PACKETS;
-  if (options.maxPassMs === null) return most;
+  if (options.maxPassMs === null) {
+    return last?.more === true ? options.maxBehindPassPackets ?? most : most;
+  }
   if (last === null || last.packets <= 0 || !(last.durationMs > 0)) {
     return Math.min(most, FIRST_TIMED_PASS_PACKETS);
   }
@@ -129,6 +149,12 @@ export interface AggregatorServiceOptions {
   maxPassMs?: number | null;
   /** Most packets one pass reads. @default MAX_PASS_PACKETS */
   maxPassPackets?: number;
+  /**
+   * Most packets an untimed pass reads while the aggregator is behind (the
+   * last pass left batches ready; see {@link BEHIND_PASS_PACKETS}).
+   * @default BEHIND_PASS_PACKETS, or maxPassPackets when that is given
+   */
+  maxBehindPassPackets?: number;
   /**
    * Longest a due pass of the loop waits for ingest on the same handle to
    * quiet down (see {@link INGEST_QUIET_MS}), ms; null never waits. On
@@ -241,10 +267,20 @@ export class AggregatorService {
         `Cannot run the aggregator as 'maxPassPackets' must be a positive integer: current value is ${maxPassPackets}`,
       );
     }
+    const maxBehindPassPackets = options.maxBehindPassPackets ??
+      (options.maxPassPackets === undefined
+        ? Math.max(maxPassPackets, BEHIND_PASS_PACKETS)
+        : maxPassPackets);
+    if (!(Number.isInteger(maxBehindPassPackets) && maxBehindPassPackets > 0)) {
+      throw new RangeError(
+        `Cannot run the aggregator as 'maxBehindPassPackets' must be a positive integer: current value is ${maxBehindPassPackets}`,
+      );
+    }
     this.#options = {
       intervalMs,
       maxPassMs,
       maxPassPackets,
+      maxBehindPassPackets,
       yieldToIngestMs,
       rawRetentionDays: options.rawRetentionDays ?? configDefault("rawRetentionDays"),
       retentionSchedule: options.retentionSchedule ?? "17 * * * *",
@@ -288,7 +324,11 @@ export class AggregatorService {
       const result = await pass;
       this.#cache = result.cache;
       if (result.packets > 0) {
-        this.#lastPass = { packets: result.packets, durationMs: result.durationMs };
+        this.#lastPass = {
+          packets: result.packets,
+          durationMs: result.durationMs,
+          more: result.more,
+        };
         // Before the log line below, so the heap it reports is what the pass left alive.
         if (result.packets >= this.#options.releaseMemoryMinPackets) {
           this.#options.releaseMemory?.();

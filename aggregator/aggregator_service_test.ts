@@ -10,6 +10,7 @@ import type { PacketRecord } from "@traffic-analyzer/shared/packet/record";
 import { type FlowScorer, MAX_PASS_PACKETS } from "./aggregation_pass.ts";
 import {
   AggregatorService,
+  BEHIND_PASS_PACKETS,
   FIRST_TIMED_PASS_PACKETS,
   MIN_TIMED_PASS_PACKETS,
   nextPassPackets,
@@ -45,6 +46,24 @@ Deno.test("nextPassPackets() reads the most packets when passes are not timed", 
   assert.equal(
     nextPassPackets({ packets: 10, durationMs: 60_000 }, { maxPassMs: null, maxPassPackets: 7 }),
     7,
+  );
+});
+
+Deno.test("nextPassPackets() takes larger untimed passes while behind", () => {
+  const behind = { packets: MAX_PASS_PACKETS, durationMs: 5_000, more: true };
+  const options = { maxPassMs: null, maxBehindPassPackets: BEHIND_PASS_PACKETS };
+  assert.equal(nextPassPackets(behind, options), BEHIND_PASS_PACKETS);
+  // Caught up: back to the usual size.
+  assert.equal(nextPassPackets({ ...behind, more: false }, options), MAX_PASS_PACKETS);
+  // Without a size for it, a pass while behind is no larger.
+  assert.equal(nextPassPackets(behind, { maxPassMs: null }), MAX_PASS_PACKETS);
+  // Timed passes (PGlite) are sized by their time alone.
+  assert.equal(
+    nextPassPackets({ packets: 5_000, durationMs: 100, more: true }, {
+      maxPassMs: 2_000,
+      maxBehindPassPackets: BEHIND_PASS_PACKETS,
+    }),
+    10_000,
   );
 });
 

@@ -12,8 +12,8 @@
  */
 import {
   type PendingBatch,
-  readBatchPacketColumns,
   readBatchPackets,
+  readStoredBatchPacketColumns,
   type Sql,
 } from "@traffic-analyzer/shared/db";
 import type { FlowPacket } from "@traffic-analyzer/shared/flow";
@@ -22,6 +22,10 @@ import {
   type PacketRecord,
   readPacketColumns,
 } from "@traffic-analyzer/shared/packet";
+import {
+  inflateStoredPacketColumns,
+  StoredPacketColumnsError,
+} from "../shared/packet/stored_packet_columns.ts";
 
 /** Options for {@link readPassPackets}. */
 export interface ReadPassPacketsOptions {
@@ -47,17 +51,36 @@ export interface PassPackets {
   slices(size: number): Generator<FlowPacket[]>;
 }
 
+/** A batch's records, while the merge takes them. */
+interface BatchRecords {
+  record(index: number): PacketRecord;
+  /** Record `index` written into `target` (a record no longer used). */
+  recordInto(index: number, target: PacketRecord): PacketRecord;
+}
+
 /** One batch's packets, built on demand. */
 interface BatchSource {
   /** The agent that sent the batch, given to each of its packets. */
   agent: string;
   count: number;
+  /** Capture times (a copy: it keeps no decompressed block alive). */
   timestamps: Float64Array;
-  record(index: number): PacketRecord;
-  /** Record `index` written into `target` (a record no longer used). */
-  recordInto(index: number, target: PacketRecord): PacketRecord;
+  /**
+   * The batch's records: a block is decompressed again here, when the merge
+   * takes the batch's first packet, and dropped after its last (issue 15:
+   * a pass holding every block of its batches decompressed grew with the
+   * packets it took).
+   */
+  open(): BatchRecords;
+  /** While the merge takes the batch's packets; null before and after. */
+  records: BatchRecords | null;
   /** Positions in capture-time order (stable); null when already in order. */
   order: Uint32Array | null;
+}
+
+/** A stored block's records; throws what decompressing or reading it throws. */
+function openBlock(stored: Uint8Array): BatchRecords & { count: number; timestamps: Float64Array } {
+  return readPacketColumns(inflateStoredPacketColumns(stored));
 }
 
 /** Reads the packets of a pass's batches. */
@@ -66,20 +89,33 @@ export async function readPassPackets(
   options: ReadPassPacketsOptions,
 ): Promise<PassPackets> {
   const { batches } = options;
-  const blocks = await readBatchPacketColumns(tx, batches.map((batch) => batch.id));
+  const blocks = await readStoredBatchPacketColumns(tx, batches.map((batch) => batch.id));
   const sources = new Map<number, BatchSource>();
   const missing: number[] = [];
   for (const batch of batches) {
-    const block = blocks.get(batch.id);
-    if (block === undefined) {
+    const stored = blocks.get(batch.id);
+    blocks.delete(batch.id);
+    if (stored === undefined) {
       missing.push(batch.id);
       continue;
     }
     try {
-      const reader = readPacketColumns(block);
-      sources.set(batch.id, { ...reader, agent: batch.agentId, order: null });
+      // Decompressed once here for the times (and to find a block that does
+      // not read), then again while it merges: holding only the stored block
+      // between the two keeps a pass's memory flat in its size.
+      const { count, timestamps } = openBlock(stored);
+      sources.set(batch.id, {
+        agent: batch.agentId,
+        count,
+        timestamps: timestamps.slice(),
+        open: () => openBlock(stored),
+        records: null,
+        order: null,
+      });
     } catch (error) {
-      if (!(error instanceof PacketColumnsError)) throw error;
+      if (!(error instanceof PacketColumnsError || error instanceof StoredPacketColumnsError)) {
+        throw error;
+      }
       missing.push(batch.id);
     }
   }
@@ -98,12 +134,16 @@ export async function readPassPackets(
       rows.push(record);
     }
     for (const [batchId, rows] of rowsByBatch) {
+      const records: BatchRecords = {
+        record: (index) => rows[index],
+        recordInto: (index, target) => Object.assign(target, rows[index]),
+      };
       sources.set(batchId, {
         agent: agents.get(batchId)!,
         count: rows.length,
         timestamps: Float64Array.from(rows, (row) => row.timestamp),
-        record: (index) => rows[index],
-        recordInto: (index, target) => Object.assign(target, rows[index]),
+        open: () => records,
+        records: null,
         order: null,
       });
     }
@@ -154,9 +194,10 @@ function* inCaptureTimeOrder(sources: BatchSource[], size: number): Generator<Fl
   const take = (s: number): FlowPacket => {
     const k = slice.length;
     const reused = pool[k];
+    const records = sources[s].records ??= sources[s].open();
     const record: FlowPacket = reused === undefined
-      ? sources[s].record(position(s))
-      : sources[s].recordInto(position(s), reused);
+      ? records.record(position(s))
+      : records.recordInto(position(s), reused);
     record.agent_id = sources[s].agent;
     pool[k] = record;
     return record;
@@ -181,6 +222,8 @@ function* inCaptureTimeOrder(sources: BatchSource[], size: number): Generator<Fl
           slice = [];
         }
       }
+      // The records of the slice being filled are copies (or rows): done with the block.
+      sources[s].records = null;
     }
     if (slice.length > 0) yield slice;
     return;
@@ -217,6 +260,7 @@ function* inCaptureTimeOrder(sources: BatchSource[], size: number): Generator<Fl
     }
     at[s]++;
     if (at[s] === sources[s].count) {
+      sources[s].records = null;
       const tail = heap.pop()!;
       if (heap.length === 0) break;
       heap[0] = tail;

@@ -61,6 +61,30 @@ export async function readBatchPacketColumns(
   return blocks;
 }
 
+/**
+ * The blocks of the given batches that have one, by batch id, as stored
+ * (compressed, see stored_packet_columns.ts): a pass keeps these, a few
+ * kilobytes a batch, and decompresses each batch only while it merges it, so
+ * its memory does not grow with the packets it takes (issue 15). Travels as
+ * base64, like {@link readBatchPacketColumns}.
+ */
+export async function readStoredBatchPacketColumns(
+  tx: Sql,
+  batchIds: readonly number[],
+): Promise<Map<number, Uint8Array>> {
+  if (batchIds.length === 0) return new Map();
+  const { min, max } = idRange(batchIds);
+  const blocks = new Map<number, Uint8Array>();
+  await tx<{ batch_id: number; block: string }[]>`
+    select batch_id, encode(block, 'base64') as block from batch_packet_columns
+    where batch_id between ${min} and ${max}
+      and batch_id in (select unnest(${pgArrayLiteral(batchIds)}::text::int8[]))`
+    .forEach((row) => {
+      blocks.set(row.batch_id, Buffer.from(row.block, "base64"));
+    });
+  return blocks;
+}
+
 /** Deletes the blocks of the given batches: the pass that read them commits them done. */
 export async function deleteBatchPacketColumns(
   tx: Sql,
