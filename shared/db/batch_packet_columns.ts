@@ -40,10 +40,26 @@ export async function readBatchPacketColumns(
   tx: Sql,
   batchIds: readonly number[],
 ): Promise<Map<number, Uint8Array>> {
-  if (batchIds.length === 0) return new Map();
-  const { min, max } = idRange(batchIds);
   const blocks = new Map<number, Uint8Array>();
   // Each block is decoded as its row arrives, while the server sends the next.
+  await forEachStoredBlock(tx, batchIds, (batchId, stored) => {
+    try {
+      blocks.set(batchId, inflateStoredPacketColumns(stored));
+    } catch (error) {
+      if (!(error instanceof StoredPacketColumnsError)) throw error;
+    }
+  });
+  return blocks;
+}
+
+/** Calls `each` with every stored block of the given batches, as its row arrives. */
+async function forEachStoredBlock(
+  tx: Sql,
+  batchIds: readonly number[],
+  each: (batchId: number, stored: Uint8Array) => void,
+): Promise<void> {
+  if (batchIds.length === 0) return;
+  const { min, max } = idRange(batchIds);
   // PostgreSQL breaks base64 into 76-character lines; Buffer skips the line breaks.
   // The range lets the primary key narrow the scan; the set picks the ids in it
   // (a pass can leave batches of the range for later, see aggregator/batch_selection.ts).
@@ -51,14 +67,7 @@ export async function readBatchPacketColumns(
     select batch_id, encode(block, 'base64') as block from batch_packet_columns
     where batch_id between ${min} and ${max}
       and batch_id in (select unnest(${pgArrayLiteral(batchIds)}::text::int8[]))`
-    .forEach((row) => {
-      try {
-        blocks.set(row.batch_id, inflateStoredPacketColumns(Buffer.from(row.block, "base64")));
-      } catch (error) {
-        if (!(error instanceof StoredPacketColumnsError)) throw error;
-      }
-    });
-  return blocks;
+    .forEach((row) => each(row.batch_id, Buffer.from(row.block, "base64")));
 }
 
 /**
@@ -72,16 +81,8 @@ export async function readStoredBatchPacketColumns(
   tx: Sql,
   batchIds: readonly number[],
 ): Promise<Map<number, Uint8Array>> {
-  if (batchIds.length === 0) return new Map();
-  const { min, max } = idRange(batchIds);
   const blocks = new Map<number, Uint8Array>();
-  await tx<{ batch_id: number; block: string }[]>`
-    select batch_id, encode(block, 'base64') as block from batch_packet_columns
-    where batch_id between ${min} and ${max}
-      and batch_id in (select unnest(${pgArrayLiteral(batchIds)}::text::int8[]))`
-    .forEach((row) => {
-      blocks.set(row.batch_id, Buffer.from(row.block, "base64"));
-    });
+  await forEachStoredBlock(tx, batchIds, (batchId, stored) => blocks.set(batchId, stored));
   return blocks;
 }
 
