@@ -79,9 +79,26 @@ export class CopyBinaryRows {
     return this.#at;
   }
 
-  /** Returns the bytes written so far (a copy) and starts empty again. */
-  take(): Uint8Array {
-    const out = this.#bytes.slice(0, this.#at);
+  /**
+   * Returns the bytes written so far and starts empty again. Without `next`
+   * they are a copy; with it they are the buffer itself, handed over, and
+   * writing goes on in `next` (at least 64 bytes), so a caller that recycles
+   * the buffers once sent copies nothing.
+   */
+  take(next?: Uint8Array): Uint8Array {
+    if (next === undefined) {
+      const out = this.#bytes.slice(0, this.#at);
+      this.#at = 0;
+      return out;
+    }
+    if (next.length < 64 || next.buffer === this.#bytes.buffer) {
+      throw new RangeError(
+        `Cannot go on in a buffer of ${next.length} bytes: it must hold 64 and be another`,
+      );
+    }
+    const out = this.#bytes.subarray(0, this.#at);
+    this.#bytes = next;
+    this.#view = new DataView(next.buffer, next.byteOffset, next.byteLength);
     this.#at = 0;
     return out;
   }

@@ -80,3 +80,25 @@ Deno.test("CopyBinaryRows grows past its first buffer and keeps every byte", () 
   assert.equal(hex(rows.take()), expected.join(" "));
   assert.equal(rows.byteLength, 0);
 });
+
+Deno.test("CopyBinaryRows hands its buffer over with take(next) and goes on in next", () => {
+  const rows = new CopyBinaryRows(64);
+  rows.int4(7);
+  const first = new Uint8Array(128);
+  const a = rows.take(first);
+  assert.equal(hex(a), "00 00 00 04 00 00 00 07");
+  // A view into a larger buffer, as a pool may give: written at its own offset.
+  const pool = new ArrayBuffer(256);
+  rows.float8(1.5);
+  rows.text("x".repeat(20));
+  const b = rows.take(new Uint8Array(pool, 64, 64));
+  assert.equal(b.buffer, first.buffer);
+  assert.equal(b.length, 12 + 24);
+  rows.int2(1);
+  const c = rows.take();
+  assert.equal(hex(c), "00 00 00 02 00 01");
+  assert.equal(hex(new Uint8Array(pool, 64, 6)), "00 00 00 02 00 01");
+  // The bytes handed over stay as they were: nothing later writes into them.
+  assert.equal(hex(a), "00 00 00 04 00 00 00 07");
+  assert.throws(() => rows.take(new Uint8Array(8)), RangeError);
+});

@@ -32,6 +32,9 @@ export interface FlowCopy {
  */
 const COPY_CHUNK_BYTES = 64 * 1024;
 
+/** A chunk buffer: a chunk and the row that ends it fit without growing it. */
+const CHUNK_BUFFER_BYTES = 2 * COPY_CHUNK_BYTES;
+
 /** Fields per row: the columns of the COPY statement below, in order. */
 const FIELDS = 26 + 3 + 29;
 
@@ -52,8 +55,18 @@ export async function openFlowCopy(tx: Sql): Promise<FlowCopy> {
       http_path, http_user_agent, http_status, ssh_client, ssh_server, dhcp_hostname, orig_scope,
       orig_country, orig_asn, orig_as_org, resp_scope, resp_country, resp_asn, resp_as_org
     ) from stdin (format binary)`);
-  const rows = new CopyBinaryRows(2 * COPY_CHUNK_BYTES);
+  const rows = new CopyBinaryRows(CHUNK_BUFFER_BYTES);
   rows.raw(COPY_BINARY_HEADER);
+  // Chunk buffers the socket is done with: a chunk goes out as the row
+  // buffer itself, not a copy of it (copying each into a fresh buffer cost
+  // 0.7 s of self time in the bench's pass under `--cpu-prof`).
+  const free: Uint8Array[] = [];
+  const send = (): Promise<void> => {
+    const chunk = rows.take(free.pop() ?? new Uint8Array(CHUNK_BUFFER_BYTES));
+    return copy.write(chunk).then(() => {
+      if (chunk.buffer.byteLength === CHUNK_BUFFER_BYTES) free.push(new Uint8Array(chunk.buffer));
+    });
+  };
   let count = 0;
   return {
     async write(flows) {
@@ -61,9 +74,9 @@ export async function openFlowCopy(tx: Sql): Promise<FlowCopy> {
       try {
         for (const flow of flows) {
           writeFlowRow(rows, flow);
-          if (rows.byteLength >= COPY_CHUNK_BYTES) sent.push(copy.write(rows.take()));
+          if (rows.byteLength >= COPY_CHUNK_BYTES) sent.push(send());
         }
-        if (rows.byteLength > 0) sent.push(copy.write(rows.take()));
+        if (rows.byteLength > 0) sent.push(send());
       } catch (error) {
         // A half-written row must not reach the server; nor may the COPY stay open
         // (aborting it also drops the whole rows sent before).
