@@ -200,11 +200,12 @@ export type FlowSearchRow = FlowRow & { sort_key: number };
  * until it has found the page, whatever indexes the names have: at 1 M flows
  * that is every flow (1.5–2.4 s) for a name that is rare or absent. Apart,
  * each arm is priced on its own name, so it reads that name's index (a rare
- * name) or walks last_seen (a common one). The rows are the same: the first
- * n rows of a union, in an order that `id` makes total, are among the first
- * n rows of each part. Other sorts keep the OR, which the planner answers
- * with one bitmap scan of the three name indexes; a union there would sort
- * each arm's matches apart, three times the work for a common name.
+ * name) or walks last_seen (a common one). The rows are the same: in an
+ * order that `id` makes total, each of the first n matching flows is among
+ * the first n of every name it matches. Other sorts keep the OR, which the
+ * planner answers with one bitmap scan of the three name indexes; a union
+ * there would sort each arm's matches apart, three times the work for a
+ * common name.
  */
 export function flowSearchQuery(
   sql: Sql,
