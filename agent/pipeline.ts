@@ -164,10 +164,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
   };
   // Extraction reads the payload before `payloadCapture` cuts it; its state
   // (TCP segments of a split ClientHello, QUIC Initials) lives for the run.
-  // The found fields are copied into the batch's columns before the next frame: one object serves.
-  const extractor = options.appMetadata === false
-    ? null
-    : new HeaderAppExtractor({ reuseFields: true });
+  const extractor = options.appMetadata === false ? null : new HeaderAppExtractor();
   let stopped = false;
   try {
     for await (const burst of options.frames) {

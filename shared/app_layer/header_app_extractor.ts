@@ -18,24 +18,8 @@ import {
   type AppPacket,
 } from "./app_layer_extractor.ts";
 import type { AppMetadata } from "./app_metadata.ts";
-import {
-  type AppRecordFields,
-  appRecordFields,
-  writeAppRecordFields,
-} from "./app_record_fields.ts";
+import { type AppRecordFields, appRecordFields } from "./app_record_fields.ts";
 import { EMPTY_BYTES as EMPTY } from "./_bytes.ts";
-
-/** Options for {@linkcode HeaderAppExtractor}. */
-export interface HeaderAppExtractorOptions extends AppLayerExtractorOptions {
-  /**
-   * Return one fields object, rewritten for every packet that yields fields,
-   * instead of a new one each time: for a caller that copies the fields out
-   * before it passes the next packet (or awaits the promise of a QUIC
-   * Initial before it does), like the agent's pipeline.
-   * @default {false}
-   */
-  reuseFields?: boolean;
-}
 
 const TCP = 6;
 const UDP = 17;
@@ -57,21 +41,14 @@ const SYN = 0x02;
 export class HeaderAppExtractor {
   readonly #extractor: AppLayerExtractor;
   readonly #packet = new FramePacket();
-  /** Turns found metadata into the fields returned (a new object, or the reused one). */
-  readonly #toFields: (metadata: AppMetadata | null) => AppRecordFields | null;
 
   /**
    * Creates an extractor with no flow directions followed yet.
    *
-   * @param options `reuseFields`, the rest passed to the {@linkcode AppLayerExtractor}
+   * @param options passed to the {@linkcode AppLayerExtractor}
    */
-  constructor(options: HeaderAppExtractorOptions = {}) {
+  constructor(options: AppLayerExtractorOptions = {}) {
     this.#extractor = new AppLayerExtractor(options);
-    if (options.reuseFields === true) {
-      const fields = appRecordFields(null);
-      this.#toFields = (metadata) =>
-        metadata === null ? null : writeAppRecordFields(metadata, fields);
-    } else this.#toFields = toFields;
   }
 
   /** Flow directions followed. */
@@ -111,8 +88,8 @@ export class HeaderAppExtractor {
     packet.view = null;
     packet.truncated = end - start < h.payloadLength;
     const found = this.#extractor.extract(packet);
-    if (found instanceof Promise) return found.then(this.#toFields);
-    return this.#toFields(found);
+    if (found instanceof Promise) return found.then(toFields);
+    return toFields(found);
   }
 }
 

@@ -40,7 +40,7 @@ export {
   clipText,
   NO_APP_FIELDS,
 } from "./app_record_fields.ts";
-export { HeaderAppExtractor, type HeaderAppExtractorOptions } from "./header_app_extractor.ts";
+export { HeaderAppExtractor } from "./header_app_extractor.ts";
 export { mayRecogniseDatagram, recogniseAppProtocol, type RecogniseHint } from "./app_protocol.ts";
 export {
   AppLayerExtractor,
