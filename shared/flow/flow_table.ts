@@ -126,6 +126,7 @@ import {
 } from "./_flow_state.ts";
 import { flowUid, keyHashOfLanes } from "./_flow_uid.ts";
 import { FlowMap } from "./_flow_map.ts";
+import { SmiMap } from "./_smi_map.ts";
 import {
   ESTABLISHED,
   hasBoth,
@@ -220,7 +221,7 @@ export class FlowTable {
    * `Flow.indexNext`: a packet of such a flow finds it without building and
    * hashing the key string.
    */
-  #index = new Map<number, Flow>();
+  #index = new SmiMap<Flow>();
   #fragments = new Map<string, FragmentEntry>();
   #hostPairs = new Map<string, string>();
   /** Each agent's clock, context windows and admission queue. */
