@@ -35,6 +35,15 @@ export class FlowMap {
     return this.#size;
   }
 
+  /**
+   * The first flow in insertion order; the next is `flow.orderNext`, or,
+   * once `flow` was deleted, its `orderNext` of before (see
+   * {@linkcode FlowMap.values}): a walk that allocates no iterator results.
+   */
+  get first(): Flow | undefined {
+    return this.#first;
+  }
+
   /** The flow under `key`, if any; `hash` is {@linkcode keyHash} of it when known. */
   get(key: string, hash: number = keyHash(key)): Flow | undefined {
     let flow = this.#buckets.get(hash);

@@ -1,16 +1,16 @@
-import { assertEquals } from "@std/assert";
+import assert from "node:assert/strict";
 import { SmiMap } from "./_smi_map.ts";
 
 Deno.test("SmiMap gets, replaces and deletes like a Map", () => {
   const map = new SmiMap<string>();
-  assertEquals(map.get(7), undefined);
+  assert.deepEqual(map.get(7), undefined);
   map.set(7, "a");
   map.set(7, "b");
   map.set(0, "zero");
-  assertEquals([map.get(7), map.get(0), map.size], ["b", "zero", 2]);
+  assert.deepEqual([map.get(7), map.get(0), map.size], ["b", "zero", 2]);
   map.delete(7);
   map.delete(12345);
-  assertEquals([map.get(7), map.get(0), map.size], [undefined, "zero", 1]);
+  assert.deepEqual([map.get(7), map.get(0), map.size], [undefined, "zero", 1]);
 });
 
 Deno.test("SmiMap agrees with a Map over random sets, deletes and growth", () => {
@@ -32,6 +32,6 @@ Deno.test("SmiMap agrees with a Map over random sets, deletes and growth", () =>
       throw new Error(`get(${key}) differs at step ${step}`);
     }
   }
-  assertEquals(map.size, reference.size);
-  for (const [key, value] of reference) assertEquals(map.get(key), value);
+  assert.deepEqual(map.size, reference.size);
+  for (const [key, value] of reference) assert.deepEqual(map.get(key), value);
 });

@@ -973,10 +973,14 @@ export class FlowTable {
 
   /** Ends the flows idle past their timeout, each at its own agent's clock. */
   #sweep(): void {
-    // In insertion order; FlowMap.values() allows deleting the flow it just gave.
-    for (const flow of this.#flows.values()) {
+    // In insertion order, as FlowMap.values() walks it (deleting the flow
+    // at hand allowed), without its generator: a sweep visits every live
+    // flow, and the iterator results were 2 % of the bench's allocation.
+    for (let flow = this.#flows.first; flow !== undefined;) {
+      const next = flow.orderNext;
       const reason = this.#expiryReason(flow, flow.lane.nowSec, false);
       if (reason !== null) this.#finalize(flow, reason);
+      flow = flow.inMap ? flow.orderNext : next;
     }
     for (const [fragmentKey, entry] of this.#fragments) {
       // An entry whose flow is gone leads nowhere (see #resolveKey); the
