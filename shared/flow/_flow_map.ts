@@ -17,6 +17,7 @@
 
 import type { Flow } from "./_flow.ts";
 import { keyHash } from "./_flow_uid.ts";
+import { SmiMap } from "./_smi_map.ts";
 
 /**
  * Flows by key, iterated in insertion order like a `Map`. Each flow has one
@@ -24,7 +25,7 @@ import { keyHash } from "./_flow_uid.ts";
  * most one map.
  */
 export class FlowMap {
-  #buckets = new Map<number, Flow>();
+  #buckets = new SmiMap<Flow>();
   #first: Flow | undefined = undefined;
   #last: Flow | undefined = undefined;
   #size = 0;
@@ -32,6 +33,15 @@ export class FlowMap {
   /** Flows held. */
   get size(): number {
     return this.#size;
+  }
+
+  /**
+   * The first flow in insertion order; the next is `flow.orderNext`, or,
+   * once `flow` was deleted, its `orderNext` of before (see
+   * {@linkcode FlowMap.values}): a walk that allocates no iterator results.
+   */
+  get first(): Flow | undefined {
+    return this.#first;
   }
 
   /** The flow under `key`, if any; `hash` is {@linkcode keyHash} of it when known. */

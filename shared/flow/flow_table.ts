@@ -126,6 +126,7 @@ import {
 } from "./_flow_state.ts";
 import { flowUid, keyHashOfLanes } from "./_flow_uid.ts";
 import { FlowMap } from "./_flow_map.ts";
+import { SmiMap } from "./_smi_map.ts";
 import {
   ESTABLISHED,
   hasBoth,
@@ -220,7 +221,7 @@ export class FlowTable {
    * `Flow.indexNext`: a packet of such a flow finds it without building and
    * hashing the key string.
    */
-  #index = new Map<number, Flow>();
+  #index = new SmiMap<Flow>();
   #fragments = new Map<string, FragmentEntry>();
   #hostPairs = new Map<string, string>();
   /** Each agent's clock, context windows and admission queue. */
@@ -972,10 +973,14 @@ export class FlowTable {
 
   /** Ends the flows idle past their timeout, each at its own agent's clock. */
   #sweep(): void {
-    // In insertion order; FlowMap.values() allows deleting the flow it just gave.
-    for (const flow of this.#flows.values()) {
+    // In insertion order, as FlowMap.values() walks it (deleting the flow
+    // at hand allowed), without its generator: a sweep visits every live
+    // flow, and the iterator results were 2 % of the bench's allocation.
+    for (let flow = this.#flows.first; flow !== undefined;) {
+      const next = flow.orderNext;
       const reason = this.#expiryReason(flow, flow.lane.nowSec, false);
       if (reason !== null) this.#finalize(flow, reason);
+      flow = flow.inMap ? flow.orderNext : next;
     }
     for (const [fragmentKey, entry] of this.#fragments) {
       // An entry whose flow is gone leads nowhere (see #resolveKey); the
