@@ -141,7 +141,6 @@ if (import.meta.main) {
     try {
       aggregator = await startAggregator(config, {
         sql: server.db.sql,
-        kind: server.db.kind,
       });
       aggregatorLog.info("Aggregator running in-process every {sec} s with model {model}", {
         sec: config.aggregateIntervalMs / 1000,

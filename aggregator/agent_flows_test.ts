@@ -38,7 +38,7 @@ function pass(nowMs: number) {
     sql: db.sql,
     scorer: ruleScorer,
     nowMs,
-    copyNewFlows: db.kind === "postgres",
+    copyNewFlows: true,
   });
 }
 

@@ -15,6 +15,7 @@ import { configDefault } from "@traffic-analyzer/shared/config";
 import { LOG_ROOT } from "@traffic-analyzer/shared";
 import {
   deleteBatchPacketColumns,
+  embeddedPglite,
   markBatchesAggregated,
   readAggregatorProgress,
   readFlowTableState,
@@ -82,8 +83,8 @@ export interface AggregationPassOptions {
   scoreBatchSize?: number;
   /**
    * Insert flows new to `traffic_data` with binary COPY instead of an
-   * upsert statement: several times cheaper for PostgreSQL. Only on
-   * PostgreSQL (PGlite's socket server does not carry COPY FROM STDIN).
+   * upsert statement: several times cheaper for PostgreSQL, and on PGlite
+   * (through its own `COPY FROM '/dev/blob'`, see `openFlowCopy`).
    * @default false
    */
   copyNewFlows?: boolean;
@@ -308,6 +309,7 @@ export async function runAggregationPass(
     const rollup = new PassRollup();
     const writer = new PassFlowWriter({
       tx,
+      pglite: embeddedPglite(sql),
       scorer,
       batchSize: scoreBatchSize,
       explainMinScore: alertMinScore,

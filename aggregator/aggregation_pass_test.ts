@@ -14,7 +14,8 @@ const db = await openTestDatabase();
 // Closed (its PostgreSQL schema dropped) after the last test, even when --filter runs none.
 Deno.test.afterAll(() => db.close());
 /** New flows go in by COPY where the aggregator does that: on PostgreSQL. */
-const copyNewFlows = db.kind === "postgres";
+// As the aggregator runs, on both backends (PGlite through its COPY FROM '/dev/blob').
+const copyNewFlows = true;
 const runPass = (options: Parameters<typeof runAggregationPass>[0]) =>
   runAggregationPass({ copyNewFlows, ...options });
 
@@ -166,7 +167,6 @@ Deno.test({
 
 Deno.test({
   name: "new flows stored by COPY give the same traffic_data and incidents as upserts",
-  ignore: db.kind !== "postgres",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -184,7 +184,6 @@ Deno.test({
 
 Deno.test({
   name: "a pass that finds its new flows stored already upserts them instead",
-  ignore: db.kind !== "postgres",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {

@@ -165,7 +165,7 @@ export interface AggregatorServiceOptions {
    * @default intervalMs on PGlite, null on PostgreSQL
    */
   yieldToIngestMs?: number | null;
-  /** See `AggregationPassOptions.copyNewFlows` (PostgreSQL only). @default false */
+  /** See `AggregationPassOptions.copyNewFlows`. @default false */
   copyNewFlows?: boolean;
   /** See `AggregationPassOptions.alertMinScore` (ALERT_MIN_SCORE). @default its default in shared/config.ts */
   alertMinScore?: number;

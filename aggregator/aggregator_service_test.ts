@@ -144,7 +144,7 @@ Deno.test("AggregatorService answers ingest while it works off a large backlog",
     scorer,
     intervalMs: 1_000,
     clock: () => START_SEC * 1000,
-    copyNewFlows: db.kind === "postgres",
+    copyNewFlows: true,
   });
   let firstPassRunning = true;
   const firstPass = service.runOnce().finally(() => firstPassRunning = false);
@@ -193,7 +193,7 @@ Deno.test("AggregatorService gives back a pass's memory after each pass that mer
     scorer,
     intervalMs: 1_000,
     clock: () => START_SEC * 1000,
-    copyNewFlows: db.kind === "postgres",
+    copyNewFlows: true,
     releaseMemory: () => released++,
     releaseMemoryMinPackets: BATCH_PACKETS,
   });
@@ -257,7 +257,7 @@ Deno.test("AggregatorService's loop lets a batch being stored go first", async (
     intervalMs: 100,
     yieldToIngestMs: 600_000,
     clock: () => START_SEC * 1000,
-    copyNewFlows: db.kind === "postgres",
+    copyNewFlows: true,
   });
   try {
     service.start();

@@ -8,7 +8,7 @@ import { type FlowScorer, type FlowTableCache, runAggregationPass } from "./aggr
 const db = await openTestDatabase();
 // Closed (its PostgreSQL schema dropped) after the last test, even when --filter runs none.
 Deno.test.afterAll(() => db.close());
-const copyNewFlows = db.kind === "postgres";
+const copyNewFlows = true;
 
 const ruleScorer: FlowScorer = {
   modelVersion: "rule-test-1",

@@ -26,7 +26,7 @@ Deno.test({
           scorer,
           nowMs: at,
           // PostgreSQL takes new flows by COPY, PGlite by upsert: both write the column.
-          copyNewFlows: db.kind === "postgres",
+          copyNewFlows: true,
           alertMinScore,
           maxExplainedFlows,
           scoreBatchSize,

@@ -46,7 +46,7 @@ Deno.test({
         await db.truncate();
         await storeCapture(db.sql, capture.path, "kit");
         const nowMs = Date.now();
-        const copyNewFlows = db.kind === "postgres";
+        const copyNewFlows = true;
         const pass = (at: number) =>
           runAggregationPass({
             sql: db.sql,

@@ -52,7 +52,7 @@ Deno.test({
           await db.truncate();
           await storeCapture(db.sql, capture.path, "kit");
           const nowMs = Date.now();
-          const copyNewFlows = db.kind === "postgres";
+          const copyNewFlows = true;
           for (let more = true; more;) {
             more = (await runAggregationPass({
               sql: db.sql,

@@ -71,7 +71,6 @@ export async function main(args: string[]): Promise<number> {
     try {
       aggregator = await startAggregator(config, {
         sql: db.sql,
-        kind: db.kind,
         loop: flags.once !== true,
       });
     } catch (error) {

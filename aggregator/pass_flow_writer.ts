@@ -4,14 +4,15 @@
  * the end (the live ones), scored in batches, and sent at once, so the
  * database stores one batch while this process merges and scores the next.
  *
- * Flows new to `traffic_data` go in by binary COPY on PostgreSQL (see
- * `openFlowCopy`), in a savepoint: should one be stored already after all
- * (COPY cannot update), the COPY is undone and they are upserted instead.
- * Flows that may be stored already, and every flow on PGlite, are upserted.
+ * Flows new to `traffic_data` go in by binary COPY (see `openFlowCopy`; on
+ * PGlite through its `COPY FROM '/dev/blob'`), in a savepoint: should one be
+ * stored already after all (COPY cannot update), the COPY is undone and they
+ * are upserted instead. Flows that may be stored already are upserted.
  *
  * @module
  */
 import { getLogger } from "@logtape/logtape";
+import type { PGlite } from "@electric-sql/pglite";
 import { LOG_ROOT } from "@traffic-analyzer/shared";
 import {
   CopyInError,
@@ -64,6 +65,8 @@ export interface FlowVerdict {
 export interface PassFlowWriterOptions {
   /** The pass's transaction. */
   tx: Sql;
+  /** The embedded PGlite behind `tx`, whose COPY takes a blob; null on PostgreSQL. @default null */
+  pglite?: PGlite | null;
   /** Scores flows; every written flow carries its label, score and model version. */
   scorer: FlowScorer;
   /** Flows scored per model call and written per statement. */
@@ -83,7 +86,7 @@ export interface PassFlowWriterOptions {
   /**
    * Uids of the flows that may be in `traffic_data` already (the flow
    * table's at the start of the pass); every other flow is new there and
-   * goes in by COPY. Null writes every flow by upsert (PGlite).
+   * goes in by COPY. Null writes every flow by upsert.
    */
   maybeStored: ReadonlySet<string> | null;
   /**
@@ -492,7 +495,9 @@ export class PassFlowWriter {
     scoring.catch(() => {});
     if (this.#copy === null) {
       const { tx } = this.#options;
-      this.#copy = tx`savepoint new_flows`.execute().then(() => openFlowCopy(tx));
+      this.#copy = tx`savepoint new_flows`.execute().then(() =>
+        openFlowCopy(tx, { pglite: this.#options.pglite })
+      );
       this.#copy.catch(() => {});
     }
     const opening = this.#copy;

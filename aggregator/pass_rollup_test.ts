@@ -86,7 +86,7 @@ Deno.test({
   async fn() {
     const db = await openTestDatabase();
     try {
-      const copyNewFlows = db.kind === "postgres";
+      const copyNewFlows = true;
       let cache = null;
       for (let pass = 0; pass < 8; pass++) {
         await storePacketBatch(db.sql, {

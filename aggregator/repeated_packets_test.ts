@@ -56,7 +56,7 @@ function pass(db: TestDatabase) {
     sql: db.sql,
     scorer: ruleScorer,
     nowMs: (START_SEC + 1000) * 1000,
-    copyNewFlows: db.kind === "postgres",
+    copyNewFlows: true,
   });
 }
 

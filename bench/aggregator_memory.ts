@@ -207,7 +207,6 @@ async function main(args: string[]): Promise<void> {
     });
     const aggregator = await startAggregator(config, {
       sql: db.sql,
-      kind: db.kind,
       loop: false,
       // --no-release: as before issue 15's fix, no collection or trim after a pass.
       releaseMemory: values["no-release"] ? null : undefined,

@@ -4,11 +4,17 @@
  * Only for flows not stored yet: COPY cannot update, so a flow that is there
  * already fails the whole COPY with a unique violation (SQLSTATE 23505).
  *
+ * On PGlite, whose socket server does not carry COPY FROM STDIN, each
+ * `write()` is one `COPY ... FROM '/dev/blob'` through PGlite's own query
+ * (the same single session, so inside the caller's transaction), as
+ * `raw_packets` rows are stored.
+ *
  * @module
  */
 import type { FlowUpsert } from "./aggregator_queries.ts";
 import { COPY_BINARY_HEADER, COPY_BINARY_TRAILER, CopyBinaryRows } from "./copy_binary_rows.ts";
-import { openCopyIn } from "./copy_in.ts";
+import type { PGlite } from "@electric-sql/pglite";
+import { CopyInError, openCopyIn } from "./copy_in.ts";
 import { FEATURE_VALUE_BYTES, writeFeatureVector } from "./feature_vector_bytes.ts";
 import type { Sql } from "./open_database.ts";
 
@@ -38,23 +44,39 @@ const CHUNK_BUFFER_BYTES = 2 * COPY_CHUNK_BYTES;
 /** Fields per row: the columns of the COPY statement below, in order. */
 const FIELDS = 26 + 3 + 29;
 
+/** The columns each row carries, in the order `writeFlowRow` writes them. */
+const COLUMNS = `
+  flow_uid, community_id, interface, orig_ip, orig_port, resp_ip, resp_port, protocol,
+  ip_proto, vlan, vlan_inner, first_seen, last_seen, orig_packets, resp_packets, orig_bytes,
+  resp_bytes, state, close_reason, conn_state, features, feature_version, label, score,
+  model_version, explanation, agent, tunnel_type, tunnel_id,
+  app_protocol, dns_query, dns_qtype, dns_rcode, dns_answers, dns_query_count, dns_names,
+  tls_sni, tls_alpn, tls_ja3, tls_ja4, tls_version, tls_cipher, http_method, http_host,
+  http_path, http_user_agent, http_status, ssh_client, ssh_server, dhcp_hostname, orig_scope,
+  orig_country, orig_asn, orig_as_org, resp_scope, resp_country, resp_asn, resp_as_org`;
+
+/** Options for {@link openFlowCopy}. */
+export interface OpenFlowCopyOptions {
+  /**
+   * The embedded PGlite behind `tx` (`embeddedPglite()` of its handle); null
+   * on PostgreSQL. @default null
+   */
+  pglite?: PGlite | null;
+}
+
 /**
- * Starts a COPY of new flows on `tx` (PostgreSQL only: PGlite's socket
- * server does not carry COPY FROM STDIN). While it is open, `tx` runs no
- * other statement. Failures reject with a `CopyInError`.
+ * Starts a COPY of new flows on `tx`. While it is open, `tx` runs no other
+ * statement. Failures reject with a `CopyInError`. On PGlite (`pglite`
+ * given) each `write()` stores its flows before it resolves, and `abort()`
+ * undoes nothing: roll back the transaction (or to a savepoint) instead.
  */
-export async function openFlowCopy(tx: Sql): Promise<FlowCopy> {
+export async function openFlowCopy(
+  tx: Sql,
+  options: OpenFlowCopyOptions = {},
+): Promise<FlowCopy> {
+  if (options.pglite) return openPgliteFlowCopy(options.pglite);
   const copy = await openCopyIn(tx`
-    copy traffic_data (
-      flow_uid, community_id, interface, orig_ip, orig_port, resp_ip, resp_port, protocol,
-      ip_proto, vlan, vlan_inner, first_seen, last_seen, orig_packets, resp_packets, orig_bytes,
-      resp_bytes, state, close_reason, conn_state, features, feature_version, label, score,
-      model_version, explanation, agent, tunnel_type, tunnel_id,
-      app_protocol, dns_query, dns_qtype, dns_rcode, dns_answers, dns_query_count, dns_names,
-      tls_sni, tls_alpn, tls_ja3, tls_ja4, tls_version, tls_cipher, http_method, http_host,
-      http_path, http_user_agent, http_status, ssh_client, ssh_server, dhcp_hostname, orig_scope,
-      orig_country, orig_asn, orig_as_org, resp_scope, resp_country, resp_asn, resp_as_org
-    ) from stdin (format binary)`);
+    copy traffic_data (${tx.unsafe(COLUMNS)}) from stdin (format binary)`);
   const rows = new CopyBinaryRows(CHUNK_BUFFER_BYTES);
   rows.raw(COPY_BINARY_HEADER);
   // Chunk buffers the socket is done with: a chunk goes out as the row
@@ -94,6 +116,37 @@ export async function openFlowCopy(tx: Sql): Promise<FlowCopy> {
       await copy.end();
       return count;
     },
+  };
+}
+
+/**
+ * One `COPY traffic_data ... FROM '/dev/blob'` per `write()`: PGlite reads
+ * the whole blob into its in-memory file system first, so a COPY of a
+ * pass's every new flow at the end would hold them all twice in memory.
+ */
+function openPgliteFlowCopy(pglite: PGlite): FlowCopy {
+  const rows = new CopyBinaryRows(CHUNK_BUFFER_BYTES);
+  const statement = `copy traffic_data (${COLUMNS}) from '/dev/blob' with (format binary)`;
+  let count = 0;
+  return {
+    async write(flows) {
+      if (flows.length === 0) return;
+      rows.take();
+      rows.raw(COPY_BINARY_HEADER);
+      for (const flow of flows) writeFlowRow(rows, flow);
+      rows.raw(COPY_BINARY_TRAILER);
+      const blob = new Blob([rows.take() as Uint8Array<ArrayBuffer>]);
+      try {
+        await pglite.query(statement, [], { blob });
+      } catch (error) {
+        throw new CopyInError(`COPY failed: ${(error as Error)?.message ?? error}`, {
+          cause: error,
+        });
+      }
+      count += flows.length;
+    },
+    abort: () => Promise.resolve(),
+    end: () => Promise.resolve(count),
   };
 }
 
