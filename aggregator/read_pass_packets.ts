@@ -22,6 +22,7 @@ import {
   type PacketRecord,
   readPacketColumns,
 } from "@traffic-analyzer/shared/packet";
+import { checkPacketColumns } from "../shared/packet/packet_columns.ts";
 import {
   inflateStoredPacketColumns,
   StoredPacketColumnsError,
@@ -102,8 +103,10 @@ export async function readPassPackets(
     try {
       // Decompressed once here for the times (and to find a block that does
       // not read), then again while it merges: holding only the stored block
-      // between the two keeps a pass's memory flat in its size.
-      const { count, timestamps } = openBlock(stored);
+      // between the two keeps a pass's memory flat in its size. Here it is
+      // only checked, as strictly as reading it checks, without decoding
+      // its strings (issue 15).
+      const { count, timestamps } = checkPacketColumns(inflateStoredPacketColumns(stored));
       sources.set(batch.id, {
         agent: batch.agentId,
         count,

@@ -312,52 +312,10 @@ export interface PacketColumnsReader {
  * {@linkcode PacketColumnsError} like {@link decodePacketColumns}.
  */
 export function readPacketColumns(block: Uint8Array): PacketColumnsReader {
-  assertLittleEndianHost();
-  // Typed-array views need aligned offsets: work on a copy that starts at 0.
-  const bytes = block.byteOffset % 8 === 0 ? block : block.slice();
-  const buffer = bytes.buffer as ArrayBuffer;
-  const base = bytes.byteOffset;
-  if (bytes.length < HEADER_BYTES) {
-    throw new PacketColumnsError(`block of ${bytes.length} bytes is too short`);
-  }
-  const view = new DataView(buffer, base, bytes.length);
-  if (view.getUint32(0, true) !== MAGIC) throw new PacketColumnsError("not a packet column block");
-  const layoutId = view.getUint32(4, true);
-  if (layoutId !== LAYOUT_ID) {
-    throw new PacketColumnsError(
-      `block layout ${layoutId.toString(16)} is not this version's ${LAYOUT_ID.toString(16)}`,
-    );
-  }
-  const count = view.getUint32(8, true);
-  const stringWidth = view.getUint32(12, true);
-  if (stringWidth !== 2 && stringWidth !== 4) {
-    throw new PacketColumnsError(`string index width ${stringWidth} is not 2 or 4`);
-  }
-  const layout = planLayout(count, stringWidth);
-  if (layout.stringsAt + 4 > bytes.length) {
-    throw new PacketColumnsError(
-      `block of ${bytes.length} bytes is too short for ${count} records`,
-    );
-  }
-  let at = layout.stringsAt;
-  const stringCount = view.getUint32(at, true);
-  at += 4;
-  if (at + 4 * stringCount > bytes.length) {
-    throw new PacketColumnsError("string table is truncated");
-  }
+  const { bytes, buffer, base, view, count, stringWidth, layout, stringCount, textStart } =
+    checkedBlock(block);
   const decoder = new TextDecoder("utf-8", { fatal: true });
-  const strings: string[] = new Array(stringCount);
-  let textAt = at + 4 * stringCount;
-  for (let s = 0; s < stringCount; s++) {
-    const length = view.getUint32(at + 4 * s, true);
-    if (textAt + length > bytes.length) throw new PacketColumnsError("string table is truncated");
-    try {
-      strings[s] = decoder.decode(bytes.subarray(textAt, textAt + length));
-    } catch (error) {
-      throw new PacketColumnsError(`string ${s} is not UTF-8`, { cause: error });
-    }
-    textAt += length;
-  }
+  const strings = decodeStrings(bytes, view, layout.stringsAt + 4, stringCount, textStart, decoder);
 
   // Records read straight from typed-array views of the block (no copies),
   // so a decoded block costs little more memory than its bytes. String
@@ -369,14 +327,7 @@ export function readPacketColumns(block: Uint8Array): PacketColumnsReader {
   COLUMNS.forEach((column, c) => {
     const view = valueArray(buffer, column.storage, stringWidth, base + layout.values[c], count);
     const bitmap = layout.bitmaps[c] >= 0 ? base + layout.bitmaps[c] : -1;
-    if (column.storage === "string") {
-      for (let i = 0; i < count; i++) {
-        const present = bitmap < 0 || (raw[bitmap + (i >> 3)] & (1 << (i & 7))) !== 0;
-        if (present && view[i] >= stringCount) {
-          throw new PacketColumnsError(`${column.name}: string index ${view[i]} is out of range`);
-        }
-      }
-    }
+    if (column.storage === "string") checkStringIndexes(column, view, raw, bitmap, stringCount);
     values.set(column.name, view);
     bitmaps.set(column.name, bitmap);
   });
@@ -496,4 +447,150 @@ export function readPacketColumns(block: Uint8Array): PacketColumnsReader {
   // PACKET_FIELDS order, so all of them share one shape.
   const record = (i: number): PacketRecord => recordInto(i, { ...RECORD_TEMPLATE });
   return { count, timestamps: timestamp, record, recordInto };
+}
+
+/** Capture times and record count of a block that {@link checkPacketColumns} found sound. */
+export interface CheckedPacketColumns {
+  /** Records in the block. */
+  readonly count: number;
+  /** Capture time of each record, in block order (a view of the block). */
+  readonly timestamps: Float64Array;
+}
+
+/**
+ * Checks a block as {@link readPacketColumns} does, throwing the same
+ * {@linkcode PacketColumnsError} for the same blocks, and gives its capture
+ * times, without readying its records: a caller that only needs to know the
+ * block reads, and when its packets were captured, skips decoding each string
+ * of the string table (most of what reading a block costs, issue 15). The
+ * table's UTF-8 is checked in one piece, with every string starting on a
+ * character: valid as a whole and cut only between characters is valid string
+ * by string. Only when that fails are the strings decoded one at a time, to
+ * throw the error readPacketColumns throws.
+ */
+export function checkPacketColumns(block: Uint8Array): CheckedPacketColumns {
+  const { bytes, buffer, base, view, count, stringWidth, layout, stringCount, textStart } =
+    checkedBlock(block);
+  const lengthsAt = layout.stringsAt + 4;
+  let textEnd = textStart;
+  let cutInCharacter = false;
+  for (let s = 0; s < stringCount; s++) {
+    // A string starting with a continuation byte would start inside a character.
+    if (textEnd < bytes.length && (bytes[textEnd] & 0xc0) === 0x80) cutInCharacter = true;
+    textEnd += view.getUint32(lengthsAt + 4 * s, true);
+  }
+  let valid = !cutInCharacter;
+  if (valid) {
+    try {
+      new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(textStart, textEnd));
+    } catch {
+      valid = false;
+    }
+  }
+  if (!valid) {
+    decodeStrings(
+      bytes,
+      view,
+      lengthsAt,
+      stringCount,
+      textStart,
+      new TextDecoder("utf-8", {
+        fatal: true,
+      }),
+    );
+  }
+  const raw = new Uint8Array(buffer);
+  COLUMNS.forEach((column, c) => {
+    if (column.storage !== "string") return;
+    const values = valueArray(buffer, column.storage, stringWidth, base + layout.values[c], count);
+    const bitmap = layout.bitmaps[c] >= 0 ? base + layout.bitmaps[c] : -1;
+    checkStringIndexes(column, values, raw, bitmap, stringCount);
+  });
+  const timestamp = COLUMN_INDEX.get("timestamp")!;
+  return {
+    count,
+    timestamps: new Float64Array(buffer, base + layout.values[timestamp], count),
+  };
+}
+
+/** The header, layout and string table bounds of a block, checked. */
+function checkedBlock(block: Uint8Array) {
+  assertLittleEndianHost();
+  // Typed-array views need aligned offsets: work on a copy that starts at 0.
+  const bytes = block.byteOffset % 8 === 0 ? block : block.slice();
+  const buffer = bytes.buffer as ArrayBuffer;
+  const base = bytes.byteOffset;
+  if (bytes.length < HEADER_BYTES) {
+    throw new PacketColumnsError(`block of ${bytes.length} bytes is too short`);
+  }
+  const view = new DataView(buffer, base, bytes.length);
+  if (view.getUint32(0, true) !== MAGIC) throw new PacketColumnsError("not a packet column block");
+  const layoutId = view.getUint32(4, true);
+  if (layoutId !== LAYOUT_ID) {
+    throw new PacketColumnsError(
+      `block layout ${layoutId.toString(16)} is not this version's ${LAYOUT_ID.toString(16)}`,
+    );
+  }
+  const count = view.getUint32(8, true);
+  const stringWidth = view.getUint32(12, true);
+  if (stringWidth !== 2 && stringWidth !== 4) {
+    throw new PacketColumnsError(`string index width ${stringWidth} is not 2 or 4`);
+  }
+  const layout = planLayout(count, stringWidth);
+  if (layout.stringsAt + 4 > bytes.length) {
+    throw new PacketColumnsError(
+      `block of ${bytes.length} bytes is too short for ${count} records`,
+    );
+  }
+  const lengthsAt = layout.stringsAt + 4;
+  const stringCount = view.getUint32(layout.stringsAt, true);
+  if (lengthsAt + 4 * stringCount > bytes.length) {
+    throw new PacketColumnsError("string table is truncated");
+  }
+  const textStart = lengthsAt + 4 * stringCount;
+  let textAt = textStart;
+  for (let s = 0; s < stringCount; s++) {
+    textAt += view.getUint32(lengthsAt + 4 * s, true);
+    if (textAt > bytes.length) throw new PacketColumnsError("string table is truncated");
+  }
+  return { bytes, buffer, base, view, count, stringWidth, layout, stringCount, textStart };
+}
+
+/** The string table's strings, one at a time; throws for one that is not UTF-8. */
+function decodeStrings(
+  bytes: Uint8Array,
+  view: DataView,
+  lengthsAt: number,
+  stringCount: number,
+  textStart: number,
+  decoder: TextDecoder,
+): string[] {
+  const strings: string[] = new Array(stringCount);
+  let textAt = textStart;
+  for (let s = 0; s < stringCount; s++) {
+    const length = view.getUint32(lengthsAt + 4 * s, true);
+    try {
+      strings[s] = decoder.decode(bytes.subarray(textAt, textAt + length));
+    } catch (error) {
+      throw new PacketColumnsError(`string ${s} is not UTF-8`, { cause: error });
+    }
+    textAt += length;
+  }
+  return strings;
+}
+
+/** Throws for a present value of a string column that indexes past the string table. */
+function checkStringIndexes(
+  column: Column,
+  values: ArrayLike<number>,
+  raw: Uint8Array,
+  bitmap: number,
+  stringCount: number,
+): void {
+  for (let i = 0; i < values.length; i++) {
+    const present = bitmap < 0 || (raw[bitmap + (i >> 3)] & (1 << (i & 7))) !== 0;
+    if (present && values[i] >= stringCount) {
+      throw new PacketColumnsError(`${column.name}: string index ${values[i]} is out of range`);
+    }
+  }
 }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { propertyRuns } from "../testing/property_runs.ts";
 import {
+  checkPacketColumns,
   decodePacketColumns,
   encodePacketColumns,
   PacketColumnsError,
@@ -140,4 +141,58 @@ Deno.test("a block written before the tunnel fields existed is refused, so its r
   new DataView(old.buffer).setUint32(4, beforeTunnels, true);
   assert.throws(() => decodePacketColumns(old), /layout 4521b2d5 is not this version's/);
   assert.equal(decodePacketColumns(block)[0].tunnel_type, "vxlan");
+});
+
+/** What reading or checking a block gives: its times, or the class of what it threw. */
+function outcome(read: (block: Uint8Array) => { timestamps: Float64Array }, block: Uint8Array) {
+  try {
+    return Array.from(read(block).timestamps);
+  } catch (error) {
+    return error instanceof PacketColumnsError ? "PacketColumnsError" : error;
+  }
+}
+
+Deno.test("checkPacketColumns() refuses exactly the blocks readPacketColumns() refuses", () => {
+  // Strings of one to four UTF-8 bytes a character, so that damage can cut
+  // a character, start a string inside one, or leave invalid bytes.
+  const text = fc.string({ unit: "binary", minLength: 0, maxLength: 6 });
+  const record = fc.record({ timestamp: fc.double({ noNaN: true }), src_ip: text, eth_src: text });
+  const damage = fc.array(fc.tuple(fc.nat(), fc.nat(255), fc.boolean()), { maxLength: 4 });
+  fc.assert(
+    fc.property(fc.array(record, { minLength: 1, maxLength: 20 }), damage, (fields, hits) => {
+      const block = encodePacketColumns(fields.map((f) => blankPacketRecord(f)));
+      // Most hits land in the string table (lengths and text) at the end.
+      const tableAt = Math.max(0, block.length - 200);
+      for (const [at, value, inTable] of hits) {
+        const span = inTable ? block.length - tableAt : block.length;
+        block[(inTable ? tableAt : 0) + (at % span)] = value;
+      }
+      assert.deepEqual(outcome(checkPacketColumns, block), outcome(readPacketColumns, block));
+    }),
+    propertyRuns(500),
+  );
+});
+
+Deno.test("checkPacketColumns() refuses a string that starts inside a character", () => {
+  // "é" (0xC3 0xA9) then "x" in the string table: their lengths 2 and 1 made
+  // 1 and 2 cut "é", though the text as a whole is still UTF-8.
+  const block = encodePacketColumns([blankPacketRecord({ interface: "é", protocol: "x" })]);
+  const view = new DataView(block.buffer, block.byteOffset, block.byteLength);
+  // The table: u32 count, count u32 lengths, then text up to the end of the block.
+  let table = -1;
+  for (let at = block.length - 4; at >= 0 && table < 0; at--) {
+    const count = view.getUint32(at, true);
+    if (count === 0 || at + 4 + 4 * count > block.length) continue;
+    let text = 0;
+    for (let s = 0; s < count; s++) text += view.getUint32(at + 4 + 4 * s, true);
+    if (at + 4 + 4 * count + text === block.length && view.getUint32(at + 4, true) === 2) {
+      table = at;
+    }
+  }
+  assert.ok(table >= 0);
+  assert.deepEqual([4, 8].map((at) => view.getUint32(table + at, true)), [2, 1]);
+  view.setUint32(table + 4, 1, true);
+  view.setUint32(table + 8, 2, true);
+  assert.throws(() => readPacketColumns(block), /string 0 is not UTF-8/);
+  assert.throws(() => checkPacketColumns(block), /string 0 is not UTF-8/);
 });
