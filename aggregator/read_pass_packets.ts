@@ -18,11 +18,11 @@ import {
 } from "@traffic-analyzer/shared/db";
 import type { FlowPacket } from "@traffic-analyzer/shared/flow";
 import {
+  checkPacketColumns,
   PacketColumnsError,
   type PacketRecord,
   readPacketColumns,
 } from "@traffic-analyzer/shared/packet";
-import { checkPacketColumns } from "../shared/packet/packet_columns.ts";
 import {
   inflateStoredPacketColumns,
   StoredPacketColumnsError,

@@ -20,6 +20,8 @@
 
 export * from "./packet_record.ts";
 export {
+  type CheckedPacketColumns,
+  checkPacketColumns,
   decodePacketColumns,
   encodePacketColumns,
   PacketColumnsError,
