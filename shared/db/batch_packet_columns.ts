@@ -8,10 +8,6 @@
 import { Buffer } from "node:buffer";
 import type { Sql } from "./open_database.ts";
 import { pgArrayLiteral } from "./pg_array_literal.ts";
-import {
-  inflateStoredPacketColumns,
-  StoredPacketColumnsError,
-} from "../packet/stored_packet_columns.ts";
 
 /** The smallest and largest of some ids (they bound the scan). */
 function idRange(batchIds: readonly number[]): { min: number; max: number } {
@@ -25,10 +21,12 @@ function idRange(batchIds: readonly number[]): { min: number; max: number } {
 }
 
 /**
- * The blocks of the given batches that have one, by batch id, decompressed
- * (see stored_packet_columns.ts). Batches stored without a block (before
- * migration 004), or with one that does not decompress, are absent: the
- * aggregator reads their rows.
+ * The blocks of the given batches that have one, by batch id, as stored
+ * (compressed, see stored_packet_columns.ts): a pass keeps these, a few
+ * kilobytes a batch, and decompresses each batch only while it merges it, so
+ * its memory does not grow with the packets it takes (issue 15). Batches
+ * stored without a block (before migration 004) are absent: the aggregator
+ * reads their rows, as it does for a block that does not decompress.
  *
  * The blocks travel as base64 text: postgres.js receives bytea as hex, twice
  * the size, and parsing that took twice as long (1.1 s against 0.5 s for
@@ -36,29 +34,12 @@ function idRange(batchIds: readonly number[]): { min: number; max: number } {
  * leave the connection stalled after a COPY TO STDOUT (porsager/postgres#917),
  * and PGlite's socket server stalled on it too.
  */
-export async function readBatchPacketColumns(
+export async function readStoredBatchPacketColumns(
   tx: Sql,
   batchIds: readonly number[],
 ): Promise<Map<number, Uint8Array>> {
   const blocks = new Map<number, Uint8Array>();
-  // Each block is decoded as its row arrives, while the server sends the next.
-  await forEachStoredBlock(tx, batchIds, (batchId, stored) => {
-    try {
-      blocks.set(batchId, inflateStoredPacketColumns(stored));
-    } catch (error) {
-      if (!(error instanceof StoredPacketColumnsError)) throw error;
-    }
-  });
-  return blocks;
-}
-
-/** Calls `each` with every stored block of the given batches, as its row arrives. */
-async function forEachStoredBlock(
-  tx: Sql,
-  batchIds: readonly number[],
-  each: (batchId: number, stored: Uint8Array) => void,
-): Promise<void> {
-  if (batchIds.length === 0) return;
+  if (batchIds.length === 0) return blocks;
   const { min, max } = idRange(batchIds);
   // PostgreSQL breaks base64 into 76-character lines; Buffer skips the line breaks.
   // The range lets the primary key narrow the scan; the set picks the ids in it
@@ -67,22 +48,7 @@ async function forEachStoredBlock(
     select batch_id, encode(block, 'base64') as block from batch_packet_columns
     where batch_id between ${min} and ${max}
       and batch_id in (select unnest(${pgArrayLiteral(batchIds)}::text::int8[]))`
-    .forEach((row) => each(row.batch_id, Buffer.from(row.block, "base64")));
-}
-
-/**
- * The blocks of the given batches that have one, by batch id, as stored
- * (compressed, see stored_packet_columns.ts): a pass keeps these, a few
- * kilobytes a batch, and decompresses each batch only while it merges it, so
- * its memory does not grow with the packets it takes (issue 15). Travels as
- * base64, like {@link readBatchPacketColumns}.
- */
-export async function readStoredBatchPacketColumns(
-  tx: Sql,
-  batchIds: readonly number[],
-): Promise<Map<number, Uint8Array>> {
-  const blocks = new Map<number, Uint8Array>();
-  await forEachStoredBlock(tx, batchIds, (batchId, stored) => blocks.set(batchId, stored));
+    .forEach((row) => blocks.set(row.batch_id, Buffer.from(row.block, "base64")));
   return blocks;
 }
 

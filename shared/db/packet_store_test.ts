@@ -6,7 +6,8 @@ import type { RawPacketCopyError } from "./raw_packet_copy.ts";
 import { sampleRecords } from "../testing/sample_records.ts";
 import { blankPacketRecord } from "../testing/blank_packet_record.ts";
 import { readBatchPackets, readIngestHorizon } from "./aggregator_queries.ts";
-import { readBatchPacketColumns } from "./batch_packet_columns.ts";
+import { readStoredBatchPacketColumns } from "./batch_packet_columns.ts";
+import { inflateStoredPacketColumns } from "../packet/stored_packet_columns.ts";
 import { decodePacketColumns } from "../packet/packet_columns.ts";
 
 Deno.test("storePacketBatch() stores a batch exactly once per idempotency key", async (t) => {
@@ -207,8 +208,11 @@ Deno.test("storePacketBatch() keeps the tunnel fields in raw_packets and in the 
     assert.deepEqual(rows.map(pick), records.map(pick));
     const newestFirst = await lastRawPackets(db.sql, 4);
     assert.deepEqual(newestFirst.reverse().map(pick), records.map(pick));
-    const blocks = await readBatchPacketColumns(db.sql, [batchId]);
-    assert.deepEqual(decodePacketColumns(blocks.get(batchId)!), records);
+    const blocks = await readStoredBatchPacketColumns(db.sql, [batchId]);
+    assert.deepEqual(
+      decodePacketColumns(inflateStoredPacketColumns(blocks.get(batchId)!)),
+      records,
+    );
   } finally {
     await db.close();
   }
