@@ -296,7 +296,16 @@ async function main(args: string[]): Promise<void> {
     let lastBehind = 0;
     for (let pass = 1;; pass++) {
       resetPeakRss();
+      // What makes the peak within the pass: V8's heap, or memory outside it.
+      const within = { heapTotal: 0, external: 0, malloc: 0 };
+      const sampling = setInterval(() => {
+        const now = Deno.memoryUsage();
+        within.heapTotal = Math.max(within.heapTotal, now.heapTotal);
+        within.external = Math.max(within.external, now.external);
+        within.malloc = Math.max(within.malloc, libc?.mallinfo().held ?? 0);
+      }, 100);
       const result = await aggregator.service.runOnce();
+      clearInterval(sampling);
       const peak = peakRss();
       // With --v8-flags=--expose-gc: the heap the pass left alive, not its garbage.
       (globalThis as { gc?: () => void }).gc?.();
@@ -351,6 +360,8 @@ async function main(args: string[]): Promise<void> {
           String(line.heldFlows).padStart(10),
           String(Math.round((bytes ?? 0) / 1000)).padStart(8),
           String(behind).padStart(6),
+          `within: heap_total ${mb(within.heapTotal)} external ${mb(within.external)} ` +
+          `malloc_held ${mb(within.malloc)}`,
         ].join(" "),
       );
       const due = [...snapshotAt].filter((at) => line.t >= at);
