@@ -321,6 +321,7 @@ export async function runAggregationPass(
         incidents.add(flows, mayBeStored);
         rollup.add(flows, mayBeStored);
       },
+      onCopyUndone: () => rollup.dropCopied(),
       beforeUpsert: (uids) => rollup.subtractStored(tx, uids),
       enricher: options.enricher,
     });

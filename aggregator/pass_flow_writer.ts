@@ -5,10 +5,9 @@
  * database stores one batch while this process merges and scores the next.
  *
  * Flows new to `traffic_data` go in by binary COPY (see `openFlowCopy`; on
- * PGlite through its `COPY FROM '/dev/blob'`), {@link COPY_BATCHES} batches
- * to a COPY, each in a savepoint: should one be stored already after all
- * (COPY cannot update), that COPY is undone and its flows are upserted
- * instead. Flows that may be stored already are upserted.
+ * PGlite through its `COPY FROM '/dev/blob'`), in a savepoint: should one be
+ * stored already after all (COPY cannot update), the COPY is undone and they
+ * are upserted instead. Flows that may be stored already are upserted.
  *
  * @module
  */
@@ -91,14 +90,18 @@ export interface PassFlowWriterOptions {
    */
   maybeStored: ReadonlySet<string> | null;
   /**
-   * Called with each batch of scored flows: flows that may be stored
-   * already before they are sent, with `mayBeStored` true; flows new to
-   * `traffic_data` (`mayBeStored` false) once their COPY stored them, in
-   * the order they were scored. A flow whose COPY was undone (one of its
-   * flows was stored after all) comes only once, to be upserted.
+   * Called with each batch of scored flows before it is sent; `mayBeStored`
+   * is false for flows known to be new to `traffic_data`. A flow can come
+   * twice (new, then upserted after a COPY conflict): the last call wins.
    * @default none
    */
   onScored?: (flows: readonly FlowUpsert[], mayBeStored: boolean) => void;
+  /**
+   * Called when the COPY of new flows was undone (one was stored after
+   * all): what `onScored` said of them with `mayBeStored` false no longer
+   * holds; they come again, to be upserted. @default none
+   */
+  onCopyUndone?: () => void;
   /**
    * Called once in `finish()` with the uids of the flows about to be
    * upserted, before any is sent: `traffic_data` still holds their stored
@@ -324,30 +327,6 @@ class ScoredFlowRow implements FlowUpsert {
   }
 }
 
-/**
- * Batches of new flows (`batchSize` each) sent in one COPY. A COPY's flows
- * are kept until it ends, to be upserted instead should it fail: with one
- * COPY a pass, a 1,000,000-packet pass of the soak's traffic (about 77,000
- * flows) held every flow it wrote until its end (issue 15).
- */
-export const COPY_BATCHES = 4;
-
-/** One COPY of new flows and what it holds until it ends. */
-interface FlowCopyRun {
-  /** Opened after the COPY before it ended, in a savepoint of its own. */
-  copy: Promise<FlowCopy>;
-  /** Its flows, to upsert instead should it fail. */
-  flows: FlowRecord[];
-  /** Its scored rows, batch by batch: reported (`onScored`) once it is stored. */
-  rows: FlowUpsert[][];
-  /** Batches sent to it. */
-  batches: number;
-  /** Set once it failed because a flow was stored already: the rest is not sent. */
-  conflict: CopyInError | null;
-  /** Ended or abandoned. */
-  closed: boolean;
-}
-
 /** A COPY that failed because a row's flow_uid is stored already. */
 function isConflict(error: unknown): error is CopyInError {
   return error instanceof CopyInError && error.code === "23505";
@@ -363,17 +342,20 @@ export class PassFlowWriter {
   /** New flows not scored yet, and flows that may be stored already, to upsert at the end. */
   #pendingNew: FlowRecord[] = [];
   #maybeStored: FlowRecord[] = [];
-  /** The COPY new flows are sent to now; null before the first and after each ends. */
-  #copy: FlowCopyRun | null = null;
-  /** The COPY opened last (an open one is abandoned by `abort()`). */
-  #lastCopy: FlowCopyRun | null = null;
+  /** Every new flow handed to the COPY, to upsert instead should it fail. */
+  #copied: FlowRecord[] = [];
+  #copy: Promise<FlowCopy> | null = null;
   /**
-   * Batches of new flows being scored and sent, and COPYs being ended,
-   * oldest first. Each is sent after the one before it (one COPY at a time,
-   * in order), but scored at once: with the scorer in a worker, the model
-   * scores while the pass merges on.
+   * Batches of new flows being scored and sent, oldest first. Each is sent
+   * after the one before it (one COPY, in order), but scored at once: with
+   * the scorer in a worker, the model scores while the pass merges on.
    */
   #sending: Promise<void>[] = [];
+  /**
+   * Set once the COPY failed because a flow was stored already: the rest is
+   * not sent, and `finish()` undoes the COPY and upserts its flows instead.
+   */
+  #conflict: CopyInError | null = null;
   /** Upserts sent and not awaited yet (the first failure is reported). */
   #upserts: Promise<number>[] = [];
   #written = 0;
@@ -424,8 +406,32 @@ export class PassFlowWriter {
       this.#sendNew(this.#pendingNew.slice(i, i + batchSize));
     }
     this.#pendingNew = [];
-    if (this.#copy !== null) this.#endCopy(this.#copy);
     for (const sending of this.#sending.splice(0)) await sending;
+    if (this.#copy !== null) {
+      const copy = await this.#copy;
+      if (this.#conflict === null) {
+        try {
+          this.#written += await copy.end();
+        } catch (error) {
+          if (!isConflict(error)) throw error;
+          this.#conflict = error;
+        }
+      }
+      if (this.#conflict === null) {
+        await tx`release savepoint new_flows`;
+      } else {
+        log.warn(
+          "A new flow was in traffic_data already; upserting this pass's new flows instead",
+          { error: this.#conflict },
+        );
+        await tx`rollback to savepoint new_flows`;
+        this.#options.onCopyUndone?.();
+        // A loop: a pass can copy more flows than a spread may pass as arguments.
+        for (const flow of this.#copied) this.#maybeStored.push(flow);
+      }
+      this.#copy = null;
+      this.#copied = [];
+    }
     if (this.#maybeStored.length > 0 && this.#options.beforeUpsert) {
       await this.#options.beforeUpsert(this.#maybeStored.map((flow) => flow.flow_uid));
     }
@@ -444,15 +450,9 @@ export class PassFlowWriter {
    * including its rollback.
    */
   async abort(reason: Error): Promise<void> {
-    const run = this.#lastCopy;
+    const copy = this.#copy;
     this.#copy = null;
-    this.#lastCopy = null;
-    if (run === null) return;
-    const copy = await run.copy.catch(() => null);
-    if (copy !== null && !run.closed) {
-      run.closed = true;
-      await copy.abort(reason);
-    }
+    if (copy !== null) await (await copy.catch(() => null))?.abort(reason);
   }
 
   async #score(flows: FlowRecord[], mayBeStored: boolean): Promise<FlowUpsert[]> {
@@ -479,7 +479,7 @@ export class PassFlowWriter {
     const upserts = flows.map((flow, j) =>
       new ScoredFlowRow(flow, vectors[j], scores[j], scorer.modelVersion, this.#enricher)
     );
-    if (mayBeStored) this.#options.onScored?.(upserts, true);
+    this.#options.onScored?.(upserts, mayBeStored);
     return upserts;
   }
 
@@ -493,78 +493,28 @@ export class PassFlowWriter {
   #sendNew(flows: FlowRecord[]): void {
     const scoring = this.#score(flows, false);
     scoring.catch(() => {});
-    let run = this.#copy;
-    if (run === null) {
+    if (this.#copy === null) {
       const { tx } = this.#options;
-      // After the COPY before it ended and its savepoint was released.
-      const opening = (this.#sending.at(-1) ?? Promise.resolve()).then(async () => {
-        await tx`savepoint new_flows`;
-        return await openFlowCopy(tx, { pglite: this.#options.pglite });
-      });
-      opening.catch(() => {});
-      run = { copy: opening, flows: [], rows: [], batches: 0, conflict: null, closed: false };
-      this.#copy = run;
-      this.#lastCopy = run;
+      this.#copy = tx`savepoint new_flows`.execute().then(() =>
+        openFlowCopy(tx, { pglite: this.#options.pglite })
+      );
+      this.#copy.catch(() => {});
     }
-    const current = run;
-    for (const flow of flows) current.flows.push(flow);
-    const previous = this.#sending.at(-1) ?? current.copy;
+    const opening = this.#copy;
+    for (const flow of flows) this.#copied.push(flow);
+    const previous = this.#sending.at(-1) ?? opening;
     const sending = previous.then(async () => {
       const upserts = await scoring;
-      if (current.conflict !== null) return;
+      if (this.#conflict !== null) return;
       try {
-        await (await current.copy).write(upserts);
-        current.rows.push(upserts);
+        await (await opening).write(upserts);
       } catch (error) {
         // The server may report a stored flow while later batches are sent.
         if (!isConflict(error)) throw error;
-        current.conflict = error;
+        this.#conflict = error;
       }
     });
     sending.catch(() => {});
     this.#sending.push(sending);
-    if (++current.batches === COPY_BATCHES) this.#endCopy(current);
-  }
-
-  /**
-   * Ends a COPY after its last batch is sent: stored, its flows are
-   * reported; failed on a stored flow, it is undone and its flows wait to
-   * be upserted with the others.
-   */
-  #endCopy(run: FlowCopyRun): void {
-    if (this.#copy === run) this.#copy = null;
-    const { tx } = this.#options;
-    const ending = this.#sending.at(-1)!.then(async () => {
-      const copy = await run.copy;
-      if (run.conflict === null) {
-        try {
-          const stored = await copy.end();
-          run.closed = true;
-          this.#written += stored;
-        } catch (error) {
-          run.closed = true;
-          if (!isConflict(error)) throw error;
-          run.conflict = error;
-        }
-      }
-      if (run.conflict === null) {
-        await tx`release savepoint new_flows`;
-        for (const rows of run.rows) this.#options.onScored?.(rows, false);
-      } else {
-        log.warn(
-          "A new flow was in traffic_data already; upserting the {count} new flows of its COPY instead",
-          { count: run.flows.length, error: run.conflict },
-        );
-        await tx`rollback to savepoint new_flows`;
-        await tx`release savepoint new_flows`;
-        // A loop: a COPY can hold more flows than a spread may pass as arguments.
-        for (const flow of run.flows) this.#maybeStored.push(flow);
-      }
-      run.closed = true;
-      run.flows = [];
-      run.rows = [];
-    });
-    ending.catch(() => {});
-    this.#sending.push(ending);
   }
 }

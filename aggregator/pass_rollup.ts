@@ -36,7 +36,7 @@ function rollupFlow(flow: FlowUpsert): RollupFlow {
 /** Collects a pass's roll-up deltas (see `PassFlowWriter`'s hooks) and writes them. */
 export class PassRollup {
   /** Flows going in by COPY: new to `traffic_data`. */
-  readonly #copied = new DashboardRollupDeltas();
+  #copied = new DashboardRollupDeltas();
   /** Upserted flows' stored rows, subtracted; their rows as written are added in `record`. */
   readonly #upserted = new DashboardRollupDeltas();
   readonly #upsertedUids: string[] = [];
@@ -48,6 +48,11 @@ export class PassRollup {
   add(flows: readonly FlowUpsert[], mayBeStored: boolean): void {
     if (mayBeStored) return;
     for (const flow of flows) this.#copied.addFlow(rollupFlow(flow), 1);
+  }
+
+  /** The COPY was undone: its flows come again, to be upserted. */
+  dropCopied(): void {
+    this.#copied = new DashboardRollupDeltas();
   }
 
   /** Subtracts the stored versions of flows about to be upserted (call before they are sent). */
