@@ -11,7 +11,13 @@
  * of its saved state (run with `--v8-flags=--expose-gc` for the heap alive
  * after a full collection); `--snapshots DIR` writes V8 heap snapshots after the
  * first pass past each of the seconds `--snapshot-at` lists (summarise them with
- * bench/heap_snapshot_summary.ts).
+ * bench/heap_snapshot_summary.ts). Each pass line also says the largest V8
+ * heap, external memory and malloc arena seen within the pass (sampled every
+ * 100 ms). `--backlog N` stores N packets from a fixed packet time before the
+ * first pass, so every pass runs behind and two runs must write the same
+ * rows: it prints the rate and CPU of the whole catch-up and a digest of the
+ * flows, roll-ups and incidents written; `--behind-pass-packets` sets the
+ * cap of a pass while behind.
  *
  * ```sh
  * DATABASE_URL=postgres://postgres@127.0.0.1:5432/test \
