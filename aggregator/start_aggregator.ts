@@ -38,6 +38,8 @@ export interface StartAggregatorOptions {
   loop?: boolean;
   /** See `AggregatorServiceOptions.releaseMemory`. @default its default */
   releaseMemory?: (() => unknown) | null;
+  /** See `AggregatorServiceOptions.maxBehindPassPackets` (bench/aggregator_memory.ts). @default its default */
+  maxBehindPassPackets?: number;
 }
 
 /**
@@ -79,6 +81,7 @@ export async function startAggregator(
     // of 600k packets of the bench capture took half the CPU it did upserting.
     copyNewFlows: true,
     releaseMemory: options.releaseMemory,
+    maxBehindPassPackets: options.maxBehindPassPackets,
   });
   if (options.loop !== false) service.start();
   return {

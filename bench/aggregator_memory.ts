@@ -11,7 +11,13 @@
  * of its saved state (run with `--v8-flags=--expose-gc` for the heap alive
  * after a full collection); `--snapshots DIR` writes V8 heap snapshots after the
  * first pass past each of the seconds `--snapshot-at` lists (summarise them with
- * bench/heap_snapshot_summary.ts).
+ * bench/heap_snapshot_summary.ts). Each pass line also says the largest V8
+ * heap, external memory and malloc arena seen within the pass (sampled every
+ * 100 ms). `--backlog N` stores N packets from a fixed packet time before the
+ * first pass, so every pass runs behind and two runs must write the same
+ * rows: it prints the rate and CPU of the whole catch-up and a digest of the
+ * flows, roll-ups and incidents written; `--behind-pass-packets` sets the
+ * cap of a pass while behind.
  *
  * ```sh
  * DATABASE_URL=postgres://postgres@127.0.0.1:5432/test \
@@ -22,6 +28,8 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
+import { cpuUsage } from "node:process";
 import { parseArgs } from "node:util";
 import { writeHeapSnapshot } from "node:v8";
 import { loadConfig } from "@traffic-analyzer/shared";
@@ -87,6 +95,34 @@ function peakRss(): number | null {
   return match ? Number(match[1]) * 1024 : null;
 }
 
+/**
+ * SHA-256 of what the passes wrote (flows, roll-ups, incidents), without
+ * the columns the database fills from its own clock or sequences.
+ */
+async function digestOutputs(sql: Sql): Promise<string> {
+  const digests: string[] = [];
+  for (
+    const table of [
+      "traffic_data",
+      "dashboard_minute",
+      "dashboard_class_minute",
+      "dashboard_host_hour",
+      "dashboard_service_hour",
+      "dashboard_open_hour",
+      "incidents",
+      "incident_flows",
+    ]
+  ) {
+    const rows: { row: string }[] = await sql`
+      select (to_jsonb(t) - 'id' - 'created_at' - 'updated_at')::text as row
+      from ${sql(table)} t order by 1`;
+    const hash = createHash("sha256");
+    for (const { row } of rows) hash.update(row + "\n");
+    digests.push(`${table} ${rows.length} ${hash.digest("hex").slice(0, 16)}`);
+  }
+  return digests.join(", ");
+}
+
 /** Anonymous resident memory (RssAnon of /proc/self/status), bytes. */
 function rssAnon(): number | null {
   const match = Deno.readTextFileSync("/proc/self/status").match(/RssAnon:\s+(\d+) kB/);
@@ -115,13 +151,23 @@ async function storeBlockOnly(sql: Sql, records: PacketRecord[], sequence: numbe
   });
 }
 
-/** Stores the looped capture at `pps` until `seconds` have passed. */
+/**
+ * Packet time of the first packet of a `--backlog` run: fixed, so that two
+ * runs over the same backlog must write the same rows.
+ */
+const BACKLOG_START_SEC = 1_780_000_000;
+
+/**
+ * Stores the looped capture at `pps` until `seconds` have passed, or, with
+ * `backlog`, that many packets as fast as it can from a fixed packet time.
+ */
 async function load(
   url: string,
   capturePath: string,
   pps: number,
   wallPps: number,
   seconds: number,
+  backlog: number | null,
 ) {
   const template: PacketRecord[] = [];
   for await (const chunk of decodeCapture(capturePath, { payloadCapture: "full" })) {
@@ -129,12 +175,12 @@ async function load(
   }
   const db = await openDatabase({ databaseUrl: url, poolSize: 2 });
   const started = Date.now();
-  const startSec = started / 1000;
+  const startSec = backlog === null ? started / 1000 : BACKLOG_START_SEC;
   let sequence = 0;
   const inFlight = new Set<Promise<unknown>>();
-  while (Date.now() - started < seconds * 1000) {
+  while (backlog === null ? Date.now() - started < seconds * 1000 : sequence < backlog) {
     // Packet time runs at `pps` from the start; the loader sleeps when ahead.
-    const aheadMs = (sequence / wallPps) * 1000 - (Date.now() - started);
+    const aheadMs = backlog === null ? (sequence / wallPps) * 1000 - (Date.now() - started) : 0;
     if (aheadMs > 0) await new Promise((resolve) => setTimeout(resolve, aheadMs));
     const records: PacketRecord[] = [];
     for (let i = 0; i < BATCH_PACKETS; i++) {
@@ -171,13 +217,16 @@ async function main(args: string[]): Promise<void> {
       "snapshot-at": { type: "string", default: "" },
       out: { type: "string" },
       "no-drain": { type: "boolean", default: false },
+      backlog: { type: "string" },
+      "behind-pass-packets": { type: "string" },
     },
   });
   const minutes = Number(values.minutes);
   const pps = Number(values.pps);
   const wallPps = Number(values["wall-pps"] ?? pps);
+  const backlog = values.backlog === undefined ? null : Number(values.backlog);
   if (values.role === "load") {
-    await load(values.url!, values.capture!, pps, wallPps, minutes * 60);
+    await load(values.url!, values.capture!, pps, wallPps, minutes * 60, backlog);
     return;
   }
   const baseUrl = Deno.env.get("DATABASE_URL") || DEFAULT_DATABASE_URL;
@@ -210,6 +259,9 @@ async function main(args: string[]): Promise<void> {
       loop: false,
       // --no-release: as before issue 15's fix, no collection or trim after a pass.
       releaseMemory: values["no-release"] ? null : undefined,
+      maxBehindPassPackets: values["behind-pass-packets"] === undefined
+        ? undefined
+        : Number(values["behind-pass-packets"]),
     });
     loader = new Deno.Command(Deno.execPath(), {
       args: [
@@ -228,13 +280,17 @@ async function main(args: string[]): Promise<void> {
         String(pps),
         "--wall-pps",
         String(wallPps),
+        ...(backlog === null ? [] : ["--backlog", String(backlog)]),
       ],
       stdout: "inherit",
       stderr: "inherit",
     }).spawn();
     let loaderDone = false;
     loader.status.then(() => loaderDone = true);
+    // --backlog: every pass runs behind, over the same packets each run.
+    if (backlog !== null) await loader.status;
     const started = Date.now();
+    const cpuStarted = cpuUsage();
     console.log(
       "   t_s pass packets  pass_ms  rss_mb peak_mb anon_mb heap_used heap_total external " +
         "malloc_held malloc_free live_flows held_flows state_kb behind",
@@ -246,7 +302,16 @@ async function main(args: string[]): Promise<void> {
     let lastBehind = 0;
     for (let pass = 1;; pass++) {
       resetPeakRss();
+      // What makes the peak within the pass: V8's heap, or memory outside it.
+      const within = { heapTotal: 0, external: 0, malloc: 0 };
+      const sampling = setInterval(() => {
+        const now = Deno.memoryUsage();
+        within.heapTotal = Math.max(within.heapTotal, now.heapTotal);
+        within.external = Math.max(within.external, now.external);
+        within.malloc = Math.max(within.malloc, libc?.mallinfo().held ?? 0);
+      }, 100);
       const result = await aggregator.service.runOnce();
+      clearInterval(sampling);
       const peak = peakRss();
       // With --v8-flags=--expose-gc: the heap the pass left alive, not its garbage.
       (globalThis as { gc?: () => void }).gc?.();
@@ -301,6 +366,8 @@ async function main(args: string[]): Promise<void> {
           String(line.heldFlows).padStart(10),
           String(Math.round((bytes ?? 0) / 1000)).padStart(8),
           String(behind).padStart(6),
+          `within: heap_total ${mb(within.heapTotal)} external ${mb(within.external)} ` +
+          `malloc_held ${mb(within.malloc)}`,
         ].join(" "),
       );
       const due = [...snapshotAt].filter((at) => line.t >= at);
@@ -322,13 +389,16 @@ async function main(args: string[]): Promise<void> {
       }
     }
     const seconds = (Date.now() - started) / 1000;
+    const cpu = cpuUsage(cpuStarted);
     console.log(
       `summary: ${aggregated} packets aggregated in ${seconds.toFixed(0)} s ` +
         `(${
           Math.round(aggregated / seconds)
         } packets/s), ${lastBehind} batches behind at the end, ` +
-        `peak RSS ${mb(runPeakRss)} MB, largest heap after a pass ${mb(maxHeapAfter)} MB`,
+        `peak RSS ${mb(runPeakRss)} MB, largest heap after a pass ${mb(maxHeapAfter)} MB, ` +
+        `CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s (this process)`,
     );
+    if (backlog !== null) console.log(`outputs: ${await digestOutputs(db.sql)}`);
     await aggregator.stop();
   } finally {
     Deno.removeSignalListener("SIGINT", onSignal);
