@@ -17,6 +17,7 @@ import { COPY_BINARY_HEADER, COPY_BINARY_TRAILER } from "./copy_binary_rows.ts";
 import { embeddedPglite } from "./open_database.ts";
 import { encodeRawPacketCopy, rawPacketCopyLayout } from "./raw_packet_copy.ts";
 import { openCopyIn } from "./copy_in.ts";
+import { copyFromBytesOnPglite } from "./pglite_blob_copy.ts";
 
 /** A validated batch to store. */
 export interface PacketBatch {
@@ -240,16 +241,16 @@ async function storeInTransaction(
     if (pglite) {
       // The socket server cannot carry COPY FROM STDIN; PGlite's own query runs
       // in the same (single) session, so inside this open transaction.
-      await pglite.query(
+      await copyFromBytesOnPglite(
+        pglite,
         `copy batch_packet_columns (batch_id, block) from '/dev/blob' with (format binary)`,
-        [],
-        { blob: new Blob(blockCopy as Uint8Array<ArrayBuffer>[]) },
+        blockCopy,
       );
       const columns = layout.columns.map((name) => `"${name}"`).join(", ");
-      await pglite.query(
+      await copyFromBytesOnPglite(
+        pglite,
         `copy raw_packets (${columns}) from '/dev/blob' with (format binary)`,
-        [],
-        { blob: new Blob([copy as Uint8Array<ArrayBuffer>]) },
+        [copy],
       );
     } else {
       const blockStream = await openCopyIn(
