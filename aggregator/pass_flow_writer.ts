@@ -142,7 +142,7 @@ class ScoredFlowRow implements FlowUpsert {
   ) {
     this.#flow = flow;
     this.#app = flow.app ?? NO_FLOW_APP_FIELDS;
-    // In the order FlowEnricher.flowFields looks them up (its cache sees the same calls).
+    // Originator first: the enricher's cache is emptied when full, so the order counts.
     this.#orig = flow.orig_ip === null ? null : enricher.address(flow.orig_ip);
     this.#resp = flow.resp_ip === null ? null : enricher.address(flow.resp_ip);
     this.#vector = vector;

@@ -65,12 +65,14 @@ const NONE: AddressEnrichment = {
 };
 
 /**
- * Looks up flow endpoints, caching answers by address.
+ * Looks up flow endpoints, caching answers by address. The aggregator's
+ * scored flow rows (`aggregator/pass_flow_writer.ts`) read their
+ * {@linkcode FlowEnrichmentFields} from `address()` of each endpoint.
  *
  * @example
  * ```ts
  * const enricher = new FlowEnricher({ database: await loadEnrichmentDatabase(defaultEnrichmentData()) });
- * enricher.flowFields("10.0.0.5", "8.8.8.8").resp_asn; // 15169
+ * enricher.address("8.8.8.8")?.asn; // 15169
  * ```
  */
 export class FlowEnricher {
@@ -124,21 +126,5 @@ export class FlowEnricher {
     if (this.#cache.size >= this.#cacheSize) this.#cache.clear();
     this.#cache.set(address, found);
     return found;
-  }
-
-  /** The enrichment columns of a flow between two addresses (either may be null). */
-  flowFields(origIp: string | null, respIp: string | null): FlowEnrichmentFields {
-    const orig = origIp === null ? null : this.address(origIp);
-    const resp = respIp === null ? null : this.address(respIp);
-    return {
-      orig_scope: orig?.scope ?? null,
-      orig_country: orig?.country ?? null,
-      orig_asn: orig?.asn ?? null,
-      orig_as_org: orig?.asOrganization ?? null,
-      resp_scope: resp?.scope ?? null,
-      resp_country: resp?.country ?? null,
-      resp_asn: resp?.asn ?? null,
-      resp_as_org: resp?.asOrganization ?? null,
-    };
   }
 }
