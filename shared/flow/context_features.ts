@@ -642,6 +642,49 @@ let countsOfEntry: (e: Entry, options: Required<ContextOptions>) => FlowContextC
 let contextOfEntry: (e: Entry, options: Required<ContextOptions>) => FlowContext;
 
 /**
+ * Where each flow's 26 window counts sit in its slot of a shared slab. As
+ * 26 private fields they made an object of about 250 bytes per flow that
+ * lived as long as the flow's records and was copied by every scavenge;
+ * in a slab they are 104 bytes off the JS heap, and the object keeps four
+ * fields.
+ */
+const C_OS_N = 0;
+const C_OS_HOSTS = 1;
+const C_OS_PORTS = 2;
+const C_OS_REJECTED = 3;
+const C_OS_ANSWERED = 4;
+const C_OL_N = 5;
+const C_OL_HOSTS = 6;
+const C_OL_PORTS = 7;
+const C_OL_REJECTED = 8;
+const C_OL_ANSWERED = 9;
+const C_SS_N = 10;
+const C_SS_ORIGS = 11;
+const C_SS_SYN = 12;
+const C_SS_SYN_ESTABLISHED = 13;
+const C_SL_N = 14;
+const C_SL_ORIGS = 15;
+const C_SL_SYN = 16;
+const C_SL_SYN_ESTABLISHED = 17;
+const C_HS_N = 18;
+const C_HS_ORIGS = 19;
+const C_HS_PORTS = 20;
+const C_HS_ANSWERED = 21;
+const C_HL_N = 22;
+const C_HL_ORIGS = 23;
+const C_HL_PORTS = 24;
+const C_HL_ANSWERED = 25;
+/** Counts in a slot. */
+const COUNTS = 26;
+/** Ints per slab (256 KiB): a slab lives as long as any of its flows' counts. */
+const COUNTS_SLAB_SIZE = COUNTS * 2520;
+/** The slot of counts that have none (no addresses, or a context made elsewhere). */
+const NO_COUNTS = new Int32Array(COUNTS);
+/** The slab being filled, and its next free slot. */
+let countsSlab = new Int32Array(0);
+let countsNext = COUNTS_SLAB_SIZE;
+
+/**
  * One flow's context as the window counts it is derived from, taken when
  * the flow was admitted. {@linkcode FlowContextCounts.context} makes the
  * {@linkcode FlowContext} (frozen) on first use and returns that one object
@@ -650,40 +693,26 @@ let contextOfEntry: (e: Entry, options: Required<ContextOptions>) => FlowContext
  * {@linkcode ContextTracker.contextOf} gave at admission.
  */
 export class FlowContextCounts {
-  // Originator: short window, long window.
-  #osN = 0;
-  #osHosts = 0;
-  #osPorts = 0;
-  #osRejected = 0;
-  #osAnswered = 0;
-  #olN = 0;
-  #olHosts = 0;
-  #olPorts = 0;
-  #olRejected = 0;
-  #olAnswered = 0;
-  // Responder service.
-  #ssN = 0;
-  #ssOrigs = 0;
-  #ssSyn = 0;
-  #ssSynEstablished = 0;
-  #slN = 0;
-  #slOrigs = 0;
-  #slSyn = 0;
-  #slSynEstablished = 0;
-  // Responder host.
-  #hsN = 0;
-  #hsOrigs = 0;
-  #hsPorts = 0;
-  #hsAnswered = 0;
-  #hlN = 0;
-  #hlOrigs = 0;
-  #hlPorts = 0;
-  #hlAnswered = 0;
+  /** Slab holding the 26 counts at `#at` (see `COUNTS_SLAB_SIZE`). */
+  #slab: Int32Array;
+  #at: number;
   #options: Required<ContextOptions> | null;
   #context: FlowContext | null = null;
 
   private constructor(options: Required<ContextOptions> | null) {
     this.#options = options;
+    if (options === null) {
+      this.#slab = NO_COUNTS;
+      this.#at = 0;
+      return;
+    }
+    if (countsNext === COUNTS_SLAB_SIZE) {
+      countsSlab = new Int32Array(COUNTS_SLAB_SIZE);
+      countsNext = 0;
+    }
+    this.#slab = countsSlab;
+    this.#at = countsNext;
+    countsNext += COUNTS;
   }
 
   static {
@@ -697,32 +726,34 @@ export class FlowContextCounts {
 
   /** Copies the counts of the windows' cells as they are now. */
   #take(o: OrigCell, s: ServiceCell, h: HostCell): void {
-    this.#osN = o.sN;
-    this.#osHosts = o.sHosts;
-    this.#osPorts = o.sPorts;
-    this.#osRejected = o.sRejected;
-    this.#osAnswered = o.sAnswered;
-    this.#olN = o.lN;
-    this.#olHosts = o.lHosts;
-    this.#olPorts = o.lPorts;
-    this.#olRejected = o.lRejected;
-    this.#olAnswered = o.lAnswered;
-    this.#ssN = s.sN;
-    this.#ssOrigs = s.sOrigs;
-    this.#ssSyn = s.sSyn;
-    this.#ssSynEstablished = s.sSynEstablished;
-    this.#slN = s.lN;
-    this.#slOrigs = s.lOrigs;
-    this.#slSyn = s.lSyn;
-    this.#slSynEstablished = s.lSynEstablished;
-    this.#hsN = h.sN;
-    this.#hsOrigs = h.sOrigs;
-    this.#hsPorts = h.sPorts;
-    this.#hsAnswered = h.sAnswered;
-    this.#hlN = h.lN;
-    this.#hlOrigs = h.lOrigs;
-    this.#hlPorts = h.services.size;
-    this.#hlAnswered = h.lAnswered;
+    const c = this.#slab;
+    const a = this.#at;
+    c[a + C_OS_N] = o.sN;
+    c[a + C_OS_HOSTS] = o.sHosts;
+    c[a + C_OS_PORTS] = o.sPorts;
+    c[a + C_OS_REJECTED] = o.sRejected;
+    c[a + C_OS_ANSWERED] = o.sAnswered;
+    c[a + C_OL_N] = o.lN;
+    c[a + C_OL_HOSTS] = o.lHosts;
+    c[a + C_OL_PORTS] = o.lPorts;
+    c[a + C_OL_REJECTED] = o.lRejected;
+    c[a + C_OL_ANSWERED] = o.lAnswered;
+    c[a + C_SS_N] = s.sN;
+    c[a + C_SS_ORIGS] = s.sOrigs;
+    c[a + C_SS_SYN] = s.sSyn;
+    c[a + C_SS_SYN_ESTABLISHED] = s.sSynEstablished;
+    c[a + C_SL_N] = s.lN;
+    c[a + C_SL_ORIGS] = s.lOrigs;
+    c[a + C_SL_SYN] = s.lSyn;
+    c[a + C_SL_SYN_ESTABLISHED] = s.lSynEstablished;
+    c[a + C_HS_N] = h.sN;
+    c[a + C_HS_ORIGS] = h.sOrigs;
+    c[a + C_HS_PORTS] = h.sPorts;
+    c[a + C_HS_ANSWERED] = h.sAnswered;
+    c[a + C_HL_N] = h.lN;
+    c[a + C_HL_ORIGS] = h.lOrigs;
+    c[a + C_HL_PORTS] = h.services.size;
+    c[a + C_HL_ANSWERED] = h.lAnswered;
   }
 
   /** The context of a flow without addresses: all zeros (see {@linkcode emptyFlowContext}). */
@@ -756,71 +787,75 @@ export class FlowContextCounts {
       writeContextObject(context ?? this.context(), out, at);
       return;
     }
+    const c = this.#slab;
+    const a = this.#at;
     const shortSec = this.#options.shortWindowSec;
     const longSec = this.#options.longWindowSec;
-    out[at] = this.#osN / shortSec;
-    out[at + 1] = this.#osHosts;
-    out[at + 2] = this.#osPorts;
-    out[at + 3] = this.#osRejected / this.#osN;
-    out[at + 4] = (this.#osN - this.#osAnswered) / this.#osN;
-    out[at + 5] = this.#ssN / shortSec;
-    out[at + 6] = this.#ssOrigs;
-    out[at + 7] = (this.#ssSyn - this.#ssSynEstablished) / this.#ssN;
-    out[at + 8] = this.#olN / longSec;
-    out[at + 9] = this.#olHosts;
-    out[at + 10] = this.#olPorts;
-    out[at + 11] = this.#olRejected / this.#olN;
-    out[at + 12] = (this.#olN - this.#olAnswered) / this.#olN;
-    out[at + 13] = this.#slN / longSec;
-    out[at + 14] = this.#slOrigs;
-    out[at + 15] = (this.#slSyn - this.#slSynEstablished) / this.#slN;
-    out[at + 16] = this.#osHosts / this.#osN;
-    out[at + 17] = this.#osPorts / this.#osN;
-    out[at + 18] = this.#hsN / shortSec;
-    out[at + 19] = this.#hsOrigs;
-    out[at + 20] = this.#hsPorts;
-    out[at + 21] = (this.#hsN - this.#hsAnswered) / this.#hsN;
-    out[at + 22] = this.#olHosts / this.#olN;
-    out[at + 23] = this.#olPorts / this.#olN;
-    out[at + 24] = this.#hlN / longSec;
-    out[at + 25] = this.#hlOrigs;
-    out[at + 26] = this.#hlPorts;
-    out[at + 27] = (this.#hlN - this.#hlAnswered) / this.#hlN;
+    out[at] = c[a + C_OS_N] / shortSec;
+    out[at + 1] = c[a + C_OS_HOSTS];
+    out[at + 2] = c[a + C_OS_PORTS];
+    out[at + 3] = c[a + C_OS_REJECTED] / c[a + C_OS_N];
+    out[at + 4] = (c[a + C_OS_N] - c[a + C_OS_ANSWERED]) / c[a + C_OS_N];
+    out[at + 5] = c[a + C_SS_N] / shortSec;
+    out[at + 6] = c[a + C_SS_ORIGS];
+    out[at + 7] = (c[a + C_SS_SYN] - c[a + C_SS_SYN_ESTABLISHED]) / c[a + C_SS_N];
+    out[at + 8] = c[a + C_OL_N] / longSec;
+    out[at + 9] = c[a + C_OL_HOSTS];
+    out[at + 10] = c[a + C_OL_PORTS];
+    out[at + 11] = c[a + C_OL_REJECTED] / c[a + C_OL_N];
+    out[at + 12] = (c[a + C_OL_N] - c[a + C_OL_ANSWERED]) / c[a + C_OL_N];
+    out[at + 13] = c[a + C_SL_N] / longSec;
+    out[at + 14] = c[a + C_SL_ORIGS];
+    out[at + 15] = (c[a + C_SL_SYN] - c[a + C_SL_SYN_ESTABLISHED]) / c[a + C_SL_N];
+    out[at + 16] = c[a + C_OS_HOSTS] / c[a + C_OS_N];
+    out[at + 17] = c[a + C_OS_PORTS] / c[a + C_OS_N];
+    out[at + 18] = c[a + C_HS_N] / shortSec;
+    out[at + 19] = c[a + C_HS_ORIGS];
+    out[at + 20] = c[a + C_HS_PORTS];
+    out[at + 21] = (c[a + C_HS_N] - c[a + C_HS_ANSWERED]) / c[a + C_HS_N];
+    out[at + 22] = c[a + C_OL_HOSTS] / c[a + C_OL_N];
+    out[at + 23] = c[a + C_OL_PORTS] / c[a + C_OL_N];
+    out[at + 24] = c[a + C_HL_N] / longSec;
+    out[at + 25] = c[a + C_HL_ORIGS];
+    out[at + 26] = c[a + C_HL_PORTS];
+    out[at + 27] = (c[a + C_HL_N] - c[a + C_HL_ANSWERED]) / c[a + C_HL_N];
   }
 
   #make(): FlowContext {
     if (this.#options === null) return emptyFlowContext();
+    const c = this.#slab;
+    const a = this.#at;
     const shortSec = this.#options.shortWindowSec;
     const longSec = this.#options.longWindowSec;
     return {
-      short_orig_flow_rate: this.#osN / shortSec,
-      short_orig_distinct_resp_hosts: this.#osHosts,
-      short_orig_distinct_resp_ports: this.#osPorts,
-      short_orig_rejected_share: this.#osRejected / this.#osN,
-      short_orig_unanswered_share: (this.#osN - this.#osAnswered) / this.#osN,
-      short_resp_flow_rate: this.#ssN / shortSec,
-      short_resp_distinct_origs: this.#ssOrigs,
-      short_resp_half_open_share: (this.#ssSyn - this.#ssSynEstablished) / this.#ssN,
-      long_orig_flow_rate: this.#olN / longSec,
-      long_orig_distinct_resp_hosts: this.#olHosts,
-      long_orig_distinct_resp_ports: this.#olPorts,
-      long_orig_rejected_share: this.#olRejected / this.#olN,
-      long_orig_unanswered_share: (this.#olN - this.#olAnswered) / this.#olN,
-      long_resp_flow_rate: this.#slN / longSec,
-      long_resp_distinct_origs: this.#slOrigs,
-      long_resp_half_open_share: (this.#slSyn - this.#slSynEstablished) / this.#slN,
-      short_orig_resp_hosts_share: this.#osHosts / this.#osN,
-      short_orig_resp_ports_share: this.#osPorts / this.#osN,
-      short_resphost_flow_rate: this.#hsN / shortSec,
-      short_resphost_distinct_origs: this.#hsOrigs,
-      short_resphost_distinct_ports: this.#hsPorts,
-      short_resphost_unanswered_share: (this.#hsN - this.#hsAnswered) / this.#hsN,
-      long_orig_resp_hosts_share: this.#olHosts / this.#olN,
-      long_orig_resp_ports_share: this.#olPorts / this.#olN,
-      long_resphost_flow_rate: this.#hlN / longSec,
-      long_resphost_distinct_origs: this.#hlOrigs,
-      long_resphost_distinct_ports: this.#hlPorts,
-      long_resphost_unanswered_share: (this.#hlN - this.#hlAnswered) / this.#hlN,
+      short_orig_flow_rate: c[a + C_OS_N] / shortSec,
+      short_orig_distinct_resp_hosts: c[a + C_OS_HOSTS],
+      short_orig_distinct_resp_ports: c[a + C_OS_PORTS],
+      short_orig_rejected_share: c[a + C_OS_REJECTED] / c[a + C_OS_N],
+      short_orig_unanswered_share: (c[a + C_OS_N] - c[a + C_OS_ANSWERED]) / c[a + C_OS_N],
+      short_resp_flow_rate: c[a + C_SS_N] / shortSec,
+      short_resp_distinct_origs: c[a + C_SS_ORIGS],
+      short_resp_half_open_share: (c[a + C_SS_SYN] - c[a + C_SS_SYN_ESTABLISHED]) / c[a + C_SS_N],
+      long_orig_flow_rate: c[a + C_OL_N] / longSec,
+      long_orig_distinct_resp_hosts: c[a + C_OL_HOSTS],
+      long_orig_distinct_resp_ports: c[a + C_OL_PORTS],
+      long_orig_rejected_share: c[a + C_OL_REJECTED] / c[a + C_OL_N],
+      long_orig_unanswered_share: (c[a + C_OL_N] - c[a + C_OL_ANSWERED]) / c[a + C_OL_N],
+      long_resp_flow_rate: c[a + C_SL_N] / longSec,
+      long_resp_distinct_origs: c[a + C_SL_ORIGS],
+      long_resp_half_open_share: (c[a + C_SL_SYN] - c[a + C_SL_SYN_ESTABLISHED]) / c[a + C_SL_N],
+      short_orig_resp_hosts_share: c[a + C_OS_HOSTS] / c[a + C_OS_N],
+      short_orig_resp_ports_share: c[a + C_OS_PORTS] / c[a + C_OS_N],
+      short_resphost_flow_rate: c[a + C_HS_N] / shortSec,
+      short_resphost_distinct_origs: c[a + C_HS_ORIGS],
+      short_resphost_distinct_ports: c[a + C_HS_PORTS],
+      short_resphost_unanswered_share: (c[a + C_HS_N] - c[a + C_HS_ANSWERED]) / c[a + C_HS_N],
+      long_orig_resp_hosts_share: c[a + C_OL_HOSTS] / c[a + C_OL_N],
+      long_orig_resp_ports_share: c[a + C_OL_PORTS] / c[a + C_OL_N],
+      long_resphost_flow_rate: c[a + C_HL_N] / longSec,
+      long_resphost_distinct_origs: c[a + C_HL_ORIGS],
+      long_resphost_distinct_ports: c[a + C_HL_PORTS],
+      long_resphost_unanswered_share: (c[a + C_HL_N] - c[a + C_HL_ANSWERED]) / c[a + C_HL_N],
     };
   }
 }
