@@ -121,6 +121,31 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "adding deltas leaves the transaction's jit setting as it found it",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const db = await openTestDatabase();
+    try {
+      const deltas = new DashboardRollupDeltas();
+      deltas.addFlow(flowAt(HOUR, "10.0.0.1", 1000), 1);
+      const settings = await db.sql.begin(async (txRaw) => {
+        const tx = txRaw as unknown as Sql;
+        await tx`select set_config('jit', 'on', true)`;
+        await addDashboardRollupDeltas(tx, deltas);
+        const [{ jit }] = await tx<{ jit: string }[]>`select current_setting('jit') as jit`;
+        const [{ bytes }] = await tx<{ bytes: number }[]>`
+          select bytes from dashboard_host_hour where hour = ${HOUR} and ip = '10.0.0.1'`;
+        return [jit, bytes];
+      });
+      assert.deepEqual(settings, ["on", 1000]);
+    } finally {
+      await db.close();
+    }
+  },
+});
+
 Deno.test("a flow stamped over decades adds its first slot and its last 8 days, not millions of rows", () => {
   const deltas = new DashboardRollupDeltas();
   const last = 1_900_000_000;
