@@ -271,12 +271,13 @@ function plainIpv6(
 
 /**
  * Interns organisation names by a hash of their bytes: each distinct name is
- * decoded to a string once. An empty name (or a lone NUL, which the string
- * parser took for one) is null.
+ * kept once, as bytes, and decoded to a string when first looked up, so a
+ * start decodes none. An empty name (or a lone NUL, which the string parser
+ * took for one) is null.
  */
 export class NameTable {
-  /** The names, by the index {@linkcode NameTable.intern} returns. */
-  readonly list: (string | null)[] = [];
+  /** The decoded names, by index; undefined until first asked for. */
+  readonly #names: (string | null | undefined)[] = [];
   #pool = new Uint8Array(1 << 16);
   #poolLength = 0;
   #starts = new Int32Array(1 << 12);
@@ -290,8 +291,9 @@ export class NameTable {
     const length = end - start;
     if (length === 0 || (length === 1 && bytes[start] === 0)) {
       if (this.#nullIndex < 0) {
-        this.#nullIndex = this.list.length;
-        this.#add(bytes, start, end, 0, null);
+        this.#nullIndex = this.#names.length;
+        this.#add(bytes, start, end, 0);
+        this.#names[this.#nullIndex] = null;
       }
       return this.#nullIndex;
     }
@@ -302,10 +304,10 @@ export class NameTable {
     for (let slot = hash & mask;; slot = (slot + 1) & mask) {
       const index = this.#slots[slot];
       if (index < 0) {
-        const added = this.list.length;
-        this.#add(bytes, start, end, hash, utf8.decode(bytes.subarray(start, end)));
+        const added = this.#names.length;
+        this.#add(bytes, start, end, hash);
         this.#slots[slot] = added;
-        if (this.list.length * 2 > this.#slots.length) this.#rehash();
+        if (this.#names.length * 2 > this.#slots.length) this.#rehash();
         return added;
       }
       if (this.#hashes[index] !== hash) continue;
@@ -334,9 +336,19 @@ export class NameTable {
     return this.intern(out, 0, length);
   }
 
-  #add(bytes: Uint8Array, start: number, end: number, hash: number, name: string | null) {
-    const index = this.list.length;
-    this.list.push(name);
+  /** The name of `index`, or null for the empty one. */
+  name(index: number): string | null {
+    let name = this.#names[index];
+    if (name === undefined) {
+      name = utf8.decode(this.#pool.subarray(this.#starts[index], this.#starts[index + 1]));
+      this.#names[index] = name;
+    }
+    return name;
+  }
+
+  #add(bytes: Uint8Array, start: number, end: number, hash: number) {
+    const index = this.#names.length;
+    this.#names.push(undefined);
     if (index + 2 > this.#starts.length) {
       const starts = new Int32Array(this.#starts.length * 2);
       starts.set(this.#starts);
@@ -351,7 +363,9 @@ export class NameTable {
       pool.set(this.#pool.subarray(0, this.#poolLength));
       this.#pool = pool;
     }
-    this.#pool.set(bytes.subarray(start, end), this.#poolLength);
+    const pool = this.#pool;
+    const at = this.#poolLength;
+    for (let i = 0; i < length; i++) pool[at + i] = bytes[start + i];
     this.#starts[index] = this.#poolLength;
     this.#poolLength += length;
     this.#starts[index + 1] = this.#poolLength;
@@ -361,7 +375,7 @@ export class NameTable {
   #rehash() {
     const slots = new Int32Array(this.#slots.length * 2).fill(-1);
     const mask = slots.length - 1;
-    for (let index = 0; index < this.list.length; index++) {
+    for (let index = 0; index < this.#names.length; index++) {
       if (index === this.#nullIndex) continue;
       let slot = this.#hashes[index] & mask;
       while (slots[slot] >= 0) slot = (slot + 1) & mask;

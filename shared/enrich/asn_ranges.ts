@@ -82,7 +82,6 @@ export function parseAsnIpv4Table(table: string | Uint8Array): AsnRanges {
   const last = lasts.slice(0, count);
   const asn = asns.slice(0, count);
   const org = orgs.slice(0, count);
-  const list = names.list;
   return {
     size: count,
     find(address: Uint8Array): AsnEntry | null {
@@ -103,7 +102,7 @@ export function parseAsnIpv4Table(table: string | Uint8Array): AsnRanges {
         }
       }
       if (found < 0 || value > last[found]) return null;
-      return { asn: asn[found], organization: list[org[found]] };
+      return { asn: asn[found], organization: names.name(org[found]) };
     },
   };
 }
@@ -181,7 +180,6 @@ export function parseAsnIpv6Table(table: string | Uint8Array): AsnRanges {
   const last = lasts.slice(0, count * 4);
   const asn = asns.slice(0, count);
   const org = orgs.slice(0, count);
-  const list = names.list;
   return {
     size: count,
     find(address: Uint8Array): AsnEntry | null {
@@ -222,7 +220,7 @@ export function parseAsnIpv6Table(table: string | Uint8Array): AsnRanges {
       } else if (a2 !== last[at + 2]) {
         if (a2 > last[at + 2]) return null;
       } else if (a3 > last[at + 3]) return null;
-      return { asn: asn[found], organization: list[org[found]] };
+      return { asn: asn[found], organization: names.name(org[found]) };
     },
   };
 }
