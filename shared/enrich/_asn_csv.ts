@@ -6,7 +6,8 @@
  * splitting it into strings, took 680 ms per start (1,000 ms for the IPv6
  * table, whose addresses went through `parseIp` and bigint): issue 15. Here a
  * row is a handful of offsets into the bytes, numbers and addresses are
- * parsed from those, and a name becomes a string once, when first seen.
+ * parsed from those, and a name is kept once, as bytes, and becomes a
+ * string when first looked up.
  * Anything off the plain form (a field that is not plain digits, an IPv6
  * address with an IPv4 tail or a zone, a malformed one) is decoded and
  * handed to the code the string parser used (`Number`, `parseIp`), so the
