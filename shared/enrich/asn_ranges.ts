@@ -12,20 +12,9 @@
  * @module
  */
 
-import { parseIp } from "../packet/address_parse.ts";
+import { AsnTableError, grown, NameTable, RowReader, tableBytes } from "./_asn_csv.ts";
 
-/** Raised for a table that is not in the expected CSV form; names the line. */
-export class AsnTableError extends Error {
-  /**
-   * Creates the error; `cause` is the error underneath, when there is one.
-   *
-   * @param message what is wrong, and where
-   */
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super(message, options);
-    this.name = "AsnTableError";
-  }
-}
+export { AsnTableError };
 
 /** The autonomous system an address belongs to. */
 export interface AsnEntry {
@@ -43,107 +32,58 @@ export interface AsnRanges {
   find(address: Uint8Array): AsnEntry | null;
 }
 
-/** Splits one CSV row into its four fields; the organisation may be quoted with `""` escapes. */
-function splitRow(line: string, lineNumber: number): [string, string, string, string] {
-  const first = line.indexOf(",");
-  const second = line.indexOf(",", first + 1);
-  const third = line.indexOf(",", second + 1);
-  if (first < 0 || second < 0 || third < 0) {
-    throw new AsnTableError(`line ${lineNumber}: expected 4 fields: ${line.slice(0, 80)}`);
-  }
-  let organization = line.slice(third + 1);
-  if (organization.startsWith('"')) {
-    if (!organization.endsWith('"') || organization.length < 2) {
-      throw new AsnTableError(
-        `line ${lineNumber}: unterminated quoted field: ${line.slice(0, 80)}`,
-      );
-    }
-    organization = organization.slice(1, -1).replaceAll('""', '"');
-  }
-  return [
-    line.slice(0, first),
-    line.slice(first + 1, second),
-    line.slice(second + 1, third),
-    organization,
-  ];
-}
-
-function parseAsn(text: string, lineNumber: number): number {
-  const asn = Number(text);
-  if (!Number.isInteger(asn) || asn < 0 || asn > 0xffffffff || text === "") {
-    throw new AsnTableError(`line ${lineNumber}: bad AS number '${text}'`);
-  }
-  return asn;
-}
-
-/** Interns organisation names: each distinct name is stored once. */
-class Names {
-  readonly list: (string | null)[] = [];
-  readonly #index = new Map<string, number>();
-
-  intern(name: string): number {
-    if (name === "") name = "\u0000";
-    let index = this.#index.get(name);
-    if (index === undefined) {
-      index = this.list.length;
-      this.list.push(name === "\u0000" ? null : name);
-      this.#index.set(name, index);
-    }
-    return index;
-  }
-}
-
-function* lines(text: string): Generator<[string, number]> {
-  let start = 0;
-  let number = 0;
-  while (start < text.length) {
-    let end = text.indexOf("\n", start);
-    if (end < 0) end = text.length;
-    number++;
-    const line = text.slice(start, end > start && text[end - 1] === "\r" ? end - 1 : end);
-    start = end + 1;
-    if (line.length > 0) yield [line, number];
-  }
-}
-
-function checkOrder(previousFirst: number | bigint, first: number | bigint, lineNumber: number) {
-  if (first <= previousFirst) {
-    throw new AsnTableError(`line ${lineNumber}: ranges do not start in ascending order`);
-  }
-}
-
 /**
- * Reads the IPv4 table whose addresses are numbers (`asn-ipv4-num.csv`).
+ * Reads the IPv4 table whose addresses are numbers (`asn-ipv4-num.csv`), as
+ * the file's bytes (a leading byte-order mark is skipped) or as text.
  *
  * @throws {AsnTableError} for a malformed row or unsorted ranges
  */
-export function parseAsnIpv4Table(text: string): AsnRanges {
-  const firsts: number[] = [];
-  const lasts: number[] = [];
-  const asns: number[] = [];
-  const orgs: number[] = [];
-  const names = new Names();
-  for (const [line, n] of lines(text)) {
-    const [a, b, asn, organization] = splitRow(line, n);
-    const first = Number(a);
-    const last = Number(b);
+export function parseAsnIpv4Table(table: string | Uint8Array): AsnRanges {
+  const rows = new RowReader(tableBytes(table));
+  // The shipped table has rows of about 52 bytes.
+  let capacity = Math.max(16, Math.ceil(rows.bytes.length / 48));
+  let firsts = new Uint32Array(capacity);
+  let lasts = new Uint32Array(capacity);
+  let asns = new Uint32Array(capacity);
+  let orgs = new Uint32Array(capacity);
+  const names = new NameTable();
+  let count = 0;
+  let previousFirst = -1;
+  while (rows.next()) {
+    const first = rows.first();
+    const last = rows.last();
     if (!Number.isInteger(first) || !Number.isInteger(last) || first > last || last > 0xffffffff) {
-      throw new AsnTableError(`line ${n}: bad range '${a}'..'${b}'`);
+      rows.fail(
+        `bad range '${rows.text(rows.firstStart, rows.firstEnd)}'..'${
+          rows.text(rows.firstEnd + 1, rows.lastEnd)
+        }'`,
+      );
     }
-    checkOrder(firsts.at(-1) ?? -1, first, n);
+    if (first <= previousFirst) rows.fail("ranges do not start in ascending order");
+    previousFirst = first;
     // An overlap: the range before now ends where this one starts.
-    if (lasts.length > 0 && first <= lasts[lasts.length - 1]) lasts[lasts.length - 1] = first - 1;
-    firsts.push(first);
-    lasts.push(last);
-    asns.push(parseAsn(asn, n));
-    orgs.push(names.intern(organization));
+    if (count > 0 && first <= lasts[count - 1]) lasts[count - 1] = first - 1;
+    if (count === capacity) {
+      capacity *= 2;
+      firsts = grown(firsts, capacity);
+      lasts = grown(lasts, capacity);
+      asns = grown(asns, capacity);
+      orgs = grown(orgs, capacity);
+    }
+    firsts[count] = first;
+    lasts[count] = last;
+    asns[count] = rows.asn();
+    orgs[count] = rows.orgEscaped
+      ? names.internEscaped(rows.bytes, rows.orgStart, rows.orgEnd)
+      : names.intern(rows.bytes, rows.orgStart, rows.orgEnd);
+    count++;
   }
-  const first = Uint32Array.from(firsts);
-  const last = Uint32Array.from(lasts);
-  const asn = Uint32Array.from(asns);
-  const org = Uint32Array.from(orgs);
+  const first = firsts.slice(0, count);
+  const last = lasts.slice(0, count);
+  const asn = asns.slice(0, count);
+  const org = orgs.slice(0, count);
   return {
-    size: first.length,
+    size: count,
     find(address: Uint8Array): AsnEntry | null {
       if (address.length !== 4) return null;
       const value = ((address[0] << 24) | (address[1] << 16) | (address[2] << 8) | address[3]) >>>
@@ -162,87 +102,129 @@ export function parseAsnIpv4Table(text: string): AsnRanges {
         }
       }
       if (found < 0 || value > last[found]) return null;
-      return { asn: asn[found], organization: names.list[org[found]] };
+      return { asn: asn[found], organization: names.name(org[found]) };
     },
   };
 }
 
-/** The address's high and low 64 bits. */
-function halves(bytes: Uint8Array): [bigint, bigint] {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, 16);
-  return [view.getBigUint64(0), view.getBigUint64(8)];
+/** -1, 0 or 1 as the 128-bit value of four words at `a[i]` is below, at or above `b[j]`'s. */
+function compare128(a: Uint32Array, i: number, b: Uint32Array, j: number): number {
+  for (let k = 0; k < 4; k++) {
+    if (a[i + k] !== b[j + k]) return a[i + k] < b[j + k] ? -1 : 1;
+  }
+  return 0;
+}
+
+/** Writes the 128-bit value of four words at `from[i]`, less one, to `to[j]`; it is not 0. */
+function decrement128(from: Uint32Array, i: number, to: Uint32Array, j: number): void {
+  let borrow = 1;
+  for (let k = 3; k >= 0; k--) {
+    const word = from[i + k];
+    to[j + k] = word - borrow;
+    borrow = borrow === 1 && word === 0 ? 1 : 0;
+  }
 }
 
 /**
- * Reads the IPv6 table whose addresses are text (`asn-ipv6.csv`).
+ * Reads the IPv6 table whose addresses are text (`asn-ipv6.csv`), as the
+ * file's bytes (a leading byte-order mark is skipped) or as text.
  *
  * @throws {AsnTableError} for a malformed row or unsorted ranges
  */
-export function parseAsnIpv6Table(text: string): AsnRanges {
-  // Each address as two 64-bit halves, compared high half first.
-  const firstHigh: bigint[] = [];
-  const firstLow: bigint[] = [];
-  const lastHigh: bigint[] = [];
-  const lastLow: bigint[] = [];
-  const asns: number[] = [];
-  const orgs: number[] = [];
-  const names = new Names();
-  let previousFirst = -1n;
-  let previousLast = -1n;
-  for (const [line, n] of lines(text)) {
-    const [a, b, asn, organization] = splitRow(line, n);
-    const firstBytes = parseIp(a);
-    const lastBytes = parseIp(b);
-    if (firstBytes?.length !== 16 || lastBytes?.length !== 16) {
-      throw new AsnTableError(`line ${n}: bad IPv6 range '${a}'..'${b}'`);
+export function parseAsnIpv6Table(table: string | Uint8Array): AsnRanges {
+  const rows = new RowReader(tableBytes(table));
+  // Each address as four 32-bit words, most significant first. The shipped
+  // table has rows of about 85 bytes.
+  let capacity = Math.max(16, Math.ceil(rows.bytes.length / 80));
+  let firsts = new Uint32Array(capacity * 4);
+  let lasts = new Uint32Array(capacity * 4);
+  let asns = new Uint32Array(capacity);
+  let orgs = new Uint32Array(capacity);
+  const names = new NameTable();
+  const pair = new Uint32Array(8); // this row's first and last
+  let count = 0;
+  while (rows.next()) {
+    const firstOk = rows.ipv6(0, pair, 0);
+    const lastOk = rows.ipv6(1, pair, 4);
+    if (!firstOk || !lastOk || compare128(pair, 0, pair, 4) > 0) {
+      rows.fail(
+        `bad IPv6 range '${rows.text(rows.firstStart, rows.firstEnd)}'..'${
+          rows.text(rows.firstEnd + 1, rows.lastEnd)
+        }'`,
+      );
     }
-    const [fh, fl] = halves(firstBytes);
-    const [lh, ll] = halves(lastBytes);
-    const firstValue = (fh << 64n) | fl;
-    const lastValue = (lh << 64n) | ll;
-    if (firstValue > lastValue) throw new AsnTableError(`line ${n}: bad IPv6 range '${a}'..'${b}'`);
-    checkOrder(previousFirst, firstValue, n);
-    previousFirst = firstValue;
-    if (firstValue <= previousLast && lastHigh.length > 0) {
+    if (count > 0) {
+      const at = (count - 1) * 4;
+      if (compare128(pair, 0, firsts, at) <= 0) {
+        rows.fail("ranges do not start in ascending order");
+      }
       // An overlap: the range before now ends where this one starts.
-      const end = firstValue - 1n;
-      lastHigh[lastHigh.length - 1] = end >> 64n;
-      lastLow[lastLow.length - 1] = end & 0xffffffffffffffffn;
+      if (compare128(pair, 0, lasts, at) <= 0) decrement128(pair, 0, lasts, at);
     }
-    previousLast = lastValue;
-    firstHigh.push(fh);
-    firstLow.push(fl);
-    lastHigh.push(lh);
-    lastLow.push(ll);
-    asns.push(parseAsn(asn, n));
-    orgs.push(names.intern(organization));
+    if (count === capacity) {
+      capacity *= 2;
+      firsts = grown(firsts, capacity * 4);
+      lasts = grown(lasts, capacity * 4);
+      asns = grown(asns, capacity);
+      orgs = grown(orgs, capacity);
+    }
+    firsts.set(pair.subarray(0, 4), count * 4);
+    lasts.set(pair.subarray(4, 8), count * 4);
+    asns[count] = rows.asn();
+    orgs[count] = rows.orgEscaped
+      ? names.internEscaped(rows.bytes, rows.orgStart, rows.orgEnd)
+      : names.intern(rows.bytes, rows.orgStart, rows.orgEnd);
+    count++;
   }
-  const fh = BigUint64Array.from(firstHigh);
-  const fl = BigUint64Array.from(firstLow);
-  const lh = BigUint64Array.from(lastHigh);
-  const ll = BigUint64Array.from(lastLow);
-  const asn = Uint32Array.from(asns);
-  const org = Uint32Array.from(orgs);
+  const first = firsts.slice(0, count * 4);
+  const last = lasts.slice(0, count * 4);
+  const asn = asns.slice(0, count);
+  const org = orgs.slice(0, count);
   return {
-    size: fh.length,
+    size: count,
     find(address: Uint8Array): AsnEntry | null {
       if (address.length !== 16) return null;
-      const [high, low] = halves(address);
-      let lo = 0;
-      let hi = fh.length - 1;
+      const a0 = word(address, 0);
+      const a1 = word(address, 4);
+      const a2 = word(address, 8);
+      const a3 = word(address, 12);
+      // The last range starting at or before the address.
+      let low = 0;
+      let high = count - 1;
       let found = -1;
-      while (lo <= hi) {
-        const middle = (lo + hi) >>> 1;
-        if (fh[middle] < high || (fh[middle] === high && fl[middle] <= low)) {
+      while (low <= high) {
+        const middle = (low + high) >>> 1;
+        const at = middle * 4;
+        const f0 = first[at];
+        let below = f0 < a0;
+        if (f0 === a0) {
+          const f1 = first[at + 1];
+          below = f1 < a1 ||
+            (f1 === a1 &&
+              (first[at + 2] < a2 || (first[at + 2] === a2 && first[at + 3] <= a3)));
+        }
+        if (below) {
           found = middle;
-          lo = middle + 1;
+          low = middle + 1;
         } else {
-          hi = middle - 1;
+          high = middle - 1;
         }
       }
       if (found < 0) return null;
-      if (high > lh[found] || (high === lh[found] && low > ll[found])) return null;
-      return { asn: asn[found], organization: names.list[org[found]] };
+      const at = found * 4;
+      const l0 = last[at];
+      if (a0 !== l0) {
+        if (a0 > l0) return null;
+      } else if (a1 !== last[at + 1]) {
+        if (a1 > last[at + 1]) return null;
+      } else if (a2 !== last[at + 2]) {
+        if (a2 > last[at + 2]) return null;
+      } else if (a3 > last[at + 3]) return null;
+      return { asn: asn[found], organization: names.name(org[found]) };
     },
   };
+}
+
+function word(bytes: Uint8Array, at: number): number {
+  return ((bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3]) >>> 0;
 }

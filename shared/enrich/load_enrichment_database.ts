@@ -84,16 +84,17 @@ export async function loadEnrichmentDatabase(
       { cause: error },
     );
   }
-  const text = async (path: string, parse: typeof parseAsnIpv4Table) => {
+  const table = async (path: string, parse: typeof parseAsnIpv4Table) => {
     const bytes = await readFile(path);
     try {
-      return parse(new TextDecoder().decode(bytes));
+      // The parser reads the bytes: decoding 21 MB to a string first cost more than the parse.
+      return parse(bytes);
     } catch (error) {
       throw new EnrichmentDataError(`${path}: ${(error as Error).message}`, { cause: error });
     }
   };
-  const asnIpv4 = await text(files.asnIpv4CsvPath, parseAsnIpv4Table);
-  const asnIpv6 = await text(files.asnIpv6CsvPath, parseAsnIpv6Table);
+  const asnIpv4 = await table(files.asnIpv4CsvPath, parseAsnIpv4Table);
+  const asnIpv6 = await table(files.asnIpv6CsvPath, parseAsnIpv6Table);
   const countrySource = files.countrySource ?? {
     name: baseName(files.countryMmdbPath),
     version: null,
