@@ -252,6 +252,13 @@ class PairCounts {
     if (counts[2 * id + 1] === 0) counts[2 * id] = 0;
     return id;
   }
+
+  /** Counts one entry of `id` out of the long window; true when that was its last (the id is freed). */
+  leave(id: number): boolean {
+    if (--this.counts[2 * id + 1] !== 0) return false;
+    this.ids.delete(id);
+    return true;
+  }
 }
 
 /** `array`'s values in an array of at least `length` (doubled). */
@@ -724,26 +731,10 @@ export class ContextTracker {
       const o = orig * A_FIELDS;
       const h = host * A_FIELDS;
       const v = service * S_FIELDS;
-      const hostPair = rows[row + E_HOST];
-      if (--hp[2 * hostPair + 1] === 0) {
-        a[o + A_O_LHOSTS]--;
-        this.#hostPairs.ids.delete(hostPair);
-      }
-      const origPort = rows[row + E_ORIG_PORT];
-      if (--op[2 * origPort + 1] === 0) {
-        a[o + A_O_LPORTS]--;
-        this.#origPorts.ids.delete(origPort);
-      }
-      const serviceOrig = rows[row + E_SERVICE_ORIG];
-      if (--so[2 * serviceOrig + 1] === 0) {
-        s[v + S_LORIGS]--;
-        this.#serviceOrigs.ids.delete(serviceOrig);
-      }
-      const hostOrig = rows[row + E_HOST_ORIG];
-      if (--ho[2 * hostOrig + 1] === 0) {
-        a[h + A_H_LORIGS]--;
-        this.#hostOrigs.ids.delete(hostOrig);
-      }
+      if (this.#hostPairs.leave(rows[row + E_HOST])) a[o + A_O_LHOSTS]--;
+      if (this.#origPorts.leave(rows[row + E_ORIG_PORT])) a[o + A_O_LPORTS]--;
+      if (this.#serviceOrigs.leave(rows[row + E_SERVICE_ORIG])) s[v + S_LORIGS]--;
+      if (this.#hostOrigs.leave(rows[row + E_HOST_ORIG])) a[h + A_H_LORIGS]--;
       a[o + A_O_LN]--;
       if (--s[v + S_LN] === 0) {
         a[h + A_H_LPORTS]--;
