@@ -35,6 +35,7 @@
  *
  * @module
  */
+import { PairIds } from "./_pair_ids.ts";
 
 /**
  * An admitted flow's place in a {@linkcode ContextTracker}, from
@@ -171,87 +172,102 @@ const REJECTED = 2;
 const SYN = 4;
 const SYN_ESTABLISHED = 8;
 
-/** Entries sharing a pair (orig+resp, orig+port, service+orig), per window. */
-interface PairCell {
-  s: number;
-  l: number;
-}
-
-/** Per-originator counts, for the short (`s*`) and long (`l*`) window. */
-interface OrigCell {
-  key: string;
-  sN: number;
-  lN: number;
-  sAnswered: number;
-  lAnswered: number;
-  sRejected: number;
-  lRejected: number;
-  sHosts: number;
-  lHosts: number;
-  sPorts: number;
-  lPorts: number;
-  /** Responder address -> pair counts. */
-  hosts: Map<string, PairCell>;
-  /** Port key -> pair counts. */
-  ports: Map<number, PairCell>;
-}
-
-/** Per-service counts, short and long window. */
-interface ServiceCell {
-  port: number;
-  sN: number;
-  lN: number;
-  sSyn: number;
-  lSyn: number;
-  sSynEstablished: number;
-  lSynEstablished: number;
-  sOrigs: number;
-  lOrigs: number;
-  /** Originator address -> pair counts. */
-  origs: Map<string, PairCell>;
-}
-
-/** Per-responder-address counts over all its services, short and long window. */
-interface HostCell {
-  key: string;
-  sN: number;
-  lN: number;
-  sAnswered: number;
-  lAnswered: number;
-  sOrigs: number;
-  lOrigs: number;
-  /** Services with an entry in the short window. */
-  sPorts: number;
-  /** Port key -> service cell (a service with an entry in the long window). */
-  services: Map<number, ServiceCell>;
-  /** Originator address -> pair counts. */
-  origs: Map<string, PairCell>;
-}
-
 /**
- * One admitted flow. It keeps references to the cells it counts in, so
- * leaving a window and outcome updates need no lookups but the deletes of
- * emptied cells; distinct counts move when a pair cell's count goes 0 -> 1
- * or 1 -> 0. Nested maps keyed by the flows' own address strings (whose
- * hashes V8 caches) and by numbers avoid building a key string per flow.
+ * The windows' counts sit in `Int32Array`s indexed by small integer ids:
+ * an address (as originator and as responder host) gets an id when it first
+ * enters the long window and gives it back when it leaves; a service
+ * (responder address, protocol and port) and each pair the distinct counts
+ * need (originator and responder, originator and port, service and
+ * originator, responder and originator) get ids from a {@linkcode PairIds}.
+ * An entry is a row of the tracker's entry arrays, and its handle is its
+ * row's number. Per flow, this allocates nothing on the JS heap (where the
+ * cells were objects with maps of their own, and an entry an object that
+ * lived as long as its flow), and the string-keyed lookups are the two of
+ * the flow's addresses.
+ *
+ * Address fields, short (`*_S*`) and long window, originator side then
+ * responder side:
  */
-interface Entry {
-  /** Still in the long window (updates of evicted entries are ignored). */
-  live: boolean;
-  seq: number;
-  uid: string;
-  t: number;
-  resp: string;
-  protocol: string;
-  respPort: number | null;
-  bits: number;
-  orig: OrigCell;
-  service: ServiceCell;
-  respHost: HostCell;
-  host: PairCell;
-  origPort: PairCell;
-  serviceOrig: PairCell;
-  hostOrig: PairCell;
+const A_O_SN = 0;
+const A_O_LN = 1;
+const A_O_SANSWERED = 2;
+const A_O_LANSWERED = 3;
+const A_O_SREJECTED = 4;
+const A_O_LREJECTED = 5;
+/** Distinct responder addresses (pairs with a short / long entry). */
+const A_O_SHOSTS = 6;
+const A_O_LHOSTS = 7;
+/** Distinct responder port keys. */
+const A_O_SPORTS = 8;
+const A_O_LPORTS = 9;
+const A_H_SN = 10;
+const A_H_LN = 11;
+const A_H_SANSWERED = 12;
+const A_H_LANSWERED = 13;
+const A_H_SORIGS = 14;
+const A_H_LORIGS = 15;
+/** Services with an entry in the short window. */
+const A_H_SPORTS = 16;
+/** Services with an entry in the long window. */
+const A_H_LPORTS = 17;
+/** Ints per address. */
+const A_FIELDS = 18;
+
+/** Service fields. */
+const S_SN = 0;
+const S_LN = 1;
+const S_SSYN = 2;
+const S_LSYN = 3;
+const S_SSYN_ESTABLISHED = 4;
+const S_LSYN_ESTABLISHED = 5;
+const S_SORIGS = 6;
+const S_LORIGS = 7;
+/** Ints per service. */
+const S_FIELDS = 8;
+
+/** Entry row fields (besides its uid, seq and start time). */
+const E_BITS = 0;
+const E_ORIG = 1;
+const E_RESP = 2;
+const E_PORT_KEY = 3;
+const E_SERVICE = 4;
+/** Pair ids: originator and responder, originator and port, service and originator, responder and originator. */
+const E_HOST = 5;
+const E_ORIG_PORT = 6;
+const E_SERVICE_ORIG = 7;
+const E_HOST_ORIG = 8;
+/** Ints per entry. */
+const E_FIELDS = 9;
+
+/** Entries of one pair kind, short (2 id) and long (2 id + 1) window. */
+class PairCounts {
+  readonly ids = new PairIds();
+  counts = new Int32Array(512);
+
+  /** The id of `(a, b)`, a new one with zero counts if not held. */
+  intern(a: number, b: number): number {
+    const id = this.ids.intern(a, b);
+    if (2 * id + 1 >= this.counts.length) this.counts = grown(this.counts, 2 * id + 2);
+    const counts = this.counts;
+    if (counts[2 * id + 1] === 0) counts[2 * id] = 0;
+    return id;
+  }
+
+  /** Counts one entry of `id` out of the long window; true when that was its last (the id is freed). */
+  leave(id: number): boolean {
+    if (--this.counts[2 * id + 1] !== 0) return false;
+    this.ids.delete(id);
+    return true;
+  }
+}
+
+/** `array`'s values in an array of at least `length` (doubled). */
+function grown(array: Int32Array, length: number): Int32Array<ArrayBuffer> {
+  let size = array.length * 2;
+  while (size < length) size *= 2;
+  const next = new Int32Array(size);
+  next.set(array);
+  return next;
 }
 
 function bitsOf(subject: ContextSubject): number {
@@ -316,21 +332,49 @@ export class ContextTracker {
   /** Options in force, defaults filled in. */
   readonly options: Required<ContextOptions>;
   #cursor = -Infinity;
-  #entries: Entry[] = [];
-  #head = 0; // index into #entries of the oldest long-window entry
-  #shortHead = 0; // index of the oldest short-window entry
+  /**
+   * Entries in a ring: entry `i` (counted from the tracker's first) is at
+   * row `i & #mask`; `#head` is the oldest long-window entry, `#shortHead`
+   * the oldest short-window one, `#end` the next.
+   */
+  #mask = 1023;
+  #uids: string[] = new Array<string>(1024).fill("");
+  #seqs = new Float64Array(1024);
+  #times = new Float64Array(1024);
+  #rows = new Int32Array(1024 * E_FIELDS);
+  #head = 0;
+  #shortHead = 0;
+  #end = 0;
   #nextSeq = 0;
   /**
    * Live entries by uid, for {@linkcode ContextTracker.update}; built on its
    * first call and kept from then on. Callers holding a
    * {@linkcode ContextHandle} never need it, which spares hashing every uid.
    */
-  #byUid: Map<string, Entry> | null = null;
-  #origs = new Map<string, OrigCell>();
-  /** Responder address -> its counts and service cells. */
-  #hosts = new Map<string, HostCell>();
+  #byUid: Map<string, number> | null = null;
+  /** Address -> id, for addresses with an entry in the long window. */
+  #addressIds = new Map<string, number>();
+  /** Id -> address. */
+  #addresses: string[] = [];
+  /** Ids given back, reused first. */
+  #freeAddresses: number[] = [];
+  /** Address counts, `A_FIELDS` a id. */
+  #a = new Int32Array(256 * A_FIELDS);
+  /** Services: (responder address id, port key) -> id. */
+  #serviceIds = new PairIds();
+  /** Service counts, `S_FIELDS` a id. */
+  #s = new Int32Array(256 * S_FIELDS);
+  /** (originator, responder address). */
+  #hostPairs = new PairCounts();
+  /** (originator, port key). */
+  #origPorts = new PairCounts();
+  /** (service, originator). */
+  #serviceOrigs = new PairCounts();
+  /** (responder address, originator). */
+  #hostOrigs = new PairCounts();
   /** Protocol name -> small number, for numeric port keys. */
   #protocols = new Map<string, number>();
+  #protocolNames: string[] = [];
 
   /** Creates an empty tracker; throws RangeError on invalid options. */
   constructor(options: ContextOptions = {}) {
@@ -339,7 +383,7 @@ export class ContextTracker {
 
   /** Entries held in the long window. */
   get size(): number {
-    return this.#entries.length - this.#head;
+    return this.#end - this.#head;
   }
 
   /**
@@ -379,7 +423,9 @@ export class ContextTracker {
    * {@linkcode ContextTracker.admit} returns it.
    */
   contextOf(handle: ContextHandle | null): FlowContext {
-    return handle === null ? emptyFlowContext() : this.#contextOf(handle as unknown as Entry);
+    return handle === null
+      ? emptyFlowContext()
+      : makeContext(this.#countsOf(handle as unknown as number));
   }
 
   /** Records outcome changes of an admitted flow; other flows are ignored. */
@@ -398,8 +444,8 @@ export class ContextTracker {
    * ignored once the flow has left the long window.
    */
   updateHandle(handle: ContextHandle, subject: ContextSubject): void {
-    const entry = handle as unknown as Entry;
-    if (entry.live) this.#apply(entry, subject);
+    const entry = handle as unknown as number;
+    if (entry >= this.#head) this.#apply(entry, subject);
   }
 
   /**
@@ -411,37 +457,81 @@ export class ContextTracker {
     return this.#uidMap() as unknown as Map<string, ContextHandle>;
   }
 
-  #uidMap(): Map<string, Entry> {
-    const map = new Map<string, Entry>();
-    for (let i = this.#head; i < this.#entries.length; i++) {
-      map.set(this.#entries[i].uid, this.#entries[i]);
-    }
+  #uidMap(): Map<string, number> {
+    const map = new Map<string, number>();
+    for (let i = this.#head; i < this.#end; i++) map.set(this.#uids[i & this.#mask], i);
     return map;
   }
 
-  #apply(entry: Entry, subject: ContextSubject): void {
+  #apply(entry: number, subject: ContextSubject): void {
     // Outcomes only ever become true; ignore anything else.
-    const added = bitsOf(subject) & ~entry.bits;
+    const row = (entry & this.#mask) * E_FIELDS;
+    const bits = this.#rows[row + E_BITS];
+    const added = bitsOf(subject) & ~bits;
     if (added === 0) return;
-    entry.bits |= added;
-    const inShort = this.#shortHead < this.#entries.length &&
-      entry.seq >= this.#entries[this.#shortHead].seq;
-    addBits(entry, added, 1, inShort, true);
+    this.#rows[row + E_BITS] = bits | added;
+    const inShort = this.#shortHead < this.#end &&
+      this.#seqs[entry & this.#mask] >= this.#seqs[this.#shortHead & this.#mask];
+    this.#addBits(row, added, 1, inShort, true);
+  }
+
+  /** Adds (sign 1) or removes (-1) an entry's outcome bits in the chosen windows. */
+  #addBits(row: number, bits: number, sign: number, short: boolean, long: boolean): void {
+    if (bits === 0) return;
+    const a = this.#a;
+    const s = this.#s;
+    const rows = this.#rows;
+    const o = rows[row + E_ORIG] * A_FIELDS;
+    const h = rows[row + E_RESP] * A_FIELDS;
+    const v = rows[row + E_SERVICE] * S_FIELDS;
+    if (long) {
+      if (bits & ANSWERED) {
+        a[o + A_O_LANSWERED] += sign;
+        a[h + A_H_LANSWERED] += sign;
+      }
+      if (bits & REJECTED) a[o + A_O_LREJECTED] += sign;
+      if (bits & SYN) s[v + S_LSYN] += sign;
+      if (bits & SYN_ESTABLISHED) s[v + S_LSYN_ESTABLISHED] += sign;
+    }
+    if (short) {
+      if (bits & ANSWERED) {
+        a[o + A_O_SANSWERED] += sign;
+        a[h + A_H_SANSWERED] += sign;
+      }
+      if (bits & REJECTED) a[o + A_O_SREJECTED] += sign;
+      if (bits & SYN) s[v + S_SSYN] += sign;
+      if (bits & SYN_ESTABLISHED) s[v + S_SSYN_ESTABLISHED] += sign;
+    }
   }
 
   /** The tracker's state as plain data. */
   toJSON(): ContextTrackerState {
-    const live = this.#entries.slice(this.#head);
+    const entries: ContextTrackerState["entries"] = [];
+    const mask = this.#mask;
+    const rows = this.#rows;
+    for (let i = this.#head; i < this.#end; i++) {
+      const row = (i & mask) * E_FIELDS;
+      const portKey = rows[row + E_PORT_KEY];
+      const port = portKey % (NO_PORT + 1);
+      entries.push([
+        this.#seqs[i & mask],
+        this.#uids[i & mask],
+        this.#times[i & mask],
+        this.#addresses[rows[row + E_ORIG]],
+        this.#addresses[rows[row + E_RESP]],
+        this.#protocolNames[(portKey - port) / (NO_PORT + 1)],
+        port === NO_PORT ? null : port,
+        rows[row + E_BITS],
+      ]);
+    }
     return {
       options: { ...this.options },
       cursor: this.#cursor === -Infinity ? null : this.#cursor,
-      shortHeadSeq: this.#shortHead < this.#entries.length
-        ? this.#entries[this.#shortHead].seq
+      shortHeadSeq: this.#shortHead < this.#end
+        ? this.#seqs[this.#shortHead & mask]
         : this.#nextSeq,
       nextSeq: this.#nextSeq,
-      entries: live.map((
-        e,
-      ) => [e.seq, e.uid, e.t, e.orig.key, e.resp, e.protocol, e.respPort, e.bits]),
+      entries,
     };
   }
 
@@ -453,11 +543,38 @@ export class ContextTracker {
     let shortHead = -1;
     for (const [seq, uid, t, orig, resp, protocol, respPort, bits] of state.entries) {
       const inShort = seq >= state.shortHeadSeq;
-      if (inShort && shortHead < 0) shortHead = tracker.#entries.length;
+      if (inShort && shortHead < 0) shortHead = tracker.#end;
       tracker.#enter(seq, uid, t, orig, resp, protocol, respPort, bits, inShort);
     }
-    tracker.#shortHead = shortHead < 0 ? tracker.#entries.length : shortHead;
+    tracker.#shortHead = shortHead < 0 ? tracker.#end : shortHead;
     return tracker;
+  }
+
+  /** The id of `address`, a new one if it has no entry in the long window. */
+  #addressId(address: string): number {
+    let id = this.#addressIds.get(address);
+    if (id === undefined) {
+      id = this.#freeAddresses.pop();
+      if (id === undefined) {
+        id = this.#addresses.length;
+        this.#addresses.push(address);
+        if ((id + 1) * A_FIELDS > this.#a.length) this.#a = grown(this.#a, (id + 1) * A_FIELDS);
+      } else {
+        this.#addresses[id] = address;
+      }
+      this.#addressIds.set(address, id);
+    }
+    return id;
+  }
+
+  /** Gives `address`'s id back once it counts no entry as originator or responder. */
+  #release(address: number): void {
+    const a = this.#a;
+    const at = address * A_FIELDS;
+    if (a[at + A_O_LN] !== 0 || a[at + A_H_LN] !== 0) return;
+    this.#addressIds.delete(this.#addresses[address]);
+    this.#addresses[address] = "";
+    this.#freeAddresses.push(address);
   }
 
   #enter(
@@ -470,158 +587,178 @@ export class ContextTracker {
     respPort: number | null,
     bits: number,
     inShort: boolean,
-  ): Entry {
+  ): number {
     let protocolId = this.#protocols.get(protocol);
     if (protocolId === undefined) {
       protocolId = this.#protocols.size;
       this.#protocols.set(protocol, protocolId);
+      this.#protocolNames.push(protocol);
     }
     const portKey = protocolId * (NO_PORT + 1) + (respPort ?? NO_PORT);
-    let orig = this.#origs.get(origIp);
-    if (orig === undefined) {
-      orig = {
-        key: origIp,
-        sN: 0,
-        lN: 0,
-        sAnswered: 0,
-        lAnswered: 0,
-        sRejected: 0,
-        lRejected: 0,
-        sHosts: 0,
-        lHosts: 0,
-        sPorts: 0,
-        lPorts: 0,
-        hosts: new Map(),
-        ports: new Map(),
-      };
-      this.#origs.set(origIp, orig);
+    const orig = this.#addressId(origIp);
+    const host = this.#addressId(resp);
+    const service = this.#serviceIds.intern(host, portKey);
+    if ((service + 1) * S_FIELDS > this.#s.length) {
+      this.#s = grown(this.#s, (service + 1) * S_FIELDS);
     }
-    let respHost = this.#hosts.get(resp);
-    if (respHost === undefined) {
-      respHost = {
-        key: resp,
-        sN: 0,
-        lN: 0,
-        sAnswered: 0,
-        lAnswered: 0,
-        sOrigs: 0,
-        lOrigs: 0,
-        sPorts: 0,
-        services: new Map(),
-        origs: new Map(),
-      };
-      this.#hosts.set(resp, respHost);
+    const a = this.#a;
+    const s = this.#s;
+    const o = orig * A_FIELDS;
+    const h = host * A_FIELDS;
+    const v = service * S_FIELDS;
+    // A cell without long-window entries starts from zero (it was dropped).
+    if (a[o + A_O_LN] === 0) a.fill(0, o, o + A_H_SN);
+    if (a[h + A_H_LN] === 0) a.fill(0, h + A_H_SN, h + A_FIELDS);
+    if (s[v + S_LN] === 0) {
+      s.fill(0, v, v + S_FIELDS);
+      a[h + A_H_LPORTS]++;
     }
-    const services = respHost.services;
-    let service = services.get(portKey);
-    if (service === undefined) {
-      service = {
-        port: portKey,
-        sN: 0,
-        lN: 0,
-        sSyn: 0,
-        lSyn: 0,
-        sSynEstablished: 0,
-        lSynEstablished: 0,
-        sOrigs: 0,
-        lOrigs: 0,
-        origs: new Map(),
-      };
-      services.set(portKey, service);
-    }
-    const entry: Entry = {
-      live: true,
-      seq,
-      uid,
-      t,
-      resp,
-      protocol,
-      respPort,
-      bits,
-      orig,
-      service,
-      respHost,
-      host: pairOf(orig.hosts, resp),
-      origPort: pairOf(orig.ports, portKey),
-      serviceOrig: pairOf(service.origs, origIp),
-      hostOrig: pairOf(respHost.origs, origIp),
-    };
-    this.#entries.push(entry);
+    const hostPairs = this.#hostPairs;
+    const origPorts = this.#origPorts;
+    const serviceOrigs = this.#serviceOrigs;
+    const hostOrigs = this.#hostOrigs;
+    const hostPair = hostPairs.intern(orig, host);
+    const origPort = origPorts.intern(orig, portKey);
+    const serviceOrig = serviceOrigs.intern(service, orig);
+    const hostOrig = hostOrigs.intern(host, orig);
+
+    if (this.#end - this.#head > this.#mask) this.#growEntries();
+    const entry = this.#end++;
+    const at = entry & this.#mask;
+    this.#uids[at] = uid;
+    this.#seqs[at] = seq;
+    this.#times[at] = t;
+    const rows = this.#rows;
+    const row = at * E_FIELDS;
+    rows[row + E_BITS] = bits;
+    rows[row + E_ORIG] = orig;
+    rows[row + E_RESP] = host;
+    rows[row + E_PORT_KEY] = portKey;
+    rows[row + E_SERVICE] = service;
+    rows[row + E_HOST] = hostPair;
+    rows[row + E_ORIG_PORT] = origPort;
+    rows[row + E_SERVICE_ORIG] = serviceOrig;
+    rows[row + E_HOST_ORIG] = hostOrig;
     this.#byUid?.set(uid, entry);
-    orig.lN++;
-    service.lN++;
-    respHost.lN++;
-    if (entry.host.l++ === 0) orig.lHosts++;
-    if (entry.origPort.l++ === 0) orig.lPorts++;
-    if (entry.serviceOrig.l++ === 0) service.lOrigs++;
-    if (entry.hostOrig.l++ === 0) respHost.lOrigs++;
+
+    const hp = hostPairs.counts;
+    const op = origPorts.counts;
+    const so = serviceOrigs.counts;
+    const ho = hostOrigs.counts;
+    a[o + A_O_LN]++;
+    s[v + S_LN]++;
+    a[h + A_H_LN]++;
+    if (hp[2 * hostPair + 1]++ === 0) a[o + A_O_LHOSTS]++;
+    if (op[2 * origPort + 1]++ === 0) a[o + A_O_LPORTS]++;
+    if (so[2 * serviceOrig + 1]++ === 0) s[v + S_LORIGS]++;
+    if (ho[2 * hostOrig + 1]++ === 0) a[h + A_H_LORIGS]++;
     if (inShort) {
-      orig.sN++;
-      if (service.sN++ === 0) respHost.sPorts++;
-      respHost.sN++;
-      if (entry.host.s++ === 0) orig.sHosts++;
-      if (entry.origPort.s++ === 0) orig.sPorts++;
-      if (entry.serviceOrig.s++ === 0) service.sOrigs++;
-      if (entry.hostOrig.s++ === 0) respHost.sOrigs++;
+      a[o + A_O_SN]++;
+      if (s[v + S_SN]++ === 0) a[h + A_H_SPORTS]++;
+      a[h + A_H_SN]++;
+      if (hp[2 * hostPair]++ === 0) a[o + A_O_SHOSTS]++;
+      if (op[2 * origPort]++ === 0) a[o + A_O_SPORTS]++;
+      if (so[2 * serviceOrig]++ === 0) s[v + S_SORIGS]++;
+      if (ho[2 * hostOrig]++ === 0) a[h + A_H_SORIGS]++;
     }
-    addBits(entry, bits, 1, inShort, true);
+    this.#addBits(row, bits, 1, inShort, true);
     return entry;
   }
 
+  /** Doubles the entry ring, keeping each live entry's number. */
+  #growEntries(): void {
+    const oldMask = this.#mask;
+    const capacity = (oldMask + 1) * 2;
+    const mask = capacity - 1;
+    const uids = new Array<string>(capacity).fill("");
+    const seqs = new Float64Array(capacity);
+    const times = new Float64Array(capacity);
+    const rows = new Int32Array(capacity * E_FIELDS);
+    for (let i = this.#head; i < this.#end; i++) {
+      const from = i & oldMask;
+      const to = i & mask;
+      uids[to] = this.#uids[from];
+      seqs[to] = this.#seqs[from];
+      times[to] = this.#times[from];
+      rows.set(this.#rows.subarray(from * E_FIELDS, (from + 1) * E_FIELDS), to * E_FIELDS);
+    }
+    this.#mask = mask;
+    this.#uids = uids;
+    this.#seqs = seqs;
+    this.#times = times;
+    this.#rows = rows;
+  }
+
   #evict(): void {
-    const entries = this.#entries;
+    const mask = this.#mask;
+    const times = this.#times;
+    const rows = this.#rows;
+    const a = this.#a;
+    const s = this.#s;
+    const hp = this.#hostPairs.counts;
+    const op = this.#origPorts.counts;
+    const so = this.#serviceOrigs.counts;
+    const ho = this.#hostOrigs.counts;
+    const end = this.#end;
     const shortLimit = this.#cursor - this.options.shortWindowSec;
-    while (this.#shortHead < entries.length && entries[this.#shortHead].t <= shortLimit) {
-      const e = entries[this.#shortHead++];
-      addBits(e, e.bits, -1, true, false);
-      e.orig.sN--;
-      if (--e.service.sN === 0) e.respHost.sPorts--;
-      e.respHost.sN--;
-      if (--e.host.s === 0) e.orig.sHosts--;
-      if (--e.origPort.s === 0) e.orig.sPorts--;
-      if (--e.serviceOrig.s === 0) e.service.sOrigs--;
-      if (--e.hostOrig.s === 0) e.respHost.sOrigs--;
+    while (this.#shortHead < end && times[this.#shortHead & mask] <= shortLimit) {
+      const row = (this.#shortHead++ & mask) * E_FIELDS;
+      this.#addBits(row, rows[row + E_BITS], -1, true, false);
+      const o = rows[row + E_ORIG] * A_FIELDS;
+      const h = rows[row + E_RESP] * A_FIELDS;
+      const v = rows[row + E_SERVICE] * S_FIELDS;
+      a[o + A_O_SN]--;
+      if (--s[v + S_SN] === 0) a[h + A_H_SPORTS]--;
+      a[h + A_H_SN]--;
+      if (--hp[2 * rows[row + E_HOST]] === 0) a[o + A_O_SHOSTS]--;
+      if (--op[2 * rows[row + E_ORIG_PORT]] === 0) a[o + A_O_SPORTS]--;
+      if (--so[2 * rows[row + E_SERVICE_ORIG]] === 0) s[v + S_SORIGS]--;
+      if (--ho[2 * rows[row + E_HOST_ORIG]] === 0) a[h + A_H_SORIGS]--;
     }
     const longLimit = this.#cursor - this.options.longWindowSec;
-    while (this.#head < entries.length && entries[this.#head].t <= longLimit) {
-      const e = entries[this.#head++];
-      addBits(e, e.bits, -1, false, true);
-      e.live = false;
-      if (this.#byUid !== null && this.#byUid.get(e.uid) === e) this.#byUid.delete(e.uid);
-      const orig = e.orig;
-      const service = e.service;
-      if (--e.host.l === 0) {
-        orig.lHosts--;
-        orig.hosts.delete(e.resp);
+    while (this.#head < end && times[this.#head & mask] <= longLimit) {
+      const entry = this.#head++;
+      const row = (entry & mask) * E_FIELDS;
+      this.#addBits(row, rows[row + E_BITS], -1, false, true);
+      if (this.#byUid !== null) {
+        const uid = this.#uids[entry & mask];
+        if (this.#byUid.get(uid) === entry) this.#byUid.delete(uid);
       }
-      if (--e.origPort.l === 0) {
-        orig.lPorts--;
-        orig.ports.delete(service.port);
+      this.#uids[entry & mask] = "";
+      const orig = rows[row + E_ORIG];
+      const host = rows[row + E_RESP];
+      const service = rows[row + E_SERVICE];
+      const o = orig * A_FIELDS;
+      const h = host * A_FIELDS;
+      const v = service * S_FIELDS;
+      if (this.#hostPairs.leave(rows[row + E_HOST])) a[o + A_O_LHOSTS]--;
+      if (this.#origPorts.leave(rows[row + E_ORIG_PORT])) a[o + A_O_LPORTS]--;
+      if (this.#serviceOrigs.leave(rows[row + E_SERVICE_ORIG])) s[v + S_LORIGS]--;
+      if (this.#hostOrigs.leave(rows[row + E_HOST_ORIG])) a[h + A_H_LORIGS]--;
+      a[o + A_O_LN]--;
+      if (--s[v + S_LN] === 0) {
+        a[h + A_H_LPORTS]--;
+        this.#serviceIds.delete(service);
       }
-      if (--e.serviceOrig.l === 0) {
-        service.lOrigs--;
-        service.origs.delete(orig.key);
-      }
-      const respHost = e.respHost;
-      if (--e.hostOrig.l === 0) {
-        respHost.lOrigs--;
-        respHost.origs.delete(orig.key);
-      }
-      if (--orig.lN === 0) this.#origs.delete(orig.key);
-      if (--service.lN === 0) respHost.services.delete(service.port);
-      if (--respHost.lN === 0) this.#hosts.delete(respHost.key);
+      a[h + A_H_LN]--;
+      this.#release(orig);
+      if (host !== orig) this.#release(host);
     }
     // The long window is a superset of the short one; keep the indices ordered.
     if (this.#shortHead < this.#head) this.#shortHead = this.#head;
-    if (this.#head > 1024 && this.#head * 2 > entries.length) {
-      this.#entries = entries.slice(this.#head);
-      this.#shortHead -= this.#head;
-      this.#head = 0;
-    }
   }
 
-  #contextOf(e: Entry): FlowContext {
-    return contextOfEntry(e, this.options);
+  #countsOf(entry: number): FlowContextCounts {
+    const rows = this.#rows;
+    const row = (entry & this.#mask) * E_FIELDS;
+    return countsOfCells(
+      this.#a,
+      rows[row + E_ORIG] * A_FIELDS,
+      rows[row + E_RESP] * A_FIELDS,
+      this.#s,
+      rows[row + E_SERVICE] * S_FIELDS,
+      this.options,
+    );
   }
 
   /**
@@ -632,14 +769,24 @@ export class ContextTracker {
    */
   countsOf(handle: ContextHandle | null): FlowContextCounts {
     if (handle === null) return FlowContextCounts.empty();
-    return countsOfEntry(handle as unknown as Entry, this.options);
+    return this.#countsOf(handle as unknown as number);
   }
 }
 
-/** Takes the counts of an entry's cells (made in {@linkcode FlowContextCounts}' static block). */
-let countsOfEntry: (e: Entry, options: Required<ContextOptions>) => FlowContextCounts;
-/** The context of an entry as a new object, not frozen (as `ContextTracker.contextOf` returns it). */
-let contextOfEntry: (e: Entry, options: Required<ContextOptions>) => FlowContext;
+/**
+ * Takes the counts of an originator (at `o` of `a`), responder host (at `h`)
+ * and service (at `v` of `s`), made in {@linkcode FlowContextCounts}' static block.
+ */
+let countsOfCells: (
+  a: Int32Array,
+  o: number,
+  h: number,
+  s: Int32Array,
+  v: number,
+  options: Required<ContextOptions>,
+) => FlowContextCounts;
+/** The context of counts as a new object, not frozen (as `ContextTracker.contextOf` returns it). */
+let makeContext: (counts: FlowContextCounts) => FlowContext;
 
 /**
  * Where each flow's 26 window counts sit in its slot of a shared slab. As
@@ -716,44 +863,44 @@ export class FlowContextCounts {
   }
 
   static {
-    countsOfEntry = (e, options) => {
+    countsOfCells = (a, o, h, s, v, options) => {
       const counts = new FlowContextCounts(options);
-      counts.#take(e.orig, e.service, e.respHost);
+      counts.#take(a, o, h, s, v);
       return counts;
     };
-    contextOfEntry = (e, options) => countsOfEntry(e, options).#make();
+    makeContext = (counts) => counts.#make();
   }
 
   /** Copies the counts of the windows' cells as they are now. */
-  #take(o: OrigCell, s: ServiceCell, h: HostCell): void {
+  #take(t: Int32Array, o: number, h: number, s: Int32Array, v: number): void {
     const c = this.#slab;
     const a = this.#at;
-    c[a + C_OS_N] = o.sN;
-    c[a + C_OS_HOSTS] = o.sHosts;
-    c[a + C_OS_PORTS] = o.sPorts;
-    c[a + C_OS_REJECTED] = o.sRejected;
-    c[a + C_OS_ANSWERED] = o.sAnswered;
-    c[a + C_OL_N] = o.lN;
-    c[a + C_OL_HOSTS] = o.lHosts;
-    c[a + C_OL_PORTS] = o.lPorts;
-    c[a + C_OL_REJECTED] = o.lRejected;
-    c[a + C_OL_ANSWERED] = o.lAnswered;
-    c[a + C_SS_N] = s.sN;
-    c[a + C_SS_ORIGS] = s.sOrigs;
-    c[a + C_SS_SYN] = s.sSyn;
-    c[a + C_SS_SYN_ESTABLISHED] = s.sSynEstablished;
-    c[a + C_SL_N] = s.lN;
-    c[a + C_SL_ORIGS] = s.lOrigs;
-    c[a + C_SL_SYN] = s.lSyn;
-    c[a + C_SL_SYN_ESTABLISHED] = s.lSynEstablished;
-    c[a + C_HS_N] = h.sN;
-    c[a + C_HS_ORIGS] = h.sOrigs;
-    c[a + C_HS_PORTS] = h.sPorts;
-    c[a + C_HS_ANSWERED] = h.sAnswered;
-    c[a + C_HL_N] = h.lN;
-    c[a + C_HL_ORIGS] = h.lOrigs;
-    c[a + C_HL_PORTS] = h.services.size;
-    c[a + C_HL_ANSWERED] = h.lAnswered;
+    c[a + C_OS_N] = t[o + A_O_SN];
+    c[a + C_OS_HOSTS] = t[o + A_O_SHOSTS];
+    c[a + C_OS_PORTS] = t[o + A_O_SPORTS];
+    c[a + C_OS_REJECTED] = t[o + A_O_SREJECTED];
+    c[a + C_OS_ANSWERED] = t[o + A_O_SANSWERED];
+    c[a + C_OL_N] = t[o + A_O_LN];
+    c[a + C_OL_HOSTS] = t[o + A_O_LHOSTS];
+    c[a + C_OL_PORTS] = t[o + A_O_LPORTS];
+    c[a + C_OL_REJECTED] = t[o + A_O_LREJECTED];
+    c[a + C_OL_ANSWERED] = t[o + A_O_LANSWERED];
+    c[a + C_SS_N] = s[v + S_SN];
+    c[a + C_SS_ORIGS] = s[v + S_SORIGS];
+    c[a + C_SS_SYN] = s[v + S_SSYN];
+    c[a + C_SS_SYN_ESTABLISHED] = s[v + S_SSYN_ESTABLISHED];
+    c[a + C_SL_N] = s[v + S_LN];
+    c[a + C_SL_ORIGS] = s[v + S_LORIGS];
+    c[a + C_SL_SYN] = s[v + S_LSYN];
+    c[a + C_SL_SYN_ESTABLISHED] = s[v + S_LSYN_ESTABLISHED];
+    c[a + C_HS_N] = t[h + A_H_SN];
+    c[a + C_HS_ORIGS] = t[h + A_H_SORIGS];
+    c[a + C_HS_PORTS] = t[h + A_H_SPORTS];
+    c[a + C_HS_ANSWERED] = t[h + A_H_SANSWERED];
+    c[a + C_HL_N] = t[h + A_H_LN];
+    c[a + C_HL_ORIGS] = t[h + A_H_LORIGS];
+    c[a + C_HL_PORTS] = t[h + A_H_LPORTS];
+    c[a + C_HL_ANSWERED] = t[h + A_H_LANSWERED];
   }
 
   /** The context of a flow without addresses: all zeros (see {@linkcode emptyFlowContext}). */
@@ -895,47 +1042,6 @@ export function writeContextObject(c: FlowContext, out: Float32Array, at: number
   out[at + 25] = c.long_resphost_distinct_origs;
   out[at + 26] = c.long_resphost_distinct_ports;
   out[at + 27] = c.long_resphost_unanswered_share;
-}
-
-function pairOf<K>(map: Map<K, PairCell>, key: K): PairCell {
-  let cell = map.get(key);
-  if (cell === undefined) {
-    cell = { s: 0, l: 0 };
-    map.set(key, cell);
-  }
-  return cell;
-}
-
-/** Adds (sign 1) or removes (-1) outcome bits in the chosen windows. */
-function addBits(
-  e: Entry,
-  bits: number,
-  sign: number,
-  short: boolean,
-  long: boolean,
-): void {
-  if (bits === 0) return;
-  const o = e.orig;
-  const s = e.service;
-  const h = e.respHost;
-  if (long) {
-    if (bits & ANSWERED) {
-      o.lAnswered += sign;
-      h.lAnswered += sign;
-    }
-    if (bits & REJECTED) o.lRejected += sign;
-    if (bits & SYN) s.lSyn += sign;
-    if (bits & SYN_ESTABLISHED) s.lSynEstablished += sign;
-  }
-  if (short) {
-    if (bits & ANSWERED) {
-      o.sAnswered += sign;
-      h.sAnswered += sign;
-    }
-    if (bits & REJECTED) o.sRejected += sign;
-    if (bits & SYN) s.sSyn += sign;
-    if (bits & SYN_ESTABLISHED) s.sSynEstablished += sign;
-  }
 }
 
 function resolveContextOptions(options: ContextOptions): Required<ContextOptions> {

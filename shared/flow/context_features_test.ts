@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   type ContextSubject,
   ContextTracker,
+  type ContextTrackerState,
   emptyFlowContext,
   type FlowContext,
   FlowContextCounts,
@@ -233,4 +234,105 @@ Deno.test("ContextTracker.countsOf() keeps the counts that give contextOf()'s va
   assert.deepEqual(empty.context(), emptyFlowContext());
   const given = Object.freeze(emptyFlowContext());
   assert.equal(FlowContextCounts.of(given).context(), given);
+});
+
+Deno.test("ContextTracker counts what a scan of the windows counts, over address churn and growth", () => {
+  let seed = 3;
+  const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  const options = { shortWindowSec: 0.5, longWindowSec: 6 };
+  const tracker = new ContextTracker(options);
+  const seen: ContextSubject[] = [];
+  let t = 0;
+  for (let i = 0; i < 4000; i++) {
+    // Addresses come and go: each draws from a pool that drifts with time.
+    const base = Math.floor(i / 400) * 20;
+    t += random() * 0.005;
+    const s = subject(
+      `f${i}`,
+      t,
+      `a${base + Math.floor(random() * 30)}`,
+      `a${base + Math.floor(random() * 30)}`,
+      Math.floor(random() * 6),
+      {
+        protocol: random() < 0.2 ? "UDP" : "TCP",
+        resp_port: random() < 0.05 ? null : Math.floor(random() * 6),
+        answered: random() < 0.5,
+        rejected: random() < 0.2,
+        syn: random() < 0.7,
+        established: random() < 0.5,
+      },
+    );
+    seen.push(s);
+    const context = tracker.admit(s);
+    const inShort = seen.filter((g) => g.first_seen > t - options.shortWindowSec);
+    const inLong = seen.filter((g) => g.first_seen > t - options.longWindowSec);
+    const port = (g: ContextSubject) => `${g.protocol}/${g.resp_port}`;
+    const count = (window: ContextSubject[], sec: number) => {
+      const orig = window.filter((g) => g.orig_ip === s.orig_ip);
+      const service = window.filter((g) => g.resp_ip === s.resp_ip && port(g) === port(s));
+      const host = window.filter((g) => g.resp_ip === s.resp_ip);
+      const distinct = (of: ContextSubject[], key: (g: ContextSubject) => unknown) =>
+        new Set(of.map(key)).size;
+      const n = orig.length;
+      const syn = service.filter((g) => g.syn).length;
+      return {
+        orig_flow_rate: n / sec,
+        orig_distinct_resp_hosts: distinct(orig, (g) => g.resp_ip),
+        orig_distinct_resp_ports: distinct(orig, port),
+        orig_rejected_share: orig.filter((g) => g.rejected).length / n,
+        orig_unanswered_share: (n - orig.filter((g) => g.answered).length) / n,
+        resp_flow_rate: service.length / sec,
+        resp_distinct_origs: distinct(service, (g) => g.orig_ip),
+        resp_half_open_share: (syn - service.filter((g) => g.syn && g.established).length) /
+          service.length,
+        orig_resp_hosts_share: distinct(orig, (g) => g.resp_ip) / n,
+        orig_resp_ports_share: distinct(orig, port) / n,
+        resphost_flow_rate: host.length / sec,
+        resphost_distinct_origs: distinct(host, (g) => g.orig_ip),
+        resphost_distinct_ports: distinct(host, port),
+        resphost_unanswered_share: (host.length - host.filter((g) => g.answered).length) /
+          host.length,
+      };
+    };
+    const expected: Record<string, number> = {};
+    for (const [name, value] of Object.entries(count(inShort, options.shortWindowSec))) {
+      expected[`short_${name}`] = value;
+    }
+    for (const [name, value] of Object.entries(count(inLong, options.longWindowSec))) {
+      expected[`long_${name}`] = value;
+    }
+    if (i % 7 === 0 || i > 3900) {
+      assert.deepEqual({ ...context }, { ...emptyFlowContext(), ...expected }, `flow ${i}`);
+    }
+  }
+  assert.ok(tracker.size > 1024, "the entry ring grew");
+});
+
+Deno.test("ContextTracker reads a state saved before its cells had integer ids", () => {
+  // toJSON() of the tracker before the integer ids (same format since version 2).
+  const saved = {
+    options: { shortWindowSec: 2, longWindowSec: 10, outcomeDelaySec: 2 },
+    cursor: 3.5,
+    shortHeadSeq: 2,
+    nextSeq: 4,
+    entries: [
+      [0, "a", 0, "10.0.0.1", "10.0.0.9", "TCP", 22, 5],
+      [1, "b", 1, "10.0.0.1", "10.0.0.8", "UDP", null, 1],
+      [2, "c", 2, "10.0.0.2", "10.0.0.9", "TCP", 22, 15],
+      [3, "d", 3.5, "10.0.0.9", "10.0.0.9", "ICMP", 3, 2],
+    ],
+  } as ContextTrackerState;
+  const tracker = ContextTracker.fromJSON(structuredClone(saved));
+  assert.deepEqual(tracker.toJSON(), saved);
+  const next = tracker.admit(subject("e", 3.6, "10.0.0.1", "10.0.0.9", 22));
+  assert.deepEqual(
+    [
+      next.short_resp_distinct_origs,
+      next.long_resp_distinct_origs,
+      next.long_orig_distinct_resp_hosts,
+    ],
+    [2, 2, 2],
+  );
+  assert.equal(next.long_resphost_distinct_ports, 2); // TCP/22 and ICMP/3
+  assert.equal(next.short_resphost_flow_rate, 3 / 2); // c, d, e
 });
