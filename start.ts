@@ -25,8 +25,7 @@ import {
   loadConfig,
   LOG_ROOT,
 } from "@traffic-analyzer/shared";
-import { runServer, ServerStartError } from "@traffic-analyzer/server/serve";
-import { DatabaseOpenError } from "@traffic-analyzer/shared/db";
+import { runServerOrExit } from "@traffic-analyzer/server/serve";
 import { resolveIngestTokens } from "@traffic-analyzer/server";
 import { type RunningAggregator, startAggregator } from "@traffic-analyzer/aggregator";
 import { ScorerLoadError } from "@traffic-analyzer/aggregator/scorer";
@@ -125,17 +124,7 @@ if (import.meta.main) {
     logDir: config.logDir,
     level: config.logLevel,
   });
-  let server;
-  try {
-    server = await runServer(config);
-  } catch (error) {
-    if (error instanceof DatabaseOpenError || error instanceof ServerStartError) {
-      console.error(`${command}: ${error.message}`);
-      await closeLogging();
-      Deno.exit(1);
-    }
-    throw error;
-  }
+  const server = await runServerOrExit(config, command);
   let aggregator: RunningAggregator | null = null;
   if (withAggregator) {
     try {

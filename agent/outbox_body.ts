@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { concatBytes } from "@traffic-analyzer/shared";
 import type { EncodedBatch } from "./batch_codec.ts";
 import { OutboxError } from "./outbox_error.ts";
 import { BODY } from "./outbox_keys.ts";
@@ -60,11 +61,5 @@ export async function readBody(
       { key },
     );
   }
-  const body = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    body.set(part, offset);
-    offset += part.length;
-  }
-  return body;
+  return concatBytes(parts);
 }

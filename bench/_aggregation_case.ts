@@ -17,7 +17,7 @@ import {
   parseBenchMetrics,
 } from "./bench_metrics.ts";
 import { formatRate } from "./bench_summary.ts";
-import type { BenchRow } from "./bench_row.ts";
+import { type BenchRow, skippedRow } from "./bench_row.ts";
 import { INGEST_TARGET_RECORDS_PER_SEC } from "./_ingest_case.ts";
 import { runBenchScript } from "./run_bench_script.ts";
 
@@ -75,16 +75,7 @@ export async function runAggregationCase(context: BenchContext): Promise<BenchRo
   const label = `one pass over ${(packets / 1e6).toFixed(packets < 1e6 ? 2 : 1)} M packets`;
   const skipped = optionalMetricString(metrics, "skipped");
   if (skipped !== null) {
-    return [{
-      caseName: "aggregation",
-      label,
-      unit: "packets/s",
-      ours: null,
-      reference: null,
-      target,
-      status: "skipped",
-      note: skipped,
-    }];
+    return [skippedRow({ caseName: "aggregation", label, unit: "packets/s", target }, skipped)];
   }
   const passSec = metricNumber(metrics, "pass_s");
   const stepNote = optionalMetricString(metrics, "steps");

@@ -7,7 +7,7 @@
  */
 import type { BenchContext } from "./bench_context.ts";
 import { metricNumber, optionalMetricString, parseBenchMetrics } from "./bench_metrics.ts";
-import type { BenchRow } from "./bench_row.ts";
+import { type BenchRow, skippedRow } from "./bench_row.ts";
 import { formatRate } from "./bench_summary.ts";
 import { runBenchScript } from "./run_bench_script.ts";
 
@@ -34,16 +34,7 @@ export async function runCaptureCase(context: BenchContext): Promise<BenchRow[]>
   const target = { kind: "ratioAtLeast", value: CAPTURE_TARGET_RATIO } as const;
   const skipped = optionalMetricString(metrics, "skipped");
   if (skipped !== null) {
-    return [{
-      caseName: "capture",
-      label: LABEL,
-      unit: "packets/s",
-      ours: null,
-      reference: null,
-      target,
-      status: "skipped",
-      note: skipped,
-    }];
+    return [skippedRow({ caseName: "capture", label: LABEL, unit: "packets/s", target }, skipped)];
   }
   const topSent = metricNumber(metrics, "top_sent_pps");
   const ours = metricNumber(metrics, "live_capture_pps");

@@ -10,7 +10,7 @@
  */
 import type { BenchContext } from "./bench_context.ts";
 import { metricNumber, optionalMetricString, parseBenchMetrics } from "./bench_metrics.ts";
-import type { BenchRow } from "./bench_row.ts";
+import { type BenchRow, skippedRow } from "./bench_row.ts";
 import { runBenchScript } from "./run_bench_script.ts";
 
 /** A dashboard request must answer within this, ms. */
@@ -30,16 +30,14 @@ export async function runDashboardCase(context: BenchContext): Promise<BenchRow[
   );
   const skipped = optionalMetricString(metrics, "skipped");
   if (skipped !== null) {
-    return [{
-      caseName: "dashboard",
-      label: "GET /api/dashboard",
-      unit: "requests/s",
-      ours: null,
-      reference: null,
-      target: null,
-      status: "skipped",
-      note: skipped,
-    }];
+    return [
+      skippedRow({
+        caseName: "dashboard",
+        label: "GET /api/dashboard",
+        unit: "requests/s",
+        target: null,
+      }, skipped),
+    ];
   }
   const fullScanMs = metricNumber(metrics, "full_scan_ms");
   return PERIODS.map((period): BenchRow => {

@@ -7,7 +7,7 @@
  */
 import type { BenchContext } from "./bench_context.ts";
 import { BenchOutputError } from "./bench_metrics.ts";
-import type { BenchRow } from "./bench_row.ts";
+import { type BenchRow, skippedRow } from "./bench_row.ts";
 import { runBenchScript } from "./run_bench_script.ts";
 
 /** The ingest target: 50,000 records/s into PostgreSQL. */
@@ -26,16 +26,14 @@ export function parseIngestOutput(stdout: string): BenchRow[] {
   for (const line of stdout.split("\n")) {
     const skipped = SKIPPED_LINE.exec(line);
     if (skipped) {
-      rows.push({
-        caseName: "ingest",
-        label: "postgres over HTTP",
-        unit: "records/s",
-        ours: null,
-        reference: null,
-        target: { kind: "atLeast", value: INGEST_TARGET_RECORDS_PER_SEC },
-        status: "skipped",
-        note: `PostgreSQL unreachable (${skipped[1]})`,
-      });
+      rows.push(
+        skippedRow({
+          caseName: "ingest",
+          label: "postgres over HTTP",
+          unit: "records/s",
+          target: { kind: "atLeast", value: INGEST_TARGET_RECORDS_PER_SEC },
+        }, `PostgreSQL unreachable (${skipped[1]})`),
+      );
       continue;
     }
     const result = RESULT_LINE.exec(line);

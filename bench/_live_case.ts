@@ -13,7 +13,7 @@ import {
   optionalMetricString,
   parseBenchMetrics,
 } from "./bench_metrics.ts";
-import type { BenchRow } from "./bench_row.ts";
+import { type BenchRow, skippedRow } from "./bench_row.ts";
 import { runBenchScript } from "./run_bench_script.ts";
 import { TEST_TASK_PERMISSIONS } from "@traffic-analyzer/shared/testing";
 
@@ -33,16 +33,14 @@ export function liveRows(metrics: BenchMetrics): BenchRow[] {
   const skipped = optionalMetricString(metrics, "skipped");
   const label = "live veth -> PostgreSQL, zero loss";
   if (skipped !== null) {
-    return [{
-      caseName: "live",
-      label,
-      unit: "packets/s",
-      ours: null,
-      reference: null,
-      target: { kind: "atLeast", value: LIVE_TARGET_PPS },
-      status: "skipped",
-      note: skipped,
-    }];
+    return [
+      skippedRow({
+        caseName: "live",
+        label,
+        unit: "packets/s",
+        target: { kind: "atLeast", value: LIVE_TARGET_PPS },
+      }, skipped),
+    ];
   }
   const achieved = optionalMetricNumber(metrics, "achieved_pps") ?? 0;
   const sent = optionalMetricNumber(metrics, "sent_packets");

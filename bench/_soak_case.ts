@@ -14,7 +14,7 @@ import {
   optionalMetricString,
   parseBenchMetrics,
 } from "./bench_metrics.ts";
-import type { BenchRow } from "./bench_row.ts";
+import { type BenchRow, skippedRow } from "./bench_row.ts";
 import { runBenchScript } from "./run_bench_script.ts";
 import { TEST_TASK_PERMISSIONS } from "@traffic-analyzer/shared/testing";
 
@@ -55,16 +55,14 @@ export async function runSoakCase(context: BenchContext): Promise<BenchRow[]> {
   } as const;
   const skipped = optionalMetricString(metrics, "skipped");
   if (skipped !== null) {
-    return [{
-      caseName: "soak",
-      label: `RSS over ${minutes} min at ${pps} packets/s`,
-      unit: "ratio",
-      ours: null,
-      reference: null,
-      target,
-      status: "skipped",
-      note: skipped,
-    }];
+    return [
+      skippedRow({
+        caseName: "soak",
+        label: `RSS over ${minutes} min at ${pps} packets/s`,
+        unit: "ratio",
+        target,
+      }, skipped),
+    ];
   }
   const achieved = optionalMetricNumber(metrics, "achieved_pps");
   const kernelDropped = optionalMetricNumber(metrics, "kernel_dropped");

@@ -56,6 +56,26 @@ export interface BenchRow {
   ratio?: number;
 }
 
+/**
+ * The row of a case that did not run (no root, no PostgreSQL, no tool…):
+ * what it would have measured, with the reason in `note`.
+ */
+export function skippedRow(
+  row: Pick<BenchRow, "caseName" | "label" | "unit" | "target">,
+  note: string,
+): BenchRow {
+  return {
+    caseName: row.caseName,
+    label: row.label,
+    unit: row.unit,
+    ours: null,
+    reference: null,
+    target: row.target,
+    status: "skipped",
+    note,
+  };
+}
+
 /** `ratio`, else ours / reference; null when either is missing or the reference is 0. */
 export function benchRatio(row: BenchRow): number | null {
   if (row.ours === null || row.reference === null || !(row.reference.value > 0)) return null;

@@ -9,6 +9,7 @@
  * @module
  */
 import { gunzipSync, zstdDecompressSync } from "node:zlib";
+import { concatBytes } from "@traffic-analyzer/shared";
 import { HttpError } from "./http_errors.ts";
 
 /** Options for {@link readLimitedBody}. */
@@ -63,13 +64,7 @@ async function collect(
     reader.releaseLock();
   }
   if (filled !== null) return total === filled.length ? filled : filled.subarray(0, total);
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 /**

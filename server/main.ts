@@ -7,8 +7,7 @@
  * @module
  */
 import { closeLogging, ConfigError, configureLogging, loadConfig } from "@traffic-analyzer/shared";
-import { DatabaseOpenError } from "@traffic-analyzer/shared/db";
-import { runServer, ServerStartError } from "./serve.ts";
+import { runServerOrExit } from "./serve.ts";
 
 if (import.meta.main) {
   let loaded;
@@ -34,17 +33,7 @@ if (import.meta.main) {
     logDir: config.logDir,
     level: config.logLevel,
   });
-  let server;
-  try {
-    server = await runServer(config);
-  } catch (error) {
-    if (error instanceof DatabaseOpenError || error instanceof ServerStartError) {
-      console.error(`serve: ${error.message}`);
-      await closeLogging();
-      Deno.exit(1);
-    }
-    throw error;
-  }
+  const server = await runServerOrExit(config, "serve");
   console.log(`Traffic Analyzer is serving on ${server.url}`);
   const stop = async () => {
     await server.shutdown();

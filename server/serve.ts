@@ -6,8 +6,13 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { type Config, LOG_ROOT } from "@traffic-analyzer/shared";
-import { type Database, migrate, openDatabase } from "@traffic-analyzer/shared/db";
+import { closeLogging, type Config, LOG_ROOT } from "@traffic-analyzer/shared";
+import {
+  type Database,
+  DatabaseOpenError,
+  migrate,
+  openDatabase,
+} from "@traffic-analyzer/shared/db";
 import { createApp } from "./app.ts";
 import { resolveIngestTokens } from "./ingest_tokens.ts";
 import { openReadsWarning } from "./open_reads_warning.ts";
@@ -40,6 +45,25 @@ export interface RunServerOptions {
 }
 
 const log = getLogger([LOG_ROOT, "server"]);
+
+/**
+ * {@linkcode runServer} for a command's entry point (`serve`, `start`): when
+ * the database cannot open or the port cannot be bound, prints
+ * `<command>: <message>`, closes the logging and exits 1; any other error is
+ * thrown.
+ */
+export async function runServerOrExit(config: Config, command: string): Promise<RunningServer> {
+  try {
+    return await runServer(config);
+  } catch (error) {
+    if (error instanceof DatabaseOpenError || error instanceof ServerStartError) {
+      console.error(`${command}: ${error.message}`);
+      await closeLogging();
+      Deno.exit(1);
+    }
+    throw error;
+  }
+}
 
 /** Starts the server from validated configuration. */
 export async function runServer(

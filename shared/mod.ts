@@ -1,10 +1,12 @@
 /**
  * The ground floor shared by the agent, the server and the aggregator:
- * configuration, logging and the version. Packet, pcap, flow and storage code
- * have their own entry points (`./packet`, `./pcap`, `./flow`, `./db`).
+ * configuration, logging, the version and the byte-array joiner. Packet,
+ * pcap, flow and storage code have their own entry points (`./packet`,
+ * `./pcap`, `./flow`, `./db`).
  *
  * @module
  */
+export * from "./concat_bytes.ts";
 export * from "./config.ts";
 export * from "./log.ts";
 export * from "./version.ts";

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { concatBytes } from "../concat_bytes.ts";
 import { u16, u24 } from "./_bytes.ts";
 
 /** Record content type of handshake records. */
@@ -79,30 +80,20 @@ export function readFirstHandshake(stream: Uint8Array): TlsHandshakeRead {
     gathered += fragment.length;
     if (gathered >= HANDSHAKE_HEADER_BYTES) {
       // The common case, one record holding the whole message, is read in place.
-      const head = fragments[0].length >= HANDSHAKE_HEADER_BYTES ? fragments[0] : concat(fragments);
+      const head = fragments[0].length >= HANDSHAKE_HEADER_BYTES
+        ? fragments[0]
+        : concatBytes(fragments);
       const bodyLength = u24(head, 1);
       if (bodyLength > TLS_MAX_HELLO_BYTES) return INVALID;
       const needed = HANDSHAKE_HEADER_BYTES + bodyLength;
       if (gathered >= needed) {
-        const message = fragments.length === 1 ? fragment : concat(fragments);
+        const message = fragments.length === 1 ? fragment : concatBytes(fragments);
         return { status: "complete", type: message[0], body: message.subarray(4, needed) };
       }
     }
     at += RECORD_HEADER_BYTES + length;
   }
   return PARTIAL;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 /** Whether the 1–4 bytes left at `at` could begin a handshake record header. */

@@ -16,6 +16,7 @@
  * @module
  */
 import type { PGlite } from "@electric-sql/pglite";
+import { concatBytes } from "../concat_bytes.ts";
 
 /**
  * Runs `statement` (a `COPY ... FROM '/dev/blob'`) on `pglite` with the
@@ -44,13 +45,5 @@ function wholeBuffer(parts: readonly Uint8Array[]): ArrayBuffer {
       return part.buffer;
     }
   }
-  let size = 0;
-  for (const part of parts) size += part.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out.buffer;
+  return concatBytes(parts).buffer;
 }

@@ -47,18 +47,9 @@ export function defaultEnrichmentData(): EnrichmentDataFiles {
     countryMmdbPath: resolve(`${countryPackage.name}/geo-whois-asn-country.mmdb`),
     asnIpv4CsvPath: resolve(`${asnPackage.name}/asn-ipv4-num.csv`),
     asnIpv6CsvPath: resolve(`${asnPackage.name}/asn-ipv6.csv`),
-    countrySource: {
-      name: countryPackage.name,
-      version: countryPackage.version,
-      builtAt: null, // from the file's own metadata
-      license: countryPackage.license,
-    },
-    asnSource: {
-      name: asnPackage.name,
-      version: asnPackage.version,
-      builtAt: builtAtOf(asnPackage.version),
-      license: asnPackage.license,
-    },
+    // The country file's build time comes from the file's own metadata.
+    countrySource: sourceOf(countryPackage, null),
+    asnSource: sourceOf(asnPackage, builtAtOf(asnPackage.version)),
   };
 }
 
@@ -76,26 +67,16 @@ export function shippedEnrichmentSources(): {
   country: EnrichmentDataSource;
   asn: EnrichmentDataSource;
 } {
-  const { countrySource, asnSource } = defaultEnrichmentSources();
-  return { country: countrySource, asn: asnSource };
+  return {
+    country: sourceOf(countryPackage, builtAtOf(countryPackage.version)),
+    asn: sourceOf(asnPackage, builtAtOf(asnPackage.version)),
+  };
 }
 
-function defaultEnrichmentSources(): {
-  countrySource: EnrichmentDataSource;
-  asnSource: EnrichmentDataSource;
-} {
-  return {
-    countrySource: {
-      name: countryPackage.name,
-      version: countryPackage.version,
-      builtAt: builtAtOf(countryPackage.version),
-      license: countryPackage.license,
-    },
-    asnSource: {
-      name: asnPackage.name,
-      version: asnPackage.version,
-      builtAt: builtAtOf(asnPackage.version),
-      license: asnPackage.license,
-    },
-  };
+/** The description of a shipped package, built at `builtAt` (null: unknown here). */
+function sourceOf(
+  pkg: { name: string; version: string; license: string },
+  builtAt: string | null,
+): EnrichmentDataSource {
+  return { name: pkg.name, version: pkg.version, builtAt, license: pkg.license };
 }

@@ -7,7 +7,8 @@
 
 import type { FlowAppFields } from "./flow_app_fold.ts";
 import type { TunnelType } from "../packet/packet_record.ts";
-import { type ContextHandle, ContextTracker, type FlowContextCounts } from "./context_features.ts";
+import { type ContextHandle, ContextTracker } from "./context_features.ts";
+import type { FlowContextCounts } from "./flow_context_counts.ts";
 import type { FlowFeatureAccumulator } from "./flow_features.ts";
 import { AgentLane } from "./_agent_lane.ts";
 import { INDEX_NONE } from "./_flow_key.ts";

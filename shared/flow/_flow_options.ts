@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { ContextOptions } from "./context_features.ts";
+import type { ContextOptions } from "./context_options.ts";
 import { DEFAULT_ACTIVITY_TIMEOUT_SEC } from "./flow_features.ts";
 
 /** Options of {@linkcode FlowTable}; all times in packet-time seconds. */

@@ -8,7 +8,8 @@
 
 import type { FlowAppFields } from "./flow_app_fold.ts";
 import type { TunnelType } from "../packet/packet_record.ts";
-import { type FlowContext, FlowContextCounts } from "./context_features.ts";
+import type { FlowContext } from "./flow_context.ts";
+import { FlowContextCounts } from "./flow_context_counts.ts";
 import {
   deriveFeatures,
   featuresFromStats,

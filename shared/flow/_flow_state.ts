@@ -10,11 +10,9 @@
 
 import type { FlowAppFields } from "./flow_app_fold.ts";
 import { IPPROTO_TCP, type TunnelType } from "../packet/packet_record.ts";
-import {
-  type ContextTrackerState,
-  type FlowContext,
-  FlowContextCounts,
-} from "./context_features.ts";
+import type { ContextTrackerState } from "./context_features.ts";
+import type { FlowContext } from "./flow_context.ts";
+import { FlowContextCounts } from "./flow_context_counts.ts";
 import { FlowFeatureAccumulator, type FlowFeatureAccumulatorOptions } from "./flow_features.ts";
 import type { AgentLaneState } from "./_agent_lane.ts";
 import { Flow } from "./_flow.ts";

@@ -35,7 +35,42 @@
  *
  * @module
  */
+import {
+  A_FIELDS,
+  A_H_LANSWERED,
+  A_H_LN,
+  A_H_LORIGS,
+  A_H_LPORTS,
+  A_H_SANSWERED,
+  A_H_SN,
+  A_H_SORIGS,
+  A_H_SPORTS,
+  A_O_LANSWERED,
+  A_O_LHOSTS,
+  A_O_LN,
+  A_O_LPORTS,
+  A_O_LREJECTED,
+  A_O_SANSWERED,
+  A_O_SHOSTS,
+  A_O_SN,
+  A_O_SPORTS,
+  A_O_SREJECTED,
+  grown,
+  PairCounts,
+  S_FIELDS,
+  S_LN,
+  S_LORIGS,
+  S_LSYN,
+  S_LSYN_ESTABLISHED,
+  S_SN,
+  S_SORIGS,
+  S_SSYN,
+  S_SSYN_ESTABLISHED,
+} from "./_context_cells.ts";
 import { PairIds } from "./_pair_ids.ts";
+import { type ContextOptions, resolveContextOptions } from "./context_options.ts";
+import { emptyFlowContext, type FlowContext } from "./flow_context.ts";
+import { countsOfCells, FlowContextCounts, makeContext } from "./flow_context_counts.ts";
 
 /**
  * An admitted flow's place in a {@linkcode ContextTracker}, from
@@ -47,87 +82,6 @@ export interface ContextHandle {
 }
 /** The brand that keeps a {@linkcode ContextHandle} from being made outside the tracker. */
 export declare const contextHandleBrand: unique symbol;
-
-/** Options of {@linkcode ContextTracker}. */
-export interface ContextOptions {
-  /**
-   * Short window length, seconds (KDD'99's "past two seconds").
-   * @default {2}
-   */
-  shortWindowSec?: number;
-  /**
-   * Long window length, seconds; catches scans slower than the short window.
-   * @default {60}
-   */
-  longWindowSec?: number;
-  /**
-   * Packet time, seconds, after a flow's start at which its context is
-   * computed, so that its own and its neighbours' outcomes (answer, reject,
-   * handshake) are known: covers a SYN retransmission (1 s) plus any sane RTT.
-   * @default {2}
-   */
-  outcomeDelaySec?: number;
-}
-
-/** Context features of one flow; `short_*` over the short window, `long_*` over the long one. */
-export interface FlowContext {
-  /** Flows started by this originator in the short window, per second. */
-  short_orig_flow_rate: number;
-  /** Distinct responder addresses this originator contacted in the short window. */
-  short_orig_distinct_resp_hosts: number;
-  /** Distinct responder (protocol, port) pairs this originator contacted in the short window. */
-  short_orig_distinct_resp_ports: number;
-  /** Share (0..1) of the originator's short-window flows that were rejected. */
-  short_orig_rejected_share: number;
-  /** Share (0..1) of the originator's short-window flows without any responder packet. */
-  short_orig_unanswered_share: number;
-  /** Flows to this responder service in the short window, per second. */
-  short_resp_flow_rate: number;
-  /** Distinct originators that reached this responder service in the short window. */
-  short_resp_distinct_origs: number;
-  /** Share (0..1) of the service's short-window flows left half-open. */
-  short_resp_half_open_share: number;
-  /** As `short_orig_flow_rate`, over the long window. */
-  long_orig_flow_rate: number;
-  /** As `short_orig_distinct_resp_hosts`, over the long window. */
-  long_orig_distinct_resp_hosts: number;
-  /** As `short_orig_distinct_resp_ports`, over the long window. */
-  long_orig_distinct_resp_ports: number;
-  /** As `short_orig_rejected_share`, over the long window. */
-  long_orig_rejected_share: number;
-  /** As `short_orig_unanswered_share`, over the long window. */
-  long_orig_unanswered_share: number;
-  /** As `short_resp_flow_rate`, over the long window. */
-  long_resp_flow_rate: number;
-  /** As `short_resp_distinct_origs`, over the long window. */
-  long_resp_distinct_origs: number;
-  /** As `short_resp_half_open_share`, over the long window. */
-  long_resp_half_open_share: number;
-  /** `short_orig_distinct_resp_hosts` / flows of the originator in the short window (0..1]. */
-  short_orig_resp_hosts_share: number;
-  /** `short_orig_distinct_resp_ports` / flows of the originator in the short window (0..1]. */
-  short_orig_resp_ports_share: number;
-  /** Flows to the responder address (any protocol or port) in the short window, per second. */
-  short_resphost_flow_rate: number;
-  /** Distinct originators that reached the responder address in the short window. */
-  short_resphost_distinct_origs: number;
-  /** Distinct (protocol, port) pairs reached on the responder address in the short window. */
-  short_resphost_distinct_ports: number;
-  /** Share (0..1) of the short-window flows to the responder address without any responder packet. */
-  short_resphost_unanswered_share: number;
-  /** As `short_orig_resp_hosts_share`, over the long window. */
-  long_orig_resp_hosts_share: number;
-  /** As `short_orig_resp_ports_share`, over the long window. */
-  long_orig_resp_ports_share: number;
-  /** As `short_resphost_flow_rate`, over the long window. */
-  long_resphost_flow_rate: number;
-  /** As `short_resphost_distinct_origs`, over the long window. */
-  long_resphost_distinct_origs: number;
-  /** As `short_resphost_distinct_ports`, over the long window. */
-  long_resphost_distinct_ports: number;
-  /** As `short_resphost_unanswered_share`, over the long window. */
-  long_resphost_unanswered_share: number;
-}
 
 /** What the tracker reads from a flow. */
 export interface ContextSubject {
@@ -173,59 +127,20 @@ const SYN = 4;
 const SYN_ESTABLISHED = 8;
 
 /**
- * The windows' counts sit in `Int32Array`s indexed by small integer ids:
- * an address (as originator and as responder host) gets an id when it first
- * enters the long window and gives it back when it leaves; a service
- * (responder address, protocol and port) and each pair the distinct counts
- * need (originator and responder, originator and port, service and
- * originator, responder and originator) get ids from a {@linkcode PairIds}.
- * An entry is a row of the tracker's entry arrays, and its handle is its
- * row's number. Per flow, this allocates nothing on the JS heap (where the
- * cells were objects with maps of their own, and an entry an object that
- * lived as long as its flow), and the string-keyed lookups are the two of
- * the flow's addresses.
+ * The windows' counts sit in `Int32Array`s indexed by small integer ids
+ * (their layout is in `_context_cells.ts`): an address (as originator and as
+ * responder host) gets an id when it first enters the long window and gives
+ * it back when it leaves; a service (responder address, protocol and port)
+ * and each pair the distinct counts need (originator and responder,
+ * originator and port, service and originator, responder and originator) get
+ * ids from a {@linkcode PairIds}. An entry is a row of the tracker's entry
+ * arrays, and its handle is its row's number. Per flow, this allocates
+ * nothing on the JS heap (where the cells were objects with maps of their
+ * own, and an entry an object that lived as long as its flow), and the
+ * string-keyed lookups are the two of the flow's addresses.
  *
- * Address fields, short (`*_S*`) and long window, originator side then
- * responder side:
+ * Entry row fields (besides its uid, seq and start time):
  */
-const A_O_SN = 0;
-const A_O_LN = 1;
-const A_O_SANSWERED = 2;
-const A_O_LANSWERED = 3;
-const A_O_SREJECTED = 4;
-const A_O_LREJECTED = 5;
-/** Distinct responder addresses (pairs with a short / long entry). */
-const A_O_SHOSTS = 6;
-const A_O_LHOSTS = 7;
-/** Distinct responder port keys. */
-const A_O_SPORTS = 8;
-const A_O_LPORTS = 9;
-const A_H_SN = 10;
-const A_H_LN = 11;
-const A_H_SANSWERED = 12;
-const A_H_LANSWERED = 13;
-const A_H_SORIGS = 14;
-const A_H_LORIGS = 15;
-/** Services with an entry in the short window. */
-const A_H_SPORTS = 16;
-/** Services with an entry in the long window. */
-const A_H_LPORTS = 17;
-/** Ints per address. */
-const A_FIELDS = 18;
-
-/** Service fields. */
-const S_SN = 0;
-const S_LN = 1;
-const S_SSYN = 2;
-const S_LSYN = 3;
-const S_SSYN_ESTABLISHED = 4;
-const S_LSYN_ESTABLISHED = 5;
-const S_SORIGS = 6;
-const S_LORIGS = 7;
-/** Ints per service. */
-const S_FIELDS = 8;
-
-/** Entry row fields (besides its uid, seq and start time). */
 const E_BITS = 0;
 const E_ORIG = 1;
 const E_RESP = 2;
@@ -239,37 +154,6 @@ const E_HOST_ORIG = 8;
 /** Ints per entry. */
 const E_FIELDS = 9;
 
-/** Entries of one pair kind, short (2 id) and long (2 id + 1) window. */
-class PairCounts {
-  readonly ids = new PairIds();
-  counts = new Int32Array(512);
-
-  /** The id of `(a, b)`, a new one with zero counts if not held. */
-  intern(a: number, b: number): number {
-    const id = this.ids.intern(a, b);
-    if (2 * id + 1 >= this.counts.length) this.counts = grown(this.counts, 2 * id + 2);
-    const counts = this.counts;
-    if (counts[2 * id + 1] === 0) counts[2 * id] = 0;
-    return id;
-  }
-
-  /** Counts one entry of `id` out of the long window; true when that was its last (the id is freed). */
-  leave(id: number): boolean {
-    if (--this.counts[2 * id + 1] !== 0) return false;
-    this.ids.delete(id);
-    return true;
-  }
-}
-
-/** `array`'s values in an array of at least `length` (doubled). */
-function grown(array: Int32Array, length: number): Int32Array<ArrayBuffer> {
-  let size = array.length * 2;
-  while (size < length) size *= 2;
-  const next = new Int32Array(size);
-  next.set(array);
-  return next;
-}
-
 function bitsOf(subject: ContextSubject): number {
   return (subject.answered ? ANSWERED : 0) | (subject.rejected ? REJECTED : 0) |
     (subject.syn ? SYN : 0) | (subject.syn && subject.established ? SYN_ESTABLISHED : 0);
@@ -277,40 +161,6 @@ function bitsOf(subject: ContextSubject): number {
 
 /** Port slot for "no port" in a port key. */
 const NO_PORT = 65536;
-
-/** A context of all zeros, for flows without IP addresses. */
-export function emptyFlowContext(): FlowContext {
-  return {
-    short_orig_flow_rate: 0,
-    short_orig_distinct_resp_hosts: 0,
-    short_orig_distinct_resp_ports: 0,
-    short_orig_rejected_share: 0,
-    short_orig_unanswered_share: 0,
-    short_resp_flow_rate: 0,
-    short_resp_distinct_origs: 0,
-    short_resp_half_open_share: 0,
-    long_orig_flow_rate: 0,
-    long_orig_distinct_resp_hosts: 0,
-    long_orig_distinct_resp_ports: 0,
-    long_orig_rejected_share: 0,
-    long_orig_unanswered_share: 0,
-    long_resp_flow_rate: 0,
-    long_resp_distinct_origs: 0,
-    long_resp_half_open_share: 0,
-    short_orig_resp_hosts_share: 0,
-    short_orig_resp_ports_share: 0,
-    short_resphost_flow_rate: 0,
-    short_resphost_distinct_origs: 0,
-    short_resphost_distinct_ports: 0,
-    short_resphost_unanswered_share: 0,
-    long_orig_resp_hosts_share: 0,
-    long_orig_resp_ports_share: 0,
-    long_resphost_flow_rate: 0,
-    long_resphost_distinct_origs: 0,
-    long_resphost_distinct_ports: 0,
-    long_resphost_unanswered_share: 0,
-  };
-}
 
 /**
  * Sliding-window context over a stream of flows admitted in start order.
@@ -765,302 +615,10 @@ export class ContextTracker {
    * {@linkcode ContextTracker.contextOf} for a caller that keeps the context
    * for later: the window counts it is derived from, taken now (a few small
    * integers, where the context itself is 28 numbers, most of them
-   * fractions). Null for a `null` handle: see {@linkcode FlowContextCounts.EMPTY}.
+   * fractions). Null for a `null` handle: see {@linkcode FlowContextCounts.empty}.
    */
   countsOf(handle: ContextHandle | null): FlowContextCounts {
     if (handle === null) return FlowContextCounts.empty();
     return this.#countsOf(handle as unknown as number);
   }
-}
-
-/**
- * Takes the counts of an originator (at `o` of `a`), responder host (at `h`)
- * and service (at `v` of `s`), made in {@linkcode FlowContextCounts}' static block.
- */
-let countsOfCells: (
-  a: Int32Array,
-  o: number,
-  h: number,
-  s: Int32Array,
-  v: number,
-  options: Required<ContextOptions>,
-) => FlowContextCounts;
-/** The context of counts as a new object, not frozen (as `ContextTracker.contextOf` returns it). */
-let makeContext: (counts: FlowContextCounts) => FlowContext;
-
-/**
- * Where each flow's 26 window counts sit in its slot of a shared slab. As
- * 26 private fields they made an object of about 250 bytes per flow that
- * lived as long as the flow's records and was copied by every scavenge;
- * in a slab they are 104 bytes off the JS heap, and the object keeps four
- * fields.
- */
-const C_OS_N = 0;
-const C_OS_HOSTS = 1;
-const C_OS_PORTS = 2;
-const C_OS_REJECTED = 3;
-const C_OS_ANSWERED = 4;
-const C_OL_N = 5;
-const C_OL_HOSTS = 6;
-const C_OL_PORTS = 7;
-const C_OL_REJECTED = 8;
-const C_OL_ANSWERED = 9;
-const C_SS_N = 10;
-const C_SS_ORIGS = 11;
-const C_SS_SYN = 12;
-const C_SS_SYN_ESTABLISHED = 13;
-const C_SL_N = 14;
-const C_SL_ORIGS = 15;
-const C_SL_SYN = 16;
-const C_SL_SYN_ESTABLISHED = 17;
-const C_HS_N = 18;
-const C_HS_ORIGS = 19;
-const C_HS_PORTS = 20;
-const C_HS_ANSWERED = 21;
-const C_HL_N = 22;
-const C_HL_ORIGS = 23;
-const C_HL_PORTS = 24;
-const C_HL_ANSWERED = 25;
-/** Counts in a slot. */
-const COUNTS = 26;
-/** Ints per slab (256 KiB): a slab lives as long as any of its flows' counts. */
-const COUNTS_SLAB_SIZE = COUNTS * 2520;
-/** The slot of counts that have none (no addresses, or a context made elsewhere). */
-const NO_COUNTS = new Int32Array(COUNTS);
-/** The slab being filled, and its next free slot. */
-let countsSlab = new Int32Array(0);
-let countsNext = COUNTS_SLAB_SIZE;
-
-/**
- * One flow's context as the window counts it is derived from, taken when
- * the flow was admitted. {@linkcode FlowContextCounts.context} makes the
- * {@linkcode FlowContext} (frozen) on first use and returns that one object
- * from then on; {@linkcode FlowContextCounts.write} writes its values
- * without making it. Both give exactly what
- * {@linkcode ContextTracker.contextOf} gave at admission.
- */
-export class FlowContextCounts {
-  /** Slab holding the 26 counts at `#at` (see `COUNTS_SLAB_SIZE`). */
-  #slab: Int32Array;
-  #at: number;
-  #options: Required<ContextOptions> | null;
-  #context: FlowContext | null = null;
-
-  private constructor(options: Required<ContextOptions> | null) {
-    this.#options = options;
-    if (options === null) {
-      this.#slab = NO_COUNTS;
-      this.#at = 0;
-      return;
-    }
-    if (countsNext === COUNTS_SLAB_SIZE) {
-      countsSlab = new Int32Array(COUNTS_SLAB_SIZE);
-      countsNext = 0;
-    }
-    this.#slab = countsSlab;
-    this.#at = countsNext;
-    countsNext += COUNTS;
-  }
-
-  static {
-    countsOfCells = (a, o, h, s, v, options) => {
-      const counts = new FlowContextCounts(options);
-      counts.#take(a, o, h, s, v);
-      return counts;
-    };
-    makeContext = (counts) => counts.#make();
-  }
-
-  /** Copies the counts of the windows' cells as they are now. */
-  #take(t: Int32Array, o: number, h: number, s: Int32Array, v: number): void {
-    const c = this.#slab;
-    const a = this.#at;
-    c[a + C_OS_N] = t[o + A_O_SN];
-    c[a + C_OS_HOSTS] = t[o + A_O_SHOSTS];
-    c[a + C_OS_PORTS] = t[o + A_O_SPORTS];
-    c[a + C_OS_REJECTED] = t[o + A_O_SREJECTED];
-    c[a + C_OS_ANSWERED] = t[o + A_O_SANSWERED];
-    c[a + C_OL_N] = t[o + A_O_LN];
-    c[a + C_OL_HOSTS] = t[o + A_O_LHOSTS];
-    c[a + C_OL_PORTS] = t[o + A_O_LPORTS];
-    c[a + C_OL_REJECTED] = t[o + A_O_LREJECTED];
-    c[a + C_OL_ANSWERED] = t[o + A_O_LANSWERED];
-    c[a + C_SS_N] = s[v + S_SN];
-    c[a + C_SS_ORIGS] = s[v + S_SORIGS];
-    c[a + C_SS_SYN] = s[v + S_SSYN];
-    c[a + C_SS_SYN_ESTABLISHED] = s[v + S_SSYN_ESTABLISHED];
-    c[a + C_SL_N] = s[v + S_LN];
-    c[a + C_SL_ORIGS] = s[v + S_LORIGS];
-    c[a + C_SL_SYN] = s[v + S_LSYN];
-    c[a + C_SL_SYN_ESTABLISHED] = s[v + S_LSYN_ESTABLISHED];
-    c[a + C_HS_N] = t[h + A_H_SN];
-    c[a + C_HS_ORIGS] = t[h + A_H_SORIGS];
-    c[a + C_HS_PORTS] = t[h + A_H_SPORTS];
-    c[a + C_HS_ANSWERED] = t[h + A_H_SANSWERED];
-    c[a + C_HL_N] = t[h + A_H_LN];
-    c[a + C_HL_ORIGS] = t[h + A_H_LORIGS];
-    c[a + C_HL_PORTS] = t[h + A_H_LPORTS];
-    c[a + C_HL_ANSWERED] = t[h + A_H_LANSWERED];
-  }
-
-  /** The context of a flow without addresses: all zeros (see {@linkcode emptyFlowContext}). */
-  static empty(): FlowContextCounts {
-    return new FlowContextCounts(null);
-  }
-
-  /** Holds a context made elsewhere (e.g. restored): `context()` returns `context` itself. */
-  static of(context: FlowContext): FlowContextCounts {
-    const counts = new FlowContextCounts(null);
-    counts.#context = context;
-    return counts;
-  }
-
-  /** The context, frozen: made on the first call, the same object after. */
-  context(): FlowContext {
-    let context = this.#context;
-    if (context === null) {
-      context = this.#context = Object.freeze(this.#make());
-    }
-    return context;
-  }
-
-  /**
-   * Writes the context's values at `out[at..at + 28)` in
-   * {@linkcode FlowContext}'s key order, as numbers of `out`'s type.
-   */
-  write(out: Float32Array, at: number): void {
-    const context = this.#context;
-    if (context !== null || this.#options === null) {
-      writeContextObject(context ?? this.context(), out, at);
-      return;
-    }
-    const c = this.#slab;
-    const a = this.#at;
-    const shortSec = this.#options.shortWindowSec;
-    const longSec = this.#options.longWindowSec;
-    out[at] = c[a + C_OS_N] / shortSec;
-    out[at + 1] = c[a + C_OS_HOSTS];
-    out[at + 2] = c[a + C_OS_PORTS];
-    out[at + 3] = c[a + C_OS_REJECTED] / c[a + C_OS_N];
-    out[at + 4] = (c[a + C_OS_N] - c[a + C_OS_ANSWERED]) / c[a + C_OS_N];
-    out[at + 5] = c[a + C_SS_N] / shortSec;
-    out[at + 6] = c[a + C_SS_ORIGS];
-    out[at + 7] = (c[a + C_SS_SYN] - c[a + C_SS_SYN_ESTABLISHED]) / c[a + C_SS_N];
-    out[at + 8] = c[a + C_OL_N] / longSec;
-    out[at + 9] = c[a + C_OL_HOSTS];
-    out[at + 10] = c[a + C_OL_PORTS];
-    out[at + 11] = c[a + C_OL_REJECTED] / c[a + C_OL_N];
-    out[at + 12] = (c[a + C_OL_N] - c[a + C_OL_ANSWERED]) / c[a + C_OL_N];
-    out[at + 13] = c[a + C_SL_N] / longSec;
-    out[at + 14] = c[a + C_SL_ORIGS];
-    out[at + 15] = (c[a + C_SL_SYN] - c[a + C_SL_SYN_ESTABLISHED]) / c[a + C_SL_N];
-    out[at + 16] = c[a + C_OS_HOSTS] / c[a + C_OS_N];
-    out[at + 17] = c[a + C_OS_PORTS] / c[a + C_OS_N];
-    out[at + 18] = c[a + C_HS_N] / shortSec;
-    out[at + 19] = c[a + C_HS_ORIGS];
-    out[at + 20] = c[a + C_HS_PORTS];
-    out[at + 21] = (c[a + C_HS_N] - c[a + C_HS_ANSWERED]) / c[a + C_HS_N];
-    out[at + 22] = c[a + C_OL_HOSTS] / c[a + C_OL_N];
-    out[at + 23] = c[a + C_OL_PORTS] / c[a + C_OL_N];
-    out[at + 24] = c[a + C_HL_N] / longSec;
-    out[at + 25] = c[a + C_HL_ORIGS];
-    out[at + 26] = c[a + C_HL_PORTS];
-    out[at + 27] = (c[a + C_HL_N] - c[a + C_HL_ANSWERED]) / c[a + C_HL_N];
-  }
-
-  #make(): FlowContext {
-    if (this.#options === null) return emptyFlowContext();
-    const c = this.#slab;
-    const a = this.#at;
-    const shortSec = this.#options.shortWindowSec;
-    const longSec = this.#options.longWindowSec;
-    return {
-      short_orig_flow_rate: c[a + C_OS_N] / shortSec,
-      short_orig_distinct_resp_hosts: c[a + C_OS_HOSTS],
-      short_orig_distinct_resp_ports: c[a + C_OS_PORTS],
-      short_orig_rejected_share: c[a + C_OS_REJECTED] / c[a + C_OS_N],
-      short_orig_unanswered_share: (c[a + C_OS_N] - c[a + C_OS_ANSWERED]) / c[a + C_OS_N],
-      short_resp_flow_rate: c[a + C_SS_N] / shortSec,
-      short_resp_distinct_origs: c[a + C_SS_ORIGS],
-      short_resp_half_open_share: (c[a + C_SS_SYN] - c[a + C_SS_SYN_ESTABLISHED]) / c[a + C_SS_N],
-      long_orig_flow_rate: c[a + C_OL_N] / longSec,
-      long_orig_distinct_resp_hosts: c[a + C_OL_HOSTS],
-      long_orig_distinct_resp_ports: c[a + C_OL_PORTS],
-      long_orig_rejected_share: c[a + C_OL_REJECTED] / c[a + C_OL_N],
-      long_orig_unanswered_share: (c[a + C_OL_N] - c[a + C_OL_ANSWERED]) / c[a + C_OL_N],
-      long_resp_flow_rate: c[a + C_SL_N] / longSec,
-      long_resp_distinct_origs: c[a + C_SL_ORIGS],
-      long_resp_half_open_share: (c[a + C_SL_SYN] - c[a + C_SL_SYN_ESTABLISHED]) / c[a + C_SL_N],
-      short_orig_resp_hosts_share: c[a + C_OS_HOSTS] / c[a + C_OS_N],
-      short_orig_resp_ports_share: c[a + C_OS_PORTS] / c[a + C_OS_N],
-      short_resphost_flow_rate: c[a + C_HS_N] / shortSec,
-      short_resphost_distinct_origs: c[a + C_HS_ORIGS],
-      short_resphost_distinct_ports: c[a + C_HS_PORTS],
-      short_resphost_unanswered_share: (c[a + C_HS_N] - c[a + C_HS_ANSWERED]) / c[a + C_HS_N],
-      long_orig_resp_hosts_share: c[a + C_OL_HOSTS] / c[a + C_OL_N],
-      long_orig_resp_ports_share: c[a + C_OL_PORTS] / c[a + C_OL_N],
-      long_resphost_flow_rate: c[a + C_HL_N] / longSec,
-      long_resphost_distinct_origs: c[a + C_HL_ORIGS],
-      long_resphost_distinct_ports: c[a + C_HL_PORTS],
-      long_resphost_unanswered_share: (c[a + C_HL_N] - c[a + C_HL_ANSWERED]) / c[a + C_HL_N],
-    };
-  }
-}
-
-/**
- * Writes a context's values at `out[at..at + 28)` in {@linkcode FlowContext}'s
- * key order, with plain property reads (a keyed read per name would go
- * through V8's megamorphic lookup); `feature_vector_test.ts` checks the order
- * against the feature names.
- */
-export function writeContextObject(c: FlowContext, out: Float32Array, at: number): void {
-  out[at] = c.short_orig_flow_rate;
-  out[at + 1] = c.short_orig_distinct_resp_hosts;
-  out[at + 2] = c.short_orig_distinct_resp_ports;
-  out[at + 3] = c.short_orig_rejected_share;
-  out[at + 4] = c.short_orig_unanswered_share;
-  out[at + 5] = c.short_resp_flow_rate;
-  out[at + 6] = c.short_resp_distinct_origs;
-  out[at + 7] = c.short_resp_half_open_share;
-  out[at + 8] = c.long_orig_flow_rate;
-  out[at + 9] = c.long_orig_distinct_resp_hosts;
-  out[at + 10] = c.long_orig_distinct_resp_ports;
-  out[at + 11] = c.long_orig_rejected_share;
-  out[at + 12] = c.long_orig_unanswered_share;
-  out[at + 13] = c.long_resp_flow_rate;
-  out[at + 14] = c.long_resp_distinct_origs;
-  out[at + 15] = c.long_resp_half_open_share;
-  out[at + 16] = c.short_orig_resp_hosts_share;
-  out[at + 17] = c.short_orig_resp_ports_share;
-  out[at + 18] = c.short_resphost_flow_rate;
-  out[at + 19] = c.short_resphost_distinct_origs;
-  out[at + 20] = c.short_resphost_distinct_ports;
-  out[at + 21] = c.short_resphost_unanswered_share;
-  out[at + 22] = c.long_orig_resp_hosts_share;
-  out[at + 23] = c.long_orig_resp_ports_share;
-  out[at + 24] = c.long_resphost_flow_rate;
-  out[at + 25] = c.long_resphost_distinct_origs;
-  out[at + 26] = c.long_resphost_distinct_ports;
-  out[at + 27] = c.long_resphost_unanswered_share;
-}
-
-function resolveContextOptions(options: ContextOptions): Required<ContextOptions> {
-  const resolved: Required<ContextOptions> = {
-    shortWindowSec: options.shortWindowSec ?? 2,
-    longWindowSec: options.longWindowSec ?? 60,
-    outcomeDelaySec: options.outcomeDelaySec ?? 2,
-  };
-  for (const [name, value] of Object.entries(resolved)) {
-    if (!Number.isFinite(value) || value < 0 || (name !== "outcomeDelaySec" && value === 0)) {
-      throw new RangeError(
-        `Cannot track flow context as '${name}' must be a positive number of seconds: current value is ${value}`,
-      );
-    }
-  }
-  if (resolved.longWindowSec < resolved.shortWindowSec) {
-    throw new RangeError(
-      `Cannot track flow context as 'longWindowSec' must be at least 'shortWindowSec' (${resolved.shortWindowSec}): current value is ${resolved.longWindowSec}`,
-    );
-  }
-  return resolved;
 }

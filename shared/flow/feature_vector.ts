@@ -9,7 +9,7 @@
  * @module
  */
 
-import { type FlowContext, writeContextObject } from "./context_features.ts";
+import { type FlowContext, writeContextObject } from "./flow_context.ts";
 import { FLOW_FEATURE_COUNT, FLOW_FEATURE_NAMES, type FlowFeatures } from "./flow_features.ts";
 import { type FlowRecord, writeFlowContext, writeFlowFeatures } from "./flow_table.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { FEATURE_NAMES, FEATURE_VERSION, flowFeatureVector } from "./feature_vector.ts";
-import type { FlowContext } from "./context_features.ts";
+import type { FlowContext } from "./flow_context.ts";
 import { type FlowRecord, FlowTable } from "./flow_table.ts";
 import {
   type PacketRecord,

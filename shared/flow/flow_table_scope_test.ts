@@ -13,7 +13,8 @@ import {
 } from "../packet/packet_record.ts";
 import { encodePacket } from "../packet/packet_encoder.ts";
 import { decode, overIp, overUdp } from "../packet/_tunnel_test_frames.ts";
-import { concatBytes, grePacket, mplsLabelStack, vxlanHeader } from "../packet/tunnel_encoder.ts";
+import { concatBytes } from "../concat_bytes.ts";
+import { grePacket, mplsLabelStack, vxlanHeader } from "../packet/tunnel_encoder.ts";
 import { communityId } from "./community_id.ts";
 import { type FlowPacket, type FlowRecord, FlowTable, type FlowTableState } from "./flow_table.ts";
 import { icmp, tcp, udp } from "./_test_packets.ts";
@@ -154,7 +155,7 @@ function vxlanTenant(vni: number, t0: number): PacketRecord[] {
     const outer = f.src === A
       ? { version: 4 as const, src: "192.0.2.1", dst: "192.0.2.2" }
       : { version: 4 as const, src: "192.0.2.2", dst: "192.0.2.1" };
-    const record = decode(overUdp(4789, concatBytes(vxlanHeader({ vni }), inner), outer));
+    const record = decode(overUdp(4789, concatBytes([vxlanHeader({ vni }), inner]), outer));
     return { ...record, timestamp: t0 + f.t };
   });
 }
@@ -212,10 +213,10 @@ Deno.test("FlowTable keys GRE by its key, but MPLS labels key nothing", () => {
   const labelled = decode(
     encodePacket({
       etherType: 0x8847,
-      payload: concatBytes(
+      payload: concatBytes([
         mplsLabelStack([{ label: 29 }]),
         inner(A, B, 40000, 23, SYN),
-      ),
+      ]),
     }),
   );
   assert.equal(labelled.tunnel_type, "mpls");

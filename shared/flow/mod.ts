@@ -30,14 +30,13 @@ export {
 } from "./flow_features.ts";
 export {
   type ContextHandle,
-  type ContextOptions,
   type ContextSubject,
   ContextTracker,
   type ContextTrackerState,
-  emptyFlowContext,
-  type FlowContext,
-  FlowContextCounts,
 } from "./context_features.ts";
+export type { ContextOptions } from "./context_options.ts";
+export { emptyFlowContext, type FlowContext } from "./flow_context.ts";
+export { FlowContextCounts } from "./flow_context_counts.ts";
 export type { contextHandleBrand } from "./context_features.ts";
 export { FEATURE_NAMES, FEATURE_VERSION, flowFeatureVector } from "./feature_vector.ts";
 export {

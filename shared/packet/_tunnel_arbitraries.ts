@@ -15,8 +15,8 @@ import fc from "fast-check";
 import { encodePacket, type Ipv4Spec, type Ipv6Spec, type PacketSpec } from "./packet_encoder.ts";
 import type { TunnelType } from "./packet_record.ts";
 import { ipPacket, otherPacket } from "./_packet_arbitraries.ts";
+import { concatBytes } from "../concat_bytes.ts";
 import {
-  concatBytes,
   erspanHeader,
   geneveHeader,
   type GeneveOptionSpec,
@@ -130,7 +130,7 @@ const vxlan: fc.Arbitrary<Layer> = fc.record({
       overIp(
         ip,
         { protocol: "udp", srcPort: port, dstPort: 4789 },
-        concatBytes(vxlanHeader({ vni }), asEthernet(inner, src, dst)),
+        concatBytes([vxlanHeader({ vni }), asEthernet(inner, src, dst)]),
       ),
   }));
 
@@ -155,7 +155,7 @@ const geneve: fc.Arbitrary<Layer> = fc.record({
     return overIp(
       ip,
       { protocol: "udp", srcPort: 49152, dstPort: 6081 },
-      concatBytes(geneveHeader({ vni, options, protocolType }), payload),
+      concatBytes([geneveHeader({ vni, options, protocolType }), payload]),
     );
   },
 }));
@@ -201,10 +201,10 @@ const erspan: fc.Arbitrary<Layer> = fc.record({
     const frame = asEthernet(inner, src, dst);
     const body = type === 1 ? grePacket({ protocolType: 0x88be }, frame) : grePacket(
       { protocolType: type === 2 ? 0x88be : 0x22eb, sequence: 1 },
-      concatBytes(
+      concatBytes([
         erspanHeader({ type: type as 2 | 3, sessionId, platformSubheader: subheader }),
         frame,
-      ),
+      ]),
     );
     return overIp(ip, { protocol: "other", number: 47 }, body);
   },
@@ -228,7 +228,7 @@ const gtpu: fc.Arbitrary<Layer> = fc.record({
     return overIp(
       ip,
       { protocol: "udp", srcPort: 2152, dstPort: 2152 },
-      concatBytes(header, inner.bytes),
+      concatBytes([header, inner.bytes]),
     );
   },
 }));
@@ -244,7 +244,7 @@ const mpls: fc.Arbitrary<Layer> = fc.array(
   { minLength: 1, maxLength: 4 },
 ).map((labels) => ({
   type: "mpls",
-  wrap: (inner) => ({ bytes: concatBytes(mplsLabelStack(labels), inner.bytes), form: "mpls" }),
+  wrap: (inner) => ({ bytes: concatBytes([mplsLabelStack(labels), inner.bytes]), form: "mpls" }),
 }));
 
 const pppoe: fc.Arbitrary<Layer> = fc.record({
@@ -266,7 +266,7 @@ const pppoe: fc.Arbitrary<Layer> = fc.record({
       bytes: encodePacket({
         ethernet: { src, dst },
         etherType: 0x8864,
-        payload: concatBytes(header, inner.bytes),
+        payload: concatBytes([header, inner.bytes]),
       }),
       form: "ethernet",
     };

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { encodePacket } from "./packet_encoder.ts";
-import { concatBytes, grePacket, mplsLabelStack, pppoeHeader } from "./tunnel_encoder.ts";
+import { concatBytes } from "../concat_bytes.ts";
+import { grePacket, mplsLabelStack, pppoeHeader } from "./tunnel_encoder.ts";
 import { decode, overIp, rawIp, TCP, V4_INNER, V4_OUTER, V6_INNER } from "./_tunnel_test_frames.ts";
 
 /** An Ethernet frame with `etherType` and `payload`, as a provider edge sends it. */
@@ -17,7 +18,7 @@ Deno.test("decodePacket() records the packet under an MPLS label stack, with its
       ] as const
     ) {
       const stack = mplsLabelStack(labels.map((label) => ({ label })));
-      const record = decode(overEthernet(0x8847, concatBytes(stack, inner)));
+      const record = decode(overEthernet(0x8847, concatBytes([stack, inner])));
       assert.equal(record.malformed_reason, null);
       assert.deepEqual(
         [record.tunnel_type, record.tunnel_id, record.tunnel_src_ip, record.tunnel_depth],
@@ -33,7 +34,7 @@ Deno.test("decodePacket() records the packet under an MPLS label stack, with its
   });
   await t.step("a payload that is not IP is named MPLS", () => {
     const record = decode(
-      overEthernet(0x8847, concatBytes(mplsLabelStack([{ label: 99 }]), new Uint8Array(20))),
+      overEthernet(0x8847, concatBytes([mplsLabelStack([{ label: 99 }]), new Uint8Array(20)])),
     );
     assert.deepEqual(
       [
@@ -56,10 +57,10 @@ Deno.test("decodePacket() records the packet under an MPLS label stack, with its
     ]);
   });
   await t.step("MPLS over GRE", () => {
-    const inner = concatBytes(
+    const inner = concatBytes([
       mplsLabelStack([{ label: 300 }]),
       rawIp({ ip: V4_INNER, transport: TCP }),
-    );
+    ]);
     const record = decode(overIp(47, grePacket({ protocolType: 0x8847, key: 5 }, inner)));
     assert.deepEqual(
       [
@@ -84,7 +85,7 @@ Deno.test("decodePacket() records the packet inside a PPPoE session, with its se
         compressed,
         payloadBytes: inner.length,
       });
-      const record = decode(overEthernet(0x8864, concatBytes(header, inner)));
+      const record = decode(overEthernet(0x8864, concatBytes([header, inner])));
       assert.equal(record.malformed_reason, null);
       assert.deepEqual(
         [
@@ -101,12 +102,12 @@ Deno.test("decodePacket() records the packet inside a PPPoE session, with its se
   await t.step("IPv6", () => {
     const v6 = rawIp({ ip: V6_INNER, transport: TCP });
     const header = pppoeHeader({ sessionId: 1, pppProtocol: 0x0057, payloadBytes: v6.length });
-    assert.equal(decode(overEthernet(0x8864, concatBytes(header, v6))).src_ip, V6_INNER.src);
+    assert.equal(decode(overEthernet(0x8864, concatBytes([header, v6]))).src_ip, V6_INNER.src);
   });
   await t.step("the session's own control protocol is named", () => {
     const lcp = Uint8Array.of(1, 1, 0, 4);
     const header = pppoeHeader({ sessionId: 2, pppProtocol: 0xc021, payloadBytes: lcp.length });
-    const record = decode(overEthernet(0x8864, concatBytes(header, lcp)));
+    const record = decode(overEthernet(0x8864, concatBytes([header, lcp])));
     assert.deepEqual([record.tunnel_id, record.protocol, record.payload_length], [2, "LCP", 4]);
   });
   await t.step("the length, not Ethernet padding, ends the payload", () => {
@@ -116,7 +117,7 @@ Deno.test("decodePacket() records the packet inside a PPPoE session, with its se
       payloadBytes: inner.length - 4,
     });
     const record = decode(
-      concatBytes(overEthernet(0x8864, concatBytes(header, inner)), new Uint8Array(10)),
+      concatBytes([overEthernet(0x8864, concatBytes([header, inner])), new Uint8Array(10)]),
     );
     assert.equal(record.malformed_reason, "ipv4: total length exceeds frame");
     const long = pppoeHeader({
@@ -125,7 +126,7 @@ Deno.test("decodePacket() records the packet inside a PPPoE session, with its se
       payloadBytes: inner.length + 50,
     });
     assert.equal(
-      decode(overEthernet(0x8864, concatBytes(long, inner))).malformed_reason,
+      decode(overEthernet(0x8864, concatBytes([long, inner]))).malformed_reason,
       "pppoe: length exceeds frame",
     );
   });

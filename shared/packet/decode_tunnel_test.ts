@@ -12,7 +12,8 @@ import {
   V6_INNER,
   V6_OUTER,
 } from "./_tunnel_test_frames.ts";
-import { concatBytes, erspanHeader, grePacket } from "./tunnel_encoder.ts";
+import { concatBytes } from "../concat_bytes.ts";
+import { erspanHeader, grePacket } from "./tunnel_encoder.ts";
 
 Deno.test("decodePacket() records the inner packet of IP-in-IP, with the outer addresses", async (t) => {
   for (
@@ -90,10 +91,10 @@ Deno.test("decodePacket() reads an inner packet only up to the end of the outer 
     payload: new Uint8Array(4),
   });
   new DataView(inner.buffer).setUint16(2, 40);
-  const frame = concatBytes(
+  const frame = concatBytes([
     encodePacket({ ip: V4_OUTER, transport: { protocol: "other", number: 4 }, payload: inner }),
     new Uint8Array(16),
-  );
+  ]);
   const record = decode(frame);
   assert.equal(record.tunnel_type, "ipip");
   assert.equal(record.src_ip, V4_INNER.src);
@@ -148,7 +149,7 @@ Deno.test("decodePacket() records the packet inside GRE, with its key", async (t
         47,
         grePacket(
           { protocolType: 0x880b, version: 1, key: 4321, sequence: 1, ack: 0 },
-          concatBytes(Uint8Array.from(ppp), inner),
+          concatBytes([Uint8Array.from(ppp), inner]),
         ),
       ));
       assert.equal(record.malformed_reason, null);
@@ -177,7 +178,7 @@ Deno.test("decodePacket() records the packet inside GRE, with its key", async (t
   await t.step("RFC 1701 source routes are skipped", () => {
     const inner = rawIp({ ip: V4_INNER, transport: TCP });
     const routes = Uint8Array.of(0x08, 0x00, 0, 4, 192, 0, 2, 9, 0, 0, 0, 0);
-    const gre = concatBytes(Uint8Array.of(0x40, 0x00, 0x08, 0x00, 0, 0, 0, 0), routes, inner);
+    const gre = concatBytes([Uint8Array.of(0x40, 0x00, 0x08, 0x00, 0, 0, 0, 0), routes, inner]);
     const record = decode(overIp(47, gre));
     assert.equal(record.malformed_reason, null);
     assert.equal(record.src_ip, V4_INNER.src);
@@ -216,7 +217,7 @@ Deno.test("decodePacket() records the mirrored frame inside ERSPAN, with its ses
       "type II",
       grePacket(
         { protocolType: 0x88be, sequence: 1 },
-        concatBytes(erspanHeader({ type: 2, sessionId: 1023, index: 5 }), frame),
+        concatBytes([erspanHeader({ type: 2, sessionId: 1023, index: 5 }), frame]),
       ),
       1023,
     ],
@@ -224,7 +225,7 @@ Deno.test("decodePacket() records the mirrored frame inside ERSPAN, with its ses
       "type III",
       grePacket(
         { protocolType: 0x22eb, sequence: 2 },
-        concatBytes(erspanHeader({ type: 3, sessionId: 77 }), frame),
+        concatBytes([erspanHeader({ type: 3, sessionId: 77 }), frame]),
       ),
       77,
     ],
@@ -232,7 +233,7 @@ Deno.test("decodePacket() records the mirrored frame inside ERSPAN, with its ses
       "type III with the platform subheader",
       grePacket(
         { protocolType: 0x22eb, sequence: 3 },
-        concatBytes(erspanHeader({ type: 3, sessionId: 78, platformSubheader: true }), frame),
+        concatBytes([erspanHeader({ type: 3, sessionId: 78, platformSubheader: true }), frame]),
       ),
       78,
     ],
@@ -257,7 +258,7 @@ Deno.test("decodePacket() records the mirrored frame inside ERSPAN, with its ses
   await t.step("a type III frame that is not Ethernet is named, not guessed", () => {
     const gre = grePacket(
       { protocolType: 0x22eb, sequence: 2 },
-      concatBytes(erspanHeader({ type: 3, sessionId: 9, frameType: 2 }), rawIp({ ip: V4_INNER })),
+      concatBytes([erspanHeader({ type: 3, sessionId: 9, frameType: 2 }), rawIp({ ip: V4_INNER })]),
     );
     const record = decode(overIp(47, gre));
     assert.deepEqual([

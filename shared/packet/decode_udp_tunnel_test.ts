@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { encodePacket } from "./packet_encoder.ts";
-import { concatBytes, geneveHeader, gtpuHeader, vxlanHeader } from "./tunnel_encoder.ts";
+import { concatBytes } from "../concat_bytes.ts";
+import { geneveHeader, gtpuHeader, vxlanHeader } from "./tunnel_encoder.ts";
 import {
   decode,
   INNER_ETHERNET,
@@ -19,7 +20,7 @@ Deno.test("decodePacket() records the Ethernet frame inside VXLAN, with its VNI"
   await t.step("over IPv4 and IPv6", () => {
     for (const outer of [V4_OUTER, V6_OUTER]) {
       const record = decode(
-        overUdp(4789, concatBytes(vxlanHeader({ vni: 0xabcdef }), innerFrame), outer),
+        overUdp(4789, concatBytes([vxlanHeader({ vni: 0xabcdef }), innerFrame]), outer),
       );
       assert.equal(record.malformed_reason, null);
       assert.deepEqual(
@@ -46,12 +47,12 @@ Deno.test("decodePacket() records the Ethernet frame inside VXLAN, with its VNI"
     }
   });
   await t.step("only to port 4789 and with the I flag; else plain UDP", () => {
-    const payload = concatBytes(vxlanHeader({ vni: 1 }), innerFrame);
+    const payload = concatBytes([vxlanHeader({ vni: 1 }), innerFrame]);
     for (
       const frame of [
         overUdp(4790, payload),
         overUdp(40000, payload, V4_OUTER, 4789),
-        overUdp(4789, concatBytes(vxlanHeader({ vni: 1, flags: 0 }), innerFrame)),
+        overUdp(4789, concatBytes([vxlanHeader({ vni: 1, flags: 0 }), innerFrame])),
         overUdp(4789, new Uint8Array(0)),
       ]
     ) {
@@ -72,7 +73,7 @@ Deno.test("decodePacket() records the Ethernet frame inside VXLAN, with its VNI"
       "vxlan: truncated header",
     ]);
     record = decode(
-      overUdp(4789, concatBytes(vxlanHeader({ vni: 5 }), innerFrame.subarray(0, 10))),
+      overUdp(4789, concatBytes([vxlanHeader({ vni: 5 }), innerFrame.subarray(0, 10)])),
     );
     assert.deepEqual([record.tunnel_id, record.malformed_reason], [
       5,
@@ -90,7 +91,7 @@ Deno.test("decodePacket() records the packet inside Geneve, with its VNI", async
         { optionClass: 0xffff, type: 1, data: new Uint8Array(0) },
       ],
     });
-    const record = decode(overUdp(6081, concatBytes(header, innerFrame)));
+    const record = decode(overUdp(6081, concatBytes([header, innerFrame])));
     assert.equal(record.malformed_reason, null);
     assert.deepEqual([record.tunnel_type, record.tunnel_id, record.eth_dst, record.src_ip], [
       "geneve",
@@ -102,7 +103,7 @@ Deno.test("decodePacket() records the packet inside Geneve, with its VNI", async
   await t.step("an IP packet, named by its protocol type", () => {
     const inner = rawIp({ ip: V6_INNER, transport: TCP });
     const record = decode(
-      overUdp(6081, concatBytes(geneveHeader({ vni: 9, protocolType: 0x86dd }), inner)),
+      overUdp(6081, concatBytes([geneveHeader({ vni: 9, protocolType: 0x86dd }), inner])),
     );
     assert.deepEqual([record.tunnel_id, record.src_ip, record.dst_port, record.ether_type], [
       9,
@@ -113,7 +114,7 @@ Deno.test("decodePacket() records the packet inside Geneve, with its VNI", async
   });
   await t.step("another version is not Geneve", () => {
     const record = decode(
-      overUdp(6081, concatBytes(geneveHeader({ vni: 9, version: 1 }), innerFrame)),
+      overUdp(6081, concatBytes([geneveHeader({ vni: 9, version: 1 }), innerFrame])),
     );
     assert.deepEqual([record.tunnel_type, record.protocol], [null, "UDP"]);
   });
@@ -123,7 +124,7 @@ Deno.test("decodePacket() records the packet inside Geneve, with its VNI", async
       options: [{ optionClass: 1, type: 1, data: new Uint8Array(4) }],
     });
     header[8 + 3] = 2; // the option now claims 8 data bytes where the header holds 4
-    const record = decode(overUdp(6081, concatBytes(header, innerFrame)));
+    const record = decode(overUdp(6081, concatBytes([header, innerFrame])));
     assert.deepEqual([record.malformed_reason, record.src_ip], [
       "geneve: bad option length",
       V4_INNER.src,
@@ -160,7 +161,7 @@ Deno.test("decodePacket() records the user packet inside GTP-U, with its TEID", 
         }),
       ]
     ) {
-      const record = decode(overUdp(2152, concatBytes(header, inner), V4_OUTER, 2152));
+      const record = decode(overUdp(2152, concatBytes([header, inner]), V4_OUTER, 2152));
       assert.equal(record.malformed_reason, null);
       assert.deepEqual(
         [
@@ -178,7 +179,7 @@ Deno.test("decodePacket() records the user packet inside GTP-U, with its TEID", 
   await t.step("an IPv6 user packet", () => {
     const v6 = rawIp({ ip: V6_INNER, transport: TCP });
     const record = decode(
-      overUdp(2152, concatBytes(gtpuHeader({ teid: 1, payloadBytes: v6.length }), v6)),
+      overUdp(2152, concatBytes([gtpuHeader({ teid: 1, payloadBytes: v6.length }), v6])),
     );
     assert.deepEqual([record.src_ip, record.ip_version], [V6_INNER.src, 6]);
   });
@@ -187,7 +188,7 @@ Deno.test("decodePacket() records the user packet inside GTP-U, with its TEID", 
     const packet = rawIp({ ip: { ...V4_INNER, options }, transport: TCP });
     assert.equal(packet[0], 0x4f);
     const record = decode(
-      overUdp(2152, concatBytes(gtpuHeader({ teid: 4, payloadBytes: packet.length }), packet)),
+      overUdp(2152, concatBytes([gtpuHeader({ teid: 4, payloadBytes: packet.length }), packet])),
     );
     assert.deepEqual([record.malformed_reason, record.src_ip, record.ip_header_length], [
       null,
@@ -219,12 +220,12 @@ Deno.test("decodePacket() records the user packet inside GTP-U, with its TEID", 
     const zero = header.slice();
     zero[12] = 0;
     assert.equal(
-      decode(overUdp(2152, concatBytes(zero, inner))).malformed_reason,
+      decode(overUdp(2152, concatBytes([zero, inner]))).malformed_reason,
       "gtpu: bad extension header",
     );
     const overlong = header.slice();
     overlong[12] = 200;
-    const record = decode(overUdp(2152, concatBytes(overlong, inner)));
+    const record = decode(overUdp(2152, concatBytes([overlong, inner])));
     assert.deepEqual([record.tunnel_id, record.malformed_reason], [
       2,
       "gtpu: bad extension header",
@@ -232,7 +233,7 @@ Deno.test("decodePacket() records the user packet inside GTP-U, with its TEID", 
   });
   await t.step("a length past the datagram is flagged; the datagram's end rules", () => {
     const header = gtpuHeader({ teid: 3, payloadBytes: inner.length + 100 });
-    const record = decode(overUdp(2152, concatBytes(header, inner)));
+    const record = decode(overUdp(2152, concatBytes([header, inner])));
     assert.deepEqual([record.malformed_reason, record.src_ip], [
       "gtpu: length exceeds UDP payload",
       V4_INNER.src,

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { concatBytes } from "../concat_bytes.ts";
 import {
   LINKTYPE_ETHERNET,
   LINKTYPE_IPV4,
@@ -351,16 +352,6 @@ export function parseMac(text: string): Uint8Array {
   return Uint8Array.from(parts, (p) => parseInt(p, 16));
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
 /** RFC 1071 one's-complement sum, folded, not inverted. */
 function onesSum(parts: Uint8Array[]): number {
   let sum = 0;
@@ -428,7 +419,7 @@ function encodeTransport(
       header.set(options, 20);
       const length = header.length + payload.length;
       view.setUint16(16, checksum([pseudoHeader(IPPROTO_TCP, length), header, payload]));
-      return concat([header, payload]);
+      return concatBytes([header, payload]);
     }
     case "udp": {
       const header = new Uint8Array(8);
@@ -438,7 +429,7 @@ function encodeTransport(
       view.setUint16(4, 8 + payload.length);
       const sum = checksum([pseudoHeader(IPPROTO_UDP, 8 + payload.length), header, payload]);
       view.setUint16(6, sum === 0 ? 0xffff : sum);
-      return concat([header, payload]);
+      return concatBytes([header, payload]);
     }
     case "sctp": {
       const header = new Uint8Array(12);
@@ -446,7 +437,7 @@ function encodeTransport(
       view.setUint16(0, transport.srcPort);
       view.setUint16(2, transport.dstPort);
       view.setUint32(4, (transport.verificationTag ?? 0) >>> 0);
-      return concat([header, payload]);
+      return concatBytes([header, payload]);
     }
     case "icmp":
     case "icmpv6": {
@@ -460,7 +451,7 @@ function encodeTransport(
         ? [pseudoHeader(IPPROTO_ICMPV6, 8 + payload.length), header, payload]
         : [header, payload];
       view.setUint16(2, checksum(parts));
-      return concat([header, payload]);
+      return concatBytes([header, payload]);
     }
     case "other":
       return payload;
@@ -510,7 +501,7 @@ function encodeIpv4(
   header.set(dst, 16);
   header.set(options, 20);
   view.setUint16(10, checksum([header]));
-  return concat([header, body]);
+  return concatBytes([header, body]);
 }
 
 function encodeIpv6(
@@ -571,7 +562,7 @@ function encodeIpv6(
   header[7] = ip.hopLimit ?? 64;
   header.set(src, 8);
   header.set(dst, 24);
-  return concat([header, ...chain, body]);
+  return concatBytes([header, ...chain, body]);
 }
 
 function encodeArp(arp: ArpSpec): Uint8Array {
@@ -611,7 +602,7 @@ export function encodePacket(spec: PacketSpec): Uint8Array {
       : encodeIpv6(spec.ip, spec.transport, payload);
     etherType = spec.ip.version === 4 ? ETHERTYPE_IPV4 : ETHERTYPE_IPV6;
   } else if (spec.arp !== undefined) {
-    network = concat([encodeArp(spec.arp), payload]);
+    network = concatBytes([encodeArp(spec.arp), payload]);
     etherType = ETHERTYPE_ARP;
   } else {
     network = payload;
@@ -634,7 +625,7 @@ export function encodePacket(spec: PacketSpec): Uint8Array {
       header.set(parseMac(ethernet.dst ?? "02:00:00:00:00:02"), 0);
       header.set(srcMac, 6);
       new DataView(header.buffer).setUint16(12, firstType);
-      return concat([header, ...tags, network]);
+      return concatBytes([header, ...tags, network]);
     }
     case "sll": {
       const header = new Uint8Array(16);
@@ -643,7 +634,7 @@ export function encodePacket(spec: PacketSpec): Uint8Array {
       view.setUint16(4, 6);
       header.set(srcMac, 6);
       view.setUint16(14, firstType);
-      return concat([header, ...tags, network]);
+      return concatBytes([header, ...tags, network]);
     }
     case "sll2": {
       const header = new Uint8Array(20);
@@ -653,7 +644,7 @@ export function encodePacket(spec: PacketSpec): Uint8Array {
       view.setUint16(8, ARPHRD_ETHER);
       header[11] = 6;
       header.set(srcMac, 12);
-      return concat([header, ...tags, network]);
+      return concatBytes([header, ...tags, network]);
     }
     case "null":
     case "loop": {
@@ -661,7 +652,7 @@ export function encodePacket(spec: PacketSpec): Uint8Array {
       const family = spec.ip?.version === 6 ? BSD_AF_INET6 : BSD_AF_INET;
       const littleEndian = link === "null" && (spec.nullByteOrder ?? "little") === "little";
       new DataView(header.buffer).setUint32(0, family, littleEndian);
-      return concat([header, network]);
+      return concatBytes([header, network]);
     }
     case "raw":
     case "ipv4":

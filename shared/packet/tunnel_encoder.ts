@@ -11,23 +11,13 @@
  * const frame = encodePacket({
  *   ip: { version: 4, src: "192.0.2.1", dst: "192.0.2.2" },
  *   transport: { protocol: "udp", srcPort: 49152, dstPort: 4789 },
- *   payload: concatBytes(vxlanHeader({ vni: 42 }), inner),
+ *   payload: concatBytes([vxlanHeader({ vni: 42 }), inner]),
  * });
  * ```
  *
  * @module
  */
-
-/** Joins byte arrays. */
-export function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, p) => sum + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
+import { concatBytes } from "../concat_bytes.ts";
 
 /** GRE header fields (RFC 2784 / 2890; version 1 is PPTP's enhanced GRE, RFC 2637). */
 export interface GreSpec {
@@ -163,7 +153,7 @@ export function geneveHeader(spec: GeneveSpec): Uint8Array {
     bytes.set(option.data, 4);
     return bytes;
   });
-  const optionBytes = concatBytes(...options);
+  const optionBytes = concatBytes(options);
   const out = new Uint8Array(8 + optionBytes.length);
   const view = new DataView(out.buffer);
   out[0] = (spec.version ?? 0) << 6 | (optionBytes.length >> 2) & 0x3f;

@@ -8,6 +8,7 @@ import {
 } from "./capture_reader.ts";
 import type { CaptureFileFrame } from "./capture_file_frame.ts";
 import { PcapFormatError } from "./pcap_format_error.ts";
+import { concatBytes } from "../concat_bytes.ts";
 
 // ---------------------------------------------------------------- builders
 // Files are built byte by byte here, independently of the writer, so the
@@ -96,7 +97,7 @@ class PcapngBuilder {
     const view = new DataView(head.buffer);
     view.setUint16(0, linkType, this.#le);
     view.setUint32(4, options.snaplen ?? 0, this.#le);
-    return this.block(1, concat([head, ...opts]));
+    return this.block(1, concatBytes([head, ...opts]));
   }
 
   enhanced(iface: number, ticks: bigint, data: Uint8Array, wireLength = data.length): this {
@@ -107,7 +108,7 @@ class PcapngBuilder {
     view.setUint32(8, Number(ticks & 0xffffffffn), this.#le);
     view.setUint32(12, data.length, this.#le);
     view.setUint32(16, wireLength, this.#le);
-    return this.block(6, concat([head, data]));
+    return this.block(6, concatBytes([head, data]));
   }
 
   obsolete(iface: number, ticks: bigint, data: Uint8Array): this {
@@ -118,28 +119,18 @@ class PcapngBuilder {
     view.setUint32(8, Number(ticks & 0xffffffffn), this.#le);
     view.setUint32(12, data.length, this.#le);
     view.setUint32(16, data.length, this.#le);
-    return this.block(2, concat([head, data]));
+    return this.block(2, concatBytes([head, data]));
   }
 
   simple(data: Uint8Array, wireLength = data.length): this {
     const head = new Uint8Array(4);
     new DataView(head.buffer).setUint32(0, wireLength, this.#le);
-    return this.block(3, concat([head, data]));
+    return this.block(3, concatBytes([head, data]));
   }
 
   bytes(): Uint8Array {
-    return concat(this.#parts);
+    return concatBytes(this.#parts);
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 function frameBytes(length: number, seed: number): Uint8Array {

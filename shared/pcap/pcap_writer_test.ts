@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { encodePcap, PcapWriter, type PcapWriterFrame } from "./pcap_writer.ts";
 import { readCapture, readCaptureBytes } from "./capture_reader.ts";
+import { concatBytes } from "../concat_bytes.ts";
 
 const frameArbitrary = fc.record({
   data: fc.uint8Array({ maxLength: 300 }),
@@ -115,12 +116,7 @@ Deno.test("PcapWriter handles a frame larger than its buffer", async () => {
   await writer.write({ data: new Uint8Array([1, 2, 3]), timestampNs: 5_000n });
   await writer.write({ data: big, timestampNs: 6_000n });
   await writer.flush();
-  const file = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    file.set(chunk, offset);
-    offset += chunk.length;
-  }
+  const file = concatBytes(chunks);
   const read = [...readCaptureBytes(file)];
   assert.equal(read.length, 2);
   assert.deepEqual(read[1].data, big);
