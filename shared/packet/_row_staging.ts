@@ -10,11 +10,26 @@
  */
 import { PACKET_COLUMNS } from "./packet_column_layout.ts";
 import type { NumericArray } from "./columnar_batch.ts";
+import { APP_RECORD_FIELD_NAMES } from "../app_layer/app_record_fields.ts";
 
-/** Each column's place in a staged row of its kind (numeric or string); -1 for other storage. */
+/**
+ * Whether each column is staged: all but the app-layer ones, which the
+ * builder writes straight into their columns (most packets have none), so
+ * a staged row carries no slot for them.
+ */
+export const IS_STAGED: readonly boolean[] = PACKET_COLUMNS.map(({ name }) =>
+  !(APP_RECORD_FIELD_NAMES as readonly string[]).includes(name)
+);
+/** Staged columns; they come first, so a column's index is its place in a row of null flags. */
+export const STAGED_COUNT = IS_STAGED.filter((staged) => staged).length;
+if (IS_STAGED.some((staged, c) => staged !== (c < STAGED_COUNT))) {
+  throw new Error("_row_staging: the app-layer columns must come after every staged column");
+}
+
+/** Each staged column's place in a staged row of its kind (numeric or string); -1 otherwise. */
 function slotsOf(kind: (storage: string) => boolean): number[] {
   let next = 0;
-  return PACKET_COLUMNS.map(({ storage }) => kind(storage) ? next++ : -1);
+  return PACKET_COLUMNS.map(({ storage }, c) => IS_STAGED[c] && kind(storage) ? next++ : -1);
 }
 export const NUMERIC_SLOT = slotsOf((storage) =>
   storage !== "bool" && storage !== "string" && storage !== "binary"
@@ -64,8 +79,9 @@ export function unstageIndices(
 }
 
 /**
- * Packs the null flags (1 = null) of column `c` for rows `from..to` (`from`
- * a multiple of 8) out of row-major `nulls` into `bitmap` as Arrow validity
+ * Packs the null flags (1 = null) of staged column `c` for rows `from..to`
+ * (`from` a multiple of 8) out of row-major `nulls` ({@link STAGED_COUNT}
+ * flags a row) into `bitmap` as Arrow validity
  * bits; returns the flags seen, or-ed (non-zero when a value was null).
  */
 export function packValidity(
@@ -76,11 +92,11 @@ export function packValidity(
   bitmap: Uint8Array,
 ): number {
   let anyNull = 0;
-  let at = from * COLUMN_COUNT + c;
+  let at = from * STAGED_COUNT + c;
   for (let row = from; row < to; row += 8) {
     const bits = Math.min(8, to - row);
     let flags = 0;
-    for (let k = 0; k < bits; k++, at += COLUMN_COUNT) flags |= nulls[at] << k;
+    for (let k = 0; k < bits; k++, at += STAGED_COUNT) flags |= nulls[at] << k;
     anyNull |= flags;
     bitmap[row >> 3] = ~flags & ((1 << bits) - 1);
   }

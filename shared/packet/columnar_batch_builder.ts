@@ -23,9 +23,11 @@ import {
   BLOCK_ROWS,
   COLUMN_COUNT,
   grown,
+  IS_STAGED,
   NUMERIC_COUNT,
   NUMERIC_SLOT,
   packValidity,
+  STAGED_COUNT,
   STRING_COUNT,
   STRING_SLOT,
   unstageIndices,
@@ -188,13 +190,11 @@ if (Object.keys(APP).length !== APP_RECORD_FIELD_NAMES.length) {
   throw new Error("columnar_batch_builder: #appendApp does not write every app-layer field");
 }
 
-/** The app-layer columns' slots, for a row without metadata (they are contiguous in neither). */
-const APP_NUMERIC_SLOTS = Int32Array.from(
-  APP_COLUMNS.map((c) => NUMERIC_SLOT[c]).filter((slot) => slot >= 0),
-);
-const APP_STRING_SLOTS = Int32Array.from(
-  APP_COLUMNS.map((c) => STRING_SLOT[c]).filter((slot) => slot >= 0),
-);
+/** Whether each column is an app-layer one (written straight into its column, not staged). */
+const IS_APP_COLUMN = IS_STAGED.map((staged) => !staged);
+if (APP_COLUMNS.some((c) => !IS_APP_COLUMN[c])) {
+  throw new Error("columnar_batch_builder: an app-layer column is staged");
+}
 /**
  * Appends packets into reusable columns. `build()` returns a view of the
  * current batch that stays valid until the next `append*` or `reset()`; a
@@ -227,7 +227,8 @@ export class ColumnarBatchBuilder {
   /**
    * Appends write rows here, not into the columns: every numeric value of a
    * row side by side as float64 (by {@link NUMERIC_SLOT}), every dictionary
-   * index (by {@link STRING_SLOT}), and a null flag per column (1 = null).
+   * index (by {@link STRING_SLOT}), and a null flag per column (1 = null),
+   * for every column but the app-layer ones (see `#appPresent`).
    * A packet then touches a few cache lines instead of one per column (a
    * batch's columns are larger than L2), and each store has one array type.
    * `build()` turns the rows into the columns, block by block.
@@ -238,6 +239,15 @@ export class ColumnarBatchBuilder {
   #offsets: Int32Array;
   #bytes: Uint8Array;
   #byteLength = 0;
+  /**
+   * Per column: app-layer values present in this batch. The app-layer
+   * columns are written straight into their arrays, and only where a packet
+   * has a value: 90 % of packets carry none, and their rows are already
+   * zero (index 0, value 0, validity bit clear), because `reset()` clears
+   * the arrays of every app-layer column the batch wrote to. A packet without
+   * app-layer fields then costs one check instead of a null per column.
+   */
+  readonly #appPresent: Int32Array = new Int32Array(COLUMN_COUNT);
 
   /**
 
@@ -269,7 +279,7 @@ export class ColumnarBatchBuilder {
     }
     this.#staged = new Float64Array(NUMERIC_COUNT * capacity);
     this.#stagedIndices = new Int32Array(STRING_COUNT * capacity);
-    this.#nulls = new Uint8Array(COLUMN_COUNT * capacity);
+    this.#nulls = new Uint8Array(STAGED_COUNT * capacity);
     this.#offsets = new Int32Array(capacity + 1);
     this.#bytes = new Uint8Array(capacity * 128);
   }
@@ -281,6 +291,15 @@ export class ColumnarBatchBuilder {
 
   /** Forgets the current batch, keeping the arrays for the next. */
   reset(): void {
+    const count = this.#count;
+    for (let i = 0; i < APP_COLUMNS.length; i++) {
+      const c = APP_COLUMNS[i];
+      if (this.#appPresent[c] === 0) continue;
+      this.#appPresent[c] = 0;
+      this.#indices[c]?.fill(0, 0, count);
+      this.#values[c]?.fill(0, 0, count);
+      this.#validity[c]!.fill(0, 0, (count + 7) >> 3);
+    }
     this.#count = 0;
     this.#byteLength = 0;
     for (let c = 0; c < PACKET_COLUMNS.length; c++) {
@@ -296,7 +315,7 @@ export class ColumnarBatchBuilder {
     const anyNull = new Int32Array(COLUMN_COUNT);
     for (let from = 0; from < count; from += BLOCK_ROWS) {
       const to = Math.min(count, from + BLOCK_ROWS);
-      for (let c = 0; c < COLUMN_COUNT; c++) {
+      for (let c = 0; c < STAGED_COUNT; c++) {
         const bitmap = this.#validity[c];
         if (bitmap !== null) anyNull[c] |= packValidity(this.#nulls, c, from, to, bitmap);
         const values = this.#values[c];
@@ -308,6 +327,10 @@ export class ColumnarBatchBuilder {
           unstageIndices(this.#stagedIndices, STRING_COUNT, STRING_SLOT[c], from, to, indices);
         }
       }
+    }
+    for (let i = 0; i < APP_COLUMNS.length; i++) {
+      const c = APP_COLUMNS[i];
+      anyNull[c] = this.#appPresent[c] < count ? 1 : 0;
     }
     const columns: PacketColumn[] = PACKET_COLUMNS.map((spec, c) => {
       const validity = anyNull[c] !== 0 ? this.#validity[c] : null;
@@ -350,7 +373,7 @@ export class ColumnarBatchBuilder {
     this.#offsets = grown(this.#offsets, capacity + 1);
     this.#staged = grown(this.#staged, NUMERIC_COUNT * capacity);
     this.#stagedIndices = grown(this.#stagedIndices, STRING_COUNT * capacity);
-    this.#nulls = grown(this.#nulls, COLUMN_COUNT * capacity);
+    this.#nulls = grown(this.#nulls, STAGED_COUNT * capacity);
     this.#capacity = capacity;
   }
 
@@ -365,7 +388,7 @@ export class ColumnarBatchBuilder {
   }
 
   #present(c: number, row: number, present: boolean): void {
-    this.#nulls[row * COLUMN_COUNT + c] = present ? 0 : 1;
+    this.#nulls[row * STAGED_COUNT + c] = present ? 0 : 1;
   }
 
   /** A number that is never null. */
@@ -377,7 +400,7 @@ export class ColumnarBatchBuilder {
   #num(c: number, row: number, value: number): void {
     const present = value >= 0;
     this.#staged[row * NUMERIC_COUNT + NUMERIC_SLOT[c]] = present ? value : 0;
-    this.#nulls[row * COLUMN_COUNT + c] = present ? 0 : 1;
+    this.#nulls[row * STAGED_COUNT + c] = present ? 0 : 1;
   }
 
   #bool(c: number, row: number, value: boolean): void {
@@ -389,24 +412,41 @@ export class ColumnarBatchBuilder {
   #str(c: number, row: number, value: string | null): void {
     if (value === null) {
       this.#stagedIndices[row * STRING_COUNT + STRING_SLOT[c]] = 0;
-      this.#nulls[row * COLUMN_COUNT + c] = 1;
+      this.#nulls[row * STAGED_COUNT + c] = 1;
       return;
     }
-    let index: number;
-    if (value === this.#lastString[c]) index = this.#lastIndex[c];
-    else {
-      const dictionary = this.#dictionaries[c]!;
-      const known = dictionary.get(value);
-      if (known === undefined) {
-        index = dictionary.size;
-        dictionary.set(value, index);
-        this.#dictionaryValues[c].push(value);
-      } else index = known;
-      this.#lastString[c] = value;
-      this.#lastIndex[c] = index;
+    this.#stagedIndices[row * STRING_COUNT + STRING_SLOT[c]] = this.#index(c, value);
+    this.#nulls[row * STAGED_COUNT + c] = 0;
+  }
+
+  /** The index of `value` in column `c`'s dictionary of this batch (added when new). */
+  #index(c: number, value: string): number {
+    if (value === this.#lastString[c]) return this.#lastIndex[c];
+    const dictionary = this.#dictionaries[c]!;
+    let index = dictionary.get(value);
+    if (index === undefined) {
+      index = dictionary.size;
+      dictionary.set(value, index);
+      this.#dictionaryValues[c].push(value);
     }
-    this.#stagedIndices[row * STRING_COUNT + STRING_SLOT[c]] = index;
-    this.#nulls[row * COLUMN_COUNT + c] = 0;
+    this.#lastString[c] = value;
+    this.#lastIndex[c] = index;
+    return index;
+  }
+
+  /** An app-layer text, straight into its column; null leaves the row's zeros as they are. */
+  #appStr(c: number, row: number, value: string | null): void {
+    if (value === null) return;
+    this.#indices[c]![row] = this.#index(c, value);
+    this.#validity[c]![row >> 3] |= 1 << (row & 7);
+    this.#appPresent[c]++;
+  }
+
+  /** An app-layer number (present), straight into its column. */
+  #appNum(c: number, row: number, value: number): void {
+    this.#values[c]![row] = value;
+    this.#validity[c]![row >> 3] |= 1 << (row & 7);
+    this.#appPresent[c]++;
   }
 
   /** Starts a row; returns its index. */
@@ -548,43 +588,40 @@ export class ColumnarBatchBuilder {
     this.#num(ARP_OPCODE, row, h.arpOpcode);
   }
 
-  /** Writes the app-layer columns of `row` (all null without metadata). */
+  /**
+   * Writes the app-layer fields of `row`: only those present (a row's
+   * app-layer columns start out null, see `#appPresent`), so a packet without
+   * metadata costs nothing here.
+   */
   #appendApp(row: number, app: AppRecordFields | null): void {
-    if (app === null) {
-      const numbers = row * NUMERIC_COUNT, strings = row * STRING_COUNT, flags = row * COLUMN_COUNT;
-      for (let i = 0; i < APP_NUMERIC_SLOTS.length; i++) {
-        this.#staged[numbers + APP_NUMERIC_SLOTS[i]] = 0;
-      }
-      for (let i = 0; i < APP_STRING_SLOTS.length; i++) {
-        this.#stagedIndices[strings + APP_STRING_SLOTS[i]] = 0;
-      }
-      for (let i = 0; i < APP_COLUMNS.length; i++) this.#nulls[flags + APP_COLUMNS[i]] = 1;
-      return;
-    }
+    if (app === null) return;
     // Field by field: reading them by a computed name made a slow keyed load of each.
-    this.#str(APP.app_protocol, row, app.app_protocol);
-    this.#str(APP.dns_query, row, app.dns_query);
-    this.#num(APP.dns_qtype, row, app.dns_qtype ?? -1);
-    this.#num(APP.dns_rcode, row, app.dns_rcode ?? -1);
-    this.#str(APP.dns_answers, row, app.dns_answers);
-    this.#str(APP.dns_cnames, row, app.dns_cnames);
-    this.#num(APP.dns_ttl, row, app.dns_ttl ?? -1);
-    this.#str(APP.dns_names, row, app.dns_names);
-    this.#str(APP.tls_sni, row, app.tls_sni);
-    this.#str(APP.tls_alpn, row, app.tls_alpn);
-    this.#str(APP.tls_versions, row, app.tls_versions);
-    this.#str(APP.tls_ja3, row, app.tls_ja3);
-    this.#str(APP.tls_ja4, row, app.tls_ja4);
-    this.#num(APP.tls_version, row, app.tls_version ?? -1);
-    this.#num(APP.tls_cipher, row, app.tls_cipher ?? -1);
-    this.#str(APP.http_method, row, app.http_method);
-    this.#str(APP.http_host, row, app.http_host);
-    this.#str(APP.http_path, row, app.http_path);
-    this.#str(APP.http_user_agent, row, app.http_user_agent);
-    this.#num(APP.http_status, row, app.http_status ?? -1);
-    this.#str(APP.ssh_banner, row, app.ssh_banner);
-    this.#str(APP.dhcp_hostname, row, app.dhcp_hostname);
-    this.#str(APP.dhcp_requested_ip, row, app.dhcp_requested_ip);
+    // A number is null when absent or negative (as `#num` takes it).
+    this.#appStr(APP.app_protocol, row, app.app_protocol);
+    this.#appStr(APP.dns_query, row, app.dns_query);
+    const qtype = app.dns_qtype, rcode = app.dns_rcode, ttl = app.dns_ttl;
+    if (qtype !== null && qtype >= 0) this.#appNum(APP.dns_qtype, row, qtype);
+    if (rcode !== null && rcode >= 0) this.#appNum(APP.dns_rcode, row, rcode);
+    this.#appStr(APP.dns_answers, row, app.dns_answers);
+    this.#appStr(APP.dns_cnames, row, app.dns_cnames);
+    if (ttl !== null && ttl >= 0) this.#appNum(APP.dns_ttl, row, ttl);
+    this.#appStr(APP.dns_names, row, app.dns_names);
+    this.#appStr(APP.tls_sni, row, app.tls_sni);
+    this.#appStr(APP.tls_alpn, row, app.tls_alpn);
+    this.#appStr(APP.tls_versions, row, app.tls_versions);
+    this.#appStr(APP.tls_ja3, row, app.tls_ja3);
+    this.#appStr(APP.tls_ja4, row, app.tls_ja4);
+    const version = app.tls_version, cipher = app.tls_cipher, status = app.http_status;
+    if (version !== null && version >= 0) this.#appNum(APP.tls_version, row, version);
+    if (cipher !== null && cipher >= 0) this.#appNum(APP.tls_cipher, row, cipher);
+    this.#appStr(APP.http_method, row, app.http_method);
+    this.#appStr(APP.http_host, row, app.http_host);
+    this.#appStr(APP.http_path, row, app.http_path);
+    this.#appStr(APP.http_user_agent, row, app.http_user_agent);
+    if (status !== null && status >= 0) this.#appNum(APP.http_status, row, status);
+    this.#appStr(APP.ssh_banner, row, app.ssh_banner);
+    this.#appStr(APP.dhcp_hostname, row, app.dhcp_hostname);
+    this.#appStr(APP.dhcp_requested_ip, row, app.dhcp_requested_ip);
   }
 
   /** Appends one record (already validated against `PACKET_FIELDS`): the JSON path. */
@@ -594,6 +631,12 @@ export class ColumnarBatchBuilder {
     for (const spec of PACKET_COLUMNS) {
       const c = spec.index;
       const value = record[spec.name];
+      if (IS_APP_COLUMN[c]) {
+        if (value === null) continue;
+        if (spec.storage === "string") this.#appStr(c, row, value as string);
+        else this.#appNum(c, row, value as number);
+        continue;
+      }
       switch (spec.storage) {
         case "bool":
           this.#bool(c, row, value === true);
@@ -627,6 +670,15 @@ export class ColumnarBatchBuilder {
       const c = spec.index;
       const from = source.columns[c];
       const present = isPresent(from.validity, sourceRow);
+      if (IS_APP_COLUMN[c]) {
+        if (!present) continue;
+        if (from.storage === "string") {
+          this.#appStr(c, row, (from as StringColumn).dictionary[from.indices[sourceRow]]);
+        } else if (from.storage !== "bool" && from.storage !== "binary") {
+          this.#appNum(c, row, from.values[sourceRow]);
+        }
+        continue;
+      }
       switch (from.storage) {
         case "bool":
           this.#bool(c, row, (from.bits[sourceRow >> 3] & (1 << (sourceRow & 7))) !== 0);

@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { propertyRuns } from "../testing/property_runs.ts";
 import { ColumnarBatchBuilder, HEADER_FIELDS } from "./columnar_batch_builder.ts";
 import { batchRecords } from "./columnar_batch.ts";
+import { encodeArrowBatch } from "./arrow_batch_writer.ts";
 import { decodePacket, type PayloadCapture } from "./decode_packet.ts";
 import { decodeHeaders } from "./decode_headers.ts";
 import { PacketHeaders } from "./packet_headers.ts";
@@ -112,4 +113,74 @@ Deno.test("appendHeaders() puts each app-layer field in its own column", () => {
     assert.equal(withApp[name], app[name], name);
     assert.equal(without[name], null, name);
   }
+});
+
+Deno.test("app-layer columns are the same batch after batch, whichever rows carry them", () => {
+  // The app-layer columns are written only where a packet has a value and
+  // cleared by reset(): a value left from an earlier batch, or a column all
+  // present or all null, must encode as a fresh builder's would.
+  const [spec] = fc.sample(ipPacket(), { numRuns: 1, seed: 11 });
+  const frame = encodePacket(spec);
+  const headers = new PacketHeaders();
+  decodeHeaders(frame, { linkType: linkTypeOf(spec.link), wireLength: frame.length }, headers);
+  const meta = {
+    timestampSec: 1_700_000_000,
+    interfaceName: "eth0",
+    payloadCapture: "none",
+  } as const;
+  const appOf = (fields: number, value: number): AppRecordFields => {
+    const app: Record<string, string | number | null> = Object.fromEntries(
+      APP_RECORD_FIELD_NAMES.map((name) => [name, null]),
+    );
+    APP_RECORD_FIELD_NAMES.forEach((name, i) => {
+      if ((fields & (1 << i)) === 0) return;
+      const numeric = [
+        "dns_qtype",
+        "dns_rcode",
+        "dns_ttl",
+        "tls_version",
+        "tls_cipher",
+        "http_status",
+      ]
+        .includes(name);
+      app[name] = numeric ? value : name === "app_protocol" ? "dns" : `${name}${value}`;
+    });
+    return app as unknown as AppRecordFields;
+  };
+  const reused = new ColumnarBatchBuilder(2);
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.array(fc.option(fc.tuple(fc.nat((1 << 23) - 1), fc.nat(3)), { nil: null }), {
+          minLength: 1,
+          maxLength: 20,
+        }),
+        { minLength: 1, maxLength: 4 },
+      ),
+      (batches) => {
+        for (const rows of batches) {
+          const fresh = new ColumnarBatchBuilder(rows.length);
+          for (const builder of [reused, fresh]) {
+            for (const row of rows) {
+              builder.appendHeaders(frame, headers, {
+                ...meta,
+                app: row === null ? null : appOf(row[0], row[1]),
+              });
+            }
+          }
+          const got = reused.build();
+          assert.deepEqual(encodeArrowBatch(got), encodeArrowBatch(fresh.build()));
+          const records = batchRecords(got);
+          rows.forEach((row, i) => {
+            const app = row === null ? null : appOf(row[0], row[1]);
+            for (const name of APP_RECORD_FIELD_NAMES) {
+              assert.equal(records[i][name], app === null ? null : app[name], name);
+            }
+          });
+          reused.reset();
+        }
+      },
+    ),
+    propertyRuns(200),
+  );
 });
