@@ -79,9 +79,13 @@ interface BatchSource {
   order: Uint32Array | null;
 }
 
-/** A stored block's records; throws what decompressing or reading it throws. */
+/**
+ * A stored block's records; throws what decompressing or reading it throws.
+ * The block passed checkPacketColumns when the pass read it (the same bytes,
+ * decompressed the same way), so its string indexes are not checked again.
+ */
 function openBlock(stored: Uint8Array): BatchRecords & { count: number; timestamps: Float64Array } {
-  return readPacketColumns(inflateStoredPacketColumns(stored));
+  return readPacketColumns(inflateStoredPacketColumns(stored), { checked: true });
 }
 
 /** Reads the packets of a pass's batches. */

@@ -27,6 +27,7 @@ export {
   PacketColumnsError,
   type PacketColumnsReader,
   readPacketColumns,
+  type ReadPacketColumnsOptions,
 } from "./packet_columns.ts";
 export * from "./columnar_batch.ts";
 export {

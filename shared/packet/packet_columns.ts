@@ -305,13 +305,28 @@ export interface PacketColumnsReader {
   recordInto(index: number, target: PacketRecord): PacketRecord;
 }
 
+/** Options for {@link readPacketColumns}. */
+export interface ReadPacketColumnsOptions {
+  /**
+   * These very bytes passed {@link checkPacketColumns} (the aggregator checks
+   * each block when it reads a pass's batches and reads it again when it
+   * merges them): the string indexes, which that checked, are not checked
+   * again. A block that did not pass must not be read with this.
+   * @default false
+   */
+  checked?: boolean;
+}
+
 /**
  * Decodes a block's columns without building its records, so a caller can
  * build each record just before it is used (and let it go right after),
  * instead of holding every record of a pass at once. Throws
  * {@linkcode PacketColumnsError} like {@link decodePacketColumns}.
  */
-export function readPacketColumns(block: Uint8Array): PacketColumnsReader {
+export function readPacketColumns(
+  block: Uint8Array,
+  options: ReadPacketColumnsOptions = {},
+): PacketColumnsReader {
   const { bytes, buffer, base, view, count, stringWidth, layout, stringCount, textStart } =
     checkedBlock(block);
   const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -327,7 +342,9 @@ export function readPacketColumns(block: Uint8Array): PacketColumnsReader {
   COLUMNS.forEach((column, c) => {
     const view = valueArray(buffer, column.storage, stringWidth, base + layout.values[c], count);
     const bitmap = layout.bitmaps[c] >= 0 ? base + layout.bitmaps[c] : -1;
-    if (column.storage === "string") checkStringIndexes(column, view, raw, bitmap, stringCount);
+    if (column.storage === "string" && !options.checked) {
+      checkStringIndexes(column, view, raw, bitmap, stringCount);
+    }
     values.set(column.name, view);
     bitmaps.set(column.name, bitmap);
   });
@@ -382,10 +399,7 @@ export function readPacketColumns(block: Uint8Array): PacketColumnsReader {
     values: v(name),
     bitmap: b(name),
     text: COLUMNS[COLUMN_INDEX.get(name)!].storage === "string",
-  })).filter((column) => {
-    for (let i = 0; i < count; i++) if (has(column.bitmap, i)) return true;
-    return false;
-  });
+  })).filter((column) => anyPresent(raw, column.bitmap, count));
 
   // Writes every field, so a target of any record's shape ends up the same.
   const recordInto = (i: number, target: PacketRecord): PacketRecord => {
@@ -577,6 +591,19 @@ function decodeStrings(
     textAt += length;
   }
   return strings;
+}
+
+/**
+ * Whether any of the `count` records has a value in the column whose presence
+ * bitmap starts at `bitmap` (-1: not nullable, always). Reads the bitmap a
+ * byte at a time; bits past `count` in its last byte are not looked at.
+ */
+function anyPresent(raw: Uint8Array, bitmap: number, count: number): boolean {
+  if (bitmap < 0) return count > 0;
+  const whole = count >> 3;
+  for (let at = bitmap; at < bitmap + whole; at++) if (raw[at] !== 0) return true;
+  const rest = count & 7;
+  return rest !== 0 && (raw[bitmap + whole] & ((1 << rest) - 1)) !== 0;
 }
 
 /** Throws for a present value of a string column that indexes past the string table. */

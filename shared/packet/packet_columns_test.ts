@@ -196,3 +196,32 @@ Deno.test("checkPacketColumns() refuses a string that starts inside a character"
   assert.throws(() => readPacketColumns(block), /string 0 is not UTF-8/);
   assert.throws(() => checkPacketColumns(block), /string 0 is not UTF-8/);
 });
+
+Deno.test("an app-layer field is read whichever one record of a block has it", () => {
+  // Blocks whose count is not a multiple of 8, the value in each position in
+  // turn: the bitmap's bytes are scanned whole, its last one in part.
+  for (const count of [1, 7, 8, 9, 13, 16, 17]) {
+    for (let at = 0; at < count; at++) {
+      const records = Array.from({ length: count }, (_, i) =>
+        blankPacketRecord(
+          i === at ? { app_protocol: "dns", dns_query: `q${i}.example`, dns_qtype: 28 } : {},
+        ));
+      assert.deepEqual(decodePacketColumns(encodePacketColumns(records)), records.map(expected));
+    }
+  }
+});
+
+Deno.test("readPacketColumns() of a checked block gives the same records", () => {
+  fc.assert(
+    fc.property(fc.array(anyRecord, { minLength: 1, maxLength: 30 }), (records) => {
+      const block = encodePacketColumns(records);
+      checkPacketColumns(block);
+      const checked = readPacketColumns(block, { checked: true });
+      const reader = readPacketColumns(block);
+      for (let i = 0; i < records.length; i++) {
+        assert.deepEqual(checked.record(i), reader.record(i));
+      }
+    }),
+    propertyRuns(100),
+  );
+});

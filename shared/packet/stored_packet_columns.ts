@@ -44,6 +44,15 @@ export function compressPacketColumnBlock(block: Uint8Array): Uint8Array {
   return new Uint8Array(compressed.buffer, compressed.byteOffset, compressed.byteLength);
 }
 
+/**
+ * Largest declared size decompressed into one buffer (a block of 500 packets
+ * is about 85 KB); larger frames are decompressed in node:zlib's chunks.
+ */
+const ONE_CHUNK_MAX_BYTES = 16 * 2 ** 20;
+
+/** node:zlib's smallest chunk (a smaller `chunkSize` is a RangeError). */
+const MIN_CHUNK_BYTES = 64;
+
 /** Options for {@link inflateStoredPacketColumns}. */
 export interface InflateStoredPacketColumnsOptions {
   /** Largest block a stored value may decompress to. @default 1 GiB */
@@ -65,7 +74,16 @@ export function inflateStoredPacketColumns(
   const declared = frameContentSize(stored);
   let block: Uint8Array;
   try {
-    const out = zstdDecompressSync(stored, { maxOutputLength: maxBlockBytes });
+    // Into one buffer of the size the frame declares (a byte more, or
+    // node:zlib makes another, empty, chunk), rather than in chunks of 16
+    // KiB concatenated at the end; a declared size beyond reason falls back
+    // to the chunks, so a damaged header cannot make it allocate much.
+    const out = declared !== null && declared <= Math.min(maxBlockBytes, ONE_CHUNK_MAX_BYTES)
+      ? zstdDecompressSync(stored, {
+        maxOutputLength: maxBlockBytes,
+        chunkSize: Math.max(declared + 1, MIN_CHUNK_BYTES),
+      })
+      : zstdDecompressSync(stored, { maxOutputLength: maxBlockBytes });
     block = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   } catch (error) {
     throw new StoredPacketColumnsError(

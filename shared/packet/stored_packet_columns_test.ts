@@ -38,3 +38,12 @@ Deno.test("inflateStoredPacketColumns() refuses a cut frame and one over the lim
     assert.deepEqual(inflateStoredPacketColumns(stored, { maxBlockBytes: block.length }), block);
   });
 });
+
+Deno.test("blocks of any size inflate whole, the smallest too", () => {
+  for (const count of [0, 1, 2, 37, 2000]) {
+    const block = encodePacketColumns(sampleRecords(count, { seed: 7 + count }));
+    const inflated = inflateStoredPacketColumns(compressPacketColumnBlock(block));
+    assert.deepEqual(inflated, block);
+    assert.equal(decodePacketColumns(inflated).length, count);
+  }
+});
