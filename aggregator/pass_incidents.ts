@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { PGlite } from "@electric-sql/pglite";
 import {
   type FlowUpsert,
   type IncidentFlowInput,
@@ -30,6 +31,12 @@ export interface PassIncidentsOptions {
    * @default null
    */
   storedBefore?: ReadonlySet<string> | null;
+  /**
+   * The embedded PGlite behind the pass's transaction, for the COPY of new
+   * members (see `RecordIncidentsOptions.pglite`); null on PostgreSQL.
+   * @default null
+   */
+  pglite?: PGlite | null;
 }
 
 /** Default gap of packet time after which a source's (or target's) flows open a new incident. */
@@ -96,6 +103,7 @@ export class PassIncidents {
       minScore: this.#options.minScore,
       windowSec: this.#options.windowSec,
       newUids: this.#new,
+      pglite: this.#options.pglite ?? null,
     });
     this.#flagged.clear();
     this.#cleared.clear();
