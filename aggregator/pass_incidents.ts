@@ -6,7 +6,6 @@
  *
  * @module
  */
-import type { PGlite } from "@electric-sql/pglite";
 import {
   type FlowUpsert,
   type IncidentFlowInput,
@@ -31,12 +30,6 @@ export interface PassIncidentsOptions {
    * @default null
    */
   storedBefore?: ReadonlySet<string> | null;
-  /**
-   * The embedded PGlite behind the pass's transaction, for the COPY of new
-   * members (see `RecordIncidentsOptions.pglite`); null on PostgreSQL.
-   * @default null
-   */
-  pglite?: PGlite | null;
 }
 
 /** Default gap of packet time after which a source's (or target's) flows open a new incident. */
@@ -103,7 +96,6 @@ export class PassIncidents {
       minScore: this.#options.minScore,
       windowSec: this.#options.windowSec,
       newUids: this.#new,
-      pglite: this.#options.pglite ?? null,
     });
     this.#flagged.clear();
     this.#cleared.clear();

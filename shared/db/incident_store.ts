@@ -18,12 +18,8 @@ import {
   type IncidentKeyKind,
   type OpenIncident,
 } from "./incident_grouping.ts";
-import type { PGlite } from "@electric-sql/pglite";
-import { COPY_BINARY_HEADER, COPY_BINARY_TRAILER, CopyBinaryRows } from "./copy_binary_rows.ts";
-import { openCopyIn } from "./copy_in.ts";
 import type { Sql } from "./open_database.ts";
 import { pgArrayLiteral } from "./pg_array_literal.ts";
-import { copyFromBytesOnPglite } from "./pglite_blob_copy.ts";
 
 /** An open incident as `incidents` stores it (its key address as text). */
 interface OpenIncidentRow {
@@ -52,11 +48,6 @@ export interface RecordIncidentsOptions {
    * conflict handling. @default none
    */
   newUids?: ReadonlySet<string>;
-  /**
-   * The embedded PGlite behind `tx` (`embeddedPglite()` of its handle), for
-   * the COPY of new members; null on PostgreSQL. @default null
-   */
-  pglite?: PGlite | null;
 }
 
 /** What {@link recordIncidents} did. */
@@ -157,78 +148,32 @@ async function openIncidents(
 }
 
 /**
- * Inserts members that may be in an incident already (flows stored by an
- * earlier pass), moving each to its incident. Sorting the rows by uid first
- * saved PostgreSQL 0.4-0.9 s of 303k upserted rows, but cost the pass as
- * much to sort the uids in JavaScript.
+ * Inserts incident members. Flows first stored in this transaction go in
+ * without conflict handling (EXPLAIN ANALYZE of 303k rows: 3.9-4.1 s, where
+ * the upsert took 4.1-5.9 s); the rest move to their incident if they are in
+ * one already. Sorting the rows by uid first saved PostgreSQL 0.4-0.9 s of
+ * those, but cost the pass as much to sort 303k uids in JavaScript.
  */
-async function upsertMembers(tx: Sql, members: readonly [string, number][]): Promise<void> {
+async function insertMembers(
+  tx: Sql,
+  members: readonly [string, number][],
+  mayExist: boolean,
+): Promise<void> {
   for (let i = 0; i < members.length; i += CHUNK) {
     const part = members.slice(i, i + CHUNK);
     const uids = pgArrayLiteral(part.map((member) => member[0]));
     const ids = pgArrayLiteral(part.map((member) => member[1]));
-    await tx`
-      insert into incident_flows (flow_uid, incident_id)
-      select * from unnest(${uids}::text[], ${ids}::int8[])
-      on conflict (flow_uid) do update set incident_id = excluded.incident_id`;
-  }
-}
-
-/** Bytes of member rows sent to the socket at a time (as `flow_copy.ts` sends flows). */
-const MEMBER_COPY_CHUNK_BYTES = 64 * 1024;
-
-/** Members per `COPY ... FROM '/dev/blob'` on PGlite, which holds each one's bytes twice. */
-const PGLITE_MEMBER_COPY_ROWS = 20_000;
-
-const MEMBER_COPY_COLUMNS = "incident_flows (flow_uid, incident_id)";
-
-function writeMemberRow(rows: CopyBinaryRows, member: readonly [string, number]): void {
-  rows.row(2);
-  rows.text(member[0]);
-  rows.int8(member[1]);
-}
-
-/**
- * Inserts members no incident can hold yet (flows first stored in this
- * transaction) by binary COPY, in their order: one stream instead of a
- * statement per {@link CHUNK} members with their uids and ids as array
- * literals to parse. On PGlite one `COPY ... FROM '/dev/blob'` per
- * {@link PGLITE_MEMBER_COPY_ROWS} members, in its one session (so in `tx`).
- */
-async function copyNewMembers(
-  tx: Sql,
-  members: readonly [string, number][],
-  pglite: PGlite | null,
-): Promise<void> {
-  if (members.length === 0) return;
-  const rows = new CopyBinaryRows(2 * MEMBER_COPY_CHUNK_BYTES);
-  if (pglite) {
-    const statement = `copy ${MEMBER_COPY_COLUMNS} from '/dev/blob' with (format binary)`;
-    for (let i = 0; i < members.length; i += PGLITE_MEMBER_COPY_ROWS) {
-      rows.raw(COPY_BINARY_HEADER);
-      const end = Math.min(members.length, i + PGLITE_MEMBER_COPY_ROWS);
-      for (let j = i; j < end; j++) writeMemberRow(rows, members[j]);
-      rows.raw(COPY_BINARY_TRAILER);
-      await copyFromBytesOnPglite(pglite, statement, [rows.take()]);
+    if (mayExist) {
+      await tx`
+        insert into incident_flows (flow_uid, incident_id)
+        select * from unnest(${uids}::text[], ${ids}::int8[])
+        on conflict (flow_uid) do update set incident_id = excluded.incident_id`;
+    } else {
+      await tx`
+        insert into incident_flows (flow_uid, incident_id)
+        select * from unnest(${uids}::text[], ${ids}::int8[])`;
     }
-    return;
   }
-  const copy = await openCopyIn(
-    tx`copy ${tx.unsafe(MEMBER_COPY_COLUMNS)} from stdin (format binary)`,
-  );
-  try {
-    rows.raw(COPY_BINARY_HEADER);
-    for (const member of members) {
-      writeMemberRow(rows, member);
-      if (rows.byteLength >= MEMBER_COPY_CHUNK_BYTES) await copy.write(rows.take());
-    }
-    rows.raw(COPY_BINARY_TRAILER);
-    await copy.write(rows.take());
-  } catch (error) {
-    await copy.abort(error as Error);
-    throw error;
-  }
-  await copy.end();
 }
 
 /**
@@ -343,8 +288,8 @@ export async function recordIncidents(
       if ("id" in ref || recompute.has(ref.opened)) touched.add(id);
       else computed.add(id);
     }
-    await copyNewMembers(tx, added, options.pglite ?? null);
-    await upsertMembers(tx, moved);
+    await insertMembers(tx, added, false);
+    await insertMembers(tx, moved, true);
   }
 
   if (touched.size > 0) {
