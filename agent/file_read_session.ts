@@ -37,6 +37,7 @@
  *
  * @module
  */
+import { commitKv } from "./kv_commit.ts";
 import { getLogger } from "@logtape/logtape";
 import { LOG_ROOT } from "@traffic-analyzer/shared";
 import type { PayloadCapture } from "@traffic-analyzer/shared/packet";
@@ -234,8 +235,9 @@ export class FileReadSession implements FilingLedger {
     if (sourceName === null) {
       sourceName = options.path.split(/[\\/]/).pop() || options.path;
       // Kept for good, --restart included: the records of this file must not change.
-      await options.kv.atomic().check({ key: nameKey, versionstamp: null }).set(nameKey, sourceName)
-        .commit();
+      await commitKv(
+        options.kv.atomic().check({ key: nameKey, versionstamp: null }).set(nameKey, sourceName),
+      );
       sourceName = (await options.kv.get<string>(nameKey)).value ?? sourceName;
     }
     return new FileReadSession(options, identity, previous, sourceName);
@@ -362,7 +364,7 @@ export class FileReadSession implements FilingLedger {
 
   async #save(progress: ReadProgress): Promise<void> {
     this.#lastSaveMs = this.#clock();
-    await this.#kv.set(this.#progressKey, progress);
+    await commitKv(this.#kv.atomic().set(this.#progressKey, progress));
     if (progress.nextIndex <= this.#savedIndex) return;
     // Guards below the saved progress are never consulted again: no run reads there.
     await FileReadSession.#deleteRange(this.#kv, {
@@ -421,10 +423,11 @@ export class FileReadSession implements FilingLedger {
           guard.value,
         );
       }
-      await op.commit();
+      await commitKv(op);
     }
-    const moved = await kv.atomic().check(old).check(own).delete(old.key)
-      .set(keys.progress, old.value).commit();
+    const moved = await commitKv(
+      kv.atomic().check(old).check(own).delete(old.key).set(keys.progress, old.value),
+    );
     if (moved.ok) {
       log.info(
         "{path}: the read progress an older agent kept without a server (to packet {index}) is " +
@@ -445,7 +448,7 @@ export class FileReadSession implements FilingLedger {
       if (keys.length === 0) return;
       const op = kv.atomic();
       for (const key of keys) op.delete(key);
-      await op.commit();
+      await commitKv(op);
     }
   }
 }

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { commitKv } from "./kv_commit.ts";
 import { getLogger } from "@logtape/logtape";
 import { LOG_ROOT } from "@traffic-analyzer/shared";
 import type { PacketBatch } from "./batcher.ts";
@@ -48,7 +49,7 @@ export class LiveStream {
     const entry = await kv.get<LiveStreamState>(KEY);
     if (entry.value !== null) return new LiveStream(kv, entry.value);
     const state: LiveStreamState = { stream: `live-${newId()}`, nextIndex: 0 };
-    const result = await kv.atomic().check(entry).set(KEY, state).commit();
+    const result = await commitKv(kv.atomic().check(entry).set(KEY, state));
     if (result.ok) return new LiveStream(kv, state);
     // Another run named it meanwhile.
     return new LiveStream(kv, (await kv.get<LiveStreamState>(KEY)).value!);
@@ -69,7 +70,7 @@ export class LiveStream {
         };
         // Saved in order: a later batch's position never goes before an earlier one's.
         const saved = this.#saved = this.#saved.then(() =>
-          this.#kv.set(KEY, state).then(
+          commitKv(this.#kv.atomic().set(KEY, state)).then(
             () => {},
             (error) => log.error("Cannot save the live stream's position: {error}", { error }),
           )

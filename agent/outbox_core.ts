@@ -11,6 +11,7 @@ import { getLogger } from "@logtape/logtape";
 import { LOG_ROOT } from "@traffic-analyzer/shared";
 import type { EncodedBatch } from "./batch_codec.ts";
 import { OutboxError } from "./outbox_error.ts";
+import { commitKv } from "./kv_commit.ts";
 import { TOTAL_COUNTER_NAMES } from "./agent_counters.ts";
 import { ageKey, DEAD_LETTER, PENDING, PENDING_LOST, targetPart } from "./outbox_keys.ts";
 import type {
@@ -125,7 +126,7 @@ export class OutboxCore {
   /** Commits `op`: false when a check failed; a KV error becomes an {@link OutboxError}. */
   async commit(op: Deno.AtomicOperation, key: string | null, what: string): Promise<boolean> {
     try {
-      return (await op.commit()).ok;
+      return (await commitKv(op)).ok;
     } catch (cause) {
       throw new OutboxError(
         `Cannot ${what}${key === null ? "" : ` batch ${key}`} in the outbox: ${

@@ -33,6 +33,7 @@
  *
  * @module
  */
+import { commitKv } from "./kv_commit.ts";
 import { getLogger } from "@logtape/logtape";
 import { LOG_ROOT } from "@traffic-analyzer/shared";
 import { enqueueReplay } from "./outbox_replay_message.ts";
@@ -138,8 +139,10 @@ export async function migrateAgentStore(
     for await (const entry of kv.list({ prefix })) {
       const key = entry.key[entry.key.length - 1] as string;
       // One write with the check: an older agent storing the batch again meanwhile keeps it.
-      await kv.atomic().check(entry).check({ key: [...OLD_BATCH, key], versionstamp: null })
-        .delete(entry.key).commit();
+      await commitKv(
+        kv.atomic().check(entry).check({ key: [...OLD_BATCH, key], versionstamp: null })
+          .delete(entry.key),
+      );
     }
   }
   if (moved.batches + moved.deadLetters > 0) {
@@ -191,7 +194,7 @@ async function settle(
     const op = held === null ? move(entry) : kv.atomic();
     if (held !== null) await removeDuplicate(kv, op, entry, pending, readers);
     op.check(entry).check(newPending).check(newDead);
-    if ((await op.commit()).ok) {
+    if ((await commitKv(op)).ok) {
       if (held === null) readers.add(info.key);
       return held === null ? "moved" : "duplicate";
     }

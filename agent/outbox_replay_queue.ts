@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { commitKv } from "./kv_commit.ts";
 import { PENDING, PENDING_LOST } from "./outbox_keys.ts";
 import { log, type OutboxCore } from "./outbox_core.ts";
 import { enqueueReplay, isReplayMessage } from "./outbox_replay_message.ts";
@@ -50,7 +51,7 @@ export class OutboxReplayQueue {
       // A failed check means KV gave up on a later message meanwhile: its marker stays for
       // the next sweep, and the requeue below is due either way (a new token makes any
       // extra requeue a no-op for the older messages).
-      await core.kv.atomic().check(entry).delete(entry.key).commit();
+      await commitKv(core.kv.atomic().check(entry).delete(entry.key));
       if (await this.#requeue(key, 0, () => true)) requeued++;
     }
     const now = core.clock();

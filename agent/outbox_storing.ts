@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { commitKv } from "./kv_commit.ts";
 import type { EncodedBatch } from "./batch_codec.ts";
 import { OutboxError } from "./outbox_error.ts";
 import { ageKey, BY_AGE, PENDING, targetOfPart } from "./outbox_keys.ts";
@@ -191,7 +192,7 @@ export class OutboxStoring {
         // An index entry without its batch cannot happen through this class; clean it anyway,
         // in one write checking both are as read: a store of the same batch in between writes
         // this very index entry again, and deleting that would hide its batch from the cap.
-        await core.kv.atomic().check(ageEntry).check(meta).delete(ageEntry.key).commit();
+        await commitKv(core.kv.atomic().check(ageEntry).check(meta).delete(ageEntry.key));
         return null;
       }
       const stored: StoredBatch = {

@@ -79,6 +79,8 @@ export async function runServer(
       throw listenError(config, cause);
     }
   }
+  // Before the database too: a missing certificate is a one-line mistake.
+  const tls = await readTls(config);
   const pgliteDir = `${config.dataDir}/pglite`;
   if (!options.db && config.databaseUrl === null) {
     // The first start creates the database (PGlite's initdb) and applies
@@ -99,10 +101,34 @@ export async function runServer(
     verify: true,
   });
   try {
-    return await migrateAndListen(config, db, options);
+    return await migrateAndListen(config, db, options, tls);
   } catch (error) {
     if (!options.db) await db.close();
     throw error;
+  }
+}
+
+/** The PEM certificate and key of `TLS_CERT`/`TLS_KEY`, read now; `{}` without them. */
+async function readTls(config: Config): Promise<{ cert?: string; key?: string }> {
+  if (config.tlsCert === null || config.tlsKey === null) return {};
+  return {
+    cert: await readTlsFile("TLS_CERT (or --tls-cert)", config.tlsCert),
+    key: await readTlsFile("TLS_KEY (or --tls-key)", config.tlsKey),
+  };
+}
+
+async function readTlsFile(setting: string, path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (cause) {
+    const why = cause instanceof Deno.errors.NotFound
+      ? "no such file"
+      : cause instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : (cause as Error).message;
+    throw new ServerStartError(`cannot read ${setting} file ${JSON.stringify(path)}: ${why}`, {
+      cause,
+    });
   }
 }
 
@@ -122,6 +148,15 @@ function listenError(config: Config, cause: unknown): unknown {
       { cause },
     );
   }
+  if (config.tlsCert !== null && cause instanceof Deno.errors.InvalidData) {
+    // Deno.serve() parses the PEM files: a bad one throws InvalidData here.
+    return new ServerStartError(
+      `cannot use TLS_CERT ${JSON.stringify(config.tlsCert)} and TLS_KEY ` +
+        `${JSON.stringify(config.tlsKey)}: ${cause.message}; check that they are a PEM ` +
+        "certificate and its private key",
+      { cause },
+    );
+  }
   return cause;
 }
 
@@ -129,6 +164,7 @@ async function migrateAndListen(
   config: Config,
   db: Database,
   options: RunServerOptions,
+  tls: { cert?: string; key?: string },
 ): Promise<RunningServer> {
   const { applied, version } = await migrate(db.sql);
   log.info(
@@ -167,12 +203,6 @@ async function migrateAndListen(
     secureCookie: config.tlsCert !== null,
   });
 
-  const tls = config.tlsCert && config.tlsKey
-    ? {
-      cert: await Deno.readTextFile(config.tlsCert),
-      key: await Deno.readTextFile(config.tlsKey),
-    }
-    : {};
   const abort = new AbortController();
   let resolveListening: (addr: Deno.NetAddr) => void;
   const listening = new Promise<Deno.NetAddr>((r) => resolveListening = r);

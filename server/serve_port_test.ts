@@ -23,3 +23,29 @@ Deno.test("runServer() names PORT when the port is taken, before it creates the 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("runServer() names TLS_CERT when its file is missing, before it creates the database", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ta-serve-tls-" });
+  try {
+    await Deno.writeTextFile(`${dir}/key.pem`, "not read");
+    const { config } = loadConfig({
+      env: {
+        PORT: "0",
+        DATA_DIR: `${dir}/data`,
+        TLS_CERT: `${dir}/missing.pem`,
+        TLS_KEY: `${dir}/key.pem`,
+      },
+    });
+    const error = await runServer(config).then(() => null, (e) => e);
+    assert.ok(error instanceof ServerStartError, String(error));
+    assert.equal(
+      error.message,
+      `cannot read TLS_CERT (or --tls-cert) file ${JSON.stringify(`${dir}/missing.pem`)}: ` +
+        "no such file",
+    );
+    const created = await Deno.stat(`${dir}/data/pglite`).then(() => true, () => false);
+    assert.equal(created, false, "no database was created");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

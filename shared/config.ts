@@ -697,7 +697,8 @@ function readSettings(
     }
     const spec = byFlag.get(name);
     if (!spec) {
-      const known = [...byFlag.keys(), ...extra.keys()].map((f) => "--" + f)
+      // A command's own flag may reuse a setting's name (rescore's --batch-size): list it once.
+      const known = [...new Set([...byFlag.keys(), ...extra.keys()])].map((f) => "--" + f)
         .join(", ");
       throw new ConfigError(`Unknown flag --${name}. Known flags: ${known}`, {
         setting: `--${name}`,

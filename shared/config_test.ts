@@ -167,3 +167,16 @@ Deno.test("loadConfig() gives the extra flags read before a bad setting with its
     assert.deepEqual(flagsOfError({ PORT: "99999" }, []), {});
   });
 });
+
+Deno.test("loadConfig() lists a command flag that shares a setting's name once in the unknown-flag error", () => {
+  const extraFlags = [{ name: "batch-size", type: "string" as const, help: "Flows per page." }];
+  assert.throws(
+    () => loadConfig({ env: {}, args: ["--bogus"], extraFlags }),
+    (error) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.message, /^Unknown flag --bogus\. Known flags: /);
+      assert.equal(error.message.match(/--batch-size\b/g)?.length, 1, error.message);
+      return true;
+    },
+  );
+});
