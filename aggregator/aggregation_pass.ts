@@ -9,7 +9,8 @@
  * @module
  */
 import type { FlowEnricher } from "@traffic-analyzer/shared/enrich";
-import { gunzipSync, gzipSync } from "node:zlib";
+import { gunzipSync } from "node:zlib";
+import { gzipText } from "./gzip_text.ts";
 import { getLogger } from "@logtape/logtape";
 import { configDefault } from "@traffic-analyzer/shared/config";
 import { LOG_ROOT } from "@traffic-analyzer/shared";
@@ -378,7 +379,9 @@ export async function runAggregationPass(
       stateVersion,
       flowClock,
       flowClockWall,
-      flowTableState: gzipSync(JSON.stringify(table.toJSON()), { level: 1 }),
+      // In pieces: the whole state as objects and one string was most of
+      // what a large pass's save added to its peak (issue 15).
+      flowTableState: await gzipText(table.toJSONText(), 1),
       passDurationMs: durationMs,
       passPackets: packets.count,
       passFlows: flowsWritten,

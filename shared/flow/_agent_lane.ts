@@ -12,6 +12,7 @@
  */
 
 import { ContextTracker, type ContextTrackerState } from "./context_features.ts";
+import { JSON_TEXT_ITEMS, jsonArrayText } from "./_json_text.ts";
 
 /** Serialised {@linkcode AgentLane}; the queue names flows by uid. */
 export interface AgentLaneState {
@@ -79,6 +80,22 @@ export class AgentLane<F> {
       queue: [...this.waiting()].map(uidOf),
       context: this.tracker.toJSON(),
     };
+  }
+
+  /**
+   * The text of `JSON.stringify(this.toJSON(uidOf))` in pieces (see
+   * {@linkcode ContextTracker.toJSONText}).
+   */
+  *toJSONText(uidOf: (flow: F) => string, per: number = JSON_TEXT_ITEMS): Generator<string> {
+    yield `{"agent":${JSON.stringify(this.agent)},"nowSec":${
+      JSON.stringify(Number.isFinite(this.nowSec) ? this.nowSec : null)
+    },"lagSec":${JSON.stringify(this.lagSec)},"nextSweepSec":${
+      JSON.stringify(Number.isFinite(this.nextSweepSec) ? this.nextSweepSec : null)
+    },"queue":`;
+    yield* jsonArrayText(this.waiting(), uidOf, per);
+    yield `,"context":`;
+    yield* this.tracker.toJSONText(per);
+    yield "}";
   }
 
   /** Restores a lane saved with {@linkcode AgentLane.toJSON}, finding its flows with `flowOf`. */

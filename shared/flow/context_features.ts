@@ -67,6 +67,7 @@ import {
   S_SSYN,
   S_SSYN_ESTABLISHED,
 } from "./_context_cells.ts";
+import { JSON_TEXT_ITEMS, jsonArrayText } from "./_json_text.ts";
 import { PairIds } from "./_pair_ids.ts";
 import { type ContextOptions, resolveContextOptions } from "./context_options.ts";
 import { emptyFlowContext, type FlowContext } from "./flow_context.ts";
@@ -357,32 +358,60 @@ export class ContextTracker {
   /** The tracker's state as plain data. */
   toJSON(): ContextTrackerState {
     const entries: ContextTrackerState["entries"] = [];
-    const mask = this.#mask;
-    const rows = this.#rows;
-    for (let i = this.#head; i < this.#end; i++) {
-      const row = (i & mask) * E_FIELDS;
-      const portKey = rows[row + E_PORT_KEY];
-      const port = portKey % (NO_PORT + 1);
-      entries.push([
-        this.#seqs[i & mask],
-        this.#uids[i & mask],
-        this.#times[i & mask],
-        this.#addresses[rows[row + E_ORIG]],
-        this.#addresses[rows[row + E_RESP]],
-        this.#protocolNames[(portKey - port) / (NO_PORT + 1)],
-        port === NO_PORT ? null : port,
-        rows[row + E_BITS],
-      ]);
-    }
+    for (let i = this.#head; i < this.#end; i++) entries.push(this.#entryState(i));
     return {
       options: { ...this.options },
-      cursor: this.#cursor === -Infinity ? null : this.#cursor,
-      shortHeadSeq: this.#shortHead < this.#end
-        ? this.#seqs[this.#shortHead & mask]
-        : this.#nextSeq,
+      cursor: this.#cursorState(),
+      shortHeadSeq: this.#shortHeadSeqState(),
       nextSeq: this.#nextSeq,
       entries,
     };
+  }
+
+  /**
+   * The text of `JSON.stringify(this.toJSON())` in pieces of `per` entries,
+   * without the whole array of entries. The tracker must not change until
+   * the last piece is taken.
+   */
+  *toJSONText(per: number = JSON_TEXT_ITEMS): Generator<string> {
+    yield `{"options":${JSON.stringify({ ...this.options })},"cursor":${
+      JSON.stringify(this.#cursorState())
+    },"shortHeadSeq":${JSON.stringify(this.#shortHeadSeqState())},"nextSeq":${
+      JSON.stringify(this.#nextSeq)
+    },"entries":`;
+    yield* jsonArrayText(this.#entryRows(), (i) => this.#entryState(i), per);
+    yield "}";
+  }
+
+  *#entryRows(): Generator<number> {
+    for (let i = this.#head; i < this.#end; i++) yield i;
+  }
+
+  #cursorState(): number | null {
+    return this.#cursor === -Infinity ? null : this.#cursor;
+  }
+
+  #shortHeadSeqState(): number {
+    return this.#shortHead < this.#end ? this.#seqs[this.#shortHead & this.#mask] : this.#nextSeq;
+  }
+
+  /** Entry `i` (a position from `#head` to `#end`) as saved. */
+  #entryState(i: number): ContextTrackerState["entries"][number] {
+    const mask = this.#mask;
+    const rows = this.#rows;
+    const row = (i & mask) * E_FIELDS;
+    const portKey = rows[row + E_PORT_KEY];
+    const port = portKey % (NO_PORT + 1);
+    return [
+      this.#seqs[i & mask],
+      this.#uids[i & mask],
+      this.#times[i & mask],
+      this.#addresses[rows[row + E_ORIG]],
+      this.#addresses[rows[row + E_RESP]],
+      this.#protocolNames[(portKey - port) / (NO_PORT + 1)],
+      port === NO_PORT ? null : port,
+      rows[row + E_BITS],
+    ];
   }
 
   /** Rebuilds a tracker saved with {@linkcode ContextTracker.toJSON}. */

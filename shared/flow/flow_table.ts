@@ -92,6 +92,7 @@ import {
 import { readIcmpQuote } from "./_icmp_quote.ts";
 import { sortByTime } from "./_sort_by_time.ts";
 import { AgentLane } from "./_agent_lane.ts";
+import { JSON_TEXT_ITEMS, jsonArrayText } from "./_json_text.ts";
 import { Flow, NO_LANE } from "./_flow.ts";
 import {
   addressPairKey,
@@ -433,6 +434,45 @@ export class FlowTable {
       ) => [fragmentKey, e.key, e.uid, e.srcIp, e.srcPort, e.dstPort, e.expiresSec]),
       hostPairs: [...this.#hostPairs],
     };
+  }
+
+  /**
+   * The text of `JSON.stringify(this.toJSON())` in pieces of up to `per`
+   * flows or entries, so that saving a large table never holds its whole
+   * state as objects and one string (issue 15). The table must not change
+   * until the last piece is taken.
+   */
+  *toJSONText(per: number = JSON_TEXT_ITEMS): Generator<string> {
+    yield `{"version":2,"options":${JSON.stringify(this.options)},"nowSec":${
+      JSON.stringify(finiteOrNull(this.#now))
+    },"flows":`;
+    yield* jsonArrayText(this.#flows.values(), flowToState, per);
+    yield `,"pending":`;
+    yield* jsonArrayText(this.#endedWaiting(), flowToState, per);
+    yield `,"agents":[`;
+    let first = true;
+    for (const lane of this.#lanes.values()) {
+      if (!first) yield ",";
+      first = false;
+      yield* lane.toJSONText((flow) => flow.uid, per);
+    }
+    yield `],"fragments":`;
+    yield* jsonArrayText(
+      this.#fragments,
+      (
+        [fragmentKey, e],
+      ) => [fragmentKey, e.key, e.uid, e.srcIp, e.srcPort, e.dstPort, e.expiresSec],
+      per,
+    );
+    yield `,"hostPairs":`;
+    yield* jsonArrayText(this.#hostPairs, (pair) => pair, per);
+    yield "}";
+  }
+
+  *#endedWaiting(): Generator<Flow> {
+    for (const lane of this.#lanes.values()) {
+      for (const flow of lane.waiting()) if (flow.ended) yield flow;
+    }
   }
 
   /**
