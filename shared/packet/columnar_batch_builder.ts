@@ -198,9 +198,7 @@ if (APP_COLUMNS.some((c) => !IS_APP_COLUMN[c])) {
 }
 /** How {@link ColumnarBatchBuilder.appendJsonRecord} checks a column's values before `checkValue`. */
 const enum QuickCheck {
-  /** An integer from the kind's `min` to `max`. */
-  Int,
-  /** A number from the kind's `min` to `max`. */
+  /** A number from the kind's `min` to `max` (an integer where `QUICK_INTEGER`). */
   Number,
   /** A string: one already in the column's dictionary was checked when it was added. */
   String,
@@ -208,9 +206,7 @@ const enum QuickCheck {
   None,
 }
 const QUICK_CHECK: readonly QuickCheck[] = PACKET_COLUMNS.map(({ field, storage }) =>
-  field.kind.type === "int"
-    ? QuickCheck.Int
-    : field.kind.type === "number"
+  field.kind.type === "int" || field.kind.type === "number"
     ? QuickCheck.Number
     : storage === "string"
     ? QuickCheck.String
@@ -219,6 +215,9 @@ const QUICK_CHECK: readonly QuickCheck[] = PACKET_COLUMNS.map(({ field, storage 
 const QUICK_MIN = Float64Array.from(
   PACKET_COLUMNS,
   ({ field: { kind } }) => kind.type === "int" || kind.type === "number" ? kind.min : 0,
+);
+const QUICK_INTEGER: readonly boolean[] = PACKET_COLUMNS.map(({ field }) =>
+  field.kind.type === "int"
 );
 const QUICK_MAX = Float64Array.from(
   PACKET_COLUMNS,
@@ -735,25 +734,15 @@ export class ColumnarBatchBuilder {
         continue;
       }
       switch (QUICK_CHECK[c]) {
-        case QuickCheck.Int:
+        case QuickCheck.Number:
+          // Only finite numbers pass (the bounds are), as checkValue wants.
           if (
-            typeof v !== "number" || !Number.isInteger(v) || v < QUICK_MIN[c] || v > QUICK_MAX[c]
+            typeof v !== "number" || !(v >= QUICK_MIN[c] && v <= QUICK_MAX[c]) ||
+            (QUICK_INTEGER[c] && !Number.isInteger(v))
           ) {
             const problem = checkValue(spec.field.kind, v);
             if (problem !== null) return { record, field: key, message: problem };
           }
-          if (app) this.#appNum(c, row, v as number);
-          else {
-            this.#set(c, row, v as number);
-            this.#present(c, row, true);
-          }
-          break;
-        case QuickCheck.Number:
-          if (typeof v !== "number" || !(v >= QUICK_MIN[c] && v <= QUICK_MAX[c])) {
-            const problem = checkValue(spec.field.kind, v);
-            if (problem !== null) return { record, field: key, message: problem };
-          }
-          // Only finite numbers pass (the bounds are), as checkValue wants.
           if (app) this.#appNum(c, row, v as number);
           else {
             this.#set(c, row, v as number);
