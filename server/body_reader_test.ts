@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
-import { readLimitedBody } from "./body_reader.ts";
+import { gunzipChunkSize, readLimitedBody } from "./body_reader.ts";
 import { HttpError } from "./http_errors.ts";
 
 const LIMITS = { maxBodyBytes: 1000, maxDecompressedBytes: 5000 };
@@ -78,4 +78,44 @@ Deno.test("readLimitedBody() gunzips a gzip body split in chunks, and caps what 
       );
     }
   });
+  await t.step("a size in the gzip trailer that lies changes nothing", async () => {
+    // ISIZE, the trailer's last four bytes, sizes the output buffer: too small,
+    // too large, zero; a body is read as it is or refused, never read otherwise.
+    for (const isize of [0, 1, 100, 3999, 4001, 5000, 0xffffffff]) {
+      for (const [input, ok] of [[data, true], [bytes(6000, 0), false]] as const) {
+        const body = new Uint8Array(gzipSync(input));
+        new DataView(body.buffer).setUint32(body.length - 4, isize, true);
+        const headers = { "content-encoding": "gzip" };
+        const read = readLimitedBody(
+          new Request("http://x/", { method: "POST", body, headers }),
+          LIMITS,
+        );
+        if (ok) {
+          // A wrong ISIZE fails zlib's own trailer check: 400, never other bytes.
+          const result = await read.then((out) => out, (error: unknown) => error);
+          if (isize === input.length) assert.deepEqual(result, input);
+          else {
+            assert.ok(result instanceof HttpError && result.status === 400, `ISIZE ${isize}`);
+          }
+        } else {
+          // Over the limit: 413, or 400 when zlib's trailer check comes first.
+          await assert.rejects(
+            () => read,
+            (error: unknown) =>
+              error instanceof HttpError && (error.status === 413 || error.status === 400),
+            `ISIZE ${isize}`,
+          );
+        }
+      }
+    }
+  });
+});
+
+Deno.test("gunzipChunkSize() follows ISIZE within what deflate and the limit allow", () => {
+  const body = new Uint8Array(gzipSync(bytes(4000, 5)));
+  assert.equal(gunzipChunkSize(body, 5000), 4001);
+  assert.equal(gunzipChunkSize(body, 3000), 3001);
+  new DataView(body.buffer).setUint32(body.length - 4, 0xffffffff, true);
+  assert.equal(gunzipChunkSize(body, 2 ** 30), body.length * 1032);
+  assert.equal(gunzipChunkSize(new Uint8Array(10), 5000), 64);
 });

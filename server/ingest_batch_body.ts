@@ -9,14 +9,15 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { isUtf8 } from "node:buffer";
 import { z } from "@hono/zod-openapi";
 import {
   type ColumnarBatch,
-  ColumnarBatchBuilder,
   describeArrowSchema,
   readArrowBatch,
+  readJsonBatch,
 } from "@traffic-analyzer/shared/packet";
-import { type RecordIssue, validatePacketBatch } from "@traffic-analyzer/shared/packet/schema";
+import type { RecordIssue } from "@traffic-analyzer/shared/packet/schema";
 import { HttpError } from "./http_errors.ts";
 import { readLimitedBody } from "./body_reader.ts";
 
@@ -88,6 +89,9 @@ export function ingestFormatOf(contentType: string | undefined): "json" | "arrow
   );
 }
 
+/** UTF-8 without the check: {@link readBodyText} checks the bytes first. */
+const UTF8 = new TextDecoder();
+
 /**
  * The body's bytes as text, and their SHA-256. A function of its own so the
  * bytes are garbage once it returns: a large JSON body is then held once as
@@ -99,11 +103,10 @@ async function readBodyText(
 ): Promise<{ text: string; bodySha256: string }> {
   const body = await readLimitedBody(request, limits);
   const bodySha256 = sha256Hex(body);
-  try {
-    return { text: new TextDecoder("utf-8", { fatal: true }).decode(body), bodySha256 };
-  } catch (cause) {
-    throw new HttpError(400, "request body is not valid UTF-8", { cause });
-  }
+  // Checked, then decoded without the check: the same text as a `fatal` TextDecoder
+  // gives, where that decoder took 3-8 times as long (Deno 2.9, a 660 KB batch).
+  if (!isUtf8(body)) throw new HttpError(400, "request body is not valid UTF-8");
+  return { text: UTF8.decode(body), bodySha256 };
 }
 
 function parseJson(text: string, limits: IngestBodyLimits): ColumnarBatch {
@@ -121,11 +124,9 @@ function parseJson(text: string, limits: IngestBodyLimits): ColumnarBatch {
   if (parsed.length > limits.maxBatchRecords) {
     throw tooManyRecords(parsed.length, limits.maxBatchRecords);
   }
-  const result = validatePacketBatch(parsed);
+  const result = readJsonBatch(parsed);
   if (!result.ok) throw invalidBatchError(result.issue);
-  const builder = new ColumnarBatchBuilder(Math.max(1, result.records.length));
-  for (const record of result.records) builder.appendRecord(record);
-  return builder.build();
+  return result.batch;
 }
 
 function parseArrow(body: Uint8Array, limits: IngestBodyLimits): ColumnarBatch {

@@ -5,7 +5,11 @@
  * run. Prints records/s and the ratio to COPY.
  *
  * Run with `deno task bench`; options: `--records N` (default 200000),
- * `--concurrency N` (default 4 senders, like several agents).
+ * `--concurrency N` (default 4 senders, like several agents), `--backends
+ * postgres,pglite` (default both), `--server-cpu-prof DIR` (a V8 CPU profile
+ * of each server, written when it stops). Each result line also gives the
+ * server's CPU seconds (user + system, `/proc/<pid>/stat`) over the timed
+ * sends, per 1,000 records, and the load average.
  *
  * @module
  */
@@ -26,11 +30,36 @@ const { flags } = loadConfig({
   extraFlags: [
     { name: "records", type: "string", help: "records per backend" },
     { name: "concurrency", type: "string", help: "parallel senders" },
+    { name: "backends", type: "string", help: "postgres,pglite" },
+    { name: "server-cpu-prof", type: "string", help: "directory for the servers' CPU profiles" },
   ],
 });
 const totalRecords = Number(flags.records ?? 200_000);
 const concurrency = Number(flags.concurrency ?? 4);
+const wantedBackends = new Set(String(flags.backends ?? "postgres,pglite").split(","));
+const cpuProfileDir = flags["server-cpu-prof"] as string | undefined;
 const pgUrl = Deno.env.get("DATABASE_URL") || "postgres://postgres@127.0.0.1:5432/test";
+
+/** User + system CPU seconds of a running process (Linux `/proc/<pid>/stat`), or NaN. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime, fields 14 and 15 of the line, in clock ticks (100 a second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+function loadAverage(): string {
+  try {
+    return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+  } catch {
+    return "?";
+  }
+}
 
 async function waitHealthy(url: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -95,12 +124,13 @@ async function benchHttp(
   name: string,
   env: Record<string, string>,
   batches: Uint8Array[],
-): Promise<number> {
+): Promise<{ rate: number; serverCpu: number }> {
   const port = freePort();
   const dataDir = await Deno.makeTempDir({ prefix: "ta-bench-" });
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
+      ...(cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfileDir}`] : []),
       "--allow-net",
       "--allow-env",
       "--allow-sys",
@@ -143,9 +173,11 @@ async function benchHttp(
         await res.body?.cancel();
       }
     };
+    const cpuBefore = cpuSeconds(child.pid);
     const started = performance.now();
     await Promise.all(Array.from({ length: concurrency }, send));
-    return batches.length * BATCH / ((performance.now() - started) / 1000);
+    const rate = batches.length * BATCH / ((performance.now() - started) / 1000);
+    return { rate, serverCpu: cpuSeconds(child.pid) - cpuBefore };
   } finally {
     child.kill("SIGTERM");
     await child.status;
@@ -174,11 +206,15 @@ if (import.meta.main) {
     console.log(`ingest: PostgreSQL at ${pgUrl} unreachable, skipped (${error})`);
   }
   backends.push({ name: "pglite", url: null });
+  for (let i = backends.length - 1; i >= 0; i--) {
+    if (!wantedBackends.has(backends[i].name)) backends.splice(i, 1);
+  }
   for (const backend of backends) {
     const schema = backend.url ? await createTestSchema(backend.url) : null;
     try {
       const env: Record<string, string> = schema ? { DATABASE_URL: schema.url } : {};
-      const http = await benchHttp(backend.name, env, batches);
+      const { rate: http, serverCpu } = await benchHttp(backend.name, env, batches);
+      const load = loadAverage();
       let copy: number;
       if (schema) {
         copy = await benchCopy(schema.url, records);
@@ -191,7 +227,9 @@ if (import.meta.main) {
         } records/s, ` +
           `COPY ${Math.round(copy).toLocaleString("en")} records/s, ratio ${
             (http / copy).toFixed(2)
-          }`,
+          }, server CPU ${serverCpu.toFixed(2)} s (${
+            (serverCpu / (batches.length * BATCH) * 1e6).toFixed(1)
+          } µs a record), load ${load}`,
       );
       console.log(rows.at(-1));
     } finally {

@@ -35,6 +35,7 @@ import {
 } from "./_row_staging.ts";
 import { formatIpv4, formatIpv6, formatMac } from "./address_format.ts";
 import { APP_RECORD_FIELD_NAMES, type AppRecordFields } from "../app_layer/app_record_fields.ts";
+import { checkValue, type RecordIssue } from "./packet_schema.ts";
 
 /** Frame metadata for {@link ColumnarBatchBuilder.appendHeaders}. */
 export interface AppendHeadersOptions {
@@ -195,6 +196,34 @@ const IS_APP_COLUMN = IS_STAGED.map((staged) => !staged);
 if (APP_COLUMNS.some((c) => !IS_APP_COLUMN[c])) {
   throw new Error("columnar_batch_builder: an app-layer column is staged");
 }
+/** How {@link ColumnarBatchBuilder.appendJsonRecord} checks a column's values before `checkValue`. */
+const enum QuickCheck {
+  /** A number from the kind's `min` to `max` (an integer where `QUICK_INTEGER`). */
+  Number,
+  /** A string: one already in the column's dictionary was checked when it was added. */
+  String,
+  /** `checkValue` every time (booleans, base64, the IP version). */
+  None,
+}
+const QUICK_CHECK: readonly QuickCheck[] = PACKET_COLUMNS.map(({ field, storage }) =>
+  field.kind.type === "int" || field.kind.type === "number"
+    ? QuickCheck.Number
+    : storage === "string"
+    ? QuickCheck.String
+    : QuickCheck.None
+);
+const QUICK_MIN = Float64Array.from(
+  PACKET_COLUMNS,
+  ({ field: { kind } }) => kind.type === "int" || kind.type === "number" ? kind.min : 0,
+);
+const QUICK_INTEGER: readonly boolean[] = PACKET_COLUMNS.map(({ field }) =>
+  field.kind.type === "int"
+);
+const QUICK_MAX = Float64Array.from(
+  PACKET_COLUMNS,
+  ({ field: { kind } }) => kind.type === "int" || kind.type === "number" ? kind.max : 0,
+);
+
 /**
  * Appends packets into reusable columns. `build()` returns a view of the
  * current batch that stays valid until the next `append*` or `reset()`; a
@@ -660,6 +689,121 @@ export class ColumnarBatchBuilder {
           this.#present(c, row, value !== null);
       }
     }
+  }
+
+  /**
+   * Checks and appends one parsed JSON record that has every field of
+   * `PACKET_FIELDS` as its own keys, in that order (what `JSON.stringify` of
+   * a {@link PacketRecord} makes, so what agents send; the caller checks the
+   * keys first, see `hasEveryFieldInOrder`). One pass instead of
+   * `validatePacketBatch` and then {@link appendRecord}: the values are read
+   * by `for…in` over the record's own keys, which V8 turns into loads by
+   * field position, where reading them by each field's name (twice) was most
+   * of the JSON path's validation and append. Returns the first wrong value,
+   * in field order, as `validatePacketBatch` names it (the same message), or
+   * null. After a wrong value the batch holds a partial row: discard it.
+   */
+  appendJsonRecord(raw: Record<string, unknown>, record: number): RecordIssue | null {
+    const row = this.#row();
+    this.#offsets[row] = this.#byteLength;
+    let c = 0;
+    for (const key in raw) {
+      const v = raw[key];
+      const spec = PACKET_COLUMNS[c];
+      const app = IS_APP_COLUMN[c];
+      if (v === null) {
+        if (!spec.nullable) return { record, field: key, message: "must not be null" };
+        if (!app) {
+          switch (spec.storage) {
+            case "bool":
+              this.#bool(c, row, false);
+              this.#present(c, row, false);
+              break;
+            case "string":
+              this.#str(c, row, null);
+              break;
+            case "binary":
+              this.#endBinary(row, false);
+              break;
+            default:
+              this.#set(c, row, 0);
+              this.#present(c, row, false);
+          }
+        }
+        c++;
+        continue;
+      }
+      switch (QUICK_CHECK[c]) {
+        case QuickCheck.Number:
+          // Only finite numbers pass (the bounds are), as checkValue wants.
+          if (
+            typeof v !== "number" || !(v >= QUICK_MIN[c] && v <= QUICK_MAX[c]) ||
+            (QUICK_INTEGER[c] && !Number.isInteger(v))
+          ) {
+            const problem = checkValue(spec.field.kind, v);
+            if (problem !== null) return { record, field: key, message: problem };
+          }
+          if (app) this.#appNum(c, row, v as number);
+          else {
+            this.#set(c, row, v as number);
+            this.#present(c, row, true);
+          }
+          break;
+        case QuickCheck.String: {
+          if (typeof v !== "string") {
+            return { record, field: key, message: checkValue(spec.field.kind, v)! };
+          }
+          let index: number | undefined;
+          if (v === this.#lastString[c]) index = this.#lastIndex[c];
+          else {
+            index = this.#dictionaries[c]!.get(v);
+            if (index === undefined) {
+              // New to this batch's dictionary, which holds only checked values.
+              const problem = checkValue(spec.field.kind, v);
+              if (problem !== null) return { record, field: key, message: problem };
+              index = this.#index(c, v);
+            }
+            this.#lastString[c] = v;
+            this.#lastIndex[c] = index;
+          }
+          if (app) {
+            this.#indices[c]![row] = index;
+            this.#validity[c]![row >> 3] |= 1 << (row & 7);
+            this.#appPresent[c]++;
+          } else {
+            this.#stagedIndices[row * STRING_COUNT + STRING_SLOT[c]] = index;
+            this.#nulls[row * STAGED_COUNT + c] = 0;
+          }
+          break;
+        }
+        default: {
+          const problem = checkValue(spec.field.kind, v);
+          if (problem !== null) return { record, field: key, message: problem };
+          switch (spec.storage) {
+            case "bool":
+              this.#bool(c, row, v === true);
+              this.#present(c, row, true);
+              break;
+            case "binary": {
+              const bytes = Uint8Array.fromBase64(v as string);
+              this.#reserveBytes(bytes.length);
+              this.#bytes.set(bytes, this.#byteLength);
+              this.#byteLength += bytes.length;
+              this.#endBinary(row, true);
+              break;
+            }
+            default:
+              if (app) this.#appNum(c, row, v as number);
+              else {
+                this.#set(c, row, v as number);
+                this.#present(c, row, true);
+              }
+          }
+        }
+      }
+      c++;
+    }
+    return null;
   }
 
   /** Appends packet `row` of another batch (splitting or joining batches). */

@@ -50,6 +50,7 @@ export {
   readArrowBatch,
   type ReadArrowBatchOptions,
 } from "./arrow_batch_reader.ts";
+export { type JsonBatchResult, readJsonBatch } from "./json_batch_reader.ts";
 export { registerArrowCodecs } from "./arrow_codecs.ts";
 export { type DecodeOptions, decodePacket, type PayloadCapture } from "./decode_packet.ts";
 export { decodeHeaders, type DecodeHeadersOptions } from "./decode_headers.ts";
