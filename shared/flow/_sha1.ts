@@ -48,27 +48,7 @@ export function sha1Words(data: Uint8Array, length: number = data.length): Int32
     block = new Uint8Array(paddedLength);
     block.set(length === data.length ? data : data.subarray(0, length));
   }
-  pad(block, length, paddedLength);
-  return compress(block, paddedLength);
-}
-
-/**
- * {@linkcode sha1Words} of a message of at most 55 bytes written at the
- * start of `block` (64 bytes or more, its bytes after the message free to
- * overwrite): padded in place, so the caller that builds its message there
- * saves the copy (Community ID hashes one such message per new flow).
- */
-export function sha1WordsInPlace(block: Uint8Array, length: number): Int32Array {
-  if (length > 55 || block.length < 64) {
-    throw new RangeError(`Cannot hash in place: ${length} bytes in a block of ${block.length}`);
-  }
-  pad(block, length, 64);
-  return compress(block, 64);
-}
-
-/** Writes SHA-1's padding of a `length`-byte message at `block[length..paddedLength)`. */
-function pad(block: Uint8Array, length: number, paddedLength: number): void {
-  for (let i = length; i < paddedLength; i++) block[i] = 0;
+  block.fill(0, length, paddedLength);
   block[length] = 0x80;
   // JS bit lengths stay below 2^53: high word, then low word, big-endian.
   const bitLength = length * 8;
@@ -82,10 +62,7 @@ function pad(block: Uint8Array, length: number, paddedLength: number): void {
   block[paddedLength - 3] = (low >>> 16) & 0xff;
   block[paddedLength - 2] = (low >>> 8) & 0xff;
   block[paddedLength - 1] = low & 0xff;
-}
 
-/** The SHA-1 of the padded message `block[0..paddedLength)`, into {@linkcode DIGEST}. */
-function compress(block: Uint8Array, paddedLength: number): Int32Array {
   let h0 = 0x67452301;
   let h1 = 0xefcdab89 | 0;
   let h2 = 0x98badcfe | 0;

@@ -20,7 +20,7 @@ import {
 } from "../packet/packet_record.ts";
 import { icmpPortEquivalents } from "./_icmp_ports.ts";
 import { parseIpInto } from "./_ip.ts";
-import { sha1WordsInPlace } from "./_sha1.ts";
+import { sha1Words } from "./_sha1.ts";
 
 /** The endpoints of one flow or packet, as Community ID takes them. */
 export interface CommunityIdTuple {
@@ -177,16 +177,14 @@ function hashTuple(
     input[offset++] = dstPort >>> 8;
     input[offset++] = dstPort & 0xff;
   }
-  // At most 40 bytes: hashed in the one block it is built in.
-  DIGEST.set(sha1WordsInPlace(input, offset));
+  DIGEST.set(sha1Words(input, offset));
   return true;
 }
 
 // Scratch buffers: the computation is synchronous, so one set suffices.
 const SRC = new Uint8Array(16);
 const DST = new Uint8Array(16);
-/** The hash input (at most 2 + 16 * 2 + 2 + 4 bytes), padded in place to one SHA-1 block. */
-const INPUT = new Uint8Array(64);
+const INPUT = new Uint8Array(2 + 16 * 2 + 2 + 4);
 
 function compareBytes(a: Uint8Array, b: Uint8Array, length: number): number {
   for (let i = 0; i < length; i++) {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { communityId, type CommunityIdTuple } from "./community_id.ts";
-import { sha1, sha1Words, sha1WordsInPlace } from "./_sha1.ts";
+import { sha1 } from "./_sha1.ts";
 import { parseIpInto } from "./_ip.ts";
 import { parseIpInto as parseIpIntoGeneral } from "../packet/address_parse.ts";
 
@@ -588,19 +588,6 @@ Deno.test("sha1() agrees with node:crypto on lengths around the block boundaries
     const actual = Array.from(sha1(data), (b) => b.toString(16).padStart(2, "0")).join("");
     assert.equal(actual, expected, `length ${length}`);
   }
-});
-
-Deno.test("sha1WordsInPlace() gives sha1Words() of the message it pads in place, up to 55 bytes", () => {
-  for (let length = 0; length <= 55; length++) {
-    const data = new Uint8Array(length);
-    for (let i = 0; i < length; i++) data[i] = (i * 17 + length) & 0xff;
-    const expected = Array.from(sha1Words(data));
-    const block = new Uint8Array(64).fill(0xa5);
-    block.set(data);
-    assert.deepEqual(Array.from(sha1WordsInPlace(block, length)), expected, `length ${length}`);
-  }
-  assert.throws(() => sha1WordsInPlace(new Uint8Array(64), 56), RangeError);
-  assert.throws(() => sha1WordsInPlace(new Uint8Array(40), 20), RangeError);
 });
 
 Deno.test("the flow code's parseIpInto() agrees with the packet parser on every text form", () => {
