@@ -474,26 +474,52 @@ export class FlowFeatureAccumulator {
   }
 
   /**
-   * Writes what {@linkcode deriveFeatures} reads of the statistics, packed:
-   * {@linkcode PACKED_STATS_DOUBLES} doubles at `doubles[doublesAt]` and the
-   * whole-number statistics as {@linkcode PACKED_STATS_INTS} 32-bit integers
-   * at `ints[intsAt]` (380 bytes rather than 568, for any flow under 2 GiB
-   * a direction). False, with some of it written, when one of those does not
-   * fit a 32-bit integer exactly (-0 included): the caller then copies the
-   * statistics whole with {@linkcode FlowFeatureAccumulator.copyStats}.
+   * Writes what {@linkcode deriveFeatures} reads of the statistics, packed
+   * and sparse, at `doubles[at]` (`ints` is a 32-bit view of the same
+   * buffer): a header of three 32-bit masks (two doubles) saying which
+   * statistics are not +0, then those of them that are not whole numbers as
+   * doubles, then the whole-number ones as 32-bit integers. Returns the
+   * doubles it takes (at most {@linkcode PACKED_STATS_MAX_DOUBLES}); 0, with
+   * some of it written, when a whole-number statistic does not fit a 32-bit
+   * integer exactly (-0 included): the caller then copies the statistics
+   * whole with {@linkcode FlowFeatureAccumulator.copyStats}. Most of a short
+   * flow's statistics are 0 (flag counts, gaps, active and idle periods), and
+   * writing fresh slab memory is what a record's statistics cost.
    */
-  packStats(doubles: Float64Array, doublesAt: number, ints: Int32Array, intsAt: number): boolean {
+  packStats(doubles: Float64Array, ints: Int32Array, at: number): number {
     const s = this.#s;
     const o = this.#o;
+    const doubleFields = PACKED_DOUBLE_FIELDS;
+    let d = at + 2;
+    let doubleMask = 0;
+    for (let i = 0; i < doubleFields.length; i++) {
+      const v = s[o + doubleFields[i]];
+      // +0 is left out; -0 and NaN are kept.
+      if (v !== 0 || 1 / v < 0) {
+        doubles[d++] = v;
+        doubleMask |= 1 << i;
+      }
+    }
     const intFields = PACKED_INT_FIELDS;
+    let k = d * 2;
+    let low = 0;
+    let high = 0;
     for (let i = 0; i < intFields.length; i++) {
       const v = s[o + intFields[i]];
-      if ((v | 0) !== v || (v === 0 && 1 / v < 0)) return false;
-      ints[intsAt + i] = v;
+      if (v === 0) {
+        if (1 / v < 0) return 0;
+        continue;
+      }
+      if ((v | 0) !== v) return 0;
+      ints[k++] = v;
+      if (i < 32) low |= 1 << i;
+      else high |= 1 << (i - 32);
     }
-    const doubleFields = PACKED_DOUBLE_FIELDS;
-    for (let i = 0; i < doubleFields.length; i++) doubles[doublesAt + i] = s[o + doubleFields[i]];
-    return true;
+    const h = at * 2;
+    ints[h] = doubleMask;
+    ints[h + 1] = low;
+    ints[h + 2] = high;
+    return ((k + 1) >> 1) - at;
   }
 
   /** Adds one packet sent by the originator (`fromOrig`) or the responder. */
@@ -663,31 +689,40 @@ const PACKED_DOUBLE_FIELDS: readonly number[] = [ORIG, RESP].flatMap((d) => [
   F_IDLE_M2,
 ]);
 
-/** Doubles of a packed copy of the statistics (see {@linkcode FlowFeatureAccumulator.packStats}). */
-export const PACKED_STATS_DOUBLES: number = PACKED_DOUBLE_FIELDS.length;
-/** 32-bit integers of a packed copy of the statistics. */
-export const PACKED_STATS_INTS: number = PACKED_INT_FIELDS.length;
+/** The most doubles a packed copy of the statistics takes (see {@linkcode FlowFeatureAccumulator.packStats}). */
+export const PACKED_STATS_MAX_DOUBLES: number = 2 + PACKED_DOUBLE_FIELDS.length +
+  Math.ceil(PACKED_INT_FIELDS.length / 2);
 
 /**
  * Writes the statistics written packed by
- * {@linkcode FlowFeatureAccumulator.packStats} at `doubles[doublesAt]` and
- * `ints[intsAt]` to `out[0..FLOW_STATS_SIZE)`, as
+ * {@linkcode FlowFeatureAccumulator.packStats} at `doubles[at]` (`ints` a
+ * 32-bit view of the same buffer) to `out[0..FLOW_STATS_SIZE)`, as
  * {@linkcode FlowFeatureAccumulator.copyStats} would have: every statistic
  * {@linkcode deriveFeatures} reads has its value, the others (last packet
  * times, the packet total) are 0.
  */
 export function unpackStats(
   doubles: Float64Array,
-  doublesAt: number,
   ints: Int32Array,
-  intsAt: number,
+  at: number,
   out: Float64Array,
 ): void {
   const intFields = PACKED_INT_FIELDS;
   const doubleFields = PACKED_DOUBLE_FIELDS;
   out.fill(0, 0, STATS_SIZE);
-  for (let i = 0; i < intFields.length; i++) out[intFields[i]] = ints[intsAt + i];
-  for (let i = 0; i < doubleFields.length; i++) out[doubleFields[i]] = doubles[doublesAt + i];
+  const h = at * 2;
+  const doubleMask = ints[h];
+  const low = ints[h + 1];
+  const high = ints[h + 2];
+  let d = at + 2;
+  for (let i = 0; i < doubleFields.length; i++) {
+    if ((doubleMask & (1 << i)) !== 0) out[doubleFields[i]] = doubles[d++];
+  }
+  let k = d * 2;
+  for (let i = 0; i < intFields.length; i++) {
+    const bit = i < 32 ? (low >>> i) & 1 : (high >>> (i - 32)) & 1;
+    if (bit !== 0) out[intFields[i]] = ints[k++];
+  }
 }
 
 /** Storage of released accumulators: all NaN, so that a use after release shows. */
