@@ -306,6 +306,43 @@ Deno.test({
         },
       );
 
+      await t.step(
+        "flows relabelled or rescored by a later pass leave every incident in step",
+        async () => {
+          const allAs = (label: string, score: number): FlowScorer => ({
+            modelVersion: `rule-incidents-${label}-${score}`,
+            benignLabel: "benign",
+            score: (rows) => Promise.resolve(rows.map(() => ({ label, score }))),
+          });
+          await db.truncate();
+          await ingest(flood(100));
+          await runPass();
+          // 40 of the flows, updated, are of another class now: they move to an incident of it.
+          await ingest(flood(40, START + 1));
+          await runPass({ scorer: allAs("portscan", 0.75) });
+          assert.deepEqual((await incidents()).map((i) => [i.label, i.flow_count]), [
+            ["portscan", 40],
+            ["syn_flood", 60],
+          ]);
+          await assertInStep();
+          // The other 60 follow: the flood's incident is emptied and goes.
+          await ingest(flood(100, START + 2));
+          await runPass({ scorer: allAs("portscan", 0.75) });
+          assert.deepEqual((await incidents()).map((i) => [i.label, i.flow_count]), [
+            ["portscan", 100],
+          ]);
+          await assertInStep();
+          // Every flow scored lower, still above the minimum: the highest score falls with them.
+          await ingest(flood(100, START + 3));
+          await runPass({ scorer: allAs("portscan", 0.625) });
+          const [incident, ...more] = await incidents();
+          assert.deepEqual(more, []);
+          assert.equal(incident.max_score, 0.625);
+          assert.equal(incident.source_count, 100);
+          await assertInStep();
+        },
+      );
+
       await t.step("a scan that goes on in the next pass extends its incident", async () => {
         await db.truncate();
         await ingest(scan(30));
