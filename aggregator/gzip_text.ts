@@ -8,6 +8,7 @@
  * @module
  */
 import { createGzip } from "node:zlib";
+import { concatBytes } from "@traffic-analyzer/shared";
 
 /** Text gathered before it is handed to the compressor. */
 const PIECE_CHARS = 1 << 18;
@@ -19,11 +20,7 @@ const PIECE_CHARS = 1 << 18;
 export async function gzipText(pieces: Iterable<string>, level: number): Promise<Uint8Array> {
   const gzip = createGzip({ level, chunkSize: 1 << 16 });
   const out: Uint8Array[] = [];
-  let outBytes = 0;
-  gzip.on("data", (chunk: Uint8Array) => {
-    out.push(chunk);
-    outBytes += chunk.length;
-  });
+  gzip.on("data", (chunk: Uint8Array) => out.push(chunk));
   const ended = new Promise<void>((resolve, reject) => {
     gzip.once("end", resolve);
     gzip.once("error", reject);
@@ -43,11 +40,5 @@ export async function gzipText(pieces: Iterable<string>, level: number): Promise
   if (pending.length > 0) await write(pending);
   gzip.end();
   await ended;
-  const bytes = new Uint8Array(outBytes);
-  let at = 0;
-  for (const chunk of out) {
-    bytes.set(chunk, at);
-    at += chunk.length;
-  }
-  return bytes;
+  return concatBytes(out);
 }
