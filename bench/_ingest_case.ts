@@ -69,7 +69,8 @@ export async function runIngestCase(context: BenchContext): Promise<BenchRow[]> 
       "--allow-sys",
       "--allow-read",
       "--allow-write",
-      `--allow-run=${Deno.execPath()}`,
+      // cat: the server's CPU time from its /proc/<pid>/stat (see proc_stat.ts).
+      `--allow-run=${Deno.execPath()},cat`,
     ],
     timeoutSec: context.args.quick ? 180 : 300,
   });

@@ -33,6 +33,7 @@ import {
   startServer,
 } from "./bench_programs.ts";
 import { PeakRss } from "./peak_rss.ts";
+import { processCpuSeconds, readProcFile } from "./proc_stat.ts";
 import { waitFor } from "../faults/fault_world.ts";
 import { createVeth, type Veth } from "../faults/veth.ts";
 import { writeUniqueCapture } from "../faults/unique_capture.ts";
@@ -68,35 +69,6 @@ function tcpdumpCounts(stderr: string): { captured: number | null; dropped: numb
     captured: captured === undefined ? null : Number(captured),
     dropped: dropped === undefined ? null : Number(dropped),
   };
-}
-
-/**
- * Another process's /proc file, read by `cat`: Deno lets a process read
- * another's /proc entries (and /proc/loadavg) only with `--allow-all`, which
- * the bench never gives (`TEST_TASK_PERMISSIONS`). Null when it cannot be read.
- */
-async function readProcFile(path: string): Promise<string | null> {
-  try {
-    const out = await new Deno.Command("cat", { args: [path], stdout: "piped", stderr: "null" })
-      .output();
-    return out.success ? new TextDecoder().decode(out.stdout) : null;
-  } catch {
-    return null;
-  }
-}
-
-/** User + system CPU seconds of a running process (Linux `/proc/<pid>/stat`), or null. */
-async function cpuSeconds(pid: number): Promise<number | null> {
-  try {
-    const stat = await readProcFile(`/proc/${pid}/stat`);
-    if (stat === null) return null;
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // utime and stime, fields 14 and 15 of the line, in clock ticks (100 a second on Linux).
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return null;
-  }
 }
 
 /**
@@ -281,8 +253,8 @@ async function main(args: string[]): Promise<void> {
       }
       drainSeconds = Math.max(0, (lastRowAt - started) / 1000 - replaySeconds);
       // Before the stop: the run's capture and delivery, not the shutdown.
-      agentCpu = await cpuSeconds(agent.pid);
-      serverCpu = await cpuSeconds(server.program.pid);
+      agentCpu = await processCpuSeconds(agent.pid);
+      serverCpu = await processCpuSeconds(server.program.pid);
       await agent.kill("SIGTERM");
       await rss.stop();
       stored = await packetCounts(db.sql);

@@ -22,6 +22,7 @@ import { createTestSchema } from "@traffic-analyzer/shared/db/testing";
 import { freePort, sampleRecords } from "@traffic-analyzer/shared/testing";
 import type { PacketRecord } from "@traffic-analyzer/shared/packet/record";
 import { PACKET_FIELDS } from "@traffic-analyzer/shared/packet/schema";
+import { loadAverageText, processCpuSeconds } from "../../bench/proc_stat.ts";
 
 const BATCH = 500;
 const { flags } = loadConfig({
@@ -39,27 +40,6 @@ const concurrency = Number(flags.concurrency ?? 4);
 const wantedBackends = new Set(String(flags.backends ?? "postgres,pglite").split(","));
 const cpuProfileDir = flags["server-cpu-prof"] as string | undefined;
 const pgUrl = Deno.env.get("DATABASE_URL") || "postgres://postgres@127.0.0.1:5432/test";
-
-/** User + system CPU seconds of a running process (Linux `/proc/<pid>/stat`), or NaN. */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // utime and stime, fields 14 and 15 of the line, in clock ticks (100 a second on Linux).
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
-
-function loadAverage(): string {
-  try {
-    return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
-  } catch {
-    return "?";
-  }
-}
 
 async function waitHealthy(url: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -173,11 +153,15 @@ async function benchHttp(
         await res.body?.cancel();
       }
     };
-    const cpuBefore = cpuSeconds(child.pid);
+    const cpuBefore = await processCpuSeconds(child.pid);
     const started = performance.now();
     await Promise.all(Array.from({ length: concurrency }, send));
     const rate = batches.length * BATCH / ((performance.now() - started) / 1000);
-    return { rate, serverCpu: cpuSeconds(child.pid) - cpuBefore };
+    const cpuAfter = await processCpuSeconds(child.pid);
+    return {
+      rate,
+      serverCpu: cpuBefore === null || cpuAfter === null ? NaN : cpuAfter - cpuBefore,
+    };
   } finally {
     child.kill("SIGTERM");
     await child.status;
@@ -214,7 +198,7 @@ if (import.meta.main) {
     try {
       const env: Record<string, string> = schema ? { DATABASE_URL: schema.url } : {};
       const { rate: http, serverCpu } = await benchHttp(backend.name, env, batches);
-      const load = loadAverage();
+      const load = loadAverageText();
       let copy: number;
       if (schema) {
         copy = await benchCopy(schema.url, records);
