@@ -19,7 +19,6 @@
  *
  * @module
  */
-import { isAscii } from "node:buffer";
 import type { ColumnarBatch } from "./columnar_batch.ts";
 import { ColumnarBatchBuilder, type ScannedJsonRow } from "./columnar_batch_builder.ts";
 import { PACKET_COLUMNS } from "./packet_column_layout.ts";
@@ -127,11 +126,8 @@ const MIN_RECORD_BYTES = KEY_BYTES.length + FIELD_COUNT + 2;
 
 /** Powers of ten a double holds exactly (10^22 is the last). */
 const EXACT_POWERS_OF_TEN = Float64Array.from({ length: 23 }, (_, k) => 10 ** k);
-/**
- * Digits of a number whose digits as one integer are below 2^53 whatever they
- * are (10^15 < 2^53), so exact as a double.
- */
-const EXACT_DIGITS = 15;
+/** 2^53: every integer below it is a double. */
+const EXACT_INTEGER_LIMIT = 2 ** 53;
 
 const QUOTE = 0x22, BACKSLASH = 0x5c, COMMA = 0x2c, MINUS = 0x2d, DOT = 0x2e;
 const ZERO = 0x30, NINE = 0x39, OPEN_BRACKET = 0x5b, CLOSE_BRACKET = 0x5d, CLOSE_BRACE = 0x7d;
@@ -144,8 +140,15 @@ function isJsonSpace(byte: number): boolean {
 class Scanner {
   readonly #body: Uint8Array;
   readonly #view: DataView;
-  /** The body as text when it is ASCII (byte offsets are then string offsets); null otherwise. */
-  readonly #text: string | null;
+  /**
+   * Per column: where the last text value's bytes were in the body, and the
+   * string made of them. Most packets repeat the last packet's interface,
+   * protocol, addresses: those bytes are compared, and the same string
+   * reused, instead of a new string made and hashed again.
+   */
+  readonly #lastFrom = new Int32Array(FIELD_COUNT);
+  readonly #lastTo = new Int32Array(FIELD_COUNT);
+  readonly #lastText: string[] = new Array<string>(FIELD_COUNT).fill("");
   at = 0;
   /** The record being read. */
   readonly row: ScannedJsonRow = {
@@ -159,12 +162,32 @@ class Scanner {
   constructor(body: Uint8Array) {
     this.#body = body;
     this.#view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-    this.#text = isAscii(body) ? UTF8.decode(body) : null;
   }
 
-  #string(from: number, to: number): string {
-    const text = this.#text;
-    return text !== null ? text.slice(from, to) : UTF8.decode(this.#body.subarray(from, to));
+  /** The text of bytes `from..to` (no escape in them); `ascii`: each byte is below 0x80. */
+  #string(from: number, to: number, ascii: boolean): string {
+    const bytes = this.#body.subarray(from, to);
+    // Short ASCII text as char codes: a few times quicker than a TextDecoder call.
+    return ascii && to - from <= 64
+      ? String.fromCharCode.apply(null, bytes as unknown as number[])
+      : UTF8.decode(bytes);
+  }
+
+  /** The value of text column `c`, bytes `from..to`: the last one's string when they are the same. */
+  #columnText(c: number, from: number, to: number, ascii: boolean): string {
+    const lastFrom = this.#lastFrom[c];
+    const length = to - from;
+    if (this.#lastTo[c] - lastFrom === length) {
+      const body = this.#body;
+      let i = 0;
+      while (i < length && body[from + i] === body[lastFrom + i]) i++;
+      if (i === length) return this.#lastText[c];
+    }
+    const text = this.#string(from, to, ascii);
+    this.#lastFrom[c] = from;
+    this.#lastTo[c] = to;
+    this.#lastText[c] = text;
+    return text;
   }
 
   /**
@@ -237,7 +260,7 @@ class Scanner {
           break;
         case Read.Text: {
           if (first !== QUOTE) return false;
-          const value = this.#stringValue();
+          const value = this.#stringValue(c);
           if (value === null) return false;
           strings[c] = value;
           break;
@@ -252,17 +275,19 @@ class Scanner {
     return true;
   }
 
-  #stringValue(): string | null {
+  #stringValue(c: number): string | null {
     const body = this.#body;
     const end = body.length;
     const from = this.at + 1;
     let i = from;
+    let high = 0;
     while (i < end) {
       const byte = body[i];
       if (byte === QUOTE) {
         this.at = i + 1;
-        return this.#string(from, i);
+        return this.#columnText(c, from, i, high < 0x80);
       }
+      high |= byte;
       if (byte === BACKSLASH) return this.#escapedString(from);
       // A control character must be escaped in JSON.
       if (byte < 0x20) break;
@@ -344,8 +369,8 @@ class Scanner {
   }
 
   /**
-   * A number in JSON's grammar. Up to 15 digits without an exponent, the
-   * digits as one integer are exact, and so is that integer divided by an
+   * A number in JSON's grammar. Without an exponent, and its digits as one
+   * integer below 2^53, that integer is exact, and so is it divided by an
    * exact power of ten (one correctly rounded division: the double nearest the
    * decimal, as JSON.parse's conversion gives); any other number goes through
    * `Number`, which converts as JSON.parse does.
@@ -358,13 +383,11 @@ class Scanner {
     if (negative) i++;
     let byte = body[i];
     let mantissa = 0;
-    let digits = 0;
     if (byte === ZERO) {
       i++;
     } else if (byte > ZERO && byte <= NINE) {
       do {
         mantissa = mantissa * 10 + (byte - ZERO);
-        digits++;
         byte = body[++i];
       } while (byte >= ZERO && byte <= NINE);
     } else {
@@ -394,11 +417,14 @@ class Scanner {
       }
       do byte = body[++i]; while (byte >= ZERO && byte <= NINE);
       this.at = i;
-      return Number(this.#string(start, i));
+      return Number(this.#string(start, i, true));
     }
     this.at = i;
-    // Leading zeros of a fraction count as digits here: fewer fast cases, never a wrong one.
-    if (digits + fractionDigits > EXACT_DIGITS) return Number(this.#string(start, i));
+    // Below 2^53 the digits summed exactly (a sum that went past it ends past
+    // it, rounding being monotonic), and 10^22 is the last exact power of ten.
+    if (!(mantissa < EXACT_INTEGER_LIMIT) || fractionDigits >= EXACT_POWERS_OF_TEN.length) {
+      return Number(this.#string(start, i, true));
+    }
     const value = fractionDigits === 0 ? mantissa : mantissa / EXACT_POWERS_OF_TEN[fractionDigits];
     return negative ? -value : value;
   }
