@@ -34,6 +34,7 @@ export {
   type AppendHeadersOptions,
   ColumnarBatchBuilder,
   HEADER_FIELDS,
+  type ScannedJsonRow,
 } from "./columnar_batch_builder.ts";
 export {
   COLUMN_INDEX,
