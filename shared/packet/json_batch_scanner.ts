@@ -126,6 +126,8 @@ const MIN_RECORD_BYTES = KEY_BYTES.length + FIELD_COUNT + 2;
 
 /** Powers of ten a double holds exactly (10^22 is the last). */
 const EXACT_POWERS_OF_TEN = Float64Array.from({ length: 23 }, (_, k) => 10 ** k);
+/** Most records the builder starts with room for (it doubles from there). */
+const MAX_START_CAPACITY = 1024;
 /** 2^53: every integer below it is a double. */
 const EXACT_INTEGER_LIMIT = 2 ** 53;
 
@@ -447,8 +449,13 @@ export function scanJsonBatch(
   if (body[at] !== OPEN_BRACKET) return null;
   const scanner = new Scanner(body);
   scanner.at = at + 1;
-  // No batch can hold more records than this, so the builder never grows.
-  const capacity = Math.max(1, Math.min(options.maxRecords, Math.ceil(end / MIN_RECORD_BYTES)));
+  // The body cannot hold more records than this, so a batch of a few hundred
+  // never grows the builder; past MAX_START_CAPACITY it grows as needed rather
+  // than hold rows for every byte of large captured payloads.
+  const capacity = Math.max(
+    1,
+    Math.min(options.maxRecords, Math.ceil(end / MIN_RECORD_BYTES), MAX_START_CAPACITY),
+  );
   const builder = new ColumnarBatchBuilder(capacity);
   let record = 0;
   while (true) {
