@@ -735,6 +735,35 @@ export class ColumnarBatchBuilder {
   }
 
   /**
+   * Writes text `v` (present) into column `c` of `row`, staged or app-layer,
+   * checking it with `checkValue` only when it is new to the batch's
+   * dictionary (which holds only checked values): what is wrong with it, or null.
+   */
+  #checkedText(c: number, row: number, v: string): string | null {
+    let index: number | undefined;
+    if (v === this.#lastString[c]) index = this.#lastIndex[c];
+    else {
+      index = this.#dictionaries[c]!.get(v);
+      if (index === undefined) {
+        const problem = checkValue(PACKET_COLUMNS[c].field.kind, v);
+        if (problem !== null) return problem;
+        index = this.#index(c, v);
+      }
+      this.#lastString[c] = v;
+      this.#lastIndex[c] = index;
+    }
+    if (IS_APP_COLUMN[c]) {
+      this.#indices[c]![row] = index;
+      this.#validity[c]![row >> 3] |= 1 << (row & 7);
+      this.#appPresent[c]++;
+    } else {
+      this.#stagedIndices[row * STRING_COUNT + STRING_SLOT[c]] = index;
+      this.#nulls[row * STAGED_COUNT + c] = 0;
+    }
+    return null;
+  }
+
+  /**
    * Checks and appends one parsed JSON record that has every field of
    * `PACKET_FIELDS` as its own keys, in that order (what `JSON.stringify` of
    * a {@link PacketRecord} makes, so what agents send; the caller checks the
@@ -796,27 +825,8 @@ export class ColumnarBatchBuilder {
           if (typeof v !== "string") {
             return { record, field: key, message: checkValue(spec.field.kind, v)! };
           }
-          let index: number | undefined;
-          if (v === this.#lastString[c]) index = this.#lastIndex[c];
-          else {
-            index = this.#dictionaries[c]!.get(v);
-            if (index === undefined) {
-              // New to this batch's dictionary, which holds only checked values.
-              const problem = checkValue(spec.field.kind, v);
-              if (problem !== null) return { record, field: key, message: problem };
-              index = this.#index(c, v);
-            }
-            this.#lastString[c] = v;
-            this.#lastIndex[c] = index;
-          }
-          if (app) {
-            this.#indices[c]![row] = index;
-            this.#validity[c]![row >> 3] |= 1 << (row & 7);
-            this.#appPresent[c]++;
-          } else {
-            this.#stagedIndices[row * STRING_COUNT + STRING_SLOT[c]] = index;
-            this.#nulls[row * STAGED_COUNT + c] = 0;
-          }
+          const problem = this.#checkedText(c, row, v);
+          if (problem !== null) return { record, field: key, message: problem };
           break;
         }
         default: {
@@ -893,29 +903,8 @@ export class ColumnarBatchBuilder {
             if (!app) this.#str(c, row, null);
             break;
           }
-          let index: number | undefined;
-          if (v === this.#lastString[c]) index = this.#lastIndex[c];
-          else {
-            index = this.#dictionaries[c]!.get(v);
-            if (index === undefined) {
-              // New to this batch's dictionary, which holds only checked values.
-              const problem = checkValue(PACKET_COLUMNS[c].field.kind, v);
-              if (problem !== null) {
-                return { record, field: PACKET_COLUMNS[c].name, message: problem };
-              }
-              index = this.#index(c, v);
-            }
-            this.#lastString[c] = v;
-            this.#lastIndex[c] = index;
-          }
-          if (app) {
-            this.#indices[c]![row] = index;
-            this.#validity[c]![row >> 3] |= 1 << (row & 7);
-            this.#appPresent[c]++;
-          } else {
-            this.#stagedIndices[row * STRING_COUNT + STRING_SLOT[c]] = index;
-            this.#nulls[row * STAGED_COUNT + c] = 0;
-          }
+          const problem = this.#checkedText(c, row, v);
+          if (problem !== null) return { record, field: PACKET_COLUMNS[c].name, message: problem };
         }
       }
     }

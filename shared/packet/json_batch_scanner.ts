@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { concatBytes } from "../concat_bytes.ts";
 import type { ColumnarBatch } from "./columnar_batch.ts";
 import { ColumnarBatchBuilder, type ScannedJsonRow } from "./columnar_batch_builder.ts";
 import { PACKET_COLUMNS } from "./packet_column_layout.ts";
@@ -39,21 +40,17 @@ const ENCODER = new TextEncoder();
 const UTF8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /**
- * The bytes before each field's value, all fields one after another:
- * `{"timestamp":` for the first, `,"interface":` and so on for the others
- * (`JSON.stringify` writes no space).
+ * The bytes before each field's value: `{"timestamp":` for the first,
+ * `,"interface":` and so on for the others (`JSON.stringify` writes no space).
  */
-const KEY_BYTES: Uint8Array = ENCODER.encode(
-  PACKET_COLUMNS.map(({ name }, c) => `${c === 0 ? "{" : ","}${JSON.stringify(name)}:`).join(""),
+const KEY_PARTS: readonly Uint8Array[] = PACKET_COLUMNS.map(({ name }, c) =>
+  ENCODER.encode(`${c === 0 ? "{" : ","}${JSON.stringify(name)}:`)
 );
+/** {@link KEY_PARTS} one after another. */
+const KEY_BYTES: Uint8Array = concatBytes(KEY_PARTS);
 /** Where field `c`'s bytes start in {@link KEY_BYTES} (and end, at `c + 1`). */
-const KEY_AT = Int32Array.from({ length: FIELD_COUNT + 1 }, (_, c) =>
-  ENCODER.encode(
-    PACKET_COLUMNS.slice(0, c).map(({ name }, i) =>
-      `${i === 0 ? "{" : ","}${JSON.stringify(name)}:`
-    )
-      .join(""),
-  ).length);
+const KEY_AT = new Int32Array(FIELD_COUNT + 1);
+for (let c = 0; c < FIELD_COUNT; c++) KEY_AT[c + 1] = KEY_AT[c] + KEY_PARTS[c].length;
 /** How a column's value is read and checked. */
 const enum Read {
   /** A number from `MIN` to `MAX` (an integer where `INTEGER`). */
@@ -107,19 +104,15 @@ const BASE64_VALUE = Int8Array.from(
 const EQUALS = 0x3d;
 
 /** Each key's whole four-byte words (little-endian), all keys one after another. */
-const KEY_WORDS: Int32Array = Int32Array.from(
-  PACKET_COLUMNS.flatMap((_, c) => {
-    const key = KEY_BYTES.subarray(KEY_AT[c], KEY_AT[c + 1]);
-    const view = new DataView(key.buffer, key.byteOffset, key.byteLength);
-    return Array.from({ length: key.length >> 2 }, (_, w) => view.getInt32(w * 4, true));
-  }),
-);
+const KEY_WORDS: Int32Array = Int32Array.from(KEY_PARTS.flatMap((key) => {
+  const view = new DataView(key.buffer, key.byteOffset, key.byteLength);
+  return Array.from({ length: key.length >> 2 }, (_, w) => view.getInt32(w * 4, true));
+}));
 /** Where field `c`'s words start in {@link KEY_WORDS} (and end, at `c + 1`). */
-const KEY_WORD_AT = Int32Array.from({ length: FIELD_COUNT + 1 }, (_, c) => {
-  let words = 0;
-  for (let i = 0; i < c; i++) words += (KEY_AT[i + 1] - KEY_AT[i]) >> 2;
-  return words;
-});
+const KEY_WORD_AT = new Int32Array(FIELD_COUNT + 1);
+for (let c = 0; c < FIELD_COUNT; c++) {
+  KEY_WORD_AT[c + 1] = KEY_WORD_AT[c] + (KEY_PARTS[c].length >> 2);
+}
 
 /** The shortest record: every key, a one-byte value each, the closing brace and a comma. */
 const MIN_RECORD_BYTES = KEY_BYTES.length + FIELD_COUNT + 2;
