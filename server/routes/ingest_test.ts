@@ -252,3 +252,42 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "POST /ingest_packets stores a batch as agents write it (read from its bytes) as it stores the same batch spaced out (read by JSON.parse)",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const db = await openTestDatabase();
+    try {
+      const { app } = makeTestApp(db);
+      const records = sampleRecords(20, { dataBytes: 8 }).map((record, i) => ({
+        ...record,
+        app_protocol: "http",
+        http_host: ["bücher.example", 'a"b\\c', "\ufeffx"][i % 3],
+        http_path: `/${i}\t\u2028`,
+        http_status: 200,
+        timestamp: [1_764_057_600.123456, 1_764_000_000.0012347, 0][i % 3],
+      }));
+      const texts = { compact: JSON.stringify(records), spaced: JSON.stringify(records, null, 1) };
+      for (const [key, text] of Object.entries(texts)) {
+        const res = await ingest(app, gzipSync(text), {
+          "content-encoding": "gzip",
+          "idempotency-key": key,
+        });
+        assert.equal(res.status, 201);
+      }
+      const rows = async (key: string) =>
+        (await db.sql<{ row: string }[]>`
+          select (to_jsonb(r) - 'id' - 'received_at' - 'batch_id')::text as row
+          from raw_packets r join ingest_batches b on b.id = r.batch_id
+          where b.idempotency_key = ${key} order by r.id`).map(({ row }) => row);
+      const compact = await rows("compact");
+      assert.equal(compact.length, records.length);
+      assert.deepEqual(compact, await rows("spaced"));
+    } finally {
+      await db.close();
+    }
+  },
+});

@@ -196,6 +196,49 @@ const IS_APP_COLUMN = IS_STAGED.map((staged) => !staged);
 if (APP_COLUMNS.some((c) => !IS_APP_COLUMN[c])) {
   throw new Error("columnar_batch_builder: an app-layer column is staged");
 }
+/**
+ * One JSON record as `scanJsonBatch` read it, for
+ * {@link ColumnarBatchBuilder.appendScannedRow}: per column (field order), a
+ * null flag (1 = null), the number (a boolean as 1 or 0), or the text; the
+ * captured bytes, decoded.
+ */
+export interface ScannedJsonRow {
+  /** Per column: the value of a numeric or boolean column (0 when null). */
+  numbers: Float64Array;
+  /** Per column: 1 when the value is null. */
+  nulls: Uint8Array;
+  /** Per column: the value of a text column (null otherwise). */
+  strings: (string | null)[];
+  /** The decoded `data`, in its first {@link byteLength} bytes. */
+  bytes: Uint8Array;
+  /** Bytes of `data`. */
+  byteLength: number;
+}
+
+/** How {@link ColumnarBatchBuilder.appendScannedRow} writes a column. */
+const enum ScannedWrite {
+  Number,
+  AppNumber,
+  Bool,
+  Binary,
+  String,
+  AppString,
+}
+const SCANNED_WRITE: readonly ScannedWrite[] = PACKET_COLUMNS.map(({ storage }, c) =>
+  storage === "bool"
+    ? ScannedWrite.Bool
+    : storage === "binary"
+    ? ScannedWrite.Binary
+    : storage === "string"
+    ? IS_APP_COLUMN[c] ? ScannedWrite.AppString : ScannedWrite.String
+    : IS_APP_COLUMN[c]
+    ? ScannedWrite.AppNumber
+    : ScannedWrite.Number
+);
+if (SCANNED_WRITE.some((write, c) => write === ScannedWrite.Bool && IS_APP_COLUMN[c])) {
+  throw new Error("columnar_batch_builder: appendScannedRow stages every boolean column");
+}
+
 /** How {@link ColumnarBatchBuilder.appendJsonRecord} checks a column's values before `checkValue`. */
 const enum QuickCheck {
   /** A number from the kind's `min` to `max` (an integer where `QUICK_INTEGER`). */
@@ -692,6 +735,35 @@ export class ColumnarBatchBuilder {
   }
 
   /**
+   * Writes text `v` (present) into column `c` of `row`, staged or app-layer,
+   * checking it with `checkValue` only when it is new to the batch's
+   * dictionary (which holds only checked values): what is wrong with it, or null.
+   */
+  #checkedText(c: number, row: number, v: string): string | null {
+    let index: number | undefined;
+    if (v === this.#lastString[c]) index = this.#lastIndex[c];
+    else {
+      index = this.#dictionaries[c]!.get(v);
+      if (index === undefined) {
+        const problem = checkValue(PACKET_COLUMNS[c].field.kind, v);
+        if (problem !== null) return problem;
+        index = this.#index(c, v);
+      }
+      this.#lastString[c] = v;
+      this.#lastIndex[c] = index;
+    }
+    if (IS_APP_COLUMN[c]) {
+      this.#indices[c]![row] = index;
+      this.#validity[c]![row >> 3] |= 1 << (row & 7);
+      this.#appPresent[c]++;
+    } else {
+      this.#stagedIndices[row * STRING_COUNT + STRING_SLOT[c]] = index;
+      this.#nulls[row * STAGED_COUNT + c] = 0;
+    }
+    return null;
+  }
+
+  /**
    * Checks and appends one parsed JSON record that has every field of
    * `PACKET_FIELDS` as its own keys, in that order (what `JSON.stringify` of
    * a {@link PacketRecord} makes, so what agents send; the caller checks the
@@ -753,27 +825,8 @@ export class ColumnarBatchBuilder {
           if (typeof v !== "string") {
             return { record, field: key, message: checkValue(spec.field.kind, v)! };
           }
-          let index: number | undefined;
-          if (v === this.#lastString[c]) index = this.#lastIndex[c];
-          else {
-            index = this.#dictionaries[c]!.get(v);
-            if (index === undefined) {
-              // New to this batch's dictionary, which holds only checked values.
-              const problem = checkValue(spec.field.kind, v);
-              if (problem !== null) return { record, field: key, message: problem };
-              index = this.#index(c, v);
-            }
-            this.#lastString[c] = v;
-            this.#lastIndex[c] = index;
-          }
-          if (app) {
-            this.#indices[c]![row] = index;
-            this.#validity[c]![row >> 3] |= 1 << (row & 7);
-            this.#appPresent[c]++;
-          } else {
-            this.#stagedIndices[row * STRING_COUNT + STRING_SLOT[c]] = index;
-            this.#nulls[row * STAGED_COUNT + c] = 0;
-          }
+          const problem = this.#checkedText(c, row, v);
+          if (problem !== null) return { record, field: key, message: problem };
           break;
         }
         default: {
@@ -802,6 +855,58 @@ export class ColumnarBatchBuilder {
         }
       }
       c++;
+    }
+    return null;
+  }
+
+  /**
+   * Appends one record read from JSON by `scanJsonBatch`, whose numbers,
+   * booleans, nulls and captured bytes it has checked as `checkValue` would
+   * (each against its field's kind). Checks each text value the batch has not
+   * seen in that column, as {@link appendJsonRecord} does, and returns the
+   * first wrong one, or null. After a wrong value the batch holds a partial
+   * row: discard it.
+   */
+  appendScannedRow(scanned: ScannedJsonRow, record: number): RecordIssue | null {
+    const row = this.#row();
+    this.#offsets[row] = this.#byteLength;
+    const { numbers, nulls, strings } = scanned;
+    for (let c = 0; c < COLUMN_COUNT; c++) {
+      const isNull = nulls[c] === 1;
+      switch (SCANNED_WRITE[c]) {
+        case ScannedWrite.Number:
+          this.#staged[row * NUMERIC_COUNT + NUMERIC_SLOT[c]] = numbers[c];
+          this.#nulls[row * STAGED_COUNT + c] = nulls[c];
+          break;
+        case ScannedWrite.AppNumber:
+          if (!isNull) this.#appNum(c, row, numbers[c]);
+          break;
+        case ScannedWrite.Bool:
+          this.#bool(c, row, numbers[c] === 1);
+          this.#nulls[row * STAGED_COUNT + c] = nulls[c];
+          break;
+        case ScannedWrite.Binary:
+          if (isNull) this.#endBinary(row, false);
+          else {
+            const length = scanned.byteLength;
+            this.#reserveBytes(length);
+            this.#bytes.set(scanned.bytes.subarray(0, length), this.#byteLength);
+            this.#byteLength += length;
+            this.#endBinary(row, true);
+          }
+          break;
+        default: {
+          // A string, staged or app-layer.
+          const app = SCANNED_WRITE[c] === ScannedWrite.AppString;
+          const v = strings[c];
+          if (isNull || v === null) {
+            if (!app) this.#str(c, row, null);
+            break;
+          }
+          const problem = this.#checkedText(c, row, v);
+          if (problem !== null) return { record, field: PACKET_COLUMNS[c].name, message: problem };
+        }
+      }
     }
     return null;
   }

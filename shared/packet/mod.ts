@@ -34,6 +34,7 @@ export {
   type AppendHeadersOptions,
   ColumnarBatchBuilder,
   HEADER_FIELDS,
+  type ScannedJsonRow,
 } from "./columnar_batch_builder.ts";
 export {
   COLUMN_INDEX,
@@ -51,6 +52,7 @@ export {
   type ReadArrowBatchOptions,
 } from "./arrow_batch_reader.ts";
 export { type JsonBatchResult, readJsonBatch } from "./json_batch_reader.ts";
+export { scanJsonBatch, type ScanJsonBatchOptions } from "./json_batch_scanner.ts";
 export { registerArrowCodecs } from "./arrow_codecs.ts";
 export { type DecodeOptions, decodePacket, type PayloadCapture } from "./decode_packet.ts";
 export { decodeHeaders, type DecodeHeadersOptions } from "./decode_headers.ts";
