@@ -93,19 +93,7 @@ export const MAX_BATCH_BODY_BYTES = 12 * 64_000;
  * for live capture (`WorkerBatchEncoder`) and on the reading thread for a
  * file, where its speed bounds the read's packet rate.
  */
-const ZSTD_PARAMS = { [constants.ZSTD_c_compressionLevel]: 1 };
-
-/**
- * zstd level 1 of `bytes`, the frame declaring its content size: node:zlib
- * takes `pledgedSrcSize` (absent from some node typings, so the options are
- * built apart), and the server then inflates the body into one buffer of
- * that size rather than in 16 KiB chunks joined at the end.
- */
-function zstdWithSize(bytes: Uint8Array): Uint8Array {
-  const options = { pledgedSrcSize: bytes.length, params: ZSTD_PARAMS };
-  const compressed = zstdCompressSync(bytes, options);
-  return new Uint8Array(compressed.buffer, compressed.byteOffset, compressed.byteLength);
-}
+const ZSTD_PARAMS = { params: { [constants.ZSTD_c_compressionLevel]: 1 } };
 
 /** WIRE_FORMAT: `arrow` (zstd Arrow IPC) or `json` (gzip JSON, for an older server). */
 export type WireFormat = "arrow" | "json";
@@ -119,9 +107,10 @@ export interface EncodeBatchOptions {
 }
 
 function encodeColumns(columns: ColumnarBatch, format: WireFormat = "arrow"): Uint8Array {
-  if (format === "arrow") return zstdWithSize(encodeArrowBatch(columns));
-  // A record object per packet: only for servers that cannot read Arrow.
-  const compressed = gzipSync(JSON.stringify(batchRecords(columns)), { level: 1 });
+  const compressed = format === "json"
+    // A record object per packet: only for servers that cannot read Arrow.
+    ? gzipSync(JSON.stringify(batchRecords(columns)), { level: 1 })
+    : zstdCompressSync(encodeArrowBatch(columns), ZSTD_PARAMS);
   return new Uint8Array(compressed.buffer, compressed.byteOffset, compressed.byteLength);
 }
 

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { gzipSync, zstdDecompressSync } from "node:zlib";
-import { zstdFrameContentSize } from "@traffic-analyzer/shared";
+import { gzipSync } from "node:zlib";
 import { ColumnarBatchBuilder } from "@traffic-analyzer/shared/packet";
 import { sampleRecords } from "@traffic-analyzer/shared/testing";
 import type { PacketRecord } from "@traffic-analyzer/shared/packet/record";
@@ -31,15 +30,6 @@ Deno.test("encodeBatch() makes one zstd Arrow stream of the records that decodes
   assert.deepEqual([...part.body.subarray(0, 4)], [0x28, 0xb5, 0x2f, 0xfd]);
   assert.equal(bodyFormatOf(part.body).contentType, "application/vnd.apache.arrow.stream");
   assert.deepEqual(decodeBatchBody(part.body), records);
-});
-
-Deno.test("encodeBatch() declares the Arrow stream's size in the zstd frame, for the server's buffer", () => {
-  const [part] = encodeBatch({
-    key: "a:1",
-    columns: columnsOf(sampleRecords(500, { dataBytes: 64 })),
-    createdAtMs: 0,
-  });
-  assert.equal(zstdFrameContentSize(part.body), zstdDecompressSync(part.body).length);
 });
 
 Deno.test("encodeBatch() gives the same bytes for the same packets, whatever came before", () => {

@@ -9,18 +9,11 @@
  * @module
  */
 import { gunzipSync, zstdDecompressSync } from "node:zlib";
-import { concatBytes, zstdFrameContentSize } from "@traffic-analyzer/shared";
+import { concatBytes } from "@traffic-analyzer/shared";
 import { HttpError } from "./http_errors.ts";
 
 /** deflate's largest ratio of output to input (a run of one byte), rounded up. */
 const MAX_DEFLATE_RATIO = 1032;
-
-/**
- * zstd's largest ratio of output to input, rounded up: a block of one
- * repeated byte (RLE) takes 4 bytes (its 3-byte header and the byte) and
- * stands for up to 128 KiB.
- */
-const MAX_ZSTD_RATIO = 32_768;
 
 /** node:zlib's smallest chunk (a smaller `chunkSize` is a RangeError). */
 const MIN_CHUNK_BYTES = 64;
@@ -42,24 +35,6 @@ export function gunzipChunkSize(compressed: Uint8Array, maxOutputBytes: number):
   return Math.max(
     MIN_CHUNK_BYTES,
     Math.min(declared + 1, maxOutputBytes + 1, compressed.length * MAX_DEFLATE_RATIO),
-  );
-}
-
-/**
- * The output chunk for zstd: the content size the frame's header declares
- * (the agent's bodies declare it), plus one so that zstd ends with room to
- * spare, so a body inflates into one buffer instead of node:zlib's 16 KiB
- * chunks joined at the end; null (node:zlib's default chunk) when the frame
- * declares none. A hint held to the limit and to what the compressed bytes
- * can inflate to, like {@link gunzipChunkSize}; libzstd refuses a frame whose
- * content is not the size it declares.
- */
-export function zstdChunkSize(compressed: Uint8Array, maxOutputBytes: number): number | null {
-  const declared = zstdFrameContentSize(compressed);
-  if (declared === null) return null;
-  return Math.max(
-    MIN_CHUNK_BYTES,
-    Math.min(declared + 1, maxOutputBytes + 1, compressed.length * MAX_ZSTD_RATIO),
   );
 }
 
@@ -176,12 +151,8 @@ export async function readLimitedBody(
     const name = encoding === "zstd" ? "zstd" : "gunzip";
     try {
       const maxOutputLength = options.maxDecompressedBytes;
-      const zstdChunk = encoding === "zstd" ? zstdChunkSize(compressed, maxOutputLength) : null;
       const out = encoding === "zstd"
-        ? zstdDecompressSync(
-          compressed,
-          zstdChunk === null ? { maxOutputLength } : { maxOutputLength, chunkSize: zstdChunk },
-        )
+        ? zstdDecompressSync(compressed, { maxOutputLength })
         : gunzipSync(compressed, {
           maxOutputLength,
           chunkSize: gunzipChunkSize(compressed, maxOutputLength),

@@ -1,8 +1,8 @@
 /**
  * The ground floor shared by the agent, the server and the aggregator:
- * configuration, logging, the version, the byte-array joiner and the zstd
- * frame header reader. Packet, pcap, flow and storage code have their own
- * entry points (`./packet`, `./pcap`, `./flow`, `./db`).
+ * configuration, logging, the version and the byte-array joiner. Packet,
+ * pcap, flow and storage code have their own entry points (`./packet`,
+ * `./pcap`, `./flow`, `./db`).
  *
  * @module
  */
@@ -10,4 +10,3 @@ export * from "./concat_bytes.ts";
 export * from "./config.ts";
 export * from "./log.ts";
 export * from "./version.ts";
-export * from "./zstd_frame.ts";

@@ -284,17 +284,6 @@ function readNumericColumn(
   const wide = isInt && (data.type as Int).bitWidth === 64;
   const [min, max] = kind.type === "int" || kind.type === "number" ? [kind.min, kind.max] : [4, 6];
   const same = SAME_ARRAY[spec.storage](source);
-  const validityKept = spec.nullable ? validity : null;
-  if (same && kind.type === "int" && intTypeWithin(data.type, min, max)) {
-    // Every value this type can hold is in range (a port in Uint16, a TTL in
-    // Uint8: most columns the agent sends): only nulls can be wrong.
-    if (!spec.nullable) nonNullRows(validity, length, firstRow, field);
-    return {
-      storage: spec.storage as NumericStorageName,
-      values: source as NumericArray,
-      validity: validityKept,
-    };
-  }
   const values = same ? source as NumericArray : numericArray(spec.storage, length);
   for (let i = 0; i < length; i++) {
     if (!present(validity, i)) {
@@ -315,30 +304,11 @@ function readNumericColumn(
     }
     if (!same) values[i] = v;
   }
-  return { storage: spec.storage as NumericStorageName, values, validity: validityKept };
-}
-
-/** True when every value of `type` lies in `min..max`: an integer type no wider than the range. */
-function intTypeWithin(type: DataType, min: number, max: number): boolean {
-  if (type.typeId !== Type.Int) return false;
-  const { bitWidth, isSigned } = type as Int;
-  if (bitWidth > 32) return false;
-  const lowest = isSigned ? -(2 ** (bitWidth - 1)) : 0;
-  const highest = isSigned ? 2 ** (bitWidth - 1) - 1 : 2 ** bitWidth - 1;
-  return min <= lowest && highest <= max;
-}
-
-/** Fails at the first null row of a field that must not be null. */
-function nonNullRows(
-  validity: Uint8Array | null,
-  length: number,
-  firstRow: number,
-  field: string,
-): void {
-  if (validity === null) return;
-  for (let i = 0; i < length; i++) {
-    if (!present(validity, i)) fail(firstRow + i, field, "must not be null");
-  }
+  return {
+    storage: spec.storage as NumericStorageName,
+    values,
+    validity: spec.nullable ? validity : null,
+  };
 }
 
 type NumericStorageName = "f64" | "u32" | "u16" | "u8";
