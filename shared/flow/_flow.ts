@@ -23,8 +23,8 @@ import type { CloseReason } from "./_flow_record.ts";
  * and constructor define, so declared fields first set in a method went to
  * a separate property array grown three slots at a time (about 4 KB of
  * garbage per flow object made, and a second object to load for most
- * fields). In-object, flow assembly took 17 % less CPU at the median
- * (README, "Flow objects with in-object fields").
+ * fields). In-object, flow assembly took 6–17 % less CPU (README, "Flow
+ * objects with in-object fields").
  */
 export class Flow {
   key!: string;
