@@ -1,6 +1,6 @@
 /**
- * Case `flows`: flow assembly (`FlowTable.merge` + `drain`) on the decoded
- * bench capture, and the capture-to-flows rate (read + decode + merge), next
+ * Case `flows`: flow assembly (`FlowTable.mergeEnded` + `drain`, called as
+ * an aggregation pass calls the table) on the decoded bench capture, and the capture-to-flows rate (read + decode + merge), next
  * to argus (a bidirectional flow meter) and nfpcapd (nfdump's pcap to
  * NetFlow collector) reading the same file; then flows
  * scored per second through the ONNX scorer (aggregator/bench/
@@ -83,7 +83,8 @@ export async function runFlowsCase(context: BenchContext): Promise<BenchRow[]> {
       target: { kind: "atLeast", value: FLOWS_TARGET_PPS },
       status: "measured",
       note: `${packets} decoded packets -> ${flows} flows, ` +
-        `${metricNumber(metrics, "merge_batch")} packets per merge(); ` +
+        `${metricNumber(metrics, "merge_batch")} packets per mergeEnded(), ` +
+        `live flows snapshotted once (as an aggregation pass); ` +
         `argus also reads and decodes the file${argusNote}`,
     },
     {
