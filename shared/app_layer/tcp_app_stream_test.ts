@@ -87,3 +87,68 @@ Deno.test("TcpAppStream.opensOver() watches a direction that begins with no mess
   assert.equal(found?.app_protocol, "tls");
   assert.ok(found !== null && "tls_sni" in found && found.tls_sni === "late.example");
 });
+
+Deno.test("TcpAppStream.watchCode(), resume() and passesOverWatch() carry a watched stream as an integer, with the same effect", () => {
+  const starts = [
+    text("GET /a HTTP/1.1\r\nHost: example.com\r\n\r\n"),
+    text("GET /b HTTP/1.1\r\nHost: exa"),
+    text("HTTP/1.1 200 OK\r\n\r\n"),
+    text("SSH-2.0-OpenSSH_9.2p1\r\n"),
+    tlsRecords(
+      buildClientHello({ cipherSuites: [0x1301], extensions: [sniExtension("a.example")] }),
+    ),
+    text("hello, world"),
+    text("<html><body>"),
+    new Uint8Array([0x16, 3, 1]),
+  ];
+  const payload = fc.oneof(
+    fc.constantFrom(...starts),
+    fc.uint8Array({ minLength: 1, maxLength: 40 }),
+  );
+  const hint = fc.record({
+    transport: fc.constant("tcp" as const),
+    srcPort: fc.constantFrom(53, 80, 443, 51000),
+    dstPort: fc.constantFrom(53, 80, 22, 51001),
+  });
+  fc.assert(
+    fc.property(
+      fc.array(payload, { minLength: 1, maxLength: 40 }),
+      hint,
+      fc.integer({ min: 1, max: 30 }),
+      (payloads, h: RecogniseHint, maxSegments) => {
+        const pushed = new TcpAppStream({ maxSegments });
+        // As the extractor holds a direction: a watched one as its code, read through one spare.
+        let spare = new TcpAppStream({ maxSegments });
+        let held: TcpAppStream | number = -1;
+        let seq = 1000;
+        for (const bytes of payloads) {
+          const segment = { seq, syn: false, payload: bytes };
+          seq += bytes.length;
+          const expected = pushed.push(segment, h);
+          let found = null;
+          const code: number = typeof held === "number" && held >= 0
+            ? spare.passesOverWatch(held, bytes[0], h)
+            : -1;
+          if (code >= 0) held = code;
+          else {
+            const stream: TcpAppStream = typeof held === "number" ? spare.resume(held) : held;
+            found = stream.push(segment, h);
+            const after = stream.watchCode();
+            if (after >= 0 || stream.done) held = after;
+            else if (stream === spare) {
+              held = stream;
+              spare = new TcpAppStream({ maxSegments });
+            }
+            assert.equal(stream.done, pushed.done);
+          }
+          assert.deepEqual(found, expected);
+          assert.equal(pushed.watchCode() >= 0, typeof held === "number" && held >= 0);
+          if (pushed.done) break;
+        }
+        if (typeof held !== "number") assert.deepEqual(held.finish(), pushed.finish());
+        else assert.equal(pushed.finish(), null);
+      },
+    ),
+    propertyRuns(500),
+  );
+});
