@@ -76,8 +76,7 @@ const DEFAULT_MAX_DIRECTIONS = 65536;
 const MIN_CLIENT_INITIAL_DATAGRAM = 1200;
 /** Marks a direction with nothing more to find: one shared value, not an object per flow. */
 const DONE = Symbol("done");
-/** A TCP direction's state: done, a watched stream's code, or a stream reading a message. */
-type TcpState = TcpAppStream | typeof DONE | number;
+type TcpState = TcpAppStream | typeof DONE;
 type DatagramState = QuicInitialReader | typeof DONE;
 
 /** The state of the packet's direction in `map`, looked up by its key's units when it has them. */
@@ -118,8 +117,6 @@ export class AppLayerExtractor {
    * needs neither its direction key nor a lookup.
    */
   readonly #datagrams = new DirectionMap<DatagramState>();
-  /** The stream a watched or new direction is read through (see {@linkcode #extractTcp}). */
-  #spare = new TcpAppStream();
   readonly #segment: TcpSegment = { seq: 0, syn: false, payload: EMPTY, truncated: false };
   /** One opening segment for every new direction (see {@linkcode TcpAppStream.opensOver}). */
   readonly #opening: OpeningSegment = { seq: 0, syn: false, length: 0, firstByte: -1 };
@@ -155,9 +152,6 @@ export class AppLayerExtractor {
   /**
    * A TCP packet's direction is hashed and probed for once: its slot serves
    * a SYN's removal, a new stream's insertion and the mark of a finished one.
-   * A watched direction is held as its stream's {@linkcode TcpAppStream.watchCode}
-   * and read and pushed through one spare stream: only a direction whose
-   * message spans segments holds a stream object.
    */
   #extractTcp(packet: AppPacket): AppMetadata | null {
     const units = packet.directionUnits ?? this.#unitsOf(packet.directionKey);
@@ -177,26 +171,15 @@ export class AppLayerExtractor {
     if (state === DONE) return null;
     // A watched stream passes over a segment that can begin no message on its first byte alone.
     const first = packet.payloadFirstByte;
-    let stream: TcpAppStream;
-    if (typeof state === "number") {
-      if (first !== undefined) {
-        const code = this.#spare.passesOverWatch(state, first, packet);
-        if (code >= 0) {
-          streams.setAt(slot, code);
-          return null;
-        }
-      }
-      stream = this.#spare.resume(state);
-    } else if (state !== undefined) {
-      if (first !== undefined && state.passesOver(first, packet)) return null;
-      stream = state;
-    } else {
-      stream = this.#spare.resume(-1);
+    if (state !== undefined && first !== undefined && state.passesOver(first, packet)) return null;
+    let stream = state;
+    if (stream === undefined) {
+      stream = new TcpAppStream();
       // Forgetting the oldest direction moves slots but keeps the miss a miss.
       if (streams.size + this.#datagrams.size >= this.#maxDirections) {
         (streams.size > 0 ? streams : this.#datagrams).deleteOldest();
       }
-      slot = streams.insertAfterMiss(units, DONE); // its state is set below
+      slot = streams.insertAfterMiss(units, stream);
       // A direction whose first segment can begin no message is watched without reading it.
       const length = packet.payloadLength;
       if (first !== undefined && length !== undefined) {
@@ -205,10 +188,7 @@ export class AppLayerExtractor {
         opening.syn = packet.syn;
         opening.length = length;
         opening.firstByte = first;
-        if (stream.opensOver(opening, packet)) {
-          streams.setAt(slot, stream.watchCode());
-          return null;
-        }
+        if (stream.opensOver(opening, packet)) return null;
       }
     }
     // One segment object for every push: the stream reads it and keeps none of it but the payload.
@@ -221,15 +201,6 @@ export class AppLayerExtractor {
     segment.payload = EMPTY; // hold no view into the caller's buffer
     // The stream reads its segment and touches no direction: the slot still holds it.
     if (stream.done) streams.setAt(slot, DONE);
-    else {
-      const code = stream.watchCode();
-      if (code >= 0) streams.setAt(slot, code);
-      else if (stream === this.#spare) {
-        // A message spanning segments: the direction keeps this stream, and a new one is spare.
-        streams.setAt(slot, stream);
-        this.#spare = new TcpAppStream();
-      }
-    }
     return found;
   }
 

@@ -220,59 +220,6 @@ export class TcpAppStream {
     return true;
   }
 
-  /**
-   * A watched stream's whole state as one small integer (its segment count
-   * and whether its HTTP head was found), or -1 when the stream is not
-   * watching: most directions watch after their first segment, and a holder
-   * of many (the extractor) keeps the integer instead of the object.
-   * {@linkcode resume} makes a stream of it again; {@linkcode passesOverWatch}
-   * feeds it a segment by its first byte.
-   */
-  watchCode(): number {
-    if (this.#phase !== "watch") return -1;
-    return this.#segments * 2 + (this.#foundHttp ? 1 : 0);
-  }
-
-  /**
-   * Makes this stream what a new one would be (`code` -1), or the watched
-   * stream whose {@linkcode watchCode} is `code`, with this stream's options:
-   * one stream serves direction after direction.
-   */
-  resume(code: number): this {
-    this.#prefix = null;
-    this.#bytes = EMPTY;
-    this.#protocol = null;
-    this.#startSeq = -1;
-    if (code < 0) {
-      this.#phase = "start";
-      this.#segments = 0;
-      this.#foundHttp = false;
-    } else {
-      // A watched stream reads no prefix, protocol or start before its next message restarts it.
-      this.#phase = "watch";
-      this.#segments = code >> 1;
-      this.#foundHttp = (code & 1) !== 0;
-    }
-    return this;
-  }
-
-  /**
-   * {@linkcode passesOver} for the watched stream whose
-   * {@linkcode watchCode} is `code` (and this stream's options), without
-   * making it: the code after the segment is taken, or -1 when it is not
-   * and must be pushed (to the stream {@linkcode resume} makes of `code`).
-   */
-  passesOverWatch(code: number, firstByte: number, hint: RecogniseHint): number {
-    const segments = code >> 1;
-    if (segments + 1 > this.#maxSegments) return -1;
-    if (
-      (code & 1) !== 0 ? mayRestartAfterHttp(firstByte, hint) : mayBeginMessage(firstByte, hint)
-    ) {
-      return -1;
-    }
-    return code + 2;
-  }
-
   /** Feeds one segment; returns the metadata of a message it completes, else null. Never throws. */
   push(segment: TcpSegment, hint: RecogniseHint): AppMetadata | null {
     if (this.#phase === "done") return null;
