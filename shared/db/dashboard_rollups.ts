@@ -358,12 +358,13 @@ export interface AddRollupDeltasOptions {
  * Addresses are stored as `host(inet)` text, whatever their spelling here.
  *
  * The statements are pipelined (see `StatementPipeline`). JIT compilation
- * is off for them, and `jit` set back as it was after them. The planner prices these writes far above their cost
- * (the service rows' `exists` tests at 2,800 a row, though the `other` one
- * runs once), so past `jit_above_cost` PostgreSQL compiled each 20k-row
- * statement with inlining and optimization: at the bench's 1.5 M-packet
- * pass, 1.3-1.5 s of a 2 s statement, for rows that take milliseconds to
- * compute. On an error the transaction is undone, and the setting with it.
+ * is off for them, and `jit` set back as it was after them. The planner
+ * prices these writes far above their cost (the service rows' `exists`
+ * tests at 2,800 a row, though the `other` one runs once), so past
+ * `jit_above_cost` PostgreSQL compiled each 20k-row statement with inlining
+ * and optimization: at the bench's 1.5 M-packet pass, 1.3-1.5 s of a 2 s
+ * statement, for rows that take milliseconds to compute. On an error the
+ * transaction is undone, and the setting with it.
  */
 export async function addDashboardRollupDeltas(
   tx: Sql,
