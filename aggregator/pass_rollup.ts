@@ -14,8 +14,12 @@ import {
   DashboardRollupDeltas,
   type FlowUpsert,
   foldDashboardHours,
+  HOST_HOUR_KEEP,
+  planFoldAhead,
   readStoredRollupFlows,
+  ROLLUP_OTHER,
   type RollupFlow,
+  SERVICE_HOUR_KEEP,
   type Sql,
 } from "@traffic-analyzer/shared/db";
 
@@ -63,12 +67,23 @@ export class PassRollup {
     }
   }
 
-  /** Writes the deltas (after every flow is stored) and folds the hours that are over. */
+  /**
+   * Writes the deltas (after every flow is stored) and folds the hours that
+   * are over. The new flows' hours that the fold closes in this same pass
+   * are folded before they are written where that gives the same rows
+   * (`planFoldAhead`): a pass over a backlog spanning many hours wrote each
+   * of their host and service rows only for the fold to delete most.
+   */
   async record(tx: Sql): Promise<void> {
     for (const written of await readStoredRollupFlows(tx, this.#upsertedUids)) {
       this.#upserted.addFlow(written, 1);
     }
-    await addDashboardRollupDeltas(tx, this.#copied);
+    const foldAhead = await planFoldAhead(tx, this.#copied, [this.#upserted], {
+      other: ROLLUP_OTHER,
+      hostsKept: HOST_HOUR_KEEP,
+      servicesKept: SERVICE_HOUR_KEEP,
+    });
+    await addDashboardRollupDeltas(tx, this.#copied, { foldAhead });
     await addDashboardRollupDeltas(tx, this.#upserted);
     await foldDashboardHours(tx);
   }

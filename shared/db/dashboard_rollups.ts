@@ -22,6 +22,8 @@
  */
 import type { Sql } from "./open_database.ts";
 import { pgArrayLiteral } from "./pg_array_literal.ts";
+import { StatementPipeline } from "./statement_pipeline.ts";
+import type { FoldAhead } from "./rollup_fold_ahead.ts";
 
 /** Hosts an hour keeps by name once folded (the rest add up in `other`). */
 export const HOST_HOUR_KEEP = 100;
@@ -341,40 +343,64 @@ function chunks<T>(rows: readonly T[]): T[][] {
 const col = <T>(rows: readonly T[], pick: (row: T) => string | number) =>
   pgArrayLiteral(rows.map(pick));
 
-/**
- * Runs `write` with JIT compilation off in the transaction, then sets `jit`
- * back as it was. The planner prices these writes far above their cost (the
- * service rows' `exists` tests at 2,800 a row, though the `other` one runs
- * once), so past `jit_above_cost` PostgreSQL compiled each 20k-row statement
- * with inlining and optimization: at the bench's 1.5 M-packet pass, 1.3-1.5 s
- * of a 2 s statement, for rows that take milliseconds to compute. On an
- * error the transaction is undone, and the setting with it.
- */
-async function withoutJit<T>(tx: Sql, write: () => Promise<T>): Promise<T> {
-  const [{ jit }] = await tx<{ jit: string }[]>`
-    select s.jit, set_config('jit', 'off', true)
-    from (select current_setting('jit') as jit offset 0) as s`;
-  const out = await write();
-  await tx`select set_config('jit', ${jit}, true)`;
-  return out;
+/** Options for {@link addDashboardRollupDeltas}. */
+export interface AddRollupDeltasOptions {
+  /**
+   * Rows to leave out and `other` rows to add instead, as
+   * {@link planFoldAhead} planned them for these deltas. @default null
+   */
+  foldAhead?: FoldAhead | null;
 }
 
 /**
  * Adds the deltas to the roll-up tables, one statement per table and chunk,
  * and notes the hours written as open (to fold once they are over).
  * Addresses are stored as `host(inet)` text, whatever their spelling here.
+ *
+ * The statements are pipelined (see `StatementPipeline`). JIT compilation
+ * is off for them, and `jit` set back as it was after them. The planner
+ * prices these writes far above their cost (the service rows' `exists`
+ * tests at 2,800 a row, though the `other` one runs once), so past
+ * `jit_above_cost` PostgreSQL compiled each 20k-row statement with inlining
+ * and optimization: at the bench's 1.5 M-packet pass, 1.3-1.5 s of a 2 s
+ * statement, for rows that take milliseconds to compute. On an error the
+ * transaction is undone, and the setting with it.
  */
 export async function addDashboardRollupDeltas(
   tx: Sql,
   deltas: DashboardRollupDeltas,
+  options: AddRollupDeltasOptions = {},
 ): Promise<void> {
   if (deltas.size === 0) return;
-  await withoutJit(tx, () => addDeltas(tx, deltas));
+  const [{ jit }] = await tx<{ jit: string }[]>`
+    select s.jit, set_config('jit', 'off', true)
+    from (select current_setting('jit') as jit offset 0) as s`;
+  const pipeline = new StatementPipeline();
+  addDeltas(tx, deltas, pipeline, options.foldAhead ?? null);
+  pipeline.send(tx`select set_config('jit', ${jit}, true)`);
+  await pipeline.drain();
 }
 
-async function addDeltas(tx: Sql, deltas: DashboardRollupDeltas): Promise<void> {
+/**
+ * The chunks of `rows` as written without `dropped`, each less what it
+ * drops: the rows that stay are grouped and summed by the same statements,
+ * in the same order, as when nothing is dropped.
+ */
+function keptChunks<T>(rows: readonly T[], dropped: ReadonlySet<unknown> | null): T[][] {
+  const out = chunks(rows);
+  if (dropped === null) return out;
+  return out.map((chunk) => chunk.filter((row) => !dropped.has(row))).filter((c) => c.length > 0);
+}
+
+function addDeltas(
+  tx: Sql,
+  deltas: DashboardRollupDeltas,
+  pipeline: StatementPipeline,
+  foldAhead: FoldAhead | null,
+): void {
+  const dropped = foldAhead?.dropped ?? null;
   for (const rows of chunks(deltas.traffic())) {
-    await tx`
+    pipeline.send(tx`
       insert into dashboard_minute as r
         (minute, protocol, packets, bytes, flows_started, flows_ended)
       select * from unnest(
@@ -386,20 +412,21 @@ async function addDeltas(tx: Sql, deltas: DashboardRollupDeltas): Promise<void> 
       on conflict (minute, protocol) do update set
         packets = r.packets + excluded.packets, bytes = r.bytes + excluded.bytes,
         flows_started = r.flows_started + excluded.flows_started,
-        flows_ended = r.flows_ended + excluded.flows_ended`;
+        flows_ended = r.flows_ended + excluded.flows_ended`);
   }
   for (const rows of chunks(deltas.classes())) {
-    await tx`
+    pipeline.send(tx`
       insert into dashboard_class_minute as r (minute, label, flows)
       select * from unnest(${col(rows, (r) => r.minute)}::text::int8[],
         ${col(rows, (r) => r.label)}::text::text[], ${col(rows, (r) => r.flows)}::text::int8[])
-      on conflict (minute, label) do update set flows = r.flows + excluded.flows`;
+      on conflict (minute, label) do update set flows = r.flows + excluded.flows`);
   }
   const hours = new Set<number>();
+  const hosts = deltas.hosts();
+  for (const row of hosts) hours.add(row.hour);
   // A folded hour (it has an `other` row) takes a host it does not list into `other`.
-  for (const rows of chunks(deltas.hosts())) {
-    for (const row of rows) hours.add(row.hour);
-    await tx`
+  for (const rows of keptChunks(hosts, dropped)) {
+    pipeline.send(tx`
       insert into dashboard_host_hour as r (hour, ip, bytes, packets, flows)
       select d.hour,
         case when o.hour is null or h.hour is not null then d.ip else ${ROLLUP_OTHER}::text end,
@@ -418,11 +445,23 @@ async function addDeltas(tx: Sql, deltas: DashboardRollupDeltas): Promise<void> 
       group by 1, 2
       on conflict (hour, ip) do update set
         bytes = r.bytes + excluded.bytes, packets = r.packets + excluded.packets,
-        flows = r.flows + excluded.flows`;
+        flows = r.flows + excluded.flows`);
   }
-  for (const rows of chunks(deltas.services())) {
-    for (const row of rows) hours.add(row.hour);
-    await tx`
+  // After the hosts' rows: an hour with an `other` row would take them into it.
+  if (foldAhead !== null && foldAhead.otherHosts.length > 0) {
+    const rows = foldAhead.otherHosts;
+    pipeline.send(tx`
+      insert into dashboard_host_hour (hour, ip, bytes, packets, flows)
+      select * from unnest(${col(rows, (r) => r.hour)}::text::int8[],
+        ${col(rows, (r) => r.ip)}::text::text[], ${col(rows, (r) => r.bytes)}::text::float8[],
+        ${col(rows, (r) => r.packets)}::text::float8[], ${
+      col(rows, (r) => r.flows)
+    }::text::int8[])`);
+  }
+  const services = deltas.services();
+  for (const row of services) hours.add(row.hour);
+  for (const rows of keptChunks(services, dropped)) {
+    pipeline.send(tx`
       insert into dashboard_service_hour as r (hour, protocol, port, responder, bytes, flows)
       select d.hour,
         case when folded then ${ROLLUP_OTHER}::text else d.protocol end,
@@ -447,13 +486,22 @@ async function addDeltas(tx: Sql, deltas: DashboardRollupDeltas): Promise<void> 
             and s.responder = d.responder) as folded) as f
       group by 1, 2, 3, 4
       on conflict (hour, protocol, port, responder) do update set
-        bytes = r.bytes + excluded.bytes, flows = r.flows + excluded.flows`;
+        bytes = r.bytes + excluded.bytes, flows = r.flows + excluded.flows`);
+  }
+  if (foldAhead !== null && foldAhead.otherServices.length > 0) {
+    const rows = foldAhead.otherServices;
+    pipeline.send(tx`
+      insert into dashboard_service_hour (hour, protocol, port, responder, bytes, flows)
+      select * from unnest(${col(rows, (r) => r.hour)}::text::int8[],
+        ${col(rows, (r) => r.protocol)}::text::text[], ${col(rows, (r) => r.port)}::text::int4[],
+        ${col(rows, (r) => r.responder)}::text::text[],
+        ${col(rows, (r) => r.bytes)}::text::float8[], ${col(rows, (r) => r.flows)}::text::int8[])`);
   }
   if (hours.size > 0) {
-    await tx`
+    pipeline.send(tx`
       insert into dashboard_open_hour (hour)
       select * from unnest(${pgArrayLiteral([...hours])}::text::int8[])
-      on conflict do nothing`;
+      on conflict do nothing`);
   }
 }
 

@@ -88,7 +88,30 @@ interface Slot {
   lastSeen: number;
 }
 
-const keyOf = (label: string, kind: IncidentKeyKind, ip: string) => `${label}\0${kind}\0${ip}`;
+/**
+ * Values by class, then by address: the flows' own strings as keys, whose
+ * hashes V8 keeps, where a key string per flow and use (`label\0kind\0ip`,
+ * four or five a flow) had to be built and hashed each time.
+ */
+class ByClassAndIp<T> {
+  readonly #byLabel = new Map<string, Map<string | null, T>>();
+
+  get(label: string, ip: string | null): T | undefined {
+    return this.#byLabel.get(label)?.get(ip);
+  }
+
+  set(label: string, ip: string | null, value: T): void {
+    let byIp = this.#byLabel.get(label);
+    if (byIp === undefined) this.#byLabel.set(label, byIp = new Map());
+    byIp.set(ip, value);
+  }
+}
+
+/** Distinct (responder, port) pairs a source reached. */
+interface Reach {
+  pairs: Map<string | null, Set<number | null>>;
+  size: number;
+}
 
 /**
  * Assigns flagged flows to incidents. Deterministic: the same flows and open
@@ -109,27 +132,35 @@ export function assignIncidents(
     a.firstSeen - b.firstSeen || (a.flowUid < b.flowUid ? -1 : a.flowUid > b.flowUid ? 1 : 0)
   );
   // Distinct sources per (class, target) and distinct target ports per (class, source).
-  const sourcesOf = new Map<string, Set<string>>();
-  const reachOf = new Map<string, Set<string>>();
+  const sourcesOf = new ByClassAndIp<Set<string>>();
+  const reachOf = new ByClassAndIp<Reach>();
   for (const flow of sorted) {
     if (flow.respIp !== null && flow.origIp !== null) {
-      const target = keyOf(flow.label, "target", flow.respIp);
-      (sourcesOf.get(target) ?? sourcesOf.set(target, new Set()).get(target)!).add(flow.origIp);
+      let sources = sourcesOf.get(flow.label, flow.respIp);
+      if (sources === undefined) sourcesOf.set(flow.label, flow.respIp, sources = new Set());
+      sources.add(flow.origIp);
     }
     if (flow.origIp !== null) {
-      const source = keyOf(flow.label, "source", flow.origIp);
-      (reachOf.get(source) ?? reachOf.set(source, new Set()).get(source)!)
-        .add(`${flow.respIp} ${flow.respPort}`);
+      let reach = reachOf.get(flow.label, flow.origIp);
+      if (reach === undefined) {
+        reachOf.set(flow.label, flow.origIp, reach = { pairs: new Map(), size: 0 });
+      }
+      let ports = reach.pairs.get(flow.respIp);
+      if (ports === undefined) reach.pairs.set(flow.respIp, ports = new Set());
+      if (!ports.has(flow.respPort)) {
+        ports.add(flow.respPort);
+        reach.size++;
+      }
     }
   }
 
   // The most recent incident per key: the one a new flow may extend.
-  const latest = new Map<string, Slot>();
+  const latest = { source: new ByClassAndIp<Slot>(), target: new ByClassAndIp<Slot>() };
   for (const incident of options.open) {
-    const key = keyOf(incident.label, incident.keyKind, incident.keyIp);
-    const known = latest.get(key);
+    const byKey = latest[incident.keyKind];
+    const known = byKey.get(incident.label, incident.keyIp);
     if (known === undefined || incident.lastSeen > known.lastSeen) {
-      latest.set(key, {
+      byKey.set(incident.label, incident.keyIp, {
         ref: { id: incident.id },
         firstSeen: incident.firstSeen,
         lastSeen: incident.lastSeen,
@@ -144,12 +175,11 @@ export function assignIncidents(
 
   const result: IncidentAssignment = { opened: [], flows: new Map() };
   for (const flow of sorted) {
-    const targetKey = flow.respIp === null ? null : keyOf(flow.label, "target", flow.respIp);
-    const sourceKey = flow.origIp === null ? null : keyOf(flow.label, "source", flow.origIp);
-    const sources = targetKey === null ? 0 : sourcesOf.get(targetKey)?.size ?? 0;
-    const reach = sourceKey === null ? 0 : reachOf.get(sourceKey)?.size ?? 0;
-    const keyKind: IncidentKeyKind | null = sourceKey === null
-      ? (targetKey === null ? null : "target")
+    const { label, origIp, respIp } = flow;
+    const sources = respIp === null ? 0 : sourcesOf.get(label, respIp)?.size ?? 0;
+    const reach = origIp === null ? 0 : reachOf.get(label, origIp)?.size ?? 0;
+    const keyKind: IncidentKeyKind | null = origIp === null
+      ? (respIp === null ? null : "target")
       : sources >= 2 && sources > reach
       ? "target"
       : "source";
@@ -158,22 +188,22 @@ export function assignIncidents(
     // others reached too stays with the scan. A lone flow (its source
     // reaches nothing else in the pass) may join its target's incident
     // instead: a flood whose later pass brings a single source.
-    const byTarget = targetKey === null ? undefined : latest.get(targetKey);
-    const bySource = sourceKey === null ? undefined : latest.get(sourceKey);
+    const byTarget = respIp === null ? undefined : latest.target.get(label, respIp);
+    const bySource = origIp === null ? undefined : latest.source.get(label, origIp);
     let slot: Slot | undefined;
     if (keyKind === "target") {
       if (within(byTarget, flow)) slot = byTarget;
     } else if (within(bySource, flow)) slot = bySource;
     else if (reach <= 1 && within(byTarget, flow)) slot = byTarget;
     if (slot === undefined) {
-      const keyIp = keyKind === "target" ? flow.respIp! : flow.origIp!;
-      result.opened.push({ label: flow.label, keyKind, keyIp });
+      const keyIp = keyKind === "target" ? respIp! : origIp!;
+      result.opened.push({ label, keyKind, keyIp });
       slot = {
         ref: { opened: result.opened.length - 1 },
         firstSeen: flow.firstSeen,
         lastSeen: flow.lastSeen,
       };
-      latest.set(keyKind === "target" ? targetKey! : sourceKey!, slot);
+      latest[keyKind].set(label, keyIp, slot);
     }
     slot.firstSeen = Math.min(slot.firstSeen, flow.firstSeen);
     slot.lastSeen = Math.max(slot.lastSeen, flow.lastSeen);

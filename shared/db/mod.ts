@@ -32,6 +32,7 @@ export * from "./rescored_incidents.ts";
 export * from "./incident_queries.ts";
 export * from "./dashboard_queries.ts";
 export * from "./dashboard_rollups.ts";
+export * from "./rollup_fold_ahead.ts";
 export * from "./flow_names.ts";
 export * from "./flow_app_detail.ts";
 export * from "./host_queries.ts";
