@@ -45,6 +45,40 @@ Deno.test({
       );
       assert.equal(await count(), 5);
     });
+    await t.step("data longer than one read, in parts of odd sizes, arrives whole", async () => {
+      // PostgreSQL reads 64 KiB at a time: the reads cross the parts' ends.
+      const lines = Array.from({ length: 20_000 }, (_, i) => `${100 + i}\tvalue ${i}\n`).join("");
+      const bytes = text(lines);
+      const parts = [];
+      for (let at = 0, size = 1; at < bytes.length; at += size, size = size * 3 + 7) {
+        parts.push(bytes.subarray(at, at + size));
+      }
+      await copyFromBytesOnPglite(pglite, statement, parts);
+      const [{ n, sum, last }] = (await pglite.query<{ n: number; sum: number; last: string }>(
+        "select count(*)::int as n, sum(n)::int as sum, max(s) filter (where n = 20099) as last " +
+          "from t where n >= 100",
+      )).rows;
+      assert.deepEqual({ n, sum, last }, {
+        n: 20_000,
+        sum: 20_000 * 100 + (19_999 * 20_000) / 2,
+        last: "value 19999",
+      });
+    });
+    await t.step("COPYs started together each read their own data", async () => {
+      await pglite.exec("delete from t");
+      await Promise.all(
+        [1, 2, 3].map((n) => copyFromBytesOnPglite(pglite, statement, [text(`${n}\tcopy ${n}\n`)])),
+      );
+      const rows = (await pglite.query<{ n: number; s: string }>("select n, s from t order by n"))
+        .rows;
+      assert.deepEqual(rows, [1, 2, 3].map((n) => ({ n, s: `copy ${n}` })));
+    });
+    await t.step("a statement that names no '/dev/blob' is refused", async () => {
+      await assert.rejects(
+        () => copyFromBytesOnPglite(pglite, "copy t (n, s) from stdin", [text("7\tseven\n")]),
+        RangeError,
+      );
+    });
   } finally {
     await db.close();
   }
