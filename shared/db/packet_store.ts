@@ -15,7 +15,11 @@ import { ColumnarBatchBuilder } from "../packet/columnar_batch_builder.ts";
 import { limitIdleAndHoldIngestLockShared } from "./aggregator_queries.ts";
 import { COPY_BINARY_HEADER, COPY_BINARY_TRAILER } from "./copy_binary_rows.ts";
 import { embeddedPglite } from "./open_database.ts";
-import { encodeRawPacketCopy, rawPacketCopyLayout } from "./raw_packet_copy.ts";
+import {
+  encodeRawPacketCopy,
+  rawPacketCopyLayout,
+  releaseRawPacketCopy,
+} from "./raw_packet_copy.ts";
 import { openCopyIn } from "./copy_in.ts";
 import { copyFromBytesOnPglite } from "./pglite_blob_copy.ts";
 
@@ -266,6 +270,11 @@ async function storeInTransaction(
     }
     await options.beforeCommit?.();
     return { status: "stored", batchId: created.id, stored: input.batch.count };
+  }).then((result) => {
+    // Its COPY has ended, so the next batch can write into its buffer; after
+    // a failure a write of it may still be pending, so it is left to the GC.
+    releaseRawPacketCopy(copy);
+    return result;
   }) as StoreResult;
 }
 
