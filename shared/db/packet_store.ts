@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import type { Sql } from "./open_database.ts";
 import type { PacketRecord } from "../packet/packet_record.ts";
-import { encodePacketColumnBlock } from "../packet/packet_columns.ts";
+import { withPacketColumnBlock } from "../packet/packet_columns.ts";
 import { compressPacketColumnBlock } from "../packet/stored_packet_columns.ts";
 import type { ColumnarBatch } from "../packet/columnar_batch.ts";
 import { ColumnarBatchBuilder } from "../packet/columnar_batch_builder.ts";
@@ -204,7 +204,7 @@ async function storeInTransaction(
   const copy = encodeRawPacketCopy(input.batch, layout);
   const contentSha256 = sha256Hex(copy);
   // Compressed here, not by PostgreSQL: its CPU is what limits ingest.
-  const block = compressPacketColumnBlock(encodePacketColumnBlock(input.batch));
+  const block = withPacketColumnBlock(input.batch, compressPacketColumnBlock);
   const pglite = embeddedPglite(sql);
   return await sql.begin(async (txRaw) => {
     const tx = txRaw as unknown as Sql;
