@@ -358,7 +358,11 @@ async function main(args: string[]): Promise<void> {
           `ratio ${(result.pps / result.copyPps).toFixed(2)}; ${result.rows} rows, ` +
           `${result.distinct} distinct; peak RSS ${
             Object.entries(result.rss).map(([k, v]) => `${k} ${mb(v)} MB`).join(", ")
-          }; CPU ${Object.entries(result.cpu).map(([k, v]) => `${k} ${v} s`).join(", ")}`,
+          }; CPU ${
+            Object.entries(result.cpu).map(([k, v]) =>
+              `${k} ${v.toFixed(2)} s (${(v / result.rows * 1e6).toFixed(2)} µs a packet)`
+            ).join(", ")
+          }; load average ${Deno.loadavg().map((v) => v.toFixed(2)).join(" ")}`,
       );
       metrics[`${run}_pps`] = result.pps;
       metrics[`${run}_seconds`] = result.seconds;

@@ -1,5 +1,5 @@
 /**
- * Peak resident memory (VmRSS, through `ps`) of a few processes, sampled on a
+ * Peak resident memory (VmRSS, from /proc) of a few processes, sampled on a
  * timer while they run: what the bench reports as each program's peak RSS;
  * and the CPU time each used, from the same samples.
  *
@@ -10,31 +10,45 @@
 export interface ProcessSample {
   /** VmRSS in bytes. */
   rssBytes: number;
-  /** CPU time so far, in whole seconds (as `ps -o cputimes` counts it). */
+  /** CPU time so far, in seconds to the clock tick (1/100 s, as /proc/PID/stat counts it). */
   cpuSeconds: number;
 }
 
+/** Clock ticks a second in /proc/PID/stat (USER_HZ: 100 on every Linux we run on). */
+const TICKS_PER_SECOND = 100;
+/** Bytes of a page, the unit of the RSS there (4 KiB on x86-64 and most arm64 kernels). */
+const PAGE_BYTES = 4096;
+
 /**
- * RSS and CPU seconds of several processes with one `ps` (one process spawned
- * per sample, whatever the number watched: the samples compete for the same
- * cores as what they measure). A process that is gone is absent. Through `ps`
- * because Deno lets a process read another's /proc entries only with
- * --allow-all, which the bench never grants.
+ * RSS and CPU seconds of several processes with one `cat` of their
+ * /proc/PID/stat (one process spawned per sample, whatever the number
+ * watched: the samples compete for the same cores as what they measure). A
+ * process that is gone is absent. Through a child because Deno lets a process
+ * read another's /proc entries only with --allow-all, which the bench never
+ * grants; /proc rather than `ps`, whose CPU time is in whole seconds (too
+ * coarse to compare two runs' CPU a packet).
  */
 export async function sampleProcesses(pids: number[]): Promise<Map<number, ProcessSample>> {
   const samples = new Map<number, ProcessSample>();
   if (pids.length === 0) return samples;
-  const out = await new Deno.Command("ps", {
-    args: ["-o", "pid=,rss=,cputimes=", "-p", pids.join(",")],
+  const out = await new Deno.Command("cat", {
+    args: pids.map((pid) => `/proc/${pid}/stat`),
     stdin: "null",
     stdout: "piped",
     stderr: "null",
   }).output().catch(() => null);
   if (out === null) return samples;
   for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
-    const [pid, kb, cpu] = line.trim().split(/\s+/).map(Number);
-    if (Number.isInteger(pid) && kb > 0 && Number.isFinite(cpu)) {
-      samples.set(pid, { rssBytes: kb * 1024, cpuSeconds: cpu });
+    // pid (comm) state ppid ...: the name may hold spaces and parentheses.
+    const close = line.lastIndexOf(")");
+    if (close < 0) continue;
+    const pid = Number(line.slice(0, line.indexOf(" ")));
+    const fields = line.slice(close + 2).split(" ");
+    // Fields 14 and 15 (utime, stime) and 24 (rss), counted from pid as 1.
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    const pages = Number(fields[21]);
+    if (Number.isInteger(pid) && pages > 0 && Number.isFinite(ticks)) {
+      samples.set(pid, { rssBytes: pages * PAGE_BYTES, cpuSeconds: ticks / TICKS_PER_SECOND });
     }
   }
   return samples;
@@ -112,8 +126,8 @@ export class PeakRss {
   }
 
   /**
-   * Each name's CPU seconds at its last sample (whole seconds; the last
-   * 100 ms before a process ends are not seen); absent when never sampled.
+   * Each name's CPU seconds at its last sample (to 1/100 s; the last 100 ms
+   * before a process ends are not seen); absent when never sampled.
    */
   cpuSeconds(): Record<string, number> {
     return Object.fromEntries(this.#cpu);

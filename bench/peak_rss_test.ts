@@ -23,7 +23,7 @@ Deno.test("PeakRss keeps each name's peak, after unwatch too", async () => {
   }
 });
 
-Deno.test("sampleProcesses reads RSS and CPU seconds of several processes with one ps", async () => {
+Deno.test("sampleProcesses reads RSS and CPU seconds of several processes at once", async () => {
   // Use some CPU, so this process has at least a second of it to report. Spin
   // on CPU time, not wall time: on a loaded machine 1.1 s of wall time can be
   // well under a second of CPU.

@@ -8,14 +8,18 @@
 import { createHash } from "node:crypto";
 import type { Sql } from "./open_database.ts";
 import type { PacketRecord } from "../packet/packet_record.ts";
-import { encodePacketColumnBlock } from "../packet/packet_columns.ts";
+import { withPacketColumnBlock } from "../packet/packet_columns.ts";
 import { compressPacketColumnBlock } from "../packet/stored_packet_columns.ts";
 import type { ColumnarBatch } from "../packet/columnar_batch.ts";
 import { ColumnarBatchBuilder } from "../packet/columnar_batch_builder.ts";
 import { limitIdleAndHoldIngestLockShared } from "./aggregator_queries.ts";
 import { COPY_BINARY_HEADER, COPY_BINARY_TRAILER } from "./copy_binary_rows.ts";
 import { embeddedPglite } from "./open_database.ts";
-import { encodeRawPacketCopy, rawPacketCopyLayout } from "./raw_packet_copy.ts";
+import {
+  encodeRawPacketCopy,
+  rawPacketCopyLayout,
+  releaseRawPacketCopy,
+} from "./raw_packet_copy.ts";
 import { openCopyIn } from "./copy_in.ts";
 import { copyFromBytesOnPglite } from "./pglite_blob_copy.ts";
 
@@ -200,7 +204,7 @@ async function storeInTransaction(
   const copy = encodeRawPacketCopy(input.batch, layout);
   const contentSha256 = sha256Hex(copy);
   // Compressed here, not by PostgreSQL: its CPU is what limits ingest.
-  const block = compressPacketColumnBlock(encodePacketColumnBlock(input.batch));
+  const block = withPacketColumnBlock(input.batch, compressPacketColumnBlock);
   const pglite = embeddedPglite(sql);
   return await sql.begin(async (txRaw) => {
     const tx = txRaw as unknown as Sql;
@@ -266,6 +270,11 @@ async function storeInTransaction(
     }
     await options.beforeCommit?.();
     return { status: "stored", batchId: created.id, stored: input.batch.count };
+  }).then((result) => {
+    // Its COPY has ended, so the next batch can write into its buffer; after
+    // a failure a write of it may still be pending, so it is left to the GC.
+    releaseRawPacketCopy(copy);
+    return result;
   }) as StoreResult;
 }
 

@@ -184,6 +184,44 @@ export function encodePacketColumns(records: readonly PacketRecord[]): Uint8Arra
  * string table). `data` is kept only for ICMP/ICMPv6 packets.
  */
 export function encodePacketColumnBlock(batch: ColumnarBatch): Uint8Array {
+  return encodeBlock(batch, (total) => new ArrayBuffer(total));
+}
+
+/** A buffer {@link withPacketColumnBlock} writes blocks into, kept from call to call. */
+let scratch: ArrayBuffer | null = null;
+/** A larger block (a batch far above 5,000 packets) gets a buffer of its own. */
+const MAX_SCRATCH_BYTES = 16 << 20;
+
+/**
+ * Encodes the batch's block as {@link encodePacketColumnBlock} does and hands
+ * it to `use`, whose result it returns; the block is written into a buffer
+ * reused by the next call, so `use` must not keep it (ingest compresses it
+ * at once). A new 850 KB buffer a batch cost more in page faults than writing
+ * the block.
+ */
+export function withPacketColumnBlock<T>(
+  batch: ColumnarBatch,
+  use: (block: Uint8Array) => T,
+): T {
+  const block = encodeBlock(batch, (total) => {
+    if (total > MAX_SCRATCH_BYTES) return new ArrayBuffer(total);
+    if (scratch === null || scratch.byteLength < total) {
+      // With room to spare, so batches a little larger need no new one.
+      scratch = new ArrayBuffer(Math.min(MAX_SCRATCH_BYTES, total + (total >> 2)));
+    } else {
+      // Padding, absent strings and bitmaps are written as zero nowhere else.
+      new Uint8Array(scratch, 0, total).fill(0);
+    }
+    return scratch;
+  });
+  return use(block);
+}
+
+/** The block, written into the buffer `allocate` gives: zeroed, at least `total` bytes. */
+function encodeBlock(
+  batch: ColumnarBatch,
+  allocate: (total: number) => ArrayBuffer,
+): Uint8Array {
   assertLittleEndianHost();
   const count = batch.count;
   const strings = new Map<string, number>();
@@ -195,18 +233,17 @@ export function encodePacketColumnBlock(batch: ColumnarBatch): Uint8Array {
     }
     return index;
   };
-  // Block string indexes per column: each dictionary entry mapped once.
-  const stringIndexes: (Int32Array | null)[] = COLUMNS.map((_, c) => {
+  // The string table lists strings in the order they are first met: column by
+  // column, a string column's dictionary in its order, `data` packet by packet.
+  // A string column keeps its per-batch indexes, mapped through its entries'
+  // block indexes as it is written.
+  const remaps: (Int32Array | null)[] = new Array(COLUMNS.length).fill(null);
+  let dataIndexes: Int32Array | null = null;
+  COLUMNS.forEach((_, c) => {
     const column = batch.columns[c];
     if (column.storage === "string") {
-      const remap = Int32Array.from(column.dictionary, intern);
-      const out = new Int32Array(count);
-      for (let i = 0; i < count; i++) {
-        out[i] = isPresent(column.validity, i) ? remap[column.indices[i]] : -1;
-      }
-      return out;
-    }
-    if (column.storage === "binary") {
+      remaps[c] = Int32Array.from(column.dictionary, intern);
+    } else if (column.storage === "binary") {
       const ipProto = batch.columns[IP_PROTO] as NumericColumn;
       const out = new Int32Array(count).fill(-1);
       for (let i = 0; i < count; i++) {
@@ -217,9 +254,8 @@ export function encodePacketColumnBlock(batch: ColumnarBatch): Uint8Array {
           );
         }
       }
-      return out;
+      dataIndexes = out;
     }
-    return null;
   });
   const stringWidth = strings.size <= 0xffff ? 2 : 4;
   const layout = planLayout(count, stringWidth);
@@ -228,9 +264,9 @@ export function encodePacketColumnBlock(batch: ColumnarBatch): Uint8Array {
   const encoded = [...strings.keys()].map((s) => encoder.encode(s));
   const stringBytes = encoded.reduce((sum, bytes) => sum + bytes.length, 0);
   const total = layout.stringsAt + 4 + 4 * encoded.length + stringBytes;
-  const buffer = new ArrayBuffer(total);
-  const bytes = new Uint8Array(buffer);
-  const view = new DataView(buffer);
+  const buffer = allocate(total);
+  const bytes = new Uint8Array(buffer, 0, total);
+  const view = new DataView(buffer, 0, total);
   view.setUint32(0, MAGIC, true);
   view.setUint32(4, LAYOUT_ID, true);
   view.setUint32(8, count, true);
@@ -240,8 +276,8 @@ export function encodePacketColumnBlock(batch: ColumnarBatch): Uint8Array {
     const column = batch.columns[c];
     const bitmap = layout.bitmaps[c];
     const target = valueArray(buffer, blockColumn.storage, stringWidth, layout.values[c], count);
-    const indexes = stringIndexes[c];
-    if (indexes !== null) {
+    if (column.storage === "binary") {
+      const indexes = dataIndexes!;
       for (let i = 0; i < count; i++) {
         if (indexes[i] >= 0) {
           target[i] = indexes[i];
@@ -250,16 +286,15 @@ export function encodePacketColumnBlock(batch: ColumnarBatch): Uint8Array {
       }
       return;
     }
-    if (column.storage === "bool") {
+    // A present value's bit is set; those past `count` in the last byte stay clear.
+    if (bitmap >= 0) copyPresence(bytes, bitmap, column.validity, count);
+    if (column.storage === "string") {
+      writeStringIndexes(target, remaps[c]!, column.indices, column.validity, count);
+    } else if (column.storage === "bool") {
       for (let i = 0; i < count; i++) target[i] = (column.bits[i >> 3] >> (i & 7)) & 1;
-    } else if (column.storage !== "string" && column.storage !== "binary") {
+    } else {
       // Converts to the column's type natively; absent values are left as they are.
       target.set(column.values.subarray(0, count));
-    }
-    if (bitmap >= 0) {
-      for (let i = 0; i < count; i++) {
-        if (isPresent(column.validity, i)) bytes[bitmap + (i >> 3)] |= 1 << (i & 7);
-      }
     }
   });
 
@@ -275,6 +310,54 @@ export function encodePacketColumnBlock(batch: ColumnarBatch): Uint8Array {
     at += piece.length;
   }
   return bytes;
+}
+
+/**
+ * The presence bits of the first `count` packets into the block at `at`, a
+ * byte at a time: the batch's own bitmap (the same bit order), or every bit
+ * when it has none. The block is new, so its bitmap bytes are zero.
+ */
+function copyPresence(
+  bytes: Uint8Array,
+  at: number,
+  validity: Uint8Array | null,
+  count: number,
+): void {
+  const whole = count >> 3;
+  const rest = count & 7;
+  if (validity === null) {
+    bytes.fill(0xff, at, at + whole);
+    if (rest !== 0) bytes[at + whole] = (1 << rest) - 1;
+    return;
+  }
+  bytes.set(validity.subarray(0, whole), at);
+  if (rest !== 0) bytes[at + whole] = validity[whole] & ((1 << rest) - 1);
+}
+
+/**
+ * Each present packet's string as its block index, skipping a byte of the
+ * presence bitmap at a time where eight packets in a row have none (most app
+ * columns); an absent packet's value stays 0.
+ */
+function writeStringIndexes(
+  target: Float64Array | Uint32Array | Uint16Array | Uint8Array,
+  remap: Int32Array,
+  indices: Int32Array,
+  validity: Uint8Array | null,
+  count: number,
+): void {
+  if (validity === null) {
+    for (let i = 0; i < count; i++) target[i] = remap[indices[i]];
+    return;
+  }
+  for (let from = 0; from < count; from += 8) {
+    const present = validity[from >> 3];
+    if (present === 0) continue;
+    const to = Math.min(count, from + 8);
+    for (let i = from; i < to; i++) {
+      if ((present & (1 << (i - from))) !== 0) target[i] = remap[indices[i]];
+    }
+  }
 }
 
 /**

@@ -4,10 +4,13 @@ import { propertyRuns } from "../testing/property_runs.ts";
 import {
   checkPacketColumns,
   decodePacketColumns,
+  encodePacketColumnBlock,
   encodePacketColumns,
   PacketColumnsError,
   readPacketColumns,
+  withPacketColumnBlock,
 } from "./packet_columns.ts";
+import { ColumnarBatchBuilder } from "./columnar_batch_builder.ts";
 import { type FieldKind, PACKET_FIELDS } from "./packet_schema.ts";
 import type { PacketRecord } from "./packet_record.ts";
 import { blankPacketRecord } from "../testing/blank_packet_record.ts";
@@ -66,6 +69,22 @@ Deno.test("a packet column block gives back every record it was made of", () => 
       assert.deepEqual(decodePacketColumns(encodePacketColumns(records)), records.map(expected));
     }),
     propertyRuns(300),
+  );
+});
+
+Deno.test("withPacketColumnBlock() writes the bytes encodePacketColumnBlock() does, after any other block", () => {
+  fc.assert(
+    fc.property(fc.array(fc.array(anyRecord, { maxLength: 60 }), { maxLength: 4 }), (batches) => {
+      for (const records of batches) {
+        const builder = new ColumnarBatchBuilder(Math.max(1, records.length));
+        for (const record of records) builder.appendRecord(record);
+        const batch = builder.build();
+        // Its buffer still holds the block before, larger or smaller.
+        const block = withPacketColumnBlock(batch, (bytes) => bytes.slice());
+        assert.deepEqual(block, encodePacketColumnBlock(batch));
+      }
+    }),
+    propertyRuns(100),
   );
 });
 
