@@ -16,15 +16,9 @@
  * - The key's hash is computed in JavaScript over its units, a short integer
  *   loop; a key given as a string is read as its units.
  * - The table is open addressing with linear probing over a typed array of
- *   tags (a hash's low bits and a code of the key's length): a miss reads one
- *   slot (or a few neighbours) of one compact array, and the key's units are
- *   compared only when its tag matches, so only when its length does.
+ *   hashes: a miss reads one slot (or a few neighbours) of one compact
+ *   array, and the key's units are compared only when its hash matches.
  *   Deletion shifts the following entries back (no tombstones).
- * - Before that, a 64 KiB array counts the held keys per bucket of a hash's
- *   low 16 bits: a lookup whose bucket counts none is a miss without a
- *   probe. Most lookups are misses (the bare SYNs of a flood or a scan, each
- *   looked up in case it ends a held direction), and the count array stays
- *   in cache where the table's arrays, tens of times larger, do not.
  *
  * Insertion order, for forgetting the oldest direction when the extractor is
  * full, is a queue of (hash, stamp) pairs: stamps are unique, so a pair is
@@ -48,33 +42,6 @@ function hashOfUnits(units: readonly number[]): number {
   return h & 0x3fffffff;
 }
 
-/** Buckets of {@link DirectionMap}'s presence counts (a power of two): 64 KiB. */
-const PRESENCE_BUCKETS = 65536;
-/** A presence count that reached this stays there (it then only ever says "maybe"). */
-const PRESENCE_SATURATED = 255;
-
-/** Low bits of a key's hash kept in its tag; a slot's home is these bits masked. */
-const TAG_HASH_BITS = 0xffffff;
-/** The tag's length code of a key longer than {@link MAX_SLAB_UNITS} units (kept as a string). */
-const LONG_KEY_CODE = 31;
-
-/**
- * A held key's tag: its hash's low 24 bits, with a code of its length above
- * them (the length + 1 for a key kept as units, {@link LONG_KEY_CODE} for a
- * longer one). Never 0, the empty slot's tag. Equal tags mean equal lengths,
- * so a probe compares a key's units only, and a slot's length is read from
- * the tag it already read (there is no array of lengths to miss in cache).
- */
-function tagOf(hash: number, length: number): number {
-  return ((length > MAX_SLAB_UNITS ? LONG_KEY_CODE : length + 1) << 24) | (hash & TAG_HASH_BITS);
-}
-
-/** The length in units of the key kept as units under `tag`, or -1 for a long key. */
-function slabLengthOf(tag: number): number {
-  const code = tag >>> 24;
-  return code === LONG_KEY_CODE ? -1 : code - 1;
-}
-
 /** Slots to start with: room for 4096 directions before the first growth. */
 const INITIAL_CAPACITY = 8192;
 
@@ -85,8 +52,10 @@ const INITIAL_CAPACITY = 8192;
  */
 export class DirectionMap<V> {
   #mask = INITIAL_CAPACITY - 1;
-  /** Per slot: 0 when empty, else the key's tag (see {@link tagOf}). */
+  /** Per slot: 0 when empty, else the key's hash + 1. */
   #tags = new Int32Array(INITIAL_CAPACITY);
+  /** Per slot: the key's length in units. */
+  #lengths = new Int32Array(INITIAL_CAPACITY);
   /** Per slot, {@link MAX_SLAB_UNITS} units from `slot * MAX_SLAB_UNITS`: a short key's units. */
   #units = new Uint16Array(INITIAL_CAPACITY * MAX_SLAB_UNITS);
   /** Per slot: a key longer than {@link MAX_SLAB_UNITS} units, else null. */
@@ -94,20 +63,12 @@ export class DirectionMap<V> {
   #values: (V | null)[] = new Array(INITIAL_CAPACITY).fill(null);
   /** Per slot: when its key was inserted (a count of insertions, unique). */
   #stamps = new Float64Array(INITIAL_CAPACITY);
-  /**
-   * Per bucket of a hash's low bits: how many held keys have such a hash
-   * (saturating). A lookup whose bucket counts none is a miss without a
-   * probe: most of the table's lookups are misses (every SYN of a flood or
-   * scan), and this 64 KiB array stays in cache where the table's arrays,
-   * tens of times larger, do not.
-   */
-  readonly #presence = new Uint8Array(PRESENCE_BUCKETS);
   #size = 0;
   #clock = 0;
   /** The hash of the units {@linkcode slotOfUnits} was last asked for. */
   #lastHash = 0;
-  /** Tags and stamps of keys in insertion order, from `#head` on; some no longer held. */
-  #orderTags: number[] = [];
+  /** Hashes and stamps of keys in insertion order, from `#head` on; some no longer held. */
+  #orderHashes: number[] = [];
   #orderStamps: number[] = [];
   #head = 0;
   /** A key string's units, for the string methods (reused). */
@@ -118,9 +79,10 @@ export class DirectionMap<V> {
     return this.#size;
   }
 
-  /** Whether slot `i`, whose tag is the tag of `units` (so of their length), holds them. */
+  /** Whether slot `i` holds the key whose units are `units`. */
   #holds(i: number, units: readonly number[]): boolean {
     const length = units.length;
+    if (this.#lengths[i] !== length) return false;
     if (length > MAX_SLAB_UNITS) return this.#longKeys[i] === String.fromCharCode(...units);
     const slab = this.#units;
     const base = i * MAX_SLAB_UNITS;
@@ -130,11 +92,10 @@ export class DirectionMap<V> {
 
   /** The slot holding the key whose UTF-16 units are `units`, or -1. */
   #findUnits(units: readonly number[], hash: number): number {
-    if (this.#presence[hash & (PRESENCE_BUCKETS - 1)] === 0) return -1;
     const tags = this.#tags;
     const mask = this.#mask;
-    const tag = tagOf(hash, units.length);
-    for (let i = tag & mask;; i = (i + 1) & mask) {
+    const tag = hash + 1;
+    for (let i = hash & mask;; i = (i + 1) & mask) {
       const t = tags[i];
       if (t === 0) return -1;
       if (t === tag && this.#holds(i, units)) return i;
@@ -217,14 +178,12 @@ export class DirectionMap<V> {
   #insert(units: readonly number[], hash: number, value: V): number {
     const tags = this.#tags;
     const mask = this.#mask;
-    const length = units.length;
-    const tag = tagOf(hash, length);
-    let i = tag & mask;
+    let i = hash & mask;
     while (tags[i] !== 0) i = (i + 1) & mask;
     const stamp = ++this.#clock;
-    tags[i] = tag;
-    const bucket = hash & (PRESENCE_BUCKETS - 1);
-    if (this.#presence[bucket] !== PRESENCE_SATURATED) this.#presence[bucket]++;
+    tags[i] = hash + 1;
+    const length = units.length;
+    this.#lengths[i] = length;
     if (length > MAX_SLAB_UNITS) this.#longKeys[i] = String.fromCharCode(...units);
     else {
       const slab = this.#units;
@@ -234,12 +193,12 @@ export class DirectionMap<V> {
     this.#values[i] = value;
     this.#stamps[i] = stamp;
     this.#size++;
-    this.#orderTags.push(tag);
+    this.#orderHashes.push(hash);
     this.#orderStamps.push(stamp);
     // Each compaction looks every queued pair up: letting stale pairs reach three
     // times the live ones (not one) makes that 4/3 lookups per insertion
     // instead of 2, for a queue at most four times the keys held (plus 4096).
-    if (this.#orderTags.length - this.#head > 4 * this.#size + 4096) this.#compactOrder();
+    if (this.#orderHashes.length - this.#head > 4 * this.#size + 4096) this.#compactOrder();
     if (this.#size * 2 > this.#mask + 1) {
       this.#grow();
       return this.#findUnits(units, hash);
@@ -270,10 +229,10 @@ export class DirectionMap<V> {
 
   /** Moves the entry of slot `from` to the empty slot `to`. */
   #move(from: number, to: number): void {
-    const tag = this.#tags[from];
-    this.#tags[to] = tag;
-    const length = slabLengthOf(tag);
-    if (length < 0) this.#longKeys[to] = this.#longKeys[from];
+    this.#tags[to] = this.#tags[from];
+    const length = this.#lengths[from];
+    this.#lengths[to] = length;
+    if (length > MAX_SLAB_UNITS) this.#longKeys[to] = this.#longKeys[from];
     else {
       // A loop, not `copyWithin`: a builtin call costs more than copying 7 units.
       const slab = this.#units;
@@ -291,14 +250,12 @@ export class DirectionMap<V> {
     if (i < 0) return false;
     const tags = this.#tags;
     const mask = this.#mask;
-    const bucket = tags[i] & (PRESENCE_BUCKETS - 1);
-    if (this.#presence[bucket] !== PRESENCE_SATURATED) this.#presence[bucket]--;
     // Backward shift: move each following entry of the run into the hole
     // when its home slot does not lie between the hole and itself.
     for (let j = (i + 1) & mask;; j = (j + 1) & mask) {
       const t = tags[j];
       if (t === 0) break;
-      const home = t & mask;
+      const home = (t - 1) & mask;
       const between = i <= j ? i < home && home <= j : i < home || home <= j;
       if (between) continue;
       this.#move(j, i);
@@ -312,14 +269,15 @@ export class DirectionMap<V> {
   }
 
   /**
-   * The slot of the key inserted with `stamp` under `tag`, or -1 when it is
+   * The slot of the key inserted with `stamp` under `hash`, or -1 when it is
    * no longer held under that stamp: stamps are unique, and a held key lies
-   * in the run of slots from its tag's home slot.
+   * in the run of slots from its hash's home slot.
    */
-  #slotOfStamp(tag: number, stamp: number): number {
+  #slotOfStamp(hash: number, stamp: number): number {
     const tags = this.#tags;
     const mask = this.#mask;
-    for (let i = tag & mask;; i = (i + 1) & mask) {
+    const tag = hash + 1;
+    for (let i = hash & mask;; i = (i + 1) & mask) {
       const t = tags[i];
       if (t === 0) return -1;
       if (t === tag && this.#stamps[i] === stamp) return i;
@@ -328,8 +286,8 @@ export class DirectionMap<V> {
 
   /** The key of slot `i`. */
   #keyAt(i: number): string {
-    const length = slabLengthOf(this.#tags[i]);
-    if (length < 0) return this.#longKeys[i]!;
+    const length = this.#lengths[i];
+    if (length > MAX_SLAB_UNITS) return this.#longKeys[i]!;
     const base = i * MAX_SLAB_UNITS;
     return String.fromCharCode(...this.#units.subarray(base, base + length));
   }
@@ -349,10 +307,10 @@ export class DirectionMap<V> {
   }
 
   #oldestSlot(): number {
-    const tags = this.#orderTags;
+    const hashes = this.#orderHashes;
     const stamps = this.#orderStamps;
-    while (this.#head < tags.length) {
-      const slot = this.#slotOfStamp(tags[this.#head], stamps[this.#head]);
+    while (this.#head < hashes.length) {
+      const slot = this.#slotOfStamp(hashes[this.#head], stamps[this.#head]);
       if (slot >= 0) return slot;
       this.#head++; // deleted, or set again later: a later pair stands for it
     }
@@ -361,15 +319,15 @@ export class DirectionMap<V> {
 
   /** Drops the queue's pairs whose key is no longer held under that stamp. */
   #compactOrder(): void {
-    const tags: number[] = [];
+    const hashes: number[] = [];
     const stamps: number[] = [];
-    for (let n = this.#head; n < this.#orderTags.length; n++) {
-      if (this.#slotOfStamp(this.#orderTags[n], this.#orderStamps[n]) >= 0) {
-        tags.push(this.#orderTags[n]);
+    for (let n = this.#head; n < this.#orderHashes.length; n++) {
+      if (this.#slotOfStamp(this.#orderHashes[n], this.#orderStamps[n]) >= 0) {
+        hashes.push(this.#orderHashes[n]);
         stamps.push(this.#orderStamps[n]);
       }
     }
-    this.#orderTags = tags;
+    this.#orderHashes = hashes;
     this.#orderStamps = stamps;
     this.#head = 0;
   }
@@ -377,6 +335,7 @@ export class DirectionMap<V> {
   /** Doubles the table, placing every entry anew. */
   #grow(): void {
     const tags = this.#tags;
+    const lengths = this.#lengths;
     const units = this.#units;
     const longKeys = this.#longKeys;
     const values = this.#values;
@@ -384,6 +343,7 @@ export class DirectionMap<V> {
     const capacity = (this.#mask + 1) * 2;
     const mask = capacity - 1;
     const newTags = new Int32Array(capacity);
+    const newLengths = new Int32Array(capacity);
     const newUnits = new Uint16Array(capacity * MAX_SLAB_UNITS);
     const newLongKeys: (string | null)[] = new Array(capacity).fill(null);
     const newValues: (V | null)[] = new Array(capacity).fill(null);
@@ -391,12 +351,13 @@ export class DirectionMap<V> {
     for (let s = 0; s < tags.length; s++) {
       const t = tags[s];
       if (t === 0) continue;
-      let i = t & mask;
+      let i = (t - 1) & mask;
       while (newTags[i] !== 0) i = (i + 1) & mask;
       newTags[i] = t;
+      newLengths[i] = lengths[s];
       // A loop over the key's units, not `set` of a subarray: a view per entry is garbage.
-      const length = slabLengthOf(t);
-      if (length >= 0) {
+      const length = lengths[s];
+      if (length <= MAX_SLAB_UNITS) {
         const src = s * MAX_SLAB_UNITS;
         const dst = i * MAX_SLAB_UNITS;
         for (let k = 0; k < length; k++) newUnits[dst + k] = units[src + k];
@@ -407,6 +368,7 @@ export class DirectionMap<V> {
     }
     this.#mask = mask;
     this.#tags = newTags;
+    this.#lengths = newLengths;
     this.#units = newUnits;
     this.#longKeys = newLongKeys;
     this.#values = newValues;
