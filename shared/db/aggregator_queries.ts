@@ -6,7 +6,6 @@
  *
  * @module
  */
-import type postgres from "postgres";
 import type { Sql } from "./open_database.ts";
 import { rawPacketColumns, type RawPacketRow } from "./raw_packet_queries.ts";
 import { pgArrayColumn, pgArrayLiteral } from "./pg_array_literal.ts";
@@ -152,21 +151,8 @@ export async function limitIdleAndHoldIngestLockShared(
   tx: Sql,
   limitMs: number = INGEST_LOCK_IDLE_LIMIT_MS,
 ): Promise<void> {
-  await ingestLockStatement(tx, limitMs);
-}
-
-/**
- * The statement of {@link limitIdleAndHoldIngestLockShared}, not sent yet:
- * ingest sends it and the batch's row without waiting between them
- * (PostgreSQL runs them in the order sent, so the lock is held before the
- * row's id is drawn).
- */
-export function ingestLockStatement(
-  tx: Sql,
-  limitMs: number = INGEST_LOCK_IDLE_LIMIT_MS,
-): postgres.PendingQuery<postgres.Row[]> {
   const limit = idleLimitLiteral(tx, limitMs);
-  return tx`select set_config('idle_in_transaction_session_timeout', ${limit}, true),
+  await tx`select set_config('idle_in_transaction_session_timeout', ${limit}, true),
     pg_advisory_xact_lock_shared(${tx.unsafe(INGEST_LOCK_KEY)})`;
 }
 

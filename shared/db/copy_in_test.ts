@@ -25,8 +25,8 @@ Deno.test({
         const tx = txRaw as unknown as Sql;
         await tx`create temp table copy_a (n int) on commit drop`;
         await tx`create temp table copy_b (n int) on commit drop`;
-        // The last chunk of each goes out with CopyDone; the second COPY
-        // starts right after the first ended (no stray CopyFail may reach it).
+        // Each COPY starts right after the one before ended: nothing the
+        // driver sends after a COPY's end may reach the next one.
         await copyLines(tx, "copy_a", ["1\n2\n", "3\n", "4\n5\n"]);
         await copyLines(tx, "copy_b", ["10\n"]);
         await copyLines(tx, "copy_a", ["6\n"]);

@@ -2,14 +2,13 @@
  * How a packet column block is stored in `batch_packet_columns`: zstd
  * (level 1) of the block that {@linkcode encodePacketColumnBlock} wrote.
  *
- * Why: the block goes to PostgreSQL (a parameter of the batch row's insert)
- * and into TOAST chunks in the ingest transaction, and back out as base64
- * text to the aggregator, and PostgreSQL's CPU is what limits ingest (issue
- * 15). A block of 5,000 packets of the bench capture is about 850 KB; zstd
- * level 1 makes it about 10 times smaller for a few milliseconds of the
- * server's CPU, where PostgreSQL's own compression (pglz, or lz4, which
- * PGlite does not have) would spend the database's CPU, and get less out of
- * it.
+ * Why: the block goes through PostgreSQL's COPY and into TOAST chunks in the
+ * ingest transaction, and back out as base64 text to the aggregator, and
+ * PostgreSQL's CPU is what limits ingest (issue 15). A block of 5,000 packets
+ * of the bench capture is about 850 KB; zstd level 1 makes it about 10 times
+ * smaller for a few milliseconds of the server's CPU, where PostgreSQL's own
+ * compression (pglz, or lz4, which PGlite does not have) would spend the
+ * database's CPU, and get less out of it.
  *
  * A stored value starting with zstd's magic number is compressed; any other
  * is a block as written before this (read as it is), so batches stored by an

@@ -907,38 +907,15 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
   }
 
   function CopyInResponse() {
-    // traffic-analyzer patch: a small chunk's CopyData waits for the next
-    // chunk or for the end, so a COPY's last small chunk and CopyDone go in
-    // one socket write (framed with 5 spare bytes, where CopyDone is written);
-    // and a stream that ended sends no CopyFail when it is auto-destroyed
-    // (upstream wrote a stray CopyFail "null" after every COPY: one more socket
-    // write, which PostgreSQL ignores outside COPY mode).
-    let held = null
-      , ended = false
-    const flushHeld = callback => {
-      const previous = held
-      held = null
-      previous
-        ? socket.write(previous.subarray(0, previous.length - 5), callback)
-        : callback?.()
-    }
-    const copy = stream = new Stream.Writable({
+    stream = new Stream.Writable({
       autoDestroy: true,
       // traffic-analyzer patch: the socket is null once the connection
       // closed (the stream is destroyed from closed() itself).
       write(chunk, encoding, callback) {
         if (!socket)
           return callback(Errors.connection('CONNECTION_CLOSED', options))
-        if (chunk.length < COPY_CHUNK_APART) {
-          const framed = Buffer.allocUnsafe(chunk.length + 10)
-          framed[0] = 100 // d
-          framed.writeUInt32BE(chunk.length + 4, 1)
-          framed.set(chunk, 5)
-          flushHeld(callback)
-          held = framed
-          return
-        }
-        flushHeld()
+        if (chunk.length < COPY_CHUNK_APART)
+          return socket.write(b().d().raw(chunk).end(), callback)
         // traffic-analyzer patch: a large chunk goes to the socket as it is,
         // behind its CopyData header in a write of its own, instead of copied
         // into a new buffer behind the header (a fresh 2.5 MB a batch).
@@ -950,22 +927,13 @@ function Connection(options, queues = {}, { onopen = noop, onend = noop, onclose
       },
       destroy(error, callback) {
         callback(error)
-        held = null
-        ;(error || !ended) && socket && socket.write(b().f().str(error + b.N).end())
-        stream === copy && (stream = null)
+        socket && socket.write(b().f().str(error + b.N).end())
+        stream = null
       },
       final(callback) {
         if (!socket)
           return callback(Errors.connection('CONNECTION_CLOSED', options))
-        ended = true
-        if (held) {
-          held[held.length - 5] = 99 // c
-          held.writeUInt32BE(4, held.length - 4)
-          socket.write(held)
-          held = null
-        } else {
-          socket.write(b().c().end())
-        }
+        socket.write(b().c().end())
         final = callback
         stream = null
       }
