@@ -28,6 +28,8 @@ export interface HealthRoutesOptions {
   startedAtMs: number;
   /** The aggregator's interval, to tell when it has fallen behind. */
   aggregateIntervalMs: number;
+  /** How long the database may take to answer before it counts as unavailable. @default 2000 */
+  databaseTimeoutMs?: number;
 }
 
 const GEOIP_SOURCES = (() => {
@@ -41,6 +43,17 @@ const GEOIP_SOURCES = (() => {
   return { country: shown(country), asn: shown(asn) };
 })();
 
+/**
+ * Why the database counts as unavailable. A query that found no answer in
+ * time is not proof of an unreachable server: the embedded database answers
+ * one query at a time, and a long ingest holds it (seen on a busy start).
+ */
+function unavailableReason(database: { error: string; timedOut: boolean }): string {
+  return database.timedOut
+    ? `the database did not answer in time (${database.error}): it is busy or cannot be reached`
+    : `the database cannot be reached: ${database.error}`;
+}
+
 /** The health sub-app. */
 export function healthRoutes(options: HealthRoutesOptions): Router {
   const { sql, clock, startedAtMs } = options;
@@ -52,7 +65,7 @@ export function healthRoutes(options: HealthRoutesOptions): Router {
       summary: "Database status, version, uptime and aggregator progress",
       description: "`status` is `ok`, `degraded` (answered 200, with a `reason`: packets have " +
         "waited longer than 3 aggregation intervals and no pass ran in that time) or " +
-        "`unavailable` (503: the database cannot be reached). `geoip` names the GeoIP country " +
+        "`unavailable` (503: the database cannot be reached, or did not answer within 2 s). `geoip` names the GeoIP country " +
         "and ASN databases (npm package, version, build date, licence).",
       responses: {
         200: { description: "Healthy or degraded" },
@@ -60,7 +73,7 @@ export function healthRoutes(options: HealthRoutesOptions): Router {
       },
     }),
     async (c) => {
-      const database = await checkDatabase(sql);
+      const database = await checkDatabase(sql, { timeoutMs: options.databaseTimeoutMs });
       let aggregator: AggregatorStatus | null = null;
       if (database.ok) aggregator = await readAggregatorStatus(sql).catch(() => null);
       const assessment = aggregator === null
@@ -69,7 +82,7 @@ export function healthRoutes(options: HealthRoutesOptions): Router {
       const body = {
         status: database.ok ? assessment.status : "unavailable",
         ...(!database.ok
-          ? { reason: `the database cannot be reached: ${database.error}` }
+          ? { reason: unavailableReason(database) }
           : assessment.reason !== null
           ? { reason: assessment.reason }
           : {}),

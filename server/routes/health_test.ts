@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { openTestDatabase } from "@traffic-analyzer/shared/db/testing";
 import { sampleRecords } from "@traffic-analyzer/shared/testing";
+import type { Sql } from "@traffic-analyzer/shared/db";
 import { ingest, makeTestApp } from "../_test_app.ts";
+import { healthRoutes } from "./health.ts";
 
 Deno.test({
   name: "GET /health",
@@ -113,4 +115,31 @@ Deno.test({
       await db.close();
     }
   },
+});
+
+Deno.test("GET /health: a database that does not answer in time is busy or unreachable, 503", async () => {
+  // A stand-in for a database whose every query waits (as PGlite does behind a long ingest):
+  // the tagged template returns a query that never settles.
+  const waiting = (() => new Promise(() => {})) as unknown as Sql;
+  const app = healthRoutes({
+    sql: waiting,
+    backend: "pglite",
+    clock: () => 0,
+    startedAtMs: 0,
+    aggregateIntervalMs: 30_000,
+    databaseTimeoutMs: 20,
+  });
+  const res = await app.request("/health");
+  assert.equal(res.status, 503);
+  const body = await res.json();
+  assert.equal(body.status, "unavailable");
+  assert.equal(
+    body.reason,
+    "the database did not answer in time (no answer within 20 ms): it is busy or cannot be reached",
+  );
+  assert.deepEqual(body.database, {
+    ok: false,
+    backend: "pglite",
+    error: "no answer within 20 ms",
+  });
 });

@@ -8,7 +8,12 @@ import type { Sql } from "./open_database.ts";
 /** Result of {@link checkDatabase}. */
 export type DatabaseHealth =
   | { ok: true; schemaVersion: number; latencyMs: number }
-  | { ok: false; error: string };
+  | {
+    ok: false;
+    error: string;
+    /** No answer before the deadline: busy (a long ingest on PGlite) or unreachable. */
+    timedOut: boolean;
+  };
 
 /** Options for {@link checkDatabase}. */
 export interface CheckDatabaseOptions {
@@ -24,14 +29,15 @@ export async function checkDatabase(
   const started = performance.now();
   const timeoutMs = options.timeoutMs ?? 2000;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let timedOut = false;
   try {
     const query = sql<{ version: number | null }[]>`
       select max(version) as version from schema_migrations`;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`no answer within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
+      timer = setTimeout(() => {
+        timedOut = true;
+        reject(new Error(`no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
     });
     const rows = await Promise.race([query, deadline]);
     return {
@@ -40,7 +46,7 @@ export async function checkDatabase(
       latencyMs: performance.now() - started,
     };
   } catch (error) {
-    return { ok: false, error: (error as Error).message };
+    return { ok: false, error: (error as Error).message, timedOut };
   } finally {
     clearTimeout(timer);
   }
