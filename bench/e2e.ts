@@ -51,6 +51,7 @@ import {
 } from "./bench_programs.ts";
 import type { Program } from "../faults/fault_world.ts";
 import { PeakRss } from "./peak_rss.ts";
+import { loadAverageText } from "./proc_stat.ts";
 
 /** The runs this script knows, in the order they run. */
 export const E2E_RUNS = ["postgres-arrow", "postgres-json", "pglite-arrow"] as const;
@@ -362,7 +363,7 @@ async function main(args: string[]): Promise<void> {
             Object.entries(result.cpu).map(([k, v]) =>
               `${k} ${v.toFixed(2)} s (${(v / result.rows * 1e6).toFixed(2)} µs a packet)`
             ).join(", ")
-          }; load average ${Deno.loadavg().map((v) => v.toFixed(2)).join(" ")}`,
+          }; load average ${loadAverageText()}`,
       );
       metrics[`${run}_pps`] = result.pps;
       metrics[`${run}_seconds`] = result.seconds;

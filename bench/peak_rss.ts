@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { parseProcStat } from "./proc_stat_line.ts";
 
 /** One process's sample: resident bytes and CPU seconds used so far (user + system). */
 export interface ProcessSample {
@@ -14,8 +15,6 @@ export interface ProcessSample {
   cpuSeconds: number;
 }
 
-/** Clock ticks a second in /proc/PID/stat (USER_HZ: 100 on every Linux we run on). */
-const TICKS_PER_SECOND = 100;
 /** Bytes of a page, the unit of the RSS there (4 KiB on x86-64 and most arm64 kernels). */
 const PAGE_BYTES = 4096;
 
@@ -39,16 +38,9 @@ export async function sampleProcesses(pids: number[]): Promise<Map<number, Proce
   }).output().catch(() => null);
   if (out === null) return samples;
   for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
-    // pid (comm) state ppid ...: the name may hold spaces and parentheses.
-    const close = line.lastIndexOf(")");
-    if (close < 0) continue;
-    const pid = Number(line.slice(0, line.indexOf(" ")));
-    const fields = line.slice(close + 2).split(" ");
-    // Fields 14 and 15 (utime, stime) and 24 (rss), counted from pid as 1.
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    const pages = Number(fields[21]);
-    if (Number.isInteger(pid) && pages > 0 && Number.isFinite(ticks)) {
-      samples.set(pid, { rssBytes: pages * PAGE_BYTES, cpuSeconds: ticks / TICKS_PER_SECOND });
+    const stat = parseProcStat(line);
+    if (stat !== null && stat.rssPages > 0) {
+      samples.set(stat.pid, { rssBytes: stat.rssPages * PAGE_BYTES, cpuSeconds: stat.cpuSeconds });
     }
   }
   return samples;

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { parseProcStat } from "./proc_stat_line.ts";
 
 /** A /proc file read by `cat`, or null when it cannot be read. */
 export async function readProcFile(path: string): Promise<string | null> {
@@ -25,12 +26,7 @@ export async function readProcFile(path: string): Promise<string | null> {
 /** User + system CPU seconds of a running process (Linux `/proc/<pid>/stat`), or null. */
 export async function processCpuSeconds(pid: number): Promise<number | null> {
   const stat = await readProcFile(`/proc/${pid}/stat`);
-  if (stat === null) return null;
-  // Fields after the command name, which is in parentheses and may hold spaces.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // utime and stime, fields 14 and 15 of the line, in clock ticks (100 a second on Linux).
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return Number.isFinite(ticks) ? ticks / 100 : null;
+  return stat === null ? null : parseProcStat(stat)?.cpuSeconds ?? null;
 }
 
 /** The 1, 5 and 15 minute load averages as `ps` and `uptime` print them, or "?". */

@@ -315,7 +315,7 @@ function encodeBlock(
 /**
  * The presence bits of the first `count` packets into the block at `at`, a
  * byte at a time: the batch's own bitmap (the same bit order), or every bit
- * when it has none. The block is new, so its bitmap bytes are zero.
+ * when it has none. The block's buffer is zeroed, so its bitmap bytes are zero.
  */
 function copyPresence(
   bytes: Uint8Array,
