@@ -15,7 +15,7 @@ import {
   PacketHeaders,
   type PayloadCapture,
 } from "@traffic-analyzer/shared/packet";
-import { type AppRecordFields, HeaderAppExtractor } from "@traffic-analyzer/shared/app_layer";
+import { HeaderAppExtractor } from "@traffic-analyzer/shared/app_layer";
 import { Batcher, type PacketBatch, type Scheduler } from "./batcher.ts";
 import type { BatchSink } from "./delivery.ts";
 
@@ -173,40 +173,19 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
         start = Math.min(burst.length, skipFrames - result.skipped);
         result.skipped += start;
       }
-      if (extractor === null) {
-        addBurst(
-          burst,
-          start,
-          headers,
-          decodeOptions,
-          appendOptions,
-          defaultInterfaceName,
-          batcher,
-        );
-      } else {
-        let i = start;
-        while (i < burst.length) {
-          i = extractBurst(
-            burst,
-            i,
-            extractor,
-            headers,
-            decodeOptions,
-            appendOptions,
-            defaultInterfaceName,
-            batcher,
-          );
-          if (i === burst.length) break;
-          // A QUIC client Initial (WebCrypto decryption): its frame is added once its fields are in.
-          const frame = burst[i];
-          const found = pending!;
-          pending = null;
-          appendOptions.app = await found;
-          appendOptions.timestampSec = frame.timestampSec;
-          appendOptions.interfaceName = frame.interfaceName || defaultInterfaceName || UNKNOWN;
-          batcher.addFrame(frame.data, headers, appendOptions);
-          i++;
+      for (let i = start; i < burst.length; i++) {
+        const frame = burst[i];
+        decodeOptions.linkType = frame.linkType;
+        decodeOptions.wireLength = frame.wireLength;
+        decodeHeaders(frame.data, decodeOptions, headers);
+        if (extractor !== null) {
+          const found = extractor.extract(frame.data, headers);
+          // A promise only for a QUIC client Initial (WebCrypto decryption).
+          appendOptions.app = found instanceof Promise ? await found : found;
         }
+        appendOptions.timestampSec = frame.timestampSec;
+        appendOptions.interfaceName = frame.interfaceName || defaultInterfaceName || UNKNOWN;
+        batcher.addFrame(frame.data, headers, appendOptions);
       }
       result.frames += burst.length - start;
       // Back-pressure: a sink that waits for room slows reading down here.
@@ -223,69 +202,4 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
     await Promise.all(accepting);
   }
   return result;
-}
-
-/**
- * Where {@link extractBurst} leaves the promise of the frame it stopped at:
- * a module slot rather than a returned object, so the loop allocates nothing.
- */
-let pending: Promise<AppRecordFields | null> | null = null;
-
-/**
- * Decodes and batches a burst's frames from `start` on, extraction off. The
- * per-frame loops live in functions of their own, called once a burst, so
- * that V8 optimizes them as ordinary calls early in a run instead of waiting
- * for on-stack replacement of the long-running `runPipeline`.
- */
-function addBurst(
-  burst: readonly PipelineFrame[],
-  start: number,
-  headers: PacketHeaders,
-  decodeOptions: DecodeHeadersOptions,
-  appendOptions: AppendHeadersOptions,
-  defaultInterfaceName: string,
-  batcher: Batcher,
-): void {
-  for (let i = start; i < burst.length; i++) {
-    const frame = burst[i];
-    decodeOptions.linkType = frame.linkType;
-    decodeOptions.wireLength = frame.wireLength;
-    decodeHeaders(frame.data, decodeOptions, headers);
-    appendOptions.timestampSec = frame.timestampSec;
-    appendOptions.interfaceName = frame.interfaceName || defaultInterfaceName || UNKNOWN;
-    batcher.addFrame(frame.data, headers, appendOptions);
-  }
-}
-
-/**
- * {@link addBurst} with extraction: returns `burst.length`, or the index of
- * the frame whose extraction returned a promise (left in {@link pending},
- * its headers in `headers`), which the caller awaits and adds.
- */
-function extractBurst(
-  burst: readonly PipelineFrame[],
-  start: number,
-  extractor: HeaderAppExtractor,
-  headers: PacketHeaders,
-  decodeOptions: DecodeHeadersOptions,
-  appendOptions: AppendHeadersOptions,
-  defaultInterfaceName: string,
-  batcher: Batcher,
-): number {
-  for (let i = start; i < burst.length; i++) {
-    const frame = burst[i];
-    decodeOptions.linkType = frame.linkType;
-    decodeOptions.wireLength = frame.wireLength;
-    decodeHeaders(frame.data, decodeOptions, headers);
-    const found = extractor.extract(frame.data, headers);
-    if (found instanceof Promise) {
-      pending = found;
-      return i;
-    }
-    appendOptions.app = found;
-    appendOptions.timestampSec = frame.timestampSec;
-    appendOptions.interfaceName = frame.interfaceName || defaultInterfaceName || UNKNOWN;
-    batcher.addFrame(frame.data, headers, appendOptions);
-  }
-  return burst.length;
 }
