@@ -37,6 +37,10 @@ export {
   type ScannedJsonRow,
 } from "./columnar_batch_builder.ts";
 export {
+  ColumnarBatchBuilderPool,
+  type ColumnarBatchBuilderPoolOptions,
+} from "./columnar_batch_builder_pool.ts";
+export {
   COLUMN_INDEX,
   type ColumnSpec,
   type ColumnStorage,
