@@ -19,8 +19,8 @@ import {
   batchRecords,
   type ColumnarBatch,
   ColumnarBatchBuilder,
-  encodeArrowBatch,
   readArrowBatch,
+  withArrowBatch,
 } from "@traffic-analyzer/shared/packet";
 import type { PacketBatch } from "./batcher.ts";
 
@@ -110,7 +110,8 @@ function encodeColumns(columns: ColumnarBatch, format: WireFormat = "arrow"): Ui
   const compressed = format === "json"
     // A record object per packet: only for servers that cannot read Arrow.
     ? gzipSync(JSON.stringify(batchRecords(columns)), { level: 1 })
-    : zstdCompressSync(encodeArrowBatch(columns), ZSTD_PARAMS);
+    // Compressed inside: the stream's buffer is reused by the next batch.
+    : withArrowBatch(columns, (stream) => zstdCompressSync(stream, ZSTD_PARAMS));
   return new Uint8Array(compressed.buffer, compressed.byteOffset, compressed.byteLength);
 }
 

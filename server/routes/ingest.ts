@@ -7,6 +7,7 @@
 import type { Context } from "hono";
 import { z } from "@hono/zod-openapi";
 import { RawPacketCopyError, type Sql, storeColumnarBatch } from "@traffic-analyzer/shared/db";
+import { ColumnarBatchBuilderPool } from "@traffic-analyzer/shared/packet";
 import { PacketRecordSchema } from "@traffic-analyzer/shared/packet/schema";
 import { HttpError } from "../http_errors.ts";
 import {
@@ -68,6 +69,9 @@ function optionalHeader(c: Context, name: string): string | null {
 /** Builds the handler; authentication runs before it as middleware. */
 function ingestHandler(options: IngestRoutesOptions) {
   const { sql, limits, metrics } = options;
+  // JSON bodies are read into these, not into a new builder each (whose
+  // arrays were 4.6 % of the JSON ingest server's busy time).
+  const builders = new ColumnarBatchBuilderPool();
   return async function ingestPackets(c: Context): Promise<Response> {
     const started = performance.now();
     try {
@@ -76,7 +80,9 @@ function ingestHandler(options: IngestRoutesOptions) {
         `auto-${crypto.randomUUID()}`;
       const agentId = optionalHeader(c, "X-Agent-Id") ?? "unknown";
       const order = readBatchOrder((name) => c.req.header(name));
-      const { batch, bodySha256 } = await readIngestBatch(c.req.raw, limits);
+      const { batch, bodySha256, builder } = await readIngestBatch(c.req.raw, limits, {
+        builders,
+      });
       let stored;
       try {
         stored = await storeColumnarBatch(sql, {
@@ -95,8 +101,11 @@ function ingestHandler(options: IngestRoutesOptions) {
             message: error.message,
           });
         }
+        // The builder is left to the collector: a failed store may still read its arrays.
         throw error;
       }
+      // Stored, or refused as a repeat: nothing reads the batch's arrays any more.
+      if (builder !== null) builders.give(builder);
       metrics.ingestBatches.inc({ result: stored.status });
       if (stored.status === "conflict") {
         throw new HttpError(

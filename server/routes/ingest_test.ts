@@ -291,3 +291,57 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "POST /ingest_packets stores a JSON batch read into a builder a larger batch used (and a refused one after it) as it stores it read into a new one",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const db = await openTestDatabase();
+    try {
+      const { app } = makeTestApp(db, {
+        limits: { maxBodyBytes: 8_000_000, maxDecompressedBytes: 8_000_000, maxBatchRecords: 5000 },
+      });
+      const small = sampleRecords(13, { seed: 5, dataBytes: 8 });
+      // Every app-layer, boolean and binary cell set, so any of it left in the builder shows.
+      const large = sampleRecords(2500, { seed: 6, dataBytes: 200 }).map((record, i) => ({
+        ...record,
+        malformed: true,
+        malformed_reason: "truncated",
+        more_fragments: true,
+        app_protocol: "dns",
+        dns_query: `host-${i}.example`,
+        dns_ttl: 300 + i,
+        tls_sni: `sni-${i}.example`,
+        http_status: 200,
+      }));
+      const post = async (key: string, records: unknown[], status = 201) => {
+        const res = await ingest(app, JSON.stringify(records), { "idempotency-key": key });
+        assert.equal(res.status, status, await res.text());
+      };
+      // The first request's builder is new; the later ones reuse it.
+      await post("fresh", small);
+      await post("large", large);
+      await post("refused", [...large.slice(0, 100), { ...large[100], dns_ttl: -5 }], 400);
+      await post("reused", small);
+      const rows = async (key: string) =>
+        (await db.sql<{ row: string }[]>`
+          select (to_jsonb(r) - 'id' - 'received_at' - 'batch_id')::text as row
+          from raw_packets r join ingest_batches b on b.id = r.batch_id
+          where b.idempotency_key = ${key} order by r.id`).map(({ row }) => row);
+      const block = async (key: string) => {
+        const [{ block }] = await db.sql<{ block: Uint8Array }[]>`
+          select c.block from batch_packet_columns c join ingest_batches b on b.id = c.batch_id
+          where b.idempotency_key = ${key}`;
+        return new Uint8Array(block).toHex();
+      };
+      const fresh = await rows("fresh");
+      assert.equal(fresh.length, small.length);
+      assert.deepEqual(await rows("reused"), fresh);
+      assert.equal(await block("reused"), await block("fresh"));
+    } finally {
+      await db.close();
+    }
+  },
+});

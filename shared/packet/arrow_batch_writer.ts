@@ -16,6 +16,7 @@ import {
   Utf8,
 } from "apache-arrow";
 import type { Data, DataType, Dictionary } from "apache-arrow";
+import type { ArrayBufferViewInput } from "apache-arrow/util/buffer";
 import type { ColumnarBatch } from "./columnar_batch.ts";
 import { PACKET_ARROW_SCHEMA } from "./arrow_schema.ts";
 
@@ -132,13 +133,86 @@ export function arrowRecordBatch(batch: ColumnarBatch): RecordBatch {
   );
 }
 
+/** A buffer {@link withArrowBatch} writes streams into, kept from call to call. */
+let scratch: Uint8Array | null = null;
+/** Whether a {@link withArrowBatch} call is using {@link scratch} (a nested call gets its own). */
+let scratchInUse = false;
+/** A larger stream (a batch far above 5,000 packets) is written into a buffer of its own. */
+const MAX_SCRATCH_BYTES = 16 << 20;
+/** The first buffer's size; it doubles as a stream needs. */
+const FIRST_BUFFER_BYTES = 256 << 10;
+
+/**
+ * The stream writer of Arrow, but writing each chunk (message headers, the
+ * columns' buffers, padding) straight into one buffer rather than queueing
+ * them to be joined into a new one at the end. Every byte up to `length` is
+ * written by a chunk, so nothing is left of what the buffer held before.
+ */
+class BufferStreamWriter extends RecordBatchStreamWriter {
+  bytes: Uint8Array;
+  length = 0;
+
+  constructor(bytes: Uint8Array) {
+    super();
+    this.bytes = bytes;
+  }
+
+  protected override _write(chunk: ArrayBufferViewInput): this {
+    if (!this._started) return this;
+    if (!ArrayBuffer.isView(chunk)) {
+      throw new TypeError(`Cannot write an Arrow stream chunk that is not bytes: ${typeof chunk}`);
+    }
+    const size = chunk.byteLength;
+    if (size === 0) return this;
+    const end = this.length + size;
+    if (end > this.bytes.length) {
+      let grown = this.bytes.length * 2;
+      while (grown < end) grown *= 2;
+      const bytes = new Uint8Array(grown);
+      bytes.set(this.bytes.subarray(0, this.length));
+      this.bytes = bytes;
+    }
+    this.bytes.set(new Uint8Array(chunk.buffer, chunk.byteOffset, size), this.length);
+    this.length = end;
+    this._position += size;
+    return this;
+  }
+}
+
+function writeStream(batch: ColumnarBatch, into: Uint8Array): BufferStreamWriter {
+  const writer = new BufferStreamWriter(into);
+  writer.write(arrowRecordBatch(batch));
+  writer.finish();
+  return writer;
+}
+
 /**
  * Encodes a batch as an Arrow IPC stream (uncompressed; the body is
  * compressed as a whole by the caller).
  */
 export function encodeArrowBatch(batch: ColumnarBatch): Uint8Array {
-  const writer = new RecordBatchStreamWriter();
-  writer.write(arrowRecordBatch(batch));
-  writer.finish();
-  return writer.toUint8Array(true);
+  const writer = writeStream(batch, new Uint8Array(FIRST_BUFFER_BYTES));
+  return writer.bytes.slice(0, writer.length);
+}
+
+/**
+ * Encodes the batch's stream as {@link encodeArrowBatch} does and hands it
+ * to `use`, whose result it returns; the stream is written into a buffer
+ * reused by the next call, so `use` must be done with it when it returns
+ * (the agent compresses it at once). A new 1.5 MB buffer a batch cost page
+ * faults and zeroing on top of writing it.
+ */
+export function withArrowBatch<T>(batch: ColumnarBatch, use: (stream: Uint8Array) => T): T {
+  if (scratchInUse) {
+    const stream = encodeArrowBatch(batch);
+    return use(stream);
+  }
+  scratchInUse = true;
+  try {
+    const writer = writeStream(batch, scratch ?? new Uint8Array(FIRST_BUFFER_BYTES));
+    if (writer.bytes.length <= MAX_SCRATCH_BYTES) scratch = writer.bytes;
+    return use(writer.bytes.subarray(0, writer.length));
+  } finally {
+    scratchInUse = false;
+  }
 }

@@ -361,6 +361,11 @@ export class ColumnarBatchBuilder {
     return this.#count;
   }
 
+  /** Packets the arrays hold before they next grow. */
+  get capacity(): number {
+    return this.#capacity;
+  }
+
   /** Forgets the current batch, keeping the arrays for the next. */
   reset(): void {
     const count = this.#count;

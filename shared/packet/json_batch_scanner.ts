@@ -28,6 +28,12 @@ import { PACKET_COLUMNS } from "./packet_column_layout.ts";
 export interface ScanJsonBatchOptions {
   /** Most records taken; a longer batch answers null (the general path answers 413). */
   maxRecords: number;
+  /**
+   * The builder to read into (emptied first), so that a server reuses its
+   * arrays from batch to batch; the batch returned is then a view of it,
+   * valid until it is next emptied. @default a new builder
+   */
+  builder?: ColumnarBatchBuilder;
 }
 
 const FIELD_COUNT = PACKET_COLUMNS.length;
@@ -449,7 +455,8 @@ export function scanJsonBatch(
     1,
     Math.min(options.maxRecords, Math.ceil(end / MIN_RECORD_BYTES), MAX_START_CAPACITY),
   );
-  const builder = new ColumnarBatchBuilder(capacity);
+  const builder = options.builder ?? new ColumnarBatchBuilder(capacity);
+  if (options.builder !== undefined) builder.reset();
   let record = 0;
   while (true) {
     if (record === options.maxRecords) return null;

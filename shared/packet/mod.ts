@@ -37,6 +37,10 @@ export {
   type ScannedJsonRow,
 } from "./columnar_batch_builder.ts";
 export {
+  ColumnarBatchBuilderPool,
+  type ColumnarBatchBuilderPoolOptions,
+} from "./columnar_batch_builder_pool.ts";
+export {
   COLUMN_INDEX,
   type ColumnSpec,
   type ColumnStorage,
@@ -45,7 +49,7 @@ export {
 } from "./packet_column_layout.ts";
 export type { FieldKind, FieldSpec, RecordIssue } from "./packet_schema.ts";
 export { describeArrowSchema, PACKET_ARROW_SCHEMA } from "./arrow_schema.ts";
-export { arrowRecordBatch, encodeArrowBatch } from "./arrow_batch_writer.ts";
+export { arrowRecordBatch, encodeArrowBatch, withArrowBatch } from "./arrow_batch_writer.ts";
 export {
   type ArrowBatchResult,
   readArrowBatch,
