@@ -30,8 +30,9 @@ export class Flow {
   /**
    * The table key; null for a TCP flow found and made through the tuple
    * index, whose key is read from its endpoints when first asked for
-   * ({@linkcode Flow.key}): making it for every new flow was about 4 % of
-   * flow assembly, and only saved state and rare lookups by key read it.
+   * ({@linkcode Flow.key}): it was made for every new flow, and only saved
+   * state and rare lookups by key read it (README, "The context windows'
+   * work and lazy key strings").
    */
   keyText: string | null = null;
   uid: string = "";

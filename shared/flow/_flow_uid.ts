@@ -5,6 +5,8 @@
  * @module
  */
 
+import { endpointAFirst } from "./_flow_key.ts";
+
 /** What {@linkcode flowUid} reads of a flow, and the hash lanes it keeps there. */
 export interface UidParts {
   /** The table key. */
@@ -185,21 +187,7 @@ function hashSecondsText(seconds: number, suffix: number): boolean {
   }
   chars[length++] = 124;
   length = writeDigits(suffix, chars, length);
-  let h1 = uidLanes[0];
-  let h2 = uidLanes[1];
-  let h3 = uidLanes[2];
-  let h4 = uidLanes[3];
-  for (let i = 0; i < length; i++) {
-    const c = chars[i];
-    h1 = Math.imul(((h1 ^ c) << 13) | ((h1 ^ c) >>> 19), 0x01000193);
-    h2 = Math.imul(((h2 ^ c) << 17) | ((h2 ^ c) >>> 15), 0x5bd1e995);
-    h3 = Math.imul(((h3 ^ c) << 11) | ((h3 ^ c) >>> 21), 0x1b873593);
-    h4 = Math.imul(((h4 ^ c) << 7) | ((h4 ^ c) >>> 25), 0xcc9e2d51);
-  }
-  uidLanes[0] = h1;
-  uidLanes[1] = h2;
-  uidLanes[2] = h3;
-  uidLanes[3] = h4;
+  hashCodes(chars, length);
   return true;
 }
 
@@ -227,7 +215,7 @@ const textCodes = new Int32Array(32);
  * into the lanes, the endpoints in `canonicalKey`'s order.
  */
 function hashTupleKey(t: TupleKey): void {
-  const aFirst = t.a < t.b || (t.a === t.b && t.aPort <= t.bPort);
+  const aFirst = endpointAFirst(t.a, t.aPort, t.b, t.bPort);
   hashUidText(t.scope);
   hashNumberText(t.proto);
   hashNumberText(-1);
@@ -245,7 +233,11 @@ function hashTupleKey(t: TupleKey): void {
 function hashNumberText(value: number): void {
   const chars = textCodes;
   chars[0] = 124; // '|'
-  const length = value < 0 ? 1 : writeDigits(value, chars, 1);
+  hashCodes(chars, value < 0 ? 1 : writeDigits(value, chars, 1));
+}
+
+/** Feeds the character codes `chars[0..length)` into {@linkcode uidLanes}, as {@linkcode hashUidText} does a string's. */
+function hashCodes(chars: Int32Array, length: number): void {
   let h1 = uidLanes[0];
   let h2 = uidLanes[1];
   let h3 = uidLanes[2];
