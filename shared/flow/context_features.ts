@@ -133,8 +133,8 @@ const SYN_ESTABLISHED = 8;
  * responder host) gets an id when it first enters the long window and gives
  * it back when it leaves; a service (responder address, protocol and port)
  * and each pair the distinct counts need (originator and responder,
- * originator and port, service and originator) get ids from a
- * {@linkcode PairIds}. An entry is a row of the tracker's entry
+ * originator and port, service and originator, responder and originator) get
+ * ids from a {@linkcode PairIds}. An entry is a row of the tracker's entry
  * arrays, and its handle is its row's number. Per flow, this allocates
  * nothing on the JS heap (where the cells were objects with maps of their
  * own, and an entry an object that lived as long as its flow), and the
@@ -147,18 +147,13 @@ const E_ORIG = 1;
 const E_RESP = 2;
 const E_PORT_KEY = 3;
 const E_SERVICE = 4;
-/**
- * Pair ids: originator and responder, originator and port, service and
- * originator. The originator and responder pair also gives the distinct
- * originators of a responder: the entries of (originator, responder) are
- * those of (responder, originator), so one count serves both (a fourth
- * pair table cost a lookup and an insert or delete per flow).
- */
+/** Pair ids: originator and responder, originator and port, service and originator, responder and originator. */
 const E_HOST = 5;
 const E_ORIG_PORT = 6;
 const E_SERVICE_ORIG = 7;
+const E_HOST_ORIG = 8;
 /** Ints per entry. */
-const E_FIELDS = 8;
+const E_FIELDS = 9;
 
 function bitsOf(subject: ContextSubject): number {
   return (subject.answered ? ANSWERED : 0) | (subject.rejected ? REJECTED : 0) |
@@ -220,15 +215,14 @@ export class ContextTracker {
   #serviceIds = new PairIds();
   /** Service counts, `S_FIELDS` a id. */
   #s = new Int32Array(256 * S_FIELDS);
-  /**
-   * (originator, responder address): distinct responders of an originator,
-   * and distinct originators of a responder (the same entries).
-   */
+  /** (originator, responder address). */
   #hostPairs = new PairCounts();
   /** (originator, port key). */
   #origPorts = new PairCounts();
   /** (service, originator). */
   #serviceOrigs = new PairCounts();
+  /** (responder address, originator). */
+  #hostOrigs = new PairCounts();
   /** Protocol name -> small number, for numeric port keys. */
   #protocols = new Map<string, number>();
   #protocolNames: string[] = [];
@@ -501,9 +495,11 @@ export class ContextTracker {
     const hostPairs = this.#hostPairs;
     const origPorts = this.#origPorts;
     const serviceOrigs = this.#serviceOrigs;
+    const hostOrigs = this.#hostOrigs;
     const hostPair = hostPairs.intern(orig, host);
     const origPort = origPorts.intern(orig, portKey);
     const serviceOrig = serviceOrigs.intern(service, orig);
+    const hostOrig = hostOrigs.intern(host, orig);
 
     if (this.#end - this.#head > this.#mask) this.#growEntries();
     const entry = this.#end++;
@@ -521,30 +517,28 @@ export class ContextTracker {
     rows[row + E_HOST] = hostPair;
     rows[row + E_ORIG_PORT] = origPort;
     rows[row + E_SERVICE_ORIG] = serviceOrig;
+    rows[row + E_HOST_ORIG] = hostOrig;
     this.#byUid?.set(uid, entry);
 
     const hp = hostPairs.counts;
     const op = origPorts.counts;
     const so = serviceOrigs.counts;
+    const ho = hostOrigs.counts;
     a[o + A_O_LN]++;
     s[v + S_LN]++;
     a[h + A_H_LN]++;
-    if (hp[2 * hostPair + 1]++ === 0) {
-      a[o + A_O_LHOSTS]++;
-      a[h + A_H_LORIGS]++;
-    }
+    if (hp[2 * hostPair + 1]++ === 0) a[o + A_O_LHOSTS]++;
     if (op[2 * origPort + 1]++ === 0) a[o + A_O_LPORTS]++;
     if (so[2 * serviceOrig + 1]++ === 0) s[v + S_LORIGS]++;
+    if (ho[2 * hostOrig + 1]++ === 0) a[h + A_H_LORIGS]++;
     if (inShort) {
       a[o + A_O_SN]++;
       if (s[v + S_SN]++ === 0) a[h + A_H_SPORTS]++;
       a[h + A_H_SN]++;
-      if (hp[2 * hostPair]++ === 0) {
-        a[o + A_O_SHOSTS]++;
-        a[h + A_H_SORIGS]++;
-      }
+      if (hp[2 * hostPair]++ === 0) a[o + A_O_SHOSTS]++;
       if (op[2 * origPort]++ === 0) a[o + A_O_SPORTS]++;
       if (so[2 * serviceOrig]++ === 0) s[v + S_SORIGS]++;
+      if (ho[2 * hostOrig]++ === 0) a[h + A_H_SORIGS]++;
     }
     this.#addBits(row, bits, 1, inShort, true);
     return entry;
@@ -583,6 +577,7 @@ export class ContextTracker {
     const hp = this.#hostPairs.counts;
     const op = this.#origPorts.counts;
     const so = this.#serviceOrigs.counts;
+    const ho = this.#hostOrigs.counts;
     const end = this.#end;
     const shortLimit = this.#cursor - this.options.shortWindowSec;
     while (this.#shortHead < end && times[this.#shortHead & mask] <= shortLimit) {
@@ -594,12 +589,10 @@ export class ContextTracker {
       a[o + A_O_SN]--;
       if (--s[v + S_SN] === 0) a[h + A_H_SPORTS]--;
       a[h + A_H_SN]--;
-      if (--hp[2 * rows[row + E_HOST]] === 0) {
-        a[o + A_O_SHOSTS]--;
-        a[h + A_H_SORIGS]--;
-      }
+      if (--hp[2 * rows[row + E_HOST]] === 0) a[o + A_O_SHOSTS]--;
       if (--op[2 * rows[row + E_ORIG_PORT]] === 0) a[o + A_O_SPORTS]--;
       if (--so[2 * rows[row + E_SERVICE_ORIG]] === 0) s[v + S_SORIGS]--;
+      if (--ho[2 * rows[row + E_HOST_ORIG]] === 0) a[h + A_H_SORIGS]--;
     }
     const longLimit = this.#cursor - this.options.longWindowSec;
     while (this.#head < end && times[this.#head & mask] <= longLimit) {
@@ -617,12 +610,10 @@ export class ContextTracker {
       const o = orig * A_FIELDS;
       const h = host * A_FIELDS;
       const v = service * S_FIELDS;
-      if (this.#hostPairs.leave(rows[row + E_HOST])) {
-        a[o + A_O_LHOSTS]--;
-        a[h + A_H_LORIGS]--;
-      }
+      if (this.#hostPairs.leave(rows[row + E_HOST])) a[o + A_O_LHOSTS]--;
       if (this.#origPorts.leave(rows[row + E_ORIG_PORT])) a[o + A_O_LPORTS]--;
       if (this.#serviceOrigs.leave(rows[row + E_SERVICE_ORIG])) s[v + S_LORIGS]--;
+      if (this.#hostOrigs.leave(rows[row + E_HOST_ORIG])) a[h + A_H_LORIGS]--;
       a[o + A_O_LN]--;
       if (--s[v + S_LN] === 0) {
         a[h + A_H_LPORTS]--;

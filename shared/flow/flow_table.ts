@@ -305,7 +305,6 @@ export class FlowTable {
       }
     }
     let lane = this.#lane;
-    const delay = this.options.context.outcomeDelaySec;
     for (let i = 0; i < ordered.length; i++) {
       const p = ordered[i];
       const ts = p.timestamp;
@@ -315,9 +314,7 @@ export class FlowTable {
       if (ts > lane.nowSec) lane.nowSec = ts;
       if (ts > this.#now) this.#now = ts;
       lane.lagSec = this.#now - lane.nowSec;
-      // Most packets admit nothing: the test #admitUntil starts with, inline.
-      const head = lane.queue[lane.queueHead];
-      if (head !== undefined && head.firstSeen + delay < ts) this.#admitUntil(lane, ts);
+      this.#admitUntil(lane, ts);
       this.#process(p, ts);
     }
     let due = false;
