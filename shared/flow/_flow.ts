@@ -11,7 +11,7 @@ import { type ContextHandle, ContextTracker } from "./context_features.ts";
 import type { FlowContextCounts } from "./flow_context_counts.ts";
 import type { FlowFeatureAccumulator } from "./flow_features.ts";
 import { AgentLane } from "./_agent_lane.ts";
-import { INDEX_NONE } from "./_flow_key.ts";
+import { canonicalKey, INDEX_NONE, keyScope } from "./_flow_key.ts";
 import type { CloseReason } from "./_flow_record.ts";
 
 /**
@@ -27,7 +27,14 @@ import type { CloseReason } from "./_flow_record.ts";
  * objects with in-object fields").
  */
 export class Flow {
-  key!: string;
+  /**
+   * The table key; null for a TCP flow found and made through the tuple
+   * index, whose key is read from its endpoints when first asked for
+   * ({@linkcode Flow.key}): it was made for every new flow, and only saved
+   * state and rare lookups by key read it (README, "The context windows'
+   * work and lazy key strings").
+   */
+  keyText: string | null = null;
   uid: string = "";
   uidSuffix: number = 0;
   communityId: string | null = null;
@@ -111,8 +118,26 @@ export class Flow {
   /** In a `FlowMap`. */
   inMap: boolean = false;
 
-  constructor(key: string, acc: FlowFeatureAccumulator) {
+  constructor(key: string | null, acc: FlowFeatureAccumulator) {
     this.init(key, acc);
+  }
+
+  /**
+   * The table key: `keyText`, or, when that is null, the tuple key of the
+   * flow's endpoints (`canonicalKey` of its scope without VLANs, IP
+   * protocol, addresses and ports: what `packetKeyString` made of its
+   * first packet, whichever end the flow's roles give each), made and kept
+   * on first read.
+   */
+  get key(): string {
+    return this.keyText ??= canonicalKey(
+      keyScope(this.agent, this.tunnelType, this.tunnelId, ""),
+      this.ipProto!,
+      this.origIp!,
+      this.origPort,
+      this.respIp!,
+      this.respPort,
+    );
   }
 
   /**
@@ -120,8 +145,8 @@ export class Flow {
    * the table reuses the objects of reported flows (see `FlowTable#spares`).
    * Same order as the fields, so a reused flow keeps its hidden class.
    */
-  init(key: string, acc: FlowFeatureAccumulator): void {
-    this.key = key;
+  init(key: string | null, acc: FlowFeatureAccumulator): void {
+    this.keyText = key;
     this.uid = "";
     this.uidSuffix = 0;
     this.communityId = null;

@@ -248,6 +248,16 @@ export function tupleHash(
   return h & 0x3fffffff;
 }
 
+/** True when endpoint `a` comes first in a canonical key (see {@linkcode canonicalKey}). */
+export function endpointAFirst(
+  a: string,
+  aPort: number | null,
+  b: string,
+  bPort: number | null,
+): boolean {
+  return a < b || (a === b && (aPort ?? 0) <= (bPort ?? 0));
+}
+
 /** `vlans|protocol|lowEndpoint|lowPort|highEndpoint|highPort`, built in one go. */
 export function canonicalKey(
   vlans: string,
@@ -257,7 +267,7 @@ export function canonicalKey(
   b: string,
   bPort: number | null,
 ): string {
-  if (a < b || (a === b && (aPort ?? 0) <= (bPort ?? 0))) {
+  if (endpointAFirst(a, aPort, b, bPort)) {
     return `${vlans}|${protocol}|${a}|${aPort ?? ""}|${b}|${bPort ?? ""}`;
   }
   return `${vlans}|${protocol}|${b}|${bPort ?? ""}|${a}|${aPort ?? ""}`;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { FlowFeatureAccumulator } from "./flow_features.ts";
 import { Flow } from "./_flow.ts";
+import { canonicalKey, keyScope } from "./_flow_key.ts";
 
 Deno.test("Flow defines every field init() sets as a class field, in init()'s order", () => {
   const acc = new FlowFeatureAccumulator();
@@ -30,4 +31,20 @@ Deno.test("a reused Flow is reset to a new one's values", () => {
   reused.closed = true;
   reused.init("k", acc);
   assert.deepEqual({ ...reused }, { ...new Flow("k", acc) });
+});
+
+Deno.test("a Flow without a key string reads its tuple key from its endpoints", () => {
+  const acc = new FlowFeatureAccumulator();
+  for (const agent of [null, "agent-7"]) {
+    const flow = new Flow(null, acc);
+    flow.agent = agent;
+    flow.ipProto = 6;
+    flow.origIp = "10.0.0.2";
+    flow.origPort = 80;
+    flow.respIp = "10.0.0.1";
+    flow.respPort = 51234;
+    const key = canonicalKey(keyScope(agent, null, null, ""), 6, "10.0.0.1", 51234, "10.0.0.2", 80);
+    assert.equal(flow.key, key);
+    assert.equal(flow.keyText, key);
+  }
 });

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { endpointAFirst } from "./_flow_key.ts";
+
 /** What {@linkcode flowUid} reads of a flow, and the hash lanes it keeps there. */
 export interface UidParts {
   /** The table key. */
@@ -26,15 +28,40 @@ export interface UidParts {
 }
 
 /**
+ * The parts of a tuple key, `canonicalKey(scope, proto, a, aPort, b, bPort)`
+ * (`_flow_key.ts`), for {@linkcode flowUid} to hash without the key string.
+ */
+export interface TupleKey {
+  /** The key's scope (`keyScope`, no VLANs). */
+  scope: string;
+  /** IP protocol number. */
+  proto: number;
+  /** One endpoint's address. */
+  a: string;
+  /** Its port. */
+  aPort: number;
+  /** The other endpoint's address. */
+  b: string;
+  /** Its port. */
+  bPort: number;
+}
+
+/**
  * The flow uid: "F" + 22 base64url characters (120 bits) of a 128-bit hash of
  * `${key}|${firstSeen}|${uidSuffix}` (the key, the first packet time and the
  * same-instant suffix). Uniqueness is all that is needed (no adversary
  * chooses keys to collide uids in our own table), so a fast multiply-xor
  * hash with four 32-bit lanes replaces a cryptographic one. The hash runs
  * one part at a time, so the lanes after the key can come from the previous
- * flow on the same key, and are kept for the next one.
+ * flow on the same key, and are kept for the next one. With `tuple`, the
+ * key is that tuple key, hashed from its parts without making the string
+ * (the same characters, so the same uid).
  */
-export function flowUid(flow: UidParts, previous: UidParts | undefined): string {
+export function flowUid(
+  flow: UidParts,
+  previous: UidParts | undefined,
+  tuple: TupleKey | null = null,
+): string {
   if (previous !== undefined && previous.keyLanesSet) {
     uidLanes[0] = previous.keyLane0;
     uidLanes[1] = previous.keyLane1;
@@ -42,7 +69,8 @@ export function flowUid(flow: UidParts, previous: UidParts | undefined): string 
     uidLanes[3] = previous.keyLane3;
   } else {
     seedLanes();
-    hashUidText(flow.key);
+    if (tuple === null) hashUidText(flow.key);
+    else hashTupleKey(tuple);
   }
   flow.keyLane0 = uidLanes[0];
   flow.keyLane1 = uidLanes[1];
@@ -159,21 +187,7 @@ function hashSecondsText(seconds: number, suffix: number): boolean {
   }
   chars[length++] = 124;
   length = writeDigits(suffix, chars, length);
-  let h1 = uidLanes[0];
-  let h2 = uidLanes[1];
-  let h3 = uidLanes[2];
-  let h4 = uidLanes[3];
-  for (let i = 0; i < length; i++) {
-    const c = chars[i];
-    h1 = Math.imul(((h1 ^ c) << 13) | ((h1 ^ c) >>> 19), 0x01000193);
-    h2 = Math.imul(((h2 ^ c) << 17) | ((h2 ^ c) >>> 15), 0x5bd1e995);
-    h3 = Math.imul(((h3 ^ c) << 11) | ((h3 ^ c) >>> 21), 0x1b873593);
-    h4 = Math.imul(((h4 ^ c) << 7) | ((h4 ^ c) >>> 25), 0xcc9e2d51);
-  }
-  uidLanes[0] = h1;
-  uidLanes[1] = h2;
-  uidLanes[2] = h3;
-  uidLanes[3] = h4;
+  hashCodes(chars, length);
   return true;
 }
 
@@ -195,6 +209,51 @@ function writeDigits(value: number, chars: Int32Array, at: number): number {
 
 /** Character codes of `|${seconds}|${suffix}` (see {@linkcode hashSecondsText}). */
 const textCodes = new Int32Array(32);
+
+/**
+ * Feeds the characters of the tuple key `${scope}|${proto}|${low}|${lowPort}|${high}|${highPort}`
+ * into the lanes, the endpoints in `canonicalKey`'s order.
+ */
+function hashTupleKey(t: TupleKey): void {
+  const aFirst = endpointAFirst(t.a, t.aPort, t.b, t.bPort);
+  hashUidText(t.scope);
+  hashNumberText(t.proto);
+  hashNumberText(-1);
+  hashUidText(aFirst ? t.a : t.b);
+  hashNumberText(aFirst ? t.aPort : t.bPort);
+  hashNumberText(-1);
+  hashUidText(aFirst ? t.b : t.a);
+  hashNumberText(aFirst ? t.bPort : t.aPort);
+}
+
+/**
+ * Feeds `|` and the decimal digits of `value` (a whole number from 0 to
+ * 2^32), or `|` alone for -1, into the lanes.
+ */
+function hashNumberText(value: number): void {
+  const chars = textCodes;
+  chars[0] = 124; // '|'
+  hashCodes(chars, value < 0 ? 1 : writeDigits(value, chars, 1));
+}
+
+/** Feeds the character codes `chars[0..length)` into {@linkcode uidLanes}, as {@linkcode hashUidText} does a string's. */
+function hashCodes(chars: Int32Array, length: number): void {
+  let h1 = uidLanes[0];
+  let h2 = uidLanes[1];
+  let h3 = uidLanes[2];
+  let h4 = uidLanes[3];
+  for (let i = 0; i < length; i++) {
+    const c = chars[i];
+    h1 = Math.imul(((h1 ^ c) << 13) | ((h1 ^ c) >>> 19), 0x01000193);
+    h2 = Math.imul(((h2 ^ c) << 17) | ((h2 ^ c) >>> 15), 0x5bd1e995);
+    h3 = Math.imul(((h3 ^ c) << 11) | ((h3 ^ c) >>> 21), 0x1b873593);
+    h4 = Math.imul(((h4 ^ c) << 7) | ((h4 ^ c) >>> 25), 0xcc9e2d51);
+  }
+  uidLanes[0] = h1;
+  uidLanes[1] = h2;
+  uidLanes[2] = h3;
+  uidLanes[3] = h4;
+}
 
 /** Feeds the characters of `text` into {@linkcode uidLanes}. */
 function hashUidText(text: string): void {

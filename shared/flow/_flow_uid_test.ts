@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { flowUid, uidOfText } from "./_flow_uid.ts";
+import { canonicalKey, keyScope } from "./_flow_key.ts";
 
 function uidOf(key: string, firstSeen: number, uidSuffix: number): string {
   const parts = {
@@ -52,6 +53,40 @@ Deno.test("flowUid hashes the first packet time as JavaScript prints it", () => 
   for (const t of times) {
     for (const suffix of [0, 1, 9, 10, 123]) {
       assert.equal(uidOf("k|TCP", t, suffix), uidOfText(`k|TCP|${t}|${suffix}`), `${t} ${suffix}`);
+    }
+  }
+});
+
+Deno.test("flowUid of a tuple's parts is the uid of its canonicalKey() string", () => {
+  const endpoints: [string, number, string, number][] = [
+    ["10.0.0.1", 51234, "10.0.0.2", 80],
+    ["10.0.0.2", 80, "10.0.0.1", 51234],
+    ["10.0.0.9", 0, "10.0.0.10", 65535],
+    ["192.168.1.5", 443, "192.168.1.5", 443],
+    ["192.168.1.5", 8443, "192.168.1.5", 443],
+    ["2001:db8::1", 5353, "fe80::1", 5353],
+  ];
+  const scopes = ["", keyScope("agent-7", null, null, ""), keyScope(null, "vxlan", 42, "")];
+  for (const scope of scopes) {
+    for (const proto of [6, 17, 132]) {
+      for (const [a, aPort, b, bPort] of endpoints) {
+        const key = canonicalKey(scope, proto, a, aPort, b, bPort);
+        for (const firstSeen of [1700000000.123456, 0.5]) {
+          const parts = {
+            key: "",
+            firstSeen,
+            uidSuffix: 1,
+            keyLane0: 0,
+            keyLane1: 0,
+            keyLane2: 0,
+            keyLane3: 0,
+            keyLanesSet: false,
+          };
+          const uid = flowUid(parts, undefined, { scope, proto, a, aPort, b, bPort });
+          assert.equal(uid, uidOf(key, firstSeen, 1), key);
+          assert.equal(uid, uidOfText(`${key}|${firstSeen}|1`), key);
+        }
+      }
     }
   }
 });

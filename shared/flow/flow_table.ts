@@ -125,7 +125,7 @@ import {
   type FlowTableStateV1,
   flowToState,
 } from "./_flow_state.ts";
-import { flowUid, keyHashOfLanes } from "./_flow_uid.ts";
+import { flowUid, keyHashOfLanes, type TupleKey } from "./_flow_uid.ts";
 import { FlowMap } from "./_flow_map.ts";
 import { SmiMap } from "./_smi_map.ts";
 import {
@@ -562,7 +562,9 @@ export class FlowTable {
   #process(p: FlowPacket, ts: number): void {
     const k = this.#key;
     if (!readPacketKey(p, k)) return;
-    let key: string;
+    // Null: a TCP flow's tuple key, made from the flow's endpoints when read
+    // (see Flow.key); nothing on a TCP flow's own path reads it.
+    let key: string | null = null;
     let flow: Flow | undefined;
     if (k.indexKind !== INDEX_NONE) {
       // Endpoints that make the key: the index finds the flow without it.
@@ -581,11 +583,15 @@ export class FlowTable {
       );
     }
     if (flow !== undefined) {
-      key = flow.key;
-    } else {
+      // A flow found by the index is the one under the packet's key.
+      if (!flow.isTcp) key = flow.key;
+    } else if (k.indexKind !== INDEX_TUPLE) {
       key = k.laterFragment ? this.#laterFragmentKey(p, k, ts) : packetKeyString(p, k);
-      // Every flow under a tuple key is indexed (see #indexFind): the miss is proof.
-      if (k.indexKind !== INDEX_TUPLE) flow = this.#flows.get(key);
+      flow = this.#flows.get(key);
+    } else if (p.ip_proto !== IPPROTO_TCP) {
+      // Every flow under a tuple key is indexed (see #indexFind): the miss is
+      // proof. The host-pair map keeps a new non-TCP flow's key: made now.
+      key = packetKeyString(p, k);
     }
     const tcpFlags = p.ip_proto === IPPROTO_TCP && !p.is_fragment ? p.tcp_flags : null;
     const pureSyn = tcpFlags !== null && (tcpFlags & TCP_FLAG_SYN) !== 0 &&
@@ -623,7 +629,7 @@ export class FlowTable {
     }
     if (k.fragmentKey !== null && !k.laterFragment) {
       this.#fragments.set(k.fragmentKey, {
-        key,
+        key: key ?? flow.key,
         uid: flow.uid,
         srcIp: k.src!,
         srcPort: k.srcPort,
@@ -691,7 +697,7 @@ export class FlowTable {
   }
 
   #create(
-    key: string,
+    key: string | null,
     p: FlowPacket,
     ts: number,
     previous: Flow | undefined,
@@ -789,7 +795,7 @@ export class FlowTable {
     flow.uidSuffix = previous !== undefined && previous.firstSeen === ts
       ? previous.uidSuffix + 1
       : 0;
-    flow.uid = flowUid(flow, previous);
+    flow.uid = flowUid(flow, previous, key === null ? tupleKeyOf(flow) : null);
     flow.keyHash = keyHashOfLanes(flow);
     this.#flows.set(flow);
     this.#indexAdd(flow, continueFrom, this.#key.indexKind, p.icmp_id);
@@ -800,7 +806,7 @@ export class FlowTable {
           previous.origIp === flow.origIp && previous.respIp === flow.respIp
         ? previous.hostPair
         : hostPairOf(flow);
-      this.#hostPairs.set(flow.hostPair, key);
+      this.#hostPairs.set(flow.hostPair, key ?? flow.key);
     }
     // Flows reported while this packet was handled (such as `previous`) have
     // been read for the last time: their objects may serve the next flows.
@@ -1120,6 +1126,21 @@ export class FlowTable {
     this.#endedOut = [];
     return ended;
   }
+}
+
+/** Reused by {@linkcode tupleKeyOf}: `flowUid` reads it and keeps nothing. */
+const scratchTuple: TupleKey = { scope: "", proto: 0, a: "", aPort: 0, b: "", bPort: 0 };
+
+/** The parts of a tuple-indexed flow's key (see `Flow.key`), in a shared scratch object. */
+function tupleKeyOf(flow: Flow): TupleKey {
+  const tuple = scratchTuple;
+  tuple.scope = keyScope(flow.agent, flow.tunnelType, flow.tunnelId, "");
+  tuple.proto = flow.ipProto!;
+  tuple.a = flow.origIp!;
+  tuple.aPort = flow.origPort!;
+  tuple.b = flow.respIp!;
+  tuple.bPort = flow.respPort!;
+  return tuple;
 }
 
 /** `#hostPairs` key of a non-TCP flow. */
