@@ -182,7 +182,7 @@ Deno.test("AggregatorService answers ingest while it works off a large backlog",
 });
 
 Deno.test("AggregatorService gives back a pass's memory after each pass that merged enough packets", async () => {
-  // Issue 15: without it, garbage of several passes stayed resident (README, Soak).
+  // Issue 15: without it, garbage of several passes stayed resident (docs/performance_log.md).
   const scorer: FlowScorer = {
     modelVersion: "service-test-1",
     score: (rows) => Promise.resolve(rows.map(() => ({ label: "benign", score: 0.1 }))),

@@ -5,7 +5,7 @@
  * table's saved state as JSON and gzip), and V8 collects its old generation
  * only when that reaches a limit it sets from the last collection, so the
  * garbage of several passes stayed resident: in the soak's reproduction
- * (bench/aggregator_memory.ts, README "Soak") the heap alive after a pass was
+ * (bench/aggregator_memory.ts; docs/performance_log.md) the heap alive after a pass was
  * 50–90 MB while V8 held 300–470 MB and the process grew past 1 GB. A full
  * collection after each pass keeps V8's heap near what is alive.
  *

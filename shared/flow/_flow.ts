@@ -23,7 +23,7 @@ import type { CloseReason } from "./_flow_record.ts";
  * and constructor define, so declared fields first set in a method went to
  * a separate property array grown three slots at a time (about 4 KB of
  * garbage per flow object made, and a second object to load for most
- * fields). In-object, flow assembly took 6–17 % less CPU (README, "Flow
+ * fields). In-object, flow assembly took 6–17 % less CPU (docs/performance_log.md, "Flow
  * objects with in-object fields").
  */
 export class Flow {
@@ -31,8 +31,8 @@ export class Flow {
    * The table key; null for a TCP flow found and made through the tuple
    * index, whose key is read from its endpoints when first asked for
    * ({@linkcode Flow.key}): it was made for every new flow, and only saved
-   * state and rare lookups by key read it (README, "The context windows'
-   * work and lazy key strings").
+   * state and rare lookups by key read it (docs/performance_log.md, "Lazy key
+   * strings, and the context windows' work").
    */
   keyText: string | null = null;
   uid: string = "";

@@ -150,7 +150,7 @@ export interface FlowRecord {
  * fields in a small property array, the accessors in the map). A record
  * made by a constructor function instead (`Object.prototype` as its
  * prototype, so the private fields fit in-object) measured no faster and
- * allocated 1–8 % more (4 December, README "Eighth round").
+ * allocated 1–8 % more (4 December, docs/performance_log.md, flow assembly's "Eighth round").
  */
 export function toRecord(flow: Flow, final: boolean): FlowRecord {
   const acc = flow.acc;
