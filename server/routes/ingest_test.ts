@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { openTestDatabase } from "@traffic-analyzer/shared/db/testing";
 import { gzipSync as nodeGzip } from "node:zlib";
-import { sampleRecords } from "@traffic-analyzer/shared/testing";
+import { busyRecords, sampleRecords } from "@traffic-analyzer/shared/testing";
 import { countPackets, ingest, makeTestApp } from "../_test_app.ts";
 
 const gzipSync = (text: string) => new Uint8Array(nodeGzip(text));
@@ -305,17 +305,7 @@ Deno.test({
       });
       const small = sampleRecords(13, { seed: 5, dataBytes: 8 });
       // Every app-layer, boolean and binary cell set, so any of it left in the builder shows.
-      const large = sampleRecords(2500, { seed: 6, dataBytes: 200 }).map((record, i) => ({
-        ...record,
-        malformed: true,
-        malformed_reason: "truncated",
-        more_fragments: true,
-        app_protocol: "dns",
-        dns_query: `host-${i}.example`,
-        dns_ttl: 300 + i,
-        tls_sni: `sni-${i}.example`,
-        http_status: 200,
-      }));
+      const large = busyRecords(2500, { seed: 6, dataBytes: 200 });
       const post = async (key: string, records: unknown[], status = 201) => {
         const res = await ingest(app, JSON.stringify(records), { "idempotency-key": key });
         assert.equal(res.status, status, await res.text());

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { busyRecords } from "../testing/busy_records.ts";
 import { sampleRecords } from "../testing/sample_records.ts";
 import type { PacketRecord } from "./packet_record.ts";
 import type { ColumnarBatch } from "./columnar_batch.ts";
@@ -9,22 +10,6 @@ import { encodeArrowBatch } from "./arrow_batch_writer.ts";
 
 const ENCODER = new TextEncoder();
 const NO_LIMIT = { maxRecords: 1_000_000 };
-
-/** Records whose every app-layer, boolean and binary cell is set, so any left behind shows. */
-function busyRecords(count: number): PacketRecord[] {
-  return sampleRecords(count, { seed: 7, dataBytes: 300 }).map((record, i) => ({
-    ...record,
-    malformed: true,
-    malformed_reason: "truncated",
-    more_fragments: true,
-    app_protocol: "dns",
-    dns_query: `host-${i}.example`,
-    dns_qtype: 1,
-    dns_ttl: 300 + i,
-    tls_sni: `sni-${i}.example`,
-    http_status: 200,
-  }));
-}
 
 function scanned(records: PacketRecord[], pool: ColumnarBatchBuilderPool | null) {
   const body = ENCODER.encode(JSON.stringify(records));

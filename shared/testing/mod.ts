@@ -9,6 +9,7 @@
  */
 export * from "./blank_packet_record.ts";
 export * from "./sample_records.ts";
+export * from "./busy_records.ts";
 export * from "./free_port.ts";
 export * from "./team_kit.ts";
 export * from "./property_runs.ts";
