@@ -3,7 +3,7 @@
  * ({@linkcode encodeInline}) or in a worker ({@linkcode WorkerBatchEncoder}).
  * Live capture uses the worker, so the thread that reads libpcap only
  * decodes packets and stages rows: Arrow encoding and zstd took about a
- * quarter of its CPU (see the README's "Kernel ring and kernel drops").
+ * quarter of its CPU (docs/performance_log.md, "Kernel ring and kernel drops").
  *
  * Either way the body is `encodeBatch`'s, byte for byte: the worker runs the
  * same code on a copy of the batch's columns.
