@@ -28,11 +28,11 @@ import type { CloseReason } from "./_flow_record.ts";
  */
 export class Flow {
   /**
-   * The table key; null for a TCP, UDP or SCTP flow found and made through
-   * the tuple index, whose key is read from its endpoints when first asked
-   * for ({@linkcode Flow.key}): it was made for every new flow, and only
-   * saved state and rare lookups by key read it (README, "Lazy key strings,
-   * and the context windows' work", and the account after it).
+   * The table key; null for a TCP flow found and made through the tuple
+   * index, whose key is read from its endpoints when first asked for
+   * ({@linkcode Flow.key}): it was made for every new flow, and only saved
+   * state and rare lookups by key read it (README, "The context windows'
+   * work and lazy key strings").
    */
   keyText: string | null = null;
   uid: string = "";
@@ -80,7 +80,7 @@ export class Flow {
   /** Index of this flow in that call's changed list. */
   changedIndex: number = 0;
   isTcp: boolean = false;
-  /** `#hostPairs` key of a non-TCP flow (`scopedPair` of its scope and roles); null until needed. */
+  /** `${origIp}|${respIp}` of a non-TCP flow in `#hostPairs`; null until needed. */
   hostPair: string | null = null;
   /**
    * The Community ID inputs (source, destination, ports) it was computed

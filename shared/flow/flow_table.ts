@@ -224,17 +224,7 @@ export class FlowTable {
    */
   #index = new SmiMap<Flow>();
   #fragments = new Map<string, FragmentEntry>();
-  /**
-   * The latest non-TCP flow between two hosts, by `scopedPair` of its scope
-   * and roles (`Flow.hostPair`): where an ICMP unreachable that quotes
-   * nothing is charged. A flow is in it only while it is live (`#finalize`
-   * takes it out, and a reported flow's object may serve a new flow), so it
-   * holds the flow, not its key: the key of a tuple-indexed flow is not
-   * made (see `Flow.key`). A string is a restored entry whose key named no
-   * live flow of that pair (see {@linkcode FlowTable.fromJSON}): kept as it
-   * was, looked up by key as before.
-   */
-  #hostPairs = new Map<string, Flow | string>();
+  #hostPairs = new Map<string, string>();
   /** Each agent's clock, context windows and admission queue. */
   #lanes = new Map<string | null, AgentLane<Flow>>();
   /** The lane of the packet being processed. */
@@ -442,7 +432,7 @@ export class FlowTable {
       fragments: [...this.#fragments].map((
         [fragmentKey, e],
       ) => [fragmentKey, e.key, e.uid, e.srcIp, e.srcPort, e.dstPort, e.expiresSec]),
-      hostPairs: [...this.#hostPairs].map(hostPairState),
+      hostPairs: [...this.#hostPairs],
     };
   }
 
@@ -475,7 +465,7 @@ export class FlowTable {
       per,
     );
     yield `,"hostPairs":`;
-    yield* jsonArrayText(this.#hostPairs, hostPairState, per);
+    yield* jsonArrayText(this.#hostPairs, (pair) => pair, per);
     yield "}";
   }
 
@@ -531,16 +521,7 @@ export class FlowTable {
     for (const [fragmentKey, key, uid, srcIp, srcPort, dstPort, expiresSec] of state.fragments) {
       table.#fragments.set(fragmentKey, { key, uid, srcIp, srcPort, dstPort, expiresSec });
     }
-    for (const [pair, key] of state.hostPairs) {
-      // An entry is the flow under its key when that flow is live and of
-      // that pair, as every entry this table saves is. Any other (state of
-      // an older release, or edited) is kept as its key and looked up by it,
-      // so that it is saved again as it was and charged as it was.
-      const flow = table.#flows.get(key);
-      const own = flow !== undefined && !flow.isTcp && flow.origIp !== null &&
-        flow.respIp !== null && hostPairOf(flow) === pair;
-      table.#hostPairs.set(pair, own ? flow : key);
-    }
+    for (const [pair, key] of state.hostPairs) table.#hostPairs.set(pair, key);
     // Reconnect admitted flows to their tracker entries (as the uid lookup
     // of the tracker's update() would find them).
     const handles = new Map<AgentLane<Flow>, Map<string, ContextHandle>>();
@@ -581,8 +562,8 @@ export class FlowTable {
   #process(p: FlowPacket, ts: number): void {
     const k = this.#key;
     if (!readPacketKey(p, k)) return;
-    // Null: a tuple key (TCP, UDP, SCTP), made from the flow's endpoints when
-    // read (see Flow.key); nothing on such a flow's own path reads it.
+    // Null: a TCP flow's tuple key, made from the flow's endpoints when read
+    // (see Flow.key); nothing on a TCP flow's own path reads it.
     let key: string | null = null;
     let flow: Flow | undefined;
     if (k.indexKind !== INDEX_NONE) {
@@ -603,12 +584,15 @@ export class FlowTable {
     }
     if (flow !== undefined) {
       // A flow found by the index is the one under the packet's key.
-      if (k.indexKind !== INDEX_TUPLE) key = flow.key;
+      if (!flow.isTcp) key = flow.key;
     } else if (k.indexKind !== INDEX_TUPLE) {
       key = k.laterFragment ? this.#laterFragmentKey(p, k, ts) : packetKeyString(p, k);
       flow = this.#flows.get(key);
+    } else if (p.ip_proto !== IPPROTO_TCP) {
+      // Every flow under a tuple key is indexed (see #indexFind): the miss is
+      // proof. The host-pair map keeps a new non-TCP flow's key: made now.
+      key = packetKeyString(p, k);
     }
-    // Else every flow under a tuple key is indexed (see #indexFind): the miss is proof.
     const tcpFlags = p.ip_proto === IPPROTO_TCP && !p.is_fragment ? p.tcp_flags : null;
     const pureSyn = tcpFlags !== null && (tcpFlags & TCP_FLAG_SYN) !== 0 &&
       (tcpFlags & TCP_FLAG_ACK) === 0;
@@ -822,7 +806,7 @@ export class FlowTable {
           previous.origIp === flow.origIp && previous.respIp === flow.respIp
         ? previous.hostPair
         : hostPairOf(flow);
-      this.#hostPairs.set(flow.hostPair, flow);
+      this.#hostPairs.set(flow.hostPair, key ?? flow.key);
     }
     // Flows reported while this packet was handled (such as `previous`) have
     // been read for the last time: their objects may serve the next flows.
@@ -894,8 +878,8 @@ export class FlowTable {
         p.tunnel_id ?? null,
         "",
       );
-      const entry = this.#hostPairs.get(scopedPair(scope, p.dst_ip, p.src_ip));
-      target = typeof entry === "string" ? this.#flows.get(entry) : entry;
+      const key = this.#hostPairs.get(scopedPair(scope, p.dst_ip, p.src_ip));
+      if (key !== undefined) target = this.#flows.get(key);
       if (target !== undefined && (target.origIp !== p.dst_ip || target.respIp !== p.src_ip)) {
         target = undefined;
       }
@@ -1062,10 +1046,7 @@ export class FlowTable {
     // Only non-TCP flows are entered there, and their roles never flip.
     if (!flow.isTcp && flow.origIp !== null && flow.respIp !== null) {
       const pair = flow.hostPair ?? hostPairOf(flow);
-      const entry = this.#hostPairs.get(pair);
-      if (entry === flow || (typeof entry === "string" && entry === flow.key)) {
-        this.#hostPairs.delete(pair);
-      }
+      if (this.#hostPairs.get(pair) === flow.key) this.#hostPairs.delete(pair);
     }
     flow.ended = true;
     flow.closed = true;
@@ -1160,11 +1141,6 @@ function tupleKeyOf(flow: Flow): TupleKey {
   tuple.b = flow.respIp!;
   tuple.bPort = flow.respPort!;
   return tuple;
-}
-
-/** A `#hostPairs` entry as saved: the pair and its flow's key. */
-function hostPairState([pair, entry]: [string, Flow | string]): [string, string] {
-  return [pair, typeof entry === "string" ? entry : entry.key];
 }
 
 /** `#hostPairs` key of a non-TCP flow. */

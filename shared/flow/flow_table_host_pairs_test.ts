@@ -19,7 +19,7 @@ Deno.test("FlowTable charges an unquoted unreachable to the latest flow between 
   const table = new FlowTable();
   table.merge([udp(0, A, 5000, B, 9, 12), udp(0.1, A, 5001, B, 9, 12)]);
   const state = saved(table);
-  // The entry names the latest flow by its key, made from its endpoints.
+  // The entry names the latest flow of the pair by its key.
   assert.deepEqual(state.hostPairs, [[`${A}|${B}`, `|17|${A}|5001|${B}|9`]]);
   const restored = FlowTable.fromJSON(state);
   const ended = restored.merge([icmp(0.2, B, A, 3, 3, null, 36)]).ended;
