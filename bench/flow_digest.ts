@@ -4,9 +4,11 @@
  * each `merge()`, the drained records, every feature vector (of changed and
  * ended records), and the state saved after the first merge.
  *
- * `deno run -A bench/flow_digest.ts [--root DIR] [--batch N] [--max N] FILE...`
+ * `deno run -A bench/flow_digest.ts [--root DIR] [--batch N] [--max N] [--restore] FILE...`
  * `--root` is the checkout whose `shared/flow/` is measured (default: this
- * one), so one decoder serves both sides of a comparison.
+ * one), so one decoder serves both sides of a comparison. `--restore` saves
+ * the table after every merge (`toJSONText`), digests that state and goes on
+ * with the table restored from it (`fromJSON`), as passes do.
  *
  * @module
  */
@@ -22,6 +24,7 @@ const { values: args, positionals } = parseArgs({
     batch: { type: "string" },
     max: { type: "string" },
     payload: { type: "string" },
+    restore: { type: "boolean" },
   },
 });
 const root = args.root ?? new URL("..", import.meta.url).pathname;
@@ -50,7 +53,7 @@ for (const file of positionals) {
   const records = new Digest();
   const vectors = new Digest();
   const state = new Digest();
-  const table = new FlowTable();
+  let table = new FlowTable();
   let first = true;
   let count = 0;
   // deno-lint-ignore no-explicit-any
@@ -70,7 +73,11 @@ for (const file of positionals) {
     const result = table.merge(packets.slice(i, i + batch));
     take("c", result.changed);
     take("e", result.ended);
-    if (first) {
+    if (args.restore) {
+      const saved = [...table.toJSONText()].join("");
+      state.add(saved);
+      table = FlowTable.fromJSON(JSON.parse(saved));
+    } else if (first) {
       state.add(JSON.stringify(table.toJSON()));
       first = false;
     }
