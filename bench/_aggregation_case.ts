@@ -37,9 +37,6 @@ function defaultHeapLimitMb(): number {
   return getHeapStatistics().heap_size_limit / 1e6;
 }
 
-/** The aggregator's pass interval, which the pass must fit in AGGREGATION_HEADROOM times. */
-const PASS_INTERVAL_SEC = 30;
-
 /** Runs the aggregation pass case. */
 export async function runAggregationCase(context: BenchContext): Promise<BenchRow[]> {
   const capture = await context.capture();
@@ -65,9 +62,7 @@ export async function runAggregationCase(context: BenchContext): Promise<BenchRo
   const target = {
     kind: "ratioAtLeast",
     value: AGGREGATION_HEADROOM,
-    text: `>= ${AGGREGATION_HEADROOM} x ingest target (1.5 M in < ${
-      PASS_INTERVAL_SEC / AGGREGATION_HEADROOM
-    } s)`,
+    text: `>= ${AGGREGATION_HEADROOM} x ingest (issue 5: a pass in a fifth of its traffic's time)`,
   } as const;
   // These packets arrive in trafficSec at the ingest target; the pass gets a fifth of that.
   const trafficSec = packets / INGEST_TARGET_RECORDS_PER_SEC;
@@ -94,12 +89,16 @@ export async function runAggregationCase(context: BenchContext): Promise<BenchRo
     label,
     unit: "packets/s",
     ours: metricNumber(metrics, "pass_pps"),
-    reference: { name: "ingest target", value: INGEST_TARGET_RECORDS_PER_SEC },
+    // bench/same_run_references.ts puts the ingest case's rate here when it ran too.
+    reference: {
+      name: "issue 2's ingest figure (no ingest case in this run)",
+      value: INGEST_TARGET_RECORDS_PER_SEC,
+    },
     target,
     status: "measured",
     note: `pass took ${passSec.toFixed(2)} s, ${passSec < budgetSec ? "under" : "OVER"} its ` +
-      `${budgetSec.toFixed(1)} s budget (${trafficSec.toFixed(0)} s of traffic at the ingest ` +
-      `target); ${metricNumber(metrics, "flows_written")} flows written, model ` +
+      `${budgetSec.toFixed(1)} s budget (${trafficSec.toFixed(0)} s of traffic at issue 2's ` +
+      `50k records/s); ${metricNumber(metrics, "flows_written")} flows written, model ` +
       `${optionalMetricString(metrics, "model_version")}` +
       (stepNote ? `; steps: ${stepNote}` : "") + cpuNote + heapNote,
   }];

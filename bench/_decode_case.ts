@@ -18,8 +18,12 @@ import { formatRate } from "./bench_summary.ts";
 import { referenceRate } from "./_reference_rate.ts";
 import { runBenchScript } from "./run_bench_script.ts";
 
-/** The decode target: a million packets a second on one core. */
-export const DECODE_TARGET_PACKETS_PER_SEC = 1_000_000;
+/**
+ * Issue 3 asked a million packets a second decoded on one core, the day
+ * `tcpdump -r FILE -w /dev/null` made 13.9 M: 0.072 x tcpdump on the same
+ * file in the same run.
+ */
+export const DECODE_TARGET_TCPDUMP_RATIO = 0.072;
 
 /** With app-layer extraction on, `--read` keeps at least this share of its speed without. */
 export const APP_METADATA_KEPT_SHARE = 0.9;
@@ -135,7 +139,11 @@ export async function runDecodeCase(context: BenchContext): Promise<BenchRow[]> 
       unit: "packets/s",
       ours: decodePps,
       reference: tcpdump.reference,
-      target: { kind: "atLeast", value: DECODE_TARGET_PACKETS_PER_SEC },
+      target: {
+        kind: "ratioAtLeast",
+        value: DECODE_TARGET_TCPDUMP_RATIO,
+        text: `>= ${DECODE_TARGET_TCPDUMP_RATIO} x tcpdump (issue 3: 1 M when tcpdump made 13.9 M)`,
+      },
       status: "measured",
       note: tcpdump.problem ? `${basis}; tcpdump: ${tcpdump.problem}` : basis,
     },

@@ -22,8 +22,11 @@ import { measureFileRate } from "./file_rate.ts";
 import { referenceRate } from "./_reference_rate.ts";
 import { runBenchScript } from "./run_bench_script.ts";
 
-/** Issue 15: flow assembly at least 1.5 M packets/s on one core (argus: about 1.0 M). */
-export const FLOWS_TARGET_PPS = 1_500_000;
+/**
+ * Issue 15 asked flow assembly of at least 1.5 M packets/s on one core where
+ * argus made about 1.0 M: 1.5 x argus on the same file in the same run.
+ */
+export const FLOWS_TARGET_ARGUS_RATIO = 1.5;
 
 /** Runs the flow assembly and scoring case. */
 export async function runFlowsCase(context: BenchContext): Promise<BenchRow[]> {
@@ -80,7 +83,11 @@ export async function runFlowsCase(context: BenchContext): Promise<BenchRow[]> {
       unit: "packets/s",
       ours: metricNumber(metrics, "merge_pps"),
       reference: argus.reference,
-      target: { kind: "atLeast", value: FLOWS_TARGET_PPS },
+      target: {
+        kind: "ratioAtLeast",
+        value: FLOWS_TARGET_ARGUS_RATIO,
+        text: `>= ${FLOWS_TARGET_ARGUS_RATIO} x argus (issue 15: 1.5 M when argus made 1.0 M)`,
+      },
       status: "measured",
       note: `${packets} decoded packets -> ${flows} flows, ` +
         `${metricNumber(metrics, "merge_batch")} packets per mergeEnded(), ` +

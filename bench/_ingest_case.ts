@@ -10,8 +10,26 @@ import { BenchOutputError } from "./bench_metrics.ts";
 import { type BenchRow, skippedRow } from "./bench_row.ts";
 import { runBenchScript } from "./run_bench_script.ts";
 
-/** The ingest target: 50,000 records/s into PostgreSQL. */
+/**
+ * Issue 2's figure: 50,000 records/s into PostgreSQL, set when `COPY` of the
+ * same rows made 120,000–186,000 on this machine. The aggregation case sizes
+ * its 30 s of traffic by it; the row itself is held to the ratio below.
+ */
 export const INGEST_TARGET_RECORDS_PER_SEC = 50_000;
+
+/**
+ * The ingest target as the brief states speed targets: a ratio to `COPY` of
+ * the same rows in the same run. 0.42 is issue 2's 50,000 over the lowest
+ * `COPY` rate measured the day it was set (120,000), the strictest reading.
+ */
+export const INGEST_TARGET_COPY_RATIO = 0.42;
+
+/** The PostgreSQL row's target. */
+export const INGEST_TARGET = {
+  kind: "ratioAtLeast",
+  value: INGEST_TARGET_COPY_RATIO,
+  text: `>= ${INGEST_TARGET_COPY_RATIO} x COPY (issue 2: 50k when COPY made 120k)`,
+} as const;
 
 const RESULT_LINE = /^ingest (\S+)\s+HTTP ([\d,]+) records\/s, COPY ([\d,]+) records\/s/;
 const SKIPPED_LINE = /^ingest: PostgreSQL at .* unreachable, skipped \((.*)\)$/;
@@ -31,7 +49,7 @@ export function parseIngestOutput(stdout: string): BenchRow[] {
           caseName: "ingest",
           label: "postgres over HTTP",
           unit: "records/s",
-          target: { kind: "atLeast", value: INGEST_TARGET_RECORDS_PER_SEC },
+          target: INGEST_TARGET,
         }, `PostgreSQL unreachable (${skipped[1]})`),
       );
       continue;
@@ -45,9 +63,7 @@ export function parseIngestOutput(stdout: string): BenchRow[] {
       unit: "records/s",
       ours: count(result[2]),
       reference: { name: `COPY into ${backend}`, value: count(result[3]) },
-      target: backend === "postgres"
-        ? { kind: "atLeast", value: INGEST_TARGET_RECORDS_PER_SEC }
-        : null,
+      target: backend === "postgres" ? INGEST_TARGET : null,
       status: "measured",
       note: null,
     });

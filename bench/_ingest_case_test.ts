@@ -11,7 +11,8 @@ Deno.test("parseIngestOutput() reads the ingest bench's result lines", () => {
   assert.deepEqual(
     rows.map((r) => [r.label, r.ours, r.reference?.value, r.target?.value ?? null]),
     [
-      ["postgres over HTTP", 61_234, 456_789, 50_000],
+      // Held to a ratio of COPY of the same rows (0.13 here: not met).
+      ["postgres over HTTP", 61_234, 456_789, 0.42],
       ["pglite over HTTP", 17_028, 67_712, null],
     ],
   );
