@@ -82,10 +82,14 @@ export function benchRatio(row: BenchRow): number | null {
   return row.ratio ?? row.ours / row.reference.value;
 }
 
-/** Whether the row meets its target; null when it has none or was not measured. */
+/**
+ * Whether the row meets its target; null when it has none, was not measured,
+ * or is held to a ratio whose reference could not be measured (a missing
+ * tool, a reference that lost packets itself): then nothing can be said.
+ */
 export function benchTargetMet(row: BenchRow): boolean | null {
   if (row.target === null || row.status !== "measured" || row.ours === null) return null;
   if (row.target.kind === "atLeast") return row.ours >= row.target.value;
   const ratio = benchRatio(row);
-  return ratio !== null && ratio >= row.target.value;
+  return ratio === null ? null : ratio >= row.target.value;
 }

@@ -29,7 +29,8 @@ function resultText(row: BenchRow): string {
   if (row.status === "skipped") return `skipped${row.note ? `: ${row.note}` : ""}`;
   if (row.status === "failed") return `FAILED${row.note ? `: ${row.note}` : ""}`;
   const met = benchTargetMet(row);
-  return met === null ? "-" : met ? "met" : "NOT MET";
+  if (met === null) return row.target === null ? "-" : "no reference to compare with";
+  return met ? "met" : "NOT MET";
 }
 
 const HEADER = ["case", "ours", "reference", "ratio", "target", "result"] as const;
