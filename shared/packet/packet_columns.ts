@@ -35,6 +35,7 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import type { PacketRecord } from "./packet_record.ts";
 import { APP_RECORD_FIELD_NAMES, clearAppFields } from "../app_layer/app_record_fields.ts";
 import { PACKET_FIELDS } from "./packet_schema.ts";
@@ -695,15 +696,30 @@ function decodeStrings(
   decoder: TextDecoder,
 ): string[] {
   const strings: string[] = new Array(stringCount);
+  // ASCII (addresses, MACs, names: nearly every string) read as Latin-1, the
+  // same characters, by offsets into one Buffer: a decoder call on a new
+  // subarray per string took five times as long, measured apart.
+  const latin1 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let textAt = textStart;
   for (let s = 0; s < stringCount; s++) {
     const length = view.getUint32(lengthsAt + 4 * s, true);
-    try {
-      strings[s] = decoder.decode(bytes.subarray(textAt, textAt + length));
-    } catch (error) {
-      throw new PacketColumnsError(`string ${s} is not UTF-8`, { cause: error });
+    const end = textAt + length;
+    let ascii = true;
+    for (let at = textAt; at < end; at++) {
+      if (bytes[at] >= 0x80) {
+        ascii = false;
+        break;
+      }
     }
-    textAt += length;
+    if (ascii) strings[s] = latin1.toString("latin1", textAt, end);
+    else {
+      try {
+        strings[s] = decoder.decode(bytes.subarray(textAt, end));
+      } catch (error) {
+        throw new PacketColumnsError(`string ${s} is not UTF-8`, { cause: error });
+      }
+    }
+    textAt = end;
   }
   return strings;
 }
