@@ -375,7 +375,7 @@ Deno.test({
       const refused = arrowOf(large);
       refused[refused.length - 20] ^= 0xff;
       await post("refused", refused, 400);
-      await post("large again", arrowOf(large), 201);
+      await post("large-again", arrowOf(large), 201);
       await post("reused", arrowOf(small));
       const rows = async (key: string) =>
         (await db.sql<{ row: string }[]>`
@@ -392,8 +392,8 @@ Deno.test({
       assert.equal(fresh.length, small.length);
       assert.deepEqual(await rows("reused"), fresh);
       assert.equal(await block("reused"), await block("fresh"));
-      assert.deepEqual(await rows("large again"), await rows("large"));
-      assert.equal(await block("large again"), await block("large"));
+      assert.deepEqual(await rows("large-again"), await rows("large"));
+      assert.equal(await block("large-again"), await block("large"));
     } finally {
       await db.close();
     }
