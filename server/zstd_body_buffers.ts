@@ -128,20 +128,24 @@ export class ZstdBodyBuffers {
       return null;
     }
     let out = this.#take();
+    let target = new Uint8Array(out);
     let produced = 0;
     let read = 0;
     try {
       // The calls zstdDecompressSync makes, with the same room each: what it
       // decodes (how many frames, what a damaged frame gives) can depend on it.
       while (true) {
-        if (produced === out.byteLength) out = this.#grow(out, maxOutputBytes);
+        if (produced === out.byteLength) {
+          out = this.#grow(out, maxOutputBytes);
+          target = new Uint8Array(out);
+        }
         const room = ZLIB_CHUNK_BYTES - produced % ZLIB_CHUNK_BYTES;
         engine.handle.writeSync(
           constants.ZSTD_e_end,
           compressed,
           read,
           compressed.length - read,
-          new Uint8Array(out),
+          target,
           produced,
           room,
         );

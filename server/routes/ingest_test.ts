@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { openTestDatabase } from "@traffic-analyzer/shared/db/testing";
+import { openTestDatabase, type TestDatabase } from "@traffic-analyzer/shared/db/testing";
 import { gzipSync as nodeGzip, zstdCompressSync } from "node:zlib";
 import { busyRecords, sampleRecords } from "@traffic-analyzer/shared/testing";
 import {
@@ -298,6 +298,22 @@ Deno.test({
   },
 });
 
+/** The rows a batch stored, but `id`, `received_at` and `batch_id`, as JSON text. */
+async function storedRows(db: TestDatabase, key: string): Promise<string[]> {
+  return (await db.sql<{ row: string }[]>`
+    select (to_jsonb(r) - 'id' - 'received_at' - 'batch_id')::text as row
+    from raw_packets r join ingest_batches b on b.id = r.batch_id
+    where b.idempotency_key = ${key} order by r.id`).map(({ row }) => row);
+}
+
+/** The column block a batch stored, as hex. */
+async function storedBlock(db: TestDatabase, key: string): Promise<string> {
+  const [{ block }] = await db.sql<{ block: Uint8Array }[]>`
+    select c.block from batch_packet_columns c join ingest_batches b on b.id = c.batch_id
+    where b.idempotency_key = ${key}`;
+  return new Uint8Array(block).toHex();
+}
+
 Deno.test({
   name:
     "POST /ingest_packets stores a JSON batch read into a builder a larger batch used (and a refused one after it) as it stores it read into a new one",
@@ -321,17 +337,8 @@ Deno.test({
       await post("large", large);
       await post("refused", [...large.slice(0, 100), { ...large[100], dns_ttl: -5 }], 400);
       await post("reused", small);
-      const rows = async (key: string) =>
-        (await db.sql<{ row: string }[]>`
-          select (to_jsonb(r) - 'id' - 'received_at' - 'batch_id')::text as row
-          from raw_packets r join ingest_batches b on b.id = r.batch_id
-          where b.idempotency_key = ${key} order by r.id`).map(({ row }) => row);
-      const block = async (key: string) => {
-        const [{ block }] = await db.sql<{ block: Uint8Array }[]>`
-          select c.block from batch_packet_columns c join ingest_batches b on b.id = c.batch_id
-          where b.idempotency_key = ${key}`;
-        return new Uint8Array(block).toHex();
-      };
+      const rows = (key: string) => storedRows(db, key);
+      const block = (key: string) => storedBlock(db, key);
       const fresh = await rows("fresh");
       assert.equal(fresh.length, small.length);
       assert.deepEqual(await rows("reused"), fresh);
@@ -377,17 +384,8 @@ Deno.test({
       await post("refused", refused, 400);
       await post("large-again", arrowOf(large), 201);
       await post("reused", arrowOf(small));
-      const rows = async (key: string) =>
-        (await db.sql<{ row: string }[]>`
-          select (to_jsonb(r) - 'id' - 'received_at' - 'batch_id')::text as row
-          from raw_packets r join ingest_batches b on b.id = r.batch_id
-          where b.idempotency_key = ${key} order by r.id`).map(({ row }) => row);
-      const block = async (key: string) => {
-        const [{ block }] = await db.sql<{ block: Uint8Array }[]>`
-          select c.block from batch_packet_columns c join ingest_batches b on b.id = c.batch_id
-          where b.idempotency_key = ${key}`;
-        return new Uint8Array(block).toHex();
-      };
+      const rows = (key: string) => storedRows(db, key);
+      const block = (key: string) => storedBlock(db, key);
       const fresh = await rows("fresh");
       assert.equal(fresh.length, small.length);
       assert.deepEqual(await rows("reused"), fresh);
