@@ -11,6 +11,7 @@
 import { gunzipSync, zstdDecompressSync } from "node:zlib";
 import { concatBytes } from "@traffic-analyzer/shared";
 import { HttpError } from "./http_errors.ts";
+import type { ZstdBodyBuffers } from "./zstd_body_buffers.ts";
 
 /** deflate's largest ratio of output to input (a run of one byte), rounded up. */
 const MAX_DEFLATE_RATIO = 1032;
@@ -44,6 +45,12 @@ export interface ReadLimitedBodyOptions {
   maxBodyBytes: number;
   /** Largest body after decompression, in bytes. */
   maxDecompressedBytes: number;
+  /**
+   * Buffers a zstd body is decompressed into, reused from request to request;
+   * the caller gives the body back (`ZstdBodyBuffers.give`) once nothing reads
+   * it. @default null (`zstdDecompressSync`, a new buffer each body)
+   */
+  zstdBuffers?: ZstdBodyBuffers | null;
 }
 
 async function collect(
@@ -152,7 +159,8 @@ export async function readLimitedBody(
     try {
       const maxOutputLength = options.maxDecompressedBytes;
       const out = encoding === "zstd"
-        ? zstdDecompressSync(compressed, { maxOutputLength })
+        ? options.zstdBuffers?.decompress(compressed, maxOutputLength) ??
+          zstdDecompressSync(compressed, { maxOutputLength })
         : gunzipSync(compressed, {
           maxOutputLength,
           chunkSize: gunzipChunkSize(compressed, maxOutputLength),

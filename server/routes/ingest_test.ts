@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
-import { openTestDatabase } from "@traffic-analyzer/shared/db/testing";
-import { gzipSync as nodeGzip } from "node:zlib";
+import { openTestDatabase, type TestDatabase } from "@traffic-analyzer/shared/db/testing";
+import { gzipSync as nodeGzip, zstdCompressSync } from "node:zlib";
 import { busyRecords, sampleRecords } from "@traffic-analyzer/shared/testing";
+import {
+  ColumnarBatchBuilder,
+  encodeArrowBatch,
+  type PacketRecord,
+} from "@traffic-analyzer/shared/packet";
+import { ARROW_STREAM_TYPE } from "../ingest_batch_body.ts";
 import { countPackets, ingest, makeTestApp } from "../_test_app.ts";
 
 const gzipSync = (text: string) => new Uint8Array(nodeGzip(text));
@@ -292,6 +298,22 @@ Deno.test({
   },
 });
 
+/** The rows a batch stored, but `id`, `received_at` and `batch_id`, as JSON text. */
+async function storedRows(db: TestDatabase, key: string): Promise<string[]> {
+  return (await db.sql<{ row: string }[]>`
+    select (to_jsonb(r) - 'id' - 'received_at' - 'batch_id')::text as row
+    from raw_packets r join ingest_batches b on b.id = r.batch_id
+    where b.idempotency_key = ${key} order by r.id`).map(({ row }) => row);
+}
+
+/** The column block a batch stored, as hex. */
+async function storedBlock(db: TestDatabase, key: string): Promise<string> {
+  const [{ block }] = await db.sql<{ block: Uint8Array }[]>`
+    select c.block from batch_packet_columns c join ingest_batches b on b.id = c.batch_id
+    where b.idempotency_key = ${key}`;
+  return new Uint8Array(block).toHex();
+}
+
 Deno.test({
   name:
     "POST /ingest_packets stores a JSON batch read into a builder a larger batch used (and a refused one after it) as it stores it read into a new one",
@@ -315,21 +337,61 @@ Deno.test({
       await post("large", large);
       await post("refused", [...large.slice(0, 100), { ...large[100], dns_ttl: -5 }], 400);
       await post("reused", small);
-      const rows = async (key: string) =>
-        (await db.sql<{ row: string }[]>`
-          select (to_jsonb(r) - 'id' - 'received_at' - 'batch_id')::text as row
-          from raw_packets r join ingest_batches b on b.id = r.batch_id
-          where b.idempotency_key = ${key} order by r.id`).map(({ row }) => row);
-      const block = async (key: string) => {
-        const [{ block }] = await db.sql<{ block: Uint8Array }[]>`
-          select c.block from batch_packet_columns c join ingest_batches b on b.id = c.batch_id
-          where b.idempotency_key = ${key}`;
-        return new Uint8Array(block).toHex();
-      };
+      const rows = (key: string) => storedRows(db, key);
+      const block = (key: string) => storedBlock(db, key);
       const fresh = await rows("fresh");
       assert.equal(fresh.length, small.length);
       assert.deepEqual(await rows("reused"), fresh);
       assert.equal(await block("reused"), await block("fresh"));
+    } finally {
+      await db.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "POST /ingest_packets stores a zstd Arrow batch decompressed into a buffer a larger batch used (and a refused one after it) as it stores it decompressed into a new one",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const db = await openTestDatabase();
+    try {
+      const { app } = makeTestApp(db, {
+        limits: { maxBodyBytes: 8_000_000, maxDecompressedBytes: 8_000_000, maxBatchRecords: 5000 },
+      });
+      const arrowOf = (records: readonly PacketRecord[]) => {
+        const builder = new ColumnarBatchBuilder(records.length);
+        for (const record of records) builder.appendRecord(record);
+        return zstdCompressSync(encodeArrowBatch(builder.build()));
+      };
+      const small = sampleRecords(13, { seed: 5, dataBytes: 8 });
+      // Every app-layer, boolean and binary cell set, so any of it left in the buffer shows.
+      const large = busyRecords(2500, { seed: 6, dataBytes: 200 });
+      const post = async (key: string, body: Uint8Array, status = 201) => {
+        const res = await ingest(app, body as BodyInit, {
+          "idempotency-key": key,
+          "content-type": ARROW_STREAM_TYPE,
+          "content-encoding": "zstd",
+        });
+        assert.equal(res.status, status, await res.text());
+      };
+      // The first request's buffer is new; the later ones reuse it.
+      await post("fresh", arrowOf(small));
+      await post("large", arrowOf(large));
+      const refused = arrowOf(large);
+      refused[refused.length - 20] ^= 0xff;
+      await post("refused", refused, 400);
+      await post("large-again", arrowOf(large), 201);
+      await post("reused", arrowOf(small));
+      const rows = (key: string) => storedRows(db, key);
+      const block = (key: string) => storedBlock(db, key);
+      const fresh = await rows("fresh");
+      assert.equal(fresh.length, small.length);
+      assert.deepEqual(await rows("reused"), fresh);
+      assert.equal(await block("reused"), await block("fresh"));
+      assert.deepEqual(await rows("large-again"), await rows("large"));
+      assert.equal(await block("large-again"), await block("large"));
     } finally {
       await db.close();
     }
