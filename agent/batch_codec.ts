@@ -13,7 +13,14 @@
  *
  * @module
  */
-import { constants, gunzipSync, gzipSync, zstdCompressSync, zstdDecompressSync } from "node:zlib";
+import {
+  constants,
+  gunzipSync,
+  gzipSync,
+  zstdCompressSync,
+  zstdDecompressSync,
+  type ZstdOptions,
+} from "node:zlib";
 import type { PacketRecord } from "@traffic-analyzer/shared/packet/record";
 import {
   batchRecords,
@@ -93,7 +100,16 @@ export const MAX_BATCH_BODY_BYTES = 12 * 64_000;
  * for live capture (`WorkerBatchEncoder`) and on the reading thread for a
  * file, where its speed bounds the read's packet rate.
  */
-const ZSTD_PARAMS = { params: { [constants.ZSTD_c_compressionLevel]: 1 } };
+const ZSTD_PARAMS = { [constants.ZSTD_c_compressionLevel]: 1 };
+
+/**
+ * The frame declares its size (node:zlib's documented `pledgedSrcSize`, which
+ * the bundled @types/node does not list yet), so the server decompresses it
+ * into one buffer of that size instead of 16 KiB chunks it then joins.
+ */
+function zstdOptions(size: number): ZstdOptions {
+  return { pledgedSrcSize: size, params: ZSTD_PARAMS } as ZstdOptions;
+}
 
 /** WIRE_FORMAT: `arrow` (zstd Arrow IPC) or `json` (gzip JSON, for an older server). */
 export type WireFormat = "arrow" | "json";
@@ -111,7 +127,7 @@ function encodeColumns(columns: ColumnarBatch, format: WireFormat = "arrow"): Ui
     // A record object per packet: only for servers that cannot read Arrow.
     ? gzipSync(JSON.stringify(batchRecords(columns)), { level: 1 })
     // Compressed inside: the stream's buffer is reused by the next batch.
-    : withArrowBatch(columns, (stream) => zstdCompressSync(stream, ZSTD_PARAMS));
+    : withArrowBatch(columns, (stream) => zstdCompressSync(stream, zstdOptions(stream.length)));
   return new Uint8Array(compressed.buffer, compressed.byteOffset, compressed.byteLength);
 }
 

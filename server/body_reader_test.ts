@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { gzipSync } from "node:zlib";
-import { gunzipChunkSize, readLimitedBody } from "./body_reader.ts";
+import { gzipSync, zstdCompressSync, type ZstdOptions } from "node:zlib";
+import { gunzipChunkSize, readLimitedBody, zstdChunkSize } from "./body_reader.ts";
 import { HttpError } from "./http_errors.ts";
 
 const LIMITS = { maxBodyBytes: 1000, maxDecompressedBytes: 5000 };
@@ -118,4 +118,33 @@ Deno.test("gunzipChunkSize() follows ISIZE within what deflate and the limit all
   new DataView(body.buffer).setUint32(body.length - 4, 0xffffffff, true);
   assert.equal(gunzipChunkSize(body, 2 ** 30), body.length * 1032);
   assert.equal(gunzipChunkSize(new Uint8Array(10), 5000), 64);
+});
+
+Deno.test("zstdChunkSize() follows the frame's declared size within what zstd and the limit allow", () => {
+  const raw = bytes(4000, 5);
+  const sized = zstdCompressSync(raw, { pledgedSrcSize: raw.length } as ZstdOptions);
+  assert.equal(zstdChunkSize(sized, 5000), 4001);
+  assert.equal(zstdChunkSize(sized, 3000), 3001);
+  // No declared size: node:zlib's own chunks.
+  assert.equal(zstdChunkSize(zstdCompressSync(raw), 5000), undefined);
+  // A header that claims far more than its bytes can hold is held to zstd's ratio.
+  const liar = new Uint8Array(sized);
+  liar[4] = 0x80; // a 4-byte content size field, right after the window descriptor
+  new DataView(liar.buffer).setUint32(6, 0xffffffff, true);
+  assert.equal(zstdChunkSize(liar, 2 ** 40), liar.length * 32_768);
+});
+
+Deno.test("readLimitedBody() gives the same bytes for a zstd body whether it declares its size or not", async () => {
+  const raw = bytes(300_000, 9);
+  for (const options of [{}, { pledgedSrcSize: raw.length } as ZstdOptions]) {
+    const body = await readLimitedBody(
+      new Request("http://x/", {
+        method: "POST",
+        headers: { "content-encoding": "zstd" },
+        body: zstdCompressSync(raw, options),
+      }),
+      { maxBodyBytes: 1 << 20, maxDecompressedBytes: 1 << 20 },
+    );
+    assert.deepEqual(body, raw);
+  }
 });

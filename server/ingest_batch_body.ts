@@ -23,7 +23,6 @@ import {
 import type { RecordIssue } from "@traffic-analyzer/shared/packet/schema";
 import { HttpError } from "./http_errors.ts";
 import { readLimitedBody } from "./body_reader.ts";
-import type { ZstdBodyBuffers } from "./zstd_body_buffers.ts";
 
 /** The media type of an Arrow IPC stream. */
 export const ARROW_STREAM_TYPE = "application/vnd.apache.arrow.stream";
@@ -64,11 +63,6 @@ export interface IngestBatchBody {
    * to give back once the batch is stored; null when the batch owns its arrays.
    */
   builder: ColumnarBatchBuilder | null;
-  /**
-   * The decompressed Arrow body the batch's arrays are views of, to give back
-   * to {@link ReadIngestBatchOptions.zstdBuffers} once the batch is stored.
-   */
-  body: Uint8Array | null;
 }
 
 /** Options for {@link readIngestBatch}. */
@@ -79,12 +73,6 @@ export interface ReadIngestBatchOptions {
    * @default null (a new builder for each body)
    */
   builders?: ColumnarBatchBuilderPool | null;
-  /**
-   * Buffers a zstd Arrow body is decompressed into, instead of a new one per
-   * request; the caller gives `body` back after the store.
-   * @default null (a new buffer for each body)
-   */
-  zstdBuffers?: ZstdBodyBuffers | null;
 }
 
 // node:crypto hashes the bytes where they are; crypto.subtle.digest copies
@@ -196,21 +184,13 @@ export async function readIngestBatch(
 ): Promise<IngestBatchBody> {
   const format = ingestFormatOf(request.headers.get("content-type") ?? undefined);
   if (format === "json") {
-    return {
-      ...await readJsonBody(request, limits, options.builders ?? null),
-      format,
-      body: null,
-    };
+    return { ...await readJsonBody(request, limits, options.builders ?? null), format };
   }
-  const body = await readLimitedBody(request, {
-    ...limits,
-    zstdBuffers: options.zstdBuffers ?? null,
-  });
+  const body = await readLimitedBody(request, limits);
   return {
     batch: parseArrow(body, limits),
     bodySha256: sha256Hex(body),
     format,
     builder: null,
-    body,
   };
 }

@@ -25,7 +25,6 @@ import {
   readBatchOrder,
 } from "../batch_order_headers.ts";
 import type { ServerMetrics } from "../server_metrics.ts";
-import { ZstdBodyBuffers } from "../zstd_body_buffers.ts";
 import { createRouter, type Router } from "./_router.ts";
 
 /** Limits on one ingest request. */
@@ -73,9 +72,6 @@ function ingestHandler(options: IngestRoutesOptions) {
   // JSON bodies are read into these, not into a new builder each (whose
   // arrays were 4.6 % of the JSON ingest server's busy time).
   const builders = new ColumnarBatchBuilderPool();
-  // Arrow bodies are decompressed into these, not into new memory each (node:zlib's
-  // chunks and their join were 8 % of the server's busy time in an e2e profile).
-  const zstdBuffers = new ZstdBodyBuffers();
   return async function ingestPackets(c: Context): Promise<Response> {
     const started = performance.now();
     try {
@@ -84,9 +80,8 @@ function ingestHandler(options: IngestRoutesOptions) {
         `auto-${crypto.randomUUID()}`;
       const agentId = optionalHeader(c, "X-Agent-Id") ?? "unknown";
       const order = readBatchOrder((name) => c.req.header(name));
-      const { batch, bodySha256, builder, body } = await readIngestBatch(c.req.raw, limits, {
+      const { batch, bodySha256, builder } = await readIngestBatch(c.req.raw, limits, {
         builders,
-        zstdBuffers,
       });
       let stored;
       try {
@@ -106,13 +101,11 @@ function ingestHandler(options: IngestRoutesOptions) {
             message: error.message,
           });
         }
-        // The builder and the body are left to the collector: a failed store may
-        // still read their arrays.
+        // The builder is left to the collector: a failed store may still read its arrays.
         throw error;
       }
       // Stored, or refused as a repeat: nothing reads the batch's arrays any more.
       if (builder !== null) builders.give(builder);
-      if (body !== null) zstdBuffers.give(body);
       metrics.ingestBatches.inc({ result: stored.status });
       if (stored.status === "conflict") {
         throw new HttpError(

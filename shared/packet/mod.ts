@@ -58,6 +58,7 @@ export {
 export { type JsonBatchResult, readJsonBatch } from "./json_batch_reader.ts";
 export { scanJsonBatch, type ScanJsonBatchOptions } from "./json_batch_scanner.ts";
 export { registerArrowCodecs } from "./arrow_codecs.ts";
+export { zstdFrameContentSize } from "./zstd_frame_content_size.ts";
 export { type DecodeOptions, decodePacket, type PayloadCapture } from "./decode_packet.ts";
 export { decodeHeaders, type DecodeHeadersOptions } from "./decode_headers.ts";
 export { PacketHeaders } from "./packet_headers.ts";

@@ -18,6 +18,7 @@
  * @module
  */
 import { constants, zstdCompressSync, zstdDecompressSync } from "node:zlib";
+import { zstdFrameContentSize } from "./zstd_frame_content_size.ts";
 
 /** zstd frames start with 0xFD2FB528 (little-endian). */
 const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
@@ -71,7 +72,7 @@ export function inflateStoredPacketColumns(
 ): Uint8Array {
   if (!isZstd(stored)) return stored;
   const maxBlockBytes = options.maxBlockBytes ?? 2 ** 30;
-  const declared = frameContentSize(stored);
+  const declared = zstdFrameContentSize(stored);
   let block: Uint8Array;
   try {
     // Into one buffer of the size the frame declares (a byte more, or
@@ -99,22 +100,6 @@ export function inflateStoredPacketColumns(
     );
   }
   return block;
-}
-
-/**
- * The content size a zstd frame's header declares (RFC 8878, 3.1.1.1), or
- * null when it declares none; compressPacketColumnBlock's frames declare it.
- */
-function frameContentSize(frame: Uint8Array): number | null {
-  if (frame.length < 5) return null;
-  const descriptor = frame[4];
-  const singleSegment = (descriptor >> 5) & 1;
-  const sizeBytes = [singleSegment ? 1 : 0, 2, 4, 8][descriptor >> 6];
-  const at = 5 + (singleSegment ? 0 : 1) + [0, 1, 2, 4][descriptor & 3];
-  if (sizeBytes === 0 || at + sizeBytes > frame.length) return null;
-  let size = 0;
-  for (let i = sizeBytes - 1; i >= 0; i--) size = size * 256 + frame[at + i];
-  return sizeBytes === 2 ? size + 256 : size;
 }
 
 function isZstd(bytes: Uint8Array): boolean {
