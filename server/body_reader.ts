@@ -16,8 +16,12 @@ import { HttpError } from "./http_errors.ts";
 /** deflate's largest ratio of output to input (a run of one byte), rounded up. */
 const MAX_DEFLATE_RATIO = 1032;
 
-/** node:zlib's smallest chunk (a smaller `chunkSize` is a RangeError). */
-const MIN_CHUNK_BYTES = 64;
+/**
+ * The smallest chunk asked for: node:zlib's default. A body that declares a
+ * small size, truly or not, is read in chunks no smaller than without the
+ * hint (a false size of a few bytes made 64-byte chunks, a call each).
+ */
+const MIN_CHUNK_BYTES = 16 * 1024;
 
 /**
  * The output chunk for gunzip: the size the gzip trailer declares (ISIZE, its

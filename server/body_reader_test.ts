@@ -113,20 +113,28 @@ Deno.test("readLimitedBody() gunzips a gzip body split in chunks, and caps what 
 
 Deno.test("gunzipChunkSize() follows ISIZE within what deflate and the limit allow", () => {
   const body = new Uint8Array(gzipSync(bytes(4000, 5)));
-  assert.equal(gunzipChunkSize(body, 5000), 4001);
-  assert.equal(gunzipChunkSize(body, 3000), 3001);
+  assert.equal(gunzipChunkSize(body, 5000), 16_384, "no smaller than node:zlib's own chunk");
+  const large = new Uint8Array(gzipSync(bytes(40_000, 5)));
+  assert.equal(gunzipChunkSize(large, 50_000), 40_001);
+  assert.equal(gunzipChunkSize(large, 30_000), 30_001);
   new DataView(body.buffer).setUint32(body.length - 4, 0xffffffff, true);
   assert.equal(gunzipChunkSize(body, 2 ** 30), body.length * 1032);
-  assert.equal(gunzipChunkSize(new Uint8Array(10), 5000), 64);
+  assert.equal(gunzipChunkSize(new Uint8Array(10), 5000), 16_384);
+  // An ISIZE of 1 cannot make chunks smaller than node:zlib's own.
+  new DataView(large.buffer).setUint32(large.length - 4, 1, true);
+  assert.equal(gunzipChunkSize(large, 50_000), 16_384);
 });
 
 Deno.test("zstdChunkSize() follows the frame's declared size within what zstd and the limit allow", () => {
-  const raw = bytes(4000, 5);
+  const raw = bytes(40_000, 5);
   const sized = zstdCompressSync(raw, { pledgedSrcSize: raw.length } as ZstdOptions);
-  assert.equal(zstdChunkSize(sized, 5000), 4001);
-  assert.equal(zstdChunkSize(sized, 3000), 3001);
+  assert.equal(zstdChunkSize(sized, 50_000), 40_001);
+  assert.equal(zstdChunkSize(sized, 30_000), 30_001);
+  const small = bytes(4000, 5);
+  const smallSized = zstdCompressSync(small, { pledgedSrcSize: small.length } as ZstdOptions);
+  assert.equal(zstdChunkSize(smallSized, 5000), 16_384, "no smaller than node:zlib's own chunk");
   // No declared size: node:zlib's own chunks.
-  assert.equal(zstdChunkSize(zstdCompressSync(raw), 5000), undefined);
+  assert.equal(zstdChunkSize(zstdCompressSync(raw), 50_000), undefined);
   // A header that claims far more than its bytes can hold is held to zstd's ratio.
   const liar = new Uint8Array(sized);
   liar[4] = 0x80; // a 4-byte content size field, right after the window descriptor
