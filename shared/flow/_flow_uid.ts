@@ -138,34 +138,8 @@ function renderUid(): string {
   base64Word(fmix32(h2), codes, 7);
   base64Word(fmix32(h3), codes, 13);
   base64Word(fmix32(h4), codes, 19);
-  // Of the last word, only the first 4 characters are kept. The codes as
-  // arguments, not `apply` with the array: half the time (28 against 55 ns).
-  const c = codes;
-  return String.fromCharCode(
-    c[0],
-    c[1],
-    c[2],
-    c[3],
-    c[4],
-    c[5],
-    c[6],
-    c[7],
-    c[8],
-    c[9],
-    c[10],
-    c[11],
-    c[12],
-    c[13],
-    c[14],
-    c[15],
-    c[16],
-    c[17],
-    c[18],
-    c[19],
-    c[20],
-    c[21],
-    c[22],
-  );
+  // Of the last word, only the first 4 characters are kept.
+  return String.fromCharCode.apply(null, codes);
 }
 
 /** The four hash lanes of {@linkcode flowUid}. */
@@ -192,16 +166,11 @@ function hashSecondsText(seconds: number, suffix: number): boolean {
   if (!(seconds >= 1 && seconds < 4294967296) || suffix >>> 0 !== suffix) return false;
   const micros = Math.round(seconds * 1e6);
   if (micros / 1e6 !== seconds) return false;
-  const chars = secondsCodes;
+  const chars = textCodes;
   let fraction = micros % 1e6;
-  // Flows in a capture start mostly in the same second as the one before:
-  // its digits stay in `secondsCodes` after the '|'.
-  const wholeSeconds = (micros - fraction) / 1e6;
-  if (wholeSeconds !== lastWholeSeconds) {
-    lastWholeSeconds = wholeSeconds;
-    wholeSecondsEnd = writeDigits(wholeSeconds, chars, 1);
-  }
-  let length = wholeSecondsEnd;
+  let length = 0;
+  chars[length++] = 124; // '|'
+  length = writeDigits((micros - fraction) / 1e6, chars, length);
   if (fraction !== 0) {
     let places = 6;
     while (fraction % 10 === 0) {
@@ -239,14 +208,7 @@ function writeDigits(value: number, chars: Int32Array, at: number): number {
 }
 
 /** Character codes of `|${seconds}|${suffix}` (see {@linkcode hashSecondsText}). */
-const secondsCodes = new Int32Array(32);
-secondsCodes[0] = 124; // '|'
-/** The whole seconds whose digits `secondsCodes[1..wholeSecondsEnd)` hold; -1: none yet. */
-let lastWholeSeconds = -1;
-/** See {@linkcode lastWholeSeconds}. */
-let wholeSecondsEnd = 1;
-/** Character codes of `|${value}` (see {@linkcode hashNumberText}). */
-const textCodes = new Int32Array(16);
+const textCodes = new Int32Array(32);
 
 /**
  * Feeds the characters of the tuple key `${scope}|${proto}|${low}|${lowPort}|${high}|${highPort}`
