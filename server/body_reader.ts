@@ -24,6 +24,25 @@ const MAX_DEFLATE_RATIO = 1032;
 const MIN_CHUNK_BYTES = 16 * 1024;
 
 /**
+ * A chunk for a body that declares its decompressed size: the size plus one
+ * (so the decompressor ends with room to spare and one buffer holds it all),
+ * held to what `compressed` can become at `maxRatio` and to the limit, so a
+ * false size cannot make the server allocate more than a true one could, and
+ * never below node:zlib's own chunk.
+ */
+function declaredChunkSize(
+  declared: number,
+  compressed: Uint8Array,
+  maxOutputBytes: number,
+  maxRatio: number,
+): number {
+  return Math.max(
+    MIN_CHUNK_BYTES,
+    Math.min(declared + 1, maxOutputBytes + 1, compressed.length * maxRatio),
+  );
+}
+
+/**
  * The output chunk for gunzip: the size the gzip trailer declares (ISIZE, its
  * last four bytes), plus one so that zlib ends with room to spare, so a body
  * inflates into one buffer instead of node:zlib's 16 KB chunks joined at the
@@ -37,10 +56,7 @@ export function gunzipChunkSize(compressed: Uint8Array, maxOutputBytes: number):
   const at = compressed.length - 4;
   const declared = (compressed[at] | compressed[at + 1] << 8 | compressed[at + 2] << 16 |
     compressed[at + 3] << 24) >>> 0;
-  return Math.max(
-    MIN_CHUNK_BYTES,
-    Math.min(declared + 1, maxOutputBytes + 1, compressed.length * MAX_DEFLATE_RATIO),
-  );
+  return declaredChunkSize(declared, compressed, maxOutputBytes, MAX_DEFLATE_RATIO);
 }
 
 /**
@@ -61,10 +77,7 @@ const MAX_ZSTD_RATIO = 32_768;
 export function zstdChunkSize(compressed: Uint8Array, maxOutputBytes: number): number | undefined {
   const declared = zstdFrameContentSize(compressed);
   if (declared === null) return undefined;
-  return Math.max(
-    MIN_CHUNK_BYTES,
-    Math.min(declared + 1, maxOutputBytes + 1, compressed.length * MAX_ZSTD_RATIO),
-  );
+  return declaredChunkSize(declared, compressed, maxOutputBytes, MAX_ZSTD_RATIO);
 }
 
 /** Options for {@link readLimitedBody}. */
