@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { droppedBeforeCapture } from "./kernel_drop_counters.ts";
 import type { BenchContext } from "./bench_context.ts";
 import {
   type BenchMetrics,
@@ -72,6 +73,8 @@ export function liveRows(metrics: BenchMetrics): BenchRow[] {
   const tcpdumpCaptured = optionalMetricNumber(metrics, "tcpdump_captured");
   const tcpdumpDropped = optionalMetricNumber(metrics, "tcpdump_kernel_dropped") ?? 0;
   const missing = sent === null ? null : sent - stored;
+  // Sent but seen by no capture: the veth or the input backlog dropped it.
+  const beforeCapture = droppedBeforeCapture(metrics);
   const zeroLoss = missing === 0 && distinct === stored && kernel === 0 && agentDropped === 0;
   const tcpdumpZeroLoss = sent !== null && tcpdumpCaptured === sent && tcpdumpDropped === 0;
   const rows: BenchRow[] = [{
@@ -90,7 +93,8 @@ export function liveRows(metrics: BenchMetrics): BenchRow[] {
       `the last row stored ${drain.toFixed(0)} s after; ` +
       `kernel dropped ${kernel} before the agent, which captured ${agentCaptured} and dropped ` +
       `${agentDropped}; raw_packets ${stored} rows (${distinct} distinct), ${missing} missing; ` +
-      `tcpdump captured ${tcpdumpCaptured}, kernel dropped ${tcpdumpDropped}`,
+      `tcpdump captured ${tcpdumpCaptured}, kernel dropped ${tcpdumpDropped}` +
+      (beforeCapture === null ? "" : `; dropped before any capture ${beforeCapture}`),
   }];
   for (const program of ["agent", "server"]) {
     const peak = optionalMetricNumber(metrics, `${program}_rss_mb`);

@@ -57,6 +57,22 @@ Deno.test("liveRows() counts the rate only when nothing was lost at any stage", 
   });
 });
 
+Deno.test("liveRows() tells what was dropped before any capture, and counts it as lost", () => {
+  const [rate] = liveRows({
+    ...clean,
+    tcpdump_captured: 11_999_000,
+    stored_rows: 11_999_000,
+    stored_distinct: 11_999_000,
+    veth_rx_dropped: 0,
+    veth_peer_tx_dropped: 600,
+    backlog_dropped: 400,
+  });
+  assert.match(rate.note ?? "", /dropped before any capture 1000$/);
+  assert.equal(rate.ours, 0);
+  const [before] = liveRows(clean);
+  assert.doesNotMatch(before.note ?? "", /before any capture/, "none said when none was read");
+});
+
 Deno.test("liveRows() passes a skip on", () => {
   const [row] = liveRows({ skipped: "needs root (network namespace, live capture)" });
   assert.equal(row.status, "skipped");

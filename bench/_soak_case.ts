@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { droppedBeforeCapture } from "./kernel_drop_counters.ts";
 import type { BenchContext } from "./bench_context.ts";
 import {
   type BenchMetrics,
@@ -66,6 +67,8 @@ export async function runSoakCase(context: BenchContext): Promise<BenchRow[]> {
   }
   const achieved = optionalMetricNumber(metrics, "achieved_pps");
   const kernelDropped = optionalMetricNumber(metrics, "kernel_dropped");
+  // Sent but seen by no capture: the veth or the input backlog dropped it.
+  const beforeCapture = droppedBeforeCapture(metrics);
   const memoryRows = PROGRAMS.map((name) => {
     const second = optionalMetricNumber(metrics, `${name}_rss_minute2_mb`);
     const last = optionalMetricNumber(metrics, `${name}_rss_last_minute_mb`);
@@ -80,7 +83,8 @@ export async function runSoakCase(context: BenchContext): Promise<BenchRow[]> {
       target,
       status: ok ? "measured" : "failed",
       note: `${second?.toFixed(0)} MB then ${last?.toFixed(0)} MB, peak ${peak?.toFixed(0)} MB; ` +
-        `${achieved} packets/s sent by tcpreplay, ${kernelDropped} kernel drops`,
+        `${achieved} packets/s sent by tcpreplay, ${kernelDropped} kernel drops` +
+        (beforeCapture === null ? "" : `, ${beforeCapture} dropped before any capture`),
     } satisfies BenchRow;
   });
   return [...memoryRows, catchUpRow(metrics)];

@@ -36,6 +36,12 @@ import { PeakRss } from "./peak_rss.ts";
 import { processCpuSeconds, readProcFile } from "./proc_stat.ts";
 import { waitFor } from "../faults/fault_world.ts";
 import { createVeth, type Veth } from "../faults/veth.ts";
+import {
+  beforeCaptureMetrics,
+  kernelDropsBetween,
+  kernelDropTotal,
+  readKernelDropCounters,
+} from "./kernel_drop_counters.ts";
 import { writeUniqueCapture } from "../faults/unique_capture.ts";
 
 function findTool(tool: string): boolean {
@@ -199,6 +205,8 @@ async function main(args: string[]): Promise<void> {
         `onto ${veth.hostIf}; agent BATCH_SIZE=${values["batch-size"]}, tcpdump -w beside it`,
     );
     const waitBefore = await mainThreadSchedule(agent.pid);
+    const vethPeer = { namespace: veth.ns, interfaceName: veth.nsIf };
+    const dropsBefore = await readKernelDropCounters(veth.hostIf, vethPeer);
     const started = performance.now();
     const replay = veth.exec("tcpreplay", [
       "-q",
@@ -230,6 +238,11 @@ async function main(args: string[]): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     tcpdump.kill("SIGINT");
     await tcpdump.status;
+    // Sent, but dropped before any capture could see it (by the veth or the input backlog).
+    const beforeCapture = kernelDropsBetween(
+      dropsBefore,
+      await readKernelDropCounters(veth.hostIf, vethPeer),
+    );
     const reference = tcpdumpCounts(await tcpdumpStderr);
     // The agent delivers its backlog: wait while rows keep arriving (a backlog is
     // not a loss, but the time it takes counts against the rate).
@@ -284,6 +297,7 @@ async function main(args: string[]): Promise<void> {
       agent_captured: counters.captured ?? null,
       agent_kernel_dropped: counters.kernel_dropped ?? 0,
       agent_dropped: counters.dropped ?? 0,
+      ...beforeCaptureMetrics(beforeCapture),
       stored_rows: stored.rows,
       stored_distinct: stored.distinct,
       missing_rows: missing,
@@ -302,7 +316,12 @@ async function main(args: string[]): Promise<void> {
     console.log(
       `live: tcpreplay sent ${sent} in ${replaySeconds.toFixed(1)} s ` +
         `(${Math.round(Number(metrics.achieved_pps))} packets/s); tcpdump captured ` +
-        `${reference.captured}, kernel dropped ${reference.dropped}; agent captured ` +
+        `${reference.captured}, kernel dropped ${reference.dropped}; dropped before any ` +
+        `capture ${kernelDropTotal(beforeCapture) ?? "?"} (veth rx ${
+          beforeCapture.interfaceRxDropped ?? "?"
+        }, veth peer tx ${beforeCapture.peerTxDropped ?? "?"}, input backlog ${
+          beforeCapture.backlogDropped ?? "?"
+        }); agent captured ` +
         `${counters.captured}, kernel dropped ${metrics.agent_kernel_dropped}, dropped ` +
         `${metrics.agent_dropped}; raw_packets ${stored.rows} rows (${stored.distinct} distinct), ` +
         `${missing} missing; the last row ${drainSeconds.toFixed(1)} s after tcpreplay ended; ` +

@@ -23,6 +23,12 @@ import { sampleProcesses } from "./peak_rss.ts";
 import { FaultWorld, type Program, waitFor } from "../faults/fault_world.ts";
 import { createVeth } from "../faults/veth.ts";
 import { writeUniqueCapture } from "../faults/unique_capture.ts";
+import {
+  beforeCaptureMetrics,
+  kernelDropsBetween,
+  kernelDropTotal,
+  readKernelDropCounters,
+} from "./kernel_drop_counters.ts";
 
 /** How often RSS is read. */
 const SAMPLE_MS = 5_000;
@@ -127,6 +133,8 @@ async function main(args: string[]): Promise<void> {
     console.log(
       `soak: ${minutes} min at ${pps} packets/s (${loops} loops of ${capture.packets} packets)`,
     );
+    const vethPeer = { namespace: veth.ns, interfaceName: veth.nsIf };
+    const dropsBefore = await readKernelDropCounters(veth.hostIf, vethPeer);
     const started = Date.now();
     replay = veth.exec("tcpreplay", [
       "-q",
@@ -188,6 +196,11 @@ async function main(args: string[]): Promise<void> {
     }
     const replayOutput = await replayed;
     replay = null;
+    // Sent, but dropped before any capture could see it (by the veth or the input backlog).
+    const beforeCapture = kernelDropsBetween(
+      dropsBefore,
+      await readKernelDropCounters(veth.hostIf, vethPeer),
+    );
     const sentMatch = new TextDecoder().decode(replayOutput.stdout).match(
       /Actual: (\d+) packets/,
     );
@@ -283,6 +296,7 @@ async function main(args: string[]): Promise<void> {
       outbox_drained: drained ? 1 : 0,
       captured_packets: counters.captured ?? null,
       kernel_dropped: counters.kernel_dropped ?? null,
+      ...beforeCaptureMetrics(beforeCapture),
       outbox_dropped: counters.dropped ?? null,
       stored_packets: stored.packets,
       flows: stored.flows,
@@ -291,7 +305,12 @@ async function main(args: string[]): Promise<void> {
     });
     console.log(
       `\nsent ${sent} packets in ${seconds.toFixed(0)} s; agent captured ` +
-        `${counters.captured}, kernel dropped ${counters.kernel_dropped}; stored ` +
+        `${counters.captured}, kernel dropped ${counters.kernel_dropped}; dropped before any ` +
+        `capture ${kernelDropTotal(beforeCapture) ?? "?"} (veth rx ${
+          beforeCapture.interfaceRxDropped ?? "?"
+        }, veth peer tx ${beforeCapture.peerTxDropped ?? "?"}, input backlog ${
+          beforeCapture.backlogDropped ?? "?"
+        }); stored ` +
         `${stored.packets} packets, ${stored.flows} flows` +
         (drained ? "" : " (the outbox did not drain)") + "; aggregator " +
         (caughtUpSeconds === null
