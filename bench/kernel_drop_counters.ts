@@ -11,6 +11,7 @@
  * @module
  */
 import { type BenchMetrics, optionalMetricNumber } from "./bench_metrics.ts";
+import { readProcFile } from "./proc_stat.ts";
 
 /** The metric names a script reports these counters' growth under. */
 export const BEFORE_CAPTURE_METRICS = {
@@ -55,38 +56,9 @@ export interface VethPeer {
   interfaceName: string;
 }
 
-async function readOrNull(path: string): Promise<string | null> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch {
-    return null;
-  }
-}
-
 function countOrNull(text: string | null): number | null {
   const count = text === null ? NaN : Number(text.trim());
   return Number.isInteger(count) ? count : null;
-}
-
-/** A counter of an interface in another namespace (`ip netns exec` mounts its own sysfs). */
-async function readPeerCounter(peer: VethPeer, counter: string): Promise<string | null> {
-  try {
-    const out = await new Deno.Command("ip", {
-      args: [
-        "netns",
-        "exec",
-        peer.namespace,
-        "cat",
-        `/sys/class/net/${peer.interfaceName}/statistics/${counter}`,
-      ],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    return out.success ? new TextDecoder().decode(out.stdout) : null;
-  } catch {
-    return null;
-  }
 }
 
 /**
@@ -97,9 +69,13 @@ export async function readKernelDropCounters(
   interfaceName: string,
   peer?: VethPeer,
 ): Promise<KernelDropCounters> {
-  const rx = await readOrNull(`/sys/class/net/${interfaceName}/statistics/rx_dropped`);
-  const peerTx = peer === undefined ? null : await readPeerCounter(peer, "tx_dropped");
-  const softnet = await readOrNull("/proc/net/softnet_stat");
+  const rx = await readProcFile(`/sys/class/net/${interfaceName}/statistics/rx_dropped`);
+  const peerTx = peer === undefined
+    ? null
+    : await readProcFile(`/sys/class/net/${peer.interfaceName}/statistics/tx_dropped`, {
+      namespace: peer.namespace,
+    });
+  const softnet = await readProcFile("/proc/net/softnet_stat");
   return {
     interfaceRxDropped: countOrNull(rx),
     peerTxDropped: countOrNull(peerTx),

@@ -8,11 +8,27 @@
  */
 import { parseProcStat } from "./proc_stat_line.ts";
 
-/** A /proc file read by `cat`, or null when it cannot be read. */
-export async function readProcFile(path: string): Promise<string | null> {
+/** Options for {@linkcode readProcFile}. */
+export interface ReadProcFileOptions {
+  /**
+   * A network namespace to read the file in (`ip netns exec` mounts the
+   * namespace's own /sys, where its interfaces' counters are).
+   */
+  namespace?: string;
+}
+
+/** A /proc (or /sys) file read by `cat`, or null when it cannot be read. */
+export async function readProcFile(
+  path: string,
+  options: ReadProcFileOptions = {},
+): Promise<string | null> {
+  const inNamespace = options.namespace === undefined
+    ? []
+    : ["ip", "netns", "exec", options.namespace];
   try {
-    const out = await new Deno.Command("cat", {
-      args: [path],
+    const [command, ...args] = [...inNamespace, "cat", path];
+    const out = await new Deno.Command(command, {
+      args,
       stdin: "null",
       stdout: "piped",
       stderr: "null",
