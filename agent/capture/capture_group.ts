@@ -1,10 +1,5 @@
-import {
-  type CaptureStats,
-  LiveCapture,
-  type LiveCaptureOptions,
-  type LiveFrame,
-  resolveLiveCaptureOptions,
-} from "./live_capture.ts";
+import { type CaptureStats, LiveCapture, type LiveFrame } from "./live_capture.ts";
+import { type LiveCaptureOptions, resolveLiveCaptureOptions } from "./live_capture_options.ts";
 import { IdleWaiter, pollBursts } from "./_poll_loop.ts";
 
 /** Options of {@linkcode CaptureGroup.open}: the per-capture options, shared by every interface. */

@@ -6,7 +6,7 @@ import {
   PKTHDR_LEN_OFFSET,
   PKTHDR_SIZE,
 } from "./libpcap.ts";
-import { MAX_SNAPLEN_BYTES } from "./live_capture.ts";
+import { MAX_SNAPLEN_BYTES } from "./live_capture_options.ts";
 import { compileBpfProgram } from "./_bpf_program.ts";
 
 /** Options of {@linkcode CompiledCaptureFilter.compile} and {@linkcode checkCaptureFilter}. */

@@ -23,13 +23,10 @@
 
 export { CaptureError } from "./capture_error.ts";
 export type { CaptureErrorCode, CaptureErrorOptions } from "./capture_error.ts";
-export { LiveCapture, MAX_SNAPLEN_BYTES, MIN_SNAPLEN_BYTES } from "./live_capture.ts";
-export type {
-  CaptureStats,
-  LiveCaptureOptions,
-  LiveFrame,
-  TimestampPrecision,
-} from "./live_capture.ts";
+export { LiveCapture } from "./live_capture.ts";
+export type { CaptureStats, LiveFrame, TimestampPrecision } from "./live_capture.ts";
+export { MAX_SNAPLEN_BYTES, MIN_SNAPLEN_BYTES } from "./live_capture_options.ts";
+export type { LiveCaptureOptions } from "./live_capture_options.ts";
 export { CaptureGroup } from "./capture_group.ts";
 export type { CaptureGroupOptions } from "./capture_group.ts";
 export { buildCaptureFilter } from "./capture_filter.ts";
