@@ -77,3 +77,27 @@ Deno.test("FlowTable keeps restored host-pair entries that name no flow of their
     assert.deepEqual(saved(restored).hostPairs, [[`${C}|${A}`, gone], [`${C}|${B}`, reversed]]);
   });
 });
+
+Deno.test("FlowTable keeps a host pair's place in the saved state when a newer flow of the pair takes it", () => {
+  const table = new FlowTable();
+  table.merge([udp(0, A, 5000, B, 9, 12), udp(0.1, C, 6000, B, 9, 12)]);
+  // A newer flow of the first pair: its entry moves to that flow, in the same place.
+  table.merge([udp(0.2, A, 5001, B, 9, 12)]);
+  assert.deepEqual(saved(table).hostPairs, [
+    [`${A}|${B}`, `|17|${A}|5001|${B}|9`],
+    [`${C}|${B}`, `|17|${B}|9|${C}|6000`],
+  ]);
+  // The older flow of the pair ending leaves the newer one's entry as it is.
+  const restored = FlowTable.fromJSON(saved(table));
+  const ended = restored.merge([icmp(0.3, B, A, 3, 3, null, 36)]).ended;
+  assert.deepEqual(rejectedPorts([...ended, ...restored.drain()]), [5001]);
+});
+
+Deno.test("FlowTable charges an unquoted unreachable only to a flow of its own agent", () => {
+  const table = new FlowTable();
+  const ours = { ...udp(0, A, 5000, B, 9, 12), agent_id: "one" };
+  const theirs = { ...udp(0.1, A, 5001, B, 9, 12), agent_id: "two" };
+  table.merge([ours, theirs]);
+  const ended = table.merge([{ ...icmp(0.2, B, A, 3, 3, null, 36), agent_id: "one" }]).ended;
+  assert.deepEqual(rejectedPorts([...ended, ...table.drain()]), [5000]);
+});
