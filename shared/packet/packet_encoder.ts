@@ -30,13 +30,10 @@ import { IPPROTO_AH, IPPROTO_FRAGMENT } from "./ip_protocols.ts";
 import type {
   ArpSpec,
   EncoderLink,
-  EthernetSpec,
   Ipv4Spec,
-  Ipv6ExtensionSpec,
   Ipv6Spec,
   PacketSpec,
   TransportSpec,
-  VlanTagSpec,
 } from "./packet_spec.ts";
 
 export type {
