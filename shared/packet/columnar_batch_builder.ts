@@ -213,6 +213,11 @@ export interface ScannedJsonRow {
   bytes: Uint8Array;
   /** Bytes of `data`. */
   byteLength: number;
+  /**
+   * Whether any app-layer column holds a value (they come after every staged
+   * column); false lets the append stop at the staged ones.
+   */
+  appPresent: boolean;
 }
 
 /** How {@link ColumnarBatchBuilder.appendScannedRow} writes a column. */
@@ -876,7 +881,10 @@ export class ColumnarBatchBuilder {
     const row = this.#row();
     this.#offsets[row] = this.#byteLength;
     const { numbers, nulls, strings } = scanned;
-    for (let c = 0; c < COLUMN_COUNT; c++) {
+    // A null app-layer value writes nothing (the row's zeros stand), so a
+    // record without any (most packets) ends with the staged columns.
+    const end = scanned.appPresent ? COLUMN_COUNT : STAGED_COUNT;
+    for (let c = 0; c < end; c++) {
       const isNull = nulls[c] === 1;
       switch (SCANNED_WRITE[c]) {
         case ScannedWrite.Number:
@@ -895,8 +903,11 @@ export class ColumnarBatchBuilder {
           else {
             const length = scanned.byteLength;
             this.#reserveBytes(length);
-            this.#bytes.set(scanned.bytes.subarray(0, length), this.#byteLength);
-            this.#byteLength += length;
+            // A loop, not set(subarray()): no view object a packet for a few dozen bytes.
+            const from = scanned.bytes, to = this.#bytes;
+            let at = this.#byteLength;
+            for (let i = 0; i < length; i++) to[at++] = from[i];
+            this.#byteLength = at;
             this.#endBinary(row, true);
           }
           break;
