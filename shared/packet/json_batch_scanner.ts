@@ -16,9 +16,11 @@
  * accepts, and its values are those `JSON.parse` makes of the same text
  * (numbers by the exact fast path below or by `Number`, escaped strings by
  * `JSON.parse` itself); a property test holds the two to the same batch.
+ * The body must be valid UTF-8, unless `checkUtf8` asks the scan to check.
  *
  * @module
  */
+import { isUtf8 } from "node:buffer";
 import { concatBytes } from "../concat_bytes.ts";
 import type { ColumnarBatch } from "./columnar_batch.ts";
 import { ColumnarBatchBuilder, type ScannedJsonRow } from "./columnar_batch_builder.ts";
@@ -35,6 +37,14 @@ export interface ScanJsonBatchOptions {
    * valid until it is next emptied. @default a new builder
    */
   builder?: ColumnarBatchBuilder;
+  /**
+   * Whether the body may be invalid UTF-8: the scan then answers null for
+   * invalid UTF-8 (the general path refuses it) and checks with `isUtf8`
+   * only a body it found a byte above 0x7f in (inside a text: anywhere else
+   * such a byte is not the fast form), so the caller need not check an ASCII
+   * body first. @default false (the caller checked the body)
+   */
+  checkUtf8?: boolean;
 }
 
 const FIELD_COUNT = PACKET_COLUMNS.length;
@@ -180,6 +190,8 @@ class Scanner {
   readonly #lastTo = new Int32Array(FIELD_COUNT);
   readonly #lastText: string[] = new Array<string>(FIELD_COUNT).fill("");
   at = 0;
+  /** Whether a text had a byte above 0x7f (or an escape), so the body may not be ASCII. */
+  nonAscii = false;
   /** The record being read. */
   readonly row: ScannedJsonRow = {
     numbers: new Float64Array(FIELD_COUNT),
@@ -337,6 +349,7 @@ class Scanner {
       const byte = body[i];
       if (byte === QUOTE) {
         this.at = i + 1;
+        if (high >= 0x80) this.nonAscii = true;
         return this.#columnText(c, from, i, high < 0x80, hash);
       }
       high |= byte;
@@ -352,6 +365,8 @@ class Scanner {
 
   /** A string with an escape: JSON.parse of its text, so the escapes mean what they mean there. */
   #escapedString(from: number): string | null {
+    // Its bytes are not looked at one by one: counted as not ASCII.
+    this.nonAscii = true;
     const body = this.#body;
     const end = body.length;
     let i = from;
@@ -532,5 +547,8 @@ export function scanJsonBatch(
   }
   at = scanner.at;
   while (at < end && isJsonSpace(body[at])) at++;
-  return at === end ? builder.build() : null;
+  if (at !== end) return null;
+  // Every byte outside a text was read as ASCII: only a text can make it invalid.
+  if (options.checkUtf8 === true && scanner.nonAscii && !isUtf8(body)) return null;
+  return builder.build();
 }

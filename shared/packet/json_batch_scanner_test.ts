@@ -142,6 +142,24 @@ Deno.test("scanJsonBatch() reads each text as its bytes, body after body, whatev
   }
 });
 
+Deno.test("scanJsonBatch() with checkUtf8 refuses invalid UTF-8 in a text and takes the rest", () => {
+  const records = withApp();
+  const valid = bodyOf(records);
+  assert.notEqual(scanJsonBatch(valid, { ...NO_LIMIT, checkUtf8: true }), null, "non-ASCII text");
+  const ascii = bodyOf(sampleRecords(20, { dataBytes: 4 }));
+  assert.notEqual(scanJsonBatch(ascii, { ...NO_LIMIT, checkUtf8: true }), null, "ASCII");
+  // A lone continuation byte, a truncated sequence, an overlong form, a surrogate.
+  for (const bad of [[0x80], [0xc3], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xff]]) {
+    for (const field of ['"interface":"', '"http_host":"', '"http_path":"']) {
+      const at = valid.indexOf(0x22, new TextDecoder().decode(valid).indexOf(field) + 1) +
+        field.length - 1;
+      const body = new Uint8Array([...valid.subarray(0, at), ...bad, ...valid.subarray(at)]);
+      const label = `${field} ${bad}`;
+      assert.equal(scanJsonBatch(body, { ...NO_LIMIT, checkUtf8: true }), null, label);
+    }
+  }
+});
+
 /** A record whose timestamp is `number` as written is scanned when in range, and as JSON.parse reads it. */
 function assertTimestampRead(record: object, number: string): void {
   const text = JSON.stringify([record]).replace(/"timestamp":[^,]*/, `"timestamp":${number}`);
