@@ -142,6 +142,21 @@ const KEY_TAIL: Int32Array = Int32Array.from(KEY_PARTS, (key) => {
 });
 /** `null` as a little-endian word. */
 const NULL_WORD = 0x6c6c756e;
+/**
+ * The app-layer fields of a record that has none (most packets: no DNS, TLS,
+ * HTTP... metadata), as `JSON.stringify` writes them: `,"app_protocol":null`
+ * and so on to the last. Compared as one run of words, since those fields
+ * then write nothing (`appendScannedRow` stops at the staged columns).
+ */
+const NO_APP_BYTES: Uint8Array = concatBytes(
+  KEY_PARTS.slice(STAGED_COUNT).flatMap((key) => [key, ENCODER.encode("null")]),
+);
+const NO_APP_WORDS: Int32Array = Int32Array.from(
+  { length: NO_APP_BYTES.length >> 2 },
+  (_, w) => new DataView(NO_APP_BYTES.buffer).getInt32(w * 4, true),
+);
+/** Its last four bytes (what its whole words leave over, overlapping the last). */
+const NO_APP_TAIL = new DataView(NO_APP_BYTES.buffer).getInt32(NO_APP_BYTES.length - 4, true);
 
 /** The shortest record: every key, a one-byte value each, the closing brace and a comma. */
 const MIN_RECORD_BYTES = KEY_BYTES.length + FIELD_COUNT + 2;
@@ -262,6 +277,13 @@ class Scanner {
     let at = this.at;
     let word = 0;
     for (let c = 0; c < FIELD_COUNT; c++) {
+      // Every app-layer field null: the rest of the record as one run. (The
+      // row's app-layer nulls are then left as they were: nothing reads them
+      // while `appPresent` is false.) Otherwise field by field, as before it.
+      if (c === STAGED_COUNT && this.#noApp(at)) {
+        at += NO_APP_BYTES.length;
+        break;
+      }
       // The key, four bytes at a time, then its last four bytes (when its
       // length is not a multiple of four).
       const keyLength = KEY_AT[c + 1] - KEY_AT[c];
@@ -336,6 +358,17 @@ class Scanner {
     if (body[at] !== CLOSE_BRACE) return false;
     this.at = at + 1;
     return true;
+  }
+
+  /** Whether the bytes at `at` are {@link NO_APP_BYTES}. */
+  #noApp(at: number): boolean {
+    const end = at + NO_APP_BYTES.length;
+    if (end > this.#body.length) return false;
+    const view = this.#view;
+    for (let w = 0; w < NO_APP_WORDS.length; w++, at += 4) {
+      if (view.getInt32(at, true) !== NO_APP_WORDS[w]) return false;
+    }
+    return view.getInt32(end - 4, true) === NO_APP_TAIL;
   }
 
   #stringValue(c: number): string | null {
