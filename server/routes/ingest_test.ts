@@ -102,6 +102,28 @@ Deno.test({
         assert.equal(await countPackets(db), before);
       });
 
+      await t.step(
+        "invalid UTF-8 inside a text of the agents' form answers 400 and stores nothing",
+        async () => {
+          const before = await countPackets(db);
+          // The scan reads this form itself; the value of `interface` gets 0xff 0xfe, no UTF-8.
+          const text = new TextEncoder().encode(JSON.stringify(records.slice(0, 3)));
+          const field = new TextEncoder().encode('"interface":"');
+          const at = text.findIndex((_, i) => field.every((byte, k) => text[i + k] === byte)) +
+            field.length;
+          const body = new Uint8Array([...text.subarray(0, at), 0xff, 0xfe, ...text.subarray(at)]);
+          for (const [encoding, sent] of [["identity", body], ["gzip", nodeGzip(body)]] as const) {
+            const res = await ingest(app, new Uint8Array(sent), {
+              "content-encoding": encoding,
+              "idempotency-key": `utf8-${encoding}`,
+            });
+            assert.equal(res.status, 400, encoding);
+            assert.match((await res.json()).error, /not valid UTF-8/, encoding);
+          }
+          assert.equal(await countPackets(db), before);
+        },
+      );
+
       await t.step("a body that is not an array answers 400", async () => {
         const res = await ingest(app, JSON.stringify(records[0]));
         assert.equal(res.status, 400);

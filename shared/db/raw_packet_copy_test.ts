@@ -82,3 +82,43 @@ Deno.test("releaseRawPacketCopy() keeps no buffer it did not hand out, nor one t
   assert.notEqual(a.buffer, b.buffer, "one buffer handed out twice");
   assert.deepEqual(a, b);
 });
+
+/** Whether `bytes` holds `part` anywhere. */
+function holds(bytes: Uint8Array, part: number[]): boolean {
+  return bytes.some((_, i) => part.every((byte, k) => bytes[i + k] === byte));
+}
+
+Deno.test("encodeRawPacketCopy() writes a value it encoded before as it wrote it, by its column's type", () => {
+  const batchOf = (records: Parameters<typeof blankPacketRecord>[0][]) => {
+    const builder = new ColumnarBatchBuilder(records.length);
+    for (const record of records) builder.appendRecord(blankPacketRecord(record));
+    return builder.build();
+  };
+  // The same text as an address (inet) and as a name (text), in one batch and the next.
+  const same = batchOf([{ src_ip: "10.0.0.1", interface: "10.0.0.1", dst_ip: "2001:db8::1" }]);
+  const inet = [0, 0, 0, 8, 2, 32, 0, 4, 10, 0, 0, 1];
+  const text = [0, 0, 0, 8, ...new TextEncoder().encode("10.0.0.1")];
+  const v6 = [0, 0, 0, 20, 3, 128, 0, 16, 0x20, 0x01, 0x0d, 0xb8, ...Array(11).fill(0), 1];
+  const first = encodeRawPacketCopy(same, LAYOUT).slice();
+  const again = encodeRawPacketCopy(same, LAYOUT).slice();
+  for (const [name, bytes] of [["first", first], ["again", again]] as const) {
+    assert.ok(holds(bytes, inet), `${name}: the address as inet`);
+    assert.ok(holds(bytes, text), `${name}: the name as text`);
+    assert.ok(holds(bytes, v6), `${name}: the IPv6 address as inet`);
+  }
+  assert.deepEqual(again, first);
+  // Past the most kept (they start over), and a refusal after values were kept.
+  const many = batchOf(
+    Array.from(
+      { length: 5000 },
+      (_, i) => ({ src_ip: `10.${i >> 8}.${i & 255}.7`, interface: `e${i}` }),
+    ),
+  );
+  const manyFirst = encodeRawPacketCopy(many, LAYOUT).slice();
+  assert.deepEqual(encodeRawPacketCopy(many, LAYOUT), manyFirst);
+  assert.throws(
+    () => encodeRawPacketCopy(batchOf([{ interface: "e1" }, { interface: "e\u00002" }]), LAYOUT),
+    (error: Error & { record?: number; field?: string }) =>
+      error.name === "RawPacketCopyError" && error.record === 1 && error.field === "interface",
+  );
+});

@@ -16,13 +16,16 @@
  * accepts, and its values are those `JSON.parse` makes of the same text
  * (numbers by the exact fast path below or by `Number`, escaped strings by
  * `JSON.parse` itself); a property test holds the two to the same batch.
+ * The body must be valid UTF-8, unless `checkUtf8` asks the scan to check.
  *
  * @module
  */
+import { isUtf8 } from "node:buffer";
 import { concatBytes } from "../concat_bytes.ts";
 import type { ColumnarBatch } from "./columnar_batch.ts";
 import { ColumnarBatchBuilder, type ScannedJsonRow } from "./columnar_batch_builder.ts";
 import { PACKET_COLUMNS } from "./packet_column_layout.ts";
+import { STAGED_COUNT } from "./_row_staging.ts";
 
 /** Options for {@link scanJsonBatch}. */
 export interface ScanJsonBatchOptions {
@@ -34,6 +37,14 @@ export interface ScanJsonBatchOptions {
    * valid until it is next emptied. @default a new builder
    */
   builder?: ColumnarBatchBuilder;
+  /**
+   * Whether the body may be invalid UTF-8: the scan then answers null for
+   * invalid UTF-8 (the general path refuses it) and checks with `isUtf8`
+   * only a body it found a byte above 0x7f in (inside a text: anywhere else
+   * such a byte is not the fast form), so the caller need not check an ASCII
+   * body first. @default false (the caller checked the body)
+   */
+  checkUtf8?: boolean;
 }
 
 const FIELD_COUNT = PACKET_COLUMNS.length;
@@ -119,6 +130,33 @@ const KEY_WORD_AT = new Int32Array(FIELD_COUNT + 1);
 for (let c = 0; c < FIELD_COUNT; c++) {
   KEY_WORD_AT[c + 1] = KEY_WORD_AT[c] + (KEY_PARTS[c].length >> 2);
 }
+/**
+ * Each key's last four bytes as one word, for the bytes its whole words leave
+ * over: one compare (overlapping the last whole word) instead of a loop of
+ * one to three byte compares, which took as long as the words before it.
+ * Every key is at least four bytes (`,"ttl":` is seven).
+ */
+const KEY_TAIL: Int32Array = Int32Array.from(KEY_PARTS, (key) => {
+  if (key.length < 4) throw new Error(`json_batch_scanner: key ${key} is under four bytes`);
+  return new DataView(key.buffer, key.byteOffset, key.byteLength).getInt32(key.length - 4, true);
+});
+/** `null` as a little-endian word. */
+const NULL_WORD = 0x6c6c756e;
+/**
+ * The app-layer fields of a record that has none (most packets: no DNS, TLS,
+ * HTTP... metadata), as `JSON.stringify` writes them: `,"app_protocol":null`
+ * and so on to the last. Compared as one run of words, since those fields
+ * then write nothing (`appendScannedRow` stops at the staged columns).
+ */
+const NO_APP_BYTES: Uint8Array = concatBytes(
+  KEY_PARTS.slice(STAGED_COUNT).flatMap((key) => [key, ENCODER.encode("null")]),
+);
+const NO_APP_WORDS: Int32Array = Int32Array.from(
+  { length: NO_APP_BYTES.length >> 2 },
+  (_, w) => new DataView(NO_APP_BYTES.buffer).getInt32(w * 4, true),
+);
+/** Its last four bytes (what its whole words leave over, overlapping the last). */
+const NO_APP_TAIL = new DataView(NO_APP_BYTES.buffer).getInt32(NO_APP_BYTES.length - 4, true);
 
 /** The shortest record: every key, a one-byte value each, the closing brace and a comma. */
 const MIN_RECORD_BYTES = KEY_BYTES.length + FIELD_COUNT + 2;
@@ -137,6 +175,22 @@ function isJsonSpace(byte: number): boolean {
   return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
 }
 
+/** Slots a column has in {@link TEXT_CACHE} (a power of two). */
+const TEXT_CACHE_SLOTS = 64;
+/** Longest text kept in {@link TEXT_CACHE}. */
+const MAX_CACHED_TEXT = 64;
+/**
+ * Short ASCII texts the scanner made, by column and by a hash of their bytes
+ * ({@link TEXT_CACHE_SLOTS} a column, one string a slot, the last one made
+ * there), kept from body to body. Addresses alternate within a batch (a
+ * client's packets and the server's answers), so the last value of the
+ * column alone missed most of them: each miss made a new string, and the
+ * batch's dictionary then hashed it again to find it. A string found here is
+ * the one made before (its hash kept), taken only when every byte is the
+ * same. Bounded: {@link MAX_CACHED_TEXT} characters a slot.
+ */
+const TEXT_CACHE: string[] = new Array<string>(FIELD_COUNT * TEXT_CACHE_SLOTS).fill("");
+
 /** Scans one body; `at` is where the next byte is read, -1 once the body is not the fast form. */
 class Scanner {
   readonly #body: Uint8Array;
@@ -151,6 +205,8 @@ class Scanner {
   readonly #lastTo = new Int32Array(FIELD_COUNT);
   readonly #lastText: string[] = new Array<string>(FIELD_COUNT).fill("");
   at = 0;
+  /** Whether a text had a byte above 0x7f (or an escape), so the body may not be ASCII. */
+  nonAscii = false;
   /** The record being read. */
   readonly row: ScannedJsonRow = {
     numbers: new Float64Array(FIELD_COUNT),
@@ -158,6 +214,7 @@ class Scanner {
     strings: new Array<string | null>(FIELD_COUNT).fill(null),
     bytes: new Uint8Array(256),
     byteLength: 0,
+    appPresent: false,
   };
 
   constructor(body: Uint8Array) {
@@ -174,17 +231,32 @@ class Scanner {
       : UTF8.decode(bytes);
   }
 
-  /** The value of text column `c`, bytes `from..to`: the last one's string when they are the same. */
-  #columnText(c: number, from: number, to: number, ascii: boolean): string {
+  /**
+   * The value of text column `c`, bytes `from..to` (`hash` of them, see
+   * {@link TEXT_CACHE}): the last one's string when they are the same, else
+   * a string the column made of the same bytes before, else a new one.
+   */
+  #columnText(c: number, from: number, to: number, ascii: boolean, hash: number): string {
     const lastFrom = this.#lastFrom[c];
     const length = to - from;
+    const body = this.#body;
     if (this.#lastTo[c] - lastFrom === length) {
-      const body = this.#body;
       let i = 0;
       while (i < length && body[from + i] === body[lastFrom + i]) i++;
       if (i === length) return this.#lastText[c];
     }
-    const text = this.#string(from, to, ascii);
+    let text: string;
+    if (ascii && length <= MAX_CACHED_TEXT) {
+      const slot = c * TEXT_CACHE_SLOTS + ((hash ^ (hash >>> 9)) & (TEXT_CACHE_SLOTS - 1));
+      const cached = TEXT_CACHE[slot];
+      let i = 0;
+      if (cached.length === length) {
+        // A cached string is ASCII, one character a byte: equal codes are equal bytes.
+        while (i < length && body[from + i] === cached.charCodeAt(i)) i++;
+      }
+      if (cached.length === length && i === length) text = cached;
+      else TEXT_CACHE[slot] = text = this.#string(from, to, true);
+    } else text = this.#string(from, to, ascii);
     this.#lastFrom[c] = from;
     this.#lastTo[c] = to;
     this.#lastText[c] = text;
@@ -198,27 +270,38 @@ class Scanner {
    */
   record(): boolean {
     const body = this.#body;
+    const length = body.length;
     const { numbers, nulls, strings } = this.row;
+    this.row.appPresent = false;
     const view = this.#view;
     let at = this.at;
     let word = 0;
     for (let c = 0; c < FIELD_COUNT; c++) {
-      // The key, four bytes at a time, then the bytes left over.
-      const key = KEY_AT[c], keyEnd = KEY_AT[c + 1];
-      if (at + (keyEnd - key) > body.length) return false;
+      // Every app-layer field null: the rest of the record as one run. (The
+      // row's app-layer nulls are then left as they were: nothing reads them
+      // while `appPresent` is false.) Otherwise field by field, as before it.
+      if (c === STAGED_COUNT && this.#noApp(at)) {
+        at += NO_APP_BYTES.length;
+        break;
+      }
+      // The key, four bytes at a time, then its last four bytes (when its
+      // length is not a multiple of four).
+      const keyLength = KEY_AT[c + 1] - KEY_AT[c];
+      if (at + keyLength > length) return false;
+      const keyEnd = at + keyLength;
       for (const wordEnd = KEY_WORD_AT[c + 1]; word < wordEnd; word++, at += 4) {
         if (view.getInt32(at, true) !== KEY_WORDS[word]) return false;
       }
-      for (let k = key + (KEY_WORD_AT[c + 1] - KEY_WORD_AT[c]) * 4; k < keyEnd; k++, at++) {
-        if (body[at] !== KEY_BYTES[k]) return false;
+      if (at !== keyEnd) {
+        if (view.getInt32(keyEnd - 4, true) !== KEY_TAIL[c]) return false;
+        at = keyEnd;
       }
       const first = body[at];
       if (first === 0x6e) {
         // null
-        if (
-          NULLABLE[c] === 0 || body[at + 1] !== 0x75 || body[at + 2] !== 0x6c ||
-          body[at + 3] !== 0x6c
-        ) return false;
+        if (NULLABLE[c] === 0 || at + 4 > length || view.getInt32(at, true) !== NULL_WORD) {
+          return false;
+        }
         at += 4;
         numbers[c] = 0;
         nulls[c] = 1;
@@ -226,6 +309,7 @@ class Scanner {
         continue;
       }
       nulls[c] = 0;
+      if (c >= STAGED_COUNT) this.row.appPresent = true;
       this.at = at;
       switch (READ[c]) {
         case Read.Number: {
@@ -276,19 +360,33 @@ class Scanner {
     return true;
   }
 
+  /** Whether the bytes at `at` are {@link NO_APP_BYTES}. */
+  #noApp(at: number): boolean {
+    const end = at + NO_APP_BYTES.length;
+    if (end > this.#body.length) return false;
+    const view = this.#view;
+    for (let w = 0; w < NO_APP_WORDS.length; w++, at += 4) {
+      if (view.getInt32(at, true) !== NO_APP_WORDS[w]) return false;
+    }
+    return view.getInt32(end - 4, true) === NO_APP_TAIL;
+  }
+
   #stringValue(c: number): string | null {
     const body = this.#body;
     const end = body.length;
     const from = this.at + 1;
     let i = from;
     let high = 0;
+    let hash = 0;
     while (i < end) {
       const byte = body[i];
       if (byte === QUOTE) {
         this.at = i + 1;
-        return this.#columnText(c, from, i, high < 0x80);
+        if (high >= 0x80) this.nonAscii = true;
+        return this.#columnText(c, from, i, high < 0x80, hash);
       }
       high |= byte;
+      hash = (Math.imul(hash, 31) + byte) | 0;
       if (byte === BACKSLASH) return this.#escapedString(from);
       // A control character must be escaped in JSON.
       if (byte < 0x20) break;
@@ -300,6 +398,8 @@ class Scanner {
 
   /** A string with an escape: JSON.parse of its text, so the escapes mean what they mean there. */
   #escapedString(from: number): string | null {
+    // Its bytes are not looked at one by one: counted as not ASCII.
+    this.nonAscii = true;
     const body = this.#body;
     const end = body.length;
     let i = from;
@@ -387,10 +487,20 @@ class Scanner {
     if (byte === ZERO) {
       i++;
     } else if (byte > ZERO && byte <= NINE) {
+      // The first nine digits as a small integer (below 2^31, integer
+      // arithmetic), any more as a double: most values here are ports, lengths
+      // and flags of a few digits.
+      let small = 0;
+      const smallEnd = i + 9;
       do {
+        small = small * 10 + (byte - ZERO);
+        byte = body[++i];
+      } while (byte >= ZERO && byte <= NINE && i < smallEnd);
+      mantissa = small;
+      while (byte >= ZERO && byte <= NINE) {
         mantissa = mantissa * 10 + (byte - ZERO);
         byte = body[++i];
-      } while (byte >= ZERO && byte <= NINE);
+      }
     } else {
       this.at = -1;
       return 0;
@@ -470,5 +580,8 @@ export function scanJsonBatch(
   }
   at = scanner.at;
   while (at < end && isJsonSpace(body[at])) at++;
-  return at === end ? builder.build() : null;
+  if (at !== end) return null;
+  // Every byte outside a text was read as ASCII: only a text can make it invalid.
+  if (options.checkUtf8 === true && scanner.nonAscii && !isUtf8(body)) return null;
+  return builder.build();
 }

@@ -114,6 +114,52 @@ Deno.test("scanJsonBatch() leaves every other form to the general path", () => {
   assert.notEqual(scanJsonBatch(three, { maxRecords: 3 }), null, "as many as the limit");
 });
 
+Deno.test("scanJsonBatch() reads each text as its bytes, body after body, whatever texts came before", () => {
+  // Texts of the same length that differ in one character, many to a column, in
+  // several bodies one after another: a text made for one body and kept for the
+  // next must be given only for the same bytes.
+  const texts = (i: number) => [
+    `10.0.${i % 7}.${i % 11}`,
+    `10.0.${i % 11}.${i % 7}`,
+    `eth${i % 10}`,
+    `et${i % 10}h`,
+    `02:00:00:00:00:${(i % 16).toString(16).padStart(2, "0")}`,
+    `é${i % 3}`,
+  ];
+  for (let body = 0; body < 6; body++) {
+    const records = sampleRecords(200, { seed: body + 1, dataBytes: 2 }).map((record, i) => {
+      const [a, b, name, other, mac, accented] = texts(i * (body + 1) + body);
+      return {
+        ...record,
+        src_ip: a,
+        dst_ip: b,
+        interface: i % 3 === 0 ? other : i % 3 === 1 ? accented : name,
+        eth_src: mac,
+        http_host: i % 4 === 0 ? name : null,
+      };
+    });
+    assert.ok(assertScanAgrees(bodyOf(records), `body ${body}`), `body ${body}`);
+  }
+});
+
+Deno.test("scanJsonBatch() with checkUtf8 refuses invalid UTF-8 in a text and takes the rest", () => {
+  const records = withApp();
+  const valid = bodyOf(records);
+  assert.notEqual(scanJsonBatch(valid, { ...NO_LIMIT, checkUtf8: true }), null, "non-ASCII text");
+  const ascii = bodyOf(sampleRecords(20, { dataBytes: 4 }));
+  assert.notEqual(scanJsonBatch(ascii, { ...NO_LIMIT, checkUtf8: true }), null, "ASCII");
+  // A lone continuation byte, a truncated sequence, an overlong form, a surrogate.
+  for (const bad of [[0x80], [0xc3], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xff]]) {
+    for (const field of ['"interface":"', '"http_host":"', '"http_path":"']) {
+      const at = valid.indexOf(0x22, new TextDecoder().decode(valid).indexOf(field) + 1) +
+        field.length - 1;
+      const body = new Uint8Array([...valid.subarray(0, at), ...bad, ...valid.subarray(at)]);
+      const label = `${field} ${bad}`;
+      assert.equal(scanJsonBatch(body, { ...NO_LIMIT, checkUtf8: true }), null, label);
+    }
+  }
+});
+
 /** A record whose timestamp is `number` as written is scanned when in range, and as JSON.parse reads it. */
 function assertTimestampRead(record: object, number: string): void {
   const text = JSON.stringify([record]).replace(/"timestamp":[^,]*/, `"timestamp":${number}`);
