@@ -322,7 +322,10 @@ export async function runAggregationPass(
         incidents.add(flows, mayBeStored);
         rollup.add(flows, mayBeStored);
       },
-      onCopyUndone: () => rollup.dropCopied(),
+      onCopyUndone: () => {
+        rollup.dropCopied();
+        incidents.copyUndone();
+      },
       beforeUpsert: (uids) => rollup.subtractStored(tx, uids),
       enricher: options.enricher,
     });

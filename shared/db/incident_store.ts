@@ -36,6 +36,13 @@ interface OpenIncidentRow {
 export interface RecordIncidentsOptions {
   /** The pass's flows with a non-benign label, whatever their score, once each. */
   flagged: readonly IncidentFlowInput[];
+  /**
+   * More flagged flows, taken as coming before `flagged`: ones first stored
+   * in this transaction, as if their uids were in `newUids`, without a
+   * look-up each (a pass's COPY: 303k of them in the bench's pass). None
+   * of them may be in `flagged` too. @default none
+   */
+  newFlagged?: readonly IncidentFlowInput[];
   /** The pass's benign flows that may have been flagged before (stored already). */
   clearedUids: readonly string[];
   /** Flows scored below this join no incident (ALERT_MIN_SCORE). */
@@ -207,6 +214,12 @@ export async function recordIncidents(
 
   // Flows that leave their incident: benign now, below the minimum, or of another class now.
   const leaving: string[] = [...options.clearedUids];
+  // Flows to add to an incident, the new ones first.
+  const fresh: IncidentFlowInput[] = [];
+  for (const flow of options.newFlagged ?? []) {
+    if (flow.score >= minScore) fresh.push(flow);
+    else leaving.push(flow.flowUid);
+  }
   const qualifying: IncidentFlowInput[] = [];
   for (const flow of options.flagged) {
     if (flow.score >= minScore) qualifying.push(flow);
@@ -218,13 +231,16 @@ export async function recordIncidents(
       returning incident_id`;
     for (const row of rows) touched.add(row.incident_id);
   }
-  const fresh: IncidentFlowInput[] = [];
   const newUids = options.newUids ?? null;
   const known: IncidentFlowInput[] = [];
   for (const flow of qualifying) {
     if (newUids !== null && newUids.has(flow.flowUid)) fresh.push(flow);
     else known.push(flow);
   }
+  // The flows of `fresh` that are not new: those of `known` it takes. Few
+  // where a pass's COPY brings most, so testing this set is cheaper than
+  // testing every flow against the new ones.
+  const storedBefore = new Set<string>();
   for (const part of chunks(known)) {
     const members = await tx<{ flow_uid: string; incident_id: number; label: string }[]>`
       select f.flow_uid, f.incident_id, i.label
@@ -234,13 +250,16 @@ export async function recordIncidents(
     const relabelled: string[] = [];
     for (const flow of part) {
       const member = memberOf.get(flow.flowUid);
-      if (member === undefined) fresh.push(flow);
-      else {
+      if (member === undefined) {
+        fresh.push(flow);
+        storedBefore.add(flow.flowUid);
+      } else {
         // Its numbers may have changed either way.
         touched.add(member.incident_id);
         if (member.label !== flow.label) {
           relabelled.push(flow.flowUid);
           fresh.push(flow);
+          storedBefore.add(flow.flowUid);
         }
       }
     }
@@ -285,7 +304,7 @@ export async function recordIncidents(
       let list = members.get(ref.opened);
       if (list === undefined) members.set(ref.opened, list = []);
       list.push(flow);
-      if (newUids === null || !newUids.has(flow.flowUid)) recompute.add(ref.opened);
+      if (storedBefore.has(flow.flowUid)) recompute.add(ref.opened);
     }
     const numbers = assignment.opened.map((_, index) => incidentNumbers(members.get(index)!));
     const openedIds = await openIncidents(tx, assignment.opened, numbers, minScore);
@@ -294,7 +313,7 @@ export async function recordIncidents(
     const moved: [string, number][] = [];
     for (const [uid, ref] of assignment.flows) {
       const id = "id" in ref ? ref.id : openedIds[ref.opened];
-      (newUids !== null && newUids.has(uid) ? added : moved).push([uid, id]);
+      (storedBefore.has(uid) ? moved : added).push([uid, id]);
       if ("id" in ref || recompute.has(ref.opened)) touched.add(id);
       else computed.add(id);
     }
