@@ -27,15 +27,8 @@ import type {
   ReplaySummary,
 } from "./delivery_types.ts";
 
-export type {
-  BatchSink,
-  BatchUploader,
-  DeliveryOptions,
-  FilingLedger,
-  ReplayAllOptions,
-  ReplayResult,
-  ReplaySummary,
-} from "./delivery_types.ts";
+// The contract, for importers of this module.
+export type * from "./delivery_types.ts";
 
 const log = getLogger([LOG_ROOT, "agent", "delivery"]);
 

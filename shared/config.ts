@@ -11,7 +11,8 @@
 import { integerInRange } from "./cli/integer_in_range.ts";
 import { type Config, CONFIG_SPECS, type ConfigSpec, type Kind } from "./config_specs.ts";
 
-export { type Config, CONFIG_SPECS, type ConfigSpec, type Kind } from "./config_specs.ts";
+// The table, for importers of this module.
+export * from "./config_specs.ts";
 
 /** Raised for a bad setting: names the variable or flag, the value and what is allowed. */
 export class ConfigError extends Error {

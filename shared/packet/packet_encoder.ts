@@ -36,17 +36,8 @@ import type {
   TransportSpec,
 } from "./packet_spec.ts";
 
-export type {
-  ArpSpec,
-  EncoderLink,
-  EthernetSpec,
-  Ipv4Spec,
-  Ipv6ExtensionSpec,
-  Ipv6Spec,
-  PacketSpec,
-  TransportSpec,
-  VlanTagSpec,
-} from "./packet_spec.ts";
+// The spec types, for importers of this module.
+export type * from "./packet_spec.ts";
 
 const LINK_TYPES: Readonly<Record<EncoderLink, number>> = {
   ethernet: LINKTYPE_ETHERNET,
