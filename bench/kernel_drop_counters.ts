@@ -107,6 +107,37 @@ export function kernelDropsBetween(
   };
 }
 
+/** The two ends of a veth pair, as faults/veth.ts names them. */
+export interface VethEnds {
+  /** The host's end, where the capture runs. */
+  hostIf: string;
+  /** The namespace of the other end. */
+  ns: string;
+  /** The other end, where the traffic is sent from. */
+  nsIf: string;
+}
+
+/**
+ * Reads a veth pair's counters now, before its traffic; the function it
+ * returns reads them again and gives what they grew by since.
+ */
+export async function watchVethDrops(
+  veth: VethEnds,
+): Promise<() => Promise<KernelDropCounters>> {
+  const peer = { namespace: veth.ns, interfaceName: veth.nsIf };
+  const before = await readKernelDropCounters(veth.hostIf, peer);
+  return async () => kernelDropsBetween(before, await readKernelDropCounters(veth.hostIf, peer));
+}
+
+/** The counters' growth for a script's log line: the total, then each ("?" where unread). */
+export function describeKernelDrops(counters: KernelDropCounters): string {
+  const count = (n: number | null) => n ?? "?";
+  return `${count(kernelDropTotal(counters))} (veth rx ${count(counters.interfaceRxDropped)}, ` +
+    `veth peer tx ${count(counters.peerTxDropped)}, input backlog ${
+      count(counters.backlogDropped)
+    })`;
+}
+
 /**
  * The counters' growth as a script's metrics, under
  * {@link BEFORE_CAPTURE_METRICS}' names.

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  describeKernelDrops,
   kernelDropsBetween,
   kernelDropTotal,
   parseSoftnetDropped,
@@ -61,4 +62,19 @@ Deno.test({
     assert.equal(missing.interfaceRxDropped, null);
     assert.equal(missing.peerTxDropped, null);
   },
+});
+
+Deno.test("describeKernelDrops gives the total, then each counter, '?' where one was not read", () => {
+  assert.equal(
+    describeKernelDrops({ interfaceRxDropped: 1, peerTxDropped: 2, backlogDropped: 3 }),
+    "6 (veth rx 1, veth peer tx 2, input backlog 3)",
+  );
+  assert.equal(
+    describeKernelDrops({ interfaceRxDropped: 0, peerTxDropped: null, backlogDropped: 0 }),
+    "0 (veth rx 0, veth peer tx ?, input backlog 0)",
+  );
+  assert.equal(
+    describeKernelDrops({ interfaceRxDropped: null, peerTxDropped: null, backlogDropped: null }),
+    "? (veth rx ?, veth peer tx ?, input backlog ?)",
+  );
 });

@@ -38,9 +38,8 @@ import { waitFor } from "../faults/fault_world.ts";
 import { createVeth, type Veth } from "../faults/veth.ts";
 import {
   beforeCaptureMetrics,
-  kernelDropsBetween,
-  kernelDropTotal,
-  readKernelDropCounters,
+  describeKernelDrops,
+  watchVethDrops,
 } from "./kernel_drop_counters.ts";
 import { writeUniqueCapture } from "../faults/unique_capture.ts";
 
@@ -205,8 +204,7 @@ async function main(args: string[]): Promise<void> {
         `onto ${veth.hostIf}; agent BATCH_SIZE=${values["batch-size"]}, tcpdump -w beside it`,
     );
     const waitBefore = await mainThreadSchedule(agent.pid);
-    const vethPeer = { namespace: veth.ns, interfaceName: veth.nsIf };
-    const dropsBefore = await readKernelDropCounters(veth.hostIf, vethPeer);
+    const dropsSince = await watchVethDrops(veth);
     const started = performance.now();
     const replay = veth.exec("tcpreplay", [
       "-q",
@@ -239,10 +237,7 @@ async function main(args: string[]): Promise<void> {
     tcpdump.kill("SIGINT");
     await tcpdump.status;
     // Sent, but dropped before any capture could see it (by the veth or the input backlog).
-    const beforeCapture = kernelDropsBetween(
-      dropsBefore,
-      await readKernelDropCounters(veth.hostIf, vethPeer),
-    );
+    const beforeCapture = await dropsSince();
     const reference = tcpdumpCounts(await tcpdumpStderr);
     // The agent delivers its backlog: wait while rows keep arriving (a backlog is
     // not a loss, but the time it takes counts against the rate).
@@ -317,11 +312,7 @@ async function main(args: string[]): Promise<void> {
       `live: tcpreplay sent ${sent} in ${replaySeconds.toFixed(1)} s ` +
         `(${Math.round(Number(metrics.achieved_pps))} packets/s); tcpdump captured ` +
         `${reference.captured}, kernel dropped ${reference.dropped}; dropped before any ` +
-        `capture ${kernelDropTotal(beforeCapture) ?? "?"} (veth rx ${
-          beforeCapture.interfaceRxDropped ?? "?"
-        }, veth peer tx ${beforeCapture.peerTxDropped ?? "?"}, input backlog ${
-          beforeCapture.backlogDropped ?? "?"
-        }); agent captured ` +
+        `capture ${describeKernelDrops(beforeCapture)}; agent captured ` +
         `${counters.captured}, kernel dropped ${metrics.agent_kernel_dropped}, dropped ` +
         `${metrics.agent_dropped}; raw_packets ${stored.rows} rows (${stored.distinct} distinct), ` +
         `${missing} missing; the last row ${drainSeconds.toFixed(1)} s after tcpreplay ended; ` +

@@ -25,9 +25,8 @@ import { createVeth } from "../faults/veth.ts";
 import { writeUniqueCapture } from "../faults/unique_capture.ts";
 import {
   beforeCaptureMetrics,
-  kernelDropsBetween,
-  kernelDropTotal,
-  readKernelDropCounters,
+  describeKernelDrops,
+  watchVethDrops,
 } from "./kernel_drop_counters.ts";
 
 /** How often RSS is read. */
@@ -133,8 +132,7 @@ async function main(args: string[]): Promise<void> {
     console.log(
       `soak: ${minutes} min at ${pps} packets/s (${loops} loops of ${capture.packets} packets)`,
     );
-    const vethPeer = { namespace: veth.ns, interfaceName: veth.nsIf };
-    const dropsBefore = await readKernelDropCounters(veth.hostIf, vethPeer);
+    const dropsSince = await watchVethDrops(veth);
     const started = Date.now();
     replay = veth.exec("tcpreplay", [
       "-q",
@@ -197,10 +195,7 @@ async function main(args: string[]): Promise<void> {
     const replayOutput = await replayed;
     replay = null;
     // Sent, but dropped before any capture could see it (by the veth or the input backlog).
-    const beforeCapture = kernelDropsBetween(
-      dropsBefore,
-      await readKernelDropCounters(veth.hostIf, vethPeer),
-    );
+    const beforeCapture = await dropsSince();
     const sentMatch = new TextDecoder().decode(replayOutput.stdout).match(
       /Actual: (\d+) packets/,
     );
@@ -306,11 +301,7 @@ async function main(args: string[]): Promise<void> {
     console.log(
       `\nsent ${sent} packets in ${seconds.toFixed(0)} s; agent captured ` +
         `${counters.captured}, kernel dropped ${counters.kernel_dropped}; dropped before any ` +
-        `capture ${kernelDropTotal(beforeCapture) ?? "?"} (veth rx ${
-          beforeCapture.interfaceRxDropped ?? "?"
-        }, veth peer tx ${beforeCapture.peerTxDropped ?? "?"}, input backlog ${
-          beforeCapture.backlogDropped ?? "?"
-        }); stored ` +
+        `capture ${describeKernelDrops(beforeCapture)}; stored ` +
         `${stored.packets} packets, ${stored.flows} flows` +
         (drained ? "" : " (the outbox did not drain)") + "; aggregator " +
         (caughtUpSeconds === null
