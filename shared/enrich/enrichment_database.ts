@@ -8,7 +8,7 @@
  * @module
  */
 
-import { parseIp } from "../packet/address_parse.ts";
+import { parseIpInto } from "../packet/address_parse.ts";
 import {
   AddressParseError,
   type AddressScope,
@@ -31,8 +31,12 @@ export interface EnrichmentDataSource {
 
 /** The databases behind a lookup, and what they are. */
 export interface EnrichmentDatabase {
-  /** ISO 3166-1 alpha-2 country of a public address (text form), or null when unlisted. */
-  country(address: string): string | null;
+  /**
+   * ISO 3166-1 alpha-2 country of a public address (text form), or null when
+   * unlisted. `bytes`, when given, are the address parsed (4 or 16 bytes),
+   * so that it is not parsed again.
+   */
+  country(address: string, bytes?: Uint8Array): string | null;
   /** AS ranges of IPv4 addresses. */
   asnIpv4: AsnRanges;
   /** AS ranges of IPv6 addresses. */
@@ -53,6 +57,10 @@ export interface AddressEnrichment {
   asOrganization: string | null;
 }
 
+/** The bytes of the address being enriched: 16, or the first 4 for IPv4. */
+const scratch = new Uint8Array(16);
+const scratchIpv4 = scratch.subarray(0, 4);
+
 function formatIpv4(bytes: Uint8Array): string {
   return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
 }
@@ -71,15 +79,20 @@ function formatIpv4(bytes: Uint8Array): string {
  * ```
  */
 export function enrichAddress(db: EnrichmentDatabase, address: string): AddressEnrichment {
-  const parsed = parseIp(address);
-  if (parsed === null) throw new AddressParseError(address);
+  // Parsed into scratch bytes rather than a new array an address: nothing
+  // below keeps them past this call.
+  const length = parseIpInto(address, scratch, 0);
+  if (length === 0) throw new AddressParseError(address);
+  const parsed = length === 4 ? scratchIpv4 : scratch;
   const scope = addressScopeOfBytes(parsed);
   if (scope !== "public") return { scope, country: null, asn: null, asOrganization: null };
   const v4 = parsed.length === 4 ? parsed : embeddedIpv4(parsed);
   const entry = v4 !== null ? db.asnIpv4.find(v4) : db.asnIpv6.find(parsed);
   return {
     scope,
-    country: db.country(v4 !== null && v4 !== parsed ? formatIpv4(v4) : address),
+    country: v4 !== null && v4 !== parsed
+      ? db.country(formatIpv4(v4), v4)
+      : db.country(address, parsed),
     asn: entry?.asn ?? null,
     asOrganization: entry?.organization ?? null,
   };

@@ -10,7 +10,9 @@
 
 import { Buffer } from "node:buffer";
 import { Reader, type Response } from "mmdb-lib";
+import { parseIp } from "../packet/address_parse.ts";
 import { parseAsnIpv4Table, parseAsnIpv6Table } from "./asn_ranges.ts";
+import { MmdbSearchTree } from "./mmdb_search_tree.ts";
 import type { EnrichmentDatabase, EnrichmentDataSource } from "./enrichment_database.ts";
 
 /** Raised when a database file cannot be read or is not of its format; names the file. */
@@ -50,6 +52,14 @@ type CountryRecord = {
   country?: { iso_code?: string };
 };
 
+/** Data records whose country is kept (a city database can have many). */
+const MAX_CACHED_COUNTRY_RECORDS = 65536;
+
+function countryOf(record: Response | null): string | null {
+  const country = record as CountryRecord | null;
+  return country?.country_code ?? country?.country?.iso_code ?? null;
+}
+
 async function readFile(path: string): Promise<Uint8Array> {
   try {
     return await Deno.readFile(path);
@@ -75,8 +85,11 @@ export async function loadEnrichmentDatabase(
 ): Promise<EnrichmentDatabase> {
   // mmdb-lib types records as GeoIP2's; ip-location-db's have one field.
   let reader: Reader<Response>;
+  let tree: MmdbSearchTree;
   try {
-    reader = new Reader<Response>(Buffer.from(await readFile(files.countryMmdbPath)));
+    const countryBytes = Buffer.from(await readFile(files.countryMmdbPath));
+    reader = new Reader<Response>(countryBytes);
+    tree = new MmdbSearchTree(countryBytes, reader.metadata);
   } catch (error) {
     if (error instanceof EnrichmentDataError) throw error;
     throw new EnrichmentDataError(
@@ -101,10 +114,23 @@ export async function loadEnrichmentDatabase(
     builtAt: null,
     license: null,
   };
+  // The country of each data record the tree pointed to: a country database
+  // has a few hundred records, so each is decoded (by mmdb-lib) once.
+  const countries = new Map<number, string | null>();
   return {
-    country(address: string): string | null {
-      const record = reader.get(address) as CountryRecord | null;
-      return record?.country_code ?? record?.country?.iso_code ?? null;
+    country(address: string, bytes?: Uint8Array): string | null {
+      const parsed = bytes ?? parseIp(address);
+      // mmdb-lib says what is wrong with text that is not an address.
+      if (parsed === null) return countryOf(reader.get(address));
+      const pointer = tree.find(parsed);
+      if (pointer === 0) return null;
+      let country = countries.get(pointer);
+      if (country === undefined) {
+        if (countries.size >= MAX_CACHED_COUNTRY_RECORDS) countries.clear();
+        country = countryOf(reader.get(address));
+        countries.set(pointer, country);
+      }
+      return country;
     },
     asnIpv4,
     asnIpv6,
