@@ -6,6 +6,8 @@
  * @module
  */
 
+import { parseIpv6GroupsInto } from "./_ipv6_groups.ts";
+
 /**
  * Parses an IPv4 dotted quad or an IPv6 address (any RFC 4291 text form,
  * including `::` and an embedded IPv4 tail; a `%zone` suffix is ignored)
@@ -13,6 +15,7 @@
  */
 export function parseIp(text: string): Uint8Array | null {
   const out = new Uint8Array(16);
+  if (text.indexOf(":") >= 0 && parseIpv6GroupsInto(text, out, 0)) return out;
   const length = parseIpInto(text, out, 0);
   if (length === 0) return null;
   return length === 4 ? out.slice(0, 4) : out;
@@ -20,11 +23,14 @@ export function parseIp(text: string): Uint8Array | null {
 
 /**
  * Parses an address like {@linkcode parseIp} straight into `out` at
- * `offset`, without allocating for IPv4 (the per-flow hot path). Returns the
- * number of bytes written (4 or 16), or 0 when the text is not an address.
+ * `offset`, without allocating for IPv4 or for IPv6 in the form decoders
+ * print (the per-flow hot path). Returns the number of bytes written (4 or
+ * 16), or 0 when the text is not an address.
  */
 export function parseIpInto(text: string, out: Uint8Array, offset: number): number {
   if (text.indexOf(":") < 0) return parseIpv4Into(text, out, offset) ? 4 : 0;
+  if (parseIpv6GroupsInto(text, out, offset)) return 16;
+  // A zone, an IPv4 tail, or text that is not an address.
   const v6 = parseIpv6(text);
   if (v6 === null) return 0;
   out.set(v6, offset);
