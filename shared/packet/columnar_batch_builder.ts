@@ -5,11 +5,14 @@
  * address becomes a string only the first time a batch sees it), and the
  * JSON ingest path appends validated records.
  *
+ * The types of what it appends from are in columnar_batch_inputs.ts, the
+ * capture path's field order in header_fields.ts; both are exported from
+ * here too.
+ *
  * @module
  */
 import type { PacketRecord } from "./packet_record.ts";
 import type { PacketHeaders } from "./packet_headers.ts";
-import type { PayloadCapture } from "./decode_packet.ts";
 import { COLUMN_INDEX, PACKET_COLUMNS } from "./packet_column_layout.ts";
 import type {
   BinaryColumn,
@@ -36,82 +39,17 @@ import {
 import { formatIpv4, formatIpv6, formatMac } from "./address_format.ts";
 import { APP_RECORD_FIELD_NAMES, type AppRecordFields } from "../app_layer/app_record_fields.ts";
 import { checkValue, type RecordIssue } from "./packet_schema.ts";
+import type { AppendHeadersOptions, ScannedJsonRow } from "./columnar_batch_inputs.ts";
+import { HEADER_FIELDS } from "./header_fields.ts";
 
-/** Frame metadata for {@link ColumnarBatchBuilder.appendHeaders}. */
-export interface AppendHeadersOptions {
-  /** Capture time, epoch seconds with a fraction. */
-  timestampSec: number;
-  /** Capture interface (or file) name. */
-  interfaceName: string;
-  /** What `data` keeps: the whole frame, its headers, or nothing. */
-  payloadCapture: PayloadCapture;
-  /**
-   * The packet's application-layer fields (extracted before `data` is cut),
-   * or null/absent when it has none.
-   */
-  app?: AppRecordFields | null;
-}
+export type * from "./columnar_batch_inputs.ts";
+export * from "./header_fields.ts";
 
 const column = (name: keyof PacketRecord): number => {
   const index = COLUMN_INDEX.get(name);
   if (index === undefined) throw new Error(`PACKET_FIELDS has no field ${name}`);
   return index;
 };
-
-/**
- * The fields {@link ColumnarBatchBuilder.appendHeaders} writes, in its order.
- * A test compares it with `PACKET_FIELDS`, so a field added to the table
- * cannot be left out of the capture path unnoticed.
- */
-export const HEADER_FIELDS: readonly (keyof PacketRecord)[] = [
-  "timestamp",
-  "interface",
-  "src_ip",
-  "dst_ip",
-  "protocol",
-  "src_port",
-  "dst_port",
-  "length",
-  "caplen",
-  "link_type",
-  "eth_src",
-  "eth_dst",
-  "ether_type",
-  "vlan_id",
-  "vlan_inner_id",
-  "ip_version",
-  "ip_proto",
-  "ttl",
-  "ip_id",
-  "ip_tos",
-  "ip_header_length",
-  "ip_flow_label",
-  "frag_offset",
-  "more_fragments",
-  "dont_fragment",
-  "is_fragment",
-  "tcp_seq",
-  "tcp_ack",
-  "tcp_flags",
-  "tcp_window",
-  "tcp_header_length",
-  "icmp_type",
-  "icmp_code",
-  "icmp_id",
-  "icmp_seq",
-  "arp_opcode",
-  "tunnel_type",
-  "tunnel_src_ip",
-  "tunnel_dst_ip",
-  "tunnel_id",
-  "tunnel_depth",
-  "payload_length",
-  "malformed",
-  "malformed_reason",
-  "data",
-  ...APP_RECORD_FIELD_NAMES,
-];
-
 const [
   TIMESTAMP,
   INTERFACE,
@@ -196,30 +134,6 @@ const IS_APP_COLUMN = IS_STAGED.map((staged) => !staged);
 if (APP_COLUMNS.some((c) => !IS_APP_COLUMN[c])) {
   throw new Error("columnar_batch_builder: an app-layer column is staged");
 }
-/**
- * One JSON record as `scanJsonBatch` read it, for
- * {@link ColumnarBatchBuilder.appendScannedRow}: per column (field order), a
- * null flag (1 = null), the number (a boolean as 1 or 0), or the text; the
- * captured bytes, decoded.
- */
-export interface ScannedJsonRow {
-  /** Per column: the value of a numeric or boolean column (0 when null). */
-  numbers: Float64Array;
-  /** Per column: 1 when the value is null. */
-  nulls: Uint8Array;
-  /** Per column: the value of a text column (null otherwise). */
-  strings: (string | null)[];
-  /** The decoded `data`, in its first {@link byteLength} bytes. */
-  bytes: Uint8Array;
-  /** Bytes of `data`. */
-  byteLength: number;
-  /**
-   * Whether any app-layer column holds a value (they come after every staged
-   * column); false lets the append stop at the staged ones.
-   */
-  appPresent: boolean;
-}
-
 /** How {@link ColumnarBatchBuilder.appendScannedRow} writes a column. */
 const enum ScannedWrite {
   Number,
