@@ -272,3 +272,23 @@ export function canonicalKey(
   }
   return `${vlans}|${protocol}|${b}|${bPort ?? ""}|${a}|${aPort ?? ""}`;
 }
+
+/**
+ * Fragment map entry, under a first fragment's `PacketKey.fragmentKey`:
+ * where the later fragments of its datagram go (its flow, checked by uid,
+ * and the ports they cannot carry), until `expiresSec`.
+ */
+export interface FragmentEntry {
+  /** The first fragment's flow key. */
+  key: string;
+  /** That flow's uid: an entry whose flow has ended leads nowhere. */
+  uid: string;
+  /** The first fragment's source address. */
+  srcIp: string;
+  /** The first fragment's source port (ICMP type); null when port-less. */
+  srcPort: number | null;
+  /** The first fragment's destination port; null when port-less. */
+  dstPort: number | null;
+  /** Packet time after which later fragments no longer join the flow. */
+  expiresSec: number;
+}
