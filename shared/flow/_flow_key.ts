@@ -16,6 +16,7 @@ import {
   type PacketRecord,
   type TunnelType,
 } from "../packet/packet_record.ts";
+import type { Flow } from "./_flow.ts";
 import { icmpCounterpart } from "./_icmp_ports.ts";
 
 /**
@@ -274,21 +275,12 @@ export function canonicalKey(
 }
 
 /**
- * Fragment map entry, under a first fragment's `PacketKey.fragmentKey`:
- * where the later fragments of its datagram go (its flow, checked by uid,
- * and the ports they cannot carry), until `expiresSec`.
+ * The packet whose key is `k` was sent by the flow's originator: its
+ * source endpoint is the originator's, or, for a flow without addresses,
+ * its source MAC.
  */
-export interface FragmentEntry {
-  /** The first fragment's flow key. */
-  key: string;
-  /** That flow's uid: an entry whose flow has ended leads nowhere. */
-  uid: string;
-  /** The first fragment's source address. */
-  srcIp: string;
-  /** The first fragment's source port (ICMP type); null when port-less. */
-  srcPort: number | null;
-  /** The first fragment's destination port; null when port-less. */
-  dstPort: number | null;
-  /** Packet time after which later fragments no longer join the flow. */
-  expiresSec: number;
+export function isFromOrig(k: PacketKey, flow: Flow): boolean {
+  return k.src === flow.origIp && k.srcPort === flow.origPort
+    ? true
+    : (flow.origIp === null && k.src === flow.origMac);
 }

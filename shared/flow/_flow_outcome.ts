@@ -1,14 +1,17 @@
 /**
- * A flow's outcome as the context windows see it (answered, rejected, SYN,
- * established), and how a flow is handed to its agent's
- * {@linkcode ContextTracker}: in a shared scratch subject, again only when
- * the outcome changed.
+ * A flow's context: its admission to its agent's context windows once its
+ * outcome delay has passed, and its outcome as the windows see it
+ * (answered, rejected, SYN, established), handed to the agent's
+ * {@linkcode ContextTracker} in a shared scratch subject, again only when it
+ * changed.
  *
  * @module
  */
 
 import type { ContextSubject, ContextTracker } from "./context_features.ts";
+import type { AgentLane } from "./_agent_lane.ts";
 import type { Flow } from "./_flow.ts";
+import type { FlowReports } from "./_flow_reports.ts";
 import { ESTABLISHED, ORIG_SYN, REJECTED } from "./_tcp_state.ts";
 
 // Outcome bits as the context tracker sees them.
@@ -58,15 +61,32 @@ export function subjectOf(flow: Flow): ContextSubject {
 }
 
 /**
- * Admits a flow whose outcome delay passed to its agent's context windows:
- * the window counts of this moment become its context, which every record
- * of the flow shares (the context object they give is made when first read).
+ * Computes the contexts of an agent's flows whose outcome delay
+ * (`delaySec`) passed before `ts`, in admission order; an ended flow is
+ * then reported to `reports`, a live one marked changed.
  */
-export function admitFlow(flow: Flow, tracker: ContextTracker): void {
-  flow.ctxBits = outcomeBits(flow);
-  const handle = tracker.admitHandle(subjectOf(flow));
-  flow.ctxHandle = handle;
-  flow.ctx = tracker.countsOf(handle);
+export function admitDue(
+  lane: AgentLane<Flow>,
+  ts: number,
+  delaySec: number,
+  reports: FlowReports,
+): void {
+  const queue = lane.queue;
+  const tracker: ContextTracker = lane.tracker;
+  while (lane.queueHead < queue.length) {
+    const flow = queue[lane.queueHead]!;
+    if (!(flow.firstSeen + delaySec < ts)) break;
+    queue[lane.queueHead++] = undefined;
+    flow.ctxBits = outcomeBits(flow);
+    const handle = tracker.admitHandle(subjectOf(flow));
+    flow.ctxHandle = handle;
+    // The window counts of this moment; every record of the flow shares
+    // them, and the context object they give (made when first read).
+    flow.ctx = tracker.countsOf(handle);
+    if (flow.ended) reports.output(flow);
+    else reports.markChanged(flow);
+  }
+  lane.compact();
 }
 
 /**

@@ -10,8 +10,10 @@ import { type ContextHandle, ContextTracker } from "./context_features.ts";
 import type { FlowFeatureAccumulatorOptions } from "./flow_features.ts";
 import { AgentLane } from "./_agent_lane.ts";
 import type { Flow } from "./_flow.ts";
-import { type FragmentEntry, INDEX_NONE } from "./_flow_key.ts";
+import { INDEX_NONE } from "./_flow_key.ts";
 import type { FlowMap } from "./_flow_map.ts";
+import type { FragmentEntry, FragmentMap } from "./_fragment_map.ts";
+import type { HostPairs } from "./_host_pairs.ts";
 import type { ResolvedFlowTableOptions } from "./_flow_options.ts";
 import {
   finiteOrNull,
@@ -36,9 +38,9 @@ export interface FlowTableParts {
   /** Each agent's clock, context windows and admission queue. */
   lanes: Map<string | null, AgentLane<Flow>>;
   /** The fragment map. */
-  fragments: Map<string, FragmentEntry>;
+  fragments: FragmentMap;
   /** Latest non-TCP flow key per host pair. */
-  hostPairs: Map<string, string>;
+  hostPairs: HostPairs;
   /** Options of the table's accumulators (their statistics pool). */
   accOptions: FlowFeatureAccumulatorOptions;
 }
@@ -149,9 +151,9 @@ export function restoreTable(
     flow.lane = laneOf(flow.agent);
   }
   for (const [fragmentKey, key, uid, srcIp, srcPort, dstPort, expiresSec] of state.fragments) {
-    t.fragments.set(fragmentKey, { key, uid, srcIp, srcPort, dstPort, expiresSec });
+    t.fragments.restore(fragmentKey, { key, uid, srcIp, srcPort, dstPort, expiresSec });
   }
-  for (const [pair, key] of state.hostPairs) t.hostPairs.set(pair, key);
+  for (const [pair, key] of state.hostPairs) t.hostPairs.restore(pair, key);
   // Reconnect admitted flows to their tracker entries (as the uid lookup
   // of the tracker's update() would find them).
   const handles = new Map<AgentLane<Flow>, Map<string, ContextHandle>>();

@@ -2,7 +2,7 @@
  * Which flow an ICMP destination-unreachable is about: the flow of the
  * datagram it quotes, or, without a quote, the latest non-TCP flow from the
  * error's receiver to its sender, which the flow table keeps per host pair
- * ({@linkcode hostPairOf}) for this lookup alone.
+ * (`HostPairs`) for this lookup alone.
  *
  * @module
  */
@@ -19,6 +19,7 @@ import {
   scopedPair,
 } from "./_flow_key.ts";
 import type { FlowMap } from "./_flow_map.ts";
+import type { HostPairs } from "./_host_pairs.ts";
 import { readIcmpQuote } from "./_icmp_quote.ts";
 import type { TupleIndex } from "./_tuple_index.ts";
 
@@ -28,28 +29,15 @@ export const ICMP4_UNREACHABLE = 3;
 export const ICMP6_UNREACHABLE = 1;
 
 /**
- * The host-pair key of a non-TCP flow (its scope, originator and
- * responder): under it the table keeps the key of the latest such flow.
- */
-export function hostPairOf(flow: Flow): string {
-  return scopedPair(
-    keyScope(flow.agent, flow.tunnelType, flow.tunnelId, ""),
-    flow.origIp!,
-    flow.respIp!,
-  );
-}
-
-/**
  * The live flow (of `flows`, found through `index` when it can be) that the
- * ICMP destination-unreachable `p` is about, if any; `hostPairs` maps
- * {@linkcode hostPairOf} keys to flow keys. The caller checks that the flow
- * has not expired.
+ * ICMP destination-unreachable `p` is about, if any. The caller checks
+ * that the flow has not expired.
  */
 export function unreachableTarget(
   p: FlowPacket,
   index: TupleIndex,
   flows: FlowMap,
-  hostPairs: Map<string, string>,
+  hostPairs: HostPairs,
 ): Flow | undefined {
   const vlans = packetScope(p);
   const untagged = p.vlan_id === null && p.vlan_inner_id === null;
@@ -94,7 +82,7 @@ export function unreachableTarget(
       p.tunnel_id ?? null,
       "",
     );
-    const key = hostPairs.get(scopedPair(scope, p.dst_ip, p.src_ip));
+    const key = hostPairs.keyOf(scopedPair(scope, p.dst_ip, p.src_ip));
     if (key !== undefined) target = flows.get(key);
     if (target !== undefined && (target.origIp !== p.dst_ip || target.respIp !== p.src_ip)) {
       target = undefined;

@@ -74,38 +74,37 @@ import {
   IPPROTO_ICMP,
   IPPROTO_ICMPV6,
   IPPROTO_TCP,
-  type PacketRecord,
   TCP_FLAG_ACK,
   TCP_FLAG_SYN,
 } from "../packet/packet_record.ts";
 import { ContextTracker } from "./context_features.ts";
 import {
-  type FeaturePacket,
   FlowFeatureAccumulator,
   type FlowFeatureAccumulatorOptions,
   FlowStatsPool,
 } from "./flow_features.ts";
-import { sortByTime } from "./_sort_by_time.ts";
 import { AgentLane } from "./_agent_lane.ts";
+import { featurePacketOf } from "./_feature_packet.ts";
 import { Flow, NO_LANE } from "./_flow.ts";
 import { expiryReason } from "./_flow_expiry.ts";
 import {
   addressPairKey,
   type FlowPacket,
-  type FragmentEntry,
   INDEX_NONE,
   INDEX_TUPLE,
+  isFromOrig,
   keyedTunnelType,
   PacketKey,
   packetKeyString,
   readPacketKey,
 } from "./_flow_key.ts";
+import { FlowMap } from "./_flow_map.ts";
 import {
   type FlowTableOptions,
   type ResolvedFlowTableOptions,
   resolveOptions,
 } from "./_flow_options.ts";
-import { admitFlow, reportOutcome } from "./_flow_outcome.ts";
+import { admitDue, reportOutcome } from "./_flow_outcome.ts";
 import { type CloseReason, type FlowRecord, toRecord } from "./_flow_record.ts";
 import { FlowReports } from "./_flow_reports.ts";
 import { startFlow } from "./_flow_start.ts";
@@ -117,16 +116,12 @@ import {
   tableToState,
   tableToStateText,
 } from "./_flow_table_json.ts";
-import { FlowMap } from "./_flow_map.ts";
-import { headerLength } from "./_header_length.ts";
-import {
-  hostPairOf,
-  ICMP4_UNREACHABLE,
-  ICMP6_UNREACHABLE,
-  unreachableTarget,
-} from "./_icmp_unreachable.ts";
+import { FragmentMap } from "./_fragment_map.ts";
+import { HostPairs } from "./_host_pairs.ts";
+import { ICMP4_UNREACHABLE, ICMP6_UNREACHABLE, unreachableTarget } from "./_icmp_unreachable.ts";
 import { JSON_TEXT_ITEMS } from "./_json_text.ts";
-import { ESTABLISHED, hasBoth, ORIG_FIN, REJECTED, RESP_FIN, updateTcp } from "./_tcp_state.ts";
+import { sortByTime } from "./_sort_by_time.ts";
+import { hasBoth, isReuse, ORIG_FIN, REJECTED, RESP_FIN, updateTcp } from "./_tcp_state.ts";
 import { TupleIndex } from "./_tuple_index.ts";
 
 export type { AgentLaneState } from "./_agent_lane.ts";
@@ -152,15 +147,6 @@ export interface MergeResult {
   ended: FlowRecord[];
 }
 
-const scratchPacket: FeaturePacket = {
-  timestamp: 0,
-  length: 0,
-  payloadLength: 0,
-  headerLength: 0,
-  tcpFlags: null,
-  tcpWindow: null,
-};
-
 /**
  * The flow table. One instance per packet stream; not safe to share between
  * concurrent writers.
@@ -185,9 +171,9 @@ export class FlowTable {
    */
   #index = new TupleIndex();
   /** Where the later fragments of a datagram go, by `PacketKey.fragmentKey`. */
-  #fragments = new Map<string, FragmentEntry>();
-  /** Latest non-TCP flow key by {@linkcode hostPairOf}, for ICMP errors without a quote. */
-  #hostPairs = new Map<string, string>();
+  #fragments = new FragmentMap();
+  /** Latest non-TCP flow key by host pair, for ICMP errors without a quote. */
+  #hostPairs = new HostPairs();
   /** Each agent's clock, context windows and admission queue. */
   #lanes = new Map<string | null, AgentLane<Flow>>();
   /** The lane of the packet being processed. */
@@ -267,7 +253,7 @@ export class FlowTable {
       if (ts > lane.nowSec) lane.nowSec = ts;
       if (ts > this.#now) this.#now = ts;
       lane.lagSec = this.#now - lane.nowSec;
-      this.#admitUntil(lane, ts);
+      admitDue(lane, ts, this.options.context.outcomeDelaySec, this.#reports);
       this.#process(p, ts);
     }
     let due = false;
@@ -294,7 +280,7 @@ export class FlowTable {
   #advance(lane: AgentLane<Flow>, nowSec: number): void {
     if (nowSec > lane.nowSec) {
       lane.nowSec = nowSec;
-      this.#admitUntil(lane, nowSec);
+      admitDue(lane, nowSec, this.options.context.outcomeDelaySec, this.#reports);
     }
   }
 
@@ -345,7 +331,9 @@ export class FlowTable {
       this.#finalize(flow, flow.closed ? flow.closeReason! : "end");
     }
     this.#fragments.clear();
-    for (const lane of this.#lanes.values()) this.#admitUntil(lane, Infinity);
+    for (const lane of this.#lanes.values()) {
+      admitDue(lane, Infinity, this.options.context.outcomeDelaySec, this.#reports);
+    }
     this.#reports.takeChanged(); // every flow ended: nothing live is left to report
     return this.#reports.takeEnded();
   }
@@ -459,7 +447,7 @@ export class FlowTable {
         previous = flow;
         if (reason === "active_timeout") continueFrom = flow;
         flow = undefined;
-      } else if (pureSyn && this.#isReuse(flow, p)) {
+      } else if (pureSyn && isReuse(flow, p, k)) {
         this.#finalize(
           flow,
           flow.closed
@@ -476,19 +464,12 @@ export class FlowTable {
     if (flow === undefined) {
       flow = this.#create(key, p, ts, previous, continueFrom);
       // A new flow's roles come from this packet; a continuation keeps its own.
-      fromOrig = continueFrom === undefined || this.#isFromOrig(flow);
+      fromOrig = continueFrom === undefined || isFromOrig(k, flow);
     } else {
-      fromOrig = this.#isFromOrig(flow);
+      fromOrig = isFromOrig(k, flow);
     }
     if (k.fragmentKey !== null && !k.laterFragment) {
-      this.#fragments.set(k.fragmentKey, {
-        key: key ?? flow.key,
-        uid: flow.uid,
-        srcIp: k.src!,
-        srcPort: k.srcPort,
-        dstPort: k.dstPort,
-        expiresSec: ts + this.options.fragmentTimeoutSec,
-      });
+      this.#fragments.record(k, key ?? flow.key, flow.uid, ts + this.options.fragmentTimeoutSec);
     }
 
     if (tcpFlags !== null && flow.isTcp) {
@@ -497,13 +478,7 @@ export class FlowTable {
 
     if (ts > flow.lastSeen) flow.lastSeen = ts;
     if (ts < flow.firstSeen) flow.firstSeen = ts;
-    scratchPacket.timestamp = ts;
-    scratchPacket.length = p.length;
-    scratchPacket.payloadLength = p.payload_length;
-    scratchPacket.headerLength = headerLength(p);
-    scratchPacket.tcpFlags = tcpFlags;
-    scratchPacket.tcpWindow = tcpFlags !== null ? p.tcp_window : null;
-    flow.acc.add(fromOrig, scratchPacket);
+    flow.acc.add(fromOrig, featurePacketOf(p, ts, tcpFlags));
     if (p.app_protocol) flow.app = foldAppMetadata(flow.app, p, fromOrig);
 
     if (
@@ -525,9 +500,8 @@ export class FlowTable {
    */
   #laterFragmentKey(p: FlowPacket, k: PacketKey, ts: number): string {
     const fragmentKey = k.fragmentKey!;
-    const entry = this.#fragments.get(fragmentKey);
+    const entry = this.#fragments.take(fragmentKey, p.more_fragments, ts);
     if (entry !== undefined) {
-      if (!p.more_fragments || ts > entry.expiresSec) this.#fragments.delete(fragmentKey);
       const flow = this.#flows.get(entry.key);
       if (
         ts <= entry.expiresSec && flow !== undefined && flow.uid === entry.uid &&
@@ -539,14 +513,6 @@ export class FlowTable {
       }
     }
     return addressPairKey(p, k);
-  }
-
-  /** The packet whose key is in `#key` was sent by the flow's originator. */
-  #isFromOrig(flow: Flow): boolean {
-    const k = this.#key;
-    return k.src === flow.origIp && k.srcPort === flow.origPort
-      ? true
-      : (flow.origIp === null && k.src === flow.origMac);
   }
 
   #create(
@@ -575,27 +541,11 @@ export class FlowTable {
     this.#index.add(flow, continueFrom, this.#key.indexKind, p.icmp_id);
     flow.lane = this.#lane;
     this.#lane.queue.push(flow);
-    if (!flow.isTcp && flow.origIp !== null && flow.respIp !== null) {
-      flow.hostPair = previous !== undefined && previous.hostPair !== null &&
-          previous.origIp === flow.origIp && previous.respIp === flow.respIp
-        ? previous.hostPair
-        : hostPairOf(flow);
-      this.#hostPairs.set(flow.hostPair, key ?? flow.key);
-    }
+    this.#hostPairs.enter(flow, previous, key);
     // Flows reported while this packet was handled (such as `previous`) have
     // been read for the last time: their objects may serve the next flows.
     this.#reports.recycle();
     return flow;
-  }
-
-  /** True when a pure SYN on `flow`'s key starts a new connection. */
-  #isReuse(flow: Flow, p: PacketRecord): boolean {
-    if (!flow.isTcp) return false;
-    if (flow.closed || hasBoth(flow.bits, ORIG_FIN, RESP_FIN)) return true;
-    if ((flow.bits & ESTABLISHED) === 0) return false;
-    // A SYN with a fresh ISN after the handshake: the old connection is gone.
-    const fromOrig = this.#isFromOrig(flow);
-    return !fromOrig || (p.tcp_seq !== null && flow.origIsn !== null && p.tcp_seq !== flow.origIsn);
   }
 
   /** Marks the flow an ICMP destination-unreachable is about as rejected. */
@@ -622,14 +572,7 @@ export class FlowTable {
       if (reason !== null) this.#finalize(flow, reason);
       flow = flow.inMap ? flow.orderNext : next;
     }
-    for (const [fragmentKey, entry] of this.#fragments) {
-      // An entry whose flow is gone leads nowhere (see #laterFragmentKey); the
-      // others expire at their flow's agent's clock.
-      const flow = this.#flows.get(entry.key);
-      if (flow === undefined || flow.uid !== entry.uid || flow.lane.nowSec > entry.expiresSec) {
-        this.#fragments.delete(fragmentKey);
-      }
-    }
+    this.#fragments.sweep(this.#flows);
   }
 
   #finalize(flow: Flow, reason: CloseReason): void {
@@ -637,30 +580,10 @@ export class FlowTable {
       this.#flows.delete(flow);
       this.#index.remove(flow);
     }
-    // Only non-TCP flows are entered there, and their roles never flip.
-    if (!flow.isTcp && flow.origIp !== null && flow.respIp !== null) {
-      const pair = flow.hostPair ?? hostPairOf(flow);
-      if (this.#hostPairs.get(pair) === flow.key) this.#hostPairs.delete(pair);
-    }
+    this.#hostPairs.leave(flow);
     flow.ended = true;
     flow.closed = true;
     flow.closeReason = reason;
     if (flow.ctx !== null) this.#reports.output(flow);
-  }
-
-  /** Computes contexts of an agent's flows whose outcome delay passed before `ts`. */
-  #admitUntil(lane: AgentLane<Flow>, ts: number): void {
-    const delay = this.options.context.outcomeDelaySec;
-    const queue = lane.queue;
-    const tracker = lane.tracker;
-    while (lane.queueHead < queue.length) {
-      const flow = queue[lane.queueHead]!;
-      if (!(flow.firstSeen + delay < ts)) break;
-      queue[lane.queueHead++] = undefined;
-      admitFlow(flow, tracker);
-      if (flow.ended) this.#reports.output(flow);
-      else this.#reports.markChanged(flow);
-    }
-    lane.compact();
   }
 }
