@@ -21,7 +21,7 @@ const OUT_SYN = 4;
 const OUT_ESTABLISHED = 8;
 
 /** The flow's outcome bits; `Flow.ctxBits` keeps the ones last handed to the tracker. */
-export function outcomeBits(flow: Flow): number {
+function outcomeBits(flow: Flow): number {
   const bits = flow.bits;
   return (flow.acc.packets(false) > 0 ? OUT_ANSWERED : 0) |
     ((bits & REJECTED) !== 0 ? OUT_REJECTED : 0) |
@@ -44,7 +44,7 @@ const scratchSubject: ContextSubject = {
 };
 
 /** The flow as the context tracker reads it, in a shared scratch object. */
-export function subjectOf(flow: Flow): ContextSubject {
+function subjectOf(flow: Flow): ContextSubject {
   const bits = outcomeBits(flow);
   const subject = scratchSubject;
   subject.uid = flow.uid;
