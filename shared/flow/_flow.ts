@@ -80,7 +80,7 @@ export class Flow {
   /** Index of this flow in that call's changed list. */
   changedIndex: number = 0;
   isTcp: boolean = false;
-  /** `${origIp}|${respIp}` of a non-TCP flow in `#hostPairs`; null until needed. */
+  /** Its `hostPairOf()` string, for a non-TCP flow in the table's `HostPairs`; null until needed. */
   hostPair: string | null = null;
   /**
    * The Community ID inputs (source, destination, ports) it was computed
@@ -142,7 +142,7 @@ export class Flow {
 
   /**
    * Sets every field to a new flow's (the class fields' initial values):
-   * the table reuses the objects of reported flows (see `FlowTable#spares`).
+   * the table reuses the objects of reported flows (see `FlowReports.spare`).
    * Same order as the fields, so a reused flow keeps its hidden class.
    */
   init(key: string | null, acc: FlowFeatureAccumulator): void {

@@ -16,6 +16,7 @@ import {
   type PacketRecord,
   type TunnelType,
 } from "../packet/packet_record.ts";
+import type { Flow } from "./_flow.ts";
 import { icmpCounterpart } from "./_icmp_ports.ts";
 
 /**
@@ -271,4 +272,15 @@ export function canonicalKey(
     return `${vlans}|${protocol}|${a}|${aPort ?? ""}|${b}|${bPort ?? ""}`;
   }
   return `${vlans}|${protocol}|${b}|${bPort ?? ""}|${a}|${aPort ?? ""}`;
+}
+
+/**
+ * The packet whose key is `k` was sent by the flow's originator: its
+ * source endpoint is the originator's, or, for a flow without addresses,
+ * its source MAC.
+ */
+export function isFromOrig(k: PacketKey, flow: Flow): boolean {
+  return k.src === flow.origIp && k.srcPort === flow.origPort
+    ? true
+    : (flow.origIp === null && k.src === flow.origMac);
 }

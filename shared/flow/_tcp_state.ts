@@ -13,6 +13,7 @@ import {
   TCP_FLAG_SYN,
 } from "../packet/packet_record.ts";
 import type { Flow } from "./_flow.ts";
+import { isFromOrig, type PacketKey } from "./_flow_key.ts";
 
 // Flow bits. ORIG_x/RESP_x pairs are swapped on a role flip.
 /** The originator sent a SYN. */
@@ -180,4 +181,18 @@ export function connState(flow: Flow): string {
   if (origFin) return "S2";
   if (respFin) return "S3";
   return "S1";
+}
+
+/**
+ * True when a pure SYN on `flow`'s key (packet `p`, whose key is `k`)
+ * starts a new connection: the flow closed, or both FINs were seen, or,
+ * after the handshake, the SYN comes from the responder or with a fresh ISN.
+ */
+export function isReuse(flow: Flow, p: PacketRecord, k: PacketKey): boolean {
+  if (!flow.isTcp) return false;
+  if (flow.closed || hasBoth(flow.bits, ORIG_FIN, RESP_FIN)) return true;
+  if ((flow.bits & ESTABLISHED) === 0) return false;
+  // A SYN with a fresh ISN after the handshake: the old connection is gone.
+  const fromOrig = isFromOrig(k, flow);
+  return !fromOrig || (p.tcp_seq !== null && flow.origIsn !== null && p.tcp_seq !== flow.origIsn);
 }
