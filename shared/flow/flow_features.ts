@@ -8,6 +8,12 @@
  * feature has exactly one definition. Definitions and units are listed in
  * `models/FEATURES.md`.
  *
+ * The accumulator is here; its parts sit beside it and are re-exported:
+ * the statistics' layout (`_flow_stats_layout.ts`), the feature names
+ * (`_flow_feature_names.ts`), their derivation (`_derive_features.ts`), the
+ * statistics pool (`_flow_stats_pool.ts`) and the packed copy
+ * (`_packed_stats.ts`).
+ *
  * @module
  */
 
