@@ -8,7 +8,12 @@
  */
 
 import { FLOW_FEATURE_COUNT, type FlowFeatures } from "./_flow_feature_names.ts";
-import {
+import * as layout from "./_flow_stats_layout.ts";
+
+// The layout as this module's own constants, which V8 folds into the code
+// that reads them, rather than imported bindings, loaded from their module
+// cell at every use (see flow_features.ts).
+const {
   D_BYTES,
   D_DATA_PACKETS,
   D_FLAGS,
@@ -48,7 +53,7 @@ import {
   F_LEN_MIN,
   ORIG,
   RESP,
-} from "./_flow_stats_layout.ts";
+} = layout;
 
 /** Scratch output of {@linkcode deriveFeatures} for {@linkcode featuresFromStats}. */
 const derived = new Float64Array(FLOW_FEATURE_COUNT);

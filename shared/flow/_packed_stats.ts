@@ -7,7 +7,12 @@
  * @module
  */
 
-import {
+import * as layout from "./_flow_stats_layout.ts";
+
+// The layout as this module's own constants, which V8 folds into the code
+// that reads them, rather than imported bindings, loaded from their module
+// cell at every use (see flow_features.ts).
+const {
   D_BYTES,
   D_DATA_PACKETS,
   D_FLAGS,
@@ -49,7 +54,7 @@ import {
   ORIG,
   RESP,
   STATS_SIZE,
-} from "./_flow_stats_layout.ts";
+} = layout;
 
 /**
  * Statistics that {@linkcode deriveFeatures} reads and that hold whole numbers

@@ -35,24 +35,7 @@
  *
  * @module
  */
-import {
-  ANSWERED,
-  bitsOf,
-  E_BITS,
-  E_FIELDS,
-  E_HOST,
-  E_HOST_ORIG,
-  E_ORIG,
-  E_ORIG_PORT,
-  E_PORT_KEY,
-  E_RESP,
-  E_SERVICE,
-  E_SERVICE_ORIG,
-  NO_PORT,
-  REJECTED,
-  SYN,
-  SYN_ESTABLISHED,
-} from "./_context_entries.ts";
+import * as entries from "./_context_entries.ts";
 import type { ContextHandle, ContextSubject, ContextTrackerState } from "./_context_types.ts";
 import {
   A_FIELDS,
@@ -94,6 +77,28 @@ import { countsOfCells, FlowContextCounts, makeContext } from "./flow_context_co
 
 // The tracker's types, for importers of this module.
 export type * from "./_context_types.ts";
+
+// The entry layout as this module's own constants, which V8 folds into the
+// tracker's code, rather than imported bindings, loaded from their module
+// cell at every use (see flow_features.ts).
+const {
+  ANSWERED,
+  bitsOf,
+  E_BITS,
+  E_FIELDS,
+  E_HOST,
+  E_HOST_ORIG,
+  E_ORIG,
+  E_ORIG_PORT,
+  E_PORT_KEY,
+  E_RESP,
+  E_SERVICE,
+  E_SERVICE_ORIG,
+  NO_PORT,
+  REJECTED,
+  SYN,
+  SYN_ESTABLISHED,
+} = entries;
 
 /**
  * Sliding-window context over a stream of flows admitted in start order.
