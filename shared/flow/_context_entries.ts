@@ -1,6 +1,7 @@
 /**
  * Layout of the context tracker's entries (`context_features.ts`): the
- * outcome bits an entry keeps and the fields of its row.
+ * outcome bits an entry keeps and the fields of its row. The tracker takes
+ * them as its own constants, which V8 folds (see `flow_features.ts`).
  *
  * The windows' counts sit in `Int32Array`s indexed by small integer ids
  * (their layout is in `_context_cells.ts`): an address (as originator and as

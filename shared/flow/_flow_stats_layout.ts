@@ -5,6 +5,10 @@
  * derivation of the features, the packed copy and the statistics pool read
  * or size them from this one table.
  *
+ * Hot code takes these as its own constants (`const { D_PACKETS } = layout`)
+ * rather than as imported bindings, which V8 does not fold (see
+ * `flow_features.ts`).
+ *
  * @module
  */
 
