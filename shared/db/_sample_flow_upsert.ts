@@ -1,4 +1,4 @@
-import type { FlowUpsert } from "./aggregator_queries.ts";
+import type { FlowUpsert } from "./upsert_flows.ts";
 import { NO_FLOW_APP_FIELDS } from "../flow/flow_app_fold.ts";
 import { NO_FLOW_ENRICHMENT } from "../enrich/flow_enricher.ts";
 

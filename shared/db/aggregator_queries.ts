@@ -1,18 +1,20 @@
 /**
  * The aggregator's reads and writes: batches past the watermark (in commit
- * order, with their place in their agent's capture), where each stream
- * stands, their packets, flow upserts, the watermark itself and the status
- * shown by `/health`.
+ * order, with their place in their agent's capture), their packets, the
+ * watermark itself and the status shown by `/health`. Where each stream
+ * stands (stream_positions.ts), the flow upserts (upsert_flows.ts) and the
+ * ingest lock (ingest_lock.ts) have modules of their own, re-exported here.
  *
  * @module
  */
 import type { Sql } from "./open_database.ts";
 import { rawPacketColumns, type RawPacketRow } from "./raw_packet_queries.ts";
-import { pgArrayColumn, pgArrayLiteral } from "./pg_array_literal.ts";
-import type { FeatureContribution } from "../explain/flow_explainer.ts";
-import type { FlowAppFields } from "../flow/flow_app_fold.ts";
-import type { FlowEnrichmentFields } from "../enrich/flow_enricher.ts";
-import { FEATURE_VALUE_BYTES, writeFeatureVector } from "./feature_vector_bytes.ts";
+
+// The ingest lock, the stream positions and the flow upserts, for importers
+// of this module.
+export * from "./ingest_lock.ts";
+export * from "./stream_positions.ts";
+export * from "./upsert_flows.ts";
 
 /**
  * The aggregator's persisted progress, without the flow table (see
@@ -95,87 +97,6 @@ export async function readFlowTableState(tx: Sql): Promise<Uint8Array | null> {
 }
 
 /**
- * How long a transaction that holds the ingest lock may sit idle (between
- * statements) before PostgreSQL ends its session, releasing the lock. Those
- * transactions send their statements back to back; one idle this long has
- * lost its client. That happens: after a PostgreSQL restart during ingest,
- * postgres.js can give up on a transaction as "connection closed" while its
- * new session stays open, idle in transaction with the lock held shared
- * (seen in fault step 4 under load). The aggregator's exclusive request then
- * waits for it, every later ingest queues behind that request, and without
- * this bound the server answered nothing until it was restarted.
- */
-export const INGEST_LOCK_IDLE_LIMIT_MS = 30_000;
-
-/**
- * The idle limit as a literal for `set_config`: at least 1 ms (0 would turn
- * the limit off). Written into the statement as digits, not sent as a
- * parameter: that is how fault step 4 passed. The hang that made it so (a
- * parameterized first statement left active on ClientRead after a restart)
- * turned out to be postgres.js's, a lost session's queued statement, since
- * patched in vendor/postgres (shared/db/socket_reset_test.ts); a parameter
- * would do now, but only the fault suite can show that.
- */
-function idleLimitLiteral(tx: Sql, limitMs: number) {
-  if (!Number.isFinite(limitMs)) throw new RangeError(`idle limit ${limitMs} ms is not finite`);
-  return tx.unsafe(`'${Math.max(1, Math.trunc(limitMs))}ms'`);
-}
-
-/**
- * Bounds the idle time of the transaction `tx` (see
- * {@link INGEST_LOCK_IDLE_LIMIT_MS}): call it first in a transaction that
- * takes the ingest lock.
- */
-export async function limitIdleInTransaction(
-  tx: Sql,
-  limitMs: number = INGEST_LOCK_IDLE_LIMIT_MS,
-): Promise<void> {
-  const limit = idleLimitLiteral(tx, limitMs);
-  await tx`select set_config('idle_in_transaction_session_timeout', ${limit}, true)`;
-}
-
-/**
- * Advisory-lock key that orders ingest commits against the aggregator. Ingest
- * transactions hold it shared; {@link readIngestHorizon} takes it exclusively
- * for an instant. Scoped by schema, since advisory locks are per database.
- */
-const INGEST_LOCK_KEY = "hashtext('traffic_analyzer_ingest:' || current_schema())";
-
-/**
- * {@link limitIdleInTransaction} and the ingest lock, held shared until
- * commit, in one statement, so one round trip: what an ingest transaction
- * does first. The limit is set before the lock is asked for (the select list
- * is evaluated left to right), and neither lasts past the transaction.
- */
-export async function limitIdleAndHoldIngestLockShared(
-  tx: Sql,
-  limitMs: number = INGEST_LOCK_IDLE_LIMIT_MS,
-): Promise<void> {
-  const limit = idleLimitLiteral(tx, limitMs);
-  await tx`select set_config('idle_in_transaction_session_timeout', ${limit}, true),
-    pg_advisory_xact_lock_shared(${tx.unsafe(INGEST_LOCK_KEY)})`;
-}
-
-/**
- * The highest batch id below which every batch has committed. It waits for
- * the ingest transactions in flight to finish (they hold the lock shared),
- * then reads the newest id in a transaction of its own, so ingest is held up
- * only for that instant. Any batch that commits later gets a higher id (its
- * id is drawn after it takes the lock), so a watermark at or below the
- * horizon never skips a batch that commits late. (A plain `id > watermark`
- * scan would: ids are drawn at insert, not at commit.)
- */
-export async function readIngestHorizon(sql: Sql): Promise<number> {
-  return await sql.begin(async (tx) => {
-    await limitIdleInTransaction(tx as unknown as Sql);
-    await tx`select pg_advisory_xact_lock(${tx.unsafe(INGEST_LOCK_KEY)})`;
-    const [row]: [{ id: number }] =
-      await tx`select coalesce(max(id), 0)::int8 as id from ingest_batches`;
-    return row.id;
-  }) as number;
-}
-
-/**
  * A batch stored and not aggregated yet, with what decides when a pass may
  * take it: its place in its agent's capture, when it carries one (see
  * `BatchOrder`), and how long it has waited.
@@ -242,67 +163,6 @@ export async function readPendingBatches(
     });
   }
   return out;
-}
-
-/** One stream's position: where the next batch to merge starts. */
-export interface StreamPosition {
-  /** The agent that sends the stream. */
-  agentId: string;
-  /** The stream: `file-<file id>` for `--read`, `live-<id>` for live capture. */
-  stream: string;
-  /** Position in the stream, in packets from 0, where the next batch to merge starts. */
-  nextSequence: number;
-  /** Milliseconds since the stream last moved, by the database's clock (when read). */
-  sinceMovedMs?: number;
-}
-
-/** Where the given streams stand; a stream never merged before is absent. */
-export async function readStreamPositions(
-  tx: Sql,
-  streams: readonly { agentId: string; stream: string }[],
-): Promise<StreamPosition[]> {
-  if (streams.length === 0) return [];
-  const rows = await tx<
-    { agent_id: string; stream: string; next_sequence: number; since_moved_ms: number }[]
-  >`
-    select s.agent_id, s.stream, s.next_sequence,
-      greatest(0, extract(epoch from now() - s.updated_at) * 1000)::float8 as since_moved_ms
-    from aggregator_streams s
-    join unnest(${pgArrayColumn(streams, "agentId")}::text::text[],
-      ${pgArrayColumn(streams, "stream")}::text::text[]) as k(agent_id, stream)
-      on s.agent_id = k.agent_id and s.stream = k.stream`;
-  return rows.map((row) => ({
-    agentId: row.agent_id,
-    stream: row.stream,
-    nextSequence: Number(row.next_sequence),
-    sinceMovedMs: row.since_moved_ms,
-  }));
-}
-
-/**
- * Records where streams stand after a pass, inside its transaction. A
- * stream's `updated_at` (when it last moved on, which bounds how long a gap
- * holds its later batches, `REORDER_WAIT`) changes only when its position
- * advances: a pass that merged only late batches did not move it, and
- * counting that as a move restarted the wait on every pass, so a gap that
- * never fills stalled the stream for good (seen in the soak).
- */
-export async function saveStreamPositions(
-  tx: Sql,
-  positions: readonly StreamPosition[],
-): Promise<void> {
-  if (positions.length === 0) return;
-  await tx`
-    insert into aggregator_streams (agent_id, stream, next_sequence)
-    select * from unnest(${pgArrayColumn(positions, "agentId")}::text::text[],
-      ${pgArrayColumn(positions, "stream")}::text::text[],
-      ${pgArrayColumn(positions, "nextSequence")}::text::int8[])
-    on conflict (agent_id, stream) do update set
-      next_sequence = excluded.next_sequence,
-      updated_at = case
-        when excluded.next_sequence > aggregator_streams.next_sequence then now()
-        else aggregator_streams.updated_at
-      end`;
 }
 
 /**
@@ -391,234 +251,6 @@ export async function readAggregatorStatus(sql: Sql): Promise<AggregatorStatus> 
     flowsWritten: row.flows_written,
     sinceLastPassSec: row.since_last_pass_sec,
   };
-}
-
-/** One flow row to insert or update in `traffic_data`. */
-export interface FlowUpsert extends FlowAppFields, FlowEnrichmentFields {
-  /** The flow's uid (stable across passes; Zeek-style). */
-  flow_uid: string;
-  /** Community ID v1 of the flow's 5-tuple, or null when it has none. */
-  community_id: string | null;
-  /** Capture interface the flow was seen on, or null when unknown. */
-  interface: string | null;
-  /** The agent whose packets made the flow (null: none named). */
-  agent: string | null;
-  /** The tunnel the flow was keyed on (`vxlan`, `geneve`, `gre`, `erspan`, `pppoe`), or null. */
-  tunnel_type: string | null;
-  /** That tunnel's id (VNI, GRE key, session), or null. */
-  tunnel_id: number | null;
-  /** Originator (client) address, or null for a flow without IP. */
-  orig_ip: string | null;
-  /** Originator port, or null for a protocol without ports. */
-  orig_port: number | null;
-  /** Responder (server) address, or null for a flow without IP. */
-  resp_ip: string | null;
-  /** Responder port, or null for a protocol without ports. */
-  resp_port: number | null;
-  /** Transport protocol name (`tcp`, `udp`, `icmp`, ...). */
-  protocol: string;
-  /** IP protocol number, or null for a flow without IP. */
-  ip_proto: number | null;
-  /** Outer VLAN id, or null when untagged. */
-  vlan: number | null;
-  /** Inner (second) VLAN id, or null. */
-  vlan_inner: number | null;
-  /** Capture time of the first packet, epoch seconds. */
-  first_seen: number;
-  /** Capture time of the last packet, epoch seconds. */
-  last_seen: number;
-  /** Packets from the originator. */
-  orig_packets: number;
-  /** Packets from the responder. */
-  resp_packets: number;
-  /** Bytes on the wire from the originator. */
-  orig_bytes: number;
-  /** Bytes on the wire from the responder. */
-  resp_bytes: number;
-  /** Whether the flow may still grow (`active`) or has ended (`closed`). */
-  state: "active" | "closed";
-  /** Why the flow ended (FIN, RST, idle timeout, ...), or null while active. */
-  close_reason: string | null;
-  /** Zeek-style connection state (`S0`, `SF`, `REJ`, ...), or null. */
-  conn_state: string | null;
-  /**
-   * The feature vector the model scored, stored as big-endian float32 bytes
-   * (see `writeFeatureVector`); a non-finite value is stored as 0.
-   */
-  features: Float32Array | null;
-  /** Version of the feature vector's layout, or null before scoring. */
-  feature_version: number | null;
-  /** The model's class for the flow, or null before scoring. */
-  label: string | null;
-  /** The model's probability that the flow is not benign, or null before scoring. */
-  score: number | null;
-  /** Version of the model that scored the flow, or null before scoring. */
-  model_version: string | null;
-  /**
-   * Top TreeSHAP contributions to the score, for a flow scored at least
-   * ALERT_MIN_SCORE; null for the others (and when the model has no covers).
-   */
-  explanation: FeatureContribution[] | null;
-}
-
-/** The `explanation` column of a chunk as an array literal of JSON texts. */
-function explanationColumn(flows: readonly FlowUpsert[]): string {
-  return pgArrayLiteral(
-    flows.map((f) => (f.explanation === null ? null : JSON.stringify(f.explanation))),
-  );
-}
-
-/**
- * Inserts new flows and updates changed ones by `flow_uid`.
- * Rows with the same uid must not repeat within a call.
- */
-export async function upsertFlows(tx: Sql, flows: readonly FlowUpsert[]): Promise<number> {
-  // Statements of bounded size: a pass can touch hundreds of thousands of
-  // flows, and one literal per column of all of them runs to hundreds of MB.
-  // Each statement is sent as soon as it is built and awaited only after the
-  // next one is built, so PostgreSQL works on one while this process formats
-  // the next.
-  let written = 0;
-  let inFlight: Promise<number> | null = null;
-  for (let i = 0; i < flows.length; i += UPSERT_CHUNK_ROWS) {
-    const sent = upsertFlowChunk(tx, flows.slice(i, i + UPSERT_CHUNK_ROWS));
-    // If an earlier chunk fails first, this one's (consequent) failure is
-    // never awaited; the transaction reports the first.
-    sent.catch(() => {});
-    if (inFlight) written += await inFlight;
-    inFlight = sent;
-  }
-  if (inFlight) written += await inFlight;
-  return written;
-}
-
-// Measured on PostgreSQL 15 with 300k flows: 2500 and 20000 were both slower.
-const UPSERT_CHUNK_ROWS = 5000;
-
-/**
- * The feature vectors of a chunk as one bytea parameter (postgres.js sends a
- * Uint8Array hex-encoded, which PostgreSQL decodes far faster than it parses
- * decimal floats), with each row's byte offset into it and byte length as
- * array literals (null for a row without a vector).
- */
-function featureColumns(flows: readonly FlowUpsert[]) {
-  let total = 0;
-  for (const flow of flows) total += (flow.features?.length ?? 0) * FEATURE_VALUE_BYTES;
-  const bytes = new Uint8Array(total);
-  const view = new DataView(bytes.buffer);
-  let offsets = "{";
-  let lengths = "{";
-  let at = 0;
-  for (let i = 0; i < flows.length; i++) {
-    const vector = flows[i].features;
-    const sep = i ? "," : "";
-    if (vector === null) {
-      offsets += sep + "NULL";
-      lengths += sep + "NULL";
-    } else {
-      offsets += sep + at;
-      lengths += sep + vector.length * FEATURE_VALUE_BYTES;
-      at = writeFeatureVector(view, at, vector);
-    }
-  }
-  return { bytes, offsets: offsets + "}", lengths: lengths + "}" };
-}
-
-/** Sends one chunk's statement at once; resolves to the rows written. */
-function upsertFlowChunk(tx: Sql, flows: readonly FlowUpsert[]): Promise<number> {
-  if (flows.length === 0) return Promise.resolve(0);
-  const c = <K extends Exclude<keyof FlowUpsert, "features" | "explanation">>(key: K) =>
-    pgArrayColumn(flows, key);
-  const features = featureColumns(flows);
-  const query = tx`
-    insert into traffic_data (
-      flow_uid, community_id, interface, orig_ip, orig_port, resp_ip, resp_port, protocol,
-      ip_proto, vlan, vlan_inner, first_seen, last_seen, orig_packets, resp_packets, orig_bytes,
-      resp_bytes, state, close_reason, conn_state, features, feature_version, label, score,
-      model_version, explanation, agent, tunnel_type, tunnel_id, updated_at,
-      app_protocol, dns_query, dns_qtype, dns_rcode, dns_answers, dns_query_count, dns_names,
-      tls_sni, tls_alpn, tls_ja3, tls_ja4, tls_version, tls_cipher, http_method, http_host,
-      http_path, http_user_agent, http_status, ssh_client, ssh_server, dhcp_hostname, orig_scope,
-      orig_country, orig_asn, orig_as_org, resp_scope, resp_country, resp_asn, resp_as_org
-    )
-    select u.flow_uid, u.community_id, u.interface, u.orig_ip, u.orig_port, u.resp_ip,
-      u.resp_port, u.protocol, u.ip_proto, u.vlan, u.vlan_inner, u.first_seen, u.last_seen,
-      u.orig_packets, u.resp_packets, u.orig_bytes, u.resp_bytes, u.state, u.close_reason,
-      u.conn_state,
-      substring(${features.bytes}::bytea from u.features_offset + 1 for u.features_length),
-      u.feature_version, u.label, u.score, u.model_version, u.explanation, u.agent, u.tunnel_type,
-      u.tunnel_id, now(),
-      u.app_protocol, u.dns_query, u.dns_qtype, u.dns_rcode, u.dns_answers, u.dns_query_count,
-      u.dns_names, u.tls_sni, u.tls_alpn, u.tls_ja3, u.tls_ja4, u.tls_version, u.tls_cipher,
-      u.http_method, u.http_host, u.http_path, u.http_user_agent, u.http_status, u.ssh_client,
-      u.ssh_server, u.dhcp_hostname, u.orig_scope, u.orig_country, u.orig_asn, u.orig_as_org,
-      u.resp_scope, u.resp_country, u.resp_asn, u.resp_as_org
-    from unnest(
-      ${c("flow_uid")}::text::text[], ${c("community_id")}::text::text[],
-      ${c("interface")}::text::text[], ${c("orig_ip")}::text::inet[],
-      ${c("orig_port")}::text::int[], ${c("resp_ip")}::text::inet[],
-      ${c("resp_port")}::text::int[], ${c("protocol")}::text::text[],
-      ${c("ip_proto")}::text::smallint[], ${c("vlan")}::text::int[],
-      ${c("vlan_inner")}::text::int[], ${c("first_seen")}::text::float8[],
-      ${c("last_seen")}::text::float8[], ${c("orig_packets")}::text::int8[],
-      ${c("resp_packets")}::text::int8[], ${c("orig_bytes")}::text::int8[],
-      ${c("resp_bytes")}::text::int8[], ${c("state")}::text::text[],
-      ${c("close_reason")}::text::text[], ${c("conn_state")}::text::text[],
-      ${features.offsets}::text::int[], ${features.lengths}::text::int[],
-      ${c("feature_version")}::text::smallint[], ${c("label")}::text::text[],
-      ${c("score")}::text::real[], ${c("model_version")}::text::text[],
-      ${explanationColumn(flows)}::text::jsonb[],
-      ${c("agent")}::text::text[], ${c("tunnel_type")}::text::text[],
-      ${c("tunnel_id")}::text::int8[],
-      ${c("app_protocol")}::text::text[], ${c("dns_query")}::text::text[],
-      ${c("dns_qtype")}::text::int[], ${c("dns_rcode")}::text::smallint[],
-      ${c("dns_answers")}::text::text[], ${c("dns_query_count")}::text::int[],
-      ${c("dns_names")}::text::text[], ${c("tls_sni")}::text::text[],
-      ${c("tls_alpn")}::text::text[], ${c("tls_ja3")}::text::text[], ${c("tls_ja4")}::text::text[],
-      ${c("tls_version")}::text::int[], ${c("tls_cipher")}::text::int[],
-      ${c("http_method")}::text::text[], ${c("http_host")}::text::text[],
-      ${c("http_path")}::text::text[], ${c("http_user_agent")}::text::text[],
-      ${c("http_status")}::text::smallint[], ${c("ssh_client")}::text::text[],
-      ${c("ssh_server")}::text::text[], ${c("dhcp_hostname")}::text::text[],
-      ${c("orig_scope")}::text::text[], ${c("orig_country")}::text::text[],
-      ${c("orig_asn")}::text::int8[], ${c("orig_as_org")}::text::text[],
-      ${c("resp_scope")}::text::text[], ${c("resp_country")}::text::text[],
-      ${c("resp_asn")}::text::int8[], ${c("resp_as_org")}::text::text[]
-    ) as u(
-      flow_uid, community_id, interface, orig_ip, orig_port, resp_ip, resp_port, protocol,
-      ip_proto, vlan, vlan_inner, first_seen, last_seen, orig_packets, resp_packets, orig_bytes,
-      resp_bytes, state, close_reason, conn_state, features_offset, features_length,
-      feature_version, label, score, model_version, explanation, agent, tunnel_type, tunnel_id,
-      app_protocol, dns_query, dns_qtype, dns_rcode, dns_answers, dns_query_count, dns_names,
-      tls_sni, tls_alpn, tls_ja3, tls_ja4, tls_version, tls_cipher, http_method, http_host,
-      http_path, http_user_agent, http_status, ssh_client, ssh_server, dhcp_hostname, orig_scope,
-      orig_country, orig_asn, orig_as_org, resp_scope, resp_country, resp_asn, resp_as_org
-    )
-    on conflict (flow_uid) do update set
-      community_id = excluded.community_id, last_seen = excluded.last_seen,
-      orig_packets = excluded.orig_packets, resp_packets = excluded.resp_packets,
-      orig_bytes = excluded.orig_bytes, resp_bytes = excluded.resp_bytes,
-      state = excluded.state, close_reason = excluded.close_reason,
-      conn_state = excluded.conn_state, features = excluded.features,
-      feature_version = excluded.feature_version,
-      label = excluded.label, score = excluded.score, model_version = excluded.model_version,
-      explanation = excluded.explanation, updated_at = excluded.updated_at,
-      app_protocol = excluded.app_protocol, dns_query = excluded.dns_query,
-      dns_qtype = excluded.dns_qtype, dns_rcode = excluded.dns_rcode,
-      dns_answers = excluded.dns_answers, dns_query_count = excluded.dns_query_count,
-      dns_names = excluded.dns_names, tls_sni = excluded.tls_sni, tls_alpn = excluded.tls_alpn,
-      tls_ja3 = excluded.tls_ja3, tls_ja4 = excluded.tls_ja4, tls_version = excluded.tls_version,
-      tls_cipher = excluded.tls_cipher, http_method = excluded.http_method,
-      http_host = excluded.http_host, http_path = excluded.http_path,
-      http_user_agent = excluded.http_user_agent, http_status = excluded.http_status,
-      ssh_client = excluded.ssh_client, ssh_server = excluded.ssh_server,
-      dhcp_hostname = excluded.dhcp_hostname, orig_scope = excluded.orig_scope,
-      orig_country = excluded.orig_country, orig_asn = excluded.orig_asn,
-      orig_as_org = excluded.orig_as_org, resp_scope = excluded.resp_scope,
-      resp_country = excluded.resp_country, resp_asn = excluded.resp_asn,
-      resp_as_org = excluded.resp_as_org`;
-  // execute() sends it now rather than when first awaited.
-  return query.execute().then((result) => result.count);
 }
 
 /** What a pass records with its watermark. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { openTestDatabase } from "./test_database.ts";
 import { migrate, readMigrations } from "./migrate.ts";
-import { upsertFlows } from "./aggregator_queries.ts";
+import { upsertFlows } from "./upsert_flows.ts";
 import type { Sql } from "./open_database.ts";
 import { sampleFlowUpsert } from "./_sample_flow_upsert.ts";
 import { rollupsFromFlows, storedRollups } from "./_dashboard_rollup_reference.ts";

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { FlowUpsert } from "./aggregator_queries.ts";
+import type { FlowUpsert } from "./upsert_flows.ts";
 import { COPY_BINARY_HEADER, COPY_BINARY_TRAILER, CopyBinaryRows } from "./copy_binary_rows.ts";
 import type { PGlite } from "@electric-sql/pglite";
 import { CopyInError, openCopyIn } from "./copy_in.ts";

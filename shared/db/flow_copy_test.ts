@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { propertyRuns } from "../testing/property_runs.ts";
 import { openTestDatabase } from "./test_database.ts";
-import { type FlowUpsert, upsertFlows } from "./aggregator_queries.ts";
+import { type FlowUpsert, upsertFlows } from "./upsert_flows.ts";
 import { FLOW_APP_FIELD_NAMES } from "../flow/flow_app_fold.ts";
 import { NO_FLOW_ENRICHMENT } from "../enrich/flow_enricher.ts";
 import { CopyInError } from "./copy_in.ts";

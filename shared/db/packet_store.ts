@@ -12,7 +12,7 @@ import { withPacketColumnBlock } from "../packet/packet_columns.ts";
 import { compressPacketColumnBlock } from "../packet/stored_packet_columns.ts";
 import type { ColumnarBatch } from "../packet/columnar_batch.ts";
 import { ColumnarBatchBuilder } from "../packet/columnar_batch_builder.ts";
-import { limitIdleAndHoldIngestLockShared } from "./aggregator_queries.ts";
+import { limitIdleAndHoldIngestLockShared } from "./ingest_lock.ts";
 import { COPY_BINARY_HEADER, COPY_BINARY_TRAILER } from "./copy_binary_rows.ts";
 import { embeddedPglite } from "./open_database.ts";
 import {

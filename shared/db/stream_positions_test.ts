@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { openTestDatabase } from "./test_database.ts";
-import { readStreamPositions, saveStreamPositions } from "./aggregator_queries.ts";
+import { readStreamPositions, saveStreamPositions } from "./stream_positions.ts";
 import type { Sql } from "./open_database.ts";
 
 const db = await openTestDatabase();

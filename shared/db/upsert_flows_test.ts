@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { propertyRuns } from "../testing/property_runs.ts";
 import { openTestDatabase } from "./test_database.ts";
-import { type FlowUpsert, upsertFlows } from "./aggregator_queries.ts";
+import { type FlowUpsert, upsertFlows } from "./upsert_flows.ts";
 import { decodeFeatureVector } from "./feature_vector_bytes.ts";
 import type { Sql } from "./open_database.ts";
 import { sampleFlowUpsert as flow } from "./_sample_flow_upsert.ts";

@@ -35,6 +35,8 @@
  *
  * @module
  */
+import * as entries from "./_context_entries.ts";
+import type { ContextHandle, ContextSubject, ContextTrackerState } from "./_context_types.ts";
 import {
   A_FIELDS,
   A_H_LANSWERED,
@@ -73,95 +75,30 @@ import { type ContextOptions, resolveContextOptions } from "./context_options.ts
 import { emptyFlowContext, type FlowContext } from "./flow_context.ts";
 import { countsOfCells, FlowContextCounts, makeContext } from "./flow_context_counts.ts";
 
-/**
- * An admitted flow's place in a {@linkcode ContextTracker}, from
- * {@linkcode ContextTracker.admitHandle}.
- */
-export interface ContextHandle {
-  /** Brand: a handle is only made by the tracker. */
-  readonly [contextHandleBrand]: true;
-}
-/** The brand that keeps a {@linkcode ContextHandle} from being made outside the tracker. */
-export declare const contextHandleBrand: unique symbol;
+// The tracker's types, for importers of this module.
+export type * from "./_context_types.ts";
 
-/** What the tracker reads from a flow. */
-export interface ContextSubject {
-  /** Stable flow id. */
-  uid: string;
-  /** Flow start, epoch seconds. */
-  first_seen: number;
-  /** Originator address, or null for flows without IP/ARP addresses. */
-  orig_ip: string | null;
-  /** Responder address. */
-  resp_ip: string | null;
-  /** Protocol name, e.g. `TCP`. */
-  protocol: string;
-  /** Responder port (Zeek-style for ICMP), or null. */
-  resp_port: number | null;
-  /** The responder sent at least one packet. */
-  answered: boolean;
-  /** The flow was rejected (RST before anything else, or ICMP unreachable). */
-  rejected: boolean;
-  /** The originator sent a SYN. */
-  syn: boolean;
-  /** The TCP three-way handshake completed. */
-  established: boolean;
-}
-
-/** Serialised {@linkcode ContextTracker}. */
-export interface ContextTrackerState {
-  /** Options in force. */
-  options: Required<ContextOptions>;
-  /** Start time of the most recently admitted flow; null before the first. */
-  cursor: number | null;
-  /** Sequence number of the first entry still in the short window. */
-  shortHeadSeq: number;
-  /** Sequence number the next entry gets. */
-  nextSeq: number;
-  /** Entries of the long window: [seq, uid, first_seen, orig, resp, protocol, resp port, outcome bits]. */
-  entries: [number, string, number, string, string, string, number | null, number][];
-}
-
-const ANSWERED = 1;
-const REJECTED = 2;
-const SYN = 4;
-const SYN_ESTABLISHED = 8;
-
-/**
- * The windows' counts sit in `Int32Array`s indexed by small integer ids
- * (their layout is in `_context_cells.ts`): an address (as originator and as
- * responder host) gets an id when it first enters the long window and gives
- * it back when it leaves; a service (responder address, protocol and port)
- * and each pair the distinct counts need (originator and responder,
- * originator and port, service and originator, responder and originator) get
- * ids from a {@linkcode PairIds}. An entry is a row of the tracker's entry
- * arrays, and its handle is its row's number. Per flow, this allocates
- * nothing on the JS heap (where the cells were objects with maps of their
- * own, and an entry an object that lived as long as its flow), and the
- * string-keyed lookups are the two of the flow's addresses.
- *
- * Entry row fields (besides its uid, seq and start time):
- */
-const E_BITS = 0;
-const E_ORIG = 1;
-const E_RESP = 2;
-const E_PORT_KEY = 3;
-const E_SERVICE = 4;
-/** Pair ids: originator and responder, originator and port, service and originator, responder and originator. */
-const E_HOST = 5;
-const E_ORIG_PORT = 6;
-const E_SERVICE_ORIG = 7;
-const E_HOST_ORIG = 8;
-/** Ints per entry. */
-const E_FIELDS = 9;
-
-function bitsOf(subject: ContextSubject): number {
-  return (subject.answered ? ANSWERED : 0) | (subject.rejected ? REJECTED : 0) |
-    (subject.syn ? SYN : 0) | (subject.syn && subject.established ? SYN_ESTABLISHED : 0);
-}
-
-/** Port slot for "no port" in a port key. */
-const NO_PORT = 65536;
+// The entry layout as this module's own constants, which V8 folds into the
+// tracker's code, rather than imported bindings, loaded from their module
+// cell at every use (see flow_features.ts).
+const {
+  ANSWERED,
+  bitsOf,
+  E_BITS,
+  E_FIELDS,
+  E_HOST,
+  E_HOST_ORIG,
+  E_ORIG,
+  E_ORIG_PORT,
+  E_PORT_KEY,
+  E_RESP,
+  E_SERVICE,
+  E_SERVICE_ORIG,
+  NO_PORT,
+  REJECTED,
+  SYN,
+  SYN_ESTABLISHED,
+} = entries;
 
 /**
  * Sliding-window context over a stream of flows admitted in start order.
