@@ -50,7 +50,8 @@ if (import.meta.main) {
     Deno.exit(2);
   }
   const loadStarted = performance.now();
-  const db = await loadEnrichmentDatabase(defaultEnrichmentData());
+  const files = defaultEnrichmentData();
+  const db = await loadEnrichmentDatabase(files);
   const loadMs = performance.now() - loadStarted;
   console.log(`loaded ${db.asnIpv4.size + db.asnIpv6.size} AS ranges in ${loadMs.toFixed(0)} ms`);
   const addresses = benchAddresses(lookups);
@@ -73,7 +74,7 @@ if (import.meta.main) {
         found,
         lookups_per_sec: lookups / bestSec,
         load_ms: loadMs,
-        country_mmdb: defaultEnrichmentData().countryMmdbPath,
+        country_mmdb: files.countryMmdbPath,
       })
     }`,
   );
