@@ -10,7 +10,7 @@
  */
 
 import { parseIp } from "../packet/address_parse.ts";
-import { addressScopeOfBytes } from "./address_scope.ts";
+import { AddressParseError, addressScopeOfBytes } from "./address_scope.ts";
 import {
   type AddressEnrichment,
   enrichAddress,
@@ -112,16 +112,20 @@ export class FlowEnricher {
     const cached = this.#cache.get(address);
     if (cached !== undefined) return cached;
     let found: AddressEnrichment | null;
-    const parsed = parseIp(address);
-    if (parsed === null) found = null;
-    else {
-      const scope = addressScopeOfBytes(parsed);
-      if (scope !== "public" || this.#database === null) {
-        found = { ...NONE, scope };
-      } else {
-        this.#lookups++;
-        found = enrichAddress(this.#database, address);
+    const database = this.#database;
+    if (database === null) {
+      const parsed = parseIp(address);
+      found = parsed === null ? null : { ...NONE, scope: addressScopeOfBytes(parsed) };
+    } else {
+      // enrichAddress parses the text and labels the scope itself, so the
+      // address is parsed once a miss.
+      try {
+        found = enrichAddress(database, address);
+      } catch (error) {
+        if (!(error instanceof AddressParseError)) throw error;
+        found = null;
       }
+      if (found !== null && found.scope === "public") this.#lookups++;
     }
     if (this.#cache.size >= this.#cacheSize) this.#cache.clear();
     this.#cache.set(address, found);

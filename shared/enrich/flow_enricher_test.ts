@@ -34,5 +34,8 @@ Deno.test({
       5,
       "four public addresses, one looked up again after the cache emptied",
     );
+    assert.equal(enricher.address("not an address"), null, "text that is not an address");
+    assert.equal(enricher.address("192.168.1.10")?.scope, "private");
+    assert.equal(enricher.lookups, 5, "neither is looked up");
   },
 });
