@@ -16,11 +16,22 @@ import { COPY_BINARY_HEADER, COPY_BINARY_TRAILER } from "./copy_binary_rows.ts";
 import { parseIpInto } from "../packet/address_parse.ts";
 import { PACKET_COLUMNS } from "../packet/packet_column_layout.ts";
 import {
+  addBinaryBytes,
+  addEntryBytes,
+  addFixedBytes,
+  writeBool,
+  writeBytea,
+  writeEntries,
+  writeFloat8,
+  writeInt2,
+  writeInt4,
+  writeInt8,
+} from "./_raw_packet_cells.ts";
+import {
   type BinaryColumn,
   type BoolColumn,
   type ColumnarBatch,
   isPresent,
-  type NumericArray,
   type NumericColumn,
   type PacketColumn,
   type StringColumn,
@@ -274,8 +285,8 @@ export function releaseRawPacketCopy(copy: Uint8Array): void {
  * Each row's size is summed first, column by column, so each row's place in
  * the output is known; then the rows are written a pass of
  * {@link ROWS_PER_PASS} at a time, one column after the other, each column by
- * a loop of its own kind (a loop over rows that switched on each cell's kind
- * took 2-3 times as long).
+ * a loop of its own kind, in `_raw_packet_cells.ts` (a loop over rows that
+ * switched on each cell's kind took 2-3 times as long).
  */
 export function encodeRawPacketCopy(batch: ColumnarBatch, layout: RawPacketCopyLayout): Uint8Array {
   const count = batch.count;
@@ -399,216 +410,4 @@ export function encodeRawPacketCopy(batch: ColumnarBatch, layout: RawPacketCopyL
   }
   out.set(COPY_BINARY_TRAILER, size - COPY_BINARY_TRAILER.length);
   return out;
-}
-
-function addEntryBytes(
-  rowBytes: Int32Array,
-  indices: Int32Array,
-  lengths: Int32Array,
-  validity: Uint8Array | null,
-  count: number,
-): void {
-  if (validity === null) {
-    for (let i = 0; i < count; i++) rowBytes[i] += lengths[indices[i]];
-    return;
-  }
-  for (let i = 0; i < count; i++) {
-    rowBytes[i] += (validity[i >> 3] & (1 << (i & 7))) !== 0 ? lengths[indices[i]] : 4;
-  }
-}
-
-function addBinaryBytes(
-  rowBytes: Int32Array,
-  offsets: Int32Array,
-  validity: Uint8Array | null,
-  count: number,
-): void {
-  for (let i = 0; i < count; i++) {
-    const present = validity === null || (validity[i >> 3] & (1 << (i & 7))) !== 0;
-    rowBytes[i] += 4 + (present ? offsets[i + 1] - offsets[i] : 0);
-  }
-}
-
-function addFixedBytes(
-  rowBytes: Int32Array,
-  bytes: number,
-  validity: Uint8Array,
-  count: number,
-): void {
-  for (let i = 0; i < count; i++) {
-    rowBytes[i] += (validity[i >> 3] & (1 << (i & 7))) !== 0 ? bytes : 4;
-  }
-}
-
-// One writer per kind: each loop sees one kind of cell (and few kinds of typed
-// array), which the JIT turns into straight stores. Each writes rows from..to-1
-// at `at[row]` and moves `at[row]` past the cell.
-
-function writeInt2(
-  view: DataView,
-  at: Int32Array,
-  values: NumericArray,
-  validity: Uint8Array | null,
-  from: number,
-  to: number,
-): void {
-  for (let i = from; i < to; i++) {
-    const p = at[i];
-    if (validity !== null && (validity[i >> 3] & (1 << (i & 7))) === 0) {
-      view.setInt32(p, -1);
-      at[i] = p + 4;
-      continue;
-    }
-    view.setInt32(p, 2);
-    view.setInt16(p + 4, values[i]);
-    at[i] = p + 6;
-  }
-}
-
-function writeInt4(
-  view: DataView,
-  at: Int32Array,
-  values: NumericArray,
-  validity: Uint8Array | null,
-  from: number,
-  to: number,
-): void {
-  for (let i = from; i < to; i++) {
-    const p = at[i];
-    if (validity !== null && (validity[i >> 3] & (1 << (i & 7))) === 0) {
-      view.setInt32(p, -1);
-      at[i] = p + 4;
-      continue;
-    }
-    view.setInt32(p, 4);
-    view.setInt32(p + 4, values[i]);
-    at[i] = p + 8;
-  }
-}
-
-function writeInt8(
-  view: DataView,
-  at: Int32Array,
-  values: NumericArray,
-  validity: Uint8Array | null,
-  from: number,
-  to: number,
-): void {
-  for (let i = from; i < to; i++) {
-    const p = at[i];
-    if (validity !== null && (validity[i >> 3] & (1 << (i & 7))) === 0) {
-      view.setInt32(p, -1);
-      at[i] = p + 4;
-      continue;
-    }
-    // Every integer field is below 2^32 (the layout stores them in u32 at most).
-    const value = values[i];
-    view.setInt32(p, 8);
-    view.setUint32(p + 4, Math.floor(value / 4294967296));
-    view.setUint32(p + 8, value >>> 0);
-    at[i] = p + 12;
-  }
-}
-
-function writeFloat8(
-  view: DataView,
-  at: Int32Array,
-  values: NumericArray,
-  validity: Uint8Array | null,
-  from: number,
-  to: number,
-): void {
-  for (let i = from; i < to; i++) {
-    const p = at[i];
-    if (validity !== null && (validity[i >> 3] & (1 << (i & 7))) === 0) {
-      view.setInt32(p, -1);
-      at[i] = p + 4;
-      continue;
-    }
-    view.setInt32(p, 8);
-    view.setFloat64(p + 4, values[i]);
-    at[i] = p + 12;
-  }
-}
-
-function writeBool(
-  out: Uint8Array,
-  view: DataView,
-  at: Int32Array,
-  bits: Uint8Array,
-  validity: Uint8Array | null,
-  from: number,
-  to: number,
-): void {
-  for (let i = from; i < to; i++) {
-    const p = at[i];
-    if (validity !== null && (validity[i >> 3] & (1 << (i & 7))) === 0) {
-      view.setInt32(p, -1);
-      at[i] = p + 4;
-      continue;
-    }
-    view.setInt32(p, 1);
-    out[p + 4] = (bits[i >> 3] >> (i & 7)) & 1;
-    at[i] = p + 5;
-  }
-}
-
-/** Short values are copied byte by byte: cheaper than a call to `set` for a few bytes. */
-const SHORT_COPY = 32;
-
-function writeEntries(
-  out: Uint8Array,
-  view: DataView,
-  at: Int32Array,
-  indices: Int32Array,
-  entries: Uint8Array[],
-  validity: Uint8Array | null,
-  from: number,
-  to: number,
-): void {
-  for (let i = from; i < to; i++) {
-    const p = at[i];
-    if (validity !== null && (validity[i >> 3] & (1 << (i & 7))) === 0) {
-      view.setInt32(p, -1);
-      at[i] = p + 4;
-      continue;
-    }
-    const bytes = entries[indices[i]];
-    const length = bytes.length;
-    if (length <= SHORT_COPY) {
-      for (let b = 0; b < length; b++) out[p + b] = bytes[b];
-    } else {
-      out.set(bytes, p);
-    }
-    at[i] = p + length;
-  }
-}
-
-function writeBytea(
-  out: Uint8Array,
-  view: DataView,
-  at: Int32Array,
-  offsets: Int32Array,
-  bytes: Uint8Array,
-  validity: Uint8Array | null,
-  from: number,
-  to: number,
-): void {
-  for (let i = from; i < to; i++) {
-    const p = at[i];
-    if (validity !== null && (validity[i >> 3] & (1 << (i & 7))) === 0) {
-      view.setInt32(p, -1);
-      at[i] = p + 4;
-      continue;
-    }
-    const start = offsets[i], end = offsets[i + 1];
-    const length = end - start;
-    view.setInt32(p, length);
-    if (length <= SHORT_COPY) {
-      for (let b = 0; b < length; b++) out[p + 4 + b] = bytes[start + b];
-    } else {
-      out.set(bytes.subarray(start, end), p + 4);
-    }
-    at[i] = p + 4 + length;
-  }
 }
