@@ -128,6 +128,19 @@ export function decodeLink(
     case LINKTYPE_LOOP:
       decodeLoopback(bytes, view, h);
       return;
+    default:
+      return decodeOtherLink(bytes, view, h);
+  }
+}
+
+/**
+ * The firewall-log, serial and 802.11 link types. Kept out of
+ * {@linkcode decodeLink}'s switch so that the common link types' dispatch
+ * is unchanged: with these cases in it, 5 A/B pairs of the decode bench ran
+ * 0-3 % slower on Ethernet (median pair 1.027); from here, no slower.
+ */
+function decodeOtherLink(bytes: Uint8Array, view: DataView, h: PacketHeaders): void {
+  switch (h.linkType) {
     case LINKTYPE_NFLOG:
       return decodeNflog(bytes, view, h);
     case LINKTYPE_PFLOG:
