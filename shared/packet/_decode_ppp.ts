@@ -53,11 +53,10 @@ function readPppHeader(
   framed: boolean,
   h: PacketHeaders,
 ): number {
-  if (
-    framed && offset + 2 <= end && bytes[offset] === PPP_ADDRESS &&
-    bytes[offset + 1] === PPP_CONTROL
-  ) {
-    offset += 2;
+  if (framed && offset < end && bytes[offset] === PPP_ADDRESS) {
+    // 0xFF is the address byte, never a protocol: its control byte must follow.
+    if (offset + 2 <= end && bytes[offset + 1] === PPP_CONTROL) offset += 2;
+    else if (offset + 2 > end) offset = end;
   }
   if (offset >= end) {
     h.markMalformed(PPP_TRUNCATED);
