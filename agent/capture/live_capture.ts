@@ -93,6 +93,12 @@ const TWO_POW_32 = 4294967296;
 /** Size of the buffers frames are copied into; a held frame keeps at most this much alive. */
 const SLAB_BYTES = 64 * 1024;
 
+/**
+ * libpcap's netfilter devices take a group (`nflog:5`, `nfqueue:2`) but are
+ * listed bare (`nflog`), so the group is dropped before looking the name up.
+ */
+const NETFILTER_GROUP_DEVICE = /^(nflog|nfqueue):\d+$/;
+
 /** Rejects a name libpcap does not list, with the valid names; falls through if listing fails. */
 function checkInterfaceExists(interfaceName: string): void {
   let names: string[];
@@ -101,7 +107,9 @@ function checkInterfaceExists(interfaceName: string): void {
   } catch {
     return; // pcap_activate reports an unknown device as well
   }
-  if (!names.includes(interfaceName)) {
+  const listed = names.includes(interfaceName) ||
+    names.includes(interfaceName.replace(NETFILTER_GROUP_DEVICE, "$1"));
+  if (!listed) {
     throw new CaptureError(
       `no capture interface named "${interfaceName}": available are ${names.join(", ")}`,
       { code: "NO_SUCH_DEVICE", interfaceName },
