@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { LINKTYPE_NFLOG } from "@traffic-analyzer/shared/packet";
 import { CaptureError } from "./capture_error.ts";
 import {
   dltToLinkType,
@@ -92,6 +93,9 @@ const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const TWO_POW_32 = 4294967296;
 /** Size of the buffers frames are copied into; a held frame keeps at most this much alive. */
 const SLAB_BYTES = 64 * 1024;
+
+/** strerror(EAGAIN) in the C locale, as libpcap words a read with nothing queued. */
+const EAGAIN_TEXT = "Resource temporarily unavailable";
 
 /**
  * libpcap's netfilter devices take a group (`nflog:5`, `nfqueue:2`) but are
@@ -305,7 +309,16 @@ export class LiveCapture {
       }
 
       if (resolved.filter.trim() !== "") {
-        installFilter(pcap, handle, resolved.filter, interfaceName);
+        if (dltToLinkType(pcap.pcap_datalink(handle)) === LINKTYPE_NFLOG) {
+          // libpcap cannot filter NFLOG ("filtering not implemented"): the
+          // netfilter rule that logs to the group is the filter.
+          warnings.push(
+            `capture filter not applied on ${interfaceName}: libpcap cannot filter NFLOG, ` +
+              `so the iptables/nftables rule logging to the group chooses the packets`,
+          );
+        } else {
+          installFilter(pcap, handle, resolved.filter, interfaceName);
+        }
       }
       if (pcap.pcap_setnonblock(handle, 1, errbuf) !== 0) {
         throw new CaptureError(
@@ -363,6 +376,9 @@ export class LiveCapture {
       if (status === 0 || status === PCAP_ERROR_BREAK) break;
       if (status !== 1) {
         const text = pcapErrorText(pcap, handle);
+        // libpcap's netfilter reader does not know non-blocking mode: an
+        // empty NFLOG queue comes back as an error with EAGAIN's text.
+        if (this.linkType === LINKTYPE_NFLOG && text.endsWith(EAGAIN_TEXT)) break;
         const error = new CaptureError(
           `reading from ${this.interfaceName} failed: ${text}`,
           {
