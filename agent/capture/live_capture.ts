@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { LINKTYPE_NFLOG } from "@traffic-analyzer/shared/packet";
+import { LINKTYPE_NFLOG } from "../../shared/packet/link_types.ts";
 import { CaptureError } from "./capture_error.ts";
 import {
   dltToLinkType,
