@@ -242,6 +242,9 @@ async function run(config: Config, options: RunOptions): Promise<number> {
         interfaces: source,
         filter: filter || "(none)",
       });
+      for (const capture of group.captures) {
+        for (const warning of capture.warnings) log.warn("{warning}", { warning });
+      }
     } catch (error) {
       if (error instanceof CaptureError) return fail(error.message, 1);
       if (error instanceof RangeError) return fail(error.message, 2);

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { LINKTYPE_NFLOG } from "../../shared/packet/link_types.ts";
 import { CaptureError } from "./capture_error.ts";
 import {
   dltToLinkType,
@@ -93,6 +94,15 @@ const TWO_POW_32 = 4294967296;
 /** Size of the buffers frames are copied into; a held frame keeps at most this much alive. */
 const SLAB_BYTES = 64 * 1024;
 
+/** strerror(EAGAIN) in the C locale, as libpcap words a read with nothing queued. */
+const EAGAIN_TEXT = "Resource temporarily unavailable";
+
+/**
+ * libpcap's netfilter devices take a group (`nflog:5`, `nfqueue:2`) but are
+ * listed bare (`nflog`), so the group is dropped before looking the name up.
+ */
+const NETFILTER_GROUP_DEVICE = /^(nflog|nfqueue):\d+$/;
+
 /** Rejects a name libpcap does not list, with the valid names; falls through if listing fails. */
 function checkInterfaceExists(interfaceName: string): void {
   let names: string[];
@@ -101,7 +111,9 @@ function checkInterfaceExists(interfaceName: string): void {
   } catch {
     return; // pcap_activate reports an unknown device as well
   }
-  if (!names.includes(interfaceName)) {
+  const listed = names.includes(interfaceName) ||
+    names.includes(interfaceName.replace(NETFILTER_GROUP_DEVICE, "$1"));
+  if (!listed) {
     throw new CaptureError(
       `no capture interface named "${interfaceName}": available are ${names.join(", ")}`,
       { code: "NO_SUCH_DEVICE", interfaceName },
@@ -297,7 +309,16 @@ export class LiveCapture {
       }
 
       if (resolved.filter.trim() !== "") {
-        installFilter(pcap, handle, resolved.filter, interfaceName);
+        if (dltToLinkType(pcap.pcap_datalink(handle)) === LINKTYPE_NFLOG) {
+          // libpcap cannot filter NFLOG ("filtering not implemented"): the
+          // netfilter rule that logs to the group is the filter.
+          warnings.push(
+            `capture filter not applied on ${interfaceName}: libpcap cannot filter NFLOG, ` +
+              `so the iptables/nftables rule logging to the group chooses the packets`,
+          );
+        } else {
+          installFilter(pcap, handle, resolved.filter, interfaceName);
+        }
       }
       if (pcap.pcap_setnonblock(handle, 1, errbuf) !== 0) {
         throw new CaptureError(
@@ -355,6 +376,9 @@ export class LiveCapture {
       if (status === 0 || status === PCAP_ERROR_BREAK) break;
       if (status !== 1) {
         const text = pcapErrorText(pcap, handle);
+        // libpcap's netfilter reader does not know non-blocking mode: an
+        // empty NFLOG queue comes back as an error with EAGAIN's text.
+        if (this.linkType === LINKTYPE_NFLOG && text.endsWith(EAGAIN_TEXT)) break;
         const error = new CaptureError(
           `reading from ${this.interfaceName} failed: ${text}`,
           {

@@ -35,8 +35,16 @@ const ETHERNET_HEADER = 14;
 const VLAN_TAG = 4;
 const ICMP_HEADER = 8;
 
-/** Bytes before the network layer for the link types the decoders produce. */
-function networkOffset(record: PacketRecord): number | null {
+/** NFLOG: the header, then TLVs; type 9 holds the packet. */
+const NFLOG_HEADER = 4;
+const NFULA_PAYLOAD = 9;
+
+/**
+ * Bytes before the network layer for the link types the decoders produce,
+ * read off the frame where the link header's length varies. 802.11 is left
+ * out: its header varies with too many bits to be worth repeating here.
+ */
+function networkOffset(record: PacketRecord, bytes: Uint8Array): number | null {
   switch (record.link_type) {
     case 1: // Ethernet, plus one 4-byte tag per VLAN header the decoder saw
       return ETHERNET_HEADER + (record.vlan_id !== null ? VLAN_TAG : 0) +
@@ -54,9 +62,33 @@ function networkOffset(record: PacketRecord): number | null {
     case 228: // raw IPv4
     case 229: // raw IPv6
       return 0;
+    case 104: // Cisco HDLC: address, control, EtherType
+      return 4;
+    case 9: // PPP, with or without address and control (protocol not compressed)
+    case 50: // PPP in HDLC framing, or Cisco HDLC (also 4 bytes)
+      return bytes.length >= 2 && bytes[0] !== 0xff && (bytes[0] & 0x7f) !== 0x0f ? 2 : 4;
+    case 117: // pf log: the header's length, padded to 4 bytes
+      return bytes.length >= 1 ? (bytes[0] + 3) & ~3 : null;
+    case 239:
+      return nflogPayload(bytes);
     default:
       return null;
   }
+}
+
+/** Offset of an NFLOG frame's packet: its TLVs walked in either byte order. */
+function nflogPayload(bytes: Uint8Array): number | null {
+  if (bytes.length < NFLOG_HEADER + 4) return null;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const littleEndian = (view.getUint16(NFLOG_HEADER + 2, true) & 0x7fff) <= 0xff;
+  let offset = NFLOG_HEADER;
+  while (offset + 4 <= bytes.length) {
+    const length = view.getUint16(offset, littleEndian);
+    if (length < 4) return null;
+    if ((view.getUint16(offset + 2, littleEndian) & 0x7fff) === NFULA_PAYLOAD) return offset + 4;
+    offset += (length + 3) & ~3;
+  }
+  return null;
 }
 
 function decodeBase64(text: string): Uint8Array | null {
@@ -77,10 +109,10 @@ function decodeBase64(text: string): Uint8Array | null {
  */
 export function readIcmpQuote(record: PacketRecord): QuotedTuple | null {
   if (record.data === null || record.ip_header_length === null) return null;
-  const offset = networkOffset(record);
-  if (offset === null) return null;
   const bytes = decodeBase64(record.data);
   if (bytes === null) return null;
+  const offset = networkOffset(record, bytes);
+  if (offset === null) return null;
   const ip = offset;
   if (bytes.length < ip + 1 || bytes[ip] >> 4 !== record.ip_version) return null;
   const icmp = ip + record.ip_header_length;

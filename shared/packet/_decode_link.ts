@@ -1,20 +1,28 @@
 /**
  * Link-layer decoders: Ethernet II with 802.1Q/802.1ad tags, Linux cooked
- * SLL and SLL2, raw IP, and BSD/OpenBSD loopback. Each finds the network
- * layer's offset and type and hands over to it.
+ * SLL and SLL2, raw IP, BSD/OpenBSD loopback and Cisco HDLC here; PPP,
+ * 802.11 (bare and radiotap), NFLOG and PFLOG in their own files. Each
+ * finds the network layer's offset and type and hands over to it.
  *
  * @module
  */
 
 import type { PacketHeaders } from "./packet_headers.ts";
 import {
+  LINKTYPE_C_HDLC,
   LINKTYPE_ETHERNET,
+  LINKTYPE_IEEE802_11,
+  LINKTYPE_IEEE802_11_RADIOTAP,
   LINKTYPE_IPV4,
   LINKTYPE_IPV6,
   LINKTYPE_LINUX_SLL,
   LINKTYPE_LINUX_SLL2,
   LINKTYPE_LOOP,
+  LINKTYPE_NFLOG,
   LINKTYPE_NULL,
+  LINKTYPE_PFLOG,
+  LINKTYPE_PPP,
+  LINKTYPE_PPP_HDLC,
   LINKTYPE_RAW,
   LINKTYPE_RAW_12,
   LINKTYPE_RAW_14,
@@ -35,7 +43,9 @@ import {
 } from "./ether_types.ts";
 import { decodeArp, decodeIpv4, decodeIpv6, PROTOCOL_ARP, PROTOCOL_RARP } from "./_decode_ip.ts";
 import { decodeMpls } from "./_decode_mpls.ts";
-import { decodePppoeSession } from "./_decode_ppp.ts";
+import { decodePppLink, decodePppoeSession } from "./_decode_ppp.ts";
+import { decodeIeee80211, decodeRadiotap } from "./_decode_wifi.ts";
+import { decodeNflog, decodePflog } from "./_decode_log_links.ts";
 import { LINK_TRUNCATED, LINK_UNSUPPORTED, RAW_BAD_VERSION, VLAN_TRUNCATED } from "./_malformed.ts";
 
 /** Protocol name when nothing above the link layer could be identified. */
@@ -118,6 +128,37 @@ export function decodeLink(
     case LINKTYPE_LOOP:
       decodeLoopback(bytes, view, h);
       return;
+    default:
+      return decodeOtherLink(bytes, view, h);
+  }
+}
+
+/**
+ * The firewall-log, serial and 802.11 link types. Kept out of
+ * {@linkcode decodeLink}'s switch so that the common link types' dispatch
+ * is unchanged: with these cases in it, 5 A/B pairs of the decode bench ran
+ * 0-3 % slower on Ethernet (median pair 1.027); from here, no slower.
+ */
+function decodeOtherLink(bytes: Uint8Array, view: DataView, h: PacketHeaders): void {
+  switch (h.linkType) {
+    case LINKTYPE_NFLOG:
+      return decodeNflog(bytes, view, h);
+    case LINKTYPE_PFLOG:
+      return decodePflog(bytes, view, h);
+    case LINKTYPE_IEEE802_11_RADIOTAP:
+      return decodeRadiotap(bytes, view, h);
+    case LINKTYPE_IEEE802_11:
+      return decodeIeee80211(bytes, view, 0, false, h);
+    case LINKTYPE_PPP:
+      return decodePppLink(bytes, view, h);
+    case LINKTYPE_PPP_HDLC:
+      // RFC 1662 framing starts 0xFF; Cisco's HDLC framing of PPP links starts 0x0F or 0x8F.
+      if (h.caplen > 0 && (bytes[0] & 0x7f) === CHDLC_ADDRESS_UNICAST) {
+        return decodeCiscoHdlc(bytes, view, h);
+      }
+      return decodePppLink(bytes, view, h);
+    case LINKTYPE_C_HDLC:
+      return decodeCiscoHdlc(bytes, view, h);
     default:
       h.protocol = PROTOCOL_UNKNOWN;
       h.markMalformed(LINK_UNSUPPORTED);
@@ -228,6 +269,27 @@ export function decodeEtherType(
 function recordVlan(vlanId: number, h: PacketHeaders): void {
   if (h.vlanId < 0) h.vlanId = vlanId;
   else if (h.vlanInnerId < 0) h.vlanInnerId = vlanId;
+}
+
+/** Cisco HDLC address bytes: 0x0F unicast, 0x8F broadcast (the top bit). */
+const CHDLC_ADDRESS_UNICAST = 0x0f;
+const CHDLC_HEADER_BYTES = 4;
+/** Cisco's Serial Line ARP, which reuses the RARP EtherType with its own layout. */
+const CHDLC_SLARP = 0x8035;
+const PROTOCOL_SLARP = "SLARP";
+
+/** Cisco HDLC: address, control, then an EtherType for the network layer. */
+function decodeCiscoHdlc(bytes: Uint8Array, view: DataView, h: PacketHeaders): void {
+  if (h.caplen < CHDLC_HEADER_BYTES) return truncatedLink(h);
+  const protocol = view.getUint16(2);
+  if (protocol === CHDLC_SLARP) {
+    h.etherType = protocol;
+    h.protocol = PROTOCOL_SLARP;
+    h.headerEnd = CHDLC_HEADER_BYTES;
+    h.payloadLength = h.wireEnd - CHDLC_HEADER_BYTES;
+    return;
+  }
+  decodeEtherType(bytes, view, CHDLC_HEADER_BYTES, protocol, h);
 }
 
 /**

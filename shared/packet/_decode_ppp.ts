@@ -1,7 +1,7 @@
 /**
- * PPP (RFC 1661) as tunnels carry it: PPPoE sessions (RFC 2516) and PPTP's
- * enhanced GRE. Only the protocol field matters here: IPv4 and IPv6 go on
- * to the IP decoders, and the link's own control protocols (LCP, IPCP, PAP,
+ * PPP (RFC 1661) as tunnels carry it (PPPoE sessions, RFC 2516, and PPTP's
+ * enhanced GRE) and as the PPP link types capture it. Only the protocol
+ * field matters here: IPv4 and IPv6 go on to the IP decoders, and the link's own control protocols (LCP, IPCP, PAP,
  * …) are named. PPPoE discovery (EtherType 0x8863) sets a session up and
  * carries no packet: it is its own protocol, `PPPoED`, named by its
  * EtherType like any other.
@@ -11,6 +11,7 @@
 
 import type { PacketHeaders } from "./packet_headers.ts";
 import { beginTunnel, decodeInnerIp, decodeInnerUnknown } from "./_decode_tunnel.ts";
+import { decodeIpv4, decodeIpv6 } from "./_decode_ip.ts";
 import { PPP_TRUNCATED, PPPOE_BAD_LENGTH, PPPOE_TRUNCATED } from "./_malformed.ts";
 
 const PPPOE_HEADER_BYTES = 6;
@@ -38,11 +39,44 @@ const PPP_NAMES: ReadonlyMap<number, string> = new Map([
 export const PROTOCOL_PPP = "PPP";
 
 /**
- * Decodes the PPP frame at `offset`. `framed` allows the HDLC-like address
- * and control bytes in front (GRE carries them unless compressed; PPPoE
- * never does). A protocol field whose first byte is odd is one byte long
- * (protocol-field compression).
+ * Reads the PPP header at `offset` and returns its protocol, leaving
+ * `h.headerEnd` after it; -1 (flagged) when it is cut off. `framed` allows
+ * the HDLC-like address and control bytes in front (GRE carries them unless
+ * compressed, a PPP link type may; PPPoE never does). A protocol field whose
+ * first byte is odd is one byte long (protocol-field compression).
  */
+function readPppHeader(
+  bytes: Uint8Array,
+  view: DataView,
+  offset: number,
+  end: number,
+  framed: boolean,
+  h: PacketHeaders,
+): number {
+  if (framed && offset < end && bytes[offset] === PPP_ADDRESS) {
+    // 0xFF is the address byte, never a protocol: its control byte must follow.
+    if (offset + 2 <= end && bytes[offset + 1] === PPP_CONTROL) offset += 2;
+    else if (offset + 2 > end) offset = end;
+  }
+  if (offset >= end) {
+    h.markMalformed(PPP_TRUNCATED);
+    h.headerEnd = end;
+    return -1;
+  }
+  if ((bytes[offset] & 1) === 1) {
+    h.headerEnd = offset + 1;
+    return bytes[offset];
+  }
+  if (offset + 2 > end) {
+    h.markMalformed(PPP_TRUNCATED);
+    h.headerEnd = end;
+    return -1;
+  }
+  h.headerEnd = offset + 2;
+  return view.getUint16(offset);
+}
+
+/** Decodes the PPP frame a tunnel carries at `offset`, up to `wireEnd`. */
 export function decodePpp(
   bytes: Uint8Array,
   view: DataView,
@@ -52,39 +86,41 @@ export function decodePpp(
   h: PacketHeaders,
 ): void {
   const end = wireEnd < h.captureEnd ? wireEnd : h.captureEnd;
-  if (
-    framed && offset + 2 <= end && bytes[offset] === PPP_ADDRESS &&
-    bytes[offset + 1] === PPP_CONTROL
-  ) {
-    offset += 2;
-  }
-  if (offset >= end) {
-    h.markMalformed(PPP_TRUNCATED);
-    h.headerEnd = end;
-    return;
-  }
-  let protocol: number;
-  if ((bytes[offset] & 1) === 1) {
-    protocol = bytes[offset];
-    offset += 1;
-  } else {
-    if (offset + 2 > end) {
-      h.markMalformed(PPP_TRUNCATED);
-      h.headerEnd = end;
-      return;
-    }
-    protocol = view.getUint16(offset);
-    offset += 2;
-  }
+  const protocol = readPppHeader(bytes, view, offset, end, framed, h);
+  if (protocol < 0) return;
+  const p = h.headerEnd;
   switch (protocol) {
     case PPP_IPV4:
-      decodeInnerIp(bytes, view, offset, wireEnd, 4, h);
+      decodeInnerIp(bytes, view, p, wireEnd, 4, h);
       return;
     case PPP_IPV6:
-      decodeInnerIp(bytes, view, offset, wireEnd, 6, h);
+      decodeInnerIp(bytes, view, p, wireEnd, 6, h);
       return;
     default:
-      decodeInnerUnknown(offset, wireEnd, PPP_NAMES.get(protocol) ?? PROTOCOL_PPP, h);
+      decodeInnerUnknown(p, wireEnd, PPP_NAMES.get(protocol) ?? PROTOCOL_PPP, h);
+  }
+}
+
+/**
+ * Decodes a frame of the PPP link types (LINKTYPE 9, and 50 when it is not
+ * Cisco HDLC): the same header, address and control optional, straight in
+ * front of the network layer. Not a tunnel: the packet is the frame's own.
+ */
+export function decodePppLink(bytes: Uint8Array, view: DataView, h: PacketHeaders): void {
+  const protocol = readPppHeader(bytes, view, 0, h.captureEnd, true, h);
+  if (protocol < 0) {
+    h.protocol = PROTOCOL_PPP;
+    return;
+  }
+  const p = h.headerEnd;
+  switch (protocol) {
+    case PPP_IPV4:
+      return decodeIpv4(bytes, view, p, h);
+    case PPP_IPV6:
+      return decodeIpv6(bytes, view, p, h);
+    default:
+      h.protocol = PPP_NAMES.get(protocol) ?? PROTOCOL_PPP;
+      h.payloadLength = h.wireEnd > p ? h.wireEnd - p : 0;
   }
 }
 

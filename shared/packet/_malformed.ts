@@ -93,3 +93,15 @@ export const MPLS_TRUNCATED = "mpls: truncated label stack";
 export const PPPOE_TRUNCATED = "pppoe: truncated header";
 /** PPPoE payload length larger than the frame. */
 export const PPPOE_BAD_LENGTH = "pppoe: length exceeds frame";
+/** NFLOG TLVs cut off by the snap length before the packet's TLV. */
+export const NFLOG_TRUNCATED = "nflog: truncated TLV";
+/** An NFLOG TLV shorter than its own 4-byte header, or running past the frame. */
+export const NFLOG_BAD_TLV = "nflog: bad TLV length";
+/** A pf log header length too short to hold the address family, action and interface. */
+export const PFLOG_BAD_HEADER_LENGTH = "pflog: bad header length";
+/** pf log header cut off. */
+export const PFLOG_TRUNCATED = "pflog: truncated header";
+/** Radiotap header cut off, or its length shorter than its fixed part. */
+export const RADIOTAP_TRUNCATED = "radiotap: truncated header";
+/** 802.11 MAC header (or the LLC/SNAP header after it) cut off. */
+export const WLAN_TRUNCATED = "802.11: truncated header";

@@ -76,7 +76,25 @@ export async function runTshark(
   return new TextDecoder().decode(output.stdout);
 }
 
-const LINK_LAYERS = new Set(["eth", "sll", "null", "raw", "ethertype", "vlan", "ieee8021ad"]);
+const LINK_LAYERS = new Set([
+  "eth",
+  "sll",
+  "null",
+  "raw",
+  "ethertype",
+  "vlan",
+  "ieee8021ad",
+  "nflog",
+  "pflog",
+  "radiotap",
+  "wlan_radio",
+  "wlan",
+  "llc",
+  "ppp",
+  "chdlc",
+]);
+/** tshark's first layer for the 802.11 link types, whose SA and DA are our MACs. */
+const WLAN_LINKS = new Set(["wlan", "radiotap"]);
 const NEXT_LAYER_ETHERTYPE = new Map([["ip", 0x0800], ["ipv6", 0x86dd], ["arp", 0x0806]]);
 const IPV6_EXTENSION_LAYERS = new Set([
   "ipv6.hopopts",
@@ -100,7 +118,7 @@ const NEXT_HEADER_FIELD = new Map<number, string>([
  * data, and we read only the fixed header.)
  */
 const DECODED_LAYERS =
-  /^\[(Malformed Packet|Packet size limited during capture): (IPv4|IPv6|IPv6 (?:Hop-by-Hop|Destination|Fragment)[\w ]*?|TCP|UDP|ARP|802\.1Q Virtual LAN|Linux cooked-mode capture(?: v2)?|Null\/Loopback)(?: truncated)?\]$/;
+  /^\[(Malformed Packet|Packet size limited during capture): (IPv4|IPv6|IPv6 (?:Hop-by-Hop|Destination|Fragment)[\w ]*?|TCP|UDP|ARP|802\.1Q Virtual LAN|Linux cooked-mode capture(?: v2)?|Null\/Loopback|NFLOG|PFLOG|IEEE 802\.11|Radiotap|PPP|Cisco HDLC)(?: truncated)?\]$/;
 /** The last field tshark reads of each header: present means the header was captured. */
 const LAST_HEADER_FIELD = new Map([
   ["IPv4", "ip.dst"],
@@ -197,12 +215,23 @@ export function compareWithTshark(
   // Link layer (an Ethernet header tshark finds further in is not ours).
   const layers = (first("frame.protocols") ?? "").split(":");
   const link = layers[0];
+  const wlan = WLAN_LINKS.has(link);
   check(
     "eth_src",
     record.eth_src,
-    link === "eth" ? first("eth.src") : link === "sll" ? first("sll.src.eth") ?? null : null,
+    link === "eth"
+      ? first("eth.src")
+      : link === "sll"
+      ? first("sll.src.eth") ?? null
+      : wlan
+      ? first("wlan.sa") ?? null
+      : null,
   );
-  check("eth_dst", record.eth_dst, link === "eth" ? first("eth.dst") : null);
+  check(
+    "eth_dst",
+    record.eth_dst,
+    link === "eth" ? first("eth.dst") : wlan ? first("wlan.da") ?? null : null,
+  );
   // VLAN tags in tshark's layer order: `vlan` for 0x8100/0x9100, `ieee8021ad`
   // for 0x88a8, each with its own id list.
   const linkEnd = layers.findIndex((l, i) =>
@@ -224,10 +253,15 @@ export function compareWithTshark(
   });
   check("vlan_id", record.vlan_id, vlans[0] ?? null);
   check("vlan_inner_id", record.vlan_inner_id, vlans[1] ?? null);
+  // Cisco HDLC (also inside a PPP_HDLC frame) and 802.11's LLC/SNAP carry an EtherType.
   let etherType: number | null | undefined = link === "eth"
     ? num(first("eth.type"))
     : link === "sll"
     ? num(first("sll.etype"))
+    : layers.slice(0, 2).includes("chdlc")
+    ? num(first("chdlc.protocol"))
+    : wlan
+    ? num(first("llc.type"))
     : null;
   if (tagLayers.length > 0) {
     // The type after the last tag: vlan.etype carries it; tshark has no field

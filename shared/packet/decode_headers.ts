@@ -10,7 +10,7 @@ import { decodeLink } from "./_decode_link.ts";
 
 /** Options for {@linkcode decodeHeaders}: how to read the frame. */
 export interface DecodeHeadersOptions {
-  /** LINKTYPE_ value of the capture (1 Ethernet, 113 SLL, 276 SLL2, 101 raw, 0 null, …). */
+  /** LINKTYPE_ value of the capture (1 Ethernet, 113 SLL, 276 SLL2, 101 raw, 0 null, 239 NFLOG, …). */
   linkType: number;
   /**
    * Bytes on the wire (pcap `orig_len`); values below `frame.length` are

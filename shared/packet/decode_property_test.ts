@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { propertyRuns } from "../testing/property_runs.ts";
+import { concatBytes } from "../concat_bytes.ts";
+import { readCaptureBytes } from "../pcap/capture_reader.ts";
 import { decodePacket } from "./decode_packet.ts";
 import { encodePacket, linkTypeOf, parseIpv6, type TransportSpec } from "./packet_encoder.ts";
 import { formatIpv6 } from "./address_format.ts";
@@ -9,7 +11,27 @@ import { ipPacket, otherPacket } from "./_packet_arbitraries.ts";
 import { etherTypeName } from "./ether_types.ts";
 import { ipProtocolName } from "./ip_protocols.ts";
 
-const LINK_TYPES = [0, 1, 12, 14, 101, 108, 113, 228, 229, 276, 147, 65535];
+const LINK_TYPES = [
+  0,
+  1,
+  9,
+  12,
+  14,
+  50,
+  101,
+  104,
+  105,
+  108,
+  113,
+  117,
+  127,
+  228,
+  229,
+  239,
+  276,
+  147,
+  65535,
+];
 // ---------------------------------------------------------------- robustness
 
 Deno.test("decodePacket() never throws on random bytes for any link type", () => {
@@ -61,6 +83,75 @@ Deno.test("decodePacket() never throws on valid frames with bytes changed, cut o
     ),
     propertyRuns(3000),
   );
+});
+
+/**
+ * Real frames of the log, PPP and 802.11 link types (the oracle fixtures),
+ * whose headers lead the decoder deep into each path before the damage.
+ */
+const LINK_FIXTURES = [
+  "nflog.pcap",
+  "nflog_size48.pcap",
+  "pflog.pcap",
+  "ppp.pcap",
+  "ppp_hdlc.pcap",
+  "c_hdlc.pcap",
+  "wifi_80211.pcap",
+  "wifi_radiotap.pcap",
+];
+const linkFrames = LINK_FIXTURES.flatMap((name) =>
+  [...readCaptureBytes(Deno.readFileSync(new URL(`../testdata/${name}`, import.meta.url)))]
+    .map((frame) => ({ name, linkType: frame.linkType, data: frame.data.slice() }))
+);
+
+Deno.test("decodePacket() never throws on NFLOG, PFLOG, PPP, HDLC and 802.11 frames changed, cut or followed by random bytes", () => {
+  assert.equal(new Set(linkFrames.map((f) => f.linkType)).size, 7);
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...linkFrames),
+      fc.array(fc.tuple(fc.nat(), fc.nat(255)), { maxLength: 6 }),
+      fc.nat(),
+      fc.uint8Array({ maxLength: 64 }),
+      fc.nat(3000),
+      ({ linkType, data }, patches, cut, tail, extraWire) => {
+        const frame = data.slice();
+        for (const [index, value] of patches) {
+          if (frame.length > 0) frame[index % frame.length] = value;
+        }
+        // Cut anywhere, then either stop there or go on with random bytes.
+        const kept = frame.subarray(0, cut % (frame.length + 1));
+        const bytes = tail.length % 2 === 0 ? kept : concatBytes([kept, tail]);
+        const wireLength = bytes.length + (extraWire % 3 === 0 ? extraWire : 0);
+        const record = decodePacket(bytes, {
+          linkType,
+          timestampSec: 0,
+          wireLength,
+          payloadCapture: "headers",
+        });
+        assertWellFormed(record, bytes, wireLength, linkType);
+      },
+    ),
+    propertyRuns(3000),
+  );
+});
+
+Deno.test("decodePacket() flags every cut of a link-type fixture frame short of its network header", () => {
+  for (const { name, linkType, data } of linkFrames) {
+    const whole = decodePacket(data, { linkType, timestampSec: 0, payloadCapture: "none" });
+    for (let caplen = 0; caplen < data.length; caplen++) {
+      const record = decodePacket(data.subarray(0, caplen), {
+        linkType,
+        timestampSec: 0,
+        wireLength: data.length,
+        payloadCapture: "none",
+      });
+      assertWellFormed(record, data.subarray(0, caplen), data.length, linkType);
+      // Any cut that loses the IP addresses a whole frame has is flagged.
+      if (whole.src_ip !== null && record.src_ip === null) {
+        assert.ok(record.malformed, `${name} cut at ${caplen}: ${record.protocol}`);
+      }
+    }
+  }
 });
 
 // ---------------------------------------------------------------- round trip

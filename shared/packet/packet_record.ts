@@ -38,12 +38,12 @@ export interface PacketRecord extends AppRecordFields {
   caplen: number;
   /**
    * Link-layer type of the capture (a LINKTYPE_ value: 1 Ethernet, 113 SLL, 276 SLL2, 101 raw,
-   * 0 null); null only in records from senders that do not say (they carry no bytes either).
+   * 0 null, 239 NFLOG, 117 PFLOG, 9/50 PPP, 104 Cisco HDLC, 105 802.11, 127 radiotap); null only in records from senders that do not say (they carry no bytes either).
    */
   link_type: number | null;
-  /** Ethernet source MAC, when the link layer has one. */
+  /** Ethernet source MAC, when the link layer has one (802.11: the SA). */
   eth_src: string | null;
-  /** Ethernet destination MAC, when the link layer has one. */
+  /** Ethernet destination MAC, when the link layer has one (802.11: the DA). */
   eth_dst: string | null;
   /** EtherType of the network layer after any VLAN tags (0x0800 IPv4, 0x86dd IPv6, 0x0806 ARP). */
   ether_type: number | null;
