@@ -63,8 +63,9 @@ export class ColumnStore {
   staged: Float64Array;
   stagedIndices: Int32Array;
   nulls: Uint8Array;
-  /** The captured bytes (`data`) of every row, one after another, and where each row's start. */
+  /** Where each row's captured bytes (`data`) start in `bytes`. */
   offsets: Int32Array;
+  /** Every row's captured bytes, one after another (the first `byteLength`). */
   bytes: Uint8Array;
   byteLength = 0;
   /**
