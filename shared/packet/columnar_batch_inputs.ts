@@ -2,7 +2,8 @@
  * What {@linkcode ColumnarBatchBuilder} appends a packet from, besides a
  * record: the frame metadata of the capture path (`appendHeaders`), and one
  * JSON record as the ingest scanner read it (`appendScannedRow`). The types
- * only; the appending is in columnar_batch_builder.ts.
+ * only; the appending is in columnar_batch_builder.ts (the JSON ingest's in
+ * _json_row_append.ts).
  *
  * @module
  */
