@@ -42,14 +42,14 @@ import {
   PROTOCOL_LLC,
 } from "./ether_types.ts";
 import { decodeArp, decodeIpv4, decodeIpv6, PROTOCOL_ARP, PROTOCOL_RARP } from "./_decode_ip.ts";
+import { decodeBsdFamily, PROTOCOL_UNKNOWN } from "./_decode_bsd_family.ts";
 import { decodeMpls } from "./_decode_mpls.ts";
 import { decodePppLink, decodePppoeSession } from "./_decode_ppp.ts";
 import { decodeIeee80211, decodeRadiotap } from "./_decode_wifi.ts";
 import { decodeNflog, decodePflog } from "./_decode_log_links.ts";
 import { LINK_TRUNCATED, LINK_UNSUPPORTED, RAW_BAD_VERSION, VLAN_TRUNCATED } from "./_malformed.ts";
 
-/** Protocol name when nothing above the link layer could be identified. */
-export const PROTOCOL_UNKNOWN = "UNKNOWN";
+export { PROTOCOL_UNKNOWN };
 /** Protocol name of Linux netlink frames captured on `any`. */
 export const PROTOCOL_NETLINK = "NETLINK";
 
@@ -65,12 +65,6 @@ const SLL2_HEADER_BYTES = 20;
 const LOOPBACK_HEADER_BYTES = 4;
 const MAC_BYTES = 6;
 const ARPHRD_NETLINK = 824;
-/** BSD `AF_INET`, the same on every BSD. */
-const BSD_AF_INET = 2;
-/** `AF_INET6` as NetBSD/OpenBSD, FreeBSD and Darwin number it. */
-const BSD_AF_INET6_BSD = 24;
-const BSD_AF_INET6_FREEBSD = 28;
-const BSD_AF_INET6_DARWIN = 30;
 
 /** Dispatches on `h.linkType` and decodes the whole frame. */
 export function decodeLink(
@@ -306,15 +300,5 @@ function decodeLoopback(
   let family = view.getUint32(0, true);
   if ((family & 0xffff0000) !== 0) family = view.getUint32(0, false);
   h.headerEnd = LOOPBACK_HEADER_BYTES;
-  switch (family) {
-    case BSD_AF_INET:
-      return decodeIpv4(bytes, view, LOOPBACK_HEADER_BYTES, h);
-    case BSD_AF_INET6_BSD:
-    case BSD_AF_INET6_FREEBSD:
-    case BSD_AF_INET6_DARWIN:
-      return decodeIpv6(bytes, view, LOOPBACK_HEADER_BYTES, h);
-    default:
-      h.protocol = PROTOCOL_UNKNOWN;
-      h.payloadLength = h.wireEnd - LOOPBACK_HEADER_BYTES;
-  }
+  decodeBsdFamily(bytes, view, family, LOOPBACK_HEADER_BYTES, h);
 }

@@ -9,6 +9,7 @@
 
 import type { PacketHeaders } from "./packet_headers.ts";
 import { decodeIpv4, decodeIpv6 } from "./_decode_ip.ts";
+import { decodeBsdFamily, PROTOCOL_UNKNOWN } from "./_decode_bsd_family.ts";
 import {
   LINK_TRUNCATED,
   NFLOG_BAD_TLV,
@@ -16,9 +17,6 @@ import {
   PFLOG_BAD_HEADER_LENGTH,
   PFLOG_TRUNCATED,
 } from "./_malformed.ts";
-
-/** Protocol name when nothing above the link layer could be identified. */
-const PROTOCOL_UNKNOWN = "UNKNOWN";
 
 /** NFLOG header: address family, version, resource id (the log group). */
 const NFLOG_HEADER_BYTES = 4;
@@ -83,11 +81,6 @@ export function decodeNflog(bytes: Uint8Array, view: DataView, h: PacketHeaders)
  * first (OpenBSD 3.4) layout had them.
  */
 const PFLOG_MIN_HEADER_BYTES = 45;
-/** BSD `AF_INET`, and `AF_INET6` as OpenBSD/NetBSD, FreeBSD and Darwin number it. */
-const BSD_AF_INET = 2;
-const BSD_AF_INET6_BSD = 24;
-const BSD_AF_INET6_FREEBSD = 28;
-const BSD_AF_INET6_DARWIN = 30;
 
 /**
  * Decodes a PFLOG frame: the header's length is its first byte, and the
@@ -102,17 +95,7 @@ export function decodePflog(bytes: Uint8Array, view: DataView, h: PacketHeaders)
   const payload = (length + 3) & ~3;
   if (payload > end) return noNetwork(end, PFLOG_TRUNCATED, h);
   h.headerEnd = payload;
-  switch (bytes[1]) {
-    case BSD_AF_INET:
-      return decodeIpv4(bytes, view, payload, h);
-    case BSD_AF_INET6_BSD:
-    case BSD_AF_INET6_FREEBSD:
-    case BSD_AF_INET6_DARWIN:
-      return decodeIpv6(bytes, view, payload, h);
-    default:
-      h.protocol = PROTOCOL_UNKNOWN;
-      h.payloadLength = h.wireEnd > payload ? h.wireEnd - payload : 0;
-  }
+  decodeBsdFamily(bytes, view, bytes[1], payload, h);
 }
 
 /** A frame whose packet could not be reached: flagged with `reason` unless null. */
