@@ -154,10 +154,17 @@ Deno.test({
             BATCH_TIMEOUT: "1h",
             INTERFACE: "lo",
             CAPTURE_FILTER: `tcp dst port ${closedPort} and tcp[tcpflags] & tcp-syn != 0`,
+            CAPTURE_NICE: "-3",
           };
           const agent = spawnAgent([], env, 120_000);
           try {
             await waitFor("capture to start", () => agent.output.includes("Capturing on"), 60_000);
+            // Every thread of the agent (the runtime's, and the encoding worker started after)
+            // runs at CAPTURE_NICE.
+            assert.match(agent.output, /Capturing at nice -3/);
+            const nices = await threadNiceValues(agent.child.pid);
+            assert.ok(nices.size >= 3, `threads: ${JSON.stringify([...nices])}`);
+            for (const [thread, nice] of nices) assert.equal(nice, -3, `thread ${thread}`);
             // 15 refused connections: one SYN each. Ten fill a batch; five wait in the open one.
             for (let i = 0; i < 15; i++) {
               await Deno.connect({ hostname: "127.0.0.1", port: closedPort }).then(
@@ -237,3 +244,14 @@ Deno.test({
     }
   },
 });
+
+/** Nice value of each thread of process `pid`, by thread id (from /proc). */
+async function threadNiceValues(pid: number): Promise<Map<number, number>> {
+  const nices = new Map<number, number>();
+  for await (const entry of Deno.readDir(`/proc/${pid}/task`)) {
+    const stat = await Deno.readTextFile(`/proc/${pid}/task/${entry.name}/stat`);
+    // Fields after the command name's closing parenthesis: state is the 3rd field, nice the 19th.
+    nices.set(Number(entry.name), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]));
+  }
+  return nices;
+}

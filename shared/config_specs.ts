@@ -55,6 +55,8 @@ export interface Config {
   dbPoolSize: number;
   /** Time between aggregation passes (`AGGREGATE_INTERVAL`). */
   aggregateIntervalMs: number;
+  /** Nice value of the standalone aggregator: its backlog waits in the database (`AGGREGATOR_NICE`). */
+  aggregatorNice: number;
   /** Longest wait for a missing earlier batch of a stream before a pass goes on without it (`REORDER_WAIT`). */
   reorderWaitMs: number;
   /** Days raw packets are kept after ingestion (`RAW_RETENTION_DAYS`). */
@@ -103,6 +105,8 @@ export interface Config {
   promiscuous: boolean;
   /** Kernel ring buffer per capture interface, in MiB: what absorbs a burst while the agent is busy (`CAPTURE_BUFFER_MB`). */
   captureBufferMb: number;
+  /** Nice value of live capture (its reading thread and encoding worker): capture cannot wait, the rest can (`CAPTURE_NICE`). */
+  captureNice: number;
   /** Captured bytes sent with each record: all, headers only (privacy), or none (`PAYLOAD_CAPTURE`). */
   payloadCapture: "full" | "headers" | "none";
   /** Extract application-layer metadata at the edge (`APP_METADATA`). */
@@ -205,6 +209,17 @@ export const CONFIG_SPECS: readonly ConfigSpec[] = [
     default: "30s",
     usedBy: "aggregator",
     help: "Time between aggregation passes.",
+  },
+  {
+    key: "aggregatorNice",
+    env: "AGGREGATOR_NICE",
+    flag: "aggregator-nice",
+    kind: { type: "int", min: -20, max: 19 },
+    default: "10",
+    usedBy: "aggregator",
+    help: "Nice value of the standalone aggregator (`deno task aggregate`): on a busy machine " +
+      "capture and ingest go first, and the aggregator works off the backlog in the database " +
+      "later. The aggregator inside the server (`deno task start`) keeps the server's.",
   },
   {
     key: "reorderWaitMs",
@@ -428,6 +443,18 @@ export const CONFIG_SPECS: readonly ConfigSpec[] = [
     usedBy: "agent",
     help:
       "Kernel ring buffer per capture interface, in MiB: what absorbs a burst while the agent is busy.",
+  },
+  {
+    key: "captureNice",
+    env: "CAPTURE_NICE",
+    flag: "capture-nice",
+    kind: { type: "int", min: -20, max: 19 },
+    default: "-5",
+    usedBy: "agent",
+    help:
+      "Nice value of live capture: a packet the agent is too busy to read overflows the kernel " +
+      "ring and is lost, while the server and aggregator can catch up. Below 0 needs root or " +
+      "CAP_SYS_NICE; without, the agent keeps its priority and logs why.",
   },
   {
     key: "payloadCapture",

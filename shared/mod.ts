@@ -1,12 +1,13 @@
 /**
  * The ground floor shared by the agent, the server and the aggregator:
- * configuration, logging, the version and the byte-array joiner. Packet,
- * pcap, flow and storage code have their own entry points (`./packet`,
- * `./pcap`, `./flow`, `./db`).
+ * configuration, logging, the version, the byte-array joiner and process
+ * priority. Packet, pcap, flow and storage code have their own entry points
+ * (`./packet`, `./pcap`, `./flow`, `./db`).
  *
  * @module
  */
 export * from "./concat_bytes.ts";
 export * from "./config.ts";
 export * from "./log.ts";
+export * from "./process_nice.ts";
 export * from "./version.ts";
