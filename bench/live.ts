@@ -42,6 +42,7 @@ import {
   watchVethDrops,
 } from "./kernel_drop_counters.ts";
 import { writeUniqueCapture } from "../faults/unique_capture.ts";
+import { AGENT_CAPTURE_NICE, atNice, TRAFFIC_SOURCE_NICE } from "./live_priorities.ts";
 
 function findTool(tool: string): boolean {
   return ["/usr/bin", "/usr/sbin", "/bin", "/sbin"].some((dir) => {
@@ -182,8 +183,18 @@ async function main(args: string[]): Promise<void> {
     }, profDir === undefined ? {} : { denoFlags: ["--cpu-prof", `--cpu-prof-dir=${profDir}`] });
     rss.watch("agent", agent.pid);
     await waitFor("the agent to capture", async () => /Capturing on/.test(await agent.output()));
-    const tcpdump = new Deno.Command("tcpdump", {
-      args: ["-i", veth.hostIf, "-n", "-B", "65536", "-w", `${dir}/reference.pcap`, "tcp"],
+    const [tcpdumpCommand, tcpdumpArgs] = atNice(AGENT_CAPTURE_NICE, "tcpdump", [
+      "-i",
+      veth.hostIf,
+      "-n",
+      "-B",
+      "65536",
+      "-w",
+      `${dir}/reference.pcap`,
+      "tcp",
+    ]);
+    const tcpdump = new Deno.Command(tcpdumpCommand, {
+      args: tcpdumpArgs,
       stdin: "null",
       stdout: "null",
       stderr: "piped",
@@ -206,7 +217,7 @@ async function main(args: string[]): Promise<void> {
     const waitBefore = await mainThreadSchedule(agent.pid);
     const dropsSince = await watchVethDrops(veth);
     const started = performance.now();
-    const replay = veth.exec("tcpreplay", [
+    const replay = veth.exec(...atNice(TRAFFIC_SOURCE_NICE, "tcpreplay", [
       "-q",
       `--pps=${pps}`,
       `--loop=${loops}`,
@@ -216,7 +227,7 @@ async function main(args: string[]): Promise<void> {
       "-i",
       veth.nsIf,
       capture.path,
-    ]);
+    ]));
     children.push(replay);
     const replayed = await replay.output();
     const replaySeconds = (performance.now() - started) / 1000;

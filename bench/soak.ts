@@ -28,6 +28,7 @@ import {
   describeKernelDrops,
   watchVethDrops,
 } from "./kernel_drop_counters.ts";
+import { atNice, TRAFFIC_SOURCE_NICE } from "./live_priorities.ts";
 
 /** How often RSS is read. */
 const SAMPLE_MS = 5_000;
@@ -134,7 +135,7 @@ async function main(args: string[]): Promise<void> {
     );
     const dropsSince = await watchVethDrops(veth);
     const started = Date.now();
-    replay = veth.exec("tcpreplay", [
+    replay = veth.exec(...atNice(TRAFFIC_SOURCE_NICE, "tcpreplay", [
       "-q",
       `--pps=${pps}`,
       `--loop=${loops}`,
@@ -146,7 +147,7 @@ async function main(args: string[]): Promise<void> {
       "-i",
       veth.nsIf,
       capture.path,
-    ]);
+    ]));
     const replayed = replay.output();
 
     const programs: Sampled[] = [
