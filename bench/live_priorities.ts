@@ -10,15 +10,13 @@
  *
  * @module
  */
-import { CONFIG_SPECS } from "@traffic-analyzer/shared/config";
+import { configDefault } from "@traffic-analyzer/shared/config";
 
 /** Nice value of tcpreplay: ahead of both captures. */
 export const TRAFFIC_SOURCE_NICE = -10;
 
 /** The agent's default `CAPTURE_NICE`, which the reference capture takes too. */
-export const AGENT_CAPTURE_NICE: number = Number(
-  CONFIG_SPECS.find((spec) => spec.key === "captureNice")?.default ?? "0",
-);
+export const AGENT_CAPTURE_NICE: number = configDefault("captureNice");
 
 /** `command args` run at nice value `nice` (through nice(1)). */
 export function atNice(nice: number, command: string, args: string[]): [string, string[]] {
