@@ -20,7 +20,7 @@ import {
   type ExtraFlag,
   loadConfig,
   LOG_ROOT,
-  setProcessNice,
+  setThreadNice,
 } from "@traffic-analyzer/shared";
 import { PcapFormatError, readCaptureBatches } from "@traffic-analyzer/shared/pcap";
 import { buildCaptureFilter, CaptureError, CaptureGroup } from "./capture/mod.ts";
@@ -225,9 +225,8 @@ async function run(config: Config, options: RunOptions): Promise<number> {
     frames = countFrames(readCaptureBatches(readPath), counter);
     source = baseName(readPath);
   } else {
-    // The whole agent, runtime threads (uploads, the outbox) included, and the encoding worker,
-    // which takes this thread's priority when it starts below.
-    const nice = setProcessNice({ nice: config.captureNice, setting: "CAPTURE_NICE" });
+    // This thread reads libpcap; the encoding worker started below takes its priority.
+    const nice = setThreadNice({ nice: config.captureNice, setting: "CAPTURE_NICE" });
     if (nice.problem !== null) log.warn("{problem}", { problem: nice.problem });
     else if (nice.after !== nice.before) log.info("Capturing at nice {nice}", { nice: nice.after });
     try {

@@ -14,7 +14,7 @@ import {
   configureLogging,
   loadConfig,
   LOG_ROOT,
-  setProcessNice,
+  setThreadNice,
 } from "@traffic-analyzer/shared";
 import { DatabaseOpenError, migrate, openDatabase } from "@traffic-analyzer/shared/db";
 import { ScorerLoadError } from "./scorer/mod.ts";
@@ -50,10 +50,9 @@ export async function main(args: string[]): Promise<number> {
     logDir: config.logDir,
     level: config.logLevel,
   });
-  // Every thread, and the scorer's worker and the ONNX runtime's threads, which take this
-  // thread's priority when they start. Capture and ingest go first; the backlog waits in the
-  // database.
-  const nice = setProcessNice({ nice: config.aggregatorNice, setting: "AGGREGATOR_NICE" });
+  // Before the scorer's worker and the ONNX runtime's threads start: they take this thread's
+  // priority. Capture and ingest go first; the backlog waits in the database.
+  const nice = setThreadNice({ nice: config.aggregatorNice, setting: "AGGREGATOR_NICE" });
   if (nice.problem !== null) log.warn("{problem}", { problem: nice.problem });
   else if (nice.after !== nice.before) log.info("Aggregating at nice {nice}", { nice: nice.after });
   let db;

@@ -1,6 +1,6 @@
 /**
  * The ground floor shared by the agent, the server and the aggregator:
- * configuration, logging, the version, the byte-array joiner and process
+ * configuration, logging, the version, the byte-array joiner and thread
  * priority. Packet, pcap, flow and storage code have their own entry points
  * (`./packet`, `./pcap`, `./flow`, `./db`).
  *
@@ -9,5 +9,5 @@
 export * from "./concat_bytes.ts";
 export * from "./config.ts";
 export * from "./log.ts";
-export * from "./process_nice.ts";
+export * from "./thread_nice.ts";
 export * from "./version.ts";
