@@ -10,6 +10,12 @@ import assert from "node:assert/strict";
 import { createTestSchema } from "@traffic-analyzer/shared/db/testing";
 import { readCaptureBytes } from "@traffic-analyzer/shared/pcap";
 import { freePort } from "@traffic-analyzer/shared/testing";
+import {
+  missingToolsReason,
+  needs,
+  TCPDUMP,
+  TSHARK,
+} from "@traffic-analyzer/shared/testing/test_tools";
 
 const ROOT = new URL("./", import.meta.url);
 const CAPTURE = new URL("./models/captures/demo.pcap", ROOT).pathname;
@@ -42,7 +48,10 @@ function frameKeys(bytes: Uint8Array): string[] {
 }
 
 Deno.test({
-  name: "a flow's pcap holds its packets as captured, by tcpdump's and tshark's count",
+  ...needs(
+    missingToolsReason([TCPDUMP, TSHARK]),
+    "a flow's pcap holds its packets as captured, by tcpdump's and tshark's count",
+  ),
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {

@@ -17,8 +17,13 @@ import assert from "node:assert/strict";
 import { type FlowRecord, FlowTable } from "@traffic-analyzer/shared/flow";
 import { readCaptureBatches } from "@traffic-analyzer/shared/pcap";
 import type { PacketRecord } from "@traffic-analyzer/shared/packet";
-import { findTeamKit } from "../shared/testing/team_kit.ts";
-import { tsharkAvailable } from "../shared/testing/tshark_conversations.ts";
+import { findTeamKit, teamKitSkipReason } from "../shared/testing/team_kit.ts";
+import {
+  firstSkipReason,
+  missingToolsReason,
+  needs,
+  TSHARK,
+} from "@traffic-analyzer/shared/testing/test_tools";
 import { tsharkFields, type TsharkFrame } from "../shared/app_layer/_tshark_fields.ts";
 import { OracleTally } from "../shared/app_layer/_oracle.ts";
 import type { PacketBatch } from "./batcher.ts";
@@ -30,7 +35,6 @@ const REQUIRED_SHARE = 0.98;
 const HTTP_MAX_PATH = 512;
 
 const kit = findTeamKit();
-const live = await tsharkAvailable();
 
 const FIELDS = [
   "frame.protocols",
@@ -223,8 +227,10 @@ const compare = (problems: Problem[], field: string, ours: unknown, tshark: unkn
 };
 
 Deno.test({
-  name: "flows built from the agent's records carry tshark's DNS, TLS, QUIC, HTTP and SSH fields",
-  ignore: kit === null || !live,
+  ...needs(
+    firstSkipReason(teamKitSkipReason(kit), missingToolsReason([TSHARK])),
+    "flows built from the agent's records carry tshark's DNS, TLS, QUIC, HTTP and SSH fields",
+  ),
   sanitizeResources: false,
   fn: async () => {
     const tallies = {

@@ -4,8 +4,11 @@ import type { PacketBatch } from "./batcher.ts";
 import type { BatchSink } from "./delivery.ts";
 import { runPipeline } from "./pipeline.ts";
 import { keptBatch, recordsOf, ROOT } from "./_test_support.ts";
+import { missingToolsReason, needs, TCPDUMP } from "@traffic-analyzer/shared/testing/test_tools";
 
 const FIXTURE = `${ROOT}shared/testdata/ipv4_tcp_udp_icmp.pcap`;
+/** tcpdump is the oracle of the capture times. */
+const noTcpdump = missingToolsReason([TCPDUMP]);
 
 /** Capture times as tcpdump prints them (the oracle), in whole microseconds. */
 async function tcpdumpMicros(path: string): Promise<number[]> {
@@ -30,7 +33,12 @@ class RecordingSink implements BatchSink {
   }
 }
 
-Deno.test("runPipeline() turns every frame of a capture file into a record with the file's timestamp", async () => {
+Deno.test({
+  ...needs(
+    noTcpdump,
+    "runPipeline() turns every frame of a capture file into a record with the file's timestamp",
+  ),
+}, async () => {
   const sink = new RecordingSink();
   const result = await runPipeline({
     frames: readCaptureBatches(FIXTURE),
@@ -50,7 +58,9 @@ Deno.test("runPipeline() turns every frame of a capture file into a record with 
   assert.ok(records.every((r) => r.interface === "ipv4_tcp_udp_icmp.pcap" && r.data === null));
 });
 
-Deno.test("runPipeline() hands over everything before a damaged record, then rethrows", async () => {
+Deno.test({
+  ...needs(noTcpdump, "runPipeline() hands over everything before a damaged record, then rethrows"),
+}, async () => {
   const bytes = await Deno.readFile(FIXTURE);
   const dir = await Deno.makeTempDir({ prefix: "ta-pipeline-" });
   const damaged = `${dir}/damaged.pcap`;

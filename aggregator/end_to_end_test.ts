@@ -15,6 +15,7 @@ import {
   parseConversations,
   tsharkConversations,
 } from "@traffic-analyzer/shared/testing/tshark_conversations";
+import { missingToolsReason, needs, TSHARK } from "@traffic-analyzer/shared/testing/test_tools";
 import { readCaptureBatches } from "@traffic-analyzer/shared/pcap";
 
 const ROOT = new URL("../", import.meta.url);
@@ -105,7 +106,10 @@ function add(sent: Sent, key: string, endpoint: string, frames: number, bytes: n
 }
 
 Deno.test({
-  name: "a lab capture sent by the agent becomes the flows tshark sees, each scored",
+  ...needs(
+    missingToolsReason([TSHARK]),
+    "a lab capture sent by the agent becomes the flows tshark sees, each scored",
+  ),
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {

@@ -2,8 +2,10 @@ import assert from "node:assert/strict";
 import { CaptureError } from "./capture_error.ts";
 import { loadLibpcap } from "./libpcap.ts";
 import { compileBpfProgram } from "./_bpf_program.ts";
+import { libpcapSkipReason, needs } from "./_test_support.ts";
 
 const LINKTYPE_ETHERNET = 1;
+const noLibpcap = libpcapSkipReason();
 
 /** Runs `fn` with a dead Ethernet handle, which compiles without capture privileges. */
 function withDeadHandle(fn: (handle: Deno.PointerObject) => void): void {
@@ -17,7 +19,9 @@ function withDeadHandle(fn: (handle: Deno.PointerObject) => void): void {
   }
 }
 
-Deno.test("compileBpfProgram() compiles a filter into a program the caller frees", () => {
+Deno.test({
+  ...needs(noLibpcap, "compileBpfProgram() compiles a filter into a program the caller frees"),
+}, () => {
   const pcap = loadLibpcap();
   withDeadHandle((handle) => {
     const program = compileBpfProgram(pcap, handle, "tcp port 443");
@@ -30,7 +34,12 @@ Deno.test("compileBpfProgram() compiles a filter into a program the caller frees
   });
 });
 
-Deno.test("compileBpfProgram() names libpcap's reason, and the interface when there is one", async (t) => {
+Deno.test({
+  ...needs(
+    noLibpcap,
+    "compileBpfProgram() names libpcap's reason, and the interface when there is one",
+  ),
+}, async (t) => {
   const pcap = loadLibpcap();
   await t.step("a dead handle: no interface", () => {
     withDeadHandle((handle) => {

@@ -12,12 +12,20 @@ import { CaptureError } from "./capture_error.ts";
 import type { LiveFrame } from "./live_capture.ts";
 import { LiveCapture } from "./live_capture.ts";
 import { isLibpcapAvailable } from "./libpcap.ts";
+import {
+  firstSkipReason,
+  missingLibraryReason,
+  missingToolsReason,
+  needs,
+  TCPDUMP,
+} from "@traffic-analyzer/shared/testing/test_tools";
+
+export { needs };
 
 /** Why live capture tests cannot run here, or null when they can. */
 export function captureSkipReason(): string | null {
-  if (!isLibpcapAvailable()) {
-    return "libpcap is not installed (apt-get install libpcap0.8)";
-  }
+  const noLibpcap = libpcapSkipReason();
+  if (noLibpcap !== null) return noLibpcap;
   try {
     LiveCapture.open({ interfaceName: "lo" }).close();
     return null;
@@ -31,15 +39,7 @@ export function captureSkipReason(): string | null {
 
 /** Why tests comparing with tcpdump cannot run here, or null when they can. */
 export function tcpdumpSkipReason(): string | null {
-  const capture = captureSkipReason();
-  if (capture !== null) return capture;
-  try {
-    new Deno.Command("tcpdump", { args: ["--version"], stdout: "null", stderr: "null" })
-      .outputSync();
-    return null;
-  } catch {
-    return "tcpdump is not installed (apt-get install tcpdump)";
-  }
+  return firstSkipReason(captureSkipReason(), missingToolsReason([TCPDUMP]));
 }
 
 /** Waits until `check()` is true, polling every `intervalMs`; false at the deadline. */
@@ -363,20 +363,10 @@ export function isRoot(): boolean {
   }
 }
 
-/** Why tests that only need libpcap cannot run here, or null when they can. */
-export function libpcapSkipReason(): string | null {
-  return isLibpcapAvailable() ? null : "libpcap is not installed (apt-get install libpcap0.8)";
-}
-
 /**
- * `name` and `ignore` for `Deno.test`: the test is skipped when `skipReason`
- * is not null, and the reason shows in its name, since Deno prints none.
+ * Why tests that only need libpcap cannot run here, or null when they can
+ * (or must: `REQUIRE_TEST_TOOLS=1`, see shared/testing/test_tools.ts).
  */
-export function needs(
-  skipReason: string | null,
-  name: string,
-): { name: string; ignore: boolean } {
-  return skipReason === null
-    ? { name, ignore: false }
-    : { name: `${name} (skipped: ${skipReason})`, ignore: true };
+export function libpcapSkipReason(): string | null {
+  return missingLibraryReason(isLibpcapAvailable(), "libpcap", "libpcap0.8");
 }

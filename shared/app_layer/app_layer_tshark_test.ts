@@ -12,8 +12,8 @@
  */
 
 import assert from "node:assert/strict";
-import { findTeamKit } from "../testing/team_kit.ts";
-import { tsharkAvailable } from "../testing/tshark_conversations.ts";
+import { findTeamKit, teamKitSkipReason } from "../testing/team_kit.ts";
+import { firstSkipReason, missingToolsReason, needs, TSHARK } from "../testing/test_tools.ts";
 import { transportPayloads } from "./_capture_payloads.ts";
 import { tsharkFields } from "./_tshark_fields.ts";
 import { BASE_FIELDS, extractAll, type OracleCheck } from "./_oracle.ts";
@@ -24,7 +24,6 @@ import { flowOracleChecks } from "./_oracle_flows.ts";
 const REQUIRED_SHARE = 0.98;
 
 const kit = findTeamKit();
-const live = await tsharkAvailable();
 
 /** The lab's captures committed with the model (what the lab makes, and what the bench reads). */
 const LAB_CAPTURES = new URL("../../models/captures", import.meta.url).pathname;
@@ -46,8 +45,10 @@ function captureFiles(folders: readonly string[]): string[] {
 }
 
 Deno.test({
-  name: "app-layer parsers agree with tshark on the team kit's public captures",
-  ignore: kit === null || !live,
+  ...needs(
+    firstSkipReason(teamKitSkipReason(kit), missingToolsReason([TSHARK])),
+    "app-layer parsers agree with tshark on the team kit's public captures",
+  ),
   fn: async () => {
     const checks: OracleCheck[] = [...dnsOracleChecks(), ...flowOracleChecks()];
     const fields = [...new Set([...BASE_FIELDS, ...checks.flatMap((check) => check.fields)])];

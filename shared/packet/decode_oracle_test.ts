@@ -14,6 +14,7 @@ import { decodePacket } from "./decode_packet.ts";
 import { encodePacket, linkTypeOf } from "./packet_encoder.ts";
 import { ipPacket, otherPacket } from "./_packet_arbitraries.ts";
 import { compareWithTshark, parseTsharkTsv, runTshark, tsharkAvailable } from "./_tshark_oracle.ts";
+import { missingToolsReason, needs, TSHARK } from "../testing/test_tools.ts";
 
 const TESTDATA = new URL("../testdata/", import.meta.url);
 const CAPTURE_NAME = /^(.+)\.(pcap|pcapng)$/;
@@ -78,8 +79,10 @@ async function exists(url: URL): Promise<boolean> {
 }
 
 Deno.test({
-  name: "decodePacket() agrees with tshark on random frames, whole and cut short",
-  ignore: !(await tsharkAvailable()),
+  ...needs(
+    missingToolsReason([TSHARK]),
+    "decodePacket() agrees with tshark on random frames, whole and cut short",
+  ),
   fn: async (t) => {
     const fields = (await Deno.readTextFile(new URL("tshark_fields.txt", TESTDATA)))
       .split("\n").filter((line) => line.length > 0);

@@ -13,13 +13,14 @@ import fc from "fast-check";
 import { encodePcap } from "../pcap/pcap_writer.ts";
 import { tunnelFrame } from "./_tunnel_arbitraries.ts";
 import { readCaptureBytes } from "../pcap/capture_reader.ts";
-import { findTeamKit, readTeamKitCaptures } from "../testing/team_kit.ts";
+import { findTeamKit, readTeamKitCaptures, teamKitSkipReason } from "../testing/team_kit.ts";
 import { decodePacket } from "./decode_packet.ts";
-import { compareWithTshark, parseTsharkTsv, runTshark, tsharkAvailable } from "./_tshark_oracle.ts";
+import { compareWithTshark, parseTsharkTsv, runTshark } from "./_tshark_oracle.ts";
+import { firstSkipReason, missingToolsReason, needs, TSHARK } from "../testing/test_tools.ts";
 import { tsharkTunnelView } from "./_tshark_tunnel_oracle.ts";
 
 const kit = findTeamKit();
-const live = await tsharkAvailable();
+const noTshark = missingToolsReason([TSHARK]);
 const FIELDS = (await Deno.readTextFile(new URL("../testdata/tshark_fields.txt", import.meta.url)))
   .split("\n").filter((line) => line.length > 0);
 /** JA4 samples whose names say they hold a tunnel we decode. */
@@ -39,8 +40,10 @@ function tunnelCaptures(kitDir: string): string[] {
 }
 
 Deno.test({
-  name: "decodePacket() agrees with tshark on the tunnels in the team kit's captures",
-  ignore: kit === null || !live,
+  ...needs(
+    firstSkipReason(teamKitSkipReason(kit), noTshark),
+    "decodePacket() agrees with tshark on the tunnels in the team kit's captures",
+  ),
   fn: async (t) => {
     const captures = tunnelCaptures(kit!);
     assert.ok(captures.length >= 8, `expected the kit's encapsulation captures, found ${captures}`);
@@ -87,8 +90,10 @@ Deno.test({
 });
 
 Deno.test({
-  name: "decodePacket() agrees with tshark on random tunnelled frames, whole and cut short",
-  ignore: !live,
+  ...needs(
+    noTshark,
+    "decodePacket() agrees with tshark on random tunnelled frames, whole and cut short",
+  ),
   fn: async () => {
     const samples = fc.sample(fc.tuple(tunnelFrame, fc.nat()), { numRuns: 800, seed: 20261201 });
     const frames = samples.flatMap(([{ frame }, cut]) => [

@@ -44,6 +44,14 @@ export function findTeamKit(): string | null {
   return null;
 }
 
+/**
+ * Why a test that reads the team kit cannot run here (`kit` is what
+ * {@linkcode findTeamKit} found), or null when it can.
+ */
+export function teamKitSkipReason(kit: string | null): string | null {
+  return kit === null ? "no team kit found (set TEAM_KIT_DIR to its folder)" : null;
+}
+
 /** One row of the kit's `pcaps/labels.tsv`. */
 export interface TeamKitCapture {
   /** Absolute path of the capture file. */
