@@ -82,10 +82,20 @@ const TEMPLATE_INITDB_ARGS = ["--wal-segsize=1"];
 /** Settings of every PGlite test database: a small buffer pool is quick to set up. */
 const TEST_PGLITE_SETTINGS = { shared_buffers: "16MB" };
 
-/** Where migrated PGlite dumps are kept between test processes. */
+/**
+ * Where migrated PGlite dumps are kept between test processes: one folder
+ * per user, since on a shared machine another user's folder in /tmp is not
+ * ours to write (nor to trust).
+ */
 function templateFolder(): string {
   const tmp = Deno.env.get("TMPDIR") || "/tmp";
-  return `${tmp.replace(/\/+$/, "")}/traffic-analyzer-pglite-templates`;
+  let user = "";
+  try {
+    user = `-${Deno.uid() ?? ""}`;
+  } catch {
+    // Without --allow-sys the folder is shared, as it was.
+  }
+  return `${tmp.replace(/\/+$/, "")}/traffic-analyzer-pglite-templates${user}`;
 }
 
 /** The dump's file: a new PGlite build or any change to a migration names another one. */
@@ -131,11 +141,17 @@ async function makeTemplate(path: string, migrations: readonly Migration[]): Pro
     await db.close();
   }
   // Written aside and renamed, so a test file running at the same time
-  // never reads half a dump.
-  await Deno.mkdir(templateFolder(), { recursive: true });
+  // never reads half a dump. Only a cache: a folder it cannot write (full,
+  // read-only) costs the next test process the migrations, nothing more.
   const partial = `${path}.${crypto.randomUUID()}.partial`;
-  await Deno.writeFile(partial, new Uint8Array(await dump.arrayBuffer()));
-  await Deno.rename(partial, path);
+  try {
+    await Deno.mkdir(templateFolder(), { recursive: true });
+    await Deno.writeFile(partial, new Uint8Array(await dump.arrayBuffer()));
+    await Deno.rename(partial, path);
+  } catch (error) {
+    await Deno.remove(partial).catch(() => {});
+    console.warn(`PGlite template not cached at ${path}: ${(error as Error).message}`);
+  }
   return dump;
 }
 
