@@ -21,6 +21,7 @@ import { formatRate } from "./bench_summary.ts";
 import { measureFileRate } from "./file_rate.ts";
 import { referenceRate } from "./_reference_rate.ts";
 import { runBenchScript } from "./run_bench_script.ts";
+import { toolPath } from "./tool_path.ts";
 
 /**
  * Issue 15 asked flow assembly of at least 1.5 M packets/s on one core where
@@ -54,7 +55,8 @@ export async function runFlowsCase(context: BenchContext): Promise<BenchRow[]> {
   const argus = await referenceRate(
     "argus -r -w /dev/null",
     () =>
-      measureFileRate("argus", (f) => ["-r", f, "-w", "/dev/null"], {
+      // argus installs into /usr/sbin, off a non-root user's PATH.
+      measureFileRate(toolPath("argus"), (f) => ["-r", f, "-w", "/dev/null"], {
         path: capture.path,
         packets: capture.packets,
         tinyPath: capture.tinyPath,
