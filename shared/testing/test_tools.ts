@@ -90,7 +90,9 @@ export function missingToolsReason(tools: readonly TestTool[]): string | null {
   if (missing.length === 0) return null;
   const names = missing.map((tool) => tool.command.split("/").pop()).join(" and ");
   const packages = [...new Set(missing.map((tool) => tool.debianPackage))].join(" ");
-  return `${names} not installed (apt-get install ${packages})`;
+  return `${names} ${
+    missing.length === 1 ? "is" : "are"
+  } not installed (apt-get install ${packages})`;
 }
 
 /**

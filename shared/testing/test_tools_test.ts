@@ -39,8 +39,12 @@ Deno.test("missingToolsReason() names what is missing and the packages to instal
   withRequirement(undefined, () => {
     assert.equal(missingToolsReason([PRESENT_PATH]), null);
     assert.equal(
+      missingToolsReason([ABSENT]),
+      "ta-no-such-tool is not installed (apt-get install ta-no-such-package)",
+    );
+    assert.equal(
       missingToolsReason([PRESENT_PATH, ABSENT, ABSENT_PATH]),
-      "ta-no-such-tool and ta-browser not installed " +
+      "ta-no-such-tool and ta-browser are not installed " +
         "(apt-get install ta-no-such-package ta-browser-package)",
     );
     assert.equal(
