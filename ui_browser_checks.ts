@@ -15,23 +15,20 @@
  */
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
+import { CHROMIUM, toolInstalled } from "@traffic-analyzer/shared/testing/test_tools";
 import { createTestSchema } from "@traffic-analyzer/shared/db/testing";
 import { blankPacketRecord, freePort } from "@traffic-analyzer/shared/testing";
 import { FEATURE_NAMES } from "@traffic-analyzer/shared/flow";
 
 const ROOT = new URL("./", import.meta.url);
-const CHROMIUM = "/usr/bin/chromium";
 const RESULTS = new URL("./test-results/", ROOT).pathname;
 const TOKEN = "ui-browser-test-token";
 
 function chromiumMissing(): string | null {
-  try {
-    Deno.statSync(CHROMIUM);
-    return null;
-  } catch {
-    return `${CHROMIUM} is missing: the browser tests need Debian's chromium ` +
-      "(apt-get install chromium; .ci/run installs it)";
-  }
+  return toolInstalled(CHROMIUM)
+    ? null
+    : `${CHROMIUM.command} is missing: the browser tests need ` +
+      "Debian's chromium (apt-get install chromium; .ci/run installs it)";
 }
 
 async function tcpdumpCount(file: string): Promise<number> {
@@ -99,7 +96,7 @@ Deno.test({
       assert.equal(aggregated, 2008, "the lab capture aggregated");
 
       browser = await chromium.launchPersistentContext(`${dir}/chromium-profile`, {
-        executablePath: CHROMIUM,
+        executablePath: CHROMIUM.command,
         args: [
           "--no-sandbox",
           "--headless",
