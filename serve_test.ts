@@ -54,6 +54,9 @@ Deno.test({
     try {
       const env = {
         DATABASE_URL: `postgres://ta@127.0.0.1:${freePort()}/traffic`,
+        // A port of its own: a system already running on 8000 (a developer's
+        // `deno task start`) must not make serve fail on the port first.
+        PORT: String(freePort()),
         DATA_DIR: `${dir}/data`,
         LOG_DIR: `${dir}/logs`,
       };
