@@ -305,6 +305,7 @@ export async function runAggregationPass(
       windowSec: options.incidentWindowSec ?? INCIDENT_WINDOW_SEC,
       // Where every flow is upserted, the table says which may have been flagged.
       storedBefore: maybeStored === null ? table.uids() : null,
+      pglite: embeddedPglite(sql),
     });
     // The dashboard's roll-ups follow every flow written, in this transaction.
     const rollup = new PassRollup();

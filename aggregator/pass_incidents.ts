@@ -13,6 +13,7 @@ import {
   type RecordIncidentsResult,
   type Sql,
 } from "@traffic-analyzer/shared/db";
+import type { PGlite } from "@electric-sql/pglite";
 
 /** Options for {@link PassIncidents}. */
 export interface PassIncidentsOptions {
@@ -30,6 +31,11 @@ export interface PassIncidentsOptions {
    * @default null
    */
   storedBefore?: ReadonlySet<string> | null;
+  /**
+   * The embedded PGlite behind the pass's transaction, if any (see
+   * `RecordIncidentsOptions.pglite`). @default null
+   */
+  pglite?: PGlite | null;
 }
 
 /** Default gap of packet time after which a source's (or target's) flows open a new incident. */
@@ -130,6 +136,7 @@ export class PassIncidents {
       minScore: this.#options.minScore,
       windowSec: this.#options.windowSec,
       newUids: this.#new,
+      pglite: this.#options.pglite ?? null,
     });
     this.#fresh = [];
     this.#mapped = false;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { FlowUpsert, Sql } from "@traffic-analyzer/shared/db";
+import { embeddedPglite, type FlowUpsert, type Sql } from "@traffic-analyzer/shared/db";
 import { openTestDatabase } from "@traffic-analyzer/shared/db/testing";
 import { PassIncidents } from "./pass_incidents.ts";
 
@@ -52,6 +52,8 @@ async function recorded(steps: Step[], storedBefore: Set<string> | null): Promis
     minScore: 0.5,
     windowSec: 900,
     storedBefore,
+    // On PGlite the new members go in by its own COPY, as in a pass.
+    pglite: embeddedPglite(db.sql),
   });
   for (const step of steps) {
     if (step === "copyUndone") incidents.copyUndone();
