@@ -210,21 +210,26 @@ const MEMBER_COPY_CHUNK_BYTES = 64 * 1024;
  * key order and 1.79 s by one in random order (the primary key's B-tree is
  * filled left to right), so they are sorted here, as the insert sorted them.
  * Flow uids are ASCII, where JavaScript's string order is the "C" collation's
- * byte order; any other text would only cost speed, not correctness.
+ * byte order; any other text would only cost speed, not correctness. The
+ * uids are sorted alone, by the built-in order, and their incidents looked
+ * up after: sorting the pairs with a comparator took twice as long (335 against
+ * 165 ms for 303k uids).
  */
 async function copyNewMembers(
   tx: Sql,
   members: readonly [string, number][],
   pglite: PGlite | null,
 ): Promise<void> {
-  const sorted = members.toSorted((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+  // A uid is a member once (the caller's members come from a map by uid).
+  const incidentOf = new Map(members);
+  const uids = [...incidentOf.keys()].sort();
   const rows = new CopyBinaryRows(2 * MEMBER_COPY_CHUNK_BYTES);
   rows.raw(COPY_BINARY_HEADER);
   if (pglite) {
     // PGlite reads the parts in place: one COPY of them all, as packets go in.
     const parts: Uint8Array[] = [];
-    for (const [uid, id] of sorted) {
-      writeMember(rows, uid, id);
+    for (const uid of uids) {
+      writeMember(rows, uid, incidentOf.get(uid)!);
       if (rows.byteLength >= MEMBER_COPY_CHUNK_BYTES) parts.push(rows.take());
     }
     rows.raw(COPY_BINARY_TRAILER);
@@ -240,8 +245,8 @@ async function copyNewMembers(
   );
   const sent: Promise<void>[] = [];
   try {
-    for (const [uid, id] of sorted) {
-      writeMember(rows, uid, id);
+    for (const uid of uids) {
+      writeMember(rows, uid, incidentOf.get(uid)!);
       if (rows.byteLength >= MEMBER_COPY_CHUNK_BYTES) sent.push(copy.write(rows.take()));
     }
     rows.raw(COPY_BINARY_TRAILER);
