@@ -22,10 +22,19 @@ Deno.test("decodeCapture() stops after maxPackets and keeps no bytes with payloa
 Deno.test("assembleFlows() finds the same flows whatever the merge batch size", async () => {
   const records = await decodeAll();
   const uids = (batchSize: number) =>
-    assembleFlows(records, batchSize).flows.map((flow) => flow.flow_uid).sort();
+    assembleFlows(records, batchSize, { keep: true }).flows.map((flow) => flow.flow_uid).sort();
   const whole = uids(records.length);
   assert.ok(whole.length > 0);
   assert.equal(new Set(whole).size, whole.length, "every flow is reported once");
   assert.deepEqual(uids(100), whole);
   assert.deepEqual(uids(10_000), whole);
+});
+
+Deno.test("assembleFlows() without keep counts the same flows and returns none", async () => {
+  const records = await decodeAll();
+  const kept = assembleFlows(records, 100, { keep: true });
+  const counted = assembleFlows(records, 100);
+  assert.equal(kept.flowCount, kept.flows.length);
+  assert.equal(counted.flowCount, kept.flows.length);
+  assert.deepEqual(counted.flows, []);
 });
