@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { PacketRecord } from "@traffic-analyzer/shared/packet";
-import { assembleFlows, decodeCapture } from "./aggregator_bench.ts";
+import { assembleFlows, decodeCapture, fileToFlows } from "./aggregator_bench.ts";
 
 const DEMO = new URL("../../models/captures/demo.pcap", import.meta.url).pathname;
 
@@ -37,4 +37,14 @@ Deno.test("assembleFlows() without keep counts the same flows and returns none",
   assert.equal(kept.flowCount, kept.flows.length);
   assert.equal(counted.flowCount, kept.flows.length);
   assert.deepEqual(counted.flows, []);
+});
+
+Deno.test("fileToFlows() streams the capture into the same flows as assembleFlows()", async () => {
+  const records = await decodeAll();
+  const whole = assembleFlows(records, 100);
+  const streamed = await fileToFlows(DEMO, { batchSize: 100 });
+  assert.equal(streamed.packets, records.length);
+  assert.equal(streamed.flowCount, whole.flowCount);
+  const first = await fileToFlows(DEMO, { batchSize: 100, maxPackets: 50 });
+  assert.equal(first.packets, 50);
 });
