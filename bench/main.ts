@@ -58,6 +58,7 @@ import { runEnrichCase } from "./_enrich_case.ts";
 import { runSoakCase } from "./_soak_case.ts";
 import { runDashboardCase } from "./_dashboard_case.ts";
 import { withSameRunReferences } from "./same_run_references.ts";
+import { type QuietResult, quietText, waitForQuietMachine } from "./machine_quiet.ts";
 
 /** How each case is run. */
 const CASE_RUNNERS: Record<BenchCaseName, (context: BenchContext) => Promise<BenchRow[]>> = {
@@ -94,6 +95,12 @@ export interface RunBenchOptions {
   runCase?: (caseName: BenchCaseName, context: BenchContext) => Promise<BenchRow[]>;
   /** The context; tests pass their own. @default createBenchContext(args) */
   context?: BenchContext;
+  /**
+   * Waits for the machine to go quiet before each case (see
+   * machine_quiet.ts); null runs the cases back to back (tests).
+   * @default waitForQuietMachine
+   */
+  waitForQuiet?: (() => Promise<QuietResult>) | null;
 }
 
 /**
@@ -106,9 +113,13 @@ export async function runBench(
 ): Promise<BenchRow[]> {
   const context = options.context ?? createBenchContext(args);
   const runCase = options.runCase ?? ((name, ctx) => CASE_RUNNERS[name](ctx));
+  const waitForQuiet = options.waitForQuiet === undefined
+    ? waitForQuietMachine
+    : options.waitForQuiet;
   const rows: BenchRow[] = [];
   for (const caseName of args.cases) {
     console.log(`\n== ${caseName}`);
+    if (waitForQuiet !== null) console.log(`  ${quietText(await waitForQuiet())}`);
     const started = performance.now();
     let caseRows: BenchRow[];
     try {

@@ -31,8 +31,13 @@ function measured(caseName: BenchRow["caseName"]): BenchRow {
 
 Deno.test("runBench() runs the asked cases in order and goes on after one fails", async () => {
   const ran: string[] = [];
+  const quietChecks: number[] = [];
   const rows = await runBench(parseBenchArgs(["--only", "flows,decode,ingest"]), {
     context: fakeContext(),
+    waitForQuiet: () => {
+      quietChecks.push(ran.length);
+      return Promise.resolve({ quiet: true, idle: 0.98, waitedSec: 2 });
+    },
     runCase: (name) => {
       ran.push(name);
       if (name === "decode") {
@@ -49,6 +54,7 @@ Deno.test("runBench() runs the asked cases in order and goes on after one fails"
     ["flows", "measured"],
   ]);
   assert.equal(rows[1].note, EXPECTED_FAILURE);
+  assert.deepEqual(quietChecks, [0, 1, 2], "the machine is checked before each case");
 });
 
 Deno.test("failedCaseRow() keeps the first line of the error", () => {
