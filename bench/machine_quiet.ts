@@ -1,12 +1,11 @@
 /**
  * Waiting for the machine to go quiet before a case. The cases rate our
  * code by its CPU time, but CPU time is not immune to the rest of the
- * machine: on this VM the two vCPUs share a core's caches (and maybe the
- * core), so work left running by an earlier case (PostgreSQL's autovacuum
- * and checkpoints after the e2e and live cases stored millions of rows)
- * slows a pinned process. In one full run (5 December 2026) the flows case's
- * first merge took 6.4 s of CPU and its second 4.0 s, where the same case run
- * alone minutes later took 2.0–2.1 s; argus, measured last, was not slowed.
+ * machine: what else the guest runs (an earlier case's PostgreSQL work, a
+ * system left started) competes with a pinned process for the caches and
+ * the memory it shares with it. This rules that out, and prints it. It cannot see the host: on 5
+ * December 2026 the flows case's merge took 1.9–2.2 s of CPU alone at
+ * 10:50–11:35 UTC and 2.7–3.6 s at 11:55, the machine 99 % idle each time.
  *
  * @module
  */
