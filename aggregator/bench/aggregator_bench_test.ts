@@ -45,6 +45,7 @@ Deno.test("fileToFlows() streams the capture into the same flows as assembleFlow
   const streamed = await fileToFlows(DEMO, { batchSize: 100 });
   assert.equal(streamed.packets, records.length);
   assert.equal(streamed.flowCount, whole.flowCount);
+  assert.ok(streamed.mergeCpuSec > 0 && streamed.mergeCpuSec <= streamed.cpuSec);
   const first = await fileToFlows(DEMO, { batchSize: 100, maxPackets: 50 });
   assert.equal(first.packets, 50);
 });
