@@ -9,8 +9,6 @@
  *
  * @module
  */
-import { readProcFile } from "./proc_stat.ts";
-
 /** The machine-wide CPU counters of `/proc/stat`'s first line, in clock ticks. */
 export interface CpuTicks {
   /** Ticks idle or waiting for I/O. */
@@ -48,8 +46,12 @@ export interface WaitForQuietOptions {
   maxWaitSec?: number;
   /** Length of one measuring interval, in ms. @default 2000 */
   intervalMs?: number;
-  /** Reads the machine's counters; tests pass their own. @default `/proc/stat` through `cat` */
-  readTicks?: () => Promise<CpuTicks | null>;
+  /**
+   * Reads the machine's counters: `readCpuTicks` of proc_stat.ts, which
+   * spawns `cat` (kept there, so that this module spawns nothing), or a
+   * test's own.
+   */
+  readTicks: () => Promise<CpuTicks | null>;
   /** Waits; tests pass their own. @default setTimeout */
   sleep?: (ms: number) => Promise<void>;
 }
@@ -64,23 +66,18 @@ export interface QuietResult {
   waitedSec: number;
 }
 
-async function readProcStatTicks(): Promise<CpuTicks | null> {
-  const text = await readProcFile("/proc/stat");
-  return text === null ? null : parseCpuTicks(text);
-}
-
 /**
  * Waits until the CPUs were idle at least `minIdle` of one interval, or
  * `maxWaitSec` passed. Without readable counters it returns at once
  * (`idle` null): a bench that cannot tell is not held up.
  */
 export async function waitForQuietMachine(
-  options: WaitForQuietOptions = {},
+  options: WaitForQuietOptions,
 ): Promise<QuietResult> {
   const minIdle = options.minIdle ?? 0.9;
   const maxWaitSec = options.maxWaitSec ?? 120;
   const intervalMs = options.intervalMs ?? 2000;
-  const readTicks = options.readTicks ?? readProcStatTicks;
+  const readTicks = options.readTicks;
   const sleep = options.sleep ??
     ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   let before = await readTicks();

@@ -59,6 +59,7 @@ import { runSoakCase } from "./_soak_case.ts";
 import { runDashboardCase } from "./_dashboard_case.ts";
 import { withSameRunReferences } from "./same_run_references.ts";
 import { type QuietResult, quietText, waitForQuietMachine } from "./machine_quiet.ts";
+import { readCpuTicks } from "./proc_stat.ts";
 
 /** How each case is run. */
 const CASE_RUNNERS: Record<BenchCaseName, (context: BenchContext) => Promise<BenchRow[]>> = {
@@ -98,7 +99,7 @@ export interface RunBenchOptions {
   /**
    * Waits for the machine to go quiet before each case (see
    * machine_quiet.ts); null runs the cases back to back (tests).
-   * @default waitForQuietMachine
+   * @default waitForQuietMachine reading /proc/stat
    */
   waitForQuiet?: (() => Promise<QuietResult>) | null;
 }
@@ -114,7 +115,7 @@ export async function runBench(
   const context = options.context ?? createBenchContext(args);
   const runCase = options.runCase ?? ((name, ctx) => CASE_RUNNERS[name](ctx));
   const waitForQuiet = options.waitForQuiet === undefined
-    ? waitForQuietMachine
+    ? () => waitForQuietMachine({ readTicks: readCpuTicks })
     : options.waitForQuiet;
   const rows: BenchRow[] = [];
   for (const caseName of args.cases) {

@@ -7,6 +7,7 @@
  * @module
  */
 import { parseProcStat } from "./proc_stat_line.ts";
+import { type CpuTicks, parseCpuTicks } from "./machine_quiet.ts";
 
 /** Options for {@linkcode readProcFile}. */
 export interface ReadProcFileOptions {
@@ -53,4 +54,10 @@ export function loadAverageText(): string {
   } catch {
     return "?";
   }
+}
+
+/** The machine-wide CPU counters of `/proc/stat`, or null when it cannot be read. */
+export async function readCpuTicks(): Promise<CpuTicks | null> {
+  const text = await readProcFile("/proc/stat");
+  return text === null ? null : parseCpuTicks(text);
 }
