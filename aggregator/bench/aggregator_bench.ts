@@ -107,19 +107,6 @@ export async function* decodeCapture(
   }
 }
 
-/** Options for {@link assembleFlows}. */
-export interface AssembleFlowsOptions {
-  /**
-   * Keep every flow record the table reports, and return them. Without it
-   * each call's records are counted and let go, as an aggregation pass lets
-   * them go once it has written them (and as `argus -w /dev/null` does): the
-   * bench capture's 404k records all held at once cost as much as the
-   * merging itself (page faults of a growing heap, old-generation GC), a
-   * cost no part of the system pays. @default false
-   */
-  keep?: boolean;
-}
-
 /**
  * The flows of `records`, merged `batchSize` packets at a time and drained,
  * with the CPU time it took. It calls the table as an aggregation pass does
@@ -129,15 +116,9 @@ export interface AssembleFlowsOptions {
  * snapshots every changed live flow at each call: work the pass does once,
  * not once per slice (3–6 % of the process in profiles of this case).
  */
-export function assembleFlows(
-  records: readonly PacketRecord[],
-  batchSize: number,
-  options: AssembleFlowsOptions = {},
-): {
-  /** The flow records, when kept (`options.keep`); otherwise empty. */
+export function assembleFlows(records: readonly PacketRecord[], batchSize: number): {
+  /** Every flow record the table reported, kept to the end. */
   flows: FlowRecord[];
-  /** Flow records the table reported (ended, swept and drained). */
-  flowCount: number;
   /** Live flows snapshotted by the `takeChanged()` before the drain. */
   snapshots: number;
   cpuSec: number;
@@ -149,24 +130,17 @@ export function assembleFlows(
   // Appended in place: `flows = flows.concat(ended)` copied every flow so far
   // at each call, quadratic, and at 400k flows it took most of the time.
   const flows: FlowRecord[] = [];
-  let flowCount = 0;
-  const take = options.keep
-    ? (ended: readonly FlowRecord[]) => {
-      for (let i = 0; i < ended.length; i++) flows.push(ended[i]);
-      flowCount += ended.length;
-    }
-    : (ended: readonly FlowRecord[]) => {
-      flowCount += ended.length;
-    };
+  const keep = (ended: readonly FlowRecord[]) => {
+    for (let i = 0; i < ended.length; i++) flows.push(ended[i]);
+  };
   for (let i = 0; i < records.length; i += batchSize) {
-    take(table.mergeEnded(records.slice(i, i + batchSize)));
+    keep(table.mergeEnded(records.slice(i, i + batchSize)));
   }
-  take(table.sweep());
+  keep(table.sweep());
   const snapshots = table.takeChanged().length;
-  take(table.drain());
+  keep(table.drain());
   return {
     flows,
-    flowCount,
     snapshots,
     cpuSec: cpuSeconds() - cpuStart,
     wallSec: (performance.now() - wallStart) / 1000,
@@ -189,9 +163,10 @@ export async function fileToFlows(
   let packets = 0;
   let flowCount = 0;
   let mergeCpuSec = 0;
-  const merge = (slice: readonly PacketRecord[]) => {
+  /** Runs calls of the table that return the flows they report, timing them. */
+  const timed = (calls: () => number) => {
     const started = cpuSeconds();
-    flowCount += table.mergeEnded(slice).length;
+    flowCount += calls();
     mergeCpuSec += cpuSeconds() - started;
   };
   let slice: PacketRecord[] = [];
@@ -201,16 +176,16 @@ export async function fileToFlows(
     for (const record of batch) slice.push(record);
     packets += batch.length;
     if (slice.length >= options.batchSize) {
-      merge(slice);
+      timed(() => table.mergeEnded(slice).length);
       slice = [];
     }
   }
-  const started = cpuSeconds();
-  if (slice.length > 0) flowCount += table.mergeEnded(slice).length;
-  flowCount += table.sweep().length;
-  table.takeChanged();
-  flowCount += table.drain().length;
-  mergeCpuSec += cpuSeconds() - started;
+  timed(() => {
+    let reported = slice.length > 0 ? table.mergeEnded(slice).length : 0;
+    reported += table.sweep().length;
+    table.takeChanged();
+    return reported + table.drain().length;
+  });
   return { packets, flowCount, cpuSec: cpuSeconds() - cpuStart, mergeCpuSec };
 }
 
@@ -292,7 +267,7 @@ async function flowsCase(
 
   // Every record kept: the scoring below needs them, and what holding them
   // all costs is printed beside the row (the stream case times the merge).
-  const kept = assembleFlows(records, mergeBatch, { keep: true });
+  const kept = assembleFlows(records, mergeBatch);
   console.log(
     `flow assembly keeping all ${kept.flows.length} records from ${records.length} packets ` +
       `(${kept.snapshots} live flows snapshotted before the drain): ${kept.cpuSec.toFixed(2)} s ` +
