@@ -64,3 +64,14 @@ Deno.test("e2eRows() fails when runs stored different packets", () => {
 Deno.test("e2eRows() refuses metrics with no run in them", () => {
   assert.throws(() => e2eRows({ packets: 10 }), /reported no run/);
 });
+
+Deno.test("e2eRows() says when the Arrow row is the median of several runs, with each run's ratio", () => {
+  const rows = e2eRows({ ...measured, "postgres-arrow_ratios": "0.550,0.600,0.480" });
+  const arrow = rows.find((row) => row.label === "agent --read -> PostgreSQL, Arrow")!;
+  assert.match(
+    arrow.note ?? "",
+    /^the median of 3 runs by ratio \(0\.550, 0\.600, 0\.480\); 1000 rows/,
+  );
+  const once = e2eRows(measured).find((row) => row.label === "agent --read -> PostgreSQL, Arrow")!;
+  assert.match(once.note ?? "", /^1000 rows = the capture's packets/);
+});
