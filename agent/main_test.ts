@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { threadNiceValues } from "@traffic-analyzer/shared/testing/thread_nice_values";
 import { freePort } from "@traffic-analyzer/shared/testing";
 import {
-  missingLibraryReason,
+  firstSkipReason,
   missingToolsReason,
+  needs,
   stepNeeding,
   TSHARK,
 } from "@traffic-analyzer/shared/testing/test_tools";
@@ -23,12 +24,12 @@ import {
 } from "./_process_test_support.ts";
 import { unaccountedRecords } from "./agent_counters.ts";
 import type { OutboxStatus } from "./outbox.ts";
-import { isLibpcapAvailable } from "./capture/mod.ts";
+import { libpcapSkipReason } from "./capture/_test_support.ts";
 
 const FIXTURES = `${ROOT}shared/testdata`;
 /** The `--read` steps check stored timestamps against tshark's. */
 const noTshark = missingToolsReason([TSHARK]);
-const noLibpcap = missingLibraryReason(isLibpcapAvailable(), "libpcap", "libpcap0.8");
+const noLibpcap = libpcapSkipReason();
 const TOKEN = "main-test-token";
 const PCAP_FILE_HEADER_BYTES = 24;
 const PCAP_RECORD_HEADER_BYTES = 16;
@@ -155,9 +156,11 @@ Deno.test({
       });
 
       await t.step({
-        name: "live capture: SIGINT flushes the open batch before exit",
         // Opening an interface needs root (or CAP_NET_RAW) and libpcap.
-        ignore: Deno.uid() !== 0 || !isLibpcapAvailable(),
+        ...needs(
+          firstSkipReason(Deno.uid() === 0 ? null : "live capture needs root", noLibpcap),
+          "live capture: SIGINT flushes the open batch before exit",
+        ),
         fn: async () => {
           const closedPort = freePort();
           const env = {
