@@ -202,8 +202,17 @@ export async function readLimitedBody(
           maxOutputLength,
           chunkSize: gunzipChunkSize(compressed, maxOutputLength),
         });
+      // node:zlib gives what it could of a cut frame, without an error.
+      const promised = encoding === "zstd" ? zstdFrameContentSize(compressed) : null;
+      if (promised !== null && out.byteLength < promised) {
+        throw new HttpError(
+          400,
+          `invalid zstd body: its frame declares ${promised} bytes and holds ${out.byteLength}`,
+        );
+      }
       return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
     } catch (cause) {
+      if (cause instanceof HttpError) throw cause;
       if ((cause as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
         throw new HttpError(
           413,

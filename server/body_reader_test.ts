@@ -156,3 +156,33 @@ Deno.test("readLimitedBody() gives the same bytes for a zstd body whether it dec
     assert.deepEqual(body, raw);
   }
 });
+
+Deno.test("readLimitedBody() answers 413 for a zstd body past the decompressed limit, whether its frame declares its size or not, and 400 for one cut short", async () => {
+  const raw = bytes(300_000, 4);
+  const read = (body: Uint8Array, maxDecompressedBytes: number) =>
+    readLimitedBody(
+      new Request("http://x/", {
+        method: "POST",
+        headers: { "content-encoding": "zstd" },
+        body: body as BodyInit,
+      }),
+      { maxBodyBytes: 1 << 20, maxDecompressedBytes },
+    );
+  for (const options of [{}, { pledgedSrcSize: raw.length } as ZstdOptions]) {
+    await assert.rejects(
+      read(new Uint8Array(zstdCompressSync(raw, options)), 299_999),
+      (error: unknown) =>
+        error instanceof HttpError && error.status === 413 && /after zstd/.test(error.message),
+    );
+  }
+  // node:zlib gives what it could of a cut frame, but the frame's header said how much was sent.
+  const frame = new Uint8Array(
+    zstdCompressSync(raw, { pledgedSrcSize: raw.length } as ZstdOptions),
+  );
+  await assert.rejects(
+    read(frame.slice(0, frame.length - 10), 1 << 20),
+    (error: unknown) =>
+      error instanceof HttpError && error.status === 400 &&
+      /invalid zstd body: its frame declares 300000 bytes and holds \d+/.test(error.message),
+  );
+});
