@@ -2,7 +2,8 @@
  * Where the time of one ingest goes, stage by stage, in one process: the
  * agent's side (read, decode, batch, Arrow, zstd: what `--read` does before
  * the upload), then for each body the server's stages (zstd decompress,
- * Arrow read and validation, SHA-256, the COPY encoding, the column block),
+ * Arrow read and validation, SHA-256, the COPY encoding, the column block
+ * and its zstd, through node:zlib and through libzstd),
  * then, with a database, `storeColumnarBatch` of each batch and, for the
  * reference, a plain binary COPY of the very same bytes into the same table.
  *
@@ -18,7 +19,9 @@
  */
 import { parseArgs } from "node:util";
 import { createHash } from "node:crypto";
-import { zstdDecompressSync } from "node:zlib";
+import { constants, zstdCompressSync, zstdDecompressSync, type ZstdOptions } from "node:zlib";
+import { compressWithLibzstd } from "@traffic-analyzer/shared/zstd";
+import { zstdChunkSize } from "../server/body_reader.ts";
 import { readCaptureBatches } from "@traffic-analyzer/shared/pcap";
 import { readArrowBatch } from "@traffic-analyzer/shared/packet";
 import { encodePacketColumnBlock } from "../shared/packet/packet_columns.ts";
@@ -26,6 +29,7 @@ import {
   encodeRawPacketCopy,
   openCopyIn,
   rawPacketCopyLayout,
+  releaseRawPacketCopy,
   storeColumnarBatch,
 } from "@traffic-analyzer/shared/db";
 import { openTestDatabase } from "@traffic-analyzer/shared/db/testing";
@@ -86,7 +90,11 @@ const copies: Uint8Array[] = [];
 const sizes = { body: 0, arrow: 0, block: 0, copy: 0 };
 let n = 0;
 for (const body of bodies) {
-  const raw = timed("zstd decompress", () => zstdDecompressSync(body));
+  // As the server decompresses a body: into one buffer of the size its frame declares.
+  const raw = timed(
+    "zstd decompress",
+    () => zstdDecompressSync(body, { chunkSize: zstdChunkSize(body, 1 << 30) }),
+  );
   const bytes = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
   const result = timed(
     "arrow read+validate",
@@ -97,14 +105,22 @@ for (const body of bodies) {
   packets += result.batch.count;
   if (layout) {
     const copy = timed("COPY encode", () => encodeRawPacketCopy(result.batch, layout));
-    copies.push(copy);
     timed("sha256 copy", () => createHash("sha256").update(copy).digest("hex"));
+    sizes.copy += copy.length;
+    // As the server does once its COPY ended: the next batch writes into the same memory.
+    if (values.store) copies.push(copy);
+    else releaseRawPacketCopy(copy);
   }
   const block = timed("column block", () => encodePacketColumnBlock(result.batch));
+  timed("block zstd, node:zlib", () =>
+    zstdCompressSync(block, {
+      pledgedSrcSize: block.length,
+      params: { [constants.ZSTD_c_compressionLevel]: 1 },
+    } as ZstdOptions));
+  timed("block zstd, libzstd", () => compressWithLibzstd(block, 1));
   sizes.body += body.length;
   sizes.arrow += bytes.length;
   sizes.block += block.length;
-  sizes.copy += copies.at(-1)?.length ?? 0;
   if (sql && values.store) {
     await timedAsync("storeColumnarBatch", () =>
       storeColumnarBatch(sql, {
