@@ -6,6 +6,5 @@
  * @module
  */
 
-export { libzstdProblem, libzstdVersion, loadLibzstd } from "./libzstd.ts";
-export type { Libzstd } from "./libzstd.ts";
+export { libzstdProblem, libzstdVersion } from "./libzstd.ts";
 export { compressWithLibzstd } from "./libzstd_codec.ts";
