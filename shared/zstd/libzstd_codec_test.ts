@@ -30,7 +30,6 @@ function inflate(frame: Uint8Array): Uint8Array {
 Deno.test(
   "libzstd's frames are read back by node:zlib and declare their size",
   () => {
-    assert.match(libzstdVersion() ?? "", /^1\.\d+\.\d+$/);
     for (const size of [0, 1, 1000, 300_000]) {
       const bytes = sample(size, size);
       const frame = compressWithLibzstd(bytes)!;
