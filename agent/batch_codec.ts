@@ -13,16 +13,9 @@
  *
  * @module
  */
-import {
-  constants,
-  gunzipSync,
-  gzipSync,
-  zstdCompressSync,
-  zstdDecompressSync,
-  type ZstdOptions,
-} from "node:zlib";
+import { gunzipSync, gzipSync, zstdDecompressSync } from "node:zlib";
 import type { PacketRecord } from "@traffic-analyzer/shared/packet/record";
-import { compressWithLibzstd } from "@traffic-analyzer/shared/zstd";
+import { zstdCompress } from "@traffic-analyzer/shared/zstd";
 import {
   batchRecords,
   type ColumnarBatch,
@@ -102,16 +95,6 @@ export const MAX_BATCH_BODY_BYTES = 12 * 64_000;
  * file, where its speed bounds the read's packet rate.
  */
 const ZSTD_LEVEL = 1;
-const ZSTD_PARAMS = { [constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL };
-
-/**
- * The frame declares its size (node:zlib's documented `pledgedSrcSize`, which
- * the bundled @types/node does not list yet), so the server decompresses it
- * into one buffer of that size instead of 16 KiB chunks it then joins.
- */
-function zstdOptions(size: number): ZstdOptions {
-  return { pledgedSrcSize: size, params: ZSTD_PARAMS } as ZstdOptions;
-}
 
 /** WIRE_FORMAT: `arrow` (zstd Arrow IPC) or `json` (gzip JSON, for an older server). */
 export type WireFormat = "arrow" | "json";
@@ -128,14 +111,10 @@ function encodeColumns(columns: ColumnarBatch, format: WireFormat = "arrow"): Ui
   const compressed = format === "json"
     // A record object per packet: only for servers that cannot read Arrow.
     ? gzipSync(JSON.stringify(batchRecords(columns)), { level: 1 })
-    // Compressed inside: the stream's buffer is reused by the next batch. Through
-    // libzstd where it is at hand (shared/zstd/libzstd.ts: a fifth faster here).
-    : withArrowBatch(
-      columns,
-      (stream) =>
-        compressWithLibzstd(stream, ZSTD_LEVEL) ??
-          zstdCompressSync(stream, zstdOptions(stream.length)),
-    );
+    // Compressed inside: the stream's buffer is reused by the next batch. The
+    // frame declares its size, so the server decompresses it into one buffer of
+    // that size instead of 16 KiB chunks it then joins.
+    : withArrowBatch(columns, (stream) => zstdCompress(stream, ZSTD_LEVEL));
   return new Uint8Array(compressed.buffer, compressed.byteOffset, compressed.byteLength);
 }
 

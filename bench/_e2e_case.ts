@@ -76,12 +76,10 @@ export function e2eRows(metrics: BenchMetrics): BenchRow[] {
     const distinct = optionalMetricNumber(metrics, `${run}_distinct`);
     const seconds = optionalMetricNumber(metrics, `${run}_seconds`);
     const reference = { name: `COPY of the same rows into ${db}`, value: copy };
-    const ratios = optionalMetricString(metrics, `${run}_ratios`);
+    const ratios = optionalMetricString(metrics, `${run}_ratios`)?.split(",") ?? null;
     const note = (ratios === null
       ? ""
-      : `the median of ${ratios.split(",").length} runs by ratio (${
-        ratios.split(",").join(", ")
-      }); `) +
+      : `the median of ${ratios.length} runs by ratio (${ratios.join(", ")}); `) +
       `${rowsStored} rows = the capture's packets, ${distinct} distinct, ` +
       `${seconds?.toFixed(1)} s from the agent's start to its exit`;
     const target: BenchTarget | null = run === "postgres-arrow"

@@ -17,8 +17,8 @@
  *
  * @module
  */
-import { constants, zstdCompressSync, zstdDecompressSync } from "node:zlib";
-import { compressWithLibzstd } from "../zstd/libzstd_codec.ts";
+import { zstdDecompressSync } from "node:zlib";
+import { zstdCompress } from "../zstd/zstd_compress.ts";
 import { zstdFrameContentSize } from "./zstd_frame_content_size.ts";
 
 /** zstd frames start with 0xFD2FB528 (little-endian). */
@@ -35,17 +35,8 @@ export class StoredPacketColumnsError extends Error {
 
 /** The value to store for a block: the block compressed with zstd level 1. */
 export function compressPacketColumnBlock(block: Uint8Array): Uint8Array {
-  const native = compressWithLibzstd(block, 1);
-  if (native !== null) return native;
-  // The size pledged goes into the frame's header, where inflating checks it. Node's
-  // zlib takes `pledgedSrcSize`, but the node types some checks resolve lack it: the
-  // options are built apart so that no excess-property check refuses them.
-  const options = {
-    pledgedSrcSize: block.length,
-    params: { [constants.ZSTD_c_compressionLevel]: 1 },
-  };
-  const compressed = zstdCompressSync(block, options);
-  return new Uint8Array(compressed.buffer, compressed.byteOffset, compressed.byteLength);
+  // The frame declares its size, which inflating checks.
+  return zstdCompress(block, 1);
 }
 
 /**

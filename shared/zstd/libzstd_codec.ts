@@ -1,8 +1,8 @@
 /**
- * zstd compression through libzstd (see libzstd.ts), for the callers that
- * used `node:zlib` alone: each tries it first and keeps its `node:zlib`
- * code for when it returns null (no libzstd, or no `--allow-ffi`). The
- * frames are standard zstd, read by `node:zlib` or any other decoder.
+ * zstd compression through libzstd (see libzstd.ts), or null where it is
+ * not at hand (no libzstd, or no `--allow-ffi`); `zstdCompress`
+ * (zstd_compress.ts) falls back to `node:zlib` then. The frames are
+ * standard zstd, read by `node:zlib` or any other decoder.
  *
  * Decompression stays with `node:zlib`: into one buffer of the size a frame
  * declares (as the server and the aggregator do), it decompressed the
