@@ -3,7 +3,9 @@
  * bench capture (agent/bench/agent_bench.ts, in-process), and the whole
  * `agent --read FILE --dry-run` path (decode, app-layer extraction, batch,
  * encode) with APP_METADATA off and on, interleaved in back-to-back pairs
- * (extraction must keep 90 % of the speed: the median pair's ratio), next to
+ * (extraction must keep 90 % of the speed: the median pair's ratio), and the
+ * same comparison in one process, in turns, once warm (the row's note: the
+ * steady cost, without compiling or start-up), next to
  * `tcpdump -r FILE -w /dev/null` and `tshark -T fields` on the same file.
  * Everything runs pinned to one CPU and is rated by CPU time with start-up
  * subtracted.
@@ -27,6 +29,12 @@ export const DECODE_TARGET_TCPDUMP_RATIO = 0.072;
 
 /** With app-layer extraction on, `--read` keeps at least this share of its speed without. */
 export const APP_METADATA_KEPT_SHARE = 0.9;
+
+/**
+ * Rounds of off and on runs in one process (agent/bench/app_metadata_cost.ts)
+ * in a full run, the first of them a warm-up, not rated (a quick run makes two).
+ */
+export const APP_METADATA_ROUNDS = 7;
 
 /** Off/on pairs of `agent --read` runs in a full run (a quick run makes one). */
 export const APP_METADATA_PAIRS = 5;
@@ -131,6 +139,44 @@ export async function runDecodeCase(context: BenchContext): Promise<BenchRow[]> 
     await Deno.remove(scratch, { recursive: true });
   }
 
+  // The same comparison in one process, in turns, once warm: the steady cost
+  // a long capture pays, without compiling (agent/bench/app_metadata_cost.ts).
+  const rounds = quick ? 2 : APP_METADATA_ROUNDS;
+  let warm: { ratio: number; min: number; max: number } | null = null;
+  try {
+    const cost = parseBenchMetrics(
+      await runBenchScript(`${context.repoRoot}agent/bench/agent_bench.ts`, {
+        args: [
+          "--case",
+          "app-metadata",
+          "--file",
+          capture.path,
+          "--repeats",
+          String(rounds),
+        ],
+        permissions: ["--allow-read", "--allow-ffi"],
+        cpu,
+        timeoutSec: 300,
+      }),
+    );
+    warm = {
+      ratio: metricNumber(cost, "app_warm_ratio"),
+      min: metricNumber(cost, "app_warm_ratio_min"),
+      max: metricNumber(cost, "app_warm_ratio_max"),
+    };
+    console.log(
+      `  in one process, on vs off: warm median ${warm.ratio.toFixed(3)} ` +
+        `(rounds ${warm.min.toFixed(3)}–${warm.max.toFixed(3)})`,
+    );
+  } catch (error) {
+    console.log(`  in one process, on vs off: failed: ${(error as Error).message.split("\n")[0]}`);
+  }
+
+  const warmNote = warm === null
+    ? ""
+    : `; in one process, in turns, warm: ${warm.ratio.toFixed(2)} ` +
+      `(median of ${rounds - 1} round${rounds === 2 ? "" : "s"}, ` +
+      `${warm.min.toFixed(2)}–${warm.max.toFixed(2)})`;
   const basis = `${capture.packets} packets; one core; CPU time, start-up subtracted`;
   return [
     {
@@ -207,7 +253,8 @@ export async function runDecodeCase(context: BenchContext): Promise<BenchRow[]> 
           `ratio: median of ${pairCount} off/on pair${
             pairCount === 1 ? "" : "s"
           } run back to back ` +
-          `(pairs ${appPairs.minRatio.toFixed(2)}–${appPairs.maxRatio.toFixed(2)}); rates: medians`,
+          `(pairs ${appPairs.minRatio.toFixed(2)}–${appPairs.maxRatio.toFixed(2)}); ` +
+          `rates: medians${warmNote}`,
       },
   ];
 }

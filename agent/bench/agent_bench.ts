@@ -5,6 +5,10 @@
  *   capture file with `readCaptureBatches` and decoding every frame with
  *   `decodePacket` (payload capture "none"), as the agent does before
  *   batching. CPU time is the basis, like the harness's reference runs.
+ * - `--case app-metadata --file F [--repeats N]`: `agent --read --dry-run`'s
+ *   pipeline with APP_METADATA off and on, in turns in this one process, N
+ *   rounds (the first warms up, unrated): extraction's cost measured warm, where this
+ *   machine's load falls on both sides alike (agent/bench/app_metadata_cost.ts).
  * - `--case capture [--quick]`: the highest rate live capture on `lo` takes
  *   without losing a packet, next to `tcpdump -i lo -w /dev/null` on the same
  *   tcpreplay traffic (agent/capture/capture_bench.ts). Needs root, libpcap,
@@ -27,6 +31,7 @@ import { parseArgs } from "node:util";
 import { type DecodeOptions, decodePacket } from "@traffic-analyzer/shared/packet";
 import { readCaptureBatches } from "@traffic-analyzer/shared/pcap";
 import { runCaptureBench } from "../capture/capture_bench.ts";
+import { measureAppMetadataCost } from "./app_metadata_cost.ts";
 import { CaptureError, isLibpcapAvailable, LiveCapture } from "../capture/mod.ts";
 
 /** Prefix of the line the harness reads (bench/bench_metrics.ts). */
@@ -183,11 +188,23 @@ export async function runAgentBench(args: readonly string[]): Promise<Metrics> {
     case "decode":
       if (values.file === undefined) throw new RangeError("'--case decode' needs '--file'");
       return await decodeCase(values.file, repeats);
+    case "app-metadata": {
+      if (values.file === undefined) throw new RangeError("'--case app-metadata' needs '--file'");
+      const cost = await measureAppMetadataCost({ path: values.file, rounds: repeats });
+      const runs = (sec: number[]) => sec.map((s) => s.toFixed(2)).join(" ");
+      console.log(`off: ${runs(cost.offCpuSec)} s; on: ${runs(cost.onCpuSec)} s (CPU, in turns)`);
+      return {
+        packets: cost.packets,
+        app_warm_ratio: cost.warmRatio,
+        app_warm_ratio_min: cost.warmRange[0],
+        app_warm_ratio_max: cost.warmRange[1],
+      };
+    }
     case "capture":
       return await captureCase(values.quick);
     default:
       throw new RangeError(
-        `'--case' must be decode or capture: current value is ${values.case}`,
+        `'--case' must be decode, app-metadata or capture: current value is ${values.case}`,
       );
   }
 }
