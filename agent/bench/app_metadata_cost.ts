@@ -101,7 +101,7 @@ export async function measureAppMetadataCost(
     for (const appMetadata of [false, true]) {
       const run = await timedRun(options.path, appMetadata, batchSize);
       if (packets >= 0 && run.frames !== packets) {
-        throw new RangeError(`${options.path} read ${run.frames} frames, then ${packets}`);
+        throw new RangeError(`${options.path} read ${packets} frames, then ${run.frames}`);
       }
       packets = run.frames;
       (appMetadata ? onCpuSec : offCpuSec).push(run.cpuSec);
