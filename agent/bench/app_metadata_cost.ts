@@ -15,6 +15,7 @@
  */
 import { cpuUsage } from "node:process";
 import { readCaptureBatches } from "@traffic-analyzer/shared/pcap";
+import { medianRun } from "../../bench/median_run.ts";
 import { DryRunSink } from "../dry_run_sink.ts";
 import { runPipeline } from "../pipeline.ts";
 
@@ -107,12 +108,12 @@ export async function measureAppMetadataCost(
       (appMetadata ? onCpuSec : offCpuSec).push(run.cpuSec);
     }
   }
-  const warm = offCpuSec.slice(1).map((off, i) => off / onCpuSec[i + 1]).sort((a, b) => a - b);
+  const warm = offCpuSec.slice(1).map((off, i) => off / onCpuSec[i + 1]);
   return {
     packets,
     offCpuSec,
     onCpuSec,
-    warmRatio: warm[Math.floor((warm.length - 1) / 2)],
-    warmRange: [warm[0], warm[warm.length - 1]],
+    warmRatio: medianRun(warm, (ratio) => ratio),
+    warmRange: [Math.min(...warm), Math.max(...warm)],
   };
 }
