@@ -111,6 +111,7 @@ export type {
 } from "./delivery.ts";
 export { runPipeline } from "./pipeline.ts";
 export type { PipelineFrame, PipelineResult, RunPipelineOptions } from "./pipeline.ts";
+export { CaptureLag, type CaptureLagOptions } from "./capture_lag.ts";
 export { DryRunSink } from "./dry_run_sink.ts";
 export { copyColumns, encodeInline, WorkerBatchEncoder } from "./batch_encoder.ts";
 export type {

@@ -18,6 +18,7 @@ import {
 import { HeaderAppExtractor } from "@traffic-analyzer/shared/app_layer";
 import { Batcher, type PacketBatch, type Scheduler } from "./batcher.ts";
 import type { BatchSink } from "./delivery.ts";
+import type { CaptureLag } from "./capture_lag.ts";
 
 /** What the pipeline needs of a frame; both capture-file frames and live frames have it. */
 export interface PipelineFrame {
@@ -80,6 +81,11 @@ export interface RunPipelineOptions {
    * @default true
    */
   appMetadata?: boolean;
+  /**
+   * Live capture: takes each burst's newest capture time as it is read, so
+   * that uploads can wait while capture runs behind. @default null
+   */
+  captureLag?: CaptureLag | null;
   /** Interface name for frames without one (the file's name for `--read`). @default "" */
   defaultInterfaceName?: string;
   /** Stops reading after the current burst when aborted; the open batch is still flushed. */
@@ -165,9 +171,13 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
   // Extraction reads the payload before `payloadCapture` cuts it; its state
   // (TCP segments of a split ClientHello, QUIC Initials) lives for the run.
   const extractor = options.appMetadata === false ? null : new HeaderAppExtractor();
+  const captureLag = options.captureLag ?? null;
   let stopped = false;
   try {
     for await (const burst of options.frames) {
+      if (captureLag !== null && burst.length > 0) {
+        captureLag.observe(burst[burst.length - 1].timestampSec);
+      }
       let start = 0;
       if (result.skipped < skipFrames) {
         start = Math.min(burst.length, skipFrames - result.skipped);
