@@ -75,6 +75,8 @@ export interface OpenAgentServicesOptions {
   fetch?: typeof fetch;
   /** Encodes batches off the capture thread; see {@link DeliveryOptions.encoder}. @default null */
   encoder?: BatchEncoder | null;
+  /** Capture first; see {@link DeliveryOptions.holdUploads}. @default null */
+  holdUploads?: (() => boolean) | null;
   /** The KV store, when the caller opened it already (see {@link openAgentKv}); it is closed on close. */
   kv?: Deno.Kv;
 }
@@ -135,6 +137,7 @@ export async function openAgentServices(
     signal: options.signal,
     wireFormat: config.wireFormat,
     encoder: options.encoder ?? null,
+    holdUploads: options.holdUploads ?? null,
   });
   let closed = false;
   return {

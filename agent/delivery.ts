@@ -17,14 +17,15 @@ import type { BatchEncoder } from "./batch_encoder.ts";
 import type { UploadOutcome } from "./uploader.ts";
 import type { FilingOptions, Outbox, StoredBatch, StoreReason } from "./outbox.ts";
 import { DeliveryTally, type FiledAs } from "./delivery_tally.ts";
-import type {
-  BatchSink,
-  BatchUploader,
-  DeliveryOptions,
-  FilingLedger,
-  ReplayAllOptions,
-  ReplayResult,
-  ReplaySummary,
+import {
+  type BatchSink,
+  type BatchUploader,
+  type DeliveryOptions,
+  type FilingLedger,
+  HOLD_RECHECK_MS,
+  type ReplayAllOptions,
+  type ReplayResult,
+  type ReplaySummary,
 } from "./delivery_types.ts";
 
 // The contract, for importers of this module.
@@ -41,6 +42,12 @@ type Reason = Pick<StoreReason, "status" | "reason" | "retryAfterMs">;
 function abortedByUs(outcome: UploadOutcome): boolean {
   return outcome.kind === "failed" && outcome.aborted === true;
 }
+
+const HOLD_REASON: Reason = {
+  status: null,
+  reason: "capture running behind: stored to be sent once it has caught up",
+  retryAfterMs: null,
+};
 
 const BYPASS_REASON: Reason = {
   status: null,
@@ -96,6 +103,13 @@ export class Delivery implements BatchSink {
   #outageSinceMs = 0;
   /** Until then, new batches go straight to the outbox. */
   #bypassUntilMs = -Infinity;
+  readonly #holdUploads: (() => boolean) | null;
+  /** Set by `close`: a hold no longer applies. */
+  #closing = false;
+  /** The outbox was half full or more when last asked: no hold (see `#holding`). */
+  #outboxHalfFull = false;
+  #roomCheckedAtMs = -Infinity;
+  #recheck: ReturnType<typeof setTimeout> | undefined;
 
   /** Checks the options; nothing is sent until a batch is submitted. */
   constructor(options: DeliveryOptions) {
@@ -114,6 +128,7 @@ export class Delivery implements BatchSink {
     this.#alertIntervalMs = options.alertIntervalMs ?? 60_000;
     this.#replayConcurrency = options.replayConcurrency ?? 4;
     this.#clock = options.clock ?? Date.now;
+    this.#holdUploads = options.holdUploads ?? null;
     const checkCount = (name: string, value: number) => {
       if (!Number.isInteger(value) || value < 1) {
         throw new RangeError(
@@ -217,6 +232,10 @@ export class Delivery implements BatchSink {
    * (they are stored in the outbox), and resolves when all is filed.
    */
   async close(options: { graceMs: number }): Promise<void> {
+    // What waited for capture is sent now (or stored, after the grace).
+    this.#closing = true;
+    clearTimeout(this.#recheck);
+    this.#pump();
     if (!Number.isFinite(options.graceMs)) {
       await this.drain();
       return;
@@ -236,6 +255,10 @@ export class Delivery implements BatchSink {
    * (or `maxRetries`), then completes, reschedules or dead-letters it.
    */
   async replay(key: string, options: { maxRetries?: number } = {}): Promise<ReplayResult> {
+    // Capture first: a stored batch waits as long as new ones do.
+    while (this.#holding() && !this.#abort.signal.aborted) {
+      await new Promise((resolve) => setTimeout(resolve, HOLD_RECHECK_MS));
+    }
     while (this.#replaysRunning >= this.#replayConcurrency) {
       await new Promise<void>((resolve) => this.#replayWaiters.push(resolve));
     }
@@ -347,7 +370,7 @@ export class Delivery implements BatchSink {
   /** Stores the `count` oldest queued batches without an attempt. */
   async #spill(count: number): Promise<void> {
     const spilled = this.#queue.splice(0, count);
-    const reason: Reason = this.#bypassing() ? BYPASS_REASON : {
+    const reason: Reason = this.#bypassing() ? BYPASS_REASON : this.#holding() ? HOLD_REASON : {
       status: null,
       reason:
         `upload backlog over ${this.#maxQueued} batches (server slow): stored without an attempt`,
@@ -357,7 +380,37 @@ export class Delivery implements BatchSink {
     this.#notify();
   }
 
+  /**
+   * True while uploads wait for capture (see `DeliveryOptions.holdUploads`),
+   * unless the outbox is half full: a capture that cannot keep up even with
+   * uploads held must not fill the outbox until it drops its oldest batches.
+   */
+  #holding(): boolean {
+    if (this.#closing || this.#holdUploads === null || !this.#holdUploads()) return false;
+    const now = this.#clock();
+    if (now - this.#roomCheckedAtMs >= 1_000) {
+      this.#roomCheckedAtMs = now;
+      this.#track(
+        this.#outbox.storedBytes().then(
+          (bytes) => {
+            this.#outboxHalfFull = bytes * 2 >= this.#outbox.maxBytes;
+          },
+          (error) => log.warn("Cannot read the outbox's size: {error}", { error }),
+        ),
+      );
+    }
+    return !this.#outboxHalfFull;
+  }
+
   #pump(): void {
+    if (this.#queue.length > 0 && this.#holding()) {
+      // Asked again soon: the hold can end while no batch arrives.
+      this.#recheck ??= setTimeout(() => {
+        this.#recheck = undefined;
+        this.#pump();
+      }, HOLD_RECHECK_MS);
+      return;
+    }
     while (this.#inFlight.size < this.#maxInFlight && this.#queue.length > 0) {
       const batch = this.#queue.shift()!;
       const upload = { startedAtMs: this.#clock() };

@@ -95,6 +95,15 @@ export interface DeliveryOptions {
   encoder?: BatchEncoder | null;
   /** Replays from the outbox in flight at once (the KV queue may hand over many together). @default 4 */
   replayConcurrency?: number;
+  /**
+   * Capture first: while this returns true (live capture runs behind, see
+   * `CaptureLag`), no upload or replay starts. New batches wait in the
+   * queue, and past `maxQueuedBatches` in the outbox; the uploads in flight
+   * finish. It is asked again as batches arrive and every
+   * {@link HOLD_RECHECK_MS} while any wait. `close` ends the hold.
+   * @default never
+   */
+  holdUploads?: (() => boolean) | null;
   /** Least time between two alerts about a refused token. @default 60_000 */
   alertIntervalMs?: number;
   /** Clock in epoch ms. @default Date.now */
@@ -121,3 +130,6 @@ export interface ReplayAllOptions {
   /** Stop at the first batch that fails for a reason other than its own content. @default true */
   stopOnFailure?: boolean;
 }
+
+/** How often a delivery holding its uploads asks `holdUploads` again. */
+export const HOLD_RECHECK_MS = 250;

@@ -37,6 +37,7 @@ import { formatAgentStatus } from "./agent_status.ts";
 import { describeOtherTargets } from "./other_targets.ts";
 import { DryRunSink } from "./dry_run_sink.ts";
 import { WorkerBatchEncoder } from "./batch_encoder.ts";
+import { CaptureLag } from "./capture_lag.ts";
 import { KernelDropTracker } from "./kernel_drop_tracker.ts";
 import { Outbox } from "./outbox.ts";
 import { ingestTarget } from "./outbox_keys.ts";
@@ -266,6 +267,17 @@ async function run(config: Config, options: RunOptions): Promise<number> {
   // stages rows. A file is read at the pace of its own thread: `--read --dry-run` (the decode
   // bench's measure) and a file read keep encoding inline.
   const encoder = readPath === undefined ? new WorkerBatchEncoder() : null;
+  // Capture first: while live capture runs behind, uploads and replays wait (capture_lag.ts).
+  const captureLag = readPath === undefined
+    ? new CaptureLag({
+      onChange: (behind, lagMs) =>
+        behind
+          ? log.info("Capture is {lagSec} s behind: uploads wait until it catches up", {
+            lagSec: Math.round(lagMs / 100) / 10,
+          })
+          : log.info("Capture has caught up: uploads go on"),
+    })
+    : null;
   if (dryRun) {
     sink = new DryRunSink(config.wireFormat, encoder ?? undefined);
   } else {
@@ -323,6 +335,7 @@ async function run(config: Config, options: RunOptions): Promise<number> {
       ledger: session,
       encoder,
       signal: stop.signal,
+      holdUploads: captureLag === null ? null : () => captureLag.isBehind(),
     });
     const { delivery } = services;
     services.outbox.listen(async (key) => {
@@ -376,6 +389,7 @@ async function run(config: Config, options: RunOptions): Promise<number> {
       abandonOnStop: readPath !== undefined,
       payloadCapture: config.payloadCapture,
       appMetadata: config.appMetadata === "on",
+      captureLag,
       defaultInterfaceName: session?.sourceName ??
         (readPath === undefined ? "" : baseName(readPath)),
       // A file stops after the current burst; live capture ends when its bursts end.

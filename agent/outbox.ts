@@ -42,7 +42,7 @@
  */
 import type { EncodedBatch } from "./batch_codec.ts";
 import type { AgentCounters } from "./agent_counters.ts";
-import { OutboxCore } from "./outbox_core.ts";
+import { noTotals, OutboxCore, TOTALS, type Totals } from "./outbox_core.ts";
 import { OutboxDelivery } from "./outbox_delivery.ts";
 import { OutboxStoring } from "./outbox_storing.ts";
 import { OutboxDeadLetters } from "./outbox_dead_letters.ts";
@@ -116,6 +116,12 @@ export class Outbox {
   /** OUTBOX_MAX_BYTES. */
   get maxBytes(): number {
     return this.#core.maxBytes;
+  }
+
+  /** Body bytes pending in the whole store (every target's), which the cap counts. */
+  async storedBytes(): Promise<number> {
+    const entry = await this.#core.kv.get<Totals>(TOTALS);
+    return (entry.value ?? noTotals()).bytes;
   }
 
   /** Stores in this process waiting for room (`whenFull: "wait"`). */
