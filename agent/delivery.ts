@@ -256,9 +256,7 @@ export class Delivery implements BatchSink {
    */
   async replay(key: string, options: { maxRetries?: number } = {}): Promise<ReplayResult> {
     // Capture first: a stored batch waits as long as new ones do.
-    while (this.#holding() && !this.#abort.signal.aborted) {
-      await new Promise((resolve) => setTimeout(resolve, HOLD_RECHECK_MS));
-    }
+    while (this.#holding() && !this.#abort.signal.aborted) await this.#changed(HOLD_RECHECK_MS);
     while (this.#replaysRunning >= this.#replayConcurrency) {
       await new Promise<void>((resolve) => this.#replayWaiters.push(resolve));
     }
