@@ -158,3 +158,54 @@ Deno.test("WorkerBatchEncoder encodes inline once its worker has died, so captur
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("WorkerBatchEncoder takes a batcher's arrays without a copy and hands them back for later batches", async () => {
+  const encoder = new WorkerBatchEncoder();
+  try {
+    const records = sampleRecords(5 * 40, { seed: 6, dataBytes: 60 });
+    const encodings: Promise<EncodedBatch[]>[] = [];
+    const spares: boolean[] = [];
+    const columnsAfterSubmit: number[] = [];
+    const batcher = new Batcher({
+      batchSize: 40,
+      batchTimeoutMs: Infinity,
+      agentId: "a",
+      keyOf: (first, n) => `a:${first}:${n}`,
+      onBatch: (batch) => {
+        const detach = batch.detach!;
+        encodings.push(encoder.encode({
+          ...batch,
+          detach: (spare) => {
+            spares.push(spare !== null);
+            return detach(spare);
+          },
+        }, {}));
+        // Transferred, not copied: the batcher's arrays are gone from this thread.
+        const data = batch.columns.columns.find((column) => column.storage === "binary");
+        columnsAfterSubmit.push(data?.storage === "binary" ? data.offsets.length : -1);
+      },
+    });
+    for (let i = 0; i < 5; i++) {
+      for (const record of records.slice(i * 40, (i + 1) * 40)) batcher.add(record);
+      // The worker answers (and sends the arrays back) before the next batch closes.
+      await encodings[i];
+    }
+    batcher.close();
+    for (let i = 0; i < 5; i++) {
+      const rows = records.slice(i * 40, (i + 1) * 40);
+      const expected = encodeBatch(
+        { key: `a:${i * 40}:40`, columns: columnsOf(rows), createdAtMs: 0, order: null },
+        {},
+      );
+      const parts = await encodings[i];
+      assert.deepEqual(
+        parts.map((part) => [part.key, part.body]),
+        expected.map((part) => [part.key, part.body]),
+      );
+    }
+    assert.deepEqual(spares, [false, true, true, true, true]);
+    assert.deepEqual(columnsAfterSubmit, [0, 0, 0, 0, 0]);
+  } finally {
+    encoder.close();
+  }
+});

@@ -17,6 +17,8 @@ import {
   type AppendHeadersOptions,
   type ColumnarBatch,
   ColumnarBatchBuilder,
+  type ColumnArrays,
+  type DetachedBatch,
   type PacketHeaders,
 } from "@traffic-analyzer/shared/packet";
 
@@ -41,6 +43,13 @@ export interface PacketBatch {
   createdAtMs: number;
   /** Its place in the capture (`stream`, and `firstIndex` as the sequence); null without a stream. */
   order?: BatchOrder | null;
+  /**
+   * Takes the batch's arrays away from the batcher (`ColumnarBatchBuilder.detach`),
+   * so a sink that keeps the batch can transfer them instead of copying
+   * `columns`; the batcher goes on in `spare`'s arrays or new ones. Only
+   * during `onBatch`, once; `columns` then shares the arrays taken.
+   */
+  detach?: (spare: ColumnArrays | null) => DetachedBatch;
 }
 
 /** Timers, injected so tests advance time by hand instead of sleeping. */
@@ -64,7 +73,7 @@ export interface BatcherOptions {
   agentId: string;
   /**
    * Receives each closed batch, synchronously; the batch's columns are
-   * reused once it returns.
+   * reused once it returns, unless it took them with `batch.detach`.
    */
   onBatch: (batch: PacketBatch) => void;
   /** Clock in epoch ms. @default Date.now */
@@ -275,6 +284,7 @@ export class Batcher {
     }
     const count = this.#builder.count;
     const firstIndex = this.#nextIndex - count;
+    let open = true;
     try {
       this.#onBatch({
         key: this.#keyOf === null
@@ -286,8 +296,14 @@ export class Batcher {
         openedAtMs: this.#openedAtMs,
         createdAtMs: this.#clock(),
         order: this.#stream === null ? null : { stream: this.#stream, sequence: firstIndex },
+        detach: (spare) => {
+          if (!open) throw new Error("A batch's arrays can be detached once, during onBatch");
+          open = false;
+          return this.#builder.detach(spare);
+        },
       });
     } finally {
+      open = false;
       this.#builder.reset();
     }
   }

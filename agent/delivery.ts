@@ -169,7 +169,7 @@ export class Delivery implements BatchSink {
   }
 
   /**
-   * Hands the batch to the encoder (which copies its columns now) and waits
+   * Hands the batch to the encoder (which takes or copies its columns now) and waits
    * for the previous batch only: batches are accepted one after another in
    * the order submitted, and this one's encoding overlaps the caller's work.
    */

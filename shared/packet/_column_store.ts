@@ -13,6 +13,7 @@
 import { COLUMN_INDEX, PACKET_COLUMNS } from "./packet_column_layout.ts";
 import type { ColumnarBatch, NumericArray, PacketColumn } from "./columnar_batch.ts";
 import { numericArray } from "./columnar_batch.ts";
+import { columnArrayBuffers, type ColumnArrays, type DetachedBatch } from "./detached_batch.ts";
 import {
   BLOCK_ROWS,
   COLUMN_COUNT,
@@ -78,30 +79,96 @@ export class ColumnStore {
    */
   readonly appPresent: Int32Array = new Int32Array(COLUMN_COUNT);
 
+  /** The last `build()`, until a row is added or the batch reset (every write starts with `row()`). */
+  #built: ColumnarBatch | null = null;
+
   /** Allocates arrays for `capacity` rows (an integer >= 1, checked by the builder). */
   constructor(capacity: number) {
     this.capacity = capacity;
     for (const spec of PACKET_COLUMNS) {
-      const { storage } = spec;
-      const numeric = storage !== "bool" && storage !== "string" && storage !== "binary";
-      this.values.push(numeric ? numericArray(storage, capacity) : null);
-      this.bits.push(storage === "bool" ? new Uint8Array((capacity + 7) >> 3) : null);
-      this.indices.push(storage === "string" ? new Int32Array(capacity) : null);
-      this.validity.push(spec.nullable ? new Uint8Array((capacity + 7) >> 3) : null);
-      this.dictionaries.push(storage === "string" ? new Map() : null);
+      this.dictionaries.push(spec.storage === "string" ? new Map() : null);
       this.dictionaryValues.push([]);
       this.lastString.push(null);
       this.lastIndex.push(0);
     }
+    const arrays = newColumnArrays(capacity, capacity * 128);
+    this.values.push(...arrays.values);
+    this.bits.push(...arrays.bits);
+    this.indices.push(...arrays.indices);
+    this.validity.push(...arrays.validity);
+    this.offsets = arrays.offsets;
+    this.bytes = arrays.bytes;
     this.staged = new Float64Array(NUMERIC_COUNT * capacity);
     this.stagedIndices = new Int32Array(STRING_COUNT * capacity);
     this.nulls = new Uint8Array(STAGED_COUNT * capacity);
-    this.offsets = new Int32Array(capacity + 1);
-    this.bytes = new Uint8Array(capacity * 128);
+  }
+
+  /**
+   * Hands over the current batch with the arrays it is in, and goes on
+   * empty in `spare`'s arrays (cleared where the batch before wrote
+   * app-layer values) when they fit, or in new ones: the batch's arrays are
+   * never written again, so they can be transferred instead of copied.
+   */
+  detach(spare: ColumnArrays | null): DetachedBatch {
+    const count = this.count;
+    // The batcher built the batch for its callback already; building is the costly part.
+    const built = this.#built ?? this.build();
+    const bitmapBytes = (count + 7) >> 3;
+    const columns = built.columns.map((column): PacketColumn => {
+      const validity = column.validity === null ? null : column.validity.subarray(0, bitmapBytes);
+      switch (column.storage) {
+        case "bool":
+          return { storage: "bool", bits: column.bits.subarray(0, bitmapBytes), validity };
+        case "string":
+          return {
+            storage: "string",
+            indices: column.indices.subarray(0, count),
+            dictionary: column.dictionary,
+            validity,
+          };
+        case "binary":
+          return {
+            storage: "binary",
+            offsets: column.offsets.subarray(0, count + 1),
+            bytes: column.bytes.subarray(0, this.byteLength),
+            validity,
+          };
+        default:
+          return { storage: column.storage, values: column.values.subarray(0, count), validity };
+      }
+    });
+    const arrays: ColumnArrays = {
+      capacity: this.capacity,
+      rows: count,
+      values: [...this.values],
+      bits: [...this.bits],
+      indices: [...this.indices],
+      validity: [...this.validity],
+      offsets: this.offsets,
+      bytes: this.bytes,
+    };
+    const next = spare !== null && fits(spare, this.capacity)
+      ? cleared(spare)
+      : newColumnArrays(this.capacity, this.bytes.length);
+    for (let c = 0; c < COLUMN_COUNT; c++) {
+      this.values[c] = next.values[c];
+      this.bits[c] = next.bits[c];
+      this.indices[c] = next.indices[c];
+      this.validity[c] = next.validity[c];
+    }
+    this.offsets = next.offsets;
+    this.bytes = next.bytes.length >= this.bytes.length
+      ? next.bytes
+      : new Uint8Array(this.bytes.length);
+    // The new arrays hold no app-layer values: nothing for reset() to clear.
+    this.appPresent.fill(0);
+    this.reset();
+    return { batch: { count, columns }, arrays, buffers: columnArrayBuffers(arrays) };
   }
 
   /** Forgets the current batch, keeping the arrays for the next. */
   reset(): void {
+    this.#built = null;
     const count = this.count;
     for (let i = 0; i < APP_COLUMNS.length; i++) {
       const c = APP_COLUMNS[i];
@@ -166,7 +233,7 @@ export class ColumnStore {
           return { storage: spec.storage, values: this.values[c]!, validity };
       }
     });
-    return { count, columns };
+    return this.#built = { count, columns };
   }
 
   #grow(): void {
@@ -266,6 +333,7 @@ export class ColumnStore {
 
   /** Starts a row, its captured bytes where the last row's end; returns its index. */
   row(): number {
+    this.#built = null;
     if (this.count === this.capacity) this.#grow();
     const row = this.count++;
     this.offsets[row] = this.byteLength;
@@ -285,4 +353,76 @@ export class ColumnStore {
     this.offsets[row + 1] = this.byteLength;
     this.present(DATA, row, present);
   }
+}
+
+type NumericArrayConstructor = new (length: number) => NumericArray;
+
+/** Each numeric column's array type (null for the others). */
+const NUMERIC_TYPES: readonly (NumericArrayConstructor | null)[] = PACKET_COLUMNS.map((
+  { storage },
+) =>
+  storage !== "bool" && storage !== "string" && storage !== "binary"
+    ? numericArray(storage, 0).constructor as NumericArrayConstructor
+    : null
+);
+
+/** New arrays for `capacity` rows and `byteLength` captured bytes. */
+function newColumnArrays(capacity: number, byteLength: number): ColumnArrays {
+  const arrays = {
+    capacity,
+    rows: 0,
+    values: [] as (NumericArray | null)[],
+    bits: [] as (Uint8Array | null)[],
+    indices: [] as (Int32Array | null)[],
+    validity: [] as (Uint8Array | null)[],
+    offsets: new Int32Array(capacity + 1),
+    bytes: new Uint8Array(byteLength),
+  };
+  for (const spec of PACKET_COLUMNS) {
+    const { storage } = spec;
+    const numeric = storage !== "bool" && storage !== "string" && storage !== "binary";
+    arrays.values.push(numeric ? numericArray(storage, capacity) : null);
+    arrays.bits.push(storage === "bool" ? new Uint8Array((capacity + 7) >> 3) : null);
+    arrays.indices.push(storage === "string" ? new Int32Array(capacity) : null);
+    arrays.validity.push(spec.nullable ? new Uint8Array((capacity + 7) >> 3) : null);
+  }
+  return arrays;
+}
+
+/**
+ * Whether `arrays` can hold a store's batch of `capacity` rows: the same
+ * capacity, every array in place at its full length (none detached by a
+ * transfer) and of its column's kind.
+ */
+function fits(arrays: ColumnArrays, capacity: number): boolean {
+  if (arrays.capacity !== capacity || arrays.values.length !== COLUMN_COUNT) return false;
+  const bitmapBytes = (capacity + 7) >> 3;
+  const sized = (array: { length: number } | null, length: number, wanted: boolean) =>
+    wanted ? array !== null && array.length === length : array === null;
+  for (let c = 0; c < COLUMN_COUNT; c++) {
+    const { storage, nullable } = PACKET_COLUMNS[c];
+    const values = arrays.values[c];
+    if (
+      !sized(values, capacity, NUMERIC_TYPES[c] !== null) ||
+      (values !== null && values.constructor !== NUMERIC_TYPES[c]) ||
+      !sized(arrays.bits[c], bitmapBytes, storage === "bool") ||
+      !sized(arrays.indices[c], capacity, storage === "string") ||
+      !sized(arrays.validity[c], bitmapBytes, nullable)
+    ) {
+      return false;
+    }
+  }
+  return arrays.offsets.length === capacity + 1 && arrays.bytes.length > 0;
+}
+
+/** `arrays` with the app-layer values of their last batch cleared (the store relies on zeros there). */
+function cleared(arrays: ColumnArrays): ColumnArrays {
+  const rows = Math.min(arrays.rows, arrays.capacity);
+  for (let i = 0; i < APP_COLUMNS.length; i++) {
+    const c = APP_COLUMNS[i];
+    arrays.values[c]?.fill(0, 0, rows);
+    arrays.indices[c]?.fill(0, 0, rows);
+    arrays.validity[c]?.fill(0, 0, (rows + 7) >> 3);
+  }
+  return arrays;
 }

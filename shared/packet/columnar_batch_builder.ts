@@ -24,6 +24,7 @@ import type { RecordIssue } from "./packet_schema.ts";
 import type { AppendHeadersOptions, ScannedJsonRow } from "./columnar_batch_inputs.ts";
 import { HEADER_FIELDS } from "./header_fields.ts";
 import { ColumnStore } from "./_column_store.ts";
+import type { ColumnArrays, DetachedBatch } from "./detached_batch.ts";
 import { appendJsonRecord, appendScannedRow } from "./_json_row_append.ts";
 
 export type * from "./columnar_batch_inputs.ts";
@@ -164,6 +165,19 @@ export class ColumnarBatchBuilder {
   /** The current batch: a view valid until the next append or `reset()`. */
   build(): ColumnarBatch {
     return this.#store.build();
+  }
+
+  /**
+   * Hands over the current batch and the arrays it is in, and empties the
+   * builder, which goes on in `spare`'s arrays (from an earlier `detach` of
+   * a builder of the same capacity; ignored when they do not fit, e.g. after
+   * the builder grew or their buffers were transferred away) or in new ones.
+   * No builder writes to the batch's arrays again, so they can be
+   * transferred to a worker (`buffers`) instead of copied. A `build()` view
+   * taken before shares them.
+   */
+  detach(spare: ColumnArrays | null = null): DetachedBatch {
+    return this.#store.detach(spare);
   }
 
   /**

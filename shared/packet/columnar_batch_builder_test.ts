@@ -184,3 +184,86 @@ Deno.test("app-layer columns are the same batch after batch, whichever rows carr
     propertyRuns(200),
   );
 });
+
+Deno.test("detach() hands over batches a fresh builder would make, and reuses given-back arrays clean", () => {
+  // Arrays given back still hold their batch's values, app-layer ones
+  // included, and a builder that grew cannot use them: every batch must
+  // still encode as a fresh builder's, and a batch whose arrays were not
+  // given back must stay as it was while the builder goes on.
+  const [spec] = fc.sample(ipPacket(), { numRuns: 1, seed: 12 });
+  const frame = encodePacket(spec);
+  const headers = new PacketHeaders();
+  decodeHeaders(frame, { linkType: linkTypeOf(spec.link), wireLength: frame.length }, headers);
+  const appOf = (value: number): AppRecordFields => {
+    const app = Object.fromEntries(APP_RECORD_FIELD_NAMES.map((name) => [name, null]));
+    return { ...app, app_protocol: "dns", dns_names: `q${value}.example`, dns_ttl: value } as
+      & AppRecordFields
+      & Record<string, unknown>;
+  };
+  const builder = new ColumnarBatchBuilder(2);
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({
+          rows: fc.array(fc.option(fc.nat(1000), { nil: null }), { minLength: 1, maxLength: 12 }),
+          payload: fc.constantFrom<PayloadCapture>("full", "none"),
+          giveBack: fc.boolean(),
+        }),
+        { minLength: 1, maxLength: 6 },
+      ),
+      (batches) => {
+        const kept: { batch: ReturnType<ColumnarBatchBuilder["build"]>; body: Uint8Array }[] = [];
+        let previous: ReturnType<ColumnarBatchBuilder["detach"]> | null = null;
+        for (const { rows, payload, giveBack } of batches) {
+          const fresh = new ColumnarBatchBuilder(rows.length);
+          for (const target of [builder, fresh]) {
+            for (const row of rows) {
+              target.appendHeaders(frame, headers, {
+                timestampSec: 1_700_000_000,
+                interfaceName: "eth0",
+                payloadCapture: payload,
+                app: row === null ? null : appOf(row),
+              });
+            }
+          }
+          // Giving back the previous batch's arrays ends that batch.
+          if (giveBack && previous !== null) kept.pop();
+          const detached = builder.detach(giveBack ? previous?.arrays : null);
+          assert.equal(builder.count, 0);
+          const body = encodeArrowBatch(fresh.build());
+          assert.deepEqual(encodeArrowBatch(detached.batch), body);
+          const records = batchRecords(detached.batch);
+          rows.forEach((row, i) => {
+            assert.equal(records[i].dns_names, row === null ? null : `q${row}.example`);
+            assert.equal(records[i].dns_ttl, row === null ? null : row);
+          });
+          kept.push({ batch: detached.batch, body });
+          previous = detached;
+        }
+        for (const { batch, body } of kept) assert.deepEqual(encodeArrowBatch(batch), body);
+      },
+    ),
+    propertyRuns(200),
+  );
+});
+
+Deno.test("detach()'s buffers transfer the batch whole, and arrays transferred away are not reused", () => {
+  const builder = new ColumnarBatchBuilder(8);
+  const records = sampleRecords(6, { seed: 4, dataBytes: 30 });
+  for (const record of records) builder.appendRecord(record);
+  const detached = builder.detach();
+  const moved = structuredClone(detached, { transfer: detached.buffers });
+  assert.deepEqual(batchRecords(moved.batch), records);
+  // Here the buffers are gone (transferred): given back, they cannot be written into.
+  assert.equal(detached.arrays.offsets.length, 0);
+  const next = sampleRecords(5, { seed: 5, dataBytes: 20 });
+  for (const record of next) builder.appendRecord(record);
+  assert.deepEqual(batchRecords(builder.detach(detached.arrays).batch), next);
+  // The arrays that came back whole hold the next batch.
+  for (const record of records) builder.appendRecord(record);
+  assert.deepEqual(batchRecords(builder.detach(moved.arrays).batch), records);
+  for (const record of next) builder.appendRecord(record);
+  const again = builder.detach();
+  assert.equal(again.arrays.offsets.buffer, moved.arrays.offsets.buffer);
+  assert.deepEqual(batchRecords(again.batch), next);
+});

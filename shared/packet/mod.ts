@@ -36,6 +36,7 @@ export {
   HEADER_FIELDS,
   type ScannedJsonRow,
 } from "./columnar_batch_builder.ts";
+export { columnArrayBuffers, type ColumnArrays, type DetachedBatch } from "./detached_batch.ts";
 export {
   ColumnarBatchBuilderPool,
   type ColumnarBatchBuilderPoolOptions,
