@@ -33,6 +33,7 @@ import {
 } from "./libpcap.ts";
 import { listInterfaces } from "./list_interfaces.ts";
 import { IdleWaiter, pollBursts } from "./_poll_loop.ts";
+import { type CopyFromAddress, copyFromAddress } from "./_copy_from_address.ts";
 import { compileBpfProgram } from "./_bpf_program.ts";
 import {
   type LiveCaptureOptions,
@@ -211,6 +212,7 @@ export class LiveCapture {
   #waiter: IdleWaiter | null = null;
   #hdrOut = new BigUint64Array(1);
   #dataOut = new BigUint64Array(1);
+  readonly #copy: CopyFromAddress = copyFromAddress();
   #hdrOutWords = new Uint32Array(this.#hdrOut.buffer);
   #hdrAddressLow = 0;
   #hdrAddressHigh = 0;
@@ -434,12 +436,7 @@ export class LiveCapture {
     }
     const data = this.#slab.subarray(this.#slabUsed, this.#slabUsed + caplen);
     this.#slabUsed += caplen;
-    if (caplen > 0) {
-      Deno.UnsafePointerView.copyInto(
-        Deno.UnsafePointer.create(this.#dataOut[0])!,
-        data,
-      );
-    }
+    if (caplen > 0) this.#copy(data, this.#dataOut[0]);
     return {
       timestampSec: wholeSec + fracNs / 1e9,
       timestampWholeSec: wholeSec,
