@@ -20,11 +20,17 @@ export interface ColumnArrays {
   readonly capacity: number;
   /** Rows of the batch last written into them (what a builder clears before reuse). */
   readonly rows: number;
+  /** Per column: a numeric column's values, else null. */
   readonly values: readonly (NumericArray | null)[];
+  /** Per column: a boolean column's bits, else null. */
   readonly bits: readonly (Uint8Array | null)[];
+  /** Per column: a text column's dictionary indices, else null. */
   readonly indices: readonly (Int32Array | null)[];
+  /** Per column: a nullable column's validity bitmap, else null. */
   readonly validity: readonly (Uint8Array | null)[];
+  /** Where each row's captured bytes start in `bytes`. */
   readonly offsets: Int32Array;
+  /** Every row's captured bytes, one after another. */
   readonly bytes: Uint8Array;
 }
 
