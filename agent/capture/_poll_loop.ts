@@ -7,6 +7,7 @@
 
 import { setImmediate } from "node:timers";
 import type { LiveFrame } from "./live_capture.ts";
+import { type Libc, loadLibc } from "./_libc.ts";
 
 /** A source of frames that can be drained without blocking. */
 export interface BurstSource {
@@ -20,44 +21,10 @@ export interface BurstSource {
   readonly stopping?: boolean;
 }
 
-const LIBC_SYMBOLS = {
-  // Runs on Deno's blocking thread pool and resolves a promise, so waiting
-  // for packets never blocks the event loop.
-  poll: {
-    parameters: ["buffer", "u64", "i32"],
-    result: "i32",
-    nonblocking: true,
-  },
-  eventfd: { parameters: ["u32", "i32"], result: "i32" },
-  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  close: { parameters: ["i32"], result: "i32" },
-} as const satisfies Deno.ForeignLibraryInterface;
-
-type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
-
 const POLLIN = 0x1;
 const POLLFD_BYTES = 8;
 const EFD_CLOEXEC = 0o2000000;
 const EFD_NONBLOCK = 0o4000;
-
-let libc: Libc | null | undefined;
-
-/** libc's poll and eventfd, or null where they cannot be loaded (the wait then falls back to a timer). */
-function loadLibc(): Libc | null {
-  if (libc !== undefined) return libc;
-  libc = null;
-  if (Deno.build.os !== "linux") return libc;
-  for (const name of ["libc.so.6", "libc.so"]) {
-    try {
-      libc = Deno.dlopen(name, LIBC_SYMBOLS).symbols;
-      break;
-    } catch {
-      // try the next name
-    }
-  }
-  return libc;
-}
 
 /**
  * Waits while the ring buffer is empty. Where libc is at hand it polls the
