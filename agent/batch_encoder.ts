@@ -11,11 +11,10 @@
  *
  * @module
  */
-import type {
-  BinaryColumn,
-  ColumnarBatch,
-  ColumnArrays,
-  PacketColumn,
+import {
+  type ColumnarBatch,
+  type ColumnArrays,
+  mapColumnArrays,
 } from "@traffic-analyzer/shared/packet";
 import { encodeBatch, type EncodeBatchOptions, type EncodedBatch } from "./batch_codec.ts";
 import type { PacketBatch } from "./batcher.ts";
@@ -72,44 +71,14 @@ export type EncodeResponse =
 export function copyColumns(
   columns: ColumnarBatch,
 ): { batch: ColumnarBatch; buffers: ArrayBuffer[] } {
-  const count = columns.count;
-  const bitmapBytes = (count + 7) >> 3;
   const buffers: ArrayBuffer[] = [];
-  const own = <T extends Uint8Array | Int32Array | Float64Array | Uint32Array | Uint16Array>(
-    array: T,
-    length: number,
-  ): T => {
-    const copy = array.slice(0, length) as T;
+  // Dictionaries are structured-cloned with the message; the builder starts a new array per batch anyway.
+  const batch = mapColumnArrays(columns, (array, length) => {
+    const copy = array.slice(0, length) as typeof array;
     buffers.push(copy.buffer as ArrayBuffer);
     return copy;
-  };
-  const copied = columns.columns.map((column): PacketColumn => {
-    const validity = column.validity === null ? null : own(column.validity, bitmapBytes);
-    switch (column.storage) {
-      case "bool":
-        return { storage: "bool", bits: own(column.bits, bitmapBytes), validity };
-      case "string":
-        return {
-          storage: "string",
-          indices: own(column.indices, count),
-          // Structured-cloned with the message; the builder starts a new array per batch anyway.
-          dictionary: column.dictionary,
-          validity,
-        };
-      case "binary": {
-        const { offsets, bytes } = column as BinaryColumn;
-        return {
-          storage: "binary",
-          offsets: own(offsets, count + 1),
-          bytes: own(bytes, offsets[count]),
-          validity,
-        };
-      }
-      default:
-        return { storage: column.storage, values: own(column.values, count), validity };
-    }
   });
-  return { batch: { count, columns: copied }, buffers };
+  return { batch, buffers };
 }
 
 /** Detached arrays kept for the batcher's next batches; more are let go. */

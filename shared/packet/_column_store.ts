@@ -12,7 +12,7 @@
  */
 import { COLUMN_INDEX, PACKET_COLUMNS } from "./packet_column_layout.ts";
 import type { ColumnarBatch, NumericArray, PacketColumn } from "./columnar_batch.ts";
-import { numericArray } from "./columnar_batch.ts";
+import { mapColumnArrays, numericArray } from "./columnar_batch.ts";
 import { columnArrayBuffers, type ColumnArrays, type DetachedBatch } from "./detached_batch.ts";
 import {
   BLOCK_ROWS,
@@ -112,31 +112,10 @@ export class ColumnStore {
   detach(spare: ColumnArrays | null): DetachedBatch {
     const count = this.count;
     // The batcher built the batch for its callback already; building is the costly part.
-    const built = this.#built ?? this.build();
-    const bitmapBytes = (count + 7) >> 3;
-    const columns = built.columns.map((column): PacketColumn => {
-      const validity = column.validity === null ? null : column.validity.subarray(0, bitmapBytes);
-      switch (column.storage) {
-        case "bool":
-          return { storage: "bool", bits: column.bits.subarray(0, bitmapBytes), validity };
-        case "string":
-          return {
-            storage: "string",
-            indices: column.indices.subarray(0, count),
-            dictionary: column.dictionary,
-            validity,
-          };
-        case "binary":
-          return {
-            storage: "binary",
-            offsets: column.offsets.subarray(0, count + 1),
-            bytes: column.bytes.subarray(0, this.byteLength),
-            validity,
-          };
-        default:
-          return { storage: column.storage, values: column.values.subarray(0, count), validity };
-      }
-    });
+    const batch = mapColumnArrays(
+      this.#built ?? this.build(),
+      (array, length) => array.subarray(0, length) as typeof array,
+    );
     const arrays: ColumnArrays = {
       capacity: this.capacity,
       rows: count,
@@ -163,7 +142,7 @@ export class ColumnStore {
     // The new arrays hold no app-layer values: nothing for reset() to clear.
     this.appPresent.fill(0);
     this.reset();
-    return { batch: { count, columns }, arrays, buffers: columnArrayBuffers(arrays) };
+    return { batch, arrays, buffers: columnArrayBuffers(arrays) };
   }
 
   /** Forgets the current batch, keeping the arrays for the next. */

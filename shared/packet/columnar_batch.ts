@@ -87,6 +87,48 @@ export interface ColumnarBatch {
   readonly columns: readonly PacketColumn[];
 }
 
+/** Any typed array a column holds. */
+export type ColumnArray = NumericArray | Int32Array;
+
+/**
+ * The batch with each of its columns' arrays replaced by `take(array,
+ * length)`, `length` being what the batch's rows use of it: `count` values
+ * or indices, `(count + 7) >> 3` bitmap bytes, `count + 1` offsets, and the
+ * captured bytes up to the last offset. Dictionaries are kept as they are.
+ * A view (`subarray`) or a copy (`slice`) of exactly the batch's part.
+ */
+export function mapColumnArrays(
+  batch: ColumnarBatch,
+  take: <T extends ColumnArray>(array: T, length: number) => T,
+): ColumnarBatch {
+  const count = batch.count;
+  const bitmapBytes = (count + 7) >> 3;
+  const columns = batch.columns.map((column): PacketColumn => {
+    const validity = column.validity === null ? null : take(column.validity, bitmapBytes);
+    switch (column.storage) {
+      case "bool":
+        return { storage: "bool", bits: take(column.bits, bitmapBytes), validity };
+      case "string":
+        return {
+          storage: "string",
+          indices: take(column.indices, count),
+          dictionary: column.dictionary,
+          validity,
+        };
+      case "binary":
+        return {
+          storage: "binary",
+          offsets: take(column.offsets, count + 1),
+          bytes: take(column.bytes, column.offsets[count]),
+          validity,
+        };
+      default:
+        return { storage: column.storage, values: take(column.values, count), validity };
+    }
+  });
+  return { count, columns };
+}
+
 /** True when bit `i` of `bitmap` is set (a null bitmap means all set). */
 export function isPresent(validity: Uint8Array | null, i: number): boolean {
   return validity === null || (validity[i >> 3] & (1 << (i & 7))) !== 0;
