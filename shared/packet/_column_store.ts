@@ -357,14 +357,13 @@ function newColumnArrays(capacity: number, byteLength: number): ColumnArrays {
     offsets: new Int32Array(capacity + 1),
     bytes: new Uint8Array(byteLength),
   };
-  for (const spec of PACKET_COLUMNS) {
-    const { storage } = spec;
-    const numeric = storage !== "bool" && storage !== "string" && storage !== "binary";
-    arrays.values.push(numeric ? numericArray(storage, capacity) : null);
+  PACKET_COLUMNS.forEach(({ storage, nullable }, c) => {
+    const Values = NUMERIC_TYPES[c];
+    arrays.values.push(Values === null ? null : new Values(capacity));
     arrays.bits.push(storage === "bool" ? new Uint8Array((capacity + 7) >> 3) : null);
     arrays.indices.push(storage === "string" ? new Int32Array(capacity) : null);
-    arrays.validity.push(spec.nullable ? new Uint8Array((capacity + 7) >> 3) : null);
-  }
+    arrays.validity.push(nullable ? new Uint8Array((capacity + 7) >> 3) : null);
+  });
   return arrays;
 }
 
