@@ -303,8 +303,9 @@ export class Batcher {
         },
       });
     } finally {
+      // A detached batch left the builder empty already.
+      if (open) this.#builder.reset();
       open = false;
-      this.#builder.reset();
     }
   }
 }
