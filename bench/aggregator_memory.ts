@@ -144,8 +144,8 @@ async function storeBlockOnly(sql: Sql, records: PacketRecord[], sequence: numbe
     await limitIdleAndHoldIngestLockShared(tx);
     const [{ id }]: [{ id: number }] = await tx`
       insert into ingest_batches
-        (agent_id, idempotency_key, record_count, body_sha256, content_sha256, stream, sequence)
-      values ('soak', ${key}, ${records.length}, ${key}, ${key}, 'live-soak', ${sequence})
+        (agent_id, idempotency_key, record_count, body_sha256, stream, sequence)
+      values ('soak', ${key}, ${records.length}, ${key}, 'live-soak', ${sequence})
       returning id`;
     await tx`insert into batch_packet_columns (batch_id, block) values (${id}, ${block})`;
   });

@@ -143,6 +143,26 @@ export async function readLimitedBody(
   request: Request,
   options: ReadLimitedBodyOptions,
 ): Promise<Uint8Array> {
+  return (await readRequestBody(request, options)).body;
+}
+
+/** A request body as it was sent and as it reads once decompressed. */
+export interface RequestBody {
+  /** The bytes as sent, still compressed (the same array as `body` when not). */
+  sent: Uint8Array;
+  /** The body, decompressed. */
+  body: Uint8Array;
+}
+
+/**
+ * {@link readLimitedBody}, also giving the bytes as they were sent: what a
+ * retry sends again unchanged, and several times smaller to hash than the
+ * decompressed body.
+ */
+export async function readRequestBody(
+  request: Request,
+  options: ReadLimitedBodyOptions,
+): Promise<RequestBody> {
   const encoding = (request.headers.get("content-encoding") ?? "identity")
     .trim().toLowerCase();
   if (encoding !== "identity" && encoding !== "gzip" && encoding !== "zstd") {
@@ -161,7 +181,10 @@ export async function readLimitedBody(
       },
     );
   if (declared > options.maxBodyBytes) throw bodyTooLarge();
-  if (!request.body) return new Uint8Array(0);
+  if (!request.body) {
+    const empty = new Uint8Array(0);
+    return { sent: empty, body: empty };
+  }
 
   let stream: ReadableStream<Uint8Array> = request.body;
   // Count the bytes as sent before they reach the decompressor.
@@ -210,7 +233,7 @@ export async function readLimitedBody(
           `invalid zstd body: its frame declares ${promised} bytes and holds ${out.byteLength}`,
         );
       }
-      return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+      return { sent: compressed, body: new Uint8Array(out.buffer, out.byteOffset, out.byteLength) };
     } catch (cause) {
       if (cause instanceof HttpError) throw cause;
       if ((cause as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
@@ -225,11 +248,12 @@ export async function readLimitedBody(
       });
     }
   }
-  return await collect(
+  const body = await collect(
     stream,
     options.maxBodyBytes,
     bodyTooLarge,
     readError,
     Number.isSafeInteger(declared) && declared >= 0 ? declared : null,
   );
+  return { sent: body, body };
 }

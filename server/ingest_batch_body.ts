@@ -22,7 +22,7 @@ import {
 } from "@traffic-analyzer/shared/packet";
 import type { RecordIssue } from "@traffic-analyzer/shared/packet/schema";
 import { HttpError } from "./http_errors.ts";
-import { readLimitedBody } from "./body_reader.ts";
+import { readRequestBody } from "./body_reader.ts";
 
 /** The media type of an Arrow IPC stream. */
 export const ARROW_STREAM_TYPE = "application/vnd.apache.arrow.stream";
@@ -54,7 +54,10 @@ export interface IngestBodyLimits {
 export interface IngestBatchBody {
   /** The packets. */
   batch: ColumnarBatch;
-  /** SHA-256 (hex) of the decompressed body. */
+  /**
+   * SHA-256 (hex) of the body as sent, before its Content-Encoding is undone:
+   * a retry sends the same bytes again.
+   */
   bodySha256: string;
   /** Which format it came in. */
   format: "json" | "arrow";
@@ -107,6 +110,25 @@ export function ingestFormatOf(contentType: string | undefined): "json" | "arrow
   );
 }
 
+/** A body read, and the hash {@link IngestBatchBody.bodySha256} of it. */
+interface HashedBody {
+  body: Uint8Array;
+  bodySha256: string;
+}
+
+/**
+ * The decompressed body, and the SHA-256 of the bytes as sent (before their
+ * Content-Encoding is undone): a retry sends those again unchanged, and the
+ * agent's zstd bodies are a seventh of what they decompress to.
+ */
+async function readHashedBody(
+  request: Request,
+  limits: IngestBodyLimits,
+): Promise<HashedBody> {
+  const { sent, body } = await readRequestBody(request, limits);
+  return { body, bodySha256: sha256Hex(sent) };
+}
+
 /** UTF-8 without the check: {@link readJsonBody} checks the bytes first. */
 const UTF8 = new TextDecoder();
 
@@ -124,8 +146,10 @@ async function readJsonBody(
   limits: IngestBodyLimits,
   builders: ColumnarBatchBuilderPool | null,
 ): Promise<{ batch: ColumnarBatch; bodySha256: string; builder: ColumnarBatchBuilder | null }> {
-  let body: Uint8Array | null = await readLimitedBody(request, limits);
-  const bodySha256 = sha256Hex(body);
+  let read: HashedBody | null = await readHashedBody(request, limits);
+  const bodySha256 = read.bodySha256;
+  let body: Uint8Array | null = read.body;
+  read = null;
   const builder = builders?.take();
   // The scan checks UTF-8 itself, and only where it met a byte above 0x7f: a
   // body of ASCII (what agents send but for non-ASCII text) skips `isUtf8`.
@@ -192,10 +216,10 @@ export async function readIngestBatch(
   if (format === "json") {
     return { ...await readJsonBody(request, limits, options.builders ?? null), format };
   }
-  const body = await readLimitedBody(request, limits);
+  const { body, bodySha256 } = await readHashedBody(request, limits);
   return {
     batch: parseArrow(body, limits),
-    bodySha256: sha256Hex(body),
+    bodySha256,
     format,
     builder: null,
   };

@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import type { Sql } from "./open_database.ts";
 import type { PacketRecord } from "../packet/packet_record.ts";
 import { withPacketColumnBlock } from "../packet/packet_columns.ts";
@@ -22,6 +21,7 @@ import {
 } from "./raw_packet_copy.ts";
 import { openCopyIn } from "./copy_in.ts";
 import { copyFromBytesOnPglite } from "./pglite_blob_copy.ts";
+import { storedPacketsMatch } from "./stored_packets_match.ts";
 
 /** A validated batch to store. */
 export interface PacketBatch {
@@ -29,7 +29,7 @@ export interface PacketBatch {
   agentId: string;
   /** Makes the batch exactly-once: a repeat with the same key stores nothing. */
   idempotencyKey: string;
-  /** SHA-256 (hex) of the decompressed body, to tell a repeat from a conflict. */
+  /** SHA-256 (hex) of the body as sent, to tell a repeat from a conflict. */
   bodySha256: string;
   /** The records, already validated. */
   records: PacketRecord[];
@@ -132,7 +132,7 @@ export interface ColumnarPacketBatch {
   agentId: string;
   /** Makes the batch exactly-once: a repeat with the same key stores nothing. */
   idempotencyKey: string;
-  /** SHA-256 (hex) of the decompressed body, to tell a repeat from a conflict. */
+  /** SHA-256 (hex) of the body as sent, to tell a repeat from a conflict. */
   bodySha256: string;
   /** The packets, already validated. */
   batch: ColumnarBatch;
@@ -161,21 +161,17 @@ export async function storePacketBatch(
   }, options);
 }
 
-// node:crypto hashes the bytes where they are, at once; crypto.subtle.digest
-// copies them and answers through an async op (1.5 % of the server's ingest CPU).
-function sha256Hex(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
-}
-
 /**
  * Stores a batch in one transaction and returns only after it committed: its
  * `ingest_batches` row, its packet column block and its `raw_packets` rows,
  * the rows by binary COPY (on PGlite through its own `COPY FROM
  * '/dev/blob'`, inside the same transaction). A repeated key is a
- * `duplicate` (nothing stored) when the body or the packets are the same
- * (`content_sha256`: the SHA-256 of the COPY data, the same bytes whatever
- * the wire format); otherwise a `conflict`. Throws `RawPacketCopyError` for
- * a value `raw_packets` cannot hold, before the transaction starts.
+ * `duplicate` (nothing stored) when the body as sent is the same (its
+ * SHA-256), or else when the packets it holds are those stored under the key
+ * (compared by {@link storedPacketsMatch}: an agent that switched wire
+ * formats or compression between attempts); otherwise a `conflict`. Throws
+ * `RawPacketCopyError` for a value `raw_packets` cannot hold, before the
+ * transaction starts.
  */
 export async function storeColumnarBatch(
   sql: Sql,
@@ -202,7 +198,6 @@ async function storeInTransaction(
   const layout = await rawPacketCopyLayout(sql);
   // Encoded before the transaction, which holds the ingest lock.
   const copy = encodeRawPacketCopy(input.batch, layout);
-  const contentSha256 = sha256Hex(copy);
   // Compressed here, not by PostgreSQL: its CPU is what limits ingest.
   const block = withPacketColumnBlock(input.batch, compressPacketColumnBlock);
   const pglite = embeddedPglite(sql);
@@ -221,21 +216,26 @@ async function storeInTransaction(
     // same statement for the rest of the transaction.
     const [created]: [{ id: number }?] = await tx`
       insert into ingest_batches
-        (agent_id, idempotency_key, record_count, body_sha256, content_sha256, stream, sequence)
+        (agent_id, idempotency_key, record_count, body_sha256, stream, sequence)
       values (${input.agentId}, ${input.idempotencyKey}, ${input.batch.count},
-        ${input.bodySha256}, ${contentSha256}, ${input.order?.stream ?? null},
+        ${input.bodySha256}, ${input.order?.stream ?? null},
         ${input.order?.sequence ?? null})
       on conflict (idempotency_key) do nothing
       returning id,
         set_config('traffic.ingest_batch_id', id::text, true) as batch_setting,
         set_config('traffic.ingest_agent_id', agent_id, true) as agent_setting`;
     if (!created) {
-      const [existing]: [{ id: number; body_sha256: string; content_sha256: string | null }] =
-        await tx`
-          select id, body_sha256, content_sha256 from ingest_batches
-          where idempotency_key = ${input.idempotencyKey}`;
+      const [existing]: [{ id: number; body_sha256: string }] = await tx`
+        select id, body_sha256 from ingest_batches
+        where idempotency_key = ${input.idempotencyKey}`;
       const same = existing.body_sha256 === input.bodySha256 ||
-        existing.content_sha256 === contentSha256;
+        await storedPacketsMatch(tx, {
+          batchId: existing.id,
+          count: input.batch.count,
+          copy,
+          layout,
+          pglite,
+        });
       return { status: same ? "duplicate" : "conflict", batchId: existing.id } as StoreResult;
     }
     // The packet column block (what the aggregator reads) and the rows, both by

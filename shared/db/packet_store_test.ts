@@ -4,6 +4,7 @@ import { storePacketBatch } from "./packet_store.ts";
 import { lastRawPackets } from "./raw_packet_queries.ts";
 import type { RawPacketCopyError } from "./raw_packet_copy.ts";
 import { sampleRecords } from "../testing/sample_records.ts";
+import type { PacketRecord } from "../packet/packet_record.ts";
 import { blankPacketRecord } from "../testing/blank_packet_record.ts";
 import { readBatchPackets, readIngestHorizon } from "./aggregator_queries.ts";
 import { readStoredBatchPacketColumns } from "./batch_packet_columns.ts";
@@ -61,6 +62,45 @@ Deno.test("storePacketBatch() stores a batch exactly once per idempotency key", 
           idempotencyKey: "k1",
           bodySha256: "h-of-the-arrow-body",
           records,
+        });
+        assert.equal(result.status, "duplicate");
+      },
+    );
+    await t.step(
+      "the same key, as many packets and one field of one changed, under another body is a conflict",
+      async () => {
+        const changes: [string, (r: PacketRecord) => PacketRecord][] = [
+          ["the payload", (r) => ({ ...r, data: btoa("\x01".repeat(16)) })],
+          ["a port", (r) => ({ ...r, dst_port: r.dst_port === 1 ? 2 : 1 })],
+          [
+            "an address",
+            (r) => ({ ...r, src_ip: r.src_ip === "10.9.9.9" ? "10.9.9.8" : "10.9.9.9" }),
+          ],
+          ["the time", (r) => ({ ...r, timestamp: r.timestamp + 0.001 })],
+          ["a null made a value", (r) => ({ ...r, ttl: r.ttl === 7 ? 8 : 7 })],
+        ];
+        for (const [what, change] of changes) {
+          const changed = records.map((r, i) => i === 250 ? change(r) : r);
+          const result = await storePacketBatch(db.sql, {
+            agentId: "a1",
+            idempotencyKey: "k1",
+            bodySha256: `h-changed-${what}`,
+            records: changed,
+          });
+          assert.equal(result.status, "conflict", what);
+        }
+        const [{ n }] = await db.sql<{ n: number }[]>`select count(*)::int8 as n from raw_packets`;
+        assert.equal(n, 500);
+      },
+    );
+    await t.step(
+      "the same packets in another order under another body are a duplicate",
+      async () => {
+        const result = await storePacketBatch(db.sql, {
+          agentId: "a1",
+          idempotencyKey: "k1",
+          bodySha256: "h-reversed",
+          records: records.toReversed(),
         });
         assert.equal(result.status, "duplicate");
       },
