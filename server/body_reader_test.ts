@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { gzipSync, zstdCompressSync, type ZstdOptions } from "node:zlib";
-import { gunzipChunkSize, readLimitedBody, zstdChunkSize } from "./body_reader.ts";
+import { gunzipChunkSize, readLimitedBody, readRequestBody, zstdChunkSize } from "./body_reader.ts";
 import { HttpError } from "./http_errors.ts";
 
 const LIMITS = { maxBodyBytes: 1000, maxDecompressedBytes: 5000 };
@@ -44,6 +44,29 @@ Deno.test("readLimitedBody() refuses more bytes than the limit, declared or not"
     () => readLimitedBody(request([bytes(10, 1)], 5000), LIMITS),
     (error: unknown) => error instanceof HttpError && error.status === 413,
   );
+});
+
+Deno.test("readRequestBody() gives the bytes as sent beside the body they decompress to", async () => {
+  const data = Uint8Array.from({ length: 900 }, (_, i) => (i * 13) % 251);
+  for (
+    const [encoding, sent] of [
+      ["gzip", gzipSync(data)],
+      ["zstd", zstdCompressSync(data)],
+      ["identity", data],
+    ] as const
+  ) {
+    const parts = [sent.subarray(0, 5), sent.subarray(5)];
+    const read = await readRequestBody(
+      new Request("http://x/", {
+        method: "POST",
+        body: chunked(parts),
+        headers: { "content-encoding": encoding },
+      }),
+      LIMITS,
+    );
+    assert.deepEqual(read.body, data, encoding);
+    assert.deepEqual(read.sent, new Uint8Array(sent), encoding);
+  }
 });
 
 Deno.test("readLimitedBody() gunzips a gzip body split in chunks, and caps what it gunzips", async (t) => {
