@@ -169,7 +169,8 @@ export function ingestRoutes(options: IngestRoutesOptions): Router {
     responses: {
       201: { description: "Stored" },
       200: {
-        description: "A repeat of a stored Idempotency-Key: nothing stored",
+        description: "A repeat of a stored Idempotency-Key, with the same body or the same " +
+          "packets in another format or compression: nothing stored",
       },
       400: {
         description:
@@ -177,7 +178,7 @@ export function ingestRoutes(options: IngestRoutesOptions): Router {
           "or a bad batch order header (names it)",
       },
       401: { description: "Missing or invalid bearer token" },
-      409: { description: "Idempotency-Key reused with a different body" },
+      409: { description: "Idempotency-Key reused for other packets" },
       413: {
         description: "Body, decompressed body or record count over the limit",
       },
