@@ -380,24 +380,35 @@ export class Delivery implements BatchSink {
 
   /**
    * True while uploads wait for capture (see `DeliveryOptions.holdUploads`),
-   * unless the outbox is half full: a capture that cannot keep up even with
-   * uploads held must not fill the outbox until it drops its oldest batches.
+   * unless the outbox was half full when last read: a capture that cannot
+   * keep up even with uploads held must not fill the outbox until it drops
+   * its oldest batches. While a hold is asked for, it also has that size
+   * read again, at most once a second ({@link Delivery.#rereadOutboxSize}).
    */
   #holding(): boolean {
     if (this.#closing || this.#holdUploads === null || !this.#holdUploads()) return false;
-    const now = this.#clock();
-    if (now - this.#roomCheckedAtMs >= 1_000) {
-      this.#roomCheckedAtMs = now;
-      this.#track(
-        this.#outbox.storedBytes().then(
-          (bytes) => {
-            this.#outboxHalfFull = bytes * 2 >= this.#outbox.maxBytes;
-          },
-          (error) => log.warn("Cannot read the outbox's size: {error}", { error }),
-        ),
-      );
-    }
+    this.#rereadOutboxSize();
     return !this.#outboxHalfFull;
+  }
+
+  /**
+   * Starts a read of the outbox's size unless one started less than a second
+   * ago; its answer sets `#outboxHalfFull` for the next `#holding()`. Only
+   * while a hold is asked for, and throttled: each read is a Deno KV get (of
+   * the outbox's totals) on the thread that captures.
+   */
+  #rereadOutboxSize(): void {
+    const now = this.#clock();
+    if (now - this.#roomCheckedAtMs < 1_000) return;
+    this.#roomCheckedAtMs = now;
+    this.#track(
+      this.#outbox.storedBytes().then(
+        (bytes) => {
+          this.#outboxHalfFull = bytes * 2 >= this.#outbox.maxBytes;
+        },
+        (error) => log.warn("Cannot read the outbox's size: {error}", { error }),
+      ),
+    );
   }
 
   #pump(): void {
