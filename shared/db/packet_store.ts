@@ -19,8 +19,7 @@ import {
   rawPacketCopyLayout,
   releaseRawPacketCopy,
 } from "./raw_packet_copy.ts";
-import { openCopyIn } from "./copy_in.ts";
-import { copyFromBytesOnPglite } from "./pglite_blob_copy.ts";
+import { copyPartsIn } from "./copy_parts_in.ts";
 import { storedPacketsMatch } from "./stored_packets_match.ts";
 
 /** A validated batch to store. */
@@ -241,33 +240,14 @@ async function storeInTransaction(
     // The packet column block (what the aggregator reads) and the rows, both by
     // binary COPY: a bytea parameter travels as hex text, twice its size, and
     // inserting a block of 5,000 packets that way took 3-4 times as long.
-    const blockCopy = packetColumnBlockCopy(created.id, block);
-    if (pglite) {
-      // The socket server cannot carry COPY FROM STDIN; PGlite's own query runs
-      // in the same (single) session, so inside this open transaction.
-      await copyFromBytesOnPglite(
-        pglite,
-        `copy batch_packet_columns (batch_id, block) from '/dev/blob' with (format binary)`,
-        blockCopy,
-      );
-      const columns = layout.columns.map((name) => `"${name}"`).join(", ");
-      await copyFromBytesOnPglite(
-        pglite,
-        `copy raw_packets (${columns}) from '/dev/blob' with (format binary)`,
-        [copy],
-      );
-    } else {
-      const blockStream = await openCopyIn(
-        tx`copy batch_packet_columns (batch_id, block) from stdin (format binary)`,
-      );
-      for (const part of blockCopy) await blockStream.write(part);
-      await blockStream.end();
-      const stream = await openCopyIn(
-        tx`copy raw_packets (${tx(layout.columns as string[])}) from stdin (format binary)`,
-      );
-      await stream.write(copy);
-      await stream.end();
-    }
+    // On PGlite both run in its one session, so inside this open transaction.
+    await copyPartsIn(tx, {
+      pglite,
+      table: "batch_packet_columns",
+      columns: ["batch_id", "block"],
+      parts: packetColumnBlockCopy(created.id, block),
+    });
+    await copyPartsIn(tx, { pglite, table: "raw_packets", columns: layout.columns, parts: [copy] });
     await options.beforeCommit?.();
     return { status: "stored", batchId: created.id, stored: input.batch.count };
   }).then((result) => {

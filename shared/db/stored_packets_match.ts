@@ -8,8 +8,7 @@
 import type { PGlite } from "@electric-sql/pglite";
 import type { Sql } from "./open_database.ts";
 import type { RawPacketCopyLayout } from "./raw_packet_copy.ts";
-import { openCopyIn } from "./copy_in.ts";
-import { copyFromBytesOnPglite } from "./pglite_blob_copy.ts";
+import { copyPartsIn } from "./copy_parts_in.ts";
 
 /** What {@link storedPacketsMatch} compares. */
 export interface StoredPacketsMatchOptions {
@@ -51,21 +50,12 @@ export async function storedPacketsMatch(
   await tx`
     create temporary table repeated_packets on commit drop as
     select ${tx(columns)} from raw_packets with no data`;
-  const { pglite } = options;
-  if (pglite) {
-    const names = columns.map((name) => `"${name}"`).join(", ");
-    await copyFromBytesOnPglite(
-      pglite,
-      `copy repeated_packets (${names}) from '/dev/blob' with (format binary)`,
-      [options.copy],
-    );
-  } else {
-    const stream = await openCopyIn(
-      tx`copy repeated_packets (${tx(columns)}) from stdin (format binary)`,
-    );
-    await stream.write(options.copy);
-    await stream.end();
-  }
+  await copyPartsIn(tx, {
+    pglite: options.pglite,
+    table: "repeated_packets",
+    columns,
+    parts: [options.copy],
+  });
   // Equal counts, so no row of either side missing from the other means the same rows.
   const [{ differ }]: [{ differ: boolean }] = await tx`
     select exists (
