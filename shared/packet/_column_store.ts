@@ -153,9 +153,7 @@ export class ColumnStore {
       const c = APP_COLUMNS[i];
       if (this.appPresent[c] === 0) continue;
       this.appPresent[c] = 0;
-      this.indices[c]?.fill(0, 0, count);
-      this.values[c]?.fill(0, 0, count);
-      this.validity[c]!.fill(0, 0, (count + 7) >> 3);
+      clearAppColumn(this, c, count);
     }
     this.count = 0;
     this.byteLength = 0;
@@ -396,11 +394,21 @@ function fits(arrays: ColumnArrays, capacity: number): boolean {
 /** `arrays` with the app-layer values of their last batch cleared (the store relies on zeros there). */
 function cleared(arrays: ColumnArrays): ColumnArrays {
   const rows = Math.min(arrays.rows, arrays.capacity);
-  for (let i = 0; i < APP_COLUMNS.length; i++) {
-    const c = APP_COLUMNS[i];
-    arrays.values[c]?.fill(0, 0, rows);
-    arrays.indices[c]?.fill(0, 0, rows);
-    arrays.validity[c]?.fill(0, 0, (rows + 7) >> 3);
-  }
+  for (let i = 0; i < APP_COLUMNS.length; i++) clearAppColumn(arrays, APP_COLUMNS[i], rows);
   return arrays;
+}
+
+/**
+ * Zeroes app-layer column `c` of the first `rows` rows (its values or
+ * indices and its validity bits): what `reset()` does for the columns a batch
+ * wrote, and `cleared()` for every one of given-back arrays.
+ */
+function clearAppColumn(
+  arrays: Pick<ColumnArrays, "values" | "indices" | "validity">,
+  c: number,
+  rows: number,
+): void {
+  arrays.values[c]?.fill(0, 0, rows);
+  arrays.indices[c]?.fill(0, 0, rows);
+  arrays.validity[c]?.fill(0, 0, (rows + 7) >> 3);
 }
