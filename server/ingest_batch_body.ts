@@ -146,10 +146,10 @@ async function readJsonBody(
   limits: IngestBodyLimits,
   builders: ColumnarBatchBuilderPool | null,
 ): Promise<{ batch: ColumnarBatch; bodySha256: string; builder: ColumnarBatchBuilder | null }> {
-  let read: HashedBody | null = await readHashedBody(request, limits);
-  const bodySha256 = read.bodySha256;
-  let body: Uint8Array | null = read.body;
-  read = null;
+  let body: Uint8Array | null;
+  let bodySha256: string;
+  // Into variables, not an object kept beside them: `body = null` below must let the bytes go.
+  ({ body, bodySha256 } = await readHashedBody(request, limits));
   const builder = builders?.take();
   // The scan checks UTF-8 itself, and only where it met a byte above 0x7f: a
   // body of ASCII (what agents send but for non-ASCII text) skips `isUtf8`.
